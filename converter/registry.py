@@ -1,0 +1,398 @@
+"""The networks registry: every per-network fact lives here, once (ARCHITECTURE.md, "The spine").
+
+Configs, Triton repositories, calibrators, the reference post-processors and the modernizer read
+this table. Adding a network means adding an entry here plus its decode function.
+
+Sources: FACTS.md section 2 (TLT 2.0 guide, TAO source, deepstream_tao_apps configs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from taostream.converter.errors import UnknownNetworkError
+
+CAFFE_BGR_OFFSETS = (103.939, 116.779, 123.68)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One output tensor as the parser and Triton see it. ``dims`` exclude the batch dimension and
+    may use the symbols C (classes incl. background where the layout has it), K (keepTopK),
+    GH/GW (grid height/width) and the integers of the layout."""
+
+    name: str
+    dtype: str  # "FP32" | "INT32"
+    dims: tuple
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str  # canonical, TAO 5 spelling
+    aliases: tuple[str, ...]
+    task: str  # classification | detection | instance_segmentation
+    input_blob: str  # the input tensor name in TAO/TLT exports
+    default_dims: tuple[int, int, int]  # (C, H, W) of the TAO default spec
+    input_order: str  # NCHW | NHWC
+    color: str  # RGB | BGR
+    net_scale_factor: float
+    offsets: tuple[float, ...]
+    maintain_aspect_ratio: bool
+    symmetric_padding: bool
+    outputs_uff: tuple[str, ...]
+    outputs_onnx: tuple[str, ...]
+    output_layout: str  # key of the decode function in parsers' reference
+    outputs: tuple[TensorSpec, ...]
+    parser_function: str  # parse-bbox-func-name (or classifier / instance-mask function)
+    legacy_parser_function: str  # the TLT 2.0 name DeepStream configs of that era use, or ""
+    network_type: int  # nvinfer network-type: 0 detector, 1 classifier, 3 instance segmentation
+    cluster_mode: int  # nvinfer cluster-mode NVIDIA publishes for this network
+    plugins_onnx: tuple[str, ...]  # TensorRT plugin ops in TAO's ONNX export
+    plugins_uff: tuple[str, ...]  # TensorRT plugin ops in TLT's UFF export
+    label_rule: str  # see deepstream_configs' label writer
+    has_background: bool  # does the model output a background class id
+    background_position: str  # "first" | "last" | "none"
+    pre_cluster_threshold: float
+    nms_iou_threshold: float
+    keep_top_k: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C,H,W) for NCHW networks, (H,W,C) for NHWC ones, at the default dims."""
+        c, h, w = self.default_dims
+        return (h, w, c) if self.input_order == "NHWC" else (c, h, w)
+
+    def output_names(self, fmt: str) -> tuple[str, ...]:
+        return self.outputs_onnx if fmt == "onnx" else self.outputs_uff
+
+    def plugins(self, fmt: str) -> tuple[str, ...]:
+        return self.plugins_onnx if fmt == "onnx" else self.plugins_uff
+
+
+def _t(name, dtype, dims, meaning):
+    return TensorSpec(name, dtype, tuple(dims), meaning)
+
+
+_NMS7 = (
+    _t("NMS", "FP32", (1, "K", 7), "image_id, label, confidence, xmin, ymin, xmax, ymax (normalized 0..1)"),
+    _t("NMS_1", "FP32", (1, 1, 1), "keep count: FP32 tensor holding int32 bits"),
+)
+_BATCHED_NMS = (
+    _t("BatchedNMS", "INT32", (1,), "number of detections"),
+    _t("BatchedNMS_1", "FP32", ("K", 4), "boxes x1, y1, x2, y2 normalized 0..1"),
+    _t("BatchedNMS_2", "FP32", ("K",), "scores"),
+    _t("BatchedNMS_3", "FP32", ("K",), "class ids as float"),
+)
+
+NETWORKS: tuple[Network, ...] = (
+    Network(
+        name="classification",
+        aliases=("classification_tf1", "classifier", "makenet", "multitask_classification"),
+        task="classification",
+        input_blob="input_1",
+        default_dims=(3, 224, 224),
+        input_order="NCHW",
+        color="BGR",
+        net_scale_factor=1.0,
+        offsets=CAFFE_BGR_OFFSETS,
+        maintain_aspect_ratio=False,
+        symmetric_padding=False,
+        outputs_uff=("predictions/Softmax",),
+        outputs_onnx=("predictions/Softmax",),
+        output_layout="softmax",
+        outputs=(_t("predictions/Softmax", "FP32", ("C", 1, 1), "class probabilities"),),
+        parser_function="NvDsInferClassifierParseCustomTAO",
+        legacy_parser_function="",
+        network_type=1,
+        cluster_mode=4,
+        plugins_onnx=(),
+        plugins_uff=(),
+        label_rule="classmap",
+        has_background=False,
+        background_position="none",
+        pre_cluster_threshold=0.2,
+        nms_iou_threshold=0.0,
+        notes=("caffe preprocessing mode; ONNX exports may name the output predictions/Softmax:0",),
+    ),
+    Network(
+        name="detectnet_v2",
+        aliases=("detectnet", "dnv2", "peoplenet", "trafficcamnet", "dashcamnet", "lpdnet"),
+        task="detection",
+        input_blob="input_1",
+        default_dims=(3, 544, 960),
+        input_order="NCHW",
+        color="RGB",
+        net_scale_factor=0.0039215697906911373,
+        offsets=(),
+        maintain_aspect_ratio=False,
+        symmetric_padding=False,
+        outputs_uff=("output_cov/Sigmoid", "output_bbox/BiasAdd"),
+        outputs_onnx=("output_cov/Sigmoid:0", "output_bbox/BiasAdd:0"),
+        output_layout="detectnet_v2_grid",
+        outputs=(
+            _t("output_cov/Sigmoid", "FP32", ("C", "GH", "GW"), "coverage per class and grid cell"),
+            _t("output_bbox/BiasAdd", "FP32", ("4C", "GH", "GW"), "x1,y1,x2,y2 offset planes per class"),
+        ),
+        parser_function="NvDsInferParseCustomDetectNetV2TAO",
+        legacy_parser_function="",
+        network_type=0,
+        cluster_mode=2,
+        plugins_onnx=(),
+        plugins_uff=(),
+        label_rule="detectnet_v2",
+        has_background=False,
+        background_position="none",
+        pre_cluster_threshold=0.2,
+        nms_iou_threshold=0.5,
+        notes=("grid stride 16, bbox_norm 35, offset 0.5; nvinfer's built-in parser also reads it",),
+    ),
+    Network(
+        name="faster_rcnn",
+        aliases=("frcnn", "fasterrcnn", "faster-rcnn"),
+        task="detection",
+        input_blob="input_image",
+        default_dims=(3, 384, 1248),
+        input_order="NCHW",
+        color="BGR",
+        net_scale_factor=1.0,
+        offsets=CAFFE_BGR_OFFSETS,
+        maintain_aspect_ratio=True,
+        symmetric_padding=False,
+        outputs_uff=("NMS",),
+        outputs_onnx=("nms_out", "nms_out_1"),
+        output_layout="nms7",
+        outputs=(
+            _t("nms_out", "FP32", (1, "K", 7), "image_id, label, confidence, xmin, ymin, xmax, ymax (normalized)"),
+            _t("nms_out_1", "FP32", (1, 1, 1), "keep count: FP32 tensor holding int32 bits"),
+        ),
+        parser_function="NvDsInferParseCustomNMSTLT",
+        legacy_parser_function="NvDsInferParseCustomFrcnnTLT",
+        network_type=0,
+        cluster_mode=2,
+        plugins_onnx=("ProposalDynamic", "CropAndResizeDynamic", "NMSDynamic_TRT"),
+        plugins_uff=("Proposal", "CropAndResize", "NMS_TRT"),
+        label_rule="faster_rcnn",
+        has_background=True,
+        background_position="last",
+        pre_cluster_threshold=0.6,
+        nms_iou_threshold=0.3,
+        keep_top_k=100,
+        notes=(
+            "offsets come from the training spec's image mean",
+            "TLT 2.0 UFF exports have three outputs instead: dense_class_td/Softmax, "
+            "dense_regress_td/BiasAdd, proposal (parser NvDsInferParseCustomFrcnnTLT)",
+        ),
+    ),
+    *(
+        Network(
+            name=name,
+            aliases=aliases,
+            task="detection",
+            input_blob="Input",
+            default_dims=dims,
+            input_order="NCHW",
+            color="BGR",
+            net_scale_factor=1.0,
+            offsets=CAFFE_BGR_OFFSETS,
+            maintain_aspect_ratio=False,
+            symmetric_padding=False,
+            outputs_uff=("NMS",),
+            outputs_onnx=("NMS", "NMS_1"),
+            output_layout="nms7",
+            outputs=_NMS7,
+            parser_function="NvDsInferParseCustomNMSTLT",
+            legacy_parser_function="NvDsInferParseCustomSSDTLT",
+            network_type=0,
+            cluster_mode=2,
+            plugins_onnx=("BatchTilePlugin_TRT", "NMSDynamic_TRT"),
+            plugins_uff=("BatchTilePlugin_TRT", "NMS_TRT"),
+            label_rule="ssd",
+            has_background=True,
+            background_position="first",
+            pre_cluster_threshold=0.3,
+            nms_iou_threshold=0.6,
+            keep_top_k=200,
+        )
+        for name, aliases, dims in (
+            ("ssd", ("ssd_tf1",), (3, 300, 300)),
+            ("dssd", ("dssd_tf1",), (3, 300, 300)),
+            ("retinanet", ("retina_net", "retinanet_tf1"), (3, 384, 1248)),
+        )
+    ),
+    *(
+        Network(
+            name=name,
+            aliases=aliases,
+            task="detection",
+            input_blob="Input",
+            default_dims=(3, 384, 1248),
+            input_order="NCHW",
+            color="BGR",
+            net_scale_factor=1.0,
+            offsets=CAFFE_BGR_OFFSETS,
+            maintain_aspect_ratio=True,
+            symmetric_padding=False,
+            outputs_uff=("BatchedNMS",),
+            outputs_onnx=("BatchedNMS", "BatchedNMS_1", "BatchedNMS_2", "BatchedNMS_3"),
+            output_layout="batched_nms",
+            outputs=_BATCHED_NMS,
+            parser_function="NvDsInferParseCustomBatchedNMSTLT",
+            legacy_parser_function=legacy,
+            network_type=0,
+            cluster_mode=3,
+            plugins_onnx=plugins,
+            plugins_uff=plugins_uff,
+            label_rule="yolo",
+            has_background=False,
+            background_position="none",
+            pre_cluster_threshold=0.3,
+            nms_iou_threshold=0.5,
+            keep_top_k=200,
+        )
+        for name, aliases, plugins, plugins_uff, legacy in (
+            (
+                "yolo_v3",
+                ("yolov3", "yolo3", "yolo_v3_tf1"),
+                ("BatchTilePlugin_TRT", "ResizeNearest_TRT", "BatchedNMSDynamic_TRT"),
+                ("BatchTilePlugin_TRT", "ResizeNearest_TRT", "BatchedNMS_TRT"),
+                "NvDsInferParseCustomYOLOV3TLT",
+            ),
+            (
+                "yolo_v4",
+                ("yolov4", "yolo4", "yolo_v4_tiny", "yolov4_tiny", "yolov4-tiny", "yolo_v4_tf1"),
+                ("BatchedNMSDynamic_TRT",),
+                ("BatchedNMS_TRT",),
+                "",
+            ),
+        )
+    ),
+    Network(
+        name="mask_rcnn",
+        aliases=("maskrcnn", "mrcnn", "mask-rcnn", "peoplesegnet"),
+        task="instance_segmentation",
+        input_blob="Input",
+        default_dims=(3, 832, 1344),
+        input_order="NCHW",
+        color="RGB",
+        net_scale_factor=0.017507,
+        offsets=(123.675, 116.28, 103.53),
+        maintain_aspect_ratio=True,
+        symmetric_padding=False,
+        outputs_uff=("generate_detections", "mask_head/mask_fcn_logits/BiasAdd"),
+        outputs_onnx=("generate_detections", "mask_fcn_logits/BiasAdd"),
+        output_layout="mask_rcnn",
+        outputs=(
+            _t("generate_detections", "FP32", (100, 6, 1, 1), "y1, x1, y2, x2, class, score in network pixels"),
+            _t("mask_fcn_logits/BiasAdd", "FP32", (100, "C", 28, 28), "per-class mask logits"),
+        ),
+        parser_function="NvDsInferParseCustomMrcnnTLTV2",
+        legacy_parser_function="NvDsInferParseCustomMrcnnTLT",
+        network_type=3,
+        cluster_mode=4,
+        plugins_onnx=(
+            "ResizeNearest_TRT",
+            "MultilevelProposeROI_TRT",
+            "MultilevelCropAndResize_TRT",
+            "GenerateDetection_TRT",
+        ),
+        plugins_uff=(
+            "ResizeNearest_TRT",
+            "MultilevelProposeROI_TRT",
+            "MultilevelCropAndResize_TRT",
+            "GenerateDetection_TRT",
+        ),
+        label_rule="mask_rcnn",
+        has_background=True,
+        background_position="first",
+        pre_cluster_threshold=0.8,
+        nms_iou_threshold=0.5,
+        keep_top_k=100,
+        notes=("TensorRT 11 still ships the MaskRCNN plugins (deprecated); they are kept by default",),
+    ),
+    Network(
+        name="efficientdet",
+        aliases=("efficientdet_tf1", "efficientdet_tf2", "efficient_det"),
+        task="detection",
+        input_blob="input",
+        default_dims=(3, 512, 512),
+        input_order="NHWC",
+        color="RGB",
+        net_scale_factor=1.0,
+        offsets=(0.0, 0.0, 0.0),
+        maintain_aspect_ratio=True,
+        symmetric_padding=False,
+        outputs_uff=(),
+        outputs_onnx=("num_detections", "detection_boxes", "detection_scores", "detection_classes"),
+        output_layout="efficient_nms",
+        outputs=(
+            _t("num_detections", "INT32", (1,), "number of detections"),
+            _t("detection_boxes", "FP32", ("K", 4), "y1, x1, y2, x2 in network pixels"),
+            _t("detection_scores", "FP32", ("K",), "scores"),
+            _t("detection_classes", "INT32", ("K",), "class ids (category id - 1)"),
+        ),
+        parser_function="NvDsInferParseCustomEfficientDetTAO",
+        legacy_parser_function="",
+        network_type=0,
+        cluster_mode=4,
+        plugins_onnx=("EfficientNMS_TRT",),
+        plugins_uff=(),
+        label_rule="efficientdet",
+        has_background=False,
+        background_position="none",
+        pre_cluster_threshold=0.4,
+        nms_iou_threshold=0.5,
+        keep_top_k=100,
+        notes=("ONNX only (no UFF export); NHWC input",),
+    ),
+)
+
+_BY_NAME: dict[str, Network] = {}
+for _net in NETWORKS:
+    for _spelling in (_net.name, *_net.aliases):
+        _BY_NAME[_spelling] = _net
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def network_names() -> list[str]:
+    return [n.name for n in NETWORKS]
+
+
+def get_network(name: str) -> Network:
+    """Look a network up by TAO's or TLT's spelling (yolov3 / yolo_v3, frcnn / faster_rcnn, ...)."""
+    key = _normalise(name)
+    net = _BY_NAME.get(key) or _BY_NAME.get(key.replace("_", ""))
+    if net is None:
+        for spelling, candidate in _BY_NAME.items():
+            if spelling.replace("_", "") == key.replace("_", ""):
+                net = candidate
+                break
+    if net is None:
+        raise UnknownNetworkError(
+            f"unknown network '{name}': use one of {', '.join(network_names())} "
+            "(TAO and TLT spellings such as yolov3 or frcnn are accepted)"
+        )
+    return net
+
+
+def recognise(input_names: list[str], output_names: list[str], ops: set[str] | frozenset = frozenset()) -> Network | None:
+    """Guess the network from a graph's input/output names and plugin ops; None if unsure."""
+    outs = {o.split(":")[0] for o in output_names}
+    ins = {i.split(":")[0] for i in input_names}
+    ops = {o.lstrip("_") for o in ops}
+    if {"dense_class_td/Softmax", "dense_regress_td/BiasAdd", "proposal"} <= outs:
+        return get_network("faster_rcnn")
+    best, best_score = None, 0
+    for net in NETWORKS:
+        names = {n.split(":")[0] for n in (*net.outputs_uff, *net.outputs_onnx)}
+        if not outs or not outs <= names:
+            continue
+        score = len(outs & names) * 4 + (2 if net.input_blob in ins else 0)
+        score += len(ops & {*net.plugins_onnx, *net.plugins_uff})
+        if score > best_score:
+            best, best_score = net, score
+    return best

@@ -1,0 +1,2 @@
+"""Runners with one interface (ONNX Runtime, TensorRT, Triton), preprocessing, result writers and the
+DeepStream app."""

@@ -1,0 +1,3 @@
+from taostream.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""The `taostream` command line: one subcommand per job, each registered by its own module.
+
+Each module in COMMAND_MODULES defines ``register(subparsers)``, which adds its subcommands and sets
+``func`` on them (``func(args) -> int``). Errors a user can cause are ``TaostreamError``: printed as
+one line, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from taostream import __version__
+from taostream.converter.errors import TaostreamError
+
+COMMAND_MODULES = (
+    "taostream.converter.cli",  # decode, encode, inspect
+    "taostream.converter.cli_sample",  # sample
+    "taostream.converter.cli_modernize",  # modernize, calibration
+    "taostream.converter.cli_convert",  # convert (engine building)
+    "taostream.deepstream_configs.cli",  # bundle, check, labels
+    "taostream.inference.cli",  # infer, serve
+    "taostream.training.cli",  # dataset, tao command wrappers, spec tools
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taostream",
+        description="Take an NVIDIA TAO/TLT model (.etlt) to a working DeepStream or Triton deployment.",
+    )
+    parser.add_argument("--version", action="version", version=f"taostream {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A command module not present in this build is left out; any other import
+            # failure inside a present module is a bug and must surface.
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="taostream: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except TaostreamError as exc:
+        print(f"taostream: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("taostream: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""TAO/TLT command wrappers, experiment-spec tooling, AzureML components and KITTI dataset checks."""
