@@ -1,0 +1,84 @@
+"""A real tritonserver on 127.0.0.1 serving a generated Python-backend model."""
+
+from __future__ import annotations
+
+import glob
+import textwrap
+
+import numpy as np
+import pytest
+
+from taostream.converter.errors import TaostreamError
+
+tritonclient_http = pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+from taostream.inference.triton_server import SHM_PATTERN, TritonServer, find_tritonserver  # noqa: E402
+
+MODEL = textwrap.dedent(
+    """
+    import numpy as np
+    import triton_python_backend_utils as pb_utils
+
+    class TritonPythonModel:
+        def execute(self, requests):
+            responses = []
+            for request in requests:
+                x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+                y = pb_utils.Tensor("Y", (x * 2 + 1).astype(np.float32))
+                responses.append(pb_utils.InferenceResponse([y]))
+            return responses
+    """
+)
+CONFIG = """
+name: "affine"
+backend: "python"
+max_batch_size: 8
+input [{ name: "X", data_type: TYPE_FP32, dims: [4] }]
+output [{ name: "Y", data_type: TYPE_FP32, dims: [4] }]
+dynamic_batching {}
+"""
+
+
+@pytest.fixture()
+def repository(tmp_path):
+    version = tmp_path / "repo" / "affine" / "1"
+    version.mkdir(parents=True)
+    (version / "model.py").write_text(MODEL)
+    (tmp_path / "repo" / "affine" / "config.pbtxt").write_text(CONFIG)
+    return tmp_path / "repo"
+
+
+def test_server_serves_and_cleans_up(repository):
+    shm_before = set(glob.glob(SHM_PATTERN))
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    with TritonServer(repository) as server:
+        assert server.http_url.startswith("127.0.0.1:")
+        client = tritonclient_http.InferenceServerClient(server.http_url)
+        assert client.is_model_ready("affine")
+        request = tritonclient_http.InferInput("X", list(x.shape), "FP32")
+        request.set_data_from_numpy(x)
+        y = client.infer("affine", [request]).as_numpy("Y")
+        process = server.process
+    np.testing.assert_array_equal(y, x * 2 + 1)
+    assert process.poll() is not None, "the server must be stopped on exit"
+    assert set(glob.glob(SHM_PATTERN)) <= shm_before
+
+
+def test_broken_model_reports_the_server_log(tmp_path, repository):
+    (repository / "affine" / "1" / "model.py").write_text("this is not python(")
+    server = TritonServer(repository, startup_timeout=30)
+    with pytest.raises(TaostreamError) as info:
+        server.start()
+    assert server.process.poll() is not None
+    assert "affine" in str(info.value)
+
+
+def test_missing_repository_is_a_clear_error(tmp_path):
+    with pytest.raises(TaostreamError, match="no such model repository"):
+        TritonServer(tmp_path / "nope")
+
+
+def test_installation_is_found():
+    installation = find_tritonserver()
+    assert installation.binary.exists()
+    if installation.kind == "pytriton":
+        assert (installation.backend_directory / "python" / "triton_python_backend_stub").exists()
