@@ -1,0 +1,233 @@
+"""TensorRT calibration cache -> explicit quantization: QuantizeLinear/DequantizeLinear pairs in the ONNX.
+
+TensorRT 11 removed implicit INT8 (calibration caches); INT8 there means Q/DQ nodes in the graph.
+This module reads the scales of a classic cache and places Q/DQ the way TensorRT's explicit
+quantization guide recommends:
+
+- quantize the INPUTS of the weighted ops (Conv, ConvTranspose, Gemm, MatMul): the activation with the
+  cache's per-tensor scale, the weights with per-output-channel symmetric scales computed from the
+  weights themselves (opset >= 13; per-tensor below); zero points are 0 (symmetric, int8);
+- do not quantize outputs, and nothing else: NMS, TopK and the other post-processing stay in float;
+- an op whose activation has no scale in the cache stays in float and is reported, never guessed.
+
+Mapping cache names to ONNX tensors. The real TLT caches (shared/fixtures/calibration) name tensors
+as the UFF/TensorFlow graph did: ``conv1/convolution``, ``bn_conv1/batchnorm/add_1``,
+``activation_1/Relu``. ONNX exports of the same graph name the tensor ``<name>:0`` (tf2onnx) or
+``<name>`` (taostream's UFF translator), or name the producing node ``<name>``. Layout-only ops
+(Transpose, Reshape, Flatten, ...) between a named tensor and a Conv input do not change the range,
+so the scale is looked up through them. TensorRT's own names (``(Unnamed Layer* 12) [Shuffle]_output``)
+and tensors TensorRT fused away have no ONNX counterpart: they are reported as unmapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+import onnx_graphsurgeon as gs
+
+from taostream.converter.calib_cache import CalibrationCache
+from taostream.converter.errors import TaostreamError
+
+WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+# ops that move or reshape values without changing their range
+RANGE_PRESERVING_OPS = ("Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze")
+PER_CHANNEL_MIN_OPSET = 13
+QDQ_MIN_OPSET = 10
+
+
+class QdqError(TaostreamError):
+    """A calibration cache that cannot be applied to this graph."""
+
+
+@dataclass
+class QdqReport:
+    """What insert_qdq_from_cache did."""
+
+    mapped: dict[str, str] = field(default_factory=dict)  # cache tensor -> ONNX tensor
+    unmapped: list[str] = field(default_factory=list)  # cache tensors with no ONNX tensor
+    unusable: dict[str, float] = field(default_factory=dict)  # cache tensors with a zero/NaN/inf scale
+    quantized_nodes: list[str] = field(default_factory=list)
+    float_nodes: dict[str, str] = field(default_factory=dict)  # node -> why it stays float
+    per_channel_weights: bool = True
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Q/DQ: {len(self.quantized_nodes)} weighted ops quantized, {len(self.float_nodes)} kept in float",
+            f"cache tensors: {len(self.mapped)} mapped to ONNX tensors, {len(self.unmapped)} unmapped, "
+            f"{len(self.unusable)} with unusable scales",
+        ]
+        out += [f"  float: {node} ({why})" for node, why in self.float_nodes.items()]
+        if self.unmapped:
+            shown = ", ".join(self.unmapped[:8]) + (" ..." if len(self.unmapped) > 8 else "")
+            out.append(f"  unmapped cache tensors: {shown}")
+        if not self.per_channel_weights:
+            out.append("  weights quantized per tensor: the graph opset is below 13 (per-channel needs 13)")
+        return out
+
+
+def name_candidates(name: str) -> list[str]:
+    """Spellings under which a cache tensor may appear in an ONNX graph."""
+    base = name[:-2] if name.endswith(":0") else name
+    return [name, base, f"{base}:0"]
+
+
+def map_cache_names(graph: gs.Graph, cache_names, network=None) -> tuple[dict[str, gs.Variable], list[str]]:
+    """Cache tensor name -> ONNX variable, and the names that match nothing."""
+    tensors = {t.name: t for t in graph.tensors().values() if isinstance(t, gs.Variable)}
+    node_outputs = {n.name: n.outputs[0] for n in graph.nodes if n.name and n.outputs}
+    mapped: dict[str, gs.Variable] = {}
+    unmapped: list[str] = []
+    for name in cache_names:
+        match = next((tensors[c] for c in name_candidates(name) if c in tensors), None)
+        if match is None:
+            match = next((node_outputs[c] for c in name_candidates(name) if c in node_outputs), None)
+        if match is None and network is not None and name == network.input_blob and len(graph.inputs) == 1:
+            match = graph.inputs[0]  # the input blob, renamed by the exporter
+        if match is None:
+            unmapped.append(name)
+        else:
+            mapped[name] = match
+    return mapped, unmapped
+
+
+def _scale_through_layout(tensor: gs.Variable, scales: dict[str, float]) -> float | None:
+    """The tensor's scale, or that of the tensor a chain of range-preserving ops came from."""
+    seen = 0
+    while tensor is not None and seen < 16:
+        if tensor.name in scales:
+            return scales[tensor.name]
+        producers = tensor.inputs
+        if len(producers) != 1 or producers[0].op not in RANGE_PRESERVING_OPS:
+            return None
+        tensor = producers[0].inputs[0] if producers[0].inputs else None
+        seen += 1
+    return None
+
+
+def _weight_axis(node: gs.Node, weight: np.ndarray) -> int | None:
+    """The output-channel axis of a weighted op's weights, or None for per-tensor."""
+    if node.op == "Conv":
+        return 0
+    if node.op == "ConvTranspose":
+        return 1 if int(node.attrs.get("group", 1)) == 1 else None
+    if node.op == "Gemm":
+        return 0 if int(node.attrs.get("transB", 0)) else 1
+    if node.op == "MatMul":
+        return 1 if weight.ndim == 2 else None
+    return None
+
+
+def weight_scales(weight: np.ndarray, axis: int | None) -> np.ndarray:
+    """Symmetric int8 scales amax/127, per channel along axis (or one scale); all-zero channels get 1."""
+    w = np.abs(np.asarray(weight, dtype=np.float32))
+    if axis is None:
+        amax = np.array(w.max() if w.size else 0.0, dtype=np.float32)
+    else:
+        amax = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1).max(axis=1)
+    return np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+
+
+class _QdqInserter:
+    def __init__(self, graph: gs.Graph, per_channel: bool):
+        self.graph = graph
+        self.per_channel = per_channel
+        self.activation_qdq: dict[str, gs.Variable] = {}
+
+    def _pair(self, tensor, scale: gs.Constant, zero: gs.Constant, axis: int | None, tag: str) -> gs.Variable:
+        attrs = {} if axis is None else {"axis": axis}
+        q = gs.Variable(f"{tag}_quantized", dtype=np.int8)
+        dq = gs.Variable(f"{tag}_dequantized", dtype=np.float32)
+        self.graph.nodes.append(gs.Node("QuantizeLinear", f"{tag}/QuantizeLinear", attrs, [tensor, scale, zero], [q]))
+        self.graph.nodes.append(gs.Node("DequantizeLinear", f"{tag}/DequantizeLinear", attrs, [q, scale, zero], [dq]))
+        return dq
+
+    def activation(self, tensor: gs.Variable, scale: float) -> gs.Variable:
+        """One shared Q/DQ pair per activation tensor."""
+        if tensor.name not in self.activation_qdq:
+            tag = tensor.name
+            s = gs.Constant(f"{tag}_scale", np.array(scale, dtype=np.float32))
+            z = gs.Constant(f"{tag}_zero_point", np.array(0, dtype=np.int8))
+            self.activation_qdq[tensor.name] = self._pair(tensor, s, z, None, tag)
+        return self.activation_qdq[tensor.name]
+
+    def weight(self, node: gs.Node, weight: gs.Constant) -> gs.Variable:
+        axis = _weight_axis(node, weight.values) if self.per_channel else None
+        scales = weight_scales(weight.values, axis)
+        tag = f"{node.name or weight.name}/weight"
+        s = gs.Constant(f"{tag}_scale", scales)
+        z = gs.Constant(f"{tag}_zero_point", np.zeros(scales.shape, dtype=np.int8))
+        return self._pair(weight, s, z, axis, tag)
+
+
+def _activation_inputs(node: gs.Node) -> list[int]:
+    """Input positions of a weighted op that carry activations (not constant weights, not bias)."""
+    positions = [0]
+    if node.op in ("MatMul", "Gemm") and len(node.inputs) > 1 and not isinstance(node.inputs[1], gs.Constant):
+        positions.append(1)
+    return positions
+
+
+def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, network=None,
+                          exclude_nodes=(), strict: bool = False) -> tuple[onnx.ModelProto, QdqReport]:
+    """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
+
+    ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
+    layer-device-precision settings do). ``strict``: raise when any weighted op stays in float.
+    """
+    graph = gs.import_onnx(model)
+    opset = graph.opset or 0
+    if opset < QDQ_MIN_OPSET:
+        raise QdqError(f"graph opset {opset}: QuantizeLinear/DequantizeLinear need opset >= {QDQ_MIN_OPSET} "
+                       "(13 for per-channel weights); re-export the model with opset 13")
+    report = QdqReport(per_channel_weights=opset >= PER_CHANNEL_MIN_OPSET)
+    usable = {}
+    for name, scale in cache.scales.items():
+        if np.isfinite(scale) and scale > 0:
+            usable[name] = scale
+        else:
+            report.unusable[name] = scale
+    mapped, report.unmapped = map_cache_names(graph, usable, network)
+    report.mapped = {name: var.name for name, var in mapped.items()}
+    scales = {var.name: usable[name] for name, var in mapped.items()}
+    inserter = _QdqInserter(graph, report.per_channel_weights)
+    excluded = set(exclude_nodes)
+    for node in list(graph.nodes):
+        if node.op not in WEIGHTED_OPS:
+            continue
+        label = node.name or node.outputs[0].name
+        if label in excluded:
+            report.float_nodes[label] = "excluded by the caller"
+            continue
+        act = {i: _scale_through_layout(node.inputs[i], scales) for i in _activation_inputs(node)}
+        missing = [node.inputs[i].name for i, s in act.items() if s is None]
+        if missing:
+            report.float_nodes[label] = f"no cache scale for input {', '.join(missing)}"
+            continue
+        for i, s in act.items():
+            node.inputs[i] = inserter.activation(node.inputs[i], s)
+        if len(node.inputs) > 1 and isinstance(node.inputs[1], gs.Constant):
+            node.inputs[1] = inserter.weight(node, node.inputs[1])
+        report.quantized_nodes.append(label)
+    _check_outcome(report, strict, cache)
+    graph.cleanup().toposort()
+    out = gs.export_onnx(graph)
+    out.ir_version = model.ir_version
+    return out, report
+
+
+def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache) -> None:
+    if not report.quantized_nodes:
+        sample = ", ".join(list(cache.scales)[:3])
+        raise QdqError(
+            f"calibration cache ({len(cache.scales)} tensors, e.g. {sample}): no Conv/Gemm/MatMul input of this "
+            "graph has a scale in it; is it the cache of this model? Regenerate it for this model, or "
+            "calibrate afresh with --calibrate-images"
+        )
+    if strict and report.float_nodes:
+        node, why = next(iter(report.float_nodes.items()))
+        raise QdqError(
+            f"{len(report.float_nodes)} weighted op(s) would stay in float, e.g. '{node}' ({why}); "
+            "calibrate afresh with --calibrate-images, or accept mixed precision without --strict"
+        )
