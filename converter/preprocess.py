@@ -1,0 +1,131 @@
+"""Image preprocessing exactly as DeepStream's nvinfer does it for a network of the registry.
+
+nvinfer: scale the frame to the network size (plain resize, or with maintain-aspect-ratio the largest
+size that fits, placed top-left, or centred with symmetric-padding, the rest black), convert to the
+model's color format, then per pixel y = net-scale-factor * (x - offsets[c]) (offsets in the
+model's channel order). Padding is black (0) BEFORE the normalization, so after it a padded pixel is
+-net-scale-factor * offsets[c], as in nvinfer's buffer.
+
+Calibration (converter/calibrate.py) and the ONNX Runtime runner use this one function, so the
+scales are computed on exactly the tensors the deployed model will see.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+
+# nvinfer's scaling-filter: 0 nearest, 1 bilinear (NvBufSurfTransform_Inter).
+INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
+
+
+class ImageError(TaostreamError):
+    """An image that cannot be read or preprocessed."""
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where the scaled image sits in the network input (for mapping boxes back to the frame)."""
+
+    scale_x: float
+    scale_y: float
+    offset_x: int
+    offset_y: int
+    width: int
+    height: int
+
+
+def load_bgr(path_or_array) -> np.ndarray:
+    """An HxWx3 uint8 BGR image from a path or an array (grayscale and BGRA are converted)."""
+    import cv2
+
+    if isinstance(path_or_array, (str, os.PathLike)):
+        image = cv2.imread(os.fspath(path_or_array), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise ImageError(f"{path_or_array}: not an image OpenCV can read (use JPEG, PNG or BMP)")
+    else:
+        image = np.asarray(path_or_array)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(f"image of shape {image.shape}: expected HxWx3 (BGR), HxWx4 or HxW")
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return image
+
+
+def letterbox_geometry(src_w: int, src_h: int, net_w: int, net_h: int, maintain_aspect_ratio: bool,
+                       symmetric_padding: bool) -> Letterbox:
+    if not maintain_aspect_ratio:
+        return Letterbox(net_w / src_w, net_h / src_h, 0, 0, net_w, net_h)
+    ratio = min(net_w / src_w, net_h / src_h)
+    width = max(1, min(net_w, int(src_w * ratio)))
+    height = max(1, min(net_h, int(src_h * ratio)))
+    ox, oy = ((net_w - width) // 2, (net_h - height) // 2) if symmetric_padding else (0, 0)
+    return Letterbox(width / src_w, height / src_h, ox, oy, width, height)
+
+
+def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_scale_factor=None,
+                     maintain_aspect_ratio=None, symmetric_padding=None, interpolation: str = "nearest",
+                     return_geometry: bool = False):
+    """The network input for one image: float32 CHW (or HWC for NHWC networks).
+
+    ``network``: a registry Network (or its name); ``dims``: (C, H, W), default the network's.
+    The keyword arguments override the registry (e.g. FasterRCNN's offsets come from the training
+    spec). ``interpolation``: nvinfer's scaling-filter, "nearest" (nvinfer's default as we read
+    NvBufSurfTransformInter_Default; unverified on hardware) or "bilinear".
+    """
+    import cv2
+
+    if isinstance(network, str):
+        from taostream.converter.registry import get_network
+
+        network = get_network(network)
+    channels, net_h, net_w = dims or network.default_dims
+    if interpolation not in INTERPOLATIONS:
+        raise ImageError(f"interpolation {interpolation!r}: use one of {', '.join(INTERPOLATIONS)}")
+    image = load_bgr(path_or_array)
+    keep = network.maintain_aspect_ratio if maintain_aspect_ratio is None else maintain_aspect_ratio
+    sym = network.symmetric_padding if symmetric_padding is None else symmetric_padding
+    box = letterbox_geometry(image.shape[1], image.shape[0], net_w, net_h, keep, sym)
+    flag = cv2.INTER_NEAREST if interpolation == "nearest" else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (box.width, box.height), interpolation=flag)
+    canvas = np.zeros((net_h, net_w, 3), dtype=np.uint8)
+    canvas[box.offset_y : box.offset_y + box.height, box.offset_x : box.offset_x + box.width] = scaled
+    pixels = _to_color(canvas, network.color, channels)
+    scale = network.net_scale_factor if net_scale_factor is None else net_scale_factor
+    mean = network.offsets if offsets is None else offsets
+    tensor = _normalize(pixels, scale, mean)
+    tensor = tensor if network.input_order == "NHWC" else np.ascontiguousarray(tensor.transpose(2, 0, 1))
+    return (tensor, box) if return_geometry else tensor
+
+
+def _to_color(bgr: np.ndarray, color: str, channels: int) -> np.ndarray:
+    import cv2
+
+    if channels == 1 or color == "GRAY":
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)[:, :, None]
+    if color == "RGB":
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
+
+
+def _normalize(pixels: np.ndarray, scale: float, offsets) -> np.ndarray:
+    x = pixels.astype(np.float32)
+    if offsets:
+        mean = np.asarray(offsets, dtype=np.float32)
+        if mean.size not in (1, x.shape[2]):
+            raise ImageError(f"offsets {list(offsets)}: expected {x.shape[2]} values, one per channel")
+        x = x - mean.reshape(1, 1, -1)
+    return (np.float32(scale) * x).astype(np.float32)
+
+
+def preprocess_batch(paths, network, dims=None, **kwargs) -> np.ndarray:
+    """Stack preprocess_image over several images: [B, C, H, W] (or [B, H, W, C])."""
+    return np.stack([preprocess_image(p, network, dims, **kwargs) for p in paths])

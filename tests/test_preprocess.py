@@ -1,0 +1,80 @@
+"""nvinfer-style preprocessing: y = net-scale-factor * (x - offsets), color order, resize modes, padding.
+Expected values are worked out by hand from the nvinfer formula, not from the code."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from taostream.converter.preprocess import ImageError, letterbox_geometry, preprocess_image
+from taostream.converter.registry import get_network
+
+
+def solid(h, w, bgr):
+    return np.tile(np.array(bgr, np.uint8), (h, w, 1))
+
+
+def test_detectnet_v2_rgb_scaled_by_1_over_255():
+    out = preprocess_image(solid(2, 2, (10, 20, 30)), "detectnet_v2", (3, 4, 4))
+    assert out.shape == (3, 4, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 0, 0], [30 / 255, 20 / 255, 10 / 255], rtol=1e-6)  # R, G, B planes
+    assert np.ptp(out, axis=(1, 2)).max() == 0
+
+
+def test_caffe_bgr_offsets_subtracted_in_bgr_order():
+    out = preprocess_image(solid(3, 3, (110, 120, 130)), "ssd", (3, 3, 3))
+    np.testing.assert_allclose(out[:, 1, 1], [110 - 103.939, 120 - 116.779, 130 - 123.68], rtol=1e-5)
+
+
+def test_mask_rcnn_scale_and_offsets_in_rgb_order():
+    out = preprocess_image(solid(2, 2, (0, 100, 200)), "mask_rcnn", (3, 2, 2))
+    np.testing.assert_allclose(out[:, 0, 0], [0.017507 * (200 - 123.675), 0.017507 * (100 - 116.28), 0.017507 * (0 - 103.53)], rtol=1e-5)
+
+
+def test_letterbox_pads_bottom_with_black_before_normalization():
+    # 10 rows x 20 cols into 20x20: scale 1, image in rows 0..9, rows 10..19 black -> -offsets.
+    image = solid(10, 20, (200, 200, 200))
+    out, box = preprocess_image(image, "yolo_v3", (3, 20, 20), return_geometry=True)
+    assert (box.width, box.height, box.offset_x, box.offset_y) == (20, 10, 0, 0)
+    np.testing.assert_allclose(out[:, 5, 5], [200 - 103.939, 200 - 116.779, 200 - 123.68], rtol=1e-5)
+    np.testing.assert_allclose(out[:, 15, 5], [-103.939, -116.779, -123.68], rtol=1e-5)
+
+
+def test_symmetric_padding_centres_the_image():
+    box = letterbox_geometry(20, 10, 20, 20, maintain_aspect_ratio=True, symmetric_padding=True)
+    assert (box.offset_x, box.offset_y, box.height) == (0, 5, 10)
+    out = preprocess_image(solid(10, 20, (255, 255, 255)), "detectnet_v2", (3, 20, 20),
+                           maintain_aspect_ratio=True, symmetric_padding=True)
+    np.testing.assert_allclose(out[0, [4, 5, 14, 15], 0], [0, 1, 1, 0], rtol=1e-6)
+
+
+def test_plain_resize_stretches_and_interpolation_modes_differ():
+    image = np.zeros((1, 2, 3), np.uint8)
+    image[0, 1] = 255
+    nearest = preprocess_image(image, "detectnet_v2", (3, 1, 4))
+    np.testing.assert_allclose(nearest[0, 0], [0, 0, 1, 1], rtol=1e-6)
+    bilinear = preprocess_image(image, "detectnet_v2", (3, 1, 4), interpolation="bilinear")
+    np.testing.assert_allclose(bilinear[0, 0] * 255, [0, 64, 191, 255], atol=1)  # OpenCV half-pixel centres
+
+
+def test_nhwc_network_and_overrides(tmp_path):
+    out = preprocess_image(solid(4, 4, (1, 2, 3)), "efficientdet", (3, 4, 4))
+    assert out.shape == (4, 4, 3)
+    np.testing.assert_allclose(out[0, 0], [3, 2, 1])  # RGB, scale 1, offsets 0
+    frcnn = get_network("faster_rcnn")
+    out = preprocess_image(solid(4, 4, (10, 10, 10)), frcnn, (3, 4, 4), offsets=(1.0, 2.0, 3.0))
+    np.testing.assert_allclose(out[:, 0, 0], [9, 8, 7])  # spec image mean replaces the registry default
+
+
+def test_reads_files_like_arrays_and_reports_bad_input(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), image)
+    np.testing.assert_array_equal(preprocess_image(path, "ssd", (3, 6, 8)), preprocess_image(image, "ssd", (3, 6, 8)))
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(ImageError, match="notes.jpg"):
+        preprocess_image(bad, "ssd")
+    with pytest.raises(ImageError, match="offsets"):
+        preprocess_image(image, "ssd", (3, 6, 8), offsets=(1.0, 2.0))
