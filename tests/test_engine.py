@@ -1,0 +1,327 @@
+"""Engine building: profiles, sizes, metadata and the reuse check, calibration batching, progress,
+the TensorRT 11 FP16 route (mixed-precision ONNX run in ONNX Runtime), and the real build where a
+GPU with TensorRT exists (skipped with the reason otherwise)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from taostream.converter.engine import (
+    BuildSettings,
+    OptimizationProfile,
+    ProgressState,
+    batch_profile,
+    calibration_batches,
+    engine_metadata,
+    engine_reusable,
+    format_progress,
+    list_calibration_images,
+    metadata_path,
+    parse_profile,
+    parse_shape,
+    parse_workspace,
+    plugin_loading_method,
+    read_metadata,
+    write_engine,
+)
+from taostream.converter.errors import TaostreamError
+from taostream.converter.trt_adapt import BuildRequest, plan_build
+
+
+def gpu_with_tensorrt() -> str | None:
+    """None when a real build can run here, else the reason it cannot."""
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return "TensorRT (the `gpu` extra) is not installed"
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        try:
+            from cuda import cudart
+        except ImportError:
+            return "cuda-python is not installed"
+    err, count = cudart.cudaGetDeviceCount()
+    if int(err) != 0 or count < 1:
+        return f"no CUDA device is visible ({err})"
+    return None
+
+
+NO_GPU = gpu_with_tensorrt()
+needs_gpu = pytest.mark.skipif(NO_GPU is not None, reason=f"real TensorRT build skipped: {NO_GPU}")
+
+
+def conv_sigmoid_topk_model() -> onnx.ModelProto:
+    """Conv -> Relu -> Conv -> Sigmoid, plus a TopK branch standing in for post-processing."""
+    rng = np.random.RandomState(1)
+    x = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["N", 3, 16, 16])
+    cov = helper.make_tensor_value_info("cov", TensorProto.FLOAT, ["N", 4, 4, 4])
+    top = helper.make_tensor_value_info("top", TensorProto.FLOAT, ["N", 4, 4, 2])
+    inits = [
+        numpy_helper.from_array((rng.randn(8, 3, 3, 3) * 0.2).astype(np.float32), "w1"),
+        numpy_helper.from_array((rng.randn(4, 8, 4, 4) * 0.1).astype(np.float32), "w2"),
+        numpy_helper.from_array(np.array([2], dtype=np.int64), "k"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input_1", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], strides=[4, 4]),
+        helper.make_node("Sigmoid", ["c2"], ["cov"]),
+        helper.make_node("TopK", ["c2", "k"], ["top", "top_idx"], axis=-1),
+    ]
+    graph = helper.make_graph(nodes, "mixed", [x], [cov, top], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+# ---- shapes and sizes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1024", 1024), ("1<<30", 1 << 30), ("1 << 28", 1 << 28), ("1G", 1 << 30), ("512MiB", 512 << 20),
+     ("2gb", 2 << 30), ("64k", 64 << 10), (100000000, 100000000)],
+)
+def test_parse_workspace(text, expected):
+    assert parse_workspace(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "-5", "1<<", "a lot", "0", "1.5G"])
+def test_parse_workspace_rejects(text):
+    with pytest.raises(TaostreamError, match="workspace"):
+        parse_workspace(text)
+
+
+def test_parse_profile_and_shape():
+    profile = parse_profile("input_1,1x3x544x960,4x3x544x960,16x3x544x960")
+    assert profile == OptimizationProfile("input_1", (1, 3, 544, 960), (4, 3, 544, 960), (16, 3, 544, 960))
+    assert str(profile) == "input_1,1x3x544x960,4x3x544x960,16x3x544x960"
+    assert parse_shape("8X3x384x1248") == (8, 3, 384, 1248)
+    with pytest.raises(TaostreamError, match="not a shape"):
+        parse_shape("8x3xHx1248")
+    with pytest.raises(TaostreamError, match="same rank"):
+        parse_profile("x,1x3,1x3x4,1x3x4")
+    with pytest.raises(TaostreamError, match="positive"):
+        parse_profile("x,0x3,1x3,1x3")
+    with pytest.raises(TaostreamError, match="input name is empty"):
+        parse_profile(",1x3,1x3,1x3")
+
+
+def test_batch_profile():
+    assert batch_profile("Input", (3, 384, 1248), 16) == OptimizationProfile(
+        "Input", (1, 3, 384, 1248), (16, 3, 384, 1248), (16, 3, 384, 1248))
+    assert batch_profile("Input", (3, 8, 8), 8, min_batch=2, opt_batch=4).opt == (4, 3, 8, 8)
+    with pytest.raises(TaostreamError):
+        batch_profile("Input", (3, 8, 8), 4, opt_batch=8)
+
+
+# ---- metadata and reuse ---------------------------------------------------------------------------
+
+
+ENV = {"trt_version": "10.3.0.26", "gpu_name": "Orin", "compute_capability": "8.7"}
+
+
+def built_meta(settings: BuildSettings | None = None) -> dict:
+    settings = settings or BuildSettings(model="m.onnx", precision="fp16", max_batch=4)
+    plan = plan_build(BuildRequest(trt_version="10.3", precision="fp16", platform="jetson"))
+    return engine_metadata(plan, settings, ENV, model_sha256="ab" * 32)
+
+
+def current(**changes) -> dict:
+    env = dict(ENV, model_sha256="ab" * 32, precision="fp16",
+               build=BuildSettings(model="m.onnx", precision="fp16", max_batch=4).fingerprint())
+    env.update(changes)
+    return env
+
+
+def test_metadata_records_what_the_engine_depends_on():
+    meta = built_meta()
+    assert meta["trt_version"] == "10.3.0.26"
+    assert meta["gpu_name"] == "Orin" and meta["compute_capability"] == "8.7"
+    assert meta["precision"] == "fp16" and meta["platform"] == "jetson"
+    assert meta["model_sha256"] == "ab" * 32
+    assert meta["build"]["max_batch"] == 4
+    json.dumps(meta)  # plain JSON
+
+
+def test_same_everything_is_reusable():
+    ok, reason = engine_reusable(built_meta(), current())
+    assert ok, reason
+    assert "TensorRT 10.3.0.26" in reason
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"trt_version": "10.3.0.30"}, "TensorRT version differs"),
+        ({"compute_capability": "7.2"}, "compute capability differs"),
+        ({"gpu_name": "Xavier"}, "GPU differs"),
+        ({"model_sha256": "cd" * 32}, "model (sha256) differs"),
+        ({"precision": "int8"}, "precision differs"),
+        ({"calibration_sha256": "ef" * 32}, "calibration cache (sha256) differs"),
+        ({"build": BuildSettings(model="m.onnx", precision="fp16", max_batch=8).fingerprint()}, "max_batch 4 -> 8"),
+        ({"build": BuildSettings(model="m.onnx", precision="fp16", max_batch=4, dla_core=0).fingerprint()}, "dla_core"),
+    ],
+)
+def test_any_difference_means_rebuild(change, words):
+    ok, reason = engine_reusable(built_meta(), current(**change))
+    assert not ok
+    assert words in reason
+
+
+@pytest.mark.parametrize("meta", [None, {}, {"format": 99}, "garbage"])
+def test_missing_or_foreign_metadata_means_rebuild(meta):
+    ok, reason = engine_reusable(meta, current())
+    assert not ok and "metadata" in reason
+
+
+def test_write_engine_puts_metadata_beside_it(tmp_path):
+    engine = tmp_path / "out" / "model_b4_gpu0_fp16.engine"
+    write_engine(engine, b"\x00plan", built_meta())
+    assert engine.read_bytes() == b"\x00plan"
+    assert metadata_path(engine) == tmp_path / "out" / "model_b4_gpu0_fp16.engine.json"
+    assert read_metadata(engine)["precision"] == "fp16"
+    assert sorted(p.name for p in engine.parent.iterdir()) == [engine.name, engine.name + ".json"]
+
+
+def test_settings_never_hold_the_key():
+    assert not any("key" in name.lower() and "plugin" not in name for name in BuildSettings.__dataclass_fields__)
+
+
+# ---- calibration data -----------------------------------------------------------------------------
+
+
+def test_calibration_images_and_batches(tmp_path):
+    import cv2
+
+    for i in range(7):
+        cv2.imwrite(str(tmp_path / f"img{i}.png"), np.full((8, 8, 3), i * 30, dtype=np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    images = list_calibration_images(tmp_path)
+    assert [p.name for p in images] == [f"img{i}.png" for i in range(7)]
+    batches = calibration_batches(images, 3)
+    assert [len(b) for b in batches] == [3, 3]  # the incomplete last batch is dropped
+    assert len(calibration_batches(images, 2, max_batches=2)) == 2
+    with pytest.raises(TaostreamError, match="fewer than one batch"):
+        calibration_batches(images, 8)
+    with pytest.raises(TaostreamError, match="no .jpg"):
+        list_calibration_images(_empty_dir(tmp_path))
+    with pytest.raises(TaostreamError, match="does not exist"):
+        list_calibration_images(tmp_path / "missing")
+
+
+def _empty_dir(base: Path) -> Path:
+    path = base / "empty"
+    path.mkdir()
+    return path
+
+
+# ---- progress and plugins -------------------------------------------------------------------------
+
+
+def test_progress_display():
+    stream = io.StringIO()
+    state = ProgressState(stream)
+    state.start("Building engine", 3)
+    state.start("Tactic selection", 40)
+    state.step("Tactic selection", 11)
+    assert format_progress(state.phases, state.order) == "Building engine 0/3 > Tactic selection 12/40"
+    state.finish("Tactic selection")
+    state.step("Building engine", 0)
+    assert format_progress(state.phases, state.order) == "Building engine 1/3"
+    assert "building: Building engine 0/3 > Tactic selection 0/40" in stream.getvalue()
+    assert state.step("Building engine", 1) is True  # never asks TensorRT to cancel
+
+
+def test_plugin_loading_method():
+    assert plugin_loading_method({"getCreators"}) == "registry"
+    assert plugin_loading_method({"getPluginCreators"}) == "registry"
+    assert plugin_loading_method(set()) == "dlopen"
+
+
+# ---- FP16 on TensorRT 11: mixed-precision ONNX ----------------------------------------------------
+
+
+def test_mixed_precision_keeps_io_and_post_processing_fp32():
+    pytest.importorskip("onnxconverter_common", reason="onnxconverter-common (gpu extra) is not installed")
+    import onnxruntime as ort
+
+    from taostream.converter.engine_prep import prepare_model
+
+    model = conv_sigmoid_topk_model()
+    plan = plan_build(BuildRequest(trt_version="11.0", precision="fp16"))
+    mixed = prepare_model(model, plan, BuildSettings(model="m.onnx", precision="fp16"), out=io.StringIO())
+    onnx.checker.check_model(mixed)
+    io_types = {v.name: v.type.tensor_type.elem_type for v in (*mixed.graph.input, *mixed.graph.output)}
+    assert set(io_types.values()) == {TensorProto.FLOAT}
+    weights = {i.name: i.data_type for i in mixed.graph.initializer}
+    assert weights["w1"] == TensorProto.FLOAT16 and weights["w2"] == TensorProto.FLOAT16
+    # TopK is blocked: its data input must be FP32, i.e. produced by a Cast back to float.
+    producers = {out: node for node in mixed.graph.node for out in node.output}
+    topk = next(n for n in mixed.graph.node if n.op_type == "TopK")
+    feeding = producers[topk.input[0]]
+    assert feeding.op_type == "Cast" and helper.get_attribute_value(feeding.attribute[0]) == TensorProto.FLOAT
+    x = np.random.RandomState(2).rand(2, 3, 16, 16).astype(np.float32)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input_1": x})
+    got = ort.InferenceSession(mixed.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input_1": x})
+    for a, b in zip(ref, got):
+        assert b.dtype == np.float32
+        np.testing.assert_allclose(a, b, atol=2e-2, rtol=2e-2)
+
+
+def test_prepare_model_leaves_fp32_plans_alone():
+    from taostream.converter.engine_prep import prepare_model
+
+    model = conv_sigmoid_topk_model()
+    plan = plan_build(BuildRequest(trt_version="10.3", precision="fp16"))  # FP16 by builder flag
+    assert prepare_model(model, plan, BuildSettings(model="m.onnx"), out=io.StringIO()) is model
+
+
+# ---- the real build (GPU + TensorRT) --------------------------------------------------------------
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_real_build_writes_engine_metadata_and_reuses_it(tmp_path, precision, capsys):
+    import tensorrt as trt
+
+    from taostream.converter.tao_converter import main
+
+    model = tmp_path / "m.onnx"
+    onnx.save(conv_sigmoid_topk_model(), str(model))
+    engine = tmp_path / f"m_{precision}.engine"
+    argv = ["-t", precision, "-m", "4", "-e", str(engine), "--timing-cache", str(tmp_path / "timing.cache"), str(model)]
+    assert main(argv) == 0, capsys.readouterr().err
+    meta = read_metadata(engine)
+    assert meta["trt_version"] == trt.__version__ and meta["precision"] == precision
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    deserialized = runtime.deserialize_cuda_engine(engine.read_bytes())
+    assert deserialized is not None
+    assert main(argv) == 0
+    assert "reusing" in capsys.readouterr().out
+    assert os.path.exists(tmp_path / "timing.cache")
+
+
+@needs_gpu
+@pytest.mark.gpu
+def test_real_int8_build_from_a_cache_where_implicit_int8_exists(tmp_path, capsys):
+    import tensorrt as trt
+
+    from taostream.converter.tao_converter import main
+
+    if int(trt.__version__.split(".")[0]) >= 11:
+        pytest.skip("TensorRT 11 has no implicit INT8; the Q/DQ route is covered by converter.qdq's tests")
+    model = tmp_path / "m.onnx"
+    onnx.save(conv_sigmoid_topk_model(), str(model))
+    cache = tmp_path / "cal.bin"
+    names = ["input_1", "c1", "r1", "c2", "cov"]
+    cache.write_text("TRT-8601-EntropyCalibration2\n" + "".join(f"{n}: 3c010204\n" for n in names))
+    assert main(["-t", "int8", "-c", str(cache), "-m", "2", "-e", str(tmp_path / "m.engine"), str(model)]) == 0, capsys.readouterr().err

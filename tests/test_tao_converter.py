@@ -1,0 +1,311 @@
+"""`tao-converter` and `taostream convert`: documented command lines parse to the intended build
+settings; bad combinations fail with one clear line and exit 2; the pipeline runs up to the build
+on a machine without TensorRT.
+
+Command lines come from the user's documents (shared/seeds: the TLT 2.0 guide section 13.2, its
+per-network output lists) and the issue (-p example); expected settings are written out by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from taostream.converter.engine import DEFAULT_WORKSPACE, OptimizationProfile, installed_trt_version
+from taostream.converter.errors import TaostreamError
+from taostream.converter.etlt import encode_etlt_bytes
+from taostream.converter.tao_converter import main, parse_command_line
+
+GUIDE = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "tlt2.0_getting_started_guide.txt"
+
+
+def conv_model(batch="N", input_name="input_1", hw=(32, 48), outputs=("output_cov/Sigmoid",)) -> onnx.ModelProto:
+    """A small DetectNet_v2-like graph: one stride-16 conv and a sigmoid, dynamic batch."""
+    h, w = hw
+    x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [batch, 3, h, w])
+    y = helper.make_tensor_value_info(outputs[0], TensorProto.FLOAT, [batch, 2, h // 16, w // 16])
+    weight = numpy_helper.from_array(np.random.RandomState(0).randn(2, 3, 16, 16).astype(np.float32) * 0.05, "w")
+    nodes = [
+        helper.make_node("Conv", [input_name, "w"], ["conv"], strides=[16, 16]),
+        helper.make_node("Sigmoid", ["conv"], [outputs[0]]),
+    ]
+    graph = helper.make_graph(nodes, "small", [x], [y], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+@pytest.fixture
+def small_onnx(tmp_path) -> Path:
+    path = tmp_path / "small.onnx"
+    onnx.save(conv_model(), str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_env_key(monkeypatch):
+    monkeypatch.delenv("TAOSTREAM_KEY", raising=False)
+
+
+# ---- the seeds' command lines ---------------------------------------------------------------------
+
+
+def guide_sample_command() -> list[str]:
+    """The TLT 2.0 guide's sample (section 13.2), with its `export` lines substituted."""
+    text = GUIDE.read_text(encoding="utf-8", errors="replace")
+    section = text[text.index("Sample output log"):]
+    env = dict(re.findall(r"^export (\w+)=(\S+)", section, flags=re.M))
+    match = re.search(r"^tlt-converter (.*?)\n\n", section, flags=re.M | re.S)
+    command = match.group(1).replace("\\\n", " ")
+    command = re.sub(r"\$(\w+)", lambda m: env[m.group(1)], command)
+    return shlex.split(command)
+
+
+def test_guide_sample_command_line():
+    argv = guide_sample_command()
+    settings, _ = parse_command_line(argv)
+    assert settings.model == "resnet10_kitti_multiclass_v1.etlt"
+    assert settings.engine == "resnet10_kitti_multiclass_v1.engine"
+    assert settings.output_nodes == ("output_bbox/BiasAdd", "output_cov/Sigmoid")
+    assert settings.input_dims == (3, 384, 124)
+    # documented defaults: fp32, -m 16, -b 8, -w 1<<30, -i nchw, no DLA, not strict
+    assert (settings.precision, settings.max_batch, settings.calibration_batch_size) == ("fp32", 16, 8)
+    assert settings.workspace == 1 << 30 == DEFAULT_WORKSPACE
+    assert settings.input_order == "nchw"
+    assert settings.dla_core is None and not settings.strict and settings.profiles == ()
+
+
+# The guide's "-o" lists, one per network (section 13.2, "Required arguments").
+GUIDE_OUTPUTS = [
+    ("For classification use: predictions/Softmax.", ("predictions/Softmax",)),
+    ("For DetectNet_v2: output_bbox/BiasAdd,output_cov/Sigmoid", ("output_bbox/BiasAdd", "output_cov/Sigmoid")),
+    ("For FasterRCNN: dense_class_td/Softmax,dense_regress_td/BiasAdd, proposal",
+     ("dense_class_td/Softmax", "dense_regress_td/BiasAdd", "proposal")),
+    ("For SSD, DSSD, RetinaNet: NMS", ("NMS",)),
+    ("For YOLOv3: BatchedNMS", ("BatchedNMS",)),
+    ("For MaskRCNN: generate_detections, mask_head/mask_fcn_logits/BiasAdd",
+     ("generate_detections", "mask_head/mask_fcn_logits/BiasAdd")),
+]
+
+
+@pytest.mark.parametrize("line, expected", GUIDE_OUTPUTS)
+def test_guide_output_lists(line, expected):
+    assert line in GUIDE.read_text(encoding="utf-8", errors="replace")
+    value = line.split(": ", 1)[1].rstrip(".")
+    settings, _ = parse_command_line(["-k", "k", "-d", "3,544,960", "-o", value, "m.etlt"])
+    assert settings.output_nodes == expected
+
+
+def test_guide_synopsis_with_every_option():
+    argv = shlex.split(
+        "-k nvidia_tlt -d 3,384,1248 -o NMS -c cal.bin -e ssd.engine -b 4 -m 32 -t int8 -w 2147483648 -i nchw ssd.etlt"
+    )
+    settings, _ = parse_command_line(argv)
+    assert settings.calibration_cache == "cal.bin"
+    assert settings.engine == "ssd.engine"
+    assert settings.calibration_batch_size == 4
+    assert settings.max_batch == 32
+    assert settings.precision == "int8"
+    assert settings.workspace == 2 << 30
+    assert settings.output_nodes == ("NMS",)
+
+
+# Later tao-converter options: -p (issue text), -s, -u; plus the documented forms of -w and -i.
+LATER_COMMANDS = [
+    ("-k k -p input_1,1x3x544x960,4x3x544x960,16x3x544x960 -t fp16 -e peoplenet.engine model.etlt",
+     {"profiles": (OptimizationProfile("input_1", (1, 3, 544, 960), (4, 3, 544, 960), (16, 3, 544, 960)),),
+      "precision": "fp16", "input_dims": None}),
+    ("-k k -d 3,544,960 -p input_1,1x3x544x960,4x3x544x960,16x3x544x960 -m 16 model.etlt",
+     {"input_dims": (3, 544, 960), "max_batch": 16}),
+    ("-k k -d 3,384,1248 -o BatchedNMS -t int8 -c cal.bin -s -u 0 -w 1<<28 yolo.etlt",
+     {"strict": True, "dla_core": 0, "workspace": 1 << 28, "calibration_cache": "cal.bin"}),
+    ("-k k -d 3,384,1248 -u -1 -t INT8 yolo.etlt", {"dla_core": None, "precision": "int8", "calibration_cache": "./cal.bin"}),
+    ("-k k -d 1000 -i nc -t fp32 cls.etlt", {"input_dims": (1000,), "input_order": "nc"}),
+    ("-k k -d 512,512,3 -i nhwc effdet.etlt", {"input_dims": (512, 512, 3), "input_order": "nhwc"}),
+]
+
+
+@pytest.mark.parametrize("command, expected", LATER_COMMANDS)
+def test_later_tao_converter_options(command, expected):
+    settings, _ = parse_command_line(shlex.split(command))
+    for field, value in expected.items():
+        assert getattr(settings, field) == value, field
+
+
+BAD_COMMANDS = [
+    ("-k k -d 3,544,960 -t int4 m.onnx", "unknown engine data type 'int4'"),
+    ("-k k -d 3,544,960 -p input_1,1x3x512x960,4x3x512x960,16x3x512x960 m.onnx", "does not match the input dimensions"),
+    ("-k k -d 3,544 m.onnx", "needs 3"),
+    ("-k k -d 3,544,960 -i nwhc m.onnx", "ordering"),
+    ("-k k -p input_1,1x3x544x960,16x3x544x960 m.onnx", "4 comma-separated fields"),
+    ("-k k -p input_1,4x3x544x960,1x3x544x960,16x3x544x960 m.onnx", "min <= opt <= max"),
+    ("-k k -p input_1,1x3x544x960,2x3x544x960,4x3x544x960 -p input_1,1x3x544x960,2x3x544x960,4x3x544x960 m.onnx", "given twice"),
+    ("-k k -p input_1,1x3x544x960,4x3x544x960,16x3x544x960 -m 8 m.onnx", "disagrees with the optimization profile"),
+    ("-k k -d 3,544,960 -w lots m.onnx", "workspace size"),
+    ("-k k -d 3,544,960 -u -3 m.onnx", "DLA core"),
+    ("-k k -d 3,544,960 -m 0 m.onnx", "1 or more"),
+    ("-k k -d 3,544,960 -b eight m.onnx", "whole number"),
+]
+
+
+@pytest.mark.parametrize("command, message", BAD_COMMANDS)
+def test_bad_command_lines_exit_2_with_one_line(command, message, capsys):
+    assert main(shlex.split(command)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tao-converter: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_missing_key_for_an_etlt_exits_2(tmp_path, capsys):
+    model = tmp_path / "m.etlt"
+    model.write_bytes(encode_etlt_bytes(conv_model().SerializeToString(), "secret"))
+    assert main(["-d", "3,32,48", str(model)]) == 2
+    assert "no model key" in capsys.readouterr().err
+
+
+# ---- the pipeline up to the build -----------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan(small_onnx, tmp_path, capsys):
+    engine = tmp_path / "small.engine"
+    code = main(["-d", "3,32,48", "-m", "4", "-t", "fp16", "-e", str(engine), "--trt-version", "10.3", "--dry-run", str(small_onnx)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "TensorRT 10.3.0" in out
+    assert "builder flags: TF32, FP16" in out
+    assert "optimization profiles: input_1,1x3x32x48,4x3x32x48,4x3x32x48" in out
+    assert not engine.exists()
+
+
+def test_onnx_etlt_with_key_from_file_and_environment(tmp_path, monkeypatch, capsys):
+    model = tmp_path / "m.etlt"
+    model.write_bytes(encode_etlt_bytes(conv_model().SerializeToString(), "s3cret-key"))
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("s3cret-key\n")
+    assert main(["--key-file", str(key_file), "--trt-version", "11", "--dry-run", str(model)]) == 0
+    monkeypatch.setenv("TAOSTREAM_KEY", "s3cret-key")
+    assert main(["-t", "fp16", "--trt-version", "11", "--dry-run", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "mixed precision" in out
+    assert "s3cret-key" not in out
+
+
+def test_wrong_key_is_reported(tmp_path, capsys):
+    model = tmp_path / "m.etlt"
+    model.write_bytes(encode_etlt_bytes(conv_model().SerializeToString(), "right"))
+    assert main(["-k", "wrong", "--dry-run", str(model)]) == 2
+    assert "wrong key or corrupt file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["-o", "output_bbox/BiasAdd"], "not outputs of the model"),
+        (["-d", "3,544,960"], "dimension 2 is 32 in the model but 544 in -d"),
+        (["-p", "images,1x3x32x48,2x3x32x48,4x3x32x48"], "'images' (-p) is not an input"),
+        (["-t", "int8", "--trt-version", "10.3"], "cal.bin: the INT8 calibration cache (-c) does not exist"),
+        (["-t", "int8", "-c", "missing.bin", "--trt-version", "8.6"], "missing.bin"),
+        (["-u", "0", "--trt-version", "10.3", "--platform", "x86"], "only Jetson"),
+        (["--trt-version", "11", "--platform", "jetson"], "does not support JetPack"),
+    ],
+)
+def test_model_checks_exit_2(small_onnx, tmp_path, monkeypatch, argv, message, capsys):
+    monkeypatch.chdir(tmp_path)  # ./cal.bin, tao-converter's default -c, does not exist here
+    assert main([*argv, "--dry-run", str(small_onnx)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_int8_on_11_without_scales_is_an_error(small_onnx, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["-t", "int8", "--trt-version", "11", "--dry-run", str(small_onnx)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_int8_with_a_real_tlt_cache_plans_implicit_calibration(small_onnx, fixtures_dir, capsys):
+    cache = fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin"
+    assert main(["-t", "int8", "-c", str(cache), "--trt-version", "10.3", "--dry-run", str(small_onnx)]) == 0
+    out = capsys.readouterr().out
+    assert "builder flags: TF32, INT8" in out
+    assert "implicit calibration from the given cache" in out
+
+
+def test_fixed_batch_model_refuses_a_larger_max_batch(tmp_path, capsys):
+    path = tmp_path / "fixed.onnx"
+    onnx.save(conv_model(batch=1), str(path))
+    assert main(["-m", "16", "--dry-run", str(path)]) == 2
+    assert "fixed batch of 1" in capsys.readouterr().err
+    assert main(["-m", "1", "--dry-run", "--trt-version", "10.3", str(path)]) == 0
+
+
+def test_real_uff_etlt_goes_to_the_uff_translator(models_dir, capsys):
+    """TLT 2.0 DetectNet_v2 (.etlt with a UFF payload): translated when the translator exists,
+    otherwise a clear error names it."""
+    model = models_dir / "facemask_detectnet_v2_resnet18.etlt"
+    code = main(["-k", "tlt_encode", "-d", "3,544,960", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd",
+                 "--trt-version", "10.3", "--dry-run", str(model)])
+    captured = capsys.readouterr()
+    try:
+        from taostream.converter.uff_to_onnx import uff_to_onnx  # noqa: F401
+    except ImportError:
+        assert code == 2
+        assert "UFF translator (taostream.converter.uff_to_onnx)" in captured.err
+    else:
+        assert code == 0, captured.err
+        assert "translated to ONNX first" in captured.out
+
+
+def test_build_without_tensorrt_names_the_gpu_extra(small_onnx, tmp_path, capsys):
+    if installed_trt_version():
+        pytest.skip("TensorRT is installed here, so the missing-TensorRT message cannot appear")
+    engine = tmp_path / "small.engine"
+    assert main(["-d", "3,32,48", "-m", "2", "-e", str(engine), "--trt-version", "10.3", str(small_onnx)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'taostream[gpu]'" in err
+    assert not engine.exists() and not Path(str(engine) + ".json").exists()
+
+
+# ---- taostream convert: the same settings with friendlier names -----------------------------------
+
+
+def convert_settings(argv):
+    from taostream.cli import build_parser
+    from taostream.converter.cli_convert import settings_from_convert_args
+
+    return settings_from_convert_args(build_parser().parse_args(["convert", *argv]))
+
+
+def test_convert_and_tao_converter_agree():
+    ours = convert_settings(shlex.split(
+        "m.etlt -o out.engine --key k --precision int8 --calibration-cache cal.bin --batch 8 "
+        "--workspace 1G --dla-core 1 --strict --input-dims 3,544,960 --outputs NMS"
+    ))
+    theirs, _ = parse_command_line(shlex.split(
+        "-k k -t int8 -c cal.bin -m 8 -w 1<<30 -u 1 -s -d 3,544,960 -o NMS -e out.engine m.etlt"
+    ))
+    assert ours == theirs
+
+
+def test_convert_batch_options_and_profile():
+    settings = convert_settings(["m.onnx", "-o", "e", "--min", "2", "--opt", "4", "--batch", "8"])
+    assert (settings.min_batch, settings.opt_batch, settings.max_batch) == (2, 4, 8)
+    settings = convert_settings(["m.onnx", "-o", "e", "--profile", "input_1,1x3x544x960,4x3x544x960,16x3x544x960"])
+    assert settings.profiles[0].max == (16, 3, 544, 960)
+    with pytest.raises(TaostreamError, match="--min <= --opt <= --batch"):
+        convert_settings(["m.onnx", "-o", "e", "--opt", "9", "--batch", "8"])
+
+
+def test_taostream_convert_dry_run(small_onnx, tmp_path, capsys):
+    from taostream.cli import main as taostream_main
+
+    code = taostream_main(["convert", str(small_onnx), "-o", str(tmp_path / "e.engine"), "--min", "1",
+                           "--opt", "2", "--batch", "4", "--precision", "fp16", "--trt-version", "8.6", "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "network flags: EXPLICIT_BATCH" in out
+    assert "input_1,1x3x32x48,2x3x32x48,4x3x32x48" in out
+    assert taostream_main(["convert", str(small_onnx), "-o", "e", "--precision", "int3", "--dry-run"]) == 2
