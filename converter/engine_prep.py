@@ -38,7 +38,7 @@ def prepare_model(model, plan: BuildPlan, settings, network=None, out=None):
                             f"replacing {', '.join(plan.plugins_to_replace)} for TensorRT {plan.track}")
         keep = set(settings.keep_plugins) or False
         model, report = modernize(model, target=plan.track, keep_plugins=keep)
-        print(f"modernized for TensorRT {plan.track}: {report}", file=out)
+        print("\n".join(report.lines()) if hasattr(report, "lines") else str(report), file=out)
     if plan.int8_mode in ("qdq_from_cache", "qdq_from_images"):
         model = _insert_qdq(model, plan, settings, network, out)
     if plan.fp16_mode == "mixed_precision_onnx":
@@ -61,7 +61,8 @@ def _insert_qdq(model, plan: BuildPlan, settings, network, out):
         if settings.calibration_cache:
             write_calibration_cache(settings.calibration_cache, cache)  # reusable on TensorRT 10 / Jetson
     model, report = insert_qdq_from_cache(model, cache, network=network)
-    print(f"INT8 scales inserted as Q/DQ nodes: {report}", file=out)
+    print("INT8 scales inserted as Q/DQ nodes:", file=out)
+    print("\n".join(report.lines()) if hasattr(report, "lines") else str(report), file=out)
     return model
 
 

@@ -329,15 +329,16 @@ def target_version(settings: BuildSettings, platform: str) -> tuple[str, str]:
     return default, "default (TensorRT is not installed; pass --trt-version to choose)"
 
 
-def modernization_rows(model, target: str) -> tuple:
-    """converter.modernize's plan when that module exists, else () and trt_support decides."""
+def modernization_rows(model, target: str, keep_plugins: tuple[str, ...] = ()) -> tuple:
+    """converter.modernize's plan, (node, op, action, reason) rows, when that module exists; else ()
+    and trt_support's table decides."""
     try:
         from taostream.converter.modernize import plan_modernization
     except ModuleNotFoundError as exc:
         if exc.name != "taostream.converter.modernize":
             raise
         return ()
-    return tuple(plan_modernization(model, target))
+    return tuple(plan_modernization(model, target, keep_plugins=set(keep_plugins) or False))
 
 
 def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, out) -> BuildPlan:
@@ -354,7 +355,7 @@ def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, 
         )
     rows = ()
     if any(_is_plugin(op) for op in ops):
-        rows = modernization_rows(loaded.model, track(parse_trt_version(version)))
+        rows = modernization_rows(loaded.model, track(parse_trt_version(version)), settings.keep_plugins)
     request = BuildRequest(
         trt_version=version, precision=settings.precision, platform=platform, model_ops=frozenset(ops),
         model_has_qdq=has_qdq, source_format=loaded.source_format, calibration_cache=cache_ok,
@@ -430,6 +431,14 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     return 0
 
 
+def chw_dims(sample_shape, network) -> tuple[int, int, int]:
+    """The (C, H, W) preprocess_image wants, from the per-sample input shape in the model's order."""
+    shape = tuple(sample_shape)
+    if len(shape) != 3:
+        raise TaostreamError(f"image calibration needs a 3-D image input per sample, got {shape}")
+    return (shape[2], shape[0], shape[1]) if network.input_order == "NHWC" else shape
+
+
 def _build(model, plan: BuildPlan, settings: BuildSettings, network, engine_module) -> bytes:
     import onnx
 
@@ -439,7 +448,7 @@ def _build(model, plan: BuildPlan, settings: BuildSettings, network, engine_modu
         shape = (settings.calibration_batch_size, *profile.opt[1:])
         images = engine_module.list_calibration_images(settings.calibration_images)
         batches = engine_module.calibration_batches(images, settings.calibration_batch_size, settings.calibration_batches)
-        calibration = engine_module.preprocess_batches(batches, network, tuple(profile.opt[1:]))
+        calibration = engine_module.preprocess_batches(batches, network, chw_dims(profile.opt[1:], network))
     with tempfile.TemporaryDirectory(prefix="taostream-build-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         onnx.save(model, str(onnx_path))  # a path lets TensorRT's parser find external weights

@@ -309,3 +309,46 @@ def test_taostream_convert_dry_run(small_onnx, tmp_path, capsys):
     assert "network flags: EXPLICIT_BATCH" in out
     assert "input_1,1x3x32x48,2x3x32x48,4x3x32x48" in out
     assert taostream_main(["convert", str(small_onnx), "-o", "e", "--precision", "int3", "--dry-run"]) == 2
+
+
+def plugin_model() -> onnx.ModelProto:
+    """Input -> Conv -> BatchedNMSDynamic_TRT (a YOLOv4-style export's plugin node, TAO attributes)."""
+    x = helper.make_tensor_value_info("Input", TensorProto.FLOAT, ["N", 3, 32, 32])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ("BatchedNMS", "BatchedNMS_1", "BatchedNMS_2", "BatchedNMS_3")]
+    weight = numpy_helper.from_array(np.zeros((4, 3, 1, 1), np.float32), "w")
+    nodes = [
+        helper.make_node("Conv", ["Input", "w"], ["boxes"]),
+        helper.make_node("BatchedNMSDynamic_TRT", ["boxes", "boxes"], [o.name for o in outs],
+                         shareLocation=1, backgroundLabelId=-1, numClasses=4, topK=200, keepTopK=100,
+                         scoreThreshold=0.3, iouThreshold=0.5, isNormalized=1, clipBoxes=1),
+    ]
+    graph = helper.make_graph(nodes, "plugins", [x], outs, [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+@pytest.mark.parametrize("version, action", [("8.6", "load_trt"), ("10.3", "load_trt"), ("11", "replace")])
+def test_plugin_decision_is_printed(tmp_path, version, action, capsys):
+    path = tmp_path / "yolo.onnx"
+    onnx.save(plugin_model(), str(path))
+    assert main(["-o", "BatchedNMS", "-m", "2", "--trt-version", version, "--dry-run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"plugin BatchedNMSDynamic_TRT: {action}" in out
+
+
+def test_real_tlt_model_with_real_cache_reaches_the_build_on_11(models_dir, fixtures_dir, tmp_path, capsys):
+    """TLT 2.0 .etlt -> UFF -> ONNX -> the cache's scales as Q/DQ (TensorRT 11) -> build step."""
+    if installed_trt_version():
+        pytest.skip("TensorRT is installed here; this test shows the pipeline stopping at the build")
+    for module in ("taostream.converter.uff_to_onnx", "taostream.converter.qdq"):
+        pytest.importorskip(module, reason=f"{module} is not in this build")
+    engine = tmp_path / "facemask.engine"
+    code = main(["-k", "tlt_encode", "-d", "3,544,960", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd", "-t", "int8",
+                 "-c", str(fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin"), "-m", "4",
+                 "-e", str(engine), "--trt-version", "11", str(models_dir / "facemask_detectnet_v2_resnet18.etlt")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "INT8 scales inserted as Q/DQ nodes" in captured.out
+    assert "weighted ops quantized" in captured.out
+    assert "pip install 'taostream[gpu]'" in captured.err
+    assert not engine.exists()
