@@ -58,16 +58,25 @@ def decode_proposals(scores, deltas, *, input_height, input_width, rpn_stride, r
     cx_anchor = ((np.arange(w, dtype=np.float32) + 0.5) * rpn_stride)[None, None, None, :]
     cy_anchor = ((np.arange(h, dtype=np.float32) + 0.5) * rpn_stride)[None, None, :, None]
     tx, ty, tw, th = (deltas[:, :, i] for i in range(4))
-    cx, cy = cx_anchor + aw * tx, cy_anchor + ah * ty
-    bw, bh = np.exp(tw) * aw, np.exp(th) * ah
-    x1, y1 = cx - bw / 2, cy - bh / 2
-    x2, y2 = bw + x1, bh + y1
-    x1, x2 = (np.minimum(np.maximum(v, 0), np.float32(input_width - 1)) for v in (x1, x2))
-    y1, y2 = (np.minimum(np.maximum(v, 0), np.float32(input_height - 1)) for v in (y1, y2))
+    with np.errstate(over="ignore", invalid="ignore"):  # large deltas overflow exp, as on the GPU
+        cx, cy = cx_anchor + aw * tx, cy_anchor + ah * ty
+        bw, bh = np.exp(tw) * aw, np.exp(th) * ah
+        x1, y1 = cx - bw / 2, cy - bh / 2
+        x2, y2 = bw + x1, bh + y1
+    x1, x2 = (_clip_like_kernel(v, input_width - 1) for v in (x1, x2))
+    y1, y2 = (_clip_like_kernel(v, input_height - 1) for v in (y1, y2))
     too_small = (x2 - x1 <= roi_min_size) | (y2 - y1 <= roi_min_size)
     scores = np.where(too_small, np.float32(-np.inf), scores).astype(np.float32)
     boxes = np.stack([x1, y1, x2, y2], axis=-1).reshape(n, -1, 4)
     return boxes.astype(np.float32), scores.reshape(n, -1)
+
+
+def _clip_like_kernel(v: np.ndarray, high: int) -> np.ndarray:
+    """The kernel's `(v >= 0) ? v : 0` then `(v <= high) ? v : high`: a NaN (exp overflow gives
+    inf - inf) becomes 0, where np.clip would keep it."""
+    with np.errstate(invalid="ignore"):
+        v = np.where(v >= 0, v, np.float32(0))
+        return np.where(v <= high, v, np.float32(high)).astype(np.float32)
 
 
 def _iou_plus_one(box: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -129,12 +138,12 @@ def crop_and_resize_reference(feature_map, rois, *, crop_height: int, crop_width
             in_y = _sample_positions(y1, y2, h, crop_height)
             in_x = _sample_positions(x1, x2, w, crop_width)
             for i, yy in enumerate(in_y):
-                if yy < 0 or yy > h - 1:
+                if not 0 <= yy <= h - 1:  # also skips NaN (rois from overflowing deltas)
                     continue
                 top, bottom = int(np.floor(yy)), int(np.ceil(yy))
                 y_lerp = np.float32(yy - top)
                 for j, xx in enumerate(in_x):
-                    if xx < 0 or xx > w - 1:
+                    if not 0 <= xx <= w - 1:
                         continue
                     left, right = int(np.floor(xx)), int(np.ceil(xx))
                     x_lerp = np.float32(xx - left)

@@ -133,15 +133,22 @@ def _decode_in_graph(b: _OpBuilder, scores, deltas, p: dict):
     y1 = b("Sub", b("Add", cy, b("Mul", ah, ty)), b("Div", box_h, b.f32(2.0)))
     x2, y2 = b("Add", box_w, x1), b("Add", box_h, y1)
     wm1, hm1 = b.f32(float(p["input_width"] - 1)), b.f32(float(p["input_height"] - 1))
-    zero = b.f32(0.0)
-    x1, x2 = (b("Min", b("Max", v, zero), wm1) for v in (x1, x2))
-    y1, y2 = (b("Min", b("Max", v, zero), hm1) for v in (y1, y2))
+    x1, x2 = (_clip_like_kernel(b, v, wm1) for v in (x1, x2))
+    y1, y2 = (_clip_like_kernel(b, v, hm1) for v in (y1, y2))
     min_size = b.f32(float(p["roi_min_size"]))
     big_enough = b("And", b("Greater", b("Sub", x2, x1), min_size), b("Greater", b("Sub", y2, y1), min_size))
     fg = b("Where", big_enough, scores, b.f32(-np.inf))
     fg = b("Reshape", fg, b.i64(0, -1))
     coords = [b("Reshape", v, b.i64(0, -1, 1)) for v in (y1, x1, y2, x2)]
     return b("Concat", *coords, attrs={"axis": 2}), fg
+
+
+def _clip_like_kernel(b: _OpBuilder, v, high):
+    """(v > 0 ? v : 0) then (v > high ? high : v): like the kernel, a NaN becomes 0 (Max/Min would
+    propagate it)."""
+    zero = b.f32(0.0)
+    v = b("Where", b("Greater", v, zero), v, zero)
+    return b("Where", b("Greater", v, high), high, v)
 
 
 def _select_rois(b: _OpBuilder, boxes, fg, p: dict):
@@ -243,15 +250,16 @@ def _sample_positions(b: _OpBuilder, lo, hi, size_m1, crop: int):
 
 
 def _inside(b: _OpBuilder, pos, size_m1):
-    return b("And", b("Not", b("Less", pos, b.f32(0.0))), b("Not", b("Greater", pos, size_m1)))
+    """0 <= pos <= size - 1, false for NaN (written without GreaterOrEqual, which needs opset 12)."""
+    in_range = b("And", b("Not", b("Less", pos, b.f32(0.0))), b("Not", b("Greater", pos, size_m1)))
+    return b("And", in_range, b("Equal", pos, pos))
 
 
 def _neighbours(b: _OpBuilder, pos, size_m1):
     """floor, ceil (clamped into the image so the gathers stay legal; masked later) and the lerp."""
     floor, ceil = b("Floor", pos), b("Ceil", pos)
     lerp = b("Sub", pos, floor)
-    zero = b.f32(0.0)
-    clamp = lambda v: b("Cast", b("Min", b("Max", v, zero), size_m1), attrs={"to": 7})  # noqa: E731
+    clamp = lambda v: b("Cast", _clip_like_kernel(b, v, size_m1), attrs={"to": 7})  # noqa: E731  NaN -> 0
     return clamp(floor), clamp(ceil), lerp
 
 

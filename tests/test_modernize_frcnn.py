@@ -148,6 +148,18 @@ def test_proposal_rewrite_all_boxes_too_small_still_output(proposal_session):
     assert np.count_nonzero(ref[:, :, 2]) > 0
 
 
+def test_proposal_rewrite_overflowing_deltas(proposal_session):
+    # exp(100) overflows float32: width inf, x2 = inf - inf = NaN, which the kernel's clip turns into 0.
+    rng = np.random.default_rng(13)
+    scores = rng.random((2, 6, 4, 6), dtype=np.float32)
+    deltas = (rng.standard_normal((2, 24, 4, 6)) * 0.3).astype(np.float32)
+    deltas[:, 2::4][:, :, :2] = 100.0
+    got = proposal_session.run(None, {"rpn_out_class/Sigmoid": scores, "rpn_out_regress/BiasAdd": deltas})[0]
+    ref = proposal_reference(scores, deltas, **PROPOSAL_ATTRS)
+    assert np.isfinite(ref).all()
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+
+
 @pytest.mark.parametrize("pre_nms_top_n", [3, 100])
 def test_proposal_rewrite_fewer_candidates_than_post_nms_top_n(pre_nms_top_n):
     # 1x2 grid x 2 anchors = 4 candidates (or pre_nms_top_n = 3) for post_nms_top_n = 10.
@@ -183,6 +195,7 @@ def _crop_inputs(rng, batch, channels, height, width, n_rois):
     rois[:, 1, :, 0] = [0.4, 0.6, 0.4, 0.6]  # zero area
     rois[:, 2, :, 0] = [1, 1, 0, 0]  # flipped: TF samples it backwards
     rois[:, 3, :, 0] = [-0.5, -0.5, -0.1, -0.1]  # wholly outside: extrapolation value
+    rois[:, 4, :, 0] = [np.nan, 0.2, 0.5, 0.9]  # NaN rows (from overflowing deltas): extrapolation value
     return fmap, rois
 
 
@@ -195,7 +208,7 @@ def test_crop_and_resize_rewrite_matches_reference(op, crop, batch):
     ref = crop_and_resize_reference(fmap, rois, crop_height=crop_h, crop_width=crop_w)
     assert got.shape == (batch, 8, 5, crop_h, crop_w)
     np.testing.assert_allclose(got, ref, atol=1e-5)
-    assert not ref[:, 3].any()
+    assert not ref[:, 3].any() and not ref[:, 4].any()
 
 
 def test_proposal_then_crop_and_resize_chain_batch_two():
