@@ -1,0 +1,346 @@
+"""`taostream bundle`: one folder with everything to deploy a TAO model.
+
+model.onnx (portable: plugin nodes TensorRT 11 lacks replaced, INT8 as Q/DQ), and for TensorRT <= 10
+and Jetson the plugin graph plus its calibration cache (FACTS.md section 3: Jetson stays on TensorRT
+10); labels.txt; deepstream/ (nvinfer, deepstream-app, nvinferserver); triton/ (repository); lib/ (the
+parser library, when built); manifest.json. The whole folder appears at once or not at all, and the
+model key is never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform as host_platform
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text
+from taostream.converter.registry import Network, get_network
+from taostream.converter.trt_support import removed_in
+from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
+from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network
+from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config
+from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
+from taostream.deepstream_configs.spec_settings import (
+    cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
+from taostream.deepstream_configs.triton_repo import TritonModelOptions, write_triton_repository
+
+log = logging.getLogger(__name__)
+
+SAMPLE_STREAM = "/opt/nvidia/deepstream/deepstream/samples/streams/sample_1080p_h264.mp4"
+PLUGIN_MODEL = "model_trt10.onnx"
+CALIBRATION = "calibration.bin"
+
+
+@dataclass
+class BundleRequest:
+    model: Path
+    network: str
+    output: Path
+    spec: Path | None = None
+    key: str | None = None
+    deepstream: str = "9.0"
+    platform: str = "x86"
+    precision: str = "fp16"
+    calibration_cache: Path | None = None
+    classmap: Path | None = None
+    annotations: Path | None = None
+    batch_size: int = 1
+    force: bool = False
+
+
+@dataclass
+class BundleResult:
+    path: Path
+    manifest: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Model:
+    proto: object  # onnx.ModelProto
+    source_format: str  # "etlt(uff)", "etlt(onnx)", "onnx", "uff"
+    input_name: str
+    input_shape: tuple[int, ...]  # without batch
+    outputs: dict[str, tuple[int, ...]]  # without batch
+
+
+def _load_model(request: BundleRequest) -> _Model:
+    from taostream.converter.model_file import load_onnx_model, open_model
+
+    opened = open_model(request.model, request.key)
+    proto = load_onnx_model(opened)
+    source_format = f"etlt({opened.format})" if opened.encrypted else opened.format
+    initializers = {i.name for i in proto.graph.initializer}
+    inputs = [v for v in proto.graph.input if v.name not in initializers]
+    if len(inputs) != 1:
+        raise TaostreamError(f"{request.model}: expected one image input, the model has {len(inputs)}")
+    return _Model(proto, source_format, inputs[0].name, _dims(inputs[0])[1:],
+                  {o.name: _dims(o)[1:] for o in proto.graph.output})
+
+
+def _dims(value_info) -> tuple[int, ...]:
+    return tuple(d.dim_value if d.HasField("dim_value") else -1 for d in value_info.type.tensor_type.shape.dim)
+
+
+def _chw(net: Network, shape: tuple[int, ...], spec_dims, request: BundleRequest) -> tuple[int, int, int]:
+    if len(shape) == 3 and all(d > 0 for d in shape):
+        return (shape[2], shape[0], shape[1]) if net.input_order == "NHWC" else tuple(shape)
+    if spec_dims:
+        return spec_dims
+    log.warning("%s: the model's input size is dynamic and no spec gives it; using %s", request.model, net.default_dims)
+    return net.default_dims
+
+
+def _class_count_hint(net: Network, outputs: dict[str, tuple[int, ...]]) -> int | None:
+    shapes = list(outputs.values())
+    if not shapes:
+        return None
+    if net.label_rule in ("classmap", "detectnet_v2") and shapes[0] and shapes[0][0] > 0:
+        return shapes[0][0]
+    if net.label_rule == "mask_rcnn" and len(shapes) > 1 and len(shapes[1]) > 1 and shapes[1][1] > 0:
+        return shapes[1][1]
+    return None
+
+
+def _needs_modernizer(net: Network, proto, precision: str) -> bool:
+    ops = {node.op_type for node in proto.graph.node}
+    return precision == "int8" or any(removed_in(op, "11") for op in ops)
+
+
+def _modernize(proto, request: BundleRequest):
+    try:
+        from taostream.converter.modernize import modernize
+    except ModuleNotFoundError as exc:
+        if exc.name != "taostream.converter.modernize":
+            raise
+        raise TaostreamError(
+            f"{request.model}: this model needs the modernizer (TensorRT 11 plugin replacement or INT8 Q/DQ) and "
+            "this taostream build has no taostream.converter.modernize; use --precision fp16 with a model "
+            "that has no removed plugins, or update taostream"
+        ) from None
+    calibration = str(request.calibration_cache) if request.calibration_cache and request.precision == "int8" else None
+    modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration)
+    return modern
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tool_versions() -> dict[str, str]:
+    import numpy
+    import onnx
+
+    from taostream import __version__
+
+    versions = {"taostream": __version__, "python": host_platform.python_version(), "numpy": numpy.__version__,
+                "onnx": onnx.__version__}
+    try:
+        import onnxruntime
+
+        versions["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+def _find_parser_library() -> Path | None:
+    try:
+        from taostream.parsers.build import find_parser_library
+    except ModuleNotFoundError:
+        return None
+    found = find_parser_library()
+    return Path(found) if found else None
+
+
+def _validate_request(request: BundleRequest, net: Network) -> None:
+    deepstream_major(request.deepstream)
+    if request.platform not in ("x86", "jetson"):
+        raise TaostreamError(f"--platform {request.platform}: use x86 or jetson")
+    if request.precision not in ("fp32", "fp16", "int8"):
+        raise TaostreamError(f"--precision {request.precision}: use fp32, fp16 or int8")
+    if request.precision == "int8" and request.calibration_cache is None:
+        raise TaostreamError("--precision int8 needs --calibration-cache CAL (the cal.bin from `tao export`); "
+                             "or use --precision fp16")
+    if request.calibration_cache is not None and not Path(request.calibration_cache).is_file():
+        raise TaostreamError(f"{request.calibration_cache}: --calibration-cache file not found")
+    if request.spec is None and net.label_rule != "classmap":
+        raise TaostreamError(f"--spec SPEC is needed: {net.name}'s labels.txt and thresholds come from the "
+                             "experiment spec used to train the model")
+    if request.batch_size < 1:
+        raise TaostreamError("--batch-size must be at least 1")
+
+
+def _has_plugin_nodes(proto) -> bool:
+    from taostream.converter.trt_support import plugin_op
+
+    return any(plugin_op(node.op_type) for node in proto.graph.node)
+
+
+@dataclass
+class _Plan:
+    """What goes into the bundle, decided before anything is written."""
+
+    net: Network
+    model: _Model
+    modern: object  # the ONNX every TensorRT >= 10 (and ONNX Runtime, if plugin-free) runs
+    plugin_route: bool  # also write the original plugin graph + calibration cache (TensorRT <= 10, Jetson)
+    labels: Labels
+    dims: tuple[int, int, int]
+    spec: object
+    warnings: list[str]
+
+
+def plan_bundle(request: BundleRequest) -> _Plan:
+    from taostream.deepstream_configs.spec_access import load_spec_file
+
+    net = get_network(request.network)
+    _validate_request(request, net)
+    spec = load_spec_file(request.spec) if request.spec else None
+    model = _load_model(request)
+    dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
+    sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
+                           class_count_hint=_class_count_hint(net, model.outputs))
+    labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
+    warnings = list(labels.warnings)
+    modern, plugin_route = model.proto, False
+    if _needs_modernizer(net, model.proto, request.precision):
+        modern = _modernize(model.proto, request)
+        plugin_route = True
+    if _has_plugin_nodes(modern):
+        warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes ({net.name}); it needs "
+                        "TensorRT's plugin library and cannot run in ONNX Runtime, so no CPU Triton model is written")
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings)
+
+
+def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
+    atomic_write_bytes(root / "model.onnx", plan.modern.SerializeToString())
+    if plan.plugin_route:
+        atomic_write_bytes(root / PLUGIN_MODEL, plan.model.proto.SerializeToString())
+        if request.calibration_cache is not None:
+            shutil.copyfile(request.calibration_cache, root / CALIBRATION)
+
+
+def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) -> NvinferOptions:
+    jetson_route = request.platform == "jetson" and plan.plugin_route
+    int8 = request.precision == "int8"
+    return NvinferOptions(
+        network=plan.net,
+        model_file=f"../{PLUGIN_MODEL if jetson_route else 'model.onnx'}",
+        labels_file="../labels.txt",
+        num_classes=len(plan.labels),
+        dims=plan.dims,
+        deepstream=request.deepstream,
+        platform=request.platform,
+        precision=request.precision,
+        # TensorRT 10 on Jetson calibrates implicitly from the cache; elsewhere the Q/DQ nodes carry INT8.
+        int8_source="calibration" if jetson_route and int8 else "qdq",
+        calibration_file=f"../{CALIBRATION}" if jetson_route and int8 else None,
+        batch_size=request.batch_size,
+        dla_core=dla_core,
+        output_names=tuple(plan.model.outputs),
+        custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
+        preprocessing=preprocessing_from_spec(plan.net, plan.spec),
+        cluster=cluster_settings_from_spec(plan.net, plan.spec, plan.labels.names),
+    )
+
+
+def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_name: str, dla_core: int | None) -> None:
+    folder = root / "deepstream"
+    options = _nvinfer_options(plan, request, dla_core)
+    write_nvinfer_config(folder / "config_infer_primary.txt", options)
+    common = options.cluster.class_attrs.get("all", {}) if options.cluster else {}
+    write_nvinferserver_config(folder / "config_infer_primary_nvinferserver.txt", NvinferserverOptions(
+        network=plan.net, model_name=model_name,
+        labels_file="../labels.txt", num_classes=len(plan.labels), repository="../triton",
+        max_batch_size=request.batch_size, custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
+        preprocessing=options.preprocessing, pre_cluster_threshold=common.get("pre-cluster-threshold"),
+        nms_iou_threshold=common.get("nms-iou-threshold"), top_k=common.get("topk")))
+    _, height, width = plan.dims
+    sinks = [Sink("fake")]
+    for name, config, plugin_type in (("deepstream_app.txt", "config_infer_primary.txt", 0),
+                                      ("deepstream_app_triton.txt", "config_infer_primary_nvinferserver.txt", 1)):
+        write_app_config(folder / name, AppOptions(
+            primary_config=config, sources=[Source("file", f"file://{SAMPLE_STREAM}")], width=width, height=height,
+            batch_size=request.batch_size, sinks=sinks, platform=request.platform, primary_plugin_type=plugin_type,
+            display_mask=plan.net.network_type == 3))
+
+
+def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> None:
+    options = TritonModelOptions(
+        network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
+        max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
+        model_outputs=dict(plan.model.outputs))
+    write_triton_repository(root / "triton", options, onnx_model=root / "model.onnx",
+                            cpu=not _has_plugin_nodes(plan.modern))
+
+
+def _write_parser_library(root: Path, warnings: list[str]) -> None:
+    library = _find_parser_library()
+    if library is not None:
+        atomic_write_bytes(root / "lib" / PARSER_LIBRARY_NAME, library.read_bytes(), mode=0o755)
+        return
+    warnings.append(f"the parser library is not built: build it (cmake -S . -B build && cmake --build build) "
+                    f"and copy {PARSER_LIBRARY_NAME} into the bundle's lib/ folder")
+    atomic_write_text(root / "lib" / "README.txt", f"Put {PARSER_LIBRARY_NAME} here (build it with CMake on the "
+                      "deployment host: cmake -S <taostream> -B build && cmake --build build).\n")
+
+
+def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> dict:
+    files = [
+        {"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(root.rglob("*")) if path.is_file() and path.name != "manifest.json"
+    ]
+    targets = [{"name": "tensorrt>=10 (x86, TensorRT 11)", "model": "model.onnx",
+                "int8": "q/dq" if request.precision == "int8" else None}]
+    if plan.plugin_route:
+        targets.append({"name": "tensorrt<=10 (Jetson)", "model": PLUGIN_MODEL,
+                        "calibration": CALIBRATION if request.calibration_cache else None})
+    return {
+        "manifest_version": 1,
+        "network": plan.net.name,
+        "source_model": {"file": request.model.name, "format": plan.model.source_format,
+                         "sha256": _sha256(request.model)},
+        "input": {"name": plan.model.input_name, "dims_chw": list(plan.dims), "order": plan.net.input_order},
+        "outputs": {name: list(dims) for name, dims in plan.model.outputs.items()},
+        "labels": len(plan.labels),
+        "precision": request.precision,
+        "platform": request.platform,
+        "deepstream": request.deepstream,
+        "batch_size": request.batch_size,
+        "triton_model": model_name,
+        "targets": targets,
+        "files": files,
+        "tools": _tool_versions(),
+        "warnings": plan.warnings,
+    }
+
+
+def _model_name(request: BundleRequest, net: Network) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in request.model.stem)
+    return stem or net.name
+
+
+def create_bundle(request: BundleRequest, dla_core: int | None = None) -> BundleResult:
+    """Plan (decode, translate, modernize), then write the bundle folder atomically."""
+    plan = plan_bundle(request)
+    model_name = _model_name(request, plan.net)
+    with atomic_directory(request.output, overwrite=request.force) as root:
+        _write_models(plan, request, root)
+        atomic_write_text(root / "labels.txt", plan.labels.text())
+        _write_deepstream(plan, request, root, model_name, dla_core)
+        _write_triton(plan, request, root, model_name)
+        _write_parser_library(root, plan.warnings)
+        manifest = _manifest(plan, request, root, model_name)
+        atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return BundleResult(Path(request.output), manifest, plan.warnings)

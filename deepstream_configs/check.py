@@ -1,0 +1,230 @@
+"""`taostream check`: validate nvinfer and deepstream-app configs, generated or hand-written.
+
+Every finding names the file, the line, the group and key, what is wrong and how to fix it. Errors
+are what makes DeepStream fail or silently misbehave; warnings are legacy or doubtful settings.
+A deepstream-app config also validates the nvinfer configs its GIE groups reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taostream.deepstream_configs import config_schema as schema
+from taostream.deepstream_configs.config_schema import KeySpec
+from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
+from taostream.deepstream_configs.nvinfer import deepstream_major
+
+ERROR, WARNING = "error", "warning"
+# Paths inside a DeepStream installation exist only on the deployment host.
+DEEPSTREAM_INSTALL_PREFIX = "/opt/nvidia/deepstream"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    path: Path
+    line: int | None
+    group: str | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        what = f"[{self.group}] " if self.group else ""
+        what += f"{self.key}: " if self.key else ""
+        return f"{where}: {self.severity}: {what}{self.message}"
+
+
+@dataclass
+class CheckReport:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def nearest(word: str, candidates) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+@dataclass
+class ModelFacts:
+    """What the validator needs from an ONNX model."""
+
+    path: Path
+    inputs: dict[str, tuple]
+    outputs: list[str]
+    quantized: bool  # has QuantizeLinear/DequantizeLinear nodes (explicit INT8)
+
+
+def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
+    """Facts of an ONNX model, or None when the file is not ONNX (an engine, an .etlt)."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        return None
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - any parse failure means "not a readable ONNX"
+        return None
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = {}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
+    quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
+    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized)
+
+
+class _Checker:
+    """Collects the findings for one config file."""
+
+    def __init__(self, ini: IniFile, major: int, report: CheckReport):
+        self.ini, self.major, self.report = ini, major, report
+        self.folder = ini.path.parent
+
+    def add(self, severity: str, group: IniGroup | None, key: str | None, message: str, line: int | None = None):
+        if line is None and group is not None:
+            entry = group.entry(key) if key else None
+            line = entry.line if entry else group.line
+        self.report.findings.append(Finding(severity, self.ini.path, line, group.name if group else None, key, message))
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.folder / path
+
+    def check_keys(self, group: IniGroup, known: dict[str, KeySpec]) -> dict[str, object]:
+        """Unknown keys, duplicates and types; returns the parsed values of the known keys."""
+        values: dict[str, object] = {}
+        seen: set[str] = set()
+        for entry in group.entries:
+            if entry.key in seen:
+                self.add(WARNING, group, entry.key, "set twice; the last value wins: delete one", entry.line)
+            seen.add(entry.key)
+            spec = known.get(entry.key)
+            if spec is None:
+                hint = nearest(entry.key, known)
+                fix = f"did you mean '{hint}'?" if hint else "delete it (see the DeepStream plugin manual for valid keys)"
+                self.add(ERROR, group, entry.key, f"unknown key, ignored by DeepStream; {fix}", entry.line)
+                continue
+            parsed, problem = parse_value(spec, entry.value)
+            if problem:
+                self.add(ERROR, group, entry.key, f"{problem} (got '{entry.value}')", entry.line)
+                continue
+            values[entry.key] = parsed
+        return values
+
+    def check_file(self, group: IniGroup, key: str, value: object, severity: str = ERROR, why: str = "") -> bool:
+        text = str(value)
+        if text.startswith(DEEPSTREAM_INSTALL_PREFIX):
+            return True
+        path = self.resolve(text)
+        if path.exists():
+            return True
+        self.add(severity, group, key, f"file not found: {path} (relative paths are relative to the config's "
+                 f"folder {self.folder}){why}; fix the path or create the file")
+        return False
+
+
+def parse_value(spec: KeySpec, raw: str) -> tuple[object, str | None]:
+    """(value, None) or (None, problem)."""
+    text = raw.strip()
+    if " #" in text or "\t#" in text:
+        return None, "inline comment: GKeyFile keeps it as part of the value; move the comment to its own line"
+    kind = spec.type
+    try:
+        if kind in ("int", "uint"):
+            value = int(text)
+        elif kind == "double":
+            value = float(text)
+        elif kind in ("int_list", "uint_list"):
+            value = [int(v) for v in text.rstrip(";").split(";") if v.strip() != ""]
+        elif kind == "double_list":
+            value = [float(v) for v in text.rstrip(";").split(";") if v.strip() != ""]
+        elif kind == "string_list":
+            value = [v.strip() for v in text.rstrip(";").split(";") if v.strip()]
+        else:
+            if not text:
+                return None, "empty value: give a value or delete the key"
+            return text, None
+    except ValueError:
+        expected = {"int": "an integer", "uint": "a non-negative integer", "double": "a number",
+                    "int_list": "integers separated by ';'", "uint_list": "integers separated by ';'",
+                    "double_list": "numbers separated by ';'"}[kind]
+        return None, f"expected {expected}"
+    items = value if isinstance(value, list) else [value]
+    if kind in ("uint", "uint_list") and any(v < 0 for v in items):
+        return None, "must not be negative"
+    if spec.minimum is not None and any(v < spec.minimum for v in items):
+        return None, f"must be at least {spec.minimum:g}"
+    if spec.allowed is not None and value not in spec.allowed:
+        return None, f"must be one of {', '.join(str(a) for a in spec.allowed)}"
+    return value, None
+
+
+def config_kind(ini: IniFile) -> str:
+    names = {g.name for g in ini.groups}
+    if "property" in names:
+        return "nvinfer"
+    if names & {"application", "streammux", "primary-gie"} or any(re.fullmatch(r"source\d+", n) for n in names):
+        return "deepstream-app"
+    return "unknown"
+
+
+def check_configs(paths, deepstream: str = "9.0", model: str | os.PathLike | None = None) -> CheckReport:
+    """Validate each config (nvinfer or deepstream-app; nvinferserver .pbtxt text is checked for its
+    files) and return all findings."""
+    from taostream.deepstream_configs.check_nvinfer import check_nvinfer
+    from taostream.deepstream_configs.check_app import check_app
+
+    major = deepstream_major(deepstream)
+    report = CheckReport()
+    done: set[Path] = set()
+    for path in paths:
+        path = Path(path)
+        if path.resolve() in done:
+            continue
+        done.add(path.resolve())
+        if path.suffix in (".pbtxt",) or _looks_like_protobuf_text(path):
+            from taostream.deepstream_configs.check_nvinferserver import check_nvinferserver
+
+            check_nvinferserver(path, report)
+            continue
+        ini = read_ini(path)
+        kind = config_kind(ini)
+        checker = _Checker(ini, major, report)
+        for line, problem in ini.problems:
+            checker.add(ERROR, None, None, problem, line)
+        if kind == "nvinfer":
+            check_nvinfer(checker, model)
+        elif kind == "deepstream-app":
+            check_app(checker, model, done)
+        else:
+            checker.add(ERROR, None, None, "neither an nvinfer config ([property] group) nor a deepstream-app "
+                        "config ([application]/[streammux]/[primary-gie]); check the file")
+    return report
+
+
+def _looks_like_protobuf_text(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return bool(re.search(r"^\s*infer_config\s*\{", head, re.MULTILINE))

@@ -1,0 +1,220 @@
+"""The nvinfer ([property], [class-attrs-*]) rules of `taostream check`."""
+
+from __future__ import annotations
+
+import os
+
+from taostream.deepstream_configs import config_schema as schema
+from taostream.deepstream_configs.check import ERROR, WARNING, ModelFacts, _Checker, nearest, read_model_facts
+from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
+from taostream.deepstream_configs.ini import IniGroup
+from taostream.deepstream_configs.labels import read_labels_file
+
+_FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
+              "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
+_MODEL_SOURCES = ("onnx-file", "tlt-encoded-model", "uff-file", "model-file", "custom-network-config")
+_PARSE_FUNCTION_KEYS = ("parse-bbox-func-name", "parse-bbox-instance-mask-func-name",
+                        "parse-classifier-func-name", "engine-create-func-name")
+
+
+def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None) -> dict[str, object]:
+    """Check one nvinfer config; returns its parsed [property] values (the app checker uses them)."""
+    prop_group = checker.ini.group("property")
+    values = checker.check_keys(prop_group, schema.NVINFER_PROPERTY)
+    _check_groups(checker)
+    _check_versions(checker, prop_group, values)
+    _check_files(checker, prop_group, values)
+    model = _model_facts(checker, values, model_path)
+    _check_model_source(checker, prop_group, values)
+    _check_labels(checker, prop_group, values)
+    _check_outputs(checker, prop_group, values, model)
+    _check_dims(checker, prop_group, values, model)
+    _check_parser(checker, prop_group, values)
+    _check_network_type(checker, prop_group, values)
+    _check_int8(checker, prop_group, values, model)
+    _check_dla(checker, prop_group, values)
+    return values
+
+
+def _check_groups(checker: _Checker) -> None:
+    names = [g.name for g in checker.ini.groups]
+    for group in checker.ini.groups:
+        if group.name == "property":
+            if names.count("property") > 1:
+                checker.add(WARNING, group, None, "[property] appears twice; merge the groups")
+            continue
+        if schema.CLASS_ATTRS_GROUP.match(group.name):
+            checker.check_keys(group, schema.NVINFER_CLASS_ATTRS)
+            for key, advice in schema.DEPRECATED_KEYS.items():
+                if group.get(key) is not None and key in schema.NVINFER_CLASS_ATTRS:
+                    checker.add(WARNING, group, key, f"deprecated; {advice}")
+            continue
+        hint = nearest(group.name, ["property", "class-attrs-all", "class-attrs-0"])
+        fix = f"did you mean [{hint}]?" if hint else "use [property], [class-attrs-all] or [class-attrs-<class id>]"
+        checker.add(ERROR, group, None, f"unknown group [{group.name}], ignored by nvinfer; {fix}")
+
+
+def _check_versions(checker: _Checker, group: IniGroup, values: dict) -> None:
+    major = checker.major
+    for key, (removed_in, advice) in schema.REMOVED_KEYS.items():
+        if key in values and major >= removed_in:
+            checker.add(ERROR, group, key, f"not supported by DeepStream {major} (removed in {removed_in}.0); {advice}")
+    for key, advice in schema.DEPRECATED_KEYS.items():
+        if key in values and not (key in schema.REMOVED_KEYS and major >= schema.REMOVED_KEYS[key][0]):
+            checker.add(WARNING, group, key, f"deprecated; {advice}")
+    for (key, value), since in schema.VALUE_SINCE.items():
+        if values.get(key) == value and major < since:
+            checker.add(ERROR, group, key, f"{key}={value} needs DeepStream {since} or newer; use 0 (FP32), 1 (INT8) or 2 (FP16)")
+
+
+def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
+    for key in _FILE_KEYS:
+        if key in values:
+            checker.check_file(group, key, values[key])
+    engine = values.get("model-engine-file")
+    if engine is not None:
+        buildable = any(k in values for k in _MODEL_SOURCES)
+        why = " and no model to build it from (onnx-file)" if not buildable else ""
+        if not buildable:
+            checker.check_file(group, "model-engine-file", engine, ERROR, why)
+        elif not checker.resolve(str(engine)).exists():
+            pass  # DeepStream builds the engine from the model on first start and saves it there
+
+
+def _model_facts(checker: _Checker, values: dict, model_path) -> ModelFacts | None:
+    if model_path is not None:
+        return read_model_facts(model_path)
+    if "onnx-file" in values:
+        return read_model_facts(checker.resolve(str(values["onnx-file"])))
+    return None
+
+
+def _check_model_source(checker: _Checker, group: IniGroup, values: dict) -> None:
+    if not any(k in values for k in (*_MODEL_SOURCES, "model-engine-file")):
+        checker.add(ERROR, group, "onnx-file", "no model: set onnx-file (or model-engine-file for a prebuilt engine)")
+    if "tlt-encoded-model" in values and "tlt-model-key" not in values:
+        checker.add(ERROR, group, "tlt-model-key", "tlt-encoded-model needs tlt-model-key; or decode the model and use onnx-file")
+    if "labelfile-path" not in values and values.get("network-type", 0) in (0, 1, 3):
+        checker.add(WARNING, group, "labelfile-path", "missing: objects get no class names; set labelfile-path=labels.txt")
+    if "gie-unique-id" not in values:
+        checker.add(WARNING, group, "gie-unique-id", "missing (defaults to 1): set it so secondary GIEs and the app can refer to it")
+
+
+def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
+    label_path = values.get("labelfile-path")
+    network_type = values.get("network-type", 0)
+    if label_path is None or not checker.resolve(str(label_path)).is_file():
+        return
+    labels = read_labels_file(checker.resolve(str(label_path)))
+    classes = values.get("num-detected-classes")
+    if network_type in (0, 3) and classes is None:
+        checker.add(ERROR, group, "num-detected-classes", f"missing; the label file has {len(labels)} classes: "
+                    f"set num-detected-classes={len(labels)}")
+    elif network_type in (0, 3) and classes != len(labels):
+        checker.add(ERROR, group, "num-detected-classes", f"is {classes} but {label_path} has {len(labels)} lines: "
+                    f"set num-detected-classes={len(labels)} or fix the label file (one class per line, model id order)")
+    for attrs in checker.ini.groups:
+        match = schema.CLASS_ATTRS_GROUP.match(attrs.name)
+        if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
+            checker.add(ERROR, attrs, None, f"class id {match.group(1)} does not exist (num-detected-classes={classes}); "
+                        "class ids run from 0: fix the group name")
+
+
+def _check_outputs(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    names = values.get("output-blob-names")
+    if names is None:
+        if values.get("network-type", 0) in (0, 3) and "parse-bbox-func-name" not in values and model is None:
+            checker.add(WARNING, group, "output-blob-names", "missing; nvinfer then uses every model output: list the parser's outputs")
+        return
+    if model is None:
+        return
+    for name in names:
+        if name not in model.outputs:
+            hint = nearest(name, model.outputs)
+            fix = f"did you mean '{hint}'?" if hint else f"the model's outputs are {';'.join(model.outputs)}"
+            checker.add(ERROR, group, "output-blob-names", f"'{name}' is not an output of {model.path.name}; {fix}")
+
+
+def _check_dims(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    dims = values.get("infer-dims")
+    channels = {0: 3, 1: 3, 2: 1}.get(values.get("model-color-format", 0), 3)
+    offsets = values.get("offsets")
+    if offsets is not None and len(offsets) != channels:
+        checker.add(ERROR, group, "offsets", f"{len(offsets)} values for a {channels}-channel model-color-format; "
+                    f"give {channels} values separated by ';'")
+    if dims is None:
+        return
+    if len(dims) != 3:
+        checker.add(ERROR, group, "infer-dims", "needs 3 values c;h;w (channels first, also for NHWC models)")
+        return
+    if dims[0] != channels:
+        checker.add(ERROR, group, "infer-dims", f"{dims[0]} channels but model-color-format={values.get('model-color-format', 0)} "
+                    f"gives {channels}; fix one of them")
+    if model is not None and len(model.inputs) == 1:
+        shape = next(iter(model.inputs.values()))[1:]
+        chw = shape if values.get("network-input-order", 0) == 0 else tuple(shape[i] for i in (2, 0, 1))
+        if len(chw) == 3 and all(d > 0 for d in chw) and tuple(chw) != tuple(dims):
+            checker.add(ERROR, group, "infer-dims", f"{';'.join(map(str, dims))} but the model's input is "
+                        f"{';'.join(map(str, chw))}: set infer-dims={';'.join(map(str, chw))}")
+
+
+def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
+    functions = {k: values[k] for k in _PARSE_FUNCTION_KEYS if k in values}
+    library = values.get("custom-lib-path")
+    if functions and library is None:
+        key = next(iter(functions))
+        checker.add(ERROR, group, key, "names a custom function but custom-lib-path is not set: "
+                    "set custom-lib-path to the library that exports it")
+        return
+    if library is None or not checker.resolve(str(library)).is_file():
+        return
+    try:
+        exported = exported_functions(checker.resolve(str(library)))
+    except ElfError as exc:
+        checker.add(ERROR, group, "custom-lib-path", str(exc))
+        return
+    for key, name in functions.items():
+        if name not in exported:
+            hint = nearest(str(name), exported)
+            fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"
+            checker.add(ERROR, group, key, f"'{name}' is not exported by {library}; {fix}")
+
+
+def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> None:
+    network_type = values.get("network-type", 0)
+    if network_type == 3:
+        if values.get("cluster-mode") != 4:
+            checker.add(ERROR, group, "cluster-mode", "instance segmentation (network-type=3) needs cluster-mode=4 "
+                        "(the model clusters itself): set cluster-mode=4")
+        if values.get("output-instance-mask") != 1:
+            checker.add(ERROR, group, "output-instance-mask", "instance segmentation needs output-instance-mask=1")
+        if "parse-bbox-instance-mask-func-name" not in values:
+            checker.add(ERROR, group, "parse-bbox-instance-mask-func-name",
+                        "instance segmentation needs a mask parser, e.g. NvDsInferParseCustomMrcnnTLTV2")
+    if network_type == 0 and "parse-bbox-func-name" not in values:
+        names = values.get("output-blob-names") or []
+        if names and not any("cov" in n for n in names):
+            checker.add(ERROR, group, "parse-bbox-func-name", "missing: nvinfer's built-in parser reads only "
+                        "DetectNet-style cov/bbox outputs; set the network's parser and custom-lib-path")
+    if values.get("process-mode") == 2 and "operate-on-gie-id" not in values:
+        checker.add(WARNING, group, "operate-on-gie-id", "secondary mode without operate-on-gie-id runs on every "
+                    "object; set it to the primary GIE's gie-unique-id")
+
+
+def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    if values.get("network-mode") != 1 or "int8-calib-file" in values:
+        return
+    if model is not None and model.quantized:
+        return  # explicit quantization: the Q/DQ nodes carry the scales
+    if model is None and "onnx-file" not in values and "model-engine-file" in values:
+        checker.add(WARNING, group, "network-mode", "INT8 with a prebuilt engine and no int8-calib-file: fine only "
+                    "if the engine was built INT8")
+        return
+    checker.add(ERROR, group, "int8-calib-file", "network-mode=1 (INT8) without a calibration file and the model "
+                "has no Q/DQ nodes: set int8-calib-file=cal.bin, quantize the ONNX (`taostream modernize "
+                "--calibration-cache`), or use network-mode=2 (FP16)")
+
+
+def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:
+    if values.get("enable-dla") == 1 and "use-dla-core" not in values:
+        checker.add(WARNING, group, "use-dla-core", "enable-dla=1 without use-dla-core: DLA core 0 is used; set it explicitly")

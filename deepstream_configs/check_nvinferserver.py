@@ -1,0 +1,34 @@
+"""nvinferserver configs (protobuf text) in `taostream check`: syntax and the files they name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taostream.converter.errors import SpecError
+from taostream.deepstream_configs.check import ERROR, CheckReport, Finding
+
+_PATH_FIELDS = (
+    "infer_config.backend.triton.model_repo.root",
+    "infer_config.postprocess.labelfile_path",
+    "infer_config.custom_lib.path",
+)
+
+
+def check_nvinferserver(path: Path, report: CheckReport) -> None:
+    from taostream.converter.tao_spec import parse_spec
+
+    try:
+        spec = parse_spec(path.read_text(encoding="utf-8"), source=str(path))
+    except SpecError as exc:
+        report.findings.append(Finding(ERROR, path, None, None, None, f"not valid protobuf text: {exc}"))
+        return
+    for dotted in _PATH_FIELDS:
+        for value in spec.get_all(dotted):
+            target = Path(str(value))
+            target = target if target.is_absolute() else path.parent / target
+            if not target.exists():
+                report.findings.append(Finding(ERROR, path, None, None, dotted, f"file not found: {target} "
+                                               "(relative to the config's folder); fix the path"))
+    if not spec.get("infer_config.backend.triton.model_name"):
+        report.findings.append(Finding(ERROR, path, None, None, "infer_config.backend.triton.model_name",
+                                       "missing: name the Triton model to run"))

@@ -1,0 +1,100 @@
+"""`taostream bundle`, `taostream check` and `taostream labels`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from taostream.converter.keys import add_key_arguments, resolve_key
+from taostream.converter.registry import network_names
+from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS
+
+
+def register(subparsers) -> None:
+    _register_bundle(subparsers)
+    _register_check(subparsers)
+    _register_labels(subparsers)
+
+
+def _register_bundle(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bundle", help="decode a TAO model and write a complete DeepStream + Triton deployment folder",
+        description="Decode (and translate/modernize as the target needs) a TAO model, then write model.onnx, "
+                    "labels.txt, deepstream/, triton/, lib/ and manifest.json into one folder, atomically.")
+    parser.add_argument("model", type=Path, help="the model: .etlt (encrypted) or .onnx")
+    parser.add_argument("--network", required=True, help=f"one of {', '.join(network_names())} (TAO/TLT spellings accepted)")
+    parser.add_argument("--spec", type=Path, help="the TAO experiment spec the model was trained with")
+    add_key_arguments(parser, required=False)
+    parser.add_argument("--deepstream", default="9.0", help=f"target DeepStream version ({', '.join(DEEPSTREAM_VERSIONS)})")
+    parser.add_argument("--platform", choices=("x86", "jetson"), default="x86")
+    parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp16")
+    parser.add_argument("--calibration-cache", type=Path, help="TensorRT INT8 calibration cache (cal.bin)")
+    parser.add_argument("--dla-core", type=int, help="Jetson: run on this DLA core (GPU fallback on)")
+    parser.add_argument("--classmap", type=Path, help="classification: classmap.json from `tao classification train`")
+    parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: the COCO annotation json")
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the bundle folder to create")
+    parser.add_argument("--force", action="store_true", help="replace an existing output folder")
+    parser.set_defaults(func=_run_bundle)
+
+
+def _run_bundle(args: argparse.Namespace) -> int:
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+
+    request = BundleRequest(
+        model=args.model, network=args.network, output=args.output, spec=args.spec,
+        key=resolve_key(args, required=False), deepstream=args.deepstream, platform=args.platform,
+        precision=args.precision, calibration_cache=args.calibration_cache, classmap=args.classmap,
+        annotations=args.annotations, batch_size=args.batch_size, force=args.force)
+    result = create_bundle(request, dla_core=args.dla_core)
+    for warning in result.warnings:
+        print(f"taostream: warning: {warning}", file=sys.stderr)
+    print(f"bundle written: {result.path} ({len(result.manifest['files'])} files; see manifest.json)")
+    return 0
+
+
+def _register_check(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check", help="validate nvinfer / deepstream-app / nvinferserver configs",
+        description="Validate DeepStream configs. Exit status 1 when any error is found; warnings do not fail.")
+    parser.add_argument("configs", nargs="+", type=Path, metavar="CONFIG")
+    parser.add_argument("--deepstream", default="9.0", help=f"the DeepStream version to check against ({', '.join(DEEPSTREAM_VERSIONS)})")
+    parser.add_argument("--model", type=Path, help="the ONNX model, when the config's model path is not reachable here")
+    parser.set_defaults(func=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from taostream.deepstream_configs.check import check_configs
+
+    report = check_configs(args.configs, deepstream=args.deepstream, model=args.model)
+    for finding in report.errors + report.warnings:
+        print(finding)
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(args.configs)} config(s)")
+    return 1 if report.errors else 0
+
+
+def _register_labels(subparsers) -> None:
+    parser = subparsers.add_parser("labels", help="print labels.txt for a TAO spec, in the model's class-id order")
+    parser.add_argument("spec", type=Path, help="the TAO experiment spec")
+    parser.add_argument("--network", required=True)
+    parser.add_argument("--classmap", type=Path, help="classification: classmap.json")
+    parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: COCO annotation json")
+    parser.add_argument("--tlt2", action="store_true", help="TLT 2.0 SSD/DSSD/RetinaNet: no background line")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    parser.set_defaults(func=_run_labels)
+
+
+def _run_labels(args: argparse.Namespace) -> int:
+    from taostream.converter.fileio import atomic_write_text
+    from taostream.deepstream_configs.labels import LabelSources, labels_from_spec_file
+
+    labels = labels_from_spec_file(args.spec, args.network, LabelSources(
+        classmap=args.classmap, coco_annotations=args.annotations, tlt2=args.tlt2))
+    for warning in labels.warnings:
+        print(f"taostream: warning: {warning}", file=sys.stderr)
+    if args.output:
+        atomic_write_text(args.output, labels.text())
+    else:
+        sys.stdout.write(labels.text())
+    return 0

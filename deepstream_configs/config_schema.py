@@ -1,0 +1,216 @@
+"""What nvinfer and deepstream-app accept: groups, keys, value types, allowed values, and the keys
+each DeepStream version deprecated or removed (FACTS.md section 5; DeepStream 6-9 plugin manuals).
+
+Types: int, uint, double, string, path (a file relative to the config's folder), int_list,
+uint_list, double_list, string_list (';'-separated).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    type: str
+    allowed: tuple | None = None  # allowed values (ints) or None
+    minimum: float | None = None
+
+
+def _k(type_: str, allowed=None, minimum=None) -> KeySpec:
+    return KeySpec(type_, tuple(allowed) if allowed is not None else None, minimum)
+
+
+_BOOL = (0, 1)
+
+NVINFER_PROPERTY: dict[str, KeySpec] = {
+    "gpu-id": _k("uint"),
+    "gie-unique-id": _k("uint", minimum=1),
+    "batch-size": _k("uint", minimum=1),
+    "interval": _k("uint"),
+    "process-mode": _k("int", (1, 2)),
+    "network-mode": _k("int", (0, 1, 2, 3)),
+    "network-type": _k("int", (0, 1, 2, 3, 100)),
+    "model-color-format": _k("int", (0, 1, 2)),
+    "network-input-order": _k("int", (0, 1)),
+    "cluster-mode": _k("int", (0, 1, 2, 3, 4)),
+    "num-detected-classes": _k("uint", minimum=1),
+    "enable-dla": _k("int", _BOOL),
+    "use-dla-core": _k("uint"),
+    "maintain-aspect-ratio": _k("int", _BOOL),
+    "symmetric-padding": _k("int", _BOOL),
+    "output-instance-mask": _k("int", _BOOL),
+    "output-tensor-meta": _k("int", _BOOL),
+    "workspace-size": _k("uint"),
+    "operate-on-gie-id": _k("int"),
+    "operate-on-class-ids": _k("int_list"),
+    "filter-out-class-ids": _k("int_list"),
+    "secondary-reinfer-interval": _k("uint"),
+    "input-object-min-width": _k("uint"),
+    "input-object-min-height": _k("uint"),
+    "input-object-max-width": _k("uint"),
+    "input-object-max-height": _k("uint"),
+    "classifier-async-mode": _k("int", _BOOL),
+    "classifier-type": _k("string"),
+    "scaling-filter": _k("uint"),
+    "scaling-compute-hw": _k("int", (0, 1, 2)),
+    "crop-objects-to-roi-boundary": _k("int", _BOOL),
+    "segmentation-threshold": _k("double"),
+    "segmentation-output-order": _k("int", (0, 1)),
+    "net-scale-factor": _k("double"),
+    "offsets": _k("double_list"),
+    "classifier-threshold": _k("double"),
+    "infer-dims": _k("uint_list"),
+    "output-blob-names": _k("string_list"),
+    "output-io-formats": _k("string"),
+    "layer-device-precision": _k("string"),
+    "labelfile-path": _k("path"),
+    "model-engine-file": _k("path"),
+    "int8-calib-file": _k("path"),
+    "onnx-file": _k("path"),
+    "custom-lib-path": _k("path"),
+    "custom-network-config": _k("path"),
+    "parse-bbox-func-name": _k("string"),
+    "parse-bbox-instance-mask-func-name": _k("string"),
+    "parse-classifier-func-name": _k("string"),
+    "engine-create-func-name": _k("string"),
+    "disable-output-host-copy": _k("int", _BOOL),
+    "clip-object-outside-roi": _k("int", _BOOL),
+    "tensor-meta-pool-size": _k("uint"),
+    # Legacy keys: known (so no typo hint), but deprecated or removed (see below).
+    "tlt-encoded-model": _k("path"),
+    "tlt-model-key": _k("string"),
+    "uff-file": _k("path"),
+    "uff-input-blob-name": _k("string"),
+    "uff-input-order": _k("int", (0, 1, 2)),
+    "uff-input-dims": _k("string"),
+    "input-dims": _k("string"),
+    "model-file": _k("path"),
+    "proto-file": _k("path"),
+    "mean-file": _k("path"),
+    "is-classifier": _k("int", _BOOL),
+    "enable-dbscan": _k("int", _BOOL),
+    "force-implicit-batch-dim": _k("int", _BOOL),
+}
+
+NVINFER_CLASS_ATTRS: dict[str, KeySpec] = {
+    "pre-cluster-threshold": _k("double"),
+    "post-cluster-threshold": _k("double"),
+    "threshold": _k("double"),
+    "eps": _k("double"),
+    "minBoxes": _k("uint"),
+    "dbscan-min-score": _k("double"),
+    "group-threshold": _k("uint"),
+    "nms-iou-threshold": _k("double"),
+    "topk": _k("int"),
+    "roi-top-offset": _k("uint"),
+    "roi-bottom-offset": _k("uint"),
+    "detected-min-w": _k("uint"),
+    "detected-min-h": _k("uint"),
+    "detected-max-w": _k("uint"),
+    "detected-max-h": _k("uint"),
+}
+
+# key -> (first DeepStream major without it, replacement advice)
+REMOVED_KEYS: dict[str, tuple[int, str]] = {
+    "tlt-encoded-model": (7, "decode the model (`taostream decode`) and use onnx-file"),
+    "tlt-model-key": (7, "use onnx-file with the decoded model; delete the key from the config"),
+    "uff-file": (7, "UFF support is gone: convert the model to ONNX and use onnx-file"),
+    "uff-input-blob-name": (7, "UFF support is gone: use onnx-file (the ONNX input name is read from the model)"),
+    "uff-input-order": (7, "use network-input-order with onnx-file"),
+    "uff-input-dims": (7, "use infer-dims=c;h;w"),
+    "model-file": (8, "Caffe support is gone: convert the model to ONNX and use onnx-file"),
+    "proto-file": (8, "Caffe support is gone: convert the model to ONNX and use onnx-file"),
+    "mean-file": (8, "Caffe support is gone: use offsets"),
+    "force-implicit-batch-dim": (7, "TensorRT 10 has no implicit batch: delete the key"),
+}
+# key -> replacement advice (still read, but on its way out)
+DEPRECATED_KEYS: dict[str, str] = {
+    "input-dims": "use infer-dims=c;h;w",
+    "uff-input-dims": "use infer-dims=c;h;w (and uff-input-order)",
+    "is-classifier": "use network-type=1",
+    "enable-dbscan": "use cluster-mode=1",
+    "threshold": "use pre-cluster-threshold",
+}
+# (key, value) -> first DeepStream major that accepts it
+VALUE_SINCE: dict[tuple[str, int], int] = {("network-mode", 3): 8}
+
+CLASS_ATTRS_GROUP = re.compile(r"^class-attrs-(all|\d+)$")
+
+# deepstream-app groups: name pattern -> keys
+_SOURCE = {
+    "enable": _k("int", _BOOL), "type": _k("int", (1, 2, 3, 4, 5, 6)), "uri": _k("string"),
+    "num-sources": _k("uint", minimum=1), "gpu-id": _k("uint"), "cudadec-memtype": _k("uint"),
+    "nvbuf-memory-type": _k("uint"), "camera-width": _k("uint"), "camera-height": _k("uint"),
+    "camera-fps-n": _k("uint"), "camera-fps-d": _k("uint"), "camera-v4l2-dev-node": _k("uint"),
+    "camera-id": _k("uint"), "camera-csi-sensor-id": _k("uint"), "intra-decode-enable": _k("int", _BOOL),
+    "drop-frame-interval": _k("uint"), "rtsp-reconnect-interval-sec": _k("uint"),
+    "latency": _k("uint"), "select-rtp-protocol": _k("uint"), "source-id": _k("uint"),
+}
+_SINK = {
+    "enable": _k("int", _BOOL), "type": _k("int", (1, 2, 3, 4, 5, 6, 7, 8)), "sync": _k("int", _BOOL),
+    "source-id": _k("uint"), "gpu-id": _k("uint"), "codec": _k("int", (1, 2, 3)),
+    "container": _k("int", (1, 2)), "bitrate": _k("uint"), "output-file": _k("string"),
+    "rtsp-port": _k("uint"), "udp-port": _k("uint"), "enc-type": _k("int", (0, 1)),
+    "profile": _k("uint"), "iframeinterval": _k("uint"), "nvbuf-memory-type": _k("uint"),
+    "qos": _k("int", _BOOL), "width": _k("uint"), "height": _k("uint"), "display-id": _k("uint"),
+    "overlay-id": _k("uint"), "offset-x": _k("uint"), "offset-y": _k("uint"), "link-to-demux": _k("int", _BOOL),
+}
+_GIE = {
+    "enable": _k("int", _BOOL), "gpu-id": _k("uint"), "batch-size": _k("uint", minimum=1),
+    "gie-unique-id": _k("uint", minimum=1), "operate-on-gie-id": _k("int"),
+    "operate-on-class-ids": _k("int_list"), "config-file": _k("path"), "plugin-type": _k("int", (0, 1)),
+    "interval": _k("uint"), "nvbuf-memory-type": _k("uint"), "model-engine-file": _k("path"),
+    "labelfile-path": _k("path"), "infer-raw-output-dir": _k("string"),
+    **{f"bbox-border-color{i}": _k("double_list") for i in range(16)},
+    **{f"bbox-bg-color{i}": _k("double_list") for i in range(16)},
+}
+APP_GROUPS: dict[str, dict[str, KeySpec]] = {
+    "application": {
+        "enable-perf-measurement": _k("int", _BOOL), "perf-measurement-interval-sec": _k("uint", minimum=1),
+        "gie-kitti-output-dir": _k("string"), "kitti-track-output-dir": _k("string"),
+    },
+    "tiled-display": {
+        "enable": _k("int", (0, 1, 2, 3)), "rows": _k("uint", minimum=1), "columns": _k("uint", minimum=1),
+        "width": _k("uint", minimum=1), "height": _k("uint", minimum=1), "gpu-id": _k("uint"),
+        "nvbuf-memory-type": _k("uint"), "compute-hw": _k("uint"),
+    },
+    r"source\d+": _SOURCE,
+    r"sink\d+": _SINK,
+    "osd": {
+        "enable": _k("int", _BOOL), "gpu-id": _k("uint"), "border-width": _k("uint"), "text-size": _k("uint"),
+        "text-color": _k("double_list"), "text-bg-color": _k("double_list"), "font": _k("string"),
+        "show-clock": _k("int", _BOOL), "clock-x-offset": _k("uint"), "clock-y-offset": _k("uint"),
+        "clock-text-size": _k("uint"), "clock-color": _k("double_list"), "nvbuf-memory-type": _k("uint"),
+        "process-mode": _k("int", (0, 1, 2)), "display-mask": _k("int", _BOOL), "display-bbox": _k("int", _BOOL),
+        "display-text": _k("int", _BOOL),
+    },
+    "streammux": {
+        "gpu-id": _k("uint"), "live-source": _k("int", _BOOL), "batch-size": _k("uint", minimum=1),
+        "batched-push-timeout": _k("int"), "width": _k("uint", minimum=1), "height": _k("uint", minimum=1),
+        "enable-padding": _k("int", _BOOL), "nvbuf-memory-type": _k("uint"),
+        "attach-sys-ts-as-ntp": _k("int", _BOOL), "config-file": _k("path"), "sync-inputs": _k("int", _BOOL),
+        "buffer-pool-size": _k("uint"), "compute-hw": _k("uint"),
+    },
+    "primary-gie": _GIE,
+    r"secondary-gie\d+": _GIE,
+    "tracker": {
+        "enable": _k("int", _BOOL), "tracker-width": _k("uint"), "tracker-height": _k("uint"),
+        "gpu-id": _k("uint"), "ll-lib-file": _k("path"), "ll-config-file": _k("path"),
+        "display-tracking-id": _k("int", _BOOL), "compute-hw": _k("uint"), "user-meta-pool-size": _k("uint"),
+        "sub-batches": _k("string"),
+    },
+    "tests": {"file-loop": _k("int", _BOOL)},
+}
+
+
+def app_group_keys(name: str) -> dict[str, KeySpec] | None:
+    for pattern, keys in APP_GROUPS.items():
+        if re.fullmatch(pattern, name):
+            return keys
+    return None
+
+
+def app_group_names() -> list[str]:
+    return [p.replace(r"\d+", "0") for p in APP_GROUPS]

@@ -1,0 +1,242 @@
+"""labels.txt from a TAO experiment spec, following each network's own class-order rule.
+
+Line k of labels.txt must name the class the model outputs as id k: DeepStream's TAO parsers pass the
+model's class id straight through. Each network family orders its classes differently (FACTS.md
+section 2, verified against TAO 5's source and NVIDIA's shipped label files); ``Network.label_rule``
+in the registry names the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from taostream.converter.errors import SpecError
+from taostream.converter.registry import Network, get_network
+from taostream.deepstream_configs.spec_access import as_spec_dict, spec_value, spec_values
+
+BACKGROUND = "background"
+MASK_RCNN_BACKGROUND = "BG"
+
+
+@dataclass
+class Labels:
+    """The label list in model-id order, plus warnings the user should see."""
+
+    names: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "".join(f"{name}\n" for name in self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class LabelSources:
+    """Files beside the spec that some rules need: classification's classmap.json, the COCO
+    annotation json of MaskRCNN/EfficientDet (default: the path the spec names)."""
+
+    classmap: str | os.PathLike | None = None
+    coco_annotations: str | os.PathLike | None = None
+    tlt2: bool = False  # TLT 2.0 SSD/DSSD/RetinaNet models had no background class
+    class_count_hint: int | None = None  # from the model, used for placeholders when data is missing
+
+
+def labels_for_network(network: str | Network, spec: Any = None, sources: LabelSources = LabelSources(),
+                       source: str | None = None) -> Labels:
+    """Labels for ``network`` from a parsed spec (SpecMessage or its ``to_dict()``); ``source`` names
+    the spec in messages (default: the file the SpecMessage was read from)."""
+    net = get_network(network) if isinstance(network, str) else network
+    source = source or getattr(spec, "source", None) or "<spec>"
+    rule = _RULES.get(net.label_rule)
+    if rule is None:
+        raise SpecError(f"network {net.name}: no label rule '{net.label_rule}' (registry label_rule)")
+    return rule(as_spec_dict(spec), sources, source)
+
+
+def labels_from_spec_file(spec_path: str | os.PathLike, network: str | Network,
+                          sources: LabelSources = LabelSources()) -> Labels:
+    from taostream.deepstream_configs.spec_access import load_spec_file
+
+    return labels_for_network(network, load_spec_file(spec_path), sources, source=str(spec_path))
+
+
+def read_labels_file(path: str | os.PathLike) -> list[str]:
+    """The lines of a DeepStream labels file (one class per line; ';'-separated on one line is the
+    classifier format and is split too)."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) == 1 and ";" in lines[0]:
+        return [part for part in lines[0].split(";") if part]
+    return lines
+
+
+# -- rules ------------------------------------------------------------------------------------------
+
+
+def _mapping_values(spec: dict, source: str) -> list[str]:
+    values = [spec_value(entry, "value") for entry in spec_values(spec, "dataset_config.target_class_mapping")]
+    values = [str(v) for v in values if v is not None]
+    if not values:
+        raise SpecError(
+            f"{source}: dataset_config.target_class_mapping is missing or empty; add one "
+            "target_class_mapping { key: \"<dataset class>\" value: \"<model class>\" } per class"
+        )
+    return values
+
+
+def mixed_case_warning(values: list[str], source: str) -> list[str]:
+    """TAO trains with lower-cased class names but its export/evaluation sorts them case-sensitively:
+    with mixed case the two orders (or the class count) can disagree."""
+    lowered = sorted({v.lower() for v in values})
+    kept = sorted(set(values))
+    if [v.lower() for v in kept] == lowered:
+        return []
+    return [
+        f"{source}: target_class_mapping values mix upper and lower case ({', '.join(kept)}): TAO's "
+        f"training order ({', '.join(lowered)}) and its export/evaluation order ({', '.join(kept)}) "
+        "disagree; rename the classes in lower case and retrain, or check labels.txt against the "
+        "model's class ids"
+    ]
+
+
+def _ssd_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    values = _mapping_values(spec, source)
+    names = sorted({v.lower() for v in values})
+    if not sources.tlt2:
+        names = [BACKGROUND, *names]
+    return Labels(names, mixed_case_warning(values, source))
+
+
+def _uses_tfrecords(spec: dict) -> bool:
+    return bool(spec_values(spec, "dataset_config.data_sources.tfrecords_path"))
+
+
+def _yolo_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    values = _mapping_values(spec, source)
+    # TAO's YOLO lower-cases on the KITTI label path but keeps case on the TFRecord path.
+    names = sorted(set(values)) if _uses_tfrecords(spec) else sorted({v.lower() for v in values})
+    return Labels(names, mixed_case_warning(values, source))
+
+
+def _faster_rcnn_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    values = _mapping_values(spec, source)
+    return Labels([*sorted(set(values)), BACKGROUND], mixed_case_warning(values, source))
+
+
+def _detectnet_v2_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    names = [str(n) for n in spec_values(spec, "cost_function_config.target_classes.name")]
+    if not names:
+        raise SpecError(
+            f"{source}: cost_function_config.target_classes is missing; DetectNet_v2 outputs its "
+            "classes in that order: add one target_classes { name: \"<class>\" ... } per class"
+        )
+    warnings = []
+    mapping = [spec_value(e, "value") for e in spec_values(spec, "dataset_config.target_class_mapping")]
+    missing = sorted({str(v) for v in mapping if v is not None} - set(names))
+    if missing:
+        warnings.append(
+            f"{source}: target_class_mapping values {', '.join(missing)} have no "
+            "cost_function_config.target_classes entry; the model does not output them"
+        )
+    return Labels(names, warnings)
+
+
+def _read_json(path: str | os.PathLike, what: str, source: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the {what} ({exc.strerror}); {source} needs it") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: the {what} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def _coco_categories(spec: dict, sources: LabelSources, spec_field: str, source: str) -> dict[int, str] | None:
+    path = sources.coco_annotations or spec_value(spec, spec_field)
+    if not path or not Path(path).is_file():
+        return None
+    data = _read_json(path, "COCO annotation file", source)
+    categories = data.get("categories") if isinstance(data, dict) else None
+    if not isinstance(categories, list):
+        raise SpecError(f"{path}: no 'categories' list; give the COCO annotation json the model was trained on")
+    return {int(c["id"]): str(c["name"]) for c in categories}
+
+
+def _placeholder_warning(source: str, what: str, fix: str) -> str:
+    return f"{source}: {what} not available: labels.txt holds placeholder names; {fix}"
+
+
+def _mask_rcnn_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    num_classes = spec_value(spec, "data_config.num_classes")
+    num_classes = int(num_classes) if num_classes is not None else sources.class_count_hint
+    categories = _coco_categories(spec, sources, "data_config.val_json_file", source)
+    if categories is None:
+        if not num_classes:
+            raise SpecError(f"{source}: data_config.num_classes is missing; set it (categories + 1 for BG)")
+        names = [MASK_RCNN_BACKGROUND, *(f"class_{i}" for i in range(1, num_classes))]
+        fix = "pass the COCO annotation json (--annotations) to name the classes"
+        return Labels(names, [_placeholder_warning(source, "data_config.val_json_file", fix)])
+    ids = sorted(categories)
+    if ids != list(range(1, len(ids) + 1)):
+        raise SpecError(
+            f"{source}: MaskRCNN needs COCO category ids 1..N without gaps, the annotations have "
+            f"{ids[:10]}...; renumber the categories (the model outputs id = position)"
+        )
+    names = [MASK_RCNN_BACKGROUND, *(categories[i] for i in ids)]
+    warnings = []
+    if num_classes and num_classes != len(names):
+        warnings.append(
+            f"{source}: data_config.num_classes is {num_classes} but the annotations have "
+            f"{len(ids)} categories + BG = {len(names)}; set num_classes to {len(names)}"
+        )
+    return Labels(names, warnings)
+
+
+def _efficientdet_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    categories = _coco_categories(spec, sources, "dataset_config.validation_json_file", source)
+    if categories is None:
+        num_classes = spec_value(spec, "dataset_config.num_classes") or sources.class_count_hint
+        if not num_classes:
+            raise SpecError(f"{source}: dataset_config.num_classes is missing; set it")
+        # num_classes counts the background id 0, which has no line.
+        names = [f"class_{i}" for i in range(1, int(num_classes))]
+        fix = "pass the COCO annotation json (--annotations) to name the classes"
+        return Labels(names, [_placeholder_warning(source, "dataset_config.validation_json_file", fix)])
+    top = max(categories)
+    names = [categories.get(i, f"unused_{i}") for i in range(1, top + 1)]
+    return Labels(names)
+
+
+def _classmap_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    if sources.classmap is None or not Path(sources.classmap).is_file():
+        if sources.class_count_hint:
+            names = [f"class_{i}" for i in range(sources.class_count_hint)]
+            fix = "pass the classmap.json that `tao classification train` wrote (--classmap)"
+            return Labels(names, [_placeholder_warning(source, "classmap.json", fix)])
+        raise SpecError(
+            f"{source}: classification labels come from classmap.json (written by `tao "
+            "classification train` in its results folder); pass it with --classmap"
+        )
+    classmap = _read_json(sources.classmap, "classmap.json", source)
+    if not isinstance(classmap, dict) or not all(isinstance(v, int) for v in classmap.values()):
+        raise SpecError(f"{sources.classmap}: expected a JSON object of class name -> index")
+    by_index = sorted(classmap.items(), key=lambda item: item[1])
+    if [index for _, index in by_index] != list(range(len(by_index))):
+        raise SpecError(f"{sources.classmap}: class indices must run 0..{len(by_index) - 1} without gaps")
+    return Labels([name for name, _ in by_index])
+
+
+_RULES: dict[str, Callable[[dict, LabelSources, str], Labels]] = {
+    "detectnet_v2": _detectnet_v2_labels,
+    "ssd": _ssd_labels,
+    "yolo": _yolo_labels,
+    "faster_rcnn": _faster_rcnn_labels,
+    "mask_rcnn": _mask_rcnn_labels,
+    "efficientdet": _efficientdet_labels,
+    "classmap": _classmap_labels,
+}

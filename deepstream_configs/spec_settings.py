@@ -1,0 +1,145 @@
+"""Deployment settings a TAO experiment spec fixes: input dims, preprocessing, and the clustering /
+NMS thresholds the model was evaluated with. Each reader returns None (or empty) where the spec is
+silent, so the registry's defaults apply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from taostream.converter.registry import Network
+from taostream.deepstream_configs.spec_access import as_spec_dict, spec_map, spec_value
+
+# TAO DetectNet_v2 clustering_config field -> nvinfer [class-attrs-*] key.
+_DETECTNET_CLUSTERING_KEYS = {
+    "coverage_threshold": "pre-cluster-threshold",
+    "dbscan_eps": "eps",
+    "dbscan_min_samples": "dbscan-min-score",
+    "minimum_bounding_box_height": "detected-min-h",
+    "nms_iou_threshold": "nms-iou-threshold",
+    "dbscan_confidence_threshold": "post-cluster-threshold",
+}
+_CLUSTERING_ALGORITHM_MODE = {"DBSCAN": 1, "NMS": 2, "HYBRID": 3}
+
+
+@dataclass
+class Preprocessing:
+    color: str  # RGB | BGR | GRAY
+    net_scale_factor: float
+    offsets: tuple[float, ...]
+
+
+@dataclass
+class ClusterSettings:
+    """``class_attrs['all']`` and ``class_attrs[<class id>]``: nvinfer key -> value."""
+
+    cluster_mode: int | None = None
+    class_attrs: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _ints(text: Any) -> list[int]:
+    return [int(float(n)) for n in re.findall(r"-?\d+(?:\.\d+)?", str(text))]
+
+
+def input_dims_from_spec(network: Network, spec: Any) -> tuple[int, int, int] | None:
+    """(C, H, W) the spec trains at, or None when it does not say."""
+    spec = as_spec_dict(spec)
+    rule = network.label_rule
+    if rule == "detectnet_v2":
+        prefix = "augmentation_config.preprocessing.output_image_"
+        c, h, w = (spec_value(spec, prefix + k) for k in ("channel", "height", "width"))
+    elif rule in ("ssd", "yolo"):
+        c, h, w = (spec_value(spec, "augmentation_config.output_" + k) for k in ("channel", "height", "width"))
+    elif rule == "faster_rcnn":
+        base = "model_config.input_image_config."
+        h = spec_value(spec, base + "size_height_width.height")
+        w = spec_value(spec, base + "size_height_width.width")
+        c = 1 if str(spec_value(spec, base + "image_type", "RGB")).upper() == "GRAY" else 3
+    elif rule in ("mask_rcnn", "efficientdet"):
+        size = spec_value(spec, "data_config.image_size") or spec_value(spec, "dataset_config.image_size")
+        hw = _ints(size) if size is not None else []
+        c, h, w = (3, *hw) if len(hw) == 2 else (None, None, None)
+    elif rule == "classmap":
+        chw = _ints(spec_value(spec, "model_config.input_image_size", ""))
+        c, h, w = chw if len(chw) == 3 else (None, None, None)
+    else:
+        return None
+    if h is None or w is None:
+        return None
+    return (int(c or network.default_dims[0]), int(h), int(w))
+
+
+def preprocessing_from_spec(network: Network, spec: Any) -> Preprocessing:
+    """The registry's preprocessing, overridden where the spec sets it (FasterRCNN's image mean and
+    channel order, classification's preprocess_mode)."""
+    spec = as_spec_dict(spec)
+    result = Preprocessing(network.color, network.net_scale_factor, tuple(network.offsets))
+    if network.label_rule == "faster_rcnn":
+        base = "model_config.input_image_config."
+        order = str(spec_value(spec, base + "image_channel_order", "bgr")).lower()
+        means = {str(k).lower(): float(v) for k, v in spec_map(spec, base + "image_channel_mean")}
+        if means and set(order) <= set(means):
+            result.offsets = tuple(means[ch] for ch in order)
+        result.color = "BGR" if order == "bgr" else "RGB"
+        scale = spec_value(spec, base + "image_scaling_factor")
+        if scale is not None:
+            result.net_scale_factor = float(scale)
+    elif network.label_rule == "classmap":
+        mode = str(spec_value(spec, "train_config.preprocess_mode", "caffe")).lower()
+        if mode == "torch":  # (x/255 - mean)/std, std folded into one scale as NVIDIA's configs do
+            result = Preprocessing("RGB", 0.017507, (123.675, 116.28, 103.53))
+        elif mode == "tf":  # x/127.5 - 1
+            result = Preprocessing("RGB", 1 / 127.5, (127.5, 127.5, 127.5))
+    return result
+
+
+def cluster_settings_from_spec(network: Network, spec: Any, labels: list[str]) -> ClusterSettings:
+    """Thresholds for [class-attrs-*]: the registry's deployment defaults, then the spec's."""
+    spec = as_spec_dict(spec)
+    settings = ClusterSettings(class_attrs={"all": {"pre-cluster-threshold": network.pre_cluster_threshold}})
+    common = settings.class_attrs["all"]
+    if network.cluster_mode in (2, 3) and network.nms_iou_threshold:
+        common["nms-iou-threshold"] = network.nms_iou_threshold
+    if network.keep_top_k and network.cluster_mode in (2, 3):
+        common["topk"] = network.keep_top_k
+    rule = network.label_rule
+    if rule == "detectnet_v2":
+        _detectnet_clustering(spec, labels, settings)
+    elif rule in ("ssd", "yolo"):
+        # nms_config.confidence_threshold is TAO's evaluation threshold (0.01): far too low to deploy,
+        # so only the IoU and top-k carry over.
+        iou = spec_value(spec, "nms_config.clustering_iou_threshold")
+        top_k = spec_value(spec, "nms_config.top_k")
+        if iou is not None and network.cluster_mode in (2, 3):
+            common["nms-iou-threshold"] = float(iou)
+        if top_k is not None and network.cluster_mode in (2, 3):
+            common["topk"] = int(top_k)
+    elif rule == "faster_rcnn":
+        visualize = spec_value(spec, "inference_config.bbox_visualize_threshold")
+        overlap = spec_value(spec, "inference_config.classifier_nms_overlap_threshold")
+        if visualize is not None:
+            common["pre-cluster-threshold"] = float(visualize)
+        if overlap is not None:
+            common["nms-iou-threshold"] = float(overlap)
+    return settings
+
+
+def _detectnet_clustering(spec: dict, labels: list[str], settings: ClusterSettings) -> None:
+    for class_name, value in spec_map(spec, "postprocessing_config.target_class_config"):
+        if class_name not in labels or not isinstance(value, dict):
+            continue
+        clustering = spec_value(value, "clustering_config")
+        if not isinstance(clustering, dict):
+            continue
+        attrs = {}
+        for tao_key, nvinfer_key in _DETECTNET_CLUSTERING_KEYS.items():
+            tao_value = spec_value(clustering, tao_key)
+            if tao_value is not None:
+                attrs[nvinfer_key] = float(tao_value)
+        # TAO clusters with DBSCAN unless clustering_algorithm says otherwise: follow the spec, so
+        # DeepStream reproduces the detections TAO evaluated.
+        algorithm = str(spec_value(clustering, "clustering_algorithm", "DBSCAN")).upper()
+        settings.cluster_mode = _CLUSTERING_ALGORITHM_MODE.get(algorithm, settings.cluster_mode)
+        if attrs:
+            settings.class_attrs[str(labels.index(class_name))] = attrs

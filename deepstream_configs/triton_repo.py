@@ -1,0 +1,182 @@
+"""Triton model repositories for a TAO model.
+
+GPU hosts: ``<model>/config.pbtxt`` with platform ``tensorrt_plan`` and the registry's tensor specs,
+``<model>/1/model.plan`` built on the host (`taostream convert`). Hosts without a GPU: ``<model>_cpu``,
+a python-backend model that runs the ONNX with ONNX Runtime and post-processes with the parsers'
+Python reference, returning boxes (``num_detections`` + ``detections`` [K, 6] = x1, y1, x2, y2, score,
+class in network pixels) or, for classifiers, the softmax.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_write_text
+from taostream.converter.registry import Network, TensorSpec
+from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
+
+GRID_STRIDE = 16  # DetectNet_v2's output grid stride
+CPU_MAX_DETECTIONS = 100
+_TRITON_TYPES = {"FP32": "TYPE_FP32", "INT32": "TYPE_INT32", "FP16": "TYPE_FP16", "INT64": "TYPE_INT64"}
+
+
+@dataclass
+class TritonModelOptions:
+    network: Network
+    model_name: str
+    dims: tuple[int, int, int]  # (C, H, W)
+    num_classes: int  # classes the model outputs (incl. background where the layout has it)
+    max_batch_size: int = 8
+    instance_count: int = 1
+    gpus: tuple[int, ...] = (0,)
+    input_name: str | None = None  # default: the registry's input blob
+    # The model's real outputs: name -> dims without batch (-1 unknown); registry's otherwise.
+    model_outputs: dict[str, tuple[int, ...]] | None = None
+    pre_cluster_threshold: float | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_dims(spec: TensorSpec, options: TritonModelOptions) -> list[int]:
+    """The registry's symbolic dims (C, 4C, K, GH, GW) made concrete for one deployment."""
+    _, height, width = options.dims
+    symbols = {
+        "C": options.num_classes,
+        "4C": 4 * options.num_classes,
+        "K": options.network.keep_top_k or -1,
+        "GH": math.ceil(height / GRID_STRIDE),
+        "GW": math.ceil(width / GRID_STRIDE),
+    }
+    return [int(symbols[d]) if isinstance(d, str) else int(d) for d in spec.dims]
+
+
+def output_tensors(options: TritonModelOptions) -> list[dict]:
+    """Output specs: names and dims from the model when known, data types from the registry."""
+    registry = list(options.network.outputs)
+    if options.model_outputs:
+        tensors = []
+        for index, (name, dims) in enumerate(options.model_outputs.items()):
+            dtype = registry[index].dtype if index < len(registry) else "FP32"
+            tensors.append({"name": name, "data_type": Enum(_TRITON_TYPES[dtype]), "dims": list(dims) or [1]})
+        return tensors
+    names = options.network.outputs_onnx
+    names = names if len(names) == len(registry) else [spec.name for spec in registry]
+    return [
+        {"name": name, "data_type": Enum(_TRITON_TYPES[spec.dtype]), "dims": resolve_dims(spec, options)}
+        for name, spec in zip(names, registry)
+    ]
+
+
+def input_tensor(options: TritonModelOptions) -> dict:
+    c, h, w = options.dims
+    nhwc = options.network.input_order == "NHWC"
+    return {
+        "name": options.input_name or options.network.input_blob,
+        "data_type": Enum("TYPE_FP32"),
+        "format": Enum("FORMAT_NHWC" if nhwc else "FORMAT_NCHW"),
+        "dims": [h, w, c] if nhwc else [c, h, w],
+    }
+
+
+def _check(options: TritonModelOptions) -> None:
+    if options.max_batch_size < 1:
+        raise TaostreamError("Triton max_batch_size must be at least 1 (TAO models batch on dim 0)")
+    if options.instance_count < 1:
+        raise TaostreamError("Triton instance count must be at least 1")
+
+
+def gpu_model_config(options: TritonModelOptions) -> dict:
+    _check(options)
+    return {
+        "name": options.model_name,
+        "platform": "tensorrt_plan",
+        "default_model_filename": "model.plan",
+        "max_batch_size": options.max_batch_size,
+        "input": [input_tensor(options)],
+        "output": output_tensors(options),
+        "dynamic_batching": {},
+        "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_GPU"), "gpus": list(options.gpus)}],
+    }
+
+
+def cpu_outputs(network: Network, num_classes: int) -> list[dict]:
+    if network.network_type == 1:
+        return [{"name": "probabilities", "data_type": Enum("TYPE_FP32"), "dims": [num_classes]}]
+    return [
+        {"name": "num_detections", "data_type": Enum("TYPE_INT32"), "dims": [1]},
+        {"name": "detections", "data_type": Enum("TYPE_FP32"), "dims": [CPU_MAX_DETECTIONS, 6]},
+    ]
+
+
+def cpu_model_config(options: TritonModelOptions) -> dict:
+    _check(options)
+    net = options.network
+    threshold = options.pre_cluster_threshold if options.pre_cluster_threshold is not None else net.pre_cluster_threshold
+    parameters = {
+        "network": net.name,
+        "output_layout": net.output_layout,
+        "input_name": options.input_name or net.input_blob,
+        "num_classes": str(options.num_classes),
+        "confidence_threshold": repr(float(threshold)),
+        "nms_iou_threshold": repr(float(net.nms_iou_threshold or 0.5)),
+        "max_detections": str(CPU_MAX_DETECTIONS),
+        **options.parameters,
+    }
+    return {
+        "name": f"{options.model_name}_cpu",
+        "backend": "python",
+        "max_batch_size": options.max_batch_size,
+        "input": [input_tensor(options)],
+        "output": cpu_outputs(net, options.num_classes),
+        "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_CPU")}],
+        "parameters": [{"key": k, "value": {"string_value": v}} for k, v in parameters.items()],
+    }
+
+
+def python_model_source() -> str:
+    """The python-backend model.py (kept as a plain module beside this one)."""
+    return (Path(__file__).with_name("triton_python_model.py")).read_text(encoding="utf-8")
+
+
+def reference_source() -> str | None:
+    """The parsers' numpy reference, copied beside model.py so the Triton stub needs only numpy and
+    onnxruntime, not taostream."""
+    try:
+        from taostream.parsers import reference
+    except ImportError:
+        return None
+    return Path(reference.__file__).read_text(encoding="utf-8")
+
+
+def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions, onnx_model: str | os.PathLike | None = None,
+                            gpu: bool = True, cpu: bool = True) -> list[Path]:
+    """Write ``root/<model>`` (GPU, TensorRT plan) and ``root/<model>_cpu`` (ONNX Runtime); returns the
+    files written. ``onnx_model`` is copied into the CPU model (required when ``cpu``)."""
+    root = Path(root)
+    written: list[Path] = []
+    if gpu:
+        folder = root / options.model_name
+        written.append(atomic_write_text(folder / "config.pbtxt", format_pbtxt(gpu_model_config(options))))
+        (folder / "1").mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write_text(folder / "1" / "README.txt",
+                                         "Put model.plan here: build it on the serving GPU host with\n"
+                                         "  taostream convert ../../../model.onnx -o model.plan\n"))
+    if cpu:
+        if onnx_model is None:
+            raise TaostreamError("the CPU Triton model needs the ONNX model to serve")
+        folder = root / f"{options.model_name}_cpu"
+        written.append(atomic_write_text(folder / "config.pbtxt", format_pbtxt(cpu_model_config(options))))
+        version = folder / "1"
+        version.mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write_text(version / "model.py", python_model_source()))
+        reference = reference_source()
+        if reference is not None:
+            written.append(atomic_write_text(version / "taostream_reference.py", reference))
+        target = version / "model.onnx"
+        shutil.copyfile(onnx_model, target)
+        written.append(target)
+    return written

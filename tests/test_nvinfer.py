@@ -1,0 +1,179 @@
+"""nvinfer config writer: every network x every DeepStream version x platform passes `taostream check`,
+and the values match NVIDIA's published settings (FACTS.md sections 2 and 5)."""
+
+from __future__ import annotations
+
+import shutil
+
+import onnx
+import pytest
+
+from deepstream_fixtures import network_onnx, parser_stub_library, write_labels
+from taostream.converter.errors import TaostreamError
+from taostream.converter.registry import NETWORKS, get_network
+from taostream.converter.tao_spec import load_spec, parse_spec
+from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.nvinfer import (
+    DEEPSTREAM_VERSIONS, default_options, engine_file_name, format_nvinfer_config, write_nvinfer_config)
+from taostream.deepstream_configs.spec_settings import cluster_settings_from_spec, preprocessing_from_spec
+
+NUM_CLASSES = 4
+
+
+@pytest.fixture(scope="module")
+def model_folders(tmp_path_factory):
+    """One folder per network with model.onnx, labels.txt and the parser library."""
+    library = parser_stub_library()
+    folders = {}
+    for net in NETWORKS:
+        folder = tmp_path_factory.mktemp(net.name)
+        model = network_onnx(net, NUM_CLASSES)
+        onnx.save(model, folder / "model.onnx")
+        onnx.save(network_onnx(net, NUM_CLASSES, quantized=True), folder / "model_qdq.onnx")
+        write_labels(folder / "labels.txt", NUM_CLASSES)
+        shutil.copy(library, folder / library.name)
+        (folder / "cal.bin").write_text("TRT-8601-EntropyCalibration2\ninput_1: 3c010a14\n")
+        folders[net.name] = (folder, tuple(o.name for o in model.graph.output))
+    return folders
+
+
+def _property(path):
+    group = read_ini(path).group("property")
+    return {e.key: e.value for e in group.entries}
+
+
+@pytest.mark.parametrize("net", NETWORKS, ids=lambda n: n.name)
+def test_every_version_and_platform_passes_check(net, model_folders):
+    folder, outputs = model_folders[net.name]
+    for version in DEEPSTREAM_VERSIONS:
+        for platform, dla_core, precision, int8_source in (
+            ("x86", None, "fp16", "calibration"), ("x86", None, "int8", "qdq"),
+            ("jetson", 0, "int8", "calibration"), ("jetson", None, "fp32", "calibration"),
+        ):
+            options = default_options(
+                net, num_classes=NUM_CLASSES, deepstream=version, platform=platform, dla_core=dla_core,
+                precision=precision, int8_source=int8_source, output_names=outputs,
+                model_file="model_qdq.onnx" if int8_source == "qdq" else "model.onnx",
+                calibration_file="cal.bin" if precision == "int8" and int8_source == "calibration" else None)
+            config = folder / f"config_{version}_{platform}_{precision}.txt"
+            write_nvinfer_config(config, options)
+            report = check_configs([config], deepstream=version)
+            assert report.errors == [], [str(f) for f in report.errors]
+            assert report.warnings == [], [str(f) for f in report.warnings]
+
+
+def test_published_settings_per_network(tmp_path):
+    def written(name, **kw):
+        path = tmp_path / f"{name}.txt"
+        write_nvinfer_config(path, default_options(name, num_classes=3, **kw))
+        return _property(path)
+
+    yolo = written("yolov4")
+    assert (yolo["maintain-aspect-ratio"], yolo["cluster-mode"], yolo["model-color-format"]) == ("1", "3", "1")
+    assert yolo["parse-bbox-func-name"] == "NvDsInferParseCustomBatchedNMSTLT"
+    assert yolo["offsets"] == "103.939;116.779;123.68"
+    assert yolo["output-blob-names"] == "BatchedNMS;BatchedNMS_1;BatchedNMS_2;BatchedNMS_3"
+    ssd = written("ssd")
+    assert (ssd["maintain-aspect-ratio"], ssd["parse-bbox-func-name"]) == ("0", "NvDsInferParseCustomNMSTLT")
+    mask = written("peoplesegnet")
+    assert (mask["network-type"], mask["cluster-mode"], mask["output-instance-mask"]) == ("3", "4", "1")
+    assert mask["parse-bbox-instance-mask-func-name"] == "NvDsInferParseCustomMrcnnTLTV2"
+    assert (mask["net-scale-factor"], mask["offsets"], mask["model-color-format"]) == ("0.017507", "123.675;116.28;103.53", "0")
+    detectnet = written("detectnet_v2")
+    assert float(detectnet["net-scale-factor"]) == 0.0039215697906911373
+    assert detectnet["model-color-format"] == "0" and "offsets" not in detectnet
+    effdet = written("efficientdet")
+    assert (effdet["network-input-order"], effdet["offsets"], effdet["cluster-mode"]) == ("1", "0;0;0", "4")
+    assert effdet["infer-dims"] == "3;512;512"
+    frcnn = written("frcnn")
+    assert frcnn["infer-dims"] == "3;384;1248" and frcnn["output-blob-names"] == "nms_out;nms_out_1"
+
+
+def test_engine_name_follows_deepstream():
+    assert engine_file_name("model.onnx", 4, "dla1", "int8") == "model.onnx_b4_dla1_int8.engine"
+    assert engine_file_name("../x/resnet18.etlt", 1, "gpu0", "fp16") == "resnet18.etlt_b1_gpu0_fp16.engine"
+    prop = read_ini_text(format_nvinfer_config(default_options(
+        "ssd", model_file="../model.onnx", batch_size=2, platform="jetson", dla_core=1, precision="fp16")))
+    assert prop["model-engine-file"] == "../model.onnx_b2_dla1_fp16.engine"
+    assert (prop["enable-dla"], prop["use-dla-core"]) == ("1", "1")
+
+
+def read_ini_text(text):
+    from taostream.deepstream_configs.ini import parse_ini_text
+
+    return {e.key: e.value for e in parse_ini_text(text).group("property").entries}
+
+
+def test_deepstream6_etlt_needs_explicit_key_opt_in():
+    base = dict(deepstream="6.3", model_format="etlt", model_file="m.etlt", etlt_key="secret-key",
+                etlt_input_name="input_1")
+    with pytest.raises(TaostreamError, match="embed_key"):
+        format_nvinfer_config(default_options("detectnet_v2", **base))
+    prop = read_ini_text(format_nvinfer_config(default_options("detectnet_v2", embed_key=True, **base)))
+    assert prop["tlt-encoded-model"] == "m.etlt" and prop["tlt-model-key"] == "secret-key"
+    assert prop["uff-input-blob-name"] == "input_1"
+    assert prop["output-blob-names"] == "output_cov/Sigmoid;output_bbox/BiasAdd"  # UFF payload names
+    with pytest.raises(TaostreamError, match="cannot read .etlt"):
+        format_nvinfer_config(default_options("detectnet_v2", embed_key=True, **{**base, "deepstream": "7.1"}))
+
+
+def test_default_config_has_no_key_and_uses_onnx():
+    prop = read_ini_text(format_nvinfer_config(default_options("ssd", etlt_key="secret-key")))
+    assert prop["onnx-file"] == "model.onnx"
+    assert not any(k.startswith(("tlt-", "uff-")) for k in prop)
+    assert "secret-key" not in format_nvinfer_config(default_options("ssd", etlt_key="secret-key"))
+
+
+def test_int8_modes():
+    with pytest.raises(TaostreamError, match="calibration cache"):
+        format_nvinfer_config(default_options("ssd", precision="int8"))
+    calibrated = read_ini_text(format_nvinfer_config(default_options("ssd", precision="int8", calibration_file="cal.bin")))
+    assert (calibrated["network-mode"], calibrated["int8-calib-file"]) == ("1", "cal.bin")
+    qdq = read_ini_text(format_nvinfer_config(default_options("ssd", precision="int8", int8_source="qdq")))
+    assert qdq["network-mode"] == "1" and "int8-calib-file" not in qdq
+    with pytest.raises(TaostreamError, match="DLA"):
+        format_nvinfer_config(default_options("ssd", dla_core=0))
+
+
+def test_detectnet_thresholds_from_real_spec(fixtures_dir, tmp_path):
+    net = get_network("detectnet_v2")
+    spec = load_spec(fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt")
+    path = tmp_path / "c.txt"
+    write_nvinfer_config(path, default_options(net, num_classes=2, cluster=cluster_settings_from_spec(net, spec, ["mask", "no-mask"])))
+    ini = read_ini(path)
+    assert ini.group("property").get("cluster-mode") == "1"  # TAO's DBSCAN, as the spec evaluates
+    mask, no_mask = ini.group("class-attrs-0"), ini.group("class-attrs-1")
+    assert float(mask.get("pre-cluster-threshold")) == pytest.approx(0.00499999988824)
+    assert float(mask.get("eps")) == pytest.approx(0.2) and float(no_mask.get("eps")) == pytest.approx(0.15)
+    assert mask.get("detected-min-h") == "20"
+    assert float(mask.get("dbscan-min-score")) == pytest.approx(0.05)
+
+
+def test_nms_networks_take_iou_and_topk_from_spec(fixtures_dir):
+    net = get_network("ssd")
+    spec = load_spec(fixtures_dir / "specs/tao_ssd_default_spec.txt")
+    attrs = cluster_settings_from_spec(net, spec, []).class_attrs["all"]
+    assert attrs == {"pre-cluster-threshold": 0.3, "nms-iou-threshold": 0.8, "topk": 200}
+
+
+def test_faster_rcnn_offsets_and_threshold_from_spec():
+    net = get_network("faster_rcnn")
+    spec = parse_spec("""
+model_config { input_image_config {
+  image_type: RGB image_channel_order: 'bgr'
+  size_height_width { height: 384 width: 1248 }
+  image_channel_mean { key: 'b' value: 103.5 } image_channel_mean { key: 'g' value: 116.5 }
+  image_channel_mean { key: 'r' value: 123.5 } image_scaling_factor: 1.0 } }
+inference_config { bbox_visualize_threshold: 0.7 classifier_nms_overlap_threshold: 0.4 }
+""")
+    pre = preprocessing_from_spec(net, spec)
+    assert (pre.color, pre.offsets) == ("BGR", (103.5, 116.5, 123.5))
+    assert cluster_settings_from_spec(net, spec, []).class_attrs["all"]["pre-cluster-threshold"] == 0.7
+    text = format_nvinfer_config(default_options(net, preprocessing=pre))
+    assert "offsets=103.5;116.5;123.5" in text
+
+
+def test_unsupported_version_is_rejected():
+    with pytest.raises(TaostreamError, match="unsupported DeepStream"):
+        format_nvinfer_config(default_options("ssd", deepstream="5.1"))
