@@ -33,8 +33,9 @@ component's ``use_validation_set`` input is for.
 
 Hand-off to ``taostream bundle``: the export folder receives a copy of the experiment spec and
 ``export_handoff.json`` (model, network, spec, calibration cache, precision; never the key), so
-``taostream bundle <folder>/<model>.etlt --network detectnet_v2 --spec <folder>/<spec> --key-file ...
--o DIR`` works on that folder alone; the exact command is printed at the end.
+``taostream bundle <folder>/<model>.etlt --network detectnet_v2 --spec <folder>/<spec> --precision P
+[--calibration-cache <folder>/<cal.bin>] --key-file KEY_FILE -o DIR`` works on that folder alone; the
+exact command is printed at the end.
 """
 
 from __future__ import annotations
@@ -169,6 +170,9 @@ def bundle_command_line(handoff: dict, bundle_dir: str = "bundle") -> str:
     words = ["taostream", "bundle", handoff["model"], "--network", handoff["network"]]
     if handoff.get("spec"):
         words += ["--spec", handoff["spec"]]
+    words += ["--precision", handoff["precision"]]
+    if handoff.get("calibration_cache"):
+        words += ["--calibration-cache", handoff["calibration_cache"]]
     words += ["--key-file", "KEY_FILE", "-o", bundle_dir]
     return " ".join(shlex.quote(w) for w in words)
 
