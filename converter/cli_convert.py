@@ -105,3 +105,49 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_convert_args(args)
     key = resolve_key(args, required=needs_key(settings.model))
     return convert(settings, key)
+
+
+PLUGIN_ROUTE_MODEL = "model_trt10.onnx"  # the bundle's plugin graph for TensorRT <= 10 (Jetson)
+
+
+def engine_file_name(model_stem: str, batch: int, precision: str, dla_core: int | None) -> str:
+    """DeepStream's own naming: <model>_b<batch>_<gpu0|dlaN>_<precision>.engine."""
+    device = f"dla{dla_core}" if dla_core is not None else "gpu0"
+    return f"{model_stem}_b{batch}_{device}_{precision}.engine"
+
+
+def bundle_convert_argv(manifest: dict, bundle: str, trt_version: str, dla_core: int | None = None,
+                        platform: str = "jetson") -> list[str]:
+    """`taostream convert` arguments that build a bundle's model on the device running TensorRT
+    ``trt_version``: the plugin graph and calibration cache on TensorRT <= 10 (Jetson), the
+    modernized model.onnx (Q/DQ for INT8) on TensorRT 11."""
+    from pathlib import Path
+
+    from taostream.converter.trt_adapt import parse_trt_version
+
+    root = Path(bundle)
+    try:
+        files = {entry["path"] for entry in manifest["files"]}
+        precision, batch = manifest["precision"], int(manifest["batch_size"])
+        dims = manifest["input"]["dims_chw"]
+        order = manifest["input"].get("order", "NCHW")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TaostreamError(f"{root / 'manifest.json'}: missing or malformed field {exc}; recreate the bundle") from None
+    legacy = parse_trt_version(trt_version)[0] <= 10
+    model = PLUGIN_ROUTE_MODEL if legacy and PLUGIN_ROUTE_MODEL in files else "model.onnx"
+    if model not in files:
+        raise TaostreamError(f"{root / 'manifest.json'}: lists no {model}; recreate the bundle with `taostream bundle`")
+    c, h, w = dims
+    argv = [str(root / model), "-o", str(root / "engines" / engine_file_name(Path(model).stem, batch, precision, dla_core)),
+            "--precision", precision, "--batch", str(batch), "--trt-version", trt_version,
+            "--input-dims", f"{h},{w},{c}" if order == "NHWC" else f"{c},{h},{w}",
+            "--input-order", "nhwc" if order == "NHWC" else "nchw"]
+    if manifest.get("network"):
+        argv += ["--network", manifest["network"]]
+    if precision == "int8" and legacy and model == PLUGIN_ROUTE_MODEL:
+        if "calibration.bin" not in files:
+            raise TaostreamError(f"{root}: an INT8 plugin-graph bundle needs calibration.bin; recreate it with --calibration-cache")
+        argv += ["--calibration-cache", str(root / "calibration.bin")]
+    if dla_core is not None:
+        argv += ["--dla-core", str(dla_core)]
+    return argv + ["--platform", platform]

@@ -8,6 +8,7 @@ per-network output lists) and the issue (-p example); expected settings are writ
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -352,3 +353,92 @@ def test_real_tlt_model_with_real_cache_reaches_the_build_on_11(models_dir, fixt
     assert "weighted ops quantized" in captured.out
     assert "pip install 'taostream[gpu]'" in captured.err
     assert not engine.exists()
+
+
+# ---- the Jetson path ------------------------------------------------------------------------------
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "jetson_build.sh"
+BUNDLE_MANIFEST = {
+    "manifest_version": 1, "network": "detectnet_v2", "precision": "int8", "batch_size": 4,
+    "input": {"name": "input_1", "dims_chw": [3, 544, 960], "order": "NCHW"},
+    "files": [{"path": "model.onnx"}, {"path": "model_trt10.onnx"}, {"path": "calibration.bin"}, {"path": "labels.txt"}],
+}
+
+
+def test_bundle_convert_argv_per_tensorrt():
+    from taostream.converter.cli_convert import bundle_convert_argv
+
+    jetson = bundle_convert_argv(BUNDLE_MANIFEST, "/b", "10.3.0", dla_core=1)
+    assert jetson[0] == "/b/model_trt10.onnx"
+    assert jetson[jetson.index("-o") + 1] == "/b/engines/model_trt10_b4_dla1_int8.engine"
+    assert jetson[jetson.index("--calibration-cache") + 1] == "/b/calibration.bin"
+    assert jetson[-4:] == ["--dla-core", "1", "--platform", "jetson"]
+    x86 = bundle_convert_argv(BUNDLE_MANIFEST, "/b", "11.1", platform="x86")
+    assert x86[0] == "/b/model.onnx" and "--calibration-cache" not in x86  # Q/DQ already in model.onnx
+    assert x86[x86.index("-o") + 1] == "/b/engines/model_b4_gpu0_int8.engine"
+    broken = dict(BUNDLE_MANIFEST, files=[{"path": "model_trt10.onnx"}])
+    with pytest.raises(TaostreamError, match="calibration.bin"):
+        bundle_convert_argv(broken, "/b", "10.3")
+    with pytest.raises(TaostreamError, match="malformed field"):
+        bundle_convert_argv({"files": []}, "/b", "10.3")
+
+
+def test_bundle_convert_argv_parse_as_taostream_convert():
+    from taostream.converter.cli_convert import bundle_convert_argv
+
+    settings = convert_settings(bundle_convert_argv(BUNDLE_MANIFEST, "/b", "10.3", dla_core=0))
+    assert (settings.precision, settings.max_batch, settings.input_dims) == ("int8", 4, (3, 544, 960))
+    assert (settings.dla_core, settings.platform, settings.network) == (0, "jetson", "detectnet_v2")
+
+
+def run_script(tmp_path, *args, **env):
+    import subprocess
+    import sys
+
+    full_env = {"PATH": os.environ["PATH"], "PYTHON": sys.executable, **env}
+    return subprocess.run(["bash", str(SCRIPT), "--dry-run", "--build-dir", str(tmp_path / "build"), *args],
+                          capture_output=True, text=True, env=full_env, timeout=60)
+
+
+def test_jetson_script_builds_and_converts_a_bundle(tmp_path):
+    import json
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text(json.dumps(BUNDLE_MANIFEST))
+    result = run_script(tmp_path, "--bundle", str(bundle), "--dla-core", "0",
+                        JETSON_MODEL="NVIDIA Jetson AGX Orin Developer Kit", TRT_VERSION="10.3.0")
+    assert result.returncode == 0, result.stderr
+    assert "sm_87, TensorRT 10.3.0" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("+ cmake -S ")
+    assert lines[1].startswith("+ cmake --build ")
+    assert "libnvds_infercustomparser_taostream.so" in lines[2]
+    convert = shlex.split(lines[3][2:])
+    assert convert[1:4] == ["-m", "taostream", "convert"]
+    assert convert[4] == str(bundle / "model_trt10.onnx")
+    assert "--dla-core" in convert and "--calibration-cache" in convert
+
+
+@pytest.mark.parametrize(
+    "model, trt, extra, message",
+    [
+        ("NVIDIA Jetson Orin Nano Developer Kit", "10.3", ["--dla-core", "0"], "has no DLA"),
+        ("NVIDIA Jetson AGX Xavier", "11.1", [], "does not support JetPack"),
+        ("Raspberry Pi 5", "10.3", [], "unknown Jetson module"),
+    ],
+)
+def test_jetson_script_refuses_impossible_setups(tmp_path, model, trt, extra, message):
+    result = run_script(tmp_path, *extra, JETSON_MODEL=model, TRT_VERSION=trt)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "model, arch",
+    [("NVIDIA Jetson AGX Orin", "87"), ("NVIDIA Jetson Xavier NX Developer Kit", "72"),
+     ("quill (Jetson TX2)", "62"), ("NVIDIA Jetson Nano Developer Kit", "53")],
+)
+def test_jetson_script_cuda_architectures(tmp_path, model, arch):
+    result = run_script(tmp_path, JETSON_MODEL=model, TRT_VERSION="8.6.2")
+    assert f"sm_{arch}," in result.stderr
