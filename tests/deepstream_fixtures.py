@@ -19,7 +19,7 @@ _DTYPES = {"FP32": (TensorProto.FLOAT, np.float32), "INT32": (TensorProto.INT32,
 
 
 def make_onnx(input_name: str, input_shape: tuple, outputs: dict[str, tuple], dtypes: dict[str, str] | None = None,
-              quantized: bool = False) -> onnx.ModelProto:
+              quantized: bool = False, values: dict[str, np.ndarray] | None = None) -> onnx.ModelProto:
     """A model whose outputs are constants of the given shapes (batch 1 included), plus the input; with
     ``quantized`` the input passes through QuantizeLinear/DequantizeLinear (explicit INT8)."""
     dtypes = dtypes or {}
@@ -36,7 +36,9 @@ def make_onnx(input_name: str, input_shape: tuple, outputs: dict[str, tuple], dt
     for index, (name, shape) in enumerate(outputs.items()):
         onnx_type, np_type = _DTYPES[dtypes.get(name, "FP32")]
         const = f"const_{index}"
-        initializers.append(numpy_helper.from_array(np.zeros(shape, np_type), const))
+        data = (values or {}).get(name)
+        data = np.zeros(shape, np_type) if data is None else np.asarray(data, np_type).reshape(shape)
+        initializers.append(numpy_helper.from_array(data, const))
         nodes.append(helper.make_node("Identity", [const], [name]))
         graph_outputs.append(helper.make_tensor_value_info(name, onnx_type, list(shape)))
     graph_outputs.append(helper.make_tensor_value_info("pooled", TensorProto.FLOAT, None))
