@@ -471,6 +471,15 @@ def load_plugin_libraries(trt, plan: BuildPlan, logger) -> list:
     return handles
 
 
+def _calibration_profile_setter(input_name: str, shape: tuple[int, ...]):
+    def set_profile(builder, network, config) -> None:
+        profile = builder.create_optimization_profile()
+        profile.set_shape(input_name, shape, shape, shape)
+        config.set_calibration_profile(profile)
+
+    return set_profile
+
+
 def build_engine(onnx_path: str | os.PathLike, plan: BuildPlan, settings: BuildSettings,
                  calibration: Iterable | None = None, calibration_shape: tuple[int, ...] | None = None) -> bytes:
     """Build a serialized engine from ``onnx_path`` as ``plan`` says (Polygraphy loaders)."""
@@ -506,6 +515,11 @@ def build_engine(onnx_path: str | os.PathLike, plan: BuildPlan, settings: BuildS
     if plan.dla_core is not None:
         core = plan.dla_core
         config = PostprocessConfig(config, lambda builder, net, cfg: setattr(cfg, "DLA_core", core))
+    if plan.int8_mode == "calibrator_images" and calibration_shape is not None:
+        # Polygraphy calibrates at the last profile's opt shape (batch = max batch); the image
+        # batches have -b samples, so the calibration profile must say so.
+        name = settings.profiles[0].input_name
+        config = PostprocessConfig(config, _calibration_profile_setter(name, tuple(calibration_shape)))
     try:
         engine = EngineBytesFromNetwork(network, config=config, save_timing_cache=settings.timing_cache)()
     finally:

@@ -348,7 +348,8 @@ def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, 
     platform = settings.platform or host_platform_name()
     version, origin = target_version(settings, platform)
     cache_ok = bool(settings.calibration_cache) and Path(settings.calibration_cache).is_file()
-    if settings.precision == "int8" and settings.calibration_cache and not cache_ok and not settings.calibration_images:
+    if (settings.precision == "int8" and settings.calibration_cache and not cache_ok
+            and not settings.calibration_images and not has_qdq):
         raise TaostreamError(
             f"{settings.calibration_cache}: the INT8 calibration cache (-c) does not exist; give the cal.bin "
             "written by `tao export --cal_cache_file`, or images with --calibration-images DIR"
@@ -410,8 +411,7 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
         network = choose_network(settings, inputs, outputs, ops)
     model = prepare_model(loaded.model, plan, settings, network, out)
     environment = engine_module.gpu_environment()  # fails here, naming the gpu extra, without TensorRT
-    if environment["trt_version"] != plan.trt_version and not environment["trt_version"].startswith(plan.trt_version + "."):
-        print(f"note: planned for {plan.trt_version}, building with installed TensorRT {environment['trt_version']}", file=out)
+    check_planned_version(plan, environment["trt_version"])
     calibration_sha = (
         engine_module.sha256_file(settings.calibration_cache)
         if settings.precision == "int8" and settings.calibration_cache and os.path.isfile(settings.calibration_cache)
@@ -437,6 +437,17 @@ def chw_dims(sample_shape, network) -> tuple[int, int, int]:
     if len(shape) != 3:
         raise TaostreamError(f"image calibration needs a 3-D image input per sample, got {shape}")
     return (shape[2], shape[0], shape[1]) if network.input_order == "NHWC" else shape
+
+
+def check_planned_version(plan: BuildPlan, installed: str) -> None:
+    """A plan made with --trt-version for another TensorRT line cannot be built with this one."""
+    from taostream.converter.trt_adapt import parse_trt_version
+
+    if track(parse_trt_version(installed)) != plan.track:
+        raise TaostreamError(
+            f"the plan is for TensorRT {plan.trt_version} (--trt-version) but TensorRT {installed} is installed; "
+            "drop --trt-version to build here, or use --dry-run to only plan for the other version"
+        )
 
 
 def _build(model, plan: BuildPlan, settings: BuildSettings, network, engine_module) -> bytes:

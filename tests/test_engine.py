@@ -325,3 +325,24 @@ def test_real_int8_build_from_a_cache_where_implicit_int8_exists(tmp_path, capsy
     names = ["input_1", "c1", "r1", "c2", "cov"]
     cache.write_text("TRT-8601-EntropyCalibration2\n" + "".join(f"{n}: 3c010204\n" for n in names))
     assert main(["-t", "int8", "-c", str(cache), "-m", "2", "-e", str(tmp_path / "m.engine"), str(model)]) == 0, capsys.readouterr().err
+
+
+def test_progress_monitor_forwards_tensorrt_callbacks():
+    """The IProgressMonitor subclass only forwards to ProgressState; TensorRT's base class is stood in
+    for by a plain class (the real one is exercised by the GPU build tests)."""
+    import types
+
+    from taostream.converter.engine import make_progress_monitor
+
+    class BaseMonitor:
+        def __init__(self) -> None:
+            self.initialised = True
+
+    state = ProgressState(io.StringIO())
+    monitor = make_progress_monitor(types.SimpleNamespace(IProgressMonitor=BaseMonitor), state)
+    assert monitor.initialised
+    monitor.phase_start("Building engine", None, 2)
+    assert monitor.step_complete("Building engine", 0) is True
+    assert state.phases == {"Building engine": (1, 2)}
+    monitor.phase_finish("Building engine")
+    assert state.phases == {}

@@ -442,3 +442,41 @@ def test_jetson_script_refuses_impossible_setups(tmp_path, model, trt, extra, me
 def test_jetson_script_cuda_architectures(tmp_path, model, arch):
     result = run_script(tmp_path, JETSON_MODEL=model, TRT_VERSION="8.6.2")
     assert f"sm_{arch}," in result.stderr
+
+
+def qdq_model() -> onnx.ModelProto:
+    """input -> QuantizeLinear -> DequantizeLinear -> Conv: an explicitly quantized graph."""
+    x = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["N", 3, 32, 48])
+    y = helper.make_tensor_value_info("output_cov/Sigmoid", TensorProto.FLOAT, ["N", 2, 2, 3])
+    inits = [
+        numpy_helper.from_array(np.array(0.02, np.float32), "scale"),
+        numpy_helper.from_array(np.array(0, np.int8), "zero"),
+        numpy_helper.from_array(np.full((2, 3, 16, 16), 0.01, np.float32), "w"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["input_1", "scale", "zero"], ["q"]),
+        helper.make_node("DequantizeLinear", ["q", "scale", "zero"], ["dq"]),
+        helper.make_node("Conv", ["dq", "w"], ["conv"], strides=[16, 16]),
+        helper.make_node("Sigmoid", ["conv"], ["output_cov/Sigmoid"]),
+    ]
+    graph = helper.make_graph(nodes, "qdq", [x], [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+@pytest.mark.parametrize("version", ["10.3", "11"])
+def test_int8_of_a_qdq_model_needs_no_cache(tmp_path, monkeypatch, version, capsys):
+    monkeypatch.chdir(tmp_path)  # no ./cal.bin
+    path = tmp_path / "qdq.onnx"
+    onnx.save(qdq_model(), str(path))
+    assert main(["-t", "int8", "-m", "2", "--trt-version", version, "--dry-run", str(path)]) == 0
+    assert "already carries Q/DQ nodes" in capsys.readouterr().out
+
+
+def test_a_plan_for_another_tensorrt_line_is_not_built():
+    from taostream.converter.tao_converter import check_planned_version
+    from taostream.converter.trt_adapt import BuildRequest, plan_build
+
+    plan = plan_build(BuildRequest(trt_version="10.3", precision="fp16"))
+    check_planned_version(plan, "10.13.2.6")  # same line: fine
+    with pytest.raises(TaostreamError, match="drop --trt-version"):
+        check_planned_version(plan, "11.0.0.5")
