@@ -35,6 +35,7 @@ WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 RANGE_PRESERVING_OPS = ("Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze")
 PER_CHANNEL_MIN_OPSET = 13
 QDQ_MIN_OPSET = 10
+NO_SCALE = "no cache scale for input"
 
 
 class QdqError(TaostreamError):
@@ -161,6 +162,30 @@ class _QdqInserter:
         return self._pair(weight, s, z, axis, tag)
 
 
+# ops whose float output is really a mask, an index or a count: a weighted op fed by them is
+# post-processing arithmetic (e.g. a MatMul with ones counting kept boxes), not a network layer
+NON_NETWORK_PRODUCERS = ("Cast", "Equal", "Greater", "Less", "Not", "And", "Or", "NonMaxSuppression", "TopK", "ArgMax")
+
+
+def _fed_by_non_network(tensor) -> bool:
+    for _ in range(16):
+        producers = getattr(tensor, "inputs", [])
+        if len(producers) != 1:
+            return False
+        op = producers[0].op
+        if op in NON_NETWORK_PRODUCERS:
+            return True
+        if op not in RANGE_PRESERVING_OPS or not producers[0].inputs:
+            return False
+        tensor = producers[0].inputs[0]
+    return False
+
+
+def _excluded(label: str, excluded: set[str]) -> bool:
+    """Exact node names, or the name of a replaced plugin node: rewrites name their nodes '<plugin>/...'."""
+    return label in excluded or any(label.startswith(f"{prefix}/") for prefix in excluded)
+
+
 def _activation_inputs(node: gs.Node) -> list[int]:
     """Input positions of a weighted op that carry activations (not constant weights, not bias)."""
     positions = [0]
@@ -174,7 +199,10 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
 
     ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
-    layer-device-precision settings do). ``strict``: raise when any weighted op stays in float.
+    layer-device-precision settings do); a name also excludes every node named '<name>/...', which
+    is how the plugin rewrites name their nodes, so passing the replaced plugin nodes' names keeps
+    their post-processing in float. ``strict``: raise when any weighted op stays in float
+    (the caller's exclusions and post-processing arithmetic do not count).
     """
     graph = gs.import_onnx(model)
     opset = graph.opset or 0
@@ -197,13 +225,16 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
         if node.op not in WEIGHTED_OPS:
             continue
         label = node.name or node.outputs[0].name
-        if label in excluded:
+        if _excluded(label, excluded):
             report.float_nodes[label] = "excluded by the caller"
+            continue
+        if any(_fed_by_non_network(node.inputs[i]) for i in _activation_inputs(node)):
+            report.float_nodes[label] = "post-processing arithmetic on a mask/index/count: kept in float"
             continue
         act = {i: _scale_through_layout(node.inputs[i], scales) for i in _activation_inputs(node)}
         missing = [node.inputs[i].name for i, s in act.items() if s is None]
         if missing:
-            report.float_nodes[label] = f"no cache scale for input {', '.join(missing)}"
+            report.float_nodes[label] = f"{NO_SCALE} {', '.join(missing)}"
             continue
         for i, s in act.items():
             node.inputs[i] = inserter.activation(node.inputs[i], s)
@@ -225,9 +256,10 @@ def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache) -> 
             "graph has a scale in it; is it the cache of this model? Regenerate it for this model, or "
             "calibrate afresh with --calibrate-images"
         )
-    if strict and report.float_nodes:
-        node, why = next(iter(report.float_nodes.items()))
+    missing = {node: why for node, why in report.float_nodes.items() if why.startswith(NO_SCALE)}
+    if strict and missing:
+        node, why = next(iter(missing.items()))
         raise QdqError(
-            f"{len(report.float_nodes)} weighted op(s) would stay in float, e.g. '{node}' ({why}); "
+            f"{len(missing)} weighted op(s) would stay in float, e.g. '{node}' ({why}); "
             "calibrate afresh with --calibrate-images, or accept mixed precision without --strict"
         )

@@ -104,3 +104,44 @@ def test_calibration_input_errors(image_dir, tmp_path):
         calibrate_images(detectnet_like(), "detectnet_v2", tmp_path / "missing", 1, 1, progress=False)
     with pytest.raises(CalibrationError, match="method 'kl'"):
         calibrate_images(detectnet_like(), "detectnet_v2", image_dir, 1, 1, progress=False, method="kl")
+
+
+def test_faster_rcnn_sample_modernized_then_calibrated(tmp_path):
+    """The whole chain on the FasterRCNN sample: plugins replaced for TensorRT 11, fresh scales from
+    letterboxed images, Q/DQ on the network layers only (none in the Proposal/CropAndResize/NMS
+    rewrites), and the Q/DQ graph runs in ONNX Runtime with the same output shapes."""
+    samples = _optional("taostream.converter.samples", "make_sample_model")
+    modernize = _optional("taostream.converter.modernize", "modernize")
+    sample = samples.make_sample_model("faster_rcnn")
+    modern, report = modernize.modernize(sample, "11")
+    plugin_nodes = [step.node for step in report.steps]
+    rng = np.random.default_rng(21)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"frame_{i}.jpg"), rng.integers(0, 256, (200, 600, 3), dtype=np.uint8))
+    qdq, qdq_report, _ = quantize_with_images(modern, "faster_rcnn", tmp_path, 1, 2, progress=False, method="minmax",
+                                              exclude_nodes=plugin_nodes)
+    convs = [n.name for n in modern.graph.node if n.op_type == "Conv"]
+    assert set(convs) <= set(qdq_report.quantized_nodes)
+    dequantized = {o for n in qdq.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    consumers_of_dq = {n.name for n in qdq.graph.node if set(n.input) & dequantized}
+    assert consumers_of_dq == set(qdq_report.quantized_nodes)  # Q/DQ feed the weighted layers only
+    assert all(n.split("/")[0] not in plugin_nodes for n in qdq_report.quantized_nodes)
+    from taostream.converter.preprocess import preprocess_batch
+
+    batch = preprocess_batch(sorted(tmp_path.glob("*.jpg")), "faster_rcnn", (3, 384, 1248))
+    sess = ort.InferenceSession(qdq.SerializeToString(), providers=["CPUExecutionProvider"])
+    float_sess = ort.InferenceSession(modern.SerializeToString(), providers=["CPUExecutionProvider"])
+    got, want = sess.run(None, {"input_image": batch}), float_sess.run(None, {"input_image": batch})
+    assert [g.shape for g in got] == [w.shape for w in want] and [g.dtype for g in got] == [w.dtype for w in want]
+
+
+def _optional(module: str, attribute: str):
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        pytest.skip(f"{module} is not written yet (another engineer's piece)")
+    if not hasattr(mod, attribute):
+        pytest.skip(f"{module}.{attribute} is not written yet (another engineer's piece)")
+    return mod

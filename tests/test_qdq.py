@@ -176,6 +176,42 @@ def test_old_opsets(images):
         insert_qdq_from_cache(small_detector(opset=9), cache_for(model, images))
 
 
+def with_count_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Append the post-processing trick an NMS rewrite uses (count = Cast(mask) @ ones) and a MatMul
+    named like a rewrite's node ('NMS/...')."""
+    extra = [
+        helper.make_node("Greater", ["dense/MatMul:0", "zero"], ["NMS/mask"], name="decode/Greater_1"),
+        helper.make_node("Cast", ["NMS/mask"], ["NMS/mask_f"], name="decode/Cast_2", to=TensorProto.FLOAT),
+        helper.make_node("MatMul", ["NMS/mask_f", "ones"], ["count"], name="decode/MatMul_3"),
+        helper.make_node("MatMul", ["dense/MatMul:0", "head"], ["head_out"], name="NMS/MatMul_4"),
+    ]
+    model.graph.node.extend(extra)
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.zeros(1, np.float32), "zero"),
+        numpy_helper.from_array(np.ones((5, 1), np.float32), "ones"),
+        numpy_helper.from_array(np.eye(5, dtype=np.float32), "head"),
+    ])
+    model.graph.output.extend([helper.make_tensor_value_info("count", TensorProto.FLOAT, ["N", 1]),
+                               helper.make_tensor_value_info("head_out", TensorProto.FLOAT, ["N", 5])])
+    return model
+
+
+def test_post_processing_arithmetic_and_rewrite_nodes_stay_float(images):
+    model = with_count_matmul(small_detector())
+    cache = cache_for(small_detector(), images)
+    cache.scales.update({"NMS/mask_f": 1 / 127, "dense/MatMul": 0.05})
+    qdq, report = insert_qdq_from_cache(model, cache, exclude_nodes=["NMS"], strict=True)
+    assert report.float_nodes["decode/MatMul_3"].startswith("post-processing")
+    assert report.float_nodes["NMS/MatMul_4"] == "excluded by the caller"
+    assert "dense/MatMul" in report.quantized_nodes
+    producers = {o: n.op_type for n in qdq.graph.node for o in n.output}
+    matmuls = {n.name: n for n in qdq.graph.node if n.op_type == "MatMul"}
+    assert producers[matmuls["decode/MatMul_3"].input[0]] == "Cast"
+    assert producers[matmuls["NMS/MatMul_4"].input[0]] == "MatMul"  # the float dense output, no Q/DQ
+    _, report = insert_qdq_from_cache(model, cache)  # without the exclusion the head is a network layer
+    assert "NMS/MatMul_4" in report.quantized_nodes
+
+
 CACHE_FILES = [
     "detectnet_v2_tlt_cal.bin", "dssd_tlt_cal.bin", "facemask_detectnet_v2_cal.bin", "frcnn_tlt_cal.bin",
     "lpd_ccpd_cal.bin", "lpd_usa_cal.bin", "mrcnn_tlt_cal.bin", "retinanet_tlt_cal.bin", "ssd_tlt_cal.bin",
