@@ -363,7 +363,7 @@ def translate_conv(t: UffTranslator, node: UffNode) -> Value:
 
 def translate_conv_transpose(t: UffTranslator, node: UffNode) -> Value:
     t.check_fields(node, CONV_FIELDS)
-    orders = parse_orders(t, node, len(node.inputs)) or []
+    orders = parse_orders(t, node, None)
     if len(orders) < 2:
         raise t.unsupported(node, "the ConvTranspose has no inputs_orders, so its kernel layout is unknown")
     data = t.input_value(node, 0)
@@ -419,19 +419,38 @@ def translate_pool(t: UffTranslator, node: UffNode) -> Value:
     in_dims = (None,) * spatial if x_shape is None else tuple(x_shape[2:])
     pads, implicit = window_pads(t, node, in_dims, kernel, strides, [1] * spatial)
     attrs = dict(kernel_shape=kernel, strides=strides)
-    if not implicit and any(pads):
-        # Explicit padding came from a fused TensorFlow Pad of zeros: pad with zeros, then pool
-        # unpadded, so max sees the zeros and avg counts them, as the original graph did.
-        x = t.graph.op("Pad", [x, t.int64([0, 0] + pads[:spatial] + [0, 0] + pads[spatial:], f"{node.id}/pads")], f"{node.id}/pad")[0]
-        in_dims = tuple(None if d is None else d + pads[i] + pads[i + spatial] for i, d in enumerate(in_dims))
-        pads = [0] * (2 * spatial)
     attrs.update(pads=pads) if pads is not None else attrs.update(auto_pad="SAME_UPPER")
+    # Explicit padding is a fused TensorFlow Pad of zeros: avg counts those zeros, max sees them.
+    zero_padded_max = func == "max" and not implicit and any(pads)
     if func == "avg":
-        attrs["count_include_pad"] = 0
+        attrs["count_include_pad"] = 0 if implicit else 1
+    out_shape = conv_output_dims(in_dims, kernel, strides, [1] * spatial, pads)
+    final = inverse is None and not zero_padded_max
     op_type = "MaxPool" if func == "max" else "AveragePool"
-    y = t.graph.op(op_type, [x], f"{node.id}/nchw", outputs=out_name(t, node, inverse is None), **attrs)[0]
-    shape = None if x_shape is None else x_shape[:2] + conv_output_dims(in_dims, kernel, strides, [1] * spatial, pads)
+    y = t.graph.op(op_type, [x], f"{node.id}/nchw", outputs=out_name(t, node, final), **attrs)[0]
+    if zero_padded_max:
+        y = max_with_zero_padding(t, node, y, in_dims, kernel, strides, pads, out_shape, inverse is None, data.dtype)
+    shape = None if x_shape is None else x_shape[:2] + out_shape
     return from_nchw(t, node, y, shape, inverse, data.dtype)
+
+
+def max_with_zero_padding(t: UffTranslator, node: UffNode, pooled: str, in_dims, kernel, strides, pads, out_dims,
+                          final: bool, dtype) -> str:
+    """ONNX MaxPool pads with -inf; a window that overlaps TensorFlow's zero padding must also see 0.
+    Max(pooled, floor) with floor = 0 on those windows and the lowest float elsewhere does that. (A Pad
+    node before the MaxPool would say the same, but ONNX Runtime 1.23's PadFusion folds it into the
+    MaxPool's -inf pads and gives wrong results.)"""
+    spatial = len(kernel)
+    if any(d is None for d in in_dims):
+        raise t.unsupported(node, "max pooling with explicit padding needs the input's spatial size")
+    touches = np.zeros(out_dims, dtype=bool)
+    for axis in range(spatial):
+        start = np.arange(out_dims[axis]) * strides[axis] - pads[axis]
+        edge = (start < 0) | (start + kernel[axis] > in_dims[axis])
+        touches |= edge.reshape([-1 if a == axis else 1 for a in range(spatial)])
+    floor = np.where(touches, 0.0, np.finfo(dtype).min).astype(dtype).reshape((1, 1) + tuple(out_dims))
+    floor_name = t.graph.initializer(floor, f"{node.id}/zero_padding_floor")
+    return t.graph.op("Max", [pooled, floor_name], f"{node.id}/zero_padded", outputs=out_name(t, node, final))[0]
 
 
 def translate_fully_connected(t: UffTranslator, node: UffNode) -> Value:
@@ -550,17 +569,14 @@ def translate_leaky_relu(t: UffTranslator, node: UffNode) -> Value:
 
 
 def translate_softmax(t: UffTranslator, node: UffNode) -> Value:
-    """UFF counts a non-negative softmax axis after the batch (TensorRT's implicit-batch view); a
-    negative axis counts from the end. UNVERIFIED against TensorRT beyond rank-2 [N, C] inputs,
-    where both readings agree."""
+    """TensorFlow's Softmax op normalises over the last axis and has no axis of its own; the UFF
+    converter then writes ``axis: 0`` (an axis is only taken from a second input TensorFlow's op never
+    has). So the ONNX Softmax is over the last axis; any other axis value is refused, not guessed."""
     t.check_fields(node, {"axis", "inputs_orders", "data_format"})
     x = t.input_value(node, 0)
-    axis = int(node.fields.get("axis", 0))
-    orders = parse_orders(t, node, 1) if "inputs_orders" in node.fields else ["NC+"]
-    if orders[0] not in ("NC+", "NC"):
-        raise t.unsupported(node, f"softmax over layout {orders[0]!r} is not supported")
-    onnx_axis = axis + 1 if axis >= 0 else axis
-    y = t.graph.op("Softmax", [t.tensor(x)], node.id, outputs=[node.id], axis=onnx_axis)[0]
+    if int(node.fields.get("axis", 0)) not in (0, -1):
+        raise t.unsupported(node, f"softmax axis {node.fields['axis']} has no known meaning (TensorFlow exports write 0)")
+    y = t.graph.op("Softmax", [t.tensor(x)], node.id, outputs=[node.id], axis=-1)[0]
     return Value(y, x.shape, x.dtype)
 
 
@@ -614,7 +630,8 @@ def translate_reshape(t: UffTranslator, node: UffNode) -> Value:
     if shape.const is None:
         shape_name = t.graph.op("Cast", [t.tensor(shape)], f"{node.id}/shape", to=TensorProto.INT64)[0]
         y = t.graph.op("Reshape", [t.tensor(x), shape_name], node.id, outputs=[node.id])[0]
-        return Value(y, None, x.dtype)
+        rank = shape.shape[0] if shape.shape is not None and len(shape.shape) == 1 else None
+        return Value(y, None if rank is None else (None,) * rank, x.dtype)
     if x.const is not None:
         return _fold(x.const.reshape([int(v) for v in shape.const.reshape(-1)]))
     target = reshape_target(x, shape.const)
@@ -922,11 +939,42 @@ def translate_plugin(t: UffTranslator, node: UffNode) -> Value:
         onnx_node.attribute.append(plugin_attribute(t, node, key, node.fields[key], types.get(key)))
     t.graph.nodes.append(onnx_node)
     t.used_plugin_domain = True
+    shapes = plugin_output_shapes(name, node.fields, [t.values[i] for i in node.inputs], len(outputs))
     for k, extra in enumerate(outputs[1:], start=1):
         if extra in t.by_id:
             raise t.unsupported(node, f"its output {k} would be named '{extra}', which another node already uses")
-        t.values[extra] = Value(extra, None, np.dtype(dtypes[k]))
-    return Value(node.id, None, np.dtype(dtypes[0]))
+        t.values[extra] = Value(extra, shapes[k], np.dtype(dtypes[k]))
+    return Value(node.id, shapes[0], np.dtype(dtypes[0]))
+
+
+def plugin_output_shapes(name: str, fields: dict, inputs: list[Value], count: int) -> list[tuple | None]:
+    """Output shapes (batch first, None = unknown) of a plugin node, from the plugins' READMEs, so a
+    plugin output can be a graph output of known rank. Plugins not listed take their first input's rank."""
+    keep = fields.get("keepTopK", fields.get("keep_topk", fields.get("max_output_boxes")))
+    keep = None if keep is None else int(keep)
+    first = inputs[0].shape if inputs else None
+    known = {
+        "NMS_TRT": [(None, 1, keep, 7), (None, 1, 1, 1)],
+        "BatchedNMS_TRT": [(None, 1), (None, keep, 4), (None, keep), (None, keep)],
+        "EfficientNMS_TRT": [(None, 1), (None, keep, 4), (None, keep), (None, keep)],
+        "GenerateDetection_TRT": [(None, keep, 6)],
+        "MultilevelProposeROI_TRT": [(None, keep, 4)],
+        "SpecialSlice_TRT": [(None, None if first is None else first[1], 4)],
+        "Proposal": [(None, fields.get("post_nms_top_n"), 4, 1)],
+    }
+    if name in known:
+        return known[name]
+    if name == "MultilevelCropAndResize_TRT":
+        size = fields.get("pooled_size")
+        rois = None if first is None else first[1]
+        channels = inputs[1].shape[1] if len(inputs) > 1 and inputs[1].shape else None
+        return [(None, rois, channels, size, size)]
+    if name == "CropAndResize":
+        rois = inputs[1].shape[1] if len(inputs) > 1 and inputs[1].shape else None
+        channels = None if first is None else first[1]
+        return [(None, rois, channels, fields.get("crop_height"), fields.get("crop_width"))]
+    rank = len(first) if first is not None else None
+    return [None if rank is None else (None,) * rank] * count
 
 
 OP_HANDLERS = {
@@ -991,4 +1039,21 @@ def uff_to_onnx(uff: bytes | UffModel, *, input_name: str | None = None, opset: 
     imports = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(PLUGIN_DOMAIN, 1)] if t.used_plugin_domain else [])
     onnx_model = helper.make_model(graph, opset_imports=imports, producer_name="taostream.uff_to_onnx")
     onnx_model.ir_version = _ir_version(opset)
+    _infer_missing_output_shapes(onnx_model, source)
     return onnx_model
+
+
+def _infer_missing_output_shapes(model: onnx.ModelProto, source: str) -> None:
+    """An ONNX graph output needs a known rank; ask ONNX shape inference where tracking lost it."""
+    missing = [o for o in model.graph.output if not o.type.tensor_type.HasField("shape")]
+    if not missing:
+        return
+    inferred = onnx.shape_inference.infer_shapes(model)
+    found = {v.name: v for v in inferred.graph.value_info}
+    found.update({v.name: v for v in inferred.graph.output})
+    for output in missing:
+        guess = found.get(output.name)
+        if guess is None or not guess.type.tensor_type.HasField("shape"):
+            raise UnsupportedOpError(f"{source}: the rank of output '{output.name}' cannot be determined; "
+                                     "give the UFF graph static shapes for it or report the model to taostream")
+        output.type.tensor_type.shape.CopyFrom(guess.type.tensor_type.shape)

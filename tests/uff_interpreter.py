@@ -217,8 +217,7 @@ class UffInterpreter:
         return np.where(x >= 0, x, np.float32(node.fields.get("alpha", 0.2)) * x).astype(x.dtype)
 
     def op_Softmax(self, node, args, feeds):
-        axis = int(node.fields.get("axis", 0))
-        axis = axis + 1 if axis >= 0 else axis  # counted after the batch
+        axis = -1  # TensorFlow's Softmax op: always the last axis
         x = args[0].astype(np.float64)
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
