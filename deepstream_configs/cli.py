@@ -68,7 +68,10 @@ def _run_check(args: argparse.Namespace) -> int:
     from taostream.deepstream_configs.check import check_configs
 
     report = check_configs(args.configs, deepstream=args.deepstream, model=args.model)
-    for finding in report.errors + report.warnings:
+    def position(finding):
+        return (str(finding.path), finding.line or 0)
+
+    for finding in sorted(report.errors, key=position) + sorted(report.warnings, key=position):
         print(finding)
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(args.configs)} config(s)")
     return 1 if report.errors else 0

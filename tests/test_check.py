@@ -1,0 +1,209 @@
+"""`taostream check` on hand-written configs: a clean pair passes, and each planted mistake is found
+with a message naming the key and the fix."""
+
+from __future__ import annotations
+
+import shutil
+
+import onnx
+import pytest
+
+from deepstream_fixtures import make_onnx, network_onnx, parser_stub_library, write_labels
+from taostream.cli import main
+from taostream.converter.registry import get_network
+from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
+
+NVINFER = """\
+# hand-written, NVIDIA style
+[property]
+gpu-id=0
+net-scale-factor=1.0
+offsets=103.939;116.779;123.68
+model-color-format=1
+onnx-file=model.onnx
+model-engine-file=model.onnx_b1_gpu0_fp16.engine
+labelfile-path=labels.txt
+infer-dims=3;300;300
+batch-size=1
+network-mode=2
+num-detected-classes=4
+interval=0
+gie-unique-id=1
+network-type=0
+cluster-mode=2
+output-blob-names=NMS;NMS_1
+parse-bbox-func-name=NvDsInferParseCustomNMSTLT
+custom-lib-path=libnvds_infercustomparser_taostream.so
+
+[class-attrs-all]
+pre-cluster-threshold=0.3
+nms-iou-threshold=0.6
+topk=200
+"""
+
+APP = """\
+[application]
+enable-perf-measurement=1
+
+[source0]
+enable=1
+type=3
+uri=file://video.mp4
+num-sources=1
+
+[sink0]
+enable=1
+type=1
+sync=0
+
+[streammux]
+batch-size=1
+width=300
+height=300
+
+[primary-gie]
+enable=1
+batch-size=1
+gie-unique-id=1
+config-file=pgie.txt
+
+[secondary-gie0]
+enable=1
+gie-unique-id=2
+operate-on-gie-id=1
+config-file=sgie.txt
+"""
+
+SGIE = NVINFER.replace("gie-unique-id=1", "gie-unique-id=2\nprocess-mode=2\noperate-on-gie-id=1")
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    onnx.save(network_onnx(get_network("ssd"), 4), tmp_path / "model.onnx")
+    write_labels(tmp_path / "labels.txt", 4)
+    library = parser_stub_library()
+    shutil.copy(library, tmp_path / library.name)
+    (tmp_path / "video.mp4").write_bytes(b"\0")
+    (tmp_path / "pgie.txt").write_text(NVINFER)
+    (tmp_path / "sgie.txt").write_text(SGIE)
+    (tmp_path / "app.txt").write_text(APP)
+    return tmp_path
+
+
+def _findings(folder, name, text, deepstream="9.0", replace=None):
+    (folder / name).write_text(text)
+    return check_configs([folder / name], deepstream=deepstream)
+
+
+def test_clean_configs_pass(folder):
+    report = check_configs([folder / "app.txt", folder / "pgie.txt"], deepstream="9.0")
+    assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
+
+
+# (name, config file, old text, new text, DeepStream version, expected key, words the message must hold)
+PLANTED = [
+    ("typo key", "pgie.txt", "network-mode=2", "netwrok-mode=2", "9.0", "netwrok-mode", ["did you mean 'network-mode'"]),
+    ("typo class-attrs key", "pgie.txt", "nms-iou-threshold=0.6", "nms-iou-treshold=0.6", "9.0", "nms-iou-treshold",
+     ["did you mean 'nms-iou-threshold'"]),
+    ("wrong type", "pgie.txt", "batch-size=1", "batch-size=one", "9.0", "batch-size", ["expected a non-negative integer"]),
+    ("bad value", "pgie.txt", "network-mode=2", "network-mode=5", "9.0", "network-mode", ["must be one of 0, 1, 2, 3"]),
+    ("BEST mode before DS 8", "pgie.txt", "network-mode=2", "network-mode=3", "7.1", "network-mode", ["needs DeepStream 8"]),
+    ("UFF key on DS 8", "pgie.txt", "onnx-file=model.onnx", "onnx-file=model.onnx\nuff-input-blob-name=Input", "8.0",
+     "uff-input-blob-name", ["not supported by DeepStream 8", "onnx-file"]),
+    ("etlt on DS 7", "pgie.txt", "onnx-file=model.onnx", "tlt-encoded-model=model.onnx\ntlt-model-key=k", "7.0",
+     "tlt-encoded-model", ["not supported by DeepStream 7", "taostream decode"]),
+    ("class count", "pgie.txt", "num-detected-classes=4", "num-detected-classes=3", "9.0", "num-detected-classes",
+     ["labels.txt has 4 lines", "num-detected-classes=4"]),
+    ("output name", "pgie.txt", "output-blob-names=NMS;NMS_1", "output-blob-names=NMS;NMS_2", "9.0", "output-blob-names",
+     ["'NMS_2' is not an output", "did you mean 'NMS_1'"]),
+    ("parser not exported", "pgie.txt", "parse-bbox-func-name=NvDsInferParseCustomNMSTLT",
+     "parse-bbox-func-name=NvDsInferParseCustomNMSTLTv2", "9.0", "parse-bbox-func-name",
+     ["not exported by", "did you mean 'NvDsInferParseCustomNMSTLT'"]),
+    ("missing label file", "pgie.txt", "labelfile-path=labels.txt", "labelfile-path=labels_missing.txt", "9.0",
+     "labelfile-path", ["file not found", "labels_missing.txt", "fix the path"]),
+    ("instance seg cluster mode", "pgie.txt", "network-type=0",
+     "network-type=3\noutput-instance-mask=1\nparse-bbox-instance-mask-func-name=NvDsInferParseCustomNMSTLT", "9.0",
+     "cluster-mode", ["needs cluster-mode=4"]),
+    ("INT8 without calibration", "pgie.txt", "network-mode=2", "network-mode=1", "9.0", "int8-calib-file",
+     ["without a calibration file", "int8-calib-file=cal.bin"]),
+    ("mux vs GIE batch", "app.txt", "[streammux]\nbatch-size=1", "[streammux]\nbatch-size=2", "9.0", "batch-size",
+     ["[streammux] batch-size is 2", "set both to 2"]),
+    ("offsets count", "pgie.txt", "offsets=103.939;116.779;123.68", "offsets=103.939;116.779", "9.0", "offsets",
+     ["give 3 values"]),
+    ("infer-dims vs model", "pgie.txt", "infer-dims=3;300;300", "infer-dims=3;320;320", "9.0", "infer-dims",
+     ["set infer-dims=3;300;300"]),
+    ("gie id zero", "pgie.txt", "gie-unique-id=1", "gie-unique-id=0", "9.0", "gie-unique-id", ["at least 1"]),
+    ("unknown app group", "app.txt", "[sink0]", "[snk0]", "9.0", None, ["unknown deepstream-app group [snk0]", "[sink0]"]),
+    ("secondary on missing GIE", "app.txt", "operate-on-gie-id=1", "operate-on-gie-id=7", "9.0", "operate-on-gie-id",
+     ["7 is not the gie-unique-id"]),
+    ("class id out of range", "pgie.txt", "[class-attrs-all]", "[class-attrs-7]\ntopk=10\n\n[class-attrs-all]", "9.0",
+     None, ["class id 7 does not exist"]),
+    ("inline comment", "pgie.txt", "cluster-mode=2", "cluster-mode=2 ## NMS", "9.0", "cluster-mode", ["inline comment"]),
+    ("missing video", "app.txt", "uri=file://video.mp4", "uri=file://other.mp4", "9.0", "uri", ["file not found"]),
+    ("rtsp sink without port", "app.txt", "type=1\nsync=0", "type=4\nsync=0", "9.0", "rtsp-port", ["needs rtsp-port"]),
+]
+
+
+@pytest.mark.parametrize("case", PLANTED, ids=[c[0] for c in PLANTED])
+def test_planted_mistake_is_found(folder, case):
+    _, name, old, new, version, key, words = case
+    text = (folder / name).read_text()
+    assert old in text
+    (folder / name).write_text(text.replace(old, new, 1))
+    report = check_configs([folder / name], deepstream=version)
+    matching = [f for f in report.errors if (key is None or f.key == key) and all(w in f.message for w in words)]
+    assert matching, [str(f) for f in report.findings]
+    assert str(matching[0]).startswith(str(folder / name)) or name == "app.txt"
+
+
+def test_planted_mistakes_cover_at_least_12_kinds():
+    assert len({case[0] for case in PLANTED}) >= 12
+
+
+def test_deprecated_keys_are_warnings(folder):
+    text = NVINFER.replace("pre-cluster-threshold=0.3", "threshold=0.3").replace("network-type=0", "network-type=0\nis-classifier=0")
+    report = _findings(folder, "old.txt", text)
+    assert report.errors == []
+    assert {f.key for f in report.warnings} == {"threshold", "is-classifier"}
+    assert any("use pre-cluster-threshold" in f.message for f in report.warnings)
+
+
+def test_qdq_model_needs_no_calibration_file(folder):
+    model = network_onnx(get_network("ssd"), 4, quantized=True)
+    onnx.save(model, folder / "model.onnx")
+    report = _findings(folder, "int8.txt", NVINFER.replace("network-mode=2", "network-mode=1"))
+    assert report.errors == []
+
+
+def test_model_option_reaches_a_model_elsewhere(folder, tmp_path_factory):
+    other = tmp_path_factory.mktemp("elsewhere") / "m.onnx"
+    onnx.save(make_onnx("Input", (1, 3, 300, 300), {"detections": (1, 5)}), other)
+    report = check_configs([folder / "pgie.txt"], deepstream="9.0", model=other)
+    assert any(f.key == "output-blob-names" and "'NMS' is not an output of m.onnx" in f.message for f in report.errors)
+
+
+def test_line_numbers_point_at_the_key(folder):
+    report = _findings(folder, "typo.txt", NVINFER.replace("topk=200", "top-k=200"))
+    (finding,) = report.errors
+    assert finding.line == NVINFER.splitlines().index("topk=200") + 1
+    assert str(finding).startswith(f"{folder / 'typo.txt'}:{finding.line}: error: [class-attrs-all] top-k:")
+
+
+def test_elf_reader_matches_a_real_library(tmp_path):
+    names = exported_functions(parser_stub_library())
+    assert "NvDsInferParseCustomNMSTLT" in names and "NvDsInferParseCustomMrcnnTLTV2" in names
+    not_elf = tmp_path / "lib.so"
+    not_elf.write_text("not a library")
+    with pytest.raises(ElfError, match="not an ELF shared library"):
+        exported_functions(not_elf)
+
+
+def test_cli_exit_codes(folder, capsys):
+    assert main(["check", str(folder / "app.txt"), str(folder / "pgie.txt")]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+    (folder / "pgie.txt").write_text(NVINFER.replace("batch-size=1", "batch-size=-1"))
+    assert main(["check", str(folder / "pgie.txt"), "--deepstream", "8.0"]) == 1
+    out = capsys.readouterr().out
+    assert "batch-size: must not be negative" in out and "1 error(s)" in out
+    assert main(["check", str(folder / "pgie.txt"), "--deepstream", "4.0"]) == 2
