@@ -480,3 +480,35 @@ def test_a_plan_for_another_tensorrt_line_is_not_built():
     check_planned_version(plan, "10.13.2.6")  # same line: fine
     with pytest.raises(TaostreamError, match="drop --trt-version"):
         check_planned_version(plan, "11.0.0.5")
+
+
+SYNOPSIS_VALUES = {
+    "<encryption_key>": "k", "<input_dimensions>": "3,384,1248", "<comma separated output nodes>": "NMS",
+    "<path to calibration cache file>": "cal.bin", "<path to output engine>": "out.engine",
+    "<calibration batch size>": "4", "<maximum batch size of the TRT engine>": "32", "<engine datatype>": "int8",
+    "<maximum workspace size of the TRT Engine>": "1073741824", "<input dimension ordering>": "nchw",
+}
+
+
+def test_every_converter_command_line_in_the_seeds_is_covered():
+    """The seeds print exactly two converter command lines: the synopsis and the sample."""
+    seeds = GUIDE.parent
+    starts = [line.strip() for path in sorted(seeds.iterdir()) for line in path.read_text(errors="replace").splitlines()
+              if re.match(r"^\s*(tlt|tao|tl-t)-converter\s+[-\[]", line)]
+    assert starts == ["tl-t-converter [-h] -k <encryption_key>", "tlt-converter -k $API_KEY \\"]
+
+
+def test_guide_synopsis_parses_with_values_filled_in():
+    text = GUIDE.read_text(encoding="utf-8", errors="replace")
+    start = text.index("tl-t-converter [-h]")
+    block = text[start:text.index("Required arguments:", start)].strip().strip("`").strip()
+    command = " ".join(block.split("\n"))
+    for placeholder, value in SYNOPSIS_VALUES.items():
+        command = command.replace(placeholder, value)
+    argv = [a for a in shlex.split(command.replace("[", " ").replace("]", " "))[1:] if a != "-h"]
+    argv = ["model.etlt" if a == "input_file" else a for a in argv]
+    settings, _ = parse_command_line(argv)
+    assert settings.input_dims == (3, 384, 1248) and settings.output_nodes == ("NMS",)
+    assert (settings.calibration_cache, settings.engine, settings.calibration_batch_size) == ("cal.bin", "out.engine", 4)
+    assert (settings.max_batch, settings.precision, settings.workspace) == (32, "int8", 1 << 30)
+    assert settings.model == "model.etlt" and settings.input_order == "nchw"
