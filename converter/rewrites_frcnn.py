@@ -24,6 +24,11 @@ from taostream.converter.pluginref_frcnn import (
 )
 
 MIN_OPSET = 11
+# TensorRT's TopK takes k <= 3840 (TensorRT operator docs, TopK); its NMS layer considers at most
+# 5000 boxes per image (INMSLayer::setTopKBoxLimit). The rewrite stays exact; these say when a
+# TensorRT build of it cannot be.
+TRT_TOPK_MAX = 3840
+TRT_NMS_TOPK_BOX_LIMIT = 5000
 _counter = itertools.count()
 
 
@@ -111,6 +116,26 @@ def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
     out.dtype = np.float32
     b("Reshape", normalized, b.i64(*shape), outputs=[out])
     graph.cleanup().toposort()
+
+
+def tensorrt_limits(node: gs.Node) -> list[str]:
+    """Why TensorRT cannot build this Proposal node's rewrite exactly (empty when it can).
+    ONNX Runtime runs the rewrite for any attribute values."""
+    if node.op not in PROPOSAL_OPS:
+        return []
+    pre = int(node.attrs.get("pre_nms_top_n", 0))
+    post = int(node.attrs.get("post_nms_top_n", 0))
+    problems = []
+    if pre > TRT_TOPK_MAX or post > TRT_TOPK_MAX:
+        problems.append(
+            f"{node.op} node '{node.name}': pre_nms_top_n {pre} / post_nms_top_n {post} exceed TensorRT's TopK "
+            f"limit of {TRT_TOPK_MAX}; re-export with rpn_pre_nms_top_N <= {TRT_TOPK_MAX} in the spec's "
+            "inference_config, or keep the plugin (--keep-plugins, TensorRT <= 10 only)"
+        )
+    if min(pre, TRT_TOPK_MAX) > TRT_NMS_TOPK_BOX_LIMIT:
+        problems.append(f"{node.op} node '{node.name}': TensorRT's NMS layer considers at most "
+                        f"{TRT_NMS_TOPK_BOX_LIMIT} boxes per image")
+    return problems
 
 
 def _decode_in_graph(b: _OpBuilder, scores, deltas, p: dict):

@@ -14,7 +14,7 @@ from onnx import TensorProto, helper
 
 from taostream.converter.errors import UnsupportedOpError
 from taostream.converter.pluginref_frcnn import crop_and_resize_reference, proposal_reference
-from taostream.converter.rewrites_frcnn import replace_crop_and_resize, replace_proposal
+from taostream.converter.rewrites_frcnn import replace_crop_and_resize, replace_proposal, tensorrt_limits
 
 PROPOSAL_ATTRS = dict(
     input_height=64, input_width=96, rpn_stride=16, roi_min_size=4.0, nms_iou_threshold=0.7,
@@ -252,6 +252,15 @@ def test_rewrite_rejects_old_opset_and_missing_attributes():
     graph = gs.import_onnx(crop_model("CropAndResize", 2, 4, 4, 3, 2, 2))
     with pytest.raises(UnsupportedOpError, match="not one of Proposal"):
         replace_proposal(graph, graph.nodes[0])
+
+
+def test_tensorrt_topk_limit_is_reported():
+    # TAO's default rpn_pre_nms_top_N is 6000; TensorRT's TopK takes k <= 3840.
+    graph = gs.import_onnx(proposal_model("ProposalDynamic", 6, 4, 6, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000)))
+    (problem,) = tensorrt_limits(graph.nodes[0])
+    assert "6000" in problem and "3840" in problem and "rpn_pre_nms_top_N" in problem
+    graph = gs.import_onnx(proposal_model("ProposalDynamic", 6, 4, 6, PROPOSAL_ATTRS))
+    assert tensorrt_limits(graph.nodes[0]) == []
 
 
 # ---------------------------------------------------------------- whole sample (other engineers' modules)
