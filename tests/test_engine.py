@@ -346,3 +346,39 @@ def test_progress_monitor_forwards_tensorrt_callbacks():
     assert state.phases == {"Building engine": (1, 2)}
     monitor.phase_finish("Building engine")
     assert state.phases == {}
+
+
+def test_calibration_batches_use_the_registry_preprocessing(tmp_path):
+    """Images -> float32 NCHW batches as DetectNet_v2 expects them (RGB, x/255, plain resize)."""
+    import cv2
+
+    pytest.importorskip("taostream.converter.preprocess", reason="converter.preprocess is not in this build")
+    from taostream.converter.engine import preprocess_batches
+    from taostream.converter.registry import get_network
+
+    for i in range(4):
+        image = np.zeros((20, 30, 3), np.uint8)
+        image[:, :, 2] = 255  # OpenCV writes BGR: a pure red picture
+        cv2.imwrite(str(tmp_path / f"red{i}.png"), image)
+    batches = calibration_batches(list_calibration_images(tmp_path), 2)
+    arrays = list(preprocess_batches(batches, get_network("detectnet_v2"), (3, 16, 24)))
+    assert len(arrays) == 2
+    for array in arrays:
+        assert array.shape == (2, 3, 16, 24) and array.dtype == np.float32
+        np.testing.assert_allclose(array[:, 0], 1.0, atol=1e-6)  # R plane first, scaled to 1
+        np.testing.assert_allclose(array[:, 1:], 0.0, atol=1e-6)
+
+
+def test_fp16_for_tensorrt_11_is_prepared_before_the_build_step(tmp_path, capsys):
+    pytest.importorskip("onnxconverter_common", reason="onnxconverter-common (gpu extra) is not installed")
+    from taostream.converter.engine import installed_trt_version
+    from taostream.converter.tao_converter import main
+
+    if installed_trt_version():
+        pytest.skip("TensorRT is installed here; this test shows the pipeline stopping at the build")
+    model = tmp_path / "m.onnx"
+    onnx.save(conv_sigmoid_topk_model(), str(model))
+    assert main(["-t", "fp16", "-m", "2", "-e", str(tmp_path / "m.engine"), "--trt-version", "11", str(model)]) == 2
+    captured = capsys.readouterr()
+    assert "converted the ONNX to mixed precision" in captured.out
+    assert "taostream[gpu]" in captured.err
