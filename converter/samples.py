@@ -76,7 +76,7 @@ def make_sample_model(network: str | Network, *, batch: int | None = None) -> on
     net = network if isinstance(network, Network) else get_network(network)
     register_plugin_schemas()
     spec = sample_spec(net.name, net.default_dims, Path("."))
-    builder = GraphBuilder(_seed(net.name))
+    builder = GraphBuilder(_seed(net.name), input_gain=1.0 / _input_amax(net))
     model_input = helper.make_tensor_value_info(net.input_blob, TensorProto.FLOAT, [graphs.BATCH, *net.input_shape])
     outputs = _BUILDERS[net.name](builder, net.input_blob, net.default_dims, spec.num_classes)
     model = builder.model(

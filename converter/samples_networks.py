@@ -37,7 +37,8 @@ def _stem(b: GraphBuilder, x: str, c_in: int, stages: int, width: int) -> list[s
     """Strided 3x3 conv + ReLU stages; element k is the feature map at stride 2**(k+1)."""
     features = []
     for stage in range(stages):
-        x = b.conv_relu(x, f"block_{stage + 1}a_conv_1", c_in, width, 3, 2)
+        gain = b.input_gain if stage == 0 else 1.0
+        x = b.conv_relu(x, f"block_{stage + 1}a_conv_1", c_in, width, 3, 2, gain=gain)
         c_in = width
         features.append(x)
     return features

@@ -93,8 +93,11 @@ class GraphBuilder:
     """Collects nodes, weights and declared tensor shapes; weights come from one seeded generator so
     the same build gives byte-identical ONNX."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, input_gain: float = 1.0):
         self.rng = np.random.default_rng(seed)
+        # scales the first convolution so that a preprocessed image (range up to ~150 in caffe
+        # mode) gives O(1) features: heads then stay in ranges where exp()/sigmoid decoding is finite
+        self.input_gain = input_gain
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.value_info: list[onnx.ValueInfoProto] = []
@@ -133,10 +136,11 @@ class GraphBuilder:
 
     # -- layers -----------------------------------------------------------------------------
     def conv(self, x: str, name: str, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
-             output: str | None = None) -> str:
+             output: str | None = None, gain: float = 1.0) -> str:
         """Conv + bias (the ONNX form of a Keras Conv2D); He-scaled deterministic weights."""
         fan_in = c_in * kernel * kernel
-        weight = (self.rng.standard_normal((c_out, c_in, kernel, kernel)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        scale = gain * np.sqrt(2.0 / fan_in)
+        weight = (self.rng.standard_normal((c_out, c_in, kernel, kernel)) * scale).astype(np.float32)
         bias = (self.rng.standard_normal(c_out) * 0.05).astype(np.float32)
         pad = kernel // 2
         return self.node(
@@ -145,8 +149,9 @@ class GraphBuilder:
             kernel_shape=[kernel, kernel], strides=[stride, stride], pads=[pad] * 4,
         )[0]
 
-    def conv_relu(self, x: str, name: str, c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> str:
-        return self.op("Relu", [self.conv(x, name, c_in, c_out, kernel, stride)], f"{name}/Relu")
+    def conv_relu(self, x: str, name: str, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
+                  gain: float = 1.0) -> str:
+        return self.op("Relu", [self.conv(x, name, c_in, c_out, kernel, stride, gain=gain)], f"{name}/Relu")
 
     def deconv(self, x: str, name: str, c_in: int, c_out: int) -> str:
         """2x2 stride-2 transposed conv + bias (Keras Conv2DTranspose): doubles H and W."""

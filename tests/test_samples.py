@@ -293,6 +293,41 @@ def test_plugin_free_samples_run_in_onnx_runtime(samples, models, name):
         np.testing.assert_allclose(results[0].sum(axis=1), 1.0, rtol=1e-5)
 
 
+def _plugin_inputs_from_standard_ops(model) -> list[str]:
+    """Plugin input tensors that ONNX Runtime can compute (no plugin node upstream)."""
+    computable = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
+    wanted = []
+    for node in model.graph.node:  # nodes are in topological order
+        if node.op_type in trt_support.PLUGINS:
+            wanted += [t for t in node.input if t in computable and t not in wanted
+                       and t not in {i.name for i in model.graph.initializer}]
+        elif all(t in computable for t in node.input if t):
+            computable.update(node.output)
+    return wanted
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if get_network(n).plugins_onnx])
+def test_plugin_inputs_are_finite_and_decodable(samples, name):
+    """With a preprocessed image the tensors feeding the plugins stay in a range where the plugins'
+    decoding (exp of box deltas, sigmoid/softmax scores) is finite: the samples are usable as
+    oracle inputs for numpy references of the plugins."""
+    import onnxruntime
+
+    net = get_network(name)
+    model = _decoded(samples[name])
+    wanted = _plugin_inputs_from_standard_ops(model)
+    assert wanted
+    sub = onnx.utils.Extractor(model).extract_model([net.input_blob], wanted)
+    session = onnxruntime.InferenceSession(sub.SerializeToString(), providers=["CPUExecutionProvider"])
+    image = np.random.default_rng(1).uniform(0, 255, (2, *net.input_shape)).astype(np.float32)
+    offsets = np.asarray(net.offsets or (0.0,), dtype=np.float32)
+    offsets = offsets.reshape((1, -1, 1, 1) if net.input_order == "NCHW" else (1, 1, 1, -1))
+    feed = ((image - offsets) * net.net_scale_factor).astype(np.float32)
+    for tensor, value in zip(wanted, session.run(wanted, {net.input_blob: feed})):
+        assert value.shape[0] == 2, tensor
+        assert np.isfinite(value).all() and np.abs(value).max() < 30.0, tensor
+
+
 # -- labels: FACTS.md section 2 rules, applied here to the written spec -----------------------------
 def _mapping_values(spec) -> list[str]:
     return [str(v) for v in spec.get_all("dataset_config.target_class_mapping.value")]
