@@ -125,8 +125,24 @@ def _modernize(proto, request: BundleRequest):
             "that has no removed plugins, or update taostream"
         ) from None
     calibration = str(request.calibration_cache) if request.calibration_cache and request.precision == "int8" else None
-    modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration)
+    modern, _ = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
+                          network=request.network, source=str(request.model))
     return modern
+
+
+def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
+    """The plugin-free FP32 graph ONNX Runtime runs for the CPU Triton model, or None."""
+    if not _has_plugin_nodes(proto):
+        return proto
+    from taostream.converter.errors import UnsupportedOpError
+    from taostream.converter.modernize import modernize
+
+    try:
+        cpu, _ = modernize(proto, target="ort", network=request.network, source=str(request.model))
+    except UnsupportedOpError as exc:
+        warnings.append(f"no CPU Triton model: {exc}")
+        return None
+    return cpu
 
 
 def _sha256(path: Path) -> str:
@@ -199,6 +215,7 @@ class _Plan:
     dims: tuple[int, int, int]
     spec: object
     warnings: list[str]
+    cpu_model: object | None  # plugin-free FP32 graph for ONNX Runtime (the CPU Triton model), or None
 
 
 def plan_bundle(request: BundleRequest) -> _Plan:
@@ -218,9 +235,10 @@ def plan_bundle(request: BundleRequest) -> _Plan:
         modern = _modernize(model.proto, request)
         plugin_route = True
     if _has_plugin_nodes(modern):
-        warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes ({net.name}); it needs "
-                        "TensorRT's plugin library and cannot run in ONNX Runtime, so no CPU Triton model is written")
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings)
+        warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
+                        f"({net.name}); TensorRT loads them from its plugin library")
+    cpu = _cpu_model(model.proto, request, warnings)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu)
 
 
 def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
@@ -281,8 +299,8 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
         model_outputs=dict(plan.model.outputs))
-    write_triton_repository(root / "triton", options, onnx_model=root / "model.onnx",
-                            cpu=not _has_plugin_nodes(plan.modern))
+    cpu = plan.cpu_model.SerializeToString() if plan.cpu_model is not None else None
+    write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None)
 
 
 def _write_parser_library(root: Path, warnings: list[str]) -> None:
@@ -328,7 +346,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
 
 def _model_name(request: BundleRequest, net: Network) -> str:
     stem = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in request.model.stem)
-    return stem or net.name
+    return stem if stem and stem != "model" else net.name
 
 
 def create_bundle(request: BundleRequest, dla_core: int | None = None) -> BundleResult:

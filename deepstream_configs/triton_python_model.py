@@ -41,7 +41,7 @@ class TritonPythonModel:
         self.input_name = self.params["input_name"]
         self.num_classes = int(self.params["num_classes"])
         self.max_detections = int(self.params["max_detections"])
-        dims = config["input"][0]["dims"]
+        dims = [int(d) for d in config["input"][0]["dims"]]  # protobuf JSON may write int64 as strings
         nhwc = config["input"][0].get("format") == "FORMAT_NHWC"
         self.net_h, self.net_w = (dims[0], dims[1]) if nhwc else (dims[1], dims[2])
         threshold = float(self.params["confidence_threshold"])

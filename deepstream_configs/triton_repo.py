@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_write_text
+from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
 
@@ -152,10 +152,11 @@ def reference_source() -> str | None:
     return Path(reference.__file__).read_text(encoding="utf-8")
 
 
-def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions, onnx_model: str | os.PathLike | None = None,
+def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions,
+                            onnx_model: str | os.PathLike | bytes | None = None,
                             gpu: bool = True, cpu: bool = True) -> list[Path]:
     """Write ``root/<model>`` (GPU, TensorRT plan) and ``root/<model>_cpu`` (ONNX Runtime); returns the
-    files written. ``onnx_model`` is copied into the CPU model (required when ``cpu``)."""
+    files written. ``onnx_model`` (a path or serialized bytes, plugin-free) is the CPU model's ONNX."""
     root = Path(root)
     written: list[Path] = []
     if gpu:
@@ -177,6 +178,9 @@ def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions
         if reference is not None:
             written.append(atomic_write_text(version / "taostream_reference.py", reference))
         target = version / "model.onnx"
-        shutil.copyfile(onnx_model, target)
+        if isinstance(onnx_model, bytes):
+            atomic_write_bytes(target, onnx_model)
+        else:
+            shutil.copyfile(onnx_model, target)
         written.append(target)
     return written

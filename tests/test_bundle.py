@@ -1,0 +1,195 @@
+"""`taostream bundle` on the samples of every network and on NVIDIA's real face-mask .etlt:
+the configs pass `taostream check`, the manifest matches the files, the key appears nowhere, and a
+failure leaves no folder behind."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepstream_fixtures import parser_stub_library
+from taostream.cli import main
+from taostream.converter.errors import TaostreamError
+from taostream.converter.registry import NETWORKS
+from taostream.converter.samples import write_sample
+from taostream.deepstream_configs import bundle as bundle_module
+from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
+
+KEY = "bundle-test-k3y-9f2c"
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    return {net.name: write_sample(net.name, root / net.name, key=KEY) for net in NETWORKS}
+
+
+def _request(info, output: Path, **overrides) -> BundleRequest:
+    values = dict(model=info.model, network=info.network, output=output, spec=info.spec, key=KEY,
+                  classmap=info.extra.get("classmap.json"), annotations=info.extra.get("instances_val.json"))
+    values.update(overrides)
+    return BundleRequest(**values)
+
+
+def _with_parser_library(bundle: Path) -> None:
+    """When the real parser library is not built here, put a library exporting the same names where
+    the configs expect it, so `check` can verify the rest (the parse-function check reads its ELF)."""
+    target = bundle / "lib" / PARSER_LIBRARY_NAME
+    if not target.exists():
+        shutil.copy(parser_stub_library(), target)
+
+
+def _assert_manifest_matches(bundle: Path) -> dict:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    listed = {entry["path"]: entry for entry in manifest["files"]}
+    on_disk = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(listed) == on_disk
+    for path, entry in listed.items():
+        data = (bundle / path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["size"], path
+    return manifest
+
+
+def _assert_no_key(bundle: Path, key: str) -> None:
+    for path in bundle.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), f"the key leaked into {path}"
+
+
+@pytest.mark.parametrize("net", NETWORKS, ids=lambda n: n.name)
+def test_sample_bundle_passes_check_for_every_deepstream_version(net, samples, tmp_path):
+    info = samples[net.name]
+    bundle = tmp_path / "bundle"
+    result = create_bundle(_request(info, bundle))
+    manifest = _assert_manifest_matches(bundle)
+    _assert_no_key(bundle, KEY)
+    assert manifest["network"] == net.name and manifest["precision"] == "fp16"
+    # labels.txt follows the same rule the sample's author applied independently
+    assert (bundle / "labels.txt").read_text() == info.labels.read_text()
+    assert manifest["labels"] == len(info.labels_list)
+    _with_parser_library(bundle)
+    configs = sorted((bundle / "deepstream").glob("*.txt"))
+    for version in ("6.4", "7.1", "8.0", "9.0"):
+        report = check_configs(configs, deepstream=version)
+        assert report.errors == [], [str(f) for f in report.errors]
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("onnx-file") == "../model.onnx"
+    assert prop.get("output-blob-names") == ";".join(info.output_names)
+    assert result.warnings == manifest["warnings"]
+
+
+def _load_cpu_model(folder: Path):
+    sys.modules.pop("taostream_reference", None)
+    spec = importlib.util.spec_from_file_location(f"cpu_model_{folder.parent.name}", folder / "1" / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from google.protobuf import text_format
+    from google.protobuf.json_format import MessageToDict
+    from tritonclient.grpc import model_config_pb2
+
+    config = text_format.Parse((folder / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    model = module.TritonPythonModel()
+    model.initialize({"model_config": json.dumps(MessageToDict(config, preserving_proto_field_name=True)),
+                      "model_repository": str(folder), "model_version": "1"})
+    return model, config
+
+
+@pytest.mark.parametrize("network", ["ssd", "yolo_v3", "detectnet_v2", "classification"])
+def test_cpu_triton_model_of_a_bundle_runs(network, samples, tmp_path):
+    pytest.importorskip("tritonclient.grpc", reason="the `triton` extra is not installed")
+    bundle = tmp_path / "bundle"
+    create_bundle(_request(samples[network], bundle))
+    folder = next((bundle / "triton").glob("*_cpu"))
+    model, config = _load_cpu_model(folder)
+    shape = [2, *config.input[0].dims]
+    raw = dict(zip(model.output_names, model.session.run(None, {model.input_name: np.zeros(shape, np.float32)})))
+    result = model.postprocess(raw)
+    names = {o.name: list(o.dims) for o in config.output}
+    for name, array in result.items():
+        assert list(array.shape) == [2, *names[name]]
+
+
+def test_int8_jetson_bundle_carries_both_routes(samples, tmp_path):
+    info = samples["ssd"]
+    bundle = tmp_path / "bundle"
+    create_bundle(_request(info, bundle, precision="int8", platform="jetson", calibration_cache=info.calibration),
+                  dla_core=0)
+    manifest = _assert_manifest_matches(bundle)
+    assert {t["model"] for t in manifest["targets"]} == {"model.onnx", "model_trt10.onnx"}
+    assert (bundle / "calibration.bin").read_bytes() == info.calibration.read_bytes()
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    assert (prop.get("onnx-file"), prop.get("int8-calib-file")) == ("../model_trt10.onnx", "../calibration.bin")
+    assert prop.get("model-engine-file") == "../model_trt10.onnx_b1_dla0_int8.engine"
+    import onnx
+
+    modern = onnx.load(str(bundle / "model.onnx"))
+    assert any(n.op_type == "QuantizeLinear" for n in modern.graph.node), "x86/TensorRT 11 route is Q/DQ"
+    _with_parser_library(bundle)
+    assert check_configs([bundle / "deepstream" / "deepstream_app.txt"], deepstream="6.4").errors == []
+
+
+def test_int8_without_calibration_is_refused_before_writing(samples, tmp_path):
+    with pytest.raises(TaostreamError, match="--calibration-cache"):
+        create_bundle(_request(samples["ssd"], tmp_path / "b", precision="int8"))
+    assert not (tmp_path / "b").exists()
+
+
+def test_error_mid_way_leaves_no_partial_folder(samples, tmp_path, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bundle_module, "write_triton_repository", disk_full)  # fails after models and configs
+    with pytest.raises(OSError):
+        create_bundle(_request(samples["ssd"], tmp_path / "b"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_folder_kept_without_force(samples, tmp_path):
+    out = tmp_path / "b"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(TaostreamError, match="--force"):
+        create_bundle(_request(samples["detectnet_v2"], out))
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    create_bundle(_request(samples["detectnet_v2"], out, force=True))
+    assert not (out / "mine.txt").exists() and (out / "manifest.json").exists()
+
+
+def test_real_facemask_etlt_bundle(models_dir, fixtures_dir, tmp_path):
+    pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
+    bundle = tmp_path / "facemask"
+    model = models_dir / "facemask_detectnet_v2_resnet18.etlt"
+    code = main(["bundle", str(model), "--network", "detectnet_v2", "--key", "tlt_encode",
+                 "--spec", str(fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"),
+                 "--precision", "int8", "--calibration-cache", str(fixtures_dir / "calibration/facemask_detectnet_v2_cal.bin"),
+                 "--platform", "jetson", "-o", str(bundle)])
+    assert code == 0
+    manifest = _assert_manifest_matches(bundle)
+    _assert_no_key(bundle, "tlt_encode")
+    assert manifest["source_model"]["format"] == "etlt(uff)"
+    assert manifest["input"] == {"name": "input_1", "dims_chw": [3, 544, 960], "order": "NCHW"}
+    assert (bundle / "labels.txt").read_text() == "mask\nno-mask\n"
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("output-blob-names") == "output_cov/Sigmoid;output_bbox/BiasAdd"
+    assert prop.get("cluster-mode") == "1" and prop.get("num-detected-classes") == "2"
+    _with_parser_library(bundle)
+    report = check_configs(sorted((bundle / "deepstream").glob("*.txt")), deepstream="9.0")
+    assert report.errors == [], [str(f) for f in report.errors]
+
+
+def test_wrong_key_fails_cleanly(models_dir, tmp_path, capsys):
+    code = main(["bundle", str(models_dir / "lpd_usa_detectnet_v2_pruned.etlt"), "--network", "lpdnet",
+                 "--key", "not-the-key", "--spec", "/nonexistent/spec.txt", "-o", str(tmp_path / "b")])
+    assert code == 2
+    assert "taostream: error:" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
