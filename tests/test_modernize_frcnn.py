@@ -211,6 +211,31 @@ def test_crop_and_resize_rewrite_matches_reference(op, crop, batch):
     assert not ref[:, 3].any() and not ref[:, 4].any()
 
 
+def test_proposal_rewrite_tao_sized_graph():
+    # TAO's default FasterRCNN geometry: 384x1248 input, stride 16 -> 24x78 grid, 9 anchors,
+    # 3000 candidates before NMS, 300 rois after (16848 anchors per image).
+    attrs = dict(input_height=384, input_width=1248, rpn_stride=16, roi_min_size=1.0, nms_iou_threshold=0.7,
+                 pre_nms_top_n=3000, post_nms_top_n=300, anchor_sizes=[64.0, 128.0, 256.0], anchor_ratios=[1.0, 0.5, 2.0])
+    sess = session(rewrite(proposal_model("ProposalDynamic", 9, 24, 78, attrs), replace_proposal))
+    rng = np.random.default_rng(17)
+    scores = rng.random((2, 9, 24, 78), dtype=np.float32)
+    deltas = (rng.standard_normal((2, 36, 24, 78)) * 0.2).astype(np.float32)
+    got = sess.run(None, {"rpn_out_class/Sigmoid": scores, "rpn_out_regress/BiasAdd": deltas})[0]
+    np.testing.assert_allclose(got, proposal_reference(scores, deltas, **attrs), atol=2e-6)
+
+
+def test_crop_and_resize_rank4_declared_output():
+    # An implicit-batch style declaration [N*R, C, h, w] is honoured.
+    model = crop_model("CropAndResize", 3, 6, 6, 4, 2, 2)
+    del model.graph.output[0].type.tensor_type.shape.dim[0]
+    sess = session(rewrite(model, replace_crop_and_resize))
+    fmap, rois = _crop_inputs(np.random.default_rng(5), 2, 3, 6, 6, 5)
+    rois = rois[:, :4]
+    got = sess.run(None, {"activation_7/Relu": fmap, "proposal": rois})[0]
+    assert got.shape == (8, 3, 2, 2)
+    np.testing.assert_allclose(got, crop_and_resize_reference(fmap, rois, crop_height=2, crop_width=2).reshape(8, 3, 2, 2), atol=1e-5)
+
+
 def test_proposal_then_crop_and_resize_chain_batch_two():
     # The FasterRCNN wiring: Proposal rois feed CropAndResize.
     p = PROPOSAL_ATTRS
