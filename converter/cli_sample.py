@@ -17,7 +17,8 @@ def register(subparsers) -> None:
             "Write a folder with a synthetic model in the exact layout of a TAO export of NETWORK "
             "(model.etlt, spec.txt, labels.txt, cal.bin, README.md). The weights are random: use it to "
             f"try the tools and as test input. Networks: {', '.join(network_names())} "
-            "(TAO/TLT spellings such as yolov3 or frcnn work too)."
+            "(TAO/TLT spellings such as yolov3 or frcnn work too). The .etlt is encrypted with "
+            f"NVIDIA's public key {SAMPLE_KEY} unless --key/--key-file/$TAOSTREAM_KEY gives another."
         ),
     )
     parser.add_argument("--network", required=True, metavar="NET", help="network to make a sample of")

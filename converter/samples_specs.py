@@ -76,6 +76,13 @@ def _kitti_sources(tfrecords: bool) -> str:
             '    image_directory_path: "/workspace/tao-experiments/data/training/image_2"\n  }\n')
 
 
+_VALIDATION_SOURCES = (
+    "  validation_data_sources: {\n"
+    "    label_directory_path: \"/workspace/tao-experiments/data/val/label_2\"\n"
+    "    image_directory_path: \"/workspace/tao-experiments/data/val/image_2\"\n  }\n"
+)
+
+
 def _nms_config(network: str) -> str:
     return (f"nms_config {{\n  confidence_threshold: {NMS_CONFIDENCE[network]}\n"
             f"  clustering_iou_threshold: {NMS_IOU[network]}\n  top_k: {NMS_TOP_K}\n}}\n")
@@ -117,8 +124,7 @@ def _ssd_like_spec(network: str, dims) -> SampleSpec:
             + _nms_config(network) + _augmentation(c, h, w)
             + "dataset_config {\n" + _kitti_sources(tfrecords=False)
             + "  include_difficult_in_training: true\n" + _mapping_block(DETECTION_MAPPING)
-            + "  validation_data_sources: {\n    label_directory_path: \"/workspace/tao-experiments/data/val/label_2\"\n"
-            + "    image_directory_path: \"/workspace/tao-experiments/data/val/image_2\"\n  }\n}\n")
+            + _VALIDATION_SOURCES + "}\n")
     classes = sorted({v.lower() for v in _mapping_values(DETECTION_MAPPING)})
     return SampleSpec(network, text, ("background", *classes), len(classes) + 1)
 
@@ -145,8 +151,7 @@ def _yolo_spec(network: str, dims) -> SampleSpec:
     text = (SYNTHETIC_NOTE + "random_seed: 42\n" + arch + _training_config() + _eval_config()
             + _nms_config(network) + augmentation + "dataset_config {\n" + _kitti_sources(tfrecords)
             + "  include_difficult_in_training: true\n" + _mapping_block(DETECTION_MAPPING)
-            + "  validation_data_sources: {\n    label_directory_path: \"/workspace/tao-experiments/data/val/label_2\"\n"
-            + "    image_directory_path: \"/workspace/tao-experiments/data/val/image_2\"\n  }\n}\n")
+            + _VALIDATION_SOURCES + "}\n")
     values = _mapping_values(DETECTION_MAPPING)
     classes = sorted(set(values)) if tfrecords else sorted({v.lower() for v in values})
     return SampleSpec(network, text, tuple(classes), len(classes))
@@ -155,12 +160,14 @@ def _yolo_spec(network: str, dims) -> SampleSpec:
 def _faster_rcnn_spec(dims) -> SampleSpec:
     c, h, w = dims
     p = FRCNN
-    anchors = "".join(f"    scale: {s}\n" for s in p["anchor_sizes"]) + "".join(f"    ratio: {r}\n" for r in p["anchor_ratios"])
+    anchors = "".join(f"    scale: {s}\n" for s in p["anchor_sizes"])
+    anchors += "".join(f"    ratio: {r}\n" for r in p["anchor_ratios"])
     means = "".join(f"    image_channel_mean {{\n      key: '{k}'\n      value: {v}\n    }}\n"
                     for k, v in (("b", 103.939), ("g", 116.779), ("r", 123.68)))
     std = "".join(f"  classifier_regr_std {{\n    key: '{k}'\n    value: {v}\n  }}\n"
                   for k, v in zip("xywh", p["regr_std"]))
-    mapping = "".join(f"  target_class_mapping {{\n    key: '{k}'\n    value: '{v}'\n  }}\n" for k, v in DETECTION_MAPPING)
+    mapping = "".join(f"  target_class_mapping {{\n    key: '{k}'\n    value: '{v}'\n  }}\n"
+                      for k, v in DETECTION_MAPPING)
     nms = (f"  rpn_pre_nms_top_N: {p['pre_nms_top_n']}\n  rpn_nms_max_boxes: {p['post_nms_top_n']}\n"
            f"  rpn_nms_overlap_threshold: {p['rpn_nms_iou']}\n  object_confidence_thres: {p['confidence']}\n"
            f"  classifier_nms_max_boxes: {p['classifier_nms_max_boxes']}\n"
@@ -232,7 +239,8 @@ def _classification_spec(dims) -> SampleSpec:
             f"  all_projections: true\n  freeze_blocks: 0\n  input_image_size: \"{c},{h},{w}\"\n}}\n"
             "train_config {\n  train_dataset_path: \"/workspace/tao-experiments/data/split/train\"\n"
             "  val_dataset_path: \"/workspace/tao-experiments/data/split/val\"\n"
-            "  optimizer {\n    sgd {\n      lr: 0.01\n      decay: 0.0\n      momentum: 0.9\n      nesterov: False\n    }\n  }\n"
+            "  optimizer {\n    sgd {\n      lr: 0.01\n      decay: 0.0\n      momentum: 0.9\n"
+            "      nesterov: False\n    }\n  }\n"
             "  batch_size_per_gpu: 64\n  n_epochs: 80\n  n_workers: 16\n  preprocess_mode: \"caffe\"\n"
             "  random_seed: 42\n}\n"
             "eval_config {\n  eval_dataset_path: \"/workspace/tao-experiments/data/split/test\"\n"

@@ -448,3 +448,27 @@ def test_inspect_lists_plugins_and_trt11_removals(samples, name, capsys):
     assert {p["op"] for p in report["plugins"]} == set(net.plugins_onnx)
     removed = {p["op"] for p in report["plugins"] if p["trt"]["11"] == "removed"}
     assert removed == {op for op in net.plugins_onnx if not trt_support.PLUGINS[op].shipped_in("11")}
+
+
+SPEC_SIZE_FIELDS = {  # where each network's TAO spec states the network input size
+    "ssd": ("augmentation_config.output_height", "augmentation_config.output_width"),
+    "detectnet_v2": ("augmentation_config.preprocessing.output_image_height",
+                     "augmentation_config.preprocessing.output_image_width"),
+    "faster_rcnn": ("model_config.input_image_config.size_height_width.height",
+                    "model_config.input_image_config.size_height_width.width"),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_parses_and_states_the_model_input_size(samples, name):
+    spec = load_spec(samples[name].spec)
+    _, h, w = get_network(name).default_dims
+    if name == "classification":
+        assert spec.get("model_config.input_image_size") == f"3,{h},{w}"
+    elif name == "mask_rcnn":
+        assert spec.get("data_config.image_size") == f"({h}, {w})"
+    elif name == "efficientdet":
+        assert spec.get("dataset_config.image_size") == f"{h},{w}"
+    else:
+        fields = SPEC_SIZE_FIELDS.get(name, SPEC_SIZE_FIELDS["ssd"])
+        assert [spec.get(f) for f in fields] == [h, w]
