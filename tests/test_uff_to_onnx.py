@@ -14,7 +14,7 @@ import pytest
 from taostream.converter.errors import ModelFormatError, UnsupportedOpError
 from taostream.converter.etlt import read_etlt
 from taostream.converter.uff import load_uff
-from taostream.converter.uff_to_onnx import PLUGIN_DOMAIN, uff_to_onnx
+from taostream.converter.uff_to_onnx import CHECKABLE_PLUGIN_DOMAIN, uff_to_onnx
 
 from conftest import REAL_ETLT
 from data_uff_graphs import UffGraphBuilder
@@ -366,12 +366,20 @@ def ssd_like_tail() -> UffGraphBuilder:
     return b
 
 
-def test_plugin_nodes_become_onnx_plugin_nodes_with_typed_attributes():
+def test_plugin_nodes_are_in_the_default_domain_as_tao_writes_them():
     model = uff_to_onnx(ssd_like_tail().to_bytes())
+    plugins = [n for n in model.graph.node if not onnx.defs.has(n.op_type)]
+    assert sorted(n.op_type for n in plugins) == ["BatchTilePlugin_TRT", "BatchedNMS_TRT", "NMS_TRT"]
+    assert all(n.domain == "" for n in plugins)
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
+
+
+def test_plugin_nodes_become_onnx_plugin_nodes_with_typed_attributes():
+    model = uff_to_onnx(ssd_like_tail().to_bytes(), plugin_domain=CHECKABLE_PLUGIN_DOMAIN)
     onnx.checker.check_model(model, full_check=True)
-    plugins = {n.op_type: n for n in model.graph.node if n.domain == PLUGIN_DOMAIN}
+    plugins = {n.op_type: n for n in model.graph.node if n.domain == CHECKABLE_PLUGIN_DOMAIN}
     assert set(plugins) == {"BatchTilePlugin_TRT", "NMS_TRT", "BatchedNMS_TRT"}
-    assert {(o.domain, o.version) for o in model.opset_import} >= {(PLUGIN_DOMAIN, 1)}
+    assert {(o.domain, o.version) for o in model.opset_import} >= {(CHECKABLE_PLUGIN_DOMAIN, 1)}
 
     nms = {a.name: onnx.helper.get_attribute_value(a) for a in plugins["NMS_TRT"].attribute}
     assert nms["keepTopK"] == 100 and nms["numClasses"] == 3 and nms["inputOrder"] == [0, 2, 1]
@@ -404,7 +412,7 @@ def test_maskrcnn_plugins_carry_their_fields():
     b.node("_ResizeNearest_TRT", "up", ["Input"], scale=2.0)
     b.output("generate_detections")
     b.output("up")
-    model = uff_to_onnx(b.to_bytes())
+    model = uff_to_onnx(b.to_bytes(), plugin_domain=CHECKABLE_PLUGIN_DOMAIN)
     onnx.checker.check_model(model, full_check=True)
     ops = {n.op_type: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in model.graph.node}
     assert ops["MultilevelProposeROI_TRT"]["image_size"] == [3, 32, 32]
