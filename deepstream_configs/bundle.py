@@ -283,7 +283,8 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
         labels_file="../labels.txt", num_classes=len(plan.labels), repository="../triton",
         max_batch_size=request.batch_size, custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=options.preprocessing, pre_cluster_threshold=common.get("pre-cluster-threshold"),
-        nms_iou_threshold=common.get("nms-iou-threshold"), top_k=common.get("topk")))
+        nms_iou_threshold=common.get("nms-iou-threshold"), top_k=common.get("topk"),
+        input_name=plan.model.input_name))
     _, height, width = plan.dims
     sinks = [Sink("fake")]
     for name, config, plugin_type in (("deepstream_app.txt", "config_infer_primary.txt", 0),

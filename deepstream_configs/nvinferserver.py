@@ -34,6 +34,7 @@ class NvinferserverOptions:
     nms_iou_threshold: float | None = None
     top_k: int | None = None
     interval: int = 0
+    input_name: str | None = None  # the model's input tensor (tensor_name); Triton's config names it otherwise
 
 
 def _backend(options: NvinferserverOptions) -> dict:
@@ -51,15 +52,18 @@ def _preprocess(options: NvinferserverOptions) -> dict:
     normalize: dict = {"scale_factor": float(pre.net_scale_factor)}
     if pre.offsets:
         normalize["channel_offsets"] = [float(o) for o in pre.offsets]
-    return {
+    message = {
         "network_format": Enum(_FORMATS[pre.color]),
         "tensor_order": Enum("TENSOR_ORDER_NHWC" if net.input_order == "NHWC" else "TENSOR_ORDER_LINEAR"),
+        "tensor_name": options.input_name,
         "maintain_aspect_ratio": int(net.maintain_aspect_ratio),
-        "symmetric_padding": int(net.symmetric_padding),
         "frame_scaling_hw": Enum("FRAME_SCALING_HW_DEFAULT"),
         "frame_scaling_filter": 1,
         "normalize": normalize,
     }
+    if net.symmetric_padding:
+        message["symmetric_padding"] = 1
+    return message
 
 
 def _postprocess(options: NvinferserverOptions) -> dict:
