@@ -52,6 +52,7 @@ class BundleRequest:
     annotations: Path | None = None
     batch_size: int = 1
     force: bool = False
+    tlt2_labels: bool = False  # TLT 2.0 SSD/DSSD/RetinaNet: no background class
 
 
 @dataclass
@@ -227,7 +228,7 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     model = _load_model(request)
     dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
     sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
-                           class_count_hint=_class_count_hint(net, model.outputs))
+                           tlt2=request.tlt2_labels, class_count_hint=_class_count_hint(net, model.outputs))
     labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
     warnings = list(labels.warnings)
     modern, plugin_route = model.proto, False

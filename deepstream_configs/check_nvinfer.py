@@ -72,13 +72,9 @@ def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
         if key in values:
             checker.check_file(group, key, values[key])
     engine = values.get("model-engine-file")
-    if engine is not None:
-        buildable = any(k in values for k in _MODEL_SOURCES)
-        why = " and no model to build it from (onnx-file)" if not buildable else ""
-        if not buildable:
-            checker.check_file(group, "model-engine-file", engine, ERROR, why)
-        elif not checker.resolve(str(engine)).exists():
-            pass  # DeepStream builds the engine from the model on first start and saves it there
+    # With a model to build from, a missing engine is normal: DeepStream builds and saves it there.
+    if engine is not None and not any(k in values for k in _MODEL_SOURCES):
+        checker.check_file(group, "model-engine-file", engine, ERROR, " and no model to build it from (onnx-file)")
 
 
 def _model_facts(checker: _Checker, values: dict, model_path) -> ModelFacts | None:

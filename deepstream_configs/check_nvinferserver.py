@@ -29,6 +29,35 @@ def check_nvinferserver(path: Path, report: CheckReport) -> None:
             if not target.exists():
                 report.findings.append(Finding(ERROR, path, None, None, dotted, f"file not found: {target} "
                                                "(relative to the config's folder); fix the path"))
+    _check_parse_function(path, spec, report)
     if not spec.get("infer_config.backend.triton.model_name"):
         report.findings.append(Finding(ERROR, path, None, None, "infer_config.backend.triton.model_name",
                                        "missing: name the Triton model to run"))
+
+
+def _check_parse_function(path: Path, spec, report: CheckReport) -> None:
+    from taostream.deepstream_configs.check import nearest
+    from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
+
+    function = spec.get("infer_config.postprocess.detection.custom_parse_bbox_func")
+    library = spec.get("infer_config.custom_lib.path")
+    key = "infer_config.postprocess.detection.custom_parse_bbox_func"
+    if function and not library:
+        report.findings.append(Finding(ERROR, path, None, None, key, "names a parser but infer_config.custom_lib.path "
+                                       "is not set: point it at the library that exports it"))
+        return
+    target = Path(str(library)) if library else None
+    if target is None:
+        return
+    target = target if target.is_absolute() else path.parent / target
+    if not function or not target.is_file():
+        return
+    try:
+        exported = exported_functions(target)
+    except ElfError as exc:
+        report.findings.append(Finding(ERROR, path, None, None, "infer_config.custom_lib.path", str(exc)))
+        return
+    if function not in exported:
+        hint = nearest(str(function), exported)
+        fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"
+        report.findings.append(Finding(ERROR, path, None, None, key, f"'{function}' is not exported by {library}; {fix}"))

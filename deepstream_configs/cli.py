@@ -33,6 +33,7 @@ def _register_bundle(subparsers) -> None:
     parser.add_argument("--dla-core", type=int, help="Jetson: run on this DLA core (GPU fallback on)")
     parser.add_argument("--classmap", type=Path, help="classification: classmap.json from `tao classification train`")
     parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: the COCO annotation json")
+    parser.add_argument("--tlt2-labels", action="store_true", help="TLT 2.0 SSD/DSSD/RetinaNet: no background label")
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("-o", "--output", type=Path, required=True, help="the bundle folder to create")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -46,7 +47,8 @@ def _run_bundle(args: argparse.Namespace) -> int:
         model=args.model, network=args.network, output=args.output, spec=args.spec,
         key=resolve_key(args, required=False), deepstream=args.deepstream, platform=args.platform,
         precision=args.precision, calibration_cache=args.calibration_cache, classmap=args.classmap,
-        annotations=args.annotations, batch_size=args.batch_size, force=args.force)
+        annotations=args.annotations, batch_size=args.batch_size, force=args.force,
+        tlt2_labels=args.tlt2_labels)
     result = create_bundle(request, dla_core=args.dla_core)
     for warning in result.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)

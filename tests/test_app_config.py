@@ -136,3 +136,14 @@ def test_app_with_nvinferserver_primary_passes_check(cascade):
                                                sources=[Source("file", "video.mp4")], sinks=[Sink("fake")]))
     report = check_configs([cascade / "app.txt", cascade / "server.txt"])
     assert report.errors == [], [str(f) for f in report.errors]
+
+
+def test_nvinferserver_parser_must_be_exported(cascade):
+    (cascade / "triton").mkdir()
+    options = NvinferserverOptions(network=get_network("ssd"), model_name="ssd", labels_file="detector.txt",
+                                   num_classes=3, repository="triton", custom_lib_path=parser_stub_library().name)
+    write_nvinferserver_config(cascade / "server.txt", options)
+    text = (cascade / "server.txt").read_text().replace("NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomNMSTL")
+    (cascade / "server.txt").write_text(text)
+    (error,) = check_configs([cascade / "server.txt"]).errors
+    assert error.key.endswith("custom_parse_bbox_func") and "did you mean 'NvDsInferParseCustomNMSTLT'" in error.message

@@ -138,6 +138,14 @@ def test_int8_jetson_bundle_carries_both_routes(samples, tmp_path):
     assert check_configs([bundle / "deepstream" / "deepstream_app.txt"], deepstream="6.4").errors == []
 
 
+def test_tlt2_labels_drop_the_background(samples, tmp_path):
+    info = samples["retinanet"]
+    create_bundle(_request(info, tmp_path / "b", tlt2_labels=True))
+    assert (tmp_path / "b" / "labels.txt").read_text().splitlines() == list(info.labels_list)[1:]
+    prop = read_ini(tmp_path / "b" / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("num-detected-classes") == str(len(info.labels_list) - 1)
+
+
 def test_int8_without_calibration_is_refused_before_writing(samples, tmp_path):
     with pytest.raises(TaostreamError, match="--calibration-cache"):
         create_bundle(_request(samples["ssd"], tmp_path / "b", precision="int8"))

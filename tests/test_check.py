@@ -141,6 +141,8 @@ PLANTED = [
      None, ["class id 7 does not exist"]),
     ("inline comment", "pgie.txt", "cluster-mode=2", "cluster-mode=2 ## NMS", "9.0", "cluster-mode", ["inline comment"]),
     ("missing video", "app.txt", "uri=file://video.mp4", "uri=file://other.mp4", "9.0", "uri", ["file not found"]),
+    ("engine only and missing", "pgie.txt", "onnx-file=model.onnx\n", "", "9.0", "model-engine-file",
+     ["file not found", "no model to build it from"]),
     ("rtsp sink without port", "app.txt", "type=1\nsync=0", "type=4\nsync=0", "9.0", "rtsp-port", ["needs rtsp-port"]),
 ]
 
