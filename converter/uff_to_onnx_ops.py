@@ -235,7 +235,7 @@ def max_with_zero_padding(t: UffTranslator, node: UffNode, pooled: str, in_dims,
                           final: bool, dtype) -> str:
     """ONNX MaxPool pads with -inf; a window that overlaps TensorFlow's zero padding must also see 0.
     Max(pooled, floor) with floor = 0 on those windows and the lowest float elsewhere does that. (A Pad
-    node before the MaxPool would say the same, but ONNX Runtime 1.23's PadFusion folds it into the
+    node before the MaxPool would say the same, but ONNX Runtime 1.31 (PadFusion) folds it into the
     MaxPool's -inf pads and gives wrong results.)"""
     spatial = len(kernel)
     if any(d is None for d in in_dims):
@@ -403,10 +403,11 @@ def _fold(value: np.ndarray) -> Value:
 
 def reshape_target(x: Value, shape: np.ndarray) -> list[int]:
     """TensorFlow reshapes spell the batch: -1, or 1 when exported at batch 1. For a batch-carrying
-    tensor a leading 1 becomes 0 (ONNX: copy the input's dimension) so the batch stays dynamic."""
+    tensor a leading 1 becomes 0 (ONNX: copy the input's dimension) so the batch stays dynamic
+    (e.g. [1, -1] -> [0, -1], not a reshape that folds the batch into the features)."""
     target = [int(v) for v in shape.reshape(-1)]
     batched = x.shape is not None and len(x.shape) > 0 and x.shape[0] is None
-    if batched and target and target[0] == 1 and -1 not in target[1:]:
+    if batched and target and target[0] == 1:
         target[0] = 0
     return target
 

@@ -70,6 +70,9 @@ def test_real_detectnet_translates_and_runs_at_its_input_size(real_uff, name):
     assert [i.name for i in model.graph.input] == [expected_input]
     assert dims(model.graph.input[0]) == ["N", c, h, w]
     assert [o.name for o in model.graph.output] == ["output_cov/Sigmoid", "output_bbox/BiasAdd"]
+    classes = dims(model.graph.output[0])[1]
+    assert dims(model.graph.output[0]) == ["N", classes, h // 16, w // 16]
+    assert dims(model.graph.output[1]) == ["N", 4 * classes, h // 16, w // 16]
 
     uff_model = load_uff(data)
     image = np.random.default_rng(0).random((1, c, h, w), dtype=np.float32)
@@ -325,12 +328,27 @@ def test_shape_ops_chain():
     assert out["sl"].shape == (3, 4, 2, 3) and out["f"].shape == (3, 12) and out["ident"].shape == (3, 24)
 
 
-def test_reshape_exported_at_batch_one_keeps_the_batch_dynamic():
+@pytest.mark.parametrize("target,expected", [([1, 6, 4], (3, 6, 4)), ([1, -1], (3, 24)), ([-1, 4, 6], (3, 4, 6))])
+def test_reshape_exported_at_batch_one_keeps_the_batch_dynamic(target, expected):
     b = UffGraphBuilder()
     b.input("x", [-1, 2, 3, 4])
-    b.node("Reshape", "r", ["x", b.const("s", np.array([1, 6, 4], np.int32))])
+    b.node("Reshape", "r", ["x", b.const("s", np.array(target, np.int32))])
     b.output("r")
-    assert check_graph(b, {"x": rand(3, 2, 3, 4)})["r"].shape == (3, 6, 4)
+    assert check_graph(b, {"x": rand(3, 2, 3, 4)})["r"].shape == expected
+
+
+def test_constant_and_aliased_outputs_keep_their_names():
+    b = UffGraphBuilder()
+    b.input("x", [-1, 3])
+    b.node("Identity", "same", ["x"])
+    b.node("Binary", "table", [b.const("a", rand(3)), b.const("b", rand(3))], func="mul")
+    b.output("same")
+    b.output("table")
+    data = b.to_bytes()
+    model = uff_to_onnx(data)
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.name for o in model.graph.output] == ["same", "table"]
+    assert_agree(model, load_uff(data), {"x": rand(2, 3)})
 
 
 @pytest.mark.parametrize("opset", [13, 17, 18, 21])

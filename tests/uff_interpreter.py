@@ -234,7 +234,7 @@ class UffInterpreter:
     def op_Reshape(self, node, args, feeds):
         x, target = args[0], [int(v) for v in args[1].reshape(-1)]
         batched = node.inputs[0] not in self._constants() and self._is_batched(node.inputs[0])
-        if batched and target and target[0] == 1 and -1 not in target[1:]:
+        if batched and target and target[0] == 1:
             target[0] = x.shape[0]  # exported at batch 1: the batch stays the input's
         return x.reshape(target)
 
