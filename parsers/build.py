@@ -1,0 +1,85 @@
+"""Find or build libnvds_infercustomparser_taostream.so (and its test harness / fuzz target) with
+CMake. Used by the tests, by `taostream bundle` (which copies the library into a bundle) and CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUILD_DIR = REPO_ROOT / "build"
+LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
+HARNESS_NAME = "libtaostream_parser_harness.so"
+FUZZ_NAME = "taostream_parser_fuzz"
+LIBRARY_ENV = "TAOSTREAM_PARSER_LIBRARY"
+
+
+class ParserBuildError(TaostreamError):
+    """CMake is missing or the parser library failed to build."""
+
+
+def _product(build_dir: Path, name: str) -> Path:
+    return Path(build_dir) / "parsers" / name
+
+
+def find_parser_library(build_dir: Path | None = None) -> Path | None:
+    """$TAOSTREAM_PARSER_LIBRARY, else an existing build under ``build_dir`` (default: build/)."""
+    from_env = os.environ.get(LIBRARY_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ParserBuildError(f"{LIBRARY_ENV}={from_env}: no such file; unset it or build the parsers")
+        return path
+    candidate = _product(build_dir or DEFAULT_BUILD_DIR, LIBRARY_NAME)
+    return candidate if candidate.is_file() else None
+
+
+def _run(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr)[-4000:]
+        raise ParserBuildError(f"{what} failed ({' '.join(command)}):\n{tail}")
+
+
+def configure(build_dir: Path, *, sanitize: bool = False, build_type: str = "Release",
+              cmake_args: tuple[str, ...] = ()) -> None:
+    """Runs cmake's configure step unless ``build_dir`` already has a cache."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        raise ParserBuildError("cmake not found on PATH: install CMake >= 3.18 to build the parsers")
+    build_dir = Path(build_dir)
+    if (build_dir / "CMakeCache.txt").is_file() and not cmake_args:
+        return
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _run([cmake, "-S", str(REPO_ROOT), "-B", str(build_dir), f"-DCMAKE_BUILD_TYPE={build_type}",
+          f"-DTAOSTREAM_SANITIZE={'ON' if sanitize else 'OFF'}", *cmake_args], "cmake configure")
+
+
+def build_targets(build_dir: Path, targets: tuple[str, ...], *, sanitize: bool = False,
+                  build_type: str = "Release", jobs: int = 2) -> None:
+    configure(build_dir, sanitize=sanitize, build_type=build_type)
+    command = [shutil.which("cmake") or "cmake", "--build", str(build_dir), "-j", str(jobs)]
+    for target in targets:
+        command += ["--target", target]
+    _run(command, "cmake build")
+
+
+def build_parser_library(build_dir: Path | None = None, *, jobs: int = 2) -> Path:
+    """Builds (incrementally) the parser library and the harness; returns the library's path."""
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
+    build_targets(build_dir, ("nvds_infercustomparser_taostream", "taostream_parser_harness"), jobs=jobs)
+    return _product(build_dir, LIBRARY_NAME)
+
+
+def harness_library(build_dir: Path | None = None) -> Path:
+    return _product(build_dir or DEFAULT_BUILD_DIR, HARNESS_NAME)
+
+
+def build_fuzz_target(build_dir: Path, *, sanitize: bool = True, jobs: int = 2) -> Path:
+    """Builds the fuzz target (ASan+UBSan by default) into its own build directory."""
+    build_targets(Path(build_dir), (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
+    return _product(build_dir, FUZZ_NAME)

@@ -1,0 +1,581 @@
+"""Numpy reference post-processors: the definition of what each DeepStream parser in
+libnvds_infercustomparser_taostream.so computes, one function per registry ``output_layout``.
+
+The C++ parsers (parsers/src/decoders.cpp) and these functions implement the same arithmetic in the
+same order (float32 box maths, float64 IoU and cluster means) so the tests can compare them to
+1e-3 px. The Triton client and the CPU runner use these functions directly.
+
+Conventions shared with the C++ side:
+- boxes are returned in network pixels, clipped to [0, net_w] x [0, net_h]; empty boxes are dropped;
+- a class id is kept when 0 <= id < num_classes and id < len(pre_cluster_threshold) and the
+  confidence is finite and >= pre_cluster_threshold[id] (DeepStream's documented rule);
+- NaN/inf values drop only the box they belong to; malformed sizes raise MalformedOutputError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+F32 = np.float32
+# exp() argument limit for FasterRCNN deltas (log(1000/16), as in Detectron): no infinite boxes.
+MAX_LOG_SCALE = F32(4.135166556742356)
+FRCNN_DELTA_STDS = (F32(10.0), F32(10.0), F32(5.0), F32(5.0))
+
+
+class MalformedOutputError(ValueError):
+    """An output tensor has the wrong size or shape for the layout (the C++ parser returns false)."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    class_id: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+    confidence: float
+    mask: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One classifier result, as NvDsInferAttribute (index = output layer, value = class id)."""
+
+    index: int
+    value: int
+    confidence: float
+
+
+CLUSTER_MODES = ("none", "dbscan", "nms", "dbscan_nms")
+
+
+@dataclass(frozen=True)
+class DetectNetV2Clustering:
+    """DetectNet_v2 decode and clustering settings (TAO's clustering_config names in comments).
+
+    ``to_env()`` gives the TAOSTREAM_DETECTNET_V2 value that makes the C++ parser do the same."""
+
+    mode: str = "dbscan"
+    eps: float = 0.3  # dbscan_eps
+    min_samples: float = 0.05  # dbscan_min_samples; TAO uses max(int(x), 1) as summed coverage
+    confidence_threshold: float = 0.1  # dbscan_confidence_threshold (kept when sum(cov) > it)
+    min_height: float = 4.0  # minimum_bounding_box_height (kept when height > it)
+    nms_iou: float = 0.5
+    top_k: int = 0  # per class after clustering, 0 = all
+    bbox_norm: float = 35.0
+    offset: float = 0.5
+    max_candidates: int = 20000  # per class, highest coverage first; bounds O(n^2) clustering
+
+    def __post_init__(self) -> None:
+        if self.mode not in CLUSTER_MODES:
+            raise ValueError(f"cluster mode must be one of {', '.join(CLUSTER_MODES)}, not {self.mode!r}")
+
+    def to_env(self) -> str:
+        return (
+            f"mode={self.mode} eps={self.eps!r} min_samples={self.min_samples!r} "
+            f"confidence={self.confidence_threshold!r} min_height={self.min_height!r} "
+            f"nms_iou={self.nms_iou!r} top_k={self.top_k} bbox_norm={self.bbox_norm!r} "
+            f"offset={self.offset!r} max_candidates={self.max_candidates}"
+        )
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """What nvinfer passes a parser (num-detected-classes, per-class pre-cluster-threshold) plus
+    the settings nvinfer cannot pass (DetectNet_v2 clustering, FasterRCNN NMS)."""
+
+    num_classes: int
+    pre_cluster_threshold: tuple[float, ...]
+    detectnet_v2: DetectNetV2Clustering = DetectNetV2Clustering()
+    frcnn_nms_iou: float = 0.3
+    frcnn_keep_top_k: int = 100
+
+    @classmethod
+    def uniform(cls, num_classes: int, threshold: float, **kwargs) -> "DecodeParams":
+        return cls(num_classes, (float(threshold),) * num_classes, **kwargs)
+
+    @classmethod
+    def for_network(cls, network, num_classes: int, **kwargs) -> "DecodeParams":
+        """Registry defaults (pre-cluster threshold, NMS IoU, keepTopK) for ``network``."""
+        net = _network(network)
+        if net.output_layout == "nms7" and net.name == "faster_rcnn":
+            kwargs.setdefault("frcnn_nms_iou", net.nms_iou_threshold)
+            kwargs.setdefault("frcnn_keep_top_k", net.keep_top_k)
+        return cls.uniform(num_classes, net.pre_cluster_threshold, **kwargs)
+
+    def thresholds(self) -> np.ndarray:
+        return np.asarray(self.pre_cluster_threshold, dtype=F32)
+
+    def accepts(self, class_ids: np.ndarray, confidences: np.ndarray) -> np.ndarray:
+        """Vectorised DeepStream rule; class_ids int64 (invalid ids may be any value)."""
+        thresholds = self.thresholds()
+        limit = min(self.num_classes, len(thresholds))
+        valid = (class_ids >= 0) & (class_ids < limit)
+        safe_ids = np.where(valid, class_ids, 0)
+        conf = np.asarray(confidences, dtype=F32)
+        with np.errstate(invalid="ignore"):
+            ok = valid & np.isfinite(conf)
+            if len(thresholds):
+                ok &= conf >= thresholds[np.clip(safe_ids, 0, len(thresholds) - 1)]
+            else:
+                ok &= False
+        return ok
+
+
+# --- small shared pieces ------------------------------------------------------------------------
+
+
+def _flat(array: np.ndarray, name: str) -> np.ndarray:
+    flat = np.asarray(array).reshape(-1)
+    if flat.size == 0:
+        raise MalformedOutputError(f"output '{name}' is empty")
+    return flat
+
+
+def _as_f32(array: np.ndarray) -> np.ndarray:
+    return np.asarray(array).astype(F32, copy=False)
+
+
+def count_value(array: np.ndarray, upper: int) -> int:
+    """A detection count from element 0, clamped to [0, upper]. An FP32 tensor holding int32 bits
+    (TensorRT's NMS plugins) is read as those bits when they are a plausible count."""
+    flat = np.asarray(array).reshape(-1)
+    if flat.size == 0 or upper <= 0:
+        return 0
+    if flat.dtype == np.float32:
+        bits = int(flat[:1].view(np.int32)[0])
+        if 0 <= bits <= upper:
+            return bits
+    value = float(flat[0])
+    if not value >= 0.0:
+        return 0
+    return upper if value >= upper else int(value)
+
+
+def _class_ids(values: np.ndarray) -> np.ndarray:
+    """Truncated class ids; -1 for NaN/inf/absurd values (rejected by accepts())."""
+    v = np.asarray(values, dtype=F32)
+    with np.errstate(invalid="ignore"):
+        sane = np.isfinite(v) & (v >= F32(-1e9)) & (v <= F32(1e9))
+    return np.where(sane, np.trunc(np.where(sane, v, 0)).astype(np.int64), -1)
+
+
+def _clip_boxes(x1, y1, x2, y2, net_w: int, net_h: int):
+    """float32 clip to the network; returns (boxes Nx4 float32, keep mask)."""
+    w, h = F32(net_w), F32(net_h)
+    coords = np.stack([x1, y1, x2, y2], axis=-1).astype(F32, copy=False)
+    finite = np.isfinite(coords).all(axis=-1)
+    coords = np.where(finite[:, None], coords, F32(0))
+    out = np.empty_like(coords)
+    out[:, 0] = np.minimum(np.maximum(coords[:, 0], F32(0)), w)
+    out[:, 1] = np.minimum(np.maximum(coords[:, 1], F32(0)), h)
+    out[:, 2] = np.minimum(np.maximum(coords[:, 2], F32(0)), w)
+    out[:, 3] = np.minimum(np.maximum(coords[:, 3], F32(0)), h)
+    keep = finite & (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
+    return out, keep
+
+
+def _detections(class_ids, boxes, scores, keep) -> list[Detection]:
+    return [
+        Detection(int(class_ids[i]), float(boxes[i, 0]), float(boxes[i, 1]), float(boxes[i, 2]),
+                  float(boxes[i, 3]), float(scores[i]))
+        for i in np.flatnonzero(keep)
+    ]
+
+
+def _pairwise_parts(box: np.ndarray, boxes: np.ndarray):
+    """Intersection and the two areas of one box against many, in float64."""
+    b = boxes.astype(np.float64)
+    a = np.asarray(box, dtype=np.float64)
+    iw = np.maximum(0.0, np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]))
+    ih = np.maximum(0.0, np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]))
+    area_a = (a[2] - a[0]) * (a[3] - a[1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return iw * ih, area_a, area_b
+
+
+def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    inter, area_a, area_b = _pairwise_parts(box, boxes)
+    union = area_a + area_b - inter
+    return np.where(union > 0.0, inter / np.where(union > 0.0, union, 1.0), 0.0)
+
+
+def tao_distance_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """TAO DetectNet_v2 DBSCAN distance: 1 - inter / (union + 0.01)."""
+    inter, area_a, area_b = _pairwise_parts(box, boxes)
+    denominator = area_a + area_b - inter + 0.01
+    return 1.0 - np.where(denominator > 0.0, inter / np.where(denominator > 0.0, denominator, 1.0), 0.0)
+
+
+def order_by_score(scores: np.ndarray) -> np.ndarray:
+    """Descending, ties in index order (std::stable_sort with '>')."""
+    return np.argsort(-np.asarray(scores, dtype=F32), kind="stable")
+
+
+def nms_keep(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, top_k: int = 0) -> list[int]:
+    """Greedy NMS: indices kept, in descending score order."""
+    order = order_by_score(scores)
+    suppressed = np.zeros(len(order), dtype=bool)
+    kept: list[int] = []
+    for p, i in enumerate(order):
+        if suppressed[i]:
+            continue
+        kept.append(int(i))
+        if top_k > 0 and len(kept) >= top_k:
+            break
+        rest = order[p + 1:]
+        if rest.size:
+            overlap = iou_one_to_many(boxes[i], boxes[rest]) > iou_threshold
+            suppressed[rest[overlap]] = True
+    return kept
+
+
+def dbscan_labels(boxes: np.ndarray, weights: np.ndarray, eps: float, min_samples: float) -> np.ndarray:
+    """scikit-learn's DBSCAN (metric='precomputed', sample_weight) on TAO's 1 - IoU distance:
+    a point is core when the summed weight of {j : d(i, j) <= eps} (itself included) is
+    >= min_samples; clusters are numbered in the order scikit-learn numbers them; -1 = noise."""
+    n = len(boxes)
+    w = np.asarray(weights, dtype=np.float64)
+    neighbourhoods = [np.flatnonzero(tao_distance_one_to_many(boxes[i], boxes) <= eps) for i in range(n)]
+    core = np.array([w[nb].sum() >= min_samples for nb in neighbourhoods], dtype=bool)
+    labels = np.full(n, -1, dtype=np.int64)
+    label = 0
+    for start in range(n):
+        if labels[start] != -1 or not core[start]:
+            continue
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            if labels[i] != -1:
+                continue
+            labels[i] = label
+            if core[i]:
+                stack.extend(int(j) for j in neighbourhoods[i] if labels[j] == -1)
+        label += 1
+    return labels
+
+
+# --- one function per output layout --------------------------------------------------------------
+
+
+def decode_nms7(detections: np.ndarray, keep_count: np.ndarray | None, net_w: int, net_h: int,
+                params: DecodeParams) -> list[Detection]:
+    """TensorRT NMS plugin output [1,K,7]: image_id, label, conf, xmin, ymin, xmax, ymax (0..1)."""
+    flat = _as_f32(_flat(detections, "NMS detections"))
+    if flat.size % 7:
+        raise MalformedOutputError(f"NMS detections has {flat.size} elements, not a multiple of 7")
+    rows = flat.reshape(-1, 7)
+    keep = count_value(keep_count, len(rows)) if keep_count is not None and np.size(keep_count) else len(rows)
+    rows = rows[:keep]
+    ids = _class_ids(rows[:, 1])
+    ok = params.accepts(ids, rows[:, 2])
+    w, h = F32(net_w), F32(net_h)
+    boxes, in_frame = _clip_boxes(rows[:, 3] * w, rows[:, 4] * h, rows[:, 5] * w, rows[:, 6] * h, net_w, net_h)
+    return _detections(ids, boxes, rows[:, 2], ok & in_frame)
+
+
+def _four_output(num, boxes, scores, classes, net_w, net_h, params, yx_pixels: bool):
+    b = _as_f32(_flat(boxes, "boxes"))
+    s = _as_f32(_flat(scores, "scores"))
+    c = _as_f32(_flat(classes, "classes"))
+    _flat(num, "number of detections")
+    if b.size % 4 or b.size != 4 * s.size or c.size != s.size:
+        raise MalformedOutputError(
+            f"inconsistent detection outputs: boxes {b.size}, scores {s.size}, classes {c.size} (expected 4K, K, K)")
+    n = count_value(num, s.size)
+    b, s, c = b.reshape(-1, 4)[:n], s[:n], c[:n]
+    ids = _class_ids(c)
+    ok = params.accepts(ids, s)
+    if yx_pixels:
+        x1, y1, x2, y2 = b[:, 1], b[:, 0], b[:, 3], b[:, 2]
+    else:
+        w, h = F32(net_w), F32(net_h)
+        x1, y1, x2, y2 = b[:, 0] * w, b[:, 1] * h, b[:, 2] * w, b[:, 3] * h
+    clipped, in_frame = _clip_boxes(x1, y1, x2, y2, net_w, net_h)
+    return _detections(ids, clipped, s, ok & in_frame)
+
+
+def decode_batched_nms(num_detections, boxes, scores, classes, net_w: int, net_h: int,
+                       params: DecodeParams) -> list[Detection]:
+    """BatchedNMS: count [1], boxes [K,4] normalized x1,y1,x2,y2, scores [K], classes [K]."""
+    return _four_output(num_detections, boxes, scores, classes, net_w, net_h, params, yx_pixels=False)
+
+
+def decode_efficient_nms(num_detections, boxes, scores, classes, net_w: int, net_h: int,
+                         params: DecodeParams) -> list[Detection]:
+    """EfficientNMS: count [1], boxes [K,4] y1,x1,y2,x2 in pixels, scores [K], classes [K]."""
+    return _four_output(num_detections, boxes, scores, classes, net_w, net_h, params, yx_pixels=True)
+
+
+def decode_frcnn_tlt2(proposals, class_probs, deltas, net_w: int, net_h: int,
+                      params: DecodeParams) -> list[Detection]:
+    """TLT 2.0 FasterRCNN: proposals [R,4] normalized y1,x1,y2,x2; softmax [R,C] with background
+    LAST; deltas [R,(C-1)*4] tx,ty,tw,th scaled by 10,10,5,5; per-class NMS, then keepTopK."""
+    p = _as_f32(_flat(proposals, "proposal"))
+    if p.size % 4:
+        raise MalformedOutputError(f"proposal has {p.size} elements, not a multiple of 4")
+    rois = p.size // 4
+    probs = _as_f32(_flat(class_probs, "dense_class_td/Softmax"))
+    d = _as_f32(_flat(deltas, "dense_regress_td/BiasAdd"))
+    if probs.size % rois:
+        raise MalformedOutputError(f"class softmax has {probs.size} elements for {rois} proposals")
+    classes = probs.size // rois
+    if classes < 2 or d.size != rois * (classes - 1) * 4:
+        raise MalformedOutputError(f"deltas have {d.size} elements, expected {rois * max(classes - 1, 0) * 4}")
+    p, probs, d = p.reshape(rois, 4), probs.reshape(rois, classes), d.reshape(rois, classes - 1, 4)
+    w, h = F32(net_w), F32(net_h)
+    ry1, rx1, ry2, rx2 = p[:, 0] * h, p[:, 1] * w, p[:, 2] * h, p[:, 3] * w
+    rw, rh = rx2 - rx1, ry2 - ry1
+    rcx, rcy = rx1 + F32(0.5) * rw, ry1 + F32(0.5) * rh
+    found: list[Detection] = []
+    for c in range(classes - 1):
+        score = probs[:, c]
+        ok = params.accepts(np.full(rois, c, dtype=np.int64), score)
+        tx, ty = d[:, c, 0] / FRCNN_DELTA_STDS[0], d[:, c, 1] / FRCNN_DELTA_STDS[1]
+        with np.errstate(invalid="ignore", over="ignore"):
+            tw = np.minimum(d[:, c, 2] / FRCNN_DELTA_STDS[2], MAX_LOG_SCALE)
+            th = np.minimum(d[:, c, 3] / FRCNN_DELTA_STDS[3], MAX_LOG_SCALE)
+            cx, cy = tx * rw + rcx, ty * rh + rcy
+            bw, bh = np.exp(tw) * rw, np.exp(th) * rh
+            boxes, in_frame = _clip_boxes(cx - F32(0.5) * bw, cy - F32(0.5) * bh,
+                                          cx + F32(0.5) * bw, cy + F32(0.5) * bh, net_w, net_h)
+        idx = np.flatnonzero(ok & in_frame)
+        for k in nms_keep(boxes[idx], score[idx], params.frcnn_nms_iou):
+            i = idx[k]
+            found.append(Detection(c, *map(float, boxes[i]), float(score[i])))
+    found.sort(key=lambda det: -np.float32(det.confidence))  # stable, like std::stable_sort
+    if params.frcnn_keep_top_k > 0:
+        found = found[: params.frcnn_keep_top_k]
+    return found
+
+
+def decode_mask_rcnn(detections, masks, net_w: int, net_h: int, params: DecodeParams) -> list[Detection]:
+    """MaskRCNN: detections [N,6] y1,x1,y2,x2,class,score (network pixels); masks [N,C,H,W]: the
+    detected class's channel is returned as is (raw values, no sigmoid)."""
+    det = _as_f32(_flat(detections, "generate_detections"))
+    if det.size % 6:
+        raise MalformedOutputError(f"generate_detections has {det.size} elements, not a multiple of 6")
+    det = det.reshape(-1, 6)
+    m = np.asarray(masks)
+    if m.ndim < 3 or m.size == 0:
+        raise MalformedOutputError("mask output needs dims [N,C,H,W]")
+    mh, mw = m.shape[-2], m.shape[-1]
+    n = len(det)
+    if mh * mw == 0 or m.size % (n * mh * mw):
+        raise MalformedOutputError(f"mask output has {m.size} elements, not {n} x C x {mh} x {mw}")
+    m = _as_f32(m).reshape(n, -1, mh, mw)
+    ids = _class_ids(det[:, 4])
+    ok = params.accepts(ids, det[:, 5]) & (ids < m.shape[1])
+    boxes, in_frame = _clip_boxes(det[:, 1], det[:, 0], det[:, 3], det[:, 2], net_w, net_h)
+    return [
+        Detection(int(ids[i]), *map(float, boxes[i]), float(det[i, 5]), mask=m[i, ids[i]].copy())
+        for i in np.flatnonzero(ok & in_frame)
+    ]
+
+
+def _grid_dims(array: np.ndarray) -> tuple[int, ...]:
+    shape = tuple(np.shape(array))
+    while len(shape) > 3 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def decode_detectnet_v2_candidates(coverage, bbox, net_w: int, net_h: int, params: DecodeParams):
+    """Per class: (boxes Kx4 float32, coverages K) of the grid cells at or above the threshold,
+    in row-major cell order, decoded the TAO way and clipped to the network."""
+    cd, bd = _grid_dims(coverage), _grid_dims(bbox)
+    if len(cd) != 3 or len(bd) != 3 or bd != (4 * cd[0], cd[1], cd[2]) or 0 in cd:
+        raise MalformedOutputError(f"DetectNet_v2 outputs must be [C,H,W] and [4C,H,W], got {cd} and {bd}")
+    config = params.detectnet_v2
+    if not config.bbox_norm > 0:
+        raise MalformedOutputError("bbox_norm must be > 0")
+    classes, gh, gw = cd
+    cov = _as_f32(coverage).reshape(classes, gh * gw)
+    reg = _as_f32(bbox).reshape(classes, 4, gh * gw)
+    stride_x, stride_y = F32(-(-net_w // gw)), F32(-(-net_h // gh))
+    norm, offset = F32(config.bbox_norm), F32(config.offset)
+    cells = np.arange(gh * gw)
+    cx = ((cells % gw).astype(F32) * stride_x + offset) / norm
+    cy = ((cells // gw).astype(F32) * stride_y + offset) / norm
+    w, h = F32(net_w), F32(net_h)
+    per_class = []
+    for c in range(classes):
+        ok = params.accepts(np.full(gh * gw, c, dtype=np.int64), cov[c]) & np.isfinite(reg[c]).all(axis=0)
+        o = reg[c][:, ok]
+        boxes = np.stack([
+            np.minimum(np.maximum((o[0] - cx[ok]) * -norm, F32(0)), w),
+            np.minimum(np.maximum((o[1] - cy[ok]) * -norm, F32(0)), h),
+            np.minimum(np.maximum((o[2] + cx[ok]) * norm, F32(0)), w),
+            np.minimum(np.maximum((o[3] + cy[ok]) * norm, F32(0)), h),
+        ], axis=-1).astype(F32, copy=False)
+        per_class.append((boxes, cov[c][ok]))
+    return per_class
+
+
+def dbscan_clusters(boxes: np.ndarray, coverages: np.ndarray, config: DetectNetV2Clustering):
+    """TAO's DBSCAN clustering of one class: (boxes, confidences) sorted by confidence."""
+    min_samples = max(float(np.floor(config.min_samples)), 1.0)
+    labels = dbscan_labels(boxes, coverages, config.eps, min_samples)
+    out_boxes, out_conf = [], []
+    for k in range(int(labels.max()) + 1 if labels.size else 0):
+        members = np.flatnonzero(labels == k)
+        w = coverages[members].astype(np.float64)
+        total = np.cumsum(w)[-1]  # sequential sum, the C++ order
+        norm_w = w / total
+        mean = [np.cumsum(boxes[members, j].astype(np.float64) * norm_w)[-1] for j in range(4)]
+        box = np.asarray(mean, dtype=F32)
+        if float(box[3]) - float(box[1]) <= config.min_height or not total > config.confidence_threshold:
+            continue
+        out_boxes.append(box)
+        out_conf.append(F32(total))
+    if not out_boxes:
+        return np.zeros((0, 4), F32), np.zeros(0, F32)
+    out_boxes, out_conf = np.stack(out_boxes), np.asarray(out_conf, dtype=F32)
+    order = order_by_score(out_conf)
+    return out_boxes[order], out_conf[order]
+
+
+def cluster_detectnet_v2_class(boxes: np.ndarray, coverages: np.ndarray, config: DetectNetV2Clustering):
+    if config.max_candidates > 0 and len(boxes) > config.max_candidates:
+        keep = np.sort(order_by_score(coverages)[: config.max_candidates])
+        boxes, coverages = boxes[keep], coverages[keep]
+    if config.mode == "none":
+        result = boxes, coverages
+    elif config.mode == "nms":
+        keep = nms_keep(boxes, coverages, config.nms_iou)
+        result = boxes[keep], coverages[keep]
+    else:
+        result = dbscan_clusters(boxes, coverages, config)
+        if config.mode == "dbscan_nms":
+            keep = nms_keep(result[0], result[1], config.nms_iou)
+            result = result[0][keep], result[1][keep]
+    if config.top_k > 0:
+        result = result[0][: config.top_k], result[1][: config.top_k]
+    return result
+
+
+def decode_detectnet_v2(coverage, bbox, net_w: int, net_h: int, params: DecodeParams) -> list[Detection]:
+    """DetectNet_v2: coverage [C,H,W] + bbox [4C,H,W] -> decoded, clustered boxes."""
+    found: list[Detection] = []
+    for c, (boxes, cov) in enumerate(decode_detectnet_v2_candidates(coverage, bbox, net_w, net_h, params)):
+        boxes, conf = cluster_detectnet_v2_class(boxes, cov, params.detectnet_v2)
+        for box, score in zip(boxes, conf):
+            if box[2] > box[0] and box[3] > box[1]:
+                found.append(Detection(c, *map(float, box), float(score)))
+    return found
+
+
+def classify_softmax(probabilities: np.ndarray, threshold: float, index: int = 0) -> Attribute | None:
+    """Arg-max over the finite probabilities; None below ``threshold``."""
+    p = _as_f32(_flat(probabilities, "softmax"))
+    finite = np.isfinite(p)
+    if not finite.any():
+        return None
+    best = int(np.argmax(np.where(finite, p, -np.inf)))
+    if not p[best] >= F32(threshold):
+        return None
+    return Attribute(index, best, float(p[best]))
+
+
+# --- network-level entry point --------------------------------------------------------------------
+
+# Output names each layout looks for, in the order its decode function takes them (":0" ignored).
+LAYOUT_OUTPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "nms7": (("NMS", "nms_out"), ("NMS_1", "nms_out_1")),
+    "batched_nms": (("BatchedNMS",), ("BatchedNMS_1",), ("BatchedNMS_2",), ("BatchedNMS_3",)),
+    "efficient_nms": (("num_detections",), ("detection_boxes",), ("detection_scores",), ("detection_classes",)),
+    "frcnn_tlt2": (("proposal",), ("dense_class_td/Softmax",), ("dense_regress_td/BiasAdd",)),
+    "mask_rcnn": (("generate_detections",), ("mask_fcn_logits/BiasAdd", "mask_head/mask_fcn_logits/BiasAdd")),
+    "detectnet_v2_grid": (("output_cov/Sigmoid",), ("output_bbox/BiasAdd",)),
+    "softmax": (("predictions/Softmax",),),
+}
+# Rank of each output of one image (for telling batched arrays apart).
+_IMAGE_RANK = {"nms7": 3, "batched_nms": 1, "efficient_nms": 1, "frcnn_tlt2": 2, "mask_rcnn": 2,
+               "detectnet_v2_grid": 3, "softmax": 1}
+
+
+def _network(network):
+    if isinstance(network, str):
+        from taostream.converter.registry import get_network
+
+        return get_network(network)
+    return network
+
+
+def layout_of(network, outputs: Mapping[str, np.ndarray]) -> str:
+    net = _network(network)
+    names = {name.split(":")[0] for name in outputs}
+    if net.name == "faster_rcnn" and "proposal" in names:
+        return "frcnn_tlt2"  # TLT 2.0 UFF export: three outputs instead of NMS
+    return net.output_layout
+
+
+def select_outputs(layout: str, outputs: Mapping[str, np.ndarray]) -> list[np.ndarray | None]:
+    """Outputs in decode order: by name, or by position when no name matches (optional keep count
+    of nms7 may be absent)."""
+    by_name = {name.split(":")[0]: array for name, array in outputs.items()}
+    roles = LAYOUT_OUTPUTS[layout]
+    picked = [next((by_name[n] for n in names if n in by_name), None) for names in roles]
+    if all(p is None for p in picked):
+        values = list(outputs.values())
+        picked = [values[i] if i < len(values) else None for i in range(len(roles))]
+    optional = {1} if layout == "nms7" else set()
+    for i, (names, array) in enumerate(zip(roles, picked)):
+        if array is None and i not in optional:
+            raise MalformedOutputError(f"output '{names[0]}' not found among {', '.join(outputs) or '(none)'}")
+    return picked
+
+
+def decode_image(layout: str, arrays: Sequence[np.ndarray | None], net_w: int, net_h: int,
+                 params: DecodeParams, classifier_threshold: float = 0.0):
+    if layout == "nms7":
+        return decode_nms7(arrays[0], arrays[1], net_w, net_h, params)
+    if layout == "batched_nms":
+        return decode_batched_nms(*arrays, net_w, net_h, params)
+    if layout == "efficient_nms":
+        return decode_efficient_nms(*arrays, net_w, net_h, params)
+    if layout == "frcnn_tlt2":
+        return decode_frcnn_tlt2(*arrays, net_w, net_h, params)
+    if layout == "mask_rcnn":
+        return decode_mask_rcnn(*arrays, net_w, net_h, params)
+    if layout == "detectnet_v2_grid":
+        return decode_detectnet_v2(*arrays, net_w, net_h, params)
+    if layout == "softmax":
+        return classify_softmax(arrays[0], classifier_threshold)
+    raise ValueError(f"no reference decoder for output layout '{layout}'")
+
+
+def decode(network, outputs: Mapping[str, np.ndarray], net_w: int, net_h: int,
+           params: DecodeParams | None = None, batched: bool | None = None,
+           classifier_threshold: float = 0.0):
+    """Decode a network's raw outputs the way its DeepStream parser does.
+
+    ``network`` is a registry Network or any name get_network() accepts. With ``batched`` (or, when
+    None, when the first output has one more dim than one image's), every array's first axis is
+    the batch and the result is a list per image; otherwise the detections of one image
+    (an Attribute or None for classifiers)."""
+    layout = layout_of(network, outputs)
+    if params is None:
+        params = DecodeParams.for_network(network, num_classes=1 << 16)
+    arrays = select_outputs(layout, outputs)
+    if batched is None:
+        batched = np.ndim(arrays[0]) == _IMAGE_RANK[layout] + 1
+    if not batched:
+        return decode_image(layout, arrays, net_w, net_h, params, classifier_threshold)
+    size = len(arrays[0])
+    return [
+        decode_image(layout, [None if a is None else a[i] for a in arrays], net_w, net_h, params,
+                     classifier_threshold)
+        for i in range(size)
+    ]

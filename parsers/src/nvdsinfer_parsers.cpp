@@ -1,0 +1,441 @@
+// Thin extern "C" adapters: DeepStream's NvDsInferLayerInfo -> TensorView -> pure decoder ->
+// NvDsInferObjectDetectionInfo. Layers are found by name where the network names them, by
+// position otherwise; any problem is printed (nvinfer shows it in the log) and the function
+// returns false, which nvinfer reports as a parse failure instead of crashing the pipeline.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <exception>
+#include <initializer_list>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "decoders.hpp"
+#include "taostream/nvdsinfer_abi.h"
+
+namespace {
+
+using taostream::Detection;
+using taostream::DetectionParams;
+using taostream::TensorView;
+
+struct Role {
+  const char *what;                        // for messages
+  std::initializer_list<const char *> names;  // accepted layer names (":0" suffix ignored)
+  bool optional;
+};
+
+std::string base_name(const char *name) {
+  std::string s = name ? name : "";
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ":0") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
+size_t element_size(int data_type) {
+  switch (data_type) {
+    case 0: return 4;  // FLOAT
+    case 1: return 2;  // HALF
+    case 2: return 1;  // INT8
+    case 3: return 4;  // INT32
+    case 4: return 8;  // INT64
+    case 5: return 1;  // UINT8
+    default: return 0;
+  }
+}
+
+bool to_view(const NvDsInferLayerInfo &layer, TensorView *view, std::string *error) {
+  const std::string name = layer.layerName ? layer.layerName : "(unnamed)";
+  const NvDsInferDims &dims = layer.inferDims;
+  if (element_size(static_cast<int>(layer.dataType)) == 0) {
+    *error = "output layer '" + name + "' has unknown data type " +
+             std::to_string(static_cast<int>(layer.dataType));
+    return false;
+  }
+  if (dims.numDims > NVDSINFER_MAX_DIMS) {
+    *error = "output layer '" + name + "' claims " + std::to_string(dims.numDims) + " dims (max 8)";
+    return false;
+  }
+  size_t product = 1;
+  view->dims.clear();
+  for (unsigned i = 0; i < dims.numDims; ++i) {
+    view->dims.push_back(dims.d[i]);
+    if (__builtin_mul_overflow(product, static_cast<size_t>(dims.d[i]), &product)) product = SIZE_MAX;
+  }
+  if (product != dims.numElements) {
+    std::ostringstream s;
+    s << "output layer '" << name << "': dims product " << product << " != numElements "
+      << dims.numElements;
+    *error = s.str();
+    return false;
+  }
+  if (layer.buffer == nullptr && dims.numElements > 0) {
+    *error = "output layer '" + name + "' has no buffer";
+    return false;
+  }
+  view->data = layer.buffer;
+  view->type = static_cast<taostream::ElementType>(layer.dataType);
+  view->count = dims.numElements;
+  view->name = name;
+  return true;
+}
+
+std::string layer_list(const std::vector<const NvDsInferLayerInfo *> &outputs) {
+  std::string s;
+  for (const NvDsInferLayerInfo *l : outputs) s += (s.empty() ? "" : ", ") + base_name(l->layerName);
+  return s.empty() ? "(none)" : s;
+}
+
+// By name first; when no role matches any name, by position among the output layers.
+bool resolve(const std::vector<NvDsInferLayerInfo> &layers, std::initializer_list<Role> roles,
+             std::vector<TensorView> *views, std::vector<bool> *present, std::string *error) {
+  std::vector<const NvDsInferLayerInfo *> outputs;
+  for (const NvDsInferLayerInfo &l : layers)
+    if (!l.isInput) outputs.push_back(&l);
+  std::vector<const NvDsInferLayerInfo *> found;
+  bool any_by_name = false;
+  for (const Role &role : roles) {
+    const NvDsInferLayerInfo *hit = nullptr;
+    for (const NvDsInferLayerInfo *l : outputs)
+      for (const char *n : role.names)
+        if (!hit && base_name(l->layerName) == n) hit = l;
+    any_by_name = any_by_name || hit != nullptr;
+    found.push_back(hit);
+  }
+  size_t k = 0;
+  for (const Role &role : roles) {
+    if (!any_by_name && k < outputs.size()) found[k] = outputs[k];
+    if (found[k] == nullptr && !role.optional) {
+      *error = std::string("output layer '") + *role.names.begin() + "' (" + role.what +
+               ") not found; the engine's outputs are: " + layer_list(outputs) +
+               ". Check output-blob-names and that this parser matches the network.";
+      return false;
+    }
+    ++k;
+  }
+  views->assign(found.size(), TensorView{});
+  present->assign(found.size(), false);
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (found[i] == nullptr) continue;
+    if (!to_view(*found[i], &(*views)[i], error)) return false;
+    (*present)[i] = true;
+  }
+  return true;
+}
+
+DetectionParams to_params(const NvDsInferParseDetectionParams &p) {
+  DetectionParams params;
+  params.num_classes = p.numClassesConfigured;
+  params.pre_cluster_threshold = p.perClassPreclusterThreshold;
+  return params;
+}
+
+bool report(const char *function, const std::string &error) {
+#ifndef TAOSTREAM_PARSER_QUIET  // the fuzz build would print millions of these
+  std::cerr << "ERROR: taostream " << function << ": " << error << std::endl;
+#else
+  (void)function;
+  (void)error;
+#endif
+  return false;
+}
+
+void emit(const std::vector<Detection> &boxes, std::vector<NvDsInferObjectDetectionInfo> &objects) {
+  for (const Detection &d : boxes) {
+    NvDsInferObjectDetectionInfo o{};  // zero-initialises DeepStream 9's rotation_angle
+    o.classId = static_cast<unsigned>(d.class_id);
+    o.left = d.left;
+    o.top = d.top;
+    o.width = d.right - d.left;
+    o.height = d.bottom - d.top;
+    o.detectionConfidence = d.confidence;
+    objects.push_back(o);
+  }
+}
+
+template <typename Body>
+bool guarded(const char *function, Body body) {
+  try {
+    std::string error;
+    if (!body(&error)) return report(function, error);
+    return true;
+  } catch (const std::exception &e) {
+    return report(function, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return report(function, "internal error");
+  }
+}
+
+bool parse_nms7(const char *function, std::vector<NvDsInferLayerInfo> const &layers,
+                NvDsInferNetworkInfo const &net, NvDsInferParseDetectionParams const &p,
+                std::vector<NvDsInferObjectDetectionInfo> &objects) {
+  return guarded(function, [&](std::string *error) {
+    std::vector<TensorView> v;
+    std::vector<bool> has;
+    if (!resolve(layers,
+                 {{"detections [K,7]", {"NMS", "nms_out"}, false},
+                  {"keep count", {"NMS_1", "nms_out_1"}, true}},
+                 &v, &has, error))
+      return false;
+    std::vector<Detection> boxes;
+    if (!taostream::decode_nms7(v[0], has[1] ? &v[1] : nullptr, net.width, net.height,
+                                to_params(p), &boxes, error))
+      return false;
+    emit(boxes, objects);
+    return true;
+  });
+}
+
+bool parse_four_output(const char *function, bool efficient,
+                       std::vector<NvDsInferLayerInfo> const &layers,
+                       NvDsInferNetworkInfo const &net, NvDsInferParseDetectionParams const &p,
+                       std::vector<NvDsInferObjectDetectionInfo> &objects) {
+  return guarded(function, [&](std::string *error) {
+    std::vector<TensorView> v;
+    std::vector<bool> has;
+    const bool ok =
+        efficient ? resolve(layers,
+                            {{"number of detections", {"num_detections"}, false},
+                             {"boxes", {"detection_boxes"}, false},
+                             {"scores", {"detection_scores"}, false},
+                             {"classes", {"detection_classes"}, false}},
+                            &v, &has, error)
+                  : resolve(layers,
+                            {{"number of detections", {"BatchedNMS"}, false},
+                             {"boxes", {"BatchedNMS_1"}, false},
+                             {"scores", {"BatchedNMS_2"}, false},
+                             {"classes", {"BatchedNMS_3"}, false}},
+                            &v, &has, error);
+    if (!ok) return false;
+    std::vector<Detection> boxes;
+    const DetectionParams params = to_params(p);
+    if (!(efficient ? taostream::decode_efficient_nms(v[0], v[1], v[2], v[3], net.width,
+                                                      net.height, params, &boxes, error)
+                    : taostream::decode_batched_nms(v[0], v[1], v[2], v[3], net.width,
+                                                    net.height, params, &boxes, error)))
+      return false;
+    emit(boxes, objects);
+    return true;
+  });
+}
+
+bool has_layer(std::vector<NvDsInferLayerInfo> const &layers, const char *name) {
+  for (const NvDsInferLayerInfo &l : layers)
+    if (!l.isInput && base_name(l.layerName) == name) return true;
+  return false;
+}
+
+bool parse_mask_rcnn(const char *function, bool v2, std::vector<NvDsInferLayerInfo> const &layers,
+                     NvDsInferNetworkInfo const &net, NvDsInferParseDetectionParams const &p,
+                     std::vector<NvDsInferInstanceMaskInfo> &objects) {
+  return guarded(function, [&](std::string *error) {
+    std::vector<TensorView> v;
+    std::vector<bool> has;
+    const bool ok =
+        v2 ? resolve(layers,
+                     {{"detections [N,6]", {"generate_detections"}, false},
+                      {"mask logits [N,C,H,W]",
+                       {"mask_fcn_logits/BiasAdd", "mask_head/mask_fcn_logits/BiasAdd"}, false}},
+                     &v, &has, error)
+           : resolve(layers,
+                     {{"detections [N,6]", {"generate_detections"}, false},
+                      {"mask logits [N,C,H,W]",
+                       {"mask_head/mask_fcn_logits/BiasAdd", "mask_fcn_logits/BiasAdd"}, false}},
+                     &v, &has, error);
+    if (!ok) return false;
+    std::vector<taostream::MaskedDetection> found;
+    if (!taostream::decode_mask_rcnn(v[0], v[1], net.width, net.height, to_params(p), &found, error))
+      return false;
+    for (const taostream::MaskedDetection &m : found) {
+      NvDsInferInstanceMaskInfo o{};
+      o.classId = static_cast<unsigned>(m.box.class_id);
+      o.left = m.box.left;
+      o.top = m.box.top;
+      o.width = m.box.right - m.box.left;
+      o.height = m.box.bottom - m.box.top;
+      o.detectionConfidence = m.box.confidence;
+      o.mask = new float[m.mask.size()];  // DeepStream releases it with delete[]
+      std::memcpy(o.mask, m.mask.data(), m.mask.size() * sizeof(float));
+      o.mask_width = m.mask_width;
+      o.mask_height = m.mask_height;
+      o.mask_size = static_cast<unsigned>(m.mask.size() * sizeof(float));
+      objects.push_back(o);
+    }
+    return true;
+  });
+}
+
+}  // namespace
+
+// The library is built with -fvisibility=hidden; only these entry points are exported.
+#pragma GCC visibility push(default)
+extern "C" {
+
+bool NvDsInferParseCustomNMSTLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                NvDsInferNetworkInfo const &networkInfo,
+                                NvDsInferParseDetectionParams const &detectionParams,
+                                std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return parse_nms7("NvDsInferParseCustomNMSTLT", outputLayersInfo, networkInfo, detectionParams,
+                    objectList);
+}
+
+// TLT 2.0 name of the same parser (SSD, DSSD, RetinaNet configs of that era).
+bool NvDsInferParseCustomSSDTLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                NvDsInferNetworkInfo const &networkInfo,
+                                NvDsInferParseDetectionParams const &detectionParams,
+                                std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return parse_nms7("NvDsInferParseCustomSSDTLT", outputLayersInfo, networkInfo, detectionParams,
+                    objectList);
+}
+
+bool NvDsInferParseCustomBatchedNMSTLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                       NvDsInferNetworkInfo const &networkInfo,
+                                       NvDsInferParseDetectionParams const &detectionParams,
+                                       std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return parse_four_output("NvDsInferParseCustomBatchedNMSTLT", false, outputLayersInfo,
+                           networkInfo, detectionParams, objectList);
+}
+
+// TLT 2.0 name of the YOLOv3 parser.
+bool NvDsInferParseCustomYOLOV3TLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                   NvDsInferNetworkInfo const &networkInfo,
+                                   NvDsInferParseDetectionParams const &detectionParams,
+                                   std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return parse_four_output("NvDsInferParseCustomYOLOV3TLT", false, outputLayersInfo, networkInfo,
+                           detectionParams, objectList);
+}
+
+bool NvDsInferParseCustomEfficientDetTAO(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                         NvDsInferNetworkInfo const &networkInfo,
+                                         NvDsInferParseDetectionParams const &detectionParams,
+                                         std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return parse_four_output("NvDsInferParseCustomEfficientDetTAO", true, outputLayersInfo,
+                           networkInfo, detectionParams, objectList);
+}
+
+// TLT 2.0 FasterRCNN (proposal + class softmax + deltas). A config that still names this parser
+// for a TLT 3+ model (single NMS output) is served by the NMS decoder.
+bool NvDsInferParseCustomFrcnnTLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                  NvDsInferNetworkInfo const &networkInfo,
+                                  NvDsInferParseDetectionParams const &detectionParams,
+                                  std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  const char *function = "NvDsInferParseCustomFrcnnTLT";
+  if (!has_layer(outputLayersInfo, "proposal") &&
+      (has_layer(outputLayersInfo, "NMS") || has_layer(outputLayersInfo, "nms_out")))
+    return parse_nms7(function, outputLayersInfo, networkInfo, detectionParams, objectList);
+  return guarded(function, [&](std::string *error) {
+    std::vector<TensorView> v;
+    std::vector<bool> has;
+    if (!resolve(outputLayersInfo,
+                 {{"proposals [R,4]", {"proposal"}, false},
+                  {"class softmax [R,C]", {"dense_class_td/Softmax"}, false},
+                  {"box deltas [R,4(C-1)]", {"dense_regress_td/BiasAdd"}, false}},
+                 &v, &has, error))
+      return false;
+    std::vector<Detection> boxes;
+    if (!taostream::decode_frcnn_tlt2(v[0], v[1], v[2], networkInfo.width, networkInfo.height,
+                                      to_params(detectionParams), taostream::FrcnnConfig{}, &boxes,
+                                      error))
+      return false;
+    emit(boxes, objectList);
+    return true;
+  });
+}
+
+bool NvDsInferParseCustomMrcnnTLT(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                  NvDsInferNetworkInfo const &networkInfo,
+                                  NvDsInferParseDetectionParams const &detectionParams,
+                                  std::vector<NvDsInferInstanceMaskInfo> &objectList) {
+  return parse_mask_rcnn("NvDsInferParseCustomMrcnnTLT", false, outputLayersInfo, networkInfo,
+                         detectionParams, objectList);
+}
+
+bool NvDsInferParseCustomMrcnnTLTV2(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                    NvDsInferNetworkInfo const &networkInfo,
+                                    NvDsInferParseDetectionParams const &detectionParams,
+                                    std::vector<NvDsInferInstanceMaskInfo> &objectList) {
+  return parse_mask_rcnn("NvDsInferParseCustomMrcnnTLTV2", true, outputLayersInfo, networkInfo,
+                         detectionParams, objectList);
+}
+
+// DetectNet_v2 grid decode + TAO clustering. nvinfer cannot pass clustering parameters to a
+// parser, so they come from $TAOSTREAM_DETECTNET_V2 ("mode=dbscan eps=0.3 min_samples=0.05
+// confidence=0.1 min_height=4 nms_iou=0.5 top_k=0 bbox_norm=35 offset=0.5"). The parser already
+// clusters: pair it with cluster-mode=4 unless mode=none.
+bool NvDsInferParseCustomDetectNetV2TAO(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                        NvDsInferNetworkInfo const &networkInfo,
+                                        NvDsInferParseDetectionParams const &detectionParams,
+                                        std::vector<NvDsInferObjectDetectionInfo> &objectList) {
+  return guarded("NvDsInferParseCustomDetectNetV2TAO", [&](std::string *error) {
+    taostream::DetectNetV2Config config;
+    if (!taostream::parse_detectnet_v2_config(std::getenv("TAOSTREAM_DETECTNET_V2"), &config, error))
+      return false;
+    std::vector<TensorView> v;
+    std::vector<bool> has;
+    if (!resolve(outputLayersInfo,
+                 {{"coverage [C,H,W]", {"output_cov/Sigmoid"}, false},
+                  {"bbox [4C,H,W]", {"output_bbox/BiasAdd"}, false}},
+                 &v, &has, error))
+      return false;
+    std::vector<Detection> boxes;
+    if (!taostream::decode_detectnet_v2(v[0], v[1], networkInfo.width, networkInfo.height,
+                                        to_params(detectionParams), config, &boxes, error))
+      return false;
+    emit(boxes, objectList);
+    return true;
+  });
+}
+
+// Softmax classifier: one attribute per output layer (multitask classification has several);
+// the label is left to nvinfer's labelfile.
+bool NvDsInferClassifierParseCustomTAO(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                       NvDsInferNetworkInfo const &networkInfo,
+                                       float classifierThreshold,
+                                       std::vector<NvDsInferAttribute> &attrList,
+                                       std::string &descString) {
+  (void)networkInfo;
+  (void)descString;
+  return guarded("NvDsInferClassifierParseCustomTAO", [&](std::string *error) {
+    unsigned index = 0;
+    bool any_output = false;
+    for (const NvDsInferLayerInfo &layer : outputLayersInfo) {
+      if (layer.isInput) continue;
+      any_output = true;
+      TensorView view;
+      taostream::ClassifierResult result;
+      if (!to_view(layer, &view, error) ||
+          !taostream::classify_softmax(view, classifierThreshold, &result, error))
+        return false;
+      if (result.found) {
+        NvDsInferAttribute attr{};
+        attr.attributeIndex = index;
+        attr.attributeValue = result.class_id;
+        attr.attributeConfidence = result.confidence;
+        attr.attributeLabel = nullptr;
+        attrList.push_back(attr);
+      }
+      ++index;
+    }
+    if (!any_output) *error = "no output layers";
+    return any_output;
+  });
+}
+
+}  // extern "C"
+#pragma GCC visibility pop
+
+// The exported symbols must have exactly the types nvinfer casts them to.
+#define TAOSTREAM_CHECK_SIGNATURE(function, type) \
+  static_assert(std::is_same<decltype(&function), type>::value, #function " has the wrong signature")
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomNMSTLT, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomSSDTLT, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomBatchedNMSTLT, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomYOLOV3TLT, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomEfficientDetTAO, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomFrcnnTLT, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomDetectNetV2TAO, NvDsInferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomMrcnnTLT, NvDsInferInstanceMaskParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomMrcnnTLTV2, NvDsInferInstanceMaskParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferClassifierParseCustomTAO, NvDsInferClassiferParseCustomFunc);
