@@ -28,7 +28,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.etlt import encode_etlt_bytes
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, get_network
-from taostream.converter.samples_onnx import PLUGIN_FIELDS, GraphBuilder, register_plugin_schemas
+from taostream.converter.samples_onnx import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
 from taostream.converter.samples_specs import sample_spec
 
 SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key; the samples are not secret
@@ -74,7 +74,6 @@ def _seed(network: str) -> int:
 def make_sample_model(network: str | Network, *, batch: int | None = None) -> onnx.ModelProto:
     """The synthetic ONNX graph of ``network`` (any TAO/TLT spelling); batch None = dynamic ``N``."""
     net = network if isinstance(network, Network) else get_network(network)
-    register_plugin_schemas()
     spec = sample_spec(net.name, net.default_dims, Path("."))
     builder = GraphBuilder(_seed(net.name), input_gain=1.0 / _input_amax(net))
     model_input = helper.make_tensor_value_info(net.input_blob, TensorProto.FLOAT, [graphs.BATCH, *net.input_shape])
@@ -84,6 +83,8 @@ def make_sample_model(network: str | Network, *, batch: int | None = None) -> on
         doc=f"taostream synthetic {net.name} sample in TAO export layout; weights are random",
     )
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    with plugin_schemas():  # a sample whose plugin attributes TensorRT would misread is a bug here
+        onnx.checker.check_model(model)
     if batch is not None:
         _fix_batch(model, batch)
     return model

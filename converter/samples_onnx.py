@@ -4,19 +4,24 @@ weights, and the TensorRT plugin op schemas that let ``onnx.checker`` validate p
 Plugin nodes are written the way TAO's exporters write them (onnx-graphsurgeon ``Node(op=...)``
 without a domain, so domain ``""``; op_type = the TensorRT plugin creator name). ``onnx.checker``
 rejects an unknown op in the default domain ("No Op registered for ..."), so instead of moving the
-nodes to a custom domain (which would make the samples differ from real exports) we register one
-``OpSchema`` per plugin, in the default domain, whose attributes are the plugin creator's fields
-with their TensorRT field types. The checker then accepts the plugin nodes AND verifies that every
-attribute is a field the creator knows, with the type the TensorRT ONNX parser will hand it
-(ONNX INT/INTS -> kINT32, FLOAT/FLOATS -> kFLOAT32). The TensorRT ONNX parser imports an unknown
-op through its plugin fallback by op_type; ``plugin_version``/``plugin_namespace`` are the optional
-string attributes it reads to pick the creator.
+nodes to a custom domain (which would make the samples differ from real exports) we register, inside
+``plugin_schemas()``, one ``OpSchema`` per plugin in the default domain whose attributes are the
+plugin creator's fields with their TensorRT field types. The checker then accepts the plugin nodes
+AND verifies that every attribute is a field the creator knows, with the type the TensorRT ONNX
+parser will hand it
+(ONNX INT/INTS -> kINT32, FLOAT/FLOATS -> kFLOAT32, STRING -> kCHAR). The TensorRT ONNX parser
+imports any op it has no importer for through its plugin fallback, by op_type, whatever the domain;
+``plugin_version`` (default "1") and ``plugin_namespace`` (default "") are the optional string
+attributes it reads to pick the creator, and it passes only the attributes the creator lists
+(onnx-tensorrt ModelImporter.cpp / onnxOpImporters.cpp FallbackPluginImporter, loadFields).
 
 Field lists: TensorRT OSS ``plugin/<name>/*.cpp`` creator constructors (release 10.x, the last
 release carrying all of them).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import onnx
@@ -59,34 +64,40 @@ PLUGIN_FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
-_registered = False
-
-
-def register_plugin_schemas() -> None:
-    """Register the TensorRT plugin ops above in ONNX's default domain (idempotent)."""
-    global _registered
-    if _registered:
-        return
+def _plugin_schema(op: str, fields: dict[str, str]) -> onnx.defs.OpSchema:
     schema_cls = onnx.defs.OpSchema
     variadic = schema_cls.FormalParameterOption.Variadic
-    types = ["tensor(float)", "tensor(float16)", "tensor(int32)"]
-    for op, fields in PLUGIN_FIELDS.items():
-        if onnx.defs.has(op, ""):
-            continue
-        attributes = [
-            schema_cls.Attribute(name, getattr(schema_cls.AttrType, kind), "TensorRT plugin field", required=False)
-            for name, kind in {**fields, "plugin_version": _S, "plugin_namespace": _S}.items()
-        ]
-        schema = schema_cls(
-            op, "", 1,
-            doc=f"TensorRT plugin {op} (validated by taostream; executed only by TensorRT)",
-            inputs=[schema_cls.FormalParameter("inputs", "T", param_option=variadic, is_homogeneous=False)],
-            outputs=[schema_cls.FormalParameter("outputs", "T", param_option=variadic, is_homogeneous=False)],
-            type_constraints=[("T", types, "plugin tensors")],
-            attributes=attributes,
-        )
-        onnx.defs.register_schema(schema)
-    _registered = True
+    attributes = [
+        schema_cls.Attribute(name, getattr(schema_cls.AttrType, kind), "TensorRT plugin field", required=False)
+        for name, kind in {**fields, "plugin_version": _S, "plugin_namespace": _S}.items()
+    ]
+    return schema_cls(
+        op, "", 1,
+        doc=f"TensorRT plugin {op} (validated by taostream; executed only by TensorRT)",
+        inputs=[schema_cls.FormalParameter("inputs", "T", param_option=variadic, is_homogeneous=False)],
+        outputs=[schema_cls.FormalParameter("outputs", "T", param_option=variadic, is_homogeneous=False)],
+        type_constraints=[("T", ["tensor(float)", "tensor(float16)", "tensor(int32)"], "plugin tensors")],
+        attributes=attributes,
+    )
+
+
+@contextlib.contextmanager
+def plugin_schemas():
+    """Within the block, ONNX knows the TensorRT plugin ops above (default domain), so
+    ``onnx.checker`` and strict shape inference accept plugin nodes and check their attributes.
+
+    The registration is process-global in ONNX, so it is undone on exit: other code that tells
+    plugin ops from standard ones with ``onnx.defs.has`` keeps working. Re-entrant."""
+    added = []
+    try:
+        for op, fields in PLUGIN_FIELDS.items():
+            if not onnx.defs.has(op, ""):
+                onnx.defs.register_schema(_plugin_schema(op, fields))
+                added.append(op)
+        yield
+    finally:
+        for op in added:
+            onnx.defs.deregister_schema(op, 1, "")
 
 
 class GraphBuilder:

@@ -23,7 +23,7 @@ from taostream.converter.calib_cache import read_calibration_cache
 from taostream.converter.etlt import read_etlt
 from taostream.converter.registry import NETWORKS, get_network
 from taostream.converter.samples import make_sample_model, write_sample
-from taostream.converter.samples_onnx import register_plugin_schemas
+from taostream.converter.samples_onnx import plugin_schemas
 from taostream.converter.tao_spec import load_spec
 
 NAMES = [n.name for n in NETWORKS]
@@ -83,8 +83,9 @@ def _decoded(info) -> onnx.ModelProto:
 
 @pytest.fixture(scope="module")
 def models(samples):
-    register_plugin_schemas()
-    return {name: onnx.shape_inference.infer_shapes(_decoded(info), strict_mode=True) for name, info in samples.items()}
+    with plugin_schemas():
+        return {name: onnx.shape_inference.infer_shapes(_decoded(info), strict_mode=True)
+                for name, info in samples.items()}
 
 
 def _dims(value_info) -> list:
@@ -121,8 +122,8 @@ def test_sample_writes_all_files_and_says_synthetic(samples, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_model_decodes_and_passes_onnx_checker(samples, name):
     model = _decoded(samples[name])
-    register_plugin_schemas()
-    onnx.checker.check_model(model, full_check=True)
+    with plugin_schemas():
+        onnx.checker.check_model(model, full_check=True)
     assert all(n.domain == "" for n in model.graph.node)  # plugin nodes too, as TAO writes them
     assert len(samples[name].model.read_bytes()) < 1_000_000
 
@@ -134,8 +135,19 @@ def test_plugin_schemas_make_the_checker_check_plugin_attributes(models):
     for attribute in nms.attribute:
         if attribute.name == "numClasses":
             attribute.CopyFrom(helper.make_attribute("numClasses", 5.0))  # FLOAT where TensorRT reads kINT32
-    with pytest.raises(onnx.checker.ValidationError, match="numClasses"):
+    with plugin_schemas(), pytest.raises(onnx.checker.ValidationError, match="numClasses"):
         onnx.checker.check_model(model)
+
+
+def test_plugin_schemas_are_registered_only_inside_the_block(models):
+    with plugin_schemas():
+        assert onnx.defs.has("NMSDynamic_TRT")
+        with plugin_schemas():  # re-entrant: the inner block must not undo the outer one
+            pass
+        assert onnx.defs.has("NMSDynamic_TRT")
+    assert not onnx.defs.has("NMSDynamic_TRT") and not onnx.defs.has("BatchTilePlugin_TRT")
+    with pytest.raises(onnx.checker.ValidationError, match="No Op registered for BatchTilePlugin_TRT"):
+        onnx.checker.check_model(models["ssd"])  # why the samples need the schemas at all
 
 
 # -- input / outputs / plugins against the registry ------------------------------------------------
