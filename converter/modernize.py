@@ -225,7 +225,8 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
               source: str = "<model>") -> tuple[onnx.ModelProto, "ModernizeReport"]:
     """Return (modernized model, report). ``keep_plugins``: False, True (keep all) or op names.
     ``calibration_cache``: a CalibrationCache (or path) whose scales become Q/DQ nodes;
-    ``calibrate``: a callable ``(model) -> dict[tensor, scale]`` computing fresh scales instead."""
+    ``calibrate``: a callable ``(model) -> dict[tensor, scale]`` computing fresh scales instead; it
+    gets ``calibration_model(model)``, the network body before its NMS plugins."""
     target = normalise_target(target)
     keep = _keep_set(keep_plugins)
     graph = gs.import_onnx(_with_shapes(model))
@@ -244,7 +245,7 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
         raise TaostreamError(f"{source}: modernizing changed the graph's input/output names; this is a taostream bug")
     report.checker = check_modernized(result, source)
     if calibration_cache is not None or calibrate is not None:
-        result, report.int8 = _quantize(result, calibration_cache, calibrate, network)
+        result, report.int8 = _quantize(result, model, calibration_cache, calibrate, network)
     return result, report
 
 
@@ -260,9 +261,10 @@ def _carry_model_fields(original: onnx.ModelProto, result: onnx.ModelProto) -> N
 
 
 def _fill_output_shapes(model: onnx.ModelProto) -> None:
-    """Declare the shape of graph outputs that have none (TAO's exporters leave NMS outputs without
-    one, which onnx.checker rejects) when shape inference knows it."""
-    missing = [o for o in model.graph.output if not o.type.tensor_type.HasField("shape")]
+    """Declare the type and shape of graph outputs that have none (TAO's exporters leave NMS outputs
+    without a shape, which onnx.checker rejects) when shape inference knows them."""
+    missing = [o for o in model.graph.output
+               if not o.type.tensor_type.HasField("shape") or not o.type.tensor_type.elem_type]
     if not missing:
         return
     try:
@@ -301,19 +303,41 @@ def check_modernized(model: onnx.ModelProto, source: str = "<model>") -> str:
     return "passed" if not kept else f"passed ({kept} kept plugin node(s) checked as custom ops)"
 
 
-def _quantize(model: onnx.ModelProto, calibration_cache, calibrate, network):
+def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibration_cache, calibrate, network):
+    """Q/DQ into ``modernized`` from a cache, or from fresh scales of ``calibrate(network body)``."""
     from taostream.converter.calib_cache import CalibrationCache, read_calibration_cache
     from taostream.converter.qdq import insert_qdq_from_cache
 
     if calibrate is not None:
-        scales = {name: scale for name, scale in calibrate(model).items() if scale > 0}
-        cache = CalibrationCache(scales=scales)
-        origin = f"fresh calibration ({len(scales)} tensors)"
+        scales = {name: scale for name, scale in calibrate(calibration_model(original)).items() if scale > 0}
+        cache, origin = CalibrationCache(scales=scales), f"fresh calibration ({len(scales)} tensors)"
+    elif isinstance(calibration_cache, CalibrationCache):
+        cache, origin = calibration_cache, "the calibration cache"
     else:
-        if isinstance(calibration_cache, CalibrationCache):
-            cache, origin = calibration_cache, "the calibration cache"
-        else:
-            cache, origin = read_calibration_cache(calibration_cache), f"calibration cache {calibration_cache}"
-    quantized, qdq_report = insert_qdq_from_cache(model, cache, network=network)
-    lines = [f"INT8 from {origin}"] + list(qdq_report.lines())
-    return quantized, lines
+        cache, origin = read_calibration_cache(calibration_cache), f"calibration cache {calibration_cache}"
+    quantized, qdq_report = insert_qdq_from_cache(modernized, cache, network=network)
+    return quantized, [f"INT8 from {origin}"] + list(qdq_report.lines())
+
+
+POST_PROCESSING_OPS = frozenset({"NMS_TRT", "NMSDynamic_TRT", "BatchedNMS_TRT", "BatchedNMSDynamic_TRT",
+                                 "EfficientNMS_TRT"})
+
+
+def calibration_model(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The network body INT8 calibration runs on: ``model`` cut at the inputs of its NMS plugins (the
+    post-processing is not quantized, and its -3e38 fill values would wreck histograms) with every
+    other plugin replaced so ONNX Runtime can run it."""
+    graph = gs.import_onnx(_with_shapes(model))
+    post = [n for n in graph.nodes if plugin_op(n.op) in POST_PROCESSING_OPS]
+    if post:
+        made_by_post = {t.name for n in post for t in n.outputs}
+        cut = {t.name: t for n in post for t in n.inputs if isinstance(t, gs.Variable)}
+        graph.outputs = list(cut.values()) + [t for t in graph.outputs if t.name not in made_by_post]
+        graph.cleanup()
+    for node, step in _plan(list(graph.nodes), "ort", set()):
+        resolve_rewrite(node.op)(graph, node)
+    graph.cleanup().toposort()
+    body = gs.export_onnx(graph)
+    body.ir_version = model.ir_version
+    _fill_output_shapes(body)
+    return body

@@ -17,7 +17,6 @@ from taostream.converter.errors import UnsupportedOpError
 
 MIN_OPSET = 11
 INT64_MAX = np.iinfo(np.int64).max
-_counter = itertools.count()
 
 
 class GraphBuilder:
@@ -26,9 +25,10 @@ class GraphBuilder:
     def __init__(self, graph: gs.Graph, prefix: str):
         self.graph = graph
         self.prefix = prefix
+        self._numbers = itertools.count()  # per builder: the same graph gets the same names every run
 
     def __call__(self, op: str, *inputs, attrs: dict | None = None, outputs=None, n_out: int = 1):
-        tag = f"{self.prefix}/{op}_{next(_counter)}"
+        tag = f"{self.prefix}/{op}_{next(self._numbers)}"
         ins = [self.const(x) if isinstance(x, (np.ndarray, np.generic, float, int)) else x for x in inputs]
         if outputs is None:
             outputs = [gs.Variable(f"{tag}:{i}") for i in range(n_out)]
@@ -39,7 +39,7 @@ class GraphBuilder:
         array = np.asarray(value)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
-        return gs.Constant(f"{self.prefix}/const_{next(_counter)}", array)
+        return gs.Constant(f"{self.prefix}/const_{next(self._numbers)}", array)
 
     def i64(self, *values) -> gs.Constant:
         return self.const(np.array(values, dtype=np.int64))
@@ -101,7 +101,14 @@ def detach(node: gs.Node) -> list[gs.Variable]:
 
 
 def builder_for(graph: gs.Graph, node: gs.Node, kind: str) -> GraphBuilder:
-    return GraphBuilder(graph, node.name or f"{kind}_{next(_counter)}")
+    """A builder whose names start with the node's name, made unique within the graph."""
+    base = node.name or (node.outputs[0].name if node.outputs else kind)
+    taken = set(graph.tensors())
+    prefix, number = base, 1
+    while any(name.startswith(prefix + "/") for name in taken):
+        number += 1
+        prefix = f"{base}_{number}"
+    return GraphBuilder(graph, prefix)
 
 
 # ----------------------------------------------------------------------------- BatchTilePlugin_TRT

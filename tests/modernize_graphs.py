@@ -200,3 +200,31 @@ def run_onnxruntime(model: onnx.ModelProto, feeds: dict) -> dict[str, np.ndarray
 
 def op_types(model: onnx.ModelProto) -> set[str]:
     return {n.op_type for n in model.graph.node}
+
+
+def tiny_ssd_model(n_priors: int = 20, num_classes: int = 3, keep_top_k: int = 10, size: int = 16) -> onnx.ModelProto:
+    """A small trainable-looking SSD: Input [N,3,size,size] -> two full-window Convs (loc, conf) ->
+    softmax -> NMSDynamic_TRT with BatchTile-tiled constant priors. Small enough to calibrate fast."""
+    rng = np.random.default_rng(42)
+    weights = {
+        "loc_w": rng.normal(0, 0.01, (n_priors * 4, 3, size, size)),
+        "conf_w": rng.normal(0, 0.01, (n_priors * num_classes, 3, size, size)),
+        "conf_shape": np.array([0, n_priors, num_classes], np.int64),
+        "flat_shape": np.array([0, -1, 1, 1], np.int64),
+        "mbox_priorbox": random_priors(1, n_priors, rng),
+    }
+    inits = [onnx.numpy_helper.from_array(np.asarray(v, np.int64 if k.endswith("shape") else np.float32), k)
+             for k, v in weights.items()]
+    nodes = [
+        helper.make_node("Conv", ["Input", "loc_w"], ["loc_data"], name="loc_conv"),
+        helper.make_node("Conv", ["Input", "conf_w"], ["conf_raw"], name="conf_conv"),
+        helper.make_node("Reshape", ["conf_raw", "conf_shape"], ["conf_3d"]),
+        helper.make_node("Softmax", ["conf_3d"], ["conf_softmax"], axis=-1),
+        helper.make_node("Reshape", ["conf_softmax", "flat_shape"], ["conf_data"]),
+        helper.make_node("BatchTilePlugin_TRT", ["loc_data", "mbox_priorbox"], ["anchor_data"], name="batch_tile"),
+        helper.make_node("NMSDynamic_TRT", ["anchor_data", "loc_data", "conf_data"], ["NMS", "NMS_1"], name="NMS",
+                         **ssd_nms_attrs(num_classes, keep_top_k, confidenceThreshold=0.2)),
+    ]
+    inputs = [_input("Input", ["N", 3, size, size])]
+    outputs = [_input("NMS", ["N", 1, keep_top_k, 7]), _input("NMS_1", ["N", 1, 1, 1])]
+    return _model(nodes, inputs, outputs, inits)
