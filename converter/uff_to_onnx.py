@@ -52,7 +52,10 @@ def translate_node(t: UffTranslator, node: UffNode) -> None:
         handler = translate_plugin
     if handler is None:
         raise t.unsupported(node, "this UFF operation is not supported by the translator")
-    t.values[node.id] = handler(t, node)
+    value = handler(t, node)
+    if value.const is not None and not value.name and not value.node_id:
+        value.node_id = node.id
+    t.values[node.id] = value
 
 
 # ---- the public entry point ---------------------------------------------------------------------
@@ -63,8 +66,10 @@ def _ir_version(opset: int) -> int:
 
 def _graph_output(t: UffTranslator, out_id: str) -> onnx.ValueInfoProto:
     value = t.values[out_id]
-    if value.name != out_id:  # an output that is an alias, a constant or another node's tensor
-        t.graph.op("Identity", [t.tensor(value)], out_id, outputs=[out_id])
+    if value.const is not None and value.node_id == out_id and not value.name:
+        value.node_id = ""  # a constant output: an Identity over the initializer, which some parsers want
+    if t.tensor(value) != out_id:  # an alias of another node's tensor, or a constant
+        t.graph.op("Identity", [value.name], out_id, outputs=[out_id])
     dims = None
     if value.shape is not None:
         dims = [t.batch_dim if i == 0 and d is None else d for i, d in enumerate(value.shape)]

@@ -17,6 +17,7 @@ INT64_MAX = int(np.iinfo(np.int64).max)
 INT64_MIN = int(np.iinfo(np.int64).min)
 _FIX = "re-export the model with TAO/TLT using supported layers, or report the op to taostream"
 
+
 @dataclass
 class Value:
     """What the translator knows about one UFF node's output: its ONNX name, its shape as far as
@@ -27,6 +28,8 @@ class Value:
     shape: tuple | None
     dtype: np.dtype
     const: np.ndarray | None = None
+    node_id: str = ""  # the UFF node a folded constant comes from: its initializer's name
+
 
     @property
     def rank(self) -> int | None:
@@ -108,7 +111,11 @@ class UffTranslator:
     def tensor(self, value: Value) -> str:
         """The ONNX name of a value, materialising a folded constant as an initializer on first use."""
         if value.const is not None and not value.name:
-            value.name = self.graph.initializer(value.const, "const")
+            if value.node_id:  # the UFF id is reserved for this very tensor
+                self.graph.initializers.append(numpy_helper.from_array(value.const, value.node_id))
+                value.name = value.node_id
+            else:
+                value.name = self.graph.initializer(value.const, "const")
         return value.name
 
     def int64(self, array, base: str) -> str:

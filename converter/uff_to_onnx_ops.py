@@ -114,11 +114,13 @@ def conv_output_dims(in_dims, kernel, strides, dilation, pads) -> tuple:
     spatial = len(kernel)
     out = []
     for i in range(spatial):
-        if in_dims[i] is None or pads is None:
-            out.append(None if pads is not None or in_dims[i] is None else -(-in_dims[i] // strides[i]))
-            continue
-        eff = (kernel[i] - 1) * dilation[i] + 1
-        out.append((in_dims[i] + pads[i] + pads[i + spatial] - eff) // strides[i] + 1)
+        if in_dims[i] is None:
+            out.append(None)
+        elif pads is None:  # auto SAME
+            out.append(-(-in_dims[i] // strides[i]))
+        else:
+            eff = (kernel[i] - 1) * dilation[i] + 1
+            out.append((in_dims[i] + pads[i] + pads[i + spatial] - eff) // strides[i] + 1)
     return tuple(out)
 
 
@@ -126,9 +128,11 @@ def conv_weights(t: UffTranslator, node: UffNode, kernel: np.ndarray, order: str
     """Kernel in ONNX Conv layout [K, C/groups, spatial...]. A TensorFlow depthwise kernel
     (H, W, C, multiplier) with number_groups == C becomes [C*multiplier, 1, H, W]."""
     w = kernel.transpose(layout_permutation(t, node, order, "KC+", kernel.ndim))
-    if groups == 1 or (channels is not None and w.shape[1] * groups == channels):
+    if channels is None and groups > 1:
+        raise t.unsupported(node, f"a conv with {groups} groups needs the input's channel count, which is unknown")
+    if channels is None or w.shape[1] * groups == channels:
         return np.ascontiguousarray(w)
-    if w.shape[1] == groups and channels in (None, groups):
+    if w.shape[1] == groups == channels:
         multiplier = w.shape[0]
         return np.ascontiguousarray(w.transpose(1, 0, *range(2, w.ndim)).reshape(groups * multiplier, 1, *w.shape[2:]))
     raise t.unsupported(node, f"kernel {kernel.shape} does not fit {groups} groups over {channels} input channels")

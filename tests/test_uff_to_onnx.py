@@ -522,3 +522,12 @@ def test_softmax_is_over_the_last_axis_as_in_tensorflow():
     b.output("prob")
     out = check_graph(b, {"x": rand(2, 5, 4)})["prob"]
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_kernel_that_does_not_fit_the_input_channels_is_an_error():
+    b = UffGraphBuilder()
+    b.input("x", [-1, 3, 8, 8])
+    b.node("Conv", "c", ["x", b.const("k", rand(3, 3, 5, 4))], inputs_orders="NC+,+CK")  # 5 != 3 channels
+    b.output("c")
+    with pytest.raises(UnsupportedOpError, match=r"'c'.*does not fit"):
+        uff_to_onnx(b.to_bytes())
