@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
 
@@ -98,6 +99,58 @@ def check_numpy_for_python_backend() -> None:
         )
 
 
+@dataclass(frozen=True)
+class RepositoryModel:
+    name: str
+    backend: str  # "python", "onnxruntime", "tensorrt", ... (platform mapped to its backend)
+    has_model_file: bool  # a version folder holds the file the backend loads
+
+
+_PLATFORM_BACKENDS = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime", "pytorch_libtorch": "pytorch",
+                      "tensorflow_savedmodel": "tensorflow", "tensorflow_graphdef": "tensorflow"}
+_MODEL_FILES = {"tensorrt": ("model.plan",), "python": ("model.py",), "onnxruntime": ("model.onnx",),
+                "pytorch": ("model.pt",)}
+
+
+def _config_value(text: str, key: str) -> str | None:
+    import re
+
+    match = re.search(rf'^\s*{key}\s*:\s*"([^"]*)"', text, re.M)
+    return match.group(1) if match else None
+
+
+def repository_models(repository: str | os.PathLike) -> list[RepositoryModel]:
+    """Every model folder (with config.pbtxt) of a Triton repository, with its backend and whether
+    a version folder holds the model file."""
+    found = []
+    for config in sorted(Path(repository).glob("*/config.pbtxt")):
+        text = config.read_text(encoding="utf-8", errors="replace")
+        platform = _config_value(text, "platform")
+        backend = _config_value(text, "backend") or _PLATFORM_BACKENDS.get(platform or "", platform or "unknown")
+        filename = _config_value(text, "default_model_filename")
+        names = (filename,) if filename else _MODEL_FILES.get(backend, ())
+        versions = [p for p in config.parent.iterdir() if p.is_dir() and p.name.isdigit()]
+        has_file = any((v / n).exists() for v in versions for n in names) if names else bool(versions)
+        found.append(RepositoryModel(config.parent.name, backend, has_file))
+    return found
+
+
+def servable_models(repository: str | os.PathLike, installation: TritonInstallation) -> tuple[list[str], list[str]]:
+    """(models to load, reasons for the others): a model needs its file, and nvidia-pytriton's server
+    has the Python backend only."""
+    load, skipped = [], []
+    for model in repository_models(repository):
+        if not model.has_model_file:
+            skipped.append(f"{model.name}: no model file in its version folder (a tensorrt_plan model needs "
+                           "model.plan, built on the serving GPU host with `taostream convert`)")
+        elif installation.kind == "pytriton" and model.backend != "python":
+            skipped.append(f"{model.name}: backend '{model.backend}' is not in nvidia-pytriton's server (Python "
+                           "backend only); install a full Triton server to serve it")
+        else:
+            load.append(model.name)
+    return load, skipped
+
+
 class TritonServer:
     """A running tritonserver on 127.0.0.1; use as a context manager or call start()/stop()."""
 
@@ -111,6 +164,7 @@ class TritonServer:
         log_verbose: int = 0,
         startup_timeout: float = 60.0,
         exit_timeout: int = 10,
+        models: Sequence[str] | None = None,
     ):
         self.model_repository = Path(model_repository).resolve()
         if not self.model_repository.is_dir():
@@ -121,6 +175,9 @@ class TritonServer:
         self.log_verbose = log_verbose
         self.startup_timeout = startup_timeout
         self.exit_timeout = exit_timeout
+        # None: every model of the repository; otherwise only these (explicit model control), e.g.
+        # the CPU models of a bundle on a host whose Triton has no TensorRT backend.
+        self.models = list(models) if models is not None else None
         self.process: subprocess.Popen | None = None
         self._shm_before: set[str] = set()
         self._log_file = None
@@ -145,6 +202,9 @@ class TritonServer:
             f"--exit-timeout-secs={self.exit_timeout}",
             f"--log-verbose={self.log_verbose}",
         ]
+        if self.models is not None:
+            cmd.append("--model-control-mode=explicit")
+            cmd.extend(f"--load-model={name}" for name in self.models)
         if self.installation.backend_directory:
             cmd.append(f"--backend-directory={self.installation.backend_directory}")
         return cmd

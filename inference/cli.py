@@ -1,0 +1,109 @@
+"""`taostream infer` and `taostream serve`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+
+
+def register(subparsers) -> None:
+    infer = subparsers.add_parser(
+        "infer", help="run a bundle on images, folders or videos (ONNX Runtime, TensorRT or Triton)",
+        description="Run a `taostream bundle` on images, folders of images and video files; write KITTI "
+                    "labels (TAO's format), results.json and annotated images/videos into OUT. Thresholds "
+                    "default to the bundle's.")
+    infer.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
+    infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
+    infer.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
+    infer.add_argument("--backend", choices=("ort", "trt", "triton"), default="ort",
+                       help="ort: ONNX Runtime on the CPU (default); trt: TensorRT engine; triton: a Triton server")
+    infer.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
+    infer.add_argument("--threshold", type=float, help="confidence threshold (default: the bundle's pre-cluster threshold)")
+    infer.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
+    infer.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
+    infer.add_argument("--protocol", choices=("http", "grpc"), default="http", help="triton: protocol (default http)")
+    infer.add_argument("--model-name", help="triton: model to query (default: the bundle's CPU model)")
+    infer.add_argument("--shared-memory", action="store_true", help="triton: pass tensors through system shared memory")
+    infer.add_argument("--no-annotate", action="store_true", help="do not write annotated images/videos")
+    infer.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    infer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    infer.set_defaults(func=run_infer)
+
+    serve = subparsers.add_parser(
+        "serve", help="serve a bundle's Triton repository with a real Triton server on 127.0.0.1",
+        description="Start tritonserver (a system one, else the one nvidia-pytriton ships) on 127.0.0.1 with "
+                    "a bundle's triton/ repository (or any repository folder); print the URLs; run until Ctrl-C.")
+    serve.add_argument("target", help="a bundle folder or a Triton model repository")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0 = any free port)")
+    serve.add_argument("--grpc-port", type=int, default=8001, help="gRPC port (default 8001; 0 = any free port)")
+    serve.add_argument("--model", action="append", dest="models", metavar="NAME",
+                       help="serve only this model (repeatable; default: every model this server can load)")
+    serve.set_defaults(func=run_serve)
+
+
+def run_infer(args: argparse.Namespace) -> int:
+    from taostream.inference.infer_run import InferRequest, run_inference
+
+    summary = run_inference(InferRequest(
+        bundle=Path(args.bundle), inputs=args.inputs, output=Path(args.output), backend=args.backend,
+        batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=args.url,
+        protocol=args.protocol, model_name=args.model_name, shared_memory=args.shared_memory,
+        annotate=not args.no_annotate, force=args.force, progress=not args.no_progress))
+    print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
+          f"{summary.detections} detections (labels/, results.json{', images/, videos/' if not args.no_annotate else ''})")
+    return 0
+
+
+def repository_of(target: Path) -> Path:
+    if (target / "manifest.json").is_file():
+        target = target / "triton"
+    if not target.is_dir() or not any(target.glob("*/config.pbtxt")):
+        raise TaostreamError(f"{target}: not a bundle or a Triton model repository (no <model>/config.pbtxt); "
+                             "create one with `taostream bundle`")
+    return target
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from taostream.inference.triton_server import TritonServer, find_tritonserver, free_port, servable_models
+
+    repository = repository_of(Path(args.target))
+    installation = find_tritonserver()
+    models, skipped = servable_models(repository, installation)
+    if args.models:
+        unknown = set(args.models) - set(models)
+        if unknown:
+            raise TaostreamError(f"{repository}: cannot serve {', '.join(sorted(unknown))} (servable: "
+                                 f"{', '.join(models) or 'none'}); " + "; ".join(skipped))
+        models = args.models
+    if not models:
+        raise TaostreamError(f"{repository}: no model this Triton server can load: " + "; ".join(skipped))
+    for reason in skipped:
+        print(f"taostream: not serving {reason}", file=sys.stderr)
+    server = TritonServer(repository, http_port=args.port or free_port(), grpc_port=args.grpc_port or free_port(),
+                          installation=installation, models=models)
+    stop = {"requested": False}
+
+    def request_stop(*_):
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with server:
+            print(f"serving {', '.join(models)} from {repository} ({installation.kind} tritonserver)")
+            print(f"  HTTP: http://{server.http_url}   gRPC: {server.grpc_url}")
+            print("ready; press Ctrl-C to stop", flush=True)
+            while not stop["requested"] and server.process.poll() is None:
+                time.sleep(0.2)
+            if server.process.poll() not in (None, 0) and not stop["requested"]:
+                raise TaostreamError(f"tritonserver stopped with code {server.process.returncode}:\n{server.log_tail()}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print("stopped", flush=True)
+    return 0

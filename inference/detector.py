@@ -1,0 +1,123 @@
+"""A bundle's model end to end: nvinfer-exact preprocessing, any runner, the parsers' reference
+post-processing, and boxes mapped back to the frame.
+
+Raw model outputs (ONNX Runtime, TensorRT, a Triton tensorrt_plan model) are decoded here with
+taostream.parsers.reference; the CPU Triton model already decodes on the server and returns
+``num_detections`` + ``detections`` [K, 6] (or ``probabilities``), which are unpacked instead. Both
+paths order detections by descending confidence and keep at most ``max_detections`` (as the CPU
+Triton model does), so the backends can be compared detection for detection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+from taostream.converter.preprocess import Letterbox, load_bgr, preprocess_image
+from taostream.inference.bundle_info import Bundle
+from taostream.inference.geometry import detections_to_frame
+
+DEFAULT_MAX_DETECTIONS = 100  # the CPU Triton model's output size (deepstream_configs.triton_repo)
+
+
+@dataclass
+class ImageResult:
+    """One image's results in frame pixels."""
+
+    source: str
+    width: int
+    height: int
+    detections: list = field(default_factory=list)  # parsers.reference.Detection, frame pixels
+    classification: object | None = None  # parsers.reference.Attribute for classifiers
+
+
+def sort_and_cap(detections: list, max_detections: int) -> list:
+    """Descending confidence (stable), at most max_detections: the CPU Triton model's packing rule."""
+    return sorted(detections, key=lambda d: -d.confidence)[:max_detections]
+
+
+def unpack_server_detections(count: np.ndarray, rows: np.ndarray) -> list:
+    """The CPU Triton model's (num_detections [1], detections [K, 6]) -> Detection objects."""
+    from taostream.parsers.reference import Detection
+
+    n = int(np.asarray(count).reshape(-1)[0])
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 6)
+    if not 0 <= n <= len(rows):
+        raise TaostreamError(f"the Triton model returned num_detections={n} with {len(rows)} rows; "
+                             "the server's model does not match this bundle")
+    return [Detection(int(r[5]), float(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows[:n]]
+
+
+def split_for_model(batch: np.ndarray, limit: int) -> list[np.ndarray]:
+    if limit <= 0 or len(batch) <= limit:
+        return [batch]
+    return [batch[i : i + limit] for i in range(0, len(batch), limit)]
+
+
+class Detector:
+    """``detect(images)`` for a list of BGR frames (or paths) with one activated runner."""
+
+    def __init__(self, bundle: Bundle, runner, threshold: float | None = None,
+                 max_detections: int = DEFAULT_MAX_DETECTIONS, interpolation: str = "nearest"):
+        from taostream.parsers.reference import DecodeParams
+
+        self.bundle, self.runner = bundle, runner
+        self.threshold = bundle.threshold if threshold is None else float(threshold)
+        self.max_detections, self.interpolation = max_detections, interpolation
+        num_classes = len(bundle.labels) or int(bundle.manifest.get("labels", 0)) or 1
+        # The same parameters the CPU Triton model builds from its config (triton_python_model.py).
+        self.decode_params = DecodeParams.uniform(num_classes, self.threshold, frcnn_nms_iou=bundle.nms_iou_threshold)
+
+    def model_batch_limit(self) -> int:
+        """The model's fixed batch size (a static first dim), or 0 when it takes any batch."""
+        first = self.runner.input_metadata()[self.bundle.input_name].shape[0]
+        return first if isinstance(first, int) and first > 0 else 0
+
+    def preprocess(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
+        tensors, boxes = [], []
+        for frame in frames:
+            tensor, box = preprocess_image(frame, self.bundle.network, self.bundle.dims, interpolation=self.interpolation,
+                                           return_geometry=True, **self.bundle.preprocessing.as_kwargs())
+            tensors.append(tensor)
+            boxes.append(box)
+        return np.stack(tensors), boxes
+
+    def decode(self, outputs: dict[str, np.ndarray], batch: int) -> list:
+        """Per image: a list of Detection (network pixels) or, for classifiers, an Attribute or None."""
+        names = {name.split(":")[0] for name in outputs}
+        if {"num_detections", "detections"} <= names and self.bundle.network.output_layout != "efficient_nms":
+            found = {n.split(":")[0]: a for n, a in outputs.items()}
+            per_image = [unpack_server_detections(found["num_detections"][i], found["detections"][i]) for i in range(batch)]
+            return [[d for d in dets if d.confidence >= self.threshold] for dets in per_image]
+        if "probabilities" in names:
+            from taostream.parsers.reference import classify_softmax
+
+            return [classify_softmax(outputs["probabilities"][i], self.threshold) for i in range(batch)]
+        from taostream.parsers.reference import decode
+
+        decoded = decode(self.bundle.network, outputs, self.bundle.net_width, self.bundle.net_height,
+                         self.decode_params, batched=True, classifier_threshold=self.threshold)
+        return decoded
+
+    def detect(self, images: Sequence, sources: Sequence[str] | None = None) -> list[ImageResult]:
+        frames = [load_bgr(image) for image in images]
+        sources = list(sources) if sources is not None else [
+            str(i) if isinstance(i, (str, Path)) else f"frame{n}" for n, i in enumerate(images)]
+        batch, letterboxes = self.preprocess(frames)
+        decoded_all: list = []
+        for chunk in split_for_model(batch, self.model_batch_limit()):
+            decoded_all.extend(self.decode(self.runner.infer({self.bundle.input_name: chunk}), len(chunk)))
+        results = []
+        for frame, box, source, decoded in zip(frames, letterboxes, sources, decoded_all):
+            height, width = frame.shape[:2]
+            result = ImageResult(source, width, height)
+            if isinstance(decoded, list):
+                result.detections = detections_to_frame(sort_and_cap(decoded, self.max_detections), box, width, height)
+            else:
+                result.classification = decoded
+            results.append(result)
+        return results

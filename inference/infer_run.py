@@ -1,0 +1,181 @@
+"""`taostream infer`: run a bundle on images, folders and videos with one backend and write
+KITTI labels, one JSON file for the run and annotated images/videos, all into OUT at once
+(atomic: on any error OUT is left as it was).
+
+Layout of OUT: ``labels/<image>.txt`` (``labels/<video>_<frame>.txt``), ``images/<image>.jpg``,
+``videos/<video>.mp4``, ``results.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_directory
+from taostream.inference.bundle_info import Bundle, load_bundle
+from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
+from taostream.inference.inputs import InputItem, collect_inputs, read_video
+
+log = logging.getLogger(__name__)
+BACKENDS = ("ort", "trt", "triton")
+
+
+@dataclass
+class InferRequest:
+    bundle: Path
+    inputs: list[str]
+    output: Path
+    backend: str = "ort"
+    batch_size: int = 1
+    threshold: float | None = None
+    engine: Path | None = None  # trt: the engine file (default: the bundle's model.plan)
+    url: str | None = None  # triton: a running server; default: start one on the bundle's repository
+    protocol: str = "http"
+    model_name: str | None = None  # triton: default the bundle's CPU model
+    shared_memory: bool = False
+    annotate: bool = True
+    max_detections: int = DEFAULT_MAX_DETECTIONS
+    force: bool = False
+    progress: bool = True
+
+
+@dataclass
+class InferSummary:
+    output: Path
+    images: int = 0
+    frames: int = 0
+    detections: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _engine_path(bundle: Bundle, engine: Path | None) -> Path:
+    candidates = [engine] if engine else [bundle.path / "model.plan", bundle.path / "model.engine",
+                                          bundle.triton_repository / bundle.triton_model / "1" / "model.plan"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise TaostreamError(f"{bundle.path}: no TensorRT engine (looked for {', '.join(str(c) for c in candidates)}); "
+                         "build one with `taostream convert BUNDLE/model.onnx -o BUNDLE/model.plan` or pass --engine")
+
+
+@contextlib.contextmanager
+def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
+    """The activated runner for the request's backend (and, for Triton without --url, a server of
+    the bundle's repository for the duration)."""
+    if request.backend == "ort":
+        from taostream.inference.runners import OnnxRuntimeRunner
+
+        with OnnxRuntimeRunner(bundle.onnx_for_cpu()) as runner:
+            yield runner
+    elif request.backend == "trt":
+        from taostream.inference.trt_runner import TensorRTRunner
+
+        with TensorRTRunner(_engine_path(bundle, request.engine)) as runner:
+            yield runner
+    elif request.backend == "triton":
+        yield from _triton_runner(bundle, request)
+    else:
+        raise TaostreamError(f"--backend {request.backend}: use one of {', '.join(BACKENDS)}")
+
+
+def _triton_runner(bundle: Bundle, request: InferRequest) -> Iterator:
+    from taostream.inference.triton_runner import TritonRunner
+
+    model = request.model_name or bundle.cpu_model_name
+    with contextlib.ExitStack() as stack:
+        url = request.url
+        if url is None:
+            from taostream.inference.triton_server import TritonServer
+
+            server = stack.enter_context(TritonServer(bundle.triton_repository, models=[model]))
+            url = server.http_url if request.protocol == "http" else server.grpc_url
+        runner = stack.enter_context(TritonRunner(url, model, protocol=request.protocol,
+                                                  shared_memory=request.shared_memory))
+        yield runner
+
+
+def _batches(frames: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _RunWriter:
+    """Writes each image's outputs into the temporary OUT folder as results arrive."""
+
+    def __init__(self, root: Path, bundle: Bundle, annotate: bool):
+        self.root, self.labels, self.annotate = root, bundle.labels, annotate
+        self.results: list = []
+
+    def add(self, result, frame, stem: str, video=None) -> None:
+        from taostream.inference import results as writers
+
+        self.results.append(result)
+        if result.classification is None:
+            writers.write_kitti(self.root / "labels" / f"{stem}.txt", result.detections, self.labels)
+        if self.annotate:
+            image = writers.annotate(frame, result, self.labels)
+            if video is not None:
+                video.write(image)
+            else:
+                writers.write_image(self.root / "images" / f"{stem}.jpg", image)
+
+
+def _image_jobs(items: Sequence[InputItem]) -> Iterator[tuple]:
+    from taostream.converter.preprocess import load_bgr
+
+    for item in items:
+        yield item, load_bgr(item.path), item.stem
+
+
+def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer: _RunWriter, progress, video=None) -> int:
+    count = 0
+    for batch in _batches(jobs, batch_size):
+        results = detector.detect([frame for _, frame, _ in batch], sources=[source for source, _, _ in batch])
+        for (_, frame, stem), result in zip(batch, results):
+            writer.add(result, frame, stem, video)
+        count += len(batch)
+        progress.update(len(batch))
+    return count
+
+
+def run_inference(request: InferRequest) -> InferSummary:
+    from tqdm import tqdm
+
+    from taostream.inference.results import VideoWriter, write_run_json
+
+    if request.batch_size < 1:
+        raise TaostreamError("--batch-size must be at least 1")
+    bundle = load_bundle(request.bundle)
+    items = collect_inputs(request.inputs)
+    summary = InferSummary(Path(request.output))
+    with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force) as root:
+        detector = Detector(bundle, runner, request.threshold, request.max_detections)
+        writer = _RunWriter(root, bundle, request.annotate)
+        images = [i for i in items if i.kind == "image"]
+        with tqdm(total=len(images), unit="image", disable=not request.progress or not images) as bar:
+            jobs = ((str(item.path), frame, stem) for item, frame, stem in _image_jobs(images))
+            summary.images = _process(detector, jobs, request.batch_size, writer, bar)
+        for item in (i for i in items if i.kind == "video"):
+            frames, fps, total = read_video(item.path)
+            video = VideoWriter(root / "videos" / f"{item.stem}.mp4", fps) if request.annotate else None
+            jobs = ((f"{item.path}#{n}", frame, f"{item.stem}_{n:06d}") for n, frame in enumerate(frames))
+            with tqdm(total=total or None, unit="frame", desc=item.path.name, disable=not request.progress) as bar:
+                summary.frames += _process(detector, jobs, request.batch_size, writer, bar, video)
+            if video is not None:
+                video.close()
+        summary.detections = sum(len(r.detections) for r in writer.results)
+        run = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,
+               "threshold": detector.threshold, "input_dims_chw": list(bundle.dims), "coordinates": "frame pixels"}
+        write_run_json(root / "results.json", run, writer.results, bundle.labels)
+    return summary

@@ -1,0 +1,79 @@
+"""Input discovery and frame reading for `taostream infer`: image files, folders, video files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".h264", ".264", ".webm", ".mpg", ".mpeg")
+
+
+@dataclass(frozen=True)
+class InputItem:
+    path: Path
+    kind: str  # "image" | "video"
+    stem: str  # unique name for output files
+
+
+def _kind(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return "image" if suffix in IMAGE_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else None
+
+
+def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
+    """Files as given (images or videos), folders expanded to their images and videos (sorted,
+    not recursive). Output stems are made unique (name, name_1, ...)."""
+    found: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            entries = sorted(p for p in path.iterdir() if p.is_file() and _kind(p))
+            if not entries:
+                raise TaostreamError(f"{path}: folder has no images ({', '.join(IMAGE_SUFFIXES)}) or videos "
+                                     f"({', '.join(VIDEO_SUFFIXES)})")
+            found.extend((p, _kind(p)) for p in entries)
+        elif path.is_file():
+            kind = _kind(path)
+            if kind is None:
+                raise TaostreamError(f"{path}: not an image or video file by its extension; use one of "
+                                     f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
+            found.append((path, kind))
+        else:
+            raise TaostreamError(f"{path}: no such file or folder")
+    used: dict[str, int] = {}
+    items = []
+    for path, kind in found:
+        count = used.get(path.stem, 0)
+        used[path.stem] = count + 1
+        items.append(InputItem(path, kind, path.stem if count == 0 else f"{path.stem}_{count}"))
+    return items
+
+
+def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
+    """(frames as BGR arrays, fps, frame count or 0 when unknown)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise TaostreamError(f"{path}: OpenCV cannot open this video (codec or container not supported)")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    return
+                yield frame
+        finally:
+            capture.release()
+
+    return frames(), fps, max(count, 0)

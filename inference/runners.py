@@ -1,0 +1,154 @@
+"""One runner interface for every backend, after Polygraphy's: ``activate()``/``deactivate()`` (or a
+``with`` block), ``input_metadata()`` and ``infer(feed_dict) -> {output name: array}``.
+
+OnnxRuntimeRunner (CPU, the default that works anywhere) lives here; TensorRTRunner
+(inference/trt_runner.py) and TritonRunner (inference/triton_runner.py) are imported from here too,
+and their heavy libraries load only when a runner is activated.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+
+
+@dataclass(frozen=True)
+class TensorMetadata:
+    dtype: np.dtype
+    shape: tuple  # -1 (or a name) for dynamic dimensions
+
+
+class Runner(abc.ABC):
+    """Base class: subclasses implement _activate, _deactivate, _infer and input_metadata."""
+
+    name = "runner"
+
+    def __init__(self) -> None:
+        self.is_active = False
+
+    def activate(self) -> "Runner":
+        if not self.is_active:
+            self._activate()
+            self.is_active = True
+        return self
+
+    def deactivate(self) -> None:
+        if self.is_active:
+            self.is_active = False
+            self._deactivate()
+
+    def __enter__(self) -> "Runner":
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.deactivate()
+
+    def infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if not self.is_active:
+            raise TaostreamError(f"{self.name}: call activate() (or use `with`) before infer()")
+        check_feed(feed_dict, self.input_metadata(), self.name)
+        return self._infer(feed_dict)
+
+    @abc.abstractmethod
+    def input_metadata(self) -> dict[str, TensorMetadata]: ...
+
+    @abc.abstractmethod
+    def _activate(self) -> None: ...
+
+    @abc.abstractmethod
+    def _deactivate(self) -> None: ...
+
+    @abc.abstractmethod
+    def _infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+def check_feed(feed_dict: dict[str, np.ndarray], metadata: dict[str, TensorMetadata], runner: str) -> None:
+    """Names and static dimensions of the feed against the model's inputs (clear error, not a crash
+    deep inside a backend)."""
+    missing = set(metadata) - set(feed_dict)
+    unknown = set(feed_dict) - set(metadata)
+    if missing or unknown:
+        raise TaostreamError(f"{runner}: inputs {sorted(feed_dict)} do not match the model's {sorted(metadata)}")
+    for name, array in feed_dict.items():
+        expected = metadata[name].shape
+        shape = np.shape(array)
+        fixed = [(e, s) for e, s in zip(expected, shape) if isinstance(e, int) and e >= 0]
+        if len(shape) != len(expected) or any(e != s for e, s in fixed):
+            raise TaostreamError(f"{runner}: input '{name}' has shape {list(shape)}, the model expects "
+                                 f"{list(expected)} (-1 = any)")
+
+
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int32)": np.int32,
+              "tensor(int64)": np.int64, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+              "tensor(bool)": np.bool_, "tensor(double)": np.float64}
+
+
+class OnnxRuntimeRunner(Runner):
+    """ONNX Runtime on the CPU. ``model``: a path, serialized bytes or an onnx.ModelProto."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model, providers: tuple[str, ...] = ("CPUExecutionProvider",), threads: int | None = None):
+        super().__init__()
+        self.model = model
+        self.providers = providers
+        self.threads = threads
+        self.session = None
+
+    def _model_bytes_or_path(self):
+        if isinstance(self.model, (str, os.PathLike)):
+            if not Path(self.model).is_file():
+                raise TaostreamError(f"{self.model}: ONNX model not found")
+            return os.fspath(self.model)
+        if isinstance(self.model, bytes):
+            return self.model
+        return self.model.SerializeToString()
+
+    def _activate(self) -> None:
+        import onnxruntime  # a core dependency
+
+        options = onnxruntime.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        try:
+            self.session = onnxruntime.InferenceSession(self._model_bytes_or_path(), options, providers=list(self.providers))
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            source = self.model if isinstance(self.model, (str, os.PathLike)) else "<model>"
+            raise TaostreamError(f"{source}: ONNX Runtime cannot load the model ({str(exc).splitlines()[0]}); "
+                                 "TensorRT plugin nodes need `taostream modernize --target ort` first") from None
+
+    def _deactivate(self) -> None:
+        self.session = None
+
+    def input_metadata(self) -> dict[str, TensorMetadata]:
+        return {i.name: TensorMetadata(np.dtype(_ORT_TYPES.get(i.type, np.float32)),
+                                       tuple(d if isinstance(d, int) else -1 for d in i.shape))
+                for i in self.session.get_inputs()}
+
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    def _infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        meta = self.input_metadata()
+        feed = {name: np.ascontiguousarray(array, dtype=meta[name].dtype) for name, array in feed_dict.items()}
+        return dict(zip(self.output_names(), self.session.run(None, feed)))
+
+
+def __getattr__(name: str):
+    # The GPU and Triton runners live in their own modules; importing them stays cheap (their
+    # libraries load on activate()), but keeping them apart keeps this module small.
+    if name == "TensorRTRunner":
+        from taostream.inference.trt_runner import TensorRTRunner
+
+        return TensorRTRunner
+    if name == "TritonRunner":
+        from taostream.inference.triton_runner import TritonRunner
+
+        return TritonRunner
+    raise AttributeError(name)

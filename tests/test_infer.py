@@ -1,0 +1,146 @@
+"""`taostream infer` on real bundles of every sample network and on the real face-mask model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+import pytest
+
+from taostream.cli import main
+from taostream.converter.preprocess import preprocess_image
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.results import read_kitti
+from taostream.parsers.reference import DecodeParams, decode
+from test_infer_support import make_bundle, noise_images, write_images
+
+CPU_NETWORKS = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3", "yolo_v4",
+                "efficientdet"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("infer")
+
+
+@pytest.fixture(scope="module")
+def images(workdir) -> list[Path]:
+    return write_images(workdir / "images", noise_images(2, seed=3))
+
+
+def _check_outputs(out: Path, bundle: Path, images: list[Path]) -> dict:
+    data = json.loads((out / "results.json").read_text())
+    assert [Path(i["source"]).name for i in data["images"]] == [p.name for p in images]
+    labels = {"_".join(l.split()) for l in (bundle / "labels.txt").read_text().splitlines()}
+    for image, record in zip(images, data["images"]):
+        frame = cv2.imread(str(image))
+        assert (record["width"], record["height"]) == (frame.shape[1], frame.shape[0])
+        annotated = cv2.imread(str(out / "images" / f"{image.stem}.jpg"))
+        assert annotated.shape == frame.shape
+        if "classification" in record:
+            assert record["classification"]["label"] in labels
+            continue
+        objects = read_kitti(out / "labels" / f"{image.stem}.txt")
+        assert len(objects) == len(record["detections"])
+        for obj, det in zip(objects, record["detections"]):
+            assert obj.label == det["label"] and obj.label in labels
+            assert 0 <= obj.left < obj.right <= frame.shape[1] and 0 <= obj.top < obj.bottom <= frame.shape[0]
+            np.testing.assert_allclose([obj.left, obj.top, obj.right, obj.bottom], det["bbox"], atol=0.006)
+            assert obj.score == pytest.approx(det["confidence"], abs=5e-4)
+    return data
+
+
+@pytest.mark.parametrize("network", CPU_NETWORKS)
+def test_infer_writes_kitti_that_parses_back(network, workdir, images):
+    bundle = make_bundle(workdir, network)
+    out = workdir / f"out_{network}"
+    assert main(["infer", str(bundle), *map(str, images), "-o", str(out), "--no-progress"]) == 0
+    data = _check_outputs(out, bundle, images)
+    assert data["network"] == load_bundle(bundle).network.name and data["backend"] == "ort"
+    if network == "classification":
+        assert not (out / "labels").exists()
+        assert all("classification" in record for record in data["images"])
+
+
+def test_infer_matches_an_independent_onnxruntime_pipeline(workdir, images):
+    """SSD (plain resize): run the bundle's ONNX by hand, decode with the parsers' reference, scale
+    boxes by frame/network size; `taostream infer` must write the same boxes."""
+    bundle_path = make_bundle(workdir, "ssd")
+    bundle = load_bundle(bundle_path)
+    out = workdir / "out_ssd_oracle"
+    assert main(["infer", str(bundle_path), str(images[0]), "-o", str(out), "--no-progress", "--threshold", "0.35"]) == 0
+    frame = cv2.imread(str(images[0]))
+    tensor = preprocess_image(frame, "ssd", bundle.dims, **bundle.preprocessing.as_kwargs())
+    session = onnxruntime.InferenceSession(str(bundle.onnx_for_cpu()), providers=["CPUExecutionProvider"])
+    raw = dict(zip([o.name for o in session.get_outputs()], session.run(None, {bundle.input_name: tensor[None]})))
+    dets = decode("ssd", raw, 300, 300, DecodeParams.uniform(len(bundle.labels), 0.35), batched=True)[0]
+    dets = sorted(dets, key=lambda d: -d.confidence)[:100]
+    sx, sy = frame.shape[1] / 300, frame.shape[0] / 300
+    expected = [(bundle.labels[d.class_id], d.left * sx, d.top * sy, d.right * sx, d.bottom * sy) for d in dets]
+    expected = [e for e in expected if e[3] > e[1] and e[4] > e[2]]
+    written = read_kitti(out / "labels" / f"{images[0].stem}.txt")
+    assert len(expected) > 5, "the sample should give detections at threshold 0.35"
+    assert [o.label for o in written] == [e[0] for e in expected]
+    np.testing.assert_allclose([[o.left, o.top, o.right, o.bottom] for o in written],
+                               [e[1:] for e in expected], atol=0.006)
+
+
+def test_infer_on_a_video_and_a_folder_with_batches(workdir, images):
+    bundle = make_bundle(workdir, "ssd")
+    video = workdir / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for frame in noise_images(5, seed=9, sizes=((240, 320),)):
+        writer.write(frame)
+    writer.release()
+    out = workdir / "out_video"
+    assert main(["infer", str(bundle), str(images[0].parent), str(video), "-o", str(out), "--batch-size", "3",
+                 "--no-progress"]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert len(data["images"]) == len(images) + 5
+    for n in range(5):
+        read_kitti(out / "labels" / f"clip_{n:06d}.txt")
+    capture = cv2.VideoCapture(str(out / "videos" / "clip.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    capture.release()
+
+
+def test_bad_inputs_fail_cleanly_and_write_nothing(workdir, images, capsys):
+    bundle = make_bundle(workdir, "ssd")
+    out = workdir / "out_bad"
+    assert main(["infer", str(bundle), str(workdir / "missing.png"), "-o", str(out)]) == 2
+    assert "missing.png: no such file or folder" in capsys.readouterr().err
+    notes = workdir / "notes.txt"
+    notes.write_text("hello")
+    assert main(["infer", str(bundle), str(images[0]), str(notes), "-o", str(out)]) == 2
+    assert "notes.txt: not an image or video file" in capsys.readouterr().err
+    assert main(["infer", str(workdir), str(images[0]), "-o", str(out)]) == 2
+    assert "not a taostream bundle (no manifest.json)" in capsys.readouterr().err
+    broken = workdir / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    assert main(["infer", str(bundle), str(images[0]), str(broken), "-o", str(out), "--no-progress"]) == 2
+    assert "broken.png: not an image OpenCV can read" in capsys.readouterr().err
+    assert not out.exists(), "a failed run must leave no output folder"
+    assert not any(p.name.startswith(".out_bad") for p in workdir.iterdir())
+
+
+def test_plugin_model_without_cpu_graph_is_a_clear_error(workdir, images, capsys):
+    bundle = make_bundle(workdir, "mask_rcnn")
+    assert main(["infer", str(bundle), str(images[0]), "-o", str(workdir / "out_mrcnn")]) == 2
+    assert "ONNX Runtime cannot load the model" in capsys.readouterr().err
+
+
+def test_infer_on_the_real_face_mask_model(workdir, models_dir, fixtures_dir):
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+
+    bundle = workdir / "bundle_facemask"
+    create_bundle(BundleRequest(model=models_dir / "facemask_detectnet_v2_resnet18.etlt", network="detectnet_v2",
+                                output=bundle, spec=fixtures_dir / "specs" / "facemask_detectnet_v2_train_resnet18_kitti.txt",
+                                key="tlt_encode", precision="fp32"))
+    assert load_bundle(bundle).labels == ["mask", "no-mask"]
+    frames = write_images(workdir / "face_images", noise_images(1, seed=5, sizes=((544, 960),)))
+    out = workdir / "out_facemask"
+    assert main(["infer", str(bundle), *map(str, frames), "-o", str(out), "--no-progress", "--threshold", "0.01"]) == 0
+    _check_outputs(out, bundle, frames)
