@@ -383,11 +383,14 @@ def translate_softmax(t: UffTranslator, node: UffNode) -> Value:
 
 def translate_batchnorm(t: UffTranslator, node: UffNode) -> Value:
     """y = (x - mean) / sqrt(var + eps) * gamma + beta, folded to one Mul and one Add."""
-    t.check_fields(node, {"epsilon", "inputs_orders"})
+    t.check_fields(node, {"epsilon", "eps", "inputs_orders"})
+    epsilon = node.fields.get("epsilon", node.fields.get("eps"))
+    if epsilon is None:
+        raise t.unsupported(node, "the BatchNorm has no epsilon field")
     x = t.input_value(node, 0)
     gamma, beta, mean, var = (t.const_input(node, i, label).astype(np.float64).reshape(-1)
                               for i, label in ((1, "gamma"), (2, "beta"), (3, "mean"), (4, "variance")))
-    scale = gamma / np.sqrt(var + float(node.fields.get("epsilon", 1e-3)))
+    scale = gamma / np.sqrt(var + float(epsilon))
     shift = beta - mean * scale
     orders = parse_orders(t, node, None) or ["NC+"]
     if x.rank is None:

@@ -154,6 +154,17 @@ def iou(a, b) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
+@pytest.mark.parametrize("name", ["lpd_usa_detectnet_v2_pruned.etlt", "lpd_ccpd_detectnet_v2_pruned.etlt"])
+def test_real_photo_batch_one_matches_interpreter(real_uff, name):
+    """The face-mask model sees the photo in a batch of two above; the plate detectors see it alone."""
+    data, input_name = real_uff[name]
+    _, _, (_, h, w) = REAL_ETLT[name]
+    image = cv2.resize(astronaut_photo(), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    batch = np.ascontiguousarray(image.transpose(2, 0, 1)[None])
+    outputs = assert_agree(uff_to_onnx(data, input_name=input_name), load_uff(data), {input_name: batch})
+    assert outputs["output_cov/Sigmoid"].max() < 0.5  # no licence plate in the astronaut photo
+
+
 def test_ppo_fully_connected_uff_matches_interpreter(models_dir):
     data = (models_dir / "ppo_hil_fc.uff").read_bytes()
     model = uff_to_onnx(data)

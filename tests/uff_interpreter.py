@@ -226,7 +226,7 @@ class UffInterpreter:
         x, gamma, beta, mean, var = args
         order = (_orders(node) or ["NC+"])[0]
         shape = [-1] + [1] * (x.ndim - 2) if order in ("NC+", "NC") else [-1]
-        eps = node.fields.get("epsilon", 1e-3)
+        eps = node.fields.get("epsilon", node.fields.get("eps"))
         y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * gamma.reshape(shape) + beta.reshape(shape)
         return y.astype(np.float32)
 
