@@ -289,3 +289,44 @@ def test_export_requires_its_inputs(fixtures_dir, tmp_path):
     values = export_values(fixtures_dir / "specs", tmp_path / "exported", verbose="maybe")
     with pytest.raises(Exception, match="'maybe' is not a boolean"):
         azureml_export.plan_export(values, key="k")
+
+
+# ---- train without substitution (the first component page) ---------------------------------------
+PLAIN_PAGE = "azureml_detectnet_v2_train_component.md"
+
+
+def test_plain_train_component_passes_the_pages_arguments(seeds_dir, tmp_path, capsys):
+    from taostream.training import azureml_train_plain
+
+    page = (seeds_dir / PLAIN_PAGE).read_text(encoding="utf-8")
+    flags = set()
+    for label in re.findall(r"^\* <span[^>]*>([^<]+?):?</span>", page, flags=re.M):
+        flags.update(f.strip() for f in label.replace("â€“", "--").split(","))
+    assert {"-r", "-e", "-n", "--gpus", "--gpu_index", "--use_amp", "--log_file"} <= flags
+    definition = component("tao_detectnet_v2_train_plain.yaml")
+    values = {"original_specs": "/specs", "specs_file": "train.txt", "key": "KEY",
+              "name_string_for_the_model": "resnet18", "num_gpus": "2", "gpu_index": "", "use_amp": "false",
+              "log_file": ""}
+    argv = render_command(definition["command"], values, {"results_dir": "/out"})
+    args = argparse_for(azureml_train_plain, argv[3:] + ["--style", "tao", "--dry-run"])
+    assert azureml_train_plain.run(args) == 0
+    # the page's sample usage, its placeholders filled with the same inputs
+    sample = re.search(r"### Sample Usage.*?<font[^>]*>(.*?)</pre>", page, flags=re.S).group(1)
+    for placeholder, value in (("< path_to_spec_file>", "/specs/train.txt"), ("< path_to_experiment_output>", "/out"),
+                               ("< key_to_load_the_model>", "KEY"), ("< name_string_for_the_model>", "resnet18")):
+        sample = sample.replace(placeholder, value)
+    command = azureml_train_plain.plan_plain_train({**values, "results_dir": "/out"}, key="KEY", style="tao")
+    assert command.argv == sample.split()
+    assert capsys.readouterr().out == f"tao detectnet_v2 train -e /specs/train.txt -r /out -k '{KEY_MASK}' -n resnet18 --gpus 2\n"
+    values.update(gpu_index="1", use_amp="true", log_file="/out/log.txt")
+    amp = azureml_train_plain.plan_plain_train({**values, "results_dir": "/out"}, key="KEY")
+    assert amp.argv[-5:] == ["--gpus", "2", "--use_amp", "--log_file", "/out/log.txt"]
+    assert amp.argv[2:4] == ["--gpu_index", "1"]
+
+
+def argparse_for(module, argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return parser.parse_args(argv)

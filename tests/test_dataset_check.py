@@ -230,3 +230,12 @@ def test_truncated_headers_raise(tmp_path):
     path.write_bytes(encode(20, 10, ".png")[:20])
     with pytest.raises(ImageHeaderError):
         read_image_info(str(path))
+
+
+def test_mixed_image_extensions_warn(tmp_path):
+    data = clean_set(tmp_path / "ds")
+    data.add("000500", [kitti_line("car")], image=encode(480, 272, ".png"), ext=".png")
+    report = check_kitti_dataset(data.root)
+    assert report.ok
+    [warning] = [w for w in report.warnings if w.path == "images/"]
+    assert ".jpg: 8, .png: 1" in warning.message and "image_extension" in warning.message

@@ -222,3 +222,21 @@ def test_type_mismatch_on_set_is_an_error(specs_dir):
 def test_missing_file_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError, match="not found"):
         load_spec(tmp_path / "nope.txt")
+
+
+def test_crlf_text_and_hash_inside_strings():
+    text = 'a: "x # not a comment" # a comment\r\nb {\r\n  c: 1\r\n}\r\n'
+    spec = parse_spec(text)
+    assert spec.get("a") == "x # not a comment"
+    assert dump_spec(spec) == text
+    spec.set("b.c", 2)
+    assert dump_spec(spec) == text.replace("c: 1", "c: 2")
+
+
+def test_load_spec_keeps_crlf_bytes(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"training_config {\r\n  num_epochs: 10\r\n}\r\n")
+    spec = load_spec(path)
+    spec.set("training_config.num_epochs", 3)
+    save_spec(spec, path)
+    assert path.read_bytes() == b"training_config {\r\n  num_epochs: 3\r\n}\r\n"

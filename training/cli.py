@@ -10,7 +10,7 @@ import sys
 from taostream.converter.errors import SpecError, TaostreamError
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.tao_spec import Enum, SpecMessage, load_spec, save_spec
-from taostream.training import azureml_export, azureml_train, commands, mounts
+from taostream.training import azureml_export, azureml_train, azureml_train_plain, commands, mounts
 from taostream.training.dataset_check import check_kitti_dataset
 from taostream.training.runner import run_command
 
@@ -290,6 +290,9 @@ def _register_azureml(subparsers) -> None:
     train = components.add_parser("train", help="DetectNet_v2 train with spec path substitution")
     azureml_train.add_arguments(train)
     train.set_defaults(func=azureml_train.run)
+    plain = components.add_parser("train-plain", help="DetectNet_v2 train, arguments passed through")
+    azureml_train_plain.add_arguments(plain)
+    plain.set_defaults(func=azureml_train_plain.run)
     export = components.add_parser("export", help="DetectNet_v2 export (output ready for taostream bundle)")
     azureml_export.add_arguments(export)
     export.set_defaults(func=azureml_export.run)

@@ -142,6 +142,7 @@ def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
             raise DatasetLayoutError(f"{root}: no '{name}/' folder; a KITTI dataset has {image_dir}/ and "
                                      f"{label_dir}/ with matching file names (TLT guide 6.2.1)")
     images = _list_images(images_path, image_dir, report)
+    _check_extensions(images, image_dir, report)
     labels = _list_labels(labels_path, label_dir, report)
     report.images, report.labels = len(images), len(labels)
     _match_ids(images, labels, image_dir, label_dir, report)
@@ -175,6 +176,15 @@ def _list_images(folder: str, shown: str, report: DatasetReport) -> dict[str, st
                 continue
             images[stem] = entry.name
     return images
+
+
+def _check_extensions(images: dict[str, str], image_dir: str, report: DatasetReport) -> None:
+    """dataset_convert reads one kitti_config.image_extension: other extensions are skipped."""
+    extensions = Counter(os.path.splitext(name)[1] for name in images.values())
+    if len(extensions) > 1:
+        listing = ", ".join(f"{ext}: {count}" for ext, count in extensions.most_common())
+        report.warn(f"{image_dir}/", f"images use several extensions ({listing}); dataset_convert's "
+                    "kitti_config.image_extension names one, so the others are left out: convert them to one")
 
 
 def _list_labels(folder: str, shown: str, report: DatasetReport) -> dict[str, str]:
