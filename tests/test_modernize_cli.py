@@ -129,3 +129,18 @@ def test_calibrate_images_and_write_cache(tmp_path, capsys):
     assert {"Input", "loc_data", "conf_data"} <= set(written.scales)
     assert "NMS" not in written.scales  # calibration runs on the body, before the NMS plugin
     assert {"QuantizeLinear", "DequantizeLinear"} <= mg.op_types(onnx.load(out))
+
+
+def test_real_nvidia_uff_etlt(tmp_path, models_dir, capsys):
+    """A real NVIDIA .etlt with a UFF payload goes through the UFF translator; DetectNet_v2 has no
+    plugins, so the graph is only translated, checked and written."""
+    out = tmp_path / "lpd.onnx"
+    source = models_dir / "lpd_usa_detectnet_v2_pruned.etlt"
+    assert main(["modernize", str(source), "-o", str(out), "--key", "nvidia_tlt", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["network"] == "detectnet_v2" and report["replaced"] == [] and report["checker"] == "passed"
+    model = onnx.load(out)
+    assert [i.name for i in model.graph.input] == ["input_1"]
+    feeds = {"input_1": np.zeros((1, 3, 480, 640), np.float32)}
+    outputs = mg.run_onnxruntime(model, feeds)
+    assert set(outputs) == {"output_cov/Sigmoid", "output_bbox/BiasAdd"}

@@ -153,3 +153,23 @@ def test_keep_top_k_above_top_k_is_refused():
     model = mg.nms_model(30, 3, 10, topK=5)
     with pytest.raises(UnsupportedOpError, match="keepTopK"):
         mg.apply_rewrite(model, replace_nms, NMS_OPS)
+
+
+def test_prior_count_unknown_to_the_graph():
+    """No static prior count: the per-class TopK takes k = min(topK, P) at run time."""
+    model = mg.nms_model(30, 3, 10, topK=50)
+    for tensor in model.graph.input:
+        tensor.type.tensor_type.shape.dim[1 if tensor.name != "prior" else 2].dim_param = "unknown"
+    rng = np.random.default_rng(12)
+    _compare(model, mg.nms_feeds(2, 30, 3, rng))
+    _compare(mg.nms_model(30, 3, 10, topK=12), mg.nms_feeds(2, 30, 3, rng))
+
+
+def test_keep_top_k_larger_than_all_candidates():
+    """keepTopK 8 with 3 priors x 2 classes: every slot past the candidates is padding."""
+    rng = np.random.default_rng(13)
+    feeds = mg.nms_feeds(2, 3, 2, rng)
+    feeds["conf"][:] = 0.6
+    expected = _compare(mg.nms_model(3, 2, 8, topK=8, backgroundLabelId=-1, nmsThreshold=1.0), feeds)
+    assert expected["NMS_1"].view(np.int32).ravel().tolist() == [6, 6]
+    assert (expected["NMS"][:, 0, 6:, 1] == -1).all()
