@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from taostream.converter import registry, trt_support
+from taostream.converter.errors import TaostreamError
 from taostream.converter.model_file import ModelFile
 from taostream.converter.uff import DTYPES, load_uff
 
@@ -42,6 +43,7 @@ class ModelReport:
     network: str | None
     network_candidates: list[str] = field(default_factory=list)
     etlt_input_name: str | None = None
+    uff_translation: str | None = None  # UFF only: "ok" or why the ONNX translation fails
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,8 +133,16 @@ def inspect_uff(model_file: ModelFile) -> ModelReport:
         TensorInfo(n.id, uff.input_shape(n), str(DTYPES.get(n.fields.get("dtype"), "float32")))
         for n in uff.inputs()
     ]
-    # UFF stores no shapes for intermediate or output tensors.
+    # UFF stores no output shapes; the ONNX translation infers them.
     outputs = [TensorInfo(name, None, "float32") for name in uff.outputs()]
+    translation = "ok"
+    try:
+        from taostream.converter.uff_to_onnx import uff_to_onnx
+
+        translated = uff_to_onnx(uff, input_name=model_file.input_name, source=str(model_file.path))
+        outputs = [_onnx_tensor(v) for v in translated.graph.output]
+    except TaostreamError as exc:
+        translation = str(exc)
     histogram = Counter(n.operation for n in uff.nodes)
     network, candidates = _recognise(inputs, outputs, histogram)
     return ModelReport(
@@ -148,6 +158,7 @@ def inspect_uff(model_file: ModelFile) -> ModelReport:
         network=network,
         network_candidates=candidates,
         etlt_input_name=model_file.input_name,
+        uff_translation=translation,
     )
 
 
@@ -157,7 +168,7 @@ def inspect_model(model_file: ModelFile) -> ModelReport:
 
 def _shape(shape) -> str:
     if shape is None:
-        return "(shape not stored in UFF)"
+        return "(shape unknown: UFF stores none)"
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
@@ -188,6 +199,10 @@ def format_report(report: ModelReport) -> str:
         )
     else:
         lines.append("TensorRT plugin ops: none")
+    if report.uff_translation == "ok":
+        lines.append("UFF -> ONNX: translates (taostream decode --to-onnx; TensorRT 9+ and DeepStream 8/9 need ONNX)")
+    elif report.uff_translation:
+        lines.append(f"UFF -> ONNX: not translatable: {report.uff_translation}")
     if report.network:
         text = report.network
         if report.network_candidates:

@@ -72,4 +72,4 @@ def load_onnx_model(model: ModelFile):
         raise ModelFormatError(
             f"{model.path}: this is a UFF model and this taostream build has no UFF translator"
         ) from None
-    return uff_to_onnx(model.data, input_name=model.input_name)
+    return uff_to_onnx(model.data, input_name=model.input_name, source=str(model.path))

@@ -174,3 +174,18 @@ def test_cli_encode_uff_takes_input_name_from_graph(models_dir, tmp_path):
     assert enc.returncode == 0, enc.stderr
     payload = etlt.read_etlt(tmp_path / "p.etlt", "abc")
     assert payload.input_name == "input_state_placeholder"
+
+
+def test_cli_decode_to_onnx_translates_uff_and_runs(models_dir, tmp_path):
+    import onnxruntime as ort
+
+    out = tmp_path / "lpd.onnx"
+    result = run_cli("decode", models_dir / "lpd_usa_detectnet_v2_pruned.etlt", "--key", "nvidia_tlt", "--to-onnx", "-o", out)
+    assert result.returncode == 0, result.stderr
+    model = onnx.load(out)
+    onnx.checker.check_model(model)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    image = np.random.default_rng(0).random((1, 3, 480, 640), dtype=np.float32)
+    cov, bbox = session.run(["output_cov/Sigmoid", "output_bbox/BiasAdd"], {"input_1": image})
+    assert cov.shape == (1, 1, 30, 40) and bbox.shape == (1, 4, 30, 40)
+    assert 0.0 <= cov.min() and cov.max() <= 1.0

@@ -46,6 +46,9 @@ def test_inspect_json_has_op_histogram(models_dir):
     assert report["op_histogram"]["Conv"] == 23
     assert report["inputs"] == [{"name": "input_1", "shape": [-1, 3, 544, 960], "dtype": "float32"}]
     assert report["network"] == "detectnet_v2"
+    # UFF stores no output shapes; the ONNX translation supplies them (960x544 / 16 = 60x34).
+    assert [o["shape"] for o in report["outputs"]] == [["N", 2, 34, 60], ["N", 8, 34, 60]]
+    assert report["uff_translation"] == "ok"
 
 
 def test_inspect_plain_uff_needs_no_key(models_dir):
