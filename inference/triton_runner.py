@@ -148,7 +148,8 @@ class TritonRunner(Runner):
         return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
 
     def infer_async(self, feed_dict: dict[str, np.ndarray]) -> concurrent.futures.Future:
-        """Send one request (at most max_batch_size images) without waiting; the Future gives the outputs."""
+        """Send one request (at most max_batch_size images) without waiting; the Future gives the outputs.
+        Over HTTP (gevent), call result() on the thread that sent the request."""
         if not self.is_active:
             raise TaostreamError(f"{self.name}: call activate() before infer_async()")
         if self._shm_regions:
@@ -166,14 +167,7 @@ class TritonRunner(Runner):
             self.client.async_infer(self.model_name, inputs, done, model_version=self.model_version, outputs=outputs)
             return future
         pending = self.client.async_infer(self.model_name, inputs, model_version=self.model_version, outputs=outputs)
-        threading.Thread(target=self._resolve_http, args=(pending, future), daemon=True).start()
-        return future
-
-    def _resolve_http(self, pending, future: concurrent.futures.Future) -> None:
-        try:
-            future.set_result(self._results(pending.get_result()))
-        except Exception as exc:
-            future.set_exception(TaostreamError(f"Triton model '{self.model_name}': request failed: {exc}"))
+        return _HttpFuture(pending, self._results, self.model_name)
 
     # --- system shared memory -------------------------------------------------------------------------
     def _tensor_bytes(self, spec: dict) -> int:
@@ -205,3 +199,19 @@ class TritonRunner(Runner):
                 shared_memory.destroy_shared_memory_region(handle)
         self._shm_regions.clear()
 
+
+class _HttpFuture(concurrent.futures.Future):
+    """The HTTP client's pending request as a Future. tritonclient.http runs on gevent, whose
+    results must be collected on the thread that sent the request: result() does that on demand."""
+
+    def __init__(self, pending, convert, model_name: str):
+        super().__init__()
+        self._pending, self._convert, self._model_name = pending, convert, model_name
+
+    def result(self, timeout: float | None = None):
+        if not self.done():
+            try:
+                self.set_result(self._convert(self._pending.get_result(timeout=timeout)))
+            except Exception as exc:  # InferenceServerException, timeouts
+                self.set_exception(TaostreamError(f"Triton model '{self._model_name}': request failed: {exc}"))
+        return super().result(timeout=0)

@@ -1,0 +1,132 @@
+"""Integration: `taostream serve` (a subprocess running a real tritonserver) on a sample bundle's CPU
+repository, queried with tritonclient over HTTP and gRPC, returns exactly the detections the
+OnnxRuntimeRunner gives with the same post-processing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tritonclient_http = pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+tritonclient_grpc = pytest.importorskip("tritonclient.grpc", reason="the `triton` extra is not installed")
+
+from taostream.inference.bundle_info import load_bundle  # noqa: E402
+from taostream.inference.detector import Detector, sort_and_cap, unpack_server_detections  # noqa: E402
+from taostream.inference.runners import OnnxRuntimeRunner  # noqa: E402
+from taostream.inference.triton_runner import TritonRunner  # noqa: E402
+from taostream.inference.triton_server import free_port  # noqa: E402
+from test_infer_support import make_bundle, noise_images  # noqa: E402
+
+
+def _key(det) -> tuple:
+    """A detection as float32 values: what both sides computed, without formatting noise."""
+    return (det.class_id, *np.float32([det.left, det.top, det.right, det.bottom, det.confidence]).tolist())
+
+
+def _start_serve(target: Path, http_port: int, grpc_port: int) -> tuple[subprocess.Popen, str]:
+    command = [str(Path(sys.executable).parent / "taostream"), "serve", str(target), "--port", str(http_port),
+               "--grpc-port", str(grpc_port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("ready" in line for line in lines) and process.poll() is None:
+        time.sleep(0.1)
+    if not any("ready" in line for line in lines):
+        process.kill()
+        pytest.fail("`taostream serve` did not become ready:\n" + "".join(lines))
+    return process, lines
+
+
+@pytest.fixture(scope="module")
+def served_ssd(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    bundle = make_bundle(root, "ssd", batch_size=4)
+    http_port, grpc_port = free_port(), free_port()
+    process, printed = _start_serve(bundle, http_port, grpc_port)
+    yield load_bundle(bundle), f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", "".join(printed)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0, "".join(printed)
+    time.sleep(0.2)  # let the reader thread take the last line
+    assert "stopped" in "".join(printed)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return noise_images(6, seed=11)
+
+
+@pytest.fixture(scope="module")
+def onnxruntime_results(served_ssd, frames):
+    bundle = served_ssd[0]
+    with OnnxRuntimeRunner(bundle.onnx_for_cpu()) as runner:
+        return Detector(bundle, runner).detect(frames)
+
+
+def test_serve_prints_urls_and_skips_the_gpu_model(served_ssd):
+    bundle, http_url, grpc_url, printed = served_ssd
+    assert f"http://{http_url}" in printed and grpc_url in printed
+    assert f"serving {bundle.cpu_model_name}" in printed
+    assert f"not serving {bundle.triton_model}: no model file" in printed
+
+
+def test_raw_http_response_equals_onnxruntime_decoding(served_ssd, frames):
+    """Plain tritonclient over HTTP, no taostream runner: the server's packed detections are the
+    reference decoding of ONNX Runtime's raw outputs, sorted by confidence, at most 100."""
+    bundle, http_url, _, _ = served_ssd
+    with OnnxRuntimeRunner(bundle.onnx_for_cpu()) as runner:
+        detector = Detector(bundle, runner)
+        batch, _ = detector.preprocess(frames[:4])
+        expected = [sort_and_cap(d, 100) for d in detector.decode(runner.infer({bundle.input_name: batch}), 4)]
+    client = tritonclient_http.InferenceServerClient(http_url)
+    request = tritonclient_http.InferInput(bundle.input_name, list(batch.shape), "FP32")
+    request.set_data_from_numpy(batch)
+    response = client.infer(bundle.cpu_model_name, [request])
+    counts, rows = response.as_numpy("num_detections"), response.as_numpy("detections")
+    assert counts.shape == (4, 1) and rows.shape == (4, 100, 6)
+    got = [unpack_server_detections(counts[i], rows[i]) for i in range(4)]
+    assert sum(len(d) for d in expected) > 20
+    assert [[_key(d) for d in image] for image in got] == [[_key(d) for d in image] for image in expected]
+
+
+@pytest.mark.parametrize("protocol, shared_memory", [("http", False), ("grpc", False), ("grpc", True)])
+def test_triton_runner_gives_the_onnxruntime_detections(served_ssd, frames, onnxruntime_results, protocol, shared_memory):
+    bundle, http_url, grpc_url, _ = served_ssd
+    url = http_url if protocol == "http" else grpc_url
+    with TritonRunner(url, bundle.cpu_model_name, protocol=protocol, shared_memory=shared_memory) as runner:
+        assert runner.max_batch_size == 4  # 6 frames: two requests (4 + 2)
+        results = Detector(bundle, runner).detect(frames)
+    assert [r.source for r in results] == [r.source for r in onnxruntime_results]
+    for got, expected in zip(results, onnxruntime_results):
+        assert [_key(d) for d in got.detections] == [_key(d) for d in expected.detections]
+
+
+def test_async_requests_over_both_protocols(served_ssd, frames):
+    bundle, http_url, grpc_url, _ = served_ssd
+    with OnnxRuntimeRunner(bundle.onnx_for_cpu()) as runner:
+        detector = Detector(bundle, runner)
+        batch, _ = detector.preprocess(frames[:2])
+        expected = runner.infer({bundle.input_name: batch})
+    for protocol, url in (("http", http_url), ("grpc", grpc_url)):
+        with TritonRunner(url, bundle.cpu_model_name, protocol=protocol) as runner:
+            futures = [runner.infer_async({bundle.input_name: batch[i : i + 1]}) for i in range(2)]
+            outputs = [f.result(timeout=30) for f in futures]
+        for i, output in enumerate(outputs):
+            want = sort_and_cap(detector.decode({k: v[i : i + 1] for k, v in expected.items()}, 1)[0], 100)
+            got = unpack_server_detections(output["num_detections"][0], output["detections"][0])
+            assert [_key(d) for d in got] == [_key(d) for d in want]
+
+
+def test_serve_refuses_a_folder_without_models(tmp_path):
+    from taostream.cli import main
+
+    assert main(["serve", str(tmp_path)]) == 2
