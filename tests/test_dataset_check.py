@@ -239,3 +239,19 @@ def test_mixed_image_extensions_warn(tmp_path):
     assert report.ok
     [warning] = [w for w in report.warnings if w.path == "images/"]
     assert ".jpg: 8, .png: 1" in warning.message and "image_extension" in warning.message
+
+
+def test_spec_class_mapping_against_the_dataset(tmp_path, fixtures_dir):
+    data = clean_set(tmp_path / "ds")
+    data.add("000600", [kitti_line("Mask"), kitti_line("no-mask")])
+    spec = fixtures_dir / "specs" / "facemask_detectnet_v2_train_resnet18_kitti.txt"
+    report = check_kitti_dataset(data.root, spec=spec)
+    assert report.ok  # the facemask keys are lower-case; "Mask" becomes "mask" in the TFRecords
+    unmapped = [w for w in report.warnings if w.path == str(spec) and "not in target_class_mapping" in w.message]
+    assert len(unmapped) == 1 and "car, cyclist, pedestrian" in unmapped[0].message
+    upper = tmp_path / "upper.txt"
+    upper.write_text(spec.read_text().replace('key: "mask"', 'key: "Mask"', 1))
+    report = check_kitti_dataset(data.root, spec=upper)
+    [error] = report.errors
+    assert (error.path, error.line) == (str(upper), 9)  # line 9: key: "Mask"
+    assert "key 'Mask' is not lower-case" in error.message and "use 'mask'" in error.message

@@ -32,6 +32,7 @@ def _register_dataset(subparsers) -> None:
     check.add_argument("--network", help="also check this network's input constraints (e.g. detectnet_v2)")
     check.add_argument("--sequence-map", metavar="JSON",
                        help="sequence-to-frames map (default: DIR/kitti_seq_to_map.json when present)")
+    check.add_argument("--spec", help="training spec: compare its target_class_mapping with the dataset's classes")
     check.add_argument("--images-dir", default="images", help="image folder name (default: images)")
     check.add_argument("--labels-dir", default="labels", help="label folder name (default: labels)")
     check.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -41,7 +42,7 @@ def _register_dataset(subparsers) -> None:
 
 def _dataset_check(args) -> int:
     report = check_kitti_dataset(args.dir, network=args.network, sequence_map=args.sequence_map,
-                                 image_dir=args.images_dir, label_dir=args.labels_dir)
+                                 image_dir=args.images_dir, label_dir=args.labels_dir, spec=args.spec)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

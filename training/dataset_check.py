@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import get_network
+from taostream.converter.tao_spec import load_spec
 from taostream.training.image_headers import ImageHeaderError, read_image_info
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -130,7 +131,8 @@ class DatasetLayoutError(TaostreamError):
 # ---- the check ------------------------------------------------------------------------------------
 def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
                         sequence_map: str | os.PathLike | None = None,
-                        image_dir: str = "images", label_dir: str = "labels") -> DatasetReport:
+                        image_dir: str = "images", label_dir: str = "labels",
+                        spec: str | os.PathLike | None = None) -> DatasetReport:
     root = os.fspath(root)
     canonical = get_network(network).name if network else None
     report = DatasetReport(root=root, network=canonical)
@@ -157,6 +159,8 @@ def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
         sequence_map = os.path.join(root, SEQUENCE_MAP_NAME)
     if sequence_map is not None:
         _check_sequence_map(os.fspath(sequence_map), set(images), report)
+    if spec is not None:
+        _check_spec_classes(os.fspath(spec), report)
     return report
 
 
@@ -342,6 +346,31 @@ def _check_class_case(report: DatasetReport) -> None:
         elif spellings[0] != lower:
             report.warn("labels/", f"class '{spellings[0]}' is not lower-case; dataset_convert writes it as "
                         f"'{lower}': use '{lower}' in the spec's target_class_mapping", field_name="class")
+
+
+def _check_spec_classes(spec_path: str, report: DatasetReport) -> None:
+    """The training spec's target_class_mapping keys against the (lower-cased) dataset classes."""
+    spec = load_spec(spec_path)
+    keys = [k for k in spec.get_all("dataset_config.target_class_mapping.key") if isinstance(k, str)]
+    if not keys:
+        report.warn(spec_path, "no dataset_config.target_class_mapping in this spec; nothing to compare")
+        return
+    converted = Counter()
+    for name, count in report.class_counts.items():
+        converted[name.lower()] += count
+    for entry in spec.find_fields("dataset_config.target_class_mapping.key"):
+        key = entry.value
+        if key != key.lower():
+            report.error(spec_path, f"target_class_mapping key '{key}' is not lower-case; dataset_convert "
+                         f"lower-cases class names, so it matches nothing (0 mAP): use '{key.lower()}'",
+                         entry.line, "target_class_mapping")
+        elif key not in converted:
+            report.warn(spec_path, f"target_class_mapping key '{key}' has no objects in this dataset",
+                        entry.line, "target_class_mapping")
+    unmapped = sorted(set(converted) - set(keys))
+    if unmapped:
+        report.warn(spec_path, f"classes {', '.join(unmapped)} are not in target_class_mapping; training "
+                    "ignores their objects", field_name="target_class_mapping")
 
 
 # ---- sequence map ---------------------------------------------------------------------------------
