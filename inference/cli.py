@@ -45,6 +45,20 @@ def register(subparsers) -> None:
                        help="serve only this model (repeatable; default: every model this server can load)")
     serve.set_defaults(func=run_serve)
 
+    app = subparsers.add_parser(
+        "deepstream-app", help="run a bundle's DeepStream config on a video file or RTSP stream (pyds)",
+        description="Run the bundle's nvinfer (or, with --triton, nvinferserver) config in a DeepStream "
+                    "pipeline on SOURCE and write KITTI labels per frame and results.json into OUT. Needs "
+                    "DeepStream with pyds.")
+    app.add_argument("bundle", help="the bundle folder")
+    app.add_argument("source", help="a video file, file:// or rtsp:// URI")
+    app.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
+    app.add_argument("--triton", action="store_true", help="use nvinferserver with the bundle's Triton config")
+    app.add_argument("--mux-size", default="1920x1080", help="nvstreammux WIDTHxHEIGHT (default 1920x1080)")
+    app.add_argument("--annotate", action="store_true", help="also write an annotated MP4 into OUT/videos/")
+    app.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    app.set_defaults(func=run_deepstream)
+
 
 def run_infer(args: argparse.Namespace) -> int:
     from taostream.inference.infer_run import InferRequest, run_inference
@@ -106,4 +120,23 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", flush=True)
+    return 0
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise TaostreamError(f"--mux-size {text}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if width <= 0 or height <= 0:
+        raise TaostreamError(f"--mux-size {text}: width and height must be positive")
+    return width, height
+
+
+def run_deepstream(args: argparse.Namespace) -> int:
+    from taostream.inference.deepstream_app import run_deepstream_app
+
+    frames = run_deepstream_app(args.bundle, args.source, args.output, triton=args.triton,
+                                mux_size=parse_size(args.mux_size), annotate=args.annotate, force=args.force)
+    print(f"wrote {args.output}: {frames} frames (labels/, results.json)")
     return 0
