@@ -300,7 +300,10 @@ def test_tlt2_spells_yolo_and_has_no_network_for_prune_and_dataset_convert():
     assert launcher_task_name("yolo_v3", "tlt2") == "yolo"
     assert launcher_task_name("yolov3", "tao") == "yolo_v3"
     assert launcher_task_name("yolo_v4_tiny", "tao5") == "yolo_v4_tiny"
-    assert launcher_task_name("classification", "tao") == "classification_tf1"
+    assert launcher_task_name("classification", "tao") == "classification"  # TAO 3.x
+    assert launcher_task_name("classification", "tao4") == "classification_tf1"  # renamed in TAO 4.0
+    assert launcher_task_name("efficientdet", "tao5") == "efficientdet_tf1"
+    assert launcher_task_name("efficientdet_tf2", "tao5") == "efficientdet_tf2"
     assert prune_command("ssd", PruneOptions("m", "o", "k"), style="tlt2").argv[0] == "tlt-prune"
     assert prune_command("ssd", PruneOptions("m", "o", "k"), style="tlt2").argv[1] == "-m"
     with pytest.raises(TaoCommandError, match="did not exist in TLT 2.0"):
@@ -341,6 +344,17 @@ def test_missing_required_options_are_named():
         calibration_tensorfile_command("yolo_v4", "s", "o", 10)
     with pytest.raises(TaoCommandError, match="gen_ds_config"):
         export_command("detectnet_v2", ExportOptions(model="m", key="k", gen_ds_config=True), style="tlt2")
+
+
+def test_tao4_and_later_export_has_no_calibration_or_engine_options():
+    plain = export_command("detectnet_v2", ExportOptions(model="m.tlt", key="k", output_file="m.onnx",
+                                                         gen_ds_config=True), style="tao5")
+    assert plain.argv == ["tao", "model", "detectnet_v2", "export", "-m", "m.tlt", "-o", "m.onnx", "-k", "k",
+                          "--gen_ds_config"]
+    with pytest.raises(TaoCommandError, match=r"TAO 4.0\+ export has no --data_type, --cal_image_dir.*"
+                                              r"tao deploy detectnet_v2 gen_trt_engine"):
+        export_command("detectnet_v2", ExportOptions(model="m", key="k", data_type="int8", cal_image_dir="i"),
+                       style="tao4")
 
 
 def test_every_export_flag_the_issue_lists_is_passed():

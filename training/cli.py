@@ -63,8 +63,9 @@ def _register_tao(subparsers) -> None:
         parser = tasks.add_parser(task, help=f"the {task} task")
         parser.add_argument("--network", required=True, help="detectnet_v2, faster_rcnn, ssd, yolo_v4, ...")
         parser.add_argument("--style", choices=commands.STYLES, default=commands.DEFAULT_STYLE,
-                            help="tlt2: tlt-train NET ...; tlt3: tlt NET TASK; tao: tao NET TASK (default); "
-                                 "tao5: tao model NET TASK; container: NET TASK inside a TAO container")
+                            help="tlt2: tlt-train NET ...; tlt3: tlt NET TASK; tao: tao NET TASK (TAO 3.x, "
+                                 "default); tao4: TAO 4.0 names; tao5: tao model NET TASK; container: NET TASK "
+                                 "inside a TAO container")
         parser.add_argument("--dry-run", action="store_true", help="print the command (key masked), do not run")
         launch = parser.add_argument_group("launch options")
         launch.add_argument("--gpus", type=int)

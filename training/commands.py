@@ -2,15 +2,20 @@
 
 Styles (how the same task is spelled by each generation of the toolkit):
 
-======== ==================================================== ===================================
-style    example                                              source
-======== ==================================================== ===================================
-tlt2     ``tlt-train detectnet_v2 -e spec -r out -k KEY``     TLT 2.0 guide, chapters 6-12
-tlt3     ``tlt faster_rcnn train --gpu_index 0 -e spec``      TLT 3.0 launcher (FasterRCNN readme)
-tao      ``tao detectnet_v2 train -e spec -r out -k KEY``     TAO 3.21-4.x launcher (AzureML seeds)
-tao5     ``tao model detectnet_v2 train -e spec ...``         TAO 5 launcher (task group ``model``)
-container ``detectnet_v2 train -e spec ...``                  inside a TAO container (no launcher)
-======== ==================================================== ===================================
+========= ==================================================== =====================================
+style     example                                              source
+========= ==================================================== =====================================
+tlt2      ``tlt-train detectnet_v2 -e spec -r out -k KEY``     TLT 2.0 guide, chapters 6-12
+tlt3      ``tlt faster_rcnn train --gpu_index 0 -e spec``      TLT 3.0 launcher (FasterRCNN readme)
+tao       ``tao detectnet_v2 train -e spec -r out -k KEY``     TAO 3.x launcher (AzureML seed pages)
+tao4      ``tao classification_tf1 train ...``                 TAO 4.0 launcher
+tao5      ``tao model detectnet_v2 train -e spec ...``         TAO 5 launcher (task group ``model``)
+container ``detectnet_v2 train -e spec ...``                   inside a TAO 3.x container (AzureML)
+========= ==================================================== =====================================
+
+TAO 4.0 renamed classification and EfficientDet to ``classification_tf1`` / ``efficientdet_tf1`` and
+moved INT8 calibration and TensorRT engine generation out of ``export`` into TAO Deploy (TAO 4.0
+migration guide); from TAO 4.0 on, export takes no calibration/engine options here.
 
 Per-task and per-network differences come from the TLT 2.0 guide and the TAO docs: FasterRCNN's
 train/evaluate/inference take only the spec (and an optional key, ``-k/--enc_key``), MaskRCNN
@@ -32,7 +37,8 @@ from typing import Any
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import get_network
 
-STYLES = ("tlt2", "tlt3", "tao", "tao5", "container")
+STYLES = ("tlt2", "tlt3", "tao", "tao4", "tao5", "container")
+NEW_TAO_STYLES = ("tao4", "tao5")  # TAO 4.0+: *_tf1 names, export without calibration/engine
 DEFAULT_STYLE = "tao"
 TASKS = ("dataset_convert", "train", "evaluate", "inference", "prune", "export", "calibration_tensorfile")
 KEY_MASK = "********"
@@ -128,7 +134,7 @@ def launcher_task_name(network: str, style: str) -> str:
         return "yolo_v4_tiny" if spelling == "yolo_v4_tiny" else canonical
     if spelling in _TAO_DISTINCT_TASKS:
         return spelling
-    return _TAO_NAMES.get(canonical, canonical)
+    return _TAO_NAMES.get(canonical, canonical) if style in NEW_TAO_STYLES else canonical
 
 
 def _check_style(style: str) -> None:
@@ -141,7 +147,7 @@ def _prefix(task: str, network: str, style: str) -> list[str]:
     if style == "tlt2":
         tool, takes_network = _TLT2_TOOLS[task]
         return [tool, name] if takes_network else [tool]
-    launcher = {"tlt3": ["tlt"], "tao": ["tao"], "tao5": ["tao", "model"], "container": []}[style]
+    launcher = {"tlt3": ["tlt"], "tao": ["tao"], "tao4": ["tao"], "tao5": ["tao", "model"], "container": []}[style]
     return [*launcher, name, task]
 
 
@@ -413,6 +419,17 @@ def export_command(network: str, options: ExportOptions, *, style: str = DEFAULT
         raise TaoCommandError(
             "int8 export needs calibration data: --cal_image_dir, --cal_data_file (a tensorfile from "
             "calibration_tensorfile) or -e with the training spec (data-loader calibration)")
+    deploy_only = [flag for flag, value in (
+        ("--data_type", o.data_type), ("-s", o.strict_type_constraints), ("--cal_image_dir", o.cal_image_dir),
+        ("--cal_data_file", o.cal_data_file), ("--cal_cache_file", o.cal_cache_file), ("--batches", o.batches),
+        ("--batch_size", o.batch_size), ("--max_batch_size", o.max_batch_size),
+        ("--max_workspace_size", o.max_workspace_size), ("--engine_file", o.engine_file),
+        ("--force_ptq", o.force_ptq)) if value not in (None, False, "")]
+    if deploy_only and style in NEW_TAO_STYLES:
+        raise TaoCommandError(
+            f"TAO 4.0+ export has no {', '.join(deploy_only)}: INT8 calibration and engines moved to TAO Deploy "
+            f"(`tao deploy {launcher_task_name(network, style)} gen_trt_engine`); use --style tao for TAO 3.x, "
+            "or build the engine with `taostream convert`")
     if o.gen_ds_config and style == "tlt2":
         raise TaoCommandError("TLT 2.0 tlt-export has no --gen_ds_config option; use --style tao")
     body = ["-m", str(o.model)]

@@ -42,12 +42,12 @@ def check_tools(command: TaoCommand, which: Callable[[str], str | None] = shutil
     """Raise TaoToolMissingError when the executable (or Docker for the launcher styles) is absent."""
     executable = command.argv[0]
     if which(executable) is None:
-        hint_key = {"tlt3": "tlt", "tao": "tao", "tao5": "tao"}.get(command.style, command.style)
+        hint_key = {"tlt3": "tlt", "tao": "tao", "tao4": "tao", "tao5": "tao"}.get(command.style, command.style)
         raise TaoToolMissingError(
             f"'{executable}' was not found on PATH, so `{command.display()}` cannot run: "
             f"{_INSTALL_HINTS[hint_key]}"
         )
-    if command.style in ("tlt3", "tao", "tao5") and which("docker") is None:
+    if command.style in ("tlt3", "tao", "tao4", "tao5") and which("docker") is None:
         raise TaoToolMissingError(
             f"the {executable} launcher runs tasks in Docker containers, but 'docker' was not found on "
             "PATH: install Docker and the NVIDIA Container Toolkit, then log in to nvcr.io"
