@@ -137,6 +137,11 @@ def launcher_task_name(network: str, style: str) -> str:
     return _TAO_NAMES.get(canonical, canonical) if style in NEW_TAO_STYLES else canonical
 
 
+def canonical_network(network: str) -> str:
+    """The registry's name for a network, accepting TLT 2.0's `yolo` for YOLOv3 as well."""
+    return get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+
+
 def _check_style(style: str) -> None:
     if style not in STYLES:
         raise TaoCommandError(f"unknown command style '{style}': use one of {', '.join(STYLES)}")
@@ -205,7 +210,7 @@ def _add(argv: list[str], flag: str, value: Any) -> None:
 def _build(task: str, network: str, style: str, launch: LaunchOptions | None, key: str | None,
            body: list[str]) -> TaoCommand:
     _check_style(style)
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     allowed = _TASK_NETWORKS.get(task)
     if allowed is not None and canonical not in allowed:
         raise TaoCommandError(f"TAO has no {task} task for {canonical}")
@@ -236,7 +241,7 @@ def train_command(network: str, spec: str, *, results_dir: str | None = None, ke
                   initial_epoch: int | None = None, style: str = DEFAULT_STYLE,
                   launch: LaunchOptions | None = None) -> TaoCommand:
     """``train -e SPEC -r RESULTS -k KEY [-n NAME]``, with each network's own spelling."""
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     _require(spec, "the experiment spec", "-e", "train", canonical)
     body = ["-e", str(spec)]
     if canonical == "faster_rcnn":
@@ -269,7 +274,7 @@ def evaluate_command(network: str, spec: str, *, model: str | None = None, key: 
                      framework: str | None = None, use_training_set: bool = False,
                      style: str = DEFAULT_STYLE, launch: LaunchOptions | None = None) -> TaoCommand:
     """``evaluate -e SPEC -m MODEL -k KEY`` (FasterRCNN: the model comes from the spec)."""
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     _require(spec, "the experiment spec", "-e", "evaluate", canonical)
     body = ["-e", str(spec)]
     if canonical == "faster_rcnn":
@@ -306,7 +311,7 @@ class InferenceOptions:
 
 def inference_command(network: str, options: InferenceOptions, *, style: str = DEFAULT_STYLE,
                       launch: LaunchOptions | None = None) -> TaoCommand:
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     o = options
     body: list[str] = []
     if canonical == "faster_rcnn":  # everything else comes from inference_config in the spec
@@ -364,7 +369,7 @@ class PruneOptions:
 def prune_command(network: str, options: PruneOptions, *, style: str = DEFAULT_STYLE,
                   launch: LaunchOptions | None = None) -> TaoCommand:
     """``prune -m MODEL -o OUT [-n ..] -eq .. -pth .. -k KEY`` (TLT 2.0: ``tlt-prune``, no network)."""
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     if canonical == "mask_rcnn" and style == "tlt2":
         raise TaoCommandError("tlt-prune does not support MaskRCNN in TLT 2.0 (TLT 2.0 guide chapter 11)")
     o = options
@@ -407,7 +412,7 @@ class ExportOptions:
 
 def export_command(network: str, options: ExportOptions, *, style: str = DEFAULT_STYLE,
                    launch: LaunchOptions | None = None) -> TaoCommand:
-    canonical = get_network("yolo_v3" if network.strip().lower() == "yolo" else network).name
+    canonical = canonical_network(network)
     o = options
     _require(o.model, "the trained .tlt/.hdf5 model", "-m", "export", canonical)
     _require(o.key, "the model key", "-k", "export", canonical)
