@@ -50,6 +50,18 @@ def option(argv: list[str], flag: str) -> str | None:
     return argv[argv.index(flag) + 1] if flag in argv else None
 
 
+def gpu_index_option(argv: list[str]) -> str | None:
+    """The TAO entrypoint takes one index per word (`--gpu_index 0 1`); the page writes "0,1"."""
+    if "--gpu_index" not in argv:
+        return None
+    values = []
+    for word in argv[argv.index("--gpu_index") + 1:]:
+        if word.startswith("-"):
+            break
+        values.append(word)
+    return ",".join(values)
+
+
 def component(name: str) -> dict:
     text = resources.files("taostream.training").joinpath("components", name).read_text(encoding="utf-8")
     return yaml.safe_load(text)
@@ -106,7 +118,7 @@ def train_accessors(plan: azureml_train.TrainPlan) -> dict:
         "tf records validation data folder reference": by_label["TF records validation data folder"].reference,
         "-n, --model_name": option(argv, "-n"),
         "--gpus": option(argv, "--gpus"),
-        "--gpu_index": option(argv, "--gpu_index"),
+        "--gpu_index": gpu_index_option(argv),
         "--use_amp": "true" if "--use_amp" in argv else "false",
         "--log_file": option(argv, "--log_file"),
     }
@@ -160,7 +172,7 @@ def test_train_component_runs_end_to_end_from_its_yaml(seeds_dir, fixtures_dir, 
         "/mnt/azureml/cr/models/facemask/pretrained_resnet18/tlt_pretrained_detectnet_v2_vresnet18/resnet18.hdf5")
     command_line = printed.strip().splitlines()[-1]
     assert command_line == (
-        f"detectnet_v2 train --gpu_index 0,1 -e {results / FACEMASK_TRAIN} -r {results} -k '{KEY_MASK}' "
+        f"detectnet_v2 train --gpu_index 0 1 -e {results / FACEMASK_TRAIN} -r {results} -k '{KEY_MASK}' "
         "-n resnet18_detector --gpus 2 --use_amp --log_file /mnt/azureml/logs/train.log")
 
 
@@ -318,10 +330,10 @@ def test_plain_train_component_passes_the_pages_arguments(seeds_dir, tmp_path, c
     command = azureml_train_plain.plan_plain_train({**values, "results_dir": "/out"}, key="KEY", style="tao")
     assert command.argv == sample.split()
     assert capsys.readouterr().out == f"tao detectnet_v2 train -e /specs/train.txt -r /out -k '{KEY_MASK}' -n resnet18 --gpus 2\n"
-    values.update(gpu_index="1", use_amp="true", log_file="/out/log.txt")
+    values.update(gpu_index="1,2", use_amp="true", log_file="/out/log.txt")
     amp = azureml_train_plain.plan_plain_train({**values, "results_dir": "/out"}, key="KEY")
     assert amp.argv[-5:] == ["--gpus", "2", "--use_amp", "--log_file", "/out/log.txt"]
-    assert amp.argv[2:4] == ["--gpu_index", "1"]
+    assert amp.argv[2:5] == ["--gpu_index", "1", "2"]
 
 
 def argparse_for(module, argv):

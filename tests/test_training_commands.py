@@ -319,8 +319,22 @@ def test_tlt2_launch_options_become_environment_variables():
         train_command("detectnet_v2", "s", results_dir="r", key="k", style="tlt2", launch=LaunchOptions(log_file="x"))
     tao = train_command("detectnet_v2", "s", results_dir="r", key="k",
                         launch=LaunchOptions(gpus=2, gpu_index="0,1", use_amp=True, log_file="/r/log.txt"))
-    assert tao.argv == ["tao", "detectnet_v2", "train", "--gpu_index", "0,1", "-e", "s", "-r", "r", "-k", "k",
+    # the TAO entrypoint reads --gpu_index as one int per GPU (argparse nargs="+")
+    assert tao.argv == ["tao", "detectnet_v2", "train", "--gpu_index", "0", "1", "-e", "s", "-r", "r", "-k", "k",
                         "--gpus", "2", "--use_amp", "--log_file", "/r/log.txt"]
+
+
+def test_gpu_rules_of_the_tao_entrypoint():
+    with pytest.raises(TaoCommandError, match="names 2 GPU"):
+        train_command("detectnet_v2", "s", results_dir="r", key="k", launch=LaunchOptions(gpu_index="0,1"))
+    with pytest.raises(TaoCommandError, match="only train takes --gpus > 1 or --use_amp"):
+        evaluate_command("detectnet_v2", "s", model="m", key="k", launch=LaunchOptions(gpus=2, gpu_index="0 1"))
+    with pytest.raises(TaoCommandError, match="only train takes"):
+        export_command("detectnet_v2", ExportOptions(model="m", key="k"), launch=LaunchOptions(use_amp=True))
+    with pytest.raises(TaoCommandError, match="whole numbers"):
+        train_command("detectnet_v2", "s", results_dir="r", key="k", launch=LaunchOptions(gpu_index="gpu0"))
+    single = evaluate_command("detectnet_v2", "s", model="m", key="k", style="tao5", launch=LaunchOptions(gpu_index=3))
+    assert single.argv[4:6] == ["--gpu_index", "3"]
 
 
 def test_dash_n_means_model_name_for_train_and_normalizer_for_prune():

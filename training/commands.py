@@ -167,24 +167,38 @@ class LaunchOptions:
     log_file: str | None = None
 
 
+def gpu_indices(gpu_index: str | int | list | None) -> list[str]:
+    """``"0,1"``, ``"0 1"``, ``1`` or ``[0, 1]`` -> ``["0", "1"]``; a shell variable (``$GPU_INDEX``) is
+    passed through for the shell to expand."""
+    if gpu_index is None or gpu_index == "":
+        return []
+    items = gpu_index if isinstance(gpu_index, (list, tuple)) else re.split(r"[,\s]+", str(gpu_index).strip())
+    indices = [str(item).strip() for item in items if str(item).strip()]
+    for index in indices:
+        if not (index.isdigit() or index.startswith("$")):
+            raise TaoCommandError(f"--gpu_index '{gpu_index}': GPU indices are whole numbers such as 0 or 0,1")
+    return indices
+
+
 def _launch_flags(task: str, style: str, launch: LaunchOptions, command: TaoCommand) -> tuple[list, list]:
     """(flags placed before the task's own options, flags placed after them)."""
-    before: list[str] = []
-    after: list[str] = []
+    indices = gpu_indices(launch.gpu_index)
     if style == "tlt2":
-        if launch.gpu_index is not None:
-            command.env["CUDA_VISIBLE_DEVICES"] = str(launch.gpu_index)
-        if launch.use_amp:
-            command.env["TF_ENABLE_AUTO_MIXED_PRECISION"] = "1"  # TLT 2.0 guide section 8.2
-        if launch.log_file:
-            raise TaoCommandError("TLT 2.0 tools have no --log_file option; redirect the output instead")
-        if launch.gpus is not None:
-            if task != "train":
-                raise TaoCommandError(f"TLT 2.0 {task} has no --gpus option (only tlt-train has)")
-            after += ["--gpus", str(launch.gpus)]
-        return before, after
-    if launch.gpu_index is not None:
-        before += ["--gpu_index", str(launch.gpu_index)]
+        return [], _tlt2_launch(task, launch, indices, command)
+    # The TAO entrypoint (nvidia_tao_tf1 cv/common/entrypoint): --gpu_index takes one int per GPU
+    # (nargs="+"), their count must equal --gpus (default 1), and only train may use several GPUs
+    # or AMP.
+    gpus = launch.gpus if launch.gpus is not None else 1
+    if gpus < 1:
+        raise TaoCommandError(f"--gpus {gpus}: at least one GPU is needed")
+    if task != "train" and (gpus > 1 or launch.use_amp):
+        raise TaoCommandError(f"{task} runs on one GPU without AMP: only train takes --gpus > 1 or --use_amp")
+    literal = [i for i in indices if not i.startswith("$")]
+    if literal and len(literal) == len(indices) and len(indices) != gpus:
+        raise TaoCommandError(f"--gpu_index names {len(indices)} GPU(s) but --gpus is {gpus}: give as many "
+                              "indices as GPUs")
+    before = ["--gpu_index", *indices] if indices else []
+    after: list[str] = []
     if launch.gpus is not None:
         after += ["--gpus", str(launch.gpus)]
     if launch.use_amp:
@@ -192,6 +206,21 @@ def _launch_flags(task: str, style: str, launch: LaunchOptions, command: TaoComm
     if launch.log_file:
         after += ["--log_file", str(launch.log_file)]
     return before, after
+
+
+def _tlt2_launch(task: str, launch: LaunchOptions, indices: list[str], command: TaoCommand) -> list[str]:
+    """TLT 2.0 has only --gpus (tlt-train); the GPU choice and AMP are environment variables."""
+    if indices:
+        command.env["CUDA_VISIBLE_DEVICES"] = ",".join(indices)
+    if launch.use_amp:
+        command.env["TF_ENABLE_AUTO_MIXED_PRECISION"] = "1"  # TLT 2.0 guide section 8.2
+    if launch.log_file:
+        raise TaoCommandError("TLT 2.0 tools have no --log_file option; redirect the output instead")
+    if launch.gpus is None:
+        return []
+    if task != "train":
+        raise TaoCommandError(f"TLT 2.0 {task} has no --gpus option (only tlt-train has)")
+    return ["--gpus", str(launch.gpus)]
 
 
 def _add(argv: list[str], flag: str, value: Any) -> None:
