@@ -360,15 +360,19 @@ def test_missing_required_options_are_named():
         export_command("detectnet_v2", ExportOptions(model="m", key="k", gen_ds_config=True), style="tlt2")
 
 
-def test_tao4_and_later_export_has_no_calibration_or_engine_options():
+def test_tao4_and_later_export_warns_about_calibration_and_engine_options(caplog):
     plain = export_command("detectnet_v2", ExportOptions(model="m.tlt", key="k", output_file="m.onnx",
                                                          gen_ds_config=True), style="tao5")
     assert plain.argv == ["tao", "model", "detectnet_v2", "export", "-m", "m.tlt", "-o", "m.onnx", "-k", "k",
                           "--gen_ds_config"]
-    with pytest.raises(TaoCommandError, match=r"TAO 4.0\+ export has no --data_type, --cal_image_dir.*"
-                                              r"tao deploy detectnet_v2 gen_trt_engine"):
-        export_command("detectnet_v2", ExportOptions(model="m", key="k", data_type="int8", cal_image_dir="i"),
-                       style="tao4")
+    assert not caplog.records
+    with caplog.at_level("WARNING"):
+        int8 = export_command("detectnet_v2", ExportOptions(model="m", key="k", output_file="m.etlt",
+                                                            data_type="int8", cal_image_dir="i"), style="tao5")
+    assert "--data_type" in int8.argv and "--cal_image_dir" in int8.argv
+    text = caplog.text
+    assert "hides --data_type, --cal_image_dir" in text and "tao deploy detectnet_v2 gen_trt_engine" in text
+    assert "m.etlt becomes m.etlt.onnx" in text
 
 
 def test_every_export_flag_the_issue_lists_is_passed():
@@ -438,3 +442,23 @@ def test_runner_names_the_missing_launcher_and_the_missing_docker(tmp_path, monk
     make_tool(bin_dir, "tao", "echo should-not-run\n")
     with pytest.raises(TaoToolMissingError, match="'docker' was not found"):
         run_command(command)
+
+
+def test_tao5_inference_and_evaluate_write_into_a_results_folder():
+    # flags of nvidia_tao_tf1/cv/<net>/scripts/inference.py (TAO 5): output folder -r, no -o/-l
+    dnv2 = inference_command("detectnet_v2", InferenceOptions(spec="infer.txt", input="imgs", output="out", key="k"),
+                             style="tao5")
+    assert dnv2.argv == ["tao", "model", "detectnet_v2", "inference", "-e", "infer.txt", "-i", "imgs", "-r", "out",
+                         "-k", "k"]
+    yolo = inference_command("yolo_v4", InferenceOptions(spec="s", input="imgs", output="out", model="m.tlt",
+                                                         threshold=0.3, batch_size=4, key="k"), style="tao5")
+    assert yolo.argv[4:] == ["-e", "s", "-m", "m.tlt", "-i", "imgs", "-t", "0.3", "-b", "4", "-r", "out", "-k", "k"]
+    frcnn = inference_command("faster_rcnn", InferenceOptions(spec="s", output="out", model="m.tlt"), style="tao5")
+    assert frcnn.argv[4:] == ["-e", "s", "-m", "m.tlt", "-r", "out"]
+    with pytest.raises(TaoCommandError, match="no -l"):
+        inference_command("ssd", InferenceOptions(spec="s", input="i", output="o", model="m", label_output="l"),
+                          style="tao5")
+    evaluated = evaluate_command("faster_rcnn", "s", model="m.tlt", results_dir="r", key="k", style="tao5")
+    assert evaluated.argv[4:] == ["-e", "s", "-m", "m.tlt", "-r", "r", "-k", "k"]
+    with pytest.raises(TaoCommandError, match="before TAO 5"):
+        evaluate_command("faster_rcnn", "s", model="m.tlt", style="tlt3")

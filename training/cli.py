@@ -96,13 +96,14 @@ def _args_evaluate(p) -> None:
     p.add_argument("-m", "--model")
     p.add_argument("-f", "--framework", choices=("tlt", "tensorrt"))
     p.add_argument("--use_training_set", action="store_true")
+    p.add_argument("-r", "--results_dir", help="TAO 5: folder for the evaluation results")
     add_key_arguments(p, required=False)
 
 
 def _args_inference(p) -> None:
     p.add_argument("-e", "--spec")
     p.add_argument("-i", "--input")
-    p.add_argument("-o", "--output")
+    p.add_argument("-o", "-r", "--output", help="output folder (-o up to TAO 4, -r from TAO 5)")
     p.add_argument("-m", "--model")
     p.add_argument("-l", "--label_output")
     p.add_argument("-t", "--threshold", type=float)
@@ -168,7 +169,7 @@ def build_tao_command(args) -> commands.TaoCommand:
     if task == "evaluate":
         return commands.evaluate_command(net, args.experiment_spec_file, model=args.model, key=key,
                                          framework=args.framework, use_training_set=args.use_training_set,
-                                         **common)
+                                         results_dir=args.results_dir, **common)
     if task == "inference":
         options = commands.InferenceOptions(args.spec, args.input, args.output, args.model, key,
                                             args.label_output, args.threshold, args.batch_size,

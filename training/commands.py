@@ -15,7 +15,8 @@ container ``detectnet_v2 train -e spec ...``                   inside a TAO 3.x 
 
 TAO 4.0 renamed classification and EfficientDet to ``classification_tf1`` / ``efficientdet_tf1`` and
 moved INT8 calibration and TensorRT engine generation out of ``export`` into TAO Deploy (TAO 4.0
-migration guide); from TAO 4.0 on, export takes no calibration/engine options here.
+migration guide); TAO 5's export still parses those options (hidden), so they are passed with a
+warning. TAO 5 inference and evaluate write into ``-r`` (results folder) and have no ``-o``/``-l``.
 
 Per-task and per-network differences come from the TLT 2.0 guide and the TAO docs: FasterRCNN's
 train/evaluate/inference take only the spec (and an optional key, ``-k/--enc_key``), MaskRCNN
@@ -29,6 +30,7 @@ A command carries the key as a secret: ``display()`` masks it; only ``argv`` hol
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ from typing import Any
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import get_network
+
+log = logging.getLogger(__name__)
 
 STYLES = ("tlt2", "tlt3", "tao", "tao4", "tao5", "container")
 NEW_TAO_STYLES = ("tao4", "tao5")  # TAO 4.0+: *_tf1 names, export without calibration/engine
@@ -301,18 +305,25 @@ def train_command(network: str, spec: str, *, results_dir: str | None = None, ke
 
 def evaluate_command(network: str, spec: str, *, model: str | None = None, key: str | None = None,
                      framework: str | None = None, use_training_set: bool = False,
-                     style: str = DEFAULT_STYLE, launch: LaunchOptions | None = None) -> TaoCommand:
-    """``evaluate -e SPEC -m MODEL -k KEY`` (FasterRCNN: the model comes from the spec)."""
+                     results_dir: str | None = None, style: str = DEFAULT_STYLE,
+                     launch: LaunchOptions | None = None) -> TaoCommand:
+    """``evaluate -e SPEC -m MODEL -k KEY`` (FasterRCNN before TAO 5: the model comes from the spec)."""
     canonical = canonical_network(network)
     _require(spec, "the experiment spec", "-e", "evaluate", canonical)
     body = ["-e", str(spec)]
-    if canonical == "faster_rcnn":
+    if canonical == "faster_rcnn" and style != "tao5":
         if model:
-            raise TaoCommandError("faster_rcnn evaluate reads the model from the spec "
-                                  "(evaluation_config); do not pass -m")
-    elif canonical != "classification":
+            raise TaoCommandError("faster_rcnn evaluate reads the model from the spec (evaluation_config) "
+                                  "before TAO 5; do not pass -m, or use --style tao5")
+    elif canonical not in ("classification", "faster_rcnn"):
         _require(model, "the model to evaluate", "-m", "evaluate", canonical)
         _add(body, "-m", model)
+    else:
+        _add(body, "-m", model)
+    if results_dir:
+        if style != "tao5":
+            raise TaoCommandError("evaluate takes a results folder (-r) from TAO 5 on; use --style tao5")
+        _add(body, "-r", results_dir)
     _add(body, "-k", key)
     if framework or use_training_set:
         if canonical != "detectnet_v2":
@@ -341,7 +352,48 @@ class InferenceOptions:
 def inference_command(network: str, options: InferenceOptions, *, style: str = DEFAULT_STYLE,
                       launch: LaunchOptions | None = None) -> TaoCommand:
     canonical = canonical_network(network)
-    o = options
+    if style == "tao5":
+        body = _inference_body_tao5(canonical, options)
+    else:
+        body = _inference_body_legacy(canonical, options)
+    return _build("inference", network, style, launch, options.key, body)
+
+
+def _inference_body_tao5(canonical: str, o: InferenceOptions) -> list[str]:
+    """TAO 5 (nvidia_tao_tf1 scripts/inference.py): every network writes into -r (results folder);
+    there is no -o/-l; FasterRCNN accepts -m."""
+    if o.label_output:
+        raise TaoCommandError("TAO 5 inference has no -l: labels are written under the results folder (-r)")
+    _require(o.output, "a results folder", "-r", "inference", canonical)
+    if canonical == "faster_rcnn":  # -e -m -r -k only
+        _require(o.spec, "the experiment spec", "-e", "inference", canonical)
+        body = ["-e", str(o.spec)]
+        _add(body, "-m", o.model)
+    else:
+        _require(o.input, "input images", "-i", "inference", canonical)
+        if canonical != "detectnet_v2":  # DetectNet_v2 falls back to the model in the spec
+            _require(o.model, "the model", "-m", "inference", canonical)
+        body = []
+        _add(body, "-e", o.spec)
+        _add(body, "-m", o.model)
+        body += ["-d" if canonical == "classification" and not _looks_like_file(o.input) else "-i", str(o.input)]
+        if canonical == "classification":
+            _require(o.class_map, "the classmap.json from training", "-cm", "inference", canonical)
+            _add(body, "-cm", o.class_map)
+        if canonical == "mask_rcnn":
+            _add(body, "-c", o.class_map)
+            _add(body, "--include_mask", o.include_mask)
+        if canonical not in ("detectnet_v2", "classification"):
+            _add(body, "-t", o.threshold)
+        if canonical != "mask_rcnn":
+            _add(body, "-b", o.batch_size)
+    body += ["-r", str(o.output)]
+    _add(body, "-k", o.key)
+    return body
+
+
+def _inference_body_legacy(canonical: str, o: InferenceOptions) -> list[str]:
+    """TLT 2.0 guide chapter 10 (and the TLT 3 / TAO 3-4 launchers, UNVERIFIED there)."""
     body: list[str] = []
     if canonical == "faster_rcnn":  # everything else comes from inference_config in the spec
         _require(o.spec, "the experiment spec", "-e", "inference", canonical)
@@ -375,7 +427,7 @@ def inference_command(network: str, options: InferenceOptions, *, style: str = D
         if canonical == "mask_rcnn":
             _add(body, "--include_mask", o.include_mask)
         _add(body, "-k", o.key)
-    return _build("inference", network, style, launch, o.key, body)
+    return body
 
 
 def _looks_like_file(path: str) -> bool:
@@ -460,10 +512,14 @@ def export_command(network: str, options: ExportOptions, *, style: str = DEFAULT
         ("--max_workspace_size", o.max_workspace_size), ("--engine_file", o.engine_file),
         ("--force_ptq", o.force_ptq)) if value not in (None, False, "")]
     if deploy_only and style in NEW_TAO_STYLES:
-        raise TaoCommandError(
-            f"TAO 4.0+ export has no {', '.join(deploy_only)}: INT8 calibration and engines moved to TAO Deploy "
-            f"(`tao deploy {launcher_task_name(network, style)} gen_trt_engine`); use --style tao for TAO 3.x, "
-            "or build the engine with `taostream convert`")
+        # TAO 5's export parser still accepts these (hidden from --help) but TAO 4.0 moved INT8
+        # calibration and engine building to TAO Deploy: say so, pass them on.
+        log.warning("TAO 4.0+ export hides %s: INT8 calibration and engines belong to TAO Deploy "
+                    "(`tao deploy %s gen_trt_engine`) or `taostream convert`", ", ".join(deploy_only),
+                    launcher_task_name(network, style))
+    if style == "tao5" and o.output_file and "onnx" not in o.output_file:
+        log.warning("TAO 5 exports ONNX and appends .onnx to an output name without it: %s becomes %s.onnx",
+                    o.output_file, o.output_file)
     if o.gen_ds_config and style == "tlt2":
         raise TaoCommandError("TLT 2.0 tlt-export has no --gen_ds_config option; use --style tao")
     body = ["-m", str(o.model)]
