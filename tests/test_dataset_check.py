@@ -255,3 +255,12 @@ def test_spec_class_mapping_against_the_dataset(tmp_path, fixtures_dir):
     [error] = report.errors
     assert (error.path, error.line) == (str(upper), 9)  # line 9: key: "Mask"
     assert "key 'Mask' is not lower-case" in error.message and "use 'mask'" in error.message
+
+
+def test_box_that_collapses_when_truncated_to_integers_warns(tmp_path):
+    data = clean_set(tmp_path / "ds")
+    data.add("000700", [kitti_line("car", (10.2, 20, 10.8, 120)), kitti_line("car", (10, 20, 11, 21))])
+    report = check_kitti_dataset(data.root)
+    assert report.ok
+    assert find(report, "labels/000700.txt", 1, "under one pixel after dataset_convert truncates")
+    assert not find(report, "labels/000700.txt", 2)  # 10 < 11 and 20 < 21 survive int()

@@ -322,6 +322,10 @@ def _check_box(xmin: float, ymin: float, xmax: float, ymax: float, fields: list[
     if not ymin < ymax:
         report.error(shown, f"ymin {fields[5]} must be < ymax {fields[7]}", line, "ymin")
         ok = False
+    if ok and not (int(xmin) < int(xmax) and int(ymin) < int(ymax)):
+        # dataset_convert truncates the corners with int() and skips boxes that collapse
+        report.warn(shown, f"box ({fields[4]}, {fields[5]}, {fields[6]}, {fields[7]}) is under one pixel "
+                    "after dataset_convert truncates it to integers: the object is skipped", line, "bbox")
     if min(xmin, ymin) < 0:
         report.error(shown, f"box ({fields[4]}, {fields[5]}, {fields[6]}, {fields[7]}) has a negative "
                      "coordinate; clip it to the image", line, "bbox")
