@@ -105,6 +105,12 @@ class SpecMessage:
     def __len__(self) -> int:
         return len(self.fields)
 
+    def __bool__(self) -> bool:
+        return True  # an empty block (`cov {}`) is present, not absent
+
+    def __contains__(self, name: str) -> bool:
+        return any(f.name == name for f in self.fields)
+
     def __repr__(self) -> str:
         return f"SpecMessage({[f.name for f in self.fields]})"
 

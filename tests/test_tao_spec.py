@@ -61,6 +61,8 @@ def test_detectnet_v2_train_spec_values(specs_dir):
     assert spec.get("evaluation_config.minimum_detection_ground_truth_overlap[1].key") == "no-mask"
     assert spec.get("model_config.objective_set.cov") is not None  # empty block `cov {\n}`
     assert len(spec.get("model_config.objective_set.cov")) == 0
+    assert spec.get("model_config.objective_set.cov")  # present though empty: truthy
+    assert "training_config" in spec and "num_epochs" not in spec
     assert spec.get("no_such.field", "fallback") == "fallback"
     assert spec.get_all("no_such.field") == []
 
