@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from taostream.converter import trt_support
 from taostream.converter.errors import UnknownNetworkError
 
 CAFFE_BGR_OFFSETS = (103.939, 116.779, 123.68)
@@ -284,7 +285,7 @@ NETWORKS: tuple[Network, ...] = (
         outputs_onnx=("generate_detections", "mask_fcn_logits/BiasAdd"),
         output_layout="mask_rcnn",
         outputs=(
-            _t("generate_detections", "FP32", (100, 6, 1, 1), "y1, x1, y2, x2, class, score in network pixels"),
+            _t("generate_detections", "FP32", (100, 6), "y1, x1, y2, x2, class, score in network pixels"),
             _t("mask_fcn_logits/BiasAdd", "FP32", (100, "C", 28, 28), "per-class mask logits"),
         ),
         parser_function="NvDsInferParseCustomMrcnnTLTV2",
@@ -393,6 +394,10 @@ def recognise(input_names: list[str], output_names: list[str], ops: set[str] | f
             continue
         score = len(outs & names) * 4 + (2 if net.input_blob in ins else 0)
         score += len(ops & {*net.plugins_onnx, *net.plugins_uff})
+        # Networks with the same outputs (YOLOv3/v4) differ in their plugin sets: an exact match wins.
+        plugins_seen = {op for op in ops if trt_support.plugin_op(op)}
+        if plugins_seen and plugins_seen in (set(net.plugins_onnx), set(net.plugins_uff)):
+            score += 3
         if score > best_score:
             best, best_score = net, score
     return best

@@ -45,6 +45,12 @@ PLUGINS: dict[str, PluginSupport] = {
         _support("MultilevelProposeROI_TRT", ["mask_rcnn"], _D, _D, ""),
         _support("MultilevelCropAndResize_TRT", ["mask_rcnn"], _D, _D, ""),
         _support("EfficientNMS_TRT", ["efficientdet"], _D, _D, "ONNX NonMaxSuppression / INMSLayer"),
+        # Used by TLT-era UFF exports (MaskRCNN's SpecialSlice, TLT 1.0 SSD's GridAnchor/FlattenConcat).
+        # FACTS.md does not list them; their TensorRT 11 status is UNVERIFIED, recorded as deprecated.
+        _support("SpecialSlice_TRT", ["mask_rcnn"], _D, _D, "ONNX Slice"),
+        _support("GridAnchor_TRT", ["ssd"], _D, _D, "constant priors"),
+        _support("GridAnchorRect_TRT", ["ssd"], _D, _D, "constant priors"),
+        _support("FlattenConcat_TRT", ["ssd"], _D, _D, "ONNX Flatten + Concat"),
     )
 }
 

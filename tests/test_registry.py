@@ -115,3 +115,9 @@ def test_label_rules_and_background():
     assert {n.label_rule for n in registry.NETWORKS} == {
         "classmap", "detectnet_v2", "faster_rcnn", "ssd", "yolo", "mask_rcnn", "efficientdet"
     }
+
+
+def test_recognise_prefers_the_exact_plugin_set():
+    outputs = ["BatchedNMS", "BatchedNMS_1", "BatchedNMS_2", "BatchedNMS_3"]
+    assert registry.recognise(["Input"], outputs, {"BatchedNMSDynamic_TRT"}).name == "yolo_v4"
+    assert registry.recognise(["Input"], outputs, {"BatchTilePlugin_TRT", "ResizeNearest_TRT", "BatchedNMSDynamic_TRT"}).name == "yolo_v3"

@@ -63,12 +63,6 @@ TAO_PLUGIN_ATTRIBUTES = {
                          "box_coding": A.INT},
 }
 
-# Where the TensorRT plugin disagrees with the registry's declared dims, the sample follows the
-# plugin: GenerateDetection_TRT::getOutputDimensions returns {keep_topk, 6} (TensorRT OSS
-# plugin/generateDetectionPlugin), while the registry says (100, 6, 1, 1). Reported to the lead.
-PLUGIN_DECLARED_DIMS = {("mask_rcnn", "generate_detections"): (100, 6)}
-
-
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     root = tmp_path_factory.mktemp("samples")
@@ -152,8 +146,6 @@ def test_plugin_schemas_are_registered_only_inside_the_block(models):
 
 # -- input / outputs / plugins against the registry ------------------------------------------------
 def _expected_output_dims(net, name, dims, num_classes) -> list:
-    if (net.name, name) in PLUGIN_DECLARED_DIMS:
-        dims = PLUGIN_DECLARED_DIMS[(net.name, name)]
     _, h, w = net.default_dims
     symbols = {"C": num_classes, "4C": 4 * num_classes, "K": net.keep_top_k, "GH": h // 16, "GW": w // 16}
     return ["N", *(symbols.get(d, d) for d in dims)]
