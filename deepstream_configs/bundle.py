@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform as host_platform
 import shutil
 from dataclasses import dataclass, field
@@ -109,7 +108,7 @@ def _class_count_hint(net: Network, outputs: dict[str, tuple[int, ...]]) -> int 
     return None
 
 
-def _needs_modernizer(net: Network, proto, precision: str) -> bool:
+def _needs_modernizer(proto, precision: str) -> bool:
     ops = {node.op_type for node in proto.graph.node}
     return precision == "int8" or any(removed_in(op, "11") for op in ops)
 
@@ -232,7 +231,7 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
     warnings = list(labels.warnings)
     modern, plugin_route = model.proto, False
-    if _needs_modernizer(net, model.proto, request.precision):
+    if _needs_modernizer(model.proto, request.precision):
         modern = _modernize(model.proto, request)
         plugin_route = True
     if _has_plugin_nodes(modern):

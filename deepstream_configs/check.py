@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.config_schema import KeySpec
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
 from taostream.deepstream_configs.nvinfer import deepstream_major

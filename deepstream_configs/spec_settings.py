@@ -43,7 +43,10 @@ def _ints(text: Any) -> list[int]:
 
 
 def input_dims_from_spec(network: Network, spec: Any) -> tuple[int, int, int] | None:
-    """(C, H, W) the spec trains at, or None when it does not say."""
+    """(C, H, W) the spec trains at, or None when it does not say.
+
+    LOCAL FACTS until the registry has them: where each network family's spec keeps its input size
+    (TAO 5 spec schemas; requested as Network.spec_input_fields)."""
     spec = as_spec_dict(spec)
     rule = network.label_rule
     if rule == "detectnet_v2":

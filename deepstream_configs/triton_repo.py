@@ -20,6 +20,7 @@ from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
 
+# LOCAL FACT until the registry has it (requested: Network.grid_stride, 16 for detectnet_v2, FACTS.md s.2).
 GRID_STRIDE = 16  # DetectNet_v2's output grid stride
 CPU_MAX_DETECTIONS = 100
 _TRITON_TYPES = {"FP32": "TYPE_FP32", "INT32": "TYPE_INT32", "FP16": "TYPE_FP16", "INT64": "TYPE_INT64"}
