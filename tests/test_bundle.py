@@ -86,6 +86,21 @@ def test_sample_bundle_passes_check_for_every_deepstream_version(net, samples, t
     assert prop.get("onnx-file") == "../model.onnx"
     assert prop.get("output-blob-names") == ";".join(info.output_names)
     assert result.warnings == manifest["warnings"]
+    _assert_triton_configs_parse(bundle, manifest)
+
+
+def _assert_triton_configs_parse(bundle: Path, manifest: dict) -> None:
+    model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="the `triton` extra is not installed")
+    from google.protobuf import text_format
+
+    configs = sorted((bundle / "triton").glob("*/config.pbtxt"))
+    assert configs, "no Triton model written"
+    for path in configs:
+        config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+        assert config.name == path.parent.name
+        assert config.input[0].name == manifest["input"]["name"]
+        if config.platform == "tensorrt_plan":
+            assert {o.name: list(o.dims) for o in config.output} == manifest["outputs"]
 
 
 def _load_cpu_model(folder: Path):
