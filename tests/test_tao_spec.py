@@ -242,3 +242,56 @@ def test_load_spec_keeps_crlf_bytes(tmp_path):
     spec.set("training_config.num_epochs", 3)
     save_spec(spec, path)
     assert path.read_bytes() == b"training_config {\r\n  num_epochs: 3\r\n}\r\n"
+
+
+# ---- an independent oracle: protobuf's own text-format tokenizer ---------------------------------
+def protobuf_walk(text: str) -> list[tuple[str, object]]:
+    """(dotted path, value) for every field, read with google.protobuf's Tokenizer (no schema:
+    integer, then float, then identifier, as text_format would try them for a scalar)."""
+    from google.protobuf import text_format
+
+    tokens = text_format.Tokenizer(text.splitlines(True))
+    fields, stack = [], []
+    while not tokens.AtEnd():
+        if tokens.TryConsume("}") or tokens.TryConsume(">"):
+            stack.pop()
+            continue
+        name = tokens.ConsumeIdentifier()
+        path = ".".join([*stack, name])
+        tokens.TryConsume(":")
+        if tokens.TryConsume("{") or tokens.TryConsume("<"):
+            stack.append(name)
+            fields.append((path, "{}"))
+            continue
+        if tokens.token[:1] in ("'", '"'):
+            value = tokens.ConsumeString()
+        else:
+            try:
+                value = tokens.ConsumeInteger()
+            except text_format.ParseError:
+                try:
+                    value = tokens.ConsumeFloat()
+                except text_format.ParseError:
+                    word = tokens.ConsumeIdentifier()
+                    value = {"true": True, "True": True, "false": False, "False": False}.get(word, word)
+        fields.append((path, value))
+    return fields
+
+
+def our_walk(spec) -> list[tuple[str, object]]:
+    return [(path, "{}" if isinstance(f.value, SpecMessage) else f.value) for path, f in spec.walk()]
+
+
+def typed(pairs):
+    return [(path, type(value).__name__ if not isinstance(value, Enum) else "str", value) for path, value in pairs]
+
+
+def test_every_fixture_spec_reads_as_protobufs_tokenizer_reads_it(specs_dir):
+    for path in all_specs(specs_dir):
+        assert typed(our_walk(load_spec(path))) == typed(protobuf_walk(read_raw(path))), path
+
+
+def test_scalars_and_escapes_read_as_protobufs_tokenizer_reads_them():
+    text = ("a: \"tab\\there \\\"q\\\" \\x41\\101 \\u00e9 \\303\\251\"\nb: 'it\\'s'\nc: .5\nd: 1e-5\ne: 0x1F\n"
+            "f: 017\ng: -3\nh: 2.5e+3\ni: -inf\nj: 1.5f\nk: FOO\n")
+    assert typed(our_walk(parse_spec(text))) == typed(protobuf_walk(text))
