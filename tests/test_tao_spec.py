@@ -295,3 +295,29 @@ def test_scalars_and_escapes_read_as_protobufs_tokenizer_reads_them():
     text = ("a: \"tab\\there \\\"q\\\" \\x41\\101 \\u00e9 \\303\\251\"\nb: 'it\\'s'\nc: .5\nd: 1e-5\ne: 0x1F\n"
             "f: 017\ng: -3\nh: 2.5e+3\ni: -inf\nj: 1.5f\nk: FOO\n")
     assert typed(our_walk(parse_spec(text))) == typed(protobuf_walk(text))
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, Enum):
+        return Enum(value + "_X")
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, float):
+        return value * 2 + 0.25
+    return value + ' "edited" \\ path/x'
+
+
+def test_editing_any_scalar_changes_exactly_that_value(specs_dir):
+    for path in all_specs(specs_dir):
+        original = our_walk(load_spec(path))
+        for index in range(0, len(original), 7):  # every 7th field of every spec
+            spec = load_spec(path)
+            field_path, entry = list(spec.walk())[index]
+            if isinstance(entry.value, SpecMessage):
+                continue
+            entry.set_value(_changed(entry.value))
+            expected = list(original)
+            expected[index] = (field_path, _changed(original[index][1]))
+            assert typed(our_walk(parse_spec(dump_spec(spec)))) == typed(expected), (path, field_path)
