@@ -18,8 +18,9 @@ moved INT8 calibration and TensorRT engine generation out of ``export`` into TAO
 migration guide); TAO 5's export still parses those options (hidden), so they are passed with a
 warning. TAO 5 inference and evaluate write into ``-r`` (results folder) and have no ``-o``/``-l``.
 
-Per-task and per-network differences come from the TLT 2.0 guide and the TAO docs: FasterRCNN's
-train/evaluate/inference take only the spec (and an optional key, ``-k/--enc_key``), MaskRCNN
+Per-task and per-network differences come from the TLT 2.0 guide, the TAO docs and the TAO 5 TF1
+sources: FasterRCNN's train/evaluate/inference take the spec and an optional key (``-k/--enc_key``;
+TAO 5 adds ``-r``/``-m``), MaskRCNN
 trains into ``-d`` (model_dir), ``-n`` means model name for DetectNet_v2's train but normalizer for
 prune, TLT 2.0 has no --gpu_index/--use_amp/--log_file flags (AMP there is the environment variable
 TF_ENABLE_AUTO_MIXED_PRECISION=1, GPU choice CUDA_VISIBLE_DEVICES), and ``tlt-prune`` /
@@ -42,12 +43,12 @@ from taostream.converter.registry import get_network
 log = logging.getLogger(__name__)
 
 STYLES = ("tlt2", "tlt3", "tao", "tao4", "tao5", "container")
-NEW_TAO_STYLES = ("tao4", "tao5")  # TAO 4.0+: *_tf1 names, export without calibration/engine
+NEW_TAO_STYLES = ("tao4", "tao5")  # TAO 4.0+: *_tf1 names; export calibration/engine options deprecated
 DEFAULT_STYLE = "tao"
 TASKS = ("dataset_convert", "train", "evaluate", "inference", "prune", "export", "calibration_tensorfile")
 KEY_MASK = "********"
 
-# TLT 2.0 executables; None where the tool takes no network argument.
+# TLT 2.0 executables, and whether each takes the network as its first argument.
 _TLT2_TOOLS = {
     "dataset_convert": ("tlt-dataset-convert", False),
     "train": ("tlt-train", True),
