@@ -82,3 +82,37 @@ def test_installation_is_found():
     assert installation.binary.exists()
     if installation.kind == "pytriton":
         assert (installation.backend_directory / "python" / "triton_python_backend_stub").exists()
+
+
+def _model_folder(root, name, config, files=()):
+    folder = root / name
+    (folder / "1").mkdir(parents=True)
+    (folder / "config.pbtxt").write_text(config)
+    for file in files:
+        (folder / "1" / file).write_text("x")
+
+
+def test_servable_models_skip_what_the_server_cannot_load(tmp_path):
+    from taostream.inference.triton_server import TritonInstallation, repository_models, servable_models
+
+    _model_folder(tmp_path, "plan_missing", 'name: "plan_missing"\nplatform: "tensorrt_plan"\n')
+    _model_folder(tmp_path, "plan_present", 'name: "plan_present"\nplatform: "tensorrt_plan"\n', ["model.plan"])
+    _model_folder(tmp_path, "python_model", 'name: "python_model"\nbackend: "python"\n', ["model.py"])
+    _model_folder(tmp_path, "onnx_model", 'name: "onnx_model"\nplatform: "onnxruntime_onnx"\n', ["model.onnx"])
+    assert [(m.name, m.backend, m.has_model_file) for m in repository_models(tmp_path)] == [
+        ("onnx_model", "onnxruntime", True), ("plan_missing", "tensorrt", False),
+        ("plan_present", "tensorrt", True), ("python_model", "python", True)]
+    pytriton = TritonInstallation(tmp_path / "tritonserver", tmp_path, "pytriton")
+    load, skipped = servable_models(tmp_path, pytriton)
+    assert load == ["python_model"]
+    assert any(s.startswith("plan_missing: no model file") for s in skipped)
+    assert any(s.startswith("plan_present: backend 'tensorrt' is not in nvidia-pytriton") for s in skipped)
+    system = TritonInstallation(tmp_path / "tritonserver", None, "system")
+    assert servable_models(tmp_path, system)[0] == ["onnx_model", "plan_present", "python_model"]
+
+
+def test_explicit_model_list_goes_on_the_command_line(repository):
+    server = TritonServer(repository, models=["affine"])
+    command = server.command()
+    assert "--model-control-mode=explicit" in command and "--load-model=affine" in command
+    assert not any(arg.startswith("--load-model") for arg in TritonServer(repository).command())
