@@ -68,8 +68,9 @@ def run_infer(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=args.url,
         protocol=args.protocol, model_name=args.model_name, shared_memory=args.shared_memory,
         annotate=not args.no_annotate, force=args.force, progress=not args.no_progress))
+    written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
     print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
-          f"{summary.detections} detections (labels/, results.json{', images/, videos/' if not args.no_annotate else ''})")
+          f"{summary.detections} detections ({', '.join(written)})")
     return 0
 
 

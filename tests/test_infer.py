@@ -146,18 +146,20 @@ def test_infer_on_the_real_face_mask_model(workdir, models_dir, fixtures_dir):
     _check_outputs(out, bundle, frames)
 
 
-def test_triton_backend_writes_what_onnxruntime_writes(workdir, images):
+@pytest.mark.parametrize("network", ["yolo_v4", "classification"])
+def test_triton_backend_writes_what_onnxruntime_writes(workdir, images, network):
     """`--backend triton` (a server started for the run, gRPC, shared memory) and `--backend ort`
     give the same results.json detections."""
     pytest.importorskip("tritonclient.grpc", reason="the `triton` extra is not installed")
-    bundle = make_bundle(workdir, "yolo_v4")
+    bundle = make_bundle(workdir, network)
     runs = {}
     for backend, extra in (("ort", []), ("triton", ["--protocol", "grpc", "--shared-memory"])):
-        out = workdir / f"out_yolo_{backend}"
+        out = workdir / f"out_{network}_{backend}"
         assert main(["infer", str(bundle), *map(str, images), "-o", str(out), "--backend", backend,
                      "--no-progress", "--no-annotate", *extra]) == 0
         runs[backend] = json.loads((out / "results.json").read_text())
         assert not (out / "images").exists()
     assert runs["triton"]["backend"] == "triton"
-    assert sum(len(i["detections"]) for i in runs["ort"]["images"]) > 0
-    assert [i["detections"] for i in runs["triton"]["images"]] == [i["detections"] for i in runs["ort"]["images"]]
+    key = "classification" if network == "classification" else "detections"
+    assert all(i.get(key) for i in runs["ort"]["images"])
+    assert [i[key] for i in runs["triton"]["images"]] == [i[key] for i in runs["ort"]["images"]]
