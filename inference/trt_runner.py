@@ -134,6 +134,10 @@ class TensorRTRunner(Runner):
         self.context = self.engine.create_execution_context()
         self.stream = cuda_check(self.cudart.cudaStreamCreate(), "cudaStreamCreate")
         self.api = self.api or execution_api(self.trt.__version__)
+        if self.api == BINDINGS_API and self.engine.num_optimization_profiles > 1:
+            # Each profile has its own binding indices in the old API; not worth supporting for < 8.5.
+            raise TaostreamError(f"{self.engine_path}: engines with several optimization profiles need TensorRT "
+                                 ">= 8.5 here (named-tensor API); rebuild with one profile for this TensorRT")
 
     def _deactivate(self) -> None:
         for buffer in self.buffers.values():

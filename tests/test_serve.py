@@ -4,7 +4,6 @@ OnnxRuntimeRunner gives with the same post-processing."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
