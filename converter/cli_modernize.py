@@ -1,5 +1,6 @@
 """`taostream modernize`: a TAO model (.onnx or .etlt) -> an ONNX graph TensorRT 8.6/10/11 or ONNX
-Runtime can run, plugins the target lacks replaced by standard ops, optionally INT8 as Q/DQ."""
+Runtime can run, plugins the target lacks replaced by standard ops, optionally INT8 as Q/DQ.
+`taostream calibration`: summarize TensorRT calibration caches (version, tensors, scale range)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def register(subparsers) -> None:
     int8.add_argument("--write-cache", metavar="OUT.cal", help="also write the fresh scales as a classic cache file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_modernize)
+
+    p = subparsers.add_parser("calibration", help="summarize TensorRT calibration caches (any version header)")
+    p.add_argument("caches", nargs="+", metavar="CAL", help="calibration cache files (cal.bin)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_calibration)
 
 
 def _check_options(args) -> None:
@@ -130,4 +136,23 @@ def run_modernize(args) -> int:
     else:
         print("\n".join(report.lines()))
         print(f"wrote {args.output}" + (f" and {args.write_cache}" if args.write_cache else ""))
+    return 0
+
+
+def run_calibration(args) -> int:
+    """One line per cache: TensorRT version, algorithm, tensor count and scale (and amax) range."""
+    from taostream.converter.calib_cache import read_calibration_cache
+
+    summaries = {}
+    for path in args.caches:
+        summaries[path] = read_calibration_cache(path).summary()
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return 0
+    for path, s in summaries.items():
+        if s["scale_min"] is None:
+            print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors, no finite scale")
+            continue
+        print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors, scale "
+              f"{s['scale_min']:.6g} .. {s['scale_max']:.6g} (amax {s['scale_min'] * 127:.6g} .. {s['scale_max'] * 127:.6g})")
     return 0

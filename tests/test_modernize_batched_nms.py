@@ -132,6 +132,7 @@ def test_efficient_reference_hand_worked_case():
     dict(class_agnostic=1),
     dict(score_activation=1, background_class=0),
     dict(background_class=2, max_output=60),
+    dict(score_threshold=0.9999),  # nothing above the threshold
 ])
 def test_efficient_random(case):
     rng = np.random.default_rng(len(str(case)))
@@ -144,6 +145,8 @@ def test_efficient_random(case):
     if case.get("score_activation"):
         feeds["scores"] = rng.normal(-1, 2, feeds["scores"].shape).astype(np.float32)
     expected = _compare(model, feeds, replace_efficient_nms, ("EfficientNMS_TRT",), EFFICIENT_OUT)
+    if case.get("score_threshold"):
+        assert (expected["num_detections"] == 0).all() and not expected["detection_boxes"].any()
     if case.get("background_class", -1) >= 0:
         valid = np.arange(max_output)[None, :] < expected["num_detections"]
         assert case["background_class"] not in expected["detection_classes"][valid]

@@ -144,3 +144,26 @@ def test_real_nvidia_uff_etlt(tmp_path, models_dir, capsys):
     feeds = {"input_1": np.zeros((1, 3, 480, 640), np.float32)}
     outputs = mg.run_onnxruntime(model, feeds)
     assert set(outputs) == {"output_cov/Sigmoid", "output_bbox/BiasAdd"}
+
+
+# ----------------------------------------------------------------------------- taostream calibration
+
+def test_calibration_summarizes_every_real_cache(fixtures_dir, capsys):
+    caches = sorted((fixtures_dir / "calibration").glob("*.bin"))
+    assert len(caches) >= 9
+    assert main(["calibration", *map(str, caches), "--json"]) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    for path in caches:
+        lines = [line for line in path.read_text().splitlines()[1:] if line.strip()]
+        summary = summaries[str(path)]
+        assert summary["tensors"] == len(lines)  # counted here from the file itself
+        assert summary["header"] == path.read_text().splitlines()[0].strip()
+        assert 0 < summary["scale_min"] <= summary["scale_max"]
+
+
+def test_calibration_bad_file_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.cal"
+    bad.write_text("not a cache\n")
+    assert main(["calibration", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(bad) in err and "TRT-<version>-<algorithm>" in err
