@@ -173,3 +173,11 @@ def test_keep_top_k_larger_than_all_candidates():
     expected = _compare(mg.nms_model(3, 2, 8, topK=8, backgroundLabelId=-1, nmsThreshold=1.0), feeds)
     assert expected["NMS_1"].view(np.int32).ravel().tolist() == [6, 6]
     assert (expected["NMS"][:, 0, 6:, 1] == -1).all()
+
+
+def test_score_equal_to_the_threshold_is_not_a_candidate():
+    """sortScoresPerClass keeps score > confidenceThreshold: a score equal to it is dropped."""
+    feeds, attrs = _hand_inputs()
+    feeds["conf"] = np.where(feeds["conf"] == np.float32(0.5), np.float32(0.3), feeds["conf"]).astype(np.float32)
+    expected = _compare(mg.nms_model(3, 3, 4, **attrs), feeds)
+    assert expected["NMS_1"].view(np.int32).ravel().tolist() == [1, 0]  # only A (0.8); C's 0.3s are out
