@@ -179,6 +179,9 @@ class TritonServer:
         # the CPU models of a bundle on a host whose Triton has no TensorRT backend.
         self.models = list(models) if models is not None else None
         self.process: subprocess.Popen | None = None
+        # A prefix of its own for the Python backend's shared-memory regions, so that servers running
+        # side by side (tests, several bundles) never share or delete each other's regions.
+        self.shm_prefix = f"taostream_{os.getpid()}_{self.http_port}_"
         self._shm_before: set[str] = set()
         self._log_file = None
 
@@ -207,7 +210,11 @@ class TritonServer:
             cmd.extend(f"--load-model={name}" for name in self.models)
         if self.installation.backend_directory:
             cmd.append(f"--backend-directory={self.installation.backend_directory}")
+        cmd.append(f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}")
         return cmd
+
+    def _shm_regions(self) -> set[str]:
+        return set(glob.glob(SHM_PATTERN)) | set(glob.glob(f"/dev/shm/{self.shm_prefix}*"))
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -218,7 +225,7 @@ class TritonServer:
     def start(self) -> "TritonServer":
         if self.installation.kind == "pytriton":
             check_numpy_for_python_backend()
-        self._shm_before = set(glob.glob(SHM_PATTERN))
+        self._shm_before = self._shm_regions()
         self._log_file = tempfile.NamedTemporaryFile(prefix="tritonserver-", suffix=".log", delete=False)
         log.info("starting %s", " ".join(self.command()))
         self.process = subprocess.Popen(
@@ -261,7 +268,7 @@ class TritonServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         # A server killed mid-flight can leave the Python backend's shared-memory regions behind.
-        for leftover in set(glob.glob(SHM_PATTERN)) - self._shm_before:
+        for leftover in self._shm_regions() - self._shm_before:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
         if self._log_file:
