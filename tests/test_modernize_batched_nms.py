@@ -59,6 +59,16 @@ def test_batched_random(op, share_location):
     assert (expected["BatchedNMS"] == 20).all()  # more candidates than keepTopK
 
 
+def test_static_plugin_count_keeps_the_declared_rank():
+    """The UFF translator declares a static BatchedNMS_TRT count as [N, 1] (the plugin's implicit-batch
+    [N] in an explicit-batch graph): the runner and the rewrite both follow the graph."""
+    model = mg.batched_nms_model(40, 2, 10, op="BatchedNMS_TRT")
+    model.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 1
+    feeds = mg.batched_nms_feeds(2, 40, 2, np.random.default_rng(8))
+    expected = _compare(model, feeds, replace_batched_nms, BATCHED_OPS, BATCHED_OUT)
+    assert expected["BatchedNMS"].shape == (2, 1)
+
+
 @pytest.mark.parametrize("clip", [1, 0])
 def test_batched_clip_boxes_and_background(clip):
     rng = np.random.default_rng(clip)
