@@ -334,7 +334,14 @@ def calibration_model(model: onnx.ModelProto) -> onnx.ModelProto:
         cut = {t.name: t for n in post for t in n.inputs if isinstance(t, gs.Variable)}
         graph.outputs = list(cut.values()) + [t for t in graph.outputs if t.name not in made_by_post]
         graph.cleanup()
-    for node, step in _plan(list(graph.nodes), "ort", set()):
+    try:
+        planned = _plan(list(graph.nodes), "ort", set())
+    except UnsupportedOpError as exc:
+        raise UnsupportedOpError(
+            f"INT8 calibration runs the network in ONNX Runtime, which cannot run this graph ({exc}); "
+            "use --calibration-cache with the cache TAO exported instead"
+        ) from None
+    for node, _ in planned:
         resolve_rewrite(node.op)(graph, node)
     graph.cleanup().toposort()
     body = gs.export_onnx(graph)

@@ -113,3 +113,13 @@ def test_bad_target():
     with pytest.raises(TaostreamError, match="--target-trt 9"):
         plan_modernization(_yolo_v3_like(), "9")
     assert _actions(_yolo_v3_like(), "10.3.0")["BatchTilePlugin_TRT"] == KEEP  # full versions accepted
+
+
+def test_calibration_model_is_the_body_before_nms():
+    from taostream.converter.modernize import calibration_model
+
+    body = calibration_model(mg.tiny_ssd_model())
+    assert [o.name for o in body.graph.output] == ["anchor_data", "loc_data", "conf_data"]
+    assert not mg.op_types(body) & {"NMSDynamic_TRT", "BatchTilePlugin_TRT", "NonMaxSuppression"}
+    with pytest.raises(UnsupportedOpError, match="INT8 calibration runs the network in ONNX Runtime"):
+        calibration_model(mg.mask_rcnn_like_model())
