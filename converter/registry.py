@@ -57,6 +57,7 @@ class Network:
     pre_cluster_threshold: float
     nms_iou_threshold: float
     keep_top_k: int = 0
+    grid_stride: int = 0  # output grid stride of grid-based heads (DetectNet_v2: 16); 0 otherwise
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -147,6 +148,7 @@ NETWORKS: tuple[Network, ...] = (
         background_position="none",
         pre_cluster_threshold=0.2,
         nms_iou_threshold=0.5,
+        grid_stride=16,
         notes=("grid stride 16, bbox_norm 35, offset 0.5; nvinfer's built-in parser also reads it",),
     ),
     Network(

@@ -20,8 +20,6 @@ from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
 
-# LOCAL FACT until the registry has it (requested: Network.grid_stride, 16 for detectnet_v2, FACTS.md s.2).
-GRID_STRIDE = 16  # DetectNet_v2's output grid stride
 CPU_MAX_DETECTIONS = 100
 _TRITON_TYPES = {"FP32": "TYPE_FP32", "INT32": "TYPE_INT32", "FP16": "TYPE_FP16", "INT64": "TYPE_INT64"}
 
@@ -45,12 +43,13 @@ class TritonModelOptions:
 def resolve_dims(spec: TensorSpec, options: TritonModelOptions) -> list[int]:
     """The registry's symbolic dims (C, 4C, K, GH, GW) made concrete for one deployment."""
     _, height, width = options.dims
+    stride = options.network.grid_stride or 1
     symbols = {
         "C": options.num_classes,
         "4C": 4 * options.num_classes,
         "K": options.network.keep_top_k or -1,
-        "GH": math.ceil(height / GRID_STRIDE),
-        "GW": math.ceil(width / GRID_STRIDE),
+        "GH": math.ceil(height / stride),
+        "GW": math.ceil(width / stride),
     }
     return [int(symbols[d]) if isinstance(d, str) else int(d) for d in spec.dims]
 
