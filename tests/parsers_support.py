@@ -114,3 +114,18 @@ def mask_rcnn_outputs(rng, n: int, classes: int, net_w: int, net_h: int, mask: i
                     rng.integers(0, classes, n), rng.uniform(0, 1, n)], 1).astype(np.float32)
     masks = rng.normal(0, 3, (n, classes, mask, mask)).astype(np.float32)
     return det.reshape(n, 6, 1, 1), masks
+
+
+def encode_boxes_on_grid(boxes: np.ndarray, coverages: np.ndarray, net_w: int, net_h: int, stride: int = 16):
+    """DetectNet_v2 outputs (one class) whose k-th grid cell, row-major, predicts boxes[k] with
+    coverage coverages[k]; the other cells have zero coverage. Lets a test choose the exact
+    candidate list (and its order) the clustering sees."""
+    gh, gw = -(-net_h // stride), -(-net_w // stride)
+    assert len(boxes) <= gh * gw
+    cov = np.zeros((1, gh * gw), np.float32)
+    bbox = np.zeros((4, gh * gw), np.float32)
+    for k, ((x1, y1, x2, y2), c) in enumerate(zip(boxes, coverages)):
+        cx, cy = ((k % gw) * stride + 0.5) / 35.0, ((k // gw) * stride + 0.5) / 35.0
+        cov[0, k] = c
+        bbox[:, k] = [cx - x1 / 35.0, cy - y1 / 35.0, x2 / 35.0 - cx, y2 / 35.0 - cy]
+    return cov.reshape(1, gh, gw), bbox.reshape(4, gh, gw)

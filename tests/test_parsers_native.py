@@ -16,6 +16,7 @@ from taostream.parsers.native import OutputLayer
 
 from parsers_support import (
     assert_same_detections,
+    encode_boxes_on_grid,
     batched_nms_outputs,
     detectnet_v2_outputs,
     frcnn_tlt2_outputs,
@@ -273,3 +274,67 @@ def test_unnamed_layers_are_read_by_position(native_parsers):
     got = native_parsers.parse("NvDsInferParseCustomBatchedNMSTLT", {"o0": num, "o1": boxes, "o2": scores, "o3": classes}, 640, 640, 2, [0.2] * 2)
     assert_same_detections(got, expected)
     assert expected == ref.decode("yolov3", {"o0": num, "o1": boxes, "o2": scores, "o3": classes}, 640, 640, params, batched=False)
+
+
+@pytest.mark.parametrize("eps, min_samples", [(0.05, 1), (0.5, 2), (0.95, 3), (1.0, 2), (2.0, 1)])
+def test_detectnet_v2_dbscan_border_points_and_extreme_eps(native_parsers, monkeypatch, eps, min_samples):
+    # Weak coverage and noisy boxes leave many non-core (border and noise) cells, which is where
+    # the C++ neighbour index and cluster numbering could drift from scikit-learn's order.
+    rng = np.random.default_rng(int(eps * 100) + min_samples)
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 8, 480, 272, 2), 2, 480, 272, noise_px=12.0)
+    cov = np.where(cov > 0.3, rng.uniform(0.2, 0.6, cov.shape), cov).astype(np.float32)
+    config = ref.DetectNetV2Clustering(mode="dbscan", eps=eps, min_samples=min_samples, confidence_threshold=0.0, min_height=0.0)
+    params = ref.DecodeParams.uniform(2, 0.2, detectnet_v2=config)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", config.to_env())
+    expected = ref.decode_detectnet_v2(cov, bbox, 480, 272, params)
+    got = native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), 480, 272, 2, [0.2, 0.2])
+    assert_same_detections(got, expected)
+    assert expected
+
+
+def shared_border_case(rng):
+    """Random overlapping boxes along a line until a non-core point touches cores of two clusters
+    (scikit-learn gives it to the lower-numbered one)."""
+    sklearn_cluster = pytest.importorskip("sklearn.cluster", reason="scikit-learn (the dev extra) is the oracle")
+    while True:
+        n = 40
+        x1 = np.sort(rng.uniform(0, 800, n)).astype(np.float32)
+        boxes = np.stack([x1, np.full(n, 100), x1 + rng.uniform(60, 120, n), np.full(n, 200)], 1).astype(np.float32)
+        covs = rng.uniform(0.2, 1.0, n).astype(np.float32)
+        cov, bbox = encode_boxes_on_grid(boxes, covs, 960, 544)
+        params = ref.DecodeParams.uniform(1, 0.1)
+        (cand, weights), = ref.decode_detectnet_v2_candidates(cov, bbox, 960, 544, params)
+        distance = np.stack([ref.tao_distance_one_to_many(b, cand) for b in cand])
+        db = sklearn_cluster.DBSCAN(eps=0.4, min_samples=2, metric="precomputed").fit(distance, sample_weight=weights)
+        core = np.zeros(len(cand), bool)
+        core[db.core_sample_indices_] = True
+        for p in np.flatnonzero(~core & (db.labels_ >= 0)):
+            touching = {db.labels_[j] for j in np.flatnonzero((distance[p] <= 0.4) & core)}
+            if len(touching) > 1:
+                return cov, bbox, db.labels_, cand, weights
+
+
+def test_dbscan_border_point_between_two_clusters(native_parsers, monkeypatch):
+    cov, bbox, sklearn_labels, cand, weights = shared_border_case(np.random.default_rng(21))
+    np.testing.assert_array_equal(ref.dbscan_labels(cand, weights, 0.4, 2), sklearn_labels)
+    config = ref.DetectNetV2Clustering(eps=0.4, min_samples=2, confidence_threshold=0.0, min_height=0.0)
+    params = ref.DecodeParams.uniform(1, 0.1, detectnet_v2=config)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", config.to_env())
+    expected = ref.decode_detectnet_v2(cov, bbox, 960, 544, params)
+    got = native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), 960, 544, 1, [0.1])
+    assert_same_detections(got, expected)
+
+
+def test_dbscan_distance_regulariser_decides_tiny_boxes(native_parsers, monkeypatch):
+    # Two identical 0.1 x 0.1 px boxes: IoU = 0.01 / (0.01 + 0.01) = 0.5 with TAO's +0.01, so the
+    # distance is 0.5: neighbours at eps 0.55 (one cluster, coverage 1.2), not at eps 0.45.
+    boxes = np.array([[100, 100, 100.1, 100.1], [100, 100, 100.1, 100.1]], np.float32)
+    cov, bbox = encode_boxes_on_grid(boxes, np.array([0.6, 0.6], np.float32), 960, 544)
+    for eps, clusters in ((0.55, 1), (0.45, 0)):
+        config = ref.DetectNetV2Clustering(eps=eps, min_samples=1, confidence_threshold=0.0, min_height=0.0)
+        monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", config.to_env())
+        got = native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), 960, 544, 1, [0.1])
+        assert len(got) == clusters
+        assert got == ref.decode_detectnet_v2(cov, bbox, 960, 544, ref.DecodeParams.uniform(1, 0.1, detectnet_v2=config))
+        if clusters:
+            assert got[0].confidence == pytest.approx(1.2)

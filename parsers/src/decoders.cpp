@@ -109,7 +109,7 @@ double iou(const Candidate &a, const Candidate &b) {
 }
 
 // TAO's regularised IoU distance (utilities.iou_vectorized: denominator + 0.01).
-double tao_distance(const Candidate &a, const Candidate &b) {
+inline double tao_distance(const Candidate &a, const Candidate &b) {
   const double iw = std::max(0.0, std::min<double>(a.x2, b.x2) - std::max<double>(a.x1, b.x1));
   const double ih = std::max(0.0, std::min<double>(a.y2, b.y2) - std::max<double>(a.y1, b.y1));
   const double inter = iw * ih;
@@ -117,6 +117,17 @@ double tao_distance(const Candidate &a, const Candidate &b) {
   const double area_b = (double(b.x2) - b.x1) * (double(b.y2) - b.y1);
   const double denominator = area_a + area_b - inter + 0.01;
   return 1.0 - (denominator > 0.0 ? inter / denominator : 0.0);
+}
+
+// Necessary condition for tao_distance(a, b) <= eps < 1: IoU >= 1 - eps forces every edge of the
+// two boxes within eps * (the larger width or height) of each other. The slack keeps it
+// conservative under rounding; the exact distance test still decides.
+inline bool may_neighbour(const Candidate &a, const Candidate &b, double eps) {
+  const double slack = eps + 1e-6;
+  const double w = std::max(double(a.x2) - a.x1, double(b.x2) - b.x1) * slack + 1e-3;
+  const double h = std::max(double(a.y2) - a.y1, double(b.y2) - b.y1) * slack + 1e-3;
+  return std::fabs(double(a.x1) - b.x1) <= w && std::fabs(double(a.x2) - b.x2) <= w &&
+         std::fabs(double(a.y1) - b.y1) <= h && std::fabs(double(a.y2) - b.y2) <= h;
 }
 
 std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
@@ -127,43 +138,181 @@ std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
   return order;
 }
 
-// Enumerates the eps-neighbourhood of candidate i. With eps < 1 only boxes that overlap i can be
-// neighbours (a disjoint pair has distance exactly 1), so a sweep over x1-sorted candidates bounded
-// by the widest box visits only plausible partners; with eps >= 1 everything is a neighbour.
+// Enumerates the eps-neighbourhood of candidate i without testing every pair. For eps < 1 a
+// neighbour needs IoU >= 1 - eps, hence intersection width >= (1 - eps) * its own width, hence
+// |x1_i - x1_j| <= eps * max(w_i, w_j) (and the same for y1). Candidates are bucketed on a grid
+// over (x1, y1) whose cells are at least that window, so only the 3x3 cells around i can hold
+// neighbours. The windows carry a margin and the exact distance test decides, so the result
+// equals the all-pairs definition. With eps >= 1 every candidate is a neighbour.
 class NeighbourIndex {
  public:
   NeighbourIndex(const std::vector<Candidate> &c, double eps) : c_(c), eps_(eps) {
-    by_x1_.resize(c.size());
-    std::iota(by_x1_.begin(), by_x1_.end(), size_t{0});
-    std::stable_sort(by_x1_.begin(), by_x1_.end(),
-                     [&](size_t a, size_t b) { return c[a].x1 < c[b].x1; });
-    for (const Candidate &k : c) max_width_ = std::max(max_width_, double(k.x2) - k.x1);
+    if (c.empty() || eps >= 1.0) return;
+    double lo_x = c[0].x1, hi_x = c[0].x1, lo_y = c[0].y1, hi_y = c[0].y1;
+    for (const Candidate &k : c) {
+      lo_x = std::min(lo_x, double(k.x1));
+      hi_x = std::max(hi_x, double(k.x1));
+      lo_y = std::min(lo_y, double(k.y1));
+      hi_y = std::max(hi_y, double(k.y1));
+    }
+    // Cells of about the typical query window (the median box), so a query scans only the cells
+    // its own window covers; at most kMaxCellsPerAxis per axis.
+    std::vector<double> widths, heights;
+    for (const Candidate &k : c) {
+      widths.push_back(std::max(0.0, double(k.x2) - k.x1));
+      heights.push_back(std::max(0.0, double(k.y2) - k.y1));
+    }
+    std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
+    std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
+    reach_ = (eps + 1e-6) / (1.0 - eps);
+    constexpr double kMaxCellsPerAxis = 256.0;
+    cell_w_ = std::max(reach_ * widths[widths.size() / 2] + 1e-3, (hi_x - lo_x) / kMaxCellsPerAxis + 1e-3);
+    cell_h_ = std::max(reach_ * heights[heights.size() / 2] + 1e-3, (hi_y - lo_y) / kMaxCellsPerAxis + 1e-3);
+    lo_x_ = lo_x;
+    lo_y_ = lo_y;
+    nx_ = static_cast<long>((hi_x - lo_x) / cell_w_) + 1;
+    ny_ = static_cast<long>((hi_y - lo_y) / cell_h_) + 1;
+    // Counting sort of the candidates into cells (CSR layout), keeping index order inside a cell.
+    cell_of_.resize(c.size());
+    start_.assign(static_cast<size_t>(nx_ * ny_) + 1, 0);
+    for (size_t i = 0; i < c.size(); ++i) {
+      cell_of_[i] = cell(cell_x(c[i].x1), cell_y(c[i].y1));
+      ++start_[cell_of_[i] + 1];
+    }
+    for (size_t k = 1; k < start_.size(); ++k) start_[k] += start_[k - 1];
+    members_.resize(c.size());
+    std::vector<size_t> fill(start_.begin(), start_.end() - 1);
+    for (size_t i = 0; i < c.size(); ++i) members_[fill[cell_of_[i]]++] = i;
+    refresh_edges();
   }
 
-  template <typename Fn>
-  void for_each(size_t i, Fn fn) const {
+  // Keeps, per cell, the candidates still to be settled (labelled) at the front of the cell's
+  // slice of members_; for_each<true> walks only those, so expanding the many core points of a
+  // dense cluster does not revisit the points already claimed.
+  void track_unsettled(const std::vector<char> &pending) {
+    if (start_.empty()) return;
+    live_.assign(start_.size() - 1, 0);
+    live_in_row_.assign(static_cast<size_t>(ny_), 0);
+    slot_.assign(members_.size(), 0);
+    for (size_t k = 0; k + 1 < start_.size(); ++k) {
+      std::stable_partition(members_.begin() + static_cast<long>(start_[k]),
+                            members_.begin() + static_cast<long>(start_[k + 1]),
+                            [&](size_t j) { return pending[j] != 0; });
+      for (size_t m = start_[k]; m < start_[k + 1]; ++m) {
+        slot_[members_[m]] = m;
+        live_[k] += pending[members_[m]] ? 1 : 0;
+        live_in_row_[k / static_cast<size_t>(nx_)] += pending[members_[m]] ? 1 : 0;
+      }
+    }
+    refresh_edges();
+  }
+  void settle(size_t j) {
+    if (live_.empty()) return;
+    const size_t k = cell_of_[j], last = start_[k] + live_[k] - 1, m = slot_[j];
+    std::swap(members_[m], members_[last]);
+    std::swap(edges_[m], edges_[last]);
+    slot_[members_[m]] = m;
+    slot_[members_[last]] = last;
+    --live_[k];
+    --live_in_row_[k / static_cast<size_t>(nx_)];
+  }
+
+  // Calls visit(j) for each neighbour j that passes skip(j) == false (checked before the
+  // distance, so already-settled candidates cost nothing); stops when visit returns false.
+  // i's own cell comes first: its members are the likeliest neighbours.
+  template <bool kOnlyUnsettled = false, typename Skip, typename Visit>
+  void for_each(size_t i, Skip skip, Visit visit) const {
+    const Candidate &a = c_[i];
     if (eps_ >= 1.0) {
       for (size_t j = 0; j < c_.size(); ++j)
-        if (tao_distance(c_[i], c_[j]) <= eps_) fn(j);
+        if (!skip(j) && tao_distance(a, c_[j]) <= eps_ && !visit(j)) return;
       return;
     }
-    const Candidate &a = c_[i];
-    const double lo = double(a.x1) - max_width_;
-    auto first = std::lower_bound(by_x1_.begin(), by_x1_.end(), lo,
-                                  [&](size_t k, double v) { return double(c_[k].x1) < v; });
-    bool self_seen = false;
-    for (auto it = first; it != by_x1_.end() && double(c_[*it].x1) < double(a.x2); ++it) {
-      if (*it == i) self_seen = true;
-      if (tao_distance(a, c_[*it]) <= eps_) fn(*it);
+    const Query q = query(i);
+    const long gx = cell_x(a.x1), gy = cell_y(a.y1);
+    if (!visit_cell<kOnlyUnsettled>(q, cell(gx, gy), skip, visit)) return;
+    const long x_lo = cell_x(double(a.x1) - q.wx), x_hi = cell_x(double(a.x1) + q.wx);
+    const long y_lo = cell_y(double(a.y1) - q.wy), y_hi = cell_y(double(a.y1) + q.wy);
+    for (long y = y_lo; y <= y_hi; ++y) {
+      if (kOnlyUnsettled && live_in_row_[static_cast<size_t>(y)] == 0) continue;
+      for (long x = x_lo; x <= x_hi; ++x) {
+        const size_t k = cell(x, y);
+        const size_t size = kOnlyUnsettled ? live_[k] : start_[k + 1] - start_[k];
+        if (size == 0 || (x == gx && y == gy)) continue;
+        if (!visit_cell<kOnlyUnsettled>(q, k, skip, visit)) return;
+      }
     }
-    if (!self_seen && tao_distance(a, a) <= eps_) fn(i);  // degenerate box outside the sweep
   }
 
  private:
+  struct Edges {
+    float x1, y1, x2, y2;
+  };
+
+  // Box edges in members_ order, so the window test reads memory sequentially.
+  void refresh_edges() {
+    edges_.resize(members_.size());
+    for (size_t m = 0; m < members_.size(); ++m) {
+      const Candidate &b = c_[members_[m]];
+      edges_[m] = {b.x1, b.y1, b.x2, b.y2};
+    }
+  }
+
+  // By the same argument as window_x(), every edge of a neighbour lies within the window of the
+  // matching edge of the query box; the float bounds keep the window's 1e-3 margin.
+  struct Query {
+    size_t i;
+    double wx, wy;
+    float x1_lo, x1_hi, x2_lo, x2_hi, y1_lo, y1_hi, y2_lo, y2_hi;
+  };
+
+  Query query(size_t i) const {
+    const Candidate &a = c_[i];
+    const double wx = window_x(a), wy = window_y(a);
+    const float fx = static_cast<float>(wx), fy = static_cast<float>(wy);
+    return {i, wx, wy, a.x1 - fx, a.x1 + fx, a.x2 - fx, a.x2 + fx, a.y1 - fy, a.y1 + fy, a.y2 - fy, a.y2 + fy};
+  }
+
+  template <bool kOnlyUnsettled, typename Skip, typename Visit>
+  bool visit_cell(const Query &q, size_t k, Skip &skip, Visit &visit) const {
+    const Candidate &a = c_[q.i];
+    size_t m = start_[k];
+    while (m < (kOnlyUnsettled ? start_[k] + live_[k] : start_[k + 1])) {
+      const Edges &e = edges_[m];
+      const size_t j = members_[m];
+      if ((j == q.i || (e.x1 >= q.x1_lo && e.x1 <= q.x1_hi && e.y1 >= q.y1_lo && e.y1 <= q.y1_hi &&
+                        e.x2 >= q.x2_lo && e.x2 <= q.x2_hi && e.y2 >= q.y2_lo && e.y2 <= q.y2_hi &&
+                        may_neighbour(a, c_[j], eps_))) &&
+          !skip(j) && tao_distance(a, c_[j]) <= eps_) {
+        if (!visit(j)) return false;
+        if (kOnlyUnsettled && members_[m] != j) continue;  // j was settled: a new entry moved in
+      }
+      ++m;
+    }
+    return true;
+  }
+
+  // A neighbour j of i has w_j <= w_i / (1 - eps) (IoU >= 1 - eps bounds the width ratio), so
+  // |x1_i - x1_j| <= eps * max(w_i, w_j) <= eps * w_i / (1 - eps): a window that depends on i only.
+  double window_x(const Candidate &a) const { return reach_ * std::max(0.0, double(a.x2) - a.x1) + 1e-3; }
+  double window_y(const Candidate &a) const { return reach_ * std::max(0.0, double(a.y2) - a.y1) + 1e-3; }
+  static long bucket(double v, double lo, double size, long n) {
+    const double t = (v - lo) / size;
+    if (!(t > 0.0)) return 0;
+    if (t >= static_cast<double>(n - 1)) return n - 1;
+    return static_cast<long>(t);
+  }
+  long cell_x(double x1) const { return bucket(x1, lo_x_, cell_w_, nx_); }
+  long cell_y(double y1) const { return bucket(y1, lo_y_, cell_h_, ny_); }
+  size_t cell(long x, long y) const { return static_cast<size_t>(y * nx_ + x); }
+
   const std::vector<Candidate> &c_;
   double eps_;
-  std::vector<size_t> by_x1_;
-  double max_width_ = 0.0;
+  double lo_x_ = 0, lo_y_ = 0, cell_w_ = 1, cell_h_ = 1, reach_ = 0;
+  long nx_ = 1, ny_ = 1;
+  std::vector<size_t> cell_of_, start_, live_, live_in_row_, slot_;
+  std::vector<size_t> members_;  // reordered by settle() (cell slices stay intact)
+  std::vector<Edges> edges_;
 };
 
 }  // namespace
@@ -427,31 +576,56 @@ bool decode_mask_rcnn(const TensorView &detections, const TensorView &masks, uns
 std::vector<int> dbscan_labels(const std::vector<Candidate> &candidates, double eps,
                                double min_samples) {
   const size_t n = candidates.size();
-  const NeighbourIndex index(candidates, eps);
+  NeighbourIndex index(candidates, eps);
+  // Coverage weights are normally >= 0, so the neighbourhood sum only grows: stop counting once
+  // it reaches min_samples. Negative weights (garbage input) need the full sum.
+  bool monotone = true;
+  for (const Candidate &c : candidates) monotone = monotone && c.score >= 0.0f;
   std::vector<char> core(n, 0);
+  const auto never = [](size_t) { return false; };
   for (size_t i = 0; i < n; ++i) {
     double weight = 0.0;
-    index.for_each(i, [&](size_t j) { weight += candidates[j].score; });
+    index.for_each(i, never, [&](size_t j) {
+      weight += candidates[j].score;
+      return !(monotone && weight >= min_samples);
+    });
     core[i] = weight >= min_samples;
   }
+  // Clusters = connected components of core points (edges: distance <= eps), numbered by their
+  // lowest core index; a non-core point joins the lowest-numbered cluster with a core neighbour.
+  // That is exactly what scikit-learn's stack walk produces, computed with far fewer distance
+  // tests: the walk only looks at unlabelled core points, each expanded once.
   std::vector<int> labels(n, -1);
   std::vector<size_t> stack;
   int next_label = 0;
+  index.track_unsettled(core);
+  const auto settled_or_border = [&](size_t j) { return labels[j] != -1 || !core[j]; };
+  const auto claim = [&](size_t j) {
+    labels[j] = next_label;
+    index.settle(j);
+    stack.push_back(j);
+    return true;
+  };
   for (size_t start = 0; start < n; ++start) {
     if (labels[start] != -1 || !core[start]) continue;
-    size_t i = start;
-    for (;;) {
-      if (labels[i] == -1) {
-        labels[i] = next_label;
-        if (core[i]) index.for_each(i, [&](size_t j) {
-            if (labels[j] == -1) stack.push_back(j);
-          });
-      }
-      if (stack.empty()) break;
-      i = stack.back();
+    claim(start);
+    while (!stack.empty()) {
+      const size_t i = stack.back();
       stack.pop_back();
+      index.for_each<true>(i, settled_or_border, claim);
     }
     ++next_label;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (core[i]) continue;
+    int best = -1;
+    index.for_each(
+        i, [&](size_t j) { return !core[j] || (best != -1 && labels[j] >= best); },
+        [&](size_t j) {
+          best = labels[j];
+          return best != 0;
+        });
+    labels[i] = best;
   }
   return labels;
 }
