@@ -211,6 +211,16 @@ def resolve_rewrite(op: str) -> Callable:
     return getattr(module, function_name)
 
 
+def _tensorrt_limits(node: gs.Node) -> list[str]:
+    """Attribute values whose rewrite ONNX Runtime runs but TensorRT cannot build (FasterRCNN's
+    Proposal top-k sizes); empty for every other node."""
+    if plugin_op(node.op) not in ("Proposal", "ProposalDynamic"):
+        return []
+    from taostream.converter.rewrites_frcnn import tensorrt_limits
+
+    return tensorrt_limits(node)
+
+
 def _with_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
     """Shape inference where possible, so rewrites can use static sizes (TensorRT prefers them)."""
     try:
@@ -236,6 +246,8 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
     report.steps = [step for _, step in planned]
     for node, step in planned:
         if step.action == REPLACE:
+            if target != "ort":
+                report.notes += _tensorrt_limits(node)
             resolve_rewrite(node.op)(graph, node)
     graph.cleanup().toposort()
     result = gs.export_onnx(graph)
@@ -245,7 +257,9 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
         raise TaostreamError(f"{source}: modernizing changed the graph's input/output names; this is a taostream bug")
     report.checker = check_modernized(result, source)
     if calibration_cache is not None or calibrate is not None:
-        result, report.int8 = _quantize(result, model, calibration_cache, calibrate, network)
+        # Nodes a rewrite created are named "<plugin node>/..." and are post-processing: no Q/DQ there.
+        replaced = [step.node for step in report.steps if step.action == REPLACE]
+        result, report.int8 = _quantize(result, model, calibration_cache, calibrate, network, replaced)
     return result, report
 
 
@@ -303,7 +317,8 @@ def check_modernized(model: onnx.ModelProto, source: str = "<model>") -> str:
     return "passed" if not kept else f"passed ({kept} kept plugin node(s) checked as custom ops)"
 
 
-def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibration_cache, calibrate, network):
+def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibration_cache, calibrate, network,
+              exclude_nodes=()):
     """Q/DQ into ``modernized`` from a cache, or from fresh scales of ``calibrate(network body)``."""
     from taostream.converter.calib_cache import CalibrationCache, read_calibration_cache
     from taostream.converter.qdq import insert_qdq_from_cache
@@ -315,7 +330,7 @@ def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibratio
         cache, origin = calibration_cache, "the calibration cache"
     else:
         cache, origin = read_calibration_cache(calibration_cache), f"calibration cache {calibration_cache}"
-    quantized, qdq_report = insert_qdq_from_cache(modernized, cache, network=network)
+    quantized, qdq_report = insert_qdq_from_cache(modernized, cache, network=network, exclude_nodes=exclude_nodes)
     return quantized, [f"INT8 from {origin}"] + list(qdq_report.lines())
 
 

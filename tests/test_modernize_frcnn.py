@@ -288,6 +288,17 @@ def test_tensorrt_topk_limit_is_reported():
     assert tensorrt_limits(graph.nodes[0]) == []
 
 
+def test_modernize_reports_the_topk_limit_for_tensorrt_targets_only():
+    from taostream.converter.modernize import modernize
+
+    model = proposal_model("ProposalDynamic", 6, 4, 6, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000))
+    _, report = modernize(model, "11")
+    assert any("3840" in note for note in report.notes)
+    assert any("3840" in line for line in report.lines())
+    _, report = modernize(model, "ort")
+    assert report.notes == []
+
+
 # ---------------------------------------------------------------- whole sample (other engineers' modules)
 
 
