@@ -126,9 +126,17 @@ def proposal_reference(scores, deltas, *, input_height: int, input_width: int, r
     return out.reshape(n, post_nms_top_n, 4, 1).astype(np.float32)
 
 
+# Sample positions within this many pixels outside the image count as on its edge. A roi clipped to
+# the image border (y2 = 1.0, common after Proposal) puts its last sample exactly on the edge, where
+# float rounding alone (operation order, FMA) decides between the edge pixel and the extrapolation
+# value; the tolerance makes that decision deterministic, in the reference and the rewrite alike.
+EDGE_TOLERANCE = 1e-3
+
+
 def crop_and_resize_reference(feature_map, rois, *, crop_height: int, crop_width: int,
                               extrapolation_value: float = 0.0) -> np.ndarray:
-    """The CropAndResize plugin: [N, R, C, crop_height, crop_width] (TensorFlow semantics)."""
+    """The CropAndResize plugin: [N, R, C, crop_height, crop_width] (TensorFlow semantics, with
+    EDGE_TOLERANCE at the image border)."""
     fm = np.asarray(feature_map, dtype=np.float32)
     n, c, h, w = fm.shape
     boxes = np.asarray(rois, dtype=np.float32).reshape(n, -1, 4)
@@ -138,13 +146,15 @@ def crop_and_resize_reference(feature_map, rois, *, crop_height: int, crop_width
             in_y = _sample_positions(y1, y2, h, crop_height)
             in_x = _sample_positions(x1, x2, w, crop_width)
             for i, yy in enumerate(in_y):
-                if not 0 <= yy <= h - 1:  # also skips NaN (rois from overflowing deltas)
+                if not -EDGE_TOLERANCE <= yy <= h - 1 + EDGE_TOLERANCE:  # also skips NaN
                     continue
+                yy = np.float32(min(max(yy, 0.0), h - 1))
                 top, bottom = int(np.floor(yy)), int(np.ceil(yy))
                 y_lerp = np.float32(yy - top)
                 for j, xx in enumerate(in_x):
-                    if not 0 <= xx <= w - 1:
+                    if not -EDGE_TOLERANCE <= xx <= w - 1 + EDGE_TOLERANCE:
                         continue
+                    xx = np.float32(min(max(xx, 0.0), w - 1))
                     left, right = int(np.floor(xx)), int(np.ceil(xx))
                     x_lerp = np.float32(xx - left)
                     upper = fm[b, :, top, left] + (fm[b, :, top, right] - fm[b, :, top, left]) * x_lerp

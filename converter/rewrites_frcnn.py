@@ -17,6 +17,7 @@ import onnx_graphsurgeon as gs
 from taostream.converter.errors import UnsupportedOpError
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
+    EDGE_TOLERANCE,
     PROPOSAL_OPS,
     crop_and_resize_attributes,
     proposal_anchors,
@@ -237,6 +238,7 @@ def replace_crop_and_resize(graph: gs.Graph, node: gs.Node) -> None:
     in_y = b("Reshape", in_y, b.i64(0, 0, -1, 1))
     in_x = b("Reshape", in_x, b.i64(0, 0, 1, -1))
     valid = b("And", _inside(b, in_y, hm1), _inside(b, in_x, wm1))  # [N, R, ch, cw]
+    in_y, in_x = _onto_image(b, in_y, hm1), _onto_image(b, in_x, wm1)
     rows = b("Reshape", b("Transpose", feature_map, attrs={"perm": [0, 2, 3, 1]}), b("Concat", b.i64(-1), b.dim(feature_map, 1), attrs={"axis": 0}))
     image_base = _image_base(b, feature_map, height, width)  # [N, 1, 1, 1]
     top, bottom, y_lerp = _neighbours(b, in_y, hm1)
@@ -275,9 +277,18 @@ def _sample_positions(b: _OpBuilder, lo, hi, size_m1, crop: int):
 
 
 def _inside(b: _OpBuilder, pos, size_m1):
-    """0 <= pos <= size - 1, false for NaN (written without GreaterOrEqual, which needs opset 12)."""
-    in_range = b("And", b("Not", b("Less", pos, b.f32(0.0))), b("Not", b("Greater", pos, size_m1)))
+    """-tol <= pos <= size - 1 + tol (EDGE_TOLERANCE, as the reference), false for NaN (written
+    without GreaterOrEqual, which needs opset 12)."""
+    tolerance = b.f32(EDGE_TOLERANCE)
+    below = b("Less", pos, b("Neg", tolerance))
+    above = b("Greater", pos, b("Add", size_m1, tolerance))
+    in_range = b("And", b("Not", below), b("Not", above))
     return b("And", in_range, b("Equal", pos, pos))
+
+
+def _onto_image(b: _OpBuilder, pos, size_m1):
+    """Positions within the edge tolerance moved onto the edge (NaN stays NaN and is masked)."""
+    return b("Min", b("Max", pos, b.f32(0.0)), size_m1)
 
 
 def _neighbours(b: _OpBuilder, pos, size_m1):
