@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import onnx
@@ -234,7 +233,7 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
     tensor names maps onto the translated graph, every Conv gets Q/DQ, and the Q/DQ graph stays close
     to float. Stated tolerance: coverage (a probability, thresholded at 0.2+ in deployment) within 0.02
     absolute; bbox offsets within 5% mean relative error."""
-    translator = _optional("taostream.converter.uff_to_onnx", "uff_to_onnx")
+    import taostream.converter.uff_to_onnx as translator
     from taostream.converter.etlt import read_etlt
     from tests.conftest import REAL_ETLT
 
@@ -251,13 +250,3 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
     (cov, bbox), (q_cov, q_bbox) = run(model, feeds), run(qdq, feeds)
     assert np.abs(q_cov - cov).max() <= 0.02
     assert np.abs(q_bbox - bbox).mean() <= 0.05 * np.abs(bbox).mean()
-
-
-def _optional(module: str, attribute: str):
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        pytest.skip(f"{module} is not written yet (another engineer's piece)")
-    if not hasattr(mod, attribute):
-        pytest.skip(f"{module}.{attribute} is not written yet (another engineer's piece)")
-    return mod
