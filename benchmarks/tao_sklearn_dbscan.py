@@ -55,7 +55,12 @@ def tao_postprocess(cov: np.ndarray, bbox: np.ndarray, net_w: int, net_h: int, c
         for label in np.unique(labeling[labeling >= 0]):
             w = w_all[labeling == label]
             aggregated = np.sum(w)
-            mean = np.sum((b_all[labeling == label].T * (w / aggregated)).T, axis=0)
+            w_norm = w / aggregated
+            b = b_all[labeling == label]
+            mean = np.sum((b.T * w_norm).T, axis=0)
+            # TAO also reports each cluster's normalised box variance (unused by the decision).
+            area = max((mean[2] - mean[0]) * (mean[3] - mean[1]), 0.001)
+            _cluster_cv = np.sqrt(np.mean(np.sum(w_norm.reshape(-1, 1) * (b - mean) ** 2, axis=0)) / area)
             if mean[3] - mean[1] > min_height and aggregated > confidence_threshold:
                 found.append((c, mean, float(aggregated)))
         out += sorted(found, key=lambda det: -det[2])

@@ -119,17 +119,6 @@ inline double tao_distance(const Candidate &a, const Candidate &b) {
   return 1.0 - (denominator > 0.0 ? inter / denominator : 0.0);
 }
 
-// Necessary condition for tao_distance(a, b) <= eps < 1: IoU >= 1 - eps forces every edge of the
-// two boxes within eps * (the larger width or height) of each other. The slack keeps it
-// conservative under rounding; the exact distance test still decides.
-inline bool may_neighbour(const Candidate &a, const Candidate &b, double eps) {
-  const double slack = eps + 1e-6;
-  const double w = std::max(double(a.x2) - a.x1, double(b.x2) - b.x1) * slack + 1e-3;
-  const double h = std::max(double(a.y2) - a.y1, double(b.y2) - b.y1) * slack + 1e-3;
-  return std::fabs(double(a.x1) - b.x1) <= w && std::fabs(double(a.x2) - b.x2) <= w &&
-         std::fabs(double(a.y1) - b.y1) <= h && std::fabs(double(a.y2) - b.y2) <= h;
-}
-
 std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
   std::vector<size_t> order(c.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -166,12 +155,14 @@ class NeighbourIndex {
     std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
     reach_ = (eps + 1e-6) / (1.0 - eps);
     constexpr double kMaxCellsPerAxis = 256.0;
-    cell_w_ = std::max(reach_ * widths[widths.size() / 2] + 1e-3, (hi_x - lo_x) / kMaxCellsPerAxis + 1e-3);
-    cell_h_ = std::max(reach_ * heights[heights.size() / 2] + 1e-3, (hi_y - lo_y) / kMaxCellsPerAxis + 1e-3);
+    cell_w_ = std::max(reach_ * widths[widths.size() / 2] * 0.5 + 1e-3, (hi_x - lo_x) / kMaxCellsPerAxis + 1e-3);
+    cell_h_ = std::max(reach_ * heights[heights.size() / 2] * 0.5 + 1e-3, (hi_y - lo_y) / kMaxCellsPerAxis + 1e-3);
     lo_x_ = lo_x;
     lo_y_ = lo_y;
     nx_ = static_cast<long>((hi_x - lo_x) / cell_w_) + 1;
     ny_ = static_cast<long>((hi_y - lo_y) / cell_h_) + 1;
+    inverse_cell_w_ = 1.0 / cell_w_;
+    inverse_cell_h_ = 1.0 / cell_h_;
     // Counting sort of the candidates into cells (CSR layout), keeping index order inside a cell.
     cell_of_.resize(c.size());
     start_.assign(static_cast<size_t>(nx_ * ny_) + 1, 0);
@@ -281,8 +272,7 @@ class NeighbourIndex {
       const Edges &e = edges_[m];
       const size_t j = members_[m];
       if ((j == q.i || (e.x1 >= q.x1_lo && e.x1 <= q.x1_hi && e.y1 >= q.y1_lo && e.y1 <= q.y1_hi &&
-                        e.x2 >= q.x2_lo && e.x2 <= q.x2_hi && e.y2 >= q.y2_lo && e.y2 <= q.y2_hi &&
-                        may_neighbour(a, c_[j], eps_))) &&
+                        e.x2 >= q.x2_lo && e.x2 <= q.x2_hi && e.y2 >= q.y2_lo && e.y2 <= q.y2_hi)) &&
           !skip(j) && tao_distance(a, c_[j]) <= eps_) {
         if (!visit(j)) return false;
         if (kOnlyUnsettled && members_[m] != j) continue;  // j was settled: a new entry moved in
@@ -296,19 +286,19 @@ class NeighbourIndex {
   // |x1_i - x1_j| <= eps * max(w_i, w_j) <= eps * w_i / (1 - eps): a window that depends on i only.
   double window_x(const Candidate &a) const { return reach_ * std::max(0.0, double(a.x2) - a.x1) + 1e-3; }
   double window_y(const Candidate &a) const { return reach_ * std::max(0.0, double(a.y2) - a.y1) + 1e-3; }
-  static long bucket(double v, double lo, double size, long n) {
-    const double t = (v - lo) / size;
+  static long bucket(double v, double lo, double inverse_size, long n) {
+    const double t = (v - lo) * inverse_size;
     if (!(t > 0.0)) return 0;
     if (t >= static_cast<double>(n - 1)) return n - 1;
     return static_cast<long>(t);
   }
-  long cell_x(double x1) const { return bucket(x1, lo_x_, cell_w_, nx_); }
-  long cell_y(double y1) const { return bucket(y1, lo_y_, cell_h_, ny_); }
+  long cell_x(double x1) const { return bucket(x1, lo_x_, inverse_cell_w_, nx_); }
+  long cell_y(double y1) const { return bucket(y1, lo_y_, inverse_cell_h_, ny_); }
   size_t cell(long x, long y) const { return static_cast<size_t>(y * nx_ + x); }
 
   const std::vector<Candidate> &c_;
   double eps_;
-  double lo_x_ = 0, lo_y_ = 0, cell_w_ = 1, cell_h_ = 1, reach_ = 0;
+  double lo_x_ = 0, lo_y_ = 0, cell_w_ = 1, cell_h_ = 1, inverse_cell_w_ = 1, inverse_cell_h_ = 1, reach_ = 0;
   long nx_ = 1, ny_ = 1;
   std::vector<size_t> cell_of_, start_, live_, live_in_row_, slot_;
   std::vector<size_t> members_;  // reordered by settle() (cell slices stay intact)
@@ -582,13 +572,15 @@ std::vector<int> dbscan_labels(const std::vector<Candidate> &candidates, double 
   bool monotone = true;
   for (const Candidate &c : candidates) monotone = monotone && c.score >= 0.0f;
   std::vector<char> core(n, 0);
-  const auto never = [](size_t) { return false; };
   for (size_t i = 0; i < n; ++i) {
-    double weight = 0.0;
-    index.for_each(i, never, [&](size_t j) {
-      weight += candidates[j].score;
-      return !(monotone && weight >= min_samples);
-    });
+    // Itself first (its own distance is ~0 unless the box is degenerate), then the others.
+    double weight = tao_distance(candidates[i], candidates[i]) <= eps ? candidates[i].score : 0.0;
+    if (!(monotone && weight >= min_samples)) {
+      index.for_each(i, [&](size_t j) { return j == i; }, [&](size_t j) {
+        weight += candidates[j].score;
+        return !(monotone && weight >= min_samples);
+      });
+    }
     core[i] = weight >= min_samples;
   }
   // Clusters = connected components of core points (edges: distance <= eps), numbered by their
@@ -701,6 +693,16 @@ std::vector<Candidate> cluster_class(std::vector<Candidate> candidates,
   return result;
 }
 
+// Elements [first, first + n) as floats (a straight copy for FP32 buffers).
+void read_plane(const TensorView &t, size_t first, size_t n, std::vector<float> *out) {
+  out->resize(n);
+  if (t.type == ElementType::kFloat32 && first + n <= t.count) {
+    std::memcpy(out->data(), static_cast<const char *>(t.data) + first * 4, n * 4);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) (*out)[i] = t.at(first + i);
+}
+
 // Drops leading 1-sized dims so [1,C,H,W] and [C,H,W] read the same.
 std::vector<size_t> squeeze_leading(std::vector<size_t> dims) {
   while (dims.size() > 3 && dims.front() == 1) dims.erase(dims.begin());
@@ -732,21 +734,27 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
   const float stride_x = static_cast<float>((net_w + grid_w - 1) / grid_w);
   const float stride_y = static_cast<float>((net_h + grid_h - 1) / grid_h);
   const float norm = config.bbox_norm;
+  const float w = static_cast<float>(net_w), h = static_cast<float>(net_h);
+  std::vector<float> cov, o0, o1, o2, o3;
   for (size_t c = 0; c < classes; ++c) {
     std::vector<Candidate> candidates;
-    for (size_t cell = 0; cell < cells; ++cell) {
-      const float cov = coverage.at(c * cells + cell);
-      if (!params.accepts(static_cast<long>(c), cov)) continue;
-      const float gx = static_cast<float>(cell % grid_w), gy = static_cast<float>(cell / grid_w);
-      const float cx = (gx * stride_x + config.offset) / norm;
-      const float cy = (gy * stride_y + config.offset) / norm;
-      const float o[4] = {bbox.at((4 * c) * cells + cell), bbox.at((4 * c + 1) * cells + cell),
-                          bbox.at((4 * c + 2) * cells + cell), bbox.at((4 * c + 3) * cells + cell)};
-      if (!finite(o[0]) || !finite(o[1]) || !finite(o[2]) || !finite(o[3])) continue;
-      const float w = static_cast<float>(net_w), h = static_cast<float>(net_h);
-      candidates.push_back({clampf((o[0] - cx) * -norm, 0.0f, w), clampf((o[1] - cy) * -norm, 0.0f, h),
-                            clampf((o[2] + cx) * norm, 0.0f, w), clampf((o[3] + cy) * norm, 0.0f, h),
-                            cov});
+    if (c < params.num_classes && c < params.pre_cluster_threshold.size()) {
+      const float threshold = params.pre_cluster_threshold[c];
+      read_plane(coverage, c * cells, cells, &cov);
+      read_plane(bbox, (4 * c) * cells, cells, &o0);
+      read_plane(bbox, (4 * c + 1) * cells, cells, &o1);
+      read_plane(bbox, (4 * c + 2) * cells, cells, &o2);
+      read_plane(bbox, (4 * c + 3) * cells, cells, &o3);
+      for (size_t cell = 0; cell < cells; ++cell) {
+        const float v = cov[cell];
+        if (!(v >= threshold) || !finite(v)) continue;  // DetectionParams::accepts()
+        if (!finite(o0[cell]) || !finite(o1[cell]) || !finite(o2[cell]) || !finite(o3[cell])) continue;
+        const float gx = static_cast<float>(cell % grid_w), gy = static_cast<float>(cell / grid_w);
+        const float cx = (gx * stride_x + config.offset) / norm;
+        const float cy = (gy * stride_y + config.offset) / norm;
+        candidates.push_back({clampf((o0[cell] - cx) * -norm, 0.0f, w), clampf((o1[cell] - cy) * -norm, 0.0f, h),
+                              clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v});
+      }
     }
     for (const Candidate &k : cluster_class(std::move(candidates), config)) {
       if (!(k.x2 > k.x1 && k.y2 > k.y1)) continue;
