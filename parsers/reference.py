@@ -567,7 +567,7 @@ def decode(network, outputs: Mapping[str, np.ndarray], net_w: int, net_h: int,
     (an Attribute or None for classifiers)."""
     layout = layout_of(network, outputs)
     if params is None:
-        params = DecodeParams.for_network(network, num_classes=1 << 16)
+        params = DecodeParams.for_network(network, num_classes=1024)
     arrays = select_outputs(layout, outputs)
     if batched is None:
         batched = np.ndim(arrays[0]) == _IMAGE_RANK[layout] + 1
