@@ -90,6 +90,7 @@ def test_raw_http_response_equals_onnxruntime_decoding(served_ssd, frames):
     request = tritonclient_http.InferInput(bundle.input_name, list(batch.shape), "FP32")
     request.set_data_from_numpy(batch)
     response = client.infer(bundle.cpu_model_name, [request])
+    client.close()
     counts, rows = response.as_numpy("num_detections"), response.as_numpy("detections")
     assert counts.shape == (4, 1) and rows.shape == (4, 100, 6)
     got = [unpack_server_detections(counts[i], rows[i]) for i in range(4)]

@@ -127,5 +127,6 @@ def test_cpu_model_under_real_tritonserver(tmp_path):
         request = http.InferInput("Input", [1, 3, 300, 300], "FP32")
         request.set_data_from_numpy(np.zeros((1, 3, 300, 300), np.float32))
         reply = client.infer("ssd_cpu", [request])
+        client.close()  # an open connection holds the server's shutdown for its exit timeout
         assert reply.as_numpy("num_detections").tolist() == [[1]]
         np.testing.assert_allclose(reply.as_numpy("detections")[0, 0], EXPECTED_BOX, atol=1e-4)

@@ -57,6 +57,7 @@ def test_server_serves_and_cleans_up(repository):
         request = tritonclient_http.InferInput("X", list(x.shape), "FP32")
         request.set_data_from_numpy(x)
         y = client.infer("affine", [request]).as_numpy("Y")
+        client.close()  # an open connection holds the server's shutdown for its exit timeout
         process = server.process
     np.testing.assert_array_equal(y, x * 2 + 1)
     assert process.poll() is not None, "the server must be stopped on exit"
