@@ -241,28 +241,81 @@ def nms_keep(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, top_k:
     return kept
 
 
+def tao_distance_matrix(boxes: np.ndarray) -> np.ndarray:
+    """All pairs of tao_distance_one_to_many (same float64 operations, element by element)."""
+    b = boxes.astype(np.float64)
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    iw = np.maximum(0.0, np.minimum(x2[:, None], x2[None, :]) - np.maximum(x1[:, None], x1[None, :]))
+    ih = np.maximum(0.0, np.minimum(y2[:, None], y2[None, :]) - np.maximum(y1[:, None], y1[None, :]))
+    inter = iw * ih
+    area = (x2 - x1) * (y2 - y1)
+    denominator = area[:, None] + area[None, :] - inter + 0.01
+    positive = denominator > 0.0
+    return 1.0 - np.where(positive, inter / np.where(positive, denominator, 1.0), 0.0)
+
+
+_DENSE_DBSCAN_LIMIT = 4096  # above this many boxes the n x n matrix is not worth its memory
+
+
 def dbscan_labels(boxes: np.ndarray, weights: np.ndarray, eps: float, min_samples: float) -> np.ndarray:
     """scikit-learn's DBSCAN (metric='precomputed', sample_weight) on TAO's 1 - IoU distance:
     a point is core when the summed weight of {j : d(i, j) <= eps} (itself included) is
-    >= min_samples; clusters are numbered in the order scikit-learn numbers them; -1 = noise."""
+    >= min_samples; clusters are numbered in the order scikit-learn numbers them; -1 = noise.
+
+    Clusters are the connected components of core points, numbered by their lowest index; a
+    non-core point joins the lowest-numbered cluster among its core neighbours (what
+    scikit-learn's walk produces)."""
     n = len(boxes)
     w = np.asarray(weights, dtype=np.float64)
-    neighbourhoods = [np.flatnonzero(tao_distance_one_to_many(boxes[i], boxes) <= eps) for i in range(n)]
-    core = np.array([w[nb].sum() >= min_samples for nb in neighbourhoods], dtype=bool)
+    if n > _DENSE_DBSCAN_LIMIT:
+        return _dbscan_labels_by_rows(boxes, w, eps, min_samples)
+    adjacency = tao_distance_matrix(boxes) <= eps
+    core = np.where(adjacency, w[None, :], 0.0).sum(axis=1) >= min_samples
     labels = np.full(n, -1, dtype=np.int64)
     label = 0
-    for start in range(n):
-        if labels[start] != -1 or not core[start]:
+    for start in np.flatnonzero(core):
+        if labels[start] != -1:
             continue
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            if labels[i] != -1:
-                continue
-            labels[i] = label
-            if core[i]:
-                stack.extend(int(j) for j in neighbourhoods[i] if labels[j] == -1)
+        labels[start] = label
+        frontier = np.array([start])
+        while frontier.size:
+            fresh = np.flatnonzero(adjacency[frontier].any(axis=0) & core & (labels == -1))
+            labels[fresh] = label
+            frontier = fresh
         label += 1
+    border = np.flatnonzero(~core)
+    if border.size and core.any():
+        touching = np.where(adjacency[border][:, core], labels[core][None, :], np.iinfo(np.int64).max).min(axis=1)
+        labels[border] = np.where(touching == np.iinfo(np.int64).max, -1, touching)
+    return labels
+
+
+def _dbscan_labels_by_rows(boxes: np.ndarray, w: np.ndarray, eps: float, min_samples: float) -> np.ndarray:
+    """dbscan_labels for many boxes: one distance row at a time instead of the n x n matrix."""
+    n = len(boxes)
+
+    def neighbours(i: int) -> np.ndarray:
+        return np.flatnonzero(tao_distance_one_to_many(boxes[i], boxes) <= eps)
+
+    core = np.array([w[neighbours(i)].sum() >= min_samples for i in range(n)], dtype=bool)
+    labels = np.full(n, -1, dtype=np.int64)
+    label = 0
+    for start in np.flatnonzero(core):
+        if labels[start] != -1:
+            continue
+        labels[start] = label
+        frontier = [start]
+        while frontier:
+            reached = np.unique(np.concatenate([neighbours(i) for i in frontier]))
+            fresh = reached[(labels[reached] == -1) & core[reached]]
+            labels[fresh] = label
+            frontier = list(fresh)
+        label += 1
+    for p in np.flatnonzero(~core):
+        nb = neighbours(p)
+        touching = labels[nb[core[nb]]]
+        if touching.size:
+            labels[p] = touching.min()
     return labels
 
 

@@ -251,3 +251,18 @@ def test_decode_picks_tlt2_faster_rcnn_from_its_outputs():
 def test_decode_missing_output_names_the_layer():
     with pytest.raises(ref.MalformedOutputError, match="'BatchedNMS_2' not found"):
         ref.decode("yolov4", {"BatchedNMS": np.zeros(1, np.int32), "BatchedNMS_1": np.zeros((5, 4), np.float32)}, 10, 10)
+
+
+def test_dbscan_row_by_row_path_equals_the_matrix_path(monkeypatch):
+    sklearn_cluster = pytest.importorskip("sklearn.cluster", reason="scikit-learn (the dev extra) is the oracle")
+    rng = np.random.default_rng(4)
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 12, 480, 272, 1), 1, 480, 272, noise_px=10.0)
+    cov = np.where(cov > 0.3, rng.uniform(0.2, 0.7, cov.shape), cov).astype(np.float32)
+    (boxes, covs), = ref.decode_detectnet_v2_candidates(cov, bbox, 480, 272, params(1, 0.2))
+    dense = ref.dbscan_labels(boxes, covs, 0.5, 2)
+    assert (dense == -1).any() and dense.max() >= 2  # noise and several clusters
+    monkeypatch.setattr(ref, "_DENSE_DBSCAN_LIMIT", 0)
+    np.testing.assert_array_equal(ref.dbscan_labels(boxes, covs, 0.5, 2), dense)
+    distance = ref.tao_distance_matrix(boxes)
+    expected = sklearn_cluster.DBSCAN(eps=0.5, min_samples=2, metric="precomputed").fit_predict(distance, sample_weight=covs)
+    np.testing.assert_array_equal(dense, expected)
