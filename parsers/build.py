@@ -79,7 +79,21 @@ def harness_library(build_dir: Path | None = None) -> Path:
     return _product(build_dir or DEFAULT_BUILD_DIR, HARNESS_NAME)
 
 
-def build_fuzz_target(build_dir: Path, *, sanitize: bool = True, jobs: int = 2) -> Path:
-    """Builds the fuzz target (ASan+UBSan by default) into its own build directory."""
-    build_targets(Path(build_dir), (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
+def libfuzzer_compiler() -> str | None:
+    """A clang++ (which links libFuzzer) if one is installed."""
+    for name in ("clang++", "clang++-19", "clang++-18", "clang++-17", "clang++-16", "clang++-15", "clang++-14"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def build_fuzz_target(build_dir: Path, *, sanitize: bool = True, compiler: str | None = None, jobs: int = 2) -> Path:
+    """Builds the fuzz target (ASan+UBSan by default) into its own build directory; with a clang
+    ``compiler`` it is a coverage-guided libFuzzer binary, otherwise the standalone driver."""
+    build_dir = Path(build_dir)
+    if compiler and not (build_dir / "CMakeCache.txt").is_file():
+        configure(build_dir, sanitize=sanitize, build_type="RelWithDebInfo",
+                  cmake_args=(f"-DCMAKE_CXX_COMPILER={compiler}",))
+    build_targets(build_dir, (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
     return _product(build_dir, FUZZ_NAME)

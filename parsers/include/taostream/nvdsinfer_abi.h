@@ -95,7 +95,7 @@ typedef struct {
   char *attributeLabel;
 } NvDsInferAttribute;
 
-typedef struct {
+typedef struct NvDsInferParseDetectionParams_ {  /* tag: a C++ member needs a linkage name */
   unsigned int numClassesConfigured;
   std::vector<float> perClassPreclusterThreshold;
   std::vector<float> perClassPostclusterThreshold;
