@@ -10,7 +10,10 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PARSERS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PARSERS_DIR.parent
+# A checkout builds from the root CMakeLists.txt; an installed package from parsers/ alone.
+SOURCE_DIR = REPO_ROOT if (REPO_ROOT / "CMakeLists.txt").is_file() and (REPO_ROOT / "parsers").is_dir() else PARSERS_DIR
 DEFAULT_BUILD_DIR = REPO_ROOT / "build"
 LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
 HARNESS_NAME = "libtaostream_parser_harness.so"
@@ -23,7 +26,7 @@ class ParserBuildError(TaostreamError):
 
 
 def _product(build_dir: Path, name: str) -> Path:
-    return Path(build_dir) / "parsers" / name
+    return Path(build_dir) / ("parsers" if SOURCE_DIR == REPO_ROOT else "") / name
 
 
 def find_parser_library(build_dir: Path | None = None) -> Path | None:
@@ -55,7 +58,7 @@ def configure(build_dir: Path, *, sanitize: bool = False, build_type: str = "Rel
     if (build_dir / "CMakeCache.txt").is_file() and not cmake_args:
         return
     build_dir.mkdir(parents=True, exist_ok=True)
-    _run([cmake, "-S", str(REPO_ROOT), "-B", str(build_dir), f"-DCMAKE_BUILD_TYPE={build_type}",
+    _run([cmake, "-S", str(SOURCE_DIR), "-B", str(build_dir), f"-DCMAKE_BUILD_TYPE={build_type}",
           f"-DTAOSTREAM_SANITIZE={'ON' if sanitize else 'OFF'}", *cmake_args], "cmake configure")
 
 
