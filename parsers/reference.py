@@ -14,7 +14,7 @@ Conventions shared with the C++ side:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -64,13 +64,16 @@ CLUSTER_MODES = ("none", "dbscan", "nms", "dbscan_nms")
 class DetectNetV2Clustering:
     """DetectNet_v2 decode and clustering settings (TAO's clustering_config names in comments).
 
-    ``to_env()`` gives the TAOSTREAM_DETECTNET_V2 value that makes the C++ parser do the same."""
+    ``to_env()`` gives the TAOSTREAM_DETECTNET_V2 value that makes the C++ parser do the same, and
+    ``from_env()`` reads it back. TAO's clustering_config is per class: eps, min_samples,
+    confidence_threshold and min_height may be tuples with one value per class id (the last value
+    repeats for higher ids); ``for_class(c)`` gives class c's scalar settings."""
 
     mode: str = "dbscan"
-    eps: float = 0.3  # dbscan_eps
-    min_samples: float = 0.05  # dbscan_min_samples; TAO uses max(int(x), 1) as summed coverage
-    confidence_threshold: float = 0.1  # dbscan_confidence_threshold (kept when sum(cov) > it)
-    min_height: float = 4.0  # minimum_bounding_box_height (kept when height > it)
+    eps: float | tuple[float, ...] = 0.3  # dbscan_eps
+    min_samples: float | tuple[float, ...] = 0.05  # dbscan_min_samples; TAO uses max(int(x), 1)
+    confidence_threshold: float | tuple[float, ...] = 0.1  # dbscan_confidence_threshold (sum(cov) > it)
+    min_height: float | tuple[float, ...] = 4.0  # minimum_bounding_box_height (kept when height > it)
     nms_iou: float = 0.5
     top_k: int = 0  # per class after clustering, 0 = all
     bbox_norm: float = 35.0
@@ -81,13 +84,54 @@ class DetectNetV2Clustering:
         if self.mode not in CLUSTER_MODES:
             raise ValueError(f"cluster mode must be one of {', '.join(CLUSTER_MODES)}, not {self.mode!r}")
 
+    _PER_CLASS = ("eps", "min_samples", "confidence_threshold", "min_height")
+    _ENV_NAMES = {"confidence_threshold": "confidence"}
+    _INTEGERS = ("top_k", "max_candidates")
+
+    def for_class(self, class_id: int) -> "DetectNetV2Clustering":
+        values = {}
+        for name in self._PER_CLASS:
+            value = getattr(self, name)
+            if isinstance(value, (tuple, list)):
+                values[name] = float(value[min(class_id, len(value) - 1)])
+        return replace(self, **values) if values else self
+
     def to_env(self) -> str:
-        return (
-            f"mode={self.mode} eps={self.eps!r} min_samples={self.min_samples!r} "
-            f"confidence={self.confidence_threshold!r} min_height={self.min_height!r} "
-            f"nms_iou={self.nms_iou!r} top_k={self.top_k} bbox_norm={self.bbox_norm!r} "
-            f"offset={self.offset!r} max_candidates={self.max_candidates}"
-        )
+        def text(value) -> str:
+            if isinstance(value, (tuple, list)):
+                return ",".join(repr(float(v)) for v in value)
+            return str(value) if isinstance(value, int) else repr(float(value))
+
+        fields = ("eps", "min_samples", "confidence_threshold", "min_height", "nms_iou", "top_k",
+                  "bbox_norm", "offset", "max_candidates")
+        return " ".join([f"mode={self.mode}"] + [f"{self._ENV_NAMES.get(f, f)}={text(getattr(self, f))}" for f in fields])
+
+    @classmethod
+    def from_env(cls, text: str | None) -> "DetectNetV2Clustering":
+        """Parse a TAOSTREAM_DETECTNET_V2 value (what the C++ parser reads); None or "" gives defaults."""
+        names = {cls._ENV_NAMES.get(f, f): f for f in (*cls._PER_CLASS, "nms_iou", "top_k", "bbox_norm", "offset", "max_candidates")}
+        values: dict = {}
+        for item in (text or "").split():
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"TAOSTREAM_DETECTNET_V2: '{item}' is not key=value")
+            if key == "mode":
+                values["mode"] = value
+                continue
+            if key not in names:
+                raise ValueError(f"TAOSTREAM_DETECTNET_V2: unknown key '{key}'")
+            field_name = names[key]
+            try:
+                numbers = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ValueError(f"TAOSTREAM_DETECTNET_V2: {key} needs a number, got '{value}'") from None
+            if field_name in cls._PER_CLASS:
+                values[field_name] = numbers[0] if len(numbers) == 1 else tuple(numbers)
+            elif len(numbers) != 1:
+                raise ValueError(f"TAOSTREAM_DETECTNET_V2: {key} takes one number, got '{value}'")
+            else:
+                values[field_name] = int(numbers[0]) if field_name in cls._INTEGERS else numbers[0]
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -522,7 +566,7 @@ def decode_detectnet_v2(coverage, bbox, net_w: int, net_h: int, params: DecodePa
     """DetectNet_v2: coverage [C,H,W] + bbox [4C,H,W] -> decoded, clustered boxes."""
     found: list[Detection] = []
     for c, (boxes, cov) in enumerate(decode_detectnet_v2_candidates(coverage, bbox, net_w, net_h, params)):
-        boxes, conf = cluster_detectnet_v2_class(boxes, cov, params.detectnet_v2)
+        boxes, conf = cluster_detectnet_v2_class(boxes, cov, params.detectnet_v2.for_class(c))
         for box, score in zip(boxes, conf):
             if box[2] > box[0] and box[3] > box[1]:
                 found.append(Detection(c, *map(float, box), float(score)))

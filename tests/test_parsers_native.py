@@ -67,6 +67,39 @@ def test_detectnet_v2_matches_reference(native_parsers, monkeypatch, mode, seed)
     assert_same_detections(got, expected)
 
 
+def test_detectnet_v2_per_class_clustering_settings(native_parsers, monkeypatch):
+    # TAO's clustering_config is per class (the face-mask spec: eps 0.2 for mask, 0.15 for no-mask).
+    rng = np.random.default_rng(11)
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 12, 960, 544, 3), 3, 960, 544)
+    per_class = ref.DetectNetV2Clustering(eps=(0.05, 0.6), min_height=(4.0, 30.0), confidence_threshold=(0.1, 0.5, 2.0))
+    params = ref.DecodeParams.uniform(3, 0.2, detectnet_v2=per_class)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", per_class.to_env())
+    expected = ref.decode_detectnet_v2(cov, bbox, 960, 544, params)
+    got = native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), 960, 544, 3, [0.2] * 3)
+    assert_same_detections(got, expected)
+    # each class really clusters with its own settings: class 2 (last eps repeats) differs from a
+    # uniform run with class 0's values
+    uniform = ref.decode_detectnet_v2(cov, bbox, 960, 544, ref.DecodeParams.uniform(3, 0.2, detectnet_v2=per_class.for_class(0)))
+    assert [d for d in expected if d.class_id == 0] == [d for d in uniform if d.class_id == 0]
+    assert [d for d in expected if d.class_id != 0] != [d for d in uniform if d.class_id != 0]
+
+
+def test_detectnet_v2_settings_round_trip_through_the_environment_string():
+    settings = ref.DetectNetV2Clustering(mode="dbscan_nms", eps=(0.2, 0.15), min_samples=0.05, min_height=20.0, top_k=7)
+    assert ref.DetectNetV2Clustering.from_env(settings.to_env()) == settings
+    assert ref.DetectNetV2Clustering.from_env(None) == ref.DetectNetV2Clustering()
+    with pytest.raises(ValueError, match="takes one number"):
+        ref.DetectNetV2Clustering.from_env("nms_iou=0.5,0.4")
+
+
+def test_detectnet_v2_list_for_a_scalar_key_is_rejected(native_parsers, monkeypatch, capfd):
+    rng = np.random.default_rng(3)
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 3, 640, 480, 1), 1, 640, 480)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", "nms_iou=0.5,0.4")
+    assert native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), 640, 480, 1, [0.2]) is None
+    assert "nms_iou takes one number" in capfd.readouterr().err
+
+
 def test_detectnet_v2_fp16_layers_and_batch_dim(native_parsers, monkeypatch):
     rng = np.random.default_rng(5)
     cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 6, 640, 480, 2), 2, 640, 480)

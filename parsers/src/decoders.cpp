@@ -756,7 +756,7 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
                               clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v});
       }
     }
-    for (const Candidate &k : cluster_class(std::move(candidates), config)) {
+    for (const Candidate &k : cluster_class(std::move(candidates), config.for_class(c))) {
       if (!(k.x2 > k.x1 && k.y2 > k.y1)) continue;
       out->push_back({static_cast<int>(c), k.x1, k.y1, k.x2, k.y2, k.score});
     }
@@ -782,6 +782,22 @@ bool classify_softmax(const TensorView &probabilities, float threshold, Classifi
   return true;
 }
 
+namespace {
+double per_class(const std::vector<double> &values, size_t class_id, double fallback) {
+  if (values.empty()) return fallback;
+  return values[std::min(class_id, values.size() - 1)];
+}
+}  // namespace
+
+DetectNetV2Config DetectNetV2Config::for_class(size_t class_id) const {
+  DetectNetV2Config c = *this;
+  c.dbscan_eps = per_class(class_eps, class_id, dbscan_eps);
+  c.dbscan_min_samples = per_class(class_min_samples, class_id, dbscan_min_samples);
+  c.dbscan_confidence_threshold = per_class(class_confidence, class_id, dbscan_confidence_threshold);
+  c.minimum_bounding_box_height = per_class(class_min_height, class_id, minimum_bounding_box_height);
+  return c;
+}
+
 bool parse_detectnet_v2_config(const char *text, DetectNetV2Config *config, std::string *error) {
   if (text == nullptr) return true;
   std::istringstream in(text);
@@ -800,15 +816,29 @@ bool parse_detectnet_v2_config(const char *text, DetectNetV2Config *config, std:
       else return fail(error, "TAOSTREAM_DETECTNET_V2: mode must be none, dbscan, nms or dbscan_nms, not '" + value + "'");
       continue;
     }
-    char *end = nullptr;
-    const double number = std::strtod(value.c_str(), &end);
-    if (value.empty() || end == nullptr || *end != '\0' || !std::isfinite(number)) {
+    std::vector<double> numbers;
+    std::istringstream list(value);
+    std::string part;
+    while (std::getline(list, part, ',')) {
+      char *end = nullptr;
+      const double number = std::strtod(part.c_str(), &end);
+      if (part.empty() || end == nullptr || *end != '\0' || !std::isfinite(number)) {
+        return fail(error, "TAOSTREAM_DETECTNET_V2: " + key + " needs a number, got '" + value + "'");
+      }
+      numbers.push_back(number);
+    }
+    if (numbers.empty()) {
       return fail(error, "TAOSTREAM_DETECTNET_V2: " + key + " needs a number, got '" + value + "'");
     }
-    if (key == "eps") config->dbscan_eps = number;
-    else if (key == "min_samples") config->dbscan_min_samples = number;
-    else if (key == "confidence") config->dbscan_confidence_threshold = number;
-    else if (key == "min_height") config->minimum_bounding_box_height = number;
+    const bool per_class_key = key == "eps" || key == "min_samples" || key == "confidence" || key == "min_height";
+    if (numbers.size() > 1 && !per_class_key) {
+      return fail(error, "TAOSTREAM_DETECTNET_V2: " + key + " takes one number, got '" + value + "'");
+    }
+    const double number = numbers.front();
+    if (key == "eps") config->class_eps = numbers;
+    else if (key == "min_samples") config->class_min_samples = numbers;
+    else if (key == "confidence") config->class_confidence = numbers;
+    else if (key == "min_height") config->class_min_height = numbers;
     else if (key == "nms_iou") config->nms_iou_threshold = number;
     else if (key == "top_k") config->top_k = static_cast<long>(number);
     else if (key == "bbox_norm") config->bbox_norm = static_cast<float>(number);

@@ -64,9 +64,15 @@ struct DetectNetV2Config {
   double nms_iou_threshold = 0.5;
   long top_k = 0;  // per class after clustering; 0 keeps all
   long max_candidates = 20000;  // per class; bounds the O(n^2) clustering on garbage input
+  // TAO's clustering_config is per class: when set, these hold one value per class id (the last
+  // value repeats for higher ids) and override the four scalars above for that class.
+  std::vector<double> class_eps, class_min_samples, class_confidence, class_min_height;
+  // The settings class ``class_id`` clusters with.
+  DetectNetV2Config for_class(size_t class_id) const;
 };
 
-// Parses "mode=dbscan eps=0.3 ..." (the TAOSTREAM_DETECTNET_V2 environment variable).
+// Parses "mode=dbscan eps=0.3 ..." (the TAOSTREAM_DETECTNET_V2 environment variable); eps,
+// min_samples, confidence and min_height also take one value per class: "eps=0.2,0.15".
 bool parse_detectnet_v2_config(const char *text, DetectNetV2Config *config, std::string *error);
 
 struct FrcnnConfig {
