@@ -14,6 +14,7 @@ import json
 import logging
 import platform as host_platform
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +24,11 @@ from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network
-from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config
+from taostream.deepstream_configs.nvinfer import (
+    PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
 from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
 from taostream.deepstream_configs.spec_settings import (
-    cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
+    PARSER_SETTINGS_ENV, cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
 from taostream.deepstream_configs.triton_repo import TritonModelOptions, write_triton_repository
 
 log = logging.getLogger(__name__)
@@ -170,13 +172,19 @@ def _tool_versions() -> dict[str, str]:
     return versions
 
 
-def _find_parser_library() -> Path | None:
-    try:
-        from taostream.parsers.build import find_parser_library
-    except ModuleNotFoundError:
-        return None
+def _find_parser_library(warnings: list[str]) -> Path | None:
+    """The built parser library; built once with CMake when it is missing and CMake is there."""
+    from taostream.parsers.build import ParserBuildError, build_parser_library, find_parser_library
+
     found = find_parser_library()
-    return Path(found) if found else None
+    if found is not None or shutil.which("cmake") is None:
+        return Path(found) if found else None
+    print("taostream: building the DeepStream parser library once with CMake ...", file=sys.stderr, flush=True)
+    try:
+        return build_parser_library()
+    except ParserBuildError as exc:
+        warnings.append(f"building the parser library failed: {str(exc).splitlines()[0]}")
+        return None
 
 
 def _validate_request(request: BundleRequest, net: Network) -> None:
@@ -284,7 +292,10 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
         max_batch_size=request.batch_size, custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=options.preprocessing, pre_cluster_threshold=common.get("pre-cluster-threshold"),
         nms_iou_threshold=common.get("nms-iou-threshold"), top_k=common.get("topk"),
-        input_name=plan.model.input_name))
+        cluster_mode=options.cluster.cluster_mode, input_name=plan.model.input_name))
+    if options.cluster.parser_settings:
+        # nvinfer cannot hand a parser its clustering settings: DeepStream reads them from here.
+        atomic_write_text(folder / PARSER_ENV_FILE, f'{PARSER_SETTINGS_ENV}="{options.cluster.parser_settings}"\n')
     _, height, width = plan.dims
     sinks = [Sink("fake")]
     for name, config, plugin_type in (("deepstream_app.txt", "config_infer_primary.txt", 0),
@@ -296,16 +307,23 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
 
 
 def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> None:
+    # The CPU model post-processes with exactly the settings the DeepStream parser gets.
+    cluster = cluster_settings_from_spec(plan.net, plan.spec, plan.labels.names)
+    parameters = {}
+    if cluster.parser_settings:
+        parameters["detectnet_v2_clustering"] = cluster.parser_settings
+    if cluster.class_thresholds:
+        parameters["class_thresholds"] = ",".join(repr(t) for t in cluster.class_thresholds)
     options = TritonModelOptions(
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
-        model_outputs=dict(plan.model.outputs))
+        model_outputs=dict(plan.model.outputs), parameters=parameters)
     cpu = plan.cpu_model.SerializeToString() if plan.cpu_model is not None else None
     write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None)
 
 
 def _write_parser_library(root: Path, warnings: list[str]) -> None:
-    library = _find_parser_library()
+    library = _find_parser_library(warnings)
     if library is not None:
         atomic_write_bytes(root / "lib" / PARSER_LIBRARY_NAME, library.read_bytes(), mode=0o755)
         return

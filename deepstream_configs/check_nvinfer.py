@@ -176,6 +176,9 @@ def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
             checker.add(ERROR, group, key, f"'{name}' is not exported by {library}; {fix}")
 
 
+_SELF_CLUSTERING_PARSERS = ("NvDsInferParseCustomDetectNetV2TAO",)
+
+
 def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> None:
     network_type = values.get("network-type", 0)
     if network_type == 3:
@@ -192,6 +195,11 @@ def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> Non
         if names and not any("cov" in n for n in names):
             checker.add(ERROR, group, "parse-bbox-func-name", "missing: nvinfer's built-in parser reads only "
                         "DetectNet-style cov/bbox outputs; set the network's parser and custom-lib-path")
+    # Parsers that already cluster (TAO's DetectNet_v2 DBSCAN in taostream's parser) must not be
+    # clustered again by nvinfer.
+    if values.get("parse-bbox-func-name") in _SELF_CLUSTERING_PARSERS and values.get("cluster-mode", 0) != 4:
+        checker.add(WARNING, group, "cluster-mode", f"{values['parse-bbox-func-name']} already clusters the way "
+                    "TAO's inference does, so nvinfer clusters twice; set cluster-mode=4")
     if values.get("process-mode") == 2 and "operate-on-gie-id" not in values:
         checker.add(WARNING, group, "operate-on-gie-id", "secondary mode without operate-on-gie-id runs on every "
                     "object; set it to the primary GIE's gie-unique-id")

@@ -16,7 +16,10 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_text
 from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import IniSections, format_ini
-from taostream.deepstream_configs.spec_settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
+from taostream.deepstream_configs.spec_settings import (
+    PARSER_SETTINGS_ENV, ClusterSettings, Preprocessing, cluster_settings_from_spec)
+
+PARSER_ENV_FILE = "taostream_parser.env"
 
 DEEPSTREAM_VERSIONS = ("6.0", "6.1", "6.2", "6.3", "6.4", "7.0", "7.1", "8.0", "9.0")
 PRECISIONS = {"fp32": 0, "int8": 1, "fp16": 2}
@@ -162,7 +165,7 @@ def nvinfer_sections(options: NvinferOptions) -> IniSections:
         prop["num-detected-classes"] = options.num_classes
     prop["maintain-aspect-ratio"] = int(net.maintain_aspect_ratio)
     prop["symmetric-padding"] = int(net.symmetric_padding)
-    cluster_mode = (options.cluster.cluster_mode if options.cluster else None) or net.cluster_mode
+    cluster_mode = _cluster_settings(options).cluster_mode or net.cluster_mode
     if net.network_type != 1:
         prop["cluster-mode"] = cluster_mode
     prop["output-blob-names"] = ";".join(options.output_names or _default_outputs(options))
@@ -198,11 +201,14 @@ def _parser_keys(options: NvinferOptions) -> dict[str, object]:
     return keys
 
 
+def _cluster_settings(options: NvinferOptions) -> ClusterSettings:
+    return options.cluster or cluster_settings_from_spec(options.network, None, [])
+
+
 def _class_attrs(options: NvinferOptions) -> IniSections:
     if options.network.network_type == 1:
         return {}
-    cluster = options.cluster or cluster_settings_from_spec(options.network, None, [])
-    attrs = cluster.class_attrs
+    attrs = _cluster_settings(options).class_attrs
     return {f"class-attrs-{name}": dict(values) for name, values in attrs.items()}
 
 
@@ -221,6 +227,13 @@ def format_nvinfer_config(options: NvinferOptions) -> str:
         header.append("DLA: nvinfer enables GPU fallback for layers the DLA cannot run")
     if options.precision == "int8" and options.int8_source == "qdq":
         header.append("INT8 from the Q/DQ nodes in the ONNX (explicit quantization): no calibration file")
+    parser_settings = _cluster_settings(options).parser_settings if options.network.network_type != 1 else None
+    if parser_settings:
+        header += [
+            f"{options.network.parser_function} clusters the way TAO's inference does (cluster-mode=4 here);",
+            f"its settings come from the environment: {PARSER_SETTINGS_ENV}=\"{parser_settings}\"",
+            f"(the bundle writes them to deepstream/{PARSER_ENV_FILE}; taostream deepstream-app sets them)",
+        ]
     return format_ini(nvinfer_sections(options), header)
 
 

@@ -33,6 +33,7 @@ class NvinferserverOptions:
     pre_cluster_threshold: float | None = None
     nms_iou_threshold: float | None = None
     top_k: int | None = None
+    cluster_mode: int | None = None  # None: the registry's; 4 when the parser clusters (DetectNet_v2)
     interval: int = 0
     input_name: str | None = None  # the model's input tensor (tensor_name); Triton's config names it otherwise
 
@@ -74,13 +75,14 @@ def _postprocess(options: NvinferserverOptions) -> dict:
         post["classification"] = {"threshold": float(threshold)}
         return post
     detection: dict = {"num_detected_classes": options.num_classes, "custom_parse_bbox_func": net.parser_function}
-    if net.cluster_mode in (2, 3):
+    cluster_mode = options.cluster_mode or net.cluster_mode
+    if cluster_mode in (2, 3):
         detection["nms"] = {
             "confidence_threshold": float(threshold),
             "iou_threshold": float(options.nms_iou_threshold or net.nms_iou_threshold or 0.5),
             "topk": int(options.top_k or net.keep_top_k or 100),
         }
-    elif net.cluster_mode == 1:
+    elif cluster_mode == 1:
         detection["dbscan"] = {"pre_threshold": float(threshold), "eps": 0.2, "min_boxes": 1}
     else:
         detection["simple_cluster"] = {"threshold": float(threshold)}

@@ -11,16 +11,15 @@ from typing import Any
 from taostream.converter.registry import Network
 from taostream.deepstream_configs.spec_access import as_spec_dict, spec_map, spec_value
 
-# TAO DetectNet_v2 clustering_config field -> nvinfer [class-attrs-*] key.
-_DETECTNET_CLUSTERING_KEYS = {
-    "coverage_threshold": "pre-cluster-threshold",
+# TAO DetectNet_v2 clustering_config field -> the taostream parser's per-class setting.
+_DETECTNET_PER_CLASS = {
     "dbscan_eps": "eps",
-    "dbscan_min_samples": "dbscan-min-score",
-    "minimum_bounding_box_height": "detected-min-h",
-    "nms_iou_threshold": "nms-iou-threshold",
-    "dbscan_confidence_threshold": "post-cluster-threshold",
+    "dbscan_min_samples": "min_samples",
+    "dbscan_confidence_threshold": "confidence_threshold",
+    "minimum_bounding_box_height": "min_height",
 }
-_CLUSTERING_ALGORITHM_MODE = {"DBSCAN": 1, "NMS": 2, "HYBRID": 3}
+_CLUSTERING_ALGORITHM_MODE = {"DBSCAN": "dbscan", "NMS": "nms", "HYBRID": "dbscan_nms"}
+PARSER_SETTINGS_ENV = "TAOSTREAM_DETECTNET_V2"
 
 
 @dataclass
@@ -36,6 +35,10 @@ class ClusterSettings:
 
     cluster_mode: int | None = None
     class_attrs: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Networks whose parser clusters itself (DetectNet_v2): the settings string the parser reads from
+    # $TAOSTREAM_DETECTNET_V2 (nvinfer cannot pass them), and one coverage threshold per class id.
+    parser_settings: str | None = None
+    class_thresholds: list[float] = field(default_factory=list)
 
 
 def _ints(text: Any) -> list[int]:
@@ -129,20 +132,33 @@ def cluster_settings_from_spec(network: Network, spec: Any, labels: list[str]) -
 
 
 def _detectnet_clustering(spec: dict, labels: list[str], settings: ClusterSettings) -> None:
-    for class_name, value in spec_map(spec, "postprocessing_config.target_class_config"):
-        if class_name not in labels or not isinstance(value, dict):
-            continue
-        clustering = spec_value(value, "clustering_config")
-        if not isinstance(clustering, dict):
-            continue
-        attrs = {}
-        for tao_key, nvinfer_key in _DETECTNET_CLUSTERING_KEYS.items():
-            tao_value = spec_value(clustering, tao_key)
-            if tao_value is not None:
-                attrs[nvinfer_key] = float(tao_value)
-        # TAO clusters with DBSCAN unless clustering_algorithm says otherwise: follow the spec, so
-        # DeepStream reproduces the detections TAO evaluated.
-        algorithm = str(spec_value(clustering, "clustering_algorithm", "DBSCAN")).upper()
-        settings.cluster_mode = _CLUSTERING_ALGORITHM_MODE.get(algorithm, settings.cluster_mode)
-        if attrs:
-            settings.class_attrs[str(labels.index(class_name))] = attrs
+    """TAO's own DetectNet_v2 post-processing, done by taostream's parser (so nvinfer's
+    cluster-mode is 4): per-class coverage thresholds as pre-cluster-threshold, the per-class DBSCAN
+    settings of postprocessing_config in the parser's settings string."""
+    from taostream.parsers.reference import DetectNetV2Clustering
+
+    defaults = DetectNetV2Clustering()
+    configs = {name: spec_value(value, "clustering_config") for name, value in
+               spec_map(spec, "postprocessing_config.target_class_config") if isinstance(value, dict)}
+    per_class: dict[str, list[float]] = {field_name: [] for field_name in _DETECTNET_PER_CLASS.values()}
+    thresholds, modes, nms_iou = [], [], None
+    for name in labels:
+        clustering = configs.get(name) if isinstance(configs.get(name), dict) else {}
+        for tao_key, field_name in _DETECTNET_PER_CLASS.items():
+            value = spec_value(clustering, tao_key)
+            per_class[field_name].append(float(value) if value is not None else float(getattr(defaults, field_name)))
+        coverage = spec_value(clustering, "coverage_threshold")
+        thresholds.append(float(coverage) if coverage is not None else settings.class_attrs["all"]["pre-cluster-threshold"])
+        if clustering:
+            modes.append(_CLUSTERING_ALGORITHM_MODE.get(str(spec_value(clustering, "clustering_algorithm", "DBSCAN")).upper(), "dbscan"))
+            nms_iou = nms_iou if nms_iou is not None else spec_value(clustering, "nms_iou_threshold")
+    values = {k: (v[0] if len(set(v)) == 1 else tuple(v)) for k, v in per_class.items() if v}
+    parser = DetectNetV2Clustering(mode=modes[0] if modes else defaults.mode,
+                                   nms_iou=float(nms_iou) if nms_iou is not None else defaults.nms_iou, **values)
+    settings.cluster_mode = 4
+    settings.parser_settings = parser.to_env()
+    settings.class_thresholds = thresholds
+    settings.class_attrs = {"all": {"pre-cluster-threshold": min(thresholds) if thresholds else
+                                    settings.class_attrs["all"]["pre-cluster-threshold"]}}
+    for class_id, threshold in enumerate(thresholds):
+        settings.class_attrs[str(class_id)] = {"pre-cluster-threshold": threshold}

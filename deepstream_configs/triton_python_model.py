@@ -44,9 +44,7 @@ class TritonPythonModel:
         dims = [int(d) for d in config["input"][0]["dims"]]  # protobuf JSON may write int64 as strings
         nhwc = config["input"][0].get("format") == "FORMAT_NHWC"
         self.net_h, self.net_w = (dims[0], dims[1]) if nhwc else (dims[1], dims[2])
-        threshold = float(self.params["confidence_threshold"])
-        self.decode_params = reference.DecodeParams.uniform(
-            self.num_classes, threshold, frcnn_nms_iou=float(self.params["nms_iou_threshold"]))
+        self.decode_params = reference.DecodeParams.from_model_parameters(self.params, self.num_classes)
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]

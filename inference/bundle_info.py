@@ -48,6 +48,9 @@ class Bundle:
     nms_iou_threshold: float
     triton_model: str
     manifest: dict = field(repr=False, default_factory=dict)
+    # The CPU Triton model's post-processing parameters (thresholds, DetectNet_v2 clustering):
+    # the ONNX Runtime path decodes with the same ones.
+    postprocess_parameters: dict = field(default_factory=dict)
 
     @property
     def net_height(self) -> int:
@@ -161,4 +164,5 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         params = cpu_model_parameters((cpu / "config.pbtxt").read_text(encoding="utf-8"))
         bundle.threshold = float(params.get("confidence_threshold", bundle.threshold))
         bundle.nms_iou_threshold = float(params.get("nms_iou_threshold", bundle.nms_iou_threshold))
+        bundle.postprocess_parameters = params
     return bundle

@@ -35,6 +35,9 @@ class PipelinePlan:
     muxer: str  # its request pad "sink_0" takes the source's pad
     probe: str  # element whose sink pad carries the final metadata
     mux_size: tuple[int, int]  # (width, height) of the muxed frames
+    # Settings the bundle's parser reads from the environment (DetectNet_v2 clustering), which
+    # nvinfer cannot pass it: set in this process before the pipeline runs.
+    environment: dict[str, str] = field(default_factory=dict)
 
     def element(self, name: str) -> Element:
         return next(e for e in self.elements if e.name == name)
@@ -103,7 +106,28 @@ def plan_pipeline(bundle_dir: str | os.PathLike, source: str, *, triton: bool = 
     else:
         elements.append(Element("sink", "fakesink", {"sync": False}))
     names = [e.name for e in elements[1:]]
-    return PipelinePlan(elements, list(zip(names, names[1:])), "source", "mux", "osd", mux_size)
+    return PipelinePlan(elements, list(zip(names, names[1:])), "source", "mux", "osd", mux_size,
+                        parser_environment(deepstream))
+
+
+PARSER_ENV_FILE = "taostream_parser.env"
+
+
+def parser_environment(deepstream_dir: str | os.PathLike) -> dict[str, str]:
+    """KEY="value" lines of the bundle's deepstream/taostream_parser.env (empty when there is none)."""
+    path = Path(deepstream_dir) / PARSER_ENV_FILE
+    if not path.is_file():
+        return {}
+    environment = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.isidentifier():
+            raise TaostreamError(f"{path}:{number}: expected KEY=\"value\", found {line[:60]!r}")
+        environment[key] = value.strip().strip('"')
+    return environment
 
 
 def mux_to_source(left: float, top: float, width: float, height: float, mux_size: tuple[int, int],
@@ -158,6 +182,7 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
     """Build the planned pipeline, run it to the end of the stream (or Ctrl-C), return one
     ImageResult per frame (source-frame pixels)."""
     Gst, GLib, pyds = _import_deepstream()
+    os.environ.update(plan.environment)  # the parser reads these when nvinfer calls it
     Gst.init(None)
     pipeline = Gst.Pipeline()
     made = {}

@@ -70,7 +70,9 @@ class Detector:
         self.max_detections, self.interpolation = max_detections, interpolation
         num_classes = len(bundle.labels) or int(bundle.manifest.get("labels", 0)) or 1
         # The same parameters the CPU Triton model builds from its config (triton_python_model.py).
-        self.decode_params = DecodeParams.uniform(num_classes, self.threshold, frcnn_nms_iou=bundle.nms_iou_threshold)
+        parameters = {"confidence_threshold": repr(bundle.threshold), "nms_iou_threshold": repr(bundle.nms_iou_threshold),
+                      **bundle.postprocess_parameters}
+        self.decode_params = DecodeParams.from_model_parameters(parameters, num_classes, threshold)
 
     def model_batch_limit(self) -> int:
         """The model's fixed batch size (a static first dim), or 0 when it takes any batch."""

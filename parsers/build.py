@@ -14,7 +14,13 @@ PARSERS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PARSERS_DIR.parent
 # A checkout builds from the root CMakeLists.txt; an installed package from parsers/ alone.
 SOURCE_DIR = REPO_ROOT if (REPO_ROOT / "CMakeLists.txt").is_file() and (REPO_ROOT / "parsers").is_dir() else PARSERS_DIR
-DEFAULT_BUILD_DIR = REPO_ROOT / "build"
+# A checkout builds into its build/ folder; an installed package into the user's cache, never
+# into site-packages.
+DEFAULT_BUILD_DIR = (
+    REPO_ROOT / "build"
+    if SOURCE_DIR == REPO_ROOT
+    else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "taostream" / "parsers-build"
+)
 LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
 HARNESS_NAME = "libtaostream_parser_harness.so"
 FUZZ_NAME = "taostream_parser_fuzz"

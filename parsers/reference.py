@@ -150,6 +150,27 @@ class DecodeParams:
         return cls(num_classes, (float(threshold),) * num_classes, **kwargs)
 
     @classmethod
+    def from_model_parameters(cls, parameters: Mapping[str, str], num_classes: int,
+                              threshold: float | None = None) -> "DecodeParams":
+        """The settings `taostream bundle` writes into the CPU Triton model's config parameters:
+        confidence_threshold (or class_thresholds, one per class id), nms_iou_threshold and, for
+        DetectNet_v2, detectnet_v2_clustering (the C++ parser's settings string). ``threshold``
+        overrides every class's threshold."""
+        if threshold is not None:
+            values = (float(threshold),) * num_classes
+        elif parameters.get("class_thresholds"):
+            listed = tuple(float(v) for v in parameters["class_thresholds"].split(","))
+            values = (listed + (listed[-1],) * num_classes)[:num_classes]
+        else:
+            values = (float(parameters.get("confidence_threshold", 0.0)),) * num_classes
+        kwargs = {}
+        if "nms_iou_threshold" in parameters:
+            kwargs["frcnn_nms_iou"] = float(parameters["nms_iou_threshold"])
+        if parameters.get("detectnet_v2_clustering"):
+            kwargs["detectnet_v2"] = DetectNetV2Clustering.from_env(parameters["detectnet_v2_clustering"])
+        return cls(num_classes, values, **kwargs)
+
+    @classmethod
     def for_network(cls, network, num_classes: int, **kwargs) -> "DecodeParams":
         """Registry defaults (pre-cluster threshold, NMS IoU, keepTopK) for ``network``."""
         net = _network(network)

@@ -204,7 +204,19 @@ def test_real_facemask_etlt_bundle(models_dir, fixtures_dir, tmp_path):
     assert (bundle / "labels.txt").read_text() == "mask\nno-mask\n"
     prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
     assert prop.get("output-blob-names") == "output_cov/Sigmoid;output_bbox/BiasAdd"
-    assert prop.get("cluster-mode") == "1" and prop.get("num-detected-classes") == "2"
+    assert prop.get("cluster-mode") == "4" and prop.get("num-detected-classes") == "2"
+    # DeepStream's parser (via the env file) and the CPU paths (Triton model, `infer`) cluster alike.
+    from taostream.inference.bundle_info import load_bundle
+    from taostream.parsers.reference import DecodeParams, DetectNetV2Clustering
+
+    env = (bundle / "deepstream" / "taostream_parser.env").read_text().strip()
+    assert env.startswith('TAOSTREAM_DETECTNET_V2="') and env.endswith('"')
+    settings = DetectNetV2Clustering.from_env(env.split("=", 1)[1].strip('"'))
+    assert settings.eps == pytest.approx((0.20000000298, 0.15000000596)) and settings.min_height == 20.0
+    parameters = load_bundle(bundle).postprocess_parameters
+    cpu = DecodeParams.from_model_parameters(parameters, 2)
+    assert cpu.detectnet_v2 == settings
+    assert cpu.pre_cluster_threshold == pytest.approx((0.00499999988824, 0.00499999988824))
     _with_parser_library(bundle)
     report = check_configs(sorted((bundle / "deepstream").glob("*.txt")), deepstream="9.0")
     assert report.errors == [], [str(f) for f in report.errors]

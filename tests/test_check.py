@@ -209,3 +209,14 @@ def test_cli_exit_codes(folder, capsys):
     out = capsys.readouterr().out
     assert "batch-size: must not be negative" in out and "1 error(s)" in out
     assert main(["check", str(folder / "pgie.txt"), "--deepstream", "4.0"]) == 2
+
+
+def test_detectnet_parser_with_nvinfer_clustering_warns(folder):
+    text = (folder / "pgie.txt").read_text().replace(
+        "parse-bbox-func-name=NvDsInferParseCustomNMSTLT", "parse-bbox-func-name=NvDsInferParseCustomDetectNetV2TAO")
+    (folder / "pgie.txt").write_text(text)
+    report = check_configs([folder / "pgie.txt"], deepstream="9.0")
+    (warning,) = [f for f in report.warnings if f.key == "cluster-mode"]
+    assert "clusters twice" in warning.message and "cluster-mode=4" in warning.message
+    (folder / "pgie.txt").write_text(text.replace("cluster-mode=2", "cluster-mode=4"))
+    assert not [f for f in check_configs([folder / "pgie.txt"], deepstream="9.0").warnings if f.key == "cluster-mode"]

@@ -85,3 +85,23 @@ def test_cli_without_deepstream_says_what_to_install(bundle, video, tmp_path, ca
 def test_cli_rejects_bad_mux_size(bundle, video, tmp_path, capsys):
     assert main(["deepstream-app", str(bundle), str(video), "-o", str(tmp_path / "o"), "--mux-size", "big"]) == 2
     assert "use WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_detectnet_plan_carries_the_parsers_clustering_settings(tmp_path_factory, video):
+    # nvinfer cannot pass clustering settings to the DetectNet_v2 parser: the app sets them.
+    from taostream.parsers.reference import DetectNetV2Clustering
+    from taostream.deepstream_configs.spec_settings import cluster_settings_from_spec
+    from taostream.converter.registry import get_network
+    from taostream.converter.tao_spec import load_spec
+
+    detectnet = make_bundle(tmp_path_factory.mktemp("dnv2"), "detectnet_v2")
+    plan = plan_pipeline(detectnet, str(video))
+    spec = load_spec(next((detectnet.parent / "sample_detectnet_v2").glob("spec.txt")))
+    labels = (detectnet / "labels.txt").read_text().split()
+    expected = cluster_settings_from_spec(get_network("detectnet_v2"), spec, labels).parser_settings
+    assert plan.environment == {"TAOSTREAM_DETECTNET_V2": expected}
+    assert DetectNetV2Clustering.from_env(expected).mode in ("dbscan", "nms", "dbscan_nms")
+
+
+def test_plans_without_a_clustering_parser_set_nothing(bundle, video):
+    assert plan_pipeline(bundle, str(video)).environment == {}

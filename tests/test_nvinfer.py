@@ -137,17 +137,26 @@ def test_int8_modes():
 
 
 def test_detectnet_thresholds_from_real_spec(fixtures_dir, tmp_path):
+    # The face-mask spec clusters each class with its own DBSCAN settings (eps 0.2 / 0.15); the
+    # taostream parser does TAO's clustering itself, so nvinfer must not cluster again (mode 4).
+    from taostream.parsers.reference import DetectNetV2Clustering
+
     net = get_network("detectnet_v2")
     spec = load_spec(fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt")
     path = tmp_path / "c.txt"
     write_nvinfer_config(path, default_options(net, num_classes=2, cluster=cluster_settings_from_spec(net, spec, ["mask", "no-mask"])))
     ini = read_ini(path)
-    assert ini.group("property").get("cluster-mode") == "1"  # TAO's DBSCAN, as the spec evaluates
+    assert ini.group("property").get("cluster-mode") == "4"
     mask, no_mask = ini.group("class-attrs-0"), ini.group("class-attrs-1")
     assert float(mask.get("pre-cluster-threshold")) == pytest.approx(0.00499999988824)
-    assert float(mask.get("eps")) == pytest.approx(0.2) and float(no_mask.get("eps")) == pytest.approx(0.15)
-    assert mask.get("detected-min-h") == "20"
-    assert float(mask.get("dbscan-min-score")) == pytest.approx(0.05)
+    assert float(no_mask.get("pre-cluster-threshold")) == pytest.approx(0.00499999988824)
+    assert mask.get("eps") is None  # nvinfer's own DBSCAN settings would be dead keys at mode 4
+    (line,) = [l for l in path.read_text().splitlines() if "TAOSTREAM_DETECTNET_V2=" in l]
+    settings = DetectNetV2Clustering.from_env(line.split("TAOSTREAM_DETECTNET_V2=", 1)[1].strip('"'))
+    assert settings.mode == "dbscan"
+    assert settings.eps == pytest.approx((0.20000000298, 0.15000000596))
+    assert settings.min_samples == pytest.approx(0.0500000007451)
+    assert settings.min_height == pytest.approx(20.0)
 
 
 def test_nms_networks_take_iou_and_topk_from_spec(fixtures_dir):
