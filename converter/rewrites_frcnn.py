@@ -15,6 +15,7 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
+from taostream.converter.rewrites_basic import GraphBuilder, detach
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,
@@ -33,29 +34,9 @@ TRT_NMS_TOPK_BOX_LIMIT = 5000
 _counter = itertools.count()
 
 
-class _OpBuilder:
-    """Adds nodes to a graph with names derived from the replaced plugin node."""
-
-    def __init__(self, graph: gs.Graph, prefix: str):
-        self.graph = graph
-        self.prefix = prefix
-
-    def __call__(self, op: str, *inputs, attrs: dict | None = None, outputs=None, n_out: int = 1):
-        tag = f"{self.prefix}/{op}_{next(_counter)}"
-        ins = [self.const(x) if isinstance(x, (np.ndarray, float, int)) else x for x in inputs]
-        if outputs is None:
-            outputs = [gs.Variable(f"{tag}:{i}") for i in range(n_out)]
-        self.graph.layer(op=op, name=tag, inputs=ins, outputs=outputs, attrs=attrs or {})
-        return outputs[0] if len(outputs) == 1 else outputs
-
-    def const(self, value) -> gs.Constant:
-        arr = np.asarray(value)
-        if arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
-        return gs.Constant(f"{self.prefix}/const_{next(_counter)}", arr)
-
-    def i64(self, *values) -> gs.Constant:
-        return self.const(np.array(values, dtype=np.int64))
+class _OpBuilder(GraphBuilder):
+    """The shared node builder, with scalar float constants (the decode arithmetic broadcasts
+    rank-0 values) and a gather of one channel."""
 
     def f32(self, value) -> gs.Constant:
         return self.const(np.array(value, dtype=np.float32))
@@ -63,10 +44,6 @@ class _OpBuilder:
     def channel(self, tensor, index: int, axis: int):
         """tensor[..., index, ...] along axis, the axis removed."""
         return self("Gather", tensor, self.const(np.array(index, dtype=np.int64)), attrs={"axis": axis})
-
-    def dim(self, tensor, axis: int):
-        """tensor.shape[axis] as an int64 tensor of shape [1]."""
-        return self("Slice", self("Shape", tensor), self.i64(axis), self.i64(axis + 1))
 
 
 def _check(graph: gs.Graph, node: gs.Node, ops: tuple[str, ...], n_inputs: int) -> None:
@@ -84,14 +61,6 @@ def _check(graph: gs.Graph, node: gs.Node, ops: tuple[str, ...], n_inputs: int) 
         )
 
 
-def _detach(node: gs.Node) -> gs.Variable:
-    """Disconnect the plugin node and return its output tensor, which the rewrite will produce."""
-    out = node.outputs[0]
-    node.inputs.clear()
-    node.outputs.clear()
-    return out
-
-
 def _output_rank(out: gs.Variable, default: int) -> int:
     return len(out.shape) if out.shape is not None else default
 
@@ -106,7 +75,7 @@ def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
     except ValueError as exc:
         raise UnsupportedOpError(f"{node.op} node '{node.name}': {exc}; re-export the model with TAO") from exc
     scores, deltas = node.inputs
-    out = _detach(node)
+    (out,) = detach(node)
     b = _OpBuilder(graph, node.name or f"proposal_{next(_counter)}")
     boxes, fg = _decode_in_graph(b, scores, deltas, p)
     rois = _select_rois(b, boxes, fg, p)
@@ -226,7 +195,7 @@ def replace_crop_and_resize(graph: gs.Graph, node: gs.Node) -> None:
     except ValueError as exc:
         raise UnsupportedOpError(f"{node.op} node '{node.name}': {exc}; re-export the model with TAO") from exc
     feature_map, rois = node.inputs
-    out = _detach(node)
+    (out,) = detach(node)
     b = _OpBuilder(graph, node.name or f"crop_and_resize_{next(_counter)}")
     boxes = b("Reshape", rois, b.i64(0, -1, 4))
     y1, x1, y2, x2 = (b.channel(boxes, i, axis=2) for i in range(4))  # [N, R]
