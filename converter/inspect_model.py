@@ -109,14 +109,20 @@ def inspect_onnx(model_file: ModelFile) -> ModelReport:
     inputs = [_onnx_tensor(v) for v in graph.input if v.name not in initializers]
     outputs = [_onnx_tensor(v) for v in graph.output]
     histogram = Counter(node.op_type for node in graph.node)
-    network, candidates = _recognise(inputs, outputs, histogram)
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+    opset = {op.domain or "ai.onnx": op.version for op in model.opset_import}
+    return _report(model_file, producer or "unknown", opset, inputs, outputs, histogram)
+
+
+def _report(model_file: ModelFile, producer: str, opset: dict, inputs: list[TensorInfo],
+            outputs: list[TensorInfo], histogram: Counter, **extra) -> ModelReport:
+    network, candidates = _recognise(inputs, outputs, histogram)
     return ModelReport(
         path=str(model_file.path),
         container="etlt" if model_file.encrypted else "plain",
-        format="onnx",
-        producer=producer or "unknown",
-        opset={op.domain or "ai.onnx": op.version for op in model.opset_import},
+        format=model_file.format,
+        producer=producer,
+        opset=opset,
         inputs=inputs,
         outputs=outputs,
         op_histogram=dict(histogram.most_common()),
@@ -124,6 +130,7 @@ def inspect_onnx(model_file: ModelFile) -> ModelReport:
         network=network,
         network_candidates=candidates,
         etlt_input_name=model_file.input_name,
+        **extra,
     )
 
 
@@ -144,22 +151,8 @@ def inspect_uff(model_file: ModelFile) -> ModelReport:
     except TaostreamError as exc:
         translation = str(exc)
     histogram = Counter(n.operation for n in uff.nodes)
-    network, candidates = _recognise(inputs, outputs, histogram)
-    return ModelReport(
-        path=str(model_file.path),
-        container="etlt" if model_file.encrypted else "plain",
-        format="uff",
-        producer=", ".join(f"{d} v{v}" for d, v in uff.descriptors) or "uff",
-        opset={"uff": uff.version},
-        inputs=inputs,
-        outputs=outputs,
-        op_histogram=dict(histogram.most_common()),
-        plugins=_plugins(histogram),
-        network=network,
-        network_candidates=candidates,
-        etlt_input_name=model_file.input_name,
-        uff_translation=translation,
-    )
+    producer = ", ".join(f"{d} v{v}" for d, v in uff.descriptors) or "uff"
+    return _report(model_file, producer, {"uff": uff.version}, inputs, outputs, histogram, uff_translation=translation)
 
 
 def inspect_model(model_file: ModelFile) -> ModelReport:
