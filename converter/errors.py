@@ -54,3 +54,15 @@ def require(module_name: str, package: str, extra: str, purpose: str):
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise MissingDependencyError(package, extra, purpose) from exc
+
+
+def exit_code_of(entry_point, *args) -> int:
+    """Run an entry point; a TaostreamError becomes one line on stderr (no traceback) and its exit
+    code, as every taostream command reports user errors."""
+    import sys
+
+    try:
+        return int(entry_point(*args) or 0)
+    except TaostreamError as exc:
+        print(f"taostream: error: {exc}", file=sys.stderr)
+        return exc.exit_code

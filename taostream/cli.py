@@ -13,7 +13,7 @@ import logging
 import sys
 
 from taostream import __version__
-from taostream.converter.errors import TaostreamError
+from taostream.converter.errors import exit_code_of
 
 COMMAND_MODULES = (
     "taostream.converter.cli",  # decode, encode, inspect
@@ -58,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except TaostreamError as exc:
-        print(f"taostream: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exit_code_of(args.func, args)
     except KeyboardInterrupt:
         print("taostream: interrupted", file=sys.stderr)
         return 130

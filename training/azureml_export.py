@@ -49,7 +49,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taostream.converter.errors import TaostreamError
+from taostream.converter.errors import TaostreamError, exit_code_of
 from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.training.azureml_args import add_common_arguments, optional_int, parse_bool, string_inputs
@@ -210,11 +210,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except TaostreamError as exc:
-        print(f"taostream: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return exit_code_of(run, args)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import posixpath
 import sys
 from dataclasses import dataclass, field
 
-from taostream.converter.errors import TaostreamError
+from taostream.converter.errors import TaostreamError, exit_code_of
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.training.azureml_args import add_common_arguments, optional_int, parse_bool, string_inputs
 from taostream.training.commands import LaunchOptions, TaoCommand, train_command
@@ -162,11 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except TaostreamError as exc:
-        print(f"taostream: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return exit_code_of(run, args)
 
 
 if __name__ == "__main__":

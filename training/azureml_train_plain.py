@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from taostream.converter.errors import TaostreamError
+from taostream.converter.errors import TaostreamError, exit_code_of
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.training.azureml_args import add_common_arguments, optional_int, parse_bool, string_inputs
 from taostream.training.commands import LaunchOptions, TaoCommand, train_command
@@ -67,11 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="AzureML component: run DetectNet_v2 train with the given spec.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except TaostreamError as exc:
-        print(f"taostream: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return exit_code_of(run, args)
 
 
 if __name__ == "__main__":
