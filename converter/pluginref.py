@@ -567,3 +567,8 @@ try:  # part B's FasterRCNN references register themselves on import
 except ModuleNotFoundError as exc:
     if exc.name != "taostream.converter.pluginref_frcnn":
         raise
+try:  # the MaskRCNN references register themselves on import
+    import taostream.converter.pluginref_mrcnn  # noqa: F401,E402
+except ModuleNotFoundError as exc:
+    if exc.name != "taostream.converter.pluginref_mrcnn":
+        raise

@@ -67,9 +67,10 @@ def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
     """The activated runner for the request's backend (and, for Triton without --url, a server of
     the bundle's repository for the duration)."""
     if request.backend == "ort":
-        from taostream.inference.runners import OnnxRuntimeRunner
+        from taostream.inference.runners import cpu_runner
 
-        with OnnxRuntimeRunner(bundle.onnx_for_cpu()) as runner:
+        # A graph that keeps TensorRT plugins (MaskRCNN) runs with the plugins' numpy references.
+        with cpu_runner(bundle.onnx_for_cpu()) as runner:
             yield runner
     elif request.backend == "trt":
         from taostream.inference.trt_runner import TensorRTRunner

@@ -1,7 +1,9 @@
 """One runner interface for every backend, after Polygraphy's: ``activate()``/``deactivate()`` (or a
 ``with`` block), ``input_metadata()`` and ``infer(feed_dict) -> {output name: array}``.
 
-OnnxRuntimeRunner (CPU, the default that works anywhere) lives here; TensorRTRunner
+OnnxRuntimeRunner (CPU, the default that works anywhere) lives here, with PluginReferenceRunner for
+graphs that keep TensorRT plugins (ONNX Runtime plus the plugins' numpy references; ``cpu_runner``
+picks between the two); TensorRTRunner
 (inference/trt_runner.py) and TritonRunner (inference/triton_runner.py) are imported from here too,
 and their heavy libraries load only when a runner is activated.
 """
@@ -138,6 +140,92 @@ class OnnxRuntimeRunner(Runner):
         meta = self.input_metadata()
         feed = {name: np.ascontiguousarray(array, dtype=meta[name].dtype) for name, array in feed_dict.items()}
         return dict(zip(self.output_names(), self.session.run(None, feed)))
+
+
+def plugin_nodes(model) -> list[tuple[str, str]]:
+    """(node name, op) of the TensorRT plugin nodes in an onnx.ModelProto (ops named in
+    converter/trt_support.py or with a registered numpy reference)."""
+    from taostream.converter.pluginref import reference_for
+    from taostream.converter.trt_support import plugin_op
+
+    return [(node.name, node.op_type) for node in model.graph.node
+            if plugin_op(node.op_type) is not None or reference_for(node.op_type) is not None]
+
+
+def _load_onnx(model):
+    import onnx
+
+    source = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "<model>"
+    if isinstance(model, (str, os.PathLike)) and not Path(model).is_file():
+        raise TaostreamError(f"{source}: ONNX model not found")
+    try:
+        return onnx.load(source) if isinstance(model, (str, os.PathLike)) else (
+            onnx.load_from_string(model) if isinstance(model, bytes) else model)
+    except Exception as exc:  # onnx raises DecodeError and others for a damaged file
+        raise TaostreamError(f"{source}: not a readable ONNX model ({exc}); re-export or recreate the bundle") from None
+
+
+class PluginReferenceRunner(Runner):
+    """A graph that keeps TensorRT plugin nodes, on the CPU: standard nodes in ONNX Runtime, plugin
+    nodes with their numpy references (converter/pluginref.py). Slower than ONNX Runtime alone, but it
+    runs graphs no plugin-free rewrite exists for (MaskRCNN). ``model``: a path, bytes or a ModelProto."""
+
+    name = "onnxruntime+plugin references"
+
+    def __init__(self, model, source: str | None = None):
+        super().__init__()
+        self.model = model
+        self.source = source or (os.fspath(model) if isinstance(model, (str, os.PathLike)) else "<model>")
+        self.proto = None
+
+    def _activate(self) -> None:
+        from taostream.converter.pluginref import reference_for
+
+        proto = _load_onnx(self.model)
+        missing = [(name, op) for name, op in plugin_nodes(proto) if reference_for(op) is None]
+        if missing:
+            listed = ", ".join(f"'{name}' ({op})" for name, op in missing)
+            raise TaostreamError(f"{self.source}: ONNX Runtime cannot load the model: plugin node(s) {listed} have no "
+                                 "CPU reference; run `taostream modernize --target ort` first or use --backend trt")
+        self.proto = proto
+
+    def _deactivate(self) -> None:
+        self.proto = None
+
+    def input_metadata(self) -> dict[str, TensorMetadata]:
+        from onnx import helper
+
+        initializers = {t.name for t in self.proto.graph.initializer}
+        return {i.name: TensorMetadata(np.dtype(helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)),
+                                       tuple(d.dim_value if d.HasField("dim_value") else -1
+                                             for d in i.type.tensor_type.shape.dim))
+                for i in self.proto.graph.input if i.name not in initializers}
+
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.proto.graph.output]
+
+    def _infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from taostream.converter.pluginref import run_with_plugin_references
+
+        meta = self.input_metadata()
+        feed = {name: np.ascontiguousarray(array, dtype=meta[name].dtype) for name, array in feed_dict.items()}
+        try:
+            outputs = run_with_plugin_references(self.proto, feed)
+        except ValueError as exc:  # a plugin node's attributes or input shapes the reference rejects
+            raise TaostreamError(f"{self.source}: {exc}") from None
+        return {name: outputs[name] for name in self.output_names()}
+
+
+def cpu_runner(model) -> Runner:
+    """The CPU runner for ``model``: ONNX Runtime for a plugin-free graph, the plugin-reference runner
+    when the graph keeps TensorRT plugin nodes (it names any plugin without a reference on activate)."""
+    try:
+        proto = _load_onnx(model)
+    except TaostreamError:
+        return OnnxRuntimeRunner(model)  # activate() reports the missing or damaged file
+    if not plugin_nodes(proto):
+        return OnnxRuntimeRunner(model)
+    return PluginReferenceRunner(proto, os.fspath(model) if isinstance(model, (str, os.PathLike)) else None)
 
 
 def __getattr__(name: str):
