@@ -227,3 +227,18 @@ def test_the_mask_rcnn_sample_runs_on_the_cpu():
     boxes = rows[written, :4]
     assert (boxes >= 0).all() and (boxes[:, [0, 2]] <= 831).all() and (boxes[:, [1, 3]] <= 1343).all()
     assert (boxes[:, 0] <= boxes[:, 2]).all() and (boxes[:, 1] <= boxes[:, 3]).all()
+
+
+def test_each_image_of_a_batch_is_refined_on_its_own():
+    first = _detection_inputs()
+    second = [a.copy() for a in first]
+    second[1][0, :, :, 0, 0] = [[1, 0, 0]] * 4 + [[0.2, 0.8, 0]]  # only roi 4, as class 1 (its class-1 delta)
+    batch = [np.concatenate([a, b]) for a, b in zip(first, second)]
+    attrs = {"num_classes": 3, "keep_topk": 6, "score_threshold": 0.0, "iou_threshold": 0.5, "image_size": [3, 200, 200]}
+    out = mrcnn.generate_detection_reference(attrs, batch)[0]
+    np.testing.assert_allclose(out[0], _detect(first))
+    # roi (100, 100, 119, 139) with class 1's delta (50, 50, 5, 5) / (10, 10, 5, 5): centre (110, 120)
+    # moves by (5 * 20, 5 * 40) to (210, 320), size exp(1) * (20, 40): y1 = 210 - 10 e = 182.8 stays,
+    # x1 = 320 - 20 e, y2 and x2 lie past the 200 x 200 image and clip to 199
+    np.testing.assert_allclose(out[1, 0], [210 - 10 * math.e, 199, 199, 199, 1, 0.8], atol=2e-4)
+    assert (out[1, 1:, 4] == -1).all()
