@@ -49,7 +49,8 @@ MultilevelCropAndResize_TRT (pooled_size, image_size) -- roiAlignHalfCenter_kern
 GenerateDetection_TRT (num_classes, keep_topk, score_threshold, iou_threshold, image_size)
 - inputs: delta [N, R, 4C, 1, 1] (per class dy, dx, dh, dw), scores [N, R, C, 1, 1], rois [N, R, 4]
   (R <= 2048). Per roi the class is the argmax over classes 1..C-1 among scores > 0 (background 0
-  never wins; a roi with no positive foreground score is dropped); that class's delta is decoded
+  never wins; a roi with no positive foreground score is dropped; equal maxima: see
+  foreground_argmax); that class's delta is decoded
   against the roi with weights (10, 10, 5, 5); then the refine step (background 0).
 - output [N, keep_topk, 6]: y1, x1, y2, x2 (input pixels), class, score; padding rows are
   0, 0, 0, 0, -1, 0.
@@ -74,6 +75,7 @@ MIN_VALID_SCORE = np.float32(0.01)
 CANONICAL_AREA = 224.0 * 224.0 / 4.0  # the P2/P3 area threshold; each level up multiplies it by 4
 PROPOSAL_GATHER_THREADS, DETECTION_GATHER_THREADS = 512, 256
 MAX_PRE_NMS_TOPK, MAX_DETECTION_ROIS = 4096, 2048
+ARGMAX_GROUP = 32  # argMaxWOBackground<32>: one warp per group of classes
 F32 = np.float32
 
 
@@ -350,12 +352,19 @@ def crop_and_resize_reference(attrs: dict, inputs: list) -> list[np.ndarray]:
 
 def foreground_argmax(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """argMaxWOBackground: per roi (score, class) of the best class 1..C-1 with score > 0, else
-    (0, -1). Equal maxima go to the lower class here (the GPU's reduction order is not specified)."""
-    foreground = scores[:, 1:]
-    best = np.argmax(foreground, axis=1)
-    value = foreground[np.arange(len(scores)), best]
-    positive = value > 0
-    return np.where(positive, value, F32(0)).astype(np.float32), np.where(positive, best + 1, -1)
+    (0, -1). The kernel reduces 32 classes at a time with a CUB warp reduce of ``a if a > b else b``
+    (b the higher lane): equal maxima in one group go to the higher class; a later group must be
+    strictly greater to win."""
+    rows = np.arange(len(scores))
+    best_value, best_class = np.zeros(len(scores), np.float32), np.full(len(scores), -1)
+    for start in range(1, scores.shape[1], ARGMAX_GROUP):
+        group = scores[:, start : start + ARGMAX_GROUP]
+        last_max = group.shape[1] - 1 - np.argmax(group[:, ::-1], axis=1)
+        value = group[rows, last_max]
+        better = value > best_value
+        best_value = np.where(better, value, best_value).astype(np.float32)
+        best_class = np.where(better, start + last_max, best_class)
+    return best_value, best_class
 
 
 def generate_detection_reference(attrs: dict, inputs: list) -> list[np.ndarray]:

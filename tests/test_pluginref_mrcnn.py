@@ -153,12 +153,24 @@ def test_generate_detection_thresholds_background_and_min_score():
     out = _detect(inputs, score_threshold=0.7)  # inclusive: C at exactly 0.7 stays
     assert out[:, 5].tolist() == pytest.approx([0.95, 0.9, 0.7, 0, 0, 0], abs=1e-5)
     scores = inputs[1].copy()
-    scores[0, :, :, 0, 0] = [[0.99, 0.005, 0.005], [0.99, 0.0, 0.0], [0.7, 0.3, 0.0], [0.5, 0.25, 0.25], [1, 0, 0]]
+    scores[0, :, :, 0, 0] = [[0.99, 0.005, 0.0], [0.99, 0.0, 0.0], [0.7, 0.3, 0.0], [0.5, 0.25, 0.25], [0.9, 0, 0.02]]
     out = _detect([inputs[0], scores, inputs[2]])
-    # the background never wins the argmax; no positive foreground score -> no candidate; equal
-    # maxima here take the lower class; scores <= 0.01 are not written (MinValidScore)
-    np.testing.assert_allclose(out[:2], [[50, 50, 60, 60, 1, 0.3], [0, 0, 10, 10, 1, 0.25]], atol=2e-4)
-    assert (out[2:, 4] == -1).all() and not out[2:, 5].any()
+    # the background never wins the argmax; no positive foreground score (roi 1) -> no candidate;
+    # equal maxima take the higher class (roi 3: CUB keeps the higher lane on ties); a kept score
+    # <= 0.01 (roi 0, 0.005) is not written (MinValidScore), 0.02 is
+    np.testing.assert_allclose(out[:3], [[50, 50, 60, 60, 1, 0.3], [0, 0, 10, 10, 2, 0.25],
+                                         [100, 120, 139, 139, 2, 0.02]], atol=2e-4)
+    assert (out[3:, 4] == -1).all() and not out[3:, 5].any()
+
+
+def test_foreground_argmax_ties_follow_the_warp_reduce():
+    scores = np.zeros((3, 40), np.float32)  # classes 1..32 are one group, 33..39 the next
+    scores[0, [5, 9]] = 0.4  # same group: the higher class
+    scores[1, [5, 37]] = 0.4  # a later group must be strictly greater
+    scores[2, [0, 37]] = [0.9, 0.1]  # the background is not a candidate
+    value, label = mrcnn.foreground_argmax(scores)
+    assert label.tolist() == [9, 5, 37]
+    np.testing.assert_allclose(value, [0.4, 0.4, 0.1])
 
 
 # ----------------------------------------------------------------------------- MultilevelProposeROI
