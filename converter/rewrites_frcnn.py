@@ -15,7 +15,7 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import GraphBuilder, detach
+from taostream.converter.rewrites_basic import GraphBuilder, check_node, detach
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,
@@ -25,7 +25,6 @@ from taostream.converter.pluginref_frcnn import (
     proposal_attributes,
 )
 
-MIN_OPSET = 11
 # TensorRT's TopK takes k <= 3840 (TensorRT operator docs, TopK); its NMS layer considers at most
 # 5000 boxes per image (INMSLayer::setTopKBoxLimit). The rewrite stays exact; these say when a
 # TensorRT build of it cannot be.
@@ -46,21 +45,6 @@ class _OpBuilder(GraphBuilder):
         return self("Gather", tensor, self.const(np.array(index, dtype=np.int64)), attrs={"axis": axis})
 
 
-def _check(graph: gs.Graph, node: gs.Node, ops: tuple[str, ...], n_inputs: int) -> None:
-    if node.op not in ops:
-        raise UnsupportedOpError(f"node '{node.name}' is a {node.op}, not one of {', '.join(ops)}")
-    if graph.opset is not None and graph.opset < MIN_OPSET:
-        raise UnsupportedOpError(
-            f"graph opset {graph.opset}: replacing {node.op} node '{node.name}' needs opset >= {MIN_OPSET}; "
-            "re-export the model with opset 11 or newer"
-        )
-    if len(node.inputs) != n_inputs or len(node.outputs) != 1:
-        raise UnsupportedOpError(
-            f"{node.op} node '{node.name}' has {len(node.inputs)} inputs and {len(node.outputs)} outputs; "
-            f"the plugin takes {n_inputs} inputs and gives 1 output"
-        )
-
-
 def _output_rank(out: gs.Variable, default: int) -> int:
     return len(out.shape) if out.shape is not None else default
 
@@ -69,7 +53,7 @@ def _output_rank(out: gs.Variable, default: int) -> int:
 
 def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
     """Replace a Proposal / ProposalDynamic node by decode + TopK + NonMaxSuppression + gathers."""
-    _check(graph, node, PROPOSAL_OPS, 2)
+    check_node(graph, node, PROPOSAL_OPS, (2,), 1)
     try:
         p = proposal_attributes(node.attrs)
     except ValueError as exc:
@@ -189,7 +173,7 @@ def _select_rois(b: _OpBuilder, boxes, fg, p: dict):
 def replace_crop_and_resize(graph: gs.Graph, node: gs.Node) -> None:
     """Replace a CropAndResize / CropAndResizeDynamic node by TensorFlow-exact bilinear sampling:
     four Gathers on the [N*H*W, C] feature rows, lerps, and the out-of-image extrapolation value."""
-    _check(graph, node, CROP_AND_RESIZE_OPS, 2)
+    check_node(graph, node, CROP_AND_RESIZE_OPS, (2,), 1)
     try:
         crop = crop_and_resize_attributes(node.attrs)
     except ValueError as exc:
