@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -194,10 +195,22 @@ class TritonRunner(Runner):
 
         for region, handle, _ in self._shm_regions.values():
             try:
-                self.client.unregister_system_shared_memory(region)
+                self._unregister_region(region)
             finally:
                 shared_memory.destroy_shared_memory_region(handle)
         self._shm_regions.clear()
+
+    def _unregister_region(self, region: str, attempts: int = 50, pause_s: float = 0.02) -> None:
+        """The server releases a region a moment after the response that used it has been sent, so
+        "currently in use" right after an inference is retried briefly; other errors surface."""
+        for attempt in range(attempts):
+            try:
+                self.client.unregister_system_shared_memory(region)
+                return
+            except Exception as exc:  # tritonclient raises InferenceServerException
+                if "in use" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(pause_s)
 
 
 class _HttpFuture(concurrent.futures.Future):

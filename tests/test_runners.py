@@ -178,3 +178,30 @@ def test_triton_runner_unreachable_server_is_a_clear_error():
 def test_triton_runner_rejects_unknown_protocol():
     with pytest.raises(TaostreamError, match="use http or grpc"):
         TritonRunner("127.0.0.1:1", "m", protocol="ftp").activate()
+
+
+class _ServerHoldingRegions:
+    """A Triton client whose server reports a region as in use for its first ``busy`` unregister
+    calls, as the real server does for a moment after the response that used the region."""
+
+    def __init__(self, busy: int, error: str = "Cannot unregister shared memory region 'r', it is currently in use."):
+        self.busy, self.error, self.calls = busy, error, 0
+
+    def unregister_system_shared_memory(self, region):
+        self.calls += 1
+        if self.calls <= self.busy:
+            raise RuntimeError(self.error)
+
+
+def test_shared_memory_unregister_waits_for_the_server_to_release_the_region():
+    runner = TritonRunner("127.0.0.1:1", "m", protocol="grpc", shared_memory=True)
+    runner.client = _ServerHoldingRegions(busy=3)
+    runner._unregister_region("r", pause_s=0.001)
+    assert runner.client.calls == 4
+    runner.client = _ServerHoldingRegions(busy=10)
+    with pytest.raises(RuntimeError, match="in use"):
+        runner._unregister_region("r", attempts=5, pause_s=0.001)
+    runner.client = _ServerHoldingRegions(busy=1, error="region 'r' does not exist")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        runner._unregister_region("r", pause_s=0.001)
+    assert runner.client.calls == 1
