@@ -58,6 +58,9 @@ class Network:
     nms_iou_threshold: float
     keep_top_k: int = 0
     grid_stride: int = 0  # output grid stride of grid-based heads (DetectNet_v2: 16); 0 otherwise
+    # Implicit INT8 keeps the box/class decode before NMS in FP32 (nvinfer layer-device-precision),
+    # as NVIDIA's YOLOv3/v4 configs do.
+    int8_fp32_decode: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -253,6 +256,7 @@ NETWORKS: tuple[Network, ...] = (
             pre_cluster_threshold=0.3,
             nms_iou_threshold=0.5,
             keep_top_k=200,
+            int8_fp32_decode=True,
         )
         for name, aliases, plugins, plugins_uff, legacy in (
             (

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text
+from taostream.converter.graph_regions import decode_layers
 from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
@@ -278,6 +279,7 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
         custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=preprocessing_from_spec(plan.net, plan.spec),
         cluster=cluster_settings_from_spec(plan.net, plan.spec, plan.labels.names),
+        fp32_layers=tuple(decode_layers(plan.model.proto)) if jetson_route and int8 and plan.net.int8_fp32_decode else (),
     )
 
 

@@ -68,6 +68,7 @@ class ModelFacts:
     inputs: dict[str, tuple]
     outputs: list[str]
     quantized: bool  # has QuantizeLinear/DequantizeLinear nodes (explicit INT8)
+    layers: frozenset[str] = frozenset()  # node names (TensorRT's layer names for an ONNX network)
 
 
 def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
@@ -89,7 +90,8 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         dims = value.type.tensor_type.shape.dim
         inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
     quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
-    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized)
+    layers = frozenset(n.name or n.output[0] for n in model.graph.node)
+    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers)
 
 
 class _Checker:

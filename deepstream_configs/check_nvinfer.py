@@ -32,8 +32,31 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_parser(checker, prop_group, values)
     _check_network_type(checker, prop_group, values)
     _check_int8(checker, prop_group, values, model)
+    _check_layer_precision(checker, prop_group, values, model)
     _check_dla(checker, prop_group, values)
     return values
+
+
+_LAYER_PRECISIONS, _LAYER_DEVICES = ("fp32", "fp16", "int8"), ("gpu", "dla")
+
+
+def _check_layer_precision(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """layer-device-precision=name:precision:device;... (names may contain ':' and '/')."""
+    text = values.get("layer-device-precision")
+    if not text:
+        return
+    for item in (part for part in str(text).split(";") if part.strip()):
+        name, _, rest = item.strip().rpartition(":")
+        name, _, precision = name.rpartition(":")
+        device = rest
+        if not name or precision not in _LAYER_PRECISIONS or device not in _LAYER_DEVICES:
+            checker.add(ERROR, group, "layer-device-precision", f"'{item.strip()}' is not layer:precision:device; "
+                        f"write e.g. {item.split(':')[0] or 'conv1'}:fp32:gpu (precision fp32|fp16|int8, device gpu|dla)")
+            continue
+        if model is not None and model.layers and name not in model.layers:
+            hint = nearest(name, model.layers)
+            checker.add(ERROR, group, "layer-device-precision", f"'{name}' is not a layer of {model.path.name}"
+                        + (f"; did you mean '{hint}'?" if hint else "; use the ONNX node name"))
 
 
 def _check_groups(checker: _Checker) -> None:

@@ -78,6 +78,8 @@ class NvinferOptions:
     operate_on_gie_id: int | None = None
     operate_on_class_ids: tuple[int, ...] = ()
     interval: int = 0
+    # Layers kept in FP32 on the GPU under implicit INT8 (layer-device-precision), e.g. YOLO's decode.
+    fp32_layers: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -173,6 +175,8 @@ def nvinfer_sections(options: NvinferOptions) -> IniSections:
         prop["enable-dla"] = 1
         prop["use-dla-core"] = options.dla_core
     prop.update(_parser_keys(options))
+    if options.precision == "int8" and options.int8_source == "calibration" and options.fp32_layers:
+        prop["layer-device-precision"] = ";".join(f"{name}:fp32:gpu" for name in options.fp32_layers)
     prop.update(options.extra)
     sections: IniSections = {"property": prop}
     sections.update(_class_attrs(options))

@@ -153,6 +153,23 @@ def test_int8_jetson_bundle_carries_both_routes(samples, tmp_path):
     assert check_configs([bundle / "deepstream" / "deepstream_app.txt"], deepstream="6.4").errors == []
 
 
+def test_yolo_int8_on_jetson_keeps_the_decode_in_fp32(samples, tmp_path):
+    # NVIDIA's YOLO configs keep the box/class decode before BatchedNMS in FP32 under implicit INT8.
+    info = samples["yolo_v4"]
+    create_bundle(_request(info, tmp_path / "jetson", precision="int8", platform="jetson", calibration_cache=info.calibration))
+    prop = read_ini(tmp_path / "jetson" / "deepstream" / "config_infer_primary.txt").group("property")
+    layers = [item.rsplit(":", 2) for item in prop.get("layer-device-precision").split(";")]
+    assert {precision for _, precision, _ in layers} == {"fp32"} and {device for *_, device in layers} == {"gpu"}
+    assert {"cls/mul", "box/Exp", "encoded_detections/concat"} <= {name for name, _, _ in layers}
+    _with_parser_library(tmp_path / "jetson")
+    report = check_configs([tmp_path / "jetson" / "deepstream" / "config_infer_primary.txt"], deepstream="6.4")
+    assert report.errors == [], [str(f) for f in report.errors]  # every name is a layer of model_trt10.onnx
+    # x86 INT8 is explicit (Q/DQ in model.onnx): nothing to pin
+    create_bundle(_request(info, tmp_path / "x86", precision="int8", calibration_cache=info.calibration))
+    x86 = read_ini(tmp_path / "x86" / "deepstream" / "config_infer_primary.txt").group("property")
+    assert x86.get("layer-device-precision") is None
+
+
 def test_tlt2_labels_drop_the_background(samples, tmp_path):
     info = samples["retinanet"]
     create_bundle(_request(info, tmp_path / "b", tlt2_labels=True))

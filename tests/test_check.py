@@ -220,3 +220,16 @@ def test_detectnet_parser_with_nvinfer_clustering_warns(folder):
     assert "clusters twice" in warning.message and "cluster-mode=4" in warning.message
     (folder / "pgie.txt").write_text(text.replace("cluster-mode=2", "cluster-mode=4"))
     assert not [f for f in check_configs([folder / "pgie.txt"], deepstream="9.0").warnings if f.key == "cluster-mode"]
+
+
+@pytest.mark.parametrize("value, words", [
+    ("conv1", ["not layer:precision:device", "conv1:fp32:gpu"]),
+    ("conv1:fp64:gpu", ["not layer:precision:device"]),
+    ("not_a_layer:fp32:gpu", ["'not_a_layer' is not a layer of model.onnx"]),
+])
+def test_layer_device_precision_is_checked(folder, value, words):
+    text = (folder / "pgie.txt").read_text().replace("[property]\n", f"[property]\nlayer-device-precision={value}\n", 1)
+    (folder / "pgie.txt").write_text(text)
+    report = check_configs([folder / "pgie.txt"], deepstream="9.0")
+    found = [f for f in report.errors if f.key == "layer-device-precision"]
+    assert found and all(w in found[0].message for w in words), [str(f) for f in report.findings]

@@ -121,3 +121,7 @@ def test_recognise_prefers_the_exact_plugin_set():
     outputs = ["BatchedNMS", "BatchedNMS_1", "BatchedNMS_2", "BatchedNMS_3"]
     assert registry.recognise(["Input"], outputs, {"BatchedNMSDynamic_TRT"}).name == "yolo_v4"
     assert registry.recognise(["Input"], outputs, {"BatchTilePlugin_TRT", "ResizeNearest_TRT", "BatchedNMSDynamic_TRT"}).name == "yolo_v3"
+
+
+def test_only_yolo_pins_its_decode_in_fp32_under_int8():
+    assert {n.name for n in registry.NETWORKS if n.int8_fp32_decode} == {"yolo_v3", "yolo_v4"}
