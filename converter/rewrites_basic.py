@@ -100,15 +100,16 @@ def detach(node: gs.Node) -> list[gs.Variable]:
     return outputs
 
 
-def builder_for(graph: gs.Graph, node: gs.Node, kind: str) -> GraphBuilder:
-    """A builder whose names start with the node's name, made unique within the graph."""
+def builder_for(graph: gs.Graph, node: gs.Node, kind: str, builder: type[GraphBuilder] | None = None) -> GraphBuilder:
+    """A builder (``builder`` class, GraphBuilder by default) whose names start with the node's
+    name, made unique within the graph."""
     base = node.name or (node.outputs[0].name if node.outputs else kind)
     taken = set(graph.tensors())
     prefix, number = base, 1
     while any(name.startswith(prefix + "/") for name in taken):
         number += 1
         prefix = f"{base}_{number}"
-    return GraphBuilder(graph, prefix)
+    return (builder or GraphBuilder)(graph, prefix)
 
 
 # ----------------------------------------------------------------------------- BatchTilePlugin_TRT

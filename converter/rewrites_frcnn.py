@@ -9,13 +9,12 @@ numpy references in pluginref_frcnn.py (the TensorRT OSS kernels).
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import GraphBuilder, check_node, detach
+from taostream.converter.rewrites_basic import GraphBuilder, builder_for, check_node, detach
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,
@@ -30,7 +29,6 @@ from taostream.converter.pluginref_frcnn import (
 # TensorRT build of it cannot be.
 TRT_TOPK_MAX = 3840
 TRT_NMS_TOPK_BOX_LIMIT = 5000
-_counter = itertools.count()
 
 
 class _OpBuilder(GraphBuilder):
@@ -60,7 +58,7 @@ def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
         raise UnsupportedOpError(f"{node.op} node '{node.name}': {exc}; re-export the model with TAO") from exc
     scores, deltas = node.inputs
     (out,) = detach(node)
-    b = _OpBuilder(graph, node.name or f"proposal_{next(_counter)}")
+    b = builder_for(graph, node, "proposal", _OpBuilder)
     boxes, fg = _decode_in_graph(b, scores, deltas, p)
     rois = _select_rois(b, boxes, fg, p)
     hm1, wm1 = float(p["input_height"] - 1), float(p["input_width"] - 1)
@@ -180,7 +178,7 @@ def replace_crop_and_resize(graph: gs.Graph, node: gs.Node) -> None:
         raise UnsupportedOpError(f"{node.op} node '{node.name}': {exc}; re-export the model with TAO") from exc
     feature_map, rois = node.inputs
     (out,) = detach(node)
-    b = _OpBuilder(graph, node.name or f"crop_and_resize_{next(_counter)}")
+    b = builder_for(graph, node, "crop_and_resize", _OpBuilder)
     boxes = b("Reshape", rois, b.i64(0, -1, 4))
     y1, x1, y2, x2 = (b.channel(boxes, i, axis=2) for i in range(4))  # [N, R]
     height, width = b.dim(feature_map, 2), b.dim(feature_map, 3)
