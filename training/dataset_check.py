@@ -164,22 +164,34 @@ def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
     return report
 
 
-def _list_images(folder: str, shown: str, report: DatasetReport) -> dict[str, str]:
-    images: dict[str, str] = {}
+def _list_files(folder: str, shown: str, report: DatasetReport, accepts, ignored: str, kind: str) -> dict[str, str]:
+    """id (file stem) -> file name of the files ``accepts(extension)`` admits; the others are
+    warned about with ``ignored``; two files with one id are an error."""
+    found: dict[str, str] = {}
     with os.scandir(folder) as entries:
         for entry in entries:
             if not entry.is_file():
                 continue
             stem, ext = os.path.splitext(entry.name)
-            if ext.lower() not in IMAGE_EXTENSIONS:
-                report.warn(f"{shown}/{entry.name}", "not a .jpg/.jpeg/.png image; TAO ignores it")
+            if not accepts(ext):
+                report.warn(f"{shown}/{entry.name}", ignored)
                 continue
-            if stem in images:
-                report.error(f"{shown}/{entry.name}", f"two images share the id '{stem}' "
-                             f"({images[stem]} and {entry.name}); keep one")
+            if stem in found:
+                report.error(f"{shown}/{entry.name}", f"two {kind} share the id '{stem}' "
+                             f"({found[stem]} and {entry.name}); keep one")
                 continue
-            images[stem] = entry.name
-    return images
+            found[stem] = entry.name
+    return found
+
+
+def _list_images(folder: str, shown: str, report: DatasetReport) -> dict[str, str]:
+    return _list_files(folder, shown, report, lambda ext: ext.lower() in IMAGE_EXTENSIONS,
+                       "not a .jpg/.jpeg/.png image; TAO ignores it", "images")
+
+
+def _list_labels(folder: str, shown: str, report: DatasetReport) -> dict[str, str]:
+    return _list_files(folder, shown, report, lambda ext: ext == ".txt", "not a .txt label file; TAO ignores it",
+                       "label files")
 
 
 def _check_extensions(images: dict[str, str], image_dir: str, report: DatasetReport) -> None:
@@ -189,20 +201,6 @@ def _check_extensions(images: dict[str, str], image_dir: str, report: DatasetRep
         listing = ", ".join(f"{ext}: {count}" for ext, count in extensions.most_common())
         report.warn(f"{image_dir}/", f"images use several extensions ({listing}); dataset_convert's "
                     "kitti_config.image_extension names one, so the others are left out: convert them to one")
-
-
-def _list_labels(folder: str, shown: str, report: DatasetReport) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if not entry.is_file():
-                continue
-            stem, ext = os.path.splitext(entry.name)
-            if ext != ".txt":
-                report.warn(f"{shown}/{entry.name}", "not a .txt label file; TAO ignores it")
-                continue
-            labels[stem] = entry.name
-    return labels
 
 
 def _match_ids(images: dict, labels: dict, image_dir: str, label_dir: str, report: DatasetReport) -> None:
