@@ -53,6 +53,12 @@ class ModelReport:
         return [p.op for p in self.plugins if p.trt.get("11") == "removed"]
 
 
+def graph_inputs(model) -> list:
+    """The graph's real inputs: ONNX lists initializers among the inputs in older IR versions."""
+    initializers = {init.name for init in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in initializers]
+
+
 def _onnx_tensor(value_info) -> TensorInfo:
     ttype = value_info.type.tensor_type
     shape = []
@@ -105,8 +111,7 @@ def inspect_onnx(model_file: ModelFile) -> ModelReport:
     except Exception as exc:
         raise ModelFormatError(f"{model_file.path}: the ONNX model does not parse ({exc})") from None
     graph = model.graph
-    initializers = {init.name for init in graph.initializer}
-    inputs = [_onnx_tensor(v) for v in graph.input if v.name not in initializers]
+    inputs = [_onnx_tensor(v) for v in graph_inputs(model)]
     outputs = [_onnx_tensor(v) for v in graph.output]
     histogram = Counter(node.op_type for node in graph.node)
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)

@@ -243,11 +243,10 @@ def translate_uff(data: bytes, input_name: str | None, source: str):
 
 def graph_summary(model) -> tuple[dict[str, list], list[str], frozenset[str], bool]:
     """(inputs name -> shape with None for dynamic dims, output names, op types, has Q/DQ)."""
-    initializers = {i.name for i in model.graph.initializer}
+    from taostream.converter.inspect_model import graph_inputs
+
     inputs = {}
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
+    for value in graph_inputs(model):
         dims = value.type.tensor_type.shape.dim
         inputs[value.name] = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
     outputs = [o.name for o in model.graph.output]

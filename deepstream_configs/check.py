@@ -82,11 +82,10 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 - any parse failure means "not a readable ONNX"
         return None
-    initializers = {i.name for i in model.graph.initializer}
+    from taostream.converter.inspect_model import graph_inputs
+
     inputs = {}
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
+    for value in graph_inputs(model):
         dims = value.type.tensor_type.shape.dim
         inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
     quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
