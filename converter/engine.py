@@ -16,10 +16,11 @@ import re
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from taostream.converter import cuda_runtime
 from taostream.converter.errors import TaostreamError, require
 from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.trt_adapt import BuildPlan
@@ -367,29 +368,14 @@ def installed_trt_version() -> str | None:
     return str(tensorrt.__version__)
 
 
-def _cudart():
-    try:
-        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
-    except ImportError:
-        cudart = require("cuda.cudart", "cuda-python", "gpu", "INT8 calibration buffers")
-    return cudart
-
-
-def _cuda_check(result):
-    err, *values = result if isinstance(result, tuple) else (result,)
-    if int(err) != 0:
-        raise TaostreamError(f"CUDA call failed: {err}; check the driver and that a GPU is visible")
-    return values[0] if len(values) == 1 else values
-
-
 def gpu_environment(device: int = 0) -> dict:
     """TensorRT version, GPU name and compute capability of this host (needs the gpu extra and a GPU)."""
     trt = _tensorrt()
-    cudart = _cudart()
-    count = _cuda_check(cudart.cudaGetDeviceCount())
+    cudart = cuda_runtime.runtime()
+    count = cuda_runtime.check(cudart.cudaGetDeviceCount(), "device count")
     if count < 1:
         raise TaostreamError("no CUDA device is visible; check the driver and CUDA_VISIBLE_DEVICES")
-    props = _cuda_check(cudart.cudaGetDeviceProperties(device))
+    props = cuda_runtime.check(cudart.cudaGetDeviceProperties(device), f"properties of GPU {device}")
     name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
     return {
         "trt_version": str(trt.__version__),
@@ -406,14 +392,14 @@ def make_calibrator(trt, batches: Iterable | None, cache_path: str | None, batch
     """
     import numpy as np
 
-    cudart = _cudart()
+    cudart = cuda_runtime.runtime()
     nbytes = int(np.prod(batch_shape)) * 4
 
     class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
         def __init__(self) -> None:
             trt.IInt8EntropyCalibrator2.__init__(self)
             self._batches = iter(batches) if batches is not None else iter(())
-            self._device = _cuda_check(cudart.cudaMalloc(nbytes)) if batches is not None else None
+            self._device = cuda_runtime.check(cudart.cudaMalloc(nbytes), "cudaMalloc (calibration batch)") if batches is not None else None
             self._replay = batches is None
 
         def get_batch_size(self):
@@ -427,7 +413,7 @@ def make_calibrator(trt, batches: Iterable | None, cache_path: str | None, batch
             if host.nbytes != nbytes:
                 raise TaostreamError(f"calibration batch has shape {host.shape}, expected {batch_shape}")
             kind = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
-            _cuda_check(cudart.cudaMemcpy(self._device, host.ctypes.data, nbytes, kind))
+            cuda_runtime.check(cudart.cudaMemcpy(self._device, host.ctypes.data, nbytes, kind), "copy of a calibration batch")
             return [int(self._device)]
 
         def read_calibration_cache(self):

@@ -8,10 +8,13 @@ TensorRT, so every decision is tested on any machine.
 
 Sources (FACTS.md section 3; TensorRT 10.x -> 11.x migration guide, Python API reference):
 - TensorRT 11 removed every precision builder flag (FP16, INT8, BF16, FP8, OBEY/PREFER_PRECISION_
-  CONSTRAINTS, DIRECT_IO), IBuilderConfig.int8_calibrator and implicit INT8: networks are always
-  strongly typed; FP16 = a mixed-precision ONNX, INT8 = Q/DQ nodes.
+  CONSTRAINTS; DIRECT_IO stays), IBuilderConfig.int8_calibrator, the calibrator classes and implicit
+  INT8: networks are always strongly typed; FP16 = a mixed-precision ONNX, INT8 = Q/DQ nodes.
 - Implicit INT8 calibration is deprecated since 10.1 and still works on 10.x (Jetson's TensorRT).
-- NetworkDefinitionCreationFlag.EXPLICIT_BATCH is needed on 8.x and deprecated/ignored from 10.0.
+- NetworkDefinitionCreationFlag.EXPLICIT_BATCH is needed on 8.x, deprecated and ignored on 10.x and
+  gone in 11.0.
+The flag tables below are checked against the real bindings of 8.6.1, 10.3, 10.16, 11.0 and 11.4
+(tests/test_trt_api_surface.py imports each release's published Python bindings).
 - STRONGLY_TYPED exists from 10.0 (opt-in there); BuilderFlag.STRICT_TYPES is gone from 10.0
   (OBEY_PRECISION_CONSTRAINTS replaces it from 8.2).
 - IProgressMonitor exists from 10.0. JetPack (so DLA on Jetson) is not supported by TensorRT 11.
@@ -39,13 +42,12 @@ BUILDER_FLAGS: dict[str, tuple[_V | None, _V | None]] = {
     "STRICT_TYPES": (None, (10, 0, 0)),
     "OBEY_PRECISION_CONSTRAINTS": ((8, 2, 0), (11, 0, 0)),
     "PREFER_PRECISION_CONSTRAINTS": ((8, 2, 0), (11, 0, 0)),
-    "DIRECT_IO": ((8, 2, 0), (11, 0, 0)),
+    "DIRECT_IO": ((8, 2, 0), None),
     "GPU_FALLBACK": (None, None),
     "REFIT": (None, None),
 }
 NETWORK_FLAGS: dict[str, tuple[_V | None, _V | None]] = {
-    # EXPLICIT_BATCH still parses on 10.x but is deprecated and ignored: treat it as gone.
-    "EXPLICIT_BATCH": (None, (10, 0, 0)),
+    "EXPLICIT_BATCH": (None, (11, 0, 0)),  # deprecated and ignored on 10.x: set only before 10.0
     "STRONGLY_TYPED": ((10, 0, 0), None),
 }
 
@@ -374,7 +376,7 @@ def _builder_flags(request: BuildRequest, version, strongly_typed: bool, notes: 
 
 def _network_flags(version, strongly_typed: bool, notes: _Notes) -> tuple[str, ...]:
     flags = []
-    if network_flag_exists("EXPLICIT_BATCH", version):
+    if version < (10, 0, 0):
         flags.append("EXPLICIT_BATCH")
         notes.reasons.append("EXPLICIT_BATCH network (required for ONNX on TensorRT 8.x; implied from 10.0)")
     if strongly_typed and version[0] == 10:

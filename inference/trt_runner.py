@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from taostream.converter import cuda_runtime
 from taostream.converter.errors import TaostreamError, require
 from taostream.inference.runners import Runner, TensorMetadata
 
@@ -73,31 +74,14 @@ def buffer_bytes(shape: Sequence[int], dtype) -> int:
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
-def cuda_runtime():
-    """cuda-python's runtime module: `cuda.bindings.runtime` (12.6+/13) or the older `cuda.cudart`."""
-    try:
-        from cuda.bindings import runtime
-    except ImportError:
-        runtime = require("cuda.cudart", "cuda-python", "gpu", "running TensorRT engines")
-    return runtime
-
-
-def cuda_check(result, what: str):
-    """cuda-python calls return (error, *values); raise on an error, return the values."""
-    error, *values = result if isinstance(result, tuple) else (result,)
-    if int(error) != 0:
-        raise TaostreamError(f"CUDA {what} failed: {error}; check the GPU driver (nvidia-smi)")
-    return values[0] if len(values) == 1 else values
-
-
 class _DeviceBuffer:
     def __init__(self, cudart, nbytes: int):
         self.cudart, self.nbytes = cudart, max(nbytes, 1)
-        self.pointer = int(cuda_check(cudart.cudaMalloc(self.nbytes), "cudaMalloc"))
+        self.pointer = int(cuda_runtime.check(cudart.cudaMalloc(self.nbytes), "cudaMalloc"))
 
     def free(self) -> None:
         if self.pointer:
-            cuda_check(self.cudart.cudaFree(self.pointer), "cudaFree")
+            cuda_runtime.check(self.cudart.cudaFree(self.pointer), "cudaFree")
             self.pointer = 0
 
 
@@ -121,7 +105,7 @@ class TensorRTRunner(Runner):
         if not self.engine_path.is_file():
             raise TaostreamError(f"{self.engine_path}: engine file not found; build it with `taostream convert`")
         self.trt = require("tensorrt", "tensorrt", "gpu", "running TensorRT engines")
-        self.cudart = cuda_runtime()
+        self.cudart = cuda_runtime.runtime()
         for library in self.plugin_libraries:
             ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
         logger = self.trt.Logger(self.trt.Logger.WARNING)
@@ -132,7 +116,7 @@ class TensorRTRunner(Runner):
             raise TaostreamError(f"{self.engine_path}: TensorRT {self.trt.__version__} cannot deserialize this engine "
                                  "(built by another TensorRT version or for another GPU); rebuild it on this host")
         self.context = self.engine.create_execution_context()
-        self.stream = cuda_check(self.cudart.cudaStreamCreate(), "cudaStreamCreate")
+        self.stream = cuda_runtime.check(self.cudart.cudaStreamCreate(), "cudaStreamCreate")
         self.api = self.api or execution_api(self.trt.__version__)
         if self.api == BINDINGS_API and self.engine.num_optimization_profiles > 1:
             # Each profile has its own binding indices in the old API; not worth supporting for < 8.5.
@@ -144,7 +128,7 @@ class TensorRTRunner(Runner):
             buffer.free()
         self.buffers.clear()
         if self.stream is not None:
-            cuda_check(self.cudart.cudaStreamDestroy(self.stream), "cudaStreamDestroy")
+            cuda_runtime.check(self.cudart.cudaStreamDestroy(self.stream), "cudaStreamDestroy")
         self.context = self.engine = self.stream = None
 
     # --- engine description, per API -------------------------------------------------------------
@@ -215,7 +199,7 @@ class TensorRTRunner(Runner):
             if is_input:
                 array = feed[name]
                 buffer = self._buffer(name, array.nbytes)
-                cuda_check(cudart.cudaMemcpyAsync(buffer.pointer, array.ctypes.data, array.nbytes, h2d, self.stream), "copy in")
+                cuda_runtime.check(cudart.cudaMemcpyAsync(buffer.pointer, array.ctypes.data, array.nbytes, h2d, self.stream), "copy in")
             else:
                 outputs[name] = np.empty(self._output_shape(name), dtype=self._dtype(name))
                 buffer = self._buffer(name, buffer_bytes(outputs[name].shape, outputs[name].dtype))
@@ -227,6 +211,6 @@ class TensorRTRunner(Runner):
         if not ok:
             raise TaostreamError(f"{self.engine_path}: TensorRT execution failed (see the TensorRT log above)")
         for name, array in outputs.items():
-            cuda_check(cudart.cudaMemcpyAsync(array.ctypes.data, self.buffers[name].pointer, array.nbytes, d2h, self.stream), "copy out")
-        cuda_check(cudart.cudaStreamSynchronize(self.stream), "cudaStreamSynchronize")
+            cuda_runtime.check(cudart.cudaMemcpyAsync(array.ctypes.data, self.buffers[name].pointer, array.nbytes, d2h, self.stream), "copy out")
+        cuda_runtime.check(cudart.cudaStreamSynchronize(self.stream), "cudaStreamSynchronize")
         return outputs

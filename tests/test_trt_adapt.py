@@ -56,7 +56,7 @@ def test_unsupported_versions_are_refused(version):
         ("STRICT_TYPES", True, False, False),
         ("OBEY_PRECISION_CONSTRAINTS", True, True, False),
         ("PREFER_PRECISION_CONSTRAINTS", True, True, False),
-        ("DIRECT_IO", True, True, False),
+        ("DIRECT_IO", True, True, True),
         ("GPU_FALLBACK", True, True, True),
         ("TF32", True, True, True),
     ],
@@ -69,7 +69,9 @@ def test_builder_flags_per_version(flag, v86, v103, v11):
 
 def test_network_creation_flags():
     assert network_flag_exists("EXPLICIT_BATCH", (8, 6, 1))
-    assert not network_flag_exists("EXPLICIT_BATCH", (10, 3, 0))
+    assert network_flag_exists("EXPLICIT_BATCH", (10, 3, 0))  # exists, deprecated: never set there
+    assert not network_flag_exists("EXPLICIT_BATCH", (11, 0, 0))
+    assert plan("10.3.0").network_flags == ()
     assert not network_flag_exists("STRONGLY_TYPED", (8, 6, 1))
     assert network_flag_exists("STRONGLY_TYPED", (10, 3, 0))
     assert "FP16" not in available_builder_flags((11, 4, 0))
