@@ -466,6 +466,25 @@ def _calibration_profile_setter(input_name: str, shape: tuple[int, ...]):
     return set_profile
 
 
+def create_config_arguments(plan: BuildPlan, settings: BuildSettings, *, calibrator=None, profiles=None,
+                            workspace_pool="WORKSPACE", progress_monitor=None) -> dict:
+    """Polygraphy CreateConfig's keyword arguments for ``plan`` (pure; the TensorRT objects are passed in)."""
+    timing_cache = settings.timing_cache if settings.timing_cache and os.path.exists(settings.timing_cache) else None
+    return {
+        "tf32": "TF32" in plan.builder_flags,
+        "fp16": "FP16" in plan.builder_flags,
+        "int8": "INT8" in plan.builder_flags,
+        "calibrator": calibrator,
+        "profiles": profiles,
+        "memory_pool_limits": {workspace_pool: settings.workspace},
+        "precision_constraints": plan.precision_constraints,
+        "load_timing_cache": timing_cache,
+        "use_dla": plan.dla_core is not None,
+        "allow_gpu_fallback": "GPU_FALLBACK" in plan.builder_flags,
+        "progress_monitor": progress_monitor,
+    }
+
+
 def build_engine(onnx_path: str | os.PathLike, plan: BuildPlan, settings: BuildSettings,
                  calibration: Iterable | None = None, calibration_shape: tuple[int, ...] | None = None) -> bytes:
     """Build a serialized engine from ``onnx_path`` as ``plan`` says (Polygraphy loaders)."""
@@ -485,19 +504,11 @@ def build_engine(onnx_path: str | os.PathLike, plan: BuildPlan, settings: BuildS
         calibrator = make_calibrator(trt, calibration if plan.int8_mode == "calibrator_images" else None,
                                      settings.calibration_cache, shape)
     state = ProgressState()
-    config = CreateConfig(
-        tf32="TF32" in plan.builder_flags,
-        fp16="FP16" in plan.builder_flags,
-        int8="INT8" in plan.builder_flags,
-        calibrator=calibrator,
-        profiles=profiles or None,
-        memory_pool_limits={trt.MemoryPoolType.WORKSPACE: settings.workspace},
-        precision_constraints=plan.precision_constraints,
-        load_timing_cache=settings.timing_cache if settings.timing_cache and os.path.exists(settings.timing_cache) else None,
-        use_dla=plan.dla_core is not None,
-        allow_gpu_fallback="GPU_FALLBACK" in plan.builder_flags,
+    config = CreateConfig(**create_config_arguments(
+        plan, settings, calibrator=calibrator, profiles=profiles or None,
+        workspace_pool=trt.MemoryPoolType.WORKSPACE,
         progress_monitor=make_progress_monitor(trt, state) if plan.progress_monitor else None,
-    )
+    ))
     if plan.dla_core is not None:
         core = plan.dla_core
         config = PostprocessConfig(config, lambda builder, net, cfg: setattr(cfg, "DLA_core", core))

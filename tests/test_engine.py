@@ -20,6 +20,7 @@ from taostream.converter.engine import (
     ProgressState,
     batch_profile,
     calibration_batches,
+    create_config_arguments,
     engine_metadata,
     engine_reusable,
     format_progress,
@@ -244,6 +245,36 @@ def test_plugin_loading_method():
     assert plugin_loading_method({"getCreators"}) == "registry"
     assert plugin_loading_method({"getPluginCreators"}) == "registry"
     assert plugin_loading_method(set()) == "dlopen"
+
+
+@pytest.mark.parametrize("version, precision, extra", [
+    ("8.6.1", "int8", {"calibration_cache": True, "strict": True}),
+    ("10.3.0", "fp16", {"platform": "jetson", "dla_core": 0}),
+    ("11.4.0", "int8", {"calibration_cache": True}),
+])
+def test_create_config_arguments_are_polygraphy_s(tmp_path, version, precision, extra):
+    """Every keyword the builder passes exists in the installed Polygraphy's CreateConfig."""
+    import inspect
+
+    pytest.importorskip("polygraphy", reason="Polygraphy (dev extra) is not installed")
+    from polygraphy.backend.trt import CreateConfig
+
+    accepted = set()
+    for cls in CreateConfig.__mro__:
+        if "__init__" in vars(cls):
+            accepted |= {name for name, p in inspect.signature(cls.__init__).parameters.items()
+                         if p.kind is p.POSITIONAL_OR_KEYWORD and name != "self"}
+    plan = plan_build(BuildRequest(trt_version=version, precision=precision, **extra))
+    cache = tmp_path / "timing.cache"
+    cache.write_bytes(b"x")
+    arguments = create_config_arguments(plan, BuildSettings(model="m.onnx", timing_cache=str(cache), workspace=1 << 30))
+    assert set(arguments) <= accepted, set(arguments) - accepted
+    assert arguments["load_timing_cache"] == str(cache)
+    assert arguments["memory_pool_limits"] == {"WORKSPACE": 1 << 30}
+    assert arguments["int8"] is (version != "11.4.0" and precision == "int8")
+    assert arguments["fp16"] is (precision == "fp16")
+    assert arguments["use_dla"] is arguments["allow_gpu_fallback"] is ("dla_core" in extra)
+    assert arguments["precision_constraints"] == ("obey" if extra.get("strict") else None)
 
 
 # ---- FP16 on TensorRT 11: mixed-precision ONNX ----------------------------------------------------
