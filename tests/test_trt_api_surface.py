@@ -94,22 +94,16 @@ def test_the_probe_loaded_the_release_asked_for(release):
     assert out["checks"]["installed_trt_version"] == {"value": version}
 
 
-def test_builder_flag_table_is_the_release_s_enum(release):
+@pytest.mark.parametrize("enum, table, exists", [
+    ("BuilderFlag", BUILDER_FLAGS, builder_flag_exists),
+    ("NetworkDefinitionCreationFlag", NETWORK_FLAGS, network_flag_exists),
+], ids=["builder-flags", "network-flags"])
+def test_flag_tables_are_the_release_s_enums(release, enum, table, exists):
     version, out = release
-    members = set(out["surface"]["enums"]["BuilderFlag"])
+    members = set(out["surface"]["enums"][enum])
     v = parse_trt_version(version)
-    wrong = {flag: ("exists" if flag in members else "absent") for flag in BUILDER_FLAGS
-             if builder_flag_exists(flag, v) != (flag in members)}
-    assert not wrong, f"trt_adapt.BUILDER_FLAGS disagrees with TensorRT {version}: really {wrong}"
-
-
-def test_network_flag_table_is_the_release_s_enum(release):
-    version, out = release
-    members = set(out["surface"]["enums"]["NetworkDefinitionCreationFlag"])
-    v = parse_trt_version(version)
-    wrong = {flag: ("exists" if flag in members else "absent") for flag in NETWORK_FLAGS
-             if network_flag_exists(flag, v) != (flag in members)}
-    assert not wrong, f"trt_adapt.NETWORK_FLAGS disagrees with TensorRT {version}: really {wrong}"
+    wrong = {flag: ("exists" if flag in members else "absent") for flag in table if exists(flag, v) != (flag in members)}
+    assert not wrong, f"trt_adapt's {enum} table disagrees with TensorRT {version}: really {wrong}"
 
 
 def _plans(version: str):
