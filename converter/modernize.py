@@ -14,7 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
@@ -212,13 +214,78 @@ def resolve_rewrite(op: str) -> Callable:
 
 
 def _tensorrt_limits(node: gs.Node) -> list[str]:
-    """Attribute values whose rewrite ONNX Runtime runs but TensorRT cannot build (FasterRCNN's
-    Proposal top-k sizes); empty for every other node."""
+    """Where a TensorRT engine of this node's rewrite can differ from the plugin although ONNX Runtime
+    runs it exactly (FasterRCNN's Proposal: TensorRT's NMS box limit); empty for every other node."""
     if plugin_op(node.op) not in ("Proposal", "ProposalDynamic"):
         return []
     from taostream.converter.rewrites_frcnn import tensorrt_limits
 
     return tensorrt_limits(node)
+
+
+def tensorrt_topk_violations(model: onnx.ModelProto) -> list[str]:
+    """One line per TopK node (subgraphs included) whose k can exceed TensorRT's TopK limit
+    (TRT_TOPK_MAX): a constant k above it, or a k computed at run time with no constant bound. The
+    rewrites never emit one (rewrites_basic.top_k); a graph body can hold one."""
+    from taostream.converter.rewrites_basic import TRT_TOPK_MAX
+
+    problems = []
+    for node, constants in _nodes_with_constants(model.graph, {}):
+        if node.op_type != "TopK":
+            continue
+        label = node.name or (node.output[0] if node.output else "TopK")
+        bound = _topk_k_bound(node, constants)
+        if bound is None:
+            problems.append(f"TopK node '{label}': k is computed at run time and has no constant bound; "
+                            f"TensorRT builds TopK only for k <= {TRT_TOPK_MAX}")
+        elif bound > TRT_TOPK_MAX:
+            problems.append(f"TopK node '{label}': k = {bound} exceeds TensorRT's TopK limit of {TRT_TOPK_MAX}; "
+                            "TensorRT cannot build this graph (reduce k in the model, or run it with ONNX Runtime)")
+    return problems
+
+
+def _nodes_with_constants(graph: onnx.GraphProto, outer: dict):
+    """(node, {tensor name: its initializer or producing node}) for every node of ``graph`` and its
+    subgraphs; a subgraph sees its outer graph's names."""
+    scope = {**outer, **{out: node for node in graph.node for out in node.output},
+             **{t.name: t for t in graph.initializer}}
+    for node in graph.node:
+        yield node, scope
+        for attribute in node.attribute:
+            for sub in ([attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs)):
+                yield from _nodes_with_constants(sub, scope)
+
+
+def _topk_k_bound(node: onnx.NodeProto, sources: dict) -> int | None:
+    """The largest k a TopK node can take: its constant K, the smallest constant bound of a Min
+    chain (how rewrites cap k by a dimension), or the opset < 10 attribute; None when unknown."""
+    if len(node.input) < 2:
+        k = next((a.i for a in node.attribute if a.name == "k"), None)
+        return int(k) if k is not None else None
+    return _constant_bound(node.input[1], sources, depth=0)
+
+
+_BOUND_PASS_THROUGH = ("Cast", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Flatten")
+
+
+def _constant_bound(name: str, sources: dict, depth: int) -> int | None:
+    source = sources.get(name)
+    if source is None or depth > 16:
+        return None
+    if isinstance(source, onnx.TensorProto):
+        return int(onnx.numpy_helper.to_array(source).max())
+    if source.op_type == "Constant":
+        value = next((a for a in source.attribute if a.name in ("value", "value_int", "value_ints")), None)
+        if value is None:
+            return None
+        array = onnx.numpy_helper.to_array(value.t) if value.name == "value" else onnx.helper.get_attribute_value(value)
+        return int(max(np.asarray(array).reshape(-1)))
+    if source.op_type in _BOUND_PASS_THROUGH:
+        return _constant_bound(source.input[0], sources, depth + 1)
+    if source.op_type == "Min":
+        bounds = [b for b in (_constant_bound(i, sources, depth + 1) for i in source.input) if b is not None]
+        return min(bounds) if bounds else None
+    return None
 
 
 def _with_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -256,6 +323,8 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
     if [i.name for i in result.graph.input] != inputs or [o.name for o in result.graph.output] != outputs:
         raise TaostreamError(f"{source}: modernizing changed the graph's input/output names; this is a taostream bug")
     report.checker = check_modernized(result, source)
+    if target != "ort":
+        report.notes += tensorrt_topk_violations(result)
     if calibration_cache is not None or calibrate is not None:
         # Nodes a rewrite created are named "<plugin node>/..." and are post-processing: no Q/DQ there.
         replaced = [step.node for step in report.steps if step.action == REPLACE]

@@ -1,6 +1,7 @@
 """Replace BatchTilePlugin_TRT and ResizeNearest_TRT by standard ONNX ops, in place (onnx-graphsurgeon).
 
-Also holds ``GraphBuilder``, the small node-adding helper the NMS rewrites share. Every rewrite keeps
+Also holds ``GraphBuilder``, the small node-adding helper the NMS rewrites share, and ``top_k``, the
+TopK every rewrite emits (exact for any k, in TopKs TensorRT can build). Every rewrite keeps
 the plugin's output tensor object (same name, dtype, layout), works with a dynamic batch and uses only
 ops whose signature is the same from opset 11 to the newest (no Squeeze/Unsqueeze/Reduce*, whose axes
 moved from attributes to inputs), so the inserted nodes fit the graph's own opset.
@@ -17,6 +18,9 @@ from taostream.converter.errors import UnsupportedOpError
 
 MIN_OPSET = 11
 INT64_MAX = np.iinfo(np.int64).max
+# TensorRT's TopK layer takes k <= 3840 (TensorRT operator docs, TopK: "k must obey k<=d, k<=3840").
+TRT_TOPK_MAX = 3840
+FLOAT32_LOWEST = np.finfo(np.float32).min
 
 
 class GraphBuilder:
@@ -110,6 +114,73 @@ def builder_for(graph: gs.Graph, node: gs.Node, kind: str, builder: type[GraphBu
         number += 1
         prefix = f"{base}_{number}"
     return (builder or GraphBuilder)(graph, prefix)
+
+
+# ----------------------------------------------------------------------------- TopK
+
+def top_k(b: GraphBuilder, x, k: int, axis: int, length: int | None = None, *, k_fits: bool = False):
+    """ONNX TopK(largest=1, sorted=1) of float32 ``x`` along ``axis``: (values, int64 indices) of its
+    top min(k, length) elements, ties by the lower index first, built from TopKs of at most
+    TRT_TOPK_MAX each so that TensorRT can build it for any k.
+
+    ``length``: x.shape[axis] when the caller knows it (else read from x's static shape);
+    ``k_fits``: the caller guarantees length >= k (e.g. it padded x), so K stays the constant k.
+    k <= TRT_TOPK_MAX gives the plain single TopK, exactly the node the rewrites always emitted."""
+    length = length if length is not None else static_dim(x, axis)
+    attrs = {"axis": axis, "largest": 1, "sorted": 1}
+    if length is not None:
+        k = min(k, length)
+    if k <= TRT_TOPK_MAX:
+        fits = length is not None or k_fits
+        count = b.i64(k) if fits else b("Min", b.i64(k), b.dim(x, axis))
+        return b("TopK", x, count, attrs=attrs, n_out=2)
+    if length is not None or k_fits:
+        indices = _top_k_chain_indices(b, _chain_key(b, x), k, axis)
+    else:
+        indices = _top_k_unknown_length(b, x, k, axis)
+    return b("GatherElements", x, indices, attrs={"axis": axis}), indices
+
+
+def _chain_key(b: GraphBuilder, x):
+    """x with -inf raised to float32's lowest finite value, so that -inf stays free to mark taken
+    positions strictly below every element. Order-preserving except that -inf and the lowest float
+    (-3.4028235e38) tie; the rewrites' fill values are -inf and -3e38, never the lowest float."""
+    lowest = b.const(np.array(FLOAT32_LOWEST, dtype=np.float32))
+    return b("Where", b("Less", x, lowest), lowest, x)
+
+
+def _top_k_chain_indices(b: GraphBuilder, key, k: int, axis: int):
+    """Indices of the top k of ``key`` (k <= its length) as TopKs of <= TRT_TOPK_MAX, concatenated.
+
+    Why this equals one TopK(k), ties included: ONNX TopK returns a prefix of the sequence S of all
+    positions sorted by (value descending, index ascending). The first chunk is S[:c1]. Writing -inf
+    (below every key) at those positions leaves the relative order of the other positions unchanged
+    and puts the taken ones after all of them, so the next chunk is S[c1:c1+c2], and so on while
+    c1 + c2 + ... <= length. Even where a TopK orders ties differently (TensorRT does not document
+    its tie order), no position is taken twice and the values stay sorted."""
+    chunks, taken = [], 0
+    attrs = {"axis": axis, "largest": 1, "sorted": 1}
+    while taken < k:
+        size = min(TRT_TOPK_MAX, k - taken)
+        _, index = b("TopK", key, b.i64(size), attrs=attrs, n_out=2)
+        chunks.append(index)
+        taken += size
+        if taken < k:
+            mask = b("Expand", b.const(np.array(-np.inf, dtype=np.float32)), b("Shape", index))
+            key = b("ScatterElements", key, index, mask, attrs={"axis": axis})
+    return b("Concat", *chunks, attrs={"axis": axis})
+
+
+def _top_k_unknown_length(b: GraphBuilder, x, k: int, axis: int):
+    """The chain when x.shape[axis] is known only at run time: pad the key with k entries of -inf
+    (they come after every real element, whose keys are finite, and after taken positions of lower
+    index), take k, keep the first min(k, length): each K stays a constant <= TRT_TOPK_MAX."""
+    key = _chain_key(b, x)
+    pad_shape = b("ScatterElements", b("Shape", key), b.i64(axis), b.i64(k), attrs={"axis": 0})
+    pad = b("Expand", b.const(np.array(-np.inf, dtype=np.float32)), pad_shape)
+    indices = _top_k_chain_indices(b, b("Concat", key, pad, attrs={"axis": axis}), k, axis)
+    count = b("Min", b.i64(k), b.dim(x, axis))
+    return b("Slice", indices, b.i64(0), count, b.i64(axis))
 
 
 # ----------------------------------------------------------------------------- BatchTilePlugin_TRT

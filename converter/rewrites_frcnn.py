@@ -14,7 +14,7 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import GraphBuilder, builder_for, check_node, detach
+from taostream.converter.rewrites_basic import GraphBuilder, builder_for, check_node, detach, static_dim, top_k
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,
@@ -24,10 +24,10 @@ from taostream.converter.pluginref_frcnn import (
     proposal_attributes,
 )
 
-# TensorRT's TopK takes k <= 3840 (TensorRT operator docs, TopK); its NMS layer considers at most
-# 5000 boxes per image (INMSLayer::setTopKBoxLimit). The rewrite stays exact; these say when a
-# TensorRT build of it cannot be.
-TRT_TOPK_MAX = 3840
+# TensorRT's NMS layer considers at most this many boxes per image (INMSLayer::setTopKBoxLimit: 5000,
+# 2000 on SM 5.3/6.2); the ONNX parser (onnx-tensorrt NonMaxSuppression importer, 10.1) never calls
+# setTopKBoxLimit, so a NonMaxSuppression node gets that default. The TopKs have no limit left: they
+# are built by rewrites_basic.top_k from TopKs of k <= TRT_TOPK_MAX.
 TRT_NMS_TOPK_BOX_LIMIT = 5000
 
 
@@ -60,7 +60,7 @@ def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
     (out,) = detach(node)
     b = builder_for(graph, node, "proposal", _OpBuilder)
     boxes, fg = _decode_in_graph(b, scores, deltas, p)
-    rois = _select_rois(b, boxes, fg, p)
+    rois = _select_rois(b, boxes, fg, p, _anchor_count(scores))
     hm1, wm1 = float(p["input_height"] - 1), float(p["input_width"] - 1)
     normalized = b("Div", rois, b.f32(np.array([hm1, wm1, hm1, wm1], dtype=np.float32)))
     post = p["post_nms_top_n"]
@@ -71,23 +71,31 @@ def replace_proposal(graph: gs.Graph, node: gs.Node) -> None:
 
 
 def tensorrt_limits(node: gs.Node) -> list[str]:
-    """Why TensorRT cannot build this Proposal node's rewrite exactly (empty when it can).
-    ONNX Runtime runs the rewrite for any attribute values."""
+    """Where a TensorRT engine of this Proposal node's rewrite can differ from the plugin (empty when
+    it cannot). ONNX Runtime runs the rewrite exactly for any attribute values; so does TensorRT's
+    TopK (top_k chains TopKs of <= 3840). What remains is TensorRT's NMS box limit."""
     if node.op not in PROPOSAL_OPS:
         return []
     pre = int(node.attrs.get("pre_nms_top_n", 0))
     post = int(node.attrs.get("post_nms_top_n", 0))
-    problems = []
-    if pre > TRT_TOPK_MAX or post > TRT_TOPK_MAX:
-        problems.append(
-            f"{node.op} node '{node.name}': pre_nms_top_n {pre} / post_nms_top_n {post} exceed TensorRT's TopK "
-            f"limit of {TRT_TOPK_MAX}; re-export with rpn_pre_nms_top_N <= {TRT_TOPK_MAX} in the spec's "
-            "inference_config, or keep the plugin (--keep-plugins, TensorRT <= 10 only)"
-        )
-    if min(pre, TRT_TOPK_MAX) > TRT_NMS_TOPK_BOX_LIMIT:
-        problems.append(f"{node.op} node '{node.name}': TensorRT's NMS layer considers at most "
-                        f"{TRT_NMS_TOPK_BOX_LIMIT} boxes per image")
-    return problems
+    candidates = min(pre, _anchor_count(node.inputs[0]) or pre) if node.inputs else pre
+    if candidates <= TRT_NMS_TOPK_BOX_LIMIT:
+        return []
+    return [
+        f"{node.op} node '{node.name}': its NonMaxSuppression gets {candidates} boxes per image "
+        f"(pre_nms_top_n {pre}) and TensorRT's NMS layer considers only the first {TRT_NMS_TOPK_BOX_LIMIT} "
+        "in score order (2000 on SM 5.3/6.2); greedy NMS visits boxes in that order, so the rois equal the "
+        f"plugin's whenever at least post_nms_top_n ({post}) boxes survive NMS among the first "
+        f"{TRT_NMS_TOPK_BOX_LIMIT}; otherwise the rois the plugin finds past box {TRT_NMS_TOPK_BOX_LIMIT} "
+        f"are zero rows. rpn_pre_nms_top_N <= {TRT_NMS_TOPK_BOX_LIMIT} in the spec's inference_config "
+        "rules this out"
+    ]
+
+
+def _anchor_count(scores) -> int | None:
+    """anchors x H x W of the Proposal's score input [N, A, H, W] when the graph knows it, else None."""
+    sizes = [static_dim(scores, axis) for axis in (1, 2, 3)]
+    return int(np.prod(sizes)) if None not in sizes else None
 
 
 def _decode_in_graph(b: _OpBuilder, scores, deltas, p: dict):
@@ -128,13 +136,13 @@ def _clip_like_kernel(b: _OpBuilder, v, high):
     return b("Where", b("Greater", v, high), high, v)
 
 
-def _select_rois(b: _OpBuilder, boxes, fg, p: dict):
+def _select_rois(b: _OpBuilder, boxes, fg, p: dict, anchor_count: int | None):
     """Pre-NMS top-k, NMS, post-NMS top-k: [N, post_nms_top_n, 4] pixel boxes, zero rows past the
     kept count. Ranks instead of scores feed NonMaxSuppression so that its order is exactly TopK's
     (ties broken by the lower index, like the plugin's stable sort), whatever the scores are."""
     post = p["post_nms_top_n"]
-    k = b("Min", b.i64(p["pre_nms_top_n"]), b.dim(fg, 1))
-    _, order = b("TopK", fg, k, attrs={"axis": 1, "largest": 1, "sorted": 1}, n_out=2)
+    _, order = top_k(b, fg, p["pre_nms_top_n"], axis=1, length=anchor_count)
+    k = b.dim(order, 1)
     gather_index = b("Expand", b("Reshape", order, b.i64(0, -1, 1)), b("Concat", b("Shape", order), b.i64(4), attrs={"axis": 0}))
     candidates = b("GatherElements", boxes, gather_index, attrs={"axis": 1})  # [N, K, 4]
     # rank score K - i: strictly decreasing along the sorted candidates
@@ -159,7 +167,7 @@ def _select_rois(b: _OpBuilder, boxes, fg, p: dict):
     kept_rank = b("Concat", kept_rank, pad_rank, attrs={"axis": 1})
     pad_boxes = b("Expand", b.f32(np.zeros((1, 1, 4), dtype=np.float32)), b("Concat", pad_shape, b.i64(4), attrs={"axis": 0}))
     padded = b("Concat", candidates, pad_boxes, attrs={"axis": 1})
-    top_rank, top_index = b("TopK", kept_rank, b.i64(post), attrs={"axis": 1, "largest": 1, "sorted": 1}, n_out=2)
+    top_rank, top_index = top_k(b, kept_rank, post, axis=1, k_fits=True)  # K + post columns
     index4 = b("Expand", b("Reshape", top_index, b.i64(0, -1, 1)), b("Concat", pad_shape, b.i64(4), attrs={"axis": 0}))
     rois = b("GatherElements", padded, index4, attrs={"axis": 1})
     valid = b("Reshape", b("Greater", top_rank, b.f32(0.0)), b.i64(0, -1, 1))

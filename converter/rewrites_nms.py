@@ -35,6 +35,7 @@ from taostream.converter.rewrites_basic import (
     check_node,
     detach,
     static_dim,
+    top_k,
 )
 
 NEGATIVE = np.float32(-3.0e38)  # score of a non-candidate: below any threshold a model can have
@@ -62,12 +63,11 @@ def _negative_like(b: GraphBuilder, tensor):
     return b("Expand", b.f32(NEGATIVE), b("Shape", tensor))
 
 
-def _per_class_top_k(b: GraphBuilder, scores, top_k: int, n_priors: int | None):
-    """scores [N, C, P] with everything but each class's top_k set to NEGATIVE."""
-    if n_priors is not None and top_k >= n_priors:
+def _per_class_top_k(b: GraphBuilder, scores, k: int, n_priors: int | None):
+    """scores [N, C, P] with everything but each class's top k (the plugin's topK) set to NEGATIVE."""
+    if n_priors is not None and k >= n_priors:
         return scores
-    k = b.i64(min(top_k, n_priors)) if n_priors is not None else b("Min", b.i64(top_k), b.dim(scores, 2))
-    values, indices = b("TopK", scores, k, attrs={"axis": 2, "largest": 1, "sorted": 1}, n_out=2)
+    values, indices = top_k(b, scores, k, axis=2, length=n_priors)
     return b("ScatterElements", _negative_like(b, scores), indices, values, attrs={"axis": 2})
 
 
@@ -119,7 +119,7 @@ def _global_top(b: GraphBuilder, dense, keep: int):
     """dense [N, M] -> TopK(keep) over it padded with `keep` NEGATIVE columns: (values, flat index)."""
     pad = b("Expand", b.f32(NEGATIVE), b("Concat", b.dim(dense, 0), b.i64(keep), attrs={"axis": 0}))
     padded = b("Concat", dense, b("Reshape", pad, b.i64(-1, keep)), attrs={"axis": 1})
-    return b("TopK", padded, b.i64(keep), attrs={"axis": 1, "largest": 1, "sorted": 1}, n_out=2)
+    return top_k(b, padded, keep, axis=1, k_fits=True)
 
 
 def _gather_rows(b: GraphBuilder, table, row_index, rows_per_image):
@@ -378,8 +378,8 @@ def _global_top_candidates(b: GraphBuilder, scores, n_anchors: int | None, n_cla
     if n_anchors is not None and n_classes is not None and n_anchors * n_classes <= limit:
         return scores
     flat = b("Reshape", scores, b.i64(0, -1))
-    k = b("Min", b.i64(limit), b.dim(flat, 1))
-    values, indices = b("TopK", flat, k, attrs={"axis": 1, "largest": 1, "sorted": 1}, n_out=2)
+    length = n_anchors * n_classes if n_anchors is not None and n_classes is not None else None
+    values, indices = top_k(b, flat, limit, axis=1, length=length)
     kept = b("ScatterElements", _negative_like(b, flat), indices, values, attrs={"axis": 1})
     return b("Reshape", kept, b("Shape", scores))
 

@@ -278,22 +278,25 @@ def test_rewrite_rejects_old_opset_and_missing_attributes():
         replace_proposal(graph, graph.nodes[0])
 
 
-def test_tensorrt_topk_limit_is_reported():
-    # TAO's default rpn_pre_nms_top_N is 6000; TensorRT's TopK takes k <= 3840.
+def test_tensorrt_limits_no_longer_mention_the_topk_limit():
+    # TAO's default rpn_pre_nms_top_N is 6000 > TensorRT's TopK limit of 3840: the rewrite chains
+    # TopKs of <= 3840, so nothing is left to report for TopK (24 x 78 x 9 anchors: NMS sees 6000 boxes,
+    # above TensorRT's NMS box limit, which is reported instead).
     graph = gs.import_onnx(proposal_model("ProposalDynamic", 6, 4, 6, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000)))
-    (problem,) = tensorrt_limits(graph.nodes[0])
-    assert "6000" in problem and "3840" in problem and "rpn_pre_nms_top_N" in problem
-    graph = gs.import_onnx(proposal_model("ProposalDynamic", 6, 4, 6, PROPOSAL_ATTRS))
     assert tensorrt_limits(graph.nodes[0]) == []
+    graph = gs.import_onnx(proposal_model("ProposalDynamic", 9, 24, 78, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000)))
+    (note,) = tensorrt_limits(graph.nodes[0])
+    assert "5000" in note and "post_nms_top_n (20)" in note and "3840" not in note and "TopK" not in note
 
 
-def test_modernize_reports_the_topk_limit_for_tensorrt_targets_only():
-    from taostream.converter.modernize import modernize
+def test_modernize_reports_the_nms_box_limit_for_tensorrt_targets_only():
+    from taostream.converter.modernize import modernize, tensorrt_topk_violations
 
-    model = proposal_model("ProposalDynamic", 6, 4, 6, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000))
-    _, report = modernize(model, "11")
-    assert any("3840" in note for note in report.notes)
-    assert any("3840" in line for line in report.lines())
+    model = proposal_model("ProposalDynamic", 9, 24, 78, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000))
+    modern, report = modernize(model, "11")
+    assert tensorrt_topk_violations(modern) == []
+    (note,) = report.notes
+    assert "5000" in note and any(note in line for line in report.lines())
     _, report = modernize(model, "ort")
     assert report.notes == []
 
@@ -309,9 +312,16 @@ def test_modernized_faster_rcnn_sample_matches_plugin_references(seed, low, high
     from taostream.converter.pluginref import run_with_plugin_references
     from taostream.converter.samples import make_sample_model
 
+    from taostream.converter.modernize import tensorrt_topk_violations
+
     model = make_sample_model("faster_rcnn")
-    modern, _ = modernize(model, "11")
+    modern, report = modernize(model, "11")
     assert not {n.op_type for n in modern.graph.node} & {"Proposal", "ProposalDynamic", "CropAndResize", "CropAndResizeDynamic"}
+    # the sample keeps TAO's default pre_nms_top_n 6000: TopKs of 3840 + 2160, the NMS note only
+    proposal = next(n for n in model.graph.node if n.op_type == "ProposalDynamic")
+    assert next(a.i for a in proposal.attribute if a.name == "pre_nms_top_n") == 6000
+    assert tensorrt_topk_violations(modern) == []
+    assert len(report.notes) == 1 and "NMS layer considers only the first 5000" in report.notes[0]
     rng = np.random.default_rng(seed)
     feeds = {}
     for inp in model.graph.input:

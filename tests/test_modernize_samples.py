@@ -11,7 +11,7 @@ from onnx import helper
 
 import modernize_graphs as mg
 from taostream.converter import pluginref
-from taostream.converter.modernize import modernize
+from taostream.converter.modernize import modernize, tensorrt_topk_violations
 from taostream.converter.registry import NETWORKS
 from taostream.converter.samples import make_sample_model
 from taostream.converter.trt_support import PLUGINS, plugin_op
@@ -50,6 +50,8 @@ def test_trt11_has_no_removed_plugin_and_passes_the_checker(samples, name):
                if plugin_op(n.op_type) and not PLUGINS[plugin_op(n.op_type)].shipped_in("11")]
     assert not removed
     assert report.checker.startswith("passed")
+    assert tensorrt_topk_violations(model) == []  # every TopK builds on TensorRT (k <= 3840)
+    assert not any("TopK" in note for note in report.notes)
     assert [o.name for o in model.graph.output] == [o.name for o in samples[name].graph.output]
     for before, after in zip(samples[name].graph.output, model.graph.output):
         assert before.type.tensor_type.elem_type == after.type.tensor_type.elem_type
