@@ -213,14 +213,24 @@ def resolve_rewrite(op: str) -> Callable:
     return getattr(module, function_name)
 
 
+# op -> "module:function" giving the notes on where a TensorRT engine of the op's rewrite can differ
+# from the plugin (TensorRT's NMS box limit), imported only when a graph has the op.
+TENSORRT_LIMITS: dict[str, str] = {
+    "Proposal": "taostream.converter.rewrites_frcnn:tensorrt_limits",
+    "ProposalDynamic": "taostream.converter.rewrites_frcnn:tensorrt_limits",
+    **{op: "taostream.converter.rewrites_nms:tensorrt_limits"
+       for op in ("NMS_TRT", "NMSDynamic_TRT", "BatchedNMS_TRT", "BatchedNMSDynamic_TRT")},
+}
+
+
 def _tensorrt_limits(node: gs.Node) -> list[str]:
     """Where a TensorRT engine of this node's rewrite can differ from the plugin although ONNX Runtime
-    runs it exactly (FasterRCNN's Proposal: TensorRT's NMS box limit); empty for every other node."""
-    if plugin_op(node.op) not in ("Proposal", "ProposalDynamic"):
+    runs it exactly; empty for nodes without such a limit."""
+    spec = TENSORRT_LIMITS.get(plugin_op(node.op) or node.op)
+    if spec is None:
         return []
-    from taostream.converter.rewrites_frcnn import tensorrt_limits
-
-    return tensorrt_limits(node)
+    module_name, function_name = spec.split(":")
+    return getattr(importlib.import_module(module_name), function_name)(node)
 
 
 def tensorrt_topk_violations(model: onnx.ModelProto) -> list[str]:

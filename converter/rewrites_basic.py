@@ -20,6 +20,10 @@ MIN_OPSET = 11
 INT64_MAX = np.iinfo(np.int64).max
 # TensorRT's TopK layer takes k <= 3840 (TensorRT operator docs, TopK: "k must obey k<=d, k<=3840").
 TRT_TOPK_MAX = 3840
+# TensorRT's NMS layer considers at most this many boxes per NMS batch item, the highest scores first
+# (INMSLayer::setTopKBoxLimit: 5000, 2000 on SM 5.3/6.2). The ONNX parser's NonMaxSuppression importer
+# (onnx-tensorrt 10.1) never calls setTopKBoxLimit, so every NonMaxSuppression node gets that default.
+TRT_NMS_TOPK_BOX_LIMIT = 5000
 FLOAT32_LOWEST = np.finfo(np.float32).min
 
 

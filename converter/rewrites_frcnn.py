@@ -14,7 +14,7 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import GraphBuilder, builder_for, check_node, detach, static_dim, top_k
+from taostream.converter.rewrites_basic import TRT_NMS_TOPK_BOX_LIMIT, GraphBuilder, builder_for, check_node, detach, static_dim, top_k
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,
@@ -23,12 +23,6 @@ from taostream.converter.pluginref_frcnn import (
     proposal_anchors,
     proposal_attributes,
 )
-
-# TensorRT's NMS layer considers at most this many boxes per image (INMSLayer::setTopKBoxLimit: 5000,
-# 2000 on SM 5.3/6.2); the ONNX parser (onnx-tensorrt NonMaxSuppression importer, 10.1) never calls
-# setTopKBoxLimit, so a NonMaxSuppression node gets that default. The TopKs have no limit left: they
-# are built by rewrites_basic.top_k from TopKs of k <= TRT_TOPK_MAX.
-TRT_NMS_TOPK_BOX_LIMIT = 5000
 
 
 class _OpBuilder(GraphBuilder):

@@ -27,6 +27,7 @@ import onnx_graphsurgeon as gs
 from taostream.converter import pluginref
 from taostream.converter.errors import UnsupportedOpError
 from taostream.converter.rewrites_basic import (
+    TRT_NMS_TOPK_BOX_LIMIT,
     FLOAT,
     INT32,
     INT64,
@@ -267,6 +268,46 @@ def _set_shapes(graph: gs.Graph, outputs, batch_source, tails) -> None:
     for tensor, tail in zip(outputs, tails):
         if tensor.shape is None:
             tensor.shape = [batch, *tail]
+
+
+def tensorrt_limits(node: gs.Node) -> list[str]:
+    """Where a TensorRT engine of this NMS_TRT / BatchedNMS_TRT node's rewrite can differ from the
+    plugin (empty when it cannot): TensorRT's NMS layer takes only the 5000 highest-scoring
+    candidates of each NMS batch item (an image, or an image's class with per-class boxes)."""
+    parse = pluginref.batched_nms_parameters if "Batched" in node.op else pluginref.nms_parameters
+    try:
+        p = parse(dict(node.attrs))
+    except ValueError:
+        return []  # the rewrite itself refuses such a node, with the reason
+    candidates = _candidates_per_nms_item(node, p)
+    if candidates <= TRT_NMS_TOPK_BOX_LIMIT:
+        return []
+    return [
+        f"{node.op} node '{node.name}': up to {candidates} candidates per "
+        f"{'image' if p.share_location else 'image and class'} reach NonMaxSuppression (topK {p.top_k}) and "
+        f"TensorRT's NMS layer considers only the {TRT_NMS_TOPK_BOX_LIMIT} highest-scoring ones (2000 on "
+        "SM 5.3/6.2); NMS visits boxes in score order, so the detections equal the plugin's (ties at the "
+        f"cut aside) whenever at least keepTopK ({p.keep_top_k}) boxes survive among those "
+        f"{TRT_NMS_TOPK_BOX_LIMIT}{'' if p.share_location else ' in every class'}. "
+        f"topK <= {TRT_NMS_TOPK_BOX_LIMIT // (_scored_classes(p) if p.share_location else 1)} in the "
+        "NMS settings rules this out"
+    ]
+
+
+def _scored_classes(p: pluginref.NmsParameters) -> int:
+    return p.num_classes - (1 if 0 <= p.background_label_id < p.num_classes else 0)
+
+
+def _candidates_per_nms_item(node: gs.Node, p: pluginref.NmsParameters) -> int:
+    """Most (box, class) candidates one NonMaxSuppression batch item of the rewrite can hold: the
+    per-class top topK of each scored class (shared boxes) or of one class (per-class boxes)."""
+    if "Batched" in node.op:
+        priors = static_dim(node.inputs[0], 1) if node.inputs else None
+    else:
+        order = p.input_order if sorted(p.input_order) == [0, 1, 2] else (0, 2, 1)
+        priors = _static_priors(node.inputs[order[2]]) if len(node.inputs) == 3 else None
+    per_class = min(p.top_k, priors) if priors is not None else p.top_k
+    return per_class * (_scored_classes(p) if p.share_location else 1)
 
 
 # ----------------------------------------------------------------------------- BatchedNMS_TRT

@@ -294,3 +294,25 @@ def test_modernize_reports_a_body_topk_for_tensorrt_targets_only():
     assert any("body_topk" in line for line in report.lines())
     _, report = modernize(model, "ort")
     assert report.notes == []
+
+
+# ---------------------------------------------------------------- TensorRT's NMS box limit (5000)
+
+@pytest.mark.parametrize("model, expected", [
+    (lambda: mg.nms_model(6000, 3, 100, topK=5000), ["10000 candidates per image", "keepTopK (100)", "topK <= 2500"]),
+    (lambda: mg.nms_model(6000, 3, 100, topK=2500), None),  # 2 scored classes x 2500 = 5000
+    (lambda: mg.nms_model(100, 3, 100, topK=5000), None),  # 100 priors: 200 candidates
+    (lambda: mg.nms_model(6000, 3, 100, topK=5000, shareLocation=0), None),
+    (lambda: mg.nms_model(6000, 3, 100, topK=5500, shareLocation=0), ["5500 candidates per image and class",
+                                                                      "in every class", "topK <= 5000"]),
+    (lambda: mg.batched_nms_model(3000, 4, 100, topK=2000), ["8000 candidates per image", "topK <= 1250"]),
+])
+def test_nms_rewrites_report_tensorrt_nms_box_limit(model, expected):
+    modern, report = modernize(model(), "11")
+    assert tensorrt_topk_violations(modern) == []
+    if expected is None:
+        assert report.notes == []
+    else:
+        (note,) = report.notes
+        assert all(part in note for part in expected), note
+        assert "3840" not in note
