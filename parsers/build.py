@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
@@ -24,6 +25,7 @@ DEFAULT_BUILD_DIR = (
 LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
 HARNESS_NAME = "libtaostream_parser_harness.so"
 FUZZ_NAME = "taostream_parser_fuzz"
+DRIVER_NAME = "taostream_parser_cli"
 LIBRARY_ENV = "TAOSTREAM_PARSER_LIBRARY"
 
 
@@ -106,3 +108,67 @@ def build_fuzz_target(build_dir: Path, *, sanitize: bool = True, compiler: str |
                   cmake_args=(f"-DCMAKE_CXX_COMPILER={compiler}",))
     build_targets(build_dir, (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
     return _product(build_dir, FUZZ_NAME)
+
+
+# --- the request-file driver and the aarch64 (Jetson) cross build ------------------------------
+
+AARCH64_TOOLCHAIN = PARSERS_DIR / "cmake" / "aarch64-linux-gnu.cmake"
+AARCH64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+DEFAULT_AARCH64_BUILD_DIR = (
+    REPO_ROOT / "build-parsers-aarch64"
+    if SOURCE_DIR == REPO_ROOT
+    else DEFAULT_BUILD_DIR.parent / "parsers-build-aarch64"
+)
+# The Debian/Ubuntu package that provides each tool the aarch64 build and its emulation need.
+AARCH64_TOOL_PACKAGES = {"aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu", "qemu-aarch64": "qemu-user"}
+# What scripts/jetson_build.sh passes for the parser library (the CUDA plugins are a separate step).
+JETSON_PARSER_CMAKE_ARGS = ("-DTAOSTREAM_PARSERS_FUZZ=OFF", "-DTAOSTREAM_BUILD_PLUGINS=OFF")
+_PARSER_TARGETS = ("nvds_infercustomparser_taostream", "taostream_parser_harness", DRIVER_NAME)
+
+
+@dataclass(frozen=True)
+class ParserBuild:
+    """The products of one parser build: the DeepStream library, the ctypes harness and the
+    request-file driver (parsers/harness/parser_cli.cpp)."""
+
+    library: Path
+    harness: Path
+    driver: Path
+
+
+def _products(build_dir: Path) -> ParserBuild:
+    return ParserBuild(_product(build_dir, LIBRARY_NAME), _product(build_dir, HARNESS_NAME),
+                       _product(build_dir, DRIVER_NAME))
+
+
+def missing_aarch64_tools() -> list[str]:
+    """The apt packages still to install before parsers can be cross-built and run under qemu."""
+    missing = [package for tool, package in AARCH64_TOOL_PACKAGES.items() if shutil.which(tool) is None]
+    if not (AARCH64_SYSROOT / "lib" / "ld-linux-aarch64.so.1").is_file() and "g++-aarch64-linux-gnu" not in missing:
+        missing.append("libc6-dev-arm64-cross")
+    return missing
+
+
+def build_parser_driver(build_dir: Path | None = None, *, jobs: int = 2) -> ParserBuild:
+    """Builds (incrementally) the library, harness and driver for this machine."""
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
+    if (build_dir / "CMakeCache.txt").is_file():
+        # A build folder configured before the driver target existed has no rule for it yet.
+        _run([shutil.which("cmake") or "cmake", "-S", str(SOURCE_DIR), "-B", str(build_dir)], "cmake configure")
+    build_targets(build_dir, _PARSER_TARGETS, jobs=jobs)
+    return _products(build_dir)
+
+
+def cross_build_parsers(build_dir: Path | None = None, *, toolchain: Path = AARCH64_TOOLCHAIN,
+                        jobs: int = 2) -> ParserBuild:
+    """Cross-builds the library, harness and driver with ``toolchain`` (default: aarch64 Linux,
+    as for a Jetson) and the flags scripts/jetson_build.sh uses. Needs missing_aarch64_tools() == []."""
+    missing = missing_aarch64_tools() if Path(toolchain) == AARCH64_TOOLCHAIN else []
+    if missing:
+        raise ParserBuildError(f"cannot cross-build the parsers for aarch64: install {' '.join(missing)} "
+                               f"(apt-get install {' '.join(missing)})")
+    build_dir = Path(build_dir or DEFAULT_AARCH64_BUILD_DIR)
+    configure(build_dir, build_type="Release",
+              cmake_args=(f"-DCMAKE_TOOLCHAIN_FILE={Path(toolchain).resolve()}", *JETSON_PARSER_CMAKE_ARGS))
+    build_targets(build_dir, _PARSER_TARGETS, build_type="Release", jobs=jobs)
+    return _products(build_dir)
