@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform as host_platform
 import shutil
 import sys
@@ -173,16 +174,33 @@ def _tool_versions() -> dict[str, str]:
     return versions
 
 
-def _find_parser_library(warnings: list[str]) -> Path | None:
-    """The built parser library; built once with CMake when it is missing and CMake is there."""
-    from taostream.parsers.build import ParserBuildError, build_parser_library, find_parser_library
+def _find_parser_library(warnings: list[str], major: int) -> Path | None:
+    """A parser library with the detection-struct layout of DeepStream ``major``; the matching
+    variant is built once with CMake when the existing build has the other layout (or none)."""
+    from taostream.deepstream_configs.elf_symbols import object_info_bytes_for, parser_object_info_bytes
+    from taostream.parsers.build import (
+        DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
+    )
 
+    wanted = object_info_bytes_for(major)
     found = find_parser_library()
-    if found is not None or shutil.which("cmake") is None:
-        return Path(found) if found else None
-    print("taostream: building the DeepStream parser library once with CMake ...", file=sys.stderr, flush=True)
+    if found is not None and parser_object_info_bytes(found) in (None, wanted):
+        return Path(found)
+    if found is not None and os.environ.get(LIBRARY_ENV):
+        warnings.append(f"${LIBRARY_ENV}={found} was built for another DeepStream than {major}; "
+                        "`taostream check` will flag it: rebuild it or unset the variable")
+        return Path(found)
+    variant = Path(f"{DEFAULT_BUILD_DIR}-ds{9 if wanted == 28 else 8}")
+    existing = find_parser_library(variant)
+    if existing is not None and parser_object_info_bytes(existing) == wanted:
+        return existing
+    if shutil.which("cmake") is None:
+        return None
+    print(f"taostream: building the DeepStream {major} parser library once with CMake ...", file=sys.stderr, flush=True)
     try:
-        return build_parser_library()
+        configure(variant, cmake_args=(f"-DTAOSTREAM_DS_ROTATION_ANGLE={'ON' if wanted == 28 else 'OFF'}",
+                                       "-DTAOSTREAM_PARSERS_FUZZ=OFF"))
+        return build_parser_library(variant)
     except ParserBuildError as exc:
         warnings.append(f"building the parser library failed: {str(exc).splitlines()[0]}")
         return None
@@ -324,8 +342,13 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
     write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None)
 
 
-def _write_parser_library(root: Path, warnings: list[str]) -> None:
-    library = _find_parser_library(warnings)
+def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str]) -> None:
+    if request.platform == "jetson" and host_platform.machine() not in ("aarch64", "arm64"):
+        # An x86 library is no use on a Jetson: scripts/jetson_build.sh builds it on the device.
+        atomic_write_text(root / "lib" / "README.txt", f"Put the Jetson (aarch64) {PARSER_LIBRARY_NAME} here: on the "
+                          "device run scripts/jetson_build.sh --bundle <this folder> (docs/jetson.md).\n")
+        return
+    library = _find_parser_library(warnings, deepstream_major(request.deepstream))
     if library is not None:
         atomic_write_bytes(root / "lib" / PARSER_LIBRARY_NAME, library.read_bytes(), mode=0o755)
         return
@@ -379,7 +402,7 @@ def create_bundle(request: BundleRequest, dla_core: int | None = None) -> Bundle
         atomic_write_text(root / "labels.txt", plan.labels.text())
         _write_deepstream(plan, request, root, model_name, dla_core)
         _write_triton(plan, request, root, model_name)
-        _write_parser_library(root, plan.warnings)
+        _write_parser_library(root, request, plan.warnings)
         manifest = _manifest(plan, request, root, model_name)
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return BundleResult(Path(request.output), manifest, plan.warnings)

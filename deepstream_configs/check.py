@@ -205,7 +205,7 @@ def check_configs(paths, deepstream: str = "9.0", model: str | os.PathLike | Non
         if path.suffix in (".pbtxt",) or _looks_like_protobuf_text(path):
             from taostream.deepstream_configs.check_nvinferserver import check_nvinferserver
 
-            check_nvinferserver(path, report)
+            check_nvinferserver(path, report, major)
             continue
         ini = read_ini(path)
         kind = config_kind(ini)

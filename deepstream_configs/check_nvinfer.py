@@ -6,7 +6,7 @@ import os
 
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check import ERROR, WARNING, ModelFacts, _Checker, nearest, read_model_facts
-from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
+from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import read_labels_file
 
@@ -192,6 +192,9 @@ def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
     except ElfError as exc:
         checker.add(ERROR, group, "custom-lib-path", str(exc))
         return
+    mismatch = abi_mismatch(checker.resolve(str(library)), checker.major)
+    if mismatch:
+        checker.add(ERROR, group, "custom-lib-path", mismatch)
     for key, name in functions.items():
         if name not in exported:
             hint = nearest(str(name), exported)

@@ -14,7 +14,7 @@ _PATH_FIELDS = (
 )
 
 
-def check_nvinferserver(path: Path, report: CheckReport) -> None:
+def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int = 9) -> None:
     from taostream.converter.tao_spec import parse_spec
 
     try:
@@ -29,15 +29,15 @@ def check_nvinferserver(path: Path, report: CheckReport) -> None:
             if not target.exists():
                 report.findings.append(Finding(ERROR, path, None, None, dotted, f"file not found: {target} "
                                                "(relative to the config's folder); fix the path"))
-    _check_parse_function(path, spec, report)
+    _check_parse_function(path, spec, report, deepstream_major)
     if not spec.get("infer_config.backend.triton.model_name"):
         report.findings.append(Finding(ERROR, path, None, None, "infer_config.backend.triton.model_name",
                                        "missing: name the Triton model to run"))
 
 
-def _check_parse_function(path: Path, spec, report: CheckReport) -> None:
+def _check_parse_function(path: Path, spec, report: CheckReport, deepstream_major: int) -> None:
     from taostream.deepstream_configs.check import nearest
-    from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
+    from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 
     function = spec.get("infer_config.postprocess.detection.custom_parse_bbox_func")
     library = spec.get("infer_config.custom_lib.path")
@@ -57,6 +57,9 @@ def _check_parse_function(path: Path, spec, report: CheckReport) -> None:
     except ElfError as exc:
         report.findings.append(Finding(ERROR, path, None, None, "infer_config.custom_lib.path", str(exc)))
         return
+    mismatch = abi_mismatch(target, deepstream_major)
+    if mismatch:
+        report.findings.append(Finding(ERROR, path, None, None, "infer_config.custom_lib.path", mismatch))
     if function not in exported:
         hint = nearest(str(function), exported)
         fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"

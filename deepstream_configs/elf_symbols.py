@@ -8,6 +8,7 @@ it reads aarch64 (Jetson) libraries on an x86 host as well.
 from __future__ import annotations
 
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -78,3 +79,38 @@ def _functions_in(table: bytes, strtab: bytes, is64: bool, endian: str, entsize:
         end = strtab.find(b"\0", name_offset)
         names.add(strtab[name_offset:end].decode("utf-8", "replace"))
     return names
+
+
+# taostream's parser library carries the detection-struct layout it was compiled for as a string
+# (parsers/src/nvdsinfer_parsers.cpp, AbiTag): found in the raw bytes, whatever the architecture.
+_ABI_MARKER = re.compile(rb"TAOSTREAM_PARSER_ABI object_info_bytes=(\d+)")
+
+
+def parser_object_info_bytes(path: str | os.PathLike) -> int | None:
+    """sizeof(NvDsInferObjectDetectionInfo) a taostream parser library was built with; None for
+    libraries that do not say (not taostream's, or built before the marker existed)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ElfError(f"{path}: cannot read the library ({exc.strerror})") from None
+    found = {int(m.group(1)) for m in _ABI_MARKER.finditer(data)}
+    return found.pop() if len(found) == 1 else None
+
+
+def object_info_bytes_for(deepstream_major: int) -> int:
+    """DeepStream 9 appended ``float rotation_angle`` to NvDsInferObjectDetectionInfo (24 -> 28 bytes)."""
+    return 28 if deepstream_major >= 9 else 24
+
+
+def abi_mismatch(path: str | os.PathLike, deepstream_major: int) -> str | None:
+    """Why a taostream parser library cannot serve this DeepStream (None when it can or cannot tell)."""
+    built = parser_object_info_bytes(path)
+    wanted = object_info_bytes_for(deepstream_major)
+    if built is None or built == wanted:
+        return None
+    option = "ON" if wanted == 28 else "OFF"
+    return (f"{path} was built for DeepStream {'9+' if built == 28 else '5-8'} "
+            f"(NvDsInferObjectDetectionInfo of {built} bytes) but DeepStream {deepstream_major} uses {wanted}: "
+            f"nvinfer would read every box at the wrong offset. Rebuild it with "
+            f"-DTAOSTREAM_DS_ROTATION_ANGLE={option} (or against that SDK with -DDEEPSTREAM_ROOT), or re-run "
+            f"`taostream bundle` with that DeepStream's --deepstream version")

@@ -267,7 +267,25 @@ bool parse_mask_rcnn(const char *function, bool v2, std::vector<NvDsInferLayerIn
   });
 }
 
+// The NvDsInferObjectDetectionInfo layout this library was compiled for, as a string in the file:
+// `taostream check` reads it from the bytes (any architecture, nothing loaded) and compares it with
+// the DeepStream a config targets. DeepStream 9 appended rotation_angle (24 -> 28 bytes); nvinfer
+// walks the detection vector with its own stride, so a mismatch turns every box into garbage.
+template <std::size_t Bytes>
+struct AbiTag;
+template <>
+struct AbiTag<24> {
+  static constexpr char text[] = "TAOSTREAM_PARSER_ABI object_info_bytes=24 (DeepStream 5-8)";
+};
+template <>
+struct AbiTag<28> {
+  static constexpr char text[] = "TAOSTREAM_PARSER_ABI object_info_bytes=28 (DeepStream 9+, rotation_angle)";
+};
+
 }  // namespace
+
+extern "C" __attribute__((used)) const char *const taostream_parser_abi =
+    AbiTag<sizeof(NvDsInferObjectDetectionInfo)>::text;
 
 // The library is built with -fvisibility=hidden; only these entry points are exported.
 #pragma GCC visibility push(default)
