@@ -14,14 +14,17 @@ import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
 
 import numpy as np
 import pytest
 
 from taostream.parsers import build
 from taostream.parsers import reference as ref
-from taostream.parsers.cross import DETECTNET_V2_ENV, ParserDriver, ParserRequest, ParserResult
-from taostream.parsers.native import OutputLayer
+from taostream.parsers.cross import (DETECTNET_V2_ENV, ParserDriver, ParserRequest, ParserResult, decode_result,
+                                     encode_request, write_request)
+from taostream.parsers.native import OutputLayer, ParserCallError
 
 from parsers_support import (
     assert_same_detections,
@@ -30,6 +33,7 @@ from parsers_support import (
     encode_boxes_on_grid,
     frcnn_tlt2_outputs,
     mask_rcnn_outputs,
+    native_parsers,  # noqa: F401  (session fixture)
     nms7_outputs,
     random_objects,
 )
@@ -44,6 +48,7 @@ PARSER_SYMBOLS = {
     "NvDsInferClassifierParseCustomTAO",
 }
 EM_AARCH64 = 183  # ELF e_machine
+ET_DYN = 3  # shared object or position-independent executable
 FUSED_MULTIPLY_ADD = ("fmadd", "fmsub", "fnmadd", "fnmsub", "fmla", "fmls")
 
 
@@ -64,7 +69,8 @@ def arm(aarch64_build) -> ParserDriver:
 
 
 @pytest.fixture(scope="session")
-def x86() -> ParserDriver:
+def host() -> ParserDriver:
+    """This machine's own build (x86-64 in CI) of the same sources."""
     return ParserDriver(build.build_parser_driver(build.DEFAULT_BUILD_DIR))
 
 
@@ -85,15 +91,15 @@ def exported_symbols(library) -> dict[str, str]:
 
 
 def test_cross_build_is_aarch64_elf(aarch64_build):
-    for product in (aarch64_build.library, aarch64_build.harness, aarch64_build.driver):
+    for product, elf_type in ((aarch64_build.library, ET_DYN), (aarch64_build.harness, ET_DYN), (aarch64_build.driver, ET_DYN)):
         header = product.read_bytes()[:20]
-        assert header[:4] == b"\x7fELF" and header[4] == 2, f"{product}: not a 64-bit ELF"
-        assert struct.unpack_from("<H", header, 18)[0] == EM_AARCH64, f"{product}: not aarch64"
+        assert header[:6] == b"\x7fELF\x02\x01", f"{product}: not a 64-bit little-endian ELF"
+        assert struct.unpack_from("<HH", header, 16) == (elf_type, EM_AARCH64), f"{product}: not an aarch64 shared object / PIE"
         assert "AArch64" in readelf("-h", str(product))
-    assert "Shared object" in readelf("-h", str(aarch64_build.library)) or "DYN" in readelf("-h", str(aarch64_build.library))
+    assert "ld-linux-aarch64.so.1" in readelf("-l", str(aarch64_build.driver))  # a Jetson's loader
 
 
-def test_aarch64_library_exports_only_the_parser_entry_points(aarch64_build, x86):
+def test_aarch64_library_exports_only_the_parser_entry_points(aarch64_build, host):
     symbols = exported_symbols(aarch64_build.library)
     assert {name for name, binding in symbols.items() if binding == "GLOBAL"} == PARSER_SYMBOLS
     # Weak ones can only be the standard library's own template instantiations (vague linkage,
@@ -101,12 +107,12 @@ def test_aarch64_library_exports_only_the_parser_entry_points(aarch64_build, x86
     # anonymous namespaces) leaks out.
     weak = [name for name, binding in symbols.items() if binding == "WEAK"]
     assert all(name.startswith(("std::", "void std::")) and "taostream" not in name for name in weak), weak
-    assert set(symbols) == set(exported_symbols(x86.library)), "x86-64 and aarch64 builds export different symbols"
+    assert set(symbols) == set(exported_symbols(host.library)), "x86-64 and aarch64 builds export different symbols"
 
 
-def test_aarch64_abi_layout_is_deepstreams(arm, x86):
+def test_aarch64_abi_layout_is_deepstreams(arm, host):
     # FACTS §4 (LP64 on both): the structs nvinfer passes by reference must not change on Jetson.
-    assert arm.abi_layout() == x86.abi_layout() == {
+    assert arm.abi_layout() == host.abi_layout() == {
         "sizeof_dims": 40, "sizeof_layer_info": 72, "offset_infer_dims": 4, "offset_binding_index": 44,
         "offset_layer_name": 48, "offset_buffer": 56, "offset_is_input": 64, "sizeof_network_info": 12,
         "sizeof_object_detection_info": 24, "sizeof_instance_mask_info": 48, "offset_mask": 24,
@@ -237,7 +243,7 @@ def nms7_bad_values(keep_value) -> Case:
     rows, _ = nms7_outputs(np.random.default_rng(0), 20, 20, 3)
     rows[0, 0, 2] = np.nan
     rows[0, 1, 3] = np.inf
-    rows[0, 2, 1] = 1e20  # class id: x86 converts huge floats to INT_MIN, aarch64 saturates
+    rows[0, 2, 1] = 1e20  # class id: an unguarded cast gives INT_MIN on x86-64, saturates on aarch64
     rows[0, 3, 1] = -7
     rows[0, 4, 1] = np.nan
     rows[0, 5, 1] = 2.999999  # truncates to 2 on both
@@ -334,58 +340,60 @@ def rejected(function: str, layers, error: str, masks: bool = False, env: dict |
     return Case(function, layers, (960, 544), 3, [0.2] * 3, None, env=env or {}, masks=masks, error=error)
 
 
-def malformed_cases() -> dict[str, Case]:
+def malformed(name: str) -> Case:
     rows, keep = nms7_outputs(np.random.default_rng(0), 10, 5, 3)
-    cov, bbox = detectnet_v2_outputs(np.random.default_rng(0), [], 1, 320, 160)
-    return {
-        "nms7-wrong-dims": rejected("NvDsInferParseCustomNMSTLT", [OutputLayer("NMS", rows, dims=(1, 11, 7)), OutputLayer("NMS_1", keep)],
-                                    "dims product 77 != numElements 70"),
-        "nms7-unknown-type": rejected("NvDsInferParseCustomNMSTLT", [OutputLayer("NMS", rows, data_type=42), OutputLayer("NMS_1", keep)],
-                                      "unknown data type 42"),
-        "nms7-nine-dims": rejected("NvDsInferParseCustomNMSTLT", [OutputLayer("NMS", rows, dims=(1,) * 9), OutputLayer("NMS_1", keep)],
-                                   "dims (max 8)"),
-        "nms7-not-multiple-of-7": rejected("NvDsInferParseCustomNMSTLT",
-                                           [OutputLayer("NMS", rows.reshape(-1)[:69], dims=(69,)), OutputLayer("NMS_1", keep)],
-                                           "not a multiple of 7"),
-        "batched-missing-layer": rejected("NvDsInferParseCustomBatchedNMSTLT", {"BatchedNMS": np.zeros(1, np.int32), "BatchedNMS_1": rows},
-                                          "output layer 'BatchedNMS_2' (scores) not found"),
-        "detectnet-empty": rejected(DETECTNET, {"output_cov/Sigmoid": np.zeros((3, 0, 60), np.float32),
-                                                "output_bbox/BiasAdd": np.zeros((12, 0, 60), np.float32)}, "is empty"),
-        "detectnet-bad-env": rejected(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), "mode must be none, dbscan, nms or dbscan_nms",
-                                      env={DETECTNET_V2_ENV: "mode=kmeans"}),
-        "mrcnn-missing-masks": rejected("NvDsInferParseCustomMrcnnTLTV2", {"generate_detections": np.zeros((100, 6), np.float32)},
-                                        "mask logits", masks=True),
-    }
+    nms = "NvDsInferParseCustomNMSTLT"
+    if name == "nms7-wrong-dims":
+        return rejected(nms, [OutputLayer("NMS", rows, dims=(1, 11, 7)), OutputLayer("NMS_1", keep)], "dims product 77 != numElements 70")
+    if name == "nms7-unknown-type":
+        return rejected(nms, [OutputLayer("NMS", rows, data_type=42), OutputLayer("NMS_1", keep)], "unknown data type 42")
+    if name == "nms7-nine-dims":
+        return rejected(nms, [OutputLayer("NMS", rows, dims=(1,) * 9), OutputLayer("NMS_1", keep)], "dims (max 8)")
+    if name == "nms7-not-multiple-of-7":
+        return rejected(nms, [OutputLayer("NMS", rows.reshape(-1)[:69], dims=(69,)), OutputLayer("NMS_1", keep)], "not a multiple of 7")
+    if name == "batched-missing-layer":
+        return rejected("NvDsInferParseCustomBatchedNMSTLT", {"BatchedNMS": np.zeros(1, np.int32), "BatchedNMS_1": rows},
+                        "output layer 'BatchedNMS_2' (scores) not found")
+    if name == "detectnet-empty":
+        return rejected(DETECTNET, {"output_cov/Sigmoid": np.zeros((3, 0, 60), np.float32),
+                                    "output_bbox/BiasAdd": np.zeros((12, 0, 60), np.float32)}, "is empty")
+    if name == "detectnet-bad-env":
+        cov, bbox = detectnet_v2_outputs(np.random.default_rng(0), [], 1, 320, 160)
+        return rejected(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), "mode must be none, dbscan, nms or dbscan_nms",
+                        env={DETECTNET_V2_ENV: "mode=kmeans"})
+    assert name == "mrcnn-missing-masks"
+    return rejected("NvDsInferParseCustomMrcnnTLTV2", {"generate_detections": np.zeros((100, 6), np.float32)}, "mask logits", masks=True)
 
 
-def all_cases() -> dict[str, Case]:
-    cases = {f"detectnet-{mode}-{seed}": detectnet_modes(mode, seed)
-             for mode in ("dbscan", "nms", "dbscan_nms", "none") for seed in (0, 1, 2)}
-    cases.update({
-        "detectnet-per-class": detectnet_per_class(),
-        "detectnet-fp16-batch": detectnet_fp16_batch(),
-        "detectnet-fewer-classes-onnx-names": detectnet_fewer_classes_onnx_names(),
-        "detectnet-nan-inf": detectnet_nan_inf(),
-        **{f"detectnet-border-eps{eps}-min{m}": detectnet_border_points(eps, m) for eps, m in ((0.05, 1), (0.5, 2), (0.95, 3), (2.0, 1))},
-        **{f"detectnet-tiny-eps{eps}": detectnet_tiny_boxes(eps) for eps in (0.55, 0.45)},
-        **{f"nms7-{f[19:]}-{seed}": nms7(f, seed) for f in ("NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomSSDTLT") for seed in (0, 1)},
-        **{f"nms7-bad-keep-{name}": nms7_bad_values(value) for name, value in BAD_KEEP_COUNTS.items()},
-        **{f"frcnn-onnx-{f[19:]}": frcnn_onnx_names(f) for f in ("NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomFrcnnTLT")},
-        **{f"batched-{f[19:]}": batched_nms(f) for f in ("NvDsInferParseCustomBatchedNMSTLT", "NvDsInferParseCustomYOLOV3TLT")},
-        **{f"batched-classes-{np.dtype(t).name}": batched_nms_integer_layers(t) for t in (np.int8, np.uint8, np.int32, np.int64)},
-        "efficient-nms": efficient_nms(),
-        "efficient-nms-int8": efficient_nms_int8(35),
-        "efficient-nms-int8-negative-count": efficient_nms_int8(-1),
-        **{f"frcnn-tlt2-{seed}": frcnn_tlt2(seed) for seed in (0, 1, 2)},
-        "mrcnn-v2": mask_rcnn("NvDsInferParseCustomMrcnnTLTV2", "mask_fcn_logits/BiasAdd"),
-        "mrcnn-v1": mask_rcnn("NvDsInferParseCustomMrcnnTLT", "mask_head/mask_fcn_logits/BiasAdd"),
-        "out-of-range-class-ids": out_of_range_class_ids(),
-    })
-    cases.update(malformed_cases())
-    return cases
-
-
-CASES = all_cases()
+MALFORMED = ("nms7-wrong-dims", "nms7-unknown-type", "nms7-nine-dims", "nms7-not-multiple-of-7", "batched-missing-layer",
+             "detectnet-empty", "detectnet-bad-env", "mrcnn-missing-masks")
+NMS, SSD = "NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomSSDTLT"
+BATCHED, YOLO = "NvDsInferParseCustomBatchedNMSTLT", "NvDsInferParseCustomYOLOV3TLT"
+# name -> a function making the case (cases are built when their test runs, not at collection)
+CASES: dict[str, Callable[[], Case]] = {
+    **{f"detectnet-{mode}-{seed}": partial(detectnet_modes, mode, seed)
+       for mode in ("dbscan", "nms", "dbscan_nms", "none") for seed in (0, 1, 2)},
+    "detectnet-per-class": detectnet_per_class,
+    "detectnet-fp16-batch": detectnet_fp16_batch,
+    "detectnet-fewer-classes-onnx-names": detectnet_fewer_classes_onnx_names,
+    "detectnet-nan-inf": detectnet_nan_inf,
+    **{f"detectnet-border-eps{eps}-min{m}": partial(detectnet_border_points, eps, m)
+       for eps, m in ((0.05, 1), (0.5, 2), (0.95, 3), (2.0, 1))},
+    **{f"detectnet-tiny-eps{eps}": partial(detectnet_tiny_boxes, eps) for eps in (0.55, 0.45)},
+    **{f"nms7-{f[19:]}-{seed}": partial(nms7, f, seed) for f in (NMS, SSD) for seed in (0, 1)},
+    **{f"nms7-bad-keep-{name}": partial(nms7_bad_values, value) for name, value in BAD_KEEP_COUNTS.items()},
+    **{f"frcnn-onnx-{f[19:]}": partial(frcnn_onnx_names, f) for f in (NMS, "NvDsInferParseCustomFrcnnTLT")},
+    **{f"batched-{f[19:]}": partial(batched_nms, f) for f in (BATCHED, YOLO)},
+    **{f"batched-classes-{np.dtype(t).name}": partial(batched_nms_integer_layers, t) for t in (np.int8, np.uint8, np.int32, np.int64)},
+    "efficient-nms": efficient_nms,
+    "efficient-nms-int8": partial(efficient_nms_int8, 35),
+    "efficient-nms-int8-negative-count": partial(efficient_nms_int8, -1),
+    **{f"frcnn-tlt2-{seed}": partial(frcnn_tlt2, seed) for seed in (0, 1, 2)},
+    "mrcnn-v2": partial(mask_rcnn, "NvDsInferParseCustomMrcnnTLTV2", "mask_fcn_logits/BiasAdd"),
+    "mrcnn-v1": partial(mask_rcnn, "NvDsInferParseCustomMrcnnTLT", "mask_head/mask_fcn_logits/BiasAdd"),
+    "out-of-range-class-ids": out_of_range_class_ids,
+    **{name: partial(malformed, name) for name in MALFORMED},
+}
 # eps below the pair's distance gives no cluster; negative and NaN keep counts read as 0 rows
 # (int32 0x7fffffff is out of range as an int and a NaN as a float)
 EMPTY_BY_DESIGN = {"detectnet-tiny-eps0.45", "nms7-bad-keep-int-negative", "nms7-bad-keep-int-max",
@@ -393,23 +401,23 @@ EMPTY_BY_DESIGN = {"detectnet-tiny-eps0.45", "nms7-bad-keep-int-negative", "nms7
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_aarch64_parser_equals_x86_and_reference(arm, x86, name):
-    case = CASES[name]
-    on_x86, on_arm = case.run(x86), case.run(arm)
+def test_aarch64_parser_equals_x86_and_reference(arm, host, name):
+    case = CASES[name]()
+    on_host, on_arm = case.run(host), case.run(arm)
     if case.expected is None:
         # false, and the same one line in nvinfer's log on both platforms
-        assert on_x86.status == on_arm.status == "parse_failed"
+        assert on_host.status == on_arm.status == "parse_failed"
         assert f"ERROR: taostream {case.function}:" in on_arm.stderr and case.error in on_arm.stderr, on_arm.stderr
-        assert on_arm.stderr == on_x86.stderr
+        assert on_arm.stderr == on_host.stderr
         return
     assert case.expected or name in EMPTY_BY_DESIGN, "the case must produce detections"
-    assert_same_detections(on_x86.detections, case.expected, masks=case.masks)
+    assert_same_detections(on_host.detections, case.expected, masks=case.masks)
     assert_same_detections(on_arm.detections, case.expected, masks=case.masks)
-    assert_same_detections(on_arm.detections, on_x86.detections, masks=case.masks)
+    assert_same_detections(on_arm.detections, on_host.detections, masks=case.masks)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int8, np.uint8])
-def test_aarch64_classifier_equals_x86_and_reference(arm, x86, dtype):
+def test_aarch64_classifier_equals_x86_and_reference(arm, host, dtype):
     # Two attribute layers; in INT8 the largest raw value is negative-free only when read signed.
     first = np.array([0.1, 0.8, 0.1], np.float32)
     second = np.array([0.5, 0.45, 0.05], np.float32)
@@ -423,6 +431,78 @@ def test_aarch64_classifier_equals_x86_and_reference(arm, x86, dtype):
     threshold = 0.6 if dtype in (np.float32, np.float16) else 50.0
     expected = [a for i, p in enumerate((first, second)) if (a := ref.classify_softmax(p, threshold, index=i))]
     assert expected
-    on_x86 = x86.classify("NvDsInferClassifierParseCustomTAO", layers, threshold)
+    on_host = host.classify("NvDsInferClassifierParseCustomTAO", layers, threshold)
     on_arm = arm.classify("NvDsInferClassifierParseCustomTAO", layers, threshold)
-    assert on_arm == on_x86 == [ref.Attribute(a.index, a.value, pytest.approx(a.confidence, rel=1e-5)) for a in expected]
+    assert on_arm == on_host == [ref.Attribute(a.index, a.value, pytest.approx(a.confidence, rel=1e-5)) for a in expected]
+
+
+# --- the request-file driver itself (any machine, no emulator) ---------------------------------
+
+
+def test_request_file_replays_on_the_command_line_like_the_ctypes_harness(host, native_parsers, tmp_path):
+    # What a Jetson user runs: the request written here, the driver's command line there.
+    case = mask_rcnn("NvDsInferParseCustomMrcnnTLTV2", "mask_fcn_logits/BiasAdd")
+    request = ParserRequest(case.function, case.layers, *case.net, case.num_classes, tuple(case.thresholds), kind="instance_mask")
+    write_request(tmp_path / "request.bin", request)
+    done = subprocess.run([str(host.driver), str(host.library), str(tmp_path / "request.bin"), str(tmp_path / "result.bin")],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["request.bin", "result.bin"]  # no partial file left
+    replayed = decode_result((tmp_path / "result.bin").read_bytes()).detections
+    through_ctypes = native_parsers.parse(case.function, case.layers, *case.net, case.num_classes, case.thresholds, masks=True)
+    assert replayed == through_ctypes  # exact: the same harness code calls the same symbol
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(replayed, through_ctypes))
+    assert_same_detections(replayed, case.expected, masks=True)
+
+
+def test_thresholds_travel_bit_exact(host):
+    # DeepStream keeps confidence >= threshold: the float32 threshold itself passes, the next
+    # float below it does not. A decimal round trip that moved the threshold by one ulp would fail.
+    threshold = np.float32(0.3)
+    scores = np.array([threshold, np.nextafter(threshold, np.float32(0)), threshold], np.float32)
+    boxes = np.array([[0.1, 0.1, 0.5, 0.5]] * 3, np.float32)
+    layers = {"BatchedNMS": np.array([3], np.int32), "BatchedNMS_1": boxes, "BatchedNMS_2": scores,
+              "BatchedNMS_3": np.array([0, 0, 1], np.float32)}
+    got = host.parse(BATCHED, layers, 100, 100, 2, [float(threshold)] * 2)
+    assert [(d.class_id, d.confidence) for d in got] == [(0, float(threshold)), (1, float(threshold))]
+
+
+def test_request_environment_overrides_the_inherited_one(host, monkeypatch):
+    rng = np.random.default_rng(7)
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, 5, 640, 480, 1), 1, 640, 480)
+    layers = dict(zip(DNV2_NAMES, (cov, bbox)))
+    monkeypatch.setenv(DETECTNET_V2_ENV, "mode=kmeans")  # inherited by the driver process
+    result = host.run(ParserRequest(DETECTNET, layers, 640, 480, 1, (0.2,)))
+    assert result.status == "parse_failed" and "mode must be none, dbscan, nms or dbscan_nms" in result.stderr
+    for env, settings in (({DETECTNET_V2_ENV: None}, ref.DetectNetV2Clustering()),
+                          ({DETECTNET_V2_ENV: "mode=nms nms_iou=0.4"}, ref.DetectNetV2Clustering(mode="nms", nms_iou=0.4))):
+        expected = ref.decode_detectnet_v2(cov, bbox, 640, 480, ref.DecodeParams.uniform(1, 0.2, detectnet_v2=settings))
+        assert expected
+        assert_same_detections(host.parse(DETECTNET, layers, 640, 480, 1, [0.2], env=env), expected)
+
+
+def test_bad_requests_name_the_problem(host, tmp_path):
+    rows, keep = nms7_outputs(np.random.default_rng(0), 10, 5, 3)
+    good = encode_request(ParserRequest(NMS, {"NMS": rows, "NMS_1": keep}, 300, 300, 3, (0.2,) * 3))
+    for data, message in ((b"hello\n", "not a taostream parser request"),
+                          (good[:-2], "layer 'NMS_1': bytes beyond the payload"),  # NMS_1 is the last 4 bytes
+                          (good.replace(b"kind detection", b"kind segmentation"), "kind must be detection, instance_mask or classifier"),
+                          (good.partition(b"\npayload\n")[0] + b"\n", "no 'payload' line"),
+                          (good.replace(b"\npayload\n", b"\n"), "unknown or incomplete line '"),
+                          (good.replace(b"network 300 300 3", b"network 300 x 3"), "bad line 'network 300 x 3'")):
+        (tmp_path / "request.bin").write_bytes(data)
+        done = subprocess.run([str(host.driver), str(host.library), str(tmp_path / "request.bin")], capture_output=True, timeout=60)
+        stderr = done.stderr.decode()  # printable even when the request is binary junk
+        assert done.returncode == 2 and f"{tmp_path / 'request.bin'}: " in stderr and message in stderr, stderr
+    with pytest.raises(ParserCallError, match="cannot load NvDsInferParseCustomNothing"):
+        host.parse("NvDsInferParseCustomNothing", {"NMS": rows}, 300, 300, 3, [0.2] * 3)
+    with pytest.raises(ValueError, match="without spaces"):
+        encode_request(ParserRequest(NMS, {"my NMS": rows}, 300, 300, 3, (0.2,) * 3))
+
+
+def test_missing_cross_tools_name_the_apt_packages(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no compiler, no qemu
+    assert build.missing_aarch64_tools() == ["g++-aarch64-linux-gnu", "qemu-user"]
+    with pytest.raises(build.ParserBuildError, match="apt-get install g\\+\\+-aarch64-linux-gnu qemu-user"):
+        build.cross_build_parsers(tmp_path / "build")
+    assert not (tmp_path / "build").exists()

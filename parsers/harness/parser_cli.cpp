@@ -60,10 +60,19 @@ struct Request {
   std::exit(kExitBadRequest);
 }
 
+// A request line for a message: printable, and short (a missing "payload" line makes the
+// layers' bytes look like text lines).
+std::string quoted(const std::string &text) {
+  std::string shown = text.substr(0, 80);
+  for (char &c : shown)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return "'" + shown + (text.size() > 80 ? "...'" : "'");
+}
+
 float read_float(const std::string &text, const std::string &path) {
   char *end = nullptr;
   const float value = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end != '\0') bad_request(path, "'" + text + "' is not a float");
+  if (text.empty() || *end != '\0') bad_request(path, quoted(text) + " is not a float");
   return value;
 }
 
@@ -100,8 +109,8 @@ std::string read_header(std::istream &in, const std::string &path, Request *requ
       setenv(value.c_str(), rest.c_str(), 1);
     } else if (key == "unset" && line >> value) unsetenv(value.c_str());
     else if (key == "layer") read_layer(line, path, request);
-    else if (!key.empty()) bad_request(path, "unknown or incomplete line '" + text + "'");
-    if (line.fail() && key != "thresholds" && key != "env") bad_request(path, "bad line '" + text + "'");
+    else if (!key.empty()) bad_request(path, "unknown or incomplete line " + quoted(text));
+    if (line.fail() && key != "thresholds" && key != "env") bad_request(path, "bad line " + quoted(text));
   }
   if (text != "payload") bad_request(path, "no 'payload' line");
   if (request->function.empty()) bad_request(path, "no 'function' line");
