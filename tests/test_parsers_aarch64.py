@@ -6,7 +6,8 @@ aarch64 differs where C++ leaves room: plain char is unsigned, float->int conver
 out-of-range values saturate instead of giving INT_MIN, and GCC contracts a*b+c into fmadd unless
 told not to (-ffp-contract=off). The cases below take the existing parser tests' generators and
 their edge cases (NaN/inf, huge class ids and keep counts, INT8/UINT8 layers, malformed layers)
-to those spots. Tolerance: parsers_support's 1e-3 px and 1e-5 relative."""
+to those spots. Against the reference: parsers_support's 1e-3 px and 1e-5 relative; aarch64
+against the host build: bit for bit."""
 
 from __future__ import annotations
 
@@ -380,10 +381,10 @@ CASES: dict[str, Callable[[], Case]] = {
     **{f"detectnet-border-eps{eps}-min{m}": partial(detectnet_border_points, eps, m)
        for eps, m in ((0.05, 1), (0.5, 2), (0.95, 3), (2.0, 1))},
     **{f"detectnet-tiny-eps{eps}": partial(detectnet_tiny_boxes, eps) for eps in (0.55, 0.45)},
-    **{f"nms7-{f[19:]}-{seed}": partial(nms7, f, seed) for f in (NMS, SSD) for seed in (0, 1)},
+    **{f"nms7-{f[20:]}-{seed}": partial(nms7, f, seed) for f in (NMS, SSD) for seed in (0, 1)},
     **{f"nms7-bad-keep-{name}": partial(nms7_bad_values, value) for name, value in BAD_KEEP_COUNTS.items()},
-    **{f"frcnn-onnx-{f[19:]}": partial(frcnn_onnx_names, f) for f in (NMS, "NvDsInferParseCustomFrcnnTLT")},
-    **{f"batched-{f[19:]}": partial(batched_nms, f) for f in (BATCHED, YOLO)},
+    **{f"frcnn-onnx-{f[20:]}": partial(frcnn_onnx_names, f) for f in (NMS, "NvDsInferParseCustomFrcnnTLT")},
+    **{f"batched-{f[20:]}": partial(batched_nms, f) for f in (BATCHED, YOLO)},
     **{f"batched-classes-{np.dtype(t).name}": partial(batched_nms_integer_layers, t) for t in (np.int8, np.uint8, np.int32, np.int64)},
     "efficient-nms": efficient_nms,
     "efficient-nms-int8": partial(efficient_nms_int8, 35),
@@ -413,7 +414,12 @@ def test_aarch64_parser_equals_x86_and_reference(arm, host, name):
     assert case.expected or name in EMPTY_BY_DESIGN, "the case must produce detections"
     assert_same_detections(on_host.detections, case.expected, masks=case.masks)
     assert_same_detections(on_arm.detections, case.expected, masks=case.masks)
-    assert_same_detections(on_arm.detections, on_host.detections, masks=case.masks)
+    # Bit for bit: both builds do the same IEEE operations in the same order (-ffp-contract=off)
+    # and glibc's expf (FasterRCNN) is correctly rounded on both. With contraction on (aarch64
+    # GCC's default) the FasterRCNN cases differ here while staying inside the tolerance above.
+    assert on_arm.detections == on_host.detections
+    if case.masks:
+        assert all(np.array_equal(a.mask, h.mask) for a, h in zip(on_arm.detections, on_host.detections))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int8, np.uint8])
