@@ -144,7 +144,9 @@ def _products(build_dir: Path) -> ParserBuild:
 def missing_aarch64_tools() -> list[str]:
     """The apt packages still to install before parsers can be cross-built and run under qemu."""
     missing = [package for tool, package in AARCH64_TOOL_PACKAGES.items() if shutil.which(tool) is None]
-    if not (AARCH64_SYSROOT / "lib" / "ld-linux-aarch64.so.1").is_file() and "g++-aarch64-linux-gnu" not in missing:
+    # The cross libc (headers, libc.so, and the ld-linux-aarch64.so.1 qemu -L loads) is only a
+    # Recommends of the cross gcc: absent after `apt-get install --no-install-recommends`.
+    if not (AARCH64_SYSROOT / "lib" / "libc.so").is_file():
         missing.append("libc6-dev-arm64-cross")
     return missing
 

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from taostream.deepstream_configs.elf_symbols import exported_functions
 from taostream.parsers import build
 from taostream.parsers import reference as ref
 from taostream.parsers.cross import (DETECTNET_V2_ENV, ParserDriver, ParserRequest, ParserResult, decode_result,
@@ -109,6 +110,8 @@ def test_aarch64_library_exports_only_the_parser_entry_points(aarch64_build, hos
     weak = [name for name, binding in symbols.items() if binding == "WEAK"]
     assert all(name.startswith(("std::", "void std::")) and "taostream" not in name for name in weak), weak
     assert set(symbols) == set(exported_symbols(host.library)), "x86-64 and aarch64 builds export different symbols"
+    # `taostream check` reads custom-lib-path's exports without loading it: it must see a Jetson build's
+    assert PARSER_SYMBOLS <= exported_functions(aarch64_build.library)
 
 
 def test_aarch64_abi_layout_is_deepstreams(arm, host):
@@ -508,7 +511,9 @@ def test_bad_requests_name_the_problem(host, tmp_path):
 
 def test_missing_cross_tools_name_the_apt_packages(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no compiler, no qemu
-    assert build.missing_aarch64_tools() == ["g++-aarch64-linux-gnu", "qemu-user"]
+    missing = build.missing_aarch64_tools()
+    assert missing[:2] == ["g++-aarch64-linux-gnu", "qemu-user"]
+    assert missing[2:] == ([] if (build.AARCH64_SYSROOT / "lib" / "libc.so").is_file() else ["libc6-dev-arm64-cross"])
     with pytest.raises(build.ParserBuildError, match="apt-get install g\\+\\+-aarch64-linux-gnu qemu-user"):
         build.cross_build_parsers(tmp_path / "build")
     assert not (tmp_path / "build").exists()
