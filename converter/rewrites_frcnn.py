@@ -4,7 +4,9 @@ CropAndResizeDynamic) by standard ONNX ops, in place, with onnx-graphsurgeon.
 The replacement keeps the plugin's output tensor (same name, shape, dtype, layout), works with a
 dynamic batch and uses only ops valid from opset 11 on (no Squeeze/Unsqueeze/ReduceSum, whose
 signatures changed in opset 13), so it fits the graph's own opset. The semantics are those of the
-numpy references in pluginref_frcnn.py (the TensorRT OSS kernels).
+numpy references in pluginref_frcnn.py (the TensorRT OSS kernels). Its TopKs (pre_nms_top_n, TAO's
+default 6000, and post_nms_top_n) come from rewrites_basic.top_k, exact for any k and built from TopKs
+TensorRT accepts (k <= 3840); ``tensorrt_limits`` states what TensorRT's NMS box limit can still change.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import TRT_NMS_TOPK_BOX_LIMIT, GraphBuilder, builder_for, check_node, detach, static_dim, top_k
+from taostream.converter.rewrites_basic import (
+    TRT_NMS_TOPK_BOX_LIMIT,
+    GraphBuilder,
+    builder_for,
+    check_node,
+    detach,
+    static_dim,
+    top_k,
+)
 from taostream.converter.pluginref_frcnn import (
     CROP_AND_RESIZE_OPS,
     EDGE_TOLERANCE,

@@ -122,15 +122,15 @@ def test_small_k_is_the_plain_single_topk(k):
 
 
 @pytest.mark.parametrize("length", [50, 3841, 6000, 9000])
-@pytest.mark.parametrize("kind", ["ties", "infinities"])
-def test_length_known_only_at_run_time(length, kind):
+@pytest.mark.parametrize("kind, axis", [("ties", 1), ("infinities", 1), ("ties", -1)])
+def test_length_known_only_at_run_time(length, kind, axis):
     """The axis length is a graph symbol: the chain pads, keeps constant K <= 3840 and returns
     min(k, length) elements, like TopK(min(k, length))."""
-    model = chain_model((2, 1), 6000, 1, dynamic_axis=True)
+    model = chain_model((2, 1), 6000, axis, dynamic_axis=True)
     assert topk_ks(model) == [TRT_TOPK_MAX, 6000 - TRT_TOPK_MAX] and tensorrt_topk_violations(model) == []
     x = _inputs(kind, (2, length), np.random.default_rng(length))
     values, indices = _session(model).run(None, {"x": x})
-    want_values, want_indices = numpy_top_k(x, 6000, 1)
+    want_values, want_indices = numpy_top_k(x, 6000, axis)
     assert indices.shape == (2, min(6000, length))
     np.testing.assert_array_equal(indices, want_indices)
     np.testing.assert_array_equal(values, want_values)
