@@ -69,6 +69,7 @@ def test_outputs_match_the_plugin_references(samples, name):
     _assert_same(pluginref.run_with_plugin_references(trt11, feeds), expected)
     portable, report = modernize(original, "ort")
     assert not report.kept
+    assert tensorrt_topk_violations(portable) == []  # EfficientDet's top 5000: TopKs of 3840 + 1160
     _assert_same(mg.run_onnxruntime(portable, feeds), expected)
 
 

@@ -203,10 +203,15 @@ def test_tensorrt_limits_state_only_the_nms_box_limit():
     assert tensorrt_limits(graph.nodes[0]) == []
 
 
-def test_nms_with_a_large_top_k_matches_the_plugin():
-    """A TAO spec with top_k 2500 -> topK 5000 per class over 6000 priors: per-class TopK 3840 + 1160."""
+@pytest.mark.parametrize("priors_known", [True, False])
+def test_nms_with_a_large_top_k_matches_the_plugin(priors_known):
+    """A TAO spec with top_k 2500 -> topK 5000 per class over 6000 priors: per-class TopK 3840 + 1160
+    (with the prior count unknown to the graph, the padded chain)."""
     rng = np.random.default_rng(31)
     model = mg.nms_model(6000, 3, 100, topK=5000)
+    if not priors_known:
+        for tensor in model.graph.input:
+            tensor.type.tensor_type.shape.dim[1 if tensor.name != "prior" else 2].dim_param = "unknown"
     feeds = mg.nms_feeds(1, 6000, 3, rng)
     feeds["conf"] = (np.round(feeds["conf"] * 8) / 8).astype(np.float32)  # ties across chunk edges
     modern = mg.apply_rewrite(model, replace_nms, ("NMSDynamic_TRT",))
