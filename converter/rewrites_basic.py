@@ -129,7 +129,8 @@ def top_k(b: GraphBuilder, x, k: int, axis: int, length: int | None = None, *, k
 
     ``length``: x.shape[axis] when the caller knows it (else read from x's static shape);
     ``k_fits``: the caller guarantees length >= k (e.g. it padded x), so K stays the constant k.
-    k <= TRT_TOPK_MAX gives the plain single TopK, exactly the node the rewrites always emitted."""
+    k <= TRT_TOPK_MAX gives the plain single TopK, exactly the node the rewrites always emitted.
+    NaN has no place in ONNX TopK's order; the chain does not define one either."""
     length = length if length is not None else static_dim(x, axis)
     attrs = {"axis": axis, "largest": 1, "sorted": 1}
     if length is not None:
@@ -177,8 +178,9 @@ def _top_k_chain_indices(b: GraphBuilder, key, k: int, axis: int):
 
 def _top_k_unknown_length(b: GraphBuilder, x, k: int, axis: int):
     """The chain when x.shape[axis] is known only at run time: pad the key with k entries of -inf
-    (they come after every real element, whose keys are finite, and after taken positions of lower
-    index), take k, keep the first min(k, length): each K stays a constant <= TRT_TOPK_MAX."""
+    (they come after every real element, whose keys are above -inf, and after the taken positions,
+    whose indices are lower), take k, keep the first min(k, length): whatever the chain takes past
+    the real elements is cut off, and each K stays a constant <= TRT_TOPK_MAX."""
     key = _chain_key(b, x)
     pad_shape = b("ScatterElements", b("Shape", key), b.i64(axis), b.i64(k), attrs={"axis": 0})
     pad = b("Expand", b.const(np.array(-np.inf, dtype=np.float32)), pad_shape)

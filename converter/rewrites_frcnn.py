@@ -90,9 +90,9 @@ def tensorrt_limits(node: gs.Node) -> list[str]:
         f"(pre_nms_top_n {pre}) and TensorRT's NMS layer considers only the first {TRT_NMS_TOPK_BOX_LIMIT} "
         "in score order (2000 on SM 5.3/6.2); greedy NMS visits boxes in that order, so the rois equal the "
         f"plugin's whenever at least post_nms_top_n ({post}) boxes survive NMS among the first "
-        f"{TRT_NMS_TOPK_BOX_LIMIT}; otherwise the rois the plugin finds past box {TRT_NMS_TOPK_BOX_LIMIT} "
-        f"are zero rows. rpn_pre_nms_top_N <= {TRT_NMS_TOPK_BOX_LIMIT} in the spec's inference_config "
-        "rules this out"
+        f"{TRT_NMS_TOPK_BOX_LIMIT}; otherwise the rois the plugin keeps from candidates past "
+        f"{TRT_NMS_TOPK_BOX_LIMIT} become zero rows. rpn_pre_nms_top_N <= {TRT_NMS_TOPK_BOX_LIMIT} in the "
+        "spec's inference_config rules this out"
     ]
 
 
