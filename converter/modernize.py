@@ -233,12 +233,18 @@ def _tensorrt_limits(node: gs.Node) -> list[str]:
     return getattr(importlib.import_module(module_name), function_name)(node)
 
 
-def tensorrt_topk_violations(model: onnx.ModelProto) -> list[str]:
+# TensorRT's TopK limit per target: 3840 in the operator docs of 10.x and 11.x; the 8.6 operator docs
+# (8.6 EA) say k <= 1024 (unverified for 8.6 GA: the stricter value is reported).
+TOPK_LIMIT_BY_TARGET = {"8.6": 1024, "10": 3840, "11": 3840}
+
+
+def tensorrt_topk_violations(model: onnx.ModelProto, limit: int | None = None) -> list[str]:
     """One line per TopK node (subgraphs included) whose k can exceed TensorRT's TopK limit
-    (TRT_TOPK_MAX): a constant k above it, or a k computed at run time with no constant bound. The
-    rewrites never emit one (rewrites_basic.top_k); a graph body can hold one."""
+    (``limit``, TRT_TOPK_MAX = 3840 by default): a constant k above it, or a k computed at run time
+    with no constant bound. The rewrites never emit one (rewrites_basic.top_k); a graph body can."""
     from taostream.converter.rewrites_basic import TRT_TOPK_MAX
 
+    limit = limit or TRT_TOPK_MAX
     problems = []
     for node, constants in _nodes_with_constants(model.graph, {}):
         if node.op_type != "TopK":
@@ -247,9 +253,9 @@ def tensorrt_topk_violations(model: onnx.ModelProto) -> list[str]:
         bound = _topk_k_bound(node, constants)
         if bound is None:
             problems.append(f"TopK node '{label}': k is computed at run time and has no constant bound; "
-                            f"TensorRT builds TopK only for k <= {TRT_TOPK_MAX}")
-        elif bound > TRT_TOPK_MAX:
-            problems.append(f"TopK node '{label}': k = {bound} exceeds TensorRT's TopK limit of {TRT_TOPK_MAX}; "
+                            f"TensorRT builds TopK only for k <= {limit}")
+        elif bound > limit:
+            problems.append(f"TopK node '{label}': k = {bound} exceeds TensorRT's TopK limit of {limit}; "
                             "TensorRT cannot build this graph (reduce k in the model, or run it with ONNX Runtime)")
     return problems
 
@@ -334,7 +340,7 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
         raise TaostreamError(f"{source}: modernizing changed the graph's input/output names; this is a taostream bug")
     report.checker = check_modernized(result, source)
     if target != "ort":
-        report.notes += tensorrt_topk_violations(result)
+        report.notes += tensorrt_topk_violations(result, TOPK_LIMIT_BY_TARGET.get(target))
     if calibration_cache is not None or calibrate is not None:
         # Nodes a rewrite created are named "<plugin node>/..." and are post-processing: no Q/DQ there.
         replaced = [step.node for step in report.steps if step.action == REPLACE]
