@@ -121,8 +121,9 @@ DEFAULT_AARCH64_BUILD_DIR = (
 )
 # The Debian/Ubuntu package that provides each tool the aarch64 build and its emulation need.
 AARCH64_TOOL_PACKAGES = {"aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu", "qemu-aarch64": "qemu-user"}
-# What scripts/jetson_build.sh passes for the parser library (the CUDA plugins are a separate step).
-JETSON_PARSER_CMAKE_ARGS = ("-DTAOSTREAM_PARSERS_FUZZ=OFF", "-DTAOSTREAM_BUILD_PLUGINS=OFF")
+# What scripts/jetson_build.sh passes for the parser library (its CUDA plugins are not built here:
+# the root CMakeLists.txt leaves them off unless asked).
+JETSON_PARSER_CMAKE_ARGS = ("-DTAOSTREAM_PARSERS_FUZZ=OFF",)
 _PARSER_TARGETS = ("nvds_infercustomparser_taostream", "taostream_parser_harness", DRIVER_NAME)
 
 
@@ -162,15 +163,16 @@ def build_parser_driver(build_dir: Path | None = None, *, jobs: int = 2) -> Pars
 
 
 def cross_build_parsers(build_dir: Path | None = None, *, toolchain: Path = AARCH64_TOOLCHAIN,
-                        jobs: int = 2) -> ParserBuild:
+                        cmake_args: tuple[str, ...] = (), jobs: int = 2) -> ParserBuild:
     """Cross-builds the library, harness and driver with ``toolchain`` (default: aarch64 Linux,
-    as for a Jetson) and the flags scripts/jetson_build.sh uses. Needs missing_aarch64_tools() == []."""
+    as for a Jetson) and the flags scripts/jetson_build.sh uses, plus ``cmake_args`` (e.g.
+    -DTAOSTREAM_DS_ROTATION_ANGLE=ON). Needs missing_aarch64_tools() == []."""
     missing = missing_aarch64_tools() if Path(toolchain) == AARCH64_TOOLCHAIN else []
     if missing:
         raise ParserBuildError(f"cannot cross-build the parsers for aarch64: install {' '.join(missing)} "
                                f"(apt-get install {' '.join(missing)})")
     build_dir = Path(build_dir or DEFAULT_AARCH64_BUILD_DIR)
     configure(build_dir, build_type="Release",
-              cmake_args=(f"-DCMAKE_TOOLCHAIN_FILE={Path(toolchain).resolve()}", *JETSON_PARSER_CMAKE_ARGS))
+              cmake_args=(f"-DCMAKE_TOOLCHAIN_FILE={Path(toolchain).resolve()}", *JETSON_PARSER_CMAKE_ARGS, *cmake_args))
     build_targets(build_dir, _PARSER_TARGETS, build_type="Release", jobs=jobs)
     return _products(build_dir)

@@ -101,6 +101,9 @@ def encode_request(request: ParserRequest) -> bytes:
     """The request file's bytes (format: parsers/harness/parser_cli.cpp)."""
     if request.kind not in KINDS:
         raise ValueError(f"kind {request.kind!r}: use one of {', '.join(KINDS)}")
+    for what, word in [("function", request.function), *(("environment variable", name) for name in request.env)]:
+        if not word or any(c.isspace() or c == "=" for c in word):
+            raise ValueError(f"{what} {word!r}: the request format needs one word (no spaces or '=')")
     lines = [REQUEST_HEADER, f"function {request.function}", f"kind {request.kind}",
              f"network {request.net_w} {request.net_h} {request.net_c}", f"classes {request.num_classes}",
              " ".join(["thresholds", *map(_hex, request.thresholds)]),

@@ -124,6 +124,18 @@ def test_aarch64_abi_layout_is_deepstreams(arm, host):
     }
 
 
+def test_aarch64_deepstream9_layout(aarch64_build, host):
+    # DeepStream 9 appends rotation_angle: 28-byte objects, which the parsers must fill the same
+    # way on aarch64 (which DeepStream a given JetPack ships is not pinned here).
+    ds9 = ParserDriver.under_qemu(build.cross_build_parsers(build.DEFAULT_AARCH64_BUILD_DIR.with_name(
+        build.DEFAULT_AARCH64_BUILD_DIR.name + "-ds9"), cmake_args=("-DTAOSTREAM_DS_ROTATION_ANGLE=ON",)))
+    assert ds9.abi_layout()["sizeof_object_detection_info"] == 28
+    case = nms7(NMS, 1)
+    got = case.run(ds9).detections
+    assert_same_detections(got, case.expected)
+    assert got == case.run(host).detections
+
+
 def fused_multiply_adds(objdump: str, binary) -> int:
     listing = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(binary)], capture_output=True,
                              text=True, check=True).stdout
@@ -507,6 +519,8 @@ def test_bad_requests_name_the_problem(host, tmp_path):
         host.parse("NvDsInferParseCustomNothing", {"NMS": rows}, 300, 300, 3, [0.2] * 3)
     with pytest.raises(ValueError, match="without spaces"):
         encode_request(ParserRequest(NMS, {"my NMS": rows}, 300, 300, 3, (0.2,) * 3))
+    with pytest.raises(ValueError, match="no spaces or '='"):
+        encode_request(ParserRequest(NMS, {"NMS": rows}, 300, 300, 3, (0.2,) * 3, env={"A=B": "1"}))
 
 
 def test_missing_cross_tools_name_the_apt_packages(monkeypatch, tmp_path):

@@ -25,6 +25,7 @@
 // tests do (same std::vector building, same struct copies) and shares its record structs.
 #include "parser_harness.cpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
