@@ -189,7 +189,12 @@ class ParserDriver:
     def run(self, request: ParserRequest) -> ParserResult:
         """Calls the parser once; the request travels through a pipe (/dev/stdin)."""
         result = self._execute([str(self.library), "/dev/stdin", "-"], stdin=encode_request(request))
-        decoded = decode_result(result.stdout, result.stderr.decode(errors="replace"))
+        stderr = result.stderr.decode(errors="replace")
+        try:
+            decoded = decode_result(result.stdout, stderr)
+        except ParserCallError as error:  # e.g. a sanitizer stopped the driver (its exit status is 1 too)
+            raise ParserCallError(f"{self.driver} exited with {result.returncode} without a result ({error}):\n"
+                                  f"{stderr[-4000:]}") from None
         if decoded.status == "load_failed":
             raise ParserCallError(f"cannot load {request.function} from {self.library}")
         return decoded

@@ -457,6 +457,25 @@ def test_aarch64_classifier_equals_x86_and_reference(arm, host, dtype):
     assert on_arm == on_host == [ref.Attribute(a.index, a.value, pytest.approx(a.confidence, rel=1e-5)) for a in expected]
 
 
+# UndefinedBehaviorSanitizer, plus the float->int check it leaves out by default: an overflowing
+# cast is exactly where aarch64 (saturates) and x86-64 (INT_MIN) part ways. `enum` is left out:
+# a layer whose data type is no NvDsInferDataType value (the nms7-unknown-type case, or a
+# DeepStream newer than the headers) is loaded as that enum before the parser can reject it.
+UBSAN_FLAGS = "-fsanitize=undefined,float-cast-overflow -fno-sanitize=enum -fno-sanitize-recover=all"
+
+
+def test_aarch64_cases_run_clean_under_ubsan(aarch64_build, monkeypatch):
+    ubsan = ParserDriver.under_qemu(build.cross_build_parsers(
+        build.DEFAULT_AARCH64_BUILD_DIR.with_name(build.DEFAULT_AARCH64_BUILD_DIR.name + "-ubsan"),
+        cmake_args=(f"-DCMAKE_CXX_FLAGS={UBSAN_FLAGS}",)))
+    monkeypatch.setenv("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    for name, make in CASES.items():
+        case = make()
+        result = case.run(ubsan)  # a sanitizer abort surfaces as ParserCallError with its report
+        assert "runtime error" not in result.stderr, f"{name}: {result.stderr}"
+        assert result.status == ("parse_failed" if case.expected is None else "ok"), name
+
+
 # --- the request-file driver itself (any machine, no emulator) ---------------------------------
 
 
