@@ -439,7 +439,8 @@ def test_aarch64_parser_equals_x86_and_reference(arm, host, name):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int8, np.uint8])
 def test_aarch64_classifier_equals_x86_and_reference(arm, host, dtype):
-    # Two attribute layers; in INT8 the largest raw value is negative-free only when read signed.
+    # Two attribute layers. Read through a plain (unsigned on aarch64) char, INT8 -100 would be 156
+    # and win the arg-max of the first layer; -1 (255) that of the second.
     first = np.array([0.1, 0.8, 0.1], np.float32)
     second = np.array([0.5, 0.45, 0.05], np.float32)
     if dtype == np.int8:
