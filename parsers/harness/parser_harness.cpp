@@ -51,7 +51,7 @@ std::vector<NvDsInferLayerInfo> to_layers(const HarnessLayer *layers, int count)
   std::vector<NvDsInferLayerInfo> out;
   for (int i = 0; i < count; ++i) {
     NvDsInferLayerInfo l{};
-    l.dataType = static_cast<NvDsInferDataType>(layers[i].data_type);
+    std::memcpy(&l.dataType, &layers[i].data_type, sizeof l.dataType);  // any int, listed or not
     l.inferDims.numDims = layers[i].num_dims;
     for (int k = 0; k < 8; ++k) l.inferDims.d[k] = layers[i].dims[k];
     l.inferDims.numElements = layers[i].num_elements;

@@ -49,9 +49,13 @@ size_t element_size(int data_type) {
 bool to_view(const NvDsInferLayerInfo &layer, TensorView *view, std::string *error) {
   const std::string name = layer.layerName ? layer.layerName : "(unnamed)";
   const NvDsInferDims &dims = layer.inferDims;
-  if (element_size(static_cast<int>(layer.dataType)) == 0) {
-    *error = "output layer '" + name + "' has unknown data type " +
-             std::to_string(static_cast<int>(layer.dataType));
+  // Read the enum's bytes as an int: a DeepStream newer than these headers may send a value the
+  // enum does not list, and loading that through the enum type is undefined behaviour.
+  int data_type = 0;
+  static_assert(sizeof(layer.dataType) == sizeof(data_type), "NvDsInferDataType is an int-sized enum");
+  std::memcpy(&data_type, &layer.dataType, sizeof data_type);
+  if (element_size(data_type) == 0) {
+    *error = "output layer '" + name + "' has unknown data type " + std::to_string(data_type);
     return false;
   }
   if (dims.numDims > NVDSINFER_MAX_DIMS) {
@@ -76,7 +80,7 @@ bool to_view(const NvDsInferLayerInfo &layer, TensorView *view, std::string *err
     return false;
   }
   view->data = layer.buffer;
-  view->type = static_cast<taostream::ElementType>(layer.dataType);
+  view->type = static_cast<taostream::ElementType>(data_type);
   view->count = dims.numElements;
   view->name = name;
   return true;
