@@ -24,7 +24,7 @@ import numpy as np
 
 from taostream.converter.fileio import atomic_write_bytes
 from taostream.parsers.build import AARCH64_SYSROOT, ParserBuild
-from taostream.parsers.native import ABI_FIELDS, DATA_TYPES, OutputLayer, ParserCallError
+from taostream.parsers.native import ABI_FIELDS, OutputLayer, ParserCallError
 from taostream.parsers.reference import Attribute, Detection
 
 REQUEST_HEADER = "taostream-parser-request 1"
@@ -85,13 +85,7 @@ def _hex(value: float) -> str:
 def _layer_line(layer: OutputLayer, offset: int, array: np.ndarray) -> str:
     if not layer.name or any(c.isspace() for c in layer.name):
         raise ValueError(f"layer name {layer.name!r}: the request format needs a non-empty name without spaces")
-    dims = tuple(array.shape) if layer.dims is None else tuple(layer.dims)
-    count = array.size if layer.num_elements is None else layer.num_elements
-    if count > array.size:
-        raise ValueError(f"layer {layer.name}: num_elements {count} exceeds the array's {array.size}")
-    if layer.data_type is None and array.dtype not in DATA_TYPES:
-        raise ValueError(f"layer {layer.name}: dtype {array.dtype} has no NvDsInferDataType")
-    data_type = DATA_TYPES[array.dtype] if layer.data_type is None else layer.data_type
+    dims, count, data_type = layer.fields(array)
     # numDims as given (the parser must reject > 8), but NvDsInferDims holds 8 values, as in NativeParsers
     return " ".join(map(str, ["layer", layer.name, data_type, int(layer.is_input), count, len(dims), *dims[:8],
                               offset, array.nbytes]))

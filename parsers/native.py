@@ -48,6 +48,16 @@ class OutputLayer:
     data_type: int | None = None
     is_input: bool = False
 
+    def fields(self, array: np.ndarray) -> tuple[tuple[int, ...], int, int]:
+        """(dims, num_elements, NvDsInferDataType) as the layer presents ``array`` to the parser."""
+        dims = tuple(array.shape) if self.dims is None else tuple(self.dims)
+        count = array.size if self.num_elements is None else self.num_elements
+        if count > array.size:
+            raise ValueError(f"layer {self.name}: num_elements {count} exceeds the array's {array.size}")
+        if self.data_type is None and array.dtype not in DATA_TYPES:
+            raise ValueError(f"layer {self.name}: dtype {array.dtype} has no NvDsInferDataType")
+        return dims, count, DATA_TYPES[array.dtype] if self.data_type is None else self.data_type
+
 
 class ParserCallError(RuntimeError):
     """The harness could not load the library or find the symbol."""
@@ -85,15 +95,9 @@ class NativeParsers:
         table = (_Layer * max(len(layers), 1))()
         for slot, layer in zip(table, layers):
             array = np.ascontiguousarray(layer.array)
-            dims = tuple(array.shape) if layer.dims is None else tuple(layer.dims)
-            count = array.size if layer.num_elements is None else layer.num_elements
-            if count > array.size:
-                raise ValueError(f"layer {layer.name}: num_elements {count} exceeds the array's {array.size}")
-            if layer.data_type is None and array.dtype not in DATA_TYPES:
-                raise ValueError(f"layer {layer.name}: dtype {array.dtype} has no NvDsInferDataType")
+            dims, count, slot.data_type = layer.fields(array)
             name = layer.name.encode()
             keep_alive += [array, name]
-            slot.data_type = DATA_TYPES[array.dtype] if layer.data_type is None else layer.data_type
             slot.num_dims = len(dims)
             for i, d in enumerate(dims[:8]):
                 slot.dims[i] = d
