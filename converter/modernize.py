@@ -233,9 +233,9 @@ def _tensorrt_limits(node: gs.Node) -> list[str]:
     return getattr(importlib.import_module(module_name), function_name)(node)
 
 
-# TensorRT's TopK limit per target: 3840 in the operator docs of 10.x and 11.x; the 8.6 operator docs
-# (8.6 EA) say k <= 1024 (unverified for 8.6 GA: the stricter value is reported).
-TOPK_LIMIT_BY_TARGET = {"8.6": 1024, "10": 3840, "11": 3840}
+# TensorRT's TopK limit per target: "only values up to 3840 are supported" in the ITopKLayer.k
+# docstring of the 8.6.1, 10.x and 11.x Python bindings (tests/test_trt_api_surface.py reads it there).
+TOPK_LIMIT_BY_TARGET = {"8.6": 3840, "10": 3840, "11": 3840}
 
 
 def tensorrt_topk_violations(model: onnx.ModelProto, limit: int | None = None) -> list[str]:

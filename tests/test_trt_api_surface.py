@@ -217,3 +217,21 @@ def test_without_a_gpu_cuda_failures_are_one_clear_error(release):
             continue
         assert message.startswith("CUDA ") and "failed: cudaError" in message, message
         assert "nvidia-smi" in message, message
+
+
+def test_the_rewrites_respect_the_release_s_topk_and_nms_limits(release):
+    """The limits the modernizer designs for are the ones each release documents in its bindings."""
+    import re
+
+    from taostream.converter.modernize import TOPK_LIMIT_BY_TARGET
+    from taostream.converter.rewrites_basic import TRT_NMS_TOPK_BOX_LIMIT, TRT_TOPK_MAX
+    from taostream.converter.trt_adapt import track
+
+    version, out = release
+    docs = out["surface"]["docs"]
+    topk = re.search(r"values up to (\d+) are supported", docs["ITopKLayer"])
+    assert topk, docs["ITopKLayer"]
+    assert int(topk.group(1)) == TRT_TOPK_MAX == TOPK_LIMIT_BY_TARGET[track(parse_trt_version(version))]
+    nms = re.search(r"Default is (\d+) for SM 5\.3 and 6\.2 devices, and (\d+) otherwise", docs["INMSLayer"])
+    assert nms, docs["INMSLayer"]
+    assert int(nms.group(2)) == TRT_NMS_TOPK_BOX_LIMIT

@@ -29,8 +29,10 @@ def surface() -> dict:
     classes = {name: sorted(a for a in dir(getattr(trt, name)) if not a.startswith("__"))
                for name in CLASSES if hasattr(trt, name)}
     logger_levels = sorted(trt.Logger.Severity.__members__) if hasattr(trt.Logger, "Severity") else []
+    # Layer limits are documented in the classes' docstrings (":ivar k: ... up to 3840").
+    docs = {name: getattr(trt, name).__doc__ or "" for name in ("ITopKLayer", "INMSLayer") if hasattr(trt, name)}
     return {"version": trt.__version__, "enums": enums, "classes": classes, "logger_levels": logger_levels,
-            "module": sorted(a for a in dir(trt) if not a.startswith("__"))}
+            "module": sorted(a for a in dir(trt) if not a.startswith("__")), "docs": docs}
 
 
 def attempt(function) -> dict:
