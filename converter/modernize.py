@@ -202,7 +202,11 @@ def plan_modernization(model: onnx.ModelProto, target: str = DEFAULT_TARGET,
 
 def resolve_rewrite(op: str) -> Callable:
     """Import the rewrite function of ``op`` named in REWRITES."""
-    spec = REWRITES.get(op) or REWRITES[plugin_op(op)]
+    return _import_function(REWRITES.get(op) or REWRITES[plugin_op(op)], op)
+
+
+def _import_function(spec: str, op: str) -> Callable:
+    """The function a "module:function" spec of REWRITES / TENSORRT_LIMITS names."""
     module_name, function_name = spec.split(":")
     try:
         module = importlib.import_module(module_name)
@@ -227,10 +231,7 @@ def _tensorrt_limits(node: gs.Node) -> list[str]:
     """Where a TensorRT engine of this node's rewrite can differ from the plugin although ONNX Runtime
     runs it exactly; empty for nodes without such a limit."""
     spec = TENSORRT_LIMITS.get(plugin_op(node.op) or node.op)
-    if spec is None:
-        return []
-    module_name, function_name = spec.split(":")
-    return getattr(importlib.import_module(module_name), function_name)(node)
+    return _import_function(spec, node.op)(node) if spec is not None else []
 
 
 # TensorRT's TopK limit per target: "only values up to 3840 are supported" in the ITopKLayer.k

@@ -135,11 +135,11 @@ def top_k(b: GraphBuilder, x, k: int, axis: int, length: int | None = None, *, k
     attrs = {"axis": axis, "largest": 1, "sorted": 1}
     if length is not None:
         k = min(k, length)
+    fits = length is not None or k_fits  # K can be the constant k
     if k <= TRT_TOPK_MAX:
-        fits = length is not None or k_fits
         count = b.i64(k) if fits else b("Min", b.i64(k), b.dim(x, axis))
         return b("TopK", x, count, attrs=attrs, n_out=2)
-    if length is not None or k_fits:
+    if fits:
         indices = _top_k_chain_indices(b, _chain_key(b, x), k, axis)
     else:
         indices = _top_k_unknown_length(b, x, k, axis)

@@ -13,11 +13,11 @@ Sources (FACTS.md section 3; TensorRT 10.x -> 11.x migration guide, Python API r
 - Implicit INT8 calibration is deprecated since 10.1 and still works on 10.x (Jetson's TensorRT).
 - NetworkDefinitionCreationFlag.EXPLICIT_BATCH is needed on 8.x, deprecated and ignored on 10.x and
   gone in 11.0.
-The flag tables below are checked against the real bindings of 8.6.1, 10.3, 10.16, 11.0 and 11.4
-(tests/test_trt_api_surface.py imports each release's published Python bindings).
 - STRONGLY_TYPED exists from 10.0 (opt-in there); BuilderFlag.STRICT_TYPES is gone from 10.0
   (OBEY_PRECISION_CONSTRAINTS replaces it from 8.2).
 - IProgressMonitor exists from 10.0. JetPack (so DLA on Jetson) is not supported by TensorRT 11.
+The flag tables below are checked against the real bindings of 8.6.1, 10.3, 10.16, 11.0 and 11.4
+(tests/test_trt_api_surface.py imports each release's published Python bindings).
 """
 
 from __future__ import annotations

@@ -177,7 +177,9 @@ def _tool_versions() -> dict[str, str]:
 def _find_parser_library(warnings: list[str], major: int) -> Path | None:
     """A parser library with the detection-struct layout of DeepStream ``major``; the matching
     variant is built once with CMake when the existing build has the other layout (or none)."""
-    from taostream.deepstream_configs.elf_symbols import object_info_bytes_for, parser_object_info_bytes
+    from taostream.deepstream_configs.elf_symbols import (
+        object_info_bytes_for, parser_object_info_bytes, rotation_angle_option,
+    )
     from taostream.parsers.build import (
         DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
     )
@@ -198,7 +200,7 @@ def _find_parser_library(warnings: list[str], major: int) -> Path | None:
         return None
     print(f"taostream: building the DeepStream {major} parser library once with CMake ...", file=sys.stderr, flush=True)
     try:
-        configure(variant, cmake_args=(f"-DTAOSTREAM_DS_ROTATION_ANGLE={'ON' if wanted == 28 else 'OFF'}",
+        configure(variant, cmake_args=(f"-DTAOSTREAM_DS_ROTATION_ANGLE={rotation_angle_option(wanted)}",
                                        "-DTAOSTREAM_PARSERS_FUZZ=OFF"))
         return build_parser_library(variant)
     except ParserBuildError as exc:

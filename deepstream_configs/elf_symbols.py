@@ -102,15 +102,19 @@ def object_info_bytes_for(deepstream_major: int) -> int:
     return 28 if deepstream_major >= 9 else 24
 
 
+def rotation_angle_option(object_info_bytes: int) -> str:
+    """The -DTAOSTREAM_DS_ROTATION_ANGLE value that builds a library of that layout."""
+    return "ON" if object_info_bytes == 28 else "OFF"
+
+
 def abi_mismatch(path: str | os.PathLike, deepstream_major: int) -> str | None:
     """Why a taostream parser library cannot serve this DeepStream (None when it can or cannot tell)."""
     built = parser_object_info_bytes(path)
     wanted = object_info_bytes_for(deepstream_major)
     if built is None or built == wanted:
         return None
-    option = "ON" if wanted == 28 else "OFF"
     return (f"{path} was built for DeepStream {'9+' if built == 28 else '5-8'} "
             f"(NvDsInferObjectDetectionInfo of {built} bytes) but DeepStream {deepstream_major} uses {wanted}: "
             f"nvinfer would read every box at the wrong offset. Rebuild it with "
-            f"-DTAOSTREAM_DS_ROTATION_ANGLE={option} (or against that SDK with -DDEEPSTREAM_ROOT), or re-run "
+            f"-DTAOSTREAM_DS_ROTATION_ANGLE={rotation_angle_option(wanted)} (or against that SDK with -DDEEPSTREAM_ROOT), or re-run "
             f"`taostream bundle` with that DeepStream's --deepstream version")

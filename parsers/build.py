@@ -155,7 +155,7 @@ def missing_aarch64_tools() -> list[str]:
 def build_parser_driver(build_dir: Path | None = None, *, jobs: int = 2) -> ParserBuild:
     """Builds (incrementally) the library, harness and driver for this machine."""
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
-    if (build_dir / "CMakeCache.txt").is_file():
+    if (build_dir / "CMakeCache.txt").is_file() and not _product(build_dir, DRIVER_NAME).is_file():
         # A build folder configured before the driver target existed has no rule for it yet.
         _run([shutil.which("cmake") or "cmake", "-S", str(SOURCE_DIR), "-B", str(build_dir)], "cmake configure")
     build_targets(build_dir, _PARSER_TARGETS, jobs=jobs)
