@@ -61,6 +61,9 @@ class Network:
     # Implicit INT8 keeps the box/class decode before NMS in FP32 (nvinfer layer-device-precision),
     # as NVIDIA's YOLOv3/v4 configs do.
     int8_fp32_decode: bool = False
+    # Top-level blocks only this network's TAO experiment spec has (its architecture config);
+    # empty where the spec's blocks are shared (classification, FasterRCNN, EfficientDet).
+    spec_blocks: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -152,6 +155,7 @@ NETWORKS: tuple[Network, ...] = (
         pre_cluster_threshold=0.2,
         nms_iou_threshold=0.5,
         grid_stride=16,
+        spec_blocks=("cost_function_config", "postprocessing_config", "bbox_rasterizer_config"),
         notes=("grid stride 16, bbox_norm 35, offset 0.5; nvinfer's built-in parser also reads it",),
     ),
     Network(
@@ -220,6 +224,7 @@ NETWORKS: tuple[Network, ...] = (
             pre_cluster_threshold=0.3,
             nms_iou_threshold=0.6,
             keep_top_k=200,
+            spec_blocks=(f"{name}_config",),
         )
         for name, aliases, dims in (
             ("ssd", ("ssd_tf1",), (3, 300, 300)),
@@ -257,6 +262,7 @@ NETWORKS: tuple[Network, ...] = (
             nms_iou_threshold=0.5,
             keep_top_k=200,
             int8_fp32_decode=True,
+            spec_blocks=(name.replace("_", "") + "_config",),  # yolov3_config, yolov4_config (also v4-tiny)
         )
         for name, aliases, plugins, plugins_uff, legacy in (
             (
@@ -316,6 +322,7 @@ NETWORKS: tuple[Network, ...] = (
         pre_cluster_threshold=0.8,
         nms_iou_threshold=0.5,
         keep_top_k=100,
+        spec_blocks=("maskrcnn_config",),
         notes=("TensorRT 11 still ships the MaskRCNN plugins (deprecated); they are kept by default",),
     ),
     Network(
@@ -407,3 +414,34 @@ def recognise(input_names: list[str], output_names: list[str], ops: set[str] | f
         if score > best_score:
             best, best_score = net, score
     return best
+
+
+def model_network_mismatch(net: Network, input_names: list[str], output_names: list[str],
+                           ops: set[str] | frozenset = frozenset(), source: str = "the model") -> str | None:
+    """Why a graph with these inputs, outputs and plugin ops is not an export of ``net``, or None.
+
+    Only a graph recognised as another network with ANOTHER output layout is judged: its outputs
+    would go to the wrong DeepStream parser and decode to garbage. Networks that share a layout
+    (SSD/DSSD/RetinaNet, YOLOv3/v4) and graphs with unfamiliar names (custom heads) pass."""
+    seen = recognise(input_names, output_names, ops)
+    if seen is None or seen.output_layout == net.output_layout:
+        return None
+    outputs = ", ".join(o.split(":")[0] for o in output_names)
+    expected = ", ".join(o.split(":")[0] for o in net.outputs_onnx or net.outputs_uff)
+    return (f"{source}: its outputs ({outputs}) are a {seen.name} export's, but --network is {net.name} "
+            f"(whose export has {expected}); pass --network {seen.name}, or the model {net.name} was trained into")
+
+
+def spec_network_mismatch(net: Network, spec_keys, source: str = "the spec") -> str | None:
+    """Why a TAO spec with these top-level keys is not ``net``'s, or None. A spec is judged only
+    when it carries another network's architecture block (yolov4_config, ssd_config, ...) and none
+    of ``net``'s; networks with the same output layout and labels rule (SSD/DSSD/RetinaNet) pass."""
+    keys = set(spec_keys)
+    if not keys or keys & set(net.spec_blocks):
+        return None
+    owners = [other for other in NETWORKS if keys & set(other.spec_blocks)]
+    if not owners or any(o.output_layout == net.output_layout and o.label_rule == net.label_rule for o in owners):
+        return None
+    block = sorted(keys & set(owners[0].spec_blocks))[0]
+    return (f"{source}: this is a {owners[0].name} experiment spec (it has {block}), but --network is {net.name}; "
+            f"pass --network {owners[0].name}, or the spec the {net.name} model was trained with")

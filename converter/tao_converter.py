@@ -376,10 +376,14 @@ def _is_plugin(op: str) -> bool:
 
 
 def choose_network(settings: BuildSettings, inputs, outputs, ops):
-    from taostream.converter.registry import get_network, recognise
+    from taostream.converter.registry import get_network, model_network_mismatch, recognise
 
     if settings.network:
-        return get_network(settings.network)
+        network = get_network(settings.network)
+        mismatch = model_network_mismatch(network, list(inputs), outputs, set(ops), source=str(settings.model))
+        if mismatch:
+            raise TaostreamError(mismatch)
+        return network
     network = recognise(list(inputs), outputs, set(ops))
     if network is None:
         raise TaostreamError(
@@ -395,6 +399,8 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     loaded = load_model(settings, key)
     inputs, outputs, ops, has_qdq = graph_summary(loaded.model)
     check_outputs(settings.output_nodes, outputs, settings.model)
+    if settings.network:
+        choose_network(settings, inputs, outputs, ops)  # refuses a --network the model contradicts
     settings = replace(settings, profiles=resolve_profiles(settings, inputs, settings.model))
     plan = make_plan(settings, loaded, ops, has_qdq, out)
     print(plan.explain(), file=out)

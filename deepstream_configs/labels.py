@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from taostream.converter.errors import SpecError
-from taostream.converter.registry import Network, get_network
+from taostream.converter.registry import Network, get_network, spec_network_mismatch
 from taostream.deepstream_configs.spec_access import as_spec_dict, spec_value, spec_values
 
 BACKGROUND = "background"
@@ -56,7 +56,11 @@ def labels_for_network(network: str | Network, spec: Any = None, sources: LabelS
     rule = _RULES.get(net.label_rule)
     if rule is None:
         raise SpecError(f"network {net.name}: no label rule '{net.label_rule}' (registry label_rule)")
-    return rule(as_spec_dict(spec), sources, source)
+    values = as_spec_dict(spec)
+    mismatch = spec_network_mismatch(net, values.keys(), source)
+    if mismatch:
+        raise SpecError(mismatch)
+    return rule(values, sources, source)
 
 
 def labels_from_spec_file(spec_path: str | os.PathLike, network: str | Network,
