@@ -34,6 +34,30 @@ def register(subparsers) -> None:
     infer.add_argument("--no-progress", action="store_true", help="no progress bar")
     infer.set_defaults(func=run_infer)
 
+    verify = subparsers.add_parser(
+        "verify", help="check a deployment (ONNX graph, TensorRT engine, Triton model) against the FP32 reference",
+        description="Run the same images through the bundle's FP32 CPU reference and a candidate (default: the "
+                    "bundle's model.onnx, the TensorRT 11 graph with replaced plugins and INT8 Q/DQ; or a TensorRT "
+                    "engine; or a Triton model) and match the detections. Exit status 0 when they agree within "
+                    "the tolerance, 1 when they do not.")
+    verify.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
+    verify.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
+    verify.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
+                        help="onnx: an ONNX graph in ONNX Runtime (default); trt: a TensorRT engine; triton: a Triton model")
+    verify.add_argument("--onnx", type=Path, help="onnx: the candidate graph (default BUNDLE/model.onnx)")
+    verify.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
+    verify.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
+    verify.add_argument("--protocol", choices=("http", "grpc"), default="http", help="triton: protocol (default http)")
+    verify.add_argument("--model-name", help="triton: model to query (default: the bundle's CPU model)")
+    verify.add_argument("--tolerance", default="auto", choices=("auto", "exact", "fp32", "fp16", "int8"),
+                        help="auto (default): from the candidate's precision; exact for the CPU Triton model")
+    verify.add_argument("--threshold", type=float, help="confidence threshold (default: the bundle's)")
+    verify.add_argument("--max-frames", type=int, default=25, help="frames compared per video (default 25)")
+    verify.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
+    verify.add_argument("--json", type=Path, metavar="REPORT", help="also write the full report as JSON")
+    verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+    verify.set_defaults(func=run_verify_command)
+
     serve = subparsers.add_parser(
         "serve", help="serve a bundle's Triton repository with a real Triton server on 127.0.0.1",
         description="Start tritonserver (a system one, else the one nvidia-pytriton ships) on 127.0.0.1 with "
@@ -122,6 +146,23 @@ def run_serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", flush=True)
     return 0
+
+
+def run_verify_command(args: argparse.Namespace) -> int:
+    import json
+
+    from taostream.converter.fileio import atomic_write_text
+    from taostream.inference.verify import VerifyRequest, run_verify
+
+    report = run_verify(VerifyRequest(
+        bundle=Path(args.bundle), inputs=args.inputs, backend=args.backend, onnx=args.onnx, engine=args.engine,
+        url=args.url, protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,
+        threshold=args.threshold, max_frames=args.max_frames, batch_size=args.batch_size,
+        progress=not args.no_progress))
+    print("\n".join(report.lines()))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")
+    return 0 if report.passed else 1
 
 
 def parse_size(text: str) -> tuple[int, int]:

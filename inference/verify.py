@@ -1,0 +1,370 @@
+"""`taostream verify`: does a deployment detect what the model detects?
+
+Runs the same images through the bundle's CPU reference (ONNX Runtime in FP32, TensorRT plugins by
+their numpy references) and through a candidate: a TensorRT engine, a Triton model, or another ONNX
+graph (by default the bundle's own model.onnx, i.e. the TensorRT 11 graph with its replaced plugins
+and INT8 Q/DQ nodes, which ONNX Runtime also runs). Detections are matched class by class, greedy by
+IoU in descending reference confidence, and judged against a tolerance chosen for the candidate's
+precision. Detections whose confidence is within the score tolerance of the threshold (or of the
+last kept rank) may appear on one side only: a rounding difference legitimately moves them across.
+
+The matching is plain functions on ``parsers.reference.Detection`` lists, so any two result sets can
+be compared (e.g. DeepStream's KITTI output against ``taostream infer``'s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a candidate may stray from the FP32 reference and still be called equal."""
+
+    name: str
+    min_iou: float  # a matched box overlaps its reference box at least this much
+    score: float  # score_delta() of a matched pair; also the borderline band above the threshold
+    mask: float  # max |mask probability difference| of a matched pair (MaskRCNN)
+
+
+TOLERANCES = {
+    # Same graph, same runtime (the CPU Triton model against ONNX Runtime): only summation order.
+    "exact": Tolerance("exact", min_iou=0.999, score=1e-4, mask=1e-4),
+    # Another FP32 implementation (rewritten plugins, TensorRT's TF32 convolutions).
+    "fp32": Tolerance("fp32", min_iou=0.97, score=0.01, mask=0.02),
+    "fp16": Tolerance("fp16", min_iou=0.9, score=0.03, mask=0.05),
+    "int8": Tolerance("int8", min_iou=0.75, score=0.1, mask=0.15),
+}
+
+
+@dataclass
+class PairReport:
+    """One matched reference/candidate pair that broke the tolerance."""
+
+    class_id: int
+    reference_box: tuple[float, float, float, float]
+    candidate_box: tuple[float, float, float, float]
+    iou: float
+    score_delta: float
+    mask_delta: float | None = None
+
+
+@dataclass
+class ImageComparison:
+    source: str
+    matched: int = 0
+    missing: list = field(default_factory=list)  # reference detections the candidate lacks (beyond the borderline)
+    extra: list = field(default_factory=list)  # candidate detections the reference lacks (beyond the borderline)
+    borderline: int = 0  # one-sided detections within the score band of the threshold/cap: tolerated
+    out_of_tolerance: list = field(default_factory=list)  # PairReport
+    worst_iou: float = 1.0
+    worst_score_delta: float = 0.0
+    classification: str | None = None  # classifiers: None when equal, else what differs
+
+    @property
+    def passed(self) -> bool:
+        return not (self.missing or self.extra or self.out_of_tolerance or self.classification)
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two Detection-like boxes (left, top, right, bottom)."""
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    union = (a.right - a.left) * (a.bottom - a.top) + (b.right - b.left) * (b.bottom - b.top) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _box(d) -> tuple[float, float, float, float]:
+    return (round(float(d.left), 3), round(float(d.top), 3), round(float(d.right), 3), round(float(d.bottom), 3))
+
+
+def _mask_delta(ref, cand) -> float | None:
+    if ref.mask is None or cand.mask is None:
+        return None
+    a, b = np.asarray(ref.mask, np.float32), np.asarray(cand.mask, np.float32)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def score_delta(reference: float, candidate: float) -> float:
+    """|candidate - reference| on the scale of the reference: absolute for probabilities (<= 1),
+    relative for scores that are sums (DetectNet_v2's clustered coverage, e.g. 68.8)."""
+    return abs(float(candidate) - float(reference)) / max(1.0, abs(float(reference)))
+
+
+def _floor(detections: Sequence, threshold: float, cap: int) -> float:
+    """The lowest confidence a list could have dropped a detection at: the threshold, or the
+    confidence of the last kept rank when the list was cut at ``cap``."""
+    if cap and len(detections) >= cap:
+        return max(threshold, min(d.confidence for d in detections))
+    return threshold
+
+
+def compare_detections(reference: Sequence, candidate: Sequence, tolerance: Tolerance, threshold: float,
+                       cap: int = 0, source: str = "") -> ImageComparison:
+    """Match ``candidate`` to ``reference`` (Detection lists of one image, same coordinates)."""
+    report = ImageComparison(source)
+    unmatched = list(range(len(candidate)))
+    for ref in sorted(reference, key=lambda d: -d.confidence):
+        best, best_iou = None, 0.0
+        for index in unmatched:
+            cand = candidate[index]
+            overlap = iou(ref, cand) if cand.class_id == ref.class_id else 0.0
+            if overlap > best_iou:
+                best, best_iou = index, overlap
+        # A pair is the same object if the boxes overlap at all more than they overlap anything else;
+        # how well they agree is then judged against the tolerance.
+        if best is None or best_iou < 0.5:
+            _one_sided(report.missing, ref, report, tolerance, _floor(candidate, threshold, cap))
+            continue
+        unmatched.remove(best)
+        cand = candidate[best]
+        report.matched += 1
+        delta = score_delta(ref.confidence, cand.confidence)
+        mask = _mask_delta(ref, cand)
+        report.worst_iou = min(report.worst_iou, best_iou)
+        report.worst_score_delta = max(report.worst_score_delta, delta)
+        if best_iou < tolerance.min_iou or delta > tolerance.score or (mask is not None and mask > tolerance.mask):
+            report.out_of_tolerance.append(PairReport(ref.class_id, _box(ref), _box(cand), round(best_iou, 5),
+                                                      round(delta, 6), None if mask is None else round(mask, 6)))
+    floor = _floor(reference, threshold, cap)
+    for index in unmatched:
+        _one_sided(report.extra, candidate[index], report, tolerance, floor)
+    return report
+
+
+def _one_sided(bucket: list, detection, report: ImageComparison, tolerance: Tolerance, floor: float) -> None:
+    if detection.confidence < floor + tolerance.score * max(1.0, abs(floor)):
+        report.borderline += 1
+    else:
+        bucket.append({"class_id": detection.class_id, "box": _box(detection),
+                       "confidence": round(float(detection.confidence), 6)})
+
+
+def compare_classification(reference, candidate, tolerance: Tolerance, threshold: float, source: str = "") -> ImageComparison:
+    """Classifier results (parsers.reference.Attribute or None below the threshold)."""
+    report = ImageComparison(source)
+    if reference is None and candidate is None:
+        return report
+    if reference is None or candidate is None:
+        present = reference if reference is not None else candidate
+        if present.confidence < threshold + tolerance.score:
+            report.borderline += 1
+        else:
+            report.classification = f"{'candidate' if reference is None else 'reference'} only: class {present.value}"
+        return report
+    delta = score_delta(reference.confidence, candidate.confidence)
+    report.worst_score_delta = delta
+    if candidate.value != reference.value:
+        report.classification = f"class {reference.value} ({reference.confidence:.4f}) vs {candidate.value} ({candidate.confidence:.4f})"
+    elif delta > tolerance.score:
+        report.classification = f"confidence {reference.confidence:.5f} vs {candidate.confidence:.5f}"
+    else:
+        report.matched = 1
+    return report
+
+
+@dataclass
+class VerifyRequest:
+    bundle: Path
+    inputs: list[str]
+    backend: str = "onnx"  # onnx | trt | triton
+    onnx: Path | None = None  # onnx: the candidate graph (default: the bundle's model.onnx)
+    engine: Path | None = None
+    url: str | None = None
+    protocol: str = "http"
+    model_name: str | None = None
+    tolerance: str = "auto"
+    threshold: float | None = None
+    max_frames: int = 25  # per video
+    batch_size: int = 1
+    progress: bool = True
+
+
+@dataclass
+class VerifyReport:
+    bundle: str
+    backend: str
+    candidate: str
+    tolerance: Tolerance
+    threshold: float
+    images: list[ImageComparison] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(image.passed for image in self.images)
+
+    def totals(self) -> dict:
+        return {"images": len(self.images), "failed_images": sum(not i.passed for i in self.images),
+                "matched": sum(i.matched for i in self.images),
+                "missing": sum(len(i.missing) for i in self.images), "extra": sum(len(i.extra) for i in self.images),
+                "borderline": sum(i.borderline for i in self.images),
+                "out_of_tolerance": sum(len(i.out_of_tolerance) for i in self.images),
+                "worst_iou": min((i.worst_iou for i in self.images), default=1.0),
+                "worst_score_delta": max((i.worst_score_delta for i in self.images), default=0.0)}
+
+    def to_dict(self) -> dict:
+        return {"bundle": self.bundle, "backend": self.backend, "candidate": self.candidate,
+                "tolerance": asdict(self.tolerance), "threshold": self.threshold, "passed": self.passed,
+                "totals": self.totals(),
+                "images": [{**asdict(i), "passed": i.passed} for i in self.images]}
+
+    def lines(self) -> list[str]:
+        t = self.totals()
+        out = [f"reference: the bundle's FP32 CPU model; candidate: {self.candidate} ({self.backend}); "
+               f"tolerance {self.tolerance.name} (IoU >= {self.tolerance.min_iou}, |score delta| <= {self.tolerance.score}); "
+               f"threshold {self.threshold:g}"]
+        for image in self.images:
+            if image.passed:
+                continue
+            out.append(f"  {image.source}: {image.matched} matched, {len(image.missing)} missing, {len(image.extra)} extra, "
+                       f"{len(image.out_of_tolerance)} out of tolerance" + (f"; {image.classification}" if image.classification else ""))
+            for d in image.missing[:3]:
+                out.append(f"    missing class {d['class_id']} at {d['box']} (confidence {d['confidence']:.4f})")
+            for d in image.extra[:3]:
+                out.append(f"    extra   class {d['class_id']} at {d['box']} (confidence {d['confidence']:.4f})")
+            for p in image.out_of_tolerance[:3]:
+                out.append(f"    class {p.class_id}: IoU {p.iou:.4f}, score delta {p.score_delta:.4f}"
+                           + (f", mask delta {p.mask_delta:.4f}" if p.mask_delta is not None else ""))
+        out.append(f"{'PASS' if self.passed else 'FAIL'}: {t['images']} images, {t['matched']} matched, {t['missing']} missing, "
+                   f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline; "
+                   f"worst IoU {t['worst_iou']:.4f}, worst score delta {t['worst_score_delta']:.4g}")
+        return out
+
+
+def graph_precision(path: Path) -> str:
+    """fp32, fp16 or int8: what an ONNX graph computes in (Q/DQ nodes -> int8, float16 tensors -> fp16)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node):
+        return "int8"
+    if any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer):
+        return "fp16"
+    return "fp32"
+
+
+def engine_precision(engine: Path, manifest: dict) -> str:
+    """The precision an engine was built with: its metadata (<engine>.json) or the bundle's."""
+    import json
+
+    meta = Path(f"{engine}.json")
+    if meta.is_file():
+        try:
+            value = json.loads(meta.read_text(encoding="utf-8")).get("precision")
+        except (OSError, ValueError):
+            value = None
+        if value in TOLERANCES:
+            return value
+    return manifest.get("precision") if manifest.get("precision") in TOLERANCES else "fp16"
+
+
+def choose_tolerance(name: str, backend: str, precision: str, cpu_triton_model: bool) -> Tolerance:
+    """``--tolerance auto``: exact for the CPU Triton model (the reference graph, served), else by
+    the candidate's precision."""
+    if name != "auto":
+        if name not in TOLERANCES:
+            raise TaostreamError(f"--tolerance {name}: use auto or one of {', '.join(TOLERANCES)}")
+        return TOLERANCES[name]
+    if backend == "triton" and cpu_triton_model:
+        return TOLERANCES["exact"]
+    return TOLERANCES[precision]
+
+
+def _frames(inputs: list[str], max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
+    from taostream.converter.preprocess import load_bgr
+    from taostream.inference.inputs import collect_inputs, read_video
+
+    for item in collect_inputs(inputs):
+        if item.kind == "image":
+            yield str(item.path), load_bgr(item.path)
+            continue
+        frames, _, _ = read_video(item.path)
+        for number, frame in enumerate(frames):
+            if number >= max_frames:
+                frames.close()
+                break
+            yield f"{item.path}#{number}", frame
+
+
+def _candidate(bundle, request: VerifyRequest):
+    """(context manager giving the candidate runner, its description, its precision)."""
+    from taostream.inference.infer_run import InferRequest, _engine_path, open_runner
+
+    if request.backend == "onnx":
+        from taostream.inference.runners import cpu_runner
+
+        path = Path(request.onnx or bundle.path / "model.onnx")
+        if not path.is_file():
+            raise TaostreamError(f"{path}: no such ONNX model (--onnx)")
+        return cpu_runner(path), str(path), graph_precision(path)
+    if request.backend == "trt":
+        engine = _engine_path(bundle, request.engine)
+        infer = InferRequest(bundle.path, [], Path("."), backend="trt", engine=engine)
+        return open_runner(bundle, infer), str(engine), engine_precision(engine, bundle.manifest)
+    if request.backend == "triton":
+        model = request.model_name or bundle.cpu_model_name
+        infer = InferRequest(bundle.path, [], Path("."), backend="triton", url=request.url, protocol=request.protocol,
+                             model_name=model)
+        precision = "fp32" if model == bundle.cpu_model_name else bundle.manifest.get("precision", "fp16")
+        return open_runner(bundle, infer), f"Triton model {model}", precision
+    raise TaostreamError(f"--backend {request.backend}: use onnx, trt or triton")
+
+
+def _batches(frames: Iterator, size: int) -> Iterator[list]:
+    batch: list = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_verify(request: VerifyRequest) -> VerifyReport:
+    from tqdm import tqdm
+
+    from taostream.inference.bundle_info import load_bundle
+    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
+    from taostream.inference.runners import cpu_runner
+
+    if request.batch_size < 1:
+        raise TaostreamError("--batch-size must be at least 1")
+    if request.max_frames < 1:
+        raise TaostreamError("--max-frames must be at least 1")
+    bundle = load_bundle(request.bundle)
+    frames = list(_frames(request.inputs, request.max_frames))
+    candidate_runner, description, precision = _candidate(bundle, request)
+    cpu_triton = request.backend == "triton" and (request.model_name or bundle.cpu_model_name) == bundle.cpu_model_name
+    tolerance = choose_tolerance(request.tolerance, request.backend, precision, cpu_triton)
+    with cpu_runner(bundle.onnx_for_cpu()) as reference_runner, candidate_runner as runner:
+        reference = Detector(bundle, reference_runner, request.threshold, DEFAULT_MAX_DETECTIONS)
+        candidate = Detector(bundle, runner, request.threshold, DEFAULT_MAX_DETECTIONS)
+        report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.threshold)
+        classifier = bundle.network.task == "classification"
+        with tqdm(total=len(frames), unit="image", disable=not request.progress) as bar:
+            for batch in _batches(iter(frames), request.batch_size):
+                images, sources = [f for _, f in batch], [s for s, _ in batch]
+                for ref, cand in zip(reference.detect(images, sources), candidate.detect(images, sources)):
+                    report.images.append(_compare_result(ref, cand, tolerance, reference.threshold, classifier))
+                bar.update(len(batch))
+    return report
+
+
+def _compare_result(ref, cand, tolerance: Tolerance, threshold: float, classifier: bool) -> ImageComparison:
+    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS
+
+    if classifier:
+        return compare_classification(ref.classification, cand.classification, tolerance, threshold, ref.source)
+    return compare_detections(ref.detections, cand.detections, tolerance, threshold, DEFAULT_MAX_DETECTIONS, ref.source)
