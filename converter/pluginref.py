@@ -492,6 +492,7 @@ def _tensor_value(tensor, values: dict) -> np.ndarray:
 
 def _run_plugin_node(node, values: dict) -> None:
     from taostream.converter.errors import UnsupportedOpError
+    from taostream.converter.plugin_pipeline import conform_to_declared
 
     reference = reference_for(node.op)
     if reference is None:
@@ -502,21 +503,7 @@ def _run_plugin_node(node, values: dict) -> None:
     arrays = [_tensor_value(t, values) for t in node.inputs]
     results = reference(dict(node.attrs), arrays)
     for tensor, result in zip(node.outputs, results):
-        values[tensor.name] = _conform(np.asarray(result), tensor.shape)
-
-
-def _conform(result: np.ndarray, declared) -> np.ndarray:
-    """Give a reference's result the rank the graph declares for that tensor when only the rank
-    differs (e.g. a static BatchedNMS_TRT count: [N] from the plugin, [N, 1] in the graph)."""
-    if declared is None or len(declared) == result.ndim:
-        return result
-    dims = [d if isinstance(d, (int, np.integer)) and d >= 0 else -1 for d in declared]
-    if dims.count(-1) > 1:
-        return result
-    known = int(np.prod([d for d in dims if d != -1])) if dims else 1
-    if known and result.size % known == 0:
-        return result.reshape(dims)
-    return result
+        values[tensor.name] = conform_to_declared(np.asarray(result), tensor.shape)
 
 
 def _run_standard_segment(graph, segment: list, later_nodes: list, values: dict) -> None:
@@ -562,13 +549,14 @@ def _run_standard_segment(graph, segment: list, later_nodes: list, values: dict)
         values[tensor.name] = result
 
 
-try:  # part B's FasterRCNN references register themselves on import
-    import taostream.converter.pluginref_frcnn  # noqa: F401,E402
-except ModuleNotFoundError as exc:
-    if exc.name != "taostream.converter.pluginref_frcnn":
-        raise
-try:  # the MaskRCNN references register themselves on import
-    import taostream.converter.pluginref_mrcnn  # noqa: F401,E402
-except ModuleNotFoundError as exc:
-    if exc.name != "taostream.converter.pluginref_mrcnn":
-        raise
+if __name__ == "taostream.converter.pluginref":  # not in a standalone copy (the Triton CPU model's)
+    try:  # part B's FasterRCNN references register themselves on import
+        import taostream.converter.pluginref_frcnn  # noqa: F401,E402
+    except ModuleNotFoundError as exc:
+        if exc.name != "taostream.converter.pluginref_frcnn":
+            raise
+    try:  # the MaskRCNN references register themselves on import
+        import taostream.converter.pluginref_mrcnn  # noqa: F401,E402
+    except ModuleNotFoundError as exc:
+        if exc.name != "taostream.converter.pluginref_mrcnn":
+            raise

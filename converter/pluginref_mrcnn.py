@@ -80,9 +80,15 @@ F32 = np.float32
 
 
 def _scalar(value, default=None):
-    from taostream.converter.pluginref import _scalar as scalar
-
-    return scalar(value, default)
+    """One attribute value (lists and arrays give their first item). Kept here, numpy only, so this
+    module also runs as a standalone copy beside the Triton CPU model's model.py."""
+    if value is None:
+        return default
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return np.asarray(value).reshape(-1)[0].item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
 
 
 def _image_size(attrs: dict, op: str) -> tuple[int, int]:
@@ -412,11 +418,14 @@ MASK_RCNN_REFERENCES = {
 }
 
 
-def _register() -> None:
-    from taostream.converter.pluginref import register_reference
-
+def register_references(register_reference) -> None:
+    """Register each reference under its op name with and without ``_TRT`` (pluginref.register_reference
+    or, in the Triton CPU model, the standalone copy's)."""
     for op, fn in MASK_RCNN_REFERENCES.items():
         register_reference((op, op.removesuffix("_TRT")), fn)
 
 
-_register()
+if __name__ == "taostream.converter.pluginref_mrcnn":  # a standalone copy is registered by its caller
+    from taostream.converter.pluginref import register_reference as _register_reference
+
+    register_references(_register_reference)

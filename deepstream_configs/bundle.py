@@ -135,7 +135,8 @@ def _modernize(proto, request: BundleRequest):
 
 
 def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
-    """The plugin-free FP32 graph ONNX Runtime runs for the CPU Triton model, or None."""
+    """What the CPU Triton model runs: the plugin-free FP32 graph for ONNX Runtime, or, for a graph no
+    plugin-free rewrite exists for (MaskRCNN), its compiled plugin-reference pipeline; None if neither."""
     if not _has_plugin_nodes(proto):
         return proto
     from taostream.converter.errors import UnsupportedOpError
@@ -144,9 +145,23 @@ def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
     try:
         cpu, _ = modernize(proto, target="ort", network=request.network, source=str(request.model))
     except UnsupportedOpError as exc:
-        warnings.append(f"no CPU Triton model: {exc}")
-        return None
+        return _cpu_pipeline(proto, request, warnings, exc)
     return cpu
+
+
+def _cpu_pipeline(proto, request: BundleRequest, warnings: list[str], no_rewrite: Exception):
+    """The graph as standard ONNX Runtime segments plus the plugins' numpy references, checked to be
+    savable and servable without taostream; None (with a warning) otherwise."""
+    from taostream.converter.plugin_pipeline_compile import check_savable, compile_plugin_pipeline, serving_modules
+
+    try:
+        pipeline = compile_plugin_pipeline(proto)
+        serving_modules(pipeline)
+        check_savable(pipeline, str(request.model))
+    except TaostreamError as exc:
+        warnings.append(f"no CPU Triton model: {no_rewrite}; and no plugin-reference pipeline either: {exc}")
+        return None
+    return pipeline
 
 
 def _sha256(path: Path) -> str:
@@ -244,7 +259,7 @@ class _Plan:
     dims: tuple[int, int, int]
     spec: object
     warnings: list[str]
-    cpu_model: object | None  # plugin-free FP32 graph for ONNX Runtime (the CPU Triton model), or None
+    cpu_model: object | None  # the CPU Triton model's plugin-free FP32 graph or PluginPipeline, or None
 
 
 def plan_bundle(request: BundleRequest) -> _Plan:
@@ -340,6 +355,11 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
         model_outputs=dict(plan.model.outputs), parameters=parameters)
+    from taostream.converter.plugin_pipeline import PluginPipeline
+
+    if isinstance(plan.cpu_model, PluginPipeline):
+        write_triton_repository(root / "triton", options, pipeline=plan.cpu_model)
+        return
     cpu = plan.cpu_model.SerializeToString() if plan.cpu_model is not None else None
     write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None)
 

@@ -1,37 +1,75 @@
 """Triton python-backend model (copied as model.py by taostream's Triton repository writer).
 
-Runs the TAO model's ONNX with ONNX Runtime on the CPU and post-processes with taostream's numpy
-reference (copied beside this file as taostream_reference.py), so the serving environment needs only
-numpy<2 and onnxruntime. Outputs per image: ``num_detections`` [1] and ``detections`` [K, 6] =
-x1, y1, x2, y2, score, class in network pixels (zero-padded), or ``probabilities`` [C] for classifiers.
+Runs the TAO model on the CPU and post-processes with taostream's numpy reference (copied beside this
+file as taostream_reference.py), so the serving environment needs only numpy<2 and onnxruntime. The
+model is either ``model.onnx`` (plugin-free, one ONNX Runtime session) or a ``pipeline/`` folder: a
+graph that keeps TensorRT plugin nodes (MaskRCNN), run by the plugin-reference pipeline copied beside
+this file (taostream_plugin_pipeline.py with the plugins' numpy references, taostream_pluginref*.py).
+Outputs per image: ``num_detections`` [1] and ``detections`` [K, 6] = x1, y1, x2, y2, score, class in
+network pixels (zero-padded), plus ``masks`` [K, H, W] for instance segmentation (the detected class's
+mask logits, box relative, zero-padded), or ``probabilities`` [C] for classifiers.
 """
 
+import glob
+import importlib
 import json
 import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+PIPELINE_FOLDER = "pipeline"  # deepstream_configs/triton_repo.py writes it
 
 
 def _parameters(model_config):
     return {key: value["string_value"] for key, value in model_config.get("parameters", {}).items()}
 
 
+def _kept(detections, max_detections):
+    """The packing order: descending confidence (stable), at most max_detections."""
+    return sorted(detections, key=lambda d: -d.confidence)[:max_detections]
+
+
 def pack_detections(detections, max_detections):
     """Reference Detection objects -> (count [1] int32, rows [K, 6] float32)."""
     rows = np.zeros((max_detections, 6), dtype=np.float32)
-    kept = sorted(detections, key=lambda d: -d.confidence)[:max_detections]
+    kept = _kept(detections, max_detections)
     for index, det in enumerate(kept):
         rows[index] = (det.left, det.top, det.right, det.bottom, det.confidence, det.class_id)
     return np.array([len(kept)], dtype=np.int32), rows
 
 
+def pack_masks(detections, max_detections, mask_size):
+    """The masks of the detections pack_detections keeps, in its order: [K, H, W] float32."""
+    masks = np.zeros((max_detections, *mask_size), dtype=np.float32)
+    for index, det in enumerate(_kept(detections, max_detections)):
+        masks[index] = np.asarray(det.mask, dtype=np.float32).reshape(mask_size)
+    return masks
+
+
+def load_plugin_pipeline(folder):
+    """The saved plugin-reference pipeline in ``folder``, its plugins resolved by the numpy references
+    copied beside this file (no taostream import)."""
+    import taostream_plugin_pipeline as pipeline
+    import taostream_pluginref as pluginref
+
+    for path in sorted(glob.glob(os.path.join(HERE, "taostream_pluginref_*.py"))):
+        module = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
+        module.register_references(pluginref.register_reference)
+    return pipeline.PluginPipeline.load(folder, pluginref.reference_for)
+
+
+def _mask_size(config):
+    for output in config["output"]:
+        if output["name"] == "masks":
+            return tuple(int(d) for d in output["dims"][1:])
+    return None
+
+
 class TritonPythonModel:
     def initialize(self, args):
-        import onnxruntime
-
         import taostream_reference as reference
 
         self.reference = reference
@@ -41,13 +79,28 @@ class TritonPythonModel:
         self.input_name = self.params["input_name"]
         self.num_classes = int(self.params["num_classes"])
         self.max_detections = int(self.params["max_detections"])
+        self.mask_size = _mask_size(config)
         dims = [int(d) for d in config["input"][0]["dims"]]  # protobuf JSON may write int64 as strings
         nhwc = config["input"][0].get("format") == "FORMAT_NHWC"
         self.net_h, self.net_w = (dims[0], dims[1]) if nhwc else (dims[1], dims[2])
         self.decode_params = reference.DecodeParams.from_model_parameters(self.params, self.num_classes)
-        path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
-        self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        version = os.path.join(args["model_repository"], args["model_version"])
+        self.session = self.pipeline = None
+        if os.path.isdir(os.path.join(version, PIPELINE_FOLDER)):
+            self.pipeline = load_plugin_pipeline(os.path.join(version, PIPELINE_FOLDER))
+            self.output_names = list(self.pipeline.outputs)
+        else:
+            import onnxruntime
+
+            self.session = onnxruntime.InferenceSession(os.path.join(version, "model.onnx"),
+                                                        providers=["CPUExecutionProvider"])
+            self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def infer(self, images):
+        """Raw model outputs of a batch, by output name."""
+        if self.pipeline is not None:
+            return self.pipeline.run({self.input_name: images})
+        return dict(zip(self.output_names, self.session.run(None, {self.input_name: images})))
 
     def postprocess(self, outputs):
         """Raw outputs of a batch -> the Triton output arrays of that batch."""
@@ -55,14 +108,19 @@ class TritonPythonModel:
         if self.layout == "softmax":
             return {"probabilities": np.stack([np.asarray(outputs[self.output_names[0]][i], np.float32).reshape(-1)
                                                for i in range(batch)])}
-        counts, rows = [], []
+        counts, rows, masks = [], [], []
         for i in range(batch):
             arrays = self.reference.select_outputs(self.layout, {k: v[i] for k, v in outputs.items()})
             detections = self.reference.decode_image(self.layout, arrays, self.net_w, self.net_h, self.decode_params)
             count, packed = pack_detections(detections, self.max_detections)
             counts.append(count)
             rows.append(packed)
-        return {"num_detections": np.stack(counts), "detections": np.stack(rows)}
+            if self.mask_size is not None:
+                masks.append(pack_masks(detections, self.max_detections, self.mask_size))
+        result = {"num_detections": np.stack(counts), "detections": np.stack(rows)}
+        if self.mask_size is not None:
+            result["masks"] = np.stack(masks)
+        return result
 
     def execute(self, requests):
         import triton_python_backend_utils as pb_utils
@@ -70,7 +128,6 @@ class TritonPythonModel:
         responses = []
         for request in requests:
             images = pb_utils.get_input_tensor_by_name(request, self.input_name).as_numpy().astype(np.float32)
-            raw = dict(zip(self.output_names, self.session.run(None, {self.input_name: images})))
-            tensors = [pb_utils.Tensor(name, array) for name, array in self.postprocess(raw).items()]
+            tensors = [pb_utils.Tensor(name, array) for name, array in self.postprocess(self.infer(images)).items()]
             responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
         return responses

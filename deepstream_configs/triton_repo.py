@@ -5,6 +5,12 @@ GPU hosts: ``<model>/config.pbtxt`` with platform ``tensorrt_plan`` and the regi
 a python-backend model that runs the ONNX with ONNX Runtime and post-processes with the parsers'
 Python reference, returning boxes (``num_detections`` + ``detections`` [K, 6] = x1, y1, x2, y2, score,
 class in network pixels) or, for classifiers, the softmax.
+
+A graph no plugin-free rewrite exists for (MaskRCNN) is served as a plugin-reference pipeline instead
+of model.onnx: ``1/pipeline/`` (converter/plugin_pipeline_compile.py) with the pipeline runtime and the
+plugins' numpy references copied beside model.py (taostream_plugin_pipeline.py, taostream_pluginref*.py).
+Instance-segmentation models also return ``masks`` [K, H, W] (the detected class's mask logits, box
+relative, in the model's mask resolution).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
 
 CPU_MAX_DETECTIONS = 100
+PIPELINE_FOLDER = "pipeline"  # triton_python_model.py looks for this folder in its version folder
+INSTANCE_SEGMENTATION = 3  # nvinfer network-type
 _TRITON_TYPES = {"FP32": "TYPE_FP32", "INT32": "TYPE_INT32", "FP16": "TYPE_FP16", "INT64": "TYPE_INT64"}
 
 
@@ -103,13 +111,28 @@ def gpu_model_config(options: TritonModelOptions) -> dict:
     }
 
 
-def cpu_outputs(network: Network, num_classes: int) -> list[dict]:
+def mask_resolution(options: TritonModelOptions) -> tuple[int, int]:
+    """(H, W) of an instance-segmentation model's masks: the last two dims of its [K, C, H, W] output
+    (the model's own when known, else the registry's)."""
+    shapes = [list(d) for d in options.model_outputs.values()] if options.model_outputs else []
+    shapes += [resolve_dims(spec, options) for spec in options.network.outputs]
+    for dims in shapes:
+        if len(dims) == 4 and dims[-1] > 0 and dims[-2] > 0:
+            return dims[-2], dims[-1]
+    raise TaostreamError(f"{options.model_name}: no [K, C, H, W] mask output among the model's outputs; the CPU "
+                         "Triton model of an instance-segmentation network needs it")
+
+
+def cpu_outputs(network: Network, num_classes: int, mask_size: tuple[int, int] | None = None) -> list[dict]:
     if network.network_type == 1:
         return [{"name": "probabilities", "data_type": Enum("TYPE_FP32"), "dims": [num_classes]}]
-    return [
+    outputs = [
         {"name": "num_detections", "data_type": Enum("TYPE_INT32"), "dims": [1]},
         {"name": "detections", "data_type": Enum("TYPE_FP32"), "dims": [CPU_MAX_DETECTIONS, 6]},
     ]
+    if mask_size is not None:
+        outputs.append({"name": "masks", "data_type": Enum("TYPE_FP32"), "dims": [CPU_MAX_DETECTIONS, *mask_size]})
+    return outputs
 
 
 def cpu_model_config(options: TritonModelOptions) -> dict:
@@ -131,7 +154,8 @@ def cpu_model_config(options: TritonModelOptions) -> dict:
         "backend": "python",
         "max_batch_size": options.max_batch_size,
         "input": [input_tensor(options)],
-        "output": cpu_outputs(net, options.num_classes),
+        "output": cpu_outputs(net, options.num_classes,
+                              mask_resolution(options) if net.network_type == INSTANCE_SEGMENTATION else None),
         "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_CPU")}],
         "parameters": [{"key": k, "value": {"string_value": v}} for k, v in parameters.items()],
     }
@@ -154,9 +178,10 @@ def reference_source() -> str | None:
 
 def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions,
                             onnx_model: str | os.PathLike | bytes | None = None,
-                            gpu: bool = True, cpu: bool = True) -> list[Path]:
+                            gpu: bool = True, cpu: bool = True, pipeline=None) -> list[Path]:
     """Write ``root/<model>`` (GPU, TensorRT plan) and ``root/<model>_cpu`` (ONNX Runtime); returns the
-    files written. ``onnx_model`` (a path or serialized bytes, plugin-free) is the CPU model's ONNX."""
+    files written. ``onnx_model`` (a path or serialized bytes, plugin-free) is the CPU model's ONNX;
+    or ``pipeline``, a compiled PluginPipeline of a graph that keeps plugin nodes."""
     root = Path(root)
     written: list[Path] = []
     if gpu:
@@ -167,8 +192,8 @@ def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions
                                          "Put model.plan here: build it on the serving GPU host with\n"
                                          "  taostream convert ../../../model.onnx -o model.plan\n"))
     if cpu:
-        if onnx_model is None:
-            raise TaostreamError("the CPU Triton model needs the ONNX model to serve")
+        if onnx_model is None and pipeline is None:
+            raise TaostreamError("the CPU Triton model needs the ONNX model (or plugin pipeline) to serve")
         folder = root / f"{options.model_name}_cpu"
         written.append(atomic_write_text(folder / "config.pbtxt", format_pbtxt(cpu_model_config(options))))
         version = folder / "1"
@@ -177,10 +202,26 @@ def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions
         reference = reference_source()
         if reference is not None:
             written.append(atomic_write_text(version / "taostream_reference.py", reference))
-        target = version / "model.onnx"
-        if isinstance(onnx_model, bytes):
-            atomic_write_bytes(target, onnx_model)
+        if pipeline is not None:
+            written.extend(_write_pipeline(version, pipeline, options.model_name))
         else:
-            shutil.copyfile(onnx_model, target)
-        written.append(target)
+            written.append(_write_onnx(version / "model.onnx", onnx_model))
+    return written
+
+
+def _write_onnx(target: Path, onnx_model: str | os.PathLike | bytes) -> Path:
+    if isinstance(onnx_model, bytes):
+        return atomic_write_bytes(target, onnx_model)
+    shutil.copyfile(onnx_model, target)
+    return target
+
+
+def _write_pipeline(version: Path, pipeline, model_name: str) -> list[Path]:
+    """The saved pipeline plus the modules that run it, copied so the server needs no taostream."""
+    from taostream.converter.plugin_pipeline_compile import save_pipeline, serving_modules
+
+    modules = serving_modules(pipeline)
+    written = save_pipeline(pipeline, version / PIPELINE_FOLDER, source=model_name)
+    for module, source in modules.items():
+        written.append(atomic_write_text(version / f"{module}.py", source.read_text(encoding="utf-8")))
     return written

@@ -168,7 +168,8 @@ def _load_onnx(model):
 class PluginReferenceRunner(Runner):
     """A graph that keeps TensorRT plugin nodes, on the CPU: standard nodes in ONNX Runtime, plugin
     nodes with their numpy references (converter/pluginref.py). Slower than ONNX Runtime alone, but it
-    runs graphs no plugin-free rewrite exists for (MaskRCNN). ``model``: a path, bytes or a ModelProto."""
+    runs graphs no plugin-free rewrite exists for (MaskRCNN). ``model``: a path, bytes or a ModelProto.
+    The graph is split into ONNX Runtime segments once, on activate (converter/plugin_pipeline.py)."""
 
     name = "onnxruntime+plugin references"
 
@@ -177,8 +178,10 @@ class PluginReferenceRunner(Runner):
         self.model = model
         self.source = source or (os.fspath(model) if isinstance(model, (str, os.PathLike)) else "<model>")
         self.proto = None
+        self.pipeline = None
 
     def _activate(self) -> None:
+        from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
         from taostream.converter.pluginref import reference_for
 
         proto = _load_onnx(self.model)
@@ -187,10 +190,18 @@ class PluginReferenceRunner(Runner):
             listed = ", ".join(f"'{name}' ({op})" for name, op in missing)
             raise TaostreamError(f"{self.source}: ONNX Runtime cannot load the model: plugin node(s) {listed} have no "
                                  "CPU reference; run `taostream modernize --target ort` first or use --backend trt")
+        try:
+            self.pipeline = compile_plugin_pipeline(proto)
+        except TaostreamError:
+            raise
+        except Exception as exc:  # onnxruntime rejects a standard stretch (its own Fail/InvalidGraph types)
+            raise TaostreamError(f"{self.source}: ONNX Runtime cannot load a part of the model "
+                                 f"({str(exc).splitlines()[0]}); re-export the model or use --backend trt") from None
         self.proto = proto
 
     def _deactivate(self) -> None:
         self.proto = None
+        self.pipeline = None
 
     def input_metadata(self) -> dict[str, TensorMetadata]:
         from onnx import helper
@@ -205,12 +216,10 @@ class PluginReferenceRunner(Runner):
         return [o.name for o in self.proto.graph.output]
 
     def _infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from taostream.converter.pluginref import run_with_plugin_references
-
         meta = self.input_metadata()
         feed = {name: np.ascontiguousarray(array, dtype=meta[name].dtype) for name, array in feed_dict.items()}
         try:
-            outputs = run_with_plugin_references(self.proto, feed)
+            outputs = self.pipeline.run(feed)
         except ValueError as exc:  # a plugin node's attributes or input shapes the reference rejects
             raise TaostreamError(f"{self.source}: {exc}") from None
         return {name: outputs[name] for name in self.output_names()}

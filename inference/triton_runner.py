@@ -228,3 +228,22 @@ class _HttpFuture(concurrent.futures.Future):
             except Exception as exc:  # InferenceServerException, timeouts
                 self.set_exception(TaostreamError(f"Triton model '{self._model_name}': request failed: {exc}"))
         return super().result(timeout=0)
+
+
+def server_detections(outputs: dict[str, np.ndarray], index: int) -> list:
+    """Image ``index`` of the CPU Triton model's reply (``num_detections``, ``detections`` and, for
+    instance segmentation, ``masks`` [K, H, W]) as Detection objects in network pixels, each with its
+    mask when the reply has masks."""
+    import dataclasses
+
+    from taostream.inference.detector import unpack_server_detections
+
+    by_name = {name.split(":")[0]: array for name, array in outputs.items()}
+    detections = unpack_server_detections(by_name["num_detections"][index], by_name["detections"][index])
+    if "masks" not in by_name:
+        return detections
+    masks = np.asarray(by_name["masks"][index], dtype=np.float32)
+    if masks.ndim != 3 or len(masks) < len(detections):
+        raise TaostreamError(f"the Triton model returned masks of shape {list(masks.shape)} for {len(detections)} "
+                             "detections; expected [K, H, W] with K >= num_detections")
+    return [dataclasses.replace(det, mask=masks[row].copy()) for row, det in enumerate(detections)]
