@@ -142,6 +142,11 @@ def _products(build_dir: Path) -> ParserBuild:
                        _product(build_dir, DRIVER_NAME))
 
 
+def parser_build_products(build_dir: Path) -> ParserBuild:
+    """Where a build folder's library, harness and driver are (built or not)."""
+    return _products(Path(build_dir))
+
+
 def missing_aarch64_tools() -> list[str]:
     """The apt packages still to install before parsers can be cross-built and run under qemu."""
     missing = [package for tool, package in AARCH64_TOOL_PACKAGES.items() if shutil.which(tool) is None]
