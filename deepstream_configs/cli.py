@@ -60,22 +60,47 @@ def _register_check(subparsers) -> None:
     parser = subparsers.add_parser(
         "check", help="validate nvinfer / deepstream-app / nvinferserver configs",
         description="Validate DeepStream configs. Exit status 1 when any error is found; warnings do not fail.")
-    parser.add_argument("configs", nargs="+", type=Path, metavar="CONFIG")
-    parser.add_argument("--deepstream", default="9.0", help=f"the DeepStream version to check against ({', '.join(DEEPSTREAM_VERSIONS)})")
+    parser.add_argument("configs", nargs="+", type=Path, metavar="CONFIG|BUNDLE",
+                        help="config files, or bundle folders (their files against manifest.json, then their configs)")
+    parser.add_argument("--deepstream", help=f"the DeepStream version to check against ({', '.join(DEEPSTREAM_VERSIONS)}; "
+                        "default: a bundle's own, else 9.0)")
     parser.add_argument("--model", type=Path, help="the ONNX model, when the config's model path is not reachable here")
     parser.set_defaults(func=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from taostream.deepstream_configs.check import check_configs
+    from taostream.converter.errors import TaostreamError
+    from taostream.deepstream_configs import bundle_check
+    from taostream.deepstream_configs.check import CheckReport, check_configs
 
-    report = check_configs(args.configs, deepstream=args.deepstream, model=args.model)
+    report, configs, bundles, versions = CheckReport(), [], 0, set()
+    for path in args.configs:
+        if not bundle_check.is_bundle(path):
+            if path.is_dir():
+                raise TaostreamError(f"{path}: a folder without manifest.json; give config files or a bundle folder "
+                                     "written by `taostream bundle`")
+            configs.append(path)
+            continue
+        bundles += 1
+        manifest = bundle_check.read_manifest(path, report)
+        if manifest is not None:
+            bundle_check.check_bundle_files(path, manifest, report)
+            versions.add(str(manifest.get("deepstream") or "9.0"))
+        configs.extend(bundle_check.bundle_configs(path))
+    if args.deepstream is None and len(versions) > 1:
+        raise TaostreamError(f"the bundles target different DeepStream versions ({', '.join(sorted(versions))}); "
+                             "check them one at a time or pass --deepstream")
+    deepstream = args.deepstream or (versions.pop() if versions else "9.0")
+    if configs:
+        report.findings.extend(check_configs(configs, deepstream=deepstream, model=args.model).findings)
+
     def position(finding):
         return (str(finding.path), finding.line or 0)
 
     for finding in sorted(report.errors, key=position) + sorted(report.warnings, key=position):
         print(finding)
-    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(args.configs)} config(s)")
+    checked = f"{len(configs)} config(s)" + (f" and {bundles} bundle(s) (DeepStream {deepstream})" if bundles else "")
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {checked}")
     return 1 if report.errors else 0
 
 
