@@ -8,7 +8,6 @@ The decisions (flags, INT8 route, plugins) come from trt_adapt.plan_build; this 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform as host_platform
@@ -173,14 +172,6 @@ def host_platform_name() -> str:
 def metadata_path(engine_path: str | os.PathLike) -> Path:
     engine_path = Path(engine_path)
     return engine_path.with_name(engine_path.name + METADATA_SUFFIX)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def engine_metadata(plan: BuildPlan, settings: BuildSettings, environment: dict, model_sha256: str,

@@ -28,6 +28,7 @@ from taostream.converter.engine import (
     batch_profile, parse_profile, parse_workspace,
 )
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import sha256_file
 from taostream.converter.keys import KEY_ENV, add_key_arguments, resolve_key
 from taostream.converter.trt_adapt import PRECISIONS, BuildPlan, BuildRequest, plan_build, track
 
@@ -201,7 +202,6 @@ def load_model(settings: BuildSettings, key: str | None) -> LoadedModel:
     """Decode/translate the input into an ONNX ModelProto."""
     import onnx
 
-    from taostream.converter.engine import sha256_file
     from taostream.converter.etlt import ONNX, UFF, detect_payload_format, read_etlt
 
     path = Path(settings.model)
@@ -418,7 +418,7 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     environment = engine_module.gpu_environment()  # fails here, naming the gpu extra, without TensorRT
     check_planned_version(plan, environment["trt_version"])
     calibration_sha = (
-        engine_module.sha256_file(settings.calibration_cache)
+        sha256_file(settings.calibration_cache)
         if settings.precision == "int8" and settings.calibration_cache and os.path.isfile(settings.calibration_cache)
         else None
     )

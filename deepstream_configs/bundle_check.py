@@ -10,10 +10,10 @@ them by hand is normal; labels.txt's order still decides every class name). File
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from taostream.converter.fileio import sha256_file
 from taostream.deepstream_configs.check import ERROR, WARNING, CheckReport, Finding
 
 MANIFEST = "manifest.json"
@@ -23,14 +23,6 @@ EDITABLE_SUFFIXES = (".txt", ".env", ".pbtxt", ".yml", ".yaml")
 
 def is_bundle(path: Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: Path, report: CheckReport) -> dict | None:
@@ -63,7 +55,7 @@ def check_bundle_files(folder: Path, manifest: dict, report: CheckReport) -> int
             report.findings.append(Finding(ERROR, path, None, None, None,
                                            "missing: the bundle lists it; copy the whole bundle folder again"))
             continue
-        if path.stat().st_size == entry.get("size") and _sha256(path) == entry.get("sha256"):
+        if path.stat().st_size == entry.get("size") and sha256_file(path) == entry.get("sha256"):
             continue
         if path.suffix.lower() in EDITABLE_SUFFIXES:
             report.findings.append(Finding(WARNING, path, None, None, None,

@@ -99,7 +99,8 @@ def _triton_runner(bundle: Bundle, request: InferRequest) -> Iterator:
         yield runner
 
 
-def _batches(frames: Iterator, size: int) -> Iterator[list]:
+def batches(frames: Iterator, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
     batch = []
     for frame in frames:
         batch.append(frame)
@@ -140,7 +141,7 @@ def _image_jobs(items: Sequence[InputItem]) -> Iterator[tuple]:
 
 def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer: _RunWriter, progress, video=None) -> int:
     count = 0
-    for batch in _batches(jobs, batch_size):
+    for batch in batches(jobs, batch_size):
         results = detector.detect([frame for _, frame, _ in batch], sources=[source for source, _, _ in batch])
         for (_, frame, stem), result in zip(batch, results):
             writer.add(result, frame, stem, video)

@@ -321,22 +321,12 @@ def _candidate(bundle, request: VerifyRequest):
     raise TaostreamError(f"--backend {request.backend}: use onnx, trt or triton")
 
 
-def _batches(frames: Iterator, size: int) -> Iterator[list]:
-    batch: list = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def run_verify(request: VerifyRequest) -> VerifyReport:
     from tqdm import tqdm
 
     from taostream.inference.bundle_info import load_bundle
     from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
+    from taostream.inference.infer_run import batches
     from taostream.inference.runners import cpu_runner
 
     if request.batch_size < 1:
@@ -354,7 +344,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.threshold)
         classifier = bundle.network.task == "classification"
         with tqdm(total=len(frames), unit="image", disable=not request.progress) as bar:
-            for batch in _batches(iter(frames), request.batch_size):
+            for batch in batches(iter(frames), request.batch_size):
                 images, sources = [f for _, f in batch], [s for s, _ in batch]
                 for ref, cand in zip(reference.detect(images, sources), candidate.detect(images, sources)):
                     report.images.append(_compare_result(ref, cand, tolerance, reference.threshold, classifier))
