@@ -143,6 +143,58 @@ class _Checker:
         return False
 
 
+def bundle_manifest(config_path: Path) -> tuple[Path, dict] | None:
+    """The manifest.json of the `taostream bundle` folder a config belongs to (beside it, or one
+    folder up from bundle/deepstream/), if any: it says which platform the bundle targets."""
+    import json
+
+    for folder in (config_path.parent, config_path.parent.parent):
+        path = folder / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and "manifest_version" in manifest and "platform" in manifest:
+            return path, manifest
+    return None
+
+
+_MACHINE_FIX = {
+    "aarch64": "rebuild it for the Jetson: on the device run scripts/jetson_build.sh --bundle <bundle folder>, or "
+               "re-run `taostream bundle --platform jetson` on a host with the aarch64 cross compiler "
+               "(apt-get install g++-aarch64-linux-gnu libc6-dev-arm64-cross)",
+    "x86_64": "rebuild it on an x86-64 host (cmake -S <taostream> -B build && cmake --build build) or re-run "
+              "`taostream bundle --platform x86`",
+}
+
+
+def library_machine_finding(config_path: Path, library: Path) -> tuple[str, str] | None:
+    """(severity, message) when a config's custom library is built for another CPU: dlopen() refuses
+    it. An error when the bundle's manifest.json names the other platform; outside a bundle a warning
+    when it is not this host's machine (the config may be meant for another device); None otherwise
+    (or when the file is no readable ELF: the export check reports that)."""
+    from taostream.deepstream_configs.elf_symbols import ElfError
+    from taostream.deepstream_configs.jetson_library import PLATFORM_MACHINES, host_machine, library_machine
+
+    try:
+        machine = library_machine(library)
+    except ElfError:
+        return None
+    bundle = bundle_manifest(config_path)
+    if bundle is not None:
+        manifest_path, manifest = bundle
+        expected = PLATFORM_MACHINES.get(str(manifest["platform"]))
+        if expected is None or machine == expected:
+            return None
+        return ERROR, (f"{library} is an {machine} library but {manifest_path} says platform={manifest['platform']} "
+                       f"({expected}): DeepStream there cannot load it; {_MACHINE_FIX.get(expected, 'rebuild it for ' + expected)}")
+    host = host_machine()
+    if machine == host:
+        return None
+    return WARNING, (f"{library} is an {machine} library and this host is {host}: fine if the config is for an "
+                     f"{machine} device, otherwise {_MACHINE_FIX.get(host, 'rebuild it for ' + host)}")
+
+
 def parse_value(spec: KeySpec, raw: str) -> tuple[object, str | None]:
     """(value, None) or (None, problem)."""
     text = raw.strip()

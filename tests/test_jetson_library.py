@@ -1,13 +1,15 @@
 """The aarch64 parser library a Jetson bundle ships (deepstream_configs/jetson_library.py): cross-built
 per DeepStream layout, refused unless it is aarch64, has the right NvDsInferObjectDetectionInfo size
 and needs no newer glibc/libstdc++ than JetPack 6 (Ubuntu 22.04) has; the shipped copy decodes under
-qemu exactly as the x86-64 build does.
+qemu exactly as the x86-64 build does. And what `taostream check` says about a custom-lib-path
+built for the other CPU (check.library_machine_finding).
 
 The builds reuse build-parsers-aarch64-ds9/-ds8 (the -ds9 one is shared with
 test_parsers_aarch64.py), so only the first run on a machine compiles."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
@@ -17,9 +19,10 @@ import numpy as np
 import pytest
 
 from taostream.converter.fileio import atomic_write_bytes
+from taostream.deepstream_configs.check import bundle_manifest, library_machine_finding
 from taostream.deepstream_configs.elf_symbols import ElfError
 from taostream.deepstream_configs.jetson_library import (
-    JETPACK_RUNTIMES, OLDEST_JETPACK, JetsonLibraryError, check_jetson_library, jetson_build_dir,
+    JETPACK_RUNTIMES, OLDEST_JETPACK, JetsonLibraryError, check_jetson_library, host_machine, jetson_build_dir,
     jetson_parser_library, library_machine, parse_symbol_version, parser_library_manifest_entry,
     read_library_facts, versions_beyond,
 )
@@ -252,3 +255,65 @@ def test_versions_beyond_each_jetpack(needs, jetpack6, jetpack7):
 def test_oldest_jetpack_is_the_lowest_ceiling():
     for namespace, ceiling in OLDEST_JETPACK.ceilings.items():
         assert all(ceiling <= runtime.ceilings[namespace] for runtime in JETPACK_RUNTIMES)
+
+
+# --- what `taostream check` says about custom-lib-path's machine (check.library_machine_finding) ---
+
+
+def bundle_folder(root: Path, platform: str | None, library: Path) -> Path:
+    """A bundle's layout (manifest.json, deepstream/, lib/<parser library>); returns the config path."""
+    (root / "deepstream").mkdir(parents=True)
+    (root / "lib").mkdir()
+    shutil.copy(library, root / "lib" / PARSER_LIBRARY_NAME)
+    if platform is not None:
+        (root / "manifest.json").write_text(json.dumps({"manifest_version": 1, "platform": platform}))
+    return root / "deepstream" / "config_infer_primary.txt"
+
+
+def test_x86_library_in_a_jetson_bundle_is_an_error(tmp_path, host_build):
+    if elf_machine(host_build.library) != EM_X86_64:
+        pytest.skip("needs an x86-64 host build")
+    config = bundle_folder(tmp_path, "jetson", host_build.library)
+    severity, message = library_machine_finding(config, tmp_path / "lib" / PARSER_LIBRARY_NAME)
+    assert severity == "error"
+    assert "x86_64 library" in message and "platform=jetson (aarch64)" in message
+    assert "scripts/jetson_build.sh" in message and "apt-get install g++-aarch64-linux-gnu" in message
+    assert str(tmp_path / "manifest.json") in message
+
+
+def test_jetson_library_in_a_jetson_bundle_passes_and_fails_in_an_x86_one(tmp_path, ds9_library):
+    config = bundle_folder(tmp_path / "jetson", "jetson", ds9_library)
+    assert library_machine_finding(config, tmp_path / "jetson" / "lib" / PARSER_LIBRARY_NAME) is None
+    config = bundle_folder(tmp_path / "x86", "x86", ds9_library)
+    severity, message = library_machine_finding(config, tmp_path / "x86" / "lib" / PARSER_LIBRARY_NAME)
+    assert severity == "error" and "aarch64 library" in message and "platform=x86 (x86_64)" in message
+    assert "--platform x86" in message
+
+
+def test_outside_a_bundle_a_foreign_library_is_a_warning(tmp_path, ds9_library, host_build):
+    foreign = ds9_library if host_machine() != "aarch64" else host_build.library
+    config = bundle_folder(tmp_path / "foreign", None, foreign)
+    severity, message = library_machine_finding(config, foreign)
+    assert severity == "warning" and f"this host is {host_machine()}" in message
+    assert library_machine_finding(bundle_folder(tmp_path / "own", None, host_build.library), host_build.library) is None
+
+
+def test_unreadable_library_is_left_to_the_export_check(tmp_path):
+    fake = tmp_path / PARSER_LIBRARY_NAME
+    fake.write_bytes(b"not an ELF file")
+    assert library_machine_finding(bundle_folder(tmp_path / "b", "jetson", fake), fake) is None
+
+
+def test_manifest_is_found_beside_the_config_or_one_folder_up(tmp_path):
+    (tmp_path / "deepstream").mkdir()
+    config = tmp_path / "deepstream" / "config.txt"
+    assert bundle_manifest(config) is None
+    (tmp_path / "manifest.json").write_text(json.dumps({"manifest_version": 1, "platform": "jetson"}))
+    assert bundle_manifest(config) == (tmp_path / "manifest.json", {"manifest_version": 1, "platform": "jetson"})
+    # JSON that is not a bundle manifest, or no JSON at all, beside the config is passed over
+    (tmp_path / "deepstream" / "manifest.json").write_text(json.dumps({"name": "something else"}))
+    assert bundle_manifest(config)[0] == tmp_path / "manifest.json"
+    (tmp_path / "deepstream" / "manifest.json").write_text("{not json")
+    assert bundle_manifest(config)[0] == tmp_path / "manifest.json"
+    (tmp_path / "deepstream" / "manifest.json").write_text(json.dumps({"manifest_version": 1, "platform": "x86"}))
+    assert bundle_manifest(config)[1]["platform"] == "x86"
