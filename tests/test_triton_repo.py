@@ -130,3 +130,33 @@ def test_cpu_model_under_real_tritonserver(tmp_path):
         client.close()  # an open connection holds the server's shutdown for its exit timeout
         assert reply.as_numpy("num_detections").tolist() == [[1]]
         np.testing.assert_allclose(reply.as_numpy("detections")[0, 0], EXPECTED_BOX, atol=1e-4)
+
+
+def test_instance_segmentation_cpu_model_declares_masks_in_the_models_resolution():
+    net = get_network("mask_rcnn")
+    outputs = {"generate_detections": (100, 6), "mask_fcn_logits/BiasAdd": (100, 4, 14, 14)}
+    config = parse_model_config(format_pbtxt(cpu_model_config(
+        TritonModelOptions(net, "m", (3, 832, 1344), 4, model_outputs=outputs))))
+    assert {o.name: list(o.dims) for o in config.output} == {"num_detections": [1], "detections": [100, 6],
+                                                             "masks": [100, 14, 14]}
+    registry = parse_model_config(format_pbtxt(cpu_model_config(TritonModelOptions(net, "m", (3, 832, 1344), 4))))
+    assert [list(o.dims) for o in registry.output if o.name == "masks"] == [[100, 28, 28]]  # FACTS.md: 28 x 28
+    ssd = parse_model_config(format_pbtxt(cpu_model_config(TritonModelOptions(get_network("ssd"), "s", (3, 300, 300), 4))))
+    assert [o.name for o in ssd.output] == ["num_detections", "detections"]
+
+
+def test_masks_are_packed_in_the_order_of_the_detection_rows(tmp_path):
+    from taostream.deepstream_configs.triton_repo import python_model_source
+    from taostream.parsers.reference import Detection
+
+    (tmp_path / "model.py").write_text(python_model_source())  # as the repository writer copies it
+    spec = importlib.util.spec_from_file_location("tao_cpu_model_packing", tmp_path / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    masks = [np.full((2, 3), value, np.float32) for value in (1, 2, 3)]
+    found = [Detection(1, 0, 0, 1, 1, 0.5, mask=masks[0]), Detection(2, 0, 0, 1, 1, 0.9, mask=masks[1]),
+             Detection(1, 0, 0, 1, 1, 0.5, mask=masks[2])]
+    count, rows = module.pack_detections(found, 2)
+    packed = module.pack_masks(found, 2, (2, 3))
+    assert count.tolist() == [2] and rows[:, 4].tolist() == pytest.approx([0.9, 0.5])
+    assert packed.shape == (2, 2, 3) and packed[:, 0, 0].tolist() == [2, 1]  # equal scores keep their order
