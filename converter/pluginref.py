@@ -3,7 +3,12 @@
 Polygraphy's pluginref idea: each plugin op name maps to a numpy function with the plugin's
 documented semantics; ``run_with_plugin_references`` executes an ONNX graph containing plugin nodes
 by running the standard parts with ONNX Runtime and the plugin nodes with these functions. It runs
-the ORIGINAL TAO graph on a CPU, which is the oracle the modernized graph is compared with.
+the ORIGINAL TAO graph on a CPU, which is the oracle the modernized graph is compared with. It splits
+the graph on every call; converter/plugin_pipeline_compile.py makes the same split once (runners, the
+Triton CPU model) and is tested against this function.
+
+This module's top-level imports are numpy-only: the Triton CPU model carries a copy of it (and of
+pluginref_mrcnn.py) to run a saved plugin pipeline where taostream is not installed.
 
 A reference is ``fn(attrs: dict, inputs: list[np.ndarray]) -> list[np.ndarray]`` (one array per
 plugin output). The spec is the TensorRT OSS source (release 10.16, the last with these plugins):
