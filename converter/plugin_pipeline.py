@@ -76,13 +76,15 @@ def _session(model: bytes | str):
 @dataclass
 class StandardSegment:
     """Consecutive standard nodes as one ONNX model. ``model`` is the serialized ONNX; a segment whose
-    input types the graph does not declare has ``typed_model`` instead: a function from the actual
-    inputs to the serialized ONNX (compile time only), one session per distinct input signature."""
+    input types the graph does not declare has ``typed_model`` instead (compile time only): a function
+    from the inputs' (dtype, shape) to the serialized ONNX, one session per distinct input signature;
+    ``observed`` keeps the first run's input (dtype name, rank)."""
 
     inputs: list[DeclaredTensor]
     outputs: list[str]
     model: bytes | None = None
-    typed_model: Callable[[list[np.ndarray]], bytes] | None = None
+    typed_model: Callable[[list[tuple]], bytes] | None = None
+    observed: list[tuple[str, int]] | None = None
     _sessions: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -94,8 +96,11 @@ class StandardSegment:
             key = None
         else:
             key = tuple((a.dtype.str, a.shape) for a in arrays)
+            if self.observed is None:
+                self.observed = [(a.dtype.name, a.ndim) for a in arrays]
         if key not in self._sessions:
-            self._sessions[key] = _session(self.model if self.model is not None else self.typed_model(list(arrays)))
+            model = self.model if self.model is not None else self.typed_model([(a.dtype, a.shape) for a in arrays])
+            self._sessions[key] = _session(model)
         return self._sessions[key]
 
     def run(self, values: dict[str, np.ndarray], reference_for: ReferenceLookup) -> None:

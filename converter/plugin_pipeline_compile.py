@@ -139,9 +139,14 @@ def _segment(graph, nodes: list, later_nodes: list, declared: dict) -> StandardS
         return _export_segment(graph, nodes, inputs, outputs, types)
 
     if any(t.dtype is None for t in inputs):
-        return StandardSegment(inputs, outputs, typed_model=lambda arrays: export([(a.dtype, a.shape) for a in arrays]))
+        return StandardSegment(inputs, outputs, typed_model=export)
     segment = StandardSegment(inputs, outputs, model=export([(np.dtype(t.dtype), t.shape) for t in inputs]))
-    for info in segment.session_for([]).get_outputs():  # later segments read these types
+    try:
+        session = segment.session_for([])
+    except Exception as exc:  # onnxruntime's own Fail/InvalidGraph types
+        raise TaostreamError(f"ONNX Runtime cannot load the standard nodes '{nodes[0].name}' .. '{nodes[-1].name}' "
+                             f"({str(exc).splitlines()[0]})") from None
+    for info in session.get_outputs():  # later segments read these types
         shape = [d if isinstance(d, int) else (d or None) for d in info.shape] if info.shape is not None else None
         declared[info.name] = DeclaredTensor(info.name, _ORT_TYPES.get(info.type), shape)
     return segment
@@ -200,11 +205,47 @@ def _json_attribute(step: PluginStep, key: str, value, source: str):
                          "a saved plugin-reference pipeline keeps only int, float, string and list attributes")
 
 
+def type_from_run(pipeline: PluginPipeline, feeds: dict[str, np.ndarray], source: str = "<model>") -> None:
+    """Run ``pipeline`` on ``feeds`` and give each untyped segment the dtypes and ranks its inputs had
+    (every dim left dynamic), so that the pipeline can be saved."""
+    try:
+        pipeline.run(feeds)
+    except Exception as exc:  # a reference's ValueError, onnxruntime's own Fail types
+        raise TaostreamError(f"{source}: the trial run that types the plugin outputs failed "
+                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    for step in pipeline.steps:
+        if not isinstance(step, StandardSegment) or step.model is not None:
+            continue
+        dims = [[None] * rank for _, rank in step.observed]
+        step.model = step.typed_model([(np.dtype(dtype), shape) for (dtype, _), shape in zip(step.observed, dims)])
+        step.inputs = [DeclaredTensor(t.name, dtype, shape) for t, (dtype, _), shape in zip(step.inputs, step.observed, dims)]
+        step.typed_model, step.observed = None, None
+        step._sessions.clear()
+
+
+def example_feeds(pipeline: PluginPipeline) -> dict[str, np.ndarray] | None:
+    """Zeros for every input, dynamic dims as 1 (a batch of one); None when an input's type or rank
+    is unknown or a dynamic dim is not the first (an image size a zero input cannot guess)."""
+    feeds = {}
+    for tensor in pipeline.inputs:
+        if tensor.dtype is None or tensor.shape is None:
+            return None
+        if any(not isinstance(d, int) for d in tensor.shape[1:]):
+            return None
+        feeds[tensor.name] = np.zeros([d if isinstance(d, int) else 1 for d in tensor.shape], tensor.dtype)
+    return feeds
+
+
+def is_typed(pipeline: PluginPipeline) -> bool:
+    """Every segment has its ONNX model (none waits for its first inputs)."""
+    return all(step.model is not None for step in pipeline.steps if isinstance(step, StandardSegment))
+
+
 def check_savable(pipeline: PluginPipeline, source: str = "<model>") -> None:
     """Raise TaostreamError when a segment has no declared input types or a plugin attribute is not JSON."""
-    untyped = [t.name for step in pipeline.steps if isinstance(step, StandardSegment) and step.model is None
-               for t in step.inputs if t.dtype is None]
-    if untyped:
+    if not is_typed(pipeline):
+        untyped = [t.name for step in pipeline.steps if isinstance(step, StandardSegment) and step.model is None
+                   for t in step.inputs if t.dtype is None]
         raise TaostreamError(f"{source}: the graph declares no type for {', '.join(sorted(set(untyped)))} (plugin "
                              "outputs), so its CPU pipeline cannot be saved; add value_info for them or run ONNX shape "
                              "inference with the plugins' schemas")

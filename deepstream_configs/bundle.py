@@ -152,11 +152,15 @@ def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
 def _cpu_pipeline(proto, request: BundleRequest, warnings: list[str], no_rewrite: Exception):
     """The graph as standard ONNX Runtime segments plus the plugins' numpy references, checked to be
     savable and servable without taostream; None (with a warning) otherwise."""
-    from taostream.converter.plugin_pipeline_compile import check_savable, compile_plugin_pipeline, serving_modules
+    from taostream.converter.plugin_pipeline_compile import (
+        check_savable, compile_plugin_pipeline, example_feeds, is_typed, serving_modules, type_from_run)
 
     try:
         pipeline = compile_plugin_pipeline(proto)
         serving_modules(pipeline)
+        feeds = example_feeds(pipeline)
+        if not is_typed(pipeline) and feeds is not None:  # plugin outputs without value_info (UFF translations)
+            type_from_run(pipeline, feeds, str(request.model))
         check_savable(pipeline, str(request.model))
     except TaostreamError as exc:
         warnings.append(f"no CPU Triton model: {no_rewrite}; and no plugin-reference pipeline either: {exc}")

@@ -21,7 +21,8 @@ from onnx import TensorProto, helper
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.plugin_pipeline import PluginPipeline, StandardSegment
-from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline, save_pipeline
+from taostream.converter.plugin_pipeline_compile import (
+    compile_plugin_pipeline, example_feeds, save_pipeline, type_from_run)
 from taostream.converter.pluginref import reference_for, run_with_plugin_references
 from taostream.converter.samples import make_sample_model
 from test_infer_support import make_bundle, noise_images
@@ -88,7 +89,7 @@ def _untyped_plugin_graph() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
 
 
-def test_an_untyped_plugin_output_runs_but_cannot_be_saved(tmp_path):
+def test_an_untyped_plugin_output_is_typed_by_a_trial_run_before_saving(tmp_path):
     model = _untyped_plugin_graph()
     pipeline = compile_plugin_pipeline(model)
     x = np.array([[[[1, -2], [3, 4]]]], np.float32)
@@ -102,6 +103,14 @@ def test_an_untyped_plugin_output_runs_but_cannot_be_saved(tmp_path):
     assert not (tmp_path / "pipeline").exists()
     with pytest.raises(ValueError, match="no value fed for the graph input 'x'"):
         pipeline.run({})
+    fresh = compile_plugin_pipeline(model)
+    type_from_run(fresh, example_feeds(fresh))  # a batch of one zero image
+    save_pipeline(fresh, tmp_path / "pipeline")
+    loaded = PluginPipeline.load(tmp_path / "pipeline", reference_for)
+    batch = np.random.default_rng(1).standard_normal((3, 1, 2, 2)).astype(np.float32)  # any batch: dims stay dynamic
+    expected = run_with_plugin_references(model, {"x": batch})
+    for name, array in loaded.run({"x": batch}).items():
+        np.testing.assert_array_equal(array, expected[name], err_msg=name)
 
 
 STANDALONE_SCRIPT = textwrap.dedent("""
@@ -237,3 +246,21 @@ def test_a_reference_the_server_does_not_carry_is_named(tmp_path):
     np.testing.assert_array_equal(pipeline.run({"x": np.ones((1, 1, 2, 2), np.float32)})["y"], -2 * np.ones((1, 1, 2, 2)))
     with pytest.raises(UnsupportedOpError, match=r"plugin Doubler_TRT: its numpy reference lives in test_triton_mrcnn"):
         serving_modules(pipeline)
+
+
+def test_a_graph_without_plugin_output_types_still_gets_a_cpu_triton_model(tmp_path, images, pipeline_outputs):
+    """UFF translations declare no value_info for plugin outputs: the bundle types them by a trial run."""
+    from taostream.converter.samples import write_sample
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+
+    sample = write_sample("mask_rcnn", tmp_path / "sample")
+    model = make_sample_model("mask_rcnn")
+    del model.graph.value_info[:]
+    onnx.save(model, tmp_path / "peoplesegnet.onnx")
+    assert not compile_plugin_pipeline(model).steps[2].model, "the segment after the first plugin is untyped"
+    result = create_bundle(BundleRequest(model=tmp_path / "peoplesegnet.onnx", network="mask_rcnn",
+                                         output=tmp_path / "bundle", spec=sample.spec, precision="fp32"))
+    assert not [w for w in result.warnings if "CPU Triton model" in w]
+    loaded = PluginPipeline.load(tmp_path / "bundle" / "triton" / "peoplesegnet_cpu" / "1" / "pipeline", reference_for)
+    for name, array in loaded.run({"Input": images[:1]}).items():
+        np.testing.assert_array_equal(array, pipeline_outputs[name][:1], err_msg=name)
