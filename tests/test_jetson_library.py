@@ -128,6 +128,11 @@ def test_manifest_entry_describes_the_shipped_library(ds9_library):
     }
 
 
+def test_deepstream_5_to_8_share_one_layout_folder():
+    assert jetson_build_dir(6) == jetson_build_dir(7) == jetson_build_dir(8) != jetson_build_dir(9) == jetson_build_dir(10)
+    assert jetson_build_dir(8).parent == jetson_build_dir(9).parent == build.DEFAULT_AARCH64_BUILD_DIR.parent
+
+
 def test_a_built_library_is_not_rebuilt_or_announced(ds9_library, capsys):
     before = ds9_library.stat().st_mtime_ns
     assert jetson_parser_library(9) == ds9_library
