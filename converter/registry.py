@@ -428,7 +428,7 @@ def model_network_mismatch(net: Network, input_names: list[str], output_names: l
         return None
     outputs = ", ".join(o.split(":")[0] for o in output_names)
     expected = ", ".join(o.split(":")[0] for o in net.outputs_onnx or net.outputs_uff)
-    return (f"{source}: its outputs ({outputs}) are a {seen.name} export's, but --network is {net.name} "
+    return (f"{source}: its outputs ({outputs}) are those of TAO's {seen.name} export, but --network is {net.name} "
             f"(whose export has {expected}); pass --network {seen.name}, or the model {net.name} was trained into")
 
 

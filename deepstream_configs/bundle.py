@@ -9,7 +9,6 @@ model key is never written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text
+from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, sha256_file
 from taostream.converter.graph_regions import decode_layers
 from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_support import removed_in
@@ -86,6 +85,17 @@ def _load_model(request: BundleRequest) -> _Model:
         raise TaostreamError(f"{request.model}: expected one image input, the model has {len(inputs)}")
     return _Model(proto, source_format, inputs[0].name, _dims(inputs[0])[1:],
                   {o.name: _dims(o)[1:] for o in proto.graph.output})
+
+
+def _check_model_is_network(model: _Model, net: Network, request: BundleRequest) -> None:
+    """Refuse a --network the model's outputs contradict (they would reach the wrong parser)."""
+    from taostream.converter.registry import model_network_mismatch
+    from taostream.converter.trt_support import plugin_op
+
+    ops = {node.op_type for node in model.proto.graph.node if plugin_op(node.op_type)}
+    mismatch = model_network_mismatch(net, [model.input_name], list(model.outputs), ops, source=str(request.model))
+    if mismatch:
+        raise TaostreamError(mismatch)
 
 
 def _dims(value_info) -> tuple[int, ...]:
@@ -166,14 +176,6 @@ def _cpu_pipeline(proto, request: BundleRequest, warnings: list[str], no_rewrite
         warnings.append(f"no CPU Triton model: {no_rewrite}; and no plugin-reference pipeline either: {exc}")
         return None
     return pipeline
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tool_versions() -> dict[str, str]:
@@ -273,6 +275,7 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     _validate_request(request, net)
     spec = load_spec_file(request.spec) if request.spec else None
     model = _load_model(request)
+    _check_model_is_network(model, net, request)
     dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
     sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
                            tlt2=request.tlt2_labels, class_count_hint=_class_count_hint(net, model.outputs))
@@ -369,12 +372,22 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
 
 
 def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str]) -> None:
+    major = deepstream_major(request.deepstream)
     if request.platform == "jetson" and host_platform.machine() not in ("aarch64", "arm64"):
-        # An x86 library is no use on a Jetson: scripts/jetson_build.sh builds it on the device.
+        # An x86 library is no use on a Jetson: cross-build the aarch64 one when the toolchain is here
+        # (nvinfer builds the engine from the ONNX on the device; the parser is the missing piece).
+        from taostream.deepstream_configs.jetson_library import jetson_parser_library
+
+        library = jetson_parser_library(major, warnings)
+        if library is not None:
+            atomic_write_bytes(root / "lib" / PARSER_LIBRARY_NAME, library.read_bytes(), mode=0o755)
+            return
         atomic_write_text(root / "lib" / "README.txt", f"Put the Jetson (aarch64) {PARSER_LIBRARY_NAME} here: on the "
-                          "device run scripts/jetson_build.sh --bundle <this folder> (docs/jetson.md).\n")
+                          "device run scripts/jetson_build.sh --bundle <this folder> (docs/jetson.md), or re-run "
+                          "`taostream bundle --platform jetson` on a host with the aarch64 cross compiler "
+                          "(apt-get install g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user).\n")
         return
-    library = _find_parser_library(warnings, deepstream_major(request.deepstream))
+    library = _find_parser_library(warnings, major)
     if library is not None:
         atomic_write_bytes(root / "lib" / PARSER_LIBRARY_NAME, library.read_bytes(), mode=0o755)
         return
@@ -384,9 +397,17 @@ def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str
                       "deployment host: cmake -S <taostream> -B build && cmake --build build).\n")
 
 
+def _parser_library_entry(root: Path) -> dict | None:
+    """manifest.json "parser_library": the shipped library's machine, layout and glibc/libstdc++ needs."""
+    from taostream.deepstream_configs.jetson_library import parser_library_manifest_entry
+
+    library = root / "lib" / PARSER_LIBRARY_NAME
+    return parser_library_manifest_entry(library, f"lib/{PARSER_LIBRARY_NAME}") if library.is_file() else None
+
+
 def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> dict:
     files = [
-        {"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": _sha256(path)}
+        {"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": sha256_file(path)}
         for path in sorted(root.rglob("*")) if path.is_file() and path.name != "manifest.json"
     ]
     targets = [{"name": "tensorrt>=10 (x86, TensorRT 11)", "model": "model.onnx",
@@ -398,7 +419,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
         "manifest_version": 1,
         "network": plan.net.name,
         "source_model": {"file": request.model.name, "format": plan.model.source_format,
-                         "sha256": _sha256(request.model)},
+                         "sha256": sha256_file(request.model)},
         "input": {"name": plan.model.input_name, "dims_chw": list(plan.dims), "order": plan.net.input_order},
         "outputs": {name: list(dims) for name, dims in plan.model.outputs.items()},
         "labels": len(plan.labels),
@@ -408,6 +429,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
         "batch_size": request.batch_size,
         "triton_model": model_name,
         "targets": targets,
+        "parser_library": _parser_library_entry(root),
         "files": files,
         "tools": _tool_versions(),
         "warnings": plan.warnings,

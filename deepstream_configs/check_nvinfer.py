@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
-from taostream.deepstream_configs.check import ERROR, WARNING, ModelFacts, _Checker, nearest, read_model_facts
+from taostream.deepstream_configs.check import (
+    ERROR, WARNING, ModelFacts, _Checker, library_machine_finding, nearest, read_model_facts)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import read_labels_file
@@ -195,11 +197,18 @@ def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
     mismatch = abi_mismatch(checker.resolve(str(library)), checker.major)
     if mismatch:
         checker.add(ERROR, group, "custom-lib-path", mismatch)
+    _check_library_machine(checker, group, checker.resolve(str(library)))
     for key, name in functions.items():
         if name not in exported:
             hint = nearest(str(name), exported)
             fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"
             checker.add(ERROR, group, key, f"'{name}' is not exported by {library}; {fix}")
+
+
+def _check_library_machine(checker: _Checker, group: IniGroup, library: Path) -> None:
+    finding = library_machine_finding(checker.ini.path, library)
+    if finding is not None:
+        checker.add(finding[0], group, "custom-lib-path", finding[1])
 
 
 _SELF_CLUSTERING_PARSERS = ("NvDsInferParseCustomDetectNetV2TAO",)

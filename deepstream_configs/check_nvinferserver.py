@@ -36,7 +36,7 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
 
 
 def _check_parse_function(path: Path, spec, report: CheckReport, deepstream_major: int) -> None:
-    from taostream.deepstream_configs.check import nearest
+    from taostream.deepstream_configs.check import library_machine_finding, nearest
     from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 
     function = spec.get("infer_config.postprocess.detection.custom_parse_bbox_func")
@@ -60,6 +60,9 @@ def _check_parse_function(path: Path, spec, report: CheckReport, deepstream_majo
     mismatch = abi_mismatch(target, deepstream_major)
     if mismatch:
         report.findings.append(Finding(ERROR, path, None, None, "infer_config.custom_lib.path", mismatch))
+    machine = library_machine_finding(path, target)
+    if machine is not None:
+        report.findings.append(Finding(machine[0], path, None, None, "infer_config.custom_lib.path", machine[1]))
     if function not in exported:
         hint = nearest(str(function), exported)
         fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"

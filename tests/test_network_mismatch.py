@@ -50,7 +50,7 @@ def test_real_detectnet_v2_exports(models_dir, name):
     inputs = [REAL_ETLT[name][1]]
     assert model_network_mismatch(get_network("detectnet_v2"), inputs, outputs) is None
     message = model_network_mismatch(get_network("yolo_v4"), inputs, outputs, source=name)
-    assert "a detectnet_v2 export's" in message and "pass --network detectnet_v2" in message
+    assert "those of TAO's detectnet_v2 export" in message and "pass --network detectnet_v2" in message
 
 
 def test_unfamiliar_outputs_are_not_judged():
@@ -94,10 +94,11 @@ def test_labels_command_refuses_another_networks_spec(fixtures_dir):
 
 
 def test_bundle_refuses_a_spec_of_another_network(tmp_path):
-    sample = tmp_path / "sample"
-    assert run_cli("sample", "--network", "ssd", "-o", sample).returncode == 0
+    ssd, yolo = tmp_path / "ssd", tmp_path / "yolo"
+    assert run_cli("sample", "--network", "ssd", "-o", ssd).returncode == 0
+    assert run_cli("sample", "--network", "yolo_v4", "-o", yolo).returncode == 0
     out = tmp_path / "bundle"
-    result = run_cli("bundle", sample / "model.etlt", "--network", "yolo_v4", "--spec", sample / "spec.txt",
+    result = run_cli("bundle", yolo / "model.etlt", "--network", "yolo_v4", "--spec", ssd / "spec.txt",
                      "--key", "nvidia_tlt", "-o", out)
     assert_clean_error(result, "ssd experiment spec (it has ssd_config)", "pass --network ssd")
     assert not out.exists()
@@ -108,8 +109,21 @@ def test_modernize_and_convert_refuse_another_networks_model(tmp_path):
     assert run_cli("sample", "--network", "yolo_v4", "-o", sample).returncode == 0
     result = run_cli("modernize", sample / "model.etlt", "--key", "nvidia_tlt", "--network", "ssd",
                      "-o", tmp_path / "m.onnx")
-    assert_clean_error(result, "are a yolo_v4 export's, but --network is ssd", "pass --network yolo_v4")
+    assert_clean_error(result, "are those of TAO's yolo_v4 export, but --network is ssd", "pass --network yolo_v4")
     assert not (tmp_path / "m.onnx").exists()
     result = run_cli("convert", sample / "model.etlt", "--key", "nvidia_tlt", "--network", "detectnet_v2",
                      "-o", tmp_path / "m.engine", "--trt-version", "10.3", "--dry-run")
     assert_clean_error(result, "--network is detectnet_v2", "pass --network yolo_v4")
+
+
+def test_bundle_refuses_a_model_of_another_network(tmp_path):
+    # The spec fits --network, the model does not: its NMS outputs would reach the BatchedNMS parser.
+    ssd, yolo = tmp_path / "ssd", tmp_path / "yolo"
+    assert run_cli("sample", "--network", "ssd", "-o", ssd).returncode == 0
+    assert run_cli("sample", "--network", "yolo_v4", "-o", yolo).returncode == 0
+    out = tmp_path / "bundle"
+    result = run_cli("bundle", ssd / "model.etlt", "--network", "yolo_v4", "--spec", yolo / "spec.txt",
+                     "--key", "nvidia_tlt", "-o", out)
+    assert_clean_error(result, "its outputs (NMS, NMS_1) are those of TAO's", "but --network is yolo_v4")
+    assert not out.exists()
+
