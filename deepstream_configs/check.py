@@ -71,8 +71,13 @@ class ModelFacts:
     layers: frozenset[str] = frozenset()  # node names (TensorRT's layer names for an ONNX network)
 
 
+class UnreadableModel(ValueError):
+    """An .onnx file that does not parse (truncated copy, another file renamed)."""
+
+
 def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
-    """Facts of an ONNX model, or None when the file is not ONNX (an engine, an .etlt)."""
+    """Facts of an ONNX model, or None when the file is not ONNX (an engine, an .etlt) or absent.
+    Raises UnreadableModel for an .onnx file that does not parse."""
     path = Path(path)
     if path.suffix.lower() != ".onnx" or not path.is_file():
         return None
@@ -80,8 +85,8 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
 
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # noqa: BLE001 - any parse failure means "not a readable ONNX"
-        return None
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others for a damaged file
+        raise UnreadableModel(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
     from taostream.converter.inspect_model import graph_inputs
 
     inputs = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check import (
-    ERROR, WARNING, ModelFacts, _Checker, library_machine_finding, nearest, read_model_facts)
+    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, library_machine_finding, nearest, read_model_facts)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import read_labels_file
@@ -26,7 +26,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_groups(checker)
     _check_versions(checker, prop_group, values)
     _check_files(checker, prop_group, values)
-    model = _model_facts(checker, values, model_path)
+    model = _model_facts(checker, prop_group, values, model_path)
     _check_model_source(checker, prop_group, values)
     _check_labels(checker, prop_group, values)
     _check_outputs(checker, prop_group, values, model)
@@ -102,12 +102,18 @@ def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
         checker.check_file(group, "model-engine-file", engine, ERROR, " and no model to build it from (onnx-file)")
 
 
-def _model_facts(checker: _Checker, values: dict, model_path) -> ModelFacts | None:
-    if model_path is not None:
-        return read_model_facts(model_path)
-    if "onnx-file" in values:
-        return read_model_facts(checker.resolve(str(values["onnx-file"])))
-    return None
+def _model_facts(checker: _Checker, group: IniGroup, values: dict, model_path) -> ModelFacts | None:
+    path = model_path if model_path is not None else (
+        checker.resolve(str(values["onnx-file"])) if "onnx-file" in values else None)
+    if path is None:
+        return None
+    try:
+        return read_model_facts(path)
+    except UnreadableModel as exc:
+        key = "onnx-file" if model_path is None else None
+        checker.add(ERROR, group if key else None, key, f"{exc}; copy the model again or re-create it "
+                    "(`taostream decode` / `taostream bundle`)")
+        return None
 
 
 def _check_model_source(checker: _Checker, group: IniGroup, values: dict) -> None:

@@ -49,6 +49,13 @@ def test_truncated_model_is_an_error(bundle):
     result = run_cli("check", bundle)
     assert result.returncode == 1
     assert f"{model}: error: changed since the bundle was written" in result.stdout
+    # The config on its own (no manifest involved): its onnx-file does not parse.
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    alone = run_cli("check", config)
+    assert alone.returncode == 1
+    assert "[property] onnx-file:" in alone.stdout and "not a readable ONNX model (DecodeError" in alone.stdout
+    given = run_cli("check", config, "--model", model)
+    assert given.returncode == 1 and "not a readable ONNX model" in given.stdout
 
 
 def test_missing_labels_is_an_error(bundle):
