@@ -92,8 +92,9 @@ class Detector:
         """Per image: a list of Detection (network pixels) or, for classifiers, an Attribute or None."""
         names = {name.split(":")[0] for name in outputs}
         if {"num_detections", "detections"} <= names and self.bundle.network.output_layout != "efficient_nms":
-            found = {n.split(":")[0]: a for n, a in outputs.items()}
-            per_image = [unpack_server_detections(found["num_detections"][i], found["detections"][i]) for i in range(batch)]
+            from taostream.inference.triton_runner import server_detections
+
+            per_image = [server_detections(outputs, i) for i in range(batch)]
             return [[d for d in dets if d.confidence >= self.threshold] for dets in per_image]
         if "probabilities" in names:
             from taostream.parsers.reference import classify_softmax

@@ -264,3 +264,25 @@ def test_a_graph_without_plugin_output_types_still_gets_a_cpu_triton_model(tmp_p
     loaded = PluginPipeline.load(tmp_path / "bundle" / "triton" / "peoplesegnet_cpu" / "1" / "pipeline", reference_for)
     for name, array in loaded.run({"Input": images[:1]}).items():
         np.testing.assert_array_equal(array, pipeline_outputs[name][:1], err_msg=name)
+
+
+def test_infer_and_verify_through_the_server_keep_the_masks(served, mask_bundle, tmp_path):
+    """`infer --backend triton` writes the served masks, and `verify` finds the served model equal to
+    the CPU reference, masks included (exact tolerance: the same graph, served)."""
+    import json
+
+    from cli_support import run_cli
+    from test_infer_support import write_images
+
+    inputs = write_images(tmp_path / "images", noise_images(1, seed=5))
+    out = tmp_path / "out"
+    result = run_cli("infer", mask_bundle, *inputs, "-o", out, "--backend", "triton", "--url", served[0], "--no-progress")
+    assert result.returncode == 0, result.stderr
+    detections = json.loads((out / "results.json").read_text())["images"][0]["detections"]
+    assert detections and all(d.get("mask_shape") == [28, 28] for d in detections)
+    report_path = tmp_path / "verify.json"
+    result = run_cli("verify", mask_bundle, *inputs, "--backend", "triton", "--url", served[0], "--no-progress",
+                     "--json", report_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["tolerance"]["name"] == "exact" and report["totals"]["matched"] == len(detections)
