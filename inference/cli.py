@@ -92,6 +92,8 @@ def run_infer(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=args.url,
         protocol=args.protocol, model_name=args.model_name, shared_memory=args.shared_memory,
         annotate=not args.no_annotate, force=args.force, progress=not args.no_progress))
+    for warning in summary.warnings:
+        print(f"taostream: warning: {warning}", file=sys.stderr)
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
     print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
           f"{summary.detections} detections ({', '.join(written)})")

@@ -150,6 +150,13 @@ def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer:
     return count
 
 
+def server_threshold_above(bundle: Bundle, backend: str, model_name: str | None, threshold: float | None) -> bool:
+    """True when a requested threshold is lower than what the CPU Triton model (which decodes on the
+    server with the bundle's threshold) lets through: detections in between never arrive."""
+    served_cpu_model = backend == "triton" and (model_name or bundle.cpu_model_name) == bundle.cpu_model_name
+    return served_cpu_model and threshold is not None and threshold < bundle.threshold
+
+
 def run_inference(request: InferRequest) -> InferSummary:
     from tqdm import tqdm
 
@@ -160,6 +167,10 @@ def run_inference(request: InferRequest) -> InferSummary:
     bundle = load_bundle(request.bundle)
     items = collect_inputs(request.inputs)
     summary = InferSummary(Path(request.output))
+    if server_threshold_above(bundle, request.backend, request.model_name, request.threshold):
+        summary.warnings.append(
+            f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
+            f"{bundle.threshold:g}: the server already dropped detections under {bundle.threshold:g}")
     with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force) as root:
         detector = Detector(bundle, runner, request.threshold, request.max_detections)
         writer = _RunWriter(root, bundle, request.annotate)

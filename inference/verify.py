@@ -326,7 +326,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
 
     from taostream.inference.bundle_info import load_bundle
     from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
-    from taostream.inference.infer_run import batches
+    from taostream.inference.infer_run import batches, server_threshold_above
     from taostream.inference.runners import cpu_runner
 
     if request.batch_size < 1:
@@ -334,6 +334,10 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     if request.max_frames < 1:
         raise TaostreamError("--max-frames must be at least 1")
     bundle = load_bundle(request.bundle)
+    if server_threshold_above(bundle, request.backend, request.model_name, request.threshold):
+        raise TaostreamError(f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
+                             f"{bundle.threshold:g}: the server drops those detections, so they cannot be compared; "
+                             f"use --threshold {bundle.threshold:g} or higher")
     frames = list(_frames(request.inputs, request.max_frames))
     candidate_runner, description, precision = _candidate(bundle, request)
     cpu_triton = request.backend == "triton" and (request.model_name or bundle.cpu_model_name) == bundle.cpu_model_name

@@ -154,3 +154,16 @@ def test_bad_requests_are_clean_errors(ssd_bundle, photo, tmp_path):
     assert_clean_error(run_cli("verify", ssd_bundle, photo, "--onnx", tmp_path / "nope.onnx"), "nope.onnx: no such ONNX model")
     assert_clean_error(run_cli("verify", ssd_bundle, photo, "--backend", "trt"), "no TensorRT engine")
     assert_clean_error(run_cli("verify", tmp_path / "nobundle", photo), "no such bundle folder")
+
+
+def test_a_threshold_the_served_model_cannot_honour(ssd_bundle, photo, tmp_path):
+    # The CPU Triton model decodes with the bundle's threshold (0.3 here): lower ones never arrive.
+    pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+    assert_clean_error(run_cli("verify", ssd_bundle, photo, "--backend", "triton", "--threshold", "0.1"),
+                       "below the CPU Triton model's confidence_threshold 0.3", "use --threshold 0.3 or higher")
+    result = run_cli("infer", ssd_bundle, photo, "--backend", "triton", "--threshold", "0.1", "-o", tmp_path / "out",
+                     "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "warning: --threshold 0.1 is below the CPU Triton model's confidence_threshold 0.3" in result.stderr
+    local = run_cli("infer", ssd_bundle, photo, "--threshold", "0.1", "-o", tmp_path / "local", "--no-progress")
+    assert local.returncode == 0 and "warning" not in local.stderr
