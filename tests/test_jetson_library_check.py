@@ -5,8 +5,6 @@ x86-64 build and the cross-built Jetson one (deepstream_configs/jetson_library.p
 
 from __future__ import annotations
 
-import json
-import shutil
 import struct
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import pytest
 from taostream.cli import main
 from taostream.deepstream_configs.check import check_configs
 from taostream.deepstream_configs.jetson_library import host_machine, jetson_parser_library
-from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 from taostream.parsers import build
+from test_jetson_library import bundle_folder as library_bundle_folder
 
 EM_AARCH64, EM_X86_64 = 183, 62
 
@@ -50,14 +48,10 @@ def host_library() -> Path:
 
 
 def bundle_folder(root: Path, platform: str | None, library: Path) -> Path:
-    """A bundle's layout: manifest.json, deepstream/<config>, lib/<parser library>."""
-    (root / "deepstream").mkdir(parents=True)
-    (root / "lib").mkdir()
-    shutil.copy(library, root / "lib" / PARSER_LIBRARY_NAME)
-    if platform is not None:
-        (root / "manifest.json").write_text(json.dumps({"manifest_version": 1, "platform": platform}))
-    (root / "deepstream" / "config_infer_primary.txt").write_text(CONFIG)
-    return root / "deepstream" / "config_infer_primary.txt"
+    """A bundle's layout (test_jetson_library's) with an nvinfer config naming the library."""
+    config = library_bundle_folder(root, platform, library)
+    config.write_text(CONFIG)
+    return config
 
 
 def library_findings(config: Path, deepstream: str = "9.0"):

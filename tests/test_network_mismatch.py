@@ -93,17 +93,6 @@ def test_labels_command_refuses_another_networks_spec(fixtures_dir):
     assert result.stdout == ""
 
 
-def test_bundle_refuses_a_spec_of_another_network(tmp_path):
-    ssd, yolo = tmp_path / "ssd", tmp_path / "yolo"
-    assert run_cli("sample", "--network", "ssd", "-o", ssd).returncode == 0
-    assert run_cli("sample", "--network", "yolo_v4", "-o", yolo).returncode == 0
-    out = tmp_path / "bundle"
-    result = run_cli("bundle", yolo / "model.etlt", "--network", "yolo_v4", "--spec", ssd / "spec.txt",
-                     "--key", "nvidia_tlt", "-o", out)
-    assert_clean_error(result, "ssd experiment spec (it has ssd_config)", "pass --network ssd")
-    assert not out.exists()
-
-
 def test_modernize_and_convert_refuse_another_networks_model(tmp_path):
     sample = tmp_path / "sample"
     assert run_cli("sample", "--network", "yolo_v4", "-o", sample).returncode == 0
@@ -116,14 +105,24 @@ def test_modernize_and_convert_refuse_another_networks_model(tmp_path):
     assert_clean_error(result, "--network is detectnet_v2", "pass --network yolo_v4")
 
 
-def test_bundle_refuses_a_model_of_another_network(tmp_path):
-    # The spec fits --network, the model does not: its NMS outputs would reach the BatchedNMS parser.
-    ssd, yolo = tmp_path / "ssd", tmp_path / "yolo"
-    assert run_cli("sample", "--network", "ssd", "-o", ssd).returncode == 0
-    assert run_cli("sample", "--network", "yolo_v4", "-o", yolo).returncode == 0
-    out = tmp_path / "bundle"
-    result = run_cli("bundle", ssd / "model.etlt", "--network", "yolo_v4", "--spec", yolo / "spec.txt",
-                     "--key", "nvidia_tlt", "-o", out)
-    assert_clean_error(result, "its outputs (NMS, NMS_1) are those of TAO's", "but --network is yolo_v4")
-    assert not out.exists()
+@pytest.fixture(scope="module")
+def ssd_and_yolo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    for network in ("ssd", "yolo_v4"):
+        assert run_cli("sample", "--network", network, "-o", root / network).returncode == 0
+    return root / "ssd", root / "yolo_v4"
 
+
+@pytest.mark.parametrize("model_of,spec_of,fragments", [
+    # the spec fits --network yolo_v4, the model does not: its NMS outputs would reach the BatchedNMS parser
+    ("ssd", "yolo_v4", ("its outputs (NMS, NMS_1) are those of TAO's", "but --network is yolo_v4")),
+    # the model fits, the spec is SSD's: its labels would get a background line
+    ("yolo_v4", "ssd", ("ssd experiment spec (it has ssd_config)", "pass --network ssd")),
+])
+def test_bundle_refuses_a_model_or_spec_of_another_network(ssd_and_yolo, tmp_path, model_of, spec_of, fragments):
+    folders = dict(zip(("ssd", "yolo_v4"), ssd_and_yolo))
+    out = tmp_path / "bundle"
+    result = run_cli("bundle", folders[model_of] / "model.etlt", "--network", "yolo_v4", "--spec",
+                     folders[spec_of] / "spec.txt", "--key", "nvidia_tlt", "-o", out)
+    assert_clean_error(result, *fragments)
+    assert not out.exists()
