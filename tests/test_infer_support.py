@@ -5,9 +5,14 @@ No tests here; other inference test modules import it as ``test_infer_support``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 def make_bundle(root: Path, network: str, batch_size: int = 1) -> Path:
@@ -41,3 +46,21 @@ def write_images(folder: Path, images: list[np.ndarray]) -> list[Path]:
         assert cv2.imwrite(str(path), image)
         paths.append(path)
     return paths
+
+
+def start_serve(target: Path, http_port: int, grpc_port: int) -> tuple[subprocess.Popen, str]:
+    """`taostream serve TARGET` in a subprocess, waited for until it prints "ready"; returns the
+    process and the list its output lines keep arriving in."""
+    command = [str(Path(sys.executable).parent / "taostream"), "serve", str(target), "--port", str(http_port),
+               "--grpc-port", str(grpc_port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("ready" in line for line in lines) and process.poll() is None:
+        time.sleep(0.1)
+    if not any("ready" in line for line in lines):
+        process.kill()
+        pytest.fail("`taostream serve` did not become ready:\n" + "".join(lines))
+    return process, lines

@@ -5,11 +5,7 @@ OnnxRuntimeRunner gives with the same post-processing."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +18,7 @@ from taostream.inference.detector import Detector, sort_and_cap, unpack_server_d
 from taostream.inference.runners import OnnxRuntimeRunner  # noqa: E402
 from taostream.inference.triton_runner import TritonRunner  # noqa: E402
 from taostream.inference.triton_server import free_port  # noqa: E402
-from test_infer_support import make_bundle, noise_images  # noqa: E402
+from test_infer_support import make_bundle, noise_images, start_serve  # noqa: E402
 
 
 def _key(det) -> tuple:
@@ -30,28 +26,12 @@ def _key(det) -> tuple:
     return (det.class_id, *np.float32([det.left, det.top, det.right, det.bottom, det.confidence]).tolist())
 
 
-def _start_serve(target: Path, http_port: int, grpc_port: int) -> tuple[subprocess.Popen, str]:
-    command = [str(Path(sys.executable).parent / "taostream"), "serve", str(target), "--port", str(http_port),
-               "--grpc-port", str(grpc_port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any("ready" in line for line in lines) and process.poll() is None:
-        time.sleep(0.1)
-    if not any("ready" in line for line in lines):
-        process.kill()
-        pytest.fail("`taostream serve` did not become ready:\n" + "".join(lines))
-    return process, lines
-
-
 @pytest.fixture(scope="module")
 def served_ssd(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
     bundle = make_bundle(root, "ssd", batch_size=4)
     http_port, grpc_port = free_port(), free_port()
-    process, printed = _start_serve(bundle, http_port, grpc_port)
+    process, printed = start_serve(bundle, http_port, grpc_port)
     yield load_bundle(bundle), f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", "".join(printed)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0, "".join(printed)

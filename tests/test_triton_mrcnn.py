@@ -10,8 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from taostream.converter.plugin_pipeline_compile import (
     compile_plugin_pipeline, example_feeds, save_pipeline, type_from_run)
 from taostream.converter.pluginref import reference_for, run_with_plugin_references
 from taostream.converter.samples import make_sample_model
-from test_infer_support import make_bundle, noise_images
+from test_infer_support import make_bundle, noise_images, start_serve
 
 SERVED_THRESHOLD = 0.5  # the sample's spec says 0.8: too few detections of random weights to compare
 
@@ -167,17 +165,7 @@ def served(mask_bundle):
     except TaostreamError as exc:
         pytest.skip(f"no tritonserver here: {exc}")
     http_port, grpc_port = free_port(), free_port()
-    command = [str(Path(sys.executable).parent / "taostream"), "serve", str(mask_bundle), "--port", str(http_port),
-               "--grpc-port", str(grpc_port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True).start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any("ready" in line for line in lines) and process.poll() is None:
-        time.sleep(0.1)
-    if not any("ready" in line for line in lines):
-        process.kill()
-        pytest.fail("`taostream serve` did not become ready:\n" + "".join(lines))
+    process, lines = start_serve(mask_bundle, http_port, grpc_port)
     yield f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", lines
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0, "".join(lines)
