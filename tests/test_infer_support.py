@@ -64,3 +64,14 @@ def start_serve(target: Path, http_port: int, grpc_port: int) -> tuple[subproces
         process.kill()
         pytest.fail("`taostream serve` did not become ready:\n" + "".join(lines))
     return process, lines
+
+
+def stop_serve(process: subprocess.Popen, lines: list[str]) -> None:
+    """Ctrl-C a `start_serve` process and require a clean exit. `serve` bounds its own shutdown
+    (tritonserver's --exit-timeout-secs 10, then 5 s, then SIGKILL); 60 s leaves room for a
+    loaded 2-core machine."""
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0, "".join(lines)
+

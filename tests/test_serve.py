@@ -4,7 +4,6 @@ OnnxRuntimeRunner gives with the same post-processing."""
 
 from __future__ import annotations
 
-import signal
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ from taostream.inference.detector import Detector, sort_and_cap, unpack_server_d
 from taostream.inference.runners import OnnxRuntimeRunner  # noqa: E402
 from taostream.inference.triton_runner import TritonRunner  # noqa: E402
 from taostream.inference.triton_server import free_port  # noqa: E402
-from test_infer_support import make_bundle, noise_images, start_serve  # noqa: E402
+from test_infer_support import make_bundle, noise_images, start_serve, stop_serve  # noqa: E402
 
 
 def _key(det) -> tuple:
@@ -33,8 +32,7 @@ def served_ssd(tmp_path_factory):
     http_port, grpc_port = free_port(), free_port()
     process, printed = start_serve(bundle, http_port, grpc_port)
     yield load_bundle(bundle), f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", "".join(printed)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0, "".join(printed)
+    stop_serve(process, printed)
     time.sleep(0.2)  # let the reader thread take the last line
     assert "stopped" in "".join(printed)
 

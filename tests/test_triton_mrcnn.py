@@ -6,7 +6,6 @@ masks that `taostream infer`'s CPU runner computes."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,7 @@ from taostream.converter.plugin_pipeline_compile import (
     compile_plugin_pipeline, example_feeds, save_pipeline, type_from_run)
 from taostream.converter.pluginref import reference_for, run_with_plugin_references
 from taostream.converter.samples import make_sample_model
-from test_infer_support import make_bundle, noise_images, start_serve
+from test_infer_support import make_bundle, noise_images, start_serve, stop_serve
 
 SERVED_THRESHOLD = 0.5  # the sample's spec says 0.8: too few detections of random weights to compare
 
@@ -167,8 +166,7 @@ def served(mask_bundle):
     http_port, grpc_port = free_port(), free_port()
     process, lines = start_serve(mask_bundle, http_port, grpc_port)
     yield f"127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", lines
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0, "".join(lines)
+    stop_serve(process, lines)
 
 
 @pytest.fixture(scope="module")
