@@ -132,7 +132,9 @@ def run_serve(args: argparse.Namespace) -> int:
     def request_stop(*_):
         stop["requested"] = True
 
-    previous = signal.signal(signal.SIGTERM, request_stop)
+    # Both stop the server cleanly. SIGINT gets a handler too: a process started with SIGINT ignored
+    # (a background job of a non-interactive shell, as CI runners start them) would not stop on it.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with server:
             print(f"serving {', '.join(models)} from {repository} ({installation.kind} tritonserver)")
@@ -145,7 +147,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("stopped", flush=True)
     return 0
 

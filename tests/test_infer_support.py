@@ -48,12 +48,16 @@ def write_images(folder: Path, images: list[np.ndarray]) -> list[Path]:
     return paths
 
 
-def start_serve(target: Path, http_port: int, grpc_port: int) -> tuple[subprocess.Popen, str]:
+def start_serve(target: Path, http_port: int, grpc_port: int, ignore_sigint: bool = False) -> tuple[subprocess.Popen, str]:
     """`taostream serve TARGET` in a subprocess, waited for until it prints "ready"; returns the
     process and the list its output lines keep arriving in."""
     command = [str(Path(sys.executable).parent / "taostream"), "serve", str(target), "--port", str(http_port),
                "--grpc-port", str(grpc_port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    import signal
+
+    # ignore_sigint: start it the way a non-interactive shell starts a background job (SIGINT ignored).
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ignore)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
     reader.start()

@@ -108,3 +108,12 @@ def test_serve_refuses_a_folder_without_models(tmp_path):
     from taostream.cli import main
 
     assert main(["serve", str(tmp_path)]) == 2
+
+
+def test_serve_stops_on_sigint_even_when_started_with_it_ignored(served_ssd):
+    # CI runners and `cmd &` in scripts start processes with SIGINT ignored; `serve` must still stop on it.
+    process, printed = start_serve(served_ssd[0].path, free_port(), free_port(), ignore_sigint=True)
+    stop_serve(process, printed)
+    time.sleep(0.2)  # let the reader thread take the last line
+    assert "stopped" in "".join(printed)
+
