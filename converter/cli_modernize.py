@@ -79,18 +79,14 @@ def _load(args):
 
 
 def _network(args, model):
-    from taostream.converter.registry import get_network, model_network_mismatch, recognise
+    from taostream.converter.registry import get_network, recognise, require_model_network
     from taostream.converter.trt_support import plugin_op
 
     ops = {n.op_type for n in model.graph.node if plugin_op(n.op_type)}
     inputs, outputs = [i.name for i in model.graph.input], [o.name for o in model.graph.output]
     if not args.network:
         return recognise(inputs, outputs, ops)
-    network = get_network(args.network)
-    mismatch = model_network_mismatch(network, inputs, outputs, ops, source=str(args.model))
-    if mismatch:
-        raise TaostreamError(mismatch)
-    return network
+    return require_model_network(get_network(args.network), inputs, outputs, ops, source=str(args.model))
 
 
 def _calibrator(args, network, collected: dict):

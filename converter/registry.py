@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taostream.converter import trt_support
-from taostream.converter.errors import UnknownNetworkError
+from taostream.converter.errors import TaostreamError, UnknownNetworkError
 
 CAFFE_BGR_OFFSETS = (103.939, 116.779, 123.68)
 
@@ -430,6 +430,15 @@ def model_network_mismatch(net: Network, input_names: list[str], output_names: l
     expected = ", ".join(o.split(":")[0] for o in net.outputs_onnx or net.outputs_uff)
     return (f"{source}: its outputs ({outputs}) are those of TAO's {seen.name} export, but --network is {net.name} "
             f"(whose export has {expected}); pass --network {seen.name}, or the model {net.name} was trained into")
+
+
+def require_model_network(net: Network, input_names: list[str], output_names: list[str],
+                          ops: set[str] | frozenset = frozenset(), source: str = "the model") -> Network:
+    """``net``, when the graph can be its export; raises TaostreamError naming the right --network."""
+    mismatch = model_network_mismatch(net, input_names, output_names, ops, source)
+    if mismatch:
+        raise TaostreamError(mismatch)
+    return net
 
 
 def spec_network_mismatch(net: Network, spec_keys, source: str = "the spec") -> str | None:

@@ -376,14 +376,11 @@ def _is_plugin(op: str) -> bool:
 
 
 def choose_network(settings: BuildSettings, inputs, outputs, ops):
-    from taostream.converter.registry import get_network, model_network_mismatch, recognise
+    from taostream.converter.registry import get_network, recognise, require_model_network
 
     if settings.network:
-        network = get_network(settings.network)
-        mismatch = model_network_mismatch(network, list(inputs), outputs, set(ops), source=str(settings.model))
-        if mismatch:
-            raise TaostreamError(mismatch)
-        return network
+        return require_model_network(get_network(settings.network), list(inputs), outputs, set(ops),
+                                     source=str(settings.model))
     network = recognise(list(inputs), outputs, set(ops))
     if network is None:
         raise TaostreamError(
@@ -399,8 +396,8 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     loaded = load_model(settings, key)
     inputs, outputs, ops, has_qdq = graph_summary(loaded.model)
     check_outputs(settings.output_nodes, outputs, settings.model)
-    if settings.network:
-        choose_network(settings, inputs, outputs, ops)  # refuses a --network the model contradicts
+    # A --network the model contradicts is refused before anything else happens.
+    named = choose_network(settings, inputs, outputs, ops) if settings.network else None
     settings = replace(settings, profiles=resolve_profiles(settings, inputs, settings.model))
     plan = make_plan(settings, loaded, ops, has_qdq, out)
     print(plan.explain(), file=out)
@@ -413,7 +410,7 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
 
     network = None
     if plan.int8_mode in ("calibrator_images", "qdq_from_images"):
-        network = choose_network(settings, inputs, outputs, ops)
+        network = named or choose_network(settings, inputs, outputs, ops)
     model = prepare_model(loaded.model, plan, settings, network, out)
     environment = engine_module.gpu_environment()  # fails here, naming the gpu extra, without TensorRT
     check_planned_version(plan, environment["trt_version"])

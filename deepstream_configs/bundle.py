@@ -26,7 +26,7 @@ from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network
 from taostream.deepstream_configs.nvinfer import (
-    PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
+    DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
 from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
 from taostream.deepstream_configs.spec_settings import (
     PARSER_SETTINGS_ENV, cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
@@ -46,7 +46,7 @@ class BundleRequest:
     output: Path
     spec: Path | None = None
     key: str | None = None
-    deepstream: str = "9.0"
+    deepstream: str = DEFAULT_DEEPSTREAM
     platform: str = "x86"
     precision: str = "fp16"
     calibration_cache: Path | None = None
@@ -89,13 +89,10 @@ def _load_model(request: BundleRequest) -> _Model:
 
 def _check_model_is_network(model: _Model, net: Network, request: BundleRequest) -> None:
     """Refuse a --network the model's outputs contradict (they would reach the wrong parser)."""
-    from taostream.converter.registry import model_network_mismatch
-    from taostream.converter.trt_support import plugin_op
+    from taostream.converter.registry import require_model_network
 
-    ops = {node.op_type for node in model.proto.graph.node if plugin_op(node.op_type)}
-    mismatch = model_network_mismatch(net, [model.input_name], list(model.outputs), ops, source=str(request.model))
-    if mismatch:
-        raise TaostreamError(mismatch)
+    ops = {node.op_type for node in model.proto.graph.node}
+    require_model_network(net, [model.input_name], list(model.outputs), ops, source=str(request.model))
 
 
 def _dims(value_info) -> tuple[int, ...]:

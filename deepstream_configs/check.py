@@ -15,7 +15,7 @@ from pathlib import Path
 
 from taostream.deepstream_configs.config_schema import KeySpec
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
-from taostream.deepstream_configs.nvinfer import deepstream_major
+from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, deepstream_major
 
 ERROR, WARNING = "error", "warning"
 # Paths inside a DeepStream installation exist only on the deployment host.
@@ -245,7 +245,7 @@ def config_kind(ini: IniFile) -> str:
     return "unknown"
 
 
-def check_configs(paths, deepstream: str = "9.0", model: str | os.PathLike | None = None) -> CheckReport:
+def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.PathLike | None = None) -> CheckReport:
     """Validate each config (nvinfer or deepstream-app; nvinferserver .pbtxt text is checked for its
     files) and return all findings."""
     from taostream.deepstream_configs.check_nvinfer import check_nvinfer

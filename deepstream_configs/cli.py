@@ -8,7 +8,7 @@ from pathlib import Path
 
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
-from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS
+from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
 
 
 def register(subparsers) -> None:
@@ -26,7 +26,7 @@ def _register_bundle(subparsers) -> None:
     parser.add_argument("--network", required=True, help=f"one of {', '.join(network_names())} (TAO/TLT spellings accepted)")
     parser.add_argument("--spec", type=Path, help="the TAO experiment spec the model was trained with")
     add_key_arguments(parser, required=False)
-    parser.add_argument("--deepstream", default="9.0", help=f"target DeepStream version ({', '.join(DEEPSTREAM_VERSIONS)})")
+    parser.add_argument("--deepstream", default=DEFAULT_DEEPSTREAM, help=f"target DeepStream version ({', '.join(DEEPSTREAM_VERSIONS)})")
     parser.add_argument("--platform", choices=("x86", "jetson"), default="x86")
     parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp16")
     parser.add_argument("--calibration-cache", type=Path, help="TensorRT INT8 calibration cache (cal.bin)")
@@ -63,7 +63,7 @@ def _register_check(subparsers) -> None:
     parser.add_argument("configs", nargs="+", type=Path, metavar="CONFIG|BUNDLE",
                         help="config files, or bundle folders (their files against manifest.json, then their configs)")
     parser.add_argument("--deepstream", help=f"the DeepStream version to check against ({', '.join(DEEPSTREAM_VERSIONS)}; "
-                        "default: a bundle's own, else 9.0)")
+                        f"default: a bundle's own, else {DEFAULT_DEEPSTREAM})")
     parser.add_argument("--model", type=Path, help="the ONNX model, when the config's model path is not reachable here")
     parser.set_defaults(func=_run_check)
 
@@ -85,12 +85,12 @@ def _run_check(args: argparse.Namespace) -> int:
         manifest = bundle_check.read_manifest(path, report)
         if manifest is not None:
             bundle_check.check_bundle_files(path, manifest, report)
-            versions.add(str(manifest.get("deepstream") or "9.0"))
+            versions.add(str(manifest.get("deepstream") or DEFAULT_DEEPSTREAM))
         configs.extend(bundle_check.bundle_configs(path))
     if args.deepstream is None and len(versions) > 1:
         raise TaostreamError(f"the bundles target different DeepStream versions ({', '.join(sorted(versions))}); "
                              "check them one at a time or pass --deepstream")
-    deepstream = args.deepstream or (versions.pop() if versions else "9.0")
+    deepstream = args.deepstream or (versions.pop() if versions else DEFAULT_DEEPSTREAM)
     if configs:
         report.findings.extend(check_configs(configs, deepstream=deepstream, model=args.model).findings)
 

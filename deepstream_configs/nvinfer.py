@@ -22,6 +22,7 @@ from taostream.deepstream_configs.spec_settings import (
 PARSER_ENV_FILE = "taostream_parser.env"
 
 DEEPSTREAM_VERSIONS = ("6.0", "6.1", "6.2", "6.3", "6.4", "7.0", "7.1", "8.0", "9.0")
+DEFAULT_DEEPSTREAM = DEEPSTREAM_VERSIONS[-1]  # what configs, bundles and checks target unless told
 PRECISIONS = {"fp32": 0, "int8": 1, "fp16": 2}
 COLOR_FORMATS = {"RGB": 0, "BGR": 1, "GRAY": 2}
 MODEL_FORMATS = ("onnx", "engine", "etlt")
@@ -57,7 +58,7 @@ class NvinferOptions:
     labels_file: str
     num_classes: int
     dims: tuple[int, int, int]  # (C, H, W)
-    deepstream: str = "9.0"
+    deepstream: str = DEFAULT_DEEPSTREAM
     platform: str = "x86"  # x86 | jetson
     precision: str = "fp16"
     model_format: str = "onnx"

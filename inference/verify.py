@@ -72,17 +72,6 @@ class ImageComparison:
         return not (self.missing or self.extra or self.out_of_tolerance or self.classification)
 
 
-def iou(a, b) -> float:
-    """Intersection over union of two Detection-like boxes (left, top, right, bottom)."""
-    width = min(a.right, b.right) - max(a.left, b.left)
-    height = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    union = (a.right - a.left) * (a.bottom - a.top) + (b.right - b.left) * (b.bottom - b.top) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _box(d) -> tuple[float, float, float, float]:
     return (round(float(d.left), 3), round(float(d.top), 3), round(float(d.right), 3), round(float(d.bottom), 3))
 
@@ -113,21 +102,23 @@ def _floor(detections: Sequence, threshold: float, cap: int) -> float:
 def compare_detections(reference: Sequence, candidate: Sequence, tolerance: Tolerance, threshold: float,
                        cap: int = 0, source: str = "") -> ImageComparison:
     """Match ``candidate`` to ``reference`` (Detection lists of one image, same coordinates)."""
+    from taostream.parsers.reference import iou_one_to_many
+
     report = ImageComparison(source)
-    unmatched = list(range(len(candidate)))
+    boxes = np.array([[d.left, d.top, d.right, d.bottom] for d in candidate], dtype=np.float64).reshape(-1, 4)
+    classes = np.array([d.class_id for d in candidate], dtype=np.int64)
+    unmatched = np.ones(len(candidate), dtype=bool)
     for ref in sorted(reference, key=lambda d: -d.confidence):
-        best, best_iou = None, 0.0
-        for index in unmatched:
-            cand = candidate[index]
-            overlap = iou(ref, cand) if cand.class_id == ref.class_id else 0.0
-            if overlap > best_iou:
-                best, best_iou = index, overlap
-        # A pair is the same object if the boxes overlap at all more than they overlap anything else;
-        # how well they agree is then judged against the tolerance.
-        if best is None or best_iou < 0.5:
+        overlaps = iou_one_to_many([ref.left, ref.top, ref.right, ref.bottom], boxes)
+        overlaps = np.where(unmatched & (classes == ref.class_id), overlaps, 0.0)
+        best = int(np.argmax(overlaps)) if len(overlaps) else 0
+        best_iou = float(overlaps[best]) if len(overlaps) else 0.0
+        # The same object when its best same-class box overlaps it by half or more; how well the
+        # two agree is then judged against the tolerance.
+        if best_iou < 0.5:
             _one_sided(report.missing, ref, report, tolerance, _floor(candidate, threshold, cap))
             continue
-        unmatched.remove(best)
+        unmatched[best] = False
         cand = candidate[best]
         report.matched += 1
         delta = score_delta(ref.confidence, cand.confidence)
@@ -138,7 +129,7 @@ def compare_detections(reference: Sequence, candidate: Sequence, tolerance: Tole
             report.out_of_tolerance.append(PairReport(ref.class_id, _box(ref), _box(cand), round(best_iou, 5),
                                                       round(delta, 6), None if mask is None else round(mask, 6)))
     floor = _floor(reference, threshold, cap)
-    for index in unmatched:
+    for index in np.flatnonzero(unmatched):
         _one_sided(report.extra, candidate[index], report, tolerance, floor)
     return report
 
@@ -281,11 +272,12 @@ def choose_tolerance(name: str, backend: str, precision: str, cpu_triton_model: 
     return TOLERANCES[precision]
 
 
-def _frames(inputs: list[str], max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
+def _frames(items: list, max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
+    """(source, BGR frame) of each image and the first ``max_frames`` of each video, read as needed."""
     from taostream.converter.preprocess import load_bgr
-    from taostream.inference.inputs import collect_inputs, read_video
+    from taostream.inference.inputs import read_video
 
-    for item in collect_inputs(inputs):
+    for item in items:
         if item.kind == "image":
             yield str(item.path), load_bgr(item.path)
             continue
@@ -327,6 +319,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     from taostream.inference.bundle_info import load_bundle
     from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
     from taostream.inference.infer_run import batches, server_threshold_above
+    from taostream.inference.inputs import collect_inputs
     from taostream.inference.runners import cpu_runner
 
     if request.batch_size < 1:
@@ -338,27 +331,27 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         raise TaostreamError(f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
                              f"{bundle.threshold:g}: the server drops those detections, so they cannot be compared; "
                              f"use --threshold {bundle.threshold:g} or higher")
-    frames = list(_frames(request.inputs, request.max_frames))
+    items = collect_inputs(request.inputs)
     candidate_runner, description, precision = _candidate(bundle, request)
     cpu_triton = request.backend == "triton" and (request.model_name or bundle.cpu_model_name) == bundle.cpu_model_name
     tolerance = choose_tolerance(request.tolerance, request.backend, precision, cpu_triton)
     with cpu_runner(bundle.onnx_for_cpu()) as reference_runner, candidate_runner as runner:
-        reference = Detector(bundle, reference_runner, request.threshold, DEFAULT_MAX_DETECTIONS)
-        candidate = Detector(bundle, runner, request.threshold, DEFAULT_MAX_DETECTIONS)
+        cap = DEFAULT_MAX_DETECTIONS  # both Detectors keep this many; the CPU Triton model returns as many
+        reference = Detector(bundle, reference_runner, request.threshold, cap)
+        candidate = Detector(bundle, runner, request.threshold, cap)
         report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.threshold)
         classifier = bundle.network.task == "classification"
-        with tqdm(total=len(frames), unit="image", disable=not request.progress) as bar:
-            for batch in batches(iter(frames), request.batch_size):
+        videos = any(item.kind == "video" for item in items)
+        with tqdm(total=None if videos else len(items), unit="image", disable=not request.progress) as bar:
+            for batch in batches(_frames(items, request.max_frames), request.batch_size):
                 images, sources = [f for _, f in batch], [s for s, _ in batch]
                 for ref, cand in zip(reference.detect(images, sources), candidate.detect(images, sources)):
-                    report.images.append(_compare_result(ref, cand, tolerance, reference.threshold, classifier))
+                    report.images.append(_compare_result(ref, cand, tolerance, reference.threshold, classifier, cap))
                 bar.update(len(batch))
     return report
 
 
-def _compare_result(ref, cand, tolerance: Tolerance, threshold: float, classifier: bool) -> ImageComparison:
-    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS
-
+def _compare_result(ref, cand, tolerance: Tolerance, threshold: float, classifier: bool, cap: int) -> ImageComparison:
     if classifier:
         return compare_classification(ref.classification, cand.classification, tolerance, threshold, ref.source)
-    return compare_detections(ref.detections, cand.detections, tolerance, threshold, DEFAULT_MAX_DETECTIONS, ref.source)
+    return compare_detections(ref.detections, cand.detections, tolerance, threshold, cap, ref.source)
