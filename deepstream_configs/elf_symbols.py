@@ -1,84 +1,58 @@
 """The functions a shared library exports, read from its ELF dynamic symbol table (.dynsym).
 
 DeepStream finds a custom parser with dlsym(), so the validator must know whether the name in
-``parse-bbox-func-name`` is really exported by ``custom-lib-path``. Pure Python: no ``nm`` needed, and
-it reads aarch64 (Jetson) libraries on an x86 host as well.
+``parse-bbox-func-name`` is really exported by ``custom-lib-path``. Read with pyelftools (no ``nm``
+needed), which reads aarch64 (Jetson) libraries on an x86 host as well; jetson_library.py reads the
+machine and symbol-version needs through the same ``open_elf``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import struct
 from pathlib import Path
+from typing import Iterator
 
 from taostream.converter.errors import TaostreamError
-
-_SHT_DYNSYM = 11
-_STT_FUNC = 2
-_STB_GLOBAL, _STB_WEAK = 1, 2
-
 
 class ElfError(TaostreamError):
     """The file is not an ELF shared library taostream can read."""
 
 
-def exported_functions(path: str | os.PathLike) -> set[str]:
-    """Names of the global/weak functions a shared library defines (not the ones it imports)."""
+@contextlib.contextmanager
+def open_elf(path: str | os.PathLike) -> Iterator:
+    """The library as a pyelftools ELFFile, open for the ``with`` block; unreadable, non-ELF and
+    truncated files raise ElfError (also when pyelftools finds the damage while reading on)."""
+    try:
+        from elftools.common.exceptions import ELFError
+        from elftools.elf.elffile import ELFFile
+    except ImportError:
+        raise TaostreamError(f"reading {path} needs the Python package 'pyelftools'; "
+                             "install it with: pip install pyelftools") from None
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            try:
+                elf = ELFFile(stream)
+            except ELFError as exc:
+                raise ElfError(f"{path}: not an ELF shared library ({exc}); build it for the target platform") from None
+            yield elf
     except OSError as exc:
         raise ElfError(f"{path}: cannot read the library ({exc.strerror})") from None
-    if data[:4] != b"\x7fELF" or len(data) < 64:
-        raise ElfError(f"{path}: not an ELF shared library; build it for this platform (cmake --build)")
-    is64 = data[4] == 2
-    endian = "<" if data[5] == 1 else ">"
-    sections = _section_headers(data, is64, endian, path)
-    names: set[str] = set()
-    for sh_type, offset, size, link, entsize in sections:
-        if sh_type != _SHT_DYNSYM or link >= len(sections):
-            continue
-        strtab_offset, strtab_size = sections[link][1], sections[link][2]
-        strtab = data[strtab_offset : strtab_offset + strtab_size]
-        names |= _functions_in(data[offset : offset + size], strtab, is64, endian, entsize)
-    return names
+    except (ELFError, struct.error) as exc:
+        raise ElfError(f"{path}: damaged or truncated ELF file ({exc}); rebuild the library") from None
 
 
-def _section_headers(data: bytes, is64: bool, endian: str, path: Path) -> list[tuple[int, int, int, int, int]]:
-    if is64:
-        shoff, = struct.unpack_from(endian + "Q", data, 0x28)
-        shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x3A)
-        layout, fields = endian + "IIQQQQIIQQ", (1, 4, 5, 6, 9)
-    else:
-        shoff, = struct.unpack_from(endian + "I", data, 0x20)
-        shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x2E)
-        layout, fields = endian + "IIIIIIIIII", (1, 4, 5, 6, 9)
-    if shoff + shnum * shentsize > len(data) or shentsize < struct.calcsize(layout):
-        raise ElfError(f"{path}: truncated ELF file (section headers past the end); rebuild the library")
-    headers = []
-    for index in range(shnum):
-        values = struct.unpack_from(layout, data, shoff + index * shentsize)
-        headers.append(tuple(values[i] for i in fields))
-    return headers
-
-
-def _functions_in(table: bytes, strtab: bytes, is64: bool, endian: str, entsize: int) -> set[str]:
-    layout = endian + ("IBBHQQ" if is64 else "IIIBBH")
-    size = entsize or struct.calcsize(layout)
-    names = set()
-    for start in range(0, len(table) - size + 1, size):
-        values = struct.unpack_from(layout, table, start)
-        if is64:
-            name_offset, info, _, shndx = values[0], values[1], values[2], values[3]
-        else:
-            name_offset, info, shndx = values[0], values[3], values[5]
-        binding, kind = info >> 4, info & 0xF
-        if shndx == 0 or kind != _STT_FUNC or binding not in (_STB_GLOBAL, _STB_WEAK):
-            continue
-        end = strtab.find(b"\0", name_offset)
-        names.add(strtab[name_offset:end].decode("utf-8", "replace"))
-    return names
+def exported_functions(path: str | os.PathLike) -> set[str]:
+    """Names of the global/weak functions a shared library defines (not the ones it imports)."""
+    with open_elf(path) as elf:
+        return {symbol.name
+                for section in elf.iter_sections() if section["sh_type"] == "SHT_DYNSYM"
+                for symbol in section.iter_symbols()
+                if symbol["st_info"]["type"] == "STT_FUNC" and symbol["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+                and symbol["st_shndx"] != "SHN_UNDEF"}
 
 
 # taostream's parser library carries the detection-struct layout it was compiled for as a string

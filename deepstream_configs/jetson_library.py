@@ -21,7 +21,7 @@ from typing import Mapping
 
 from taostream.converter.errors import TaostreamError
 from taostream.deepstream_configs.elf_symbols import (
-    ElfError, object_info_bytes_for, parser_object_info_bytes, rotation_angle_option,
+    object_info_bytes_for, open_elf, parser_object_info_bytes, rotation_angle_option,
 )
 
 AARCH64 = "aarch64"
@@ -103,19 +103,6 @@ def versions_beyond(version_needs: Mapping[str, tuple[str, ...]], runtime: JetPa
     return sorted(beyond)
 
 
-def _open_elf(path: Path, stream):
-    try:
-        from elftools.common.exceptions import ELFError
-        from elftools.elf.elffile import ELFFile
-    except ImportError:
-        raise TaostreamError(f"reading {path} needs the Python package 'pyelftools'; "
-                             "install it with: pip install pyelftools") from None
-    try:
-        return ELFFile(stream)
-    except ELFError as exc:
-        raise ElfError(f"{path}: not an ELF shared library ({exc}); build it for the target platform") from None
-
-
 def library_machine(path: str | os.PathLike) -> str:
     """The ELF machine a library is built for: 'aarch64', 'x86_64', ..."""
     return read_library_facts(path, version_needs=False).machine
@@ -123,13 +110,9 @@ def library_machine(path: str | os.PathLike) -> str:
 
 def read_library_facts(path: str | os.PathLike, *, version_needs: bool = True) -> LibraryFacts:
     path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            elf = _open_elf(path, stream)
-            machine = str(elf["e_machine"])
-            needs = _version_needs(elf) if version_needs else {}
-    except OSError as exc:
-        raise ElfError(f"{path}: cannot read the library ({exc.strerror})") from None
+    with open_elf(path) as elf:
+        machine = str(elf["e_machine"])
+        needs = _version_needs(elf) if version_needs else {}
     machine = _ELF_MACHINES.get(machine, machine.removeprefix("EM_").lower())
     return LibraryFacts(path, machine, parser_object_info_bytes(path), needs)
 
