@@ -19,6 +19,8 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 # DBSCAN cluster means (1e-16 relative). Boxes must agree to 1e-3 px, confidences to 1e-5.
 BOX_TOLERANCE_PX = 1e-3
 CONFIDENCE_TOLERANCE = 1e-5
+DETECTNET = "NvDsInferParseCustomDetectNetV2TAO"
+DNV2_NAMES = ("output_cov/Sigmoid", "output_bbox/BiasAdd")  # DetectNet_v2's coverage and bbox layers
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,8 @@ from taostream.parsers.cross import (DETECTNET_V2_ENV, ParserDriver, ParserReque
 from taostream.parsers.native import OutputLayer, ParserCallError
 
 from parsers_support import (
+    DETECTNET,
+    DNV2_NAMES,
     assert_same_detections,
     batched_nms_outputs,
     detectnet_v2_outputs,
@@ -40,8 +42,6 @@ from parsers_support import (
     random_objects,
 )
 
-DETECTNET = "NvDsInferParseCustomDetectNetV2TAO"
-DNV2_NAMES = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
 # Every entry point the library must export, and nothing else of its own (README's table).
 PARSER_SYMBOLS = {
     "NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomSSDTLT", "NvDsInferParseCustomBatchedNMSTLT",

@@ -15,6 +15,8 @@ from taostream.parsers import reference as ref
 from taostream.parsers.native import OutputLayer
 
 from parsers_support import (
+    DETECTNET,
+    DNV2_NAMES,
     assert_same_detections,
     encode_boxes_on_grid,
     batched_nms_outputs,
@@ -26,8 +28,6 @@ from parsers_support import (
     random_objects,
 )
 
-DETECTNET = "NvDsInferParseCustomDetectNetV2TAO"
-DNV2_NAMES = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
 
 
 def test_abi_layout_is_deepstreams(native_parsers):

@@ -13,10 +13,9 @@ from taostream.converter.etlt import read_etlt
 from taostream.converter.uff_to_onnx import uff_to_onnx
 from taostream.parsers import reference as ref
 
-from parsers_support import assert_same_detections, native_parsers  # noqa: F401
+from parsers_support import DETECTNET, assert_same_detections, native_parsers  # noqa: F401
 
 PLATES = [(100, 100), (350, 250), (200, 380)]  # top-left corners of 160x50 plates
-DETECTNET = "NvDsInferParseCustomDetectNetV2TAO"
 
 
 def plate_image(height: int, width: int) -> np.ndarray:
