@@ -33,11 +33,26 @@ def atomic_write_text(path: str | os.PathLike, text: str, mode: int = 0o644) -> 
     return atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
+def current_umask() -> int:
+    """The process umask (os.umask can only be read by setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shared_directory_mode() -> int:
+    """The mode ``mkdir`` gives a new folder under the user's umask (0755 for the usual 022): what a
+    DeepStream or Triton container running as another user needs to read a bundle or results."""
+    return 0o777 & ~current_umask()
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike, overwrite: bool = False):
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` in one rename.
 
-    On any exception the temporary folder is removed and ``path`` is untouched.
+    The folder gets the mode the user's umask gives a new folder (mkdtemp's 0700 would lock out a
+    container running as another user). On any exception the temporary folder is removed and
+    ``path`` is untouched.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -47,6 +62,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, shared_directory_mode())
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")

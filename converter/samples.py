@@ -13,7 +13,6 @@ on every run; the .etlt differs only by its random nonce.
 
 from __future__ import annotations
 
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +163,6 @@ def write_sample(network: str, out_dir, key: str = SAMPLE_KEY, force: bool = Fal
     spec = sample_spec(net.name, net.default_dims, directory)
     etlt = encode_etlt_bytes(model.SerializeToString(), key)
     with atomic_directory(directory, overwrite=force) as tmp:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a sample is ordinary shared output
         atomic_write_bytes(tmp / MODEL_FILE, etlt)
         atomic_write_text(tmp / SPEC_FILE, spec.spec_text)
         atomic_write_text(tmp / LABELS_FILE, "".join(f"{label}\n" for label in spec.labels))

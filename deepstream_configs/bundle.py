@@ -294,7 +294,7 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
     if plan.plugin_route:
         atomic_write_bytes(root / PLUGIN_MODEL, plan.model.proto.SerializeToString())
         if request.calibration_cache is not None:
-            shutil.copyfile(request.calibration_cache, root / CALIBRATION)
+            atomic_write_bytes(root / CALIBRATION, Path(request.calibration_cache).read_bytes())
 
 
 def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) -> NvinferOptions:
