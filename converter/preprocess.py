@@ -39,8 +39,31 @@ class Letterbox:
     height: int
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Pixels scaled to 8 bits by their bit depth: uint16 (16-bit PNG/TIFF) / 257, uint32 / 16843009,
+    other integers clipped to 0-255; float images are OpenCV's [0, 1] (x 255) unless they hold values
+    above 1, which are taken as already on the 0-255 scale. Rounded to nearest, never wrapped."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * np.uint8(255)
+    if np.issubdtype(image.dtype, np.unsignedinteger) and image.dtype.itemsize > 1:
+        full = float(np.iinfo(image.dtype).max)
+        return np.rint(image.astype(np.float64) * (255.0 / full)).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if values.size and values.max() <= 1.0:
+            values = values * 255.0
+        return np.rint(np.clip(values, 0.0, 255.0)).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image, 0, 255).astype(np.uint8)
+    raise ImageError(f"image of dtype {image.dtype}: expected integer or floating-point pixels")
+
+
 def load_bgr(path_or_array) -> np.ndarray:
-    """An HxWx3 uint8 BGR image from a path or an array (grayscale and BGRA are converted)."""
+    """An HxWx3 uint8 BGR image from a path or an array, the one place every reader goes through:
+    grayscale (HxW or HxWx1) and BGRA are converted, deeper images (16-bit PNG/TIFF, float) are scaled
+    by their bit depth (``to_uint8``), not clipped."""
     import cv2
 
     if isinstance(path_or_array, (str, os.PathLike)):
@@ -49,14 +72,15 @@ def load_bgr(path_or_array) -> np.ndarray:
             raise ImageError(f"{path_or_array}: not an image OpenCV can read (use JPEG, PNG or BMP)")
     else:
         image = np.asarray(path_or_array)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ImageError(f"image of shape {image.shape}: expected HxWx3 (BGR), HxWx4 or HxW")
+    image = to_uint8(image)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    elif image.ndim == 3 and image.shape[2] == 4:
+    elif image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"image of shape {image.shape}: expected HxWx3 (BGR), HxWx4 or HxW")
-    if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
     return image
 
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from taostream.converter.preprocess import ImageError, letterbox_geometry, preprocess_image
+from taostream.converter.preprocess import ImageError, letterbox_geometry, load_bgr, preprocess_batch, preprocess_image
 from taostream.converter.registry import get_network
 
 
@@ -78,3 +78,44 @@ def test_reads_files_like_arrays_and_reports_bad_input(tmp_path):
         preprocess_image(bad, "ssd")
     with pytest.raises(ImageError, match="offsets"):
         preprocess_image(image, "ssd", (3, 6, 8), offsets=(1.0, 2.0))
+
+
+def _photo_bgr() -> np.ndarray:
+    """scikit-image's 'astronaut' photo (public domain, shipped with the package), BGR uint8."""
+    skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the public-domain photo")
+    return cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def test_16_bit_images_are_scaled_by_their_bit_depth_not_clipped(tmp_path):
+    # A 16-bit copy of a photo (what a converter writes: value * 257) used to be clipped to 255,
+    # i.e. an almost white frame; the DetectNet_v2 facemask model then found nothing in it.
+    photo = _photo_bgr()
+    deep = photo.astype(np.uint16) * np.uint16(257)
+    png = tmp_path / "photo16.png"
+    assert cv2.imwrite(str(png), deep)
+    assert cv2.imread(str(png), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    np.testing.assert_array_equal(load_bgr(png), photo)
+    np.testing.assert_array_equal(load_bgr(deep), photo)
+    # Values between two 8-bit levels round to the nearest one (65535 -> 255, 32896 -> 128, 128 -> 0).
+    np.testing.assert_array_equal(load_bgr(np.full((2, 2, 3), 32896, np.uint16)), np.full((2, 2, 3), 128, np.uint8))
+    np.testing.assert_array_equal(load_bgr(np.full((2, 2, 3), 128, np.uint16)), np.zeros((2, 2, 3), np.uint8))
+    # Calibration and inference preprocess through load_bgr: the tensors are the 8-bit photo's.
+    np.testing.assert_array_equal(preprocess_batch([png], "detectnet_v2", (3, 96, 160)),
+                                  preprocess_batch([photo], "detectnet_v2", (3, 96, 160)))
+
+
+def test_16_bit_gray_and_rgba_and_float_images_are_converted_in_one_place(tmp_path):
+    photo = _photo_bgr()
+    gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    gray16 = tmp_path / "gray16.png"
+    assert cv2.imwrite(str(gray16), gray.astype(np.uint16) * np.uint16(257))
+    np.testing.assert_array_equal(load_bgr(gray16), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    bgra16 = tmp_path / "bgra16.png"
+    alpha = np.full(gray.shape, 65535, np.uint16)
+    assert cv2.imwrite(str(bgra16), np.dstack([photo.astype(np.uint16) * np.uint16(257), alpha]))
+    np.testing.assert_array_equal(load_bgr(bgra16), photo)
+    np.testing.assert_array_equal(load_bgr(gray[:, :, None]), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    # Float images on OpenCV's [0, 1] scale.
+    np.testing.assert_array_equal(load_bgr(photo.astype(np.float32) / np.float32(255)), photo)
+    with pytest.raises(ImageError, match="HxWx3"):
+        load_bgr(np.zeros((4, 4, 2), np.uint16))
