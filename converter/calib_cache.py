@@ -23,6 +23,9 @@ ALGORITHMS = ("EntropyCalibration2", "EntropyCalibration", "MinMaxCalibration", 
 _HEADER = re.compile(r"^TRT-(\d+)-([A-Za-z0-9]+)$")
 _HEX = re.compile(r"^[0-9a-fA-F]{1,8}$")
 DEFAULT_HEADER = "TRT-8601-EntropyCalibration2"
+# An amax (scale * 127) this large is no activation range: a placeholder (QAT exports write +inf for
+# tensors whose range comes from the graph's own Q/DQ) or a damaged entry.
+MAX_PLAUSIBLE_AMAX = 1e30
 
 
 class CalibrationCacheError(TaostreamError):
@@ -57,16 +60,27 @@ class CalibrationCache:
     def amax(self, tensor: str) -> float:
         return self.scales[tensor] * 127.0
 
+    def unusable(self) -> dict[str, float]:
+        """Entries whose scale no INT8 build can use: inf (QAT exports write +inf for tensors whose
+        range comes from the graph's own Q/DQ), NaN, zero, negative, or an amax of 1e30 and more."""
+        return {name: v for name, v in self.scales.items() if not scale_usable(v)}
+
     def summary(self) -> dict:
-        values = [v for v in self.scales.values() if math.isfinite(v)]
+        unusable = self.unusable()
+        values = [v for name, v in self.scales.items() if name not in unusable]
         return {
             "header": self.header,
             "trt_version": self.trt_version_string,
             "algorithm": self.algorithm,
             "tensors": len(self.scales),
+            "unusable": len(unusable),
             "scale_min": min(values) if values else None,
             "scale_max": max(values) if values else None,
         }
+
+
+def scale_usable(scale: float) -> bool:
+    return math.isfinite(scale) and 0 < scale * 127.0 < MAX_PLAUSIBLE_AMAX
 
 
 def hex_to_float(text: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from taostream.converter.errors import ModelFormatError, TaostreamError
@@ -131,6 +132,9 @@ def run_modernize(args) -> int:
     atomic_write_bytes(args.output, result.SerializeToString())
     if args.write_cache:
         _write_cache(args.write_cache, scales, args.target_trt)
+    for line in report.int8:
+        if line.startswith("warning: "):
+            print(f"taostream: {line}", file=sys.stderr)
     if args.json:
         print(json.dumps({"output": str(args.output), "network": network.name if network else None,
                           **report.to_dict()}, indent=2))
@@ -151,9 +155,10 @@ def run_calibration(args) -> int:
         print(json.dumps(summaries, indent=2))
         return 0
     for path, s in summaries.items():
+        unusable = f", {s['unusable']} unusable (inf, NaN or 0)" if s["unusable"] else ""
         if s["scale_min"] is None:
-            print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors, no finite scale")
+            print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors{unusable}, no usable scale")
             continue
-        print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors, scale "
+        print(f"{path}: TensorRT {s['trt_version']} {s['algorithm']}, {s['tensors']} tensors{unusable}, usable scales "
               f"{s['scale_min']:.6g} .. {s['scale_max']:.6g} (amax {s['scale_min'] * 127:.6g} .. {s['scale_max'] * 127:.6g})")
     return 0

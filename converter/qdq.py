@@ -27,7 +27,7 @@ import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 
-from taostream.converter.calib_cache import CalibrationCache
+from taostream.converter.calib_cache import CalibrationCache, scale_usable
 from taostream.converter.errors import TaostreamError
 
 WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
@@ -48,10 +48,12 @@ class QdqReport:
 
     mapped: dict[str, str] = field(default_factory=dict)  # cache tensor -> ONNX tensor
     unmapped: list[str] = field(default_factory=list)  # cache tensors with no ONNX tensor
-    unusable: dict[str, float] = field(default_factory=dict)  # cache tensors with a zero/NaN/inf scale
+    unusable: dict[str, float] = field(default_factory=dict)  # cache tensors with an inf/NaN/0/absurd scale
     quantized_nodes: list[str] = field(default_factory=list)
     float_nodes: dict[str, str] = field(default_factory=dict)  # node -> why it stays float
     per_channel_weights: bool = True
+    # Signs that the cache belongs to another model (its input has no scale, most names match nothing).
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
@@ -65,7 +67,7 @@ class QdqReport:
             out.append(f"  unmapped cache tensors: {shown}")
         if not self.per_channel_weights:
             out.append("  weights quantized per tensor: the graph opset is below 13 (per-channel needs 13)")
-        return out
+        return out + [f"warning: {w}" for w in self.warnings]
 
 
 def name_candidates(name: str) -> list[str]:
@@ -204,6 +206,10 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     their post-processing in float. ``strict``: raise when any weighted op stays in float
     (the caller's exclusions and post-processing arithmetic do not count).
     """
+    if isinstance(network, str):  # `taostream bundle` passes the registry name
+        from taostream.converter.registry import get_network
+
+        network = get_network(network)
     graph = gs.import_onnx(model)
     opset = graph.opset or 0
     if opset < QDQ_MIN_OPSET:
@@ -212,7 +218,7 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     report = QdqReport(per_channel_weights=opset >= PER_CHANNEL_MIN_OPSET)
     usable = {}
     for name, scale in cache.scales.items():
-        if np.isfinite(scale) and scale > 0:
+        if scale_usable(scale):
             usable[name] = scale
         else:
             report.unusable[name] = scale
@@ -241,11 +247,34 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
         if len(node.inputs) > 1 and isinstance(node.inputs[1], gs.Constant):
             node.inputs[1] = inserter.weight(node, node.inputs[1])
         report.quantized_nodes.append(label)
+    report.warnings = foreign_cache_warnings(graph, cache, report)
     _check_outcome(report, strict, cache)
     graph.cleanup().toposort()
     out = gs.export_onnx(graph)
     out.ir_version = model.ir_version
     return out, report
+
+
+MOSTLY_UNMAPPED = 0.5  # more than this share of the usable entries mapping nothing: another model's cache
+
+
+def foreign_cache_warnings(graph: gs.Graph, cache: CalibrationCache, report: QdqReport) -> list[str]:
+    """Why ``cache`` looks like another model's: the graph input has no scale (so the first layers
+    stay in float), or most of its usable entries name no tensor of this graph."""
+    found = []
+    mapped_tensors = set(report.mapped.values())
+    inputs = [t.name for t in graph.inputs if isinstance(t, gs.Variable)]
+    if inputs and not any(name in mapped_tensors for name in inputs):
+        found.append(f"the calibration cache has no scale for the input tensor {', '.join(repr(n) for n in inputs)}: "
+                     "the input and the layers reading it stay in float; is it the cache of this model? "
+                     "Regenerate it for this model or calibrate afresh with images")
+    usable = len(report.mapped) + len(report.unmapped)
+    if usable and len(report.unmapped) > MOSTLY_UNMAPPED * usable:
+        sample = ", ".join(repr(n) for n in report.unmapped[:3])
+        found.append(f"{len(report.unmapped)} of {usable} calibration cache entries match no tensor of this graph "
+                     f"(e.g. {sample}): it is probably another model's cache; regenerate it for this model or "
+                     "calibrate afresh with images")
+    return found
 
 
 def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache) -> None:

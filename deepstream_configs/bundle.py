@@ -136,9 +136,11 @@ def _modernize(proto, request: BundleRequest):
             "that has no removed plugins, or update taostream"
         ) from None
     calibration = str(request.calibration_cache) if request.calibration_cache and request.precision == "int8" else None
-    modern, _ = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
-                          network=request.network, source=str(request.model))
-    return modern
+    modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
+                               network=request.network, source=str(request.model))
+    # The Q/DQ report's warnings (a cache that looks like another model's) reach the user.
+    return modern, [f"{request.calibration_cache}: {line[len('warning: '):]}" for line in report.int8
+                    if line.startswith("warning: ")]
 
 
 def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
@@ -280,7 +282,8 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     warnings = list(labels.warnings)
     modern, plugin_route = model.proto, False
     if _needs_modernizer(model.proto, request.precision):
-        modern = _modernize(model.proto, request)
+        modern, int8_warnings = _modernize(model.proto, request)
+        warnings += int8_warnings
         plugin_route = True
     if _has_plugin_nodes(modern):
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "

@@ -257,3 +257,19 @@ def test_wrong_key_fails_cleanly(models_dir, tmp_path, capsys):
     assert code == 2
     assert "taostream: error:" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_bundle_warns_about_another_models_calibration_cache(models_dir, fixtures_dir, tmp_path, capsys):
+    """The SSD cache on the facemask model: the bundle is written (part of the graph maps), but the user is
+    told the input has no scale and most entries match nothing; it used to pass in silence."""
+    pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
+    cache = fixtures_dir / "calibration/ssd_tlt_cal.bin"
+    code = main(["bundle", str(models_dir / "facemask_detectnet_v2_resnet18.etlt"), "--network", "detectnet_v2",
+                 "--key", "tlt_encode", "--spec", str(fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"),
+                 "--precision", "int8", "--calibration-cache", str(cache), "-o", str(tmp_path / "b")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"taostream: warning: {cache}: the calibration cache has no scale for the input tensor 'input_1'" in err, err
+    assert "calibration cache entries match no tensor of this graph" in err
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert sum("calibration cache" in w for w in manifest["warnings"]) == 2

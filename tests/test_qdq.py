@@ -250,3 +250,60 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
     (cov, bbox), (q_cov, q_bbox) = run(model, feeds), run(qdq, feeds)
     assert np.abs(q_cov - cov).max() <= 0.02
     assert np.abs(q_bbox - bbox).mean() <= 0.05 * np.abs(bbox).mean()
+
+
+def _facemask_onnx(fixtures_dir):
+    import taostream.converter.uff_to_onnx as translator
+    from taostream.converter.etlt import read_etlt
+    from tests.conftest import REAL_ETLT
+
+    key = REAL_ETLT["facemask_detectnet_v2_resnet18.etlt"][0]
+    etlt = read_etlt(fixtures_dir / "models" / "facemask_detectnet_v2_resnet18.etlt", key)
+    return translator.uff_to_onnx(etlt.data, input_name=etlt.input_name)
+
+
+def test_another_models_cache_that_maps_a_little_is_warned_about(fixtures_dir):
+    """The real SSD cache on the real facemask DetectNet_v2 model: a few names (conv1/convolution, ...)
+    exist in both graphs, so Q/DQ goes in, but the input has no scale and most entries map nothing.
+    It used to pass silently (exit 0) with the input and first convolutions left in float."""
+    model = _facemask_onnx(fixtures_dir)
+    ssd = read_calibration_cache(fixtures_dir / "calibration" / "ssd_tlt_cal.bin")
+    _, report = insert_qdq_from_cache(model, ssd, network=get_network("detectnet_v2"))
+    assert report.quantized_nodes  # not the all-unmapped case, which is an error
+    assert len(report.unmapped) > len(report.mapped)
+    input_warning, unmapped_warning = report.warnings
+    assert "no scale for the input tensor 'input_1'" in input_warning and "is it the cache of this model" in input_warning
+    assert f"{len(report.unmapped)} of {len(ssd.scales)} calibration cache entries match no tensor" in unmapped_warning
+    assert [line for line in report.lines() if line.startswith("warning: ")] == [f"warning: {w}" for w in report.warnings]
+    # The model's own cache: no warning.
+    own = read_calibration_cache(fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin")
+    assert insert_qdq_from_cache(model, own, network=get_network("detectnet_v2"))[1].warnings == []
+
+
+def test_modernize_command_prints_the_foreign_cache_warning(fixtures_dir, tmp_path):
+    from cli_support import run_cli
+
+    result = run_cli("modernize", fixtures_dir / "models" / "facemask_detectnet_v2_resnet18.etlt", "--key", "tlt_encode",
+                     "--network", "detectnet_v2", "--target-trt", "11", "--calibration-cache",
+                     fixtures_dir / "calibration" / "ssd_tlt_cal.bin", "-o", tmp_path / "m.onnx")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("taostream: warning: ")]
+    assert len(warnings) == 2 and "input tensor 'input_1'" in warnings[0], result.stderr
+    assert "tlt_encode" not in result.stdout + result.stderr
+
+
+def test_calibration_summary_counts_unusable_scales(tmp_path):
+    from cli_support import run_cli
+
+    cache = tmp_path / "qat_cal.bin"
+    # +inf (what QAT exports write), NaN, 0 and an absurd 2e34 amax beside two real scales.
+    cache.write_text("TRT-8601-EntropyCalibration2\ninput_1: 3c010204\nconv1/convolution: 3d000000\n"
+                     "block_1a_relu/Relu: 7f800000\nblock_1b_relu/Relu: 7fc00000\nblock_1c_relu/Relu: 0\n"
+                     "block_2a_relu/Relu: 74f875cb\n")
+    s = read_calibration_cache(cache).summary()
+    assert s["tensors"] == 6 and s["unusable"] == 4
+    assert s["scale_min"] == pytest.approx(1 / 127, rel=1e-3) and s["scale_max"] == 0.03125
+    result = run_cli("calibration", cache)
+    assert result.returncode == 0, result.stderr
+    assert "6 tensors, 4 unusable (inf, NaN or 0)" in result.stdout
+    assert "usable scales 0.00787" in result.stdout and "e+" not in result.stdout, result.stdout
