@@ -63,8 +63,8 @@ def register(subparsers) -> None:
         description="Start tritonserver (a system one, else the one nvidia-pytriton ships) on 127.0.0.1 with "
                     "a bundle's triton/ repository (or any repository folder); print the URLs; run until Ctrl-C.")
     serve.add_argument("target", help="a bundle folder or a Triton model repository")
-    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0 = any free port)")
-    serve.add_argument("--grpc-port", type=int, default=8001, help="gRPC port (default 8001; 0 = any free port)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port, 1-65535 (default 8000; 0 = any free port)")
+    serve.add_argument("--grpc-port", type=int, default=8001, help="gRPC port, 1-65535 (default 8001; 0 = any free port)")
     serve.add_argument("--model", action="append", dest="models", metavar="NAME",
                        help="serve only this model (repeatable; default: every model this server can load)")
     serve.set_defaults(func=run_serve)
@@ -110,8 +110,11 @@ def repository_of(target: Path) -> Path:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from taostream.inference.triton_server import TritonServer, find_tritonserver, free_port, servable_models
+    from taostream.inference.triton_server import TritonServer, check_port, find_tritonserver, free_port, servable_models
 
+    http_port, grpc_port = check_port(args.port, "--port"), check_port(args.grpc_port, "--grpc-port")
+    if http_port and http_port == grpc_port:
+        raise TaostreamError(f"--port and --grpc-port are both {http_port}; give them different ports")
     repository = repository_of(Path(args.target))
     installation = find_tritonserver()
     models, skipped = servable_models(repository, installation)
@@ -125,7 +128,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise TaostreamError(f"{repository}: no model this Triton server can load: " + "; ".join(skipped))
     for reason in skipped:
         print(f"taostream: not serving {reason}", file=sys.stderr)
-    server = TritonServer(repository, http_port=args.port or free_port(), grpc_port=args.grpc_port or free_port(),
+    server = TritonServer(repository, http_port=http_port or free_port(), grpc_port=grpc_port or free_port(),
                           installation=installation, models=models)
     stop = {"requested": False}
 

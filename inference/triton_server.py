@@ -83,6 +83,13 @@ def find_tritonserver(prefer_system: bool = True) -> TritonInstallation:
     return TritonInstallation(root / "bin" / "tritonserver", _pytriton_backends(root, cache), "pytriton")
 
 
+def check_port(port: int, option: str = "--port") -> int:
+    """A TCP port a user gave: 1-65535, or 0 for a free one (returned as given)."""
+    if not 0 <= int(port) <= 65535:
+        raise TaostreamError(f"{option} {port}: not a TCP port; use 1-65535, or 0 for any free port")
+    return int(port)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -170,8 +177,10 @@ class TritonServer:
         if not self.model_repository.is_dir():
             raise TaostreamError(f"{model_repository}: no such model repository folder")
         self.installation = installation or find_tritonserver()
-        self.http_port = http_port or free_port()
-        self.grpc_port = grpc_port or free_port()
+        self.http_port = check_port(http_port or 0, "http_port") or free_port()
+        self.grpc_port = check_port(grpc_port or 0, "grpc_port") or free_port()
+        if self.http_port == self.grpc_port:
+            raise TaostreamError(f"HTTP and gRPC port are both {self.http_port}; give them different ports")
         self.log_verbose = log_verbose
         self.startup_timeout = startup_timeout
         self.exit_timeout = exit_timeout

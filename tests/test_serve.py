@@ -117,3 +117,23 @@ def test_serve_stops_on_sigint_even_when_started_with_it_ignored(served_ssd):
     time.sleep(0.2)  # let the reader thread take the last line
     assert "stopped" in "".join(printed)
 
+
+
+@pytest.mark.parametrize("option, value", [("--port", "70000"), ("--grpc-port", "-1"), ("--port", "65536")])
+def test_serve_refuses_a_port_outside_the_tcp_range(served_ssd, option, value):
+    # Triton used to listen on 70000 mod 65536 = 4464 while `serve` printed a URL on 70000.
+    from cli_support import assert_clean_error, run_cli
+
+    other = "--grpc-port" if option == "--port" else "--port"
+    result = run_cli("serve", served_ssd[0].path, option, value, other, str(free_port()), timeout=30)
+    assert result.returncode == 2
+    assert_clean_error(result, f"{option} {value}", "1-65535", "0 for any free port")
+
+
+def test_serve_refuses_the_same_port_for_http_and_grpc(served_ssd):
+    from cli_support import assert_clean_error, run_cli
+
+    port = str(free_port())
+    result = run_cli("serve", served_ssd[0].path, "--port", port, "--grpc-port", port, timeout=30)
+    assert result.returncode == 2
+    assert_clean_error(result, f"both {port}")

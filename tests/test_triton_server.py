@@ -117,3 +117,9 @@ def test_explicit_model_list_goes_on_the_command_line(repository):
     command = server.command()
     assert "--model-control-mode=explicit" in command and "--load-model=affine" in command
     assert not any(arg.startswith("--load-model") for arg in TritonServer(repository).command())
+
+
+@pytest.mark.parametrize("ports", [{"http_port": 70000}, {"grpc_port": 65536}, {"http_port": -5}])
+def test_a_port_outside_the_tcp_range_is_refused(repository, ports):
+    with pytest.raises(TaostreamError, match="1-65535, or 0 for any free port"):
+        TritonServer(repository, **ports)
