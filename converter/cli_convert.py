@@ -12,6 +12,7 @@ from taostream.converter.engine import (
 )
 from taostream.converter.errors import TaostreamError
 from taostream.converter.keys import add_key_arguments, resolve_key
+from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.tao_converter import (
     INPUT_ORDERS, check_profiles, convert, needs_key, parse_dims, parse_precision,
 )
@@ -63,10 +64,12 @@ def settings_from_convert_args(args: argparse.Namespace) -> BuildSettings:
     dims = parse_dims(args.input_dims, args.input_order)
     profiles = tuple(parse_profile(p) for p in args.profile)
     check_profiles(profiles, dims)
-    for name in ("max_batch", "min_batch", "opt_batch", "calibration_batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise TaostreamError(f"--{name.replace('_', '-')} must be 1 or more, got {value}")
+    flags = {"max_batch": "--batch", "min_batch": "--min", "opt_batch": "--opt",
+             "calibration_batch_size": "--calibration-batch-size"}
+    for name, flag in flags.items():
+        if getattr(args, name) is not None:
+            require_batch_size(getattr(args, name), flag, per_sample=dims)
+    require_dla_core(args.dla_core)
     if args.opt_batch and not args.min_batch <= args.opt_batch <= args.max_batch:
         raise TaostreamError(f"need --min <= --opt <= --batch, got {args.min_batch}, {args.opt_batch}, {args.max_batch}")
     if args.min_batch > args.max_batch:

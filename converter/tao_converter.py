@@ -30,6 +30,7 @@ from taostream.converter.engine import (
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import sha256_file
 from taostream.converter.keys import KEY_ENV, add_key_arguments, resolve_key
+from taostream.converter.numeric_inputs import require_batch_size
 from taostream.converter.trt_adapt import PRECISIONS, BuildPlan, BuildRequest, plan_build, track
 
 INPUT_ORDERS = ("nchw", "nhwc", "nc")
@@ -145,6 +146,7 @@ def settings_from_args(args: argparse.Namespace) -> BuildSettings:
     profiles = tuple(parse_profile(p) for p in args.profiles)
     check_profiles(profiles, dims)
     max_batch = parse_positive(args.max_batch, "maximum batch size (-m)") if args.max_batch else DEFAULT_MAX_BATCH
+    require_batch_size(max_batch, "maximum batch size (-m)", per_sample=dims)
     if profiles and args.max_batch and all(p.max[0] != max_batch for p in profiles):
         raise TaostreamError(
             f"maximum batch size -m {max_batch} disagrees with the optimization profile's max batch "

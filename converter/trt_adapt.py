@@ -298,6 +298,9 @@ def _strongly_typed(request: BuildRequest, version, notes: _Notes) -> bool:
 
 def _int8_mode(request: BuildRequest, version, notes: _Notes) -> str:
     if request.precision != "int8":
+        if request.calibration_cache:
+            notes.warnings.append(f"the calibration cache is unused with precision {request.precision} "
+                                  "(only INT8 reads it)")
         return "none"
     if request.model_has_qdq:
         notes.reasons.append("INT8: the model already carries Q/DQ nodes (explicit quantization); no calibrator")

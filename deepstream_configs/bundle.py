@@ -21,6 +21,7 @@ from pathlib import Path
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, sha256_file
 from taostream.converter.graph_regions import decode_layers
+from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
@@ -242,8 +243,7 @@ def _validate_request(request: BundleRequest, net: Network) -> None:
     if request.spec is None and net.label_rule != "classmap":
         raise TaostreamError(f"--spec SPEC is needed: {net.name}'s labels.txt and thresholds come from the "
                              "experiment spec used to train the model")
-    if request.batch_size < 1:
-        raise TaostreamError("--batch-size must be at least 1")
+    require_batch_size(request.batch_size)
 
 
 def _has_plugin_nodes(proto) -> bool:
@@ -276,10 +276,14 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     model = _load_model(request)
     _check_model_is_network(model, net, request)
     dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
+    require_batch_size(request.batch_size, per_sample=dims)
     sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
                            tlt2=request.tlt2_labels, class_count_hint=_class_count_hint(net, model.outputs))
     labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
     warnings = list(labels.warnings)
+    if request.calibration_cache is not None and request.precision != "int8":
+        warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "
+                        f"{request.precision} (only INT8 reads it), so the bundle does not ship it")
     modern, plugin_route = model.proto, False
     if _needs_modernizer(model.proto, request.precision):
         modern, int8_warnings = _modernize(model.proto, request)
@@ -296,7 +300,7 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
     atomic_write_bytes(root / "model.onnx", plan.modern.SerializeToString())
     if plan.plugin_route:
         atomic_write_bytes(root / PLUGIN_MODEL, plan.model.proto.SerializeToString())
-        if request.calibration_cache is not None:
+        if request.calibration_cache is not None and request.precision == "int8":
             atomic_write_bytes(root / CALIBRATION, Path(request.calibration_cache).read_bytes())
 
 
@@ -414,7 +418,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
                 "int8": "q/dq" if request.precision == "int8" else None}]
     if plan.plugin_route:
         targets.append({"name": "tensorrt<=10 (Jetson)", "model": PLUGIN_MODEL,
-                        "calibration": CALIBRATION if request.calibration_cache else None})
+                        "calibration": CALIBRATION if request.calibration_cache and request.precision == "int8" else None})
     return {
         "manifest_version": 1,
         "network": plan.net.name,
@@ -443,6 +447,7 @@ def _model_name(request: BundleRequest, net: Network) -> str:
 
 def create_bundle(request: BundleRequest, dla_core: int | None = None) -> BundleResult:
     """Plan (decode, translate, modernize), then write the bundle folder atomically."""
+    require_dla_core(dla_core)
     plan = plan_bundle(request)
     model_name = _model_name(request, plan.net)
     with atomic_directory(request.output, overwrite=request.force) as root:

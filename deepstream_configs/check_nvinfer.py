@@ -261,5 +261,6 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
 
 
 def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:
-    if values.get("enable-dla") == 1 and "use-dla-core" not in values:
+    # The key's presence is what counts: a bad value is reported by its own type check.
+    if values.get("enable-dla") == 1 and group.get("use-dla-core") is None:
         checker.add(WARNING, group, "use-dla-core", "enable-dla=1 without use-dla-core: DLA core 0 is used; set it explicitly")

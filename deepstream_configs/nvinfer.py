@@ -14,6 +14,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_text
+from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import IniSections, format_ini
 from taostream.deepstream_configs.spec_settings import (
@@ -102,6 +103,8 @@ def _validate(options: NvinferOptions, major: int) -> None:
         raise TaostreamError(f"precision '{options.precision}': use one of {', '.join(PRECISIONS)}")
     if options.platform not in ("x86", "jetson"):
         raise TaostreamError(f"platform '{options.platform}': use x86 or jetson")
+    require_dla_core(options.dla_core)
+    require_batch_size(options.batch_size)
     if options.dla_core is not None and options.platform != "jetson":
         raise TaostreamError("a DLA core exists only on Jetson: drop --dla-core or use --platform jetson")
     if options.precision == "int8" and options.int8_source == "calibration" and not options.calibration_file:

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.numeric_inputs import require_fraction
 from taostream.converter.preprocess import Letterbox, load_bgr, preprocess_image
 from taostream.inference.bundle_info import Bundle
 from taostream.inference.geometry import detections_to_frame
@@ -66,7 +67,7 @@ class Detector:
         from taostream.parsers.reference import DecodeParams
 
         self.bundle, self.runner = bundle, runner
-        self.threshold = bundle.threshold if threshold is None else float(threshold)
+        self.threshold = bundle.threshold if threshold is None else require_fraction(threshold)
         self.max_detections, self.interpolation = max_detections, interpolation
         num_classes = len(bundle.labels) or int(bundle.manifest.get("labels", 0)) or 1
         # The same parameters the CPU Triton model builds from its config (triton_python_model.py).

@@ -16,6 +16,7 @@ from typing import Iterator, Sequence
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory
+from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.bundle_info import Bundle, load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
 from taostream.inference.inputs import InputItem, collect_inputs, read_video
@@ -162,8 +163,8 @@ def run_inference(request: InferRequest) -> InferSummary:
 
     from taostream.inference.results import VideoWriter, write_run_json
 
-    if request.batch_size < 1:
-        raise TaostreamError("--batch-size must be at least 1")
+    require_batch_size(request.batch_size)
+    require_fraction(request.threshold)
     bundle = load_bundle(request.bundle)
     items = collect_inputs(request.inputs)
     summary = InferSummary(Path(request.output))

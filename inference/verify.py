@@ -322,8 +322,10 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     from taostream.inference.inputs import collect_inputs
     from taostream.inference.runners import cpu_runner
 
-    if request.batch_size < 1:
-        raise TaostreamError("--batch-size must be at least 1")
+    from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+
+    require_batch_size(request.batch_size)
+    require_fraction(request.threshold)
     if request.max_frames < 1:
         raise TaostreamError("--max-frames must be at least 1")
     bundle = load_bundle(request.bundle)

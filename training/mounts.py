@@ -19,6 +19,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_text
+from taostream.converter.numeric_inputs import parse_gpu_index
 
 MOUNTS_FILES = {"tao": "~/.tao_mounts.json", "tlt": "~/.tlt_mounts.json"}
 
@@ -75,7 +76,7 @@ def build_mounts(mounts: list[str], envs: list[str] | None = None, gpu_index: st
     if gpu_index is not None:
         # the readme sets the GPU through the container environment
         config.envs = [e for e in config.envs if e[0] != "CUDA_VISIBLE_DEVICES"]
-        config.envs.append(("CUDA_VISIBLE_DEVICES", str(gpu_index)))
+        config.envs.append(("CUDA_VISIBLE_DEVICES", parse_gpu_index(gpu_index)))
     return config
 
 
