@@ -15,7 +15,7 @@ from pathlib import Path
 
 from taostream.deepstream_configs.config_schema import KeySpec
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
-from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, deepstream_major
+from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, PARSER_LIBRARY_NAME, deepstream_major
 
 ERROR, WARNING = "error", "warning"
 # Paths inside a DeepStream installation exist only on the deployment host.
@@ -162,6 +162,24 @@ def bundle_manifest(config_path: Path) -> tuple[Path, dict] | None:
         if isinstance(manifest, dict) and "manifest_version" in manifest and "platform" in manifest:
             return path, manifest
     return None
+
+
+def library_built_on_device(config_path: Path, library: Path) -> str | None:
+    """The warning for a missing custom library that a Jetson bundle made on x86 without the aarch64
+    cross compiler is meant to lack: its manifest says platform=jetson with no parser_library, and
+    the library is built on the device with scripts/jetson_build.sh. None in every other case."""
+    bundle = bundle_manifest(config_path)
+    if bundle is None:
+        return None
+    manifest_path, manifest = bundle
+    if manifest.get("platform") != "jetson" or manifest.get("parser_library"):
+        return None
+    expected = manifest_path.parent / "lib" / PARSER_LIBRARY_NAME
+    if os.path.normpath(os.path.abspath(library)) != os.path.normpath(os.path.abspath(expected)):
+        return None
+    return (f"{library} is not built yet: this Jetson bundle was made without the aarch64 cross compiler, so "
+            f"the parser library is built on the device: run scripts/jetson_build.sh --bundle "
+            f"{manifest_path.parent} on the Jetson (docs/jetson.md) before starting DeepStream")
 
 
 _MACHINE_FIX = {

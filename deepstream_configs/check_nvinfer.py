@@ -7,7 +7,8 @@ from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check import (
-    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, library_machine_finding, nearest, read_model_facts)
+    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, library_built_on_device, library_machine_finding, nearest,
+    read_model_facts)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import read_labels_file
@@ -94,8 +95,14 @@ def _check_versions(checker: _Checker, group: IniGroup, values: dict) -> None:
 
 def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
     for key in _FILE_KEYS:
-        if key in values:
-            checker.check_file(group, key, values[key])
+        if key not in values:
+            continue
+        pending = library_built_on_device(checker.ini.path, checker.resolve(str(values[key]))) \
+            if key == "custom-lib-path" else None
+        if pending and not checker.resolve(str(values[key])).exists():
+            checker.add(WARNING, group, key, pending)
+            continue
+        checker.check_file(group, key, values[key])
     engine = values.get("model-engine-file")
     # With a model to build from, a missing engine is normal: DeepStream builds and saves it there.
     if engine is not None and not any(k in values for k in _MODEL_SOURCES):

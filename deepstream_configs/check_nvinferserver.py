@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from taostream.converter.errors import SpecError
-from taostream.deepstream_configs.check import ERROR, CheckReport, Finding
+from taostream.deepstream_configs.check import ERROR, WARNING, CheckReport, Finding, library_built_on_device
 
 _PATH_FIELDS = (
     "infer_config.backend.triton.model_repo.root",
@@ -26,7 +26,10 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
         for value in spec.get_all(dotted):
             target = Path(str(value))
             target = target if target.is_absolute() else path.parent / target
-            if not target.exists():
+            pending = library_built_on_device(path, target) if dotted == "infer_config.custom_lib.path" else None
+            if pending and not target.exists():
+                report.findings.append(Finding(WARNING, path, None, None, dotted, pending))
+            elif not target.exists():
                 report.findings.append(Finding(ERROR, path, None, None, dotted, f"file not found: {target} "
                                                "(relative to the config's folder); fix the path"))
     _check_parse_function(path, spec, report, deepstream_major)

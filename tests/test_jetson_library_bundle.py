@@ -67,3 +67,23 @@ def test_without_the_cross_toolchain_the_bundle_keeps_the_readme(ssd, tmp_path, 
     assert "scripts/jetson_build.sh" in readme and "g++-aarch64-linux-gnu" in readme
     assert [w for w in result.warnings if "apt-get install g++-aarch64-linux-gnu" in w], result.warnings
     assert result.manifest["parser_library"] is None
+
+
+def test_without_the_cross_toolchain_the_bundle_passes_its_own_check_with_a_warning(ssd, tmp_path, monkeypatch, capsys):
+    from taostream.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    jetson_bundle(ssd, tmp_path / "bundle", "9.0")
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "bundle")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    pending = [line for line in out if PARSER_LIBRARY_NAME in line]
+    # one warning per config that loads the library (nvinfer, nvinferserver); no error anywhere
+    assert len(pending) == 2 and all(": warning: " in line and "scripts/jetson_build.sh --bundle" in line
+                                     for line in pending), out
+    assert out[-1].startswith("0 error(s)"), out
+    # once the library is there (built on the device) the usual checks apply to it
+    (tmp_path / "bundle" / "lib" / PARSER_LIBRARY_NAME).write_bytes(b"not an ELF file")
+    report = check_configs(sorted((tmp_path / "bundle" / "deepstream").glob("*.txt")), deepstream="9.0")
+    assert report.errors and not [f for f in report.findings if "jetson_build.sh --bundle" in f.message]
