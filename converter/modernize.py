@@ -20,6 +20,7 @@ import onnx.numpy_helper
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
+from taostream.converter.model_classes import model_classes, record_model_classes
 from taostream.converter.trt_support import PLUGINS, plugin_op
 
 log = logging.getLogger(__name__)
@@ -346,6 +347,8 @@ def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins
         # Nodes a rewrite created are named "<plugin node>/..." and are post-processing: no Q/DQ there.
         replaced = [step.node for step in report.steps if step.action == REPLACE]
         result, report.int8 = _quantize(result, model, calibration_cache, calibrate, network, replaced)
+    # The rewrites drop the plugin attributes that say how many classes the model outputs.
+    record_model_classes(result, model_classes(model, network))
     return result, report
 
 

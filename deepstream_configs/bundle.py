@@ -21,11 +21,12 @@ from pathlib import Path
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, sha256_file
 from taostream.converter.graph_regions import decode_layers
+from taostream.converter.model_classes import model_classes
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
-from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network
+from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
 from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
@@ -109,15 +110,13 @@ def _chw(net: Network, shape: tuple[int, ...], spec_dims, request: BundleRequest
     return net.default_dims
 
 
-def _class_count_hint(net: Network, outputs: dict[str, tuple[int, ...]]) -> int | None:
-    shapes = list(outputs.values())
-    if not shapes:
-        return None
-    if net.label_rule in ("classmap", "detectnet_v2") and shapes[0] and shapes[0][0] > 0:
-        return shapes[0][0]
-    if net.label_rule == "mask_rcnn" and len(shapes) > 1 and len(shapes[1]) > 1 and shapes[1][1] > 0:
-        return shapes[1][1]
-    return None
+def _label_source(request: BundleRequest, net: Network) -> str:
+    """Where the bundle's label list comes from, as the user named it (for messages)."""
+    if net.label_rule == "classmap":
+        return f"--classmap {request.classmap}" if request.classmap else "the placeholder labels (no --classmap)"
+    if net.label_rule in ("mask_rcnn", "efficientdet") and request.annotations:
+        return f"--annotations {request.annotations}"
+    return f"--spec {request.spec}"
 
 
 def _needs_modernizer(proto, precision: str) -> bool:
@@ -277,9 +276,11 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     _check_model_is_network(model, net, request)
     dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
     require_batch_size(request.batch_size, per_sample=dims)
+    classes = model_classes(model.proto, net)
     sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
-                           tlt2=request.tlt2_labels, class_count_hint=_class_count_hint(net, model.outputs))
+                           tlt2=request.tlt2_labels, class_count_hint=classes.count if classes else None)
     labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
+    require_label_count(labels.names, classes, _label_source(request, net), str(request.model), request.tlt2_labels)
     warnings = list(labels.warnings)
     if request.calibration_cache is not None and request.precision != "int8":
         warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "

@@ -69,6 +69,7 @@ class ModelFacts:
     outputs: list[str]
     quantized: bool  # has QuantizeLinear/DequantizeLinear nodes (explicit INT8)
     layers: frozenset[str] = frozenset()  # node names (TensorRT's layer names for an ONNX network)
+    classes: object = None  # converter.model_classes.ModelClasses: the class ids the graph outputs, if it says
 
 
 class UnreadableModel(ValueError):
@@ -95,7 +96,9 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
     quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
     layers = frozenset(n.name or n.output[0] for n in model.graph.node)
-    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers)
+    from taostream.converter.model_classes import model_classes
+
+    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers, model_classes(model))
 
 
 class _Checker:

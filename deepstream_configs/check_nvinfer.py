@@ -30,6 +30,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     model = _model_facts(checker, prop_group, values, model_path)
     _check_model_source(checker, prop_group, values)
     _check_labels(checker, prop_group, values)
+    _check_model_classes(checker, prop_group, values, model)
     _check_outputs(checker, prop_group, values, model)
     _check_dims(checker, prop_group, values, model)
     _check_parser(checker, prop_group, values)
@@ -152,6 +153,27 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
         if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
             checker.add(ERROR, attrs, None, f"class id {match.group(1)} does not exist (num-detected-classes={classes}); "
                         "class ids run from 0: fix the group name")
+
+
+def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """num-detected-classes and the label file against the class ids the model's graph outputs."""
+    classes = model.classes if model is not None else None
+    if classes is None:
+        return
+    network_type = values.get("network-type", 0)
+    detected = values.get("num-detected-classes")
+    fix = f"labels.txt needs {classes.count} line(s) and num-detected-classes={classes.count} (line k names class id k)"
+    if network_type in (0, 3) and detected is not None and detected != classes.count:
+        checker.add(ERROR, group, "num-detected-classes", f"is {detected} but {model.path.name} outputs {classes.count} "
+                    f"class id(s) ({classes.where}); {fix}: use the labels of the spec the model was trained with")
+    label_path = values.get("labelfile-path")
+    if label_path is None or network_type not in (0, 1, 3) or not checker.resolve(str(label_path)).is_file():
+        return
+    labels = read_labels_file(checker.resolve(str(label_path)))
+    if len(labels) != classes.count:
+        checker.add(ERROR, group, "labelfile-path", f"{label_path} has {len(labels)} class(es) but {model.path.name} "
+                    f"outputs {classes.count} ({classes.where}); {fix}: write it from the spec the model was trained "
+                    "with (`taostream labels SPEC --network NET --model MODEL`)")
 
 
 def _check_outputs(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:

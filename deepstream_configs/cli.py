@@ -111,16 +111,31 @@ def _register_labels(subparsers) -> None:
     parser.add_argument("--classmap", type=Path, help="classification: classmap.json")
     parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: COCO annotation json")
     parser.add_argument("--tlt2", action="store_true", help="TLT 2.0 SSD/DSSD/RetinaNet: no background line")
+    parser.add_argument("--model", type=Path, help="the model (.etlt or .onnx): refuse labels whose count is not "
+                        "the number of classes its graph outputs")
+    add_key_arguments(parser, required=False)
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     parser.set_defaults(func=_run_labels)
 
 
+def _model_classes(path: Path, network: str, key: str | None):
+    """The class count the model's graph outputs (converter.model_classes), or None."""
+    from taostream.converter.model_classes import model_classes
+    from taostream.converter.model_file import load_onnx_model, open_model
+
+    return model_classes(load_onnx_model(open_model(path, key)), network)
+
+
 def _run_labels(args: argparse.Namespace) -> int:
     from taostream.converter.fileio import atomic_write_text
-    from taostream.deepstream_configs.labels import LabelSources, labels_from_spec_file
+    from taostream.deepstream_configs.labels import LabelSources, labels_from_spec_file, require_label_count
 
+    classes = _model_classes(args.model, args.network, resolve_key(args, required=False)) if args.model else None
     labels = labels_from_spec_file(args.spec, args.network, LabelSources(
-        classmap=args.classmap, coco_annotations=args.annotations, tlt2=args.tlt2))
+        classmap=args.classmap, coco_annotations=args.annotations, tlt2=args.tlt2,
+        class_count_hint=classes.count if classes else None))
+    source = f"--classmap {args.classmap}" if args.classmap else f"{args.spec}"
+    require_label_count(labels.names, classes, source, str(args.model), args.tlt2)
     for warning in labels.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
     if args.output:

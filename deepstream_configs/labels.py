@@ -63,6 +63,31 @@ def labels_for_network(network: str | Network, spec: Any = None, sources: LabelS
     return rule(values, sources, source)
 
 
+def label_count_mismatch(names: list[str], classes, label_source: str, model_source: str,
+                         tlt2: bool = False) -> str | None:
+    """Why ``names`` cannot be the labels of a model whose graph outputs ``classes``
+    (converter.model_classes.ModelClasses, or None when the graph does not say), or None."""
+    if classes is None or len(names) == classes.count:
+        return None
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    problem = (f"{label_source} gives {len(names)} label(s) ({shown}) but {model_source} outputs "
+               f"{classes.count} class id(s): {classes.where}")
+    if tlt2 and classes.background_id == 0 and len(names) == classes.count - 1:
+        fix = ("drop --tlt2-labels: the model keeps id 0 for background, so labels.txt needs the "
+               "'background' line first")
+    else:
+        fix = (f"give the label source the model was trained with (labels.txt needs {classes.count} line(s), "
+               "line k naming class id k), or the model that goes with these labels")
+    return f"{problem}; {fix}"
+
+
+def require_label_count(names: list[str], classes, label_source: str, model_source: str, tlt2: bool = False) -> None:
+    """Raise SpecError when ``names`` and the model's class count disagree (see label_count_mismatch)."""
+    mismatch = label_count_mismatch(names, classes, label_source, model_source, tlt2)
+    if mismatch:
+        raise SpecError(mismatch)
+
+
 def labels_from_spec_file(spec_path: str | os.PathLike, network: str | Network,
                           sources: LabelSources = LabelSources()) -> Labels:
     from taostream.deepstream_configs.spec_access import load_spec_file

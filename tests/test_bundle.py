@@ -182,12 +182,13 @@ def test_yolo_int8_on_jetson_keeps_the_decode_in_fp32(samples, tmp_path):
     assert x86.get("layer-device-precision") is None
 
 
-def test_tlt2_labels_drop_the_background(samples, tmp_path):
+def test_tlt2_labels_refused_when_the_model_outputs_background(samples, tmp_path):
+    """TAO 3+ RetinaNet keeps id 0 for background (NMS backgroundLabelId=0): labels without the
+    background line would shift every name by one and lose the last class."""
     info = samples["retinanet"]
-    create_bundle(_request(info, tmp_path / "b", tlt2_labels=True))
-    assert (tmp_path / "b" / "labels.txt").read_text().splitlines() == list(info.labels_list)[1:]
-    prop = read_ini(tmp_path / "b" / "deepstream" / "config_infer_primary.txt").group("property")
-    assert prop.get("num-detected-classes") == str(len(info.labels_list) - 1)
+    with pytest.raises(TaostreamError, match="drop --tlt2-labels"):
+        create_bundle(_request(info, tmp_path / "b", tlt2_labels=True))
+    assert not (tmp_path / "b").exists()
 
 
 def test_int8_without_calibration_is_refused_before_writing(samples, tmp_path):
