@@ -58,6 +58,41 @@ def register(subparsers) -> None:
     verify.add_argument("--no-progress", action="store_true", help="no progress bar")
     verify.set_defaults(func=run_verify_command)
 
+    evaluate = subparsers.add_parser(
+        "evaluate", help="per-class AP / mAP of a deployment on a labelled set (TAO's rules and COCO's)",
+        description="Score a bundle (run on the dataset's images) or a folder of KITTI prediction files against "
+                    "a KITTI dataset (images/ + labels/) or a COCO annotation file: per-class AP and mAP as TAO's "
+                    "evaluate computes them for the network family, and COCO AP@[.5:.95]/AP50/AP75 by pycocotools. "
+                    "With --against fp32, also the bundle's FP32 CPU reference; exit status 1 when the mAP drops by "
+                    "more than --max-drop. See docs/evaluate.md.")
+    evaluate.add_argument("dataset", help="a KITTI folder (images/, labels/) or a COCO annotation .json")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bundle", type=Path, help="run this bundle on the dataset's images")
+    source.add_argument("--predictions", type=Path, metavar="DIR",
+                        help="KITTI prediction files (16th field = confidence), named like the images")
+    evaluate.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
+                          help="with --bundle: onnx (BUNDLE/model.onnx in ONNX Runtime, default), trt, triton")
+    evaluate.add_argument("--onnx", type=Path, help="onnx: the graph to evaluate (default BUNDLE/model.onnx)")
+    evaluate.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
+    evaluate.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
+    evaluate.add_argument("--protocol", choices=("http", "grpc"), default="http", help="triton: protocol (default http)")
+    evaluate.add_argument("--model-name", help="triton: model to query (default: the bundle's CPU model)")
+    evaluate.add_argument("--images", type=Path, help="COCO: the image folder (default: the annotation file's folder)")
+    evaluate.add_argument("--network", help="with --predictions: the TAO network whose evaluation rules apply "
+                                            "(default: SSD/YOLO's ap_evaluator rules)")
+    evaluate.add_argument("--spec", type=Path, help="the TAO experiment spec: its evaluation config, class mapping")
+    evaluate.add_argument("--ap-mode", choices=("sample", "integrate"), help="override the spec's average_precision_mode")
+    evaluate.add_argument("--iou", type=float, help="override the matching IoU for every class")
+    evaluate.add_argument("--threshold", type=float, help="with --bundle: confidence threshold (default: the bundle's)")
+    evaluate.add_argument("--against", choices=("fp32",), help="also score the bundle's FP32 CPU reference")
+    evaluate.add_argument("--max-drop", type=float, default=0.01,
+                          help="--against: the largest mAP drop that passes (default 0.01)")
+    evaluate.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
+    evaluate.add_argument("--json", type=Path, metavar="REPORT", help="also write every number as JSON")
+    evaluate.add_argument("--plots", type=Path, metavar="DIR", help="a precision-recall PNG per class (matplotlib)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.set_defaults(func=run_evaluate_command)
+
     serve = subparsers.add_parser(
         "serve", help="serve a bundle's Triton repository with a real Triton server on 127.0.0.1",
         description="Start tritonserver (a system one, else the one nvidia-pytriton ships) on 127.0.0.1 with "
@@ -167,6 +202,24 @@ def run_verify_command(args: argparse.Namespace) -> int:
         url=args.url, protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,
         threshold=args.threshold, max_frames=args.max_frames, batch_size=args.batch_size,
         progress=not args.no_progress))
+    print("\n".join(report.lines()))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")
+    return 0 if report.passed else 1
+
+
+def run_evaluate_command(args: argparse.Namespace) -> int:
+    import json
+
+    from taostream.converter.fileio import atomic_write_text
+    from taostream.inference.evaluate import EvaluateRequest, run_evaluate
+
+    report = run_evaluate(EvaluateRequest(
+        dataset=Path(args.dataset), bundle=args.bundle, predictions=args.predictions, backend=args.backend,
+        onnx=args.onnx, engine=args.engine, url=args.url, protocol=args.protocol, model_name=args.model_name,
+        images=args.images, network=args.network, spec=args.spec, ap_mode=args.ap_mode, iou=args.iou,
+        threshold=args.threshold, against=args.against, max_drop=args.max_drop, batch_size=args.batch_size,
+        plots=args.plots, progress=not args.no_progress))
     print("\n".join(report.lines()))
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")

@@ -1,0 +1,264 @@
+"""Labelled datasets for `taostream evaluate`: a KITTI folder as TAO reads it, or a COCO annotation
+file with its image folder; and KITTI prediction folders (``infer``'s and DeepStream's output).
+
+Class names follow TAO's KITTI loaders: every name is lower-cased (``detection_data_sequence.py``,
+the DetectNet_v2 dataset converter), then mapped through the spec's ``target_class_mapping`` when one
+is given; whitespace and '_' are the same (``taostream infer`` writes "no mask" as ``no_mask``).
+Names that match no class are counted per name and listed with the classes they could mean; TAO
+drops them silently, here they are reported. KITTI's own ``DontCare`` is ignored and counted.
+
+Nothing is skipped unreported: images without a label file, label files without an image,
+prediction files without an image and images without a prediction file are all counted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+from taostream.inference.inputs import IMAGE_SUFFIXES
+from taostream.inference.results import parse_kitti
+
+IGNORED_NAMES = ("dontcare",)
+
+
+def normalize_name(name: str) -> str:
+    """TAO lower-cases class names; '_' and whitespace are one separator."""
+    return " ".join(str(name).replace("_", " ").split()).lower()
+
+
+@dataclass
+class Sample:
+    """One labelled image: ground truth in frame pixels, names already mapped to class indices."""
+
+    stem: str
+    image: Path | None
+    gt_classes: list = field(default_factory=list)
+    gt_boxes: list = field(default_factory=list)  # [x1, y1, x2, y2]
+    gt_difficult: list = field(default_factory=list)  # KITTI occluded != 0, COCO iscrowd
+    gt_crowd: list = field(default_factory=list)
+    gt_segmentations: list = field(default_factory=list)  # COCO only (None per box otherwise)
+    width: int = 0
+    height: int = 0
+    coco_id: int | None = None
+
+
+@dataclass
+class NameIssues:
+    """Class names that matched nothing, with counts and what they could mean."""
+
+    unknown: dict = field(default_factory=dict)  # name -> count
+    ignored: dict = field(default_factory=dict)  # DontCare etc -> count
+
+    def add_unknown(self, name: str) -> None:
+        self.unknown[name] = self.unknown.get(name, 0) + 1
+
+    def report(self, classes: list[str], mapping: dict) -> list[dict]:
+        candidates = sorted(set(classes) | set(mapping))
+        return [{"name": name, "count": count,
+                 "could_be": difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)}
+                for name, count in sorted(self.unknown.items())]
+
+
+@dataclass
+class Dataset:
+    kind: str  # kitti | coco
+    root: Path
+    samples: list[Sample]
+    classes: list[str]  # normalized names, model order
+    mapping: dict  # normalized dataset name -> normalized class name
+    images_without_labels: list[str] = field(default_factory=list)
+    labels_without_images: list[str] = field(default_factory=list)
+    names: NameIssues = field(default_factory=NameIssues)
+    unreadable: list[str] = field(default_factory=list)
+
+    def class_index(self, raw: str, issues: NameIssues) -> int | None:
+        name = normalize_name(raw)
+        if name in IGNORED_NAMES:
+            issues.ignored[name] = issues.ignored.get(name, 0) + 1
+            return None
+        name = self.mapping.get(name, name)
+        try:
+            return self.classes.index(name)
+        except ValueError:
+            issues.add_unknown(name)
+            return None
+
+    def problems(self) -> dict:
+        return {"images_without_labels": len(self.images_without_labels),
+                "labels_without_images": len(self.labels_without_images),
+                "images_without_labels_examples": self.images_without_labels[:10],
+                "labels_without_images_examples": self.labels_without_images[:10],
+                "unknown_classes": self.names.report(self.classes, self.mapping),
+                "ignored_classes": dict(self.names.ignored)}
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in suffixes:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def load_kitti(root: Path, classes: list[str] | None, mapping: dict) -> Dataset:
+    images_dir, labels_dir = root / "images", root / "labels"
+    for folder, what in ((images_dir, "images"), (labels_dir, "labels")):
+        if not folder.is_dir():
+            raise TaostreamError(f"{root}: no {what}/ folder; a KITTI dataset as TAO reads it has images/ "
+                                 "(the photos) and labels/ (one <image name>.txt per photo)")
+    images, labels = _files(images_dir, IMAGE_SUFFIXES), _files(labels_dir, (".txt",))
+    if not labels:
+        raise TaostreamError(f"{labels_dir}: no .txt label files")
+    paired = sorted(set(images) & set(labels))
+    parsed = {stem: parse_kitti(labels[stem].read_text(encoding="utf-8"), str(labels[stem])) for stem in paired}
+    if classes is None:  # no model/spec to give the order: every mapped name seen, sorted
+        seen = {mapping.get(normalize_name(o.label), normalize_name(o.label)) for objs in parsed.values() for o in objs}
+        classes = sorted(seen - set(IGNORED_NAMES))
+    dataset = Dataset("kitti", root, [], list(classes), mapping,
+                      images_without_labels=sorted(set(images) - set(labels)),
+                      labels_without_images=sorted(set(labels) - set(images)))
+    difficult_field = _occluded_fields(labels, paired)
+    for stem in paired:
+        sample = Sample(stem, images[stem])
+        for obj, occluded in zip(parsed[stem], difficult_field[stem]):
+            index = dataset.class_index(obj.label, dataset.names)
+            if index is None:
+                continue
+            sample.gt_classes.append(index)
+            sample.gt_boxes.append([obj.left, obj.top, obj.right, obj.bottom])
+            sample.gt_difficult.append(occluded)
+            sample.gt_crowd.append(False)
+            sample.gt_segmentations.append(None)
+        dataset.samples.append(sample)
+    return dataset
+
+
+def _occluded_fields(labels: dict[str, Path], stems: list[str]) -> dict[str, list[bool]]:
+    """KITTI field 3 (occluded) per object line: TAO's "difficult" (ap_evaluator, faster_rcnn)."""
+    out = {}
+    for stem in stems:
+        flags = []
+        for line in labels[stem].read_text(encoding="utf-8").splitlines():
+            fields = line.split()
+            if fields:
+                try:
+                    flags.append(int(float(fields[2])) != 0)
+                except ValueError:
+                    raise TaostreamError(f"{labels[stem]}: the occluded field (3rd) must be a number") from None
+        out[stem] = flags
+    return out
+
+
+def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | None, mapping: dict) -> Dataset:
+    try:
+        document = json.loads(annotation.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TaostreamError(f"{annotation}: not a readable COCO annotation file ({exc})") from None
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(document.get(key), list):
+            raise TaostreamError(f"{annotation}: field '{key}' is missing; a COCO annotation file has images, "
+                                 "annotations and categories lists")
+    images_dir = images_dir or annotation.parent
+    categories = {c["id"]: c["name"] for c in document["categories"]}
+    if classes is None:
+        classes = [normalize_name(mapping.get(normalize_name(n), n)) for _, n in sorted(categories.items())]
+    dataset = Dataset("coco", annotation, [], list(classes), mapping)
+    by_image: dict[int, list] = {}
+    for ann in document["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    known_ids = {image["id"] for image in document["images"]}
+    dataset.labels_without_images = sorted(str(i) for i in set(by_image) - known_ids)
+    for image in document["images"]:
+        path = images_dir / image["file_name"]
+        sample = Sample(Path(image["file_name"]).stem, path, width=int(image.get("width", 0)),
+                        height=int(image.get("height", 0)), coco_id=image["id"])
+        for ann in by_image.get(image["id"], []):
+            if ann["category_id"] not in categories:
+                raise TaostreamError(f"{annotation}: annotation {ann.get('id')} has category_id {ann['category_id']}, "
+                                     "which is not in categories")
+            index = dataset.class_index(categories[ann["category_id"]], dataset.names)
+            if index is None:
+                continue
+            x, y, w, h = (float(v) for v in ann["bbox"])
+            crowd = bool(ann.get("iscrowd", 0))
+            sample.gt_classes.append(index)
+            sample.gt_boxes.append([x, y, x + w, y + h])
+            sample.gt_difficult.append(crowd)
+            sample.gt_crowd.append(crowd)
+            sample.gt_segmentations.append(ann.get("segmentation"))
+        dataset.samples.append(sample)
+    return dataset
+
+
+def load_dataset(path: Path, classes: list[str] | None, mapping: dict, images_dir: Path | None = None) -> Dataset:
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".json":
+        return load_coco(path, images_dir, classes, mapping)
+    if path.is_dir():
+        return load_kitti(path, classes, mapping)
+    raise TaostreamError(f"{path}: not a KITTI dataset folder (images/ + labels/) or a COCO annotation .json")
+
+
+@dataclass
+class Predictions:
+    """Per stem: (class index, box, score) arrays read from KITTI prediction files."""
+
+    by_stem: dict
+    files_without_images: list[str] = field(default_factory=list)
+    images_without_files: list[str] = field(default_factory=list)
+    names: NameIssues = field(default_factory=NameIssues)
+
+
+def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
+    """KITTI files with a 16th confidence field (``taostream infer`` labels/, TAO inference, DeepStream's
+    gie-kitti-output-dir) named like the images; a folder holding labels/ is read there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TaostreamError(f"{folder}: no such predictions folder")
+    if not any(folder.glob("*.txt")) and (folder / "labels").is_dir():
+        folder = folder / "labels"
+    files = _files(folder, (".txt",))
+    if not files:
+        raise TaostreamError(f"{folder}: no .txt prediction files (KITTI lines with a 16th confidence field)")
+    stems = {s.stem for s in dataset.samples}
+    out = Predictions({}, files_without_images=sorted(set(files) - stems),
+                      images_without_files=sorted(stems - set(files)))
+    for stem in sorted(stems & set(files)):
+        text = files[stem].read_text(encoding="utf-8")
+        classes, boxes, scores = [], [], []
+        for number, obj in enumerate(parse_kitti(text, str(files[stem])), start=1):
+            index = dataset.class_index(obj.label, out.names)
+            if index is None:
+                continue
+            classes.append(index)
+            boxes.append([obj.left, obj.top, obj.right, obj.bottom])
+            scores.append(obj.score)
+        if text.strip() and any(len(line.split()) == 15 for line in text.splitlines()):
+            raise TaostreamError(f"{files[stem]}: prediction lines need a 16th field (the confidence); "
+                                 "these look like ground-truth labels")
+        out.by_stem[stem] = (np.asarray(classes, np.int64), np.asarray(boxes, np.float64).reshape(-1, 4),
+                             np.asarray(scores, np.float64))
+    return out
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height), from the header where Pillow is installed, else by decoding."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.size
+    except ImportError:
+        pass
+    except OSError as exc:
+        raise TaostreamError(f"{path}: cannot read this image ({exc})") from None
+    from taostream.converter.preprocess import load_bgr
+
+    frame = load_bgr(path)
+    return frame.shape[1], frame.shape[0]

@@ -1,0 +1,322 @@
+"""`taostream evaluate`: TAO's AP rules on hand-computed cases, COCO figures equal to pycocotools' own
+on generated datasets, bad-input reporting, and the real facemask DetectNet_v2 (FP32 against NVIDIA's
+INT8 calibration as a Q/DQ graph) on public-domain photos with an OpenCV face box as ground truth."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cli_support import assert_clean_error, run_cli
+from taostream.inference.metrics_tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
+
+pycocotools = pytest.importorskip("pycocotools", reason="the `eval` extra (pycocotools) is not installed")
+
+
+def image(gt=(), preds=(), width=1000, height=1000, difficult=None):
+    """gt: (class, x1, y1, x2, y2); preds: (class, x1, y1, x2, y2, score)."""
+    g = np.asarray([r[1:] for r in gt], float).reshape(-1, 4)
+    p = np.asarray([r[1:5] for r in preds], float).reshape(-1, 4)
+    return ImageBoxes(width, height, np.asarray([r[0] for r in gt], int), g,
+                      np.asarray(difficult if difficult is not None else [False] * len(gt), bool),
+                      np.asarray([r[0] for r in preds], int), p, np.asarray([r[5] for r in preds], float))
+
+
+# Four ground-truth boxes over two images; in descending score: TP, FP, TP, FP; two boxes missed.
+# precision 1, 1/2, 2/3, 1/2 at recall 1/4, 1/4, 1/2, 1/2.
+FOUR = [
+    image(gt=[(0, 0, 0, 100, 100), (0, 200, 200, 300, 300)],
+          preds=[(0, 0, 0, 100, 100, 0.9), (0, 600, 600, 700, 700, 0.8)]),
+    image(gt=[(0, 0, 0, 100, 100), (0, 400, 400, 500, 500)],
+          preds=[(0, 1, 1, 101, 101, 0.7), (0, 800, 800, 900, 900, 0.6)]),
+]
+
+
+@pytest.mark.parametrize("family,mode,expected", [
+    # 11 points: 1.0 at recall 0, .1, .2; 2/3 at .3, .4, .5; nothing beyond.
+    ("ap_evaluator", "sample", (3 * 1 + 3 * 2 / 3) / 11),
+    ("detectnet_v2", "sample", (3 * 1 + 3 * 2 / 3) / 11),
+    ("faster_rcnn", "sample", (3 * 1 + 3 * 2 / 3) / 11),
+    # VOC area: 1/4 * 1 + 1/4 * 2/3.
+    ("ap_evaluator", "integrate", 0.25 + 0.25 * 2 / 3),
+    ("faster_rcnn", "integrate", 0.25 + 0.25 * 2 / 3),
+    # DetectNet_v2: distinct recalls 1/4, 1/2; only the step 1/4 -> 1/2 carries area, at precision 1.
+    ("detectnet_v2", "integrate", 0.25),
+])
+def test_hand_computed_ap(family, mode, expected):
+    mean, curves = evaluate_tao(FOUR, ["car"], TaoRules(family, mode))
+    assert curves[0].ap == pytest.approx(expected, abs=1e-12) and mean == pytest.approx(expected, abs=1e-12)
+    assert curves[0].ground_truth == 4 and curves[0].true_positives == 2 and curves[0].false_positives == 2
+
+
+def test_detectnet_v2_integrate_gives_a_lone_perfect_detection_no_area():
+    one = [image(gt=[(0, 10, 10, 60, 60)], preds=[(0, 10, 10, 60, 60, 0.9)])]
+    assert evaluate_tao(one, ["car"], TaoRules("detectnet_v2", "integrate"))[0] == 0.0
+    assert evaluate_tao(one, ["car"], TaoRules("detectnet_v2", "sample"))[0] == 1.0
+    assert evaluate_tao(one, ["car"], TaoRules("ap_evaluator", "integrate"))[0] == 1.0
+
+
+def test_a_duplicate_takes_the_next_box_only_in_ap_evaluator():
+    # Two overlapping ground-truth boxes (IoU 0.82) and two predictions on the first one.
+    data = [image(gt=[(0, 0, 0, 100, 100), (0, 10, 0, 110, 100)],
+                  preds=[(0, 0, 0, 100, 100, 0.9), (0, 0, 0, 100, 100, 0.8)])]
+    ssd = evaluate_tao(data, ["car"], TaoRules("ap_evaluator", "sample"))[1][0]
+    dnv2 = evaluate_tao(data, ["car"], TaoRules("detectnet_v2", "sample"))[1][0]
+    frcnn = evaluate_tao(data, ["car"], TaoRules("faster_rcnn", "sample"))[1][0]
+    assert (ssd.true_positives, ssd.false_positives, ssd.ap) == (2, 0, 1.0)
+    # the best-overlap box is taken: a false positive; recall 1/2 at precision 1 -> 6 of 11 points
+    assert (dnv2.true_positives, dnv2.false_positives) == (1, 1) and dnv2.ap == pytest.approx(6 / 11)
+    assert (frcnn.true_positives, frcnn.false_positives) == (1, 1) and frcnn.ap == pytest.approx(6 / 11)
+
+
+def test_detectnet_v2_box_limits_and_per_class_iou():
+    data = [image(gt=[(0, 0, 0, 100, 15), (0, 200, 200, 300, 300), (1, 0, 500, 100, 600)],
+                  preds=[(0, 0, 0, 100, 15, 0.9), (0, 200, 200, 300, 300, 0.8), (1, 0, 540, 100, 640, 0.7)])]
+    rules = TaoRules("detectnet_v2", "sample", iou={"b": 0.7},
+                     box_limits={"a": BoxLimits(minimum_height=20)})
+    _, (a, b) = evaluate_tao(data, ["a", "b"], rules)
+    assert (a.ground_truth, a.true_positives, a.false_positives, a.ap) == (1, 1, 0, 1.0)  # the 15-px box is out
+    # IoU with border pixels: 61*101 / (2*101*101 - 61*101) = 0.4357 < 0.7: a false positive, AP 0
+    assert (b.ground_truth, b.true_positives, b.false_positives, b.ap) == (1, 0, 1, 0.0)
+    loose = TaoRules("detectnet_v2", "sample", iou={"b": 0.4})
+    assert evaluate_tao(data, ["a", "b"], loose)[1][1].true_positives == 1
+
+
+def test_difficult_boxes_count_neither_way():
+    data = [image(gt=[(0, 0, 0, 100, 100), (0, 300, 300, 400, 400)], difficult=[True, False],
+                  preds=[(0, 0, 0, 100, 100, 0.9), (0, 300, 300, 400, 400, 0.8)])]
+    curve = evaluate_tao(data, ["car"], TaoRules("ap_evaluator", "sample"))[1][0]
+    assert (curve.ground_truth, curve.true_positives, curve.false_positives, curve.ap) == (1, 1, 0, 1.0)
+
+
+# --- generated datasets against pycocotools itself ---------------------------------------------------
+
+CLASSES = ("car", "pedestrian", "cyclist", "truck")  # truck: predicted, never labelled
+
+
+def _write_dataset(root: Path, seed: int, crowded: int = 0):
+    """A KITTI folder and a prediction folder; returns (gt rows, prediction rows) per image for
+    the test's own COCO documents. Predictions are ground truth moved by known amounts (IoU 1, 0.8,
+    0.6, 0.3), plus misses, false positives, empty images and ``crowded`` images with 60 objects."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "pred").mkdir()
+    png = cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes()
+    all_gt, all_pred = [], []
+    for n in range(40):
+        count = 0 if n % 7 == 0 else 60 if n < crowded else int(rng.integers(1, 8))
+        gt, pred = [], []
+        for _ in range(count):
+            c = CLASSES[int(rng.integers(0, 3))]
+            x, y, w, h = rng.uniform(0, 800), rng.uniform(0, 400), rng.uniform(20, 150), rng.uniform(20, 150)
+            gt.append((c, x, y, x + w, y + h))
+            shift = rng.choice([0.0, 0.1111, 0.25, 0.5385, None])  # IoU 1, 0.8, 0.6, 0.3 (x shift), missed
+            if shift is not None:
+                dx = shift * w
+                pred.append((c, x + dx, y, x + w + dx, y + h, float(np.round(rng.uniform(0.05, 1.0), 3))))
+        for _ in range(int(rng.integers(0, 3))):
+            c = CLASSES[int(rng.integers(0, 4))]
+            x, y = rng.uniform(0, 800), rng.uniform(0, 400)
+            pred.append((c, x, y, x + 60, y + 40, float(np.round(rng.uniform(0.05, 0.7), 3))))
+        stem = f"{n:06d}"
+        (root / "images" / f"{stem}.png").write_bytes(png)
+        (root / "labels" / f"{stem}.txt").write_text(
+            "".join(f"{c.title()} 0.00 0 0.00 {a:.2f} {b:.2f} {cc:.2f} {d:.2f} 0 0 0 0 0 0 0\n" for c, a, b, cc, d in gt))
+        (root / "pred" / f"{stem}.txt").write_text(
+            "".join(f"{c} 0.00 0 0.00 {a:.2f} {b:.2f} {cc:.2f} {d:.2f} 0 0 0 0 0 0 0 {s:.3f}\n" for c, a, b, cc, d, s in pred))
+        all_gt.append([(c, round(a, 2), round(b, 2), round(cc, 2), round(d, 2)) for c, a, b, cc, d in gt])
+        all_pred.append([(c, round(a, 2), round(b, 2), round(cc, 2), round(d, 2), s) for c, a, b, cc, d, s in pred])
+    spec = root / "spec.txt"
+    spec.write_text("dataset_config {\n" + "".join(
+        f'  target_class_mapping {{ key: "{c}" value: "{c}" }}\n' for c in CLASSES) + "}\n")
+    return all_gt, all_pred, spec
+
+
+def _pycocotools_reference(all_gt, all_pred):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    cats = {c: i + 1 for i, c in enumerate(sorted(CLASSES))}
+    gt_doc = {"images": [{"id": i + 1} for i in range(len(all_gt))], "categories": [{"id": v} for v in cats.values()],
+              "annotations": []}
+    results = []
+    for i, (gts, preds) in enumerate(zip(all_gt, all_pred)):
+        for c, x1, y1, x2, y2 in gts:
+            gt_doc["annotations"].append({"id": len(gt_doc["annotations"]) + 1, "image_id": i + 1, "category_id": cats[c],
+                                          "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+        for c, x1, y1, x2, y2, s in preds:
+            results.append({"image_id": i + 1, "category_id": cats[c], "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = gt_doc
+        coco.createIndex()
+        evaluator = COCOeval(coco, coco.loadRes(results), "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return evaluator.stats
+
+
+@pytest.mark.parametrize("seed,crowded", [(1, 0), (2, 5)])
+def test_coco_figures_equal_pycocotools(tmp_path, seed, crowded):
+    all_gt, all_pred, spec = _write_dataset(tmp_path / "ds", seed, crowded)
+    result = run_cli("evaluate", tmp_path / "ds", "--predictions", tmp_path / "ds/pred", "--spec", spec,
+                     "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    coco = report["results"][0]["coco"]
+    stats = _pycocotools_reference(all_gt, all_pred)
+    assert coco["AP"] == pytest.approx(stats[0], abs=1e-12)
+    assert coco["AP50"] == pytest.approx(stats[1], abs=1e-12)
+    assert coco["AP75"] == pytest.approx(stats[2], abs=1e-12)
+    assert 0.1 < stats[0] < stats[1] < 1.0  # a meaningful case: neither empty nor perfect
+    assert coco["per_class"]["truck"]["AP"] == -1.0  # no ground truth: pycocotools leaves it out
+    tao = {c["class"]: c for c in report["results"][0]["tao"]["per_class"]}
+    assert tao["truck"]["ground_truth"] == 0 and tao["truck"]["AP"] == 0.0 and tao["truck"]["false_positives"] > 0
+    assert report["dataset"]["images_evaluated"] == 40 and "COCO AP" in result.stdout
+
+
+def test_coco_annotation_file_input(tmp_path):
+    all_gt, all_pred, spec = _write_dataset(tmp_path / "ds", 3)
+    cats = {c: i + 1 for i, c in enumerate(CLASSES)}
+    doc = {"images": [{"id": 100 + i, "file_name": f"{i:06d}.png", "width": 1000, "height": 600} for i in range(len(all_gt))],
+           "categories": [{"id": v, "name": k} for k, v in cats.items()], "annotations": []}
+    for i, gts in enumerate(all_gt):
+        for c, x1, y1, x2, y2 in gts:
+            doc["annotations"].append({"id": len(doc["annotations"]) + 1, "image_id": 100 + i, "category_id": cats[c],
+                                       "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+    (tmp_path / "ann.json").write_text(json.dumps(doc))
+    result = run_cli("evaluate", tmp_path / "ann.json", "--predictions", tmp_path / "ds/pred", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    coco = json.loads((tmp_path / "r.json").read_text())["results"][0]["coco"]
+    stats = _pycocotools_reference(all_gt, all_pred)
+    assert (coco["AP"], coco["AP50"]) == (pytest.approx(stats[0], abs=1e-12), pytest.approx(stats[1], abs=1e-12))
+
+
+def test_bad_input_is_counted_and_named(tmp_path):
+    _, _, spec = _write_dataset(tmp_path / "ds", 4)
+    ds = tmp_path / "ds"
+    (ds / "images/000003.png").unlink()  # a label without its image
+    (ds / "labels/000005.txt").unlink()  # an image without labels
+    (ds / "labels/000006.txt").write_text("Pedestrain 0.00 0 0.00 1 2 30 40 0 0 0 0 0 0 0\n"
+                                          "DontCare 0.00 0 0.00 1 2 30 40 0 0 0 0 0 0 0\n")
+    (ds / "pred/999999.txt").write_text("")  # a prediction without an image
+    (ds / "pred/000008.txt").unlink()  # an image without predictions
+    (ds / "pred/000009.txt").write_text("cyclst 0.00 0 0.00 1 2 30 40 0 0 0 0 0 0 0 0.9\n")
+    result = run_cli("evaluate", ds, "--predictions", ds / "pred", "--spec", spec, "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    problems = report["dataset"]
+    assert problems["labels_without_images"] == 1 and problems["labels_without_images_examples"] == ["000003"]
+    assert problems["images_without_labels"] == 1 and problems["images_without_labels_examples"] == ["000005"]
+    assert problems["unknown_classes"] == [{"name": "pedestrain", "count": 1, "could_be": ["pedestrian"]}]
+    assert problems["ignored_classes"] == {"dontcare": 1}
+    # 999999 has no image; 000003 lost its image and 000005 its labels: none of them is evaluated
+    assert report["predictions"]["prediction_files_without_labelled_image_examples"] == ["000003", "000005", "999999"]
+    assert report["predictions"]["images_without_prediction_files"] == 1
+    assert report["predictions"]["unknown_classes"] == [{"name": "cyclst", "count": 1, "could_be": ["cyclist"]}]
+    assert problems["images_evaluated"] == 38
+    assert "unknown class 'pedestrain' (1 boxes, not evaluated); did you mean pedestrian?" in result.stdout
+    assert "1 images without a label file" in result.stdout and "1 label files without an image" in result.stdout
+
+
+def test_user_errors_are_one_line(tmp_path):
+    _write_dataset(tmp_path / "ds", 5)
+    ds = tmp_path / "ds"
+    assert_clean_error(run_cli("evaluate", tmp_path / "nope", "--predictions", ds / "pred"), "not a KITTI dataset folder")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "labels"), "need a 16th field")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred", "--against", "fp32"), "--against fp32 needs --bundle")
+    (ds / "pred/000001.txt").write_text("car 0 0 0 10 10 5 5 0 0 0 0 0 0 0 0.5\n")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred"), "000001.txt:1", "x2<x1")
+
+
+# --- the real facemask model -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def facemask_set(tmp_path_factory):
+    """Public-domain photos: the astronaut in five framings (mirrored, cropped, scaled, darker), her face
+    box from OpenCV's bundled frontal-face detector as 'no-mask' ground truth, and scikit-image photos
+    without a face (empty label files)."""
+    from skimage import data
+
+    from test_uff_to_onnx import astronaut_photo
+
+    root = tmp_path_factory.mktemp("facemask_set")
+    (root / "images").mkdir()
+    (root / "labels").mkdir()
+    astronaut = cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR)
+    variants = {"astronaut": astronaut, "astronaut_mirrored": astronaut[:, ::-1],
+                "astronaut_crop": astronaut[20:400, 60:500], "astronaut_small": cv2.resize(astronaut, (384, 384)),
+                "astronaut_dark": (astronaut * 0.6).astype(np.uint8)}
+    detector = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    for name, photo in variants.items():
+        photo = np.ascontiguousarray(photo)
+        faces = detector.detectMultiScale(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), 1.1, 5, minSize=(40, 40))
+        assert len(faces) == 1, (name, faces)
+        x, y, w, h = (int(v) for v in faces[0])
+        cv2.imwrite(str(root / f"images/{name}.png"), photo)
+        (root / f"labels/{name}.txt").write_text(f"no-mask 0.00 0 0.00 {x} {y} {x + w} {y + h} 0 0 0 0 0 0 0\n")
+    for name in ("coffee", "rocket", "chelsea"):
+        cv2.imwrite(str(root / f"images/{name}.png"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+        (root / f"labels/{name}.txt").write_text("")
+    return root
+
+
+@pytest.fixture(scope="module")
+def facemask_bundle(tmp_path_factory, fixtures_dir):
+    bundle = tmp_path_factory.mktemp("facemask") / "bundle"
+    result = run_cli("bundle", fixtures_dir / "models/facemask_detectnet_v2_resnet18.etlt", "--network", "detectnet_v2",
+                     "--spec", fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt", "--key", "tlt_encode",
+                     "--precision", "int8", "--calibration-cache", fixtures_dir / "calibration/facemask_detectnet_v2_cal.bin",
+                     "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    return bundle
+
+
+def test_real_facemask_int8_against_fp32(tmp_path, fixtures_dir, facemask_set, facemask_bundle):
+    spec = fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"
+    result = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--against", "fp32", "--spec", spec,
+                     "--no-progress", "--json", tmp_path / "r.json", "--plots", tmp_path / "plots")
+    report = json.loads((tmp_path / "r.json").read_text())
+    fp32, int8 = report["results"]
+    assert fp32["source"] == "fp32" and int8["source"] == "onnx:int8"
+    assert report["family"] == "detectnet_v2" and report["rules"]["average_precision_mode"] == "INTEGRATE"  # the spec's
+    assert report["rules"]["box_limits"]["mask"]["minimum_height"] == 20
+    assert report["dataset"]["images_evaluated"] == 8 and report["dataset"]["ground_truth_boxes"] == 5
+    per_class = {c["class"]: c for c in fp32["tao"]["per_class"]}
+    # The model finds all five unmasked faces, ranked above its false detections on the other photos
+    # (COCO AP50 1.0); DetectNet_v2's INTEGRATE then gives the area from recall 1/5 to 1: 0.8.
+    assert per_class["no-mask"]["true_positives"] == 5 and per_class["mask"]["ground_truth"] == 0
+    assert fp32["coco"]["per_class"]["no-mask"]["AP50"] == 1.0 and per_class["no-mask"]["AP"] == pytest.approx(0.8)
+    assert fp32["tao"]["mAP"] == pytest.approx(0.4)  # TAO averages every target class: mask has no ground truth
+    against = report["against"]
+    assert against["map_drop"] == pytest.approx(fp32["tao"]["mAP"] - int8["tao"]["mAP"])
+    assert against["passed"] == (against["map_drop"] <= 0.01)
+    assert result.returncode == (0 if against["passed"] else 1), result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("PASS" if against["passed"] else "FAIL")
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["pr_mask.png", "pr_no-mask.png"]
+    # The exit status follows --max-drop: a budget as large as the whole mAP always passes.
+    loose = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--against", "fp32", "--spec", spec,
+                    "--no-progress", "--max-drop", "1")
+    assert loose.returncode == 0 and loose.stdout.strip().splitlines()[-1].startswith("PASS")
+
+
+def test_infer_predictions_score_like_the_bundle_run(tmp_path, facemask_set, facemask_bundle):
+    """`infer`'s KITTI output, evaluated with --predictions, gives the same AP as the model run."""
+    assert run_cli("infer", facemask_bundle, facemask_set / "images", "-o", tmp_path / "out", "--no-annotate",
+                   "--no-progress").returncode == 0
+    ran = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--onnx", next(facemask_bundle.glob("triton/*_cpu/1/model.onnx")),
+                  "--no-progress", "--json", tmp_path / "a.json")
+    read = run_cli("evaluate", facemask_set, "--predictions", tmp_path / "out", "--network", "detectnet_v2",
+                   "--json", tmp_path / "b.json")
+    assert ran.returncode == 0 and read.returncode == 0, ran.stderr + read.stderr
+    a, b = (json.loads((tmp_path / f).read_text())["results"][0] for f in ("a.json", "b.json"))
+    assert b["coco"]["AP50"] == pytest.approx(a["coco"]["AP50"], abs=1e-9)
