@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
+from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.eval_dataset import (
     Dataset, NameIssues, Predictions, Sample, image_size, load_dataset, normalize_name, read_predictions)
 from taostream.inference.metrics_tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
@@ -319,10 +320,12 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
             raise TaostreamError(f"--against {request.against}: only 'fp32' (the bundle's FP32 CPU reference) is supported")
         if request.bundle is None:
             raise TaostreamError("--against fp32 needs --bundle: the FP32 reference is the bundle's CPU model")
-    if request.max_drop < 0:
-        raise TaostreamError("--max-drop must be 0 or more (an mAP difference, e.g. 0.01)")
-    if request.batch_size < 1:
-        raise TaostreamError("--batch-size must be at least 1")
+    if not 0.0 <= request.max_drop <= 1.0:  # also refuses NaN
+        raise TaostreamError(f"--max-drop {request.max_drop}: an mAP difference between 0 and 1, e.g. 0.01")
+    require_batch_size(request.batch_size)
+    require_fraction(request.threshold)
+    if request.iou is not None:
+        require_fraction(request.iou, "--iou")
     if request.ap_mode and request.ap_mode not in ("sample", "integrate"):
         raise TaostreamError(f"--ap-mode {request.ap_mode}: use sample or integrate")
     spec = None

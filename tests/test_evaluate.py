@@ -233,6 +233,8 @@ def test_user_errors_are_one_line(tmp_path):
     assert_clean_error(run_cli("evaluate", tmp_path / "nope", "--predictions", ds / "pred"), "not a KITTI dataset folder")
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "labels"), "need a 16th field")
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred", "--against", "fp32"), "--against fp32 needs --bundle")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred", "--max-drop", "nan"), "--max-drop nan")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred", "--iou", "1.5"), "--iou 1.5")
     (ds / "pred/000001.txt").write_text("car 0 0 0 10 10 5 5 0 0 0 0 0 0 0 0.5\n")
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred"), "000001.txt:1", "x2<x1")
 
