@@ -126,7 +126,7 @@ NETWORKS: tuple[Network, ...] = (
     ),
     Network(
         name="detectnet_v2",
-        aliases=("detectnet", "dnv2", "peoplenet", "trafficcamnet", "dashcamnet", "lpdnet"),
+        aliases=("detectnet", "dnv2", "peoplenet", "trafficcamnet", "dashcamnet", "lpdnet", "lpd", "facedetectir"),
         task="detection",
         input_blob="input_1",
         default_dims=(3, 544, 960),

@@ -57,6 +57,7 @@ class BundleRequest:
     batch_size: int = 1
     force: bool = False
     tlt2_labels: bool = False  # TLT 2.0 SSD/DSSD/RetinaNet: no background class
+    labels: Path | None = None  # an NGC labels.txt (one class per line, or a classifier's a;b;c)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class BundleResult:
     path: Path
     manifest: dict
     warnings: list[str] = field(default_factory=list)
+    defaults: list[str] = field(default_factory=list)  # post-processing values no spec gave, and their source
 
 
 @dataclass
@@ -239,9 +241,9 @@ def _validate_request(request: BundleRequest, net: Network) -> None:
                              "or use --precision fp16")
     if request.calibration_cache is not None and not Path(request.calibration_cache).is_file():
         raise TaostreamError(f"{request.calibration_cache}: --calibration-cache file not found")
-    if request.spec is None and net.label_rule != "classmap":
-        raise TaostreamError(f"--spec SPEC is needed: {net.name}'s labels.txt and thresholds come from the "
-                             "experiment spec used to train the model")
+    if request.spec is None and request.labels is None and net.label_rule != "classmap":
+        raise TaostreamError(f"--spec SPEC or --labels LABELS is needed: {net.name}'s class names come from the "
+                             "experiment or inference spec, or from the labels.txt an NGC model ships with")
     require_batch_size(request.batch_size)
 
 
@@ -264,6 +266,8 @@ class _Plan:
     spec: object
     warnings: list[str]
     cpu_model: object | None  # the CPU Triton model's plugin-free FP32 graph or PluginPipeline, or None
+    cluster: object = None  # ClusterSettings: thresholds and clustering, from the spec or published defaults
+    defaults: list[str] = field(default_factory=list)  # which values are defaults, and whose
 
 
 def plan_bundle(request: BundleRequest) -> _Plan:
@@ -277,10 +281,18 @@ def plan_bundle(request: BundleRequest) -> _Plan:
     dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
     require_batch_size(request.batch_size, per_sample=dims)
     classes = model_classes(model.proto, net)
-    sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
-                           tlt2=request.tlt2_labels, class_count_hint=classes.count if classes else None)
-    labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
-    require_label_count(labels.names, classes, _label_source(request, net), str(request.model), request.tlt2_labels)
+    if request.labels is not None:
+        from taostream.deepstream_configs.labels_file import labels_from_file
+
+        labels = labels_from_file(request.labels, net, spec, str(request.spec or ""))
+        label_source = f"--labels {request.labels}"
+    else:
+        sources = LabelSources(classmap=request.classmap, coco_annotations=request.annotations,
+                               tlt2=request.tlt2_labels, class_count_hint=classes.count if classes else None)
+        labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
+        label_source = _label_source(request, net)
+    require_label_count(labels.names, classes, label_source, str(request.model), request.tlt2_labels)
+    cluster, defaults = _cluster_settings(net, spec, labels.names, request)
     warnings = list(labels.warnings)
     if request.calibration_cache is not None and request.precision != "int8":
         warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "
@@ -294,7 +306,18 @@ def plan_bundle(request: BundleRequest) -> _Plan:
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
                         f"({net.name}); TensorRT loads them from its plugin library")
     cpu = _cpu_model(model.proto, request, warnings)
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults)
+
+
+def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequest):
+    """(ClusterSettings, notes): the spec's thresholds and clustering, or, with no spec, NVIDIA's
+    published defaults for the model ``--network`` names (the registry's for a plain network)."""
+    if spec is not None:
+        return cluster_settings_from_spec(net, spec, labels), []
+    from taostream.deepstream_configs.published_defaults import published_cluster_settings
+
+    published = published_cluster_settings(net, request.network, labels)
+    return published.settings, published.notes
 
 
 def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
@@ -325,7 +348,7 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
         output_names=tuple(plan.model.outputs),
         custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=preprocessing_from_spec(plan.net, plan.spec),
-        cluster=cluster_settings_from_spec(plan.net, plan.spec, plan.labels.names),
+        cluster=plan.cluster,
         fp32_layers=tuple(decode_layers(plan.model.proto)) if jetson_route and int8 and plan.net.int8_fp32_decode else (),
     )
 
@@ -357,7 +380,7 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
 
 def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> None:
     # The CPU model post-processes with exactly the settings the DeepStream parser gets.
-    cluster = cluster_settings_from_spec(plan.net, plan.spec, plan.labels.names)
+    cluster = plan.cluster
     parameters = {}
     if cluster.parser_settings:
         parameters["detectnet_v2_clustering"] = cluster.parser_settings
@@ -366,7 +389,8 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
     options = TritonModelOptions(
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
-        model_outputs=dict(plan.model.outputs), parameters=parameters)
+        model_outputs=dict(plan.model.outputs), parameters=parameters,
+        pre_cluster_threshold=cluster.class_attrs.get("all", {}).get("pre-cluster-threshold"))
     from taostream.converter.plugin_pipeline import PluginPipeline
 
     if isinstance(plan.cpu_model, PluginPipeline):
@@ -438,6 +462,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
         "files": files,
         "tools": _tool_versions(),
         "warnings": plan.warnings,
+        "defaults": plan.defaults,
     }
 
 
@@ -459,4 +484,4 @@ def create_bundle(request: BundleRequest, dla_core: int | None = None) -> Bundle
         _write_parser_library(root, request, plan.warnings)
         manifest = _manifest(plan, request, root, model_name)
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    return BundleResult(Path(request.output), manifest, plan.warnings)
+    return BundleResult(Path(request.output), manifest, plan.warnings, plan.defaults)

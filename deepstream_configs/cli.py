@@ -24,7 +24,10 @@ def _register_bundle(subparsers) -> None:
                     "labels.txt, deepstream/, triton/, lib/ and manifest.json into one folder, atomically.")
     parser.add_argument("model", type=Path, help="the model: .etlt (encrypted) or .onnx")
     parser.add_argument("--network", required=True, help=f"one of {', '.join(network_names())} (TAO/TLT spellings accepted)")
-    parser.add_argument("--spec", type=Path, help="the TAO experiment spec the model was trained with")
+    parser.add_argument("--spec", type=Path, help="the TAO experiment spec the model was trained with, or its TAO "
+                        "inference spec (inferencer_config + bbox_handler_config)")
+    parser.add_argument("--labels", type=Path, help="the labels.txt an NGC model ships with (one class per line, or "
+                        "a;b;c); without --spec, thresholds are NVIDIA's published defaults for the model --network names")
     add_key_arguments(parser, required=False)
     parser.add_argument("--deepstream", default=DEFAULT_DEEPSTREAM, help=f"target DeepStream version ({', '.join(DEEPSTREAM_VERSIONS)})")
     parser.add_argument("--platform", choices=("x86", "jetson"), default="x86")
@@ -48,10 +51,12 @@ def _run_bundle(args: argparse.Namespace) -> int:
         key=resolve_key(args, required=False), deepstream=args.deepstream, platform=args.platform,
         precision=args.precision, calibration_cache=args.calibration_cache, classmap=args.classmap,
         annotations=args.annotations, batch_size=args.batch_size, force=args.force,
-        tlt2_labels=args.tlt2_labels)
+        tlt2_labels=args.tlt2_labels, labels=args.labels)
     result = create_bundle(request, dla_core=args.dla_core)
     for warning in result.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
+    for note in result.defaults:
+        print(f"default: {note}")
     print(f"bundle written: {result.path} ({len(result.manifest['files'])} files; see manifest.json)")
     return 0
 

@@ -53,7 +53,9 @@ def spec_map(spec: SpecDict, dotted_path: str) -> list[tuple[Any, Any]]:
 
 
 def load_spec_file(path: str | os.PathLike) -> Any:
-    """Parse a TAO spec file with the shared reader (imported lazily: it lives in converter/)."""
+    """Parse a TAO spec file with the shared reader (imported lazily: it lives in converter/); a
+    DetectNet_v2 inference spec comes back as the training-spec fields it determines."""
     from taostream.converter.tao_spec import load_spec
+    from taostream.deepstream_configs.inference_spec import as_training_spec
 
-    return load_spec(path)
+    return as_training_spec(load_spec(path), str(path))

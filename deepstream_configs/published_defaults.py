@@ -1,0 +1,145 @@
+"""Thresholds and clustering for a model that comes without a training spec (NGC model-zoo
+downloads: ``.etlt``/``.onnx`` + ``labels.txt`` + an nvinfer config + a calibration cache).
+
+NVIDIA publishes one nvinfer config per NGC model; their ``[class-attrs-*]`` values are the
+deployment defaults used here when ``--network`` names the model (``--network peoplenet``). Any
+other ``--network`` gets the registry's per-network values (FACTS.md section 2; for DetectNet_v2
+also the TAO clustering_config defaults of the parser). Every value is reported with where it came
+from (``ClusterDefaults.notes``), and bundle prints and records that. docs/deepstream.md ("Bring what
+you have") lists the sources.
+
+How NVIDIA's nvinfer clustering maps onto taostream's DetectNet_v2 parser (which clusters itself,
+cluster-mode=4, so DeepStream, Triton and the CPU paths give the same boxes):
+- cluster-mode=2 (NMS, with nms-iou-threshold and topk): the parser's ``nms`` mode, the same
+  greedy per-class NMS on the grid cells' coverage, and the same top-k: equivalent.
+- cluster-mode=3 (DBSCAN then NMS) and 1 (DBSCAN): the parser's ``dbscan_nms`` / ``dbscan`` modes,
+  which run TAO's DBSCAN (coverage-weighted); nvinfer's DBSCAN groups boxes without weights, so
+  the boxes are close but not identical. eps is NVIDIA's where its config sets it.
+- cluster-mode=0 (OpenCV groupRectangles, FaceDetectIR): the parser's ``dbscan`` with NVIDIA's eps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from taostream.converter.registry import Network
+from taostream.deepstream_configs.spec_settings import ClusterSettings, cluster_settings_from_spec
+
+DEEPSTREAM_TAO_APPS = "NVIDIA-AI-IOT/deepstream_tao_apps"
+_NVINFER_MODES = {0: "dbscan", 1: "dbscan", 2: "nms", 3: "dbscan_nms"}
+_NVINFER_MODE_NAMES = {0: "groupRectangles", 1: "DBSCAN", 2: "NMS", 3: "DBSCAN+NMS"}
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """One NGC model's published nvinfer post-processing ([class-attrs-all] and per class)."""
+
+    name: str
+    network: str
+    cluster_mode: int  # nvinfer cluster-mode in NVIDIA's config (0 when the config leaves it out)
+    pre_cluster_threshold: float  # [class-attrs-all]
+    class_thresholds: dict[int, float] = field(default_factory=dict)  # [class-attrs-<id>]
+    nms_iou: float | None = None
+    top_k: int = 0
+    eps: float | None = None
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+_TAO_APPS_NMS = dict(cluster_mode=2, pre_cluster_threshold=0.2, class_thresholds={0: 0.4}, nms_iou=0.5, top_k=20)
+
+PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
+    PublishedModel("peoplenet", "detectnet_v2", **_TAO_APPS_NMS,
+                   source=f"{DEEPSTREAM_TAO_APPS} configs/nvinfer/peoplenet_tao/config_infer_primary_peoplenet.txt "
+                          "@ 5b678439"),
+    PublishedModel("trafficcamnet", "detectnet_v2", **_TAO_APPS_NMS,
+                   source=f"{DEEPSTREAM_TAO_APPS} configs/nvinfer/trafficcamnet_tao/pgie_trafficcamnet_config.txt "
+                          "@ 5b678439"),
+    PublishedModel("dashcamnet", "detectnet_v2", **_TAO_APPS_NMS,
+                   source="DeepStream 6.0 samples/configs/tao_pretrained_models/config_infer_primary_dashcamnet.txt "
+                          "(as copied in latonaio/dashcamnet-on-deepstream @ 50235b04)"),
+    PublishedModel("lpdnet", "detectnet_v2", cluster_mode=3, pre_cluster_threshold=0.3,
+                   aliases=("lpd", "lpd_us", "lpd_ch", "lpd_ccpd", "lpdnet_us", "lpdnet_ch"),
+                   source=f"{DEEPSTREAM_TAO_APPS} configs/nvinfer/LPD_us_tao/sgie_lpd_DetectNet2_us.txt and "
+                          "LPD_ch_tao/sgie_lpd_DetectNet2_ch.txt @ b60f99a4"),
+    PublishedModel("facedetectir", "detectnet_v2", cluster_mode=0, pre_cluster_threshold=0.2, eps=0.2,
+                   aliases=("facedetect_ir",),
+                   source=f"{DEEPSTREAM_TAO_APPS} configs/facial_tlt/config_infer_primary_facedetectir.txt @ 5c1aab53"),
+)
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+_BY_SPELLING = {_normalise(s): m for m in PUBLISHED_MODELS for s in m.spellings}
+
+
+def published_model(network_argument: str) -> PublishedModel | None:
+    """The NGC model a ``--network`` spelling names (peoplenet, lpdnet, ...), or None."""
+    return _BY_SPELLING.get(_normalise(network_argument))
+
+
+@dataclass
+class ClusterDefaults:
+    settings: ClusterSettings
+    notes: list[str]  # one line per value group: what was used and where it comes from
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def published_cluster_settings(net: Network, network_argument: str, labels: list[str]) -> ClusterDefaults:
+    """Post-processing for a model without a spec: the NGC model's published values when
+    ``network_argument`` names one, else the registry's (and the parser's) defaults."""
+    model = published_model(network_argument)
+    if model is not None and model.network == net.name and net.label_rule == "detectnet_v2":
+        return _detectnet_published(model, net, labels)
+    settings = cluster_settings_from_spec(net, None, labels)
+    common = settings.class_attrs.get("all", {})
+    values = ", ".join(f"{k} {_fmt(v)}" for k, v in common.items())
+    notes = [f"{values}: taostream's registry defaults for {net.name} (FACTS.md section 2, from NVIDIA's "
+             "deepstream_tao_apps configs)"]
+    if settings.parser_settings:
+        notes.append(f"clustering {settings.parser_settings.split()[0]} with TAO's DetectNet_v2 clustering_config "
+                     f"defaults ({settings.parser_settings})")
+    if model is not None:
+        notes.append(f"--network {network_argument} is NVIDIA's {model.name}, a {model.network} model: "
+                     f"its published defaults do not apply to --network {net.name}")
+    return ClusterDefaults(settings, notes)
+
+
+def _detectnet_published(model: PublishedModel, net: Network, labels: list[str]) -> ClusterDefaults:
+    from taostream.parsers.reference import DetectNetV2Clustering
+
+    defaults = DetectNetV2Clustering()
+    thresholds = [model.class_thresholds.get(i, model.pre_cluster_threshold) for i in range(len(labels))]
+    mode = _NVINFER_MODES[model.cluster_mode]
+    nms_iou = model.nms_iou if model.nms_iou is not None else net.nms_iou_threshold
+    parser = DetectNetV2Clustering(mode=mode, eps=model.eps if model.eps is not None else defaults.eps,
+                                   nms_iou=nms_iou, top_k=model.top_k)
+    settings = ClusterSettings(cluster_mode=4, parser_settings=parser.to_env(), class_thresholds=thresholds)
+    settings.class_attrs = {"all": {"pre-cluster-threshold": min(thresholds) if thresholds else model.pre_cluster_threshold}}
+    for class_id, threshold in enumerate(thresholds):
+        settings.class_attrs[str(class_id)] = {"pre-cluster-threshold": threshold}
+    per_class = "; ".join(f"{labels[i] if i < len(labels) else i} {_fmt(t)}" for i, t in sorted(model.class_thresholds.items()))
+    nvinfer = _NVINFER_MODE_NAMES[model.cluster_mode]
+    notes = [f"pre-cluster-threshold {_fmt(model.pre_cluster_threshold)}" + (f" ({per_class})" if per_class else "")
+             + f", cluster-mode {model.cluster_mode} ({nvinfer})"
+             + (f", nms-iou-threshold {_fmt(model.nms_iou)}" if model.nms_iou is not None else "")
+             + (f", topk {model.top_k}" if model.top_k else "") + (f", eps {_fmt(model.eps)}" if model.eps is not None else "")
+             + f": NVIDIA's published {model.name} defaults ({model.source})"]
+    if mode != "nms":
+        unset = [] if model.eps is not None else [f"eps {_fmt(defaults.eps)}"]
+        unset += [f"min_samples {_fmt(defaults.min_samples)}", f"confidence {_fmt(defaults.confidence_threshold)}",
+                  f"min_height {_fmt(defaults.min_height)}"]
+        if mode == "dbscan_nms" and model.nms_iou is None:
+            unset.append(f"nms_iou {_fmt(nms_iou)}")
+        notes.append(f"nvinfer's {nvinfer} runs as TAO's DetectNet_v2 {mode} in taostream's parser; values NVIDIA's "
+                     f"config leaves unset are TAO's clustering_config defaults: {', '.join(unset)}")
+    return ClusterDefaults(settings, notes)

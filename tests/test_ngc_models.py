@@ -1,0 +1,146 @@
+"""`bundle --labels` and TAO inference specs: models as NGC ships them (an .etlt, its labels.txt and
+cal cache, no training spec), on NVIDIA's real DetectNet_v2 models in shared/fixtures.
+
+Expected thresholds are NVIDIA's own published nvinfer values (deepstream_tao_apps configs, cited in
+published_defaults.py and docs/deepstream.md), and the facemask inference spec's own numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli_support import assert_clean_error, run_cli
+from ngc_support import FACEMASK, LPD_MODELS, write_plate_scene
+from taostream.converter.registry import get_network
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.labels_file import read_ngc_labels
+from taostream.deepstream_configs.published_defaults import published_cluster_settings
+from taostream.parsers.reference import DetectNetV2Clustering
+
+INFERENCE_SPEC = "specs/facemask_detectnet_v2_inference_kitti_etlt.txt"
+
+
+def test_ngc_label_files_in_both_forms(tmp_path):
+    detector = tmp_path / "labels_peoplenet.txt"
+    detector.write_text("person\nbag\n\nface\n")
+    classifier = tmp_path / "labels_vehicletypenet.txt"
+    classifier.write_text("coupe;largevehicle;sedan;suv;truck;van\n")
+    assert read_ngc_labels(detector) == ["person", "bag", "face"]
+    assert read_ngc_labels(classifier) == ["coupe", "largevehicle", "sedan", "suv", "truck", "van"]
+
+
+def test_published_peoplenet_defaults_become_the_parsers_nms():
+    # NVIDIA's PeopleNet config: cluster-mode=2, [class-attrs-all] topk 20, nms-iou 0.5, threshold 0.2,
+    # [class-attrs-0] threshold 0.4.
+    result = published_cluster_settings(get_network("detectnet_v2"), "PeopleNet", ["person", "bag", "face"])
+    assert result.settings.class_thresholds == [0.4, 0.2, 0.2]
+    assert result.settings.cluster_mode == 4
+    assert DetectNetV2Clustering.from_env(result.settings.parser_settings) == DetectNetV2Clustering(
+        mode="nms", nms_iou=0.5, top_k=20)
+    assert "NVIDIA's published peoplenet defaults" in result.notes[0]
+    assert "config_infer_primary_peoplenet.txt" in result.notes[0]
+    plain = published_cluster_settings(get_network("detectnet_v2"), "detectnet_v2", ["car"])
+    assert "registry defaults" in plain.notes[0] and plain.settings.class_thresholds == [0.2]
+
+
+@pytest.fixture(scope="module")
+def lpd_inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lpd")
+    (root / "labels.txt").write_text("lpd\n")
+    return root, {name: write_plate_scene(root / f"{name}.png", name) for name in LPD_MODELS}
+
+
+@pytest.mark.parametrize("name", sorted(LPD_MODELS))
+def test_real_lpdnet_bundles_with_its_labels_and_no_spec(lpd_inputs, fixtures_dir, tmp_path, name):
+    root, scenes = lpd_inputs
+    key, cache, _, _, _ = LPD_MODELS[name]
+    bundle = tmp_path / "bundle"
+    result = run_cli("bundle", fixtures_dir / "models" / name, "--network", "lpdnet", "--labels", root / "labels.txt",
+                     "--key", key, "--precision", "int8", "--calibration-cache", fixtures_dir / "calibration" / cache,
+                     "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert "default: pre-cluster-threshold 0.3, cluster-mode 3 (DBSCAN+NMS): NVIDIA's published lpdnet" in result.stdout
+    assert "sgie_lpd_DetectNet2_us.txt" in result.stdout
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["labels"] == 1 and any("NVIDIA's published lpdnet" in d for d in manifest["defaults"])
+    assert (bundle / "labels.txt").read_text() == "lpd\n"
+    config = read_ini(bundle / "deepstream" / "config_infer_primary.txt")
+    assert config.group("class-attrs-all").get("pre-cluster-threshold") == "0.3"
+    env = (bundle / "deepstream" / "taostream_parser.env").read_text()
+    assert "mode=dbscan_nms" in env
+    report = tmp_path / "verify.json"
+    verify = run_cli("verify", bundle, scenes[name], "--no-progress", "--json", report)
+    totals = json.loads(report.read_text())["totals"]
+    assert totals["matched"] == 2 and totals["missing"] == totals["extra"] == 0, verify.stdout  # both plates
+    assert totals["worst_iou"] >= 0.95, verify.stdout
+    if name == "lpd_ccpd_detectnet_v2_pruned.etlt":
+        assert verify.returncode == 0, verify.stdout
+
+
+def test_the_label_count_is_checked_against_the_model(fixtures_dir, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("car;bicycle\n")
+    result = run_cli("bundle", fixtures_dir / "models/lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet",
+                     "--labels", labels, "--key", "nvidia_tlt", "-o", tmp_path / "b")
+    assert_clean_error(result, f"--labels {labels} gives 2 label(s) (car, bicycle)", "outputs 1 class id(s)")
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "--labels is empty"),
+    ("lpd\nlpd\n", "names 'lpd' twice"),
+])
+def test_bad_label_files_are_clean_errors(fixtures_dir, tmp_path, content, message):
+    labels = tmp_path / "labels.txt"
+    labels.write_text(content)
+    result = run_cli("bundle", fixtures_dir / "models/lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet",
+                     "--labels", labels, "--key", "nvidia_tlt", "-o", tmp_path / "b")
+    assert_clean_error(result, message)
+
+
+def test_neither_spec_nor_labels_names_both_options(fixtures_dir, tmp_path):
+    result = run_cli("bundle", fixtures_dir / "models/lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet",
+                     "--key", "nvidia_tlt", "-o", tmp_path / "b")
+    assert_clean_error(result, "--spec SPEC or --labels LABELS is needed")
+
+
+def test_labels_reads_a_tao_inference_spec(fixtures_dir):
+    result = run_cli("labels", fixtures_dir / INFERENCE_SPEC, "--network", "detectnet_v2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "mask\nno-mask\n"
+
+
+def test_facemask_bundles_with_its_inference_spec(fixtures_dir, tmp_path):
+    import cv2
+
+    from test_uff_to_onnx import astronaut_photo
+
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))
+    bundle = tmp_path / "bundle"
+    result = run_cli("bundle", fixtures_dir / "models" / FACEMASK, "--network", "detectnet_v2",
+                     "--spec", fixtures_dir / INFERENCE_SPEC, "--key", "tlt_encode", "--precision", "int8",
+                     "--calibration-cache", fixtures_dir / "calibration/facemask_detectnet_v2_cal.bin", "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert "default:" not in result.stdout  # every value came from the spec
+    assert (bundle / "labels.txt").read_text() == "mask\nno-mask\n"
+    # The spec's clustering_config (eps 0.3, min_samples 0.05, min height 4, coverage 0.0) and its
+    # bbox handler's confidence_threshold 0.9 reach the parser.
+    env = (bundle / "deepstream" / "taostream_parser.env").read_text().split("=", 1)[1].strip().strip('"')
+    assert DetectNetV2Clustering.from_env(env) == DetectNetV2Clustering(
+        mode="dbscan", eps=0.3, min_samples=0.05, confidence_threshold=0.9, min_height=4.0)
+    config = read_ini(bundle / "deepstream" / "config_infer_primary.txt")
+    assert float(config.group("class-attrs-0").get("pre-cluster-threshold")) == 0.0
+    assert config.group("property").get("infer-dims") == "3;544;960"
+    verify = run_cli("verify", bundle, photo, "--no-progress")
+    assert verify.returncode == 0, verify.stdout
+    assert "1 matched" in verify.stdout.splitlines()[-1]  # the astronaut's face
+
+
+def test_inference_spec_with_an_unknown_class_key_is_a_clean_error(fixtures_dir, tmp_path):
+    text = (fixtures_dir / INFERENCE_SPEC).read_text().replace('key:"no-mask"', 'key:"nomask"')
+    spec = tmp_path / "inference.txt"
+    spec.write_text(text)
+    assert_clean_error(run_cli("labels", spec, "--network", "detectnet_v2"),
+                       "classwise_bbox_handler_config key 'nomask' is not one of inferencer_config.target_classes")
