@@ -21,6 +21,9 @@ from taostream.converter.errors import TaostreamError
 
 # nvinfer's scaling-filter: 0 nearest, 1 bilinear (NvBufSurfTransform_Inter).
 INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
+# What every deployment path scales with: nvinfer's default scaling-filter (0), which taostream's
+# nvinferserver configs write explicitly and the CPU runners use, so all paths see the same pixels.
+DEFAULT_INTERPOLATION = "nearest"
 
 
 class ImageError(TaostreamError):
@@ -96,7 +99,7 @@ def letterbox_geometry(src_w: int, src_h: int, net_w: int, net_h: int, maintain_
 
 
 def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_scale_factor=None,
-                     maintain_aspect_ratio=None, symmetric_padding=None, interpolation: str = "nearest",
+                     maintain_aspect_ratio=None, symmetric_padding=None, interpolation: str = DEFAULT_INTERPOLATION,
                      return_geometry: bool = False):
     """The network input for one image: float32 CHW (or HWC for NHWC networks).
 

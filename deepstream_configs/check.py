@@ -104,8 +104,9 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
 class _Checker:
     """Collects the findings for one config file."""
 
-    def __init__(self, ini: IniFile, major: int, report: CheckReport):
+    def __init__(self, ini: IniFile, major: int, report: CheckReport, version: tuple[int, int] | None = None):
         self.ini, self.major, self.report = ini, major, report
+        self.version = version or (major, 0)  # (major, minor): some keys came and went in minor releases
         self.folder = ini.path.parent
 
     def add(self, severity: str, group: IniGroup | None, key: str | None, message: str, line: int | None = None):
@@ -252,9 +253,20 @@ def parse_value(spec: KeySpec, raw: str) -> tuple[object, str | None]:
         return None, "must not be negative"
     if spec.minimum is not None and any(v < spec.minimum for v in items):
         return None, f"must be at least {spec.minimum:g}"
+    if spec.maximum is not None and any(v > spec.maximum for v in items):
+        return None, f"must be at most {spec.maximum:g}"
+    if spec.above is not None and any(v <= spec.above for v in items):
+        return None, f"must be greater than {spec.above:g}"
     if spec.allowed is not None and value not in spec.allowed:
         return None, f"must be one of {', '.join(str(a) for a in spec.allowed)}"
     return value, None
+
+
+def deepstream_version(version: str) -> tuple[int, int]:
+    """'6.2' -> (6, 2); the major is validated by deepstream_major, a missing minor is 0."""
+    major = deepstream_major(version)
+    parts = str(version).strip().split(".")
+    return major, int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 def config_kind(ini: IniFile) -> str:
@@ -287,7 +299,7 @@ def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.P
             continue
         ini = read_ini(path)
         kind = config_kind(ini)
-        checker = _Checker(ini, major, report)
+        checker = _Checker(ini, major, report, deepstream_version(deepstream))
         for line, problem in ini.problems:
             checker.add(ERROR, None, None, problem, line)
         if kind == "nvinfer":

@@ -23,6 +23,7 @@ def check_app(checker: _Checker, model_path, done: set[Path]) -> None:
             checker.add(ERROR, group, None, f"unknown deepstream-app group [{group.name}]; {fix}")
             continue
         groups[group.name] = checker.check_keys(group, keys)
+    _check_removed_keys(checker, groups)
     _check_sources(checker, groups)
     _check_sinks(checker, groups)
     _check_streammux(checker, groups)
@@ -30,6 +31,14 @@ def check_app(checker: _Checker, model_path, done: set[Path]) -> None:
     _check_batches(checker, groups, gie_batches)
     _check_tracker(checker, groups)
     _check_tiles(checker, groups)
+
+
+def _check_removed_keys(checker: _Checker, groups: dict) -> None:
+    for (group_name, key), (removed_in, advice) in schema.APP_KEYS_REMOVED.items():
+        if key in groups.get(group_name, {}) and checker.version >= removed_in:
+            since = ".".join(map(str, removed_in))
+            checker.add(ERROR, _group(checker, group_name), key, f"not supported by DeepStream "
+                        f"{'.'.join(map(str, checker.version))} (removed in {since}), ignored; {advice}")
 
 
 def _group(checker: _Checker, name: str) -> IniGroup:
@@ -132,7 +141,7 @@ def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_p
     if config_kind(ini) != "nvinfer":
         checker.add(ERROR, group, "config-file", f"{path} is not an nvinfer config (no [property] group)")
         return {}
-    sub_checker = _Checker(ini, checker.major, checker.report)
+    sub_checker = _Checker(ini, checker.major, checker.report, checker.version)
     if path.resolve() in done:
         return _quiet_values(sub_checker)
     done.add(path.resolve())
@@ -143,7 +152,7 @@ def _quiet_values(checker: _Checker) -> dict:
     """The parsed [property] values of a config already checked, without reporting again."""
     from taostream.deepstream_configs.check import CheckReport
 
-    silent = _Checker(checker.ini, checker.major, CheckReport())
+    silent = _Checker(checker.ini, checker.major, CheckReport(), checker.version)
     return silent.check_keys(checker.ini.group("property"), schema.NVINFER_PROPERTY)
 
 

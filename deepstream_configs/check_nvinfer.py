@@ -11,7 +11,7 @@ from taostream.deepstream_configs.check import (
     read_model_facts)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
-from taostream.deepstream_configs.labels import read_labels_file
+from taostream.deepstream_configs.labels import deepstream_label_lines, read_label_text, read_labels_file
 
 _FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
               "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
@@ -141,6 +141,7 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
     if label_path is None or not checker.resolve(str(label_path)).is_file():
         return
     labels = read_labels_file(checker.resolve(str(label_path)))
+    _check_label_lines(checker, group, checker.resolve(str(label_path)))
     classes = values.get("num-detected-classes")
     if network_type in (0, 3) and classes is None:
         checker.add(ERROR, group, "num-detected-classes", f"missing; the label file has {len(labels)} classes: "
@@ -153,6 +154,19 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
         if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
             checker.add(ERROR, attrs, None, f"class id {match.group(1)} does not exist (num-detected-classes={classes}); "
                         "class ids run from 0: fix the group name")
+
+
+def _check_label_lines(checker: _Checker, group: IniGroup, path: Path) -> None:
+    """Lines nvinfer counts as a class although they look empty (spaces, a Windows '\\r')."""
+    lines = deepstream_label_lines(read_label_text(path))
+    for number, line in lines:
+        if not line.strip():
+            what = "a lone '\\r' (Windows line end)" if "\r" in line else "only spaces"
+            checker.add(WARNING, group, "labelfile-path", f"{path} line {number} holds {what}: DeepStream counts it as "
+                        "a class (it skips only empty lines); delete the line")
+    if any(line.strip() and line.endswith("\r") for _, line in lines):
+        checker.add(WARNING, group, "labelfile-path", f"{path} has Windows line ends: DeepStream keeps the '\\r' "
+                    "in every class name; convert the file to Unix line ends (dos2unix)")
 
 
 def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:

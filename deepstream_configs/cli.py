@@ -76,6 +76,7 @@ def _register_check(subparsers) -> None:
 def _run_check(args: argparse.Namespace) -> int:
     from taostream.converter.errors import TaostreamError
     from taostream.deepstream_configs import bundle_check
+    from taostream.deepstream_configs.bundle_consistency import check_bundle_paths_agree
     from taostream.deepstream_configs.check import CheckReport, check_configs
 
     report, configs, bundles, versions = CheckReport(), [], 0, set()
@@ -90,6 +91,7 @@ def _run_check(args: argparse.Namespace) -> int:
         manifest = bundle_check.read_manifest(path, report)
         if manifest is not None:
             bundle_check.check_bundle_files(path, manifest, report)
+            check_bundle_paths_agree(path, report)
             versions.add(str(manifest.get("deepstream") or DEFAULT_DEEPSTREAM))
         configs.extend(bundle_check.bundle_configs(path))
     if args.deepstream is None and len(versions) > 1:

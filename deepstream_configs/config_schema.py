@@ -16,10 +16,17 @@ class KeySpec:
     type: str
     allowed: tuple | None = None  # allowed values (ints) or None
     minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None  # exclusive lower bound
 
 
-def _k(type_: str, allowed=None, minimum=None) -> KeySpec:
-    return KeySpec(type_, tuple(allowed) if allowed is not None else None, minimum)
+def _k(type_: str, allowed=None, minimum=None, maximum=None, above=None) -> KeySpec:
+    return KeySpec(type_, tuple(allowed) if allowed is not None else None, minimum, maximum, above)
+
+
+# Confidences and IoUs: every TAO parser scores 0..1 before clustering, so a larger threshold drops
+# every object and a negative one keeps every candidate.
+_UNIT = {"minimum": 0.0, "maximum": 1.0}
 
 
 _BOOL = (0, 1)
@@ -56,11 +63,11 @@ NVINFER_PROPERTY: dict[str, KeySpec] = {
     "scaling-filter": _k("uint"),
     "scaling-compute-hw": _k("int", (0, 1, 2)),
     "crop-objects-to-roi-boundary": _k("int", _BOOL),
-    "segmentation-threshold": _k("double"),
+    "segmentation-threshold": _k("double", **_UNIT),
     "segmentation-output-order": _k("int", (0, 1)),
-    "net-scale-factor": _k("double"),
+    "net-scale-factor": _k("double", above=0.0),
     "offsets": _k("double_list"),
-    "classifier-threshold": _k("double"),
+    "classifier-threshold": _k("double", **_UNIT),
     "infer-dims": _k("uint_list"),
     "output-blob-names": _k("string_list"),
     "output-io-formats": _k("string"),
@@ -95,14 +102,14 @@ NVINFER_PROPERTY: dict[str, KeySpec] = {
 }
 
 NVINFER_CLASS_ATTRS: dict[str, KeySpec] = {
-    "pre-cluster-threshold": _k("double"),
+    "pre-cluster-threshold": _k("double", **_UNIT),
     "post-cluster-threshold": _k("double"),
-    "threshold": _k("double"),
+    "threshold": _k("double", **_UNIT),
     "eps": _k("double"),
     "minBoxes": _k("uint"),
     "dbscan-min-score": _k("double"),
     "group-threshold": _k("uint"),
-    "nms-iou-threshold": _k("double"),
+    "nms-iou-threshold": _k("double", **_UNIT),
     "topk": _k("int"),
     "roi-top-offset": _k("uint"),
     "roi-bottom-offset": _k("uint"),
@@ -135,6 +142,15 @@ DEPRECATED_KEYS: dict[str, str] = {
 }
 # (key, value) -> first DeepStream major that accepts it
 VALUE_SINCE: dict[tuple[str, int], int] = {("network-mode", 3): 8}
+
+# deepstream-app keys a DeepStream minor release dropped: (group, key) -> ((major, minor) first
+# without it, advice). nvtracker had enable-batch-process and enable-past-frame from DeepStream 5.0
+# (its 5.0.1 and 6.0 manuals list them); 6.3 removed both properties (NVIDIA forum thread 277839,
+# "GstNvTracker does not have enable-batch-process nor enable-past-frame properties in DeepStream 6.3").
+APP_KEYS_REMOVED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {
+    ("tracker", "enable-batch-process"): ((6, 3), "nvtracker no longer has the property: delete it"),
+    ("tracker", "enable-past-frame"): ((6, 3), "nvtracker no longer has the property: delete it"),
+}
 
 CLASS_ATTRS_GROUP = re.compile(r"^class-attrs-(all|\d+)$")
 
@@ -199,7 +215,8 @@ APP_GROUPS: dict[str, dict[str, KeySpec]] = {
         "enable": _k("int", _BOOL), "tracker-width": _k("uint"), "tracker-height": _k("uint"),
         "gpu-id": _k("uint"), "ll-lib-file": _k("path"), "ll-config-file": _k("path"),
         "display-tracking-id": _k("int", _BOOL), "compute-hw": _k("uint"), "user-meta-pool-size": _k("uint"),
-        "sub-batches": _k("string"),
+        "sub-batches": _k("string"), "tracking-surface-type": _k("uint"), "tracking-id-reset-mode": _k("uint"),
+        "enable-batch-process": _k("int", _BOOL), "enable-past-frame": _k("int", _BOOL),  # up to 6.2 (below)
     },
     "tests": {"file-loop": _k("int", _BOOL)},
 }

@@ -95,14 +95,29 @@ def labels_from_spec_file(spec_path: str | os.PathLike, network: str | Network,
     return labels_for_network(network, load_spec_file(spec_path), sources, source=str(spec_path))
 
 
+def deepstream_label_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, raw text) of each line nvinfer makes a class of. Its reader
+    (InferPostprocessor::parseLabelsFile in DeepStream's open nvdsinfer source) reads with
+    getline(..., '\\n') and skips only EMPTY lines: an empty line anywhere (a trailing one too) is no
+    class, but a line of spaces, or the lone '\\r' a Windows editor leaves, is one."""
+    return [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line != ""]
+
+
+def read_label_text(path: str | os.PathLike) -> str:
+    """The file's text with its line ends as they are (no universal-newline translation: DeepStream
+    sees the '\\r' of Windows line ends)."""
+    return Path(path).read_bytes().decode("utf-8", errors="replace")
+
+
 def read_labels_file(path: str | os.PathLike) -> list[str]:
-    """The lines of a DeepStream labels file (one class per line; ';'-separated on one line is the
-    classifier format and is split too)."""
-    text = Path(path).read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) == 1 and ";" in lines[0]:
-        return [part for part in lines[0].split(";") if part]
-    return lines
+    """The class names of a DeepStream labels file, one per class id as nvinfer counts them
+    (deepstream_label_lines), trimmed of spaces and '\\r'; a single ';'-separated line is the
+    classifier format and is split."""
+    text = read_label_text(path)
+    names = [line.strip() for _, line in deepstream_label_lines(text)]
+    if len(names) == 1 and ";" in names[0]:
+        return [part for part in names[0].split(";") if part]
+    return names
 
 
 # -- rules ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_text
+from taostream.converter.preprocess import DEFAULT_INTERPOLATION, INTERPOLATIONS
 from taostream.converter.registry import Network
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 from taostream.deepstream_configs.pbtxt import Enum, format_pbtxt
@@ -59,7 +60,8 @@ def _preprocess(options: NvinferserverOptions) -> dict:
         "tensor_name": options.input_name,
         "maintain_aspect_ratio": int(net.maintain_aspect_ratio),
         "frame_scaling_hw": Enum("FRAME_SCALING_HW_DEFAULT"),
-        "frame_scaling_filter": 1,
+        # The same filter as the nvinfer config (scaling-filter default 0) and the CPU runners.
+        "frame_scaling_filter": INTERPOLATIONS[DEFAULT_INTERPOLATION],
         "normalize": normalize,
     }
     if net.symmetric_padding:

@@ -149,12 +149,14 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     net = get_network(_field(manifest, manifest_path, "network"))
     dims = tuple(int(d) for d in _field(manifest, manifest_path, "input", "dims_chw"))
     labels_path = root / "labels.txt"
-    labels = labels_path.read_text(encoding="utf-8").splitlines() if labels_path.is_file() else []
+    from taostream.deepstream_configs.labels import read_labels_file
+
+    labels = read_labels_file(labels_path) if labels_path.is_file() else []  # class ids as nvinfer counts them
     nvinfer = root / NVINFER_CONFIG
     thresholds = _nvinfer_thresholds(nvinfer)
     bundle = Bundle(
         path=root, network=net, input_name=_field(manifest, manifest_path, "input", "name"), dims=dims,
-        output_names=tuple(_field(manifest, manifest_path, "outputs")), labels=[l.strip() for l in labels if l.strip()],
+        output_names=tuple(_field(manifest, manifest_path, "outputs")), labels=labels,
         preprocessing=_nvinfer_preprocessing(nvinfer, net),
         threshold=thresholds.get("pre-cluster-threshold", net.pre_cluster_threshold),
         nms_iou_threshold=thresholds.get("nms-iou-threshold", net.nms_iou_threshold or 0.5),

@@ -18,7 +18,7 @@ import numpy as np
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.numeric_inputs import require_fraction
-from taostream.converter.preprocess import Letterbox, load_bgr, preprocess_image
+from taostream.converter.preprocess import DEFAULT_INTERPOLATION, Letterbox, load_bgr, preprocess_image
 from taostream.inference.bundle_info import Bundle
 from taostream.inference.geometry import detections_to_frame
 
@@ -63,7 +63,7 @@ class Detector:
     """``detect(images)`` for a list of BGR frames (or paths) with one activated runner."""
 
     def __init__(self, bundle: Bundle, runner, threshold: float | None = None,
-                 max_detections: int = DEFAULT_MAX_DETECTIONS, interpolation: str = "nearest"):
+                 max_detections: int = DEFAULT_MAX_DETECTIONS, interpolation: str = DEFAULT_INTERPOLATION):
         from taostream.parsers.reference import DecodeParams
 
         self.bundle, self.runner = bundle, runner
