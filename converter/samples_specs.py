@@ -1,9 +1,11 @@
 """Experiment specs, class lists and labels of the synthetic TAO samples.
 
 Each sample's spec is written in its network's real TAO spec format (the structure of NVIDIA's
-default specs), with class names chosen so the label rules of FACTS.md section 2 matter:
-mixed-case mapping values, two keys mapping to one value, a class order that differs from the
-sorted order, COCO category ids listed out of order and with a gap (EfficientDet). The graph
+default specs), with class names chosen so the label rules of FACTS.md section 2 matter: two keys
+mapping to one value, a class order that differs from the sorted order, background first or last,
+COCO category ids listed out of order and with a gap (EfficientDet). The samples are clean examples:
+mapping values are lower case, as TAO recommends, so no sample triggers the mixed-case retrain
+warning (tests/test_labels.py covers mixed case with specs of its own). The graph
 parameters (thresholds, top-k, ROI counts) are read from the same constants, so the plugin node
 attributes agree with the spec the way TAO's exporters derive them.
 """
@@ -18,10 +20,10 @@ from pathlib import Path
 DETECTION_MAPPING = (
     ("car", "car"),
     ("van", "car"),
-    ("pedestrian", "Person"),
-    ("person_sitting", "Person"),
+    ("pedestrian", "person"),
+    ("person_sitting", "person"),
     ("cyclist", "bicycle"),
-    ("road_sign", "Road_sign"),
+    ("road_sign", "road_sign"),
 )
 DETECTNET_TARGET_CLASSES = ("person", "car", "bicycle")  # training order, deliberately unsorted
 DETECTNET_MAPPING = (("pedestrian", "person"), ("car", "car"), ("van", "car"), ("cyclist", "bicycle"))
@@ -131,7 +133,7 @@ def _ssd_like_spec(network: str, dims) -> SampleSpec:
 
 def _yolo_spec(network: str, dims) -> SampleSpec:
     c, h, w = dims
-    tfrecords = network == "yolo_v3"  # v3 sample: TFRecord path (case kept); v4 sample: KITTI path (lower-cased)
+    tfrecords = network == "yolo_v3"  # v3 sample: the TFRecord data path; v4 sample: the KITTI path
     big = '"[(114.94, 60.67), (159.06, 114.59), (297.59, 176.38)]"'
     mid = '"[(42.99, 31.91), (79.57, 31.75), (56.80, 56.93)]"'
     if network == "yolo_v3":
