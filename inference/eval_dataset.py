@@ -99,10 +99,14 @@ class Dataset:
 
 
 def _files(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
+    """stem -> path of the files with these suffixes (the first by name when two share a stem)."""
+    import os
+
     found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in suffixes:
-            found.setdefault(path.stem, path)
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes)
+    for name in names:
+        found.setdefault(os.path.splitext(name)[0], folder / name)
     return found
 
 
@@ -116,17 +120,17 @@ def load_kitti(root: Path, classes: list[str] | None, mapping: dict) -> Dataset:
     if not labels:
         raise TaostreamError(f"{labels_dir}: no .txt label files")
     paired = sorted(set(images) & set(labels))
-    parsed = {stem: parse_kitti(labels[stem].read_text(encoding="utf-8"), str(labels[stem])) for stem in paired}
+    texts = {stem: labels[stem].read_text(encoding="utf-8") for stem in paired}
+    parsed = {stem: parse_kitti(texts[stem], str(labels[stem])) for stem in paired}
     if classes is None:  # no model/spec to give the order: every mapped name seen, sorted
         seen = {mapping.get(normalize_name(o.label), normalize_name(o.label)) for objs in parsed.values() for o in objs}
         classes = sorted(seen - set(IGNORED_NAMES))
     dataset = Dataset("kitti", root, [], list(classes), mapping,
                       images_without_labels=sorted(set(images) - set(labels)),
                       labels_without_images=sorted(set(labels) - set(images)))
-    difficult_field = _occluded_fields(labels, paired)
     for stem in paired:
         sample = Sample(stem, images[stem])
-        for obj, occluded in zip(parsed[stem], difficult_field[stem]):
+        for obj, occluded in zip(parsed[stem], _occluded_fields(texts[stem], labels[stem])):
             index = dataset.class_index(obj.label, dataset.names)
             if index is None:
                 continue
@@ -139,20 +143,17 @@ def load_kitti(root: Path, classes: list[str] | None, mapping: dict) -> Dataset:
     return dataset
 
 
-def _occluded_fields(labels: dict[str, Path], stems: list[str]) -> dict[str, list[bool]]:
+def _occluded_fields(text: str, source: Path) -> list[bool]:
     """KITTI field 3 (occluded) per object line: TAO's "difficult" (ap_evaluator, faster_rcnn)."""
-    out = {}
-    for stem in stems:
-        flags = []
-        for line in labels[stem].read_text(encoding="utf-8").splitlines():
-            fields = line.split()
-            if fields:
-                try:
-                    flags.append(int(float(fields[2])) != 0)
-                except ValueError:
-                    raise TaostreamError(f"{labels[stem]}: the occluded field (3rd) must be a number") from None
-        out[stem] = flags
-    return out
+    flags = []
+    for line in text.splitlines():
+        fields = line.split()
+        if fields:
+            try:
+                flags.append(float(fields[2]) != 0)
+            except ValueError:
+                raise TaostreamError(f"{source}: the occluded field (3rd) must be a number") from None
+    return flags
 
 
 def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | None, mapping: dict) -> Dataset:
@@ -239,7 +240,7 @@ def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
             classes.append(index)
             boxes.append([obj.left, obj.top, obj.right, obj.bottom])
             scores.append(obj.score)
-        if text.strip() and any(len(line.split()) == 15 for line in text.splitlines()):
+        if len(text.lstrip().split("\n", 1)[0].split()) == 15:  # one look is enough: a label folder
             raise TaostreamError(f"{files[stem]}: prediction lines need a 16th field (the confidence); "
                                  "these look like ground-truth labels")
         out.by_stem[stem] = (np.asarray(classes, np.int64), np.asarray(boxes, np.float64).reshape(-1, 4),
@@ -248,16 +249,16 @@ def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(width, height), from the header where Pillow is installed, else by decoding."""
-    try:
-        from PIL import Image
+    """(width, height): from the PNG/JPEG header (training.image_headers), else by decoding."""
+    from taostream.training.image_headers import ImageHeaderError, read_image_info
 
-        with Image.open(path) as image:
-            return image.size
-    except ImportError:
+    try:
+        info = read_image_info(str(path))
+        return info.width, info.height
+    except ImageHeaderError:
         pass
     except OSError as exc:
-        raise TaostreamError(f"{path}: cannot read this image ({exc})") from None
+        raise TaostreamError(f"{path}: cannot read this image ({exc.strerror})") from None
     from taostream.converter.preprocess import load_bgr
 
     frame = load_bgr(path)

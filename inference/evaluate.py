@@ -48,6 +48,7 @@ class EvaluateRequest:
     max_drop: float = 0.01
     batch_size: int = 1
     plots: Path | None = None
+    coco_engine: str = "auto"  # auto: faster-coco-eval when installed, else pycocotools
     progress: bool = True
 
 
@@ -138,7 +139,7 @@ def _as_arrays(values, shape=(-1,), dtype=np.float64) -> np.ndarray:
 
 
 def score(dataset: Dataset, predictions: list, family: str, rules: TaoRules, label: str,
-          eval_size: tuple[int, int] | None) -> Scores:
+          eval_size: tuple[int, int] | None, coco_engine: str = "auto") -> Scores:
     """predictions: per sample (classes, boxes, scores[, masks]) or None (no detections)."""
     from taostream.inference.metrics_coco import coco_documents, coco_metrics
 
@@ -158,10 +159,12 @@ def score(dataset: Dataset, predictions: list, family: str, rules: TaoRules, lab
                                  _as_arrays(sample.gt_difficult, dtype=bool), _as_arrays(pc, dtype=np.int64), pb,
                                  _as_arrays(ps)))
     gt_document, results = coco_documents(dataset.samples, predictions, dataset.classes)
-    coco = coco_metrics(gt_document, [{k: v for k, v in r.items() if k != "segmentation"} for r in results])
+    with_masks = any("segmentation" in r for r in results)
+    boxes_only = [{k: v for k, v in r.items() if k != "segmentation"} for r in results] if with_masks else results
+    coco = coco_metrics(gt_document, boxes_only, engine=coco_engine)
     mask = None
     if any(r.get("segmentation") is not None for r in results) and any(a.get("segmentation") for a in gt_document["annotations"]):
-        mask = coco_metrics(gt_document, [r for r in results if r.get("segmentation") is not None], "segm")
+        mask = coco_metrics(gt_document, [r for r in results if r.get("segmentation") is not None], "segm", coco_engine)
     if family == "coco":  # MaskRCNN, EfficientDet: TAO's evaluation is COCO's
         mask_or_box = coco
         curves = _coco_curves(dataset, mask_or_box)
@@ -280,7 +283,7 @@ class EvaluateReport:
         head = f"{'class':<20}{'GT':>7}"
         for s in self.scores:
             head += f"{s.label[:14]:>16}"
-        out.append(f"per-class AP ({what}; then COCO AP@[.5:.95] by pycocotools)")
+        out.append(f"per-class AP ({what}; then COCO AP@[.5:.95] by {self.scores[0].coco['evaluated_by']})")
         out.append(head)
         for i, name in enumerate(d.classes):
             row = f"{name[:19]:<20}{self.scores[0].tao_classes[i].ground_truth:>7}"
@@ -373,7 +376,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         found = read_predictions(Path(request.predictions), dataset)
         report.prediction_problems = _prediction_problems(found, dataset)
         predictions = [found.by_stem.get(s.stem) for s in dataset.samples]
-        report.scores.append(score(dataset, predictions, family, rules, "predictions", eval_size))
+        report.scores.append(score(dataset, predictions, family, rules, "predictions", eval_size, request.coco_engine))
         _plots(request, report)
         return report
 
@@ -391,7 +394,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
     for label, make, description in runs:
         with make() as runner:
             predictions = _model_predictions(bundle, runner, dataset, request, class_of_label, label)
-        report.scores.append(score(dataset, predictions, family, rules, label, eval_size))
+        report.scores.append(score(dataset, predictions, family, rules, label, eval_size, request.coco_engine))
     report.prediction_problems = {"source": [d for _, _, d in runs]}
     if request.against:
         ref, cand = report.scores

@@ -1,5 +1,6 @@
-"""COCO AP@[.5:.95], AP50, AP75 (and mask AP) computed by pycocotools itself: the dataset and the
-predictions are handed to ``COCOeval`` as in-memory COCO documents; nothing of the metric is
+"""COCO AP@[.5:.95], AP50, AP75 (and mask AP) computed by pycocotools itself, or by faster-coco-eval
+(pycocotools' COCOeval in C++, the same figures, ~10x faster) when it is installed: the dataset and
+the predictions are handed to ``COCOeval`` as in-memory COCO documents; nothing of the metric is
 re-implemented here. Category ids are class index + 1, image ids the sample order + 1.
 """
 
@@ -13,13 +14,26 @@ import numpy as np
 from taostream.converter.errors import MissingDependencyError
 
 
-def _pycocotools():
+COCO_ENGINES = ("auto", "pycocotools", "faster-coco-eval")
+
+
+def _coco_library(engine: str):
+    """(COCO, COCOeval, name): faster-coco-eval (the same COCOeval in C++, same figures) when
+    installed and ``engine`` allows it, else pycocotools."""
+    if engine in ("auto", "faster-coco-eval"):
+        try:
+            from faster_coco_eval import COCO, COCOeval_faster
+
+            return COCO, COCOeval_faster, "faster-coco-eval"
+        except ImportError:
+            if engine == "faster-coco-eval":
+                raise MissingDependencyError("faster-coco-eval", "eval", "--coco-engine faster-coco-eval") from None
     try:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError:
         raise MissingDependencyError("pycocotools", "eval", "COCO metrics (taostream evaluate)") from None
-    return COCO, COCOeval
+    return COCO, COCOeval, "pycocotools"
 
 
 def coco_documents(samples, predictions, classes: list[str]) -> tuple[dict, list[dict]]:
@@ -51,9 +65,9 @@ def coco_documents(samples, predictions, classes: list[str]) -> tuple[dict, list
     return {"images": images, "annotations": annotations, "categories": categories}, results
 
 
-def coco_metrics(gt_document: dict, results: list[dict], iou_type: str = "bbox") -> dict:
-    """pycocotools' summary (AP, AP50, AP75, small/medium/large, AR) and per-class AP / AP50."""
-    COCO, COCOeval = _pycocotools()
+def coco_metrics(gt_document: dict, results: list[dict], iou_type: str = "bbox", engine: str = "auto") -> dict:
+    """COCOeval's summary (AP, AP50, AP75, small/medium/large, AR) and per-class AP / AP50."""
+    COCO, COCOeval, library = _coco_library(engine)
     names = {c["id"]: c["name"] for c in gt_document["categories"]}
     if not gt_document["annotations"] or not results:
         # pycocotools cannot load an empty result list; with no predictions every AP is 0 (-1 where
@@ -63,11 +77,14 @@ def coco_metrics(gt_document: dict, results: list[dict], iou_type: str = "bbox")
         return {"AP": value, "AP50": value, "AP75": value,
                 "per_class": {names[c]: {"AP": 0.0 if c in with_gt else -1.0, "AP50": 0.0 if c in with_gt else -1.0}
                               for c in sorted(names)},
-                "evaluated_by": "pycocotools (no predictions)" if with_gt else "pycocotools (no ground truth)"}
+                "evaluated_by": f"{library} (no predictions)" if with_gt else f"{library} (no ground truth)"}
     with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = gt_document
-        gt.createIndex()
+        if library == "pycocotools":
+            gt = COCO()
+            gt.dataset = gt_document
+            gt.createIndex()
+        else:
+            gt = COCO(gt_document)
         dt = gt.loadRes(results)
         evaluator = COCOeval(gt, dt, iou_type)
         evaluator.evaluate()
@@ -86,7 +103,7 @@ def coco_metrics(gt_document: dict, results: list[dict], iou_type: str = "bbox")
             "AP": float(block[block > -1].mean()) if (block > -1).any() else -1.0,
             "AP50": float(at50[at50 > -1].mean()) if (at50 > -1).any() else -1.0}
     out["per_class"] = per_class
-    out["evaluated_by"] = "pycocotools"
+    out["evaluated_by"] = library
     return out
 
 

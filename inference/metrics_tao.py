@@ -109,14 +109,14 @@ def iou_matrix(a: np.ndarray, b: np.ndarray, plus_one: bool = False) -> np.ndarr
     """[len(a), len(b)] IoU; ``plus_one``: border pixels belong to the box (w = x2 - x1 + 1)."""
     d = 1.0 if plus_one else 0.0
     a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + d, 0, None)
-    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + d, 0, None)
-    inter = w * h
-    area_a = (a[:, 2] - a[:, 0] + d) * (a[:, 3] - a[:, 1] + d)
-    area_b = (b[:, 2] - b[:, 0] + d) * (b[:, 3] - b[:, 1] + d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = inter / (area_a[:, None] + area_b[None, :] - inter)
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + d
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + d
+    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+    union = ((a[:, 2] - a[:, 0] + d) * (a[:, 3] - a[:, 1] + d))[:, None] \
+        + ((b[:, 2] - b[:, 0] + d) * (b[:, 3] - b[:, 1] + d))[None, :] - inter
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
 
 
 # --- AP from a precision/recall curve ---------------------------------------------------------------
@@ -206,33 +206,53 @@ def _detectnet_v2(images: list[ImageBoxes], names: list[str], rules: TaoRules) -
 # --- family: ap_evaluator (SSD, DSSD, RetinaNet, YOLO) and faster_rcnn ------------------------------
 
 
+def _iou_py(box, others) -> list[float]:
+    """IoU (no +1) of one box with each of a few others, in plain Python (faster than numpy for
+    the handful of boxes one image holds; the same float64 arithmetic as iou_matrix)."""
+    x1, y1, x2, y2 = box
+    area = (x2 - x1) * (y2 - y1)
+    out = []
+    for a1, b1, a2, b2 in others:
+        w = min(x2, a2) - max(x1, a1)
+        h = min(y2, b2) - max(y1, b1)
+        inter = (w if w > 0 else 0.0) * (h if h > 0 else 0.0)
+        union = area + (a2 - a1) * (b2 - b1) - inter
+        out.append(inter / union if union > 0 else 0.0)
+    return out
+
+
 def _ap_evaluator_image(image: ImageBoxes, n_classes: int, threshold: float):
-    """(per class: list of (score, is_positive)) for one image, ap_evaluator's rules."""
+    """(per class: list of (score, is_positive)) for one image, ap_evaluator's rules. Classes are
+    matched independently (ground truth is per class), each in descending confidence."""
     out = [([], []) for _ in range(n_classes)]
-    order = np.argsort(-image.pred_scores, kind="stable")
-    free = {c: np.ones(int((image.gt_classes == c).sum()), bool) for c in np.unique(image.gt_classes)}
-    gt_by_class = {c: image.gt_boxes[image.gt_classes == c] for c in free}
-    hard_by_class = {c: image.gt_difficult[image.gt_classes == c] for c in free}
-    overlaps_by_class = {}
-    for p in order:
-        c, score = int(image.pred_classes[p]), float(image.pred_scores[p])
-        if c not in free:
-            out[c][0].append(score); out[c][1].append(False)
+    gt_classes, pred_classes = image.gt_classes.tolist(), image.pred_classes.tolist()
+    gt_boxes, pred_boxes = image.gt_boxes.tolist(), image.pred_boxes.tolist()
+    hard_all, scores_all = image.gt_difficult.tolist(), image.pred_scores.tolist()
+    for c in sorted(set(gt_classes) | set(pred_classes)):
+        scores_out, flags_out = out[c]
+        mine = sorted((i for i, k in enumerate(pred_classes) if k == c), key=lambda i: -scores_all[i])
+        gts = [j for j, k in enumerate(gt_classes) if k == c]
+        if not gts:
+            scores_out.extend(scores_all[i] for i in mine); flags_out.extend([False] * len(mine))
             continue
-        if c not in overlaps_by_class:
-            mine = np.where(image.pred_classes == c)[0]
-            overlaps_by_class[c] = dict(zip(mine, iou_matrix(image.pred_boxes[mine], gt_by_class[c])))
-        unmatched = overlaps_by_class[c][p] * free[c]
-        j = int(np.argmax(unmatched))
-        if unmatched[j] >= threshold:
-            free[c][j] = False
-            if not hard_by_class[c][j]:
-                out[c][0].append(score); out[c][1].append(True)
-        else:
-            out[c][0].append(score); out[c][1].append(False)
-    for c in free:
-        missed = int((free[c] & ~hard_by_class[c]).sum())
-        out[c][0].extend([0.0] * missed); out[c][1].extend([True] * missed)
+        others = [gt_boxes[j] for j in gts]
+        hard = [hard_all[j] for j in gts]
+        free = [True] * len(gts)
+        for i in mine:
+            row = _iou_py(pred_boxes[i], others)
+            best, j = -1.0, 0
+            for k, value in enumerate(row):  # argmax of IoU x still-free (first maximum, as numpy)
+                value = value if free[k] else 0.0
+                if value > best:
+                    best, j = value, k
+            if best >= threshold:
+                free[j] = False
+                if not hard[j]:
+                    scores_out.append(scores_all[i]); flags_out.append(True)
+            else:
+                scores_out.append(scores_all[i]); flags_out.append(False)
+        missed = sum(1 for f, h in zip(free, hard) if f and not h)
+        scores_out.extend([0.0] * missed); flags_out.extend([True] * missed)
     return out
 
 

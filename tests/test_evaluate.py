@@ -164,11 +164,14 @@ def _pycocotools_reference(all_gt, all_pred):
     return evaluator.stats
 
 
+@pytest.mark.parametrize("engine", ["pycocotools", "faster-coco-eval"])
 @pytest.mark.parametrize("seed,crowded", [(1, 0), (2, 5)])
-def test_coco_figures_equal_pycocotools(tmp_path, seed, crowded):
+def test_coco_figures_equal_pycocotools(tmp_path, seed, crowded, engine):
+    if engine == "faster-coco-eval":
+        pytest.importorskip("faster_coco_eval", reason="faster-coco-eval is not installed")
     all_gt, all_pred, spec = _write_dataset(tmp_path / "ds", seed, crowded)
     result = run_cli("evaluate", tmp_path / "ds", "--predictions", tmp_path / "ds/pred", "--spec", spec,
-                     "--json", tmp_path / "r.json")
+                     "--coco-engine", engine, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     coco = report["results"][0]["coco"]
@@ -181,6 +184,7 @@ def test_coco_figures_equal_pycocotools(tmp_path, seed, crowded):
     tao = {c["class"]: c for c in report["results"][0]["tao"]["per_class"]}
     assert tao["truck"]["ground_truth"] == 0 and tao["truck"]["AP"] == 0.0 and tao["truck"]["false_positives"] > 0
     assert report["dataset"]["images_evaluated"] == 40 and "COCO AP" in result.stdout
+    assert coco["evaluated_by"] == engine
 
 
 def test_coco_annotation_file_input(tmp_path):
