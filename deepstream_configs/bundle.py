@@ -15,7 +15,7 @@ import os
 import platform as host_platform
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
@@ -58,6 +58,19 @@ class BundleRequest:
     force: bool = False
     tlt2_labels: bool = False  # TLT 2.0 SSD/DSSD/RetinaNet: no background class
     labels: Path | None = None  # an NGC labels.txt (one class per line, or a classifier's a;b;c)
+
+
+@dataclass
+class BundleSettings:
+    """What a bundle takes from elsewhere than a TAO spec (`migrate`: an old DeepStream config): the
+    labels in model class-id order, the input dims when the model does not fix them, and NvinferOptions
+    fields (preprocessing, cluster, gie_unique_id, extra, ...) that replace the registry's defaults in
+    the nvinfer, nvinferserver and CPU Triton configs."""
+
+    labels: list[str]
+    labels_source: str  # where they came from, for messages (e.g. "labelfile-path=labels.txt in old.txt")
+    dims: tuple[int, int, int] | None = None
+    nvinfer: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -230,7 +243,7 @@ def _find_parser_library(warnings: list[str], major: int) -> Path | None:
         return None
 
 
-def _validate_request(request: BundleRequest, net: Network) -> None:
+def _validate_request(request: BundleRequest, net: Network, settings: BundleSettings | None = None) -> None:
     deepstream_major(request.deepstream)
     if request.platform not in ("x86", "jetson"):
         raise TaostreamError(f"--platform {request.platform}: use x86 or jetson")
@@ -241,7 +254,7 @@ def _validate_request(request: BundleRequest, net: Network) -> None:
                              "or use --precision fp16")
     if request.calibration_cache is not None and not Path(request.calibration_cache).is_file():
         raise TaostreamError(f"{request.calibration_cache}: --calibration-cache file not found")
-    if request.spec is None and request.labels is None and net.label_rule != "classmap":
+    if request.spec is None and request.labels is None and net.label_rule != "classmap" and settings is None:
         raise TaostreamError(f"--spec SPEC or --labels LABELS is needed: {net.name}'s class names come from the "
                              "experiment or inference spec, or from the labels.txt an NGC model ships with")
     require_batch_size(request.batch_size)
@@ -268,20 +281,26 @@ class _Plan:
     cpu_model: object | None  # the CPU Triton model's plugin-free FP32 graph or PluginPipeline, or None
     cluster: object = None  # ClusterSettings: thresholds and clustering, from the spec or published defaults
     defaults: list[str] = field(default_factory=list)  # which values are defaults, and whose
+    nvinfer_overrides: dict = field(default_factory=dict)  # BundleSettings.nvinfer (its cluster is .cluster)
 
 
-def plan_bundle(request: BundleRequest) -> _Plan:
+def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) -> _Plan:
+    """Decode, translate and modernize; labels and settings from the spec, or from ``settings``."""
     from taostream.deepstream_configs.spec_access import load_spec_file
 
     net = get_network(request.network)
-    _validate_request(request, net)
+    _validate_request(request, net, settings)
     spec = load_spec_file(request.spec) if request.spec else None
     model = _load_model(request)
     _check_model_is_network(model, net, request)
-    dims = _chw(net, model.input_shape, input_dims_from_spec(net, spec) if spec else None, request)
+    given_dims = settings.dims if settings is not None else None
+    dims = _chw(net, model.input_shape, given_dims or (input_dims_from_spec(net, spec) if spec else None), request)
     require_batch_size(request.batch_size, per_sample=dims)
     classes = model_classes(model.proto, net)
-    if request.labels is not None:
+    if settings is not None:
+        labels = Labels(list(settings.labels))
+        label_source = settings.labels_source
+    elif request.labels is not None:
         from taostream.deepstream_configs.labels_file import labels_from_file
 
         labels = labels_from_file(request.labels, net, spec, str(request.spec or ""))
@@ -292,7 +311,11 @@ def plan_bundle(request: BundleRequest) -> _Plan:
         labels = labels_for_network(net, spec, sources, source=str(request.spec or request.model))
         label_source = _label_source(request, net)
     require_label_count(labels.names, classes, label_source, str(request.model), request.tlt2_labels)
-    cluster, defaults = _cluster_settings(net, spec, labels.names, request)
+    overrides = dict(settings.nvinfer) if settings is not None else {}
+    if "cluster" in overrides:
+        cluster, defaults = overrides.pop("cluster"), []
+    else:
+        cluster, defaults = _cluster_settings(net, spec, labels.names, request)
     warnings = list(labels.warnings)
     if request.calibration_cache is not None and request.precision != "int8":
         warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "
@@ -306,7 +329,7 @@ def plan_bundle(request: BundleRequest) -> _Plan:
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
                         f"({net.name}); TensorRT loads them from its plugin library")
     cpu = _cpu_model(model.proto, request, warnings)
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides)
 
 
 def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequest):
@@ -331,7 +354,7 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
 def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) -> NvinferOptions:
     jetson_route = request.platform == "jetson" and plan.plugin_route
     int8 = request.precision == "int8"
-    return NvinferOptions(
+    options = NvinferOptions(
         network=plan.net,
         model_file=f"../{PLUGIN_MODEL if jetson_route else 'model.onnx'}",
         labels_file="../labels.txt",
@@ -351,6 +374,7 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
         cluster=plan.cluster,
         fp32_layers=tuple(decode_layers(plan.model.proto)) if jetson_route and int8 and plan.net.int8_fp32_decode else (),
     )
+    return replace(options, **plan.nvinfer_overrides)
 
 
 def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_name: str, dla_core: int | None) -> None:
@@ -471,12 +495,20 @@ def _model_name(request: BundleRequest, net: Network) -> str:
     return stem if stem and stem != "model" else net.name
 
 
-def create_bundle(request: BundleRequest, dla_core: int | None = None) -> BundleResult:
+def create_bundle(request: BundleRequest, dla_core: int | None = None, settings: BundleSettings | None = None) -> BundleResult:
     """Plan (decode, translate, modernize), then write the bundle folder atomically."""
     require_dla_core(dla_core)
-    plan = plan_bundle(request)
+    return write_bundle(plan_bundle(request, settings), request, dla_core)
+
+
+def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = None,
+                 extra_files: dict[str, str] | None = None) -> BundleResult:
+    """Write a planned bundle folder atomically; ``extra_files`` (relative path -> text) are written
+    beside the rest and listed in manifest.json."""
     model_name = _model_name(request, plan.net)
     with atomic_directory(request.output, overwrite=request.force) as root:
+        for relative, text in (extra_files or {}).items():
+            atomic_write_text(root / relative, text)
         _write_models(plan, request, root)
         atomic_write_text(root / "labels.txt", plan.labels.text())
         _write_deepstream(plan, request, root, model_name, dla_core)

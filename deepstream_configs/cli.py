@@ -1,4 +1,4 @@
-"""`taostream bundle`, `taostream check` and `taostream labels`."""
+"""`taostream bundle`, `taostream check`, `taostream labels` and `taostream migrate`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
+from taostream.deepstream_configs.migrate_cli import register_migrate
 from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
 
 
@@ -15,6 +16,7 @@ def register(subparsers) -> None:
     _register_bundle(subparsers)
     _register_check(subparsers)
     _register_labels(subparsers)
+    register_migrate(subparsers)
 
 
 def _register_bundle(subparsers) -> None:
