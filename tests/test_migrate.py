@@ -1,0 +1,242 @@
+"""`taostream migrate` on NVIDIA's real DeepStream 5.0 nvinfer configs (deepstream_tao_apps, TLT 2.0):
+each paired with a model of its network (the synthetic TAO sample, or the real DetectNet_v2 .etlt files,
+since the original .etlt files are not public), the result must pass `taostream check` for DeepStream
+9.0 and `infer` on it must give the boxes of a bundle made directly from the same model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from migrate_support import CONFIGS, DS5_CONFIGS, bundle_files_text, config_tree, infer_results
+from taostream.cli import main
+from taostream.converter.samples import SAMPLE_KEY, write_sample
+from taostream.deepstream_configs.ini import read_ini
+from taostream.inference.bundle_info import load_bundle
+from test_infer_support import noise_images, write_images
+
+LPD_USA = FIXTURES / "models" / "lpd_usa_detectnet_v2_pruned.etlt"  # key nvidia_tlt, as the config's
+FACEMASK = FIXTURES / "models" / "facemask_detectnet_v2_resnet18.etlt"  # key tlt_encode
+FACEMASK_SPEC = FIXTURES / "specs" / "facemask_detectnet_v2_train_resnet18_kitti.txt"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("migrate")
+
+
+@pytest.fixture(scope="module")
+def images(work):
+    return write_images(work / "images", noise_images(2, seed=11, sizes=((360, 640), (544, 960))))
+
+
+def _model_and_labels(work, network: str):
+    """(model, labels, key to pass, training spec) for a config's network."""
+    if network == "detectnet_v2":
+        return FACEMASK, ["mask", "no-mask"], "tlt_encode", FACEMASK_SPEC
+    sample = write_sample(network, work / f"sample_{network}", force=True)
+    config_key = next(key for net, key in DS5_CONFIGS.values() if net == network)
+    return sample.model, list(sample.labels_list), None if config_key == SAMPLE_KEY else SAMPLE_KEY, sample.spec
+
+
+def _migrate(config, out, *extra) -> int:
+    return main(["migrate", str(config), "-o", str(out), *extra])
+
+
+def _check(target, capsys, deepstream="9.0") -> str:
+    capsys.readouterr()
+    code = main(["check", str(target), "--deepstream", deepstream])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    return text
+
+
+@pytest.fixture(scope="module")
+def migrated(work):
+    """NVIDIA's config name -> (migrated bundle, model, labels, key given, the model's training spec)."""
+    made = {}
+    for name, (network, _) in DS5_CONFIGS.items():
+        model, labels, key, spec = _model_and_labels(work, network)
+        config = config_tree(work / f"tree_{network}", name, model, labels)
+        out = work / f"migrated_{network}"
+        assert _migrate(config, out, *(["--key", key] if key else [])) == 0
+        made[name] = (out, model, labels, key, spec)
+    return made
+
+
+@pytest.mark.parametrize("name", sorted(DS5_CONFIGS))
+def test_each_nvidia_ds5_config_migrates_and_passes_check(name, migrated, capsys):
+    out, _, labels, _, _ = migrated[name]
+    network, _ = DS5_CONFIGS[name]
+    text = _check(out, capsys)
+    assert "0 error(s)" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["network"] == network and manifest["deepstream"] == "9.0"
+    assert (out / "labels.txt").read_text().split() == labels
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    for gone in ("tlt-encoded-model", "tlt-model-key", "uff-input-dims", "uff-input-blob-name", "is-classifier"):
+        assert prop.get(gone) is None
+    assert prop.get("onnx-file") == "../model.onnx"
+    assert prop.get("custom-lib-path") == "../lib/libnvds_infercustomparser_taostream.so"
+    assert prop.get("network-mode") == "2"  # the configs' FP16
+    assert prop.get("num-detected-classes") == str(len(labels))
+    old = read_ini(CONFIGS / name).group("class-attrs-all").get("pre-cluster-threshold")
+    assert load_bundle(out).threshold == float(old)  # the config's, in the CPU Triton model too
+
+
+@pytest.mark.parametrize("name", sorted(DS5_CONFIGS))
+def test_migrated_bundle_infers_like_a_direct_bundle(name, migrated, work, images):
+    """`taostream bundle` of the same model (with its training spec): the same raw outputs on the same
+    input, and `infer` gives the same boxes at the same threshold (the real face-mask model finds no
+    face in noise: its raw coverage maps are what is compared there)."""
+    out, model, labels, key, spec = migrated[name]
+    network, config_key = DS5_CONFIGS[name]
+    direct = work / f"direct_{network}"
+    assert main(["bundle", str(model), "--network", network, "--spec", str(spec), "--key", key or config_key,
+                 "-o", str(direct), "--force"]) == 0
+    assert (direct / "labels.txt").read_text().split() == labels
+    # Low enough for random weights to find something (the carried thresholds are tested apart).
+    threshold = 0.01 if network == "detectnet_v2" else 0.05
+    got = infer_results(out, images, work / f"infer_m_{network}", threshold)
+    expected = infer_results(direct, images, work / f"infer_d_{network}", threshold)
+    assert got == expected
+    assert sum(map(len, expected)) > 0 or network == "detectnet_v2"
+    migrated_outputs, direct_outputs = _raw_outputs(out, images[1]), _raw_outputs(direct, images[1])
+    assert migrated_outputs.keys() == direct_outputs.keys()
+    for name_, value in direct_outputs.items():
+        np.testing.assert_array_equal(migrated_outputs[name_], value)
+
+
+def _raw_outputs(bundle_dir, image) -> dict:
+    """The bundle's CPU graph on the image, preprocessed as its nvinfer config says."""
+    import onnxruntime
+
+    from taostream.converter.preprocess import preprocess_image
+
+    bundle = load_bundle(bundle_dir)
+    tensor = preprocess_image(str(image), bundle.network, bundle.dims, **bundle.preprocessing.as_kwargs())
+    session = onnxruntime.InferenceSession(str(bundle.onnx_for_cpu()), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, {bundle.input_name: tensor[None]})))
+
+
+def test_key_thresholds_and_preprocessing_come_from_the_old_config(work, capsys):
+    """The real LPD model with NVIDIA's DetectNet_v2 config as it is: its tlt-model-key decodes it."""
+    config = config_tree(work / "tree_lpd", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"])
+    out = work / "lpd"
+    assert _migrate(config, out) == 0
+    assert "0 error(s)" in _check(out, capsys)
+    assert json.loads((out / "migration.json").read_text())["gies"][0]["key"] == "from the config's tlt-model-key"
+    assert b"nvidia_tlt" not in bundle_files_text(out)
+    bundle = load_bundle(out)
+    # the config's pre-cluster-threshold=0.3 (the network's default is 0.2), net-scale-factor and RGB order
+    assert bundle.threshold == 0.3 and bundle.postprocess_parameters["class_thresholds"] == "0.3"
+    assert bundle.preprocessing.net_scale_factor == pytest.approx(0.0039215697906911373)
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("model-color-format") == "0" and prop.get("cluster-mode") == "4"
+    # the real LPD model's input is 3x480x640, not the config's uff-input-dims=3;544;960
+    assert prop.get("infer-dims") == "3;480;640"
+
+
+def test_the_report_lists_old_keys_to_new_keys_and_never_the_key(migrated, work, capsys):
+    out, *_ = migrated["pgie_ssd_tlt_config.txt"]
+    report = json.loads((out / "migration.json").read_text())
+    gie = report["gies"][0]
+    assert gie["network"] == "ssd" and gie["key"] == "from the config's tlt-model-key"
+    pairs = {(c["old"].split("=")[0], c["new"].split("=")[0]): c for c in gie["changes"]}
+    assert ("tlt-encoded-model", "onnx-file") in pairs
+    assert ("uff-input-dims", "infer-dims") in pairs
+    assert pairs[("parse-bbox-func-name", "parse-bbox-func-name")]["old"] == "parse-bbox-func-name=NvDsInferParseCustomSSDTLT"
+    assert pairs[("parse-bbox-func-name", "parse-bbox-func-name")]["new"] == "parse-bbox-func-name=NvDsInferParseCustomNMSTLT"
+    assert pairs[("custom-lib-path", "custom-lib-path")]["old"].endswith("libnvds_infercustomparser_ssd_tlt.so")
+    assert ("output-blob-names", "output-blob-names") in pairs  # NMS -> NMS;NMS_1, the model's outputs
+    dropped = {c["old"] for c in gie["not_carried"]}
+    assert "tlt-model-key=(secret)" in dropped and "uff-input-blob-name=Input" in dropped
+    for folder, *_ in migrated.values():
+        assert b"nvidia_tlt" not in bundle_files_text(folder) and b"tlt_encode" not in bundle_files_text(folder)
+    # and stdout says the same
+    tree = work / "tree_ssd"
+    capsys.readouterr()
+    assert _migrate(tree / "pgie_ssd_tlt_config.txt", work / "again_ssd") == 0
+    text = capsys.readouterr().out
+    assert "tlt-encoded-model=./models/ssd/ssd_resnet18.etlt -> onnx-file=../model.onnx" in text
+    assert "nvidia_tlt" not in text and "key: from the config's tlt-model-key" in text
+
+
+def test_int8_calibration_cache_becomes_qdq_and_jetson_keeps_the_cache(work, capsys):
+    """NVIDIA's DetectNet_v2 config switched to INT8 with the real face-mask model and its real cache."""
+    import onnx
+
+    text = (FIXTURES / "configs" / "pgie_detectnet_v2_tlt_config.txt").read_text()
+    text = text.replace("network-mode=2", "network-mode=1").replace(
+        "tlt-model-key=nvidia_tlt", "tlt-model-key=tlt_encode\nint8-calib-file=./models/detectnet_v2/cal.bin")
+    config = config_tree(work / "tree_int8", "pgie_detectnet_v2_tlt_config.txt", FACEMASK, ["mask", "no-mask"], text)
+    cache = FIXTURES / "calibration" / "facemask_detectnet_v2_cal.bin"
+    (config.parent / "models" / "detectnet_v2" / "cal.bin").write_bytes(cache.read_bytes())
+    out = work / "int8_x86"
+    assert _migrate(config, out) == 0
+    assert "0 error(s)" in _check(out, capsys)
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("network-mode") == "1" and prop.get("int8-calib-file") is None
+    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert b"tlt_encode" not in bundle_files_text(out)
+    jetson = work / "int8_jetson"
+    assert _migrate(config, jetson, "--platform", "jetson") == 0
+    prop = read_ini(jetson / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("onnx-file") == "../model_trt10.onnx" and prop.get("int8-calib-file") == "../calibration.bin"
+    assert (jetson / "calibration.bin").read_bytes() == cache.read_bytes()
+
+
+def test_per_class_thresholds_clustering_and_dbscan_eps_are_carried(work):
+    text = (FIXTURES / "configs" / "pgie_yolov3_tlt_config.txt").read_text()
+    text += "\n[class-attrs-1]\npre-cluster-threshold=0.7\nnms-iou-threshold=0.45\n"
+    sample = write_sample("yolo_v3", work / "sample_yolo_v3", force=True)
+    config = config_tree(work / "tree_classes", "pgie_yolov3_tlt_config.txt", sample.model, list(sample.labels_list), text)
+    out = work / "classes"
+    assert _migrate(config, out) == 0
+    ini = read_ini(out / "deepstream" / "config_infer_primary.txt")
+    assert ini.group("property").get("cluster-mode") == "3"  # the config's DBSCAN+NMS hybrid
+    assert ini.group("class-attrs-1").get("pre-cluster-threshold") == "0.7"
+    assert ini.group("class-attrs-1").get("nms-iou-threshold") == "0.45"
+    assert load_bundle(out).postprocess_parameters["class_thresholds"] == "0.3,0.7,0.3,0.3"
+    # DetectNet_v2 with nvinfer's DBSCAN (enable-dbscan=1): its eps becomes the parser's DBSCAN eps
+    text = (FIXTURES / "configs" / "pgie_detectnet_v2_tlt_config.txt").read_text().replace(
+        "[class-attrs-all]", "enable-dbscan=1\n\n[class-attrs-all]").replace("eps=0.2", "eps=0.15")
+    config = config_tree(work / "tree_dbscan", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"], text)
+    out = work / "dbscan"
+    assert _migrate(config, out) == 0
+    env = (out / "deepstream" / "taostream_parser.env").read_text()
+    assert " eps=0.15 " in env
+    report = json.loads((out / "migration.json").read_text())["gies"][0]
+    assert any(c["old"] == "enable-dbscan=1" and c["new"] == "cluster-mode=4" for c in report["changes"])
+    assert any(c["old"] == "group-threshold=1" for c in report["not_carried"])
+
+
+def test_configs_that_cannot_be_migrated_fail_in_one_line_and_write_nothing(work, capsys):
+    out = work / "refused"
+    capsys.readouterr()
+    # the PeopleSemSegNet config names only a prebuilt engine
+    assert _migrate(FIXTURES / "configs" / "pgie_unet_tlt_config_peoplesemsegnet_shuffleseg.txt", out) == 2
+    err = capsys.readouterr().err
+    assert "model-engine-file" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    # FasterRCNN's config key (tlt) does not decode the sample (nvidia_tlt)
+    sample = write_sample("faster_rcnn", work / "sample_faster_rcnn", force=True)
+    config = config_tree(work / "tree_wrong_key", "pgie_frcnn_tlt_config.txt", sample.model, list(sample.labels_list))
+    assert _migrate(config, out) == 2
+    err = capsys.readouterr().err
+    assert "tlt-model-key" in err and "--key" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    # the model is not where the config says
+    (config.parent / "models" / "frcnn" / "faster_rcnn_resnet10.etlt").unlink()
+    assert _migrate(config, out, "--key", SAMPLE_KEY) == 2
+    err = capsys.readouterr().err
+    assert "tlt-encoded-model" in err and "file not found" in err and not out.exists()
+    # a label file with another class count than the model's
+    config = config_tree(work / "tree_labels", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["car", "bicycle"])
+    assert _migrate(config, out) == 2
+    err = capsys.readouterr().err
+    assert "labelfile-path" in err and "2 classes but the model outputs 1" in err and not out.exists()
+
