@@ -478,10 +478,12 @@ class PlannedGie:
 
 
 def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str = "property",
-             labels_override: Path | None = None, keep_role: bool = True) -> PlannedGie:
+             labels_override: Path | None = None, keep_role: bool = True, batch_size: int | None = None) -> PlannedGie:
     """Read one old nvinfer config, find and decode its model, and plan its bundle at ``output``.
     ``keep_role``: write the config's GIE role (gie-unique-id, process-mode, ...) into the bundle's own
-    nvinfer config; a deepstream-app migration keeps bundles standalone and sets the role in its GIE configs."""
+    nvinfer config; a deepstream-app migration keeps bundles standalone and sets the role in its GIE configs.
+    ``labels_override`` and ``batch_size``: a deepstream-app GIE group's labelfile-path and batch-size, which
+    deepstream-app sets on the element over the config's."""
     from taostream.deepstream_configs.bundle import _nvinfer_options
 
     major = deepstream_major(options.deepstream)
@@ -498,7 +500,7 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
     labels, labels_path = _labels(config, labels_override)
     gie.labels = Path(labels_path)
     precision, calibration = _precision(config, options, notes)
-    batch = int(config.value("batch-size", default=1))
+    batch = batch_size or int(config.value("batch-size", default=1))
     dla_core = _dla_core(config, options, notes)
     dims, _ = _old_dims(config)
     cluster = _cluster_settings(config, net, labels, notes)
@@ -629,6 +631,7 @@ def _new_key_reasons(plan, options) -> dict[str, str]:
         "custom-lib-path": "taostream's parser library, in the bundle (exports the TLT 2.0 names too)",
         "num-detected-classes": "the label file's classes",
         "network-mode": f"--precision {options.precision}",
+        "batch-size": "the deepstream-app GIE group's batch-size, which deepstream-app sets on the element",
         "cluster-mode": "see [class-attrs-all]",
         "maintain-aspect-ratio": f"TAO's preprocessing for {net.name}",
         "symmetric-padding": f"TAO's preprocessing for {net.name}",

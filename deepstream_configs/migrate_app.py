@@ -94,8 +94,10 @@ def migrate_app(config: Path, output: Path, options: MigrateOptions) -> Migratio
                                  "migrate its model with `taostream bundle` (the bundle has an nvinferserver config)")
         labels = group.get("labelfile-path")
         name = _bundle_name(group.name)
+        batch = group.get("batch-size")
         planned[group.name] = plan_gie(gie_config, output / name, options, name=group.name,
-                                       labels_override=_resolve(config, labels) if labels else None, keep_role=False)
+                                       labels_override=_resolve(config, labels) if labels else None, keep_role=False,
+                                       batch_size=int(batch) if batch and batch.strip().isdigit() else None)
     if "primary-gie" not in planned:
         raise TaostreamError(f"{config}: no enabled [primary-gie] group: there is nothing to migrate")
     primary_id = _primary_id(ini, planned["primary-gie"])

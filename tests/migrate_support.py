@@ -54,7 +54,7 @@ def infer_results(bundle: Path, images: list[Path], out: Path, threshold: float 
         args += ["--threshold", str(threshold)]
     assert main(args) == 0
     data = json.loads((out / "results.json").read_text())
-    return [record["detections"] if "detections" in record else [record["classification"]] for record in data["images"]]
+    return [[record["classification"]] if "classification" in record else record["detections"] for record in data["images"]]
 
 
 def bundle_files_text(folder: Path) -> bytes:
