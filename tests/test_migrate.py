@@ -238,5 +238,5 @@ def test_configs_that_cannot_be_migrated_fail_in_one_line_and_write_nothing(work
     config = config_tree(work / "tree_labels", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["car", "bicycle"])
     assert _migrate(config, out) == 2
     err = capsys.readouterr().err
-    assert "labelfile-path" in err and "2 classes but the model outputs 1" in err and not out.exists()
+    assert "labelfile-path" in err and "gives 2 label(s)" in err and "outputs 1 class id(s)" in err and not out.exists()
 
