@@ -20,7 +20,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_text
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.app import TRACKER_CONFIG, TRACKER_LIBRARY
-from taostream.deepstream_configs.check import config_kind
+from taostream.deepstream_configs.check import config_kind, deepstream_version
 from taostream.deepstream_configs.ini import IniGroup, format_ini, read_ini
 from taostream.deepstream_configs.migrate import (
     REPORT_FILE, Entry, MigrateOptions, MigrationReport, PlannedGie, migrate_nvinfer, plan_gie, report_gie, run_notes,
@@ -42,8 +42,8 @@ _OLD_TRACKERS = {
                            "the KLT tracker was removed in 6.0; NvDCF is the nearest visual tracker"),
 }
 _DROPPED_APP_KEYS = {
-    "enable-batch-process": "NvMultiObjectTracker always processes the batch (DeepStream 6.0+)",
-    "enable-past-frame": "past-frame data is reported by NvMultiObjectTracker's own config (DeepStream 6.0+)",
+    "enable-batch-process": "nvtracker always processes the whole batch",
+    "enable-past-frame": "nvtracker no longer has the property (past-frame data is the low-level tracker's business)",
     "model-engine-file": "an engine is tied to the TensorRT that built it: DeepStream builds one from the bundle's ONNX",
     "labelfile-path": "the GIE's nvinfer config names the bundle's labels.txt (made from this file)",
 }
@@ -107,7 +107,7 @@ def migrate_app(config: Path, output: Path, options: MigrateOptions) -> Migratio
         gie.gie.bundle = output / _bundle_name(name)
         report.gies.append(gie.gie)
         report.notes += run_notes(gie, output / _bundle_name(name))
-    sections = _app_sections(ini, config, major, report)
+    sections = _app_sections(ini, config, options.deepstream, report)
     with atomic_directory(output, overwrite=options.force) as root:
         for name, gie in planned.items():
             bundle = _bundle_name(name)
@@ -160,9 +160,10 @@ def _gie_options(group: IniGroup, gie: PlannedGie, primary_id: int):
                    custom_lib_path=into_bundle(options.custom_lib_path), **role)
 
 
-def _app_sections(ini, config: Path, major: int, report: MigrationReport) -> dict[str, dict[str, object]]:
+def _app_sections(ini, config: Path, deepstream: str, report: MigrationReport) -> dict[str, dict[str, object]]:
     """The old deepstream-app groups in the target's keys."""
     sections: dict[str, dict[str, object]] = {}
+    major, version = deepstream_major(deepstream), deepstream_version(deepstream)
 
     def change(group: str, old: str, new: str, why: str = "") -> None:
         report.changes.append(Entry(config.name, group, old, new, why))
@@ -191,7 +192,12 @@ def _app_sections(ini, config: Path, major: int, report: MigrationReport) -> dic
                 continue
             if tracker and key in ("ll-lib-file", "ll-config-file"):
                 continue  # replaced below
-            if key in _DROPPED_APP_KEYS and (key not in keys or _GIE_GROUP.match(group.name)):
+            removed = schema.APP_KEYS_REMOVED.get((group.name, key))
+            if removed and version >= removed[0]:
+                drop(group.name, f"{key}={value}", f"removed in DeepStream {removed[0][0]}.{removed[0][1]}: "
+                     + _DROPPED_APP_KEYS.get(key, removed[1]))
+                continue
+            if key in _DROPPED_APP_KEYS and _GIE_GROUP.match(group.name):
                 drop(group.name, f"{key}={value}", _DROPPED_APP_KEYS[key])
                 continue
             if key not in keys:

@@ -262,3 +262,14 @@ def test_app_config_errors_are_one_line_and_write_nothing(app_tree, capsys, tmp_
     err = capsys.readouterr().err
     assert "secondary-gie0" in err and "sgie_missing.txt" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_target_version_decides_what_the_tracker_keeps(app_tree, capsys):
+    """DeepStream 6.2 still has nvtracker's enable-batch-process (6.3 removed it)."""
+    out = app_tree["root"] / "migrated_62"
+    assert main(["migrate", str(app_tree["tree"] / "deepstream_app_source2_ssd.txt"), "-o", str(out),
+                 "--deepstream", "6.2"]) == 0
+    assert read_ini(out / "deepstream_app.txt").group("tracker").get("enable-batch-process") == "1"
+    capsys.readouterr()
+    assert main(["check", str(out / "deepstream_app.txt"), "--deepstream", "6.2"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
