@@ -22,12 +22,13 @@ from pathlib import Path
 from taostream.converter.errors import EtltError, TaostreamError
 from taostream.converter.registry import NETWORKS, Network, get_network, recognise
 from taostream.deepstream_configs import config_schema as schema
-from taostream.deepstream_configs.bundle import BundleRequest, BundleSettings, plan_bundle, write_bundle
+from taostream.deepstream_configs.bundle import (
+    BundleRequest, BundleSettings, _nvinfer_options, plan_bundle, write_bundle)
 from taostream.deepstream_configs.check import parse_value
 from taostream.deepstream_configs.ini import IniFile, IniGroup, format_value, read_ini
 from taostream.deepstream_configs.labels import read_labels_file
 from taostream.deepstream_configs.nvinfer import (
-    COLOR_FORMATS, DEFAULT_DEEPSTREAM, PRECISIONS, deepstream_major, nvinfer_sections)
+    COLOR_FORMATS, DEFAULT_DEEPSTREAM, deepstream_major, nvinfer_sections)
 from taostream.deepstream_configs.spec_settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
 
 REPORT_FILE = "migration.json"
@@ -37,6 +38,7 @@ KEY_GIVEN = "from --key/--key-file/$TAOSTREAM_KEY"
 _PRECISION_OF_MODE = {0: "fp32", 1: "int8", 2: "fp16", 3: "fp16"}  # 3 (DS 8 "best"): fp16 is the bundle's nearest
 _COLOR_NAMES = {value: name for name, value in COLOR_FORMATS.items()}
 _LIBRARY_HINT = re.compile(r"libnvds_infercustomparser_([A-Za-z0-9]+)_tlt\.so$")
+_DBSCAN_ENV = "TAOSTREAM_DETECTNET_V2 "  # how the report names the DetectNet_v2 parser's settings
 _PARSE_KEYS = ("parse-bbox-func-name", "parse-classifier-func-name", "parse-bbox-instance-mask-func-name")
 # nvinfer's clustering parameters per cluster-mode (0 groupRectangles, 1 DBSCAN, 2 NMS, 3 DBSCAN+NMS, 4 none).
 _CLUSTER_KEYS = {0: ("eps", "group-threshold"), 1: ("eps", "minBoxes", "dbscan-min-score"),
@@ -68,6 +70,8 @@ _DROPPED_WHY = {
     "engine-create-func-name": "a custom engine-creation function built the old model; the bundle's ONNX needs none",
     "custom-network-config": "a custom network description; the bundle's ONNX replaces it",
     "use-dla-core": "DLA exists only on Jetson: migrate with --platform jetson to keep it",
+    "network-input-order": "written only for NHWC models (NCHW is nvinfer's default); the model's order decides",
+    "uff-input-order": "network-input-order is written only for NHWC models (NCHW is nvinfer's default)",
     "enable-dla": "DLA exists only on Jetson: migrate with --platform jetson to keep it",
 }
 
@@ -363,7 +367,8 @@ class _Collector:
         self.gie, self.name = gie, config.path.name
 
     def change(self, group: str, old: str, new: str, why: str = "") -> None:
-        self.gie.changes.append(Entry(self.name, group, old, new, why))
+        if not any((e.group, e.old, e.new) == (group, old, new) for e in self.gie.changes):
+            self.gie.changes.append(Entry(self.name, group, old, new, why))
 
     def drop(self, group: str, old: str, why: str) -> None:
         self.gie.not_carried.append(Entry(self.name, group, old, "", why))
@@ -372,7 +377,7 @@ class _Collector:
 def _cluster_settings(config: LegacyConfig, net: Network, labels: list[str], notes: _Collector) -> ClusterSettings | None:
     """[class-attrs-*] of the old config over the network's defaults, for the new cluster-mode."""
     if net.network_type == 1:
-        for name, group in config.class_groups():
+        for _, group in config.class_groups():
             notes.drop(group.name, ", ".join(group.keys()), "a classifier has no detection thresholds")
         return None
     old_mode = _old_cluster_mode(config)
@@ -422,9 +427,6 @@ def _cluster_settings(config: LegacyConfig, net: Network, labels: list[str], not
         common = attrs["all"].get("pre-cluster-threshold", net.pre_cluster_threshold)
         settings.class_thresholds = [float(per_class.get(i, common)) for i in range(len(labels))]
     return settings
-
-
-_DBSCAN_ENV = "TAOSTREAM_DETECTNET_V2 "
 
 
 def _detectnet_v2_settings(attrs: dict, labels: list[str], eps_by_class: dict[str, float], net: Network) -> ClusterSettings:
@@ -484,13 +486,11 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
     nvinfer config; a deepstream-app migration keeps bundles standalone and sets the role in its GIE configs.
     ``labels_override`` and ``batch_size``: a deepstream-app GIE group's labelfile-path and batch-size, which
     deepstream-app sets on the element over the config's."""
-    from taostream.deepstream_configs.bundle import _nvinfer_options
-
     major = deepstream_major(options.deepstream)
     config = LegacyConfig(config_path)
     gie = GieMigration(name, config.path)
     notes = _Collector(gie, config)
-    model_key, model_path = _model_source(config)
+    _, model_path = _model_source(config)
     config_key = config.raw("tlt-model-key")
     key = options.key or config_key or None
     gie.key = (KEY_GIVEN if options.key else KEY_FROM_CONFIG) if key else None
@@ -511,7 +511,8 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
     if net.name == "faster_rcnn" and "proposal" in outputs:
         extra["parse-bbox-func-name"] = "NvDsInferParseCustomFrcnnTLT"  # TLT 2.0 layout: proposal + softmax + deltas
     overrides["extra"] = extra
-    role = {field_name: config.value(key) for key, field_name in ROLE_KEYS.items() if config.raw(key) is not None}
+    role = {field_name: config.value(old_key) for old_key, field_name in ROLE_KEYS.items()
+            if config.raw(old_key) is not None}
     if "operate_on_class_ids" in role:
         role["operate_on_class_ids"] = tuple(role["operate_on_class_ids"])
     if keep_role:
