@@ -95,6 +95,27 @@ def register(subparsers) -> None:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=run_evaluate_command)
 
+    bench = subparsers.add_parser(
+        "bench", help="throughput and p50/p90/p99 latency of a bundle: the model alone and end to end",
+        description="Time a bundle: a bare ONNX Runtime session (the baseline), the model through taostream's "
+                    "runner, and end to end (decode + preprocess + infer + parse); with --backend triton, Triton's "
+                    "perf_analyzer drives the server. Warm-up calls are not timed. See docs/evaluate.md.")
+    bench.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
+    bench.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
+                       help="onnx: BUNDLE/model.onnx in ONNX Runtime (default); trt: a TensorRT engine; triton: a server")
+    bench.add_argument("--onnx", type=Path, help="onnx: the graph (default BUNDLE/model.onnx)")
+    bench.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
+    bench.add_argument("--url", help="triton: HOST:PORT of a running server's HTTP endpoint (default: start one)")
+    bench.add_argument("--model-name", help="triton: model to drive (default: the bundle's CPU model)")
+    bench.add_argument("--images", nargs="+", metavar="IMAGE", default=[],
+                       help="images or folders to use (default: one generated 1280x720 JPEG)")
+    bench.add_argument("--batch-size", type=int, default=1, help="images per call (default 1)")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
+    bench.add_argument("--warmup", type=int, default=3, help="untimed calls per thread first (default 3)")
+    bench.add_argument("--concurrency", type=int, default=1, help="calls in flight (threads; default 1)")
+    bench.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
+    bench.set_defaults(func=run_bench_command)
+
     serve = subparsers.add_parser(
         "serve", help="serve a bundle's Triton repository with a real Triton server on 127.0.0.1",
         description="Start tritonserver (a system one, else the one nvidia-pytriton ships) on 127.0.0.1 with "
@@ -226,6 +247,22 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")
     return 0 if report.passed else 1
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    import json
+
+    from taostream.converter.fileio import atomic_write_text
+    from taostream.inference.bench import BenchRequest, report_lines, run_bench
+
+    report = run_bench(BenchRequest(
+        bundle=Path(args.bundle), backend=args.backend, onnx=args.onnx, engine=args.engine, url=args.url,
+        model_name=args.model_name, images=args.images, batch_size=args.batch_size, duration=args.duration,
+        warmup=args.warmup, concurrency=args.concurrency))
+    print("\n".join(report_lines(report)))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+    return 0
 
 
 def parse_size(text: str) -> tuple[int, int]:

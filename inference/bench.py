@@ -1,0 +1,385 @@
+"""`taostream bench`: throughput and latency of a bundle, the model alone and end to end.
+
+Phases, each run for ``duration`` seconds by ``concurrency`` threads after every thread's warm-up
+calls (not timed):
+
+- ``onnxruntime_bare`` (onnx backend): a plain ``onnxruntime.InferenceSession`` of the same graph with
+  default options, fed the same preprocessed batch: the baseline the overheads are measured against;
+- ``model``: the model alone through taostream's runner (ONNX Runtime or TensorRT), same batch;
+- ``end_to_end``: JPEG/PNG bytes in memory -> OpenCV decode -> nvinfer-exact preprocessing -> the
+  runner -> the parsers' post-processing -> boxes in frame pixels (``Detector.detect``, what
+  ``taostream infer`` runs per batch);
+- ``perf_analyzer`` (triton backend): Triton's own perf_analyzer drives the server with the same
+  preprocessed tensor (no hand-written load loop); its throughput and p50/p90/p99 are reported.
+
+Latency percentiles are per call (one call = one batch); throughput counts images per second.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from taostream.converter.errors import TaostreamError
+
+
+@dataclass
+class BenchRequest:
+    bundle: Path
+    backend: str = "onnx"
+    onnx: Path | None = None
+    engine: Path | None = None
+    url: str | None = None
+    model_name: str | None = None
+    images: list = field(default_factory=list)
+    batch_size: int = 1
+    duration: float = 10.0
+    warmup: int = 3
+    concurrency: int = 1
+
+
+@dataclass
+class Phase:
+    name: str
+    batch_size: int
+    concurrency: int
+    seconds: float = 0.0
+    latencies_ms: list = field(default_factory=list)
+    source: str = "taostream"
+
+    def summary(self) -> dict:
+        lat = np.asarray(self.latencies_ms, np.float64)
+        images = len(lat) * self.batch_size
+        pct = (lambda q: float(np.percentile(lat, q))) if len(lat) else (lambda q: float("nan"))
+        return {"source": self.source, "calls": int(len(lat)), "images": images, "seconds": round(self.seconds, 4),
+                "throughput_images_per_s": images / self.seconds if self.seconds else 0.0,
+                "latency_ms": {"mean": float(lat.mean()) if len(lat) else float("nan"), "p50": pct(50),
+                               "p90": pct(90), "p99": pct(99)}}
+
+
+def timed_loop(name: str, call: Callable[[int], object], duration: float, concurrency: int, warmup: int,
+               batch_size: int) -> Phase:
+    """``call(worker)`` repeatedly from ``concurrency`` threads for ``duration`` s after ``warmup``
+    untimed calls per thread; latency of every timed call."""
+    phase = Phase(name, batch_size, concurrency)
+    lock = threading.Lock()
+    ready = threading.Barrier(concurrency + 1)
+    errors: list[BaseException] = []
+    state = {"deadline": 0.0}
+
+    def worker(index: int) -> None:
+        try:
+            for _ in range(warmup):
+                call(index)
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+        ready.wait()
+        ready.wait()  # the clock starts
+        mine = []
+        while not errors and time.perf_counter() < state["deadline"]:
+            began = time.perf_counter()
+            try:
+                call(index)
+            except BaseException as exc:
+                errors.append(exc)
+                break
+            mine.append((time.perf_counter() - began) * 1000.0)
+        with lock:
+            phase.latencies_ms.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    began = time.perf_counter()
+    state["deadline"] = began + duration
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    phase.seconds = time.perf_counter() - began
+    if errors:
+        exc = errors[0]
+        raise exc if isinstance(exc, TaostreamError) else TaostreamError(f"bench {name}: {exc}") from None
+    return phase
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+def sample_images(paths: list) -> list[bytes]:
+    """Encoded images held in memory (decode is timed, disk reads are not). No paths: one generated
+    1280x720 JPEG photo-like frame (gradients and noise)."""
+    import cv2
+
+    from taostream.inference.inputs import collect_inputs
+
+    if not paths:
+        rng = np.random.default_rng(0)
+        y, x = np.mgrid[0:720, 0:1280]
+        frame = np.dstack([(x * 0.2) % 256, (y * 0.35) % 256, (x + y) * 0.1 % 256]).astype(np.uint8)
+        frame = cv2.add(frame, rng.integers(0, 24, frame.shape, np.uint8))
+        return [cv2.imencode(".jpg", frame)[1].tobytes()]
+    items = [i for i in collect_inputs(paths) if i.kind == "image"]
+    if not items:
+        raise TaostreamError(f"{', '.join(map(str, paths))}: no images to benchmark with (videos are not used)")
+    return [Path(i.path).read_bytes() for i in items]
+
+
+def decode(data: bytes):
+    import cv2
+
+    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise TaostreamError("OpenCV cannot decode one of the --images")
+    return frame
+
+
+# --- host and versions ----------------------------------------------------------------------------
+
+
+def host_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"hostname": platform.node(), "platform": platform.platform(), "cpu": cpu, "cpus_usable": affinity,
+            "python": platform.python_version()}
+
+
+def versions(extra: dict | None = None) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("taostream", "onnxruntime", "numpy", "opencv-python-headless", "tritonclient", "tensorrt"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    out.update(extra or {})
+    return out
+
+
+# --- perf_analyzer --------------------------------------------------------------------------------
+
+
+def find_perf_analyzer() -> str:
+    found = shutil.which("perf_analyzer") or shutil.which("perf_analyzer", path=str(Path(sys.executable).parent))
+    if not found:
+        raise TaostreamError("--backend triton drives the server with Triton's perf_analyzer, which is not installed: "
+                             "pip install 'taostream[triton]' (PyPI perf-analyzer) or put Triton's perf_analyzer on PATH")
+    return found
+
+
+def perf_analyzer_command(binary: str, url: str, model: str, input_dir: Path, shapes: dict, batch_size: int,
+                          concurrency: int, duration: float, csv_path: Path) -> list[str]:
+    interval_ms = max(int(duration * 1000 / 3), 500)  # perf_analyzer needs a few stable windows
+    command = [binary, "-m", model, "-u", url, "-i", "http", "-b", str(batch_size),
+               "--concurrency-range", f"{concurrency}:{concurrency}", "--measurement-interval", str(interval_ms),
+               "--input-data", str(input_dir), "-f", str(csv_path)]
+    for name, shape in shapes.items():
+        command += ["--shape", f"{name}:{','.join(str(d) for d in shape)}"]
+    return command
+
+
+LATENCY_PARTS = ("Client Send", "Network+Server Send/Recv", "Server Queue", "Server Compute Input",
+                 "Server Compute Infer", "Server Compute Output", "Server Compute", "Client Recv")
+
+
+def parse_perf_analyzer_csv(path: Path, batch_size: int) -> dict:
+    """perf_analyzer's -f CSV (one row per concurrency; latencies in microseconds). The mean is its
+    "Avg latency" column where written, else the sum of its average latency breakdown."""
+    try:
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    except OSError as exc:
+        raise TaostreamError(f"perf_analyzer wrote no report ({exc.strerror})") from None
+    if not rows or "Inferences/Second" not in rows[-1] or "p50 latency" not in rows[-1]:
+        raise TaostreamError(f"{path.name}: not a perf_analyzer CSV report (no Inferences/Second, p50 latency columns)")
+    row = rows[-1]
+
+    def ms(key: str) -> float:
+        value = row.get(key)
+        return float(value) / 1000.0 if value not in (None, "") else float("nan")
+
+    mean = ms("Avg latency")
+    if np.isnan(mean):
+        mean = sum(ms(k) for k in LATENCY_PARTS if row.get(k) not in (None, ""))
+    # perf_analyzer counts inferences: requests x batch size, i.e. images
+    return {"source": "perf_analyzer", "concurrency": int(row["Concurrency"]),
+            "throughput_images_per_s": float(row["Inferences/Second"]), "batch_size": batch_size,
+            "latency_ms": {"mean": mean, "p50": ms("p50 latency"), "p90": ms("p90 latency"), "p99": ms("p99 latency")},
+            "server_queue_ms": ms("Server Queue"), "server_compute_infer_ms": ms("Server Compute Infer")}
+
+
+def run_perf_analyzer(url: str, model: str, feed: dict[str, np.ndarray], batch_size: int, concurrency: int,
+                      duration: float) -> dict:
+    binary = find_perf_analyzer()
+    with tempfile.TemporaryDirectory(prefix="taostream-perf-") as tmp:
+        input_dir = Path(tmp) / "inputs"
+        input_dir.mkdir()
+        shapes = {}
+        for name, array in feed.items():
+            one = np.ascontiguousarray(array[0])  # perf_analyzer batches it itself (-b)
+            (input_dir / name).write_bytes(one.tobytes())
+            shapes[name] = one.shape
+        csv_path = Path(tmp) / "report.csv"
+        command = perf_analyzer_command(binary, url, model, input_dir, shapes, batch_size, concurrency, duration, csv_path)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=max(120, duration * 20))
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise TaostreamError(f"perf_analyzer failed (exit {result.returncode}): {' | '.join(tail)}")
+        figures = parse_perf_analyzer_csv(csv_path, batch_size)
+        figures["command"] = " ".join(command[:1] + [c if "/" not in c else Path(c).name for c in command[1:]])
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        figures["version"] = (version.stdout or version.stderr).strip().splitlines()[0] if version.returncode == 0 else "unknown"
+        return figures
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def run_bench(request: BenchRequest) -> dict:
+    from taostream.converter.numeric_inputs import require_batch_size
+    from taostream.inference.bundle_info import load_bundle
+    from taostream.inference.detector import Detector
+
+    require_batch_size(request.batch_size)
+    if not request.duration > 0:
+        raise TaostreamError(f"--duration {request.duration}: give a number of seconds above 0")
+    if request.concurrency < 1:
+        raise TaostreamError(f"--concurrency {request.concurrency}: give 1 or more")
+    if request.warmup < 0:
+        raise TaostreamError(f"--warmup {request.warmup}: give 0 or more calls")
+    bundle = load_bundle(request.bundle)
+    if request.backend == "triton":
+        find_perf_analyzer()  # before a server is started for nothing
+    encoded = sample_images(request.images)
+    frames = [decode(data) for data in encoded]
+    report = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,
+              "batch_size": request.batch_size, "concurrency": request.concurrency, "duration_s": request.duration,
+              "warmup_calls_per_thread": request.warmup, "images": len(encoded),
+              "image_size": [int(frames[0].shape[1]), int(frames[0].shape[0])], "host": host_info(), "phases": {}}
+    batch_frames = [frames[i % len(frames)] for i in range(request.batch_size)]
+
+    counter = itertools.count()
+
+    def encoded_batch(worker: int) -> list:
+        start = next(counter) * request.batch_size  # itertools.count: one step per call, thread-safe
+        return [encoded[(start + k) % len(encoded)] for k in range(request.batch_size)]
+
+    with _runner(bundle, request) as (runner, description, server_url, model_name):
+        detector = Detector(bundle, runner)
+        batch, _ = detector.preprocess(batch_frames)
+        feed = {bundle.input_name: batch}
+        report["model"] = description
+        extra_versions = {}
+        phases = report["phases"]
+        if request.backend == "onnx":
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(str(runner.model), providers=["CPUExecutionProvider"])
+            bare = timed_loop("onnxruntime_bare", lambda w: session.run(None, feed), request.duration,
+                              request.concurrency, request.warmup, request.batch_size)
+            bare.source = "onnxruntime.InferenceSession.run (default options)"
+            phases["onnxruntime_bare"] = bare.summary()
+            del session
+        if request.backend == "triton":
+            figures = run_perf_analyzer(server_url, model_name, feed, request.batch_size, request.concurrency,
+                                        request.duration)
+            extra_versions["perf_analyzer"] = figures.pop("version")
+            phases["perf_analyzer"] = figures
+        else:
+            model = timed_loop("model", lambda w: runner.infer(feed), request.duration, request.concurrency,
+                               request.warmup, request.batch_size)
+            model.source = f"taostream {runner.name} runner"
+            phases["model"] = model.summary()
+        e2e = timed_loop("end_to_end", lambda w: detector.detect([decode(d) for d in encoded_batch(w)]),
+                         request.duration, request.concurrency, request.warmup, request.batch_size)
+        e2e.source = "decode + preprocess + infer + parse (Detector.detect)"
+        phases["end_to_end"] = e2e.summary()
+    report["versions"] = versions(extra_versions)
+    if "onnxruntime_bare" in phases:
+        base = phases["onnxruntime_bare"]["latency_ms"]["mean"]
+        report["overhead_vs_bare_onnxruntime"] = {
+            "model": phases["model"]["latency_ms"]["mean"] / base - 1.0,
+            "end_to_end": phases["end_to_end"]["latency_ms"]["mean"] / base - 1.0}
+    return report
+
+
+class _runner:
+    """(runner, description, server URL, model name) for the backend; Triton: a server started on
+    the bundle (or --url) for the run."""
+
+    def __init__(self, bundle, request: BenchRequest):
+        self.bundle, self.request = bundle, request
+        self.stack = None
+
+    def __enter__(self):
+        import contextlib
+
+        from taostream.inference.infer_run import InferRequest, _engine_path
+        from taostream.inference.runners import OnnxRuntimeRunner
+
+        request, bundle = self.request, self.bundle
+        self.stack = contextlib.ExitStack()
+        if request.backend == "onnx":
+            path = Path(request.onnx or bundle.path / "model.onnx")
+            if not path.is_file():
+                raise TaostreamError(f"{path}: no such ONNX model (--onnx)")
+            runner = self.stack.enter_context(OnnxRuntimeRunner(path))
+            return runner, str(path), None, None
+        if request.backend == "trt":
+            from taostream.inference.trt_runner import TensorRTRunner
+
+            engine = _engine_path(bundle, request.engine)
+            return self.stack.enter_context(TensorRTRunner(engine)), str(engine), None, None
+        if request.backend == "triton":
+            from taostream.inference.triton_runner import TritonRunner
+            from taostream.inference.triton_server import TritonServer
+
+            model = request.model_name or bundle.cpu_model_name
+            url = request.url
+            if url is None:
+                server = self.stack.enter_context(TritonServer(bundle.triton_repository, models=[model]))
+                url = server.http_url
+            runner = self.stack.enter_context(TritonRunner(url, model, protocol="http"))
+            return runner, f"Triton model {model} at {url}", url, model
+        raise TaostreamError(f"--backend {request.backend}: use onnx, trt or triton")
+
+    def __exit__(self, *exc):
+        if self.stack is not None:
+            self.stack.close()
+
+
+def report_lines(report: dict) -> list[str]:
+    out = [f"{report['model']} ({report['backend']}), batch {report['batch_size']}, concurrency "
+           f"{report['concurrency']}, {report['duration_s']:g} s per phase after {report['warmup_calls_per_thread']} "
+           f"warm-up calls; host {report['host']['cpu'] or report['host']['platform']} ({report['host']['cpus_usable']} CPUs)",
+           f"{'phase':<18}{'images/s':>10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}  source"]
+    for name, phase in report["phases"].items():
+        lat = phase["latency_ms"]
+        out.append(f"{name:<18}{phase['throughput_images_per_s']:>10.2f}{lat['p50']:>10.2f}{lat['p90']:>10.2f}"
+                   f"{lat['p99']:>10.2f}{lat['mean']:>10.2f}  {phase['source']}")
+    overhead = report.get("overhead_vs_bare_onnxruntime")
+    if overhead:
+        out.append(f"overhead vs a bare ONNX Runtime session (mean latency): model {overhead['model'] * 100:+.1f}%, "
+                   f"end to end {overhead['end_to_end'] * 100:+.1f}%")
+    out.append("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
+    return out
