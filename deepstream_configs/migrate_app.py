@@ -51,16 +51,18 @@ _DROPPED_APP_KEYS = {
 
 def migrate(config: Path, output: Path, options: MigrateOptions) -> MigrationReport:
     """An old nvinfer or deepstream-app config -> bundles (and app config) in ``output``."""
-    config = Path(config)
+    config, output = Path(config), Path(output)
     deepstream_major(options.deepstream)
+    if output.exists() and not options.force:  # before decoding anything
+        raise TaostreamError(f"{output}: already exists; choose another output folder or pass --force")
     kind = config_kind(read_ini(config))
     if kind == "nvinfer":
-        return migrate_nvinfer(config, Path(output), options)
+        return migrate_nvinfer(config, output, options)
     if kind == "deepstream-app":
         if options.network:
             raise TaostreamError("--network applies to a single nvinfer config; a deepstream-app config's GIEs are "
                                  "told apart by their own configs")
-        return migrate_app(config, Path(output), options)
+        return migrate_app(config, output, options)
     raise TaostreamError(f"{config}: neither an nvinfer config ([property]) nor a deepstream-app config "
                          "([application], [streammux], [primary-gie]); give the config DeepStream was started with")
 

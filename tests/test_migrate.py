@@ -234,6 +234,11 @@ def test_configs_that_cannot_be_migrated_fail_in_one_line_and_write_nothing(work
     assert _migrate(config, out, "--key", SAMPLE_KEY) == 2
     err = capsys.readouterr().err
     assert "tlt-encoded-model" in err and "file not found" in err and not out.exists()
+    # an output folder that exists (refused before the model is decoded)
+    out.mkdir()
+    assert _migrate(config, out, "--key", SAMPLE_KEY) == 2
+    assert "already exists" in capsys.readouterr().err and not any(out.iterdir())
+    out.rmdir()
     # a label file with another class count than the model's
     config = config_tree(work / "tree_labels", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["car", "bicycle"])
     assert _migrate(config, out) == 2
