@@ -458,6 +458,13 @@ def _parser_library_entry(root: Path) -> dict | None:
     return parser_library_manifest_entry(library, f"lib/{PARSER_LIBRARY_NAME}") if library.is_file() else None
 
 
+def _model_classes_entry(plan: _Plan) -> dict | None:
+    """manifest.json "model_classes": the class ids the graph outputs, which `infer` and friends
+    compare labels.txt with (a hand-edited labels.txt would name every detection wrongly)."""
+    classes = model_classes(plan.model.proto, plan.net)
+    return {"count": classes.count, "from": classes.where} if classes is not None else None
+
+
 def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) -> dict:
     files = [
         {"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": sha256_file(path)}
@@ -476,6 +483,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
         "input": {"name": plan.model.input_name, "dims_chw": list(plan.dims), "order": plan.net.input_order},
         "outputs": {name: list(dims) for name, dims in plan.model.outputs.items()},
         "labels": len(plan.labels),
+        "model_classes": _model_classes_entry(plan),
         "precision": request.precision,
         "platform": request.platform,
         "deepstream": request.deepstream,

@@ -140,6 +140,18 @@ def cpu_model_parameters(config_text: str) -> dict[str, str]:
     return dict(pattern.findall(config_text))
 
 
+def _require_label_count(labels: list[str], labels_path: Path, manifest: dict, manifest_path: Path) -> None:
+    """labels.txt must still name one class per id the model outputs (manifest "model_classes")."""
+    classes = manifest.get("model_classes")
+    if not isinstance(classes, dict) or not isinstance(classes.get("count"), int) or not labels_path.is_file():
+        return
+    if len(labels) != classes["count"]:
+        raise TaostreamError(
+            f"{labels_path}: {len(labels)} class name(s) but the bundle's model outputs {classes['count']} class id(s) "
+            f"({classes.get('from', manifest_path.name)}): every detection would get another class's name; restore "
+            "labels.txt (one line per class id, see `taostream check` on the bundle) or re-create the bundle")
+
+
 def load_bundle(path: str | os.PathLike) -> Bundle:
     root = Path(path)
     if not root.is_dir():
@@ -152,6 +164,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     from taostream.deepstream_configs.labels import read_labels_file
 
     labels = read_labels_file(labels_path) if labels_path.is_file() else []  # class ids as nvinfer counts them
+    _require_label_count(labels, labels_path, manifest, manifest_path)
     nvinfer = root / NVINFER_CONFIG
     thresholds = _nvinfer_thresholds(nvinfer)
     bundle = Bundle(

@@ -142,3 +142,22 @@ def test_check_bundle_reads_the_count_a_modernized_graph_recorded(tmp_path):
     assert result.returncode == 1
     assert "is 4 but model.onnx outputs 5 class id(s) (its NMSDynamic_TRT node 'NMS' has numClasses=5, " \
            "recorded before `taostream modernize` replaced its plugin nodes)" in result.stdout, result.stdout
+
+
+def test_infer_refuses_a_bundle_whose_labels_no_longer_fit_the_model(lpd_bundle, tmp_path):
+    import json
+
+    import cv2
+    import numpy as np
+
+    manifest = json.loads((lpd_bundle / "manifest.json").read_text())
+    assert manifest["model_classes"]["count"] == 1 and "output_cov/Sigmoid" in manifest["model_classes"]["from"]
+    image = tmp_path / "frame.jpg"
+    cv2.imwrite(str(image), np.full((480, 640, 3), 90, np.uint8))
+    bundle = tmp_path / "copy"
+    shutil.copytree(lpd_bundle, bundle)
+    assert run_cli("infer", bundle, image, "-o", tmp_path / "ok", "--no-progress").returncode == 0
+    (bundle / "labels.txt").write_text("mask\nno-mask\n")
+    result = run_cli("infer", bundle, image, "-o", tmp_path / "out", "--no-progress")
+    assert_clean_error(result, "labels.txt: 2 class name(s) but the bundle's model outputs 1 class id(s)")
+    assert not (tmp_path / "out").exists()
