@@ -245,3 +245,63 @@ def test_configs_that_cannot_be_migrated_fail_in_one_line_and_write_nothing(work
     err = capsys.readouterr().err
     assert "labelfile-path" in err and "gives 2 label(s)" in err and "outputs 1 class id(s)" in err and not out.exists()
 
+
+
+# A DeepStream 6 config of deepstream_tao_apps' TAO 3 era: infer-dims, INT8 with a cache, the one
+# libnvds_infercustomparser_tao.so for every network, paths up two folders.
+DS6_YOLOV4_CONFIG = """\
+[property]
+gpu-id=0
+net-scale-factor=1.0
+offsets=103.939;116.779;123.68
+model-color-format=1
+labelfile-path=../../models/yolov4/yolov4_labels.txt
+model-engine-file=../../models/yolov4/yolov4_resnet18.etlt_b1_gpu0_int8.engine
+int8-calib-file=../../models/yolov4/cal.bin
+tlt-encoded-model=../../models/yolov4/yolov4_resnet18.etlt
+tlt-model-key=nvidia_tlt
+infer-dims=3;384;1248
+maintain-aspect-ratio=1
+uff-input-order=0
+uff-input-blob-name=Input
+batch-size=1
+## 0=FP32, 1=INT8, 2=FP16 mode
+network-mode=1
+num-detected-classes=4
+interval=0
+gie-unique-id=1
+is-classifier=0
+#network-type=0
+cluster-mode=3
+output-blob-names=BatchedNMS
+parse-bbox-func-name=NvDsInferParseCustomBatchedNMSTLT
+custom-lib-path=../../post_processor/libnvds_infercustomparser_tao.so
+
+[class-attrs-all]
+pre-cluster-threshold=0.3
+roi-top-offset=0
+roi-bottom-offset=0
+detected-min-w=0
+detected-min-h=0
+detected-max-w=0
+detected-max-h=0
+"""
+
+
+def test_a_deepstream_6_tao_config_with_int8(work, capsys):
+    import onnx
+
+    sample = write_sample("yolo_v4", work / "sample_yolo_v4", force=True)
+    folder = work / "tree_ds6" / "configs" / "yolov4_tao"
+    config = config_tree(folder, folder / "pgie_yolov4_tao_config.txt", sample.model, list(sample.labels_list),
+                         DS6_YOLOV4_CONFIG)
+    (work / "tree_ds6" / "models" / "yolov4" / "cal.bin").write_bytes(sample.calibration.read_bytes())
+    out = work / "ds6_yolov4"
+    assert _migrate(config, out) == 0
+    assert "0 error(s)" in _check(out, capsys)
+    report = json.loads((out / "migration.json").read_text())["gies"][0]
+    assert report["network"] == "yolo_v4"  # BatchedNMSTLT is YOLOv3 or v4: the model's plugins decide
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    assert (prop.get("network-mode"), prop.get("int8-calib-file"), prop.get("cluster-mode")) == ("1", None, "3")
+    assert prop.get("maintain-aspect-ratio") == "1" and prop.get("parse-bbox-func-name") == "NvDsInferParseCustomBatchedNMSTLT"
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
