@@ -161,3 +161,37 @@ def test_infer_refuses_a_bundle_whose_labels_no_longer_fit_the_model(lpd_bundle,
     result = run_cli("infer", bundle, image, "-o", tmp_path / "out", "--no-progress")
     assert_clean_error(result, "labels.txt: 2 class name(s) but the bundle's model outputs 1 class id(s)")
     assert not (tmp_path / "out").exists()
+
+
+def _graph_with_outputs(outputs: dict[str, list], input_name: str = "input_image") -> "onnx.ModelProto":
+    """A graph whose outputs have these shapes (Identity nodes from one input): what model_classes
+    reads is the declared output shape, as a TAO export or its UFF translation declares it."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    first = next(iter(outputs.values()))
+    nodes = [helper.make_node("Identity", [input_name], [name]) for name in outputs]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, first)],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()])
+    return helper.make_model(graph)
+
+
+def test_tlt2_faster_rcnn_class_softmax_counts_background_last():
+    model = _graph_with_outputs({"dense_class_td/Softmax": ["N", 300, 5], "dense_regress_td/BiasAdd": ["N", 300, 16],
+                                 "proposal": ["N", 300, 4]})
+    found = model_classes(model)
+    assert (found.count, found.background_id) == (5, 4) and "dense_class_td/Softmax [N,300,5]" in found.where
+
+
+def test_mask_rcnn_without_detection_attributes_reads_the_mask_channels():
+    model = _graph_with_outputs({"generate_detections": ["N", 100, 6],
+                                 "mask_fcn_logits/BiasAdd": ["N", 100, 3, 28, 28]}, "Input")
+    found = model_classes(model, "mask_rcnn")
+    assert (found.count, found.background_id) == (3, 0) and "mask channel" in found.where
+
+
+def test_classifier_softmax_of_rank_two_and_dynamic_dims():
+    assert model_classes(_graph_with_outputs({"predictions/Softmax": ["N", 7]}, "input_1"), "classification").count == 7
+    assert model_classes(_graph_with_outputs({"predictions/Softmax": ["N", "C"]}, "input_1"), "classification") is None
+    assert model_classes(_graph_with_outputs({"output_cov/Sigmoid": ["N", "C", 34, 60],
+                                              "output_bbox/BiasAdd": ["N", "B", 34, 60]}, "input_1")) is None
