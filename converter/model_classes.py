@@ -119,7 +119,8 @@ def _shape(dims: list[int]) -> str:
 def _from_outputs(model: onnx.ModelProto, net: Network) -> ModelClasses | None:
     layout = net.output_layout
     if layout == "detectnet_v2_grid":
-        return _channel(_output(model, "output_cov/Sigmoid") or model.graph.output[0], 1, "coverage channel(s)")
+        only = model.graph.output[0] if len(model.graph.output) else None
+        return _channel(_output(model, "output_cov/Sigmoid") or only, 1, "coverage channel(s)")
     if layout == "softmax":
         output = _output(model, "predictions/Softmax") or (model.graph.output[0] if len(model.graph.output) == 1 else None)
         if output is None:
