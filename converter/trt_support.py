@@ -20,7 +20,10 @@ class PluginSupport:
     replacement: str  # the built-in replacement, "" when none exists
 
     def shipped_in(self, version: str) -> bool:
-        return self.trt.get(major(version), "removed") != "removed"
+        key = major(version)
+        if key not in self.trt and key.split(".")[0].isdigit() and int(key.split(".")[0]) < 10:
+            key = "8.6"  # every TensorRT 8.x/9.x ships the same plugin set (none was removed before 10)
+        return self.trt.get(key, "removed") != "removed"
 
 
 def _support(op, needed_by, trt10, trt11, replacement):

@@ -1,10 +1,11 @@
 """`taostream bundle`: one folder with everything to deploy a TAO model.
 
 model.onnx (portable: plugin nodes TensorRT 11 lacks replaced, INT8 as Q/DQ), and for TensorRT <= 10
-and Jetson the plugin graph plus its calibration cache (FACTS.md section 3: Jetson stays on TensorRT
-10); labels.txt; deepstream/ (nvinfer, deepstream-app, nvinferserver); triton/ (repository); lib/ (the
-parser library, when built); manifest.json. The whole folder appears at once or not at all, and the
-model key is never written.
+the plugin graph plus its calibration cache; labels.txt; deepstream/ (nvinfer, deepstream-app,
+nvinferserver); triton/ (repository); lib/ (the parser library, when built); manifest.json. Which graph
+nvinfer loads, implicit INT8 or Q/DQ, and the manifest's targets follow the TensorRT each DeepStream
+release runs per platform (versions.py); a target whose TensorRT parses neither graph is refused with
+the ops it lacks. The whole folder appears at once or not at all, and the model key is never written.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from taostream.converter.graph_regions import decode_layers
 from taostream.converter.model_classes import model_classes
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.registry import Network, get_network
+from taostream.converter.trt_onnx_ops import describe, unparsable_ops
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
@@ -33,6 +35,8 @@ from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, wri
 from taostream.deepstream_configs.spec_settings import (
     PARSER_SETTINGS_ENV, cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
 from taostream.deepstream_configs.triton_repo import TritonModelOptions, write_triton_repository
+from taostream.deepstream_configs.versions import (
+    DEEPSTREAM_RELEASES, PLATFORMS, implicit_int8_route, tensorrt_for)
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +271,62 @@ def _has_plugin_nodes(proto) -> bool:
 
 
 @dataclass
+class _Route:
+    """What one DeepStream platform (x86 or Jetson) of the bundle's release loads, from versions.py."""
+
+    platform: str
+    tensorrt: str
+    model: str | None  # the graph nvinfer loads there (model.onnx or PLUGIN_MODEL); None: neither parses
+    int8: str | None  # "calibration" (implicit, plugin graph + cache) | "q/dq" | None (not INT8)
+    why: str  # why this graph, or why none
+
+    def manifest_entry(self, deepstream: str, configured: bool) -> dict:
+        entry = {"name": f"DeepStream {deepstream} {self.platform} (TensorRT {self.tensorrt})",
+                 "platform": self.platform, "deepstream": deepstream, "tensorrt": self.tensorrt,
+                 "model": self.model, "int8": self.int8,
+                 "calibration": CALIBRATION if self.int8 == "calibration" else None,
+                 "configs": configured, "why": self.why}
+        return entry
+
+
+def _route(platform: str, deepstream: str, precision: str, original, modern, plugin_route: bool) -> _Route:
+    """Which graph DeepStream ``deepstream`` on ``platform`` loads. Candidates: the modernized graph
+    (model.onnx; INT8 as Q/DQ) and, when the bundle carries it, the plugin graph (INT8 by implicit
+    calibration from the cache, which TensorRT 11 removed). The platform's preference comes first
+    (implicit INT8 where versions.implicit_int8_route says so; otherwise the plugin graph on Jetson,
+    the modernized one on x86); a candidate its TensorRT cannot parse is skipped."""
+    trt = tensorrt_for(deepstream, platform)
+    int8 = precision == "int8"
+    implicit = implicit_int8_route(deepstream, platform)
+    candidates = [("model.onnx", modern, "q/dq")]
+    if plugin_route:
+        plugin = (PLUGIN_MODEL, original, "calibration")
+        prefer_plugin = implicit if int8 else platform == "jetson"
+        candidates = [plugin, *candidates] if prefer_plugin else [*candidates, plugin]
+    refusals = []
+    for name, graph, int8_mode in candidates:
+        if int8 and int8_mode == "calibration" and int(trt.split(".")[0]) >= 11:
+            refusals.append(f"{name}: TensorRT {trt} has no implicit INT8 calibration")
+            continue
+        problems = unparsable_ops(graph, trt)
+        if problems:
+            refusals.append(f"{name}: {describe(problems)}")
+            continue
+        why = f"TensorRT {trt} parses {name}" + (f"; INT8 by {'implicit calibration from the cache' if int8_mode == 'calibration' else 'Q/DQ nodes'}" if int8 else "")
+        if refusals:
+            why += f" (not {'; not '.join(refusals)})"
+        return _Route(platform, trt, name, int8_mode if int8 else None, why)
+    return _Route(platform, trt, None, None, "; ".join(refusals))
+
+
+def _first_release_that_parses(platform: str, precision: str, original, modern, plugin_route: bool) -> str | None:
+    for version in DEEPSTREAM_RELEASES:
+        if _route(platform, version, precision, original, modern, plugin_route).model is not None:
+            return version
+    return None
+
+
+@dataclass
 class _Plan:
     """What goes into the bundle, decided before anything is written."""
 
@@ -282,6 +342,7 @@ class _Plan:
     cluster: object = None  # ClusterSettings: thresholds and clustering, from the spec or published defaults
     defaults: list[str] = field(default_factory=list)  # which values are defaults, and whose
     nvinfer_overrides: dict = field(default_factory=dict)  # BundleSettings.nvinfer (its cluster is .cluster)
+    routes: dict[str, _Route] = field(default_factory=dict)  # platform -> what it loads (versions.py)
 
 
 def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) -> _Plan:
@@ -325,11 +386,21 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
         modern, int8_warnings = _modernize(model.proto, request)
         warnings += int8_warnings
         plugin_route = True
+    routes = {platform: _route(platform, request.deepstream, request.precision, model.proto, modern, plugin_route)
+              for platform in PLATFORMS}
+    chosen = routes[request.platform]
+    if chosen.model is None:
+        newer = _first_release_that_parses(request.platform, request.precision, model.proto, modern, plugin_route)
+        fix = (f"target DeepStream {newer} or newer (--deepstream {newer})" if newer
+               else "no DeepStream release taostream targets can load it")
+        raise TaostreamError(
+            f"{request.model}: DeepStream {request.deepstream} on {request.platform} runs TensorRT {chosen.tensorrt}, "
+            f"which cannot parse this model ({chosen.why}); {fix}")
     if _has_plugin_nodes(modern):
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
                         f"({net.name}); TensorRT loads them from its plugin library")
     cpu = _cpu_model(model.proto, request, warnings)
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides, routes)
 
 
 def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequest):
@@ -352,27 +423,27 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
 
 
 def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) -> NvinferOptions:
-    jetson_route = request.platform == "jetson" and plan.plugin_route
-    int8 = request.precision == "int8"
+    route = plan.routes[request.platform]
+    calibrated = route.int8 == "calibration"
     options = NvinferOptions(
         network=plan.net,
-        model_file=f"../{PLUGIN_MODEL if jetson_route else 'model.onnx'}",
+        model_file=f"../{route.model}",
         labels_file="../labels.txt",
         num_classes=len(plan.labels),
         dims=plan.dims,
         deepstream=request.deepstream,
         platform=request.platform,
         precision=request.precision,
-        # TensorRT 10 on Jetson calibrates implicitly from the cache; elsewhere the Q/DQ nodes carry INT8.
-        int8_source="calibration" if jetson_route and int8 else "qdq",
-        calibration_file=f"../{CALIBRATION}" if jetson_route and int8 else None,
+        # The plugin graph calibrates implicitly from the cache; model.onnx carries INT8 as Q/DQ nodes.
+        int8_source="calibration" if calibrated else "qdq",
+        calibration_file=f"../{CALIBRATION}" if calibrated else None,
         batch_size=request.batch_size,
         dla_core=dla_core,
         output_names=tuple(plan.model.outputs),
         custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=preprocessing_from_spec(plan.net, plan.spec),
         cluster=plan.cluster,
-        fp32_layers=tuple(decode_layers(plan.model.proto)) if jetson_route and int8 and plan.net.int8_fp32_decode else (),
+        fp32_layers=tuple(decode_layers(plan.model.proto)) if calibrated and plan.net.int8_fp32_decode else (),
     )
     return replace(options, **plan.nvinfer_overrides)
 
@@ -470,11 +541,8 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
         {"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": sha256_file(path)}
         for path in sorted(root.rglob("*")) if path.is_file() and path.name != "manifest.json"
     ]
-    targets = [{"name": "tensorrt>=10 (x86, TensorRT 11)", "model": "model.onnx",
-                "int8": "q/dq" if request.precision == "int8" else None}]
-    if plan.plugin_route:
-        targets.append({"name": "tensorrt<=10 (Jetson)", "model": PLUGIN_MODEL,
-                        "calibration": CALIBRATION if request.calibration_cache and request.precision == "int8" else None})
+    targets = [route.manifest_entry(request.deepstream, platform == request.platform)
+               for platform, route in plan.routes.items()]
     return {
         "manifest_version": 1,
         "network": plan.net.name,

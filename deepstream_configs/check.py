@@ -70,6 +70,7 @@ class ModelFacts:
     quantized: bool  # has QuantizeLinear/DequantizeLinear nodes (explicit INT8)
     layers: frozenset[str] = frozenset()  # node names (TensorRT's layer names for an ONNX network)
     classes: object = None  # converter.model_classes.ModelClasses: the class ids the graph outputs, if it says
+    proto: object | None = None  # the onnx.ModelProto (no external data): which ops TensorRT must parse
 
 
 class UnreadableModel(ValueError):
@@ -98,15 +99,19 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
     layers = frozenset(n.name or n.output[0] for n in model.graph.node)
     from taostream.converter.model_classes import model_classes
 
-    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers, model_classes(model))
+    return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers, model_classes(model),
+                      proto=model)
 
 
 class _Checker:
     """Collects the findings for one config file."""
 
-    def __init__(self, ini: IniFile, major: int, report: CheckReport, version: tuple[int, int] | None = None):
+    def __init__(self, ini: IniFile, major: int, report: CheckReport, version: tuple[int, int] | None = None,
+                 deepstream: str | None = None):
         self.ini, self.major, self.report = ini, major, report
         self.version = version or (major, 0)  # (major, minor): some keys came and went in minor releases
+        # The release as given ('6.1.1'): its TensorRT (versions.py) differs even within a minor.
+        self.deepstream = deepstream or ".".join(map(str, self.version))
         self.folder = ini.path.parent
 
     def add(self, severity: str, group: IniGroup | None, key: str | None, message: str, line: int | None = None):
@@ -299,7 +304,7 @@ def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.P
             continue
         ini = read_ini(path)
         kind = config_kind(ini)
-        checker = _Checker(ini, major, report, deepstream_version(deepstream))
+        checker = _Checker(ini, major, report, deepstream_version(deepstream), deepstream)
         for line, problem in ini.problems:
             checker.add(ERROR, None, None, problem, line)
         if kind == "nvinfer":

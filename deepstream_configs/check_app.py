@@ -141,7 +141,7 @@ def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_p
     if config_kind(ini) != "nvinfer":
         checker.add(ERROR, group, "config-file", f"{path} is not an nvinfer config (no [property] group)")
         return {}
-    sub_checker = _Checker(ini, checker.major, checker.report, checker.version)
+    sub_checker = _Checker(ini, checker.major, checker.report, checker.version, checker.deepstream)
     if path.resolve() in done:
         return _quiet_values(sub_checker)
     done.add(path.resolve())
@@ -152,7 +152,7 @@ def _quiet_values(checker: _Checker) -> dict:
     """The parsed [property] values of a config already checked, without reporting again."""
     from taostream.deepstream_configs.check import CheckReport
 
-    silent = _Checker(checker.ini, checker.major, CheckReport(), checker.version)
+    silent = _Checker(checker.ini, checker.major, CheckReport(), checker.version, checker.deepstream)
     return silent.check_keys(checker.ini.group("property"), schema.NVINFER_PROPERTY)
 
 

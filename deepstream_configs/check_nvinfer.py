@@ -38,6 +38,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_int8(checker, prop_group, values, model)
     _check_layer_precision(checker, prop_group, values, model)
     _check_dla(checker, prop_group, values)
+    _check_tensorrt_ops(checker, prop_group, values, model)
     return values
 
 
@@ -301,6 +302,47 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
     checker.add(ERROR, group, "int8-calib-file", "network-mode=1 (INT8) without a calibration file and the model "
                 "has no Q/DQ nodes: set int8-calib-file=cal.bin, quantize the ONNX (`taostream modernize "
                 "--calibration-cache`), or use network-mode=2 (FP16)")
+
+
+def _target_platforms(checker: _Checker, values: dict) -> tuple[list[str], bool]:
+    """The platforms the config is for, and whether that is known (a bundle's manifest, or DLA,
+    which exists only on Jetson) rather than assumed (both)."""
+    from taostream.deepstream_configs.check import bundle_manifest
+
+    bundle = bundle_manifest(checker.ini.path)
+    if bundle is not None and bundle[1].get("platform") in ("x86", "jetson"):
+        return [bundle[1]["platform"]], True
+    if values.get("enable-dla") == 1:
+        return ["jetson"], True
+    return ["x86", "jetson"], False
+
+
+def _check_tensorrt_ops(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """The model's ops against the ONNX parser of the TensorRT this DeepStream release runs
+    (versions.py, trt_onnx_ops.py): an error when no target platform can parse it, a warning when
+    only one of x86 / Jetson cannot (the config does not say which it is for)."""
+    if model is None or model.proto is None:
+        return
+    from taostream.converter.trt_onnx_ops import describe, unparsable_ops
+    from taostream.deepstream_configs.versions import deepstream_release
+
+    release = deepstream_release(checker.deepstream)
+    platforms, known = _target_platforms(checker, values)
+    failing = {}
+    for platform in platforms:
+        problems = unparsable_ops(model.proto, release.tensorrt(platform))
+        if problems:
+            failing[platform] = problems
+    if not failing:
+        return
+    key = "onnx-file" if "onnx-file" in values else None
+    for platform, problems in failing.items():
+        where = f"DeepStream {release.version} on {platform} runs TensorRT {release.tensorrt(platform)}"
+        severity = ERROR if known or len(failing) == len(platforms) else WARNING
+        fix = ("use the graph made for this TensorRT (a bundle's model_trt10.onnx plugin graph, "
+               "`taostream bundle --deepstream " + release.version + "`) or a newer DeepStream")
+        checker.add(severity, group, key, f"{model.path.name}: {where}, whose ONNX parser cannot import "
+                    f"{describe(problems)}; {fix}")
 
 
 def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:

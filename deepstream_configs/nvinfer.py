@@ -19,11 +19,12 @@ from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import IniSections, format_ini
 from taostream.deepstream_configs.spec_settings import (
     PARSER_SETTINGS_ENV, ClusterSettings, Preprocessing, cluster_settings_from_spec)
+# The DeepStream -> TensorRT table lives in versions.py; these names are re-exported for existing callers.
+from taostream.deepstream_configs.versions import (  # noqa: F401
+    DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM, deepstream_release)
 
 PARSER_ENV_FILE = "taostream_parser.env"
 
-DEEPSTREAM_VERSIONS = ("6.0", "6.1", "6.2", "6.3", "6.4", "7.0", "7.1", "8.0", "9.0")
-DEFAULT_DEEPSTREAM = DEEPSTREAM_VERSIONS[-1]  # what configs, bundles and checks target unless told
 PRECISIONS = {"fp32": 0, "int8": 1, "fp16": 2}
 COLOR_FORMATS = {"RGB": 0, "BGR": 1, "GRAY": 2}
 MODEL_FORMATS = ("onnx", "engine", "etlt")
@@ -31,17 +32,8 @@ PARSER_LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
 
 
 def deepstream_major(version: str) -> int:
-    """'6.4' -> 6, '9' -> 9; rejects versions taostream does not target."""
-    text = str(version).strip()
-    try:
-        major = int(text.split(".")[0])
-    except ValueError:
-        major = 0
-    if major not in (6, 7, 8, 9):
-        raise TaostreamError(
-            f"--deepstream {version}: unsupported DeepStream version; use one of {', '.join(DEEPSTREAM_VERSIONS)}"
-        )
-    return major
+    """'6.4' -> 6, '9' -> 9; rejects versions taostream does not target (versions.DEEPSTREAM_RELEASES)."""
+    return deepstream_release(version).major
 
 
 def engine_file_name(model_file: str, batch_size: int, device: str, precision: str) -> str:

@@ -1,0 +1,101 @@
+"""Which TensorRT each DeepStream release runs, per platform: the one table every target decision
+reads (which graph nvinfer loads, implicit INT8 or Q/DQ, which ONNX ops may appear, the manifest's
+targets, what `taostream check` accepts).
+
+Sources, per row, are in docs/versions.md (DeepStream "Readme First" / migration guides and
+quick-start pages, JetPack release pages). DeepStream 5.x (TensorRT 7) is recorded there but not
+targeted: TensorRT 7 has no Q/DQ import and the 6.x nvinfer keys differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taostream.converter.errors import TaostreamError
+
+PLATFORMS = ("x86", "jetson")
+
+
+@dataclass(frozen=True)
+class DeepStreamRelease:
+    version: str
+    x86_tensorrt: str  # the TensorRT the dGPU/x86 release is built and validated with
+    jetson_tensorrt: str  # the TensorRT of the JetPack the Jetson release is built on
+    jetpack: str
+
+    def tensorrt(self, platform: str) -> str:
+        if platform not in PLATFORMS:
+            raise TaostreamError(f"platform '{platform}': use x86 or jetson")
+        return self.x86_tensorrt if platform == "x86" else self.jetson_tensorrt
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+
+# version, x86 TensorRT, Jetson TensorRT, JetPack (docs/versions.md gives the source of each cell).
+DEEPSTREAM_RELEASES: dict[str, DeepStreamRelease] = {
+    r.version: r
+    for r in (
+        DeepStreamRelease("6.0", "8.0.1", "8.0.1", "4.6"),
+        DeepStreamRelease("6.1", "8.2.5.1", "8.4.0", "5.0.1 DP"),
+        DeepStreamRelease("6.1.1", "8.4.1.5", "8.4.1.5", "5.0.2"),
+        DeepStreamRelease("6.2", "8.5.2.2", "8.5.2.2", "5.1"),
+        DeepStreamRelease("6.3", "8.5.3.1", "8.5.2.2", "5.1.2"),
+        DeepStreamRelease("6.4", "8.6.1.6", "8.6.2.3", "6.0 DP"),
+        DeepStreamRelease("7.0", "8.6.1.6", "8.6.2.3", "6.0"),
+        DeepStreamRelease("7.1", "10.3.0.26", "10.3.0.30", "6.1"),
+        DeepStreamRelease("8.0", "10.9.0.34", "10.13.2.6", "7.0"),
+        DeepStreamRelease("9.0", "10.14.1.48", "10.13", "7.1"),
+    )
+}
+DEEPSTREAM_VERSIONS = tuple(DEEPSTREAM_RELEASES)
+DEFAULT_DEEPSTREAM = DEEPSTREAM_VERSIONS[-1]  # what configs, bundles and checks target unless told
+
+
+def deepstream_release(version: str) -> DeepStreamRelease:
+    """The release row for '6.0', '6.0.1' (a patch release ships its minor's TensorRT), '6.1.1', or a
+    bare major ('9' -> the newest 9.x); TaostreamError for a version taostream does not target."""
+    text = str(version).strip()
+    if text in DEEPSTREAM_RELEASES:
+        return DEEPSTREAM_RELEASES[text]
+    parts = text.split(".")
+    if not all(p.isdigit() for p in parts) or not parts[0]:
+        parts = []
+    for length in (3, 2):
+        key = ".".join(parts[:length])
+        if len(parts) > length - 1 and key in DEEPSTREAM_RELEASES:
+            return DEEPSTREAM_RELEASES[key]
+    if len(parts) == 1:
+        same_major = [r for r in DEEPSTREAM_RELEASES.values() if r.version.split(".")[0] == parts[0]]
+        if same_major:
+            return same_major[-1]
+    raise TaostreamError(
+        f"--deepstream {version}: unsupported DeepStream version; use one of {', '.join(DEEPSTREAM_VERSIONS)}")
+
+
+def tensorrt_for(deepstream: str, platform: str) -> str:
+    """The TensorRT version DeepStream ``deepstream`` runs on ``platform`` (x86 or jetson)."""
+    return deepstream_release(deepstream).tensorrt(platform)
+
+
+def trt_tuple(version: str) -> tuple[int, int, int]:
+    from taostream.converter.trt_adapt import parse_trt_version
+
+    return parse_trt_version(version)
+
+
+def implicit_int8_route(deepstream: str, platform: str) -> bool:
+    """Does INT8 on this target use TensorRT's implicit calibration (the plugin graph plus the TAO
+    calibration cache) rather than Q/DQ nodes in the ONNX?
+
+    - TensorRT 8.x (DeepStream 6.0-7.0): yes; implicit calibration from the cache is TensorRT 8's
+      native INT8 path and the one NVIDIA's TAO configs for these releases use.
+    - TensorRT 10.x: Jetson yes (DLA and the TAO INT8 configs of JetPack 6/7 calibrate from the cache),
+      x86 no: implicit calibration is deprecated since 10.1, Q/DQ is the supported route.
+    - TensorRT 11 and later: no, implicit calibration is removed.
+    """
+    major = trt_tuple(tensorrt_for(deepstream, platform))[0]
+    if major >= 11:
+        return False
+    return major < 10 or platform == "jetson"

@@ -1,0 +1,164 @@
+"""DeepStream release -> TensorRT per platform (deepstream_configs/versions.py) decides what a bundle
+loads, and `taostream check` flags ONNX ops the target's TensorRT parser cannot import
+(converter/trt_onnx_ops.py). DeepStream 6.0 x86 runs TensorRT 8.0.1, whose parser has no GatherND /
+ScatterND / Mod and only an EXPERIMENTAL padded NonMaxSuppression: the modernized detector graph must
+not reach it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from taostream.cli import main
+from taostream.converter.errors import TaostreamError
+from taostream.converter.model_file import load_onnx_model, open_model
+from taostream.converter.samples import SAMPLE_KEY, write_sample
+from taostream.converter.trt_onnx_ops import unparsable_ops
+from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.versions import (
+    DEEPSTREAM_VERSIONS, deepstream_release, implicit_int8_route, tensorrt_for)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    return {net: write_sample(net, root / net) for net in ("ssd", "classification")}
+
+
+def _bundle(info, output, **overrides):
+    values = dict(model=info.model, network=info.network, output=output, spec=info.spec, key=SAMPLE_KEY,
+                  classmap=info.extra.get("classmap.json"))
+    values.update(overrides)
+    return create_bundle(BundleRequest(**values))
+
+
+# Release notes (docs/versions.md): DeepStream 6.0 "supports TensorRT 8.0.1"; 6.1 x86 ships 8.2.5.1;
+# 6.1.1 "TensorRT 8.4.1.5 for x86 and Jetson"; 6.2 "8.5.2.2 for x86 and Jetson"; 8.0 "10.9.0.34 for
+# x86 and 10.13.2.6 for Jetson".
+@pytest.mark.parametrize("version, x86, jetson", [
+    ("6.0", "8.0.1", "8.0.1"), ("6.0.1", "8.0.1", "8.0.1"), ("6.1", "8.2.5.1", "8.4.0"),
+    ("6.1.1", "8.4.1.5", "8.4.1.5"), ("6.2", "8.5.2.2", "8.5.2.2"), ("8.0", "10.9.0.34", "10.13.2.6")])
+def test_release_table_follows_the_release_notes(version, x86, jetson):
+    assert (tensorrt_for(version, "x86"), tensorrt_for(version, "jetson")) == (x86, jetson)
+
+
+def test_unknown_releases_are_refused_with_the_list():
+    assert DEEPSTREAM_VERSIONS[0] == "6.0" and "6.1.1" in DEEPSTREAM_VERSIONS
+    for bad in ("5.1", "6.5", "10.0", "latest"):
+        with pytest.raises(TaostreamError, match="unsupported DeepStream version; use one of 6.0, 6.1, 6.1.1"):
+            deepstream_release(bad)
+    # implicit INT8 on TensorRT 8.x everywhere, on Jetson's TensorRT 10, never on x86 TensorRT 10
+    assert [implicit_int8_route(v, "x86") for v in ("6.0", "7.0", "7.1", "9.0")] == [True, True, False, False]
+    assert [implicit_int8_route(v, "jetson") for v in ("6.0", "7.1", "9.0")] == [True, True, True]
+
+
+def _ops(problems):
+    return {p.op for p in problems}
+
+
+def test_modernized_detector_ops_per_tensorrt_version(samples, tmp_path):
+    _bundle(samples["ssd"], tmp_path / "b", deepstream="9.0")
+    modern = onnx.load(str(tmp_path / "b" / "model.onnx"))
+    plugin = onnx.load(str(tmp_path / "b" / "model_trt10.onnx"))
+    assert _ops(unparsable_ops(modern, "8.0.1")) == {"GatherND", "ScatterND", "ScatterElements", "Mod",
+                                                      "NonMaxSuppression"}
+    assert _ops(unparsable_ops(modern, "8.2.5.1")) == {"Mod", "NonMaxSuppression"}  # NMS: padded before 8.5
+    assert _ops(unparsable_ops(modern, "8.4.1.5")) == {"Mod", "NonMaxSuppression"}
+    assert unparsable_ops(modern, "8.5.2.2") == [] and unparsable_ops(modern, "11") == []
+    assert unparsable_ops(plugin, "8.0.1") == [] and unparsable_ops(plugin, "10.13") == []
+    assert _ops(unparsable_ops(plugin, "11")) == {"BatchTilePlugin_TRT", "NMSDynamic_TRT"}
+
+
+def test_resize_modes_and_zero_points_the_parser_refuses():
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 4, 4])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3, 8, 8])
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    scale = numpy_helper.from_array(np.array(0.1, np.float32), "s")
+    zero = numpy_helper.from_array(np.array(3, np.int8), "z")
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["r"], name="up", mode="cubic"),
+             helper.make_node("QuantizeLinear", ["r", "s", "z"], ["q"], name="q"),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dq")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], [scales, scale, zero]))
+    problems = {p.op: p.reason for p in unparsable_ops(model, "10.3")}
+    assert "mode 'cubic'" in problems["Resize"]
+    assert "zero point" in problems["QuantizeLinear"] and "zero point" in problems["DequantizeLinear"]
+
+
+def test_deepstream_6_0_x86_bundle_loads_the_plugin_graph_and_passes_check(samples, tmp_path, capsys):
+    bundle = tmp_path / "ds60"
+    result = _bundle(samples["ssd"], bundle, deepstream="6.0", precision="int8",
+                     calibration_cache=samples["ssd"].calibration)
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    assert (prop.get("onnx-file"), prop.get("int8-calib-file")) == ("../model_trt10.onnx", "../calibration.bin")
+    assert prop.get("model-engine-file") == "../model_trt10.onnx_b1_gpu0_int8.engine"
+    x86 = next(t for t in result.manifest["targets"] if t["platform"] == "x86")
+    assert (x86["tensorrt"], x86["model"], x86["int8"], x86["configs"]) == ("8.0.1", "model_trt10.onnx",
+                                                                          "calibration", True)
+    assert "TensorRT 11" not in json.dumps(result.manifest["targets"])
+    capsys.readouterr()
+    assert main(["check", str(bundle)]) == 0, capsys.readouterr().out
+    assert "(DeepStream 6.0)" in capsys.readouterr().out
+
+
+def test_check_flags_the_ops_the_targets_tensorrt_cannot_parse(samples, tmp_path, capsys):
+    bundle = tmp_path / "ds90"
+    _bundle(samples["ssd"], bundle, deepstream="9.0")
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    assert check_configs([config], deepstream="9.0").errors == []
+    # the same config (model.onnx, the TensorRT 10/11 graph) checked for DeepStream 6.0 (TensorRT 8.0.1)
+    errors = [str(f) for f in check_configs([config], deepstream="6.0").errors if f.key == "onnx-file"]
+    assert len(errors) == 1 and "DeepStream 6.0 on x86 runs TensorRT 8.0.1" in errors[0], errors
+    assert all(op in errors[0] for op in ("GatherND", "NonMaxSuppression", "ScatterND")), errors
+    # a hand-written config outside a bundle, model given with --model: both platforms of 6.1 fail
+    loose = tmp_path / "config.txt"
+    loose.write_text(config.read_text().replace("../model.onnx", "/nonexistent/model.onnx"))
+    capsys.readouterr()
+    assert main(["check", str(loose), "--deepstream", "6.1", "--model", str(bundle / "model.onnx")]) == 1
+    out = capsys.readouterr().out
+    assert "runs TensorRT 8.2.5.1" in out and "runs TensorRT 8.4.0" in out and "Mod (" in out, out
+
+
+def _with_mod_node(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The classification sample with its softmax passed through fmod(x, 2) (a no-op on [0, 1]):
+    an op TensorRT's ONNX parser imports only from 8.5."""
+    output = model.graph.output[0].name
+    for node in model.graph.node:
+        node.output[:] = [f"{output}_raw" if o == output else o for o in node.output]
+    model.graph.initializer.append(numpy_helper.from_array(np.array(2.0, np.float32), "two"))
+    model.graph.node.append(helper.make_node("Mod", [f"{output}_raw", "two"], [output], name="fmod", fmod=1))
+    return model
+
+
+def test_a_model_no_graph_of_the_target_parses_is_refused_with_the_first_release_that_can(samples, tmp_path):
+    info = samples["classification"]
+    model = tmp_path / "classifier.onnx"
+    onnx.save(_with_mod_node(load_onnx_model(open_model(info.model, SAMPLE_KEY))), str(model))
+    for version, platform, trt in (("6.0", "x86", "8.0.1"), ("6.1", "jetson", "8.4.0")):
+        with pytest.raises(TaostreamError) as error:
+            _bundle(info, tmp_path / "b", model=model, key=None, deepstream=version, platform=platform)
+        message = str(error.value)
+        assert f"DeepStream {version} on {platform} runs TensorRT {trt}" in message and "Mod (1 node" in message
+        assert "target DeepStream 6.2 or newer (--deepstream 6.2)" in message
+        assert not (tmp_path / "b").exists()
+    _bundle(info, tmp_path / "b", model=model, key=None, deepstream="6.2")
+    assert read_ini(tmp_path / "b" / "deepstream" / "config_infer_primary.txt").group("property").get(
+        "onnx-file") == "../model.onnx"
+
+
+def test_topk_with_a_run_time_k_needs_tensorrt_8_6():
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 100])
+    values = helper.make_tensor_value_info("v", onnx.TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Shape", ["x"], ["n"], name="n"),
+             helper.make_node("Slice", ["n", "one", "two"], ["k"], name="k"),
+             helper.make_node("TopK", ["x", "k"], ["v", "i"], name="top")]
+    starts = [numpy_helper.from_array(np.array([1], np.int64), "one"),
+              numpy_helper.from_array(np.array([2], np.int64), "two")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [values], starts))
+    assert [p.op for p in unparsable_ops(model, "8.5.2.2")] == ["TopK"]
+    assert unparsable_ops(model, "8.6.1.6") == []
