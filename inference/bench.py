@@ -1,7 +1,8 @@
 """`taostream bench`: throughput and latency of a bundle, the model alone and end to end.
 
 Phases, each run for ``duration`` seconds by ``concurrency`` threads after every thread's warm-up
-calls (not timed):
+calls (not timed), in alternating slices (A B C A B C ...) so that a shared host's varying load
+weighs on all of them alike:
 
 - ``onnxruntime_bare`` (onnx backend): a plain ``onnxruntime.InferenceSession`` of the same graph with
   default options, fed the same preprocessed batch: the baseline the overheads are measured against;
@@ -49,6 +50,7 @@ class BenchRequest:
     duration: float = 10.0
     warmup: int = 3
     concurrency: int = 1
+    rounds: int = 5  # phases alternate in this many slices (see interleaved)
 
 
 @dataclass
@@ -114,6 +116,22 @@ def timed_loop(name: str, call: Callable[[int], object], duration: float, concur
         exc = errors[0]
         raise exc if isinstance(exc, TaostreamError) else TaostreamError(f"bench {name}: {exc}") from None
     return phase
+
+
+def interleaved(loops: list, request: "BenchRequest") -> dict[str, Phase]:
+    """Each loop for ``duration`` seconds in all, in ``rounds`` alternating slices (A B C A B C ...):
+    load that comes and goes on a shared host then weighs on every phase alike, so their ratios hold.
+    Warm-up calls run once per loop, before its first slice."""
+    out: dict[str, Phase] = {}
+    rounds = max(1, request.rounds)
+    for r in range(rounds):
+        for name, call, source in loops:
+            part = timed_loop(name, call, request.duration / rounds, request.concurrency,
+                              request.warmup if r == 0 else 0, request.batch_size)
+            phase = out.setdefault(name, Phase(name, request.batch_size, request.concurrency, source=source))
+            phase.seconds += part.seconds
+            phase.latencies_ms.extend(part.latencies_ms)
+    return out
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -265,6 +283,8 @@ def run_bench(request: BenchRequest) -> dict:
         raise TaostreamError(f"--duration {request.duration}: give a number of seconds above 0")
     if request.concurrency < 1:
         raise TaostreamError(f"--concurrency {request.concurrency}: give 1 or more")
+    if request.rounds < 1:
+        raise TaostreamError(f"--rounds {request.rounds}: give 1 or more")
     if request.warmup < 0:
         raise TaostreamError(f"--warmup {request.warmup}: give 0 or more calls")
     bundle = load_bundle(request.bundle)
@@ -291,29 +311,27 @@ def run_bench(request: BenchRequest) -> dict:
         report["model"] = description
         extra_versions = {}
         phases = report["phases"]
+        loops: list[tuple[str, Callable, str]] = []
+        session = None
         if request.backend == "onnx":
             import onnxruntime
 
             session = onnxruntime.InferenceSession(str(runner.model), providers=["CPUExecutionProvider"])
-            bare = timed_loop("onnxruntime_bare", lambda w: session.run(None, feed), request.duration,
-                              request.concurrency, request.warmup, request.batch_size)
-            bare.source = "onnxruntime.InferenceSession.run (default options)"
-            phases["onnxruntime_bare"] = bare.summary()
-            del session
+            loops.append(("onnxruntime_bare", lambda w: session.run(None, feed),
+                          "onnxruntime.InferenceSession.run (default options)"))
         if request.backend == "triton":
             figures = run_perf_analyzer(server_url, model_name, feed, request.batch_size, request.concurrency,
                                         request.duration)
             extra_versions["perf_analyzer"] = figures.pop("version")
             phases["perf_analyzer"] = figures
         else:
-            model = timed_loop("model", lambda w: runner.infer(feed), request.duration, request.concurrency,
-                               request.warmup, request.batch_size)
-            model.source = f"taostream {runner.name} runner"
-            phases["model"] = model.summary()
-        e2e = timed_loop("end_to_end", lambda w: detector.detect([decode(d) for d in encoded_batch(w)]),
-                         request.duration, request.concurrency, request.warmup, request.batch_size)
-        e2e.source = "decode + preprocess + infer + parse (Detector.detect)"
-        phases["end_to_end"] = e2e.summary()
+            loops.append(("model", lambda w: runner.infer(feed), f"taostream {runner.name} runner"))
+        loops.append(("end_to_end", lambda w: detector.detect([decode(d) for d in encoded_batch(w)]),
+                      "decode + preprocess + infer + parse (Detector.detect)"))
+        for name, phase in interleaved(loops, request).items():
+            phases[name] = phase.summary()
+        del session
+    report["rounds"] = request.rounds
     report["versions"] = versions(extra_versions)
     if "onnxruntime_bare" in phases:
         base = phases["onnxruntime_bare"]["latency_ms"]["mean"]
@@ -370,8 +388,8 @@ class _runner:
 
 def report_lines(report: dict) -> list[str]:
     out = [f"{report['model']} ({report['backend']}), batch {report['batch_size']}, concurrency "
-           f"{report['concurrency']}, {report['duration_s']:g} s per phase after {report['warmup_calls_per_thread']} "
-           f"warm-up calls; host {report['host']['cpu'] or report['host']['platform']} ({report['host']['cpus_usable']} CPUs)",
+           f"{report['concurrency']}, {report['duration_s']:g} s per phase in {report['rounds']} alternating slices after "
+           f"{report['warmup_calls_per_thread']} warm-up calls; host {report['host']['cpu'] or report['host']['platform']} ({report['host']['cpus_usable']} CPUs)",
            f"{'phase':<18}{'images/s':>10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}  source"]
     for name, phase in report["phases"].items():
         lat = phase["latency_ms"]

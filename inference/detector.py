@@ -87,7 +87,7 @@ class Detector:
                                            return_geometry=True, **self.bundle.preprocessing.as_kwargs())
             tensors.append(tensor)
             boxes.append(box)
-        return np.stack(tensors), boxes
+        return (tensors[0][None] if len(tensors) == 1 else np.stack(tensors)), boxes  # one image: a view, no copy
 
     def decode(self, outputs: dict[str, np.ndarray], batch: int) -> list:
         """Per image: a list of Detection (network pixels) or, for classifiers, an Attribute or None."""

@@ -119,3 +119,20 @@ def test_16_bit_gray_and_rgba_and_float_images_are_converted_in_one_place(tmp_pa
     np.testing.assert_array_equal(load_bgr(photo.astype(np.float32) / np.float32(255)), photo)
     with pytest.raises(ImageError, match="HxWx3"):
         load_bgr(np.zeros((4, 4, 2), np.uint16))
+
+
+@pytest.mark.parametrize("name", ["detectnet_v2", "ssd", "faster_rcnn", "yolo_v4", "mask_rcnn", "efficientdet", "classification"])
+def test_every_pixel_is_the_float32_nvinfer_formula(name):
+    """Bit for bit: float32(net-scale-factor) * (float32(pixel) - float32(offset)), planes in the
+    network's colour order (the fast path writes planes straight into the result)."""
+    net = get_network(name)
+    rng = np.random.default_rng(7)
+    bgr = rng.integers(0, 256, (24, 40, 3), np.uint8)  # already the network size: no resize
+    out = preprocess_image(bgr, net, (3, 24, 40))
+    pixels = bgr[:, :, ::-1] if net.color == "RGB" else bgr
+    mean = np.broadcast_to(np.asarray(net.offsets or [0.0], np.float32), (3,))
+    expected = np.float32(net.net_scale_factor) * (pixels.astype(np.float32) - mean)
+    if net.input_order != "NHWC":
+        expected = expected.transpose(2, 0, 1)
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    assert out.tobytes() == np.ascontiguousarray(expected, np.float32).tobytes()
