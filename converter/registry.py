@@ -45,7 +45,7 @@ class Network:
     outputs_onnx: tuple[str, ...]
     output_layout: str  # key of the decode function in parsers' reference
     outputs: tuple[TensorSpec, ...]
-    parser_function: str  # parse-bbox-func-name (or classifier / instance-mask function)
+    parser_function: str  # parse-bbox-func-name (or classifier / instance-mask function); "" = nvinfer's own
     legacy_parser_function: str  # the TLT 2.0 name DeepStream configs of that era use, or ""
     network_type: int  # nvinfer network-type: 0 detector, 1 classifier, 3 instance segmentation
     cluster_mode: int  # nvinfer cluster-mode NVIDIA publishes for this network
@@ -111,8 +111,10 @@ NETWORKS: tuple[Network, ...] = (
         outputs_onnx=("predictions/Softmax",),
         output_layout="softmax",
         outputs=(_t("predictions/Softmax", "FP32", ("C", 1, 1), "class probabilities"),),
-        parser_function="NvDsInferClassifierParseCustomTAO",
-        legacy_parser_function="",
+        # nvinfer's built-in softmax parser (no custom parser): it is the one that names the classes
+        # from labelfile-path. Configs taostream wrote before named this custom one, which cannot.
+        parser_function="",
+        legacy_parser_function="NvDsInferClassifierParseCustomTAO",
         network_type=1,
         cluster_mode=4,
         plugins_onnx=(),

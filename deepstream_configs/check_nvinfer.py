@@ -262,6 +262,9 @@ def _check_library_machine(checker: _Checker, group: IniGroup, library: Path) ->
 
 
 _SELF_CLUSTERING_PARSERS = ("NvDsInferParseCustomDetectNetV2TAO",)
+# Classifier parsers that return attributes without attributeLabel/descString (taostream wrote this one
+# into classifier configs before it used nvinfer's built-in softmax parser).
+_UNLABELLED_CLASSIFIER_PARSERS = ("NvDsInferClassifierParseCustomTAO",)
 
 
 def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> None:
@@ -285,6 +288,11 @@ def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> Non
     if values.get("parse-bbox-func-name") in _SELF_CLUSTERING_PARSERS and values.get("cluster-mode", 0) != 4:
         checker.add(WARNING, group, "cluster-mode", f"{values['parse-bbox-func-name']} already clusters the way "
                     "TAO's inference does, so nvinfer clusters twice; set cluster-mode=4")
+    if network_type == 1 and values.get("parse-classifier-func-name") in _UNLABELLED_CLASSIFIER_PARSERS:
+        checker.add(WARNING, group, "parse-classifier-func-name", f"{values['parse-classifier-func-name']} leaves "
+                    "every attribute's label empty, so nvinfer attaches no classifier meta (no class names on the "
+                    "objects); delete parse-classifier-func-name so nvinfer's softmax parser names them from "
+                    "labelfile-path (one line per output layer: a;b;c)")
     if values.get("process-mode") == 2 and "operate-on-gie-id" not in values:
         checker.add(WARNING, group, "operate-on-gie-id", "secondary mode without operate-on-gie-id runs on every "
                     "object; set it to the primary GIE's gie-unique-id")

@@ -186,11 +186,17 @@ def _default_outputs(options: NvinferOptions) -> tuple[str, ...]:
 
 def _parser_keys(options: NvinferOptions) -> dict[str, object]:
     """The registry's parser function in taostream's parser library (DeepStream's built-in parsers
-    know neither the TAO layouts nor, for DetectNet_v2, TAO's bbox normalisation)."""
+    know neither the TAO layouts nor, for DetectNet_v2, TAO's bbox normalisation). Classifiers
+    whose registry entry names no parser function use nvinfer's built-in softmax parser."""
     net = options.network
     keys: dict[str, object] = {}
     if net.network_type == 1:
         keys["classifier-threshold"] = net.pre_cluster_threshold
+        if not net.parser_function:
+            # nvinfer's own softmax parser: it names each attribute from labelfile-path (line k = output
+            # layer k, classes ';'-separated). A custom parser would have to fill attributeLabel itself;
+            # nvinfer attaches no classifier meta when it stays empty (docs/deepstream.md).
+            return keys
         keys["parse-classifier-func-name"] = net.parser_function
     elif net.network_type == 3:
         keys["output-instance-mask"] = 1

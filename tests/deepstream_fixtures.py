@@ -65,7 +65,7 @@ def network_onnx(net: Network, num_classes: int, quantized: bool = False) -> onn
 
 
 _STUB_SOURCE = "\n".join(
-    sorted({f'extern "C" bool {n.parser_function}() {{ return true; }}' for n in NETWORKS}
+    sorted({f'extern "C" bool {n.parser_function}() {{ return true; }}' for n in NETWORKS if n.parser_function}
            | {f'extern "C" bool {n.legacy_parser_function}() {{ return true; }}' for n in NETWORKS if n.legacy_parser_function})
 )
 

@@ -76,7 +76,8 @@ def test_cascade_with_every_source_and_sink_passes_check(cascade):
 def test_classifier_config_is_secondary(cascade):
     prop = read_ini(cascade / "sgie_type.txt").group("property")
     assert (prop.get("process-mode"), prop.get("network-type"), prop.get("operate-on-gie-id")) == ("2", "1", "1")
-    assert prop.get("parse-classifier-func-name") == "NvDsInferClassifierParseCustomTAO"
+    # nvinfer's built-in softmax parser names the classes from labelfile-path; no custom parser
+    assert prop.get("parse-classifier-func-name") is None and prop.get("custom-lib-path") is None
     assert prop.get("num-detected-classes") is None
 
 

@@ -186,3 +186,30 @@ inference_config { bbox_visualize_threshold: 0.7 classifier_nms_overlap_threshol
 def test_unsupported_version_is_rejected():
     with pytest.raises(TaostreamError, match="unsupported DeepStream"):
         format_nvinfer_config(default_options("ssd", deepstream="5.1"))
+
+
+def test_classifier_uses_nvinfers_softmax_parser(model_folders):
+    """A custom classifier parser must fill attributeLabel itself or nvinfer attaches no classifier meta
+    (gstnvinfer_meta_utils.cpp attach_metadata_classifier returns on an empty label); nvinfer's built-in
+    softmax parser names the attributes from labelfile-path. So the config names no custom parser."""
+    folder, outputs = model_folders["classification"]
+    config = folder / "builtin_softmax.txt"
+    write_nvinfer_config(config, default_options("classification", num_classes=NUM_CLASSES, output_names=outputs))
+    prop = _property(config)
+    assert "parse-classifier-func-name" not in prop and "custom-lib-path" not in prop
+    assert (prop["network-type"], prop["classifier-threshold"], prop["labelfile-path"]) == ("1", "0.2", "labels.txt")
+    report = check_configs([config], deepstream="9.0")
+    assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
+
+
+def test_check_warns_about_the_unlabelled_classifier_parser(model_folders):
+    folder, outputs = model_folders["classification"]
+    config = folder / "old_taostream_classifier.txt"
+    text = format_nvinfer_config(default_options("classification", num_classes=NUM_CLASSES, output_names=outputs))
+    config.write_text(text.replace("[property]\n", "[property]\nparse-classifier-func-name=NvDsInferClassifierParseCustomTAO\n"
+                                   f"custom-lib-path={parser_stub_library().name}\n"))
+    report = check_configs([config], deepstream="9.0")
+    assert report.errors == []
+    [warning] = report.warnings
+    assert warning.key == "parse-classifier-func-name" and "no classifier meta" in warning.message
+    assert "delete parse-classifier-func-name" in warning.message

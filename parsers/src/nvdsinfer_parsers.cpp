@@ -410,8 +410,10 @@ bool NvDsInferParseCustomDetectNetV2TAO(std::vector<NvDsInferLayerInfo> const &o
   });
 }
 
-// Softmax classifier: one attribute per output layer (multitask classification has several);
-// the label is left to nvinfer's labelfile.
+// Softmax classifier: one attribute per output layer (multitask classification has several).
+// It cannot name the classes (a parser never sees labelfile-path), and nvinfer attaches no classifier
+// meta for attributes without a label, so taostream's configs use nvinfer's built-in softmax parser
+// instead (docs/deepstream.md, "Classifier names in DeepStream"); this symbol stays for old configs.
 bool NvDsInferClassifierParseCustomTAO(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
                                        NvDsInferNetworkInfo const &networkInfo,
                                        float classifierThreshold,
