@@ -29,6 +29,7 @@ from taostream.converter.fileio import atomic_directory, atomic_write_bytes, ato
 from taostream.converter.registry import Network, get_network
 from taostream.converter.samples_onnx import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
 from taostream.converter.samples_specs import sample_spec
+from taostream.deepstream_configs.labels import label_file_text
 
 SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key; the samples are not secret
 CALIBRATION_TRT_VERSION = "8.6.1"
@@ -134,6 +135,8 @@ def _readme(net: Network, key_is_default: bool, model: onnx.ModelProto, labels, 
     outputs = ", ".join(f"`{o.name}`" for o in model.graph.output)
     plugins = ", ".join(f"`{p}`" for p in plugin_ops(model)) or "none"
     extra_lines = "".join(f"- `{name}`: class source the label rule reads\n" for name in extra)
+    label_layout = (f"{len(labels)} classes on one ';'-separated line, item k = class id k (nvinfer's classifier form)"
+                    if net.network_type == 1 else f"{len(labels)} lines, line k = the class the model outputs as id k")
     return (
         f"# taostream sample: {net.name}\n\n"
         "**SYNTHETIC MODEL: the weights are random.** It detects or classifies nothing; it exists to "
@@ -144,8 +147,7 @@ def _readme(net: Network, key_is_default: bool, model: onnx.ModelProto, labels, 
         f"{[graphs.BATCH, *net.input_shape]} float32 ({net.input_order}); outputs {outputs}; "
         f"TensorRT plugin ops: {plugins}.\n"
         f"- `{SPEC_FILE}`: the matching TAO experiment spec.\n"
-        f"- `{LABELS_FILE}`: {len(labels)} lines, line k = the class the model outputs as id k "
-        f"(label rule `{net.label_rule}`).\n"
+        f"- `{LABELS_FILE}`: {label_layout} (label rule `{net.label_rule}`).\n"
         f"- `{CALIBRATION_FILE}`: TensorRT {CALIBRATION_TRT_VERSION} entropy calibration cache with "
         "plausible (not measured) scales for the graph's tensors.\n"
         f"{extra_lines}\n"
@@ -165,7 +167,7 @@ def write_sample(network: str, out_dir, key: str = SAMPLE_KEY, force: bool = Fal
     with atomic_directory(directory, overwrite=force) as tmp:
         atomic_write_bytes(tmp / MODEL_FILE, etlt)
         atomic_write_text(tmp / SPEC_FILE, spec.spec_text)
-        atomic_write_text(tmp / LABELS_FILE, "".join(f"{label}\n" for label in spec.labels))
+        atomic_write_text(tmp / LABELS_FILE, label_file_text(list(spec.labels), net.network_type))
         for name, text in spec.extra_files.items():
             atomic_write_text(tmp / name, text)
         write_calibration_cache(tmp / CALIBRATION_FILE, sample_calibration_cache(net, model))

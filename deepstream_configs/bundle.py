@@ -586,7 +586,7 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
         for relative, text in (extra_files or {}).items():
             atomic_write_text(root / relative, text)
         _write_models(plan, request, root)
-        atomic_write_text(root / "labels.txt", plan.labels.text())
+        atomic_write_text(root / "labels.txt", plan.labels.text(plan.net.network_type))
         _write_deepstream(plan, request, root, model_name, dla_core)
         _write_triton(plan, request, root, model_name)
         _write_parser_library(root, request, plan.warnings)

@@ -143,6 +143,8 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
         return
     labels = read_labels_file(checker.resolve(str(label_path)))
     _check_label_lines(checker, group, checker.resolve(str(label_path)))
+    if network_type == 1:
+        _check_classifier_labels(checker, group, values, checker.resolve(str(label_path)))
     classes = values.get("num-detected-classes")
     if network_type in (0, 3) and classes is None:
         checker.add(ERROR, group, "num-detected-classes", f"missing; the label file has {len(labels)} classes: "
@@ -155,6 +157,20 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
         if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
             checker.add(ERROR, attrs, None, f"class id {match.group(1)} does not exist (num-detected-classes={classes}); "
                         "class ids run from 0: fix the group name")
+
+
+def _check_classifier_labels(checker: _Checker, group: IniGroup, values: dict, path: Path) -> None:
+    """nvinfer reads a classifier's label file as one line per output layer, classes split at ';'
+    (NvDsInferContextImpl::parseLabelsFile): one class per line names only class 0 of a one-output
+    classifier, every other class gets no label."""
+    lines = [line.strip() for _, line in deepstream_label_lines(read_label_text(path)) if line.strip()]
+    outputs = values.get("output-blob-names") or []
+    outputs = [n for n in outputs.split(";") if n] if isinstance(outputs, str) else list(outputs)
+    if len(lines) > 1 and len(outputs) <= 1 and not any(";" in line for line in lines):
+        checker.add(ERROR, group, "labelfile-path", f"{path} has {len(lines)} lines, one class each, but nvinfer "
+                    "reads a classifier's label file as one line per output layer with the classes separated by "
+                    f"';': only class 0 would get a label; write them on one line ({';'.join(lines[:3])}"
+                    f"{';...' if len(lines) > 3 else ''})")
 
 
 def _check_label_lines(checker: _Checker, group: IniGroup, path: Path) -> None:

@@ -29,11 +29,23 @@ class Labels:
     names: list[str]
     warnings: list[str] = field(default_factory=list)
 
-    def text(self) -> str:
-        return "".join(f"{name}\n" for name in self.names)
+    def text(self, network_type: int = 0) -> str:
+        """labels.txt as nvinfer reads it (label_file_text)."""
+        return label_file_text(self.names, network_type)
 
     def __len__(self) -> int:
         return len(self.names)
+
+
+def label_file_text(names: list[str], network_type: int = 0) -> str:
+    """A DeepStream label file. nvinfer (NvDsInferContextImpl::parseLabelsFile in DeepStream's open
+    nvdsinfer source) keeps each line as the label list of one *output layer*, split at ';': a detector's
+    class k is line k, but a classifier's class k is item k of line 0 (its one softmax output). One class
+    per line would give a classifier label only to class 0, so classifiers (network-type=1) get one
+    ';'-separated line, the form TAO's classification deployment docs and NGC's classifiers use."""
+    if network_type == 1:
+        return ";".join(names) + "\n"
+    return "".join(f"{name}\n" for name in names)
 
 
 @dataclass(frozen=True)

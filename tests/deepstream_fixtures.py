@@ -83,7 +83,8 @@ def parser_stub_library() -> Path:
     return library
 
 
-def write_labels(path: Path, count: int) -> list[str]:
+def write_labels(path: Path, count: int, classifier: bool = False) -> list[str]:
+    """A label file as nvinfer reads it: a detector's one class per line, a classifier's on one line split by ';'."""
     names = [f"class{i}" for i in range(count)]
-    path.write_text("".join(f"{n}\n" for n in names))
+    path.write_text(";".join(names) + "\n" if classifier else "".join(f"{n}\n" for n in names))
     return names

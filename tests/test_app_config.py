@@ -30,7 +30,7 @@ def cascade(tmp_path):
     onnx.save(network_onnx(yolo, 3), tmp_path / "detector.onnx")
     onnx.save(network_onnx(classifier, 6), tmp_path / "classifier.onnx")
     write_labels(tmp_path / "detector.txt", 3)
-    write_labels(tmp_path / "classes.txt", 6)
+    write_labels(tmp_path / "classes.txt", 6, classifier=True)
     outputs = lambda net, n: tuple(o.name for o in network_onnx(net, n).graph.output)  # noqa: E731
     write_nvinfer_config(tmp_path / "pgie.txt", default_options(
         yolo, model_file="detector.onnx", labels_file="detector.txt", num_classes=3, batch_size=4,
@@ -85,8 +85,8 @@ def test_streammux_and_gie_disagree_when_batch_is_forced(cascade):
     write_app_config(cascade / "app.txt", _app(batch_size=2))
     report = check_configs([cascade / "app.txt"], deepstream="9.0")
     # the app's own groups agree (2 and 2) but the referenced pgie.txt was written for batch 4:
-    # the mux batch then disagrees with nothing in the app file, and a warning says sources > batch
-    assert any(f.key == "batch-size" and "smaller than the 4 sources" in f.message for f in report.warnings)
+    # the mux batch then disagrees with nothing in the app file, and an error says sources > batch
+    assert any(f.key == "batch-size" and "smaller than the 4 sources" in f.message for f in report.errors)
 
 
 def test_mask_rcnn_app_displays_masks():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -34,7 +35,7 @@ def images(workdir) -> list[Path]:
 def _check_outputs(out: Path, bundle: Path, images: list[Path]) -> dict:
     data = json.loads((out / "results.json").read_text())
     assert [Path(i["source"]).name for i in data["images"]] == [p.name for p in images]
-    labels = {"_".join(l.split()) for l in (bundle / "labels.txt").read_text().splitlines()}
+    labels = {"_".join(l.split()) for l in re.split("[;\n]", (bundle / "labels.txt").read_text()) if l}
     for image, record in zip(images, data["images"]):
         frame = cv2.imread(str(image))
         assert (record["width"], record["height"]) == (frame.shape[1], frame.shape[0])

@@ -158,7 +158,7 @@ def test_inputs_outputs_and_plugins_match_registry(samples, models, name):
     assert model_input.name == net.input_blob
     assert model_input.type.tensor_type.elem_type == TensorProto.FLOAT
     assert _dims(model_input) == ["N", *net.input_shape]
-    labels = samples[name].labels.read_text().splitlines()
+    labels = _label_names(samples[name])
     assert [o.name for o in model.graph.output] == list(net.outputs_onnx)
     for output, fact in zip(model.graph.output, net.outputs):
         dtype = {"FP32": TensorProto.FLOAT, "INT32": TensorProto.INT32}[fact.dtype]
@@ -333,6 +333,12 @@ def test_plugin_inputs_are_finite_and_decodable(samples, name):
 
 
 # -- labels: FACTS.md section 2 rules, applied here to the written spec -----------------------------
+def _label_names(info) -> list[str]:
+    """labels.txt's classes: a detector's one per line, a classifier's on one line split at ';'."""
+    text = info.labels.read_text()
+    return text.strip().split(";") if ";" in text else text.splitlines()
+
+
 def _mapping_values(spec) -> list[str]:
     return [str(v) for v in spec.get_all("dataset_config.target_class_mapping.value")]
 
@@ -363,7 +369,9 @@ def _expected_labels(name, info) -> list[str]:
 @pytest.mark.parametrize("name", NAMES)
 def test_labels_follow_the_network_rule(samples, name):
     info = samples[name]
-    assert info.labels.read_text().splitlines() == _expected_labels(name, info)
+    assert _label_names(info) == _expected_labels(name, info)
+    if get_network(name).network_type == 1:  # nvinfer's classifier form: one ';'-separated line
+        assert info.labels.read_text() == ";".join(_expected_labels(name, info)) + "\n"
 
 
 def test_label_rules_matter_for_these_specs(samples):
@@ -388,7 +396,7 @@ def test_samples_are_clean_examples_without_label_warnings(samples, name):
     sources = LabelSources(classmap=info.extra.get("classmap.json"), coco_annotations=info.extra.get("instances_val.json"))
     labels = labels_from_spec_file(info.spec, name, sources)
     assert labels.warnings == []
-    assert labels.names == info.labels.read_text().splitlines()
+    assert labels.names == _label_names(info)
 
 
 # -- calibration cache ----------------------------------------------------------------------------
