@@ -177,7 +177,7 @@ def library_built_on_device(config_path: Path, library: Path) -> str | None:
     """The warning for a missing custom library that a Jetson bundle made on x86 without the aarch64
     cross compiler is meant to lack: its manifest says platform=jetson with no parser_library, and
     the library is built on the device with scripts/jetson_build.sh. None in every other case."""
-    bundle = bundle_manifest(config_path)
+    bundle = bundle_manifest(config_path) or bundle_manifest(Path(library))  # a pipeline's config is outside the bundle
     if bundle is None:
         return None
     manifest_path, manifest = bundle
@@ -212,7 +212,7 @@ def library_machine_finding(config_path: Path, library: Path) -> tuple[str, str]
         machine = library_machine(library)
     except ElfError:
         return None
-    bundle = bundle_manifest(config_path)
+    bundle = bundle_manifest(config_path) or bundle_manifest(Path(library))  # a pipeline's config is outside the bundle
     if bundle is not None:
         manifest_path, manifest = bundle
         expected = PLATFORM_MACHINES.get(str(manifest["platform"]))

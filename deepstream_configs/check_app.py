@@ -103,9 +103,12 @@ def _check_gies(checker: _Checker, groups: dict, model_path, done: set[Path]) ->
         checker.add(ERROR, None, None, "no enabled [primary-gie]: add one with config-file=config_infer_primary.txt")
     ids: dict[int, str] = {}
     batches: dict[str, int] = {}
+    configs: dict[str, tuple[dict, Path | None]] = {}
     for name in gies:
         values, group = groups[name], _group(checker, name)
         nvinfer = _referenced_config(checker, group, values, model_path if name == "primary-gie" else None, done, check_nvinfer)
+        config = values.get("config-file")
+        configs[name] = (nvinfer, checker.resolve(str(config)).parent if config is not None else None)
         unique_id = values.get("gie-unique-id", nvinfer.get("gie-unique-id"))
         if unique_id in ids:
             checker.add(ERROR, group, "gie-unique-id", f"{unique_id} is also used by [{ids[unique_id]}]; give each GIE its own id")
@@ -124,7 +127,43 @@ def _check_gies(checker: _Checker, groups: dict, model_path, done: set[Path]) ->
         if target is not None and target not in ids:
             checker.add(ERROR, _group(checker, name), "operate-on-gie-id", f"{target} is not the gie-unique-id of any "
                         f"enabled GIE (ids: {', '.join(map(str, sorted(ids)))}); point it at the detector's id")
+        _check_class_ids(checker, name, groups[name], configs, ids)
     return batches
+
+
+def _gie_labels(configs: dict, name: str) -> tuple[list[str], Path] | None:
+    """The class names of a GIE's nvinfer labelfile-path (as nvinfer counts them), if readable."""
+    from taostream.deepstream_configs.labels import read_labels_file
+
+    values, folder = configs.get(name, ({}, None))
+    label_path = values.get("labelfile-path")
+    if label_path is None or folder is None:
+        return None
+    path = Path(str(label_path)) if Path(str(label_path)).is_absolute() else folder / str(label_path)
+    if not path.is_file():
+        return None
+    return read_labels_file(path), path
+
+
+def _check_class_ids(checker: _Checker, name: str, values: dict, configs: dict, ids: dict[int, str]) -> None:
+    """operate-on-class-ids (the app group's, else the secondary's nvinfer config's) must be class ids
+    of the GIE it operates on: a wrong id makes the secondary silently classify nothing."""
+    nvinfer, _ = configs.get(name, ({}, None))
+    target = values.get("operate-on-gie-id", nvinfer.get("operate-on-gie-id"))
+    class_ids = values.get("operate-on-class-ids", nvinfer.get("operate-on-class-ids"))
+    if not class_ids or target not in ids:
+        return
+    labels = _gie_labels(configs, ids[target])
+    if labels is None:
+        return
+    names, path = labels
+    wrong = [c for c in class_ids if not 0 <= c < len(names)]
+    if wrong:
+        where = "operate-on-class-ids" if "operate-on-class-ids" in values else None
+        group = _group(checker, name)
+        checker.add(ERROR, group, where, f"class id(s) {', '.join(map(str, wrong))} do not exist in [{ids[target]}]'s "
+                    f"labels ({path}: {len(names)} classes, ids 0-{len(names) - 1}: "
+                    f"{', '.join(f'{i}={n}' for i, n in enumerate(names))}); use ids from that list")
 
 
 def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_path, done: set[Path], check_nvinfer) -> dict:
@@ -159,14 +198,16 @@ def _quiet_values(checker: _Checker) -> dict:
 def _check_batches(checker: _Checker, groups: dict, gie_batches: dict[str, int]) -> None:
     mux_batch = groups.get("streammux", {}).get("batch-size")
     primary = gie_batches.get("primary-gie")
-    if mux_batch is not None and primary is not None and mux_batch != primary:
-        checker.add(ERROR, _group(checker, "primary-gie"), "batch-size", f"{primary} but [streammux] batch-size is "
-                    f"{mux_batch}: the primary GIE must take the muxer's whole batch; set both to {mux_batch}")
     sources = sum(groups[n].get("num-sources", 1) for n in groups
                   if re.fullmatch(r"source\d+", n) and _enabled(groups[n]))
-    if mux_batch is not None and sources and mux_batch < sources:
-        checker.add(WARNING, _group(checker, "streammux"), "batch-size", f"{mux_batch} is smaller than the {sources} "
-                    "sources: frames wait for the next batch; set it to the number of sources")
+    too_small = mux_batch is not None and sources and mux_batch < sources  # one finding, with the whole fix
+    if mux_batch is not None and primary is not None and mux_batch != primary and not too_small:
+        checker.add(ERROR, _group(checker, "primary-gie"), "batch-size", f"{primary} but [streammux] batch-size is "
+                    f"{mux_batch}: the primary GIE must take the muxer's whole batch; set both to {mux_batch}")
+    if too_small:
+        checker.add(ERROR, _group(checker, "streammux"), "batch-size", f"{mux_batch} is smaller than the {sources} "
+                    "sources: frames of some sources wait for the next batch and the primary GIE never sees a full "
+                    f"round; set batch-size={sources} (and the primary GIE's batch-size to match)")
 
 
 def _check_tracker(checker: _Checker, groups: dict) -> None:
@@ -179,6 +220,7 @@ def _check_tracker(checker: _Checker, groups: dict) -> None:
         for key in ("ll-lib-file", "ll-config-file"):
             if key in tracker:
                 checker.check_file(group, key, tracker[key])
+        _check_tracker_library(checker, group, tracker)
 
 
 def _check_tiles(checker: _Checker, groups: dict) -> None:
@@ -191,3 +233,32 @@ def _check_tiles(checker: _Checker, groups: dict) -> None:
     if cells < sources:
         checker.add(WARNING, _group(checker, "tiled-display"), "rows", f"{tiles.get('rows', 1)}x{tiles.get('columns', 1)} "
                     f"tiles for {sources} sources: some are not shown; raise rows/columns")
+
+
+def _check_tracker_library(checker: _Checker, group: IniGroup, tracker: dict) -> None:
+    from taostream.deepstream_configs.trackers import OLD_TRACKER_LIBRARIES, TRACKER_LIBRARY, read_tracker_yaml
+
+    library = Path(str(tracker.get("ll-lib-file", ""))).name
+    if library in OLD_TRACKER_LIBRARIES and checker.version >= (6, 0):
+        checker.add(ERROR, group, "ll-lib-file", f"{library} is DeepStream 5's {OLD_TRACKER_LIBRARIES[library]} tracker "
+                    f"library, gone since 6.0: use {TRACKER_LIBRARY} with a tracker YAML "
+                    "(`taostream migrate` converts the config)")
+    config = tracker.get("ll-config-file")
+    if library != Path(TRACKER_LIBRARY).name:
+        return
+    if config is None:
+        checker.add(WARNING, group, "ll-config-file", "missing: the tracker runs with the library's built-in defaults; "
+                    "point it at a tracker YAML (config_tracker_NvDCF_perf.yml)")
+        return
+    path = checker.resolve(str(config))
+    if not path.is_file():
+        return  # check_file reported it (or it is under the DeepStream install)
+    try:
+        sections = read_tracker_yaml(path)
+    except (ValueError, OSError) as exc:
+        checker.add(ERROR, group, "ll-config-file", f"{path} is no readable tracker YAML ({exc}); fix or re-create it")
+        return
+    missing = [name for name in ("BaseConfig", "TargetManagement", "DataAssociator") if name not in sections]
+    if missing:
+        checker.add(ERROR, group, "ll-config-file", f"{path} has no {', '.join(missing)} section(s): it is not an "
+                    "NvMultiObjectTracker config; re-create it (`taostream pipeline --tracker ...`)")

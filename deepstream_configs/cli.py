@@ -9,6 +9,7 @@ from pathlib import Path
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
 from taostream.deepstream_configs.migrate_cli import register_migrate
+from taostream.deepstream_configs.pipeline_cli import register_pipeline
 from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
 
 
@@ -17,6 +18,7 @@ def register(subparsers) -> None:
     _register_check(subparsers)
     _register_labels(subparsers)
     register_migrate(subparsers)
+    register_pipeline(subparsers)
 
 
 def _register_bundle(subparsers) -> None:
@@ -77,16 +79,23 @@ def _register_check(subparsers) -> None:
 
 def _run_check(args: argparse.Namespace) -> int:
     from taostream.converter.errors import TaostreamError
-    from taostream.deepstream_configs import bundle_check
+    from taostream.deepstream_configs import bundle_check, pipeline_check
     from taostream.deepstream_configs.bundle_consistency import check_bundle_paths_agree
     from taostream.deepstream_configs.check import CheckReport, check_configs
 
     report, configs, bundles, versions = CheckReport(), [], 0, set()
     for path in args.configs:
+        if pipeline_check.is_pipeline(path):  # a `taostream pipeline` folder
+            app_configs, version = pipeline_check.pipeline_configs(path, report)
+            configs.extend(app_configs)
+            bundles += 1
+            if version:
+                versions.add(str(version))
+            continue
         if not bundle_check.is_bundle(path):
             if path.is_dir():
-                raise TaostreamError(f"{path}: a folder without manifest.json; give config files or a bundle folder "
-                                     "written by `taostream bundle`")
+                raise TaostreamError(f"{path}: a folder without manifest.json or pipeline.json; give config files, a "
+                                     "bundle folder (`taostream bundle`) or a pipeline folder (`taostream pipeline`)")
             configs.append(path)
             continue
         bundles += 1
@@ -147,8 +156,11 @@ def _run_labels(args: argparse.Namespace) -> int:
     require_label_count(labels.names, classes, source, str(args.model), args.tlt2)
     for warning in labels.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
+    from taostream.converter.registry import get_network
+
+    text = labels.text(get_network(args.network).network_type)  # a classifier's: one ';'-separated line
     if args.output:
-        atomic_write_text(args.output, labels.text())
+        atomic_write_text(args.output, text)
     else:
-        sys.stdout.write(labels.text())
+        sys.stdout.write(text)
     return 0

@@ -1,0 +1,239 @@
+"""`taostream pipeline` (a DetectNet_v2 detector + two classifiers + a tracker + four cameras -> RTSP)
+and `taostream check APP`: the written deepstream-app tree for every DeepStream version and Jetson
+passes check, and check finds planted wiring mistakes with one line each."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cli_support import assert_clean_error, run_cli
+from deepstream_fixtures import parser_stub_library
+from taostream.cli import main
+from taostream.converter.samples import write_sample
+from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
+from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
+
+KEY = "pipeline-test-k3y"
+CAMERAS = [f"rtsp://10.0.0.{i}:554/stream" for i in range(1, 5)]
+
+
+def _stub_library(bundle: Path) -> None:
+    """The real parser library may not be built here: a stub exporting the same names (test_bundle's way)."""
+    target = bundle / "lib" / PARSER_LIBRARY_NAME
+    if target.exists():
+        return
+    stub = bytearray(parser_stub_library().read_bytes())
+    if json.loads((bundle / "manifest.json").read_text())["platform"] == "jetson":
+        stub[18:20] = (183).to_bytes(2, "little")  # ELF e_machine: aarch64
+    target.write_bytes(bytes(stub))
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    return {name: write_sample(name, root / name, key=KEY) for name in ("detectnet_v2", "classification")}
+
+
+@pytest.fixture(scope="module")
+def bundles(samples, tmp_path_factory):
+    """(detector, make classifier, type classifier) per (deepstream, platform): the parser library's
+    struct layout is DeepStream 9's or the older one, so 8.0 bundles serve 6.x to 8.0."""
+    root = tmp_path_factory.mktemp("bundles")
+    made = {}
+    for deepstream, platform in (("9.0", "x86"), ("8.0", "x86"), ("9.0", "jetson")):
+        folder = root / f"{deepstream}-{platform}"
+        det, cls = samples["detectnet_v2"], samples["classification"]
+        paths = []
+        for name, info, extra in (("trafficcam", det, {}), ("makenet", cls, {"classmap": cls.extra["classmap.json"]}),
+                                  ("typenet", cls, {"classmap": cls.extra["classmap.json"]})):
+            out = folder / name
+            create_bundle(BundleRequest(model=info.model, network=info.network, output=out, spec=info.spec, key=KEY,
+                                        deepstream=deepstream, platform=platform, **extra))
+            _stub_library(out)
+            paths.append(out)
+        made[(deepstream, platform)] = tuple(paths)
+    return made
+
+
+def _request(bundles, output: Path, deepstream="9.0", platform="x86", **overrides) -> PipelineRequest:
+    det, make, kind = bundles[("9.0" if deepstream.startswith("9") else "8.0", platform)]
+    values = dict(output=output, primary=det,
+                  secondaries=[parse_secondary(f"{make}:classes=car:min-size=64x64"),
+                               parse_secondary(f"{kind}:classes=car,bicycle")],
+                  tracker="nvdcf", sources=list(CAMERAS), sink="rtsp", deepstream=deepstream, platform=platform)
+    values.update(overrides)
+    return PipelineRequest(**values)
+
+
+def _check(app: Path, capsys) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main(["check", str(app)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    return code, lines
+
+
+@pytest.mark.parametrize("deepstream,platform", [("6.1", "x86"), ("6.4", "x86"), ("7.1", "x86"), ("8.0", "x86"),
+                                                 ("9.0", "x86"), ("9.0", "jetson")])
+def test_trafficcam_style_pipeline_passes_check(deepstream, platform, bundles, samples, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, deepstream, platform))
+    code, lines = _check(app, capsys)
+    assert code == 0 and lines[-1].startswith("0 error(s), 0 warning(s)"), lines
+    ini = read_ini(app / "deepstream_app.txt")
+    labels = list(samples["detectnet_v2"].labels_list)
+    car, bicycle = labels.index("car"), labels.index("bicycle")
+    assert [ini.group(f"source{i}").get("uri") for i in range(4)] == CAMERAS
+    assert {ini.group(f"source{i}").get("type") for i in range(4)} == {"4"}
+    mux = ini.group("streammux")
+    assert (mux.get("batch-size"), mux.get("live-source")) == ("4", "1")
+    assert (ini.group("tiled-display").get("rows"), ini.group("tiled-display").get("columns")) == ("2", "2")
+    assert (ini.group("primary-gie").get("batch-size"), ini.group("primary-gie").get("gie-unique-id")) == ("4", "1")
+    sink = ini.group("sink0")
+    assert (sink.get("type"), sink.get("rtsp-port"), sink.get("udp-port"), sink.get("codec")) == ("4", "8554", "5400", "1")
+    tracker = ini.group("tracker")
+    assert tracker.get("ll-lib-file") == "/opt/nvidia/deepstream/deepstream/lib/libnvds_nvmultiobjecttracker.so"
+    assert (app / tracker.get("ll-config-file")).is_file()
+    # nvtracker lost enable-batch-process in 6.3
+    assert (tracker.get("enable-batch-process") is not None) == (deepstream in ("6.1",))
+    expected = {0: ("2", str(car)), 1: ("3", f"{car};{bicycle}")}
+    for index, (gie_id, class_ids) in expected.items():
+        group = ini.group(f"secondary-gie{index}")
+        assert (group.get("gie-unique-id"), group.get("operate-on-gie-id"), group.get("operate-on-class-ids")) == \
+            (gie_id, "1", class_ids)
+        prop = read_ini(app / group.get("config-file")).group("property")
+        assert (prop.get("process-mode"), prop.get("network-type"), prop.get("gie-unique-id")) == ("2", "1", gie_id)
+        assert (prop.get("operate-on-gie-id"), prop.get("operate-on-class-ids")) == ("1", class_ids)
+        assert prop.get("classifier-async-mode") == "1"  # a tracker is upstream
+        assert prop.get("batch-size") == group.get("batch-size") == "16"
+        assert "_b16_" in prop.get("model-engine-file")
+        # nvinfer's classifier label file: one line, the classes separated by ';'
+        assert Path(prop.get("labelfile-path")).read_text() == ";".join(samples["classification"].labels_list) + "\n"
+    first = read_ini(app / ini.group("secondary-gie0").get("config-file")).group("property")
+    assert (first.get("input-object-min-width"), first.get("input-object-min-height")) == ("64", "64")
+    primary = read_ini(app / "config_infer_primary.txt").group("property")
+    assert (primary.get("batch-size"), primary.get("process-mode"), primary.get("gie-unique-id")) == ("4", "1", "1")
+    manifest = json.loads((app / "pipeline.json").read_text())
+    assert manifest["secondaries"][1]["operate_on_classes"] == ["car", "bicycle"]
+    assert not list(app.parent.glob(".app.*"))  # no temporary folder left
+
+
+def _plant(app: Path, old: str, new: str, file: str = "deepstream_app.txt") -> None:
+    path = app / file
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("plant,expected", [
+    (lambda app: _plant(app, "gie-unique-id=2\noperate-on-gie-id=1", "gie-unique-id=2\noperate-on-gie-id=7"),
+     "[secondary-gie0] operate-on-gie-id: 7 is not the gie-unique-id of any enabled GIE (ids: 1, 2, 3)"),
+    (lambda app: _plant(app, "operate-on-gie-id=1\noperate-on-class-ids=1;2", "operate-on-gie-id=1\noperate-on-class-ids=1;5"),
+     "[secondary-gie1] operate-on-class-ids: class id(s) 5 do not exist in [primary-gie]'s labels"),
+    (lambda app: _plant(app, "live-source=1\nbatch-size=4", "live-source=1\nbatch-size=2"),
+     "[streammux] batch-size: 2 is smaller than the 4 sources"),
+    (lambda app: (app / "config_tracker_NvDCF.yml").unlink(),
+     "[tracker] ll-config-file: file not found"),
+    (lambda app: _plant(app, "ll-lib-file=/opt/nvidia/deepstream/deepstream/lib/libnvds_nvmultiobjecttracker.so",
+                        "ll-lib-file=/opt/nvidia/deepstream/deepstream/lib/libnvds_nvdcf.so"),
+     "[tracker] ll-lib-file: libnvds_nvdcf.so is DeepStream 5's NvDCF tracker library, gone since 6.0"),
+    (lambda app: (app / "config_tracker_NvDCF.yml").write_text("%YAML:1.0\nVisualTracker:\n  useHog: 0\n"),
+     "has no BaseConfig, TargetManagement, DataAssociator section(s)"),
+], ids=["unknown-gie-id", "class-id-beyond-labels", "mux-batch-below-sources", "tracker-yaml-missing",
+        "deepstream5-tracker-library", "not-a-tracker-yaml"])
+def test_check_finds_planted_wiring_mistakes_with_one_line(plant, expected, bundles, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app))
+    plant(app)
+    code, lines = _check(app, capsys)
+    errors = [line for line in lines if ": error: " in line]
+    assert code == 1 and len(errors) == 1 and expected in errors[0], lines
+
+
+def test_class_names_resolve_against_the_primary_labels_or_refuse(bundles, samples, tmp_path):
+    det, make, _ = bundles[("9.0", "x86")]
+    app = tmp_path / "app"
+    result = run_cli("pipeline", "-o", app, "--primary", det, "--secondary", f"{make}:classes=truck")
+    assert_clean_error(result, f"--secondary {make}: class 'truck' is not a class of the primary",
+                       ", ".join(samples["detectnet_v2"].labels_list))
+    assert result.returncode == 2 and not app.exists()
+    result = run_cli("pipeline", "-o", app, "--primary", det, "--secondary", f"{make}:classes=Car")
+    assert_clean_error(result, "did you mean 'car'?")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (lambda d, m: ["--primary", m], "is not a detector"),
+    (lambda d, m: ["--primary", d, "--tracker", "nvsort", "--deepstream", "6.1"], "DeepStream 6.1 has no NvSORT"),
+    (lambda d, m: ["--primary", d, "--platform", "jetson"], "made for platform=x86 but the pipeline is for --platform jetson"),
+    (lambda d, m: ["--primary", d, "--deepstream", "8.0"], "re-create it with `taostream bundle --deepstream 8.0`"),
+    (lambda d, m: ["--primary", d, "--secondary", f"{m}:min-size=64"], "min-size=64: write WxH"),
+    (lambda d, m: ["--primary", d, "--source", "ftp://x/y"], "--source ftp://x/y: use a file path"),
+    (lambda d, m: ["--primary", d, "--source", "csi://0"], "CSI cameras exist on Jetson only"),
+    (lambda d, m: ["--primary", d / "labels.txt"], "not a bundle folder"),
+], ids=["classifier-primary", "nvsort-too-old", "platform-mismatch", "parser-layout-mismatch", "bad-min-size",
+        "bad-source", "csi-on-x86", "not-a-bundle"])
+def test_pipeline_refuses_with_one_line_and_writes_nothing(args, fragment, bundles, tmp_path):
+    det, make, _ = bundles[("9.0", "x86")]
+    app = tmp_path / "app"
+    result = run_cli("pipeline", "-o", app, *args(det, make))
+    assert result.returncode == 2
+    assert_clean_error(result, fragment)
+    assert not app.exists() and not list(tmp_path.glob(".app.*"))
+
+
+def test_existing_output_needs_force(bundles, tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "keep.txt").write_text("mine")
+    result = run_cli("pipeline", "-o", app, "--primary", bundles[("9.0", "x86")][0])
+    assert_clean_error(result, "already exists")
+    assert (app / "keep.txt").read_text() == "mine"
+
+
+def test_copied_pipeline_is_self_contained(bundles, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, copy=True))
+    moved = tmp_path / "elsewhere" / "app"
+    shutil.move(str(app), moved)
+    assert sorted(p.name for p in (moved / "bundles").iterdir()) == ["makenet", "trafficcam", "typenet"]
+    code, lines = _check(moved, capsys)
+    assert code == 0, lines
+    prop = read_ini(moved / "config_infer_primary.txt").group("property")
+    assert prop.get("onnx-file") == "bundles/trafficcam/model.onnx"
+
+
+def test_no_tracker_and_file_sink(bundles, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, tracker="none", sink="file", sources=["/videos/a.mp4", "/videos/b.mp4"]))
+    ini = read_ini(app / "deepstream_app.txt")
+    assert ini.group("tracker") is None
+    sink = ini.group("sink0")
+    assert (sink.get("type"), sink.get("container"), sink.get("output-file")) == ("3", "1", "out.mp4")
+    assert (ini.group("streammux").get("batch-size"), ini.group("streammux").get("live-source")) == ("2", "0")
+    prop = read_ini(app / ini.group("secondary-gie0").get("config-file")).group("property")
+    assert prop.get("classifier-async-mode") is None  # async classification needs tracker ids
+    code, lines = _check(app, capsys)
+    # the two videos are not on this machine: exactly those two findings
+    assert [line for line in lines if ": error: " in line and "/videos/" not in line] == [], lines
+
+
+def test_check_refuses_a_classifier_label_file_with_one_class_per_line(bundles, samples, tmp_path, capsys):
+    """nvinfer reads a classifier's labels as one line per output layer, split at ';' (parseLabelsFile):
+    one class per line would name only class 0 of the softmax."""
+    bundle = tmp_path / "typenet"
+    shutil.copytree(bundles[("9.0", "x86")][2], bundle)
+    names = list(samples["classification"].labels_list)
+    assert (bundle / "labels.txt").read_text() == ";".join(names) + "\n"
+    code, lines = _check(bundle, capsys)
+    assert code == 0, lines
+    (bundle / "labels.txt").write_text("".join(f"{n}\n" for n in names))
+    code, lines = _check(bundle, capsys)
+    errors = [line for line in lines if ": error: " in line]
+    assert code == 1 and len(errors) == 1, lines  # the deepstream-app config's GIE is the same file: once
+    assert f"has {len(names)} lines, one class each, but nvinfer reads a classifier's label file as one line per " \
+           "output layer" in errors[0], errors
