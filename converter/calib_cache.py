@@ -125,6 +125,8 @@ def read_calibration_cache(path: str | os.PathLike) -> CalibrationCache:
     path = Path(path)
     try:
         raw = path.read_bytes()
+    except IsADirectoryError:
+        raise CalibrationCacheError(f"{path}: is a folder; give the calibration cache file (cal.bin)") from None
     except OSError as exc:
         raise CalibrationCacheError(f"{path}: cannot read the calibration cache ({exc.strerror})") from None
     try:

@@ -10,6 +10,7 @@ import argparse
 from taostream.converter.engine import (
     DEFAULT_CALIBRATION_BATCH, DEFAULT_MAX_BATCH, BuildSettings, parse_profile, parse_workspace,
 )
+from taostream.converter import option_names
 from taostream.converter.errors import TaostreamError
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
@@ -105,9 +106,10 @@ def settings_from_convert_args(args: argparse.Namespace) -> BuildSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from_convert_args(args)
-    key = resolve_key(args, required=needs_key(settings.model))
-    return convert(settings, key)
+    with option_names.quoting(option_names.CONVERT):  # messages name --input-dims, not tao-converter's -d
+        settings = settings_from_convert_args(args)
+        key = resolve_key(args, required=needs_key(settings.model), model=settings.model)
+        return convert(settings, key)
 
 
 PLUGIN_ROUTE_MODEL = "model_trt10.onnx"  # the bundle's plugin graph for TensorRT <= 10 (Jetson)

@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from taostream.converter.errors import ModelFormatError, TaostreamError
+from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import check_input_file, check_output_file
 from taostream.converter.keys import add_key_arguments, resolve_key
 
 TARGET_CHOICES = ("8.6", "10", "11", "ort")
@@ -54,12 +55,14 @@ def _check_options(args) -> None:
         raise TaostreamError("give --calibration-cache or --calibrate-images, not both")
     if args.write_cache and not args.calibrate_images:
         raise TaostreamError("--write-cache writes the scales of --calibrate-images; add --calibrate-images DIR")
-    if args.calibration_cache and not Path(args.calibration_cache).is_file():
-        raise TaostreamError(f"{args.calibration_cache}: no such calibration cache (--calibration-cache)")
+    if args.calibration_cache:
+        check_input_file(args.calibration_cache, "--calibration-cache", "the calibration cache file (cal.bin)")
     if args.calibrate_images and not Path(args.calibrate_images).is_dir():
         raise TaostreamError(f"{args.calibrate_images}: not a folder of images (--calibrate-images)")
-    if os.path.abspath(args.output) == os.path.abspath(args.model):
-        raise TaostreamError(f"{args.output}: the output would overwrite the input model; choose another -o")
+    # modernize replaces an existing output (as it always has); never the input, a folder or an unwritable place
+    check_output_file(args.output, force=True, inputs=(args.model,))
+    if args.write_cache:
+        check_output_file(args.write_cache, force=True, option="--write-cache", inputs=(args.model, args.output))
     from taostream.converter.trt_support import PLUGINS, plugin_op
 
     unknown = [op for op in args.keep_plugins or () if plugin_op(op) is None]
@@ -71,11 +74,7 @@ def _check_options(args) -> None:
 def _load(args):
     from taostream.converter.model_file import load_onnx_model, needs_key, open_model
 
-    try:
-        encrypted = needs_key(args.model)
-    except OSError as exc:
-        raise ModelFormatError(f"{args.model}: cannot read the model ({exc.strerror})") from None
-    key = resolve_key(args, required=encrypted)
+    key = resolve_key(args, required=needs_key(args.model), model=args.model)
     return load_onnx_model(open_model(args.model, key))
 
 

@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 from taostream.converter import cuda_runtime
 from taostream.converter.errors import TaostreamError, require
 from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
+from taostream.converter.option_names import flag
 from taostream.converter.trt_adapt import BuildPlan
 
 DEFAULT_WORKSPACE = 1 << 30  # tao-converter's default (-w)
@@ -44,7 +45,7 @@ class OptimizationProfile:
     def __post_init__(self) -> None:
         shapes = (self.min, self.opt, self.max)
         if not self.input_name:
-            raise TaostreamError("optimization profile: the input name is empty; write -p NAME,MIN,OPT,MAX")
+            raise TaostreamError(f"optimization profile: the input name is empty; write {flag('profile')} NAME,MIN,OPT,MAX")
         if len({len(s) for s in shapes}) != 1:
             raise TaostreamError(
                 f"optimization profile for {self.input_name}: min, opt and max must have the same rank "
@@ -79,11 +80,11 @@ def parse_profile(text: str) -> OptimizationProfile:
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 4:
         raise TaostreamError(
-            f"optimization profile {text!r} (-p) needs 4 comma-separated fields: "
+            f"optimization profile {text!r} ({flag('profile')}) needs 4 comma-separated fields: "
             "<input name>,<min shape>,<opt shape>,<max shape>, e.g. input_1,1x3x544x960,4x3x544x960,16x3x544x960"
         )
     name, *shapes = parts
-    mn, opt, mx = (parse_shape(s, f"-p {name}") for s in shapes)
+    mn, opt, mx = (parse_shape(s, f"{flag('profile')} {name}") for s in shapes)
     return OptimizationProfile(name, mn, opt, mx)
 
 
@@ -254,7 +255,7 @@ def list_calibration_images(folder: str | os.PathLike) -> list[Path]:
 def calibration_batches(paths: list[Path], batch_size: int, max_batches: int | None = None) -> list[list[Path]]:
     """Full batches only: TensorRT's calibrator always reads batch_size samples per batch."""
     if batch_size < 1:
-        raise TaostreamError(f"calibration batch size (-b) must be 1 or more, got {batch_size}")
+        raise TaostreamError(f"calibration batch size ({flag('calibration_batch_size')}) must be 1 or more, got {batch_size}")
     if len(paths) < batch_size:
         raise TaostreamError(
             f"{len(paths)} calibration images are fewer than one batch of {batch_size}; add images or lower -b"
@@ -276,7 +277,7 @@ def preprocess_batches(batches: list[list[Path]], network, dims: tuple[int, int,
             raise
         raise TaostreamError(
             "image calibration needs taostream.converter.preprocess, which this build lacks; "
-            "use a calibration cache (-c) instead"
+            f"use a calibration cache ({flag('calibration_cache')}) instead"
         ) from None
     for batch in batches:
         yield np.stack([np.asarray(preprocess_image(str(p), network, dims), dtype=np.float32) for p in batch])

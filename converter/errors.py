@@ -3,6 +3,8 @@ prints it as one line and exits non-zero."""
 
 from __future__ import annotations
 
+import errno
+
 
 class TaostreamError(Exception):
     """Base class of every error caused by user input or the environment."""
@@ -56,9 +58,44 @@ def require(module_name: str, package: str, extra: str, purpose: str):
         raise MissingDependencyError(package, extra, purpose) from exc
 
 
+# The fix for an OSError a user causes (a wrong path, an unwritable place), by errno.
+_OS_ERROR_FIXES = {
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.EISDIR: "is a folder; give a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+    errno.EEXIST: "already exists; choose another name or pass --force",
+    errno.EACCES: "permission denied; choose a place you may read (inputs) or write (outputs)",
+    errno.EPERM: "operation not permitted; choose a place you may read (inputs) or write (outputs)",
+    errno.EROFS: "read-only file system; choose a writable place for the output",
+    errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
+    errno.ELOOP: "too many symbolic links; check the path",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line: the path(s), what is wrong, the fix."""
+    fix = _OS_ERROR_FIXES.get(exc.errno) or exc.strerror or str(exc)
+    names = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    return f"{' -> '.join(names)}: {fix}" if names else fix
+
+
+def _boundary_line(exc: BaseException) -> str:
+    """The one line for an error that escaped the commands' own checks (the safety net)."""
+    if isinstance(exc, OSError):
+        return os_error_line(exc)
+    if isinstance(exc, UnicodeError):
+        return f"an input file is not UTF-8 text ({exc}); save it as UTF-8"
+    # A ValueError here means a command did not check an input (or a bug): say so, without a traceback.
+    return (f"{exc} (an input taostream did not check: rerun with -v to see where; "
+            "report it if the inputs are right)")
+
+
 def exit_code_of(entry_point, *args) -> int:
     """Run an entry point; a TaostreamError becomes one line on stderr (no traceback) and its exit
-    code, as every taostream command reports user errors."""
+    code, as every taostream command reports user errors. OSError, UnicodeError and ValueError that
+    escape the commands' own checks also become one line (exit 2); -v logs their traceback."""
+    import logging
     import sys
 
     try:
@@ -66,3 +103,7 @@ def exit_code_of(entry_point, *args) -> int:
     except TaostreamError as exc:
         print(f"taostream: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
+        logging.getLogger("taostream").info("details of the error below", exc_info=exc)
+        print(f"taostream: error: {_boundary_line(exc)}", file=sys.stderr)
+        return TaostreamError.exit_code

@@ -19,8 +19,9 @@ def add_key_arguments(parser: argparse.ArgumentParser, required: bool = True) ->
     parser.set_defaults(_key_required=required)
 
 
-def resolve_key(args: argparse.Namespace, required: bool = True) -> str | None:
-    """Return the key from --key, then --key-file, then $TAOSTREAM_KEY."""
+def resolve_key(args: argparse.Namespace, required: bool = True, model: str | os.PathLike | None = None) -> str | None:
+    """Return the key from --key, then --key-file, then $TAOSTREAM_KEY; ``model`` (the file that needs
+    it) is named when none is given."""
     key = getattr(args, "key", None)
     key_file = getattr(args, "key_file", None)
     if key and key_file:
@@ -30,19 +31,30 @@ def resolve_key(args: argparse.Namespace, required: bool = True) -> str | None:
     if not key:
         key = os.environ.get(KEY_ENV) or None
     if not key and required:
+        what = f"{model}: an encrypted .etlt model needs its key" if model else "no model key"
         raise KeyMissingError(
-            f"no model key: pass --key KEY, --key-file FILE or set ${KEY_ENV} "
+            f"{what}: pass --key KEY, --key-file FILE or set ${KEY_ENV} "
             "(the key used with `tao export -k`; NVIDIA's public models use nvidia_tlt or tlt_encode)"
         )
     return key
 
 
 def read_key_file(path: str | os.PathLike) -> str:
+    """The first non-empty line of a UTF-8 text file; a byte-order mark (Windows editors) is not part
+    of the key. The key itself never appears in a message."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except IsADirectoryError:
+        raise TaostreamError(f"{path}: is a folder; --key-file takes the file holding the key") from None
     except OSError as exc:
         raise TaostreamError(f"{path}: cannot read the key file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TaostreamError(f"{path}: the key file is not UTF-8 text; put the key on its first line as plain "
+                             "text") from None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise TaostreamError(f"{path}: the key file is empty; put the key on its first line")
+    if not lines[0].isprintable():
+        raise TaostreamError(f"{path}: the key file's first line holds control characters (a binary file?); "
+                             "put the key on its first line as plain text")
     return lines[0]

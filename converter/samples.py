@@ -25,7 +25,7 @@ from taostream.converter import samples_networks as graphs
 from taostream.converter.calib_cache import CalibrationCache, header_for, write_calibration_cache
 from taostream.converter.errors import TaostreamError
 from taostream.converter.etlt import encode_etlt_bytes
-from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text
+from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, check_output_folder
 from taostream.converter.registry import Network, get_network
 from taostream.converter.samples_onnx import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
 from taostream.converter.samples_specs import sample_spec
@@ -160,6 +160,7 @@ def write_sample(network: str, out_dir, key: str = SAMPLE_KEY, force: bool = Fal
     net = get_network(network)
     if not key:
         raise TaostreamError("the sample key is empty; pass --key KEY or leave it out to use nvidia_tlt")
+    check_output_folder(out_dir, force=force)  # named as the user gave it, before any work
     directory = Path(out_dir).absolute()
     model = make_sample_model(net)
     spec = sample_spec(net.name, net.default_dims, directory)

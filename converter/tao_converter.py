@@ -28,9 +28,10 @@ from taostream.converter.engine import (
     batch_profile, parse_profile, parse_workspace,
 )
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import sha256_file
+from taostream.converter.fileio import check_output_file, sha256_file
 from taostream.converter.keys import KEY_ENV, add_key_arguments, resolve_key
 from taostream.converter.numeric_inputs import require_batch_size
+from taostream.converter.option_names import flag
 from taostream.converter.trt_adapt import PRECISIONS, BuildPlan, BuildRequest, plan_build, track
 
 INPUT_ORDERS = ("nchw", "nhwc", "nc")
@@ -79,11 +80,12 @@ def parse_dims(text: str | None, order: str) -> tuple[int, ...] | None:
         return None
     parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
     if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise TaostreamError(f"input dimensions {text!r} (-d) must be positive integers, comma separated, e.g. 3,544,960")
+        raise TaostreamError(f"input dimensions {text!r} ({flag('input_dims')}) must be positive integers, comma separated, e.g. 3,544,960")
     expected = 1 if order == "nc" else 3
     if len(parts) != expected:
         raise TaostreamError(
-            f"input dimensions {text!r} (-d) have {len(parts)} values; -i {order} needs {expected} "
+            f"input dimensions {text!r} ({flag('input_dims')}) have {len(parts)} values; {flag('input_order')} {order} "
+            f"needs {expected} "
             f"({'C' if order == 'nc' else 'C,H,W' if order == 'nchw' else 'H,W,C'}, without the batch)"
         )
     return tuple(int(p) for p in parts)
@@ -92,7 +94,7 @@ def parse_dims(text: str | None, order: str) -> tuple[int, ...] | None:
 def parse_precision(text: str) -> str:
     value = text.strip().lower()
     if value not in PRECISIONS:
-        raise TaostreamError(f"unknown engine data type {text!r} (-t): use one of {', '.join(PRECISIONS)}")
+        raise TaostreamError(f"unknown engine data type {text!r} ({flag('precision')}): use one of {', '.join(PRECISIONS)}")
     return value
 
 
@@ -112,9 +114,9 @@ def parse_dla_core(text: str | int | None) -> int | None:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise TaostreamError(f"DLA core (-u) must be a number (0, 1, or -1 for none), got {text!r}") from None
+        raise TaostreamError(f"DLA core ({flag('dla_core')}) must be a number (0, 1, or -1 for none), got {text!r}") from None
     if value < -1:
-        raise TaostreamError(f"DLA core (-u) must be 0 or more, or -1 for none; got {value}")
+        raise TaostreamError(f"DLA core ({flag('dla_core')}) must be 0 or more, or -1 for none; got {value}")
     return None if value == -1 else value
 
 
@@ -123,15 +125,15 @@ def check_profiles(profiles: tuple[OptimizationProfile, ...], dims: tuple[int, .
     names = [p.input_name for p in profiles]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise TaostreamError(f"optimization profile (-p) given twice for input {', '.join(duplicates)}")
+        raise TaostreamError(f"optimization profile ({flag('profile')}) given twice for input {', '.join(duplicates)}")
     if dims is None:
         return
     for profile in profiles:
         for label, shape in (("min", profile.min), ("opt", profile.opt), ("max", profile.max)):
             if tuple(shape[1:]) != tuple(dims):
                 raise TaostreamError(
-                    f"optimization profile for {profile.input_name} (-p): {label} shape "
-                    f"{'x'.join(map(str, shape))} does not match the input dimensions -d "
+                    f"optimization profile for {profile.input_name} ({flag('profile')}): {label} shape "
+                    f"{'x'.join(map(str, shape))} does not match the input dimensions {flag('input_dims')} "
                     f"{','.join(map(str, dims))} (a profile shape is the batch followed by exactly those dims)"
                 )
 
@@ -265,7 +267,7 @@ def check_outputs(requested: tuple[str, ...], outputs: list[str], source: str) -
     missing = [r for r in requested if bare(r) not in available]
     if missing:
         raise TaostreamError(
-            f"{source}: output blob(s) {', '.join(missing)} (-o) are not outputs of the model; "
+            f"{source}: output blob(s) {', '.join(missing)} ({flag('outputs')}) are not outputs of the model; "
             f"its outputs are {', '.join(outputs)}"
         )
 
@@ -275,44 +277,47 @@ def resolve_profiles(settings: BuildSettings, inputs: dict[str, list], source: s
     for profile in settings.profiles:
         if profile.input_name not in inputs:
             raise TaostreamError(
-                f"{source}: optimization profile input {profile.input_name!r} (-p) is not an input of the model; "
+                f"{source}: optimization profile input {profile.input_name!r} ({flag('profile')}) is not an input of the model; "
                 f"its inputs are {', '.join(inputs)}"
             )
         _check_against_model(profile.input_name, profile.max, inputs[profile.input_name], source)
     if settings.profiles:
         return settings.profiles
     if len(inputs) != 1:
-        raise TaostreamError(f"{source}: the model has {len(inputs)} inputs; give one -p profile per input")
+        raise TaostreamError(f"{source}: the model has {len(inputs)} inputs; give one {flag('profile')} profile per input")
     (name, shape), = inputs.items()
     dims = settings.input_dims or tuple(shape[1:])
     if settings.input_dims is not None:
-        _check_against_model(name, (1, *settings.input_dims), shape, source, flag="-d")
+        _check_against_model(name, (1, *settings.input_dims), shape, source, dims=True)
     if any(d is None for d in dims):
         raise TaostreamError(
-            f"{source}: input {name} has dynamic dimensions {shape}; give them with -d C,H,W or -p"
+            f"{source}: input {name} has dynamic dimensions {shape}; give them with {flag('input_dims')} C,H,W or "
+            f"{flag('profile')}"
         )
     if shape and shape[0] is not None and shape[0] < settings.max_batch:
         raise TaostreamError(
             f"{source}: input {name} has a fixed batch of {shape[0]}, so the engine cannot take batch "
-            f"{settings.max_batch} (-m); re-export with a dynamic batch or pass -m {shape[0]}"
+            f"{settings.max_batch} ({flag('max_batch')}); re-export with a dynamic batch or pass {flag('max_batch')} {shape[0]}"
         )
     max_batch = settings.max_batch if not shape or shape[0] is None else shape[0]
     return (batch_profile(name, tuple(dims), max_batch, min(settings.min_batch, max_batch),
                           min(settings.opt_batch, max_batch) if settings.opt_batch else None),)
 
 
-def _check_against_model(name, shape, model_shape, source, flag="-p"):
+def _check_against_model(name, shape, model_shape, source, dims=False):
+    """``shape`` (batch first) from a profile, or from the input dimensions when ``dims``."""
+    option = flag("input_dims") if dims else flag("profile")
     if len(shape) != len(model_shape):
         raise TaostreamError(
-            f"{source}: input {name} has rank {len(model_shape)} ({model_shape}) but {flag} gives "
-            f"{len(shape) - 1 if flag == '-d' else len(shape)} dimensions"
+            f"{source}: input {name} has rank {len(model_shape)} ({model_shape}) but {option} gives "
+            f"{len(shape) - 1 if dims else len(shape)} dimensions"
         )
     for axis, (want, have) in enumerate(zip(shape, model_shape)):
-        if axis == 0 and flag == "-d":
+        if axis == 0 and dims:
             continue
         if have is not None and want != have:
             raise TaostreamError(
-                f"{source}: input {name} dimension {axis} is {have} in the model but {want} in {flag}; "
+                f"{source}: input {name} dimension {axis} is {have} in the model but {want} in {option}; "
                 f"the model's input shape is {model_shape}"
             )
 
@@ -327,7 +332,7 @@ def target_version(settings: BuildSettings, platform: str) -> tuple[str, str]:
     if installed:
         return installed, "installed"
     default = "10.3" if platform == "jetson" else "11.0"
-    return default, "default (TensorRT is not installed; pass --trt-version to choose)"
+    return default, "the default: TensorRT is not installed; pass --trt-version to choose"
 
 
 def modernization_rows(model, target: str, keep_plugins: tuple[str, ...] = ()) -> tuple:
@@ -352,7 +357,7 @@ def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, 
     if (settings.precision == "int8" and settings.calibration_cache and not cache_ok
             and not settings.calibration_images and not has_qdq):
         raise TaostreamError(
-            f"{settings.calibration_cache}: the INT8 calibration cache (-c) does not exist; give the cal.bin "
+            f"{settings.calibration_cache}: the INT8 calibration cache ({flag('calibration_cache')}) does not exist; give the cal.bin "
             "written by `tao export --cal_cache_file`, or images with --calibration-images DIR"
         )
     rows = ()
@@ -395,6 +400,8 @@ def choose_network(settings: BuildSettings, inputs, outputs, ops):
 def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     """Run the whole pipeline; returns the exit code (0 also for --dry-run and a reused engine)."""
     out = out if out is not None else sys.stdout
+    # the engine is replaced (or reused) as before, but never a folder, the model itself or an unwritable place
+    check_output_file(settings.engine, force=True, option=flag("engine"), inputs=(settings.model,))
     loaded = load_model(settings, key)
     inputs, outputs, ops, has_qdq = graph_summary(loaded.model)
     check_outputs(settings.output_nodes, outputs, settings.model)
@@ -475,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
-        key = resolve_key(args, required=needs_key(settings.model))
+        key = resolve_key(args, required=needs_key(settings.model), model=settings.model)
         return convert(settings, key)
     except TaostreamError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -573,6 +573,10 @@ def load_spec(path: str | os.PathLike) -> SpecMessage:
             text = handle.read()
     except FileNotFoundError:
         raise SpecError(f"{path}: spec file not found; check the path") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder; give the TAO experiment spec file (e.g. spec.txt)") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not UTF-8 text (byte {exc.start}); is this really a spec file?") from None
     return parse_spec(text, str(path))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from taostream.converter import trt_support
 from taostream.converter.errors import TaostreamError
+from taostream.converter.option_names import flag
 
 PRECISIONS = ("fp32", "fp16", "int8")
 PLATFORMS = ("x86", "jetson")
@@ -263,7 +264,7 @@ def _check_request(request: BuildRequest, version: tuple[int, int, int]) -> None
         if request.platform != "jetson":
             raise TaostreamError(
                 f"DLA core {request.dla_core} requested (-u / --dla-core) but the platform is {request.platform}: "
-                "only Jetson Xavier/Orin have DLA; drop -u or build on the Jetson"
+                f"only Jetson Xavier/Orin have DLA; drop {flag('dla_core')} or build on the Jetson"
             )
     if request.strongly_typed and version < (10, 0, 0):
         raise TaostreamError(

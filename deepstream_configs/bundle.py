@@ -20,7 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, sha256_file
+from taostream.converter.fileio import (
+    atomic_directory, atomic_write_bytes, atomic_write_text, check_input_file, check_output_folder, sha256_file,
+)
 from taostream.converter.graph_regions import decode_layers
 from taostream.converter.model_classes import model_classes
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
@@ -256,8 +258,8 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
     if request.precision == "int8" and request.calibration_cache is None:
         raise TaostreamError("--precision int8 needs --calibration-cache CAL (the cal.bin from `tao export`); "
                              "or use --precision fp16")
-    if request.calibration_cache is not None and not Path(request.calibration_cache).is_file():
-        raise TaostreamError(f"{request.calibration_cache}: --calibration-cache file not found")
+    if request.calibration_cache is not None:
+        check_input_file(request.calibration_cache, "--calibration-cache", "the calibration cache file (cal.bin)")
     if request.spec is None and request.labels is None and net.label_rule != "classmap" and settings is None:
         raise TaostreamError(f"--spec SPEC or --labels LABELS is needed: {net.name}'s class names come from the "
                              "experiment or inference spec, or from the labels.txt an NGC model ships with")
@@ -574,7 +576,14 @@ def _model_name(request: BundleRequest, net: Network) -> str:
 def create_bundle(request: BundleRequest, dla_core: int | None = None, settings: BundleSettings | None = None) -> BundleResult:
     """Plan (decode, translate, modernize), then write the bundle folder atomically."""
     require_dla_core(dla_core)
+    check_output_folder(request.output, force=request.force, inputs=_inputs(request))  # before the slow planning
     return write_bundle(plan_bundle(request, settings), request, dla_core)
+
+
+def _inputs(request: BundleRequest) -> tuple:
+    """The files a bundle is made from: its output folder must not hold (and so replace) any of them."""
+    return (request.model, request.spec, request.labels, request.calibration_cache, request.classmap,
+            request.annotations)
 
 
 def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = None,
@@ -582,7 +591,7 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
     """Write a planned bundle folder atomically; ``extra_files`` (relative path -> text) are written
     beside the rest and listed in manifest.json."""
     model_name = _model_name(request, plan.net)
-    with atomic_directory(request.output, overwrite=request.force) as root:
+    with atomic_directory(request.output, overwrite=request.force, inputs=_inputs(request)) as root:
         for relative, text in (extra_files or {}).items():
             atomic_write_text(root / relative, text)
         _write_models(plan, request, root)

@@ -145,9 +145,11 @@ def _model_classes(path: Path, network: str, key: str | None):
 
 
 def _run_labels(args: argparse.Namespace) -> int:
-    from taostream.converter.fileio import atomic_write_text
+    from taostream.converter.fileio import atomic_write_text, check_output_file
     from taostream.deepstream_configs.labels import LabelSources, labels_from_spec_file, require_label_count
 
+    if args.output:  # replaced like a shell redirect would, but never a folder or the spec itself
+        check_output_file(args.output, force=True, inputs=(args.spec, args.classmap, args.annotations, args.model))
     classes = _model_classes(args.model, args.network, resolve_key(args, required=False)) if args.model else None
     labels = labels_from_spec_file(args.spec, args.network, LabelSources(
         classmap=args.classmap, coco_annotations=args.annotations, tlt2=args.tlt2,

@@ -219,9 +219,11 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_verify_command(args: argparse.Namespace) -> int:
     import json
 
-    from taostream.converter.fileio import atomic_write_text
+    from taostream.converter.fileio import atomic_write_text, check_output_file
     from taostream.inference.verify import VerifyRequest, run_verify
 
+    if args.json:
+        check_output_file(args.json, force=True, option="--json", inputs=(args.bundle, args.onnx, args.engine))
     report = run_verify(VerifyRequest(
         bundle=Path(args.bundle), inputs=args.inputs, backend=args.backend, onnx=args.onnx, engine=args.engine,
         url=args.url, protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,

@@ -247,7 +247,7 @@ def run_deepstream_app(bundle_dir: str | os.PathLike, source: str, output: str |
 
     bundle = load_bundle(bundle_dir)
     stem = Path(source.split("?")[0]).stem or "stream"
-    with atomic_directory(output, overwrite=force) as root:
+    with atomic_directory(output, overwrite=force, inputs=(bundle_dir, source)) as root:
         video = str(root / "videos" / f"{stem}.mp4") if annotate else None
         if video:
             Path(video).parent.mkdir(parents=True)

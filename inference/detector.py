@@ -75,8 +75,16 @@ class Detector:
                       **bundle.postprocess_parameters}
         self.decode_params = DecodeParams.from_model_parameters(parameters, num_classes, threshold)
 
+    def require_bundle_input(self, model: str) -> None:
+        """Refuse a model (``model`` names it) whose input is not the bundle's: another network's graph."""
+        inputs = self.runner.input_metadata()
+        if self.bundle.input_name not in inputs:
+            raise TaostreamError(f"{model}: the model's input is {', '.join(inputs) or 'missing'}, not the bundle's "
+                                 f"{self.bundle.input_name}; give a model made from this bundle")
+
     def model_batch_limit(self) -> int:
         """The model's fixed batch size (a static first dim), or 0 when it takes any batch."""
+        self.require_bundle_input(self.runner.name)
         first = self.runner.input_metadata()[self.bundle.input_name].shape[0]
         return first if isinstance(first, int) and first > 0 else 0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_directory
+from taostream.converter.fileio import atomic_directory, check_output_folder
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.bundle_info import Bundle, load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
@@ -165,6 +165,8 @@ def run_inference(request: InferRequest) -> InferSummary:
 
     require_batch_size(request.batch_size)
     require_fraction(request.threshold)
+    inputs = (request.bundle, request.engine, *request.inputs)
+    check_output_folder(request.output, force=request.force, inputs=inputs)  # before the run, not after it
     bundle = load_bundle(request.bundle)
     items = collect_inputs(request.inputs)
     summary = InferSummary(Path(request.output))
@@ -172,7 +174,7 @@ def run_inference(request: InferRequest) -> InferSummary:
         summary.warnings.append(
             f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
             f"{bundle.threshold:g}: the server already dropped detections under {bundle.threshold:g}")
-    with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force) as root:
+    with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force, inputs=inputs) as root:
         detector = Detector(bundle, runner, request.threshold, request.max_detections)
         writer = _RunWriter(root, bundle, request.annotate)
         images = [i for i in items if i.kind == "image"]

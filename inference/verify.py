@@ -21,6 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import check_input_file
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,12 @@ def graph_precision(path: Path) -> str:
     """fp32, fp16 or int8: what an ONNX graph computes in (Q/DQ nodes -> int8, float16 tensors -> fp16)."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    from taostream.converter.model_file import open_model, require_complete_onnx
+
+    model_file = open_model(path)  # an empty or non-ONNX file: a one-line ModelFormatError
+    if model_file.format != "onnx":
+        raise TaostreamError(f"{path}: a {model_file.format.upper()} model, not ONNX; give --onnx an ONNX graph")
+    model = require_complete_onnx(model_file.data, path)
     if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node):
         return "int8"
     if any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer):
@@ -296,9 +302,7 @@ def _candidate(bundle, request: VerifyRequest):
     if request.backend == "onnx":
         from taostream.inference.runners import cpu_runner
 
-        path = Path(request.onnx or bundle.path / "model.onnx")
-        if not path.is_file():
-            raise TaostreamError(f"{path}: no such ONNX model (--onnx)")
+        path = check_input_file(request.onnx or bundle.path / "model.onnx", "--onnx", "an ONNX model file")
         return cpu_runner(path), str(path), graph_precision(path)
     if request.backend == "trt":
         engine = _engine_path(bundle, request.engine)
@@ -341,6 +345,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         cap = DEFAULT_MAX_DETECTIONS  # both Detectors keep this many; the CPU Triton model returns as many
         reference = Detector(bundle, reference_runner, request.threshold, cap)
         candidate = Detector(bundle, runner, request.threshold, cap)
+        candidate.require_bundle_input(description)
         report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.threshold)
         classifier = bundle.network.task == "classification"
         videos = any(item.kind == "video" for item in items)

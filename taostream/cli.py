@@ -26,8 +26,16 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line naming the option and where the help is (exit 2),
+    like every other taostream error, instead of a usage block. Subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="taostream",
         description="Take an NVIDIA TAO/TLT model (.etlt) to a working DeepStream or Triton deployment.",
     )

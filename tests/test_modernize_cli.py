@@ -69,7 +69,7 @@ def test_keep_plugins_on_the_command_line(tmp_path, ssd_model, capsys):
 
 @pytest.mark.parametrize("extra, fragments", [
     (["--key", "wrong_key"], ["wrong key"]),
-    ([], ["no model key", "--key"]),
+    ([], ["ssd.etlt: an encrypted .etlt model needs its key", "--key"]),
     (["--key", KEY, "--target-trt", "ort", "--keep-plugins", "NoSuchOp"], ["--keep-plugins NoSuchOp"]),
     (["--key", KEY, "--write-cache", "x.cal"], ["--write-cache", "--calibrate-images"]),
 ])

@@ -166,7 +166,7 @@ def test_missing_key_for_an_etlt_exits_2(tmp_path, capsys):
     model = tmp_path / "m.etlt"
     model.write_bytes(encode_etlt_bytes(conv_model().SerializeToString(), "secret"))
     assert main(["-d", "3,32,48", str(model)]) == 2
-    assert "no model key" in capsys.readouterr().err
+    assert "m.etlt: an encrypted .etlt model needs its key" in capsys.readouterr().err
 
 
 # ---- the pipeline up to the build -----------------------------------------------------------------

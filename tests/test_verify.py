@@ -151,7 +151,7 @@ def test_a_damaged_graph_fails(ssd_bundle, photo, tmp_path):
 
 
 def test_bad_requests_are_clean_errors(ssd_bundle, photo, tmp_path):
-    assert_clean_error(run_cli("verify", ssd_bundle, photo, "--onnx", tmp_path / "nope.onnx"), "nope.onnx: no such ONNX model")
+    assert_clean_error(run_cli("verify", ssd_bundle, photo, "--onnx", tmp_path / "nope.onnx"), "nope.onnx: no such file")
     assert_clean_error(run_cli("verify", ssd_bundle, photo, "--backend", "trt"), "no TensorRT engine")
     assert_clean_error(run_cli("verify", tmp_path / "nobundle", photo), "no such bundle folder")
 

@@ -8,6 +8,7 @@ import json
 import sys
 
 from taostream.converter.errors import SpecError, TaostreamError
+from taostream.converter.fileio import check_output_file
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.tao_spec import Enum, SpecMessage, load_spec, save_spec
 from taostream.training import azureml_export, azureml_train, azureml_train_plain, commands, mounts
@@ -280,6 +281,7 @@ def coerce_value(text: str, kind: str | None, existing=None):
 
 def _spec_set(args) -> int:
     spec = load_spec(args.file)
+    check_output_file(args.output or args.file, force=True)
     value = coerce_value(args.value, args.type, spec.get(args.path))
     spec.set(args.path, value)
     save_spec(spec, args.output or args.file)

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import check_input_file
 from taostream.converter.registry import get_network
 from taostream.converter.tao_spec import load_spec
 from taostream.training.image_headers import ImageHeaderError, read_image_info
@@ -155,6 +156,8 @@ def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
         _check_label_file(os.path.join(labels_path, label_file), f"{label_dir}/{label_file}",
                           size[:2] if size else None, report)
     _check_class_case(report)
+    if sequence_map is not None:  # given on the command line: a wrong path is a usage error
+        check_input_file(sequence_map, "--sequence-map", f"the JSON file mapping sequences to frames ({SEQUENCE_MAP_NAME})")
     if sequence_map is None and os.path.isfile(os.path.join(root, SEQUENCE_MAP_NAME)):
         sequence_map = os.path.join(root, SEQUENCE_MAP_NAME)
     if sequence_map is not None:
@@ -384,6 +387,9 @@ def _check_sequence_map(path: str, image_ids: set[str], report: DatasetReport) -
         mapping = json.loads(text)
     except OSError as exc:
         report.error(shown, f"cannot read the sequence map: {exc.strerror}")
+        return
+    except UnicodeDecodeError as exc:
+        report.error(shown, f"not UTF-8 text (byte {exc.start}); save the sequence map as UTF-8 JSON")
         return
     except json.JSONDecodeError as exc:
         report.error(shown, f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno)

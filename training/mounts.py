@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_write_text
+from taostream.converter.fileio import atomic_write_text, check_output_file
 from taostream.converter.numeric_inputs import parse_gpu_index
 
 MOUNTS_FILES = {"tao": "~/.tao_mounts.json", "tlt": "~/.tlt_mounts.json"}
@@ -83,6 +83,7 @@ def build_mounts(mounts: list[str], envs: list[str] | None = None, gpu_index: st
 def write_mounts_file(config: MountsConfig, path: str | os.PathLike, force: bool = False) -> Path:
     path = Path(os.path.expanduser(os.fspath(path)))
     text = json.dumps(config.to_dict(), indent=4)
-    if path.exists() and not force and path.read_text(encoding="utf-8") != text:
+    check_output_file(path, force=True)  # a folder or an unwritable place: one line, before reading it
+    if path.exists() and not force and path.read_text(encoding="utf-8", errors="replace") != text:
         raise TaostreamError(f"{path} exists with other mounts; pass --force to replace it")
     return atomic_write_text(path, text)

@@ -1,0 +1,452 @@
+"""Every subcommand against inputs a user gets wrong: one line naming the problem, exit 2, no
+traceback, nothing left behind, the key never printed.
+
+TABLE has rows for every leaf subcommand of taostream.cli.build_parser(); a command added without
+rows fails test_every_subcommand_has_rows. Rows call main() in-process (fast); a few run the real
+command line in a subprocess to prove no traceback reaches a user's terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from cli_support import run_cli
+from taostream.cli import build_parser, main
+from taostream.converter import etlt
+
+SECRET = "h3-Secret-Key-9z"  # the model key of every row: it must never appear in any output
+LPD = "lpd_ccpd_detectnet_v2_pruned.etlt"
+DETECTNET_SPEC = "tao_detectnet_v2_default_spec.txt"
+
+
+class Workspace:
+    """Real inputs (the NVIDIA fixtures, re-encrypted with SECRET) and the wrong ones users hold."""
+
+    def __init__(self, root: Path, fixtures: Path):
+        self.root, self.fixtures = root, fixtures
+        self.spec = fixtures / "specs" / DETECTNET_SPEC
+        self.cache = fixtures / "calibration" / "lpd_ccpd_cal.bin"
+        self.config = fixtures / "configs" / "pgie_detectnet_v2_tlt_config.txt"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.root / name
+
+    def s(self, name: str) -> str:
+        return str(self.root / name)
+
+
+def _make_unwritable(folder: Path) -> bool:
+    """A folder nobody (root included) may write into: chattr +i as root, else mode 0555."""
+    folder.mkdir()
+    if os.geteuid() == 0:
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+            return False
+    else:
+        folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        return True
+    (folder / "probe").unlink()
+    return False
+
+
+def _release_unwritable(folder: Path) -> None:
+    if os.geteuid() == 0 and shutil.which("chattr"):
+        subprocess.run(["chattr", "-i", str(folder)])
+    folder.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory, fixtures_dir):
+    from taostream.converter.samples import make_sample_model
+    from taostream.converter.registry import get_network
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+
+    root = tmp_path_factory.mktemp("bad inputs é")  # a space and a non-ASCII letter in every path
+    w = Workspace(root, fixtures_dir)
+    payload = etlt.read_etlt(fixtures_dir / "models" / LPD, "nvidia_tlt")
+    (root / "lpd.uff").write_bytes(payload.data)
+    (root / "lpd.etlt").write_bytes(etlt.encode_etlt_bytes(payload.data, SECRET, input_name=payload.input_name))
+    onnx_bytes = make_sample_model(get_network("ssd")).SerializeToString()
+    (root / "ssd.onnx").write_bytes(onnx_bytes)
+    (root / "truncated.onnx").write_bytes(onnx_bytes[: len(onnx_bytes) // 2])
+    (root / "ssd.etlt").write_bytes(etlt.encode_etlt_bytes(onnx_bytes, SECRET))
+    raw = (root / "lpd.etlt").read_bytes()
+    (root / "truncated.etlt").write_bytes(raw[:30])
+    (root / "empty.onnx").write_bytes(b"")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "garbage.onnx").write_bytes(b"this is not a model\n")
+    (root / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (root / "afile").write_text("a regular file\n")
+    (root / "adir").mkdir()
+    (root / "secret.key").write_text(SECRET + "\n")
+    (root / "binary.key").write_bytes(b"\x00\x01\xff\xfe" + SECRET.encode())
+    (root / "wrong.key").write_text("not-the-key\n")
+    (root / "images").mkdir()
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(root / "images" / "photo 1.png"), np.full((96, 128, 3), 127, np.uint8))
+    (root / "kitti" / "labels").mkdir(parents=True)
+    shutil.copytree(root / "images", root / "kitti" / "images")
+    (root / "kitti" / "labels" / "photo 1.txt").write_text("car 0.00 0 0.00 10.0 10.0 50.0 40.0 0 0 0 0 0 0 0\n")
+    spec_text = w.spec.read_text(encoding="utf-8")
+    (root / "bad value spec.txt").write_text(spec_text.replace("coverage_threshold: 0.005", "coverage_threshold: abc", 1),
+                                             encoding="utf-8")
+    (root / "truncated spec.txt").write_text(spec_text[: len(spec_text) // 2], encoding="utf-8")
+    (root / "modèle é.etlt").write_bytes(raw)
+    create_bundle(BundleRequest(model=root / "lpd.etlt", network="detectnet_v2", output=root / "bundle",
+                                spec=w.spec, key=SECRET, precision="fp32"))
+    w.unwritable = _make_unwritable(root / "locked")
+    yield w
+    _release_unwritable(root / "locked")
+
+
+@dataclass(frozen=True)
+class Bad:
+    label: str  # missing, empty, truncated, folder-for-file, file-for-folder, unwritable, garbage, ...
+    argv: Callable[[Workspace], list]
+    says: tuple[str, ...] = ()  # fragments the error must hold (the file, the field, the fix)
+
+
+def key(*extra) -> list[str]:
+    return ["--key", SECRET, *extra]
+
+
+# Wrong outputs shared by the commands that write one file / one folder.
+def _file_outputs(command: Callable[[Workspace, str], list]) -> list[Bad]:
+    return [
+        Bad("folder-for-file output", lambda w: command(w, w.s("adir")), ("adir", "is a folder")),
+        Bad("output under a file", lambda w: command(w, w.s("afile") + "/out.x"), ("afile is a file",)),
+        Bad("unwritable output", lambda w: command(w, w.s("locked") + "/out.x"), ("locked", "cannot write")),
+    ]
+
+
+def _folder_outputs(command: Callable[[Workspace, str], list]) -> list[Bad]:
+    return [
+        Bad("file-for-folder output --force", lambda w: command(w, w.s("afile")) + ["--force"], ("afile", "is a file")),
+        Bad("output under a file", lambda w: command(w, w.s("afile") + "/out"), ("afile is a file",)),
+        Bad("current folder --force", lambda w: command(w, ".") + ["--force"], ("current folder",)),
+        Bad("unwritable output", lambda w: command(w, w.s("locked") + "/out"), ("locked", "cannot write")),
+    ]
+
+
+def _key_files(command: Callable[[Workspace], list]) -> list[Bad]:
+    return [
+        Bad("folder-for-file --key-file", lambda w: command(w) + ["--key-file", w.s("adir")], ("adir", "is a folder")),
+        Bad("binary --key-file", lambda w: command(w) + ["--key-file", w.s("binary.key")], ("binary.key",)),
+        Bad("missing --key-file", lambda w: command(w) + ["--key-file", w.s("nope.key")], ("nope.key",)),
+    ]
+
+
+def _bundle(w, *extra):
+    return ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec", str(w.spec), "--precision", "fp32",
+            *extra]
+
+
+def _tao(task: str, *args):
+    return lambda w: ["tao", task, "--network", "detectnet_v2", "--dry-run", *args]
+
+
+_TAO_KEYED = {
+    "train": ["-e", "/workspace/spec.txt"],
+    "evaluate": ["-e", "/workspace/spec.txt"],
+    "inference": ["-i", "/workspace/images"],
+    "prune": ["-m", "/workspace/m.tlt", "-o", "/workspace/p.tlt"],
+    "export": ["-m", "/workspace/m.tlt"],
+}
+
+TABLE: dict[str, list[Bad]] = {
+    "decode": [
+        Bad("missing model", lambda w: ["decode", w.s("nope é.etlt"), *key("-o", w.s("m.uff"))], ("nope é.etlt",)),
+        Bad("empty model", lambda w: ["decode", w.s("empty.onnx"), *key("-o", w.s("m.uff"))], ("empty.onnx",)),
+        Bad("truncated model", lambda w: ["decode", w.s("truncated.etlt"), *key("-o", w.s("m.uff"))],
+            ("truncated.etlt", "truncated")),
+        Bad("wrong key", lambda w: ["decode", w.s("lpd.etlt"), "--key-file", w.s("wrong.key"), "-o", w.s("m.uff")],
+            ("wrong key",)),
+        Bad("existing output without --force", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("lpd.uff"))],
+            ("lpd.uff", "--force")),
+        Bad("output payload mismatch", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("m.onnx"))],
+            ("UFF", "--to-onnx")),
+        Bad("output under a file", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("afile") + "/m.uff")],
+            ("afile is a file",)),
+        Bad("unwritable output", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("locked") + "/m.uff")],
+            ("locked", "cannot write")),
+        *_key_files(lambda w: ["decode", w.s("lpd.etlt"), "-o", w.s("m.uff")]),
+    ],
+    "encode": [
+        Bad("missing model", lambda w: ["encode", w.s("nope.onnx"), *key("-o", w.s("m.etlt"))], ("nope.onnx",)),
+        Bad("empty model", lambda w: ["encode", w.s("empty.onnx"), *key("-o", w.s("m.etlt"))], ("empty.onnx",)),
+        Bad("truncated ONNX", lambda w: ["encode", w.s("truncated.onnx"), *key("-o", w.s("m.etlt"))],
+            ("truncated.onnx", "truncated")),
+        Bad("garbage model", lambda w: ["encode", w.s("garbage.onnx"), *key("-o", w.s("m.etlt"))], ("garbage.onnx",)),
+        Bad("unknown --input-name", lambda w: ["encode", w.s("lpd.uff"), *key("-o", w.s("m.etlt"), "--input-name", "nope")],
+            ("--input-name nope", "input_1")),
+        Bad("--input-name with ONNX", lambda w: ["encode", w.s("ssd.onnx"), *key("-o", w.s("m.etlt"), "--input-name", "x")],
+            ("--input-name",)),
+        Bad("existing output without --force", lambda w: ["encode", w.s("ssd.onnx"), *key("-o", w.s("afile"))],
+            ("afile", "--force")),
+        Bad("output is the input", lambda w: ["encode", w.s("ssd.onnx"), *key("-o", w.s("ssd.onnx"), "--force")],
+            ("overwrite the input",)),
+        *_file_outputs(lambda w, out: ["encode", w.s("ssd.onnx"), *key("-o", out)]),
+        *_key_files(lambda w: ["encode", w.s("ssd.onnx"), "-o", w.s("m.etlt")]),
+    ],
+    "inspect": [
+        Bad("missing model", lambda w: ["inspect", w.s("nope.onnx")], ("nope.onnx",)),
+        Bad("empty .onnx", lambda w: ["inspect", w.s("empty.onnx")], ("empty.onnx", "empty")),
+        Bad("garbage .onnx", lambda w: ["inspect", w.s("garbage.onnx")], ("garbage.onnx", "not an ONNX model")),
+        Bad("truncated .onnx", lambda w: ["inspect", w.s("truncated.onnx")], ("truncated.onnx",)),
+        Bad("folder-for-file model", lambda w: ["inspect", w.s("adir")], ("adir", "is a folder")),
+        Bad("unicode path, no key", lambda w: ["inspect", w.s("modèle é.etlt")], ("modèle é.etlt", "--key")),
+        *_key_files(lambda w: ["inspect", w.s("lpd.etlt")]),
+    ],
+    "sample": [
+        Bad("garbage --network", lambda w: ["sample", "--network", "ssdd", "-o", w.s("s")], ("ssdd",)),
+        Bad("existing output without --force", lambda w: ["sample", "--network", "ssd", "-o", w.s("images")],
+            ("images", "--force")),
+        *_folder_outputs(lambda w, out: ["sample", "--network", "ssd", "-o", out]),
+        Bad("folder-for-file --key-file", lambda w: ["sample", "--network", "ssd", "-o", w.s("s"), "--key-file", w.s("adir")],
+            ("adir",)),
+    ],
+    "modernize": [
+        Bad("missing model", lambda w: ["modernize", w.s("nope.onnx"), "-o", w.s("m.onnx")], ("nope.onnx",)),
+        Bad("empty .onnx", lambda w: ["modernize", w.s("empty.onnx"), "-o", w.s("m.onnx")], ("empty.onnx",)),
+        Bad("truncated .onnx", lambda w: ["modernize", w.s("truncated.onnx"), "-o", w.s("m.onnx")], ("truncated.onnx",)),
+        Bad("folder-for-file --calibration-cache",
+            lambda w: ["modernize", w.s("ssd.onnx"), "-o", w.s("m.onnx"), "--calibration-cache", w.s("adir")],
+            ("adir", "is a folder", "--calibration-cache")),
+        Bad("garbage --keep-plugins", lambda w: ["modernize", w.s("ssd.onnx"), "-o", w.s("m.onnx"), "--keep-plugins", "Nope"],
+            ("Nope",)),
+        Bad("output is the input", lambda w: ["modernize", w.s("ssd.onnx"), "-o", w.s("ssd.onnx")], ("overwrite the input",)),
+        *_file_outputs(lambda w, out: ["modernize", w.s("ssd.onnx"), "-o", out]),
+        *_key_files(lambda w: ["modernize", w.s("ssd.etlt"), "-o", w.s("m.onnx")]),
+    ],
+    "calibration": [
+        Bad("missing cache", lambda w: ["calibration", w.s("nope.bin")], ("nope.bin",)),
+        Bad("empty cache", lambda w: ["calibration", w.s("empty.txt")], ("empty.txt", "empty")),
+        Bad("folder-for-file cache", lambda w: ["calibration", w.s("adir")], ("adir", "is a folder")),
+        Bad("binary cache", lambda w: ["calibration", w.s("binary.txt")], ("binary.txt",)),
+        Bad("garbage cache", lambda w: ["calibration", str(w.spec)], (DETECTNET_SPEC,)),
+    ],
+    "convert": [
+        Bad("missing model", lambda w: ["convert", w.s("nope.onnx"), "-o", w.s("m.engine"), "--dry-run",
+                                        "--trt-version", "10.3"], ("nope.onnx",)),
+        Bad("empty .onnx", lambda w: ["convert", w.s("empty.onnx"), "-o", w.s("m.engine"), "--dry-run",
+                                      "--trt-version", "10.3"], ("empty.onnx",)),
+        Bad("garbage --input-dims", lambda w: ["convert", w.s("ssd.onnx"), "-o", w.s("m.engine"), "--dry-run",
+                                               "--trt-version", "10.3", "--input-dims", "a,b,c"], ("--input-dims",)),
+        Bad("garbage --precision", lambda w: ["convert", w.s("ssd.onnx"), "-o", w.s("m.engine"), "--dry-run",
+                                              "--trt-version", "10.3", "--precision", "int4"], ("--precision",)),
+        *_file_outputs(lambda w, out: ["convert", w.s("ssd.onnx"), "-o", out, "--dry-run", "--trt-version", "10.3"]),
+        *_key_files(lambda w: ["convert", w.s("lpd.etlt"), "-o", w.s("m.engine"), "--dry-run", "--trt-version", "10.3"]),
+    ],
+    "bundle": [
+        Bad("missing model", lambda w: ["bundle", w.s("nope.etlt"), "--network", "detectnet_v2", "--spec", str(w.spec),
+                                        *key("-o", w.s("b"))], ("nope.etlt",)),
+        Bad("folder-for-file --spec", lambda w: _bundle(w, *key("-o", w.s("b")))[:5] + [w.s("adir"), *key("-o", w.s("b"))],
+            ("adir", "is a folder")),
+        Bad("garbage spec value", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec",
+                                             w.s("bad value spec.txt"), *key("-o", w.s("b"))],
+            ("bad value spec.txt", "coverage_threshold", "'abc'")),
+        Bad("truncated spec", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec",
+                                         w.s("truncated spec.txt"), *key("-o", w.s("b"))], ("truncated spec.txt",)),
+        Bad("folder-for-file --calibration-cache",
+            lambda w: _bundle(w, *key("-o", w.s("b")))[:-1] + ["int8", "--calibration-cache", w.s("adir")],
+            ("adir", "is a folder", "--calibration-cache")),
+        Bad("output holds the model", lambda w: ["bundle", w.s("bundle") + "/model.onnx", "--network", "detectnet_v2",
+                                                 "--spec", str(w.spec), "-o", w.s("bundle"), "--force"],
+            ("holds the input",)),
+        Bad("garbage --network", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet", *key("-o", w.s("b"))],
+            ("detectnet",)),
+        *_folder_outputs(lambda w, out: _bundle(w, *key("-o", out))),
+        *_key_files(lambda w: _bundle(w, "-o", w.s("b"))),
+    ],
+    "check": [
+        Bad("missing config", lambda w: ["check", w.s("nope.txt")], ("nope.txt",)),
+        Bad("folder without manifest", lambda w: ["check", w.s("adir")], ("adir", "manifest.json")),
+        Bad("binary config", lambda w: ["check", w.s("binary.txt")], ("binary.txt",)),
+        Bad("garbage --deepstream", lambda w: ["check", str(w.config), "--deepstream", "4.0"], ("4.0",)),
+    ],
+    "labels": [
+        Bad("missing spec", lambda w: ["labels", w.s("nope.txt"), "--network", "detectnet_v2"], ("nope.txt",)),
+        Bad("folder-for-file spec", lambda w: ["labels", w.s("adir"), "--network", "detectnet_v2"], ("adir", "is a folder")),
+        Bad("binary spec", lambda w: ["labels", w.s("binary.txt"), "--network", "detectnet_v2"], ("binary.txt",)),
+        Bad("truncated spec", lambda w: ["labels", w.s("truncated spec.txt"), "--network", "detectnet_v2"],
+            ("truncated spec.txt",)),
+        Bad("garbage --network", lambda w: ["labels", str(w.spec), "--network", "ssdd"], ("ssdd",)),
+        Bad("output is the spec", lambda w: ["labels", w.s("bad value spec.txt"), "--network", "detectnet_v2", "-o",
+                                             w.s("bad value spec.txt")], ("overwrite the input",)),
+        *_file_outputs(lambda w, out: ["labels", str(w.spec), "--network", "detectnet_v2", "-o", out]),
+    ],
+    "infer": [
+        Bad("missing bundle", lambda w: ["infer", w.s("nope"), w.s("images"), "-o", w.s("out")], ("nope",)),
+        Bad("file-for-folder bundle", lambda w: ["infer", w.s("afile"), w.s("images"), "-o", w.s("out")], ("afile",)),
+        Bad("missing input", lambda w: ["infer", w.s("bundle"), w.s("nope é.png"), "-o", w.s("out")], ("nope é.png",)),
+        Bad("garbage image", lambda w: ["infer", w.s("bundle"), w.s("garbage.onnx"), "-o", w.s("out")], ("garbage.onnx",)),
+        Bad("output is the bundle", lambda w: ["infer", w.s("bundle"), w.s("images"), "-o", w.s("bundle"), "--force"],
+            ("holds the input",)),
+        *_folder_outputs(lambda w, out: ["infer", w.s("bundle"), w.s("images"), "-o", out, "--no-progress"]),
+    ],
+    "verify": [
+        Bad("missing bundle", lambda w: ["verify", w.s("nope"), w.s("images")], ("nope",)),
+        Bad("empty --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("empty.onnx")],
+            ("empty.onnx", "empty")),
+        Bad("garbage --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("garbage.onnx")],
+            ("garbage.onnx", "not an ONNX model")),
+        Bad("truncated --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("truncated.onnx")],
+            ("truncated.onnx",)),
+        Bad("another network's --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("ssd.onnx"),
+                                                   "--no-progress"], ("ssd.onnx", "input_1")),
+        Bad("folder-for-file --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("adir")],
+            ("adir", "is a folder")),
+        Bad("folder-for-file --json", lambda w: ["verify", w.s("bundle"), w.s("images"), "--json", w.s("adir")],
+            ("adir", "is a folder")),
+        Bad("unwritable --json", lambda w: ["verify", w.s("bundle"), w.s("images"), "--json", w.s("locked") + "/r.json"],
+            ("locked", "cannot write")),
+    ],
+    "serve": [
+        Bad("missing target", lambda w: ["serve", w.s("nope")], ("nope",)),
+        Bad("file-for-folder target", lambda w: ["serve", w.s("afile")], ("afile",)),
+        Bad("folder without models", lambda w: ["serve", w.s("adir")], ("adir",)),
+    ],
+    "deepstream-app": [
+        Bad("missing bundle", lambda w: ["deepstream-app", w.s("nope"), "video.mp4", "-o", w.s("out")], ("nope",)),
+        Bad("garbage --mux-size", lambda w: ["deepstream-app", w.s("bundle"), "v.mp4", "-o", w.s("out"), "--mux-size", "big"],
+            ("--mux-size",)),
+    ],
+    "dataset check": [
+        Bad("missing dataset", lambda w: ["dataset", "check", w.s("nope")], ("nope",)),
+        Bad("file-for-folder dataset", lambda w: ["dataset", "check", w.s("afile")], ("afile",)),
+        Bad("folder-for-file --spec", lambda w: ["dataset", "check", w.s("kitti"), "--spec", w.s("adir")],
+            ("adir", "is a folder")),
+        Bad("folder-for-file --sequence-map", lambda w: ["dataset", "check", w.s("kitti"), "--sequence-map", w.s("adir")],
+            ("adir",)),
+        Bad("garbage --network", lambda w: ["dataset", "check", w.s("kitti"), "--network", "ssdd"], ("ssdd",)),
+    ],
+    "spec get": [
+        Bad("missing spec", lambda w: ["spec", "get", w.s("nope.txt")], ("nope.txt",)),
+        Bad("folder-for-file spec", lambda w: ["spec", "get", w.s("adir")], ("adir", "is a folder")),
+        Bad("binary spec", lambda w: ["spec", "get", w.s("binary.txt")], ("binary.txt",)),
+        Bad("truncated spec", lambda w: ["spec", "get", w.s("truncated spec.txt")], ("truncated spec.txt",)),
+        Bad("unknown field", lambda w: ["spec", "get", str(w.spec), "training_config.nope"], ("training_config.nope",)),
+    ],
+    "spec set": [
+        Bad("missing spec", lambda w: ["spec", "set", w.s("nope.txt"), "a.b", "1"], ("nope.txt",)),
+        Bad("folder-for-file spec", lambda w: ["spec", "set", w.s("adir"), "a.b", "1"], ("adir", "is a folder")),
+        Bad("garbage value", lambda w: ["spec", "set", str(w.spec), "training_config.num_epochs", "many", "-o",
+                                        w.s("s.txt")], ("many",)),
+        Bad("folder-for-file output", lambda w: ["spec", "set", str(w.spec), "training_config.num_epochs", "3", "-o",
+                                                 w.s("adir")], ("adir", "is a folder")),
+        Bad("unwritable output", lambda w: ["spec", "set", str(w.spec), "training_config.num_epochs", "3", "-o",
+                                            w.s("locked") + "/s.txt"], ("locked", "cannot write")),
+    ],
+    **{f"tao {task}": _key_files(_tao(task, *args)) for task, args in _TAO_KEYED.items()},
+    "tao dataset_convert": [
+        Bad("garbage --validation_fold", _tao("dataset_convert", "-d", "s.txt", "-o", "r", "--validation_fold", "x"),
+            ("--validation_fold",)),
+    ],
+    "tao calibration_tensorfile": [
+        Bad("garbage --max_batches", _tao("calibration_tensorfile", "-e", "s.txt", "-o", "t", "-m", "ten"),
+            ("--max_batches",)),
+    ],
+    "azureml train": [
+        Bad("folder-for-file --key-file", lambda w: [
+            "azureml", "train", "--model_app_name", "m", "--num_epochs", "1", "--training_data_dir", "/d",
+            "--specfile_reference_training_data_dir", "/r", "--training_tf_records_dir", "/t",
+            "--specfile_reference_training_tf_records_dir", "/rt", "--base_model_dir", "/b",
+            "--specfile_reference_model_dir", "/rm", "--original_specs", str(w.spec.parent), "--specs_file",
+            DETECTNET_SPEC, "--trained_model_dir", w.s("trained"), "--key-file", w.s("adir"), "--dry-run"],
+            ("adir",)),
+    ],
+    "azureml train-plain": [
+        Bad("folder-for-file --key-file", lambda w: [
+            "azureml", "train-plain", "--key-file", w.s("adir"), "--dry-run"], ()),
+    ],
+    "azureml export": [
+        Bad("binary --key-file", lambda w: ["azureml", "export", "--key-file", w.s("binary.key"), "--dry-run"], ()),
+    ],
+    "tao-mounts": [
+        Bad("garbage --mount", lambda w: ["tao-mounts", "--mount", "nocolon", "-o", w.s("m.json")], ("nocolon",)),
+        Bad("folder-for-file output", lambda w: ["tao-mounts", "--mount", f"{w.root}:/w", "-o", w.s("adir")],
+            ("adir", "is a folder")),
+        Bad("unwritable output", lambda w: ["tao-mounts", "--mount", f"{w.root}:/w", "-o", w.s("locked") + "/m.json"],
+            ("locked", "cannot write")),
+    ],
+}
+
+
+def leaf_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
+    """Every runnable subcommand, nested ones as "dataset check"."""
+    leaves = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                leaves |= leaf_commands(sub, f"{prefix}{name} ") or {f"{prefix}{name}"}
+    return leaves
+
+
+def test_every_subcommand_has_rows():
+    commands = leaf_commands(build_parser())
+    assert commands, "no subcommands found"
+    missing = sorted(c for c in commands if not TABLE.get(c))
+    assert not missing, f"add rows to TABLE in tests/test_bad_inputs.py for: {', '.join(missing)}"
+    stale = sorted(set(TABLE) - commands)
+    assert not stale, f"TABLE rows for commands that no longer exist: {', '.join(stale)}"
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def _check_error(code: int, out: str, err: str, says: tuple[str, ...]) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in err + out
+    assert lines and len(lines) <= 3, err
+    assert "error:" in lines[-1], err
+    for fragment in says:
+        assert fragment in lines[-1], (fragment, err)
+    assert SECRET not in out + err
+
+
+ROWS = [pytest.param(command, bad, id=f"{command}: {bad.label}") for command, rows in TABLE.items() for bad in rows]
+
+
+@pytest.mark.parametrize("command,bad", ROWS)
+def test_bad_input(command, bad, ws, capsys, monkeypatch):
+    if "locked" in " ".join(map(str, bad.argv(ws))) and not ws.unwritable:
+        pytest.skip("cannot make a folder unwritable here (root without chattr)")
+    monkeypatch.delenv("TAOSTREAM_KEY", raising=False)
+    monkeypatch.chdir(ws.root / "adir")  # `-o .` rows point at a folder that must survive
+    before = _tree(ws.root)
+    try:
+        code = main([str(a) for a in bad.argv(ws)])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    _check_error(code, out, err, bad.says)
+    assert _tree(ws.root) == before, "the command left files behind or removed some"
+
+
+# The same rows through the real command line: what a user's terminal shows.
+END_TO_END = ["decode: output under a file", "encode: folder-for-file output", "bundle: folder-for-file --spec",
+              "inspect: binary --key-file", "infer: current folder --force", "labels: binary spec"]
+
+
+@pytest.mark.parametrize("row_id", END_TO_END)
+def test_bad_input_end_to_end(row_id, ws):
+    command, label = row_id.split(": ", 1)
+    bad = next(b for b in TABLE[command] if b.label == label)
+    before = _tree(ws.root)
+    result = run_cli(*bad.argv(ws), cwd=ws.root / "adir")
+    _check_error(result.returncode, result.stdout, result.stderr, bad.says)
+    assert _tree(ws.root) == before
