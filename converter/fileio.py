@@ -76,6 +76,18 @@ def check_input_file(path: str | os.PathLike, option: str, what: str) -> Path:
     return path
 
 
+def check_writable_folder(path: str | os.PathLike, option: str) -> Path:
+    """Refuse, before any work, a folder that files are to be written into (created if absent) when it
+    is a file or lies where nothing can be written."""
+    from taostream.converter.errors import TaostreamError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise TaostreamError(f"{path}: is a file, not a folder; give {option} a folder")
+    _probe_writable(path / "probe", option)
+    return path
+
+
 def _same_or_inside(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 

@@ -419,7 +419,8 @@ def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibratio
         cache, origin = calibration_cache, "the calibration cache"
     else:
         cache, origin = read_calibration_cache(calibration_cache), f"calibration cache {calibration_cache}"
-    quantized, qdq_report = insert_qdq_from_cache(modernized, cache, network=network, exclude_nodes=exclude_nodes)
+    quantized, qdq_report = insert_qdq_from_cache(modernized, cache, network=network, exclude_nodes=exclude_nodes,
+                                                  source=origin)
     return quantized, [f"INT8 from {origin}"] + list(qdq_report.lines())
 
 

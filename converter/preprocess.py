@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +64,42 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     raise ImageError(f"image of dtype {image.dtype}: expected integer or floating-point pixels")
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def without_png_chunks(data: bytes, drop: frozenset = frozenset({b"iCCP"})) -> bytes:
+    """A PNG without the ancillary chunks ``drop``. OpenCV ignores colour profiles anyway, but libpng
+    prints "libpng warning: iCCP: ..." for every PNG whose profile it dislikes (many cameras' and
+    editors' PNGs), which would flood a run's output; the pixels are the same without the chunk."""
+    if not data.startswith(PNG_SIGNATURE):
+        return data
+    kept, pos = [data[:8]], 8
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        end = pos + 12 + length
+        if data[pos + 4:pos + 8] not in drop:
+            kept.append(data[pos:end])
+        pos = end
+    kept.append(data[pos:])  # a truncated tail is left for the decoder to judge
+    return b"".join(kept)
+
+
+def read_image_file(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file as OpenCV's imread(IMREAD_UNCHANGED) would, without libpng's iCCP noise."""
+    import cv2
+
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read the image ({exc.strerror})") from None
+    image = cv2.imdecode(np.frombuffer(without_png_chunks(data), np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    if image is None:
+        raise ImageError(f"{path}: not an image OpenCV can read (use JPEG, PNG or BMP)")
+    return image
+
+
 def load_bgr(path_or_array) -> np.ndarray:
     """An HxWx3 uint8 BGR image from a path or an array, the one place every reader goes through:
     grayscale (HxW or HxWx1) and BGRA are converted, deeper images (16-bit PNG/TIFF, float) are scaled
@@ -70,9 +107,7 @@ def load_bgr(path_or_array) -> np.ndarray:
     import cv2
 
     if isinstance(path_or_array, (str, os.PathLike)):
-        image = cv2.imread(os.fspath(path_or_array), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise ImageError(f"{path_or_array}: not an image OpenCV can read (use JPEG, PNG or BMP)")
+        image = read_image_file(path_or_array)
     else:
         image = np.asarray(path_or_array)
     if image.ndim == 3 and image.shape[2] == 1:

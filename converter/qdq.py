@@ -197,7 +197,8 @@ def _activation_inputs(node: gs.Node) -> list[int]:
 
 
 def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, network=None,
-                          exclude_nodes=(), strict: bool = False) -> tuple[onnx.ModelProto, QdqReport]:
+                          exclude_nodes=(), strict: bool = False,
+                          source: str = "the calibration cache") -> tuple[onnx.ModelProto, QdqReport]:
     """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
 
     ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
@@ -248,7 +249,7 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
             node.inputs[1] = inserter.weight(node, node.inputs[1])
         report.quantized_nodes.append(label)
     report.warnings = foreign_cache_warnings(graph, cache, report)
-    _check_outcome(report, strict, cache)
+    _check_outcome(report, strict, cache, source)
     graph.cleanup().toposort()
     out = gs.export_onnx(graph)
     out.ir_version = model.ir_version
@@ -277,11 +278,15 @@ def foreign_cache_warnings(graph: gs.Graph, cache: CalibrationCache, report: Qdq
     return found
 
 
-def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache) -> None:
+def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache, source: str) -> None:
+    """``source`` names the cache (its file, or the fresh calibration) in messages."""
     if not report.quantized_nodes:
+        if not cache.scales:
+            raise QdqError(f"{source} holds no tensor scales; regenerate it for this model (`tao export "
+                           "--cal_cache_file`), or calibrate afresh with --calibrate-images")
         sample = ", ".join(list(cache.scales)[:3])
         raise QdqError(
-            f"calibration cache ({len(cache.scales)} tensors, e.g. {sample}): no Conv/Gemm/MatMul input of this "
+            f"{source} ({len(cache.scales)} tensors, e.g. {sample}): no Conv/Gemm/MatMul input of this "
             "graph has a scale in it; is it the cache of this model? Regenerate it for this model, or "
             "calibrate afresh with --calibrate-images"
         )

@@ -573,6 +573,23 @@ def _model_name(request: BundleRequest, net: Network) -> str:
     return stem if stem and stem != "model" else net.name
 
 
+def log_plan(manifest: dict, output: Path) -> None:
+    """What `bundle -v` shows: the network, each target's route and precision, and every file written."""
+    source, model_input = manifest["source_model"], manifest["input"]
+    log.info("network %s from %s (%s); input %s %s %s; %d labels", manifest["network"], source["file"],
+             source["format"], model_input["name"], "x".join(map(str, model_input["dims_chw"])), model_input["order"],
+             manifest["labels"])
+    log.info("DeepStream %s on %s, batch %s, Triton model %s", manifest["deepstream"], manifest["platform"],
+             manifest["batch_size"], manifest["triton_model"])
+    for target in manifest["targets"]:
+        int8 = {"q/dq": " (INT8 as Q/DQ)", "calibration": f" (INT8 by calibration from {target.get('calibration')})"}
+        log.info("route %s: %s, %s%s%s", target["name"], target["model"], manifest["precision"],
+                 int8.get(target.get("int8"), "") if manifest["precision"] == "int8" else "",
+                 f"; {target['why']}" if target.get("why") else "")
+    for entry in manifest["files"]:
+        log.info("wrote %s (%d bytes)", Path(output) / entry["path"], entry["size"])
+
+
 def create_bundle(request: BundleRequest, dla_core: int | None = None, settings: BundleSettings | None = None) -> BundleResult:
     """Plan (decode, translate, modernize), then write the bundle folder atomically."""
     require_dla_core(dla_core)
@@ -601,4 +618,5 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
         _write_parser_library(root, request, plan.warnings)
         manifest = _manifest(plan, request, root, model_name)
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    log_plan(manifest, request.output)
     return BundleResult(Path(request.output), manifest, plan.warnings, plan.defaults)

@@ -152,8 +152,8 @@ class _Checker:
         path = self.resolve(text)
         if path.exists():
             return True
-        self.add(severity, group, key, f"file not found: {path} (relative paths are relative to the config's "
-                 f"folder {self.folder}){why}; fix the path or create the file")
+        relative = "" if Path(text).is_absolute() else f" (relative to the config's folder {self.folder})"
+        self.add(severity, group, key, f"file not found: {path}{relative}{why}; fix the path or create the file")
         return False
 
 

@@ -30,8 +30,9 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
             if pending and not target.exists():
                 report.findings.append(Finding(WARNING, path, None, None, dotted, pending))
             elif not target.exists():
-                report.findings.append(Finding(ERROR, path, None, None, dotted, f"file not found: {target} "
-                                               "(relative to the config's folder); fix the path"))
+                relative = "" if Path(str(value)).is_absolute() else " (relative to the config's folder)"
+                report.findings.append(Finding(ERROR, path, None, None, dotted,
+                                               f"file not found: {target}{relative}; fix the path"))
     _check_parse_function(path, spec, report, deepstream_major)
     if not spec.get("infer_config.backend.triton.model_name"):
         report.findings.append(Finding(ERROR, path, None, None, "infer_config.backend.triton.model_name",

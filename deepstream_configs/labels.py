@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from taostream.converter.errors import SpecError
+from taostream.converter.fileio import check_input_file
 from taostream.converter.registry import Network, get_network, spec_network_mismatch
 from taostream.deepstream_configs.spec_access import as_spec_dict, spec_value, spec_values
 
@@ -213,6 +214,8 @@ def _read_json(path: str | os.PathLike, what: str, source: str) -> Any:
 
 
 def _coco_categories(spec: dict, sources: LabelSources, spec_field: str, source: str) -> dict[int, str] | None:
+    if sources.coco_annotations is not None:  # given by the user: a wrong path is an error, not placeholders
+        check_input_file(sources.coco_annotations, "--annotations", "the COCO annotation .json")
     path = sources.coco_annotations or spec_value(spec, spec_field)
     if not path or not Path(path).is_file():
         return None
@@ -269,14 +272,19 @@ def _efficientdet_labels(spec: dict, sources: LabelSources, source: str) -> Labe
 
 
 def _classmap_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
-    if sources.classmap is None or not Path(sources.classmap).is_file():
+    # One rule for bundle and labels: a given --classmap must exist; without one, placeholder names
+    # (with a warning) when the model's class count is known (bundle; labels --model), else an error.
+    if sources.classmap is not None:
+        check_input_file(sources.classmap, "--classmap", "the classmap.json of `tao classification train`")
+    else:
         if sources.class_count_hint:
             names = [f"class_{i}" for i in range(sources.class_count_hint)]
             fix = "pass the classmap.json that `tao classification train` wrote (--classmap)"
             return Labels(names, [_placeholder_warning(source, "classmap.json", fix)])
         raise SpecError(
             f"{source}: classification labels come from classmap.json (written by `tao "
-            "classification train` in its results folder); pass it with --classmap"
+            "classification train` in its results folder); pass it with --classmap, or give the model "
+            "(--model) for placeholder names class_0 .. class_N-1"
         )
     classmap = _read_json(sources.classmap, "classmap.json", source)
     if not isinstance(classmap, dict) or not all(isinstance(v, int) for v in classmap.values()):

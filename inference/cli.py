@@ -156,7 +156,7 @@ def run_infer(args: argparse.Namespace) -> int:
         print(f"taostream: warning: {warning}", file=sys.stderr)
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
     print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
-          f"{summary.detections} detections ({', '.join(written)})")
+          f"{summary.results_text()} ({', '.join(written)})")
     return 0
 
 
@@ -238,9 +238,13 @@ def run_verify_command(args: argparse.Namespace) -> int:
 def run_evaluate_command(args: argparse.Namespace) -> int:
     import json
 
-    from taostream.converter.fileio import atomic_write_text
+    from taostream.converter.fileio import atomic_write_text, check_output_file, check_writable_folder
     from taostream.inference.evaluate import EvaluateRequest, run_evaluate
 
+    if args.json:  # checked before the run, not after it
+        check_output_file(args.json, force=True, option="--json", inputs=(args.dataset, args.spec, args.onnx))
+    if args.plots:
+        check_writable_folder(args.plots, "--plots")
     report = run_evaluate(EvaluateRequest(
         dataset=Path(args.dataset), bundle=args.bundle, predictions=args.predictions, backend=args.backend,
         onnx=args.onnx, engine=args.engine, url=args.url, protocol=args.protocol, model_name=args.model_name,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
+from taostream.converter.fileio import check_input_file
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.eval_dataset import (
     Dataset, NameIssues, Predictions, Sample, image_size, load_dataset, normalize_name, read_predictions)
@@ -335,8 +336,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
     if request.spec is not None:
         from taostream.deepstream_configs.spec_access import load_spec_file
 
-        if not Path(request.spec).is_file():
-            raise TaostreamError(f"{request.spec}: no such spec file (--spec)")
+        check_input_file(request.spec, "--spec", "the TAO experiment spec file")
         spec = load_spec_file(request.spec)
     bundle = load_bundle(request.bundle) if request.bundle else None
     if bundle is not None:

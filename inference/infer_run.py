@@ -50,7 +50,14 @@ class InferSummary:
     images: int = 0
     frames: int = 0
     detections: int = 0
+    classified: int | None = None  # classifiers: images/frames given a class above the threshold
     warnings: list[str] = field(default_factory=list)
+
+    def results_text(self) -> str:
+        """What the run found: detections, or for a classifier how many images got a class."""
+        if self.classified is None:
+            return f"{self.detections} detections"
+        return f"{self.classified} of {self.images + self.frames} classified above the threshold"
 
 
 def _engine_path(bundle: Bundle, engine: Path | None) -> Path:
@@ -190,6 +197,8 @@ def run_inference(request: InferRequest) -> InferSummary:
             if video is not None:
                 video.close()
         summary.detections = sum(len(r.detections) for r in writer.results)
+        if bundle.network.task == "classification":
+            summary.classified = sum(1 for r in writer.results if r.classification is not None)
         run = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,
                "threshold": detector.threshold, "input_dims_chw": list(bundle.dims), "coordinates": "frame pixels"}
         write_run_json(root / "results.json", run, writer.results, bundle.labels)

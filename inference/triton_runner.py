@@ -24,6 +24,18 @@ _TRITON_TO_NUMPY = {"FP32": np.float32, "FP16": np.float16, "FP64": np.float64, 
 PROTOCOLS = ("http", "grpc")
 
 
+def _port_open(url: str, timeout_s: float = 2.0) -> bool:
+    """True when a TCP connection to HOST:PORT succeeds (a server is there, whatever it speaks)."""
+    import socket
+
+    host, _, port = url.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _client_module(protocol: str):
     if protocol not in PROTOCOLS:
         raise TaostreamError(f"Triton protocol '{protocol}': use http or grpc")
@@ -70,7 +82,14 @@ class TritonRunner(Runner):
         try:
             ready = self.client.is_model_ready(self.model_name, self.model_version)
         except Exception as exc:  # tritonclient raises InferenceServerException or socket errors
-            raise TaostreamError(f"Triton at {self.url} ({self.protocol}) is not reachable: {exc}; "
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            if _port_open(self.url):  # something listens there, but does not speak this protocol
+                other = "grpc" if self.protocol == "http" else "http"
+                raise TaostreamError(
+                    f"{self.url} answers, but not as Triton over {self.protocol} ({reason}); the protocol may be "
+                    f"wrong: if it is Triton's {other.upper()} port, pass --protocol {other} (taostream serve prints "
+                    "both URLs: HTTP 8000 and gRPC 8001 by default)") from None
+            raise TaostreamError(f"Triton at {self.url} ({self.protocol}) is not reachable: {reason}; "
                                  "start it with `taostream serve BUNDLE`") from None
         if not ready:
             raise TaostreamError(f"Triton at {self.url}: model '{self.model_name}' is not ready; check the server log "

@@ -23,8 +23,8 @@ from taostream.cli import build_parser, main
 from taostream.converter import etlt
 
 SECRET = "h3-Secret-Key-9z"  # the model key of every row: it must never appear in any output
-LPD = "lpd_ccpd_detectnet_v2_pruned.etlt"
-DETECTNET_SPEC = "tao_detectnet_v2_default_spec.txt"
+FACEMASK = "facemask_detectnet_v2_resnet18.etlt"  # NVIDIA's sample, key tlt_encode; its training spec below
+DETECTNET_SPEC = "facemask_detectnet_v2_train_resnet18_kitti.txt"
 
 
 class Workspace:
@@ -33,7 +33,7 @@ class Workspace:
     def __init__(self, root: Path, fixtures: Path):
         self.root, self.fixtures = root, fixtures
         self.spec = fixtures / "specs" / DETECTNET_SPEC
-        self.cache = fixtures / "calibration" / "lpd_ccpd_cal.bin"
+        self.cache = fixtures / "calibration" / "facemask_detectnet_v2_cal.bin"
         self.config = fixtures / "configs" / "pgie_detectnet_v2_tlt_config.txt"
 
     def __truediv__(self, name: str) -> Path:
@@ -73,14 +73,14 @@ def ws(tmp_path_factory, fixtures_dir):
 
     root = tmp_path_factory.mktemp("bad inputs é")  # a space and a non-ASCII letter in every path
     w = Workspace(root, fixtures_dir)
-    payload = etlt.read_etlt(fixtures_dir / "models" / LPD, "nvidia_tlt")
-    (root / "lpd.uff").write_bytes(payload.data)
-    (root / "lpd.etlt").write_bytes(etlt.encode_etlt_bytes(payload.data, SECRET, input_name=payload.input_name))
+    payload = etlt.read_etlt(fixtures_dir / "models" / FACEMASK, "tlt_encode")
+    (root / "facemask.uff").write_bytes(payload.data)
+    (root / "facemask.etlt").write_bytes(etlt.encode_etlt_bytes(payload.data, SECRET, input_name=payload.input_name))
     onnx_bytes = make_sample_model(get_network("ssd")).SerializeToString()
     (root / "ssd.onnx").write_bytes(onnx_bytes)
     (root / "truncated.onnx").write_bytes(onnx_bytes[: len(onnx_bytes) // 2])
     (root / "ssd.etlt").write_bytes(etlt.encode_etlt_bytes(onnx_bytes, SECRET))
-    raw = (root / "lpd.etlt").read_bytes()
+    raw = (root / "facemask.etlt").read_bytes()
     (root / "truncated.etlt").write_bytes(raw[:30])
     (root / "empty.onnx").write_bytes(b"")
     (root / "empty.txt").write_bytes(b"")
@@ -100,11 +100,11 @@ def ws(tmp_path_factory, fixtures_dir):
     shutil.copytree(root / "images", root / "kitti" / "images")
     (root / "kitti" / "labels" / "photo 1.txt").write_text("car 0.00 0 0.00 10.0 10.0 50.0 40.0 0 0 0 0 0 0 0\n")
     spec_text = w.spec.read_text(encoding="utf-8")
-    (root / "bad value spec.txt").write_text(spec_text.replace("coverage_threshold: 0.005", "coverage_threshold: abc", 1),
+    (root / "bad value spec.txt").write_text(spec_text.replace("coverage_threshold: 0.00499999988824", "coverage_threshold: abc", 1),
                                              encoding="utf-8")
     (root / "truncated spec.txt").write_text(spec_text[: len(spec_text) // 2], encoding="utf-8")
     (root / "modèle é.etlt").write_bytes(raw)
-    create_bundle(BundleRequest(model=root / "lpd.etlt", network="detectnet_v2", output=root / "bundle",
+    create_bundle(BundleRequest(model=root / "facemask.etlt", network="detectnet_v2", output=root / "bundle",
                                 spec=w.spec, key=SECRET, precision="fp32"))
     w.unwritable = _make_unwritable(root / "locked")
     yield w
@@ -149,7 +149,7 @@ def _key_files(command: Callable[[Workspace], list]) -> list[Bad]:
 
 
 def _bundle(w, *extra):
-    return ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec", str(w.spec), "--precision", "fp32",
+    return ["bundle", w.s("facemask.etlt"), "--network", "detectnet_v2", "--spec", str(w.spec), "--precision", "fp32",
             *extra]
 
 
@@ -171,17 +171,17 @@ TABLE: dict[str, list[Bad]] = {
         Bad("empty model", lambda w: ["decode", w.s("empty.onnx"), *key("-o", w.s("m.uff"))], ("empty.onnx",)),
         Bad("truncated model", lambda w: ["decode", w.s("truncated.etlt"), *key("-o", w.s("m.uff"))],
             ("truncated.etlt", "truncated")),
-        Bad("wrong key", lambda w: ["decode", w.s("lpd.etlt"), "--key-file", w.s("wrong.key"), "-o", w.s("m.uff")],
+        Bad("wrong key", lambda w: ["decode", w.s("facemask.etlt"), "--key-file", w.s("wrong.key"), "-o", w.s("m.uff")],
             ("wrong key",)),
-        Bad("existing output without --force", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("lpd.uff"))],
-            ("lpd.uff", "--force")),
-        Bad("output payload mismatch", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("m.onnx"))],
+        Bad("existing output without --force", lambda w: ["decode", w.s("facemask.etlt"), *key("-o", w.s("facemask.uff"))],
+            ("facemask.uff", "--force")),
+        Bad("output payload mismatch", lambda w: ["decode", w.s("facemask.etlt"), *key("-o", w.s("m.onnx"))],
             ("UFF", "--to-onnx")),
-        Bad("output under a file", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("afile") + "/m.uff")],
+        Bad("output under a file", lambda w: ["decode", w.s("facemask.etlt"), *key("-o", w.s("afile") + "/m.uff")],
             ("afile is a file",)),
-        Bad("unwritable output", lambda w: ["decode", w.s("lpd.etlt"), *key("-o", w.s("locked") + "/m.uff")],
+        Bad("unwritable output", lambda w: ["decode", w.s("facemask.etlt"), *key("-o", w.s("locked") + "/m.uff")],
             ("locked", "cannot write")),
-        *_key_files(lambda w: ["decode", w.s("lpd.etlt"), "-o", w.s("m.uff")]),
+        *_key_files(lambda w: ["decode", w.s("facemask.etlt"), "-o", w.s("m.uff")]),
     ],
     "encode": [
         Bad("missing model", lambda w: ["encode", w.s("nope.onnx"), *key("-o", w.s("m.etlt"))], ("nope.onnx",)),
@@ -189,7 +189,7 @@ TABLE: dict[str, list[Bad]] = {
         Bad("truncated ONNX", lambda w: ["encode", w.s("truncated.onnx"), *key("-o", w.s("m.etlt"))],
             ("truncated.onnx", "truncated")),
         Bad("garbage model", lambda w: ["encode", w.s("garbage.onnx"), *key("-o", w.s("m.etlt"))], ("garbage.onnx",)),
-        Bad("unknown --input-name", lambda w: ["encode", w.s("lpd.uff"), *key("-o", w.s("m.etlt"), "--input-name", "nope")],
+        Bad("unknown --input-name", lambda w: ["encode", w.s("facemask.uff"), *key("-o", w.s("m.etlt"), "--input-name", "nope")],
             ("--input-name nope", "input_1")),
         Bad("--input-name with ONNX", lambda w: ["encode", w.s("ssd.onnx"), *key("-o", w.s("m.etlt"), "--input-name", "x")],
             ("--input-name",)),
@@ -207,7 +207,7 @@ TABLE: dict[str, list[Bad]] = {
         Bad("truncated .onnx", lambda w: ["inspect", w.s("truncated.onnx")], ("truncated.onnx",)),
         Bad("folder-for-file model", lambda w: ["inspect", w.s("adir")], ("adir", "is a folder")),
         Bad("unicode path, no key", lambda w: ["inspect", w.s("modèle é.etlt")], ("modèle é.etlt", "--key")),
-        *_key_files(lambda w: ["inspect", w.s("lpd.etlt")]),
+        *_key_files(lambda w: ["inspect", w.s("facemask.etlt")]),
     ],
     "sample": [
         Bad("garbage --network", lambda w: ["sample", "--network", "ssdd", "-o", w.s("s")], ("ssdd",)),
@@ -247,17 +247,17 @@ TABLE: dict[str, list[Bad]] = {
         Bad("garbage --precision", lambda w: ["convert", w.s("ssd.onnx"), "-o", w.s("m.engine"), "--dry-run",
                                               "--trt-version", "10.3", "--precision", "int4"], ("--precision",)),
         *_file_outputs(lambda w, out: ["convert", w.s("ssd.onnx"), "-o", out, "--dry-run", "--trt-version", "10.3"]),
-        *_key_files(lambda w: ["convert", w.s("lpd.etlt"), "-o", w.s("m.engine"), "--dry-run", "--trt-version", "10.3"]),
+        *_key_files(lambda w: ["convert", w.s("facemask.etlt"), "-o", w.s("m.engine"), "--dry-run", "--trt-version", "10.3"]),
     ],
     "bundle": [
         Bad("missing model", lambda w: ["bundle", w.s("nope.etlt"), "--network", "detectnet_v2", "--spec", str(w.spec),
                                         *key("-o", w.s("b"))], ("nope.etlt",)),
         Bad("folder-for-file --spec", lambda w: _bundle(w, *key("-o", w.s("b")))[:5] + [w.s("adir"), *key("-o", w.s("b"))],
             ("adir", "is a folder")),
-        Bad("garbage spec value", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec",
+        Bad("garbage spec value", lambda w: ["bundle", w.s("facemask.etlt"), "--network", "detectnet_v2", "--spec",
                                              w.s("bad value spec.txt"), *key("-o", w.s("b"))],
             ("bad value spec.txt", "coverage_threshold", "'abc'")),
-        Bad("truncated spec", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet_v2", "--spec",
+        Bad("truncated spec", lambda w: ["bundle", w.s("facemask.etlt"), "--network", "detectnet_v2", "--spec",
                                          w.s("truncated spec.txt"), *key("-o", w.s("b"))], ("truncated spec.txt",)),
         Bad("folder-for-file --calibration-cache",
             lambda w: _bundle(w, *key("-o", w.s("b")))[:-1] + ["int8", "--calibration-cache", w.s("adir")],
@@ -265,7 +265,7 @@ TABLE: dict[str, list[Bad]] = {
         Bad("output holds the model", lambda w: ["bundle", w.s("bundle") + "/model.onnx", "--network", "detectnet_v2",
                                                  "--spec", str(w.spec), "-o", w.s("bundle"), "--force"],
             ("holds the input",)),
-        Bad("garbage --network", lambda w: ["bundle", w.s("lpd.etlt"), "--network", "detectnet", *key("-o", w.s("b"))],
+        Bad("garbage --network", lambda w: ["bundle", w.s("facemask.etlt"), "--network", "detectnet", *key("-o", w.s("b"))],
             ("detectnet",)),
         *_folder_outputs(lambda w, out: _bundle(w, *key("-o", out))),
         *_key_files(lambda w: _bundle(w, "-o", w.s("b"))),
@@ -322,6 +322,27 @@ TABLE: dict[str, list[Bad]] = {
         Bad("missing bundle", lambda w: ["deepstream-app", w.s("nope"), "video.mp4", "-o", w.s("out")], ("nope",)),
         Bad("garbage --mux-size", lambda w: ["deepstream-app", w.s("bundle"), "v.mp4", "-o", w.s("out"), "--mux-size", "big"],
             ("--mux-size",)),
+    ],
+    "evaluate": [
+        Bad("missing dataset", lambda w: ["evaluate", w.s("nope é"), "--predictions", w.s("kitti/labels"), "--network",
+                                          "detectnet_v2"], ("nope é",)),
+        Bad("garbage dataset", lambda w: ["evaluate", w.s("garbage.onnx"), "--predictions", w.s("kitti/labels"),
+                                          "--network", "detectnet_v2"], ("garbage.onnx",)),
+        Bad("file-for-folder --predictions", lambda w: ["evaluate", w.s("kitti"), "--predictions", w.s("afile"),
+                                                        "--network", "detectnet_v2"], ("afile",)),
+        Bad("folder-for-file --spec", lambda w: ["evaluate", w.s("kitti"), "--predictions", w.s("kitti/labels"),
+                                                 "--network", "detectnet_v2", "--spec", w.s("adir")], ("adir", "is a folder")),
+        Bad("garbage --network", lambda w: ["evaluate", w.s("kitti"), "--predictions", w.s("kitti/labels"),
+                                            "--network", "ssdd"], ("ssdd",)),
+        Bad("missing --bundle", lambda w: ["evaluate", w.s("kitti"), "--bundle", w.s("nope")], ("nope",)),
+        Bad("garbage --onnx", lambda w: ["evaluate", w.s("kitti"), "--bundle", w.s("bundle"), "--onnx",
+                                         w.s("garbage.onnx")], ("garbage.onnx",)),
+        Bad("folder-for-file --json", lambda w: ["evaluate", w.s("kitti"), "--bundle", w.s("bundle"), "--json",
+                                                 w.s("adir")], ("adir", "is a folder")),
+        Bad("unwritable --json", lambda w: ["evaluate", w.s("kitti"), "--bundle", w.s("bundle"), "--json",
+                                            w.s("locked") + "/r.json"], ("locked", "cannot write")),
+        Bad("file-for-folder --plots", lambda w: ["evaluate", w.s("kitti"), "--bundle", w.s("bundle"), "--plots",
+                                                  w.s("afile")], ("afile", "is a file")),
     ],
     "dataset check": [
         Bad("missing dataset", lambda w: ["dataset", "check", w.s("nope")], ("nope",)),

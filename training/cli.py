@@ -4,6 +4,7 @@ train|export` and `taostream tao-mounts`."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 
@@ -279,12 +280,30 @@ def coerce_value(text: str, kind: str | None, existing=None):
     return text
 
 
+def new_field_warning(spec: SpecMessage, dotted_path: str) -> str | None:
+    """None when ``dotted_path`` exists; else a warning that it is new, naming a close existing field
+    (a typo the TAO trainer would reject: taostream does not know every network's spec schema)."""
+    if spec.has(dotted_path):
+        return None
+    parent_path, _, leaf = dotted_path.rpartition(".")
+    parent = spec.get(parent_path) if parent_path else spec
+    siblings = sorted({entry.name for entry in parent.fields}) if isinstance(parent, SpecMessage) else []
+    close = difflib.get_close_matches(leaf.split("[")[0], siblings, n=1, cutoff=0.75)
+    hint = f"; did you mean {parent_path + '.' if parent_path else ''}{close[0]}?" if close else ""
+    return f"'{dotted_path}' is not in the spec, so it is added as a new field{hint}"
+
+
 def _spec_set(args) -> int:
     spec = load_spec(args.file)
-    check_output_file(args.output or args.file, force=True)
+    output = args.output or args.file
+    check_output_file(output, force=True)
     value = coerce_value(args.value, args.type, spec.get(args.path))
+    warning = new_field_warning(spec, args.path)
+    if warning:
+        print(f"taostream: warning: {args.file}: {warning}", file=sys.stderr)
     spec.set(args.path, value)
-    save_spec(spec, args.output or args.file)
+    save_spec(spec, output)
+    print(f"{output}: {args.path} = {_scalar_text(value) if not isinstance(value, Enum) else value}")
     return 0
 
 

@@ -270,13 +270,14 @@ def _check_label_file(path: str, shown: str, size: tuple[int, int] | None, repor
     except OSError as exc:
         report.error(shown, f"unreadable: {exc.strerror}")
         return
-    objects = 0
+    objects, issues_before = 0, len(report.issues)
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
         objects += _check_label_line(fields, shown, number, size, report)
-    if objects == 0:
+    malformed = any(i.severity == "error" for i in report.issues[issues_before:])
+    if objects == 0 and not malformed:  # a malformed file already has its errors: one report, not two
         report.warn(shown, "no objects (an empty label file: the image trains as background only)")
 
 

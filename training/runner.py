@@ -36,6 +36,9 @@ class TaoCommandFailedError(TaostreamError):
     def __init__(self, message: str, returncode: int):
         super().__init__(message)
         self.returncode = returncode
+        # taostream exits with the tool's own code (a signal as the shell reports it: 128 + N), so
+        # scripts and AzureML see what the tool said, not taostream's usage-error 2
+        self.exit_code = 128 - returncode if returncode < 0 else returncode if 0 < returncode < 256 else 1
 
 
 def check_tools(command: TaoCommand, which: Callable[[str], str | None] = shutil.which) -> None:

@@ -1,0 +1,208 @@
+"""Messages that say what happened, with the user's own option names and files (hardening item 14)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import struct
+import threading
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from cli_support import run_cli
+from taostream.cli import main
+from taostream.converter.registry import get_network
+from taostream.converter.samples import make_sample_model
+
+SPECS = "specs"
+
+
+@pytest.fixture(scope="module")
+def ssd(tmp_path_factory):
+    """A synthetic SSD sample (model.etlt, spec.txt, cal.bin), its plain ONNX and a bundle of it."""
+    root = tmp_path_factory.mktemp("ssd")
+    assert main(["sample", "--network", "ssd", "-o", str(root / "sample")]) == 0
+    (root / "ssd.onnx").write_bytes(make_sample_model(get_network("ssd")).SerializeToString())
+    assert main(["bundle", str(root / "sample" / "model.etlt"), "--network", "ssd", "--spec",
+                 str(root / "sample" / "spec.txt"), "--key", "nvidia_tlt", "-o", str(root / "bundle")]) == 0
+    cv2.imwrite(str(root / "photo.jpg"), np.full((120, 160, 3), 90, np.uint8))
+    return root
+
+
+def test_convert_quotes_its_own_options_and_tao_converter_its_own(ssd, tmp_path, capsys):
+    from taostream.converter.tao_converter import main as tao_converter
+
+    engine = str(tmp_path / "m.engine")
+    assert main(["convert", str(ssd / "ssd.onnx"), "-o", engine, "--dry-run", "--trt-version", "10.3",
+                 "--input-dims", "3,300"]) == 2
+    err = capsys.readouterr().err
+    assert "(--input-dims) have 2 values; --input-order nchw needs 3" in err and "(-d)" not in err
+    assert main(["convert", str(ssd / "ssd.onnx"), "-o", engine, "--dry-run", "--trt-version", "10.3",
+                 "--precision", "int4"]) == 2
+    assert "'int4' (--precision)" in capsys.readouterr().err
+    assert tao_converter(["-d", "3,300", "-e", engine, "--dry-run", "--trt-version", "10.3", str(ssd / "ssd.onnx")]) == 2
+    assert "(-d) have 2 values; -i nchw needs 3" in capsys.readouterr().err
+
+
+def test_convert_plan_names_the_version_source_without_doubled_parentheses(ssd, tmp_path, capsys):
+    from taostream.converter.engine import installed_trt_version
+
+    if installed_trt_version():
+        pytest.skip("TensorRT is installed: the version is not the default one")
+    assert main(["convert", str(ssd / "ssd.onnx"), "-o", str(tmp_path / "m.engine"), "--dry-run"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "TensorRT version: 11.0.0 (the default: TensorRT is not installed; pass --trt-version to choose)"
+
+
+def test_check_says_relative_to_the_config_only_for_relative_paths(fixtures_dir, tmp_path, capsys):
+    text = (fixtures_dir / "configs" / "pgie_ssd_tlt_config.txt").read_text(encoding="utf-8")
+    relative = "labelfile-path=./nvdsinfer_customparser_ssd_tlt/ssd_labels.txt"
+    absolute = tmp_path / "absent" / "ssd_labels.txt"
+    lines = {}
+    for name, line in (("relative", relative), ("absolute", f"labelfile-path={absolute}")):
+        config = tmp_path / f"{name}.txt"
+        config.write_text(text.replace(relative, line), encoding="utf-8")
+        assert main(["check", str(config)]) == 1
+        lines[name] = next(out for out in capsys.readouterr().out.splitlines() if "labelfile-path" in out)
+    assert f"file not found: {absolute}; fix the path" in lines["absolute"]
+    assert f"(relative to the config's folder {tmp_path})" in lines["relative"]
+
+
+def test_calibration_cache_errors_name_the_file(fixtures_dir, ssd, tmp_path, capsys):
+    other = fixtures_dir / "calibration" / "lpd_ccpd_cal.bin"  # a real cache of another network
+    assert main(["modernize", str(ssd / "ssd.onnx"), "-o", str(tmp_path / "q.onnx"), "--calibration-cache", str(other)]) == 2
+    assert f"calibration cache {other} (38 tensors, e.g. input_1" in capsys.readouterr().err
+    header_only = tmp_path / "header only.bin"
+    header_only.write_text("TRT-8601-EntropyCalibration2\n")
+    assert main(["modernize", str(ssd / "ssd.onnx"), "-o", str(tmp_path / "q.onnx"), "--calibration-cache",
+                 str(header_only)]) == 2
+    assert f"calibration cache {header_only} holds no tensor scales" in capsys.readouterr().err
+    assert not (tmp_path / "q.onnx").exists()
+
+
+def test_grpc_against_an_http_port_says_the_protocol_may_be_wrong(ssd, tmp_path, capsys):
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # the refused HTTP/2 preface is not this test's output
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"127.0.0.1:{server.server_address[1]}"
+        code = main(["infer", str(ssd / "bundle"), str(ssd / "photo.jpg"), "-o", str(tmp_path / "out"),
+                     "--backend", "triton", "--url", url, "--protocol", "grpc", "--no-progress"])
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert code == 2 and "the protocol may be wrong" in err and "pass --protocol http" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_dataset_check_reports_a_malformed_label_file_once(tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / "labels" / "a.txt").write_text("car 0 0\n")
+    assert main(["dataset", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("labels/a.txt")] == [
+        "labels/a.txt:1: error: 3 fields, KITTI needs 15 (class, truncation, occlusion, alpha, 4 box, "
+        "3 dimensions, 3 location, rotation_y)"]
+
+
+def test_bundle_verbose_logs_the_plan(ssd, tmp_path):
+    result = run_cli("-v", "bundle", ssd / "sample" / "model.etlt", "--network", "ssd", "--spec",
+                     ssd / "sample" / "spec.txt", "--key", "nvidia_tlt", "--precision", "int8",
+                     "--calibration-cache", ssd / "sample" / "cal.bin", "-o", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    assert "taostream: network ssd from model.etlt" in err and "input Input 3x300x300 NCHW" in err
+    assert "route tensorrt>=10 (x86, TensorRT 11): model.onnx, int8 (INT8 q/dq)" in err
+    assert "route tensorrt<=10 (Jetson): model_trt10.onnx, int8 (INT8 calibration calibration.bin)" in err
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        assert f"wrote {tmp_path / 'b' / entry['path']} ({entry['size']} bytes)" in err
+
+
+def _png_with_iccp(path):
+    ok, encoded = cv2.imencode(".png", np.full((20, 30, 3), 100, np.uint8))
+    data = encoded.tobytes()
+    profile = zlib.compress(b"\x00\x00\x00\xc8" + bytes(196))  # a profile libpng complains about
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    path.write_bytes(data[:33] + chunk(b"iCCP", b"ICC Profile\x00\x00" + profile) + data[33:])
+
+
+def test_png_colour_profiles_do_not_print_libpng_warnings(tmp_path, capfd):
+    from taostream.converter.preprocess import load_bgr
+
+    image = tmp_path / "profile.png"
+    _png_with_iccp(image)
+    reference = cv2.imread(str(image))
+    assert "libpng warning: iCCP" in capfd.readouterr().err  # what OpenCV alone prints
+    loaded = load_bgr(image)
+    assert np.array_equal(loaded, reference)
+    assert "libpng" not in capfd.readouterr().err
+
+
+def test_tao_container_style_exits_with_the_tools_code(tmp_path, monkeypatch, capsys):
+    tool = tmp_path / "detectnet_v2"
+    tool.write_text("#!/bin/sh\necho failing\nexit 3\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["tao", "train", "--network", "detectnet_v2", "--style", "container", "-e", "/w/spec.txt",
+                 "-r", "/w/out", "--key", "k"]) == 3
+    assert "exited with code 3" in capsys.readouterr().err
+
+
+def test_infer_on_a_classifier_says_what_it_wrote(tmp_path, capsys):
+    sample = tmp_path / "cls"
+    assert main(["sample", "--network", "classification", "-o", str(sample)]) == 0
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "classification", "--spec", str(sample / "spec.txt"),
+                 "--classmap", str(sample / "classmap.json"), "--key", "nvidia_tlt", "-o", str(tmp_path / "b")]) == 0
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.full((64, 64, 3), 128, np.uint8))
+    capsys.readouterr()
+    assert main(["infer", str(tmp_path / "b"), str(tmp_path / "a.jpg"), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "detections" not in out and "of 1 classified above the threshold" in out, out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    classified = sum(1 for image in results["images"] if image.get("classification"))
+    assert f"{classified} of 1 classified" in out
+
+
+def test_classification_labels_one_rule_for_labels_and_bundle(tmp_path, capsys):
+    sample = tmp_path / "cls"
+    assert main(["sample", "--network", "classification", "-o", str(sample)]) == 0
+    spec = str(sample / "spec.txt")
+    capsys.readouterr()
+    assert main(["labels", spec, "--network", "classification"]) == 2
+    assert "--classmap, or give the model (--model)" in capsys.readouterr().err
+    assert main(["labels", spec, "--network", "classification", "--model", str(sample / "model.etlt"),
+                 "--key", "nvidia_tlt"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith("class_0\n") and "classmap.json not available" in printed.err
+    assert main(["labels", spec, "--network", "classification", "--classmap", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json: no such file; check the path given to --classmap" in capsys.readouterr().err
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "classification", "--spec", spec, "--key",
+                 "nvidia_tlt", "--classmap", str(tmp_path / "nope.json"), "-o", str(tmp_path / "b")]) == 2
+    assert "nope.json: no such file" in capsys.readouterr().err and not (tmp_path / "b").exists()
+
+
+def test_spec_set_names_a_new_field_and_a_close_one_and_says_what_it_set(fixtures_dir, tmp_path, capsys):
+    spec = fixtures_dir / SPECS / "tao_detectnet_v2_default_spec.txt"
+    out = tmp_path / "spec.txt"
+    assert main(["spec", "set", str(spec), "training_config.num_epoch", "5", "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "'training_config.num_epoch' is not in the spec" in printed.err
+    assert "did you mean training_config.num_epochs?" in printed.err
+    assert printed.out == f"{out}: training_config.num_epoch = 5\n"
+    assert main(["spec", "set", str(spec), "training_config.num_epochs", "7", "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert printed.err == "" and printed.out == f"{out}: training_config.num_epochs = 7\n"
