@@ -582,10 +582,8 @@ def log_plan(manifest: dict, output: Path) -> None:
     log.info("DeepStream %s on %s, batch %s, Triton model %s", manifest["deepstream"], manifest["platform"],
              manifest["batch_size"], manifest["triton_model"])
     for target in manifest["targets"]:
-        int8 = {"q/dq": " (INT8 as Q/DQ)", "calibration": f" (INT8 by calibration from {target.get('calibration')})"}
-        log.info("route %s: %s, %s%s%s", target["name"], target["model"], manifest["precision"],
-                 int8.get(target.get("int8"), "") if manifest["precision"] == "int8" else "",
-                 f"; {target['why']}" if target.get("why") else "")
+        log.info("route %s: %s, %s%s", target["name"], target["model"], manifest["precision"],
+                 f" ({target['why']})" if target.get("why") else "")
     for entry in manifest["files"]:
         log.info("wrote %s (%d bytes)", Path(output) / entry["path"], entry["size"])
 

@@ -35,8 +35,10 @@ def register_migrate(subparsers) -> None:
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
+    from taostream.converter.fileio import check_output_folder
     from taostream.deepstream_configs.migrate_app import migrate
 
+    check_output_folder(args.output, force=args.force, inputs=(args.config,))  # before decoding any model
     options = _options(args)
     report = migrate(args.config, args.output, options)
     print(report.text(), end="")

@@ -260,9 +260,11 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
 def run_bench_command(args: argparse.Namespace) -> int:
     import json
 
-    from taostream.converter.fileio import atomic_write_text
+    from taostream.converter.fileio import atomic_write_text, check_output_file
     from taostream.inference.bench import BenchRequest, report_lines, run_bench
 
+    if args.json:  # checked before the timing run, not after it
+        check_output_file(args.json, force=True, option="--json", inputs=(args.bundle, args.onnx))
     report = run_bench(BenchRequest(
         bundle=Path(args.bundle), backend=args.backend, onnx=args.onnx, engine=args.engine, url=args.url,
         model_name=args.model_name, images=args.images, batch_size=args.batch_size, duration=args.duration,
