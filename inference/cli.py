@@ -65,7 +65,8 @@ def register(subparsers) -> None:
                     "evaluate computes them for the network family, and COCO AP@[.5:.95]/AP50/AP75 by pycocotools. "
                     "With --against fp32, also the bundle's FP32 CPU reference; exit status 1 when the mAP drops by "
                     "more than --max-drop. See docs/evaluate.md.")
-    evaluate.add_argument("dataset", help="a KITTI folder (images/, labels/) or a COCO annotation .json")
+    evaluate.add_argument("dataset", help="a KITTI folder (images/, labels/), a COCO annotation .json, or for a "
+                                          "classifier a folder of class subfolders")
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--bundle", type=Path, help="run this bundle on the dataset's images")
     source.add_argument("--predictions", type=Path, metavar="DIR",
@@ -90,6 +91,7 @@ def register(subparsers) -> None:
     evaluate.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
     evaluate.add_argument("--json", type=Path, metavar="REPORT", help="also write every number as JSON")
     evaluate.add_argument("--plots", type=Path, metavar="DIR", help="a precision-recall PNG per class (matplotlib)")
+    evaluate.add_argument("--top-k", type=int, default=5, help="classification: top-k accuracy besides top-1 (default 5)")
     evaluate.add_argument("--coco-engine", choices=("auto", "pycocotools", "faster-coco-eval"), default="auto",
                           help="who computes COCO AP (auto: faster-coco-eval when installed, else pycocotools)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -250,7 +252,7 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
         onnx=args.onnx, engine=args.engine, url=args.url, protocol=args.protocol, model_name=args.model_name,
         images=args.images, network=args.network, spec=args.spec, ap_mode=args.ap_mode, iou=args.iou,
         threshold=args.threshold, against=args.against, max_drop=args.max_drop, batch_size=args.batch_size,
-        plots=args.plots, coco_engine=args.coco_engine, progress=not args.no_progress))
+        plots=args.plots, coco_engine=args.coco_engine, top_k=args.top_k, progress=not args.no_progress))
     print("\n".join(report.lines()))
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")

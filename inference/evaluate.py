@@ -50,6 +50,7 @@ class EvaluateRequest:
     batch_size: int = 1
     plots: Path | None = None
     coco_engine: str = "auto"  # auto: faster-coco-eval when installed, else pycocotools
+    top_k: int = 5  # classification: top-k accuracy (TAO's eval_config.top_k default)
     progress: bool = True
 
 
@@ -349,8 +350,15 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         network = None
     family = FAMILY_OF_LABEL_RULE.get(network.label_rule, "ap_evaluator") if network else "ap_evaluator"
     if family == "classification":
-        raise TaostreamError("classification models: use a folder of class subfolders with `taostream evaluate` "
-                             "(not supported in this version); detection datasets need a detector bundle")
+        if bundle is None:
+            raise TaostreamError("classification: give --bundle (KITTI prediction files hold boxes, not classes)")
+        if request.plots is not None:
+            raise TaostreamError("--plots draws precision-recall curves of detectors; leave it out for a classifier")
+        if request.top_k < 1:
+            raise TaostreamError(f"--top-k {request.top_k}: give 1 or more")
+        from taostream.inference.eval_classification import run_classification
+
+        return run_classification(bundle, request, _model_runs(bundle, request))
     rules = rules_for(family, spec, request)
     mapping = _spec_mapping(spec)
     classes, class_of_label = (None, {})
@@ -380,17 +388,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         _plots(request, report)
         return report
 
-    from taostream.inference.runners import cpu_runner
-    from taostream.inference.verify import VerifyRequest, _candidate
-
-    verify_like = VerifyRequest(bundle=bundle.path, inputs=[], backend=request.backend, onnx=request.onnx,
-                                engine=request.engine, url=request.url, protocol=request.protocol,
-                                model_name=request.model_name)
-    runs = []
-    if request.against:
-        runs.append(("fp32", lambda: cpu_runner(bundle.onnx_for_cpu()), "FP32 CPU reference"))
-    runner_cm, description, precision = _candidate(bundle, verify_like)
-    runs.append((f"{request.backend}:{precision}", lambda: runner_cm, description))
+    runs = _model_runs(bundle, request)
     for label, make, description in runs:
         with make() as runner:
             predictions = _model_predictions(bundle, runner, dataset, request, class_of_label, label)
@@ -405,6 +403,23 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
                           "max_drop": request.max_drop, "passed": bool(drop <= request.max_drop + 1e-12)}
     _plots(request, report)
     return report
+
+
+def _model_runs(bundle, request: EvaluateRequest) -> list:
+    """(label, runner context factory, description): the FP32 CPU reference first with --against,
+    then the candidate (verify's: BUNDLE/model.onnx or --onnx, an engine, a Triton model)."""
+    from taostream.inference.runners import cpu_runner
+    from taostream.inference.verify import VerifyRequest, _candidate
+
+    verify_like = VerifyRequest(bundle=bundle.path, inputs=[], backend=request.backend, onnx=request.onnx,
+                                engine=request.engine, url=request.url, protocol=request.protocol,
+                                model_name=request.model_name)
+    runs = []
+    if request.against:
+        runs.append(("fp32", lambda: cpu_runner(bundle.onnx_for_cpu()), "FP32 CPU reference"))
+    runner_cm, description, precision = _candidate(bundle, verify_like)
+    runs.append((f"{request.backend}:{precision}", lambda: runner_cm, description))
+    return runs
 
 
 def _prediction_problems(found: Predictions, dataset: Dataset) -> dict:

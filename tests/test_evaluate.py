@@ -326,3 +326,72 @@ def test_infer_predictions_score_like_the_bundle_run(tmp_path, facemask_set, fac
     assert ran.returncode == 0 and read.returncode == 0, ran.stderr + read.stderr
     a, b = (json.loads((tmp_path / f).read_text())["results"][0] for f in ("a.json", "b.json"))
     assert b["coco"]["AP50"] == pytest.approx(a["coco"]["AP50"], abs=1e-9)
+
+
+# --- classification -----------------------------------------------------------------------------------
+
+
+def test_classification_scores_by_hand():
+    from taostream.inference.eval_classification import scores
+
+    truth = np.array([0, 0, 1, 2, 2])
+    probs = np.array([[0.7, 0.2, 0.1],   # right
+                      [0.2, 0.5, 0.3],   # wrong (1), second guess wrong too (2)
+                      [0.3, 0.6, 0.1],   # right
+                      [0.5, 0.1, 0.4],   # wrong (0), right in top 2
+                      [0.1, 0.2, 0.7]])  # right
+    s = scores(truth, probs, ["a", "b", "c"], k=2)
+    assert s["top1"] == pytest.approx(3 / 5) and s["top_k"] == pytest.approx(4 / 5) and s["k"] == 2
+    assert s["confusion"] == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert s["per_class"][1] == {"class": "b", "images": 1, "recall": 1.0, "precision": 0.5}
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("classifier")
+    assert run_cli("sample", "--network", "classification", "-o", root / "sample").returncode == 0
+    assert run_cli("bundle", root / "sample/model.etlt", "--network", "classification", "--key", "nvidia_tlt",
+                   "--classmap", root / "sample/classmap.json", "-o", root / "bundle").returncode == 0
+    photos = {"Dog": ["astronaut", "coffee", "camera"], "zebra": ["chelsea"], "bird": ["rocket", "coffee"], "kat": ["chelsea"]}
+    for folder, names in photos.items():
+        (root / "set" / folder).mkdir(parents=True)
+        for name in names:
+            photo = getattr(data, name)()
+            photo = cv2.cvtColor(photo, cv2.COLOR_GRAY2BGR if photo.ndim == 2 else cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(root / "set" / folder / f"{name}.jpg"), photo)
+    (root / "set/Dog/notes.txt").write_text("not an image")
+    return root
+
+
+def test_classification_top1_topk_and_confusion(tmp_path, classifier):
+    import onnxruntime
+
+    from taostream.converter.preprocess import preprocess_image
+
+    result = run_cli("evaluate", classifier / "set", "--bundle", classifier / "bundle", "--against", "fp32",
+                     "--top-k", "2", "--no-progress", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    labels = (classifier / "bundle/labels.txt").read_text().split()  # Dog Zebra bird cat (the classmap's order)
+    assert report["dataset"]["classes"] == [name.lower() for name in labels]
+    assert report["dataset"]["unknown_classes"] == [{"name": "kat", "count": 1, "could_be": ["cat"]}]
+    assert report["dataset"]["non_image_files"] == 1 and report["dataset"]["images_evaluated"] == 6
+    # The same numbers straight from ONNX Runtime on the bundle's graph.
+    session = onnxruntime.InferenceSession(str(classifier / "bundle/model.onnx"), providers=["CPUExecutionProvider"])
+    confusion, top1, top2 = np.zeros((4, 4), int), 0, 0
+    for folder, truth in (("Dog", 0), ("zebra", 1), ("bird", 2)):
+        for image in sorted((classifier / "set" / folder).glob("*.jpg")):
+            x = preprocess_image(cv2.imread(str(image)), "classification", (3, 224, 224), interpolation="nearest")[None]
+            p = session.run(None, {session.get_inputs()[0].name: x})[0].reshape(-1)
+            ranked = np.argsort(-p, kind="stable")
+            confusion[truth, ranked[0]] += 1
+            top1 += ranked[0] == truth
+            top2 += truth in ranked[:2]
+    fp32, candidate = report["results"]
+    assert candidate["source"] == "onnx:fp32" and candidate["confusion"] == confusion.tolist()
+    assert candidate["top1"] == pytest.approx(top1 / 6) and candidate["top_k"] == pytest.approx(top2 / 6)
+    assert report["against"]["top1_drop"] == pytest.approx(fp32["top1"] - candidate["top1"])
+    assert "folder 'kat' matches no class (1 images, not evaluated); did you mean cat?" in result.stdout
+    assert "confusion (rows: true class, columns: predicted)" in result.stdout
