@@ -340,7 +340,8 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
         texts[PARSER_ENV_FILE] = env.read_text(encoding="utf-8")
         notes.append(f"the primary's parser reads its clustering settings from {PARSER_ENV_FILE}: start "
                      f"deepstream-app with them (set -a; . ./{PARSER_ENV_FILE}; set +a)")
-    with atomic_directory(output, overwrite=request.force) as root:
+    inputs = (request.primary, *(spec.bundle for spec in request.secondaries))  # never replaced by the output
+    with atomic_directory(output, overwrite=request.force, inputs=inputs) as root:
         for name, text in texts.items():
             atomic_write_text(root / name, text)
         if request.copy:

@@ -364,6 +364,15 @@ TABLE: dict[str, list[Bad]] = {
         Bad("unwritable --json", lambda w: ["bench", w.s("bundle"), "--json", w.s("locked") + "/r.json"],
             ("locked", "cannot write")),
     ],
+    "pipeline": [
+        Bad("missing --primary", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("nope é")], ("nope é",)),
+        Bad("file-for-folder --primary", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("afile")], ("afile",)),
+        Bad("garbage --secondary", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--secondary",
+                                              w.s("bundle") + ":min-size=big"], ("min-size=big",)),
+        Bad("output is the primary", lambda w: ["pipeline", "-o", w.s("bundle"), "--primary", w.s("bundle"), "--force",
+                                                "--copy"], ("holds the input",)),
+        *_folder_outputs(lambda w, out: ["pipeline", "-o", out, "--primary", w.s("bundle")]),
+    ],
     "dataset check": [
         Bad("missing dataset", lambda w: ["dataset", "check", w.s("nope")], ("nope",)),
         Bad("file-for-folder dataset", lambda w: ["dataset", "check", w.s("afile")], ("afile",)),

@@ -188,7 +188,7 @@ def test_classification_labels_one_rule_for_labels_and_bundle(tmp_path, capsys):
     assert main(["labels", spec, "--network", "classification", "--model", str(sample / "model.etlt"),
                  "--key", "nvidia_tlt"]) == 0
     printed = capsys.readouterr()
-    assert printed.out.startswith("class_0\n") and "classmap.json not available" in printed.err
+    assert printed.out.startswith("class_0;class_1") and "classmap.json not available" in printed.err
     assert main(["labels", spec, "--network", "classification", "--classmap", str(tmp_path / "nope.json")]) == 2
     assert "nope.json: no such file; check the path given to --classmap" in capsys.readouterr().err
     assert main(["bundle", str(sample / "model.etlt"), "--network", "classification", "--spec", spec, "--key",
