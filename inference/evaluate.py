@@ -220,11 +220,15 @@ def _model_predictions(bundle, runner, dataset: Dataset, request: EvaluateReques
 
 
 def _bundle_classes(bundle) -> tuple[list[str], dict]:
-    """(evaluated class names, bundle class id -> index), background rows left out."""
+    """(evaluated class names, bundle class id -> index), the background row ('background', MaskRCNN's
+    'BG') of networks that have one left out."""
+    from taostream.deepstream_configs.labels import BACKGROUND, MASK_RCNN_BACKGROUND
+
+    background = {normalize_name(BACKGROUND), normalize_name(MASK_RCNN_BACKGROUND)}
     names, index = [], {}
     for class_id, label in enumerate(bundle.labels):
         name = normalize_name(label)
-        if bundle.network.has_background and name == "background":
+        if bundle.network.has_background and name in background:  # the label writer's background rows
             continue
         index[class_id] = len(names)
         names.append(name)

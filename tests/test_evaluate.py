@@ -395,3 +395,56 @@ def test_classification_top1_topk_and_confusion(tmp_path, classifier):
     assert report["against"]["top1_drop"] == pytest.approx(fp32["top1"] - candidate["top1"])
     assert "folder 'kat' matches no class (1 images, not evaluated); did you mean cat?" in result.stdout
     assert "confusion (rows: true class, columns: predicted)" in result.stdout
+
+
+# --- MaskRCNN: mask AP -------------------------------------------------------------------------------
+
+
+def test_mask_rcnn_mask_ap_by_the_coco_library(tmp_path):
+    """Ground truth = the synthetic MaskRCNN's own detections, their masks pasted into the frame by
+    this test by the documented rule; evaluate must then find every box and every mask (AP 1.0): the
+    RLE encoding, ids, category mapping (BG left out) and COCOeval's segm mode line up."""
+    from pycocotools import mask as mask_utils
+    from skimage import data
+
+    from taostream.inference.bundle_info import load_bundle
+    from taostream.inference.detector import Detector
+    from taostream.inference.runners import cpu_runner
+
+    assert run_cli("sample", "--network", "mask_rcnn", "-o", tmp_path / "sample").returncode == 0
+    assert run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "mask_rcnn", "--spec", tmp_path / "sample/spec.txt",
+                   "--key", "nvidia_tlt", "-o", tmp_path / "bundle").returncode == 0
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(tmp_path / "astronaut.png"), photo)
+    bundle = load_bundle(tmp_path / "bundle")
+    with cpu_runner(bundle.onnx_for_cpu()) as runner:
+        detections = Detector(bundle, runner, threshold=0.0).detect([photo])[0].detections
+    assert len(detections) >= 5 and all(d.mask is not None for d in detections)
+    names = bundle.labels  # BG, person, bicycle, car
+    doc = {"images": [{"id": 7, "file_name": "astronaut.png", "width": 512, "height": 512}],
+           "categories": [{"id": 10 + i, "name": n} for i, n in enumerate(names[1:])], "annotations": []}
+    for n, d in enumerate(detections):
+        # The documented pasting: box edges floor(x1, y1), ceil(x2, y2) (as the annotated images draw
+        # masks), bilinear resize of the 28x28 probabilities, >= 0.5.
+        x1, y1 = max(int(np.floor(d.left)), 0), max(int(np.floor(d.top)), 0)
+        x2, y2 = min(int(np.ceil(d.right)), 512), min(int(np.ceil(d.bottom)), 512)
+        full = np.zeros((512, 512), np.uint8)
+        if x2 > x1 and y2 > y1:
+            full[y1:y2, x1:x2] = cv2.resize(np.asarray(d.mask, np.float32), (x2 - x1, y2 - y1),
+                                            interpolation=cv2.INTER_LINEAR) >= 0.5
+        rle = mask_utils.encode(np.asfortranarray(full))
+        rle["counts"] = rle["counts"].decode()
+        doc["annotations"].append({"id": n + 1, "image_id": 7, "category_id": 10 + d.class_id - 1, "iscrowd": 0,
+                                   "bbox": [d.left, d.top, d.right - d.left, d.bottom - d.top],
+                                   "area": float(full.sum()), "segmentation": rle})
+    (tmp_path / "ann.json").write_text(json.dumps(doc))
+    result = run_cli("evaluate", tmp_path / "ann.json", "--bundle", tmp_path / "bundle", "--threshold", "0",
+                     "--no-progress", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["family"] == "coco" and report["dataset"]["classes"] == ["person", "bicycle", "car"]  # no BG
+    scores = report["results"][0]
+    assert scores["coco"]["AP50"] == 1.0 and scores["coco"]["AP"] == 1.0
+    assert scores["coco_mask"]["AP50"] == 1.0 and scores["coco_mask"]["AP"] == 1.0
+    assert scores["tao"]["mAP"] == scores["coco"]["AP"]  # TAO evaluates MaskRCNN with COCO's AP
+    assert "mask AP" in result.stdout
