@@ -52,6 +52,8 @@ class QdqReport:
     quantized_nodes: list[str] = field(default_factory=list)
     float_nodes: dict[str, str] = field(default_factory=dict)  # node -> why it stays float
     per_channel_weights: bool = True
+    converted_opset: tuple[int, int] | None = None  # (from, to) when the graph was converted for per-channel
+    per_tensor_reason: str = ""  # why weights are per tensor (when they are)
     # Signs that the cache belongs to another model (its input has no scale, most names match nothing).
     warnings: list[str] = field(default_factory=list)
 
@@ -65,8 +67,11 @@ class QdqReport:
         if self.unmapped:
             shown = ", ".join(self.unmapped[:8]) + (" ..." if len(self.unmapped) > 8 else "")
             out.append(f"  unmapped cache tensors: {shown}")
+        if self.converted_opset:
+            out.append(f"  graph opset {self.converted_opset[0]} converted to {self.converted_opset[1]} (onnx version "
+                       "converter) so that weights are quantized per channel, as TensorRT's implicit INT8 does")
         if not self.per_channel_weights:
-            out.append("  weights quantized per tensor: the graph opset is below 13 (per-channel needs 13)")
+            out.append(f"  weights quantized per tensor: {self.per_tensor_reason}")
         return out + [f"warning: {w}" for w in self.warnings]
 
 
@@ -196,27 +201,56 @@ def _activation_inputs(node: gs.Node) -> list[int]:
     return positions
 
 
+def to_per_channel_opset(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    """``model`` at opset >= 13 (per-channel QuantizeLinear needs it), converted with onnx's version
+    converter when below; returns (model, "") or (the unconverted model, why it could not be)."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= PER_CHANNEL_MIN_OPSET:
+        return model, ""
+    from onnx import version_converter
+
+    try:
+        converted = version_converter.convert_version(model, PER_CHANNEL_MIN_OPSET)
+        onnx.checker.check_model(converted)
+    except Exception as exc:  # the converter raises RuntimeError/ValidationError/... for ops it cannot adapt
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        return model, f"the graph opset is {opset} and onnx's converter cannot take it to 13 ({first[:160]})"
+    converted.ir_version = max(model.ir_version, 7)  # IR 7 is the first that carries opset 13
+    return converted, ""
+
+
 def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, network=None,
                           exclude_nodes=(), strict: bool = False,
-                          source: str = "the calibration cache") -> tuple[onnx.ModelProto, QdqReport]:
+                          source: str = "the calibration cache",
+                          per_channel: bool = True) -> tuple[onnx.ModelProto, QdqReport]:
     """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
 
     ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
     layer-device-precision settings do); a name also excludes every node named '<name>/...', which
     is how the plugin rewrites name their nodes, so passing the replaced plugin nodes' names keeps
     their post-processing in float. ``strict``: raise when any weighted op stays in float
-    (the caller's exclusions and post-processing arithmetic do not count).
+    (the caller's exclusions and post-processing arithmetic do not count). Weights are quantized
+    per output channel, as TensorRT's implicit INT8 does; a graph below opset 13 (tf2onnx exports
+    use 12) is converted to 13 for that. ``per_channel=False`` quantizes them per tensor (for
+    comparisons: docs/int8.md).
     """
     if isinstance(network, str):  # `taostream bundle` passes the registry name
         from taostream.converter.registry import get_network
 
         network = get_network(network)
+    original_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if original_opset < QDQ_MIN_OPSET:
+        raise QdqError(f"graph opset {original_opset}: QuantizeLinear/DequantizeLinear need opset >= {QDQ_MIN_OPSET} "
+                       "(13 for per-channel weights); re-export the model with opset 13")
+    why_not = "per-tensor weights were asked for"
+    if per_channel:
+        model, why_not = to_per_channel_opset(model)
     graph = gs.import_onnx(model)
     opset = graph.opset or 0
-    if opset < QDQ_MIN_OPSET:
-        raise QdqError(f"graph opset {opset}: QuantizeLinear/DequantizeLinear need opset >= {QDQ_MIN_OPSET} "
-                       "(13 for per-channel weights); re-export the model with opset 13")
-    report = QdqReport(per_channel_weights=opset >= PER_CHANNEL_MIN_OPSET)
+    report = QdqReport(per_channel_weights=per_channel and opset >= PER_CHANNEL_MIN_OPSET,
+                       converted_opset=(original_opset, opset) if opset != original_opset else None)
+    if not report.per_channel_weights:
+        report.per_tensor_reason = why_not
     usable = {}
     for name, scale in cache.scales.items():
         if scale_usable(scale):

@@ -163,16 +163,38 @@ def test_input_blob_renamed_by_exporter_maps_through_the_network(images):
     assert "conv1/BiasAdd" in report.quantized_nodes
 
 
-def test_old_opsets(images):
+def test_old_opsets_are_converted_so_weights_are_per_channel(images):
+    # tf2onnx exports use opset 11/12; per-channel QuantizeLinear needs 13.
     model = small_detector(opset=11)
     qdq, report = insert_qdq_from_cache(model, cache_for(model, images))
-    assert not report.per_channel_weights
+    assert report.per_channel_weights and report.converted_opset == (11, 13)
+    assert [o.version for o in qdq.opset_import if o.domain == ""] == [13]
+    weight_dqs = [n for n in qdq.graph.node if n.op_type == "DequantizeLinear" and "/weight" in n.name]
+    assert weight_dqs and all(any(a.name == "axis" for a in n.attribute) for n in weight_dqs)
+    assert any("opset 11 converted to 13" in line for line in report.lines())
+    (want,) = run(model, {"input_1": images})
+    (got,) = run(qdq, {"input_1": images})
+    assert np.abs(got - want).max() <= QDQ_TOLERANCE * np.abs(want).max()
+    with pytest.raises(QdqError, match="opset 9"):
+        insert_qdq_from_cache(small_detector(opset=9), cache_for(model, images))
+
+
+def test_per_tensor_weights_on_request_and_when_the_opset_cannot_be_converted(images):
+    model = small_detector(opset=11)
+    qdq, report = insert_qdq_from_cache(model, cache_for(model, images), per_channel=False)
+    assert not report.per_channel_weights and report.converted_opset is None
     assert all(not any(a.name == "axis" for a in n.attribute) for n in qdq.graph.node if n.op_type == "DequantizeLinear")
+    assert "  weights quantized per tensor: per-tensor weights were asked for" in report.lines()
     (want,) = run(model, {"input_1": images})
     (got,) = run(qdq, {"input_1": images})
     assert np.abs(got - want).max() <= QDQ_TOLERANCE * 2 * np.abs(want).max()
-    with pytest.raises(QdqError, match="opset 9"):
-        insert_qdq_from_cache(small_detector(opset=9), cache_for(model, images))
+    # A TensorRT plugin node (kept for TensorRT <= 10) has no ONNX schema: the converter refuses the graph.
+    plugin = small_detector(opset=11)
+    plugin.graph.node.append(helper.make_node("BatchTilePlugin_TRT", ["dense/MatMul:0"], ["tiled"], name="tile"))
+    plugin.graph.output.append(helper.make_tensor_value_info("tiled", TensorProto.FLOAT, None))
+    _, report = insert_qdq_from_cache(plugin, cache_for(model, images))
+    assert not report.per_channel_weights and report.converted_opset is None
+    assert report.per_tensor_reason.startswith("the graph opset is 11 and onnx's converter cannot take it to 13")
 
 
 def with_count_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
