@@ -64,6 +64,8 @@ class BundleRequest:
     force: bool = False
     tlt2_labels: bool = False  # TLT 2.0 SSD/DSSD/RetinaNet: no background class
     labels: Path | None = None  # an NGC labels.txt (one class per line, or a classifier's a;b;c)
+    calibrate_images: Path | None = None  # INT8 from fresh scales of these images instead of a cache
+    calibration_method: str = "entropy"  # with calibrate_images: entropy (TensorRT's default), minmax, percentile
 
 
 @dataclass
@@ -145,7 +147,7 @@ def _needs_modernizer(proto, precision: str) -> bool:
     return precision == "int8" or any(removed_in(op, "11") for op in ops)
 
 
-def _modernize(proto, request: BundleRequest):
+def _modernize(proto, request: BundleRequest, fresh_scales: dict[str, float]):
     try:
         from taostream.converter.modernize import modernize
     except ModuleNotFoundError as exc:
@@ -157,10 +159,17 @@ def _modernize(proto, request: BundleRequest):
             "that has no removed plugins, or update taostream"
         ) from None
     calibration = str(request.calibration_cache) if request.calibration_cache and request.precision == "int8" else None
+    calibrate = None
+    if request.calibrate_images is not None and request.precision == "int8":
+        from taostream.deepstream_configs.bundle_int8 import image_calibrator
+
+        calibrate = image_calibrator(request.calibrate_images, get_network(request.network), fresh_scales,
+                                     request.calibration_method)
     modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
-                               network=request.network, source=str(request.model))
+                               calibrate=calibrate, network=request.network, source=str(request.model))
     # The Q/DQ report's warnings (a cache that looks like another model's) reach the user.
-    return modern, [f"{request.calibration_cache}: {line[len('warning: '):]}" for line in report.int8
+    source = request.calibration_cache or request.calibrate_images
+    return modern, [f"{source}: {line[len('warning: '):]}" for line in report.int8
                     if line.startswith("warning: ")]
 
 
@@ -255,9 +264,15 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
         raise TaostreamError(f"--platform {request.platform}: use x86 or jetson")
     if request.precision not in ("fp32", "fp16", "int8"):
         raise TaostreamError(f"--precision {request.precision}: use fp32, fp16 or int8")
-    if request.precision == "int8" and request.calibration_cache is None:
-        raise TaostreamError("--precision int8 needs --calibration-cache CAL (the cal.bin from `tao export`); "
-                             "or use --precision fp16")
+    if request.precision == "int8" and request.calibration_cache is None and request.calibrate_images is None:
+        raise TaostreamError("--precision int8 needs --calibration-cache CAL (the cal.bin from `tao export`) or "
+                             "--calibrate-images DIR; or use --precision fp16")
+    if request.calibration_cache is not None and request.calibrate_images is not None:
+        raise TaostreamError("give --calibration-cache or --calibrate-images, not both")
+    if request.calibrate_images is not None:
+        from taostream.deepstream_configs.bundle_int8 import calibration_images
+
+        calibration_images(request.calibrate_images)
     if request.calibration_cache is not None:
         check_input_file(request.calibration_cache, "--calibration-cache", "the calibration cache file (cal.bin)")
     if request.spec is None and request.labels is None and net.label_rule != "classmap" and settings is None:
@@ -345,6 +360,7 @@ class _Plan:
     defaults: list[str] = field(default_factory=list)  # which values are defaults, and whose
     nvinfer_overrides: dict = field(default_factory=dict)  # BundleSettings.nvinfer (its cluster is .cluster)
     routes: dict[str, _Route] = field(default_factory=dict)  # platform -> what it loads (versions.py)
+    fresh_scales: dict[str, float] = field(default_factory=dict)  # --calibrate-images: tensor -> scale
 
 
 def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) -> _Plan:
@@ -383,9 +399,9 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
     if request.calibration_cache is not None and request.precision != "int8":
         warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "
                         f"{request.precision} (only INT8 reads it), so the bundle does not ship it")
-    modern, plugin_route = model.proto, False
+    modern, plugin_route, fresh_scales = model.proto, False, {}
     if _needs_modernizer(model.proto, request.precision):
-        modern, int8_warnings = _modernize(model.proto, request)
+        modern, int8_warnings = _modernize(model.proto, request, fresh_scales)
         warnings += int8_warnings
         plugin_route = True
     routes = {platform: _route(platform, request.deepstream, request.precision, model.proto, modern, plugin_route)
@@ -402,7 +418,7 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
                         f"({net.name}); TensorRT loads them from its plugin library")
     cpu = _cpu_model(model.proto, request, warnings)
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides, routes)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides, routes, fresh_scales)
 
 
 def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequest):
@@ -420,8 +436,14 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
     atomic_write_bytes(root / "model.onnx", plan.modern.SerializeToString())
     if plan.plugin_route:
         atomic_write_bytes(root / PLUGIN_MODEL, plan.model.proto.SerializeToString())
-        if request.calibration_cache is not None and request.precision == "int8":
-            atomic_write_bytes(root / CALIBRATION, Path(request.calibration_cache).read_bytes())
+        if request.precision == "int8":
+            from taostream.deepstream_configs.bundle_int8 import DEFAULT_TENSORRT, route_cache_text
+
+            calibrating = [plan.routes[request.platform], *plan.routes.values()]
+            tensorrt = next((r.tensorrt for r in calibrating if r.int8 == "calibration"), DEFAULT_TENSORRT)
+            atomic_write_text(root / CALIBRATION, route_cache_text(
+                plan.model.proto, cache_path=request.calibration_cache, scales=plan.fresh_scales, network=plan.net,
+                tensorrt=tensorrt))
 
 
 def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) -> NvinferOptions:

@@ -37,6 +37,11 @@ def _register_bundle(subparsers) -> None:
     parser.add_argument("--platform", choices=("x86", "jetson"), default="x86")
     parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp16")
     parser.add_argument("--calibration-cache", type=Path, help="TensorRT INT8 calibration cache (cal.bin)")
+    parser.add_argument("--calibrate-images", type=Path, metavar="DIR",
+                        help="INT8 from fresh scales of the images in DIR (instead of a calibration cache)")
+    parser.add_argument("--calibration-method", choices=("entropy", "minmax", "percentile"), default="entropy",
+                        help="with --calibrate-images: how scales are chosen (default entropy, as TensorRT's "
+                        "EntropyCalibration2; minmax is much faster on a CPU)")
     parser.add_argument("--dla-core", type=int, help="Jetson: run on this DLA core (GPU fallback on)")
     parser.add_argument("--classmap", type=Path, help="classification: classmap.json from `tao classification train`")
     parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: the COCO annotation json")
@@ -55,7 +60,8 @@ def _run_bundle(args: argparse.Namespace) -> int:
         key=resolve_key(args, required=False), deepstream=args.deepstream, platform=args.platform,
         precision=args.precision, calibration_cache=args.calibration_cache, classmap=args.classmap,
         annotations=args.annotations, batch_size=args.batch_size, force=args.force,
-        tlt2_labels=args.tlt2_labels, labels=args.labels)
+        tlt2_labels=args.tlt2_labels, labels=args.labels,
+        calibrate_images=args.calibrate_images, calibration_method=args.calibration_method)
     result = create_bundle(request, dla_core=args.dla_core)
     for warning in result.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
