@@ -28,8 +28,12 @@ CALIBRATION_BATCH = 8
 
 
 def calibration_images(folder: Path) -> list[Path]:
-    if not Path(folder).is_dir():
-        raise TaostreamError(f"{folder}: --calibrate-images takes a folder of JPEG/PNG/BMP images")
+    folder = Path(folder)
+    if folder.is_file():
+        raise TaostreamError(f"{folder}: is a file; --calibrate-images takes a folder of JPEG/PNG/BMP images")
+    if not folder.is_dir():
+        raise TaostreamError(f"{folder}: no such folder; check the path given to --calibrate-images "
+                             "(a folder of JPEG/PNG/BMP images)")
     images = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise TaostreamError(f"{folder}: no JPEG/PNG/BMP images for --calibrate-images; add a few hundred "

@@ -17,9 +17,9 @@ from taostream.deepstream_configs.labels import Labels, labels_for_network, read
 
 
 def read_ngc_labels(path: str | os.PathLike) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise TaostreamError(f"{path}: --labels file not found; pass the labels.txt that came with the model")
+    from taostream.converter.fileio import check_input_file
+
+    path = check_input_file(path, "--labels", "the labels.txt that came with the model")
     try:
         names = read_labels_file(path)
     except UnicodeDecodeError:
