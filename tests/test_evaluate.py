@@ -369,12 +369,13 @@ def test_classification_top1_topk_and_confusion(tmp_path, classifier):
     import onnxruntime
 
     from taostream.converter.preprocess import preprocess_image
+    from taostream.inference.bundle_info import load_bundle
 
     result = run_cli("evaluate", classifier / "set", "--bundle", classifier / "bundle", "--against", "fp32",
                      "--top-k", "2", "--no-progress", "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    labels = (classifier / "bundle/labels.txt").read_text().split()  # Dog Zebra bird cat (the classmap's order)
+    labels = load_bundle(classifier / "bundle").labels  # Dog Zebra bird cat (the classmap's order)
     assert report["dataset"]["classes"] == [name.lower() for name in labels]
     assert report["dataset"]["unknown_classes"] == [{"name": "kat", "count": 1, "could_be": ["cat"]}]
     assert report["dataset"]["non_image_files"] == 1 and report["dataset"]["images_evaluated"] == 6
