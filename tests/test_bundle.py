@@ -86,9 +86,11 @@ def test_sample_bundle_passes_check_for_every_deepstream_version(net, samples, t
     _with_parser_library(bundle)
     configs = sorted((bundle / "deepstream").glob("*.txt"))
     built = parser_object_info_bytes(bundle / "lib" / PARSER_LIBRARY_NAME)
+    # classifiers use nvinfer's own softmax parser: their configs load no library whose layout could clash
+    loads_library = any("custom-lib-path" in c.read_text() or "custom_lib" in c.read_text() for c in configs)
     for version in ("6.4", "7.1", "8.0", "9.0"):
         report = check_configs(configs, deepstream=version)
-        if built in (None, object_info_bytes_for(int(version.split(".")[0]))):
+        if built in (None, object_info_bytes_for(int(version.split(".")[0]))) or not loads_library:
             assert report.errors == [], [str(f) for f in report.errors]
         else:  # the library has DeepStream 9's layout: older DeepStreams get exactly the ABI error
             assert report.errors and all(f.key in ("custom-lib-path", "infer_config.custom_lib.path")
