@@ -69,13 +69,61 @@ def test_real_lpdnet_bundles_with_its_labels_and_no_spec(lpd_inputs, fixtures_di
     assert config.group("class-attrs-all").get("pre-cluster-threshold") == "0.3"
     env = (bundle / "deepstream" / "taostream_parser.env").read_text()
     assert "mode=dbscan_nms" in env
-    report = tmp_path / "verify.json"
-    verify = run_cli("verify", bundle, scenes[name], "--no-progress", "--json", report)
-    totals = json.loads(report.read_text())["totals"]
-    assert totals["matched"] == 2 and totals["missing"] == totals["extra"] == 0, verify.stdout  # both plates
-    assert totals["worst_iou"] >= 0.95, verify.stdout
-    if name == "lpd_ccpd_detectnet_v2_pruned.etlt":
-        assert verify.returncode == 0, verify.stdout
+    verify = run_cli("verify", bundle, scenes[name], "--no-progress")
+    assert "2 matched" in verify.stdout.splitlines()[-1], verify.stdout  # both plates of the scene
+
+
+# (model, label source) -> what it takes: NVIDIA's three real .etlt models with their labels.txt (no
+# spec) and, where one exists, their TAO inference spec; each with its own real calibration cache.
+REAL_CELLS = {
+    ("lpd_usa_detectnet_v2_pruned.etlt", "labels"): ("lpdnet", ("lpd",), None),
+    ("lpd_ccpd_detectnet_v2_pruned.etlt", "labels"): ("lpdnet", ("lpd",), None),
+    (FACEMASK, "labels"): ("detectnet_v2", ("mask", "no-mask"), None),
+    (FACEMASK, "inference spec"): ("detectnet_v2", None, INFERENCE_SPEC),
+}
+
+
+@pytest.fixture(scope="module")
+def real_inputs(lpd_inputs, tmp_path_factory):
+    import cv2
+
+    from test_uff_to_onnx import astronaut_photo
+
+    root, scenes = lpd_inputs
+    photo = root / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))
+    return {**scenes, FACEMASK: photo}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+@pytest.mark.parametrize("model, source", sorted(REAL_CELLS))
+def test_real_models_as_ngc_ships_them_verify_against_fp32(real_inputs, fixtures_dir, tmp_path, model, source,
+                                                          precision):
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.inference.verify import VerifyRequest, run_verify
+
+    network, labels, spec = REAL_CELLS[(model, source)]
+    key, cache = (LPD_MODELS[model][:2] if model in LPD_MODELS else ("tlt_encode", "facemask_detectnet_v2_cal.bin"))
+    request = BundleRequest(model=fixtures_dir / "models" / model, network=network, output=tmp_path / "bundle",
+                            key=key, precision=precision, calibration_cache=fixtures_dir / "calibration" / cache
+                            if precision == "int8" else None)
+    if labels:
+        request.labels = tmp_path / "labels.txt"
+        request.labels.write_text("\n".join(labels) + "\n")
+    else:
+        request.spec = fixtures_dir / spec
+    result = create_bundle(request)
+    assert bool(result.defaults) == (spec is None)  # defaults only where no spec gave the values
+    report = run_verify(VerifyRequest(bundle=tmp_path / "bundle", inputs=[str(real_inputs[model])], progress=False))
+    totals = report.totals()
+    assert totals["matched"] == (1 if model == FACEMASK else 2), report.lines()  # the face / both plates
+    assert totals["missing"] == totals["extra"] == 0 and totals["worst_iou"] >= 0.95, report.lines()
+    if (model, precision) == ("lpd_usa_detectnet_v2_pruned.etlt", "int8"):
+        # Known (docs/int8.md): with its real TensorRT 7 cache this pruned model's summed coverage
+        # moves by ~0.22, beyond the INT8 tolerance of 0.1, though every plate box matches.
+        assert not report.passed and 0.1 < totals["worst_score_delta"] < 0.3, report.lines()
+    else:
+        assert report.passed, report.lines()
 
 
 def test_the_label_count_is_checked_against_the_model(fixtures_dir, tmp_path):
@@ -111,13 +159,8 @@ def test_labels_reads_a_tao_inference_spec(fixtures_dir):
     assert result.stdout == "mask\nno-mask\n"
 
 
-def test_facemask_bundles_with_its_inference_spec(fixtures_dir, tmp_path):
-    import cv2
-
-    from test_uff_to_onnx import astronaut_photo
-
-    photo = tmp_path / "astronaut.png"
-    cv2.imwrite(str(photo), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))
+def test_facemask_bundles_with_its_inference_spec(fixtures_dir, tmp_path, real_inputs):
+    photo = real_inputs[FACEMASK]
     bundle = tmp_path / "bundle"
     result = run_cli("bundle", fixtures_dir / "models" / FACEMASK, "--network", "detectnet_v2",
                      "--spec", fixtures_dir / INFERENCE_SPEC, "--key", "tlt_encode", "--precision", "int8",
