@@ -191,7 +191,8 @@ def _detectnet_v2_labels(spec: dict, sources: LabelSources, source: str) -> Labe
     if not names:
         raise SpecError(
             f"{source}: cost_function_config.target_classes is missing; DetectNet_v2 outputs its "
-            "classes in that order: add one target_classes { name: \"<class>\" ... } per class"
+            "classes in that order: add one target_classes { name: \"<class>\" ... } per class "
+            "(or give the TAO inference spec, or the model's labels.txt with bundle --labels)"
         )
     warnings = []
     mapping = [spec_value(e, "value") for e in spec_values(spec, "dataset_config.target_class_mapping")]

@@ -165,3 +165,17 @@ def test_int8_sources_are_one_or_the_other(inputs, fixtures_dir, tmp_path):
     assert_clean_error(run_cli(*common, "--calibrate-images", empty), "no JPEG/PNG/BMP images for --calibrate-images")
     assert_clean_error(run_cli(*common), "--precision int8 needs --calibration-cache CAL", "or --calibrate-images DIR")
     assert not (tmp_path / "b").exists()
+
+
+def test_the_issue_command_on_a_tao5_export_with_a_trt7_cache(inputs, fixtures_dir, tmp_path):
+    """`bundle model.onnx --network detectnet_v2 --spec S --precision int8 --calibration-cache cal.bin`
+    on a tf2onnx export (input_1:0, opset 12) with NVIDIA's TRT-7000 cache (UFF names, no :0)."""
+    from cli_support import run_cli
+
+    bundle = tmp_path / "bundle"
+    result = run_cli("bundle", inputs["models"]["tao5.onnx"], "--network", "detectnet_v2", "--spec", fixtures_dir / SPEC,
+                     "--precision", "int8", "--calibration-cache", fixtures_dir / CACHE, "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "warning" not in result.stderr
+    verify = run_cli("verify", bundle, inputs["photo"], "--no-progress")
+    assert verify.returncode == 0 and verify.stdout.splitlines()[-1].startswith("PASS"), verify.stdout
