@@ -449,3 +449,16 @@ def test_mask_rcnn_mask_ap_by_the_coco_library(tmp_path):
     assert scores["coco_mask"]["AP50"] == 1.0 and scores["coco_mask"]["AP"] == 1.0
     assert scores["tao"]["mAP"] == scores["coco"]["AP"]  # TAO evaluates MaskRCNN with COCO's AP
     assert "mask AP" in result.stdout
+
+
+def test_real_facemask_served_by_triton_scores_like_fp32(tmp_path, fixtures_dir, facemask_set, facemask_bundle):
+    """--backend triton: a real tritonserver on 127.0.0.1 serves the bundle's CPU model (the FP32
+    graph, post-processed on the server): the same AP, TP and FP per class as the local reference."""
+    pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+    spec = fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"
+    result = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--backend", "triton", "--against", "fp32",
+                     "--max-drop", "0", "--spec", spec, "--no-progress", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fp32, served = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert served["source"] == "triton:fp32"
+    assert served["tao"] == fp32["tao"] and served["coco"]["AP"] == pytest.approx(fp32["coco"]["AP"], abs=1e-9)
