@@ -53,16 +53,17 @@ def require_batch_size(value: int, option: str = "--batch-size", per_sample: Ite
     return value
 
 
-def require_fraction(value: float | None, option: str = "--threshold") -> float | None:
+def require_fraction(value: float | None, option: str = "--threshold", above_one: bool = False) -> float | None:
     """None or a finite number in [0, 1] (confidence thresholds: NaN would compare false with
-    every score and silently keep or drop everything)."""
+    every score and silently keep or drop everything). ``above_one``: allow numbers above 1 (a check
+    before the network is known; DetectNet_v2's cluster confidences are summed coverage)."""
     if value is None:
         return None
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise TaostreamError(f"{option} {value!r}: give a number between 0 and 1, e.g. 0.5") from None
-    if math.isnan(number) or not 0.0 <= number <= 1.0:
+    if math.isnan(number) or not 0.0 <= number <= (math.inf if above_one else 1.0) or math.isinf(number):
         raise TaostreamError(f"{option} {value}: a confidence threshold is between 0 and 1 (inclusive), e.g. 0.5")
     return number
 

@@ -505,11 +505,15 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
         parameters["detectnet_v2_clustering"] = cluster.parser_settings
     if cluster.class_thresholds:
         parameters["class_thresholds"] = ",".join(repr(t) for t in cluster.class_thresholds)
+    # The same numbers as the nvinfer config's [class-attrs-all] (the spec's, not only the registry's).
+    common = cluster.class_attrs.get("all", {})
+    if common.get("nms-iou-threshold") is not None:
+        parameters["nms_iou_threshold"] = repr(float(common["nms-iou-threshold"]))
     options = TritonModelOptions(
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
         model_outputs=dict(plan.model.outputs), parameters=parameters,
-        pre_cluster_threshold=cluster.class_attrs.get("all", {}).get("pre-cluster-threshold"))
+        pre_cluster_threshold=common.get("pre-cluster-threshold"))
     from taostream.converter.plugin_pipeline import PluginPipeline
 
     if isinstance(plan.cpu_model, PluginPipeline):

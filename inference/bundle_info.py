@@ -44,7 +44,7 @@ class Bundle:
     output_names: tuple[str, ...]
     labels: list[str]
     preprocessing: Preprocessing
-    threshold: float  # pre-cluster threshold, every class
+    threshold: float  # pre-cluster-threshold of [class-attrs-all] (classifiers: classifier-threshold)
     nms_iou_threshold: float
     triton_model: str
     manifest: dict = field(repr=False, default_factory=dict)
@@ -71,6 +71,20 @@ class Bundle:
     def cpu_model_dir(self) -> Path | None:
         folder = self.triton_repository / self.cpu_model_name
         return folder if (folder / "config.pbtxt").is_file() else None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels) or int(self.manifest.get("labels", 0)) or 1
+
+    def decode_params(self):
+        """The post-processing settings of this bundle (parsers.reference.DecodeParams): the CPU Triton
+        model's parameters when there is one, else the nvinfer config's thresholds. Every CPU path
+        (`infer --backend ort`, the CPU Triton model, `verify`) decodes with exactly these."""
+        from taostream.parsers.reference import DecodeParams
+
+        parameters = {"confidence_threshold": repr(self.threshold), "nms_iou_threshold": repr(self.nms_iou_threshold),
+                      **self.postprocess_parameters}
+        return DecodeParams.from_model_parameters(parameters, self.num_classes)
 
     def onnx_for_cpu(self) -> Path:
         """The plugin-free ONNX graph ONNX Runtime runs: the CPU Triton model's, else model.onnx."""

@@ -15,15 +15,16 @@ def register(subparsers) -> None:
     infer = subparsers.add_parser(
         "infer", help="run a bundle on images, folders or videos (ONNX Runtime, TensorRT or Triton)",
         description="Run a `taostream bundle` on images, folders of images and video files; write KITTI "
-                    "labels (TAO's format), results.json and annotated images/videos into OUT. Thresholds "
-                    "default to the bundle's.")
+                    "labels (TAO's format), results.json and annotated images/videos into OUT. The bundle's "
+                    "thresholds apply as in DeepStream; --threshold only filters the result.")
     infer.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
     infer.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
     infer.add_argument("--backend", choices=("ort", "trt", "triton"), default="ort",
                        help="ort: ONNX Runtime on the CPU (default); trt: TensorRT engine; triton: a Triton server")
     infer.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
-    infer.add_argument("--threshold", type=float, help="confidence threshold (default: the bundle's pre-cluster threshold)")
+    infer.add_argument("--threshold", type=float, help="final confidence filter after the bundle's post-processing, which "
+                       "it does not change (default: none; classifiers: replaces classifier-threshold)")
     infer.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
     infer.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
     infer.add_argument("--protocol", choices=("http", "grpc"), default="http", help="triton: protocol (default http)")
@@ -51,7 +52,7 @@ def register(subparsers) -> None:
     verify.add_argument("--model-name", help="triton: model to query (default: the bundle's CPU model)")
     verify.add_argument("--tolerance", default="auto", choices=("auto", "exact", "fp32", "fp16", "int8"),
                         help="auto (default): from the candidate's precision; exact for the CPU Triton model")
-    verify.add_argument("--threshold", type=float, help="confidence threshold (default: the bundle's)")
+    verify.add_argument("--threshold", type=float, help="final confidence filter on both sides (default: none)")
     verify.add_argument("--max-frames", type=int, default=25, help="frames compared per video (default 25)")
     verify.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
     verify.add_argument("--json", type=Path, metavar="REPORT", help="also write the full report as JSON")
@@ -84,7 +85,8 @@ def register(subparsers) -> None:
     evaluate.add_argument("--spec", type=Path, help="the TAO experiment spec: its evaluation config, class mapping")
     evaluate.add_argument("--ap-mode", choices=("sample", "integrate"), help="override the spec's average_precision_mode")
     evaluate.add_argument("--iou", type=float, help="override the matching IoU for every class")
-    evaluate.add_argument("--threshold", type=float, help="with --bundle: confidence threshold (default: the bundle's)")
+    evaluate.add_argument("--threshold", type=float, help="with --bundle: pre-cluster threshold to decode with, every class "
+                          "(default: the bundle's)")
     evaluate.add_argument("--against", choices=("fp32",), help="also score the bundle's FP32 CPU reference")
     evaluate.add_argument("--max-drop", type=float, default=0.01,
                           help="--against: the largest mAP drop that passes (default 0.01)")

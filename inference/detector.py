@@ -10,6 +10,7 @@ Triton model does), so the backends can be compared detection for detection.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -59,21 +60,92 @@ def split_for_model(batch: np.ndarray, limit: int) -> list[np.ndarray]:
     return [batch[i : i + limit] for i in range(0, len(batch), limit)]
 
 
+def summed_confidences(bundle: Bundle) -> bool:
+    """True when the bundle reports DetectNet_v2 DBSCAN clusters, whose confidence is the summed
+    coverage of their cells (it exceeds 1), not a probability."""
+    return (bundle.network.output_layout == "detectnet_v2_grid"
+            and bundle.decode_params().detectnet_v2.mode in ("dbscan", "dbscan_nms"))
+
+
+def check_threshold(bundle: Bundle, value: float | None, option: str = "--threshold") -> float | None:
+    """A final confidence threshold for this bundle: in [0, 1], or 0 and more for summed confidences."""
+    if value is None:
+        return None
+    if not summed_confidences(bundle):
+        return require_fraction(value, option)
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise TaostreamError(f"{option} {value}: a DetectNet_v2 detection's confidence is its cluster's summed "
+                             "coverage; give a number of 0 or more, e.g. 0.5")
+    return number
+
+
 class Detector:
-    """``detect(images)`` for a list of BGR frames (or paths) with one activated runner."""
+    """``detect(images)`` for a list of BGR frames (or paths) with one activated runner.
+
+    Thresholds (docs/inference.md): the bundle's post-processing (pre-cluster thresholds per class,
+    DetectNet_v2's clustering and cluster confidence threshold) is never changed here, so every
+    backend reports what DeepStream's parser reports. ``threshold`` is a final confidence filter on
+    top of it (None: none); ``self.threshold`` is the confidence floor in effect, as reported. For
+    classifiers ``threshold`` replaces the bundle's classifier-threshold."""
 
     def __init__(self, bundle: Bundle, runner, threshold: float | None = None,
-                 max_detections: int = DEFAULT_MAX_DETECTIONS, interpolation: str = DEFAULT_INTERPOLATION):
-        from taostream.parsers.reference import DecodeParams
-
+                 max_detections: int = DEFAULT_MAX_DETECTIONS, interpolation: str = DEFAULT_INTERPOLATION,
+                 pre_cluster_threshold: float | None = None):
         self.bundle, self.runner = bundle, runner
-        self.threshold = bundle.threshold if threshold is None else require_fraction(threshold)
+        threshold = check_threshold(bundle, threshold)
         self.max_detections, self.interpolation = max_detections, interpolation
-        num_classes = len(bundle.labels) or int(bundle.manifest.get("labels", 0)) or 1
         # The same parameters the CPU Triton model builds from its config (triton_python_model.py).
-        parameters = {"confidence_threshold": repr(bundle.threshold), "nms_iou_threshold": repr(bundle.nms_iou_threshold),
-                      **bundle.postprocess_parameters}
-        self.decode_params = DecodeParams.from_model_parameters(parameters, num_classes, threshold)
+        # ``pre_cluster_threshold`` replaces every class's (evaluate decodes low, as TAO's evaluation
+        # does); the results then differ from the deployed model's on purpose.
+        self.decode_params = bundle.decode_params()
+        if pre_cluster_threshold is not None:
+            from dataclasses import replace
+
+            self.decode_params = replace(self.decode_params, pre_cluster_threshold=(
+                float(pre_cluster_threshold),) * self.decode_params.num_classes)
+        self.classifier = bundle.network.output_layout == "softmax"
+        if self.classifier:
+            self.floors: tuple[float, ...] = ()
+            self.final_threshold = None
+            self.threshold = bundle.threshold if threshold is None else float(threshold)
+        else:
+            self.floors = self.decode_params.confidence_floors(bundle.network.output_layout)
+            self.final_threshold = None if threshold is None else float(threshold)
+            self.threshold = min(self.floors) if threshold is None else float(threshold)
+
+    @property
+    def lowest_confidence(self) -> float:
+        """No detection below this confidence is reported (the floor of every class, or --threshold)."""
+        return self.threshold if self.classifier else max(self.threshold, min(self.floors))
+
+    def threshold_report(self) -> dict:
+        """Which number was applied where (results.json's "thresholds")."""
+        if self.classifier:
+            return {"classifier_threshold": self.threshold}
+        params = self.decode_params
+        report = {"pre_cluster_threshold": [params.class_threshold(c) for c in range(params.num_classes)]}
+        if self.bundle.network.output_layout == "detectnet_v2_grid" and params.detectnet_v2.mode in ("dbscan", "dbscan_nms"):
+            report["cluster_confidence_threshold"] = [float(params.detectnet_v2.for_class(c).confidence_threshold)
+                                                      for c in range(params.num_classes)]
+        report["final_confidence_threshold"] = self.final_threshold
+        return report
+
+    def below_floor_warning(self) -> str | None:
+        """A --threshold under what the bundle's post-processing already drops has no effect: say so."""
+        if self.classifier or self.final_threshold is None or self.final_threshold >= max(self.floors):
+            return None
+        what = ("DetectNet_v2 cluster confidence threshold" if "cluster_confidence_threshold" in self.threshold_report()
+                else "pre-cluster-threshold")
+        return (f"--threshold {self.final_threshold:g} is below the bundle's {what} ({min(self.floors):g}"
+                f"{'' if min(self.floors) == max(self.floors) else f' to {max(self.floors):g}'}): it is a final "
+                "filter and cannot bring back detections the bundle's post-processing drops; lower the bundle's "
+                "thresholds (docs/inference.md) to see them")
+
+    def _final_filter(self, detections: list) -> list:
+        if self.final_threshold is None:
+            return detections
+        return [d for d in detections if d.confidence >= self.final_threshold]
 
     def require_bundle_input(self, model: str) -> None:
         """Refuse a model (``model`` names it) whose input is not the bundle's: another network's graph."""
@@ -100,11 +172,11 @@ class Detector:
     def decode(self, outputs: dict[str, np.ndarray], batch: int) -> list:
         """Per image: a list of Detection (network pixels) or, for classifiers, an Attribute or None."""
         names = {name.split(":")[0] for name in outputs}
-        if {"num_detections", "detections"} <= names and self.bundle.network.output_layout != "efficient_nms":
+        if {"num_detections", "detections"} <= names and "detection_boxes" not in names:  # the CPU Triton model's reply
+            # (EfficientNMS's raw outputs have num_detections too, with detection_boxes/_scores/_classes)
             from taostream.inference.triton_runner import server_detections
 
-            per_image = [server_detections(outputs, i) for i in range(batch)]
-            return [[d for d in dets if d.confidence >= self.threshold] for dets in per_image]
+            return [self._final_filter(server_detections(outputs, i)) for i in range(batch)]
         if "probabilities" in names:
             from taostream.parsers.reference import classify_softmax
 
@@ -113,7 +185,7 @@ class Detector:
 
         decoded = decode(self.bundle.network, outputs, self.bundle.net_width, self.bundle.net_height,
                          self.decode_params, batched=True, classifier_threshold=self.threshold)
-        return decoded
+        return [self._final_filter(d) if isinstance(d, list) else d for d in decoded]
 
     def detect(self, images: Sequence, sources: Sequence[str] | None = None) -> list[ImageResult]:
         frames = [load_bgr(image) for image in images]

@@ -196,7 +196,8 @@ def _model_predictions(bundle, runner, dataset: Dataset, request: EvaluateReques
     from taostream.inference.infer_run import batches
     from taostream.inference.metrics_coco import mask_rle
 
-    detector = Detector(bundle, runner, request.threshold, DEFAULT_MAX_DETECTIONS)
+    # --threshold: the pre-cluster threshold to decode with (TAO evaluates below the deployed threshold).
+    detector = Detector(bundle, runner, None, DEFAULT_MAX_DETECTIONS, pre_cluster_threshold=request.threshold)
     out = []
     samples = [s for s in dataset.samples]
     with tqdm(total=len(samples), unit="image", desc=description, disable=not request.progress) as bar:

@@ -18,7 +18,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, check_output_folder
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.bundle_info import Bundle, load_bundle
-from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
+from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
 from taostream.inference.inputs import InputItem, collect_inputs, read_video
 
 log = logging.getLogger(__name__)
@@ -158,31 +158,23 @@ def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer:
     return count
 
 
-def server_threshold_above(bundle: Bundle, backend: str, model_name: str | None, threshold: float | None) -> bool:
-    """True when a requested threshold is lower than what the CPU Triton model (which decodes on the
-    server with the bundle's threshold) lets through: detections in between never arrive."""
-    served_cpu_model = backend == "triton" and (model_name or bundle.cpu_model_name) == bundle.cpu_model_name
-    return served_cpu_model and threshold is not None and threshold < bundle.threshold
-
-
 def run_inference(request: InferRequest) -> InferSummary:
     from tqdm import tqdm
 
     from taostream.inference.results import VideoWriter, write_run_json
 
     require_batch_size(request.batch_size)
-    require_fraction(request.threshold)
+    require_fraction(request.threshold, above_one=True)  # [0, 1] once the bundle is known: check_threshold
     inputs = (request.bundle, request.engine, *request.inputs)
     check_output_folder(request.output, force=request.force, inputs=inputs)  # before the run, not after it
     bundle = load_bundle(request.bundle)
     items = collect_inputs(request.inputs)
     summary = InferSummary(Path(request.output))
-    if server_threshold_above(bundle, request.backend, request.model_name, request.threshold):
-        summary.warnings.append(
-            f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
-            f"{bundle.threshold:g}: the server already dropped detections under {bundle.threshold:g}")
+    check_threshold(bundle, request.threshold)
     with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force, inputs=inputs) as root:
         detector = Detector(bundle, runner, request.threshold, request.max_detections)
+        if detector.below_floor_warning():
+            summary.warnings.append(detector.below_floor_warning())
         writer = _RunWriter(root, bundle, request.annotate)
         images = [i for i in items if i.kind == "image"]
         with tqdm(total=len(images), unit="image", disable=not request.progress or not images) as bar:
@@ -200,6 +192,7 @@ def run_inference(request: InferRequest) -> InferSummary:
         if bundle.network.task == "classification":
             summary.classified = sum(1 for r in writer.results if r.classification is not None)
         run = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,
-               "threshold": detector.threshold, "input_dims_chw": list(bundle.dims), "coordinates": "frame pixels"}
+               "threshold": detector.threshold, "thresholds": detector.threshold_report(),
+               "input_dims_chw": list(bundle.dims), "coordinates": "frame pixels"}
         write_run_json(root / "results.json", run, writer.results, bundle.labels)
     return summary

@@ -321,22 +321,19 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     from tqdm import tqdm
 
     from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
-    from taostream.inference.infer_run import batches, server_threshold_above
+    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
+    from taostream.inference.infer_run import batches
     from taostream.inference.inputs import collect_inputs
     from taostream.inference.runners import cpu_runner
 
     from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 
     require_batch_size(request.batch_size)
-    require_fraction(request.threshold)
+    require_fraction(request.threshold, above_one=True)
     if request.max_frames < 1:
         raise TaostreamError("--max-frames must be at least 1")
     bundle = load_bundle(request.bundle)
-    if server_threshold_above(bundle, request.backend, request.model_name, request.threshold):
-        raise TaostreamError(f"--threshold {request.threshold:g} is below the CPU Triton model's confidence_threshold "
-                             f"{bundle.threshold:g}: the server drops those detections, so they cannot be compared; "
-                             f"use --threshold {bundle.threshold:g} or higher")
+    check_threshold(bundle, request.threshold)
     items = collect_inputs(request.inputs)
     candidate_runner, description, precision = _candidate(bundle, request)
     cpu_triton = request.backend == "triton" and (request.model_name or bundle.cpu_model_name) == bundle.cpu_model_name
@@ -346,14 +343,15 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         reference = Detector(bundle, reference_runner, request.threshold, cap)
         candidate = Detector(bundle, runner, request.threshold, cap)
         candidate.require_bundle_input(description)
-        report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.threshold)
+        # Both decode with the bundle's thresholds; --threshold is a final filter on both sides.
+        report = VerifyReport(str(bundle.path), request.backend, description, tolerance, reference.lowest_confidence)
         classifier = bundle.network.task == "classification"
         videos = any(item.kind == "video" for item in items)
         with tqdm(total=None if videos else len(items), unit="image", disable=not request.progress) as bar:
             for batch in batches(_frames(items, request.max_frames), request.batch_size):
                 images, sources = [f for _, f in batch], [s for s, _ in batch]
                 for ref, cand in zip(reference.detect(images, sources), candidate.detect(images, sources)):
-                    report.images.append(_compare_result(ref, cand, tolerance, reference.threshold, classifier, cap))
+                    report.images.append(_compare_result(ref, cand, tolerance, reference.lowest_confidence, classifier, cap))
                 bar.update(len(batch))
     return report
 

@@ -182,6 +182,23 @@ class DecodeParams:
     def thresholds(self) -> np.ndarray:
         return np.asarray(self.pre_cluster_threshold, dtype=F32)
 
+    def class_threshold(self, class_id: int) -> float:
+        """Class ``class_id``'s pre-cluster threshold (the last one repeats for higher ids)."""
+        values = self.pre_cluster_threshold
+        return float(values[min(class_id, len(values) - 1)]) if values else 0.0
+
+    def confidence_floors(self, layout: str) -> tuple[float, ...]:
+        """Per class: the confidence every reported detection reaches. Usually the pre-cluster
+        threshold; for DetectNet_v2 with DBSCAN the larger of it (a cell's coverage) and the cluster
+        confidence threshold (a cluster's summed coverage must exceed it)."""
+        floors = []
+        for c in range(self.num_classes):
+            floor = self.class_threshold(c)
+            if layout == "detectnet_v2_grid" and self.detectnet_v2.mode in ("dbscan", "dbscan_nms"):
+                floor = max(floor, float(self.detectnet_v2.for_class(c).confidence_threshold))
+            floors.append(floor)
+        return tuple(floors)
+
     def accepts(self, class_ids: np.ndarray, confidences: np.ndarray) -> np.ndarray:
         """Vectorised DeepStream rule; class_ids int64 (invalid ids may be any value)."""
         thresholds = self.thresholds()

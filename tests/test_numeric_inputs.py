@@ -72,12 +72,25 @@ def test_tao_converter_max_batch_times_input_dims_over_int32_is_refused(ssd, cap
     _one_error_line(capsys, code, "(-m) 2000", "3133440000 elements", "at most 1370")
 
 
-@pytest.mark.parametrize("value", ["nan", "NaN", "1.5", "-0.1", "inf"])
+@pytest.mark.parametrize("value", ["nan", "NaN", "-0.1", "inf"])
 def test_infer_threshold_outside_0_1_is_refused_before_running(value, tmp_path, capsys):
     image = tmp_path / "x.jpg"
     image.write_bytes(b"not read")
     code = main(["infer", str(tmp_path / "no-bundle"), str(image), "-o", str(tmp_path / "out"), "--threshold", value])
     _one_error_line(capsys, code, f"--threshold {value.lower()}", "between 0 and 1")
+    assert not (tmp_path / "out").exists()
+
+
+def test_infer_threshold_above_1_is_refused_unless_confidences_are_summed_coverage(ssd, tmp_path, capsys):
+    # A final confidence filter above 1 is meaningless for scores, but DetectNet_v2's DBSCAN clusters
+    # report their summed coverage (the facemask model's face: 68.8), which it can filter.
+    image = tmp_path / "x.png"
+    image.write_bytes(b"not read")
+    bundle = tmp_path / "b"
+    assert main(_bundle_args(ssd, bundle)) == 0
+    capsys.readouterr()
+    code = main(["infer", str(bundle), str(image), "-o", str(tmp_path / "out"), "--threshold", "1.5"])
+    _one_error_line(capsys, code, "--threshold 1.5", "between 0 and 1")
     assert not (tmp_path / "out").exists()
 
 

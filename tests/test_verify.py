@@ -156,14 +156,21 @@ def test_bad_requests_are_clean_errors(ssd_bundle, photo, tmp_path):
     assert_clean_error(run_cli("verify", tmp_path / "nobundle", photo), "no such bundle folder")
 
 
-def test_a_threshold_the_served_model_cannot_honour(ssd_bundle, photo, tmp_path):
-    # The CPU Triton model decodes with the bundle's threshold (0.3 here): lower ones never arrive.
+def test_a_threshold_under_the_bundles_pre_cluster_threshold_means_the_same_on_every_backend(ssd_bundle, photo, tmp_path):
+    # --threshold is a final filter: every backend decodes with the bundle's pre-cluster-threshold (0.3
+    # here), so a lower --threshold changes nothing anywhere and says so; ort and the CPU Triton model
+    # write the same detections (verify used to refuse, and `infer --backend ort` decoded at 0.1).
     pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-    assert_clean_error(run_cli("verify", ssd_bundle, photo, "--backend", "triton", "--threshold", "0.1"),
-                       "below the CPU Triton model's confidence_threshold 0.3", "use --threshold 0.3 or higher")
-    result = run_cli("infer", ssd_bundle, photo, "--backend", "triton", "--threshold", "0.1", "-o", tmp_path / "out",
-                     "--no-progress")
-    assert result.returncode == 0, result.stderr
-    assert "warning: --threshold 0.1 is below the CPU Triton model's confidence_threshold 0.3" in result.stderr
-    local = run_cli("infer", ssd_bundle, photo, "--threshold", "0.1", "-o", tmp_path / "local", "--no-progress")
-    assert local.returncode == 0 and "warning" not in local.stderr
+    verify = run_cli("verify", ssd_bundle, photo, "--backend", "triton", "--threshold", "0.1", "--no-progress")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    runs = {}
+    for backend in ("triton", "ort"):
+        result = run_cli("infer", ssd_bundle, photo, "--backend", backend, "--threshold", "0.1", "-o",
+                         tmp_path / backend, "--no-progress")
+        assert result.returncode == 0, result.stderr
+        assert "warning: --threshold 0.1 is below the bundle's pre-cluster-threshold (0.3)" in result.stderr
+        runs[backend] = json.loads((tmp_path / backend / "results.json").read_text())
+    assert runs["ort"]["images"][0]["detections"] == runs["triton"]["images"][0]["detections"]
+    assert min(d["confidence"] for d in runs["ort"]["images"][0]["detections"]) >= 0.3
+    assert runs["ort"]["thresholds"] == {"pre_cluster_threshold": [0.3] * len(runs["ort"]["thresholds"]["pre_cluster_threshold"]),
+                                         "final_confidence_threshold": 0.1}

@@ -1,0 +1,250 @@
+"""One bundle, one set of thresholds, one answer: for every network `taostream sample` makes (and the
+real facemask DetectNet_v2 model), `taostream infer --backend ort`, the bundle's CPU Triton model
+served by a real tritonserver on 127.0.0.1 (`infer --backend triton --url`) and the C++ DeepStream
+parser (its exported symbol, called the way nvinfer calls it, with the thresholds and DetectNet_v2
+clustering settings the bundle's nvinfer config and parser env file give DeepStream) report the
+same boxes on the same real photos.
+
+The C++ side is independent of the Python post-processing: it gets the raw output tensors of the
+bundle's CPU graph and only what DeepStream would read from the bundle's files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from parsers_support import native_parsers  # noqa: F401  (session fixture)
+from taostream.cli import main
+from taostream.converter.preprocess import preprocess_image
+from taostream.deepstream_configs.ini import read_ini
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.runners import cpu_runner
+from test_infer_support import make_bundle, noise_images, start_serve, stop_serve, write_images
+
+skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the public-domain test photos")
+pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+
+SAMPLE_NETWORKS = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3",
+                   "yolo_v4", "efficientdet", "mask_rcnn"]
+FACEMASK = "facemask"
+FINAL_THRESHOLD = 0.5  # a `--threshold` run: a final filter on what the bundle's post-processing reports
+# --threshold is checked where it used to change the post-processing itself (DetectNet_v2's coverage
+# threshold, FasterRCNN's threshold before its NMS) and on an NMS-output network and a classifier.
+FINAL_THRESHOLD_NETWORKS = ("detectnet_v2", FACEMASK, "faster_rcnn", "ssd", "classification")
+# results.json rounds boxes to 1e-3 px; C++ and numpy agree to 1e-3 network px (parsers_support),
+# which the frame mapping scales by at most ~2 here.
+BOX_ATOL = 0.01
+CONFIDENCE_RTOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("agreement")
+
+
+@pytest.fixture(scope="module")
+def photos(workdir):
+    """Real photos (scikit-image's astronaut, coffee and the grayscale cameraman) and one noise frame,
+    as image files of different sizes and aspect ratios."""
+    frames = [cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR), cv2.cvtColor(skimage_data.coffee(), cv2.COLOR_RGB2BGR),
+              skimage_data.camera(), noise_images(1, seed=3, sizes=((360, 640),))[0]]
+    return write_images(workdir / "photos", frames)
+
+
+@pytest.fixture(scope="module")
+def bundles(workdir, models_dir, fixtures_dir):
+    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+
+    found = {network: make_bundle(workdir, network) for network in SAMPLE_NETWORKS}
+    facemask = workdir / "bundle_facemask"
+    create_bundle(BundleRequest(model=models_dir / "facemask_detectnet_v2_resnet18.etlt", network="detectnet_v2",
+                                output=facemask, spec=fixtures_dir / "specs" / "facemask_detectnet_v2_train_resnet18_kitti.txt",
+                                key="tlt_encode", precision="fp32"))
+    found[FACEMASK] = facemask
+    return found
+
+
+def _served_name(name: str, bundle) -> str:
+    return "facemask_cpu" if name == FACEMASK else load_bundle(bundle).cpu_model_name
+
+
+@pytest.fixture(scope="module")
+def server(workdir, bundles):
+    """One `taostream serve` for the CPU Triton models of every bundle: a repository holding a copy of
+    each (the facemask one renamed, its network's name being taken by the sample's)."""
+    from taostream.inference.triton_server import free_port
+
+    repository = workdir / "repository"
+    for name, bundle in bundles.items():
+        source = load_bundle(bundle).cpu_model_dir()
+        assert source is not None, f"{name}: the bundle has no CPU Triton model"
+        target = repository / _served_name(name, bundle)
+        shutil.copytree(source, target)
+        config = target / "config.pbtxt"
+        config.write_text(config.read_text().replace(f'name: "{source.name}"', f'name: "{target.name}"'))
+    http_port, grpc_port = free_port(), free_port()
+    process, lines = start_serve(repository, http_port, grpc_port)
+    yield f"127.0.0.1:{http_port}"
+    stop_serve(process, lines)
+
+
+def _infer(bundle, photos, out, *extra) -> list[dict]:
+    assert main(["infer", str(bundle), *map(str, photos), "-o", str(out), "--no-progress", "--force", *extra]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+# --- what DeepStream's parser reports, from the bundle's DeepStream files only ---------------------
+
+
+def _deepstream_settings(bundle):
+    """(parse function, num classes, per-class pre-cluster thresholds, classifier threshold, parser
+    env) from the bundle's nvinfer config and taostream_parser.env, as DeepStream reads them."""
+    config = read_ini(bundle / "deepstream" / "config_infer_primary.txt")
+    prop = config.group("property")
+    function = next(prop.get(key) for key in ("parse-bbox-func-name", "parse-bbox-instance-mask-func-name",
+                                              "parse-classifier-func-name") if prop.get(key))
+    num_classes = int(prop.get("num-detected-classes", "0"))
+    common = config.group("class-attrs-all")
+    default = float(common.get("pre-cluster-threshold", "0.2")) if common is not None else 0.2
+    thresholds = []
+    for class_id in range(num_classes):
+        group = config.group(f"class-attrs-{class_id}")
+        thresholds.append(float(group.get("pre-cluster-threshold")) if group is not None and
+                          group.get("pre-cluster-threshold") is not None else default)
+    env_file = bundle / "deepstream" / "taostream_parser.env"
+    env = env_file.read_text().strip().split("=", 1)[1].strip('"') if env_file.is_file() else None
+    return function, num_classes, thresholds, float(prop.get("classifier-threshold", "0") or 0), env
+
+
+def _to_frame(box, letterbox, width: int, height: int):
+    x1, x2 = ((v - letterbox.offset_x) / letterbox.scale_x for v in (box[0], box[2]))
+    y1, y2 = ((v - letterbox.offset_y) / letterbox.scale_y for v in (box[1], box[3]))
+    return [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
+
+
+def _cpp_results(native_parsers, bundle_path, photos, monkeypatch, final_threshold=None) -> list[dict]:  # noqa: F811
+    bundle = load_bundle(bundle_path)
+    function, num_classes, thresholds, classifier_threshold, env = _deepstream_settings(bundle_path)
+    if env is not None:
+        monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", env)
+    else:
+        monkeypatch.delenv("TAOSTREAM_DETECTNET_V2", raising=False)
+    c, h, w = bundle.dims
+    records = []
+    with cpu_runner(bundle.onnx_for_cpu()) as runner:
+        for path in photos:
+            frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            tensor, letterbox = preprocess_image(frame, bundle.network, bundle.dims, return_geometry=True,
+                                                 **bundle.preprocessing.as_kwargs())
+            outputs = {name: array[0] for name, array in runner.infer({bundle.input_name: tensor[None]}).items()}
+            if bundle.network.output_layout == "softmax":
+                threshold = classifier_threshold if final_threshold is None else final_threshold
+                attributes = native_parsers.classify(function, outputs, threshold, net=(w, h, c))
+                assert attributes is not None, f"{function} returned false"
+                records.append({"classification": [(a.value, a.confidence) for a in attributes]})
+                continue
+            found = native_parsers.parse(function, outputs, w, h, num_classes, thresholds,
+                                         masks=bundle.network.output_layout == "mask_rcnn")
+            assert found is not None, f"{function} returned false"
+            if final_threshold is not None:
+                found = [d for d in found if d.confidence >= final_threshold]
+            found = sorted(found, key=lambda d: -d.confidence)[:100]
+            height, width = frame.shape[:2]
+            boxes = [(d.class_id, _to_frame((d.left, d.top, d.right, d.bottom), letterbox, width, height), d.confidence)
+                     for d in found]
+            records.append({"detections": [b for b in boxes if b[1][2] > b[1][0] and b[1][3] > b[1][1]]})
+    return records
+
+
+def _assert_same(cpp: list[dict], written: dict, what: str) -> int:
+    """The C++ records against one results.json; returns the number of detections compared."""
+    compared = 0
+    for expected, record in zip(cpp, written["images"], strict=True):
+        if "classification" in expected:
+            got = record.get("classification")
+            want = expected["classification"]
+            assert (got is None) == (not want), (what, record["source"], got, want)
+            if want:
+                assert got["class_id"] == want[0][0], (what, record["source"])
+                assert got["confidence"] == pytest.approx(want[0][1], rel=CONFIDENCE_RTOL, abs=1e-6)
+                compared += 1
+            continue
+        dets = record["detections"]
+        assert len(dets) == len(expected["detections"]), (
+            f"{what}, {record['source']}: {len(dets)} detections, the C++ parser {len(expected['detections'])}")
+        for det, (class_id, box, confidence) in zip(dets, expected["detections"]):
+            assert det["class_id"] == class_id, (what, record["source"])
+            np.testing.assert_allclose(det["bbox"], box, atol=BOX_ATOL, rtol=0, err_msg=f"{what}, {record['source']}")
+            assert det["confidence"] == pytest.approx(confidence, rel=CONFIDENCE_RTOL, abs=1e-6), (what, record["source"])
+        compared += len(dets)
+    return compared
+
+
+@pytest.mark.parametrize("threshold", [None, FINAL_THRESHOLD], ids=["bundle-thresholds", "final-threshold"])
+def test_ort_triton_and_the_cpp_parser_report_the_same_boxes(bundles, photos, server, native_parsers, monkeypatch,  # noqa: F811
+                                                              workdir, threshold):
+    extra = [] if threshold is None else ["--threshold", str(threshold)]
+    totals = {}
+    for name, bundle in bundles.items():
+        if threshold is not None and name not in FINAL_THRESHOLD_NETWORKS:
+            continue
+        # MaskRCNN's CPU graph runs its plugins' numpy references (seconds per frame): one photo.
+        photos_here = photos[:1] if name == "mask_rcnn" else photos
+        cpp = _cpp_results(native_parsers, bundle, photos_here, monkeypatch, threshold)
+        tag = f"{name}_{'bundle' if threshold is None else threshold}"
+        ort = _infer(bundle, photos_here, workdir / f"ort_{tag}", *extra)
+        triton = _infer(bundle, photos_here, workdir / f"triton_{tag}", "--backend", "triton", "--url", server,
+                        "--model-name", _served_name(name, bundle), *extra)
+        totals[name] = _assert_same(cpp, ort, f"{name}: infer --backend ort vs the C++ parser")
+        _assert_same(cpp, triton, f"{name}: infer --backend triton vs the C++ parser")
+        # Reported as applied: the floor the bundle's post-processing guarantees, or --threshold.
+        assert ort["thresholds"] == triton["thresholds"]
+        assert ort["threshold"] == triton["threshold"]
+        if threshold is not None:
+            assert ort["threshold"] == threshold
+    # The comparison is not vacuous: most networks detect something on these frames.
+    assert sum(1 for n in totals.values() if n) >= len(totals) - 3, totals
+    assert totals[FACEMASK] >= 1, totals
+
+
+def test_facemask_thresholds_have_one_meaning_each(bundles, photos, workdir):
+    """The real facemask model on the astronaut photo: her face is found with the same confidence (a
+    DBSCAN cluster's summed coverage) whatever --threshold says, --threshold only filters, and
+    results.json reports the numbers DeepStream applies (coverage 0.005 per class, the cluster
+    confidence 0.1), not the registry's 0.2."""
+    bundle = bundles[FACEMASK]
+    runs = {t: _infer(bundle, photos[:1], workdir / f"facemask_{t}", "--threshold", str(t)) for t in (0.1, 0.5, 0.9)}
+    default = _infer(bundle, photos[:1], workdir / "facemask_default")
+    faces = {t: run["images"][0]["detections"] for t, run in runs.items()}
+    assert len(faces[0.1]) == 1 and faces[0.1] == faces[0.5] == faces[0.9] == default["images"][0]["detections"]
+    assert faces[0.1][0]["label"] in ("mask", "no-mask") and faces[0.1][0]["confidence"] > 1.0
+    assert default["thresholds"] == {"pre_cluster_threshold": [pytest.approx(0.005)] * 2,
+                                     "cluster_confidence_threshold": [0.1, 0.1], "final_confidence_threshold": None}
+    assert default["threshold"] == 0.1
+    assert [runs[t]["thresholds"]["final_confidence_threshold"] for t in runs] == [0.1, 0.5, 0.9]
+    above = _infer(bundle, photos[:1], workdir / "facemask_high", "--threshold", str(faces[0.1][0]["confidence"] + 1))
+    assert above["images"][0]["detections"] == []
+    nvinfer = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("class-attrs-all")
+    assert load_bundle(bundle).threshold == float(nvinfer.get("pre-cluster-threshold"))
+
+
+def test_a_16_bit_copy_of_a_photo_gives_the_photos_detections(bundles, photos, workdir):
+    # 16-bit pixels used to be clipped to 255 (a white frame): the face disappeared.
+    deep = workdir / "astronaut16.png"
+    assert cv2.imwrite(str(deep), cv2.imread(str(photos[0])).astype(np.uint16) * np.uint16(257))
+    eight, sixteen = (_infer(bundles[FACEMASK], [path], workdir / f"depth_{i}")["images"][0]["detections"]
+                      for i, path in enumerate((photos[0], deep)))
+    assert len(eight) == 1 and sixteen == eight
+
+
+def test_a_threshold_below_the_bundles_floor_is_reported_on_every_backend(bundles, photos, workdir, capsys):
+    bundle = bundles["ssd"]
+    assert main(["infer", str(bundle), str(photos[0]), "-o", str(workdir / "low"), "--no-progress", "--threshold", "0.1"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --threshold 0.1 is below the bundle's pre-cluster-threshold (0.3)" in err, err
+    assert json.loads((workdir / "low" / "results.json").read_text())["thresholds"]["final_confidence_threshold"] == 0.1
+
