@@ -105,8 +105,11 @@ def _deepstream_settings(bundle):
     env) from the bundle's nvinfer config and taostream_parser.env, as DeepStream reads them."""
     config = read_ini(bundle / "deepstream" / "config_infer_primary.txt")
     prop = config.group("property")
-    function = next(prop.get(key) for key in ("parse-bbox-func-name", "parse-bbox-instance-mask-func-name",
-                                              "parse-classifier-func-name") if prop.get(key))
+    # A classifier's config names no custom parser (nvinfer's own softmax parser names the labels):
+    # the library's classifier symbol applies the same rule, top-1 at or above classifier-threshold.
+    function = next((prop.get(key) for key in ("parse-bbox-func-name", "parse-bbox-instance-mask-func-name",
+                                               "parse-classifier-func-name") if prop.get(key)),
+                    "NvDsInferClassifierParseCustomTAO")
     num_classes = int(prop.get("num-detected-classes", "0"))
     common = config.group("class-attrs-all")
     default = float(common.get("pre-cluster-threshold", "0.2")) if common is not None else 0.2
