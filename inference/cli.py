@@ -17,7 +17,8 @@ def register(subparsers) -> None:
         description="Run a `taostream bundle` on images, folders of images and video files; write KITTI "
                     "labels (TAO's format), results.json and annotated images/videos into OUT. The bundle's "
                     "thresholds apply as in DeepStream; --threshold only filters the result.")
-    infer.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
+    infer.add_argument("bundle", help="the bundle folder (from `taostream bundle`), or a pipeline folder (from "
+                       "`taostream pipeline`: detector, tracker and secondary classifiers on the CPU)")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
     infer.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
     infer.add_argument("--backend", choices=("ort", "trt", "triton"), default="ort",
@@ -149,7 +150,11 @@ def register(subparsers) -> None:
 
 
 def run_infer(args: argparse.Namespace) -> int:
+    from taostream.inference.cascade import is_pipeline
     from taostream.inference.infer_run import InferRequest, run_inference
+
+    if is_pipeline(Path(args.bundle)):  # a `taostream pipeline` folder: the CPU cascade
+        return _run_cascade(args)
 
     summary = run_inference(InferRequest(
         bundle=Path(args.bundle), inputs=args.inputs, output=Path(args.output), backend=args.backend,
@@ -161,6 +166,19 @@ def run_infer(args: argparse.Namespace) -> int:
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
     print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
           f"{summary.results_text()} ({', '.join(written)})")
+    return 0
+
+
+def _run_cascade(args: argparse.Namespace) -> int:
+    from taostream.inference.cascade import run_cascade
+
+    if args.backend != "ort" or args.batch_size != 1:
+        raise TaostreamError(f"{args.bundle}: a pipeline runs on the CPU with ONNX Runtime, one frame at a time; drop "
+                             "--backend/--batch-size (or run one bundle of it with those)")
+    summary = run_cascade(Path(args.bundle), args.inputs, Path(args.output), threshold=args.threshold,
+                          annotate=not args.no_annotate, force=args.force, progress=not args.no_progress)
+    print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, {summary.objects} objects, "
+          f"{summary.classified} secondary results (labels/, results.json)")
     return 0
 
 
