@@ -30,6 +30,7 @@ from taostream.converter.registry import Network, get_network
 from taostream.converter.trt_onnx_ops import describe, unparsable_ops
 from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
+from taostream.deepstream_configs.deploy import triton_gpu_models, write_deployment
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
@@ -66,6 +67,7 @@ class BundleRequest:
     labels: Path | None = None  # an NGC labels.txt (one class per line, or a classifier's a;b;c)
     calibrate_images: Path | None = None  # INT8 from fresh scales of these images instead of a cache
     calibration_method: str = "entropy"  # with calibrate_images: entropy (TensorRT's default), minmax, percentile
+    triton_gpu: str = "onnx-trt"  # the Triton GPU model: onnx-trt (no build step) | plan | both
 
 
 @dataclass
@@ -517,10 +519,12 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
     from taostream.converter.plugin_pipeline import PluginPipeline
 
     if isinstance(plan.cpu_model, PluginPipeline):
-        write_triton_repository(root / "triton", options, pipeline=plan.cpu_model)
+        write_triton_repository(root / "triton", options, pipeline=plan.cpu_model,
+                                **triton_gpu_models(plan.modern, plan.cpu_model, request, plan.warnings))
         return
     cpu = plan.cpu_model.SerializeToString() if plan.cpu_model is not None else None
-    write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None)
+    write_triton_repository(root / "triton", options, onnx_model=cpu, cpu=cpu is not None,
+                            **triton_gpu_models(plan.modern, plan.cpu_model, request, plan.warnings))
 
 
 def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str]) -> None:
@@ -640,7 +644,7 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
         _write_deepstream(plan, request, root, model_name, dla_core)
         _write_triton(plan, request, root, model_name)
         _write_parser_library(root, request, plan.warnings)
-        manifest = _manifest(plan, request, root, model_name)
+        manifest = write_deployment(root, _manifest(plan, request, root, model_name))
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     log_plan(manifest, request.output)
     return BundleResult(Path(request.output), manifest, plan.warnings, plan.defaults)

@@ -18,7 +18,7 @@ from taostream.deepstream_configs.check import ERROR, WARNING, CheckReport, Find
 
 MANIFEST = "manifest.json"
 # Hand-editable text: a change is worth a warning, not an error.
-EDITABLE_SUFFIXES = (".txt", ".env", ".pbtxt", ".yml", ".yaml")
+EDITABLE_SUFFIXES = (".txt", ".env", ".pbtxt", ".yml", ".yaml", ".md")
 
 
 def is_bundle(path: Path) -> bool:

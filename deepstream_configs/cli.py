@@ -47,6 +47,9 @@ def _register_bundle(subparsers) -> None:
     parser.add_argument("--annotations", type=Path, help="MaskRCNN/EfficientDet: the COCO annotation json")
     parser.add_argument("--tlt2-labels", action="store_true", help="TLT 2.0 SSD/DSSD/RetinaNet: no background label")
     parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--triton-gpu", choices=("onnx-trt", "plan", "both"), default="onnx-trt",
+                        help="the Triton GPU model: onnx-trt (ONNX Runtime with the TensorRT accelerator, no build "
+                             "step; default), plan (a TensorRT plan you build), or both")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the bundle folder to create")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.set_defaults(func=_run_bundle)
@@ -61,7 +64,8 @@ def _run_bundle(args: argparse.Namespace) -> int:
         precision=args.precision, calibration_cache=args.calibration_cache, classmap=args.classmap,
         annotations=args.annotations, batch_size=args.batch_size, force=args.force,
         tlt2_labels=args.tlt2_labels, labels=args.labels,
-        calibrate_images=args.calibrate_images, calibration_method=args.calibration_method)
+        calibrate_images=args.calibrate_images, calibration_method=args.calibration_method,
+        triton_gpu=args.triton_gpu)
     result = create_bundle(request, dla_core=args.dla_core)
     for warning in result.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
@@ -88,6 +92,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from taostream.deepstream_configs import bundle_check, pipeline_check
     from taostream.deepstream_configs.bundle_consistency import check_bundle_paths_agree
     from taostream.deepstream_configs.check import CheckReport, check_configs
+    from taostream.deepstream_configs.deploy_check import check_deployment
 
     report, configs, bundles, versions = CheckReport(), [], 0, set()
     for path in args.configs:
@@ -109,6 +114,7 @@ def _run_check(args: argparse.Namespace) -> int:
         if manifest is not None:
             bundle_check.check_bundle_files(path, manifest, report)
             check_bundle_paths_agree(path, report)
+            check_deployment(path, manifest, report)
             versions.add(str(manifest.get("deepstream") or DEFAULT_DEEPSTREAM))
         configs.extend(bundle_check.bundle_configs(path))
     if args.deepstream is None and len(versions) > 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
@@ -111,6 +111,48 @@ def gpu_model_config(options: TritonModelOptions) -> dict:
     }
 
 
+TRT_CACHE = "/trt-cache"  # where the ONNX Runtime TensorRT accelerator keeps its engines (compose/k8s mount it)
+TRT_WORKSPACE_BYTES = 2 << 30  # the accelerator's max workspace (2 GiB)
+GPU_VARIANTS = ("onnx-trt", "plan", "both")
+_ORT_PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
+
+
+def onnx_trt_model_config(options: TritonModelOptions, precision: str) -> dict:
+    """The GPU model that needs no separate build: Triton's ONNX Runtime backend with the TensorRT
+    execution accelerator (TensorRT builds the engine on first load with the container's TensorRT, at the
+    bundle's precision; INT8 from the graph's Q/DQ nodes; engines cached in TRT_CACHE, so a restart with
+    the cache kept loads them instead of rebuilding). Nodes TensorRT cannot take run in ONNX Runtime's CUDA
+    provider."""
+    _check(options)
+    if precision not in _ORT_PRECISION:
+        raise TaostreamError(f"precision '{precision}': use fp32, fp16 or int8")
+    parameters = {"precision_mode": _ORT_PRECISION[precision], "max_workspace_size_bytes": str(TRT_WORKSPACE_BYTES),
+                  "trt_engine_cache_enable": "1", "trt_engine_cache_path": TRT_CACHE}
+    accelerator = {"name": "tensorrt", "parameters": [{"key": k, "value": v} for k, v in parameters.items()]}
+    return {
+        "name": options.model_name,
+        "platform": "onnxruntime_onnx",
+        "default_model_filename": "model.onnx",
+        "max_batch_size": options.max_batch_size,
+        "input": [input_tensor(options)],
+        "output": output_tensors(options),
+        "dynamic_batching": {},
+        "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_GPU"), "gpus": list(options.gpus)}],
+        "optimization": {"execution_accelerators": {"gpu_execution_accelerator": [accelerator]}},
+    }
+
+
+def gpu_model_names(model_name: str, variant: str) -> dict[str, str]:
+    """Triton model name -> GPU variant ("onnx-trt" | "plan"): the bundle's model name is the one the
+    nvinferserver config and clients use (the ONNX Runtime model unless only the plan is asked for);
+    with both, the plan variant is ``<name>_plan``."""
+    if variant not in GPU_VARIANTS:
+        raise TaostreamError(f"--triton-gpu {variant}: use {', '.join(GPU_VARIANTS)}")
+    if variant == "both":
+        return {model_name: "onnx-trt", f"{model_name}_plan": "plan"}
+    return {model_name: variant}
+
+
 def mask_resolution(options: TritonModelOptions) -> tuple[int, int]:
     """(H, W) of an instance-segmentation model's masks: the last two dims of its [K, C, H, W] output
     (the model's own when known, else the registry's)."""
@@ -178,19 +220,30 @@ def reference_source() -> str | None:
 
 def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions,
                             onnx_model: str | os.PathLike | bytes | None = None,
-                            gpu: bool = True, cpu: bool = True, pipeline=None) -> list[Path]:
-    """Write ``root/<model>`` (GPU, TensorRT plan) and ``root/<model>_cpu`` (ONNX Runtime); returns the
-    files written. ``onnx_model`` (a path or serialized bytes, plugin-free) is the CPU model's ONNX;
-    or ``pipeline``, a compiled PluginPipeline of a graph that keeps plugin nodes."""
+                            gpu: bool = True, cpu: bool = True, pipeline=None, gpu_variant: str = "plan",
+                            gpu_onnx: bytes | None = None, precision: str = "fp16") -> list[Path]:
+    """Write the GPU model(s) (``gpu_variant``: "plan", a TensorRT plan built on the serving host;
+    "onnx-trt", ``gpu_onnx`` in ONNX Runtime with the TensorRT accelerator at ``precision``; "both") and
+    ``root/<model>_cpu`` (ONNX Runtime); returns the files written. ``onnx_model`` (a path or serialized
+    bytes, plugin-free) is the CPU model's ONNX; or ``pipeline``, a compiled PluginPipeline of a graph
+    that keeps plugin nodes."""
     root = Path(root)
     written: list[Path] = []
-    if gpu:
-        folder = root / options.model_name
-        written.append(atomic_write_text(folder / "config.pbtxt", format_pbtxt(gpu_model_config(options))))
+    for name, variant in (gpu_model_names(options.model_name, gpu_variant).items() if gpu else ()):
+        folder = root / name
+        named = replace(options, model_name=name)
+        if variant == "onnx-trt":
+            if gpu_onnx is None:
+                raise TaostreamError("the onnx-trt Triton model needs the ONNX graph to serve")
+            written.append(atomic_write_text(folder / "config.pbtxt",
+                                             format_pbtxt(onnx_trt_model_config(named, precision))))
+            written.append(_write_onnx(folder / "1" / "model.onnx", gpu_onnx))
+            continue
+        written.append(atomic_write_text(folder / "config.pbtxt", format_pbtxt(gpu_model_config(named))))
         (folder / "1").mkdir(parents=True, exist_ok=True)
         written.append(atomic_write_text(folder / "1" / "README.txt",
-                                         "Put model.plan here: build it on the serving GPU host with\n"
-                                         "  taostream convert ../../../model.onnx -o model.plan\n"))
+                                         "Put model.plan here: build it with the TensorRT of the Triton container "
+                                         "that serves it (README.md beside triton/ gives the command).\n"))
     if cpu:
         if onnx_model is None and pipeline is None:
             raise TaostreamError("the CPU Triton model needs the ONNX model (or plugin pipeline) to serve")

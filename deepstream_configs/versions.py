@@ -99,3 +99,77 @@ def implicit_int8_route(deepstream: str, platform: str) -> bool:
     if major >= 11:
         return False
     return major < 10 or platform == "jetson"
+
+
+# Triton Inference Server container releases and the TensorRT each ships (docs/versions.md gives the
+# source of each row): the Triton container whose TensorRT is the one a bundle's x86 target runs serves
+# its GPU models (a plan built by one TensorRT loads only in the same TensorRT; the ONNX Runtime
+# TensorRT accelerator builds with the container's own).
+@dataclass(frozen=True)
+class TritonRelease:
+    release: str  # the NGC tag's yy.mm
+    tensorrt: str
+    triton: str  # the server version it carries
+
+    @property
+    def image(self) -> str:
+        return f"{TRITON_IMAGE}:{self.release}-py3"
+
+
+TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
+TRITON_RELEASES: tuple[TritonRelease, ...] = (
+    TritonRelease("21.08", "8.0.1.6", "2.13.0"),
+    TritonRelease("22.05", "8.2.5.1", "2.22.0"),
+    TritonRelease("22.07", "8.4.1.5", "2.24.0"),
+    TritonRelease("23.01", "8.5.2.2", "2.30.0"),
+    TritonRelease("23.03", "8.5.3.1", "2.32.0"),
+    TritonRelease("23.08", "8.6.1.6", "2.37.0"),
+    TritonRelease("24.08", "10.3.0.26", "2.49.0"),
+    TritonRelease("25.03", "10.9.0.34", "2.56.0"),
+    TritonRelease("26.01", "10.14.1.48", "2.65.0"),
+)
+
+
+def _same_release(tensorrt: str, other: str) -> bool:
+    """'8.0.1' and '8.0.1.6' are one release (a shorter version names every build of it)."""
+    a, b = tensorrt.split("."), other.split(".")
+    n = min(len(a), len(b))
+    return n >= 3 and a[:n] == b[:n]
+
+
+def triton_release_for(tensorrt: str) -> TritonRelease | None:
+    """The first Triton container release that ships TensorRT ``tensorrt`` (same major.minor.patch);
+    None when the table has none."""
+    return next((r for r in TRITON_RELEASES if _same_release(tensorrt, r.tensorrt)), None)
+
+
+def triton_release(tag: str) -> TritonRelease | None:
+    """The table row of a tritonserver tag ('24.08-py3', '24.08'); None for a release not in the table."""
+    release = str(tag).split("-")[0]
+    return next((r for r in TRITON_RELEASES if r.release == release), None)
+
+
+DEEPSTREAM_IMAGE = "nvcr.io/nvidia/deepstream"
+DEEPSTREAM_L4T_IMAGE = "nvcr.io/nvidia/deepstream-l4t"
+MULTIARCH_SINCE = (6, 3)  # from 6.3 one `-triton-multiarch` tag serves x86 and Jetson
+
+
+def deepstream_image(deepstream: str, platform: str) -> str:
+    """NVIDIA's DeepStream container with nvinfer and nvinferserver (Triton) for a release and platform:
+    ``deepstream:<ver>-triton-multiarch`` from 6.3 on (x86 and Jetson alike); before, ``deepstream:<ver>-triton``
+    on x86 and ``deepstream-l4t:<ver>-samples`` on Jetson (whose Triton build is part of it)."""
+    version = deepstream_release(deepstream).version
+    if platform not in PLATFORMS:
+        raise TaostreamError(f"platform '{platform}': use x86 or jetson")
+    if tuple(int(p) for p in version.split(".")[:2]) >= MULTIARCH_SINCE:
+        return f"{DEEPSTREAM_IMAGE}:{version}-triton-multiarch"
+    return f"{DEEPSTREAM_IMAGE}:{version}-triton" if platform == "x86" else f"{DEEPSTREAM_L4T_IMAGE}:{version}-samples"
+
+
+def deepstream_image_version(image: str) -> str | None:
+    """The DeepStream version a deepstream image reference names ('...deepstream:7.1-triton-multiarch' ->
+    '7.1'); None when it is not one of NVIDIA's DeepStream images."""
+    name, _, tag = str(image).rpartition(":")
+    if name not in (DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE) or not tag:
+        return None
+    return tag.split("-")[0]

@@ -111,6 +111,7 @@ class RepositoryModel:
     name: str
     backend: str  # "python", "onnxruntime", "tensorrt", ... (platform mapped to its backend)
     has_model_file: bool  # a version folder holds the file the backend loads
+    gpu: bool = False  # instance_group kind KIND_GPU
 
 
 _PLATFORM_BACKENDS = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime", "pytorch_libtorch": "pytorch",
@@ -138,8 +139,13 @@ def repository_models(repository: str | os.PathLike) -> list[RepositoryModel]:
         names = (filename,) if filename else _MODEL_FILES.get(backend, ())
         versions = [p for p in config.parent.iterdir() if p.is_dir() and p.name.isdigit()]
         has_file = any((v / n).exists() for v in versions for n in names) if names else bool(versions)
-        found.append(RepositoryModel(config.parent.name, backend, has_file))
+        found.append(RepositoryModel(config.parent.name, backend, has_file, "KIND_GPU" in text))
     return found
+
+
+def gpu_visible() -> bool:
+    """Does this host show an NVIDIA GPU (the device node the driver creates)?"""
+    return any(Path("/dev").glob("nvidia[0-9]*"))
 
 
 def servable_models(repository: str | os.PathLike, installation: TritonInstallation) -> tuple[list[str], list[str]]:
@@ -147,7 +153,10 @@ def servable_models(repository: str | os.PathLike, installation: TritonInstallat
     has the Python backend only."""
     load, skipped = [], []
     for model in repository_models(repository):
-        if not model.has_model_file:
+        if model.gpu and not gpu_visible():
+            skipped.append(f"{model.name}: a GPU model (instance_group KIND_GPU) and this host has no NVIDIA GPU; "
+                           "serve it on a GPU host (the bundle's README.md gives the Triton container)")
+        elif not model.has_model_file:
             skipped.append(f"{model.name}: no model file in its version folder (a tensorrt_plan model needs "
                            "model.plan, built on the serving GPU host with `taostream convert`)")
         elif installation.kind == "pytriton" and model.backend != "python":

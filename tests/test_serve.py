@@ -53,7 +53,8 @@ def test_serve_prints_urls_and_skips_the_gpu_model(served_ssd):
     bundle, http_url, grpc_url, printed = served_ssd
     assert f"http://{http_url}" in printed and grpc_url in printed
     assert f"serving {bundle.cpu_model_name}" in printed
-    assert f"not serving {bundle.triton_model}: no model file" in printed
+    # The default bundle's GPU model is the onnx-trt one (model.onnx present): a CPU host skips it as a GPU model.
+    assert f"not serving {bundle.triton_model}: a GPU model (instance_group KIND_GPU) and this host has no" in printed
 
 
 def test_raw_http_response_equals_onnxruntime_decoding(served_ssd, frames):
