@@ -286,6 +286,8 @@ TABLE: dict[str, list[Bad]] = {
         Bad("empty --calibrate-images",
             lambda w: _bundle(w, *key("-o", w.s("b")))[:-1] + ["int8", "--calibrate-images", w.s("adir")],
             ("adir", "no JPEG/PNG/BMP images")),
+        Bad("garbage --triton-gpu", lambda w: _bundle(w, *key("-o", w.s("b"), "--triton-gpu", "tensorrt")),
+            ("--triton-gpu", "tensorrt", "onnx-trt")),
         *_folder_outputs(lambda w, out: _bundle(w, *key("-o", out))),
         *_key_files(lambda w: _bundle(w, "-o", w.s("b"))),
     ],
