@@ -51,16 +51,29 @@ def triton_gpu_models(modern, cpu_model, request, warnings: list[str]) -> dict:
     from taostream.converter.trt_support import plugin_op
 
     variant = request.triton_gpu
-    graph = None
+    chosen = None
     if not any(plugin_op(node.op_type) for node in modern.graph.node):
-        graph = modern.SerializeToString()
+        chosen = modern
     elif isinstance(cpu_model, onnx.ModelProto):
-        graph = cpu_model.SerializeToString()
-    if variant != "plan" and graph is None:
+        chosen = cpu_model
+    if variant != "plan" and chosen is None:
         warnings.append(f"--triton-gpu {variant}: no ONNX graph without TensorRT plugins exists for this model, so "
                         "ONNX Runtime cannot serve it; the Triton GPU model is the TensorRT plan variant only")
         variant = "plan"
+    elif variant != "plan" and _fixed_batch(chosen):
+        # Triton's ONNX Runtime backend batches on a dynamic first dimension only.
+        warnings.append(f"--triton-gpu {variant}: the model fixes its batch dimension, which Triton's ONNX Runtime "
+                        "backend cannot batch on; the Triton GPU model is the TensorRT plan variant only")
+        variant = "plan"
+    graph = chosen.SerializeToString() if chosen is not None and variant != "plan" else None
     return {"gpu_variant": variant, "gpu_onnx": graph, "precision": request.precision}
+
+
+def _fixed_batch(model) -> bool:
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in initializers]
+    dims = [v.type.tensor_type.shape.dim for v in inputs]
+    return any(d and d[0].HasField("dim_value") for d in dims)
 
 
 # ---------------------------------------------------------------------------------------------------

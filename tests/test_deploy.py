@@ -163,6 +163,8 @@ def _assert_onnx_trt_model(bundle: Path, manifest: dict) -> None:
 
     served = onnx.load(str(folder / "1" / "model.onnx"))
     assert [i.name for i in served.graph.input] == [config.input[0].name]
+    # Triton's ONNX Runtime backend batches (max_batch_size > 0) on a dynamic first dimension only
+    assert config.max_batch_size >= 1 and not served.graph.input[0].type.tensor_type.shape.dim[0].HasField("dim_value")
     assert [o.name for o in served.graph.output] == [o.name for o in config.output]
 
 
@@ -342,3 +344,20 @@ def test_every_deepstream_release_has_a_triton_container_with_its_x86_tensorrt()
     assert deepstream_image("6.0.1", "x86") == "nvcr.io/nvidia/deepstream:6.0-triton"
     assert deepstream_image("7.1", "jetson") == deepstream_image("7.1", "x86") == "nvcr.io/nvidia/deepstream:7.1-triton-multiarch"
     assert triton_release_for("10.4.0.26") is None
+
+
+def test_a_fixed_batch_graph_gets_the_plan_variant_with_a_warning(samples):
+    """Triton's ONNX Runtime backend refuses max_batch_size > 0 on a graph whose batch dim is fixed."""
+    from taostream.deepstream_configs.deploy import triton_gpu_models
+
+    from taostream.converter.model_file import load_onnx_model, open_model
+
+    model = load_onnx_model(open_model(samples["detectnet_v2"].model, KEY))
+    request = BundleRequest(model=samples["detectnet_v2"].model, network="detectnet_v2", output=Path("unused"))
+    warnings: list[str] = []
+    dynamic = triton_gpu_models(model, None, request, warnings)
+    assert dynamic["gpu_variant"] == "onnx-trt" and dynamic["gpu_onnx"] and warnings == []
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    fixed = triton_gpu_models(model, None, request, warnings)
+    assert fixed["gpu_variant"] == "plan" and fixed["gpu_onnx"] is None
+    assert len(warnings) == 1 and "fixes its batch dimension" in warnings[0]
