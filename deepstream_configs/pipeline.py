@@ -168,13 +168,22 @@ def _require_compatible(bundle: _Bundle, request: PipelineRequest, role: str) ->
                              f"`taostream bundle --deepstream {request.deepstream}`")
 
 
+def _app_path(bundle: _Bundle, where: str, request: PipelineRequest, value: str) -> str:
+    """A path of the bundle's deepstream/ configs as the pipeline's configs in APP write it: inside
+    APP/bundles/ with --copy, else absolute."""
+    target = Path(value) if os.path.isabs(value) else (bundle.path / "deepstream" / value)
+    target = Path(os.path.normpath(target))
+    if request.copy and bundle.path in target.parents:
+        return os.path.join(where, target.relative_to(bundle.path).as_posix())
+    return str(target)
+
+
 def _path_keys() -> set[str]:
     return {key for key, spec in schema.NVINFER_PROPERTY.items() if spec.type == "path"}
 
 
 def _gie_config(bundle: _Bundle, where: str, request: PipelineRequest, batch: int, role: dict) -> str:
     """The bundle's nvinfer config with its paths made to work from APP and the pipeline's role."""
-    source_folder = bundle.path / "deepstream"
     sections: dict[str, dict[str, object]] = {}
     paths = _path_keys()
     for group in bundle.nvinfer.groups:
@@ -182,12 +191,7 @@ def _gie_config(bundle: _Bundle, where: str, request: PipelineRequest, batch: in
         for entry in group.entries:
             value = entry.value
             if group.name == "property" and entry.key in paths:
-                target = Path(value) if os.path.isabs(value) else (source_folder / value)
-                target = Path(os.path.normpath(target))
-                if request.copy and bundle.path in target.parents:
-                    value = os.path.join(where, target.relative_to(bundle.path).as_posix())
-                else:
-                    value = str(target)
+                value = _app_path(bundle, where, request, value)
             values[entry.key] = value
         sections[group.name] = values
     prop = sections.setdefault("property", {})
@@ -218,6 +222,60 @@ def _role(bundle: _Bundle, gie_id: int, secondary: SecondarySpec | None, class_i
         # (classifier-async-mode works only with a tracker upstream).
         role["classifier-async-mode"] = 1
     return role
+
+
+TRITON_REPOSITORY = "triton"
+SERVER_CONFIG = "config_infer_primary_nvinferserver.txt"
+
+
+def _server_config(bundle: _Bundle, where: str, request: PipelineRequest, batch: int, model: str, role: dict) -> str:
+    """The bundle's nvinferserver config (taostream's own layout) with the pipeline's unique id, batch,
+    model name in APP's shared repository, paths from APP and, for a secondary, input_control on objects."""
+    path = bundle.path / "deepstream" / SERVER_CONFIG
+    if not path.is_file():
+        raise TaostreamError(f"{path}: missing from the bundle; --triton needs it: re-create the bundle")
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(\s*)unique_id: \d+", rf"\g<1>unique_id: {role['gie-unique-id']}", text, count=1)
+    text = re.sub(r"(?m)^(\s*)max_batch_size: \d+", rf"\g<1>max_batch_size: {batch}", text, count=1)
+    text = re.sub(r'model_name: "[^"]*"', f'model_name: "{model}"', text, count=1)
+    text = re.sub(r'root: "[^"]*"', f'root: "{TRITON_REPOSITORY}"', text, count=1)
+    for key in ("labelfile_path", "path"):
+        text = re.sub(rf'(?m)^(\s*){key}: "([^"]*)"',
+                      lambda m: f'{m.group(1)}{key}: "{_app_path(bundle, where, request, m.group(2))}"', text)
+    control = ["input_control {"]
+    if role.get("process-mode") == 2:
+        control += ["  process_mode: PROCESS_MODE_CLIP_OBJECTS", f"  operate_on_gie_id: {role['operate-on-gie-id']}"]
+        if role.get("operate-on-class-ids"):
+            control.append(f"  operate_on_class_ids: [{role['operate-on-class-ids'].replace(';', ', ')}]")
+        control.append("  interval: 0")
+        if role.get("classifier-async-mode"):
+            control.append("  async_mode: true")
+        if "input-object-min-width" in role:
+            control += ["  object_control {", "    bbox_filter {", f"      min_width: {role['input-object-min-width']}",
+                        f"      min_height: {role['input-object-min-height']}", "    }", "  }"]
+    else:
+        control += ["  process_mode: PROCESS_MODE_FULL_FRAME", "  interval: 0"]
+    control.append("}")
+    text = re.sub(r"(?ms)^input_control \{.*?^\}\n?", "\n".join(control) + "\n", text, count=1)
+    header = (f"# nvinferserver config of GIE {role['gie-unique-id']} of a taostream pipeline: {bundle.net.name} from "
+              f"{bundle.path}; model {model} in {TRITON_REPOSITORY}/ (written by taostream pipeline)\n")
+    return header + "\n".join(line for line in text.splitlines() if not line.startswith("# nvinferserver config for")) + "\n"
+
+
+def _triton_model(bundle: _Bundle, where: str, request: PipelineRequest, batch: int, model: str) -> dict[str, str]:
+    """APP/triton/<model>/: the bundle's GPU Triton model config under the pipeline's name and batch,
+    and where its engine goes (every nvinferserver of one process shares one in-process repository)."""
+    source = bundle.path / "triton" / str(bundle.manifest.get("triton_model") or bundle.net.name) / "config.pbtxt"
+    if not source.is_file():
+        raise TaostreamError(f"{source}: missing from the bundle; --triton needs its Triton model: re-create the bundle")
+    config = source.read_text(encoding="utf-8")
+    config = re.sub(r'(?m)^name: "[^"]*"', f'name: "{model}"', config, count=1)
+    config = re.sub(r"(?m)^max_batch_size: \d+", f"max_batch_size: {batch}", config, count=1)
+    onnx = _app_path(bundle, where, request, "../model.onnx")
+    onnx = onnx if os.path.isabs(onnx) else f"../../../{onnx}"
+    readme = (f"Put model.plan here: build it on the serving GPU host for batch {batch} with\n"
+              f"  taostream convert {onnx} --batch {batch} -o model.plan\n")
+    return {f"{TRITON_REPOSITORY}/{model}/config.pbtxt": config, f"{TRITON_REPOSITORY}/{model}/1/README.txt": readme}
 
 
 def _sink(request: PipelineRequest) -> Sink:
@@ -286,8 +344,6 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     output = Path(request.output)
     if output.exists() and not request.force:
         raise TaostreamError(f"{output}: already exists; choose another output folder or pass --force")
-    if request.triton:
-        raise TaostreamError("--triton: the nvinferserver pipeline is not written yet; leave --triton out (nvinfer)")
     primary = _load_bundle(request.primary, "--primary")
     if primary.net.network_type not in (0, 3):
         raise TaostreamError(f"--primary {request.primary}: a {primary.net.name} bundle is not a detector; the primary "
@@ -317,17 +373,28 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
         return f"bundles/{bundle.name}"
 
     configs = {"primary": PRIMARY_CONFIG}
+    server_configs = {"primary": PRIMARY_CONFIG.replace(".txt", "_nvinferserver.txt")}
     texts: dict[str, str] = {}
-    texts[PRIMARY_CONFIG] = _gie_config(primary, where(primary), request, count,
-                                        _role(primary, PRIMARY_GIE_ID, None, (), request.tracker != "none"))
+    role = _role(primary, PRIMARY_GIE_ID, None, (), request.tracker != "none")
+    texts[PRIMARY_CONFIG] = _gie_config(primary, where(primary), request, count, role)
+    if request.triton:
+        model = f"pgie_{primary.manifest.get('triton_model') or primary.net.name}"
+        texts[server_configs["primary"]] = _server_config(primary, where(primary), request, count, model, role)
+        texts.update(_triton_model(primary, where(primary), request, count, model))
     planned = []
     for index, (bundle, spec) in enumerate(secondaries):
         gie_id = PRIMARY_GIE_ID + 1 + index
         class_ids = _resolve_classes(spec, primary)
         name = f"config_infer_secondary_{index}_{bundle.net.name}.txt"
         configs[f"secondary{index}"] = name
-        texts[name] = _gie_config(bundle, where(bundle), request, secondary_batch,
-                                  _role(bundle, gie_id, spec, class_ids, request.tracker != "none"))
+        role = _role(bundle, gie_id, spec, class_ids, request.tracker != "none")
+        texts[name] = _gie_config(bundle, where(bundle), request, secondary_batch, role)
+        if request.triton:
+            model = f"sgie{index}_{bundle.manifest.get('triton_model') or bundle.net.name}"
+            server_configs[f"secondary{index}"] = name.replace(".txt", "_nvinferserver.txt")
+            texts[server_configs[f"secondary{index}"]] = _server_config(bundle, where(bundle), request, secondary_batch,
+                                                                        model, role)
+            texts.update(_triton_model(bundle, where(bundle), request, secondary_batch, model))
         planned.append({"id": gie_id, "class_ids": class_ids, "batch": secondary_batch, "bundle": bundle, "spec": spec})
     tracker_config = None
     if request.tracker != "none":
@@ -335,6 +402,9 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
         texts[tracker_config] = tracker_yaml(request.tracker, version)
     texts[APP_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 0, configs),
                                  _header(request, False))
+    if request.triton:
+        texts[APP_TRITON_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 1,
+                                                          server_configs), _header(request, True))
     env = primary.path / "deepstream" / PARSER_ENV_FILE
     if env.is_file():
         texts[PARSER_ENV_FILE] = env.read_text(encoding="utf-8")
@@ -365,6 +435,7 @@ def _manifest(request: PipelineRequest, root: Path, primary: _Bundle, planned: l
         "deepstream": request.deepstream,
         "platform": request.platform,
         "app_config": APP_FILE,
+        "app_config_triton": APP_TRITON_FILE if request.triton else None,
         "primary": {**bundle_entry(primary), "gie_unique_id": PRIMARY_GIE_ID, "config": PRIMARY_CONFIG,
                     "labels": primary.labels},
         "secondaries": [{**bundle_entry(s["bundle"]), "gie_unique_id": s["id"],

@@ -31,7 +31,8 @@ def register_pipeline(subparsers) -> None:
     parser.add_argument("--udp-port", type=int, default=5400, help="--sink rtsp: the internal UDP port")
     parser.add_argument("--deepstream", default=DEFAULT_DEEPSTREAM, help=f"target DeepStream ({', '.join(DEEPSTREAM_VERSIONS)})")
     parser.add_argument("--platform", choices=("x86", "jetson"), default="x86")
-    parser.add_argument("--triton", action="store_true", help="also write the nvinferserver variant (not yet)")
+    parser.add_argument("--triton", action="store_true", help="also write deepstream_app_triton.txt: the same pipeline "
+                        "with nvinferserver GIEs and one Triton repository (APP/triton/) for all models")
     parser.add_argument("--copy", action="store_true", help="copy the bundles into APP/bundles/ (a self-contained folder)")
     parser.add_argument("--force", action="store_true", help="replace an existing APP folder")
     parser.set_defaults(func=_run_pipeline)
@@ -48,6 +49,9 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     result = create_pipeline(request)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
+    triton = result.manifest.get("app_config_triton")
     print(f"pipeline written: {result.path} ({len(result.manifest['files'])} files; run: deepstream-app -c "
-          f"{result.path / result.manifest['app_config']}; check: taostream check {result.path})")
+          f"{result.path / result.manifest['app_config']}"
+          + (f" or, with Triton, {result.path / triton} (build each model.plan first: {result.path}/triton/*/1/README.txt)"
+             if triton else "") + f"; check: taostream check {result.path})")
     return 0

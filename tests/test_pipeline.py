@@ -237,3 +237,57 @@ def test_check_refuses_a_classifier_label_file_with_one_class_per_line(bundles, 
     assert code == 1 and len(errors) == 1, lines  # the deepstream-app config's GIE is the same file: once
     assert f"has {len(names)} lines, one class each, but nvinfer reads a classifier's label file as one line per " \
            "output layer" in errors[0], errors
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["referenced", "copied"])
+def test_triton_variant_shares_one_repository_and_passes_check(copy, bundles, samples, tmp_path, capsys):
+    from taostream.converter.tao_spec import parse_spec
+
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, triton=True, copy=copy))
+    if copy:
+        moved = tmp_path / "moved" / "app"
+        shutil.move(str(app), moved)
+        app = moved
+    code, lines = _check(app, capsys)
+    assert code == 0 and lines[-1].startswith("0 error(s), 0 warning(s)"), lines
+    ini = read_ini(app / "deepstream_app_triton.txt")
+    labels = list(samples["detectnet_v2"].labels_list)
+    car, bicycle = labels.index("car"), labels.index("bicycle")
+    expected = {"primary-gie": ("1", 4, None, None), "secondary-gie0": ("2", 16, [car], (64, 64)),
+                "secondary-gie1": ("3", 16, [car, bicycle], None)}
+    models = set()
+    for group_name, (gie_id, batch, class_ids, min_size) in expected.items():
+        group = ini.group(group_name)
+        assert group.get("plugin-type") == "1" and group.get("gie-unique-id") == gie_id
+        spec = parse_spec((app / group.get("config-file")).read_text(), source=group.get("config-file"))
+        assert spec.get("infer_config.unique_id") == int(gie_id)
+        assert spec.get("infer_config.max_batch_size") == batch
+        assert spec.get("infer_config.backend.triton.model_repo.root") == "triton"  # one repository for the process
+        model = spec.get("infer_config.backend.triton.model_name")
+        models.add(model)
+        triton_config = (app / "triton" / model / "config.pbtxt").read_text()
+        assert f'name: "{model}"' in triton_config and f"max_batch_size: {batch}\n" in triton_config
+        assert f"--batch {batch}" in (app / "triton" / model / "1" / "README.txt").read_text()
+        if class_ids is None:
+            assert spec.get("input_control.process_mode") == "PROCESS_MODE_FULL_FRAME"
+            continue
+        assert spec.get("input_control.process_mode") == "PROCESS_MODE_CLIP_OBJECTS"
+        assert spec.get("input_control.operate_on_gie_id") == 1
+        assert list(spec.get_all("input_control.operate_on_class_ids")) == class_ids
+        assert spec.get("input_control.async_mode") is True
+        box = (spec.get("input_control.object_control.bbox_filter.min_width"),
+               spec.get("input_control.object_control.bbox_filter.min_height"))
+        assert box == (min_size or (None, None))
+    assert len(models) == 3  # the two secondaries use the same bundle: two models, two batch settings
+
+
+def test_triton_variant_missing_label_file_is_one_line(bundles, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, triton=True, copy=True))
+    config = app / "config_infer_secondary_1_classification_nvinferserver.txt"
+    config.write_text(config.read_text().replace('labelfile_path: "bundles/typenet/labels.txt"',
+                                                 'labelfile_path: "bundles/typenet/gone.txt"'))
+    code, lines = _check(app, capsys)
+    errors = [line for line in lines if ": error: " in line]
+    assert code == 1 and len(errors) == 1 and "labelfile_path: file not found" in errors[0], lines
