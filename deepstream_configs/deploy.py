@@ -545,9 +545,12 @@ def _readme_kubernetes(dep: Deployment) -> list[str]:
 
 
 def _readme_jetson(dep: Deployment) -> list[str]:
-    if dep.platform != "jetson":
-        return []
     release = deepstream_release(dep.deepstream)
+    if dep.platform != "jetson":
+        return ["## Jetson", "", f"This bundle's DeepStream configs are for x86. For a Jetson (DeepStream {dep.deepstream}: "
+                f"JetPack {release.jetpack}, TensorRT {release.jetson_tensorrt}), write a bundle with "
+                "`taostream bundle ... --platform jetson`: its configs, graph choice and parser library are the "
+                "Jetson's, and its README gives the Jetson commands.", ""]
     lines = [
         f"## Jetson (JetPack {release.jetpack}, TensorRT {release.jetson_tensorrt})",
         "",

@@ -361,3 +361,24 @@ def test_a_fixed_batch_graph_gets_the_plan_variant_with_a_warning(samples):
     fixed = triton_gpu_models(model, None, request, warnings)
     assert fixed["gpu_variant"] == "plan" and fixed["gpu_onnx"] is None
     assert len(warnings) == 1 and "fixes its batch dimension" in warnings[0]
+
+
+def test_the_validators_reject_what_compose_and_kubernetes_would(written_bundle):
+    """The validators the tests rely on do judge: a misspelt Compose key, and a Deployment with a misspelt
+    probe or a replica count that is not a number, are refused for every Kubernetes version checked."""
+    import kubernetes_validate
+
+    compose = yaml.safe_load((written_bundle / "compose.yaml").read_text())
+    compose["services"]["triton"]["healthchek"] = compose["services"]["triton"].pop("healthcheck")
+    schema = _compose_schema()
+    with pytest.raises(jsonschema.ValidationError, match="healthchek"):
+        jsonschema.validators.validator_for(schema)(schema).validate(compose)
+    misspelt = next(yaml.safe_load_all((written_bundle / "k8s" / "triton.yaml").read_text()))
+    container = misspelt["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")
+    replicas = next(yaml.safe_load_all((written_bundle / "k8s" / "triton.yaml").read_text()))
+    replicas["spec"]["replicas"] = "two"
+    for version in K8S_VERSIONS:
+        for deployment in (misspelt, replicas):
+            with pytest.raises(kubernetes_validate.ValidationError):
+                kubernetes_validate.validate(deployment, version, strict=True)
