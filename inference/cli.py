@@ -192,7 +192,8 @@ def repository_of(target: Path) -> Path:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from taostream.inference.triton_server import TritonServer, check_port, find_tritonserver, free_port, servable_models
+    from taostream.inference.triton_server import (TritonServer, check_port, fatal_log_line, find_tritonserver, free_port,
+                                                   servable_models)
 
     http_port, grpc_port = check_port(args.port, "--port"), check_port(args.grpc_port, "--grpc-port")
     if http_port and http_port == grpc_port:
@@ -228,7 +229,8 @@ def run_serve(args: argparse.Namespace) -> int:
             while not stop["requested"] and server.process.poll() is None:
                 time.sleep(0.2)
             if server.process.poll() not in (None, 0) and not stop["requested"]:
-                raise TaostreamError(f"tritonserver stopped with code {server.process.returncode}:\n{server.log_tail()}")
+                raise TaostreamError(f"tritonserver stopped with code {server.process.returncode}: "
+                                     f"{fatal_log_line(server.log_text()) or server.last_log_line()}")
     except KeyboardInterrupt:
         pass
     finally:

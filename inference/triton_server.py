@@ -13,6 +13,7 @@ import contextlib
 import glob
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -104,6 +105,49 @@ def check_numpy_for_python_backend() -> None:
             f"numpy {numpy.__version__} is installed, but Triton's Python-backend stub corrupts tensors "
             "under numpy 2; install numpy<2 in this environment (pip install 'numpy<2')"
         )
+
+
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/+-]+")
+
+
+def safe_path(path: str | os.PathLike) -> bool:
+    """True for a path Triton's Python backend can take: its stub is handed the model path on a
+    command line that breaks on spaces and non-ASCII characters (`std::invalid_argument stol`)."""
+    return bool(_SAFE_PATH.fullmatch(os.fspath(path)))
+
+
+def private_link(target: Path) -> tuple[Path, Path]:
+    """(a folder of our own with a safe name, the link inside it that points at ``target``)."""
+    base = tempfile.gettempdir()
+    folder = Path(tempfile.mkdtemp(prefix="taostream-triton-", dir=base if safe_path(base) else "/tmp"))
+    link = folder / "repository"
+    os.symlink(target, link, target_is_directory=True)
+    return folder, link
+
+
+# Lines of a tritonserver log that mean the start has failed, even while the process lives on (a
+# Python-backend stub that died leaves its model "loading" until the stub timeout); the ones that
+# name the model first.
+_FATAL_LINES = (re.compile(r"failed to load", re.IGNORECASE),
+                re.compile(r"terminate called after throwing"),
+                re.compile(r"Stub process .*(unhealthy|not healthy|failed)|failed to start|Address already in use"
+                           r"|error: creating server|Failed to initialize", re.IGNORECASE))
+_LOG_PREFIX = re.compile(r'^[EWI]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] +')
+
+
+def fatal_log_line(text: str) -> str | None:
+    """The server's own error line that means it will not become ready (with the exception text of a
+    C++ terminate), or None."""
+    lines = text.splitlines()
+    for pattern in _FATAL_LINES:
+        for index, line in enumerate(lines):
+            if pattern.search(line):
+                message = _LOG_PREFIX.sub("", line.strip()).strip('"')
+                follow = lines[index + 1].strip() if index + 1 < len(lines) else ""
+                if follow.startswith("what():"):
+                    message += f" ({follow})"
+                return message
+    return None
 
 
 @dataclass(frozen=True)
@@ -202,6 +246,8 @@ class TritonServer:
         self.shm_prefix = f"taostream_{os.getpid()}_{self.http_port}_"
         self._shm_before: set[str] = set()
         self._log_file = None
+        self._link_folder: Path | None = None
+        self._served_repository = self.model_repository  # a private link when the path is unsafe
 
     @property
     def http_url(self) -> str:
@@ -214,7 +260,7 @@ class TritonServer:
     def command(self) -> list[str]:
         cmd = [
             str(self.installation.binary),
-            f"--model-repository={self.model_repository}",
+            f"--model-repository={self._served_repository}",
             "--http-address=127.0.0.1",
             f"--http-port={self.http_port}",
             "--grpc-address=127.0.0.1",
@@ -244,6 +290,10 @@ class TritonServer:
         if self.installation.kind == "pytriton":
             check_numpy_for_python_backend()
         self._shm_before = self._shm_regions()
+        if not safe_path(self.model_repository):
+            # Spaces or non-ASCII in the path kill the Python backend's stub: serve through a link.
+            self._link_folder, self._served_repository = private_link(self.model_repository)
+            log.info("serving %s through %s", self.model_repository, self._served_repository)
         self._log_file = tempfile.NamedTemporaryFile(prefix="tritonserver-", suffix=".log", delete=False)
         log.info("starting %s", " ".join(self.command()))
         self.process = subprocess.Popen(
@@ -261,15 +311,32 @@ class TritonServer:
         url = f"http://{self.http_url}/v2/health/ready"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise TaostreamError(
-                    f"tritonserver exited with code {self.process.returncode} while starting:\n{self.log_tail()}"
-                )
+                line = fatal_log_line(self.log_text()) or self.last_log_line()
+                raise TaostreamError(f"tritonserver exited with code {self.process.returncode} while starting: {line}")
+            if fatal_log_line(self.log_text()) is not None:
+                # The line naming the model ("failed to load '<model>' ...") may follow a moment later.
+                settle = time.monotonic() + 3
+                while (time.monotonic() < settle and self.process.poll() is None
+                       and not _FATAL_LINES[0].search(self.log_text())):
+                    time.sleep(0.1)
+                raise TaostreamError(f"tritonserver cannot serve {self.model_repository}: "
+                                     f"{fatal_log_line(self.log_text())}")
             with contextlib.suppress(urllib.error.URLError, ConnectionError, OSError):
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
                         return
             time.sleep(0.1)
-        raise TaostreamError(f"tritonserver was not ready after {self.startup_timeout:.0f} s:\n{self.log_tail()}")
+        raise TaostreamError(f"tritonserver was not ready after {self.startup_timeout:.0f} s; its last log line: "
+                             f"{self.last_log_line()}")
+
+    def log_text(self) -> str:
+        if not self._log_file:
+            return ""
+        return Path(self._log_file.name).read_text(errors="replace")
+
+    def last_log_line(self) -> str:
+        lines = [line for line in self.log_text().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "(no output)"
 
     def log_tail(self, lines: int = 30) -> str:
         if not self._log_file:
@@ -294,6 +361,9 @@ class TritonServer:
             with contextlib.suppress(OSError):
                 os.unlink(self._log_file.name)
             self._log_file = None
+        if self._link_folder is not None:
+            shutil.rmtree(self._link_folder, ignore_errors=True)  # the link only, never its target
+            self._link_folder, self._served_repository = None, self.model_repository
 
     def __enter__(self) -> "TritonServer":
         return self.start()

@@ -138,3 +138,30 @@ def test_serve_refuses_the_same_port_for_http_and_grpc(served_ssd):
     result = run_cli("serve", served_ssd[0].path, "--port", port, "--grpc-port", port, timeout=30)
     assert result.returncode == 2
     assert_clean_error(result, f"both {port}")
+
+
+def test_serve_infer_and_verify_work_for_a_bundle_path_with_spaces_and_non_ascii(served_ssd, frames, tmp_path):
+    """A bundle under 'my bündle (copy)': serve, `infer --backend triton` without --url and `verify
+    --backend triton` used to wait 60 s and say "not ready" (the Python stub died on the path)."""
+    import json
+    import shutil
+
+    from cli_support import run_cli
+    from test_infer_support import write_images
+
+    bundle = tmp_path / "my bündle (copy)" / "ssd"
+    shutil.copytree(served_ssd[0].path, bundle)
+    images = write_images(tmp_path / "photos é", frames[:2])
+    process, printed = start_serve(bundle, free_port(), free_port())
+    stop_serve(process, printed)
+    assert "ready" in "".join(printed)
+    runs = {}
+    for backend in ("triton", "ort"):
+        result = run_cli("infer", bundle, *images, "-o", tmp_path / f"out {backend}", "--backend", backend,
+                         "--no-progress", timeout=180)
+        assert result.returncode == 0, result.stderr
+        runs[backend] = json.loads((tmp_path / f"out {backend}" / "results.json").read_text())["images"]
+    assert [r["detections"] for r in runs["triton"]] == [r["detections"] for r in runs["ort"]]
+    assert any(r["detections"] for r in runs["ort"])
+    verify = run_cli("verify", bundle, *images, "--backend", "triton", "--no-progress", timeout=180)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

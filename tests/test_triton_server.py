@@ -123,3 +123,61 @@ def test_explicit_model_list_goes_on_the_command_line(repository):
 def test_a_port_outside_the_tcp_range_is_refused(repository, ports):
     with pytest.raises(TaostreamError, match="1-65535, or 0 for any free port"):
         TritonServer(repository, **ports)
+
+
+def _affine_repository(root):
+    version = root / "affine" / "1"
+    version.mkdir(parents=True)
+    (version / "model.py").write_text(MODEL)
+    (root / "affine" / "config.pbtxt").write_text(CONFIG)
+    return root
+
+
+@pytest.mark.parametrize("folder", ["models with spaces", "modèles", "Модели и пробелы"])
+def test_a_repository_path_with_spaces_or_non_ascii_is_served(tmp_path, folder):
+    # The Python backend's stub died on such paths (std::invalid_argument stol) and the start hung.
+    repository = _affine_repository(tmp_path / folder / "triton")
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    with TritonServer(repository, models=["affine"], startup_timeout=60) as server:
+        client = tritonclient_http.InferenceServerClient(server.http_url)
+        request = tritonclient_http.InferInput("X", list(x.shape), "FP32")
+        request.set_data_from_numpy(x)
+        y = client.infer("affine", [request]).as_numpy("Y")
+        client.close()
+        link_folder = server._link_folder
+        assert link_folder is not None and link_folder.is_dir()
+    np.testing.assert_array_equal(y, x * 2 + 1)
+    assert not link_folder.exists(), "the private link folder is removed on stop"
+    assert (repository / "affine" / "1" / "model.py").is_file(), "the repository itself is untouched"
+
+
+def test_a_dead_python_stub_is_reported_at_once_with_the_servers_error(tmp_path, monkeypatch):
+    """Without the private link (safe_path forced to say yes) the stub really dies on the space; the
+    server lives on with the model 'loading'. The start must fail at once, quoting the server's line,
+    not after the whole startup timeout."""
+    import time
+
+    from taostream.inference import triton_server
+
+    repository = _affine_repository(tmp_path / "with space" / "repo")
+    monkeypatch.setattr(triton_server, "safe_path", lambda path: True)
+    server = TritonServer(repository, models=["affine"], startup_timeout=120)
+    started = time.monotonic()
+    with pytest.raises(TaostreamError) as info:
+        server.start()
+    assert time.monotonic() - started < 60
+    message = str(info.value)
+    assert len(message.splitlines()) == 1, message
+    assert "terminate called after throwing an instance of 'std::invalid_argument' (what():  stol)" in message, message
+    assert server.process.poll() is not None, "the server is stopped"
+
+
+def test_a_model_that_fails_to_load_is_reported_with_the_servers_line(repository):
+    (repository / "affine" / "1" / "model.py").write_text(
+        "class TritonPythonModel:\n    def initialize(self, args):\n        raise RuntimeError('weights are missing')\n")
+    server = TritonServer(repository, models=["affine"], startup_timeout=120)
+    with pytest.raises(TaostreamError) as info:
+        server.start()
+    message = str(info.value)
+    assert len(message.splitlines()) == 1, message
+    assert "failed to load 'affine'" in message and "weights are missing" in message, message
