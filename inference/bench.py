@@ -330,7 +330,7 @@ def run_bench(request: BenchRequest) -> dict:
                       "decode + preprocess + infer + parse (Detector.detect)"))
         for name, phase in interleaved(loops, request).items():
             phases[name] = phase.summary()
-        del session
+        session = None  # the baseline session goes before the runner is closed
     report["rounds"] = request.rounds
     report["versions"] = versions(extra_versions)
     if "onnxruntime_bare" in phases:
@@ -352,7 +352,7 @@ class _runner:
     def __enter__(self):
         import contextlib
 
-        from taostream.inference.infer_run import InferRequest, _engine_path
+        from taostream.inference.infer_run import _engine_path
         from taostream.inference.runners import OnnxRuntimeRunner
 
         request, bundle = self.request, self.bundle

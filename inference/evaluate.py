@@ -20,7 +20,7 @@ from taostream.converter.errors import MissingDependencyError, TaostreamError
 from taostream.converter.fileio import check_input_file
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.eval_dataset import (
-    Dataset, NameIssues, Predictions, Sample, image_size, load_dataset, normalize_name, read_predictions)
+    Dataset, Predictions, image_size, load_dataset, normalize_name, read_predictions)
 from taostream.inference.metrics_tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
 
 FAMILY_OF_LABEL_RULE = {"detectnet_v2": "detectnet_v2", "faster_rcnn": "faster_rcnn", "ssd": "ap_evaluator",
