@@ -22,7 +22,8 @@ from taostream.deepstream_configs.versions import (
     DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE, TRITON_IMAGE, TritonRelease, _same_release, deepstream_image,
     deepstream_image_version, deepstream_release, triton_release, triton_release_for)
 
-_IMAGE = re.compile(r"(nvcr\.io/nvidia/(?:deepstream(?:-l4t)?|tritonserver):[A-Za-z0-9._-]+)")
+_IMAGE = re.compile(r"(nvcr\.io/nvidia/(?:deepstream(?:-l4t)?|tritonserver|tensorrt):[A-Za-z0-9._-]+)")
+TENSORRT_IMAGE = "nvcr.io/nvidia/tensorrt"  # builds the plan: the release of the Triton image (same TensorRT)
 _CODE = re.compile(r"```sh\n(.*?)```", re.S)
 _PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
 
@@ -62,6 +63,13 @@ def _image_finding(path: Path, key: str | None, image: str, expected_ds: str, tr
             version = deepstream_image_version(image)
             return (f"image {image} is DeepStream {version} or another platform's, but the bundle targets "
                     f"{expected_ds.rpartition(':')[2].split('-')[0]}: use {expected_ds}")
+        return None
+    if name == TENSORRT_IMAGE:
+        want = triton_release_for(trt) if trt else None
+        if want is None or tag.split("-")[0] != want.release:
+            fix = f"use {TENSORRT_IMAGE}:{want.release}-py3" if want else "the bundle's x86 target loads no graph"
+            return (f"image {image} builds the plan with another TensorRT than the bundle's x86 target "
+                    f"(TensorRT {trt}) and its Triton image; {fix}")
         return None
     if name == TRITON_IMAGE:
         row: TritonRelease | None = triton_release(tag)

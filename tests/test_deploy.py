@@ -195,7 +195,9 @@ def test_sample_bundle_is_runnable_as_written(net, samples, tmp_path):
      ["--spec", "specs/facemask_detectnet_v2_train_resnet18_kitti.txt", "--precision", "int8",
       "--calibration-cache", "calibration/facemask_detectnet_v2_cal.bin", "--platform", "jetson"]),
     ("lpd_usa_detectnet_v2_pruned.etlt", "nvidia_tlt", ["--labels", None, "--deepstream", "7.1"]),
-], ids=["facemask-int8-jetson", "lpd-usa-fp16-ds7.1"])
+    ("lpd_ccpd_detectnet_v2_pruned.etlt", "nvidia_tlt",
+     ["--labels", None, "--deepstream", "6.2", "--platform", "jetson", "--precision", "fp32"]),
+], ids=["facemask-int8-jetson", "lpd-usa-fp16-ds7.1", "lpd-ccpd-fp32-jetson-ds6.2"])
 def test_real_detectnet_v2_bundle_is_runnable_as_written(model, key, extra, models_dir, fixtures_dir, tmp_path):
     pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
     args = []
@@ -216,7 +218,12 @@ def test_real_detectnet_v2_bundle_is_runnable_as_written(model, key, extra, mode
     env = (bundle / "deepstream" / "taostream_parser.env").read_text().strip().split("=", 1)[1].strip('"')
     assert compose["services"]["deepstream"]["environment"]["TAOSTREAM_DETECTNET_V2"] == env
     assert f"-e 'TAOSTREAM_DETECTNET_V2={env}'" in readme
-    if manifest["platform"] == "jetson":
+    if manifest["deepstream"] == "6.2":  # before 6.3: the Jetson image is deepstream-l4t
+        assert compose["services"]["deepstream"]["runtime"] == "nvidia"
+        assert compose["services"]["deepstream"]["image"] == "nvcr.io/nvidia/deepstream-l4t:6.2-samples"
+        assert "## Jetson (JetPack 5.1, TensorRT 8.5.2.2)" in readme
+        assert compose["services"]["triton"]["image"] == "nvcr.io/nvidia/tritonserver:23.01-py3"  # x86 TRT 8.5.2.2
+    elif manifest["platform"] == "jetson":
         assert compose["services"]["deepstream"]["runtime"] == "nvidia"
         assert "## Jetson (JetPack 7.1, TensorRT 10.13)" in readme and "set -a; . ./taostream_parser.env" in readme
         assert "nvcr.io/nvidia/tritonserver:26.01-py3" in readme  # x86 DeepStream 9.0: TensorRT 10.14.1.48
@@ -241,7 +248,12 @@ def test_triton_gpu_plan_and_both(samples, tmp_path):
     assert _parse_triton(plan / "triton" / name / "config.pbtxt").platform == "tensorrt_plan"
     readme = (plan / "README.md").read_text()
     assert f"--saveEngine=/bundle/triton/{name}/1/model.plan --fp16" in readme
+    assert "nvcr.io/nvidia/tensorrt:26.01-py3" in readme  # the Triton image's release: the same TensorRT
     _assert_deploy_files(plan)
+    (plan / "README.md").write_text(readme.replace("tensorrt:26.01-py3", "tensorrt:25.03-py3"))
+    errors = _deploy_findings(plan)
+    assert len(errors) == 1 and "tensorrt:25.03-py3 builds the plan with another TensorRT" in errors[0]
+    assert "use nvcr.io/nvidia/tensorrt:26.01-py3" in errors[0]
 
     both = tmp_path / "both"
     assert main(["bundle", str(info.model), "--network", "yolo_v4", "--spec", str(info.spec), "--key", KEY,
