@@ -60,6 +60,7 @@ SpecialSlice_TRT: detections [N, K, 6] -> boxes [N, K, 4] (the first four values
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -121,8 +122,13 @@ def level_anchors(level: int, image_height: int, image_width: int) -> np.ndarray
     return np.stack(corners, axis=-1).reshape(-1, 4).astype(np.float32)
 
 
-def pyramid_anchors(image_height: int, image_width: int) -> list[np.ndarray]:
-    return [level_anchors(level, image_height, image_width) for level in range(MIN_LEVEL, MAX_LEVEL + 1)]
+@functools.lru_cache(maxsize=8)
+def pyramid_anchors(image_height: int, image_width: int) -> tuple[np.ndarray, ...]:
+    """Every level's anchors, built once per image size (read-only arrays)."""
+    levels = tuple(level_anchors(level, image_height, image_width) for level in range(MIN_LEVEL, MAX_LEVEL + 1))
+    for anchors in levels:
+        anchors.flags.writeable = False
+    return levels
 
 
 def decode_boxes(anchors: np.ndarray, deltas: np.ndarray, weights, image_height: int, image_width: int) -> np.ndarray:
@@ -192,15 +198,52 @@ def class_sorted_candidates(scores, labels, num_classes: int, background: int, t
     return index[counted], quantized[counted], decoded_labels[counted]
 
 
+def iou_matrix(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """box_iou of every row of ``boxes`` [R, 4] against ``others`` [M, 4]: [R, M], the same float32
+    operations in the same order, so each entry equals box_iou(boxes[r], others)[m] bit for bit."""
+    b, o = boxes[:, None, :], others[None, :, :]
+    oy1, ox1 = np.maximum(b[..., 0], o[..., 0]), np.maximum(b[..., 1], o[..., 1])
+    oy2, ox2 = np.minimum(b[..., 2], o[..., 2]), np.minimum(b[..., 3], o[..., 3])
+    ow, oh = ox2 - ox1, oy2 - oy1
+    overlap = ow * oh
+    union = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]) + (o[..., 2] - o[..., 0]) * (o[..., 3] - o[..., 1]) - overlap
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = overlap / union
+    return np.where((ow < 0) | (oh < 0), F32(0), iou).astype(np.float32)
+
+
+NMS_ROW_BLOCK = 256  # rows of the IoU matrix computed at once (bounds memory at 4096 candidates)
+
+
+def greedy_nms(boxes: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Keep flags of greedy NMS over boxes in priority order: a box is dropped when its IoU with an
+    earlier kept box is > iou_threshold. A block of rows at a time, the IoUs of the block's boxes
+    still kept against the later boxes still kept; the greedy pass walks them in order."""
+    count = len(boxes)
+    kept = np.ones(count, dtype=bool)
+    threshold = F32(iou_threshold)
+    for start in range(0, count, NMS_ROW_BLOCK):
+        rows = start + np.flatnonzero(kept[start : start + NMS_ROW_BLOCK])
+        if rows.size == 0:
+            continue
+        columns = start + np.flatnonzero(kept[start:])
+        suppresses = iou_matrix(boxes[rows], boxes[columns]) > threshold
+        alive = np.ones(len(columns), dtype=bool)
+        for r in range(len(rows)):  # rows are the first entries of columns: row r is column r
+            if alive[r]:
+                alive[r + 1 :] &= ~suppresses[r, r + 1 :]
+        kept[columns] = alive
+    return kept
+
+
 def nms_in_class_order(boxes: np.ndarray, labels: np.ndarray, iou_threshold: float) -> np.ndarray:
     """PerClassNMS: keep flags for boxes already in class-then-score order (greedy per class)."""
+    if len(labels) == 0 or (labels == labels[0]).all():
+        return greedy_nms(boxes, iou_threshold)
     kept = np.ones(len(boxes), dtype=bool)
-    for i in range(len(boxes)):
-        if not kept[i]:
-            continue
-        later = np.flatnonzero((np.arange(len(boxes)) > i) & kept & (labels == labels[i]))
-        if later.size:
-            kept[later[box_iou(boxes[i], boxes[later]) > F32(iou_threshold)]] = False
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        kept[members] = greedy_nms(boxes[members], iou_threshold)
     return kept
 
 
@@ -216,38 +259,54 @@ def gather_order(scores: np.ndarray, kept: np.ndarray, threads: int) -> np.ndarr
     return np.where(kept[order], order, -1)
 
 
-def refine(scores, labels, boxes, *, num_classes: int, background: int, score_threshold: float,
-           iou_threshold: float, keep_topk: int, valid: int, threads: int, min_score: float | None):
-    """One image through sortPerClass, PerClassNMS and TopKGather: rows of (box, label, score), at
-    most keep_topk, in output order."""
+def refine_arrays(scores, labels, boxes, *, num_classes: int, background: int, score_threshold: float,
+                  iou_threshold: float, keep_topk: int, valid: int, threads: int, min_score: float | None):
+    """One image through sortPerClass, PerClassNMS and TopKGather: (boxes [K, 4], labels [K],
+    scores [K]) of the K <= keep_topk rows written, in output order."""
     index, quantized, cand_labels = class_sorted_candidates(scores, labels, num_classes, background,
                                                             score_threshold, valid)
     cand_boxes = boxes[index]
     kept = nms_in_class_order(cand_boxes, cand_labels, iou_threshold)
-    rows = []
-    for slot in gather_order(quantized, kept, threads)[: min(keep_topk, len(index))]:
-        if slot < 0 or (min_score is not None and not quantized[slot] > min_score):
-            continue
-        rows.append((cand_boxes[slot], int(cand_labels[slot]), quantized[slot]))
-    return rows
+    slots = gather_order(quantized, kept, threads)[: min(keep_topk, len(index))]
+    slots = slots[slots >= 0]
+    if min_score is not None:
+        slots = slots[quantized[slots] > min_score]
+    return cand_boxes[slots], cand_labels[slots], quantized[slots]
+
+
+def refine(scores, labels, boxes, **fields):
+    """refine_arrays as rows of (box, label, score)."""
+    out_boxes, out_labels, out_scores = refine_arrays(scores, labels, boxes, **fields)
+    return [(box, int(label), value) for box, label, value in zip(out_boxes, out_labels, out_scores)]
+
+
+def top_scores(score: np.ndarray, count: int) -> np.ndarray:
+    """np.argsort(-score, kind="stable")[:count] (descending, ties by index) without sorting every
+    score: the ones >= the count-th largest are sorted, stably, in index order."""
+    if count >= len(score) or np.isnan(score).any():
+        return np.argsort(-score.astype(np.float64), kind="stable")[:count]
+    kth = np.partition(score, len(score) - count)[len(score) - count]
+    chosen = np.flatnonzero(score >= kth)
+    return chosen[np.argsort(-score[chosen].astype(np.float64), kind="stable")[:count]]
 
 
 # ----------------------------------------------------------------------------- MultilevelProposeROI_TRT
 
 def propose_level(score: np.ndarray, delta: np.ndarray, anchors: np.ndarray, *, image_height: int, image_width: int,
                   prenms_topk: int, keep_topk: int, fg_threshold: float, iou_threshold: float):
-    """One image, one level: (scores [keep_topk], boxes [keep_topk, 4]) after the level's NMS."""
-    boxes = decode_boxes(anchors, delta, RPN_REG_WEIGHTS, image_height, image_width)
-    order = np.argsort(-score.astype(np.float64), kind="stable")[:prenms_topk]
+    """One image, one level: (scores [keep_topk], boxes [keep_topk, 4]) after the level's NMS. Only
+    the prenms_topk best anchors are decoded (decoding is per box)."""
+    order = top_scores(score, prenms_topk)
     samples_score = np.zeros(prenms_topk, np.float32)
     samples_box = np.zeros((prenms_topk, 4), np.float32)
-    samples_score[: len(order)], samples_box[: len(order)] = score[order], boxes[order]
-    rows = refine(samples_score, np.zeros(prenms_topk, np.int64), samples_box, num_classes=1, background=-1,
-                  score_threshold=fg_threshold, iou_threshold=iou_threshold, keep_topk=keep_topk,
-                  valid=prenms_topk, threads=PROPOSAL_GATHER_THREADS, min_score=None)
+    samples_score[: len(order)] = score[order]
+    samples_box[: len(order)] = decode_boxes(anchors[order], delta[order], RPN_REG_WEIGHTS, image_height, image_width)
+    boxes, _, values = refine_arrays(samples_score, np.zeros(prenms_topk, np.int64), samples_box, num_classes=1,
+                                     background=-1, score_threshold=fg_threshold, iou_threshold=iou_threshold,
+                                     keep_topk=keep_topk, valid=prenms_topk, threads=PROPOSAL_GATHER_THREADS,
+                                     min_score=None)
     out_scores, out_boxes = np.zeros(keep_topk, np.float32), np.zeros((keep_topk, 4), np.float32)
-    for row, (box, _, value) in enumerate(rows):
-        out_boxes[row], out_scores[row] = box, value
+    out_scores[: len(values)], out_boxes[: len(values)] = values, boxes
     return out_scores, out_boxes
 
 
@@ -396,11 +455,11 @@ def generate_detection_reference(attrs: dict, inputs: list) -> list[np.ndarray]:
         best_score, best_class = foreground_argmax(scores[image])
         chosen = deltas[image, np.arange(count), np.maximum(best_class, 0)]
         boxes = decode_boxes(rois[image], chosen, DETECTION_REG_WEIGHTS, height, width)
-        rows = refine(best_score, best_class, boxes, num_classes=num_classes, background=0,
-                      score_threshold=score_threshold, iou_threshold=iou_threshold, keep_topk=keep_topk,
-                      valid=count, threads=DETECTION_GATHER_THREADS, min_score=MIN_VALID_SCORE)
-        for row, (box, label, value) in enumerate(rows):
-            out[image, row] = [*box, label, value]
+        kept_boxes, labels, values = refine_arrays(
+            best_score, best_class, boxes, num_classes=num_classes, background=0, score_threshold=score_threshold,
+            iou_threshold=iou_threshold, keep_topk=keep_topk, valid=count, threads=DETECTION_GATHER_THREADS,
+            min_score=MIN_VALID_SCORE)
+        out[image, : len(values), :4], out[image, : len(values), 4], out[image, : len(values), 5] = kept_boxes, labels, values
     return [out]
 
 

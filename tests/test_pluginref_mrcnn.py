@@ -254,3 +254,60 @@ def test_each_image_of_a_batch_is_refined_on_its_own():
     # x1 = 320 - 20 e, y2 and x2 lie past the 200 x 200 image and clip to 199
     np.testing.assert_allclose(out[1, 0], [210 - 10 * math.e, 199, 199, 199, 1, 0.8], atol=2e-4)
     assert (out[1, 1:, 4] == -1).all()
+
+
+# ----------------------------------------------------------------------------- vectorized = the plain loops
+
+def _loop_nms(boxes, labels, iou_threshold):
+    """Greedy per-class NMS one kept box at a time (the reference's earlier form), box_iou per box."""
+    kept = np.ones(len(boxes), bool)
+    for i in range(len(boxes)):
+        if kept[i]:
+            suppressed = (mrcnn.box_iou(boxes[i], boxes) > np.float32(iou_threshold)) & (labels == labels[i])
+            kept[i + 1:] &= ~suppressed[i + 1:]
+    return kept
+
+
+def _clustered_boxes(rng, count, size=60.0):
+    """Boxes in a few clusters (many overlaps above any threshold), some exact duplicates and some
+    degenerate (zero width)."""
+    centres = rng.random((4, 2)) * size
+    centre = centres[rng.integers(0, 4, count)] + rng.standard_normal((count, 2)) * 3
+    half = rng.random((count, 2)) * 8 + 1
+    boxes = np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
+    if count:
+        boxes[::9] = boxes[0]
+        boxes[5::13, 3] = boxes[5::13, 1]
+    return boxes
+
+
+@pytest.mark.parametrize("count", [0, 1, 37, 300, 600])
+def test_nms_in_class_order_equals_the_box_by_box_loop(count):
+    # 600 boxes span three of the 256-row blocks the vectorized NMS works in
+    rng = np.random.default_rng(count)
+    boxes = _clustered_boxes(rng, count)
+    for labels in (np.zeros(count, np.int64), rng.integers(1, 4, count)):
+        for threshold in (0.3, 0.7):
+            expected = _loop_nms(boxes, labels, threshold)
+            np.testing.assert_array_equal(mrcnn.nms_in_class_order(boxes, labels, threshold), expected)
+    assert count < 300 or not _loop_nms(boxes, np.zeros(count), 0.3).all(), "the clusters give suppressions"
+
+
+def test_iou_matrix_equals_box_iou_bit_for_bit():
+    rng = np.random.default_rng(5)
+    boxes = _clustered_boxes(rng, 50)
+    matrix = mrcnn.iou_matrix(boxes, boxes)
+    for i in range(len(boxes)):
+        np.testing.assert_array_equal(matrix[i], mrcnn.box_iou(boxes[i], boxes))
+
+
+def test_top_scores_is_the_stable_descending_sort_with_ties_at_the_cut():
+    rng = np.random.default_rng(3)
+    scores = (np.round(rng.random(5000) * 20) / 20).astype(np.float32)  # 21 values: ties across the cut
+    for count in (1, 7, 300, 4096, 5000, 6000):
+        expected = np.argsort(-scores.astype(np.float64), kind="stable")[:count]
+        np.testing.assert_array_equal(mrcnn.top_scores(scores, count), expected)
+    with_nan = scores.copy()
+    with_nan[[3, 40]] = np.nan
+    np.testing.assert_array_equal(mrcnn.top_scores(with_nan, 10),
+                                  np.argsort(-with_nan.astype(np.float64), kind="stable")[:10])
