@@ -133,7 +133,8 @@ def pyramid_anchors(image_height: int, image_width: int) -> tuple[np.ndarray, ..
 
 def decode_boxes(anchors: np.ndarray, deltas: np.ndarray, weights, image_height: int, image_width: int) -> np.ndarray:
     """decode_bboxes_kernel: anchors [..., 4] and deltas [..., 4] (dy, dx, dh, dw) -> clipped pixel
-    boxes (y1, x1, y2, x2). Doubles where the kernel mixes in double literals, float32 stores."""
+    boxes (y1, x1, y2, x2). Doubles where the kernel mixes in double literals, float32 stores; exp is
+    computed in double and rounded (the GPU's expf is within 2 ulp of it)."""
     a = anchors.astype(np.float64)
     d = deltas.astype(np.float32)
     h = (a[..., 2] - a[..., 0] + 1.0).astype(np.float32)
@@ -145,7 +146,10 @@ def decode_boxes(anchors: np.ndarray, deltas: np.ndarray, weights, image_height:
     dw = np.minimum(d[..., 3] / F32(weights[3]), F32(BBOX_CLIP))
     with np.errstate(over="ignore", invalid="ignore"):
         new_cy, new_cx = cy + dy * h, cx + dx * w
-        new_h, new_w = np.exp(dh) * h, np.exp(dw) * w
+        # exp rounded from double: numpy's float32 exp is not correctly rounded and its result depends on
+        # the CPU's SIMD path; this one equals the C++ host implementation's on every machine
+        new_h = np.exp(dh.astype(np.float64)).astype(np.float32) * h
+        new_w = np.exp(dw.astype(np.float64)).astype(np.float32) * w
         y1 = (new_cy - 0.5 * new_h.astype(np.float64)).astype(np.float32)
         x1 = (new_cx - 0.5 * new_w.astype(np.float64)).astype(np.float32)
         y2 = (y1.astype(np.float64) + new_h - 1.0).astype(np.float32)

@@ -311,3 +311,12 @@ def test_top_scores_is_the_stable_descending_sort_with_ties_at_the_cut():
     with_nan[[3, 40]] = np.nan
     np.testing.assert_array_equal(mrcnn.top_scores(with_nan, 10),
                                   np.argsort(-with_nan.astype(np.float64), kind="stable")[:10])
+
+
+def test_a_tiny_positive_size_delta_grows_the_box():
+    # exp(6e-8) is 1.00000012 rounded to float32; numpy's float32 exp gives 1.0 (the box kept its size).
+    # The reference computes exp in double and rounds it, as the C++ host implementation does.
+    anchor, delta = np.float32([[10, 10, 1009, 1009]]), np.float32([[0, 0, 5.9604645e-08, 0]])
+    box = mrcnn.decode_boxes(anchor, delta, mrcnn.RPN_REG_WEIGHTS, 2000, 2000)[0]
+    assert box[0] < 10 and box[2] > 1009  # height grew
+    assert box[1] == 10 and box[3] == 1009  # width (dw 0) did not
