@@ -1,21 +1,38 @@
-"""MaskRCNN on the CPU: the compiled plugin-reference pipeline (converter/plugin_pipeline.py, split and
-ONNX Runtime sessions built once) against the per-call runner ``run_with_plugin_references`` (graph
-split, sub-graphs exported and sessions built on every call), on the synthetic MaskRCNN sample at its
-832x1344 input. Same inputs, same process; prints seconds per image and the ratio.
+"""MaskRCNN on the CPU, one process, same inputs, the compiled plugin pipeline
+(converter/plugin_pipeline.py, split and ONNX Runtime sessions built once) with three implementations
+of the plugin nodes:
 
-    python benchmarks/bench_plugin_pipeline.py [--images 3] [--repeat 2]
+- before: the numpy references as they were before the vectorized NMS and the host library
+  (converter/pluginref_mrcnn.py at commit BASELINE_COMMIT, read from git) -- "today" in the plugins issue;
+- numpy: today's numpy references (the fallback when the host library is not built);
+- host: the C++ host implementations (libtaostream_plugins_host.so via ctypes; built here if missing).
+
+Prints seconds per image of each and the ratios, and checks that the outputs of numpy and host are
+equal. ``--per-call`` adds the per-call runner ``run_with_plugin_references`` (graph split and
+sessions built on every call), the comparison this benchmark made first.
+
+    python benchmarks/bench_plugin_pipeline.py [--images 3] [--repeat 2] [--per-call]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from taostream.converter.plugin_host import build_plugin_host_library, find_plugin_host_library, host_implementation_for
 from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-from taostream.converter.pluginref import run_with_plugin_references
+from taostream.converter.pluginref import reference_for, run_with_plugin_references
 from taostream.converter.samples import make_sample_model
+
+BASELINE_COMMIT = "683b39e"  # main before the MaskRCNN CPU speed-up
+REPO = Path(__file__).resolve().parent.parent
 
 
 def seconds_per_image(function, images: np.ndarray, repeat: int) -> float:
@@ -28,21 +45,53 @@ def seconds_per_image(function, images: np.ndarray, repeat: int) -> float:
     return best / len(images)
 
 
+def baseline_lookup(commit: str):
+    """reference_for with the MaskRCNN references of pluginref_mrcnn.py at ``commit``."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:converter/pluginref_mrcnn.py"],
+                            capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "baseline_pluginref_mrcnn.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("baseline_pluginref_mrcnn", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    old = {}
+    module.register_references(lambda names, fn: old.update(dict.fromkeys(names, fn)))
+    return lambda op: old.get(op) or reference_for(op)
+
+
+def host_lookup(op: str):
+    return host_implementation_for(op) or reference_for(op)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit of the 'before' numpy references")
+    parser.add_argument("--per-call", action="store_true", help="also time the per-call runner")
     args = parser.parse_args()
+    if find_plugin_host_library() is None:
+        print("building libtaostream_plugins_host.so ...", file=sys.stderr)
+        build_plugin_host_library()
     model = make_sample_model("mask_rcnn")
     images = np.random.default_rng(0).standard_normal((args.images, 3, 832, 1344)).astype(np.float32)
-    began = time.perf_counter()
-    pipeline = compile_plugin_pipeline(model)
-    compile_s = time.perf_counter() - began
-    baseline = seconds_per_image(lambda feeds: run_with_plugin_references(model, feeds), images, args.repeat)
-    compiled = seconds_per_image(pipeline.run, images, args.repeat)
-    print(f"compile once: {compile_s * 1000:.0f} ms ({len(pipeline.steps)} steps)")
-    print(f"per-call runner: {baseline * 1000:.0f} ms/image; compiled pipeline: {compiled * 1000:.0f} ms/image; "
-          f"ratio {baseline / compiled:.2f}x")
+    pipelines = {"before": compile_plugin_pipeline(model, baseline_lookup(args.baseline)),
+                 "numpy": compile_plugin_pipeline(model, reference_for),
+                 "host": compile_plugin_pipeline(model, host_lookup)}
+    assert host_lookup("MultilevelProposeROI_TRT") is not reference_for("MultilevelProposeROI_TRT")
+    seconds = {name: seconds_per_image(p.run, images, args.repeat) for name, p in pipelines.items()}
+    same = all(np.array_equal(a, b) for a, b in zip(pipelines["numpy"].run({"Input": images[:1]}).values(),
+                                                   pipelines["host"].run({"Input": images[:1]}).values()))
+    print(f"MaskRCNN 832x1344 on the CPU, compiled pipeline, ms/image: before (numpy @ {args.baseline}) "
+          f"{seconds['before'] * 1000:.0f}; numpy {seconds['numpy'] * 1000:.0f}; host {seconds['host'] * 1000:.0f}")
+    print(f"ratio before/host {seconds['before'] / seconds['host']:.1f}x; before/numpy "
+          f"{seconds['before'] / seconds['numpy']:.1f}x; numpy/host {seconds['numpy'] / seconds['host']:.1f}x; "
+          f"host outputs equal numpy's: {same}")
+    if args.per_call:
+        per_call = seconds_per_image(lambda feeds: run_with_plugin_references(model, feeds), images, args.repeat)
+        print(f"per-call runner: {per_call * 1000:.0f} ms/image; compiled host pipeline {seconds['host'] * 1000:.0f} "
+              f"ms/image; ratio {per_call / seconds['host']:.2f}x")
 
 
 if __name__ == "__main__":

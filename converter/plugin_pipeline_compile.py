@@ -283,7 +283,8 @@ def serving_modules(pipeline: PluginPipeline) -> dict[str, Path]:
 
     files = {SERVING_PIPELINE_MODULE: Path(plugin_pipeline.__file__)}
     for op in pipeline.plugin_ops():
-        module = getattr(pipeline.reference_for(op), "__module__", None)
+        implementation = pipeline.reference_for(op)  # a host implementation is served as its numpy reference
+        module = getattr(getattr(implementation, "numpy_reference", implementation), "__module__", None)
         if module not in SERVING_REFERENCE_MODULES:
             raise UnsupportedOpError(f"plugin {op}: its numpy reference lives in {module}, which the Triton CPU model "
                                      f"does not carry (only {', '.join(SERVING_REFERENCE_MODULES)})")

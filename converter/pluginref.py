@@ -75,6 +75,16 @@ def reference_for(op: str) -> Reference | None:
     return PLUGIN_REFERENCES.get(op) or PLUGIN_REFERENCES.get(op.lstrip("_"))
 
 
+def implementation_for(op: str) -> Reference | None:
+    """The fastest CPU implementation of a plugin op: the C++ host library's (converter/plugin_host.py)
+    where it is built and has the op, else the numpy reference."""
+    try:
+        from taostream.converter.plugin_host import host_implementation_for
+    except ImportError:  # a standalone copy (the Triton CPU model's) has no taostream to import
+        return reference_for(op)
+    return host_implementation_for(op) or reference_for(op)
+
+
 # ----------------------------------------------------------------------------- attributes
 
 def _scalar(value, default=None):

@@ -170,7 +170,8 @@ def _load_onnx(model):
 
 class PluginReferenceRunner(Runner):
     """A graph that keeps TensorRT plugin nodes, on the CPU: standard nodes in ONNX Runtime, plugin
-    nodes with their numpy references (converter/pluginref.py). Slower than ONNX Runtime alone, but it
+    nodes with their numpy references (converter/pluginref.py), or the C++ host library's implementation
+    where it is built (converter/plugin_host.py). Slower than ONNX Runtime alone, but it
     runs graphs no plugin-free rewrite exists for (MaskRCNN). ``model``: a path, bytes or a ModelProto.
     The graph is split into ONNX Runtime segments once, on activate (converter/plugin_pipeline.py)."""
 
@@ -185,7 +186,7 @@ class PluginReferenceRunner(Runner):
 
     def _activate(self) -> None:
         from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-        from taostream.converter.pluginref import reference_for
+        from taostream.converter.pluginref import implementation_for, reference_for
 
         proto = _load_onnx(self.model)
         missing = [(name, op) for name, op in plugin_nodes(proto) if reference_for(op) is None]
@@ -194,7 +195,7 @@ class PluginReferenceRunner(Runner):
             raise TaostreamError(f"{self.source}: ONNX Runtime cannot load the model: plugin node(s) {listed} have no "
                                  "CPU reference; run `taostream modernize --target ort` first or use --backend trt")
         try:
-            self.pipeline = compile_plugin_pipeline(proto)
+            self.pipeline = compile_plugin_pipeline(proto, implementation_for)
         except TaostreamError:
             raise
         except Exception as exc:  # onnxruntime rejects a standard stretch (its own Fail/InvalidGraph types)

@@ -1,0 +1,136 @@
+"""The plugins' C++ host implementations (libtaostream_plugins_host.so, built from plugins/ by the
+project's CMake) called through ctypes, for the CPU paths: each equals its numpy reference in
+converter/pluginref*.py bit for bit and is much faster. Where the library is not built, or an input
+is not finite, the numpy reference runs instead.
+
+Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy).
+The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
+(``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
+``build_plugin_host_library()``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from taostream.converter import pluginref_mrcnn as mrcnn
+from taostream.converter.errors import TaostreamError
+
+LIBRARY_NAME = "libtaostream_plugins_host.so"
+LIBRARY_ENV = "TAOSTREAM_PLUGINS_HOST_LIBRARY"
+TARGET = "taostream_plugins_host"
+ABI_VERSION = 1
+OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
+_F32P = ctypes.POINTER(ctypes.c_float)
+
+
+def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
+    """$TAOSTREAM_PLUGINS_HOST_LIBRARY, else the checkout's build (build/plugins/), else None."""
+    from taostream.parsers.build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR
+
+    from_env = os.environ.get(LIBRARY_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise TaostreamError(f"{LIBRARY_ENV}={from_env}: no such file; unset it or build the plugin host library")
+        return path
+    if SOURCE_DIR != REPO_ROOT:  # an installed package: no plugins/ sources beside it
+        return None
+    candidate = Path(build_dir or DEFAULT_BUILD_DIR) / "plugins" / LIBRARY_NAME
+    return candidate if candidate.is_file() else None
+
+
+def build_plugin_host_library(build_dir: Path | None = None, *, jobs: int = 2) -> Path:
+    """Configure (once) and build libtaostream_plugins_host.so with CMake in a checkout; its path."""
+    from taostream.parsers.build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, ParserBuildError, build_targets, configure
+
+    if SOURCE_DIR != REPO_ROOT:
+        raise ParserBuildError("the plugin host library builds from a taostream checkout (plugins/ is not installed)")
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
+    configure(build_dir)
+    build_targets(build_dir, (TARGET,), jobs=jobs)
+    load_plugin_host.cache_clear()
+    return build_dir / "plugins" / LIBRARY_NAME
+
+
+@functools.lru_cache(maxsize=None)
+def load_plugin_host(path: str | None = None):
+    """The loaded library (ctypes.CDLL) with its argument types set, or None where it is not built.
+    A library of another ABI version is an error (rebuild it)."""
+    path = path or find_plugin_host_library()
+    if path is None:
+        return None
+    try:
+        library = ctypes.CDLL(os.fspath(path))
+    except OSError as exc:
+        raise TaostreamError(f"{path}: cannot load the plugin host library ({exc}); rebuild it") from None
+    library.taostream_plugins_host_abi_version.restype = ctypes.c_int
+    version = library.taostream_plugins_host_abi_version()
+    if version != ABI_VERSION:
+        raise TaostreamError(f"{path}: plugin host library ABI {version}, this taostream needs {ABI_VERSION}; rebuild it")
+    library.taostream_mrcnn_level_anchor_counts.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64)]
+    library.taostream_mrcnn_level_anchor_counts.restype = None
+    library.taostream_multilevel_propose_roi.argtypes = [
+        ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_float, ctypes.c_float,
+        ctypes.POINTER(_F32P), ctypes.POINTER(_F32P), ctypes.POINTER(ctypes.c_int64), _F32P]
+    library.taostream_multilevel_propose_roi.restype = ctypes.c_int
+    return library
+
+
+def _pointer(array: np.ndarray):
+    return array.ctypes.data_as(_F32P)
+
+
+def propose_rois_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """MultilevelProposeROI_TRT by the host library: the same checks, errors and output as
+    pluginref_mrcnn.propose_rois_reference (which runs instead without a library or on non-finite input)."""
+    library = library or load_plugin_host()
+    if library is None:
+        return mrcnn.propose_rois_reference(attrs, inputs)
+    op = "MultilevelProposeROI_TRT"
+    mrcnn._require(attrs, ("prenms_topk", "keep_topk"), op)
+    prenms_topk, keep_topk = int(mrcnn._scalar(attrs["prenms_topk"])), int(mrcnn._scalar(attrs["keep_topk"]))
+    fg_threshold = float(mrcnn._scalar(attrs.get("fg_threshold"), 0.0))
+    iou_threshold = float(mrcnn._scalar(attrs.get("iou_threshold"), 0.7))
+    if not 0 < prenms_topk <= mrcnn.MAX_PRE_NMS_TOPK or keep_topk <= 0:
+        raise ValueError(f"{op}: prenms_topk must be in 1..{mrcnn.MAX_PRE_NMS_TOPK} and keep_topk positive")
+    height, width = mrcnn._image_size(attrs, op)
+    levels = mrcnn.MAX_LEVEL - mrcnn.MIN_LEVEL + 1
+    if len(inputs) != 2 * levels:
+        raise ValueError(f"{op}: expected {2 * levels} inputs (delta, score per level P2..P6), got {len(inputs)}")
+    counts = (ctypes.c_int64 * levels)()
+    library.taostream_mrcnn_level_anchor_counts(height, width, counts)
+    n = np.asarray(inputs[0]).shape[0]
+    deltas, scores = [], []
+    for level in range(levels):
+        delta = np.ascontiguousarray(np.asarray(inputs[2 * level], np.float32).reshape(n, -1))
+        score = np.ascontiguousarray(np.asarray(inputs[2 * level + 1], np.float32).reshape(n, -1))
+        if delta.shape[1] != 4 * counts[level] or score.shape[1] != counts[level]:
+            raise ValueError(f"{op}: level P{level + mrcnn.MIN_LEVEL} has {score.shape[1]} scores and "
+                             f"{delta.shape[1] // 4} deltas, image_size {height}x{width} gives {counts[level]} anchors")
+        deltas.append(delta)
+        scores.append(score)
+    rois = np.zeros((n, keep_topk, 4), np.float32)
+    status = library.taostream_multilevel_propose_roi(
+        n, height, width, prenms_topk, keep_topk, fg_threshold, iou_threshold,
+        (_F32P * levels)(*map(_pointer, deltas)), (_F32P * levels)(*map(_pointer, scores)), counts, _pointer(rois))
+    if status == NON_FINITE:
+        return mrcnn.propose_rois_reference(attrs, inputs)
+    if status != OK:
+        raise ValueError(f"{op}: the plugin host library refused the inputs (status {status})")
+    return [rois]
+
+
+propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
+HOST_IMPLEMENTATIONS = {"MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host}
+
+
+def host_implementation_for(op: str):
+    """The host implementation of ``op`` when the library is built and has it, else None."""
+    function = HOST_IMPLEMENTATIONS.get(op) or HOST_IMPLEMENTATIONS.get(op.lstrip("_"))
+    return function if function is not None and load_plugin_host() is not None else None

@@ -1,0 +1,152 @@
+"""The plugins' C++ host implementations (plugins/, libtaostream_plugins_host.so through
+converter/plugin_host.py) against the numpy references, bit for bit, and the CPU runner using them."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from taostream.converter import plugin_host
+from taostream.converter import pluginref_mrcnn as mrcnn
+from taostream.converter.pluginref import implementation_for, reference_for
+
+pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
+
+
+@pytest.fixture(scope="module")
+def library():
+    return plugin_host.load_plugin_host(str(plugin_host.build_plugin_host_library()))
+
+
+def _proposal_inputs(rng, height, width, batch=1, delta_scale=0.3, ties=False, zero_every=0):
+    inputs = []
+    for anchors in mrcnn.pyramid_anchors(height, width):
+        delta = (rng.standard_normal((batch, len(anchors), 4, 1)) * delta_scale).astype(np.float32)
+        score = rng.random((batch, len(anchors), 1, 1)).astype(np.float32)
+        if ties:
+            score = (np.round(score * 8) / 8).astype(np.float32)
+        if zero_every:
+            score[:, ::zero_every] = 0
+        inputs += [delta, score]
+    return inputs
+
+
+def _attrs(height, width, prenms_topk, keep_topk, fg_threshold=0.0, iou_threshold=0.7):
+    return {"prenms_topk": prenms_topk, "keep_topk": keep_topk, "fg_threshold": fg_threshold,
+            "iou_threshold": iou_threshold, "image_size": [3, height, width]}
+
+
+def _assert_same_bits(host, reference):
+    assert host.shape == reference.shape and host.dtype == reference.dtype
+    np.testing.assert_array_equal(host.view(np.int32), reference.view(np.int32))
+
+
+CASES = {
+    # name: (height, width, batch, input options, attribute options)
+    "ties at the prenms cut": (128, 96, 1, {"ties": True}, {"prenms_topk": 50, "keep_topk": 30}),
+    # more than 512 kept candidates with equal scores: TopKGather orders them in CUB's blocked order
+    "ties in the blocked order": (256, 192, 1, {"ties": True}, {"prenms_topk": 4096, "keep_topk": 1000,
+                                                              "iou_threshold": 0.95}),
+    "keep_topk over the candidates (zero rows)": (64, 64, 1, {}, {"prenms_topk": 7, "keep_topk": 1000}),
+    "fg_threshold drops most": (96, 160, 1, {"zero_every": 3}, {"prenms_topk": 300, "keep_topk": 100,
+                                                                 "fg_threshold": 0.9}),
+    "fg_threshold drops all (empty)": (64, 64, 1, {}, {"prenms_topk": 100, "keep_topk": 10, "fg_threshold": 2.0}),
+    "heavy overlap, low iou": (256, 192, 1, {"delta_scale": 0.05}, {"prenms_topk": 4096, "keep_topk": 1000,
+                                                                    "iou_threshold": 0.3}),
+    "large deltas (clip, exp cap)": (128, 128, 1, {"delta_scale": 8.0}, {"prenms_topk": 500, "keep_topk": 200}),
+    "iou threshold 0": (96, 96, 1, {}, {"prenms_topk": 200, "keep_topk": 50, "iou_threshold": 0.0}),
+    "batch of 2": (128, 96, 2, {"ties": True}, {"prenms_topk": 300, "keep_topk": 100}),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_multilevel_propose_roi_host_equals_the_numpy_reference(library, name):
+    height, width, batch, input_options, attr_options = CASES[name]
+    inputs = _proposal_inputs(np.random.default_rng(len(name)), height, width, batch, **input_options)
+    attrs = _attrs(height, width, **attr_options)
+    reference = mrcnn.propose_rois_reference(attrs, inputs)[0]
+    host = plugin_host.propose_rois_host(attrs, inputs, library)[0]
+    _assert_same_bits(host, reference)
+    if "empty" in name:
+        assert not host.any()
+    if "batch" in name:
+        assert not np.array_equal(host[0], host[1])
+
+
+def test_multilevel_propose_roi_host_on_the_mask_rcnn_sample(library):
+    """The sample's own RPN outputs (832x1344, prenms_topk 4096, keep_topk 1000): thin wide boxes on P2."""
+    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples import make_sample_model
+
+    captured = {}
+
+    def capture(attrs, inputs):
+        captured["call"] = attrs, inputs
+        return mrcnn.propose_rois_reference(attrs, inputs)
+
+    def lookup(op):
+        return capture if op.startswith("MultilevelProposeROI") else reference_for(op)
+
+    pipeline = compile_plugin_pipeline(make_sample_model("mask_rcnn"), lookup)
+    pipeline.run({"Input": np.random.default_rng(0).standard_normal((1, 3, 832, 1344)).astype(np.float32)})
+    attrs, inputs = captured["call"]
+    host = plugin_host.propose_rois_host(attrs, inputs, library)[0]
+    _assert_same_bits(host, mrcnn.propose_rois_reference(attrs, inputs)[0])
+    assert (host.any(axis=-1)).sum() == 1000
+
+
+def test_non_finite_inputs_run_the_numpy_reference(library):
+    inputs = _proposal_inputs(np.random.default_rng(1), 64, 64)
+    inputs[1][0, 5] = np.nan
+    inputs[2][0, 3, 2] = np.inf
+    attrs = _attrs(64, 64, 50, 20)
+    _assert_same_bits(plugin_host.propose_rois_host(attrs, inputs, library)[0],
+                      mrcnn.propose_rois_reference(attrs, inputs)[0])
+
+
+def test_host_rejects_what_the_reference_rejects(library):
+    inputs = _proposal_inputs(np.random.default_rng(2), 64, 64)
+    with pytest.raises(ValueError, match="anchors"):
+        plugin_host.propose_rois_host(_attrs(128, 128, 10, 5), inputs, library)
+    with pytest.raises(ValueError, match="prenms_topk"):
+        plugin_host.propose_rois_host(_attrs(64, 64, 5000, 5), inputs, library)
+    with pytest.raises(ValueError, match="inputs"):
+        plugin_host.propose_rois_host(_attrs(64, 64, 10, 5), inputs[:8], library)
+
+
+def test_the_cpu_runner_uses_the_host_library_and_falls_back_without_it(library, monkeypatch):
+    assert implementation_for("MultilevelProposeROI_TRT") is plugin_host.propose_rois_host
+    assert reference_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
+    assert implementation_for("GenerateDetection_TRT") is mrcnn.generate_detection_reference  # no host one yet
+    monkeypatch.setattr(plugin_host, "find_plugin_host_library", lambda build_dir=None: None)
+    plugin_host.load_plugin_host.cache_clear()
+    try:
+        assert implementation_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
+    finally:
+        monkeypatch.undo()
+        plugin_host.load_plugin_host.cache_clear()
+
+
+def test_infer_on_the_mask_rcnn_sample_gives_the_numpy_references_outputs(library):
+    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples import make_sample_model
+    from taostream.inference.runners import PluginReferenceRunner
+
+    model = make_sample_model("mask_rcnn")
+    image = np.random.default_rng(4).standard_normal((1, 3, 832, 1344)).astype(np.float32)
+    runner = PluginReferenceRunner(model)
+    with runner:
+        assert runner.pipeline.reference_for("MultilevelProposeROI_TRT") is plugin_host.propose_rois_host
+        outputs = runner.infer({"Input": image})
+    expected = compile_plugin_pipeline(model, reference_for).run({"Input": image})
+    assert set(outputs) == set(expected)
+    for name in expected:
+        np.testing.assert_array_equal(outputs[name], expected[name])
+
+
+def test_a_missing_library_named_in_the_environment_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(plugin_host.LIBRARY_ENV, str(tmp_path / "nope.so"))
+    with pytest.raises(plugin_host.TaostreamError, match=plugin_host.LIBRARY_ENV):
+        plugin_host.find_plugin_host_library()
