@@ -117,6 +117,12 @@ def _check_gies(checker: _Checker, groups: dict, model_path, done: set[Path]) ->
         batch = values.get("batch-size", nvinfer.get("batch-size"))
         if batch is not None:
             batches[name] = batch
+        own = nvinfer.get("batch-size")
+        if values.get("batch-size") is not None and own is not None and own != values["batch-size"]:
+            checker.add(WARNING, group, "batch-size", f"{values['batch-size']} but its config-file says batch-size={own}: "
+                        "deepstream-app's value wins, and an engine built for the smaller batch is rebuilt at start; "
+                        f"set batch-size={values['batch-size']} (and model-engine-file's _b{values['batch-size']}_) in "
+                        f"{values.get('config-file')} too")
         if name != "primary-gie" and values.get("plugin-type", 0) == 0:
             if nvinfer.get("process-mode", 2) != 2 and "process-mode" in nvinfer:
                 checker.add(ERROR, group, "config-file", "a secondary GIE's nvinfer config needs process-mode=2")

@@ -113,6 +113,7 @@ def test_min_size_keeps_small_objects_from_a_secondary(work, tmp_path):
 
 
 def test_tracker_keeps_the_face_id_across_video_frames(work, tmp_path):
+    pytest.importorskip("norfair", reason="the `track` extra is not installed (pip install -e '.[track]')")
     app = _pipeline(work, "app", "classes=no-mask,mask:min-size=32x32", "classes=mask")
     data = _run(app, tmp_path / "out", work["video"])
     frames = data["images"]

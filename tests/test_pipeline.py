@@ -291,3 +291,13 @@ def test_triton_variant_missing_label_file_is_one_line(bundles, tmp_path, capsys
     code, lines = _check(app, capsys)
     errors = [line for line in lines if ": error: " in line]
     assert code == 1 and len(errors) == 1 and "labelfile_path: file not found" in errors[0], lines
+
+
+def test_check_warns_when_a_gie_config_batch_disagrees_with_the_app(bundles, tmp_path, capsys):
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app))
+    _plant(app, "batch-size=16", "batch-size=8", "config_infer_secondary_0_classification.txt")
+    code, lines = _check(app, capsys)
+    warnings = [line for line in lines if ": warning: " in line and "edited since" not in line]
+    assert code == 0 and len(warnings) == 1, lines
+    assert "[secondary-gie0] batch-size: 16 but its config-file says batch-size=8" in warnings[0]
