@@ -157,13 +157,13 @@ MULTIARCH_SINCE = (6, 3)  # from 6.3 one `-triton-multiarch` tag serves x86 and 
 def deepstream_image(deepstream: str, platform: str) -> str:
     """NVIDIA's DeepStream container with nvinfer and nvinferserver (Triton) for a release and platform:
     ``deepstream:<ver>-triton-multiarch`` from 6.3 on (x86 and Jetson alike); before, ``deepstream:<ver>-triton``
-    on x86 and ``deepstream-l4t:<ver>-samples`` on Jetson (whose Triton build is part of it)."""
+    on x86 and ``deepstream-l4t:<ver>-triton`` on Jetson (the ``-samples`` one has no Triton)."""
     version = deepstream_release(deepstream).version
     if platform not in PLATFORMS:
         raise TaostreamError(f"platform '{platform}': use x86 or jetson")
     if tuple(int(p) for p in version.split(".")[:2]) >= MULTIARCH_SINCE:
         return f"{DEEPSTREAM_IMAGE}:{version}-triton-multiarch"
-    return f"{DEEPSTREAM_IMAGE}:{version}-triton" if platform == "x86" else f"{DEEPSTREAM_L4T_IMAGE}:{version}-samples"
+    return f"{DEEPSTREAM_IMAGE if platform == 'x86' else DEEPSTREAM_L4T_IMAGE}:{version}-triton"
 
 
 def deepstream_image_version(image: str) -> str | None:

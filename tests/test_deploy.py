@@ -220,7 +220,7 @@ def test_real_detectnet_v2_bundle_is_runnable_as_written(model, key, extra, mode
     assert f"-e 'TAOSTREAM_DETECTNET_V2={env}'" in readme
     if manifest["deepstream"] == "6.2":  # before 6.3: the Jetson image is deepstream-l4t
         assert compose["services"]["deepstream"]["runtime"] == "nvidia"
-        assert compose["services"]["deepstream"]["image"] == "nvcr.io/nvidia/deepstream-l4t:6.2-samples"
+        assert compose["services"]["deepstream"]["image"] == "nvcr.io/nvidia/deepstream-l4t:6.2-triton"
         assert "## Jetson (JetPack 5.1, TensorRT 8.5.2.2)" in readme
         assert compose["services"]["triton"]["image"] == "nvcr.io/nvidia/tritonserver:23.01-py3"  # x86 TRT 8.5.2.2
     elif manifest["platform"] == "jetson":
@@ -352,7 +352,7 @@ def test_every_deepstream_release_has_a_triton_container_with_its_x86_tensorrt()
         assert row is not None, version
         assert row.tensorrt.split(".")[:3] == trt.split(".")[:3]
     assert [r.release for r in TRITON_RELEASES] == sorted(r.release for r in TRITON_RELEASES)
-    assert deepstream_image("6.2", "jetson") == "nvcr.io/nvidia/deepstream-l4t:6.2-samples"
+    assert deepstream_image("6.2", "jetson") == "nvcr.io/nvidia/deepstream-l4t:6.2-triton"
     assert deepstream_image("6.0.1", "x86") == "nvcr.io/nvidia/deepstream:6.0-triton"
     assert deepstream_image("7.1", "jetson") == deepstream_image("7.1", "x86") == "nvcr.io/nvidia/deepstream:7.1-triton-multiarch"
     assert triton_release_for("10.4.0.26") is None
