@@ -135,12 +135,12 @@ def letterbox_geometry(src_w: int, src_h: int, net_w: int, net_h: int, maintain_
 
 def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_scale_factor=None,
                      maintain_aspect_ratio=None, symmetric_padding=None, interpolation: str = DEFAULT_INTERPOLATION,
-                     return_geometry: bool = False):
+                     return_geometry: bool = False, color: str | None = None):
     """The network input for one image: float32 CHW (or HWC for NHWC networks).
 
     ``network``: a registry Network (or its name); ``dims``: (C, H, W), default the network's.
     The keyword arguments override the registry (e.g. FasterRCNN's offsets come from the training
-    spec). ``interpolation``: nvinfer's scaling-filter, "nearest" (nvinfer's default as we read
+    spec; ``color``, RGB/BGR/GRAY, e.g. an nvinfer config's model-color-format). ``interpolation``: nvinfer's scaling-filter, "nearest" (nvinfer's default as we read
     NvBufSurfTransformInter_Default; unverified on hardware) or "bilinear".
     """
     import cv2
@@ -165,8 +165,9 @@ def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_sca
         canvas[box.offset_y : box.offset_y + box.height, box.offset_x : box.offset_x + box.width] = scaled
     chw = network.input_order != "NHWC"
     # CHW RGB: the planes are taken in reverse order below instead of a BGR->RGB pixel swap
-    swap = chw and channels == 3 and network.color == "RGB"
-    pixels = canvas if swap else _to_color(canvas, network.color, channels)
+    color = network.color if color is None else color
+    swap = chw and channels == 3 and color == "RGB"
+    pixels = canvas if swap else _to_color(canvas, color, channels)
     scale = network.net_scale_factor if net_scale_factor is None else net_scale_factor
     mean = network.offsets if offsets is None else offsets
     tensor = _normalize(pixels, scale, mean, chw=chw, reverse_channels=swap)

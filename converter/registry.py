@@ -97,7 +97,8 @@ _BATCHED_NMS = (
 NETWORKS: tuple[Network, ...] = (
     Network(
         name="classification",
-        aliases=("classification_tf1", "classifier", "makenet", "multitask_classification"),
+        aliases=("classification_tf1", "classifier", "makenet", "multitask_classification", "vehicletypenet",
+                 "vehiclemakenet"),
         task="classification",
         input_blob="input_1",
         default_dims=(3, 224, 224),

@@ -397,6 +397,13 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
         cluster, defaults = overrides.pop("cluster"), []
     else:
         cluster, defaults = _cluster_settings(net, spec, labels.names, request)
+    if spec is None and "preprocessing" not in overrides:
+        from taostream.deepstream_configs.published_defaults import published_preprocessing
+
+        preprocessing, notes = published_preprocessing(net, request.network)
+        if preprocessing is not None:
+            overrides["preprocessing"] = preprocessing
+            defaults = [*defaults, *notes]
     warnings = list(labels.warnings)
     if request.calibration_cache is not None and request.precision != "int8":
         warnings.append(f"{request.calibration_cache}: --calibration-cache is unused with --precision "

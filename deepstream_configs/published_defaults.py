@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taostream.converter.registry import Network
-from taostream.deepstream_configs.spec_settings import ClusterSettings, cluster_settings_from_spec
+from taostream.deepstream_configs.spec_settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
 
 DEEPSTREAM_TAO_APPS = "NVIDIA-AI-IOT/deepstream_tao_apps"
 _NVINFER_MODES = {0: "dbscan", 1: "dbscan", 2: "nms", 3: "dbscan_nms"}
@@ -44,6 +44,9 @@ class PublishedModel:
     eps: float | None = None
     aliases: tuple[str, ...] = ()
     source: str = ""
+    # NVIDIA's config's model-color-format, net-scale-factor and offsets, where they differ from the
+    # registry's for the network (NGC's classifiers take RGB with the caffe means in RGB order).
+    preprocessing: Preprocessing | None = None
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -69,6 +72,11 @@ PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
     PublishedModel("facedetectir", "detectnet_v2", cluster_mode=0, pre_cluster_threshold=0.2, eps=0.2,
                    aliases=("facedetect_ir",),
                    source=f"{DEEPSTREAM_TAO_APPS} configs/facial_tlt/config_infer_primary_facedetectir.txt @ 5c1aab53"),
+    *(PublishedModel(name, "classification", cluster_mode=0, pre_cluster_threshold=0.2,
+                     preprocessing=Preprocessing("RGB", 1.0, (124.0, 117.0, 104.0)),
+                     source=f"DeepStream 6.0 samples/configs/tao_pretrained_models/config_infer_secondary_{name}.txt "
+                            f"(as copied in latonaio/{name}-on-deepstream @ {commit})")
+      for name, commit in (("vehicletypenet", "e6bd86dc"), ("vehiclemakenet", "2a1b4118"))),
 )
 
 
@@ -100,6 +108,12 @@ def published_cluster_settings(net: Network, network_argument: str, labels: list
     model = published_model(network_argument)
     if model is not None and model.network == net.name and net.label_rule == "detectnet_v2":
         return _detectnet_published(model, net, labels)
+    if model is not None and model.network == net.name and net.network_type == 1:
+        settings = cluster_settings_from_spec(net, None, labels)
+        same = "the registry's value too" if model.pre_cluster_threshold == net.pre_cluster_threshold else \
+            f"the registry says {_fmt(net.pre_cluster_threshold)}; the bundle writes the registry's"
+        return ClusterDefaults(settings, [f"classifier-threshold {_fmt(model.pre_cluster_threshold)}: NVIDIA's "
+                                          f"published {model.name} default ({model.source}; {same})"])
     settings = cluster_settings_from_spec(net, None, labels)
     common = settings.class_attrs.get("all", {})
     values = ", ".join(f"{k} {_fmt(v)}" for k, v in common.items())
@@ -143,3 +157,16 @@ def _detectnet_published(model: PublishedModel, net: Network, labels: list[str])
         notes.append(f"nvinfer's {nvinfer} runs as TAO's DetectNet_v2 {mode} in taostream's parser; values NVIDIA's "
                      f"config leaves unset are TAO's clustering_config defaults: {', '.join(unset)}")
     return ClusterDefaults(settings, notes)
+
+
+def published_preprocessing(net: Network, network_argument: str) -> tuple[Preprocessing | None, list[str]]:
+    """NVIDIA's preprocessing for the NGC model ``network_argument`` names, where its config differs
+    from the registry's (None otherwise), and the note saying so."""
+    model = published_model(network_argument)
+    if model is None or model.preprocessing is None or model.network != net.name:
+        return None, []
+    pre = model.preprocessing
+    return pre, [f"model-color-format {pre.color}, net-scale-factor {_fmt(pre.net_scale_factor)}, offsets "
+                 f"{';'.join(_fmt(o) for o in pre.offsets)}: NVIDIA's published {model.name} preprocessing "
+                 f"({model.source}; the registry's {net.name} default is {net.color} with offsets "
+                 f"{';'.join(_fmt(o) for o in net.offsets)})"]

@@ -29,10 +29,12 @@ class Preprocessing:
     offsets: tuple[float, ...]
     maintain_aspect_ratio: bool
     symmetric_padding: bool
+    color: str | None = None  # model-color-format (RGB, BGR, GRAY); None: the network's
 
     def as_kwargs(self) -> dict:
         return {"net_scale_factor": self.net_scale_factor, "offsets": self.offsets,
-                "maintain_aspect_ratio": self.maintain_aspect_ratio, "symmetric_padding": self.symmetric_padding}
+                "maintain_aspect_ratio": self.maintain_aspect_ratio, "symmetric_padding": self.symmetric_padding,
+                "color": self.color}
 
 
 @dataclass
@@ -114,6 +116,9 @@ def _field(manifest: dict, path: Path, *keys):
     return value
 
 
+_COLOR_FORMATS = {"0": "RGB", "1": "BGR", "2": "GRAY"}  # nvinfer's model-color-format
+
+
 def _nvinfer_preprocessing(path: Path, net: Network) -> Preprocessing:
     from taostream.deepstream_configs.ini import read_ini
 
@@ -130,6 +135,7 @@ def _nvinfer_preprocessing(path: Path, net: Network) -> Preprocessing:
             tuple(float(v) for v in offsets.split(";") if v.strip()) if offsets else defaults.offsets,
             group.get("maintain-aspect-ratio", str(int(defaults.maintain_aspect_ratio))) == "1",
             group.get("symmetric-padding", str(int(defaults.symmetric_padding))) == "1",
+            _COLOR_FORMATS.get(str(group.get("model-color-format", "")).strip()),
         )
     except ValueError as exc:
         raise TaostreamError(f"{path}: [property] has a malformed number ({exc}); fix the value") from None

@@ -187,3 +187,37 @@ def test_inference_spec_with_an_unknown_class_key_is_a_clean_error(fixtures_dir,
     spec.write_text(text)
     assert_clean_error(run_cli("labels", spec, "--network", "detectnet_v2"),
                        "classwise_bbox_handler_config key 'nomask' is not one of inferencer_config.target_classes")
+
+
+def test_an_ngc_classifier_with_its_one_line_labels_and_published_preprocessing(tmp_path):
+    """VehicleTypeNet-style: a TAO classifier (taostream's sample, 4 classes) with a labels file in the
+    classifier form; NVIDIA's VehicleTypeNet config feeds RGB with offsets 124;117;104, scale 1."""
+    from taostream.inference.bundle_info import load_bundle
+
+    assert run_cli("sample", "--network", "classification", "-o", tmp_path / "sample").returncode == 0
+    labels = tmp_path / "labels_vehicletypenet.txt"
+    labels.write_text("coupe;sedan;suv;truck\n")
+    bundle = tmp_path / "bundle"
+    result = run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "vehicletypenet", "--labels", labels,
+                     "--key", "nvidia_tlt", "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert "NVIDIA's published vehicletypenet preprocessing" in result.stdout
+    assert "config_infer_secondary_vehicletypenet.txt" in result.stdout
+    assert (bundle / "labels.txt").read_text() == "coupe;sedan;suv;truck\n"  # nvinfer's classifier form
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    assert (prop.get("model-color-format"), prop.get("net-scale-factor"), prop.get("offsets")) == ("0", "1", "124;117;104")
+    assert prop.get("classifier-threshold") == "0.2"
+    # infer and verify feed the model what DeepStream would: RGB planes minus 124;117;104.
+    import numpy as np
+
+    from taostream.converter.preprocess import preprocess_image
+
+    loaded = load_bundle(bundle)
+    assert loaded.preprocessing.color == "RGB" and loaded.preprocessing.offsets == (124.0, 117.0, 104.0)
+    red = np.zeros((224, 224, 3), np.uint8)
+    red[:, :, 2] = 200  # BGR frame, pure red
+    tensor = preprocess_image(red, loaded.network, loaded.dims, **loaded.preprocessing.as_kwargs())
+    assert [float(tensor[c, 0, 0]) for c in range(3)] == [200 - 124, -117, -104]
+    labels.write_text("coupe;largevehicle;sedan;suv;truck;van\n")
+    assert_clean_error(run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "vehicletypenet", "--labels",
+                               labels, "--key", "nvidia_tlt", "-o", tmp_path / "b2"), "gives 6 label(s)", "4 class id(s)")
