@@ -94,6 +94,10 @@ def register(subparsers) -> None:
     evaluate.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
     evaluate.add_argument("--json", type=Path, metavar="REPORT", help="also write every number as JSON")
     evaluate.add_argument("--plots", type=Path, metavar="DIR", help="a precision-recall PNG per class (matplotlib)")
+    evaluate.add_argument("--stream", type=int, help="--predictions from DeepStream (<app>_<stream>_<frame>.txt): "
+                                                     "the stream that played the dataset's images in name order")
+    evaluate.add_argument("--mux-size", metavar="WxH", help="--predictions from DeepStream: nvstreammux's width x "
+                                                            "height, to scale the boxes to each image's size")
     evaluate.add_argument("--top-k", type=int, default=5, help="classification: top-k accuracy besides top-1 (default 5)")
     evaluate.add_argument("--coco-engine", choices=("auto", "pycocotools", "faster-coco-eval"), default="auto",
                           help="who computes COCO AP (auto: faster-coco-eval when installed, else pycocotools)")
@@ -274,7 +278,8 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
         onnx=args.onnx, engine=args.engine, url=args.url, protocol=args.protocol, model_name=args.model_name,
         images=args.images, network=args.network, spec=args.spec, ap_mode=args.ap_mode, iou=args.iou,
         threshold=args.threshold, against=args.against, max_drop=args.max_drop, batch_size=args.batch_size,
-        plots=args.plots, coco_engine=args.coco_engine, top_k=args.top_k, progress=not args.no_progress))
+        plots=args.plots, coco_engine=args.coco_engine, top_k=args.top_k, stream=args.stream,
+        mux_size=parse_size(args.mux_size) if args.mux_size else None, progress=not args.no_progress))
     print("\n".join(report.lines()))
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")

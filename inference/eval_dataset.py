@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,11 +215,57 @@ class Predictions:
     files_without_images: list[str] = field(default_factory=list)
     images_without_files: list[str] = field(default_factory=list)
     names: NameIssues = field(default_factory=NameIssues)
+    deepstream: dict | None = None  # how DeepStream's frame-numbered files were matched to the images
 
 
-def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
+# deepstream-app: <app index>_<stream>_<frame>.txt (%02u_%03u_%06lu); Service Maker: <stream>_<frame>.txt
+DEEPSTREAM_NAME = re.compile(r"^(?:\d+_)?(\d{3})_(\d{6,})$")
+
+
+def _track_lines_to_kitti(text: str) -> str:
+    """kitti-track-output-dir lines carry the tracker's object id as field 2 (17 fields:
+    ``label id 0.0 0 0.0 x1 y1 x2 y2 0 0 0 0 0 0 0 confidence``); drop it to get the 16-field line."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 17 and fields[1].isdigit():
+            fields = fields[:1] + fields[2:]
+        out.append(" ".join(fields))
+    return "\n".join(out)
+
+
+def _deepstream_mapping(files: dict[str, Path], samples: list, stream: int | None) -> tuple[dict, dict] | None:
+    """DeepStream names its files by stream and frame number: frame N of the chosen stream is the
+    N-th labelled image in name order (the order a multifilesrc/image-folder source plays them)."""
+    parsed = {stem: DEEPSTREAM_NAME.match(stem) for stem in files}
+    if not files or not all(parsed.values()):
+        return None
+    streams = sorted({int(m.group(1)) for m in parsed.values()})
+    if stream is None:
+        if len(streams) > 1:
+            raise TaostreamError(f"DeepStream prediction files of streams {', '.join(map(str, streams))}: "
+                                 "choose the stream that played this dataset with --stream N")
+        stream = streams[0]
+    order = [s.stem for s in samples]
+    mapped, beyond = {}, []
+    for stem, m in parsed.items():
+        if int(m.group(1)) != stream:
+            continue
+        frame = int(m.group(2))
+        if frame < len(order):
+            mapped[order[frame]] = files[stem]
+        else:
+            beyond.append(stem)
+    return mapped, {"stream": stream, "frames_matched": len(mapped), "frames_beyond_the_images": sorted(beyond),
+                    "rule": "frame N = the N-th labelled image in name order"}
+
+
+def read_predictions(folder: Path, dataset: Dataset, stream: int | None = None,
+                     mux_size: tuple[int, int] | None = None) -> Predictions:
     """KITTI files with a 16th confidence field (``taostream infer`` labels/, TAO inference, DeepStream's
-    gie-kitti-output-dir) named like the images; a folder holding labels/ is read there."""
+    gie-kitti-output-dir and kitti-track-output-dir) named like the images, or DeepStream's
+    frame-numbered names; a folder holding labels/ is read there. ``mux_size``: DeepStream wrote
+    boxes in nvstreammux's resolution; they are scaled to each image's size."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TaostreamError(f"{folder}: no such predictions folder")
@@ -228,12 +275,20 @@ def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
     if not files:
         raise TaostreamError(f"{folder}: no .txt prediction files (KITTI lines with a 16th confidence field)")
     stems = {s.stem for s in dataset.samples}
+    deepstream = None
+    if not stems & set(files):
+        found = _deepstream_mapping(files, dataset.samples, stream)
+        if found is not None:
+            files, deepstream = found
     out = Predictions({}, files_without_images=sorted(set(files) - stems),
-                      images_without_files=sorted(stems - set(files)))
+                      images_without_files=sorted(stems - set(files)), deepstream=deepstream)
+    if deepstream is not None:  # files are now keyed by image stem; the unmatched ones are the extra frames
+        out.files_without_images = deepstream.pop("frames_beyond_the_images")
+    sizes = {s.stem: (s.width, s.height) for s in dataset.samples}
     for stem in sorted(stems & set(files)):
-        text = files[stem].read_text(encoding="utf-8")
+        text = _track_lines_to_kitti(files[stem].read_text(encoding="utf-8"))
         classes, boxes, scores = [], [], []
-        for number, obj in enumerate(parse_kitti(text, str(files[stem])), start=1):
+        for obj in parse_kitti(text, str(files[stem])):
             index = dataset.class_index(obj.label, out.names)
             if index is None:
                 continue
@@ -242,9 +297,12 @@ def read_predictions(folder: Path, dataset: Dataset) -> Predictions:
             scores.append(obj.score)
         if len(text.lstrip().split("\n", 1)[0].split()) == 15:  # one look is enough: a label folder
             raise TaostreamError(f"{files[stem]}: prediction lines need a 16th field (the confidence); "
-                                 "these look like ground-truth labels")
-        out.by_stem[stem] = (np.asarray(classes, np.int64), np.asarray(boxes, np.float64).reshape(-1, 4),
-                             np.asarray(scores, np.float64))
+                                 "these look like ground-truth labels (or an old DeepStream without confidences)")
+        box_array = np.asarray(boxes, np.float64).reshape(-1, 4)
+        if mux_size is not None:
+            width, height = sizes[stem]
+            box_array = box_array * np.array([width / mux_size[0], height / mux_size[1]] * 2)
+        out.by_stem[stem] = (np.asarray(classes, np.int64), box_array, np.asarray(scores, np.float64))
     return out
 
 

@@ -51,6 +51,8 @@ class EvaluateRequest:
     plots: Path | None = None
     coco_engine: str = "auto"  # auto: faster-coco-eval when installed, else pycocotools
     top_k: int = 5  # classification: top-k accuracy (TAO's eval_config.top_k default)
+    stream: int | None = None  # --predictions from DeepStream: which stream's frame files
+    mux_size: tuple[int, int] | None = None  # --predictions from DeepStream: nvstreammux width, height
     progress: bool = True
 
 
@@ -279,6 +281,10 @@ class EvaluateReport:
         for key, value in self.prediction_problems.items():
             if key.endswith("examples") or not value:
                 continue
+            if key == "deepstream_frame_files":
+                out.append(f"  predictions: DeepStream frame files of stream {value['stream']}, "
+                           f"{value['frames_matched']} matched ({value['rule']})")
+                continue
             if key == "unknown_classes":
                 for entry in value:
                     hint = f"; did you mean {' or '.join(entry['could_be'])}?" if entry["could_be"] else ""
@@ -386,7 +392,11 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
 
     report = EvaluateReport(dataset, family, rules, [])
     if request.predictions is not None:
-        found = read_predictions(Path(request.predictions), dataset)
+        if request.mux_size is not None:
+            for sample in dataset.samples:
+                if not (sample.width and sample.height) and sample.image is not None and sample.image.is_file():
+                    sample.width, sample.height = image_size(sample.image)
+        found = read_predictions(Path(request.predictions), dataset, request.stream, request.mux_size)
         report.prediction_problems = _prediction_problems(found, dataset)
         predictions = [found.by_stem.get(s.stem) for s in dataset.samples]
         report.scores.append(score(dataset, predictions, family, rules, "predictions", eval_size, request.coco_engine))
@@ -428,7 +438,7 @@ def _model_runs(bundle, request: EvaluateRequest) -> list:
 
 
 def _prediction_problems(found: Predictions, dataset: Dataset) -> dict:
-    return {"prediction_files_without_labelled_image": len(found.files_without_images),
+    return {"deepstream_frame_files": found.deepstream,"prediction_files_without_labelled_image": len(found.files_without_images),
             "prediction_files_without_labelled_image_examples": found.files_without_images[:10],
             "images_without_prediction_files": len(found.images_without_files),
             "images_without_prediction_files_examples": found.images_without_files[:10],

@@ -462,3 +462,33 @@ def test_real_facemask_served_by_triton_scores_like_fp32(tmp_path, fixtures_dir,
     fp32, served = json.loads((tmp_path / "r.json").read_text())["results"]
     assert served["source"] == "triton:fp32"
     assert served["tao"] == fp32["tao"] and served["coco"]["AP"] == pytest.approx(fp32["coco"]["AP"], abs=1e-9)
+
+
+def test_deepstream_kitti_output_frames_tracks_and_mux_size(tmp_path):
+    """deepstream-app's gie-kitti-output-dir / kitti-track-output-dir files: <app>_<stream>_<frame>.txt,
+    boxes in nvstreammux pixels, the tracker's object id as field 2 (17 fields). The same detections
+    written that way score exactly like the same detections named after the images."""
+    all_gt, all_pred, spec = _write_dataset(tmp_path / "ds", 6)
+    ds = tmp_path / "ds"
+    for i in range(len(all_gt)):  # the images are 1000x600 for this test, the muxer 2000x1200
+        cv2.imwrite(str(ds / f"images/{i:06d}.png"), np.zeros((600, 1000, 3), np.uint8))
+    track = tmp_path / "track"
+    track.mkdir()
+    for frame, preds in enumerate(all_pred):
+        lines = [f"{c} {100 + k} 0.0 0 0.0 {2 * a:f} {2 * b:f} {2 * cc:f} {2 * d:f} 0.0 0.0 0.0 0.0 0.0 0.0 0.0 {s:f}\n"
+                 for k, (c, a, b, cc, d, s) in enumerate(preds)]
+        (track / f"00_000_{frame:06d}.txt").write_text("".join(lines))
+    (track / "00_000_000040.txt").write_text("")  # one frame more than there are images
+    named = run_cli("evaluate", ds, "--predictions", ds / "pred", "--spec", spec, "--json", tmp_path / "a.json")
+    framed = run_cli("evaluate", ds, "--predictions", track, "--spec", spec, "--mux-size", "2000x1200",
+                     "--json", tmp_path / "b.json")
+    assert named.returncode == 0 and framed.returncode == 0, named.stderr + framed.stderr
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
+    assert b["results"][0]["tao"] == a["results"][0]["tao"]
+    assert b["results"][0]["coco"]["AP"] == pytest.approx(a["results"][0]["coco"]["AP"], abs=1e-6)
+    assert b["predictions"]["deepstream_frame_files"]["stream"] == 0
+    assert b["predictions"]["deepstream_frame_files"]["frames_matched"] == 40
+    assert b["predictions"]["prediction_files_without_labelled_image_examples"] == ["00_000_000040"]
+    assert "DeepStream frame files of stream 0, 40 matched" in framed.stdout
+    (track / "00_001_000000.txt").write_text("")
+    assert_clean_error(run_cli("evaluate", ds, "--predictions", track, "--spec", spec), "--stream N")
