@@ -133,3 +133,21 @@ def test_pipeline_infer_refuses_other_backends(work, tmp_path):
     result = run_cli("infer", app, work["photo"], "-o", tmp_path / "out", "--backend", "trt")
     assert_clean_error(result, "a pipeline runs on the CPU with ONNX Runtime")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damage,says", [
+    (lambda app: (app / "pipeline.json").write_text("{\n"), "pipeline.json: unreadable pipeline manifest"),
+    (lambda app: (app / "pipeline.json").write_text((app / "pipeline.json").read_text().replace(
+        str(Path(json.loads((app / "pipeline.json").read_text())["secondaries"][0]["path"])), "/nonexistent/bundle")),
+     "/nonexistent/bundle"),
+], ids=["garbage-manifest", "bundle-gone"])
+def test_damaged_pipeline_is_one_line(damage, says, work, tmp_path):
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(_pipeline(work, "app", "classes=no-mask,mask:min-size=32x32", "classes=mask"), app)
+    damage(app)
+    result = run_cli("infer", app, work["photo"], "-o", tmp_path / "out")
+    assert result.returncode == 2
+    assert_clean_error(result, says)
+    assert not (tmp_path / "out").exists()
