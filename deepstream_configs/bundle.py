@@ -32,6 +32,7 @@ from taostream.converter.trt_support import removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.deploy import triton_gpu_models, write_deployment
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
+from taostream.deepstream_configs.manifest import MANIFEST_VERSION
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
 from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
@@ -583,7 +584,7 @@ def _manifest(plan: _Plan, request: BundleRequest, root: Path, model_name: str) 
     targets = [route.manifest_entry(request.deepstream, platform == request.platform)
                for platform, route in plan.routes.items()]
     return {
-        "manifest_version": 1,
+        "manifest_version": MANIFEST_VERSION,
         "network": plan.net.name,
         "source_model": {"file": request.model.name, "format": plan.model.source_format,
                          "sha256": sha256_file(request.model)},

@@ -10,13 +10,12 @@ them by hand is normal; labels.txt's order still decides every class name). File
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from taostream.converter.fileio import sha256_file
 from taostream.deepstream_configs.check import ERROR, WARNING, CheckReport, Finding
+from taostream.deepstream_configs.manifest import MANIFEST_FILE as MANIFEST, ManifestError, load_manifest
 
-MANIFEST = "manifest.json"
 # Hand-editable text: a change is worth a warning, not an error.
 EDITABLE_SUFFIXES = (".txt", ".env", ".pbtxt", ".yml", ".yaml", ".md")
 
@@ -26,15 +25,15 @@ def is_bundle(path: Path) -> bool:
 
 
 def read_manifest(folder: Path, report: CheckReport) -> dict | None:
-    path = folder / MANIFEST
+    """The bundle's manifest (manifest.load_manifest), or None with an error finding when it is missing,
+    unreadable, of another version or has no file list."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        report.findings.append(Finding(ERROR, path, None, None, None,
-                                       f"unreadable manifest ({exc}); re-create the bundle with `taostream bundle`"))
+        manifest = load_manifest(folder / MANIFEST)
+    except ManifestError as exc:
+        report.findings.append(Finding(ERROR, exc.path, None, None, exc.field, exc.problem))
         return None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-        report.findings.append(Finding(ERROR, path, None, None, "files",
+    if not isinstance(manifest.get("files"), list):
+        report.findings.append(Finding(ERROR, folder / MANIFEST, None, None, "files",
                                        "no file list; this is not a taostream bundle manifest: re-create the bundle"))
         return None
     return manifest

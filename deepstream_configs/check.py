@@ -15,6 +15,7 @@ from pathlib import Path
 
 from taostream.deepstream_configs.config_schema import KeySpec
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
+from taostream.deepstream_configs.manifest import MANIFEST_FILE, ManifestError, load_manifest
 from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, PARSER_LIBRARY_NAME, deepstream_major
 
 ERROR, WARNING = "error", "warning"
@@ -159,16 +160,18 @@ class _Checker:
 
 def bundle_manifest(config_path: Path) -> tuple[Path, dict] | None:
     """The manifest.json of the `taostream bundle` folder a config belongs to (beside it, or one
-    folder up from bundle/deepstream/), if any: it says which platform the bundle targets."""
-    import json
-
+    folder up from bundle/deepstream/), if any: it says which platform the bundle targets. A
+    manifest.json that load_manifest refuses is some other file (or a broken bundle, which
+    `taostream check BUNDLE` reports): passed over, as a config outside any bundle."""
     for folder in (config_path.parent, config_path.parent.parent):
-        path = folder / "manifest.json"
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        path = folder / MANIFEST_FILE
+        if not path.is_file():
             continue
-        if isinstance(manifest, dict) and "manifest_version" in manifest and "platform" in manifest:
+        try:
+            manifest = load_manifest(path)
+        except ManifestError:
+            continue
+        if "platform" in manifest:
             return path, manifest
     return None
 

@@ -9,7 +9,6 @@ local runner and `taostream serve` post-process identically.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +16,10 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import Network, get_network
+from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.labels import read_labels_file
+from taostream.deepstream_configs.manifest import MANIFEST_FILE, load_manifest
+from taostream.parsers.reference import DecodeParams
 
 NVINFER_CONFIG = Path("deepstream") / "config_infer_primary.txt"
 
@@ -82,8 +85,6 @@ class Bundle:
         """The post-processing settings of this bundle (parsers.reference.DecodeParams): the CPU Triton
         model's parameters when there is one, else the nvinfer config's thresholds. Every CPU path
         (`infer --backend ort`, the CPU Triton model, `verify`) decodes with exactly these."""
-        from taostream.parsers.reference import DecodeParams
-
         parameters = {"confidence_threshold": repr(self.threshold), "nms_iou_threshold": repr(self.nms_iou_threshold),
                       **self.postprocess_parameters}
         return DecodeParams.from_model_parameters(parameters, self.num_classes)
@@ -94,16 +95,6 @@ class Bundle:
         if folder is not None and (folder / "1" / "model.onnx").is_file():
             return folder / "1" / "model.onnx"
         return self.path / "model.onnx"
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TaostreamError(f"{path.parent}: not a taostream bundle (no manifest.json); "
-                             "create one with `taostream bundle MODEL --network NET -o DIR`") from None
-    except (OSError, ValueError) as exc:
-        raise TaostreamError(f"{path}: unreadable manifest ({exc}); recreate the bundle") from None
 
 
 def _field(manifest: dict, path: Path, *keys):
@@ -120,8 +111,6 @@ _COLOR_FORMATS = {"0": "RGB", "1": "BGR", "2": "GRAY"}  # nvinfer's model-color-
 
 
 def _nvinfer_preprocessing(path: Path, net: Network) -> Preprocessing:
-    from taostream.deepstream_configs.ini import read_ini
-
     defaults = Preprocessing(net.net_scale_factor, tuple(net.offsets), net.maintain_aspect_ratio, net.symmetric_padding)
     if not path.is_file():
         return defaults
@@ -142,8 +131,6 @@ def _nvinfer_preprocessing(path: Path, net: Network) -> Preprocessing:
 
 
 def _nvinfer_thresholds(path: Path) -> dict[str, float]:
-    from taostream.deepstream_configs.ini import read_ini
-
     if not path.is_file():
         return {}
     group = read_ini(path).group("class-attrs-all")
@@ -176,13 +163,11 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     root = Path(path)
     if not root.is_dir():
         raise TaostreamError(f"{root}: no such bundle folder; create it with `taostream bundle`")
-    manifest_path = root / "manifest.json"
-    manifest = _read_json(manifest_path)
+    manifest_path = root / MANIFEST_FILE
+    manifest = load_manifest(manifest_path)
     net = get_network(_field(manifest, manifest_path, "network"))
     dims = tuple(int(d) for d in _field(manifest, manifest_path, "input", "dims_chw"))
     labels_path = root / "labels.txt"
-    from taostream.deepstream_configs.labels import read_labels_file
-
     labels = read_labels_file(labels_path) if labels_path.is_file() else []  # class ids as nvinfer counts them
     _require_label_count(labels, labels_path, manifest, manifest_path)
     nvinfer = root / NVINFER_CONFIG

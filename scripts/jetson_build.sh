@@ -111,12 +111,15 @@ fi
 
 # The convert arguments come from the bundle's manifest (plugin graph + cal cache on TensorRT 10).
 mapfile -d '' CONVERT_ARGS < <("$PYTHON" - "$BUNDLE" "$TRT" "$DLA_CORE" <<'EOF'
-import json, sys
-from pathlib import Path
+import sys
 from taostream.converter.cli_convert import bundle_convert_argv
+from taostream.converter.errors import TaostreamError
+from taostream.deepstream_configs.manifest import load_manifest
 bundle, trt, dla = sys.argv[1], sys.argv[2], sys.argv[3]
-manifest = json.loads((Path(bundle) / "manifest.json").read_text())
-argv = bundle_convert_argv(manifest, bundle, trt, int(dla) if dla else None)
+try:
+    argv = bundle_convert_argv(load_manifest(bundle), bundle, trt, int(dla) if dla else None)
+except TaostreamError as exc:
+    sys.exit(f"taostream: error: {exc}")
 sys.stdout.write("\0".join(argv) + "\0")
 EOF
 )

@@ -85,7 +85,7 @@ def test_broken_manifest(bundle):
     (bundle / "manifest.json").write_text("{")
     result = run_cli("check", bundle)
     assert result.returncode == 1 and "manifest.json: error: unreadable manifest" in result.stdout
-    (bundle / "manifest.json").write_text(json.dumps({"files": [{"path": "../outside.txt"}]}))
+    (bundle / "manifest.json").write_text(json.dumps({"manifest_version": 1, "files": [{"path": "../outside.txt"}]}))
     result = run_cli("check", bundle)
     assert result.returncode == 1 and "is not a path inside the bundle" in result.stdout
 

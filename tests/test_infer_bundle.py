@@ -66,6 +66,6 @@ def test_not_a_bundle(tmp_path):
     (tmp_path / "manifest.json").write_text("{")
     with pytest.raises(TaostreamError, match="unreadable manifest"):
         load_bundle(tmp_path)
-    (tmp_path / "manifest.json").write_text('{"network": "ssd"}')
+    (tmp_path / "manifest.json").write_text('{"manifest_version": 1, "network": "ssd"}')
     with pytest.raises(TaostreamError, match="field 'input.dims_chw' is missing"):
         load_bundle(tmp_path)
