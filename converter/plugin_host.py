@@ -3,7 +3,8 @@ project's CMake) called through ctypes, for the CPU paths: each equals its numpy
 converter/pluginref*.py bit for bit and is much faster. Where the library is not built, or an input
 is not finite, the numpy reference runs instead.
 
-Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy).
+Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy) and
+BatchedNMS_TRT / BatchedNMSDynamic_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from taostream.converter import pluginref
 from taostream.converter import pluginref_mrcnn as mrcnn
 from taostream.converter.errors import TaostreamError
 
@@ -79,6 +81,9 @@ def load_plugin_host(path: str | None = None):
         ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_float, ctypes.c_float,
         ctypes.POINTER(_F32P), ctypes.POINTER(_F32P), ctypes.POINTER(ctypes.c_int64), _F32P]
     library.taostream_multilevel_propose_roi.restype = ctypes.c_int
+    library.taostream_batched_nms.argtypes = [ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [
+        _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P]
+    library.taostream_batched_nms.restype = ctypes.c_int
     return library
 
 
@@ -127,7 +132,49 @@ def propose_rois_host(attrs: dict, inputs: list, library=None) -> list[np.ndarra
 
 
 propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
-HOST_IMPLEMENTATIONS = {"MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host}
+
+
+def batched_nms_host(attrs: dict, inputs: list, static: bool = False, library=None) -> list[np.ndarray]:
+    """BatchedNMS(Dynamic)_TRT by the host library: pluginref.batched_nms_reference's checks and
+    outputs (num_detections [N, 1], or [N] for the static plugin, boxes, scores, classes). Inputs the
+    reference would refuse or that are not finite go to the reference."""
+    library = library or load_plugin_host()
+    if library is None:
+        return pluginref.batched_nms_reference(attrs, inputs, static)
+    p = pluginref.batched_nms_parameters(attrs)
+    pluginref.check_nms_parameters(p, "BatchedNMS_TRT")
+    boxes = np.asarray(inputs[0], dtype=np.float32)
+    scores = np.asarray(inputs[1], dtype=np.float32)
+    loc_classes = 1 if p.share_location else p.num_classes
+    if boxes.ndim < 2 or boxes.size == 0 or boxes.size != boxes.shape[0] * boxes.shape[1] * loc_classes * 4 or \
+            scores.size != boxes.shape[0] * boxes.shape[1] * p.num_classes:
+        return pluginref.batched_nms_reference(attrs, inputs, static)  # its error, or its reading of the shapes
+    n, count, k = boxes.shape[0], boxes.shape[1], p.keep_top_k
+    boxes, scores = np.ascontiguousarray(boxes), np.ascontiguousarray(scores)
+    num = np.zeros(n, np.int32)
+    out_boxes, out_scores, out_classes = (np.zeros((n, k, 4), np.float32), np.zeros((n, k), np.float32),
+                                          np.zeros((n, k), np.float32))
+    status = library.taostream_batched_nms(
+        n, count, p.num_classes, int(p.share_location), p.background_label_id, p.top_k, k, p.score_threshold,
+        p.iou_threshold, int(p.is_normalized), int(p.caffe_semantics), int(p.clip_boxes), _pointer(boxes),
+        _pointer(scores), num.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), _pointer(out_boxes),
+        _pointer(out_scores), _pointer(out_classes))
+    if status != OK:
+        return pluginref.batched_nms_reference(attrs, inputs, static)
+    return [num if static else num.reshape(n, 1), out_boxes, out_scores, out_classes]
+
+
+def static_batched_nms_host(attrs: dict, inputs: list) -> list[np.ndarray]:
+    return batched_nms_host(attrs, inputs, static=True)
+
+
+batched_nms_host.numpy_reference = pluginref.batched_nms_reference
+static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
+
+
+HOST_IMPLEMENTATIONS = {"MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
+                        "BatchedNMSDynamic_TRT": batched_nms_host, "BatchedNMS_TRT": static_batched_nms_host,
+                        "BatchedNMS": static_batched_nms_host}
 
 
 def host_implementation_for(op: str):

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "taostream.converter.cli_sample",  # sample
     "taostream.converter.cli_modernize",  # modernize, calibration
     "taostream.converter.cli_convert",  # convert (engine building)
+    "taostream.converter.cli_plugins",  # plugins check
     "taostream.deepstream_configs.cli",  # bundle, check, labels
     "taostream.inference.cli",  # infer, serve
     "taostream.training.cli",  # dataset, tao command wrappers, spec tools

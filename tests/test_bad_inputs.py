@@ -402,6 +402,13 @@ TABLE: dict[str, list[Bad]] = {
                                               "4.0"], ("4.0",)),
         *_folder_outputs(lambda w, out: ["pipeline", "-o", out, "--primary", w.s("bundle")]),
     ],
+    "plugins check": [
+        Bad("folder-for-file --json", lambda w: ["plugins", "check", "--json", w.s("adir")], ("adir", "is a folder")),
+        Bad("--json under a file", lambda w: ["plugins", "check", "--json", w.s("afile") + "/r.json"],
+            ("afile is a file",)),
+        Bad("unwritable --json", lambda w: ["plugins", "check", "--json", w.s("locked") + "/r.json"],
+            ("locked", "cannot write")),
+    ],
     "dataset check": [
         Bad("missing dataset", lambda w: ["dataset", "check", w.s("nope")], ("nope",)),
         Bad("file-for-folder dataset", lambda w: ["dataset", "check", w.s("afile")], ("afile",)),

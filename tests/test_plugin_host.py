@@ -150,3 +150,94 @@ def test_a_missing_library_named_in_the_environment_is_an_error(monkeypatch, tmp
     monkeypatch.setenv(plugin_host.LIBRARY_ENV, str(tmp_path / "nope.so"))
     with pytest.raises(plugin_host.TaostreamError, match=plugin_host.LIBRARY_ENV):
         plugin_host.find_plugin_host_library()
+
+
+# ----------------------------------------------------------------------------- BatchedNMS
+
+import modernize_graphs as mg  # noqa: E402  (the modernize tests' model and input builders)
+from taostream.converter import pluginref  # noqa: E402
+
+
+def _batched_cases():
+    """The inputs and fields of tests/test_modernize_batched_nms.py's cases."""
+    rng = np.random.default_rng(2)
+    for share in (1, 0):
+        yield (f"random shareLocation {share}, keepTopK 20 < candidates", mg.yolo_batched_nms_attrs(3, 20, shareLocation=share, topK=30),
+               mg.batched_nms_feeds(3, 80, 3, rng, share_location=bool(share)))
+    for clip in (1, 0):
+        feeds = mg.batched_nms_feeds(2, 50, 4, rng)
+        feeds["boxes"] = feeds["boxes"] * np.float32(1.5) - np.float32(0.2)
+        yield f"clipBoxes {clip}, background 2", mg.yolo_batched_nms_attrs(4, 15, clipBoxes=clip, backgroundLabelId=2), feeds
+    feeds = mg.batched_nms_feeds(2, 60, 3, rng, scale=400.0)
+    feeds["scores"] = (rng.integers(0, 4, size=feeds["scores"].shape) / 3).astype(np.float32)
+    feeds["scores"][1] = 0.1
+    yield ("ties, an image with nothing above the threshold, pixel boxes",
+           mg.yolo_batched_nms_attrs(3, 25, isNormalized=0, clipBoxes=0, topK=40), feeds)
+    feeds = mg.batched_nms_feeds(2, 60, 2, rng, scale=20.0)  # 1..10 pixel boxes: Caffe's +1 decides overlaps
+    yield "small pixel boxes (Caffe +1)", mg.yolo_batched_nms_attrs(2, 100, isNormalized=0, clipBoxes=0, topK=100), feeds
+    boxes = np.array([[[[0.0, 0.0, 0.4, 0.4]], [[0.0, 0.05, 0.4, 0.45]], [[0.5, 0.5, 1.3, 0.9]]]], np.float32)
+    scores = np.array([[[0.9, 0.1], [0.8, 0.2], [0.6, 0.6]]], np.float32)
+    yield "hand-worked: class tie, overlap", mg.yolo_batched_nms_attrs(2, 4, topK=4), {"boxes": boxes, "scores": scores}
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_batched_nms_host_equals_the_reference_on_the_modernize_cases(library, static):
+    for name, attrs, feeds in _batched_cases():
+        inputs = [feeds["boxes"], feeds["scores"]]
+        reference = pluginref.batched_nms_reference(attrs, inputs, static)
+        host = plugin_host.batched_nms_host(attrs, inputs, static, library)
+        assert len(host) == 4, name
+        for got, expected in zip(host, reference):
+            assert got.shape == expected.shape and got.dtype == expected.dtype, name
+            np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32), err_msg=name)
+
+
+def test_batched_nms_host_refuses_and_falls_back_like_the_reference(library):
+    feeds = mg.batched_nms_feeds(1, 10, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="keepTopK"):
+        plugin_host.batched_nms_host(mg.yolo_batched_nms_attrs(2, 5, topK=4), [feeds["boxes"], feeds["scores"]])
+    feeds["scores"][0, 3, 1] = np.nan  # not finite: the reference's answer
+    attrs = mg.yolo_batched_nms_attrs(2, 5)
+    for got, expected in zip(plugin_host.batched_nms_host(attrs, [feeds["boxes"], feeds["scores"]], library=library),
+                             pluginref.batched_nms_reference(attrs, [feeds["boxes"], feeds["scores"]])):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_the_cpu_runner_runs_batched_nms_on_the_host(library):
+    assert implementation_for("BatchedNMS_TRT") is plugin_host.static_batched_nms_host
+    assert implementation_for("BatchedNMSDynamic_TRT") is plugin_host.batched_nms_host
+
+
+# ----------------------------------------------------------------------------- taostream plugins check
+
+def test_plugins_check_has_a_row_per_plugin_and_check(library, tmp_path):
+    import json
+
+    from cli_support import run_cli
+    from taostream.converter.plugin_checks import PLUGIN_FOLDERS
+
+    report = tmp_path / "report.json"
+    result = run_cli("plugins", "check", "--json", report)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(report.read_text())["rows"]
+    assert {r["plugin"] for r in rows} == set(PLUGIN_FOLDERS)
+    checked = [r for r in rows if r["plugin"] in ("BatchedNMS", "MultilevelProposeROI")]
+    assert len(checked) >= 10 and all(r["result"] == "equal" for r in checked)
+    assert {r["result"] for r in rows if r["plugin"] == "NMS"} == {"no host implementation yet"}
+    assert any("shareLocation 0" in r["check"] for r in checked) and any("background" in r["check"] for r in checked)
+    assert "BatchedNMS_TRT: static plugin count [N]" in result.stdout and ", 0 differ" in result.stdout
+
+
+def test_plugins_check_reports_a_host_implementation_that_differs(library, monkeypatch, capsys):
+    from taostream.cli import main
+
+    def off_by_one_box(attrs, inputs):
+        outputs = plugin_host.batched_nms_host(attrs, inputs)
+        outputs[1][0, 0, 0] += np.float32(1e-6)
+        return outputs
+
+    monkeypatch.setitem(plugin_host.HOST_IMPLEMENTATIONS, "BatchedNMSDynamic_TRT", off_by_one_box)
+    assert main(["plugins", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "shareLocation 0, batch 3                         DIFFERS (output 1 at [0, 0, 0]: 1e-06 vs the reference's 0.0)" in out
+    assert "MultilevelProposeROI_TRT: batch of 2                                    equal" in out

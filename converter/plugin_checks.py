@@ -1,0 +1,171 @@
+"""`taostream plugins check`: every plugin's host implementation (libtaostream_plugins_host.so,
+converter/plugin_host.py) against its numpy reference (converter/pluginref*.py) on generated cases,
+bit for bit. The cases are the edge cases the references and the modernize rewrites are tested on:
+ties, keepTopK above the candidates, a background class, shareLocation both ways, batches, images
+with nothing above the threshold, boxes outside [0, 1], pixel boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from taostream.converter import pluginref
+from taostream.converter import pluginref_mrcnn as mrcnn
+from taostream.converter.trt_support import PLUGINS
+
+EQUAL, DIFFERS, NO_HOST = "equal", "DIFFERS", "no host implementation yet"
+
+
+@dataclass(frozen=True)
+class PluginCase:
+    op: str
+    name: str
+    attrs: dict
+    inputs: Callable[[], list]  # built when the case runs
+
+
+# ----------------------------------------------------------------------------- MultilevelProposeROI
+
+def proposal_inputs(seed: int, height: int, width: int, batch: int = 1, delta_scale: float = 0.3,
+                    ties: bool = False) -> list[np.ndarray]:
+    """RPN outputs for an image of height x width: per level P2..P6 deltas [N, A, 4, 1] and
+    foreground scores [N, A, 1, 1] (rounded to eighths with ``ties``)."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for anchors in mrcnn.pyramid_anchors(height, width):
+        delta = (rng.standard_normal((batch, len(anchors), 4, 1)) * delta_scale).astype(np.float32)
+        score = rng.random((batch, len(anchors), 1, 1)).astype(np.float32)
+        if ties:
+            score = (np.round(score * 8) / 8).astype(np.float32)
+        inputs += [delta, score]
+    return inputs
+
+
+def _proposal(name, seed, height, width, prenms, keep, batch=1, fg=0.0, iou=0.7, **options) -> PluginCase:
+    attrs = {"prenms_topk": prenms, "keep_topk": keep, "fg_threshold": fg, "iou_threshold": iou,
+             "image_size": [3, height, width]}
+    return PluginCase("MultilevelProposeROI_TRT", name, attrs,
+                      lambda: proposal_inputs(seed, height, width, batch, **options))
+
+
+# ----------------------------------------------------------------------------- BatchedNMS
+
+def nms_boxes(seed: int, batch: int, count: int, loc_classes: int, num_classes: int, scale: float = 1.0,
+              ties: bool = False, empty_image: int | None = None) -> list[np.ndarray]:
+    """BatchedNMS inputs: corner boxes [N, count, loc_classes, 4] (centre in [0, 1], size 0.05..0.5,
+    times ``scale``) and scores [N, count, num_classes] (quarters with ``ties``; 0.1 everywhere on
+    ``empty_image``, under every case's threshold)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.0, 1.0, size=(batch, count, loc_classes, 2))
+    size = rng.uniform(0.05, 0.5, size=(batch, count, loc_classes, 2))
+    boxes = (np.concatenate([centre - size / 2, centre + size / 2], axis=-1) * scale).astype(np.float32)
+    scores = rng.uniform(0, 1, size=(batch, count, num_classes)).astype(np.float32)
+    if ties:
+        scores = (rng.integers(0, 4, size=scores.shape) / 3).astype(np.float32)
+    if empty_image is not None:
+        scores[empty_image] = 0.1
+    return [boxes, scores]
+
+
+def _batched(name, op, seed, batch, count, classes, keep, share=1, scale=1.0, ties=False, empty_image=None,
+             **fields) -> PluginCase:
+    attrs = dict(shareLocation=share, backgroundLabelId=-1, scoreThreshold=0.3, iouThreshold=0.5, topK=2 * keep,
+                 keepTopK=keep, numClasses=classes, clipBoxes=1, isNormalized=1)
+    attrs.update(fields)
+    loc_classes = 1 if share else classes
+    return PluginCase(op, name, attrs, lambda: nms_boxes(seed, batch, count, loc_classes, classes, scale, ties,
+                                                         empty_image))
+
+
+def _outside_unit(case: PluginCase) -> PluginCase:
+    """The same case with boxes reaching outside [0, 1] (x 1.5 - 0.2)."""
+    def inputs():
+        boxes, scores = case.inputs()
+        return [boxes * np.float32(1.5) - np.float32(0.2), scores]
+    return PluginCase(case.op, case.name, case.attrs, inputs)
+
+
+CASES: tuple[PluginCase, ...] = (
+    _proposal("ties at the prenms_topk cut", 1, 128, 96, 50, 30, ties=True),
+    _proposal("over 512 tied candidates (CUB blocked order)", 2, 256, 192, 4096, 1000, ties=True, iou=0.95),
+    _proposal("keep_topk above the candidates", 3, 64, 64, 7, 1000),
+    _proposal("fg_threshold drops everything", 4, 64, 64, 100, 10, fg=2.0),
+    _proposal("heavy overlap, iou 0.3", 5, 256, 192, 4096, 1000, delta_scale=0.05, iou=0.3),
+    _proposal("large deltas (clipped, capped exp)", 6, 128, 128, 500, 200, delta_scale=8.0),
+    _proposal("batch of 2", 7, 128, 96, 300, 100, batch=2, ties=True),
+    _batched("shareLocation 1, keepTopK overflow, batch 3", "BatchedNMSDynamic_TRT", 11, 3, 80, 3, 20, topK=30),
+    _batched("shareLocation 0, batch 3", "BatchedNMSDynamic_TRT", 12, 3, 80, 3, 20, share=0, topK=30),
+    _batched("static plugin count [N]", "BatchedNMS_TRT", 13, 2, 40, 2, 10),
+    _outside_unit(_batched("clipBoxes 1, background class 2", "BatchedNMSDynamic_TRT", 14, 2, 50, 4, 15,
+                           backgroundLabelId=2)),
+    _outside_unit(_batched("clipBoxes 0, background class 2", "BatchedNMSDynamic_TRT", 15, 2, 50, 4, 15,
+                           backgroundLabelId=2, clipBoxes=0)),
+    _batched("small pixel boxes (Caffe +1)", "BatchedNMSDynamic_TRT", 17, 2, 60, 2, 100, scale=20.0, isNormalized=0,
+             clipBoxes=0, topK=100),
+    _batched("ties, empty image, pixel boxes", "BatchedNMSDynamic_TRT", 16, 2, 60, 3, 25, scale=400.0, ties=True,
+             empty_image=1, isNormalized=0, clipBoxes=0, topK=40),
+)
+
+# Plugins by folder name (plugins/<name>/) and the ops they answer to.
+PLUGIN_FOLDERS = {
+    "BatchTilePlugin": ("BatchTilePlugin_TRT",),
+    "NMS": ("NMS_TRT", "NMSDynamic_TRT"),
+    "BatchedNMS": ("BatchedNMS_TRT", "BatchedNMSDynamic_TRT"),
+    "Proposal": ("Proposal", "ProposalDynamic"),
+    "CropAndResize": ("CropAndResize", "CropAndResizeDynamic"),
+    "ResizeNearest": ("ResizeNearest_TRT",),
+    "EfficientNMS": ("EfficientNMS_TRT",),
+    "MultilevelProposeROI": ("MultilevelProposeROI_TRT",),
+    "MultilevelCropAndResize": ("MultilevelCropAndResize_TRT",),
+    "GenerateDetection": ("GenerateDetection_TRT",),
+    "SpecialSlice": ("SpecialSlice_TRT",),
+}
+assert all(op in PLUGINS for ops in PLUGIN_FOLDERS.values() for op in ops)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    plugin: str
+    check: str
+    result: str  # EQUAL, DIFFERS (with where), NO_HOST
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {"plugin": self.plugin, "check": self.check, "result": self.result, "detail": self.detail}
+
+
+def _first_difference(host: list, reference: list) -> str:
+    """'' when the outputs are equal bit for bit, else where they first differ."""
+    if len(host) != len(reference):
+        return f"{len(host)} outputs vs the reference's {len(reference)}"
+    for index, (h, r) in enumerate(zip(host, reference)):
+        h, r = np.asarray(h), np.asarray(r)
+        if h.shape != r.shape or h.dtype != r.dtype:
+            return f"output {index}: {h.dtype}{list(h.shape)} vs the reference's {r.dtype}{list(r.shape)}"
+        if h.tobytes() != r.tobytes():
+            where = np.argwhere(h != r)
+            if len(where) == 0:
+                return f"output {index}: the sign of a zero"
+            at = tuple(int(i) for i in where[0])
+            return f"output {index} at {list(at)}: {h[at]!r} vs the reference's {r[at]!r}"
+    return ""
+
+
+def run_checks(host_for: Callable[[str], Callable | None]) -> list[CheckRow]:
+    """One row per plugin folder and check: each case of a plugin with a host implementation (host
+    vs reference, bit for bit), one 'no host implementation yet' row for the others."""
+    rows = []
+    for plugin, ops in PLUGIN_FOLDERS.items():
+        cases = [case for case in CASES if case.op in ops]
+        if not cases or all(host_for(op) is None for op in ops):
+            rows.append(CheckRow(plugin, "host implementation = numpy reference", NO_HOST))
+            continue
+        for case in cases:
+            inputs = case.inputs()
+            reference = pluginref.reference_for(case.op)(case.attrs, [a.copy() for a in inputs])
+            host = host_for(case.op)(case.attrs, [a.copy() for a in inputs])
+            difference = _first_difference(host, reference)
+            rows.append(CheckRow(plugin, f"{case.op}: {case.name}", DIFFERS if difference else EQUAL, difference))
+    return rows
