@@ -24,7 +24,16 @@ from taostream.deepstream_configs.versions import (
     DEEPSTREAM_VERSIONS, TRITON_RELEASES, deepstream_image, tensorrt_for, triton_release_for)
 
 KEY = "deploy-test-k3y"
-K8S_VERSIONS = ("1.27.0", "1.30.0", "1.33.0")
+
+
+def _k8s_versions() -> tuple[str, ...]:
+    """Every Kubernetes release kubernetes-validate carries schemas for (1.25 to 1.37 in 1.37.0)."""
+    import kubernetes_validate.utils
+
+    return tuple(dict.fromkeys(kubernetes_validate.utils.all_versions()))
+
+
+K8S_VERSIONS = _k8s_versions()
 
 
 @pytest.fixture(scope="module")
