@@ -403,3 +403,16 @@ def test_the_validators_reject_what_compose_and_kubernetes_would(written_bundle)
         for deployment in (misspelt, replicas):
             with pytest.raises(kubernetes_validate.ValidationError):
                 kubernetes_validate.validate(deployment, version, strict=True)
+
+
+def test_an_edited_readme_is_a_warning_not_an_error(written_bundle, tmp_path):
+    """README.md is text a user may annotate: check_bundle_files warns (as for configs and YAML)."""
+    from taostream.deepstream_configs.bundle_check import check_bundle_files
+
+    bundle = _copy(written_bundle, tmp_path)
+    readme = bundle / "README.md"
+    readme.write_text(readme.read_text() + "\nOur notes: camera 3 is the loading dock.\n")
+    report = CheckReport()
+    check_bundle_files(bundle, json.loads((bundle / "manifest.json").read_text()), report)
+    assert report.errors == [] and [f.path.name for f in report.warnings] == ["README.md"]
+    assert _deploy_findings(bundle) == []
