@@ -175,25 +175,40 @@ class FrameTracker:
         return ids
 
 
+def secondary_record(network: str, labels: list[str], class_id: int | None, confidence: float | None) -> dict:
+    """One secondary's result on one object (None: it ran but nothing passed its threshold)."""
+    return {"network": network, "class_id": class_id,
+            "label": None if class_id is None else label_name(labels, class_id),
+            "confidence": None if confidence is None else round(float(confidence), 6)}
+
+
+def object_record(detection, labels: list[str], track_id: int | None, secondaries: dict[int, dict]) -> dict:
+    """One object of results.json (frame pixels); ``secondaries``: gie id -> secondary_record. The
+    DeepStream Python app writes its objects with this too."""
+    d = detection
+    return {"bbox": [round(d.left, 3), round(d.top, 3), round(d.right, 3), round(d.bottom, 3)],
+            "class_id": d.class_id, "label": label_name(labels, d.class_id),
+            "confidence": round(float(d.confidence), 6), "track_id": track_id,
+            "secondaries": {str(gie_id): record for gie_id, record in secondaries.items()}}
+
+
+def frame_record(source: str, width: int, height: int, objects: list[dict]) -> dict:
+    return {"source": source, "width": width, "height": height, "objects": objects}
+
+
 def _record(result, objects: list[CascadeObject], cascade: Cascade) -> dict:
     labels = cascade.primary.bundle.labels
     by_id = {s.gie_id: s for s in cascade.secondaries}
     records = []
     for obj in objects:
-        d = obj.detection
         secondaries = {}
         for gie_id, attribute in obj.secondaries.items():
-            names = by_id[gie_id].labels
-            secondaries[str(gie_id)] = {
-                "network": by_id[gie_id].detector.bundle.network.name,
-                "class_id": None if attribute is None else attribute.value,
-                "label": None if attribute is None else label_name(names, attribute.value),
-                "confidence": None if attribute is None else round(float(attribute.confidence), 6)}
-        records.append({"bbox": [round(d.left, 3), round(d.top, 3), round(d.right, 3), round(d.bottom, 3)],
-                        "class_id": d.class_id, "label": label_name(labels, d.class_id),
-                        "confidence": round(float(d.confidence), 6), "track_id": obj.track_id,
-                        "secondaries": secondaries})
-    return {"source": result.source, "width": result.width, "height": result.height, "objects": records}
+            secondary = by_id[gie_id]
+            secondaries[gie_id] = secondary_record(secondary.detector.bundle.network.name, secondary.labels,
+                                                   None if attribute is None else attribute.value,
+                                                   None if attribute is None else attribute.confidence)
+        records.append(object_record(obj.detection, labels, obj.track_id, secondaries))
+    return frame_record(result.source, result.width, result.height, records)
 
 
 @dataclass

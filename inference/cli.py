@@ -139,12 +139,14 @@ def register(subparsers) -> None:
     serve.set_defaults(func=run_serve)
 
     app = subparsers.add_parser(
-        "deepstream-app", help="run a bundle's DeepStream config on a video file or RTSP stream (pyds)",
+        "deepstream-app", help="run a bundle or a pipeline folder in DeepStream on video files or RTSP streams (pyds)",
         description="Run the bundle's nvinfer (or, with --triton, nvinferserver) config in a DeepStream "
-                    "pipeline on SOURCE and write KITTI labels per frame and results.json into OUT. Needs "
-                    "DeepStream with pyds.")
-    app.add_argument("bundle", help="the bundle folder")
-    app.add_argument("source", help="a video file, file:// or rtsp:// URI")
+                    "pipeline on SOURCE and write KITTI labels per frame and results.json into OUT. A "
+                    "`taostream pipeline` folder runs as its deepstream_app.txt wires it (sources, tracker, "
+                    "secondaries, sink); SOURCEs then replace its sources. Needs DeepStream with pyds.")
+    app.add_argument("bundle", metavar="BUNDLE_OR_APP", help="the bundle folder, or a `taostream pipeline` folder")
+    app.add_argument("source", nargs="*", metavar="SOURCE",
+                     help="video files, file:// or rtsp:// URIs (one for a bundle; optional for a pipeline)")
     app.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
     app.add_argument("--triton", action="store_true", help="use nvinferserver with the bundle's Triton config")
     app.add_argument("--mux-size", default="1920x1080", help="nvstreammux WIDTHxHEIGHT (default 1920x1080)")
@@ -315,9 +317,26 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_deepstream(args: argparse.Namespace) -> int:
+    from taostream.inference.cascade import is_pipeline
     from taostream.inference.deepstream_app import run_deepstream_app
 
-    frames = run_deepstream_app(args.bundle, args.source, args.output, triton=args.triton,
+    if is_pipeline(Path(args.bundle)):
+        return _run_deepstream_pipeline(args)
+    if len(args.source) != 1:
+        raise TaostreamError(f"deepstream-app {args.bundle}: give one SOURCE (a video file, file:// or rtsp:// URI) "
+                             "for a bundle" + ("" if args.source else "; none was given"))
+    frames = run_deepstream_app(args.bundle, args.source[0], args.output, triton=args.triton,
                                 mux_size=parse_size(args.mux_size), annotate=args.annotate, force=args.force)
+    print(f"wrote {args.output}: {frames} frames (labels/, results.json)")
+    return 0
+
+
+def _run_deepstream_pipeline(args: argparse.Namespace) -> int:
+    from taostream.inference.deepstream_pipeline import run_pipeline_app
+
+    if args.mux_size != "1920x1080" or args.annotate:
+        raise TaostreamError(f"{args.bundle}: a pipeline takes its muxer size and sink from its deepstream_app.txt "
+                             "([streammux] width/height, [sink0]); drop --mux-size/--annotate and edit those")
+    frames = run_pipeline_app(args.bundle, args.source or None, args.output, triton=args.triton, force=args.force)
     print(f"wrote {args.output}: {frames} frames (labels/, results.json)")
     return 0

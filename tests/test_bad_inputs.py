@@ -59,6 +59,14 @@ def _make_unwritable(folder: Path) -> bool:
     return False
 
 
+def _garbage_pipeline(w: Workspace) -> str:
+    """A pipeline folder whose pipeline.json is cut off."""
+    app = w / "garbage app"
+    app.mkdir(exist_ok=True)
+    (app / "pipeline.json").write_text("{\n")
+    return str(app)
+
+
 def _release_unwritable(folder: Path) -> None:
     if os.geteuid() == 0 and shutil.which("chattr"):
         subprocess.run(["chattr", "-i", str(folder)])
@@ -343,6 +351,9 @@ TABLE: dict[str, list[Bad]] = {
         Bad("missing bundle", lambda w: ["deepstream-app", w.s("nope"), "video.mp4", "-o", w.s("out")], ("nope",)),
         Bad("garbage --mux-size", lambda w: ["deepstream-app", w.s("bundle"), "v.mp4", "-o", w.s("out"), "--mux-size", "big"],
             ("--mux-size",)),
+        Bad("bundle without SOURCE", lambda w: ["deepstream-app", w.s("bundle"), "-o", w.s("out")], ("give one SOURCE",)),
+        Bad("garbage pipeline.json", lambda w: ["deepstream-app", _garbage_pipeline(w), "-o", w.s("out")],
+            ("pipeline.json", "unreadable")),
     ],
     "evaluate": [
         Bad("missing dataset", lambda w: ["evaluate", w.s("nope é"), "--predictions", w.s("kitti/labels"), "--network",
