@@ -69,6 +69,36 @@ def nms_boxes(seed: int, batch: int, count: int, loc_classes: int, num_classes: 
     return [boxes, scores]
 
 
+def ssd_inputs(seed: int, batch: int, priors: int, num_classes: int, share_location: bool = True,
+               pixels: bool = False, logits: bool = False, ties: bool = False, one_prior_set: bool = False):
+    """NMS_TRT inputs (loc, conf, priors) like TAO's SSD: priors [1|N, 2, P*4, 1] (boxes in [0, 1] or
+    pixels, variances 0.1, 0.1, 0.2, 0.2), loc [N, P*Cl*4, 1, 1], conf [N, P*C, 1, 1] (softmax, or
+    logits for confSigmoid; quarters with ``ties``)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.1, 0.9, size=(batch, priors, 2))
+    size = rng.uniform(0.05, 0.4, size=(batch, priors, 2))
+    boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=-1) * (300.0 if pixels else 1.0)
+    variances = np.broadcast_to(np.array([0.1, 0.1, 0.2, 0.2]), boxes.shape)
+    prior = np.stack([boxes.reshape(batch, -1), variances.reshape(batch, -1)], axis=1)[..., None].astype(np.float32)
+    loc_classes = 1 if share_location else num_classes
+    loc = rng.normal(0, 1.0, size=(batch, priors * loc_classes * 4, 1, 1)).astype(np.float32)
+    raw = rng.normal(0, 2.0, size=(batch, priors, num_classes))
+    conf = raw if logits else np.exp(raw) / np.exp(raw).sum(-1, keepdims=True)
+    if ties:
+        conf = rng.integers(0, 5, size=conf.shape) / 4
+    return [loc, conf.reshape(batch, -1, 1, 1).astype(np.float32), prior[:1] if one_prior_set else prior]
+
+
+def _ssd(name, op, seed, batch, priors, classes, keep, share=1, pixels=False, logits=False, ties=False,
+         one_prior_set=False, **fields) -> PluginCase:
+    attrs = dict(shareLocation=share, varianceEncodedInTarget=0, backgroundLabelId=0, confidenceThreshold=0.3,
+                 nmsThreshold=0.5, topK=2 * keep, codeType=1, keepTopK=keep, numClasses=classes,
+                 inputOrder=[0, 1, 2], confSigmoid=0, isNormalized=1)
+    attrs.update(fields)
+    return PluginCase(op, name, attrs, lambda: ssd_inputs(seed, batch, priors, classes, bool(share), pixels, logits,
+                                                          ties, one_prior_set))
+
+
 def _batched(name, op, seed, batch, count, classes, keep, share=1, scale=1.0, ties=False, empty_image=None,
              **fields) -> PluginCase:
     attrs = dict(shareLocation=share, backgroundLabelId=-1, scoreThreshold=0.3, iouThreshold=0.5, topK=2 * keep,
@@ -95,6 +125,16 @@ CASES: tuple[PluginCase, ...] = (
     _proposal("heavy overlap, iou 0.3", 5, 256, 192, 4096, 1000, delta_scale=0.05, iou=0.3),
     _proposal("large deltas (clipped, capped exp)", 6, 128, 128, 500, 200, delta_scale=8.0),
     _proposal("batch of 2", 7, 128, 96, 300, 100, batch=2, ties=True),
+    _ssd("shareLocation 1, background 0, batch 3", "NMSDynamic_TRT", 21, 3, 60, 4, 12),
+    _ssd("shareLocation 0, background 3", "NMSDynamic_TRT", 22, 3, 60, 4, 12, share=0, backgroundLabelId=3),
+    _ssd("no background, codeType TF_CENTER", "NMS_TRT", 23, 2, 40, 3, 10, backgroundLabelId=-1, codeType=3),
+    _ssd("codeType CORNER, variance in target", "NMS_TRT", 24, 2, 40, 3, 10, codeType=0, varianceEncodedInTarget=1),
+    _ssd("codeType CORNER_SIZE", "NMS_TRT", 25, 2, 40, 3, 10, codeType=2),
+    _ssd("ties on a 0.25 grid", "NMSDynamic_TRT", 26, 2, 50, 4, 30, ties=True, topK=40),
+    _ssd("confSigmoid, pixel boxes (Caffe IoU)", "NMSDynamic_TRT", 27, 2, 40, 3, 10, pixels=True, logits=True,
+         confSigmoid=1, isNormalized=0, confidenceThreshold=0.5),
+    _ssd("one prior set for a batch of 3", "NMS_TRT", 28, 3, 30, 3, 10, one_prior_set=True),
+    _ssd("nothing above the threshold", "NMSDynamic_TRT", 29, 2, 30, 3, 8, confidenceThreshold=0.999),
     _batched("shareLocation 1, keepTopK overflow, batch 3", "BatchedNMSDynamic_TRT", 11, 3, 80, 3, 20, topK=30),
     _batched("shareLocation 0, batch 3", "BatchedNMSDynamic_TRT", 12, 3, 80, 3, 20, share=0, topK=30),
     _batched("static plugin count [N]", "BatchedNMS_TRT", 13, 2, 40, 2, 10),

@@ -4,7 +4,7 @@ converter/pluginref*.py bit for bit and is much faster. Where the library is not
 is not finite, the numpy reference runs instead.
 
 Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy) and
-BatchedNMS_TRT / BatchedNMSDynamic_TRT.
+BatchedNMS_TRT / BatchedNMSDynamic_TRT and NMS_TRT / NMSDynamic_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -84,6 +84,9 @@ def load_plugin_host(path: str | None = None):
     library.taostream_batched_nms.argtypes = [ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [
         _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P]
     library.taostream_batched_nms.restype = ctypes.c_int
+    library.taostream_nms.argtypes = [ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
+        _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)]
+    library.taostream_nms.restype = ctypes.c_int
     return library
 
 
@@ -172,7 +175,39 @@ batched_nms_host.numpy_reference = pluginref.batched_nms_reference
 static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
 
 
-HOST_IMPLEMENTATIONS = {"MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
+def nms_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """NMS_TRT / NMSDynamic_TRT by the host library: pluginref.nms_reference's checks and outputs
+    (detections [N, 1, keepTopK, 7], keep counts [N, 1, 1, 1] as int32 bits in float32). Inputs the
+    reference would refuse or read otherwise, or that are not finite, go to the reference."""
+    library = library or load_plugin_host()
+    if library is None:
+        return pluginref.nms_reference(attrs, inputs)
+    p = pluginref.nms_parameters(attrs)
+    pluginref.check_nms_parameters(p, "NMS_TRT")
+    if sorted(p.input_order) != [0, 1, 2] or len(inputs) < 3:
+        return pluginref.nms_reference(attrs, inputs)
+    loc, conf, prior = (np.ascontiguousarray(np.asarray(inputs[i], dtype=np.float32)) for i in p.input_order)
+    n, prior_batch = loc.shape[0] if loc.ndim else 0, prior.shape[0] if prior.ndim else 0
+    loc_classes = 1 if p.share_location else p.num_classes
+    priors = prior.size // max(prior_batch * 8, 1)
+    if (n == 0 or priors == 0 or prior_batch not in (1, n) or prior.size != prior_batch * 8 * priors
+            or loc.size != n * priors * loc_classes * 4 or conf.size != n * priors * p.num_classes):
+        return pluginref.nms_reference(attrs, inputs)
+    detections = np.zeros((n, 1, p.keep_top_k, 7), np.float32)
+    counts = np.zeros((n, 1, 1, 1), np.int32)
+    status = library.taostream_nms(
+        n, priors, p.num_classes, prior_batch, int(p.share_location), p.background_label_id, p.top_k, p.keep_top_k,
+        p.score_threshold, p.iou_threshold, int(p.is_normalized), int(p.conf_sigmoid),
+        int(p.variance_encoded_in_target), p.code_type, _pointer(loc), _pointer(conf), _pointer(prior),
+        _pointer(detections), counts.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
+    if status != OK:
+        return pluginref.nms_reference(attrs, inputs)
+    return [detections, counts.view(np.float32)]
+
+
+nms_host.numpy_reference = pluginref.nms_reference
+HOST_IMPLEMENTATIONS = {"NMS_TRT": nms_host, "NMSDynamic_TRT": nms_host, "NMS": nms_host,
+                        "MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
                         "BatchedNMSDynamic_TRT": batched_nms_host, "BatchedNMS_TRT": static_batched_nms_host,
                         "BatchedNMS": static_batched_nms_host}
 

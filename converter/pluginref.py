@@ -232,6 +232,12 @@ def per_class_nms(boxes: np.ndarray, scores: np.ndarray, p: NmsParameters) -> li
 
 # ----------------------------------------------------------------------------- NMS_TRT
 
+def exp_f32(x: np.ndarray) -> np.ndarray:
+    """exp of float32 values, computed in double and rounded: numpy's float32 exp is not correctly
+    rounded and differs by CPU SIMD path; this equals the C++ host implementations' everywhere."""
+    return np.exp(np.asarray(x, np.float32).astype(np.float64)).astype(np.float32)
+
+
 def decode_ssd_boxes(loc: np.ndarray, prior_boxes: np.ndarray, variances: np.ndarray, code_type: int,
                      variance_encoded_in_target: bool) -> np.ndarray:
     """decodeBBoxes.cu: loc [..., 4] with priors/variances broadcastable to it -> (xmin, ymin, xmax, ymax)."""
@@ -252,8 +258,8 @@ def decode_ssd_boxes(loc: np.ndarray, prior_boxes: np.ndarray, variances: np.nda
         ty, tx, th, tw = (loc[..., i] for i in range(4))
     cx = var[..., 0] * tx * pw + pcx
     cy = var[..., 1] * ty * ph + pcy
-    w = np.exp(var[..., 2] * tw) * pw
-    h = np.exp(var[..., 3] * th) * ph
+    w = exp_f32(var[..., 2] * tw) * pw
+    h = exp_f32(var[..., 3] * th) * ph
     return np.stack([cx - w / f(2), cy - h / f(2), cx + w / f(2), cy + h / f(2)], axis=-1).astype(f)
 
 
@@ -271,7 +277,7 @@ def nms_reference(attrs: dict, inputs: list) -> list[np.ndarray]:
                              p.variance_encoded_in_target)
     scores = conf.reshape(n, n_priors, p.num_classes).transpose(0, 2, 1)
     if p.conf_sigmoid:
-        scores = (1.0 / (1.0 + np.exp(-scores))).astype(np.float32)
+        scores = (1.0 / (1.0 + exp_f32(-scores))).astype(np.float32)
     detections = np.zeros((n, 1, p.keep_top_k, 7), dtype=np.float32)
     detections[:, 0, :, 0] = np.arange(n, dtype=np.float32)[:, None]
     detections[:, 0, :, 1] = -1

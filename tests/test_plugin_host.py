@@ -206,6 +206,7 @@ def test_batched_nms_host_refuses_and_falls_back_like_the_reference(library):
 def test_the_cpu_runner_runs_batched_nms_on_the_host(library):
     assert implementation_for("BatchedNMS_TRT") is plugin_host.static_batched_nms_host
     assert implementation_for("BatchedNMSDynamic_TRT") is plugin_host.batched_nms_host
+    assert implementation_for("NMS_TRT") is implementation_for("NMSDynamic_TRT") is plugin_host.nms_host
 
 
 # ----------------------------------------------------------------------------- taostream plugins check
@@ -221,9 +222,9 @@ def test_plugins_check_has_a_row_per_plugin_and_check(library, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads(report.read_text())["rows"]
     assert {r["plugin"] for r in rows} == set(PLUGIN_FOLDERS)
-    checked = [r for r in rows if r["plugin"] in ("BatchedNMS", "MultilevelProposeROI")]
-    assert len(checked) >= 10 and all(r["result"] == "equal" for r in checked)
-    assert {r["result"] for r in rows if r["plugin"] == "NMS"} == {"no host implementation yet"}
+    checked = [r for r in rows if r["plugin"] in ("BatchedNMS", "NMS", "MultilevelProposeROI")]
+    assert len(checked) >= 20 and all(r["result"] == "equal" for r in checked)
+    assert {r["result"] for r in rows if r["plugin"] == "BatchTilePlugin"} == {"no host implementation yet"}
     assert any("shareLocation 0" in r["check"] for r in checked) and any("background" in r["check"] for r in checked)
     assert "BatchedNMS_TRT: static plugin count [N]" in result.stdout and ", 0 differ" in result.stdout
 
@@ -241,3 +242,66 @@ def test_plugins_check_reports_a_host_implementation_that_differs(library, monke
     out = capsys.readouterr().out
     assert "shareLocation 0, batch 3                         DIFFERS (output 1 at [0, 0, 0]: 1e-06 vs the reference's 0.0)" in out
     assert "MultilevelProposeROI_TRT: batch of 2                                    equal" in out
+
+
+# ----------------------------------------------------------------------------- NMS (SSD DetectionOutput)
+
+def _nms_inputs(feeds, attrs):
+    """The plugin's inputs in its inputOrder (positions of loc, conf, priors)."""
+    inputs = [None, None, None]
+    for role, position in zip(("loc", "conf", "prior"), attrs["inputOrder"]):
+        inputs[position] = feeds[role]
+    return inputs
+
+
+def _nms_cases():
+    """The inputs and fields of tests/test_modernize_nms.py's cases."""
+    for share in (1, 0):
+        for background in (0, -1, 3):
+            rng = np.random.default_rng(10 * share + background + 1)
+            yield (f"shareLocation {share}, background {background}",
+                   mg.ssd_nms_attrs(4, 12, shareLocation=share, backgroundLabelId=background),
+                   mg.nms_feeds(3, 60, 4, rng, share_location=bool(share)))
+    for code_type in (0, 1, 2, 3):
+        for variance_in_target in (0, 1):
+            yield (f"codeType {code_type}, varianceEncodedInTarget {variance_in_target}",
+                   mg.ssd_nms_attrs(3, 10, codeType=code_type, varianceEncodedInTarget=variance_in_target),
+                   mg.nms_feeds(2, 40, 3, np.random.default_rng(code_type)))
+    rng = np.random.default_rng(7)
+    feeds = mg.nms_feeds(2, 50, 4, rng)
+    feeds["conf"] = (rng.integers(0, 5, size=feeds["conf"].shape) / 4).astype(np.float32)
+    yield "ties on a 0.25 grid", mg.ssd_nms_attrs(4, 30, confidenceThreshold=0.3, topK=40), feeds
+    yield ("nothing above the threshold", mg.ssd_nms_attrs(3, 8, confidenceThreshold=0.999),
+           mg.nms_feeds(2, 30, 3, np.random.default_rng(3)))
+    yield ("confSigmoid, pixel boxes (Caffe IoU)", mg.ssd_nms_attrs(3, 10, confSigmoid=1, isNormalized=0,
+                                                                    confidenceThreshold=0.5),
+           mg.nms_feeds(2, 40, 3, np.random.default_rng(5), normalized=False, softmax=False))
+    feeds = mg.nms_feeds(3, 30, 3, np.random.default_rng(9))
+    feeds["prior"] = feeds["prior"][:1]
+    yield "one prior set for a batch of 3", mg.ssd_nms_attrs(3, 10), feeds
+    feeds = mg.nms_feeds(2, 3, 2, np.random.default_rng(13))
+    feeds["conf"][:] = 0.6
+    yield ("keepTopK above all candidates", mg.ssd_nms_attrs(2, 8, topK=8, backgroundLabelId=-1, nmsThreshold=1.0),
+           feeds)
+
+
+def test_nms_host_equals_the_reference_on_the_modernize_cases(library):
+    names = []
+    for name, attrs, feeds in _nms_cases():
+        inputs = _nms_inputs(feeds, attrs)
+        reference = pluginref.nms_reference(attrs, inputs)
+        host = plugin_host.nms_host(attrs, inputs, library)
+        for got, expected in zip(host, reference):
+            assert got.shape == expected.shape and got.dtype == expected.dtype, name
+            np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32), err_msg=name)
+        assert len(host) == 2
+        names.append(name)
+    assert len(names) == 19
+
+
+def test_nms_decode_rounds_exp_from_double():
+    # exp(6e-8) rounds to 1.00000012 in float32; numpy's float32 exp gives 1.0 (no growth)
+    loc, prior = np.float32([[0, 0, 5.9604645e-08, 0]]), np.float32([[0, 0, 1000, 1000]])
+    box = pluginref.decode_ssd_boxes(loc, prior, np.ones((1, 4), np.float32), pluginref.CENTER_SIZE, False)[0]
+    assert box[0] < 0 and box[2] > 1000  # the width grew
+    assert box[1] == 0 and box[3] == 1000
