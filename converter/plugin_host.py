@@ -22,6 +22,7 @@ import numpy as np
 from taostream.converter import pluginref
 from taostream.converter import pluginref_mrcnn as mrcnn
 from taostream.converter.errors import TaostreamError
+from taostream.converter.native_build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, build_targets, configure
 
 LIBRARY_NAME = "libtaostream_plugins_host.so"
 LIBRARY_ENV = "TAOSTREAM_PLUGINS_HOST_LIBRARY"
@@ -33,8 +34,6 @@ _F32P = ctypes.POINTER(ctypes.c_float)
 
 def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
     """$TAOSTREAM_PLUGINS_HOST_LIBRARY, else the checkout's build (build/plugins/), else None."""
-    from taostream.parsers.build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR
-
     from_env = os.environ.get(LIBRARY_ENV)
     if from_env:
         path = Path(from_env)
@@ -49,10 +48,8 @@ def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
 
 def build_plugin_host_library(build_dir: Path | None = None, *, jobs: int = 2) -> Path:
     """Configure (once) and build libtaostream_plugins_host.so with CMake in a checkout; its path."""
-    from taostream.parsers.build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, ParserBuildError, build_targets, configure
-
     if SOURCE_DIR != REPO_ROOT:
-        raise ParserBuildError("the plugin host library builds from a taostream checkout (plugins/ is not installed)")
+        raise NativeBuildError("the plugin host library builds from a taostream checkout (plugins/ is not installed)")
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
     configure(build_dir)
     build_targets(build_dir, (TARGET,), jobs=jobs)

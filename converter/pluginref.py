@@ -571,13 +571,9 @@ def _run_standard_segment(graph, segment: list, later_nodes: list, values: dict)
 
 
 if __name__ == "taostream.converter.pluginref":  # not in a standalone copy (the Triton CPU model's)
-    try:  # part B's FasterRCNN references register themselves on import
-        import taostream.converter.pluginref_frcnn  # noqa: F401,E402
-    except ModuleNotFoundError as exc:
-        if exc.name != "taostream.converter.pluginref_frcnn":
-            raise
-    try:  # the MaskRCNN references register themselves on import
-        import taostream.converter.pluginref_mrcnn  # noqa: F401,E402
-    except ModuleNotFoundError as exc:
-        if exc.name != "taostream.converter.pluginref_mrcnn":
-            raise
+    # The FasterRCNN and MaskRCNN references, registered here rather than by themselves: they do not
+    # import this module, so loading any of the three makes no import cycle (tests/test_import_layers.py).
+    from taostream.converter import pluginref_frcnn, pluginref_mrcnn  # noqa: E402
+
+    for _references in (pluginref_frcnn, pluginref_mrcnn):
+        _references.register_references(register_reference)

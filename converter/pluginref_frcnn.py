@@ -212,14 +212,9 @@ def crop_and_resize_adapter(attrs: dict, inputs: list) -> list[np.ndarray]:
     return [crop_and_resize_reference(inputs[0], inputs[1], **crop_and_resize_attributes(attrs))]
 
 
-def _register() -> None:
-    """Register with part A's plugin-reference registry when it exists (it may be written later)."""
-    try:
-        from taostream.converter.pluginref import register_reference
-    except ImportError:
-        return
+def register_references(register_reference) -> None:
+    """Register the FasterRCNN references (pluginref.register_reference, which pluginref calls when it
+    loads, or a standalone copy's): this module does not import pluginref, so the two load without an
+    import cycle."""
     register_reference(PROPOSAL_OPS, proposal_adapter)
     register_reference(CROP_AND_RESIZE_OPS, crop_and_resize_adapter)
-
-
-_register()

@@ -482,13 +482,8 @@ MASK_RCNN_REFERENCES = {
 
 
 def register_references(register_reference) -> None:
-    """Register each reference under its op name with and without ``_TRT`` (pluginref.register_reference
-    or, in the Triton CPU model, the standalone copy's)."""
+    """Register each reference under its op name with and without ``_TRT`` (pluginref.register_reference,
+    which pluginref calls when it loads, or, in the Triton CPU model, the standalone copy's): this module
+    does not import pluginref, so the two load without an import cycle."""
     for op, fn in MASK_RCNN_REFERENCES.items():
         register_reference((op, op.removesuffix("_TRT")), fn)
-
-
-if __name__ == "taostream.converter.pluginref_mrcnn":  # a standalone copy is registered by its caller
-    from taostream.converter.pluginref import register_reference as _register_reference
-
-    register_references(_register_reference)

@@ -26,10 +26,10 @@ from taostream.converter.calib_cache import CalibrationCache, header_for, write_
 from taostream.converter.errors import TaostreamError
 from taostream.converter.etlt import encode_etlt_bytes
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, check_output_folder
+from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network
 from taostream.converter.samples_onnx import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
 from taostream.converter.samples_specs import sample_spec
-from taostream.deepstream_configs.labels import label_file_text
 
 SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key; the samples are not secret
 CALIBRATION_TRT_VERSION = "8.6.1"

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from taostream.converter.errors import SpecError
 from taostream.converter.fileio import check_input_file
+from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network, spec_network_mismatch
 from taostream.deepstream_configs.spec_access import as_spec_dict, spec_value, spec_values
 
@@ -36,17 +37,6 @@ class Labels:
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-def label_file_text(names: list[str], network_type: int = 0) -> str:
-    """A DeepStream label file. nvinfer (NvDsInferContextImpl::parseLabelsFile in DeepStream's open
-    nvdsinfer source) keeps each line as the label list of one *output layer*, split at ';': a detector's
-    class k is line k, but a classifier's class k is item k of line 0 (its one softmax output). One class
-    per line would give a classifier label only to class 0, so classifiers (network-type=1) get one
-    ';'-separated line, the form TAO's classification deployment docs and NGC's classifiers use."""
-    if network_type == 1:
-        return ";".join(names) + "\n"
-    return "".join(f"{name}\n" for name in names)
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from taostream.converter.errors import TaostreamError
+# The CMake driver parsers/ shares with converter.plugin_host (the plugins' host library).
+from taostream.converter.native_build import (
+    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, build_targets, configure)
+from taostream.converter.native_build import run_build_command as _run
 
 PARSERS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PARSERS_DIR.parent
-# A checkout builds from the root CMakeLists.txt; an installed package from parsers/ alone.
-SOURCE_DIR = REPO_ROOT if (REPO_ROOT / "CMakeLists.txt").is_file() and (REPO_ROOT / "parsers").is_dir() else PARSERS_DIR
-# A checkout builds into its build/ folder; an installed package into the user's cache, never
-# into site-packages.
-DEFAULT_BUILD_DIR = (
-    REPO_ROOT / "build"
-    if SOURCE_DIR == REPO_ROOT
-    else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "taostream" / "parsers-build"
-)
 LIBRARY_NAME = "libnvds_infercustomparser_taostream.so"
 HARNESS_NAME = "libtaostream_parser_harness.so"
 FUZZ_NAME = "taostream_parser_fuzz"
@@ -29,8 +21,7 @@ DRIVER_NAME = "taostream_parser_cli"
 LIBRARY_ENV = "TAOSTREAM_PARSER_LIBRARY"
 
 
-class ParserBuildError(TaostreamError):
-    """CMake is missing or the parser library failed to build."""
+ParserBuildError = NativeBuildError  # CMake is missing or the parser library failed to build
 
 
 def _product(build_dir: Path, name: str) -> Path:
@@ -47,36 +38,6 @@ def find_parser_library(build_dir: Path | None = None) -> Path | None:
         return path
     candidate = _product(build_dir or DEFAULT_BUILD_DIR, LIBRARY_NAME)
     return candidate if candidate.is_file() else None
-
-
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr)[-4000:]
-        raise ParserBuildError(f"{what} failed ({' '.join(command)}):\n{tail}")
-
-
-def configure(build_dir: Path, *, sanitize: bool = False, build_type: str = "Release",
-              cmake_args: tuple[str, ...] = ()) -> None:
-    """Runs cmake's configure step unless ``build_dir`` already has a cache."""
-    cmake = shutil.which("cmake")
-    if cmake is None:
-        raise ParserBuildError("cmake not found on PATH: install CMake >= 3.18 to build the parsers")
-    build_dir = Path(build_dir)
-    if (build_dir / "CMakeCache.txt").is_file() and not cmake_args:
-        return
-    build_dir.mkdir(parents=True, exist_ok=True)
-    _run([cmake, "-S", str(SOURCE_DIR), "-B", str(build_dir), f"-DCMAKE_BUILD_TYPE={build_type}",
-          f"-DTAOSTREAM_SANITIZE={'ON' if sanitize else 'OFF'}", *cmake_args], "cmake configure")
-
-
-def build_targets(build_dir: Path, targets: tuple[str, ...], *, sanitize: bool = False,
-                  build_type: str = "Release", jobs: int = 2) -> None:
-    configure(build_dir, sanitize=sanitize, build_type=build_type)
-    command = [shutil.which("cmake") or "cmake", "--build", str(build_dir), "-j", str(jobs)]
-    for target in targets:
-        command += ["--target", target]
-    _run(command, "cmake build")
 
 
 def build_parser_library(build_dir: Path | None = None, *, jobs: int = 2) -> Path:

@@ -1,0 +1,62 @@
+"""The project's CMake driver: configure a build folder and build targets of the root
+CMakeLists.txt (parsers/ and plugins/) in a checkout, or of parsers/ alone in an installed package.
+
+It lives in converter, the lowest layer, because both converter.plugin_host (the plugins' host
+library) and parsers.build (the bbox parser library, its harness, the Jetson cross build) build with
+it, and converter may not import parsers (tests/test_import_layers.py). parsers.build re-exports it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout, or the installed taostream package
+PARSERS_DIR = REPO_ROOT / "parsers"
+# A checkout builds from the root CMakeLists.txt; an installed package from parsers/ alone.
+SOURCE_DIR = REPO_ROOT if (REPO_ROOT / "CMakeLists.txt").is_file() and PARSERS_DIR.is_dir() else PARSERS_DIR
+# A checkout builds into its build/ folder; an installed package into the user's cache, never
+# into site-packages.
+DEFAULT_BUILD_DIR = (
+    REPO_ROOT / "build"
+    if SOURCE_DIR == REPO_ROOT
+    else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "taostream" / "parsers-build"
+)
+
+
+class NativeBuildError(TaostreamError):
+    """CMake is missing or a native library (parser library, plugin host library) failed to build."""
+
+
+def run_build_command(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr)[-4000:]
+        raise NativeBuildError(f"{what} failed ({' '.join(command)}):\n{tail}")
+
+
+def configure(build_dir: Path, *, sanitize: bool = False, build_type: str = "Release",
+              cmake_args: tuple[str, ...] = ()) -> None:
+    """Runs cmake's configure step unless ``build_dir`` already has a cache."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        raise NativeBuildError("cmake not found on PATH: install CMake >= 3.18 to build the parsers")
+    build_dir = Path(build_dir)
+    if (build_dir / "CMakeCache.txt").is_file() and not cmake_args:
+        return
+    build_dir.mkdir(parents=True, exist_ok=True)
+    run_build_command([cmake, "-S", str(SOURCE_DIR), "-B", str(build_dir), f"-DCMAKE_BUILD_TYPE={build_type}",
+                       f"-DTAOSTREAM_SANITIZE={'ON' if sanitize else 'OFF'}", *cmake_args], "cmake configure")
+
+
+def build_targets(build_dir: Path, targets: tuple[str, ...], *, sanitize: bool = False,
+                  build_type: str = "Release", jobs: int = 2) -> None:
+    configure(build_dir, sanitize=sanitize, build_type=build_type)
+    command = [shutil.which("cmake") or "cmake", "--build", str(build_dir), "-j", str(jobs)]
+    for target in targets:
+        command += ["--target", target]
+    run_build_command(command, "cmake build")
