@@ -27,6 +27,7 @@ have loaded, so it cannot make a half-initialised module visible and is not a cy
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,12 @@ LAYERS = {
 }
 
 
+# A module named in a string: one of the layers' packages, a module path, an optional ":function".
+# (Other "taostream.*" strings are ONNX metadata keys and domains.)
+MODULE_NAME = re.compile("(?:" + "|".join(re.escape(name) for name in LAYERS if name != "taostream") + r")"
+                         r"(\.[a-z_][a-z0-9_]*)*(:[A-Za-z_]\w*)?")
+
+
 @dataclass(frozen=True)
 class Import:
     module: str  # the importing module
@@ -55,6 +62,7 @@ class Import:
     target: str  # the imported module (or package)
     in_function: bool  # inside a def or lambda that the module does not call while it loads
     type_checking: bool  # under `if TYPE_CHECKING:`
+    dynamic: bool = False  # a module name in a string ("taostream.converter.qdq:insert_qdq_from_cache")
 
     def where(self, root: Path) -> str:
         return f"{self.file.relative_to(root)}:{self.line}"
@@ -120,7 +128,12 @@ def imports_of(module: str, file: Path, modules: dict[str, Path]) -> list[Import
                     if target == "taostream" or target.startswith("taostream."):
                         found.append(Import(module, file, child.lineno, target, in_function, type_checking))
                 continue
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(child, ast.Constant) and isinstance(child.value, str) and MODULE_NAME.fullmatch(child.value):
+                # importlib.import_module(name), "module:function" tables, __name__ checks: loaded when
+                # the code runs, so a dependency for the layers but no load-time cycle edge
+                target = child.value.partition(":")[0]
+                found.append(Import(module, file, child.lineno, target, True, type_checking, dynamic=True))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 deferred = in_function or node is not tree or child.name not in at_load
                 visit(child, deferred, type_checking)
             elif isinstance(child, ast.Lambda):
@@ -152,7 +165,8 @@ def layer_violations(imports: list[Import], root: Path) -> list[str]:
                             "LAYERS in tests/test_import_layers.py (and to docs/architecture.md)")
         elif source != target and LAYERS[target] >= LAYERS[source]:
             how = "a sibling layer" if LAYERS[target] == LAYERS[source] else "a higher layer"
-            lazy = " (inside a function: a lazy import is a dependency too)" if imp.in_function else ""
+            lazy = (" (by name, in a string)" if imp.dynamic else
+                    " (inside a function: a lazy import is a dependency too)" if imp.in_function else "")
             problems.append(f"{imp.where(root)}: {imp.module} ({source}, layer {LAYERS[source]}) imports {imp.target} "
                             f"from {how} ({target}, layer {LAYERS[target]}){lazy}; move what it needs down a layer or "
                             "pass it in")
@@ -230,6 +244,15 @@ def test_no_module_imports_from_a_higher_or_sibling_layer():
     assert layer_violations(imports, ROOT) == []
 
 
+def test_every_module_named_in_a_string_exists():
+    """Modules imported by name (COMMAND_MODULES, modernize's REWRITES, engine_prep's optional steps,
+    the Triton CPU model's reference copies) must follow a module when it moves."""
+    imports, modules = project_imports()
+    named = [imp for imp in imports if imp.dynamic]
+    assert len(named) > 10
+    assert [f"{imp.where(ROOT)}: {imp.target}" for imp in named if imp.target not in modules] == []
+
+
 def test_no_import_cycles_at_load_time():
     imports, _ = project_imports()
     assert import_cycles(imports, ROOT) == []
@@ -255,6 +278,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> tuple[list[Import], Path]:
 
 def test_checker_names_upward_and_sibling_imports_at_any_depth(tmp_path):
     imports, root = _tree(tmp_path, {
+        "converter/engine_prep.py": 'STEP = "taostream.inference.run:main"  # imported by name later\n',
         "converter/registry.py": "import os\n\ndef labels():\n    from taostream.deepstream_configs import labels\n",
         "converter/samples.py": "from taostream.deepstream_configs.labels import label_file_text\n",
         "deepstream_configs/labels.py": "from taostream.converter import registry\n",
@@ -263,11 +287,12 @@ def test_checker_names_upward_and_sibling_imports_at_any_depth(tmp_path):
     })
     problems = layer_violations(imports, root)
     assert [p.split(": ", 1)[0] for p in problems] == [
-        "converter/registry.py:4", "converter/samples.py:1", "training/dataset.py:1"]
-    assert "imports taostream.deepstream_configs.labels from a higher layer" in problems[0]
-    assert "(inside a function: a lazy import is a dependency too)" in problems[0]
-    assert "inside a function" not in problems[1]
-    assert "from a sibling layer (taostream.deepstream_configs, layer 3)" in problems[2]
+        "converter/engine_prep.py:1", "converter/registry.py:4", "converter/samples.py:1", "training/dataset.py:1"]
+    assert "imports taostream.inference.run from a higher layer (taostream.inference, layer 4) (by name" in problems[0]
+    assert "imports taostream.deepstream_configs.labels from a higher layer" in problems[1]
+    assert "(inside a function: a lazy import is a dependency too)" in problems[1]
+    assert "inside a function" not in problems[2]
+    assert "from a sibling layer (taostream.deepstream_configs, layer 3)" in problems[3]
 
 
 def test_checker_finds_load_time_cycles_only(tmp_path):
