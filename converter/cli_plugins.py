@@ -33,7 +33,7 @@ def _library():
 
     path = plugin_host.find_plugin_host_library()
     if path is None:
-        from taostream.parsers.build import REPO_ROOT, SOURCE_DIR
+        from taostream.converter.native_build import REPO_ROOT, SOURCE_DIR
 
         if SOURCE_DIR != REPO_ROOT:
             raise TaostreamError(f"{plugin_host.LIBRARY_NAME} is not built: build it in a taostream checkout "
