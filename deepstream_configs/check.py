@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.deepstream_configs.config_schema import KeySpec
+from taostream.deepstream_configs.elf_symbols import ElfError
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
+from taostream.deepstream_configs.jetson_library import PLATFORM_MACHINES, host_machine, library_machine
 from taostream.deepstream_configs.manifest import MANIFEST_FILE, ManifestError, load_manifest
 from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, PARSER_LIBRARY_NAME, deepstream_major
 
@@ -84,13 +86,13 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
     path = Path(path)
     if path.suffix.lower() != ".onnx" or not path.is_file():
         return None
-    import onnx
+    import onnx  # heavy: loaded only when a config names an ONNX model
 
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others for a damaged file
         raise UnreadableModel(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
-    from taostream.converter.inspect_model import graph_inputs
+    from taostream.converter.inspect_model import graph_inputs  # with onnx, as above
 
     inputs = {}
     for value in graph_inputs(model):
@@ -98,7 +100,7 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
     quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
     layers = frozenset(n.name or n.output[0] for n in model.graph.node)
-    from taostream.converter.model_classes import model_classes
+    from taostream.converter.model_classes import model_classes  # imports onnx at its top
 
     return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers, model_classes(model),
                       proto=model)
@@ -208,9 +210,6 @@ def library_machine_finding(config_path: Path, library: Path) -> tuple[str, str]
     it. An error when the bundle's manifest.json names the other platform; outside a bundle a warning
     when it is not this host's machine (the config may be meant for another device); None otherwise
     (or when the file is no readable ELF: the export check reports that)."""
-    from taostream.deepstream_configs.elf_symbols import ElfError
-    from taostream.deepstream_configs.jetson_library import PLATFORM_MACHINES, host_machine, library_machine
-
     try:
         machine = library_machine(library)
     except ElfError:
@@ -289,6 +288,7 @@ def config_kind(ini: IniFile) -> str:
 def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.PathLike | None = None) -> CheckReport:
     """Validate each config (nvinfer or deepstream-app; nvinferserver .pbtxt text is checked for its
     files) and return all findings."""
+    # cycle: the per-kind checkers import this module's _Checker and findings
     from taostream.deepstream_configs.check_nvinfer import check_nvinfer
     from taostream.deepstream_configs.check_app import check_app
 
@@ -301,7 +301,7 @@ def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.P
             continue
         done.add(path.resolve())
         if path.suffix in (".pbtxt",) or _looks_like_protobuf_text(path):
-            from taostream.deepstream_configs.check_nvinferserver import check_nvinferserver
+            from taostream.deepstream_configs.check_nvinferserver import check_nvinferserver  # cycle, as above
 
             check_nvinferserver(path, report, major)
             continue
