@@ -73,7 +73,16 @@ def package_dirs(root: Path) -> dict[str, Path]:
     tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     folders = setuptools.get("package-dir", {})
-    return {name: root / folders.get(name, name.replace(".", "/")) for name in setuptools["packages"]}
+
+    def folder(name: str) -> Path:  # as setuptools maps it: the nearest mapped parent, plus the rest
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            parent = ".".join(parts[:cut])
+            if parent in folders:
+                return root / folders[parent] / "/".join(parts[cut:])
+        return root / "/".join(parts)
+
+    return {name: folder(name) for name in setuptools["packages"]}
 
 
 def modules_of(packages: dict[str, Path]) -> dict[str, Path]:
@@ -236,6 +245,17 @@ def project_imports() -> tuple[list[Import], dict[str, Path]]:
 
 def test_every_installed_package_has_a_layer():
     assert [name for name in package_dirs(ROOT) if layer_of(name) is None] == []
+
+
+def test_every_folder_of_modules_is_an_installed_package():
+    """A sub-package (converter/uff/, deepstream_configs/check/ ...) must be listed in pyproject's
+    packages: otherwise it is neither installed nor read by these tests."""
+    packages = package_dirs(ROOT)
+    listed = {folder.resolve() for folder in packages.values()}
+    unlisted = sorted({str(path.parent.relative_to(ROOT)) for folder in packages.values() if folder != ROOT / "taostream"
+                       for path in folder.rglob("*.py") if "__pycache__" not in path.parts
+                       and path.parent.resolve() not in listed})
+    assert unlisted == []
 
 
 def test_no_module_imports_from_a_higher_or_sibling_layer():
