@@ -50,6 +50,27 @@ def _proposal(name, seed, height, width, prenms, keep, batch=1, fg=0.0, iou=0.7,
                       lambda: proposal_inputs(seed, height, width, batch, **options))
 
 
+# ----------------------------------------------------------------------------- GenerateDetection
+
+def detection_inputs(seed: int, batch: int, rois: int, num_classes: int, ties: bool = False) -> list[np.ndarray]:
+    """GenerateDetection inputs: deltas [N, R, 4C, 1, 1], scores [N, R, C, 1, 1] (quarters with
+    ``ties``: equal maxima across classes and rois), rois [N, R, 4] (pixels in a 200 x 220 image)."""
+    rng = np.random.default_rng(seed)
+    corners = np.sort(rng.random((batch, rois, 2, 2)) * 200, axis=2)  # [N, R, (y, x), (lo, hi)]
+    boxes = corners.transpose(0, 1, 3, 2).reshape(batch, rois, 4).astype(np.float32)
+    scores = rng.random((batch, rois, num_classes, 1, 1)).astype(np.float32)
+    if ties:
+        scores = (np.round(scores * 4) / 4).astype(np.float32)
+    deltas = rng.standard_normal((batch, rois, 4 * num_classes, 1, 1)).astype(np.float32)
+    return [deltas, scores, boxes]
+
+
+def _detection(name, seed, batch, rois, classes, keep, ties=False, score_threshold=0.0, iou=0.5) -> PluginCase:
+    attrs = {"num_classes": classes, "keep_topk": keep, "score_threshold": score_threshold, "iou_threshold": iou,
+             "image_size": [3, 200, 220]}
+    return PluginCase("GenerateDetection_TRT", name, attrs, lambda: detection_inputs(seed, batch, rois, classes, ties))
+
+
 # ----------------------------------------------------------------------------- BatchedNMS
 
 def nms_boxes(seed: int, batch: int, count: int, loc_classes: int, num_classes: int, scale: float = 1.0,
@@ -125,6 +146,11 @@ CASES: tuple[PluginCase, ...] = (
     _proposal("heavy overlap, iou 0.3", 5, 256, 192, 4096, 1000, delta_scale=0.05, iou=0.3),
     _proposal("large deltas (clipped, capped exp)", 6, 128, 128, 500, 200, delta_scale=8.0),
     _proposal("batch of 2", 7, 128, 96, 300, 100, batch=2, ties=True),
+    _detection("4 classes, 1000 rois, keep_topk 100 (TAO's sample)", 31, 1, 1000, 4, 100),
+    _detection("ties across classes and rois, batch of 2", 32, 2, 100, 4, 100, ties=True, iou=0.3),
+    _detection("40 classes: two argmax groups of 32", 33, 1, 300, 40, 100, ties=True),
+    _detection("score_threshold drops most, keep_topk 5", 34, 2, 100, 2, 5, score_threshold=0.9, iou=0.7),
+    _detection("all 2048 rois", 35, 1, 2048, 3, 100),
     _ssd("shareLocation 1, background 0, batch 3", "NMSDynamic_TRT", 21, 3, 60, 4, 12),
     _ssd("shareLocation 0, background 3", "NMSDynamic_TRT", 22, 3, 60, 4, 12, share=0, backgroundLabelId=3),
     _ssd("no background, codeType TF_CENTER", "NMS_TRT", 23, 2, 40, 3, 10, backgroundLabelId=-1, codeType=3),

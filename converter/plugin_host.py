@@ -4,7 +4,8 @@ converter/pluginref*.py bit for bit and is much faster. Where the library is not
 is not finite, the numpy reference runs instead.
 
 Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy) and
-BatchedNMS_TRT / BatchedNMSDynamic_TRT and NMS_TRT / NMSDynamic_TRT.
+GenerateDetection_TRT (its second stage), BatchedNMS_TRT / BatchedNMSDynamic_TRT and NMS_TRT /
+NMSDynamic_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -84,6 +85,9 @@ def load_plugin_host(path: str | None = None):
     library.taostream_nms.argtypes = [ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
         _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)]
     library.taostream_nms.restype = ctypes.c_int
+    library.taostream_generate_detection.argtypes = [ctypes.c_int32] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [
+        _F32P] * 4
+    library.taostream_generate_detection.restype = ctypes.c_int
     return library
 
 
@@ -132,6 +136,42 @@ def propose_rois_host(attrs: dict, inputs: list, library=None) -> list[np.ndarra
 
 
 propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
+
+
+def generate_detection_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """GenerateDetection_TRT by the host library: pluginref_mrcnn.generate_detection_reference's
+    checks and output [N, keep_topk, 6]; the reference runs instead without a library, for inputs it
+    would refuse or that are not finite."""
+    library = library or load_plugin_host()
+    if library is None:
+        return mrcnn.generate_detection_reference(attrs, inputs)
+    op = "GenerateDetection_TRT"
+    try:
+        mrcnn._require(attrs, ("num_classes", "keep_topk"), op)
+        num_classes, keep_topk = int(mrcnn._scalar(attrs["num_classes"])), int(mrcnn._scalar(attrs["keep_topk"]))
+        score_threshold = float(mrcnn._scalar(attrs.get("score_threshold"), 0.0))
+        iou_threshold = float(mrcnn._scalar(attrs.get("iou_threshold"), 0.5))
+        height, width = mrcnn._image_size(attrs, op)
+        rois = np.ascontiguousarray(np.asarray(inputs[2], np.float32))
+        n = rois.shape[0]
+        rois = rois.reshape(n, -1, 4)
+        count = rois.shape[1]
+        deltas = np.ascontiguousarray(np.asarray(inputs[0], np.float32).reshape(n, count, num_classes, 4))
+        scores = np.ascontiguousarray(np.asarray(inputs[1], np.float32).reshape(n, count, num_classes))
+    except (ValueError, IndexError, TypeError):
+        return mrcnn.generate_detection_reference(attrs, inputs)  # its error
+    if count > mrcnn.MAX_DETECTION_ROIS or num_classes < 2 or keep_topk <= 0:
+        return mrcnn.generate_detection_reference(attrs, inputs)  # its error
+    out = np.zeros((n, keep_topk, 6), np.float32)
+    status = library.taostream_generate_detection(n, count, num_classes, keep_topk, score_threshold, iou_threshold,
+                                                  height, width, _pointer(deltas), _pointer(scores), _pointer(rois),
+                                                  _pointer(out))
+    if status != OK:
+        return mrcnn.generate_detection_reference(attrs, inputs)
+    return [out]
+
+
+generate_detection_host.numpy_reference = mrcnn.generate_detection_reference
 
 
 def batched_nms_host(attrs: dict, inputs: list, static: bool = False, library=None) -> list[np.ndarray]:
@@ -205,6 +245,7 @@ def nms_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
 nms_host.numpy_reference = pluginref.nms_reference
 HOST_IMPLEMENTATIONS = {"NMS_TRT": nms_host, "NMSDynamic_TRT": nms_host, "NMS": nms_host,
                         "MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
+                        "GenerateDetection_TRT": generate_detection_host, "GenerateDetection": generate_detection_host,
                         "BatchedNMSDynamic_TRT": batched_nms_host, "BatchedNMS_TRT": static_batched_nms_host,
                         "BatchedNMS": static_batched_nms_host}
 

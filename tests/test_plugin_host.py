@@ -119,7 +119,7 @@ def test_host_rejects_what_the_reference_rejects(library):
 def test_the_cpu_runner_uses_the_host_library_and_falls_back_without_it(library, monkeypatch):
     assert implementation_for("MultilevelProposeROI_TRT") is plugin_host.propose_rois_host
     assert reference_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
-    assert implementation_for("GenerateDetection_TRT") is mrcnn.generate_detection_reference  # no host one yet
+    assert implementation_for("MultilevelCropAndResize_TRT") is mrcnn.crop_and_resize_reference  # no host one yet
     monkeypatch.setattr(plugin_host, "find_plugin_host_library", lambda build_dir=None: None)
     plugin_host.load_plugin_host.cache_clear()
     try:
@@ -240,8 +240,10 @@ def test_plugins_check_reports_a_host_implementation_that_differs(library, monke
     monkeypatch.setitem(plugin_host.HOST_IMPLEMENTATIONS, "BatchedNMSDynamic_TRT", off_by_one_box)
     assert main(["plugins", "check"]) == 1
     out = capsys.readouterr().out
-    assert "shareLocation 0, batch 3                         DIFFERS (output 1 at [0, 0, 0]: 1e-06 vs the reference's 0.0)" in out
-    assert "MultilevelProposeROI_TRT: batch of 2                                    equal" in out
+    lines = {line.split("  ")[0] + "|" + " ".join(line.split()[1:]) for line in out.splitlines()}
+    assert ("BatchedNMS|BatchedNMSDynamic_TRT: shareLocation 0, batch 3 DIFFERS (output 1 at [0, 0, 0]: 1e-06 vs the "
+            "reference's 0.0)") in lines
+    assert "MultilevelProposeROI|MultilevelProposeROI_TRT: batch of 2 equal" in lines
 
 
 # ----------------------------------------------------------------------------- NMS (SSD DetectionOutput)
@@ -305,3 +307,54 @@ def test_nms_decode_rounds_exp_from_double():
     box = pluginref.decode_ssd_boxes(loc, prior, np.ones((1, 4), np.float32), pluginref.CENTER_SIZE, False)[0]
     assert box[0] < 0 and box[2] > 1000  # the width grew
     assert box[1] == 0 and box[3] == 1000
+
+
+# ----------------------------------------------------------------------------- GenerateDetection
+
+@pytest.mark.parametrize("seed, batch, rois, classes, keep, ties, threshold, iou", [
+    (1, 1, 1000, 4, 100, False, 0.0, 0.5),  # TAO's sample layout
+    (2, 2, 100, 4, 100, True, 0.0, 0.3),  # equal maxima across classes (the warp reduce) and rois (NMS, gather)
+    (3, 1, 300, 40, 100, True, 0.0, 0.5),  # two argmax groups: a later group must be strictly greater
+    (4, 2, 100, 2, 5, False, 0.9, 0.7),  # most under the threshold; keep_topk 5
+    (5, 1, 2048, 3, 100, False, 0.0, 0.5),  # the plugin's roi limit
+    (6, 1, 10, 3, 50, False, 0.0, 0.5),  # keep_topk above the candidates: padding rows
+])
+def test_generate_detection_host_equals_the_reference(library, seed, batch, rois, classes, keep, ties, threshold, iou):
+    from taostream.converter.plugin_checks import detection_inputs
+
+    inputs = detection_inputs(seed, batch, rois, classes, ties)
+    attrs = {"num_classes": classes, "keep_topk": keep, "score_threshold": threshold, "iou_threshold": iou,
+             "image_size": [3, 200, 220]}
+    host = plugin_host.generate_detection_host(attrs, inputs, library)[0]
+    _assert_same_bits(host, mrcnn.generate_detection_reference(attrs, inputs)[0])
+    if rois == 10:  # 10 rois, at most 10 detections: the rest is padding
+        assert (host[0, 10:] == np.float32([0, 0, 0, 0, -1, 0])).all()
+
+
+def test_generate_detection_host_on_the_mask_rcnn_sample(library):
+    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples import make_sample_model
+
+    captured = {}
+
+    def capture(attrs, inputs):
+        captured["call"] = attrs, inputs
+        return mrcnn.generate_detection_reference(attrs, inputs)
+
+    pipeline = compile_plugin_pipeline(make_sample_model("mask_rcnn"),
+                                       lambda op: capture if op.startswith("GenerateDetection") else implementation_for(op))
+    pipeline.run({"Input": np.random.default_rng(1).standard_normal((1, 3, 832, 1344)).astype(np.float32)})
+    attrs, inputs = captured["call"]
+    host = plugin_host.generate_detection_host(attrs, inputs, library)[0]
+    _assert_same_bits(host, mrcnn.generate_detection_reference(attrs, inputs)[0])
+    assert (host[0, :, 4] >= 1).sum() > 0
+
+
+def test_generate_detection_refusals_are_the_references(library):
+    from taostream.converter.plugin_checks import detection_inputs
+
+    inputs = detection_inputs(0, 1, 10, 1, False)
+    with pytest.raises(ValueError, match="num_classes >= 2"):
+        plugin_host.generate_detection_host({"num_classes": 1, "keep_topk": 5}, inputs, library)
+    with pytest.raises(ValueError, match="lacks"):
+        plugin_host.generate_detection_host({"num_classes": 2}, inputs, library)
