@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def check_app(checker: _Checker, model_path, done: set[Path]) -> None:
             continue
         groups[group.name] = checker.check_keys(group, keys)
     _check_removed_keys(checker, groups)
+    _check_source_sink_release(checker, groups)
     _check_sources(checker, groups)
     _check_sinks(checker, groups)
     _check_streammux(checker, groups)
@@ -39,6 +41,41 @@ def _check_removed_keys(checker: _Checker, groups: dict) -> None:
             since = ".".join(map(str, removed_in))
             checker.add(ERROR, _group(checker, group_name), key, f"not supported by DeepStream "
                         f"{'.'.join(map(str, checker.version))} (removed in {since}), ignored; {advice}")
+
+
+def _check_source_sink_release(checker: _Checker, groups: dict) -> None:
+    """[sourceN] / [sinkN] keys and types against what the target release's deepstream-app reads
+    (config_schema.APP_KEYS_SINCE and neighbours: NVIDIA's parser sources per release)."""
+    release = ".".join(map(str, checker.version))
+    for name, values in groups.items():
+        kind = next((k for k in ("source", "sink") if re.fullmatch(rf"{k}\d+", name)), None)
+        if kind is None:
+            continue
+        group = _group(checker, name)
+        for key in values:
+            since = schema.APP_KEYS_SINCE.get((kind, key))
+            removed = schema.APP_SOURCE_SINK_KEYS_REMOVED.get((kind, key))
+            deprecated = schema.APP_KEYS_DEPRECATED.get((kind, key))
+            if since and checker.version < since:
+                checker.add(ERROR, group, key, f"not read by DeepStream {release}'s deepstream-app (added in "
+                            f"{'.'.join(map(str, since))}), ignored; delete it or target a later release")
+            elif removed and checker.version >= removed:
+                checker.add(ERROR, group, key, f"not read by DeepStream {release}'s deepstream-app (dropped in "
+                            f"{'.'.join(map(str, removed))} with the overlay sink; type=5 is nvdrmvideosink: conn-id, "
+                            "plane-id), ignored; delete it")
+            elif deprecated and checker.version >= deprecated[0]:
+                checker.add(WARNING, group, key, f"deprecated since DeepStream {'.'.join(map(str, deprecated[0]))} "
+                            f"(deepstream-app warns and still reads it): rename it to {deprecated[1]}")
+        kind_types = schema.source_types if kind == "source" else schema.sink_types
+        known = kind_types(checker.version)
+        if isinstance(values.get("type"), int) and values["type"] not in known:
+            listed = ", ".join(f"{number} {what}" for number, what in known.items())
+            checker.add(ERROR, group, "type", f"{values['type']} is no {kind} type of DeepStream {release}'s "
+                        f"deepstream-app; use one of: {listed}")
+        directory = values.get("smart-rec-dir-path")
+        if kind == "source" and isinstance(directory, str) and os.path.isabs(directory) and not os.path.isdir(directory):
+            checker.add(ERROR, group, "smart-rec-dir-path", f"{directory} is no existing folder: deepstream-app refuses "
+                        "the config (it must exist and be writable); create it or fix the path")
 
 
 def _group(checker: _Checker, name: str) -> IniGroup:

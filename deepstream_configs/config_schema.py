@@ -152,26 +152,91 @@ APP_KEYS_REMOVED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {
     ("tracker", "enable-past-frame"): ((6, 3), "nvtracker no longer has the property: delete it"),
 }
 
+# deepstream-app [sourceN] / [sinkN] per DeepStream release. Facts: NVIDIA's sources of each release as
+# its container ships them (sources/apps/apps-common/src/deepstream_config_file_parser.c: the keys
+# parse_source / parse_sink compare; includes/deepstream_sources.h and deepstream_sinks.h: the
+# NvDsSourceType / NvDsSinkType enums) for 5.0, 6.0, 6.0.1, 6.1, 6.1.1, 6.2 and 6.3 (public mirror
+# github.com/hiennguyen9874/deepstream-sources, one branch per release), and for 7.0-9.x the enums of
+# NVIDIA's DeepStream API reference (docs.nvidia.com/metropolis/deepstream/<ver>/sdk-api/, deepstream_sinks.h
+# and deepstream_sources.h). No key list after 6.3 is published: a key 6.3 reads is taken as read later.
+# Both parsers warn "Unknown key" and ignore a key they do not read.
+APP_KEYS_SINCE: dict[tuple[str, str], tuple[int, int]] = {
+    # (6.0 added smart-rec-cache, rtsp-reconnect-attempts, alsa-device, msg-conv-msg2p-new-api and
+    # msg-conv-frame-interval to 5.0's lists; taostream targets 6.0 and later)
+    ("source", "udp-buffer-size"): (6, 1),
+    ("source", "low-latency-decode"): (6, 2), ("source", "video-format"): (6, 2),
+    ("sink", "conn-id"): (6, 1), ("sink", "plane-id"): (6, 1), ("sink", "set-mode"): (6, 1),  # nvdrmvideosink
+    ("sink", "color-range"): (6, 1),
+    ("sink", "copy-meta"): (6, 2), ("sink", "output-io-mode"): (6, 2),
+    ("sink", "sw-preset"): (6, 3),
+}
+# Keys a release stopped reading: 6.1 replaced sink type 5 Overlay (nvoverlaysink, Jetson) with DRM
+# (nvdrmvideosink: conn-id, plane-id, set-mode); the 7.0-9.x enums keep 5 = RENDER_DRM.
+APP_SOURCE_SINK_KEYS_REMOVED: dict[tuple[str, str], tuple[int, int]] = {
+    ("sink", key): (6, 1) for key in ("overlay-id", "display-id", "offset-x", "offset-y")
+}
+# smart-rec-video-cache (5.0's name): 6.0 and later still read it, warning "Deprecated config ... Use
+# 'smart-rec-cache' instead".
+APP_KEYS_DEPRECATED: dict[tuple[str, str], tuple[tuple[int, int], str]] = {
+    ("source", "smart-rec-video-cache"): ((6, 0), "smart-rec-cache"),
+}
+
+
+def source_types(version: tuple[int, int]) -> dict[int, str]:
+    """[sourceN] type values deepstream-app knows in ``version`` (NvDsSourceType)."""
+    types = {1: "V4L2 camera", 2: "URI", 3: "multi-URI", 4: "RTSP", 5: "CSI camera"}
+    if version >= (6, 0):
+        types.update({6: "audio WAV", 7: "audio URI", 8: "ALSA"})
+    if version >= (6, 4):  # NV_DS_SOURCE_IPC: absent from 6.3's header, listed by the 8.0 and 9.x
+        types[9] = "IPC"    # references; 6.4-7.1 unverified, so accepted there rather than refused
+    return types
+
+
+def sink_types(version: tuple[int, int]) -> dict[int, str]:
+    """[sinkN] type values deepstream-app knows in ``version`` (NvDsSinkType)."""
+    types = {1: "fakesink", 2: "EGL display (nv3dsink on Jetson from 6.2)", 3: "file", 4: "RTSP",
+             5: "overlay (Jetson)" if version < (6, 1) else "DRM display (Jetson)", 6: "message broker"}
+    if (6, 1) <= version < (6, 2):  # 6.1.x only: NV_DS_SINK_RENDER_3D was a type of its own
+        types[7] = "3D display (Jetson)"
+    return types
+
+
 CLASS_ATTRS_GROUP = re.compile(r"^class-attrs-(all|\d+)$")
 
 # deepstream-app groups: name pattern -> keys
 _SOURCE = {
-    "enable": _k("int", _BOOL), "type": _k("int", (1, 2, 3, 4, 5, 6)), "uri": _k("string"),
+    "enable": _k("int", _BOOL), "type": _k("int", range(1, 10)), "uri": _k("string"),  # per release: SOURCE_TYPES
     "num-sources": _k("uint", minimum=1), "gpu-id": _k("uint"), "cudadec-memtype": _k("uint"),
     "nvbuf-memory-type": _k("uint"), "camera-width": _k("uint"), "camera-height": _k("uint"),
     "camera-fps-n": _k("uint"), "camera-fps-d": _k("uint"), "camera-v4l2-dev-node": _k("uint"),
     "camera-id": _k("uint"), "camera-csi-sensor-id": _k("uint"), "intra-decode-enable": _k("int", _BOOL),
     "drop-frame-interval": _k("uint"), "rtsp-reconnect-interval-sec": _k("uint"),
     "latency": _k("uint"), "select-rtp-protocol": _k("uint"), "source-id": _k("uint"),
+    # read by deepstream-app's parse_source too (some from a later release: APP_KEYS_SINCE below)
+    "num-decode-surfaces": _k("uint"), "num-extra-surfaces": _k("uint"), "rtsp-reconnect-attempts": _k("int"),
+    "smart-record": _k("int", (0, 1, 2)), "smart-rec-dir-path": _k("string"), "smart-rec-file-prefix": _k("string"),
+    "smart-rec-cache": _k("uint"), "smart-rec-video-cache": _k("uint"), "smart-rec-container": _k("int", _BOOL),
+    "smart-rec-start-time": _k("uint"), "smart-rec-default-duration": _k("uint"), "smart-rec-duration": _k("uint"),
+    "smart-rec-interval": _k("uint"), "alsa-device": _k("string"), "udp-buffer-size": _k("uint"),
+    "low-latency-decode": _k("int", _BOOL), "video-format": _k("string"),
 }
 _SINK = {
-    "enable": _k("int", _BOOL), "type": _k("int", (1, 2, 3, 4, 5, 6, 7, 8)), "sync": _k("int", _BOOL),
+    "enable": _k("int", _BOOL), "type": _k("int", range(1, 8)), "sync": _k("int", _BOOL),  # per release: SINK_TYPES
     "source-id": _k("uint"), "gpu-id": _k("uint"), "codec": _k("int", (1, 2, 3)),
     "container": _k("int", (1, 2)), "bitrate": _k("uint"), "output-file": _k("string"),
     "rtsp-port": _k("uint"), "udp-port": _k("uint"), "enc-type": _k("int", (0, 1)),
     "profile": _k("uint"), "iframeinterval": _k("uint"), "nvbuf-memory-type": _k("uint"),
     "qos": _k("int", _BOOL), "width": _k("uint"), "height": _k("uint"), "display-id": _k("uint"),
     "overlay-id": _k("uint"), "offset-x": _k("uint"), "offset-y": _k("uint"), "link-to-demux": _k("int", _BOOL),
+    # read by deepstream-app's parse_sink too (some from a later release: APP_KEYS_SINCE below)
+    "udp-buffer-size": _k("uint"), "color-range": _k("uint"), "conn-id": _k("uint"), "plane-id": _k("uint"),
+    "set-mode": _k("int", _BOOL), "copy-meta": _k("uint"), "output-io-mode": _k("uint"), "sw-preset": _k("int"),
+    "msg-conv-config": _k("string"), "msg-conv-payload-type": _k("uint"), "msg-conv-msg2p-lib": _k("string"),
+    "msg-conv-comp-id": _k("uint"), "debug-payload-dir": _k("string"), "multiple-payloads": _k("int", _BOOL),
+    "msg-conv-msg2p-new-api": _k("int", _BOOL), "msg-conv-frame-interval": _k("uint"),
+    "msg-broker-proto-lib": _k("string"), "msg-broker-conn-str": _k("string"), "topic": _k("string"),
+    "msg-broker-config": _k("string"), "msg-broker-comp-id": _k("uint"), "disable-msgconv": _k("int", _BOOL),
+    "new-api": _k("int", _BOOL),
 }
 _GIE = {
     "enable": _k("int", _BOOL), "gpu-id": _k("uint"), "batch-size": _k("uint", minimum=1),

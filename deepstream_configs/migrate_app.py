@@ -199,6 +199,14 @@ def _app_sections(ini, config: Path, deepstream: str, report: MigrationReport) -
                 drop(group.name, f"{key}={value}", f"removed in DeepStream {removed[0][0]}.{removed[0][1]}: "
                      + _DROPPED_APP_KEYS.get(key, removed[1]))
                 continue
+            release = _source_sink_release(group.name, key, version)
+            if release is not None:
+                new_key, why = release
+                if new_key is None:
+                    drop(group.name, f"{key}={value}", why)
+                    continue
+                change(group.name, f"{key}={value}", f"{new_key}={value}", why)
+                key = new_key
             if key in _DROPPED_APP_KEYS and _GIE_GROUP.match(group.name):
                 drop(group.name, f"{key}={value}", _DROPPED_APP_KEYS[key])
                 continue
@@ -213,6 +221,26 @@ def _app_sections(ini, config: Path, deepstream: str, report: MigrationReport) -
             _migrate_tracker(group, values, change, drop)
         sections[group.name] = values
     return sections
+
+
+def _source_sink_release(group: str, key: str, version: tuple[int, int]) -> tuple[str | None, str] | None:
+    """(new key or None to drop, why) for a [sourceN]/[sinkN] key the target release reads under another
+    name or not at all (config_schema.APP_KEYS_SINCE and neighbours); None when it carries as is."""
+    kind = re.fullmatch(r"(source|sink)\d+", group)
+    if kind is None:
+        return None
+    entry = (kind.group(1), key)
+    gone = schema.APP_SOURCE_SINK_KEYS_REMOVED.get(entry)
+    if gone and version >= gone:
+        return None, (f"DeepStream {gone[0]}.{gone[1]} dropped it with the overlay sink (type=5 is nvdrmvideosink "
+                      "since: conn-id, plane-id)")
+    since = schema.APP_KEYS_SINCE.get(entry)
+    if since and version < since:
+        return None, f"DeepStream {'.'.join(map(str, version))}'s deepstream-app does not read it (added in {since[0]}.{since[1]})"
+    renamed = schema.APP_KEYS_DEPRECATED.get(entry)
+    if renamed and version >= renamed[0]:
+        return renamed[1], f"the name DeepStream {renamed[0][0]}.{renamed[0][1]} and later read ({key} is deprecated)"
+    return None
 
 
 def _carry_path(config: Path, key: str, value: str, kind: str) -> tuple[str, str]:

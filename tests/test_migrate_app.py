@@ -273,3 +273,31 @@ def test_target_version_decides_what_the_tracker_keeps(app_tree, capsys):
     capsys.readouterr()
     assert main(["check", str(out / "deepstream_app.txt"), "--deepstream", "6.2"]) == 0
     assert "0 error(s)" in capsys.readouterr().out
+
+
+def test_overlay_sink_and_old_smart_record_names_follow_the_target_release(app_tree, tmp_path, capsys):
+    """A DeepStream 5 Jetson config: the overlay sink's keys (gone from deepstream-app's parse_sink in 6.1)
+    are dropped and smart-rec-video-cache becomes smart-rec-cache for 6.2; 6.0 keeps the overlay keys."""
+    import shutil
+
+    tree = tmp_path / "tree"
+    shutil.copytree(app_tree["tree"], tree)
+    shutil.copytree(app_tree["root"] / "streams", tmp_path / "streams")
+    text = APP_CONFIG.replace("[tests]", "[sink2]\nenable=1\ntype=5\nsync=0\ndisplay-id=0\noverlay-id=1\n"
+                                         "offset-x=0\noffset-y=0\n\n[tests]")
+    text = text.replace("cudadec-memtype=0\n", "cudadec-memtype=0\nsmart-record=0\nsmart-rec-video-cache=20\n", 1)
+    (tree / "deepstream_app_source2_ssd.txt").write_text(text)
+    for version, overlay_kept in (("6.2", False), ("6.0", True)):
+        out = tmp_path / f"migrated_{version}"
+        assert main(["migrate", str(tree / "deepstream_app_source2_ssd.txt"), "-o", str(out), "--deepstream",
+                     version]) == 0
+        app = read_ini(out / "deepstream_app.txt")
+        assert (app.group("sink2").get("overlay-id") is not None) == overlay_kept
+        assert app.group("sink2").get("type") == "5"
+        assert app.group("source0").get("smart-rec-cache") == "20" and app.group("source0").get("smart-rec-video-cache") is None
+        capsys.readouterr()
+        assert main(["check", str(out / "deepstream_app.txt"), "--deepstream", version]) == 0
+        assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+    report = json.loads((tmp_path / "migrated_6.2" / "migration.json").read_text())
+    dropped = json.dumps(report)
+    assert "overlay-id=1" in dropped and "dropped it with the overlay sink" in dropped
