@@ -11,7 +11,7 @@ from taostream.deepstream_configs.check import (
     read_model_facts)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
-from taostream.deepstream_configs.labels import deepstream_label_lines, read_label_text, read_labels_file
+from taostream.deepstream_configs.labels import UTF8_BOM, deepstream_label_lines, read_label_text, read_labels_file
 
 _FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
               "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
@@ -175,7 +175,12 @@ def _check_classifier_labels(checker: _Checker, group: IniGroup, values: dict, p
 
 def _check_label_lines(checker: _Checker, group: IniGroup, path: Path) -> None:
     """Lines nvinfer counts as a class although they look empty (spaces, a Windows '\\r')."""
-    lines = deepstream_label_lines(read_label_text(path))
+    text = read_label_text(path)
+    if text.startswith(UTF8_BOM):
+        checker.add(WARNING, group, "labelfile-path", f"{path} starts with a UTF-8 byte-order mark: DeepStream keeps "
+                    "it in class 0's name, which then matches no other tool's name for that class; save the file "
+                    "as UTF-8 without BOM")
+    lines = deepstream_label_lines(text)
     for number, line in lines:
         if not line.strip():
             what = "a lone '\\r' (Windows line end)" if "\r" in line else "only spaces"

@@ -104,6 +104,9 @@ def deepstream_label_lines(text: str) -> list[tuple[int, str]]:
     return [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line != ""]
 
 
+UTF8_BOM = "\ufeff"
+
+
 def read_label_text(path: str | os.PathLike) -> str:
     """The file's text with its line ends as they are (no universal-newline translation: DeepStream
     sees the '\\r' of Windows line ends)."""
@@ -113,8 +116,10 @@ def read_label_text(path: str | os.PathLike) -> str:
 def read_labels_file(path: str | os.PathLike) -> list[str]:
     """The class names of a DeepStream labels file, one per class id as nvinfer counts them
     (deepstream_label_lines), trimmed of spaces and '\\r'; a single ';'-separated line is the
-    classifier format and is split."""
-    text = read_label_text(path)
+    classifier format and is split. A UTF-8 byte-order mark (Windows editors save one) is no part of
+    the first class name: names written from here (a bundle's labels.txt, KITTI files, evaluate's
+    classes) are then the names the user typed (`check` warns that DeepStream itself keeps it)."""
+    text = read_label_text(path).removeprefix(UTF8_BOM)
     names = [line.strip() for _, line in deepstream_label_lines(text)]
     if len(names) == 1 and ";" in names[0]:
         return [part for part in names[0].split(";") if part]

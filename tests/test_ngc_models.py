@@ -221,3 +221,19 @@ def test_an_ngc_classifier_with_its_one_line_labels_and_published_preprocessing(
     labels.write_text("coupe;largevehicle;sedan;suv;truck;van\n")
     assert_clean_error(run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "vehicletypenet", "--labels",
                                labels, "--key", "nvidia_tlt", "-o", tmp_path / "b2"), "gives 6 label(s)", "4 class id(s)")
+
+
+def test_a_labels_file_saved_with_a_byte_order_mark_gives_clean_class_names(fixtures_dir, tmp_path):
+    # Notepad's "UTF-8 with BOM": the mark must not become part of class 0's name ('\ufeffmask' matched
+    # no KITTI ground truth 'mask' in evaluate, no --secondary classes=mask), and check says DeepStream keeps it.
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(b"\xef\xbb\xbfmask\r\nno-mask\r\n")
+    bundle = tmp_path / "bundle"
+    result = run_cli("bundle", fixtures_dir / "models" / FACEMASK, "--network", "detectnet_v2", "--labels", labels,
+                     "--key", "tlt_encode", "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert (bundle / "labels.txt").read_bytes() == b"mask\nno-mask\n"
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    config.write_text(config.read_text().replace("labelfile-path=../labels.txt", f"labelfile-path={labels}"))
+    check = run_cli("check", config)
+    assert "starts with a UTF-8 byte-order mark" in check.stdout + check.stderr, check.stdout
