@@ -197,7 +197,9 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
     for src, dst in plan.links:
         if not made[src].link(made[dst]):
             raise TaostreamError(f"cannot link {src} -> {dst}")
-    mux_pad = made[plan.muxer].get_request_pad("sink_0")
+    from taostream.inference.deepstream_pipeline import request_pad
+
+    mux_pad = request_pad(made[plan.muxer], "sink_0")
 
     def on_pad(_, pad):
         if pad.query_caps(None).to_string().startswith("video/"):

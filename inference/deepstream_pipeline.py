@@ -42,6 +42,7 @@ _TRACKER_PROPERTIES = {
     "tracker-width": int, "tracker-height": int, "gpu-id": int, "ll-lib-file": str, "ll-config-file": str,
     "enable-batch-process": int, "enable-past-frame": int, "display-tracking-id": int,
     "tracking-id-reset-mode": int, "compute-hw": int, "user-meta-pool-size": int, "tracking-surface-type": int,
+    "sub-batches": str,
 }
 _TRACKER_APP_ONLY = {"enable"}
 RTSP_MULTICAST = "224.224.255.255"  # udpsink host of NVIDIA's rtsp-out samples; the RTSP server reads it back
@@ -481,6 +482,13 @@ def read_batch(pyds, buffer) -> list[FrameMeta]:
     return frames
 
 
+def request_pad(element, name: str):
+    """Gst 1.20 renamed get_request_pad to request_pad_simple: DeepStream 6.4 and later run on Ubuntu 22.04
+    (GStreamer 1.20), 6.3 and older on 20.04 (1.16), so take whichever the bindings have."""
+    request = getattr(element, "request_pad_simple", None) or element.get_request_pad
+    return request(name)
+
+
 def run_plan(plan: AppPlan, on_frames) -> None:
     """Build the plan, run it to the end of the streams (or Ctrl-C); ``on_frames(list[FrameMeta])``
     is called from the probe for each batch."""
@@ -504,8 +512,7 @@ def run_plan(plan: AppPlan, on_frames) -> None:
             raise TaostreamError(f"cannot link {src} -> {dst}")
     muxer = made[plan.muxer]
     for source, pad_name in plan.sources:
-        request = getattr(muxer, "request_pad_simple", None) or muxer.get_request_pad  # Gst 1.20 renamed it
-        mux_pad = request(pad_name)
+        mux_pad = request_pad(muxer, pad_name)
 
         def on_pad(_, pad, mux_pad=mux_pad):
             if pad.query_caps(None).to_string().startswith("video/") and not mux_pad.is_linked():
