@@ -5,7 +5,7 @@ of the plugin nodes:
 - before: the numpy references as they were before the vectorized NMS and the host library
   (converter/pluginref_mrcnn.py at commit BASELINE_COMMIT, read from git) -- "today" in the plugins issue;
 - numpy: today's numpy references (the fallback when the host library is not built);
-- host: the C++ host implementations (libtaostream_plugins_host.so via ctypes; built here if missing).
+- host: the C++ host implementations (libtaostream_plugins_host.so via ctypes; brought up to date here).
 
 Prints seconds per image of each and the ratios, and checks that the outputs of numpy and host are
 equal. ``--per-call`` adds the per-call runner ``run_with_plugin_references`` (graph split and
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from taostream.converter.plugin_host import build_plugin_host_library, find_plugin_host_library, host_implementation_for
+from taostream.converter.plugin_host import build_plugin_host_library, host_implementation_for
 from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
 from taostream.converter.pluginref import reference_for, run_with_plugin_references
 from taostream.converter.samples import make_sample_model
@@ -71,9 +71,8 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit of the 'before' numpy references")
     parser.add_argument("--per-call", action="store_true", help="also time the per-call runner")
     args = parser.parse_args()
-    if find_plugin_host_library() is None:
-        print("building libtaostream_plugins_host.so ...", file=sys.stderr)
-        build_plugin_host_library()
+    print("building libtaostream_plugins_host.so (if out of date) ...", file=sys.stderr)
+    build_plugin_host_library()
     model = make_sample_model("mask_rcnn")
     images = np.random.default_rng(0).standard_normal((args.images, 3, 832, 1344)).astype(np.float32)
     pipelines = {"before": compile_plugin_pipeline(model, baseline_lookup(args.baseline)),

@@ -21,27 +21,34 @@ def register(subparsers) -> None:
             "For every plugin, run its C++ host implementation (libtaostream_plugins_host.so) and its numpy "
             "reference (converter/pluginref*.py) on generated cases (ties, keepTopK above the candidates, "
             "background class, shareLocation both ways, batches, empty images) and compare the outputs bit "
-            "for bit: one row per plugin and check. Builds the library with CMake in a checkout when it is "
-            "missing. Exit code 1 when an output differs."))
+            "for bit: one row per plugin and check. In a checkout the library is (re)built with CMake first; "
+            "elsewhere $TAOSTREAM_PLUGINS_HOST_LIBRARY names it. Exit code 1 when an output differs."))
     check.add_argument("--json", metavar="REPORT", help="also write the rows as JSON to REPORT")
     check.set_defaults(func=run_check)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
 def _library():
+    """$TAOSTREAM_PLUGINS_HOST_LIBRARY, else the checkout's build, brought up to date with CMake."""
+    import os
+
     from taostream.converter import plugin_host
+    from taostream.parsers.build import REPO_ROOT, SOURCE_DIR
 
-    path = plugin_host.find_plugin_host_library()
-    if path is None:
-        from taostream.converter.native_build import REPO_ROOT, SOURCE_DIR
-
-        if SOURCE_DIR != REPO_ROOT:
-            raise TaostreamError(f"{plugin_host.LIBRARY_NAME} is not built: build it in a taostream checkout "
-                                 "(cmake -S . -B build && cmake --build build --target taostream_plugins_host) and "
-                                 f"set {plugin_host.LIBRARY_ENV} to it")
-        print(f"building {plugin_host.LIBRARY_NAME} with CMake ...", file=sys.stderr)
+    if os.environ.get(plugin_host.LIBRARY_ENV):
+        path = plugin_host.find_plugin_host_library()
+    elif SOURCE_DIR == REPO_ROOT:
+        print(f"building {plugin_host.LIBRARY_NAME} with CMake (up to date: nothing to do) ...", file=sys.stderr)
         path = plugin_host.build_plugin_host_library()
-    return plugin_host.load_plugin_host(str(path))
+    else:
+        raise TaostreamError(f"{plugin_host.LIBRARY_NAME} is not built: build it in a taostream checkout "
+                             "(cmake -S . -B build && cmake --build build --target taostream_plugins_host) and "
+                             f"set {plugin_host.LIBRARY_ENV} to it")
+    library = plugin_host.load_plugin_host(str(path))
+    if library is None:
+        raise TaostreamError(f"{path}: cannot be used (see the warning above); rebuild it with "
+                             "cmake --build build --target taostream_plugins_host")
+    return library
 
 
 def run_check(args: argparse.Namespace) -> int:

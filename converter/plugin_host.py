@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from taostream.converter.native_build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURC
 LIBRARY_NAME = "libtaostream_plugins_host.so"
 LIBRARY_ENV = "TAOSTREAM_PLUGINS_HOST_LIBRARY"
 TARGET = "taostream_plugins_host"
-ABI_VERSION = 1
+ABI_VERSION = 2  # raised when a C function changes or is added
 OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
 _F32P = ctypes.POINTER(ctypes.c_float)
 
@@ -58,36 +59,42 @@ def build_plugin_host_library(build_dir: Path | None = None, *, jobs: int = 2) -
     return build_dir / "plugins" / LIBRARY_NAME
 
 
+# C functions: (argument types, result type). A library lacking one was built from older sources.
+_FUNCTIONS = {
+    "taostream_mrcnn_level_anchor_counts": ([ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64)], None),
+    "taostream_multilevel_propose_roi": ([ctypes.c_int32] * 5 + [ctypes.c_float] * 2 + [
+        ctypes.POINTER(_F32P), ctypes.POINTER(_F32P), ctypes.POINTER(ctypes.c_int64), _F32P], ctypes.c_int),
+    "taostream_batched_nms": ([ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [
+        _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P], ctypes.c_int),
+    "taostream_nms": ([ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
+        _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)], ctypes.c_int),
+    "taostream_generate_detection": ([ctypes.c_int32] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [_F32P] * 4,
+                                     ctypes.c_int),
+}
+
+
 @functools.lru_cache(maxsize=None)
 def load_plugin_host(path: str | None = None):
     """The loaded library (ctypes.CDLL) with its argument types set, or None where it is not built.
-    A library of another ABI version is an error (rebuild it)."""
+    A library that cannot be loaded, of another ABI version or built from older sources (a function
+    missing) is not used: a warning says to rebuild it, and the numpy references run."""
     path = path or find_plugin_host_library()
     if path is None:
         return None
     try:
         library = ctypes.CDLL(os.fspath(path))
-    except OSError as exc:
-        raise TaostreamError(f"{path}: cannot load the plugin host library ({exc}); rebuild it") from None
-    library.taostream_plugins_host_abi_version.restype = ctypes.c_int
-    version = library.taostream_plugins_host_abi_version()
-    if version != ABI_VERSION:
-        raise TaostreamError(f"{path}: plugin host library ABI {version}, this taostream needs {ABI_VERSION}; rebuild it")
-    library.taostream_mrcnn_level_anchor_counts.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64)]
-    library.taostream_mrcnn_level_anchor_counts.restype = None
-    library.taostream_multilevel_propose_roi.argtypes = [
-        ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_float, ctypes.c_float,
-        ctypes.POINTER(_F32P), ctypes.POINTER(_F32P), ctypes.POINTER(ctypes.c_int64), _F32P]
-    library.taostream_multilevel_propose_roi.restype = ctypes.c_int
-    library.taostream_batched_nms.argtypes = [ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [
-        _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P]
-    library.taostream_batched_nms.restype = ctypes.c_int
-    library.taostream_nms.argtypes = [ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
-        _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)]
-    library.taostream_nms.restype = ctypes.c_int
-    library.taostream_generate_detection.argtypes = [ctypes.c_int32] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [
-        _F32P] * 4
-    library.taostream_generate_detection.restype = ctypes.c_int
+        library.taostream_plugins_host_abi_version.restype = ctypes.c_int
+        version = library.taostream_plugins_host_abi_version()
+        if version != ABI_VERSION:
+            raise OSError(f"ABI {version}, this taostream needs {ABI_VERSION}")
+        for name, (argtypes, restype) in _FUNCTIONS.items():
+            function = getattr(library, name)
+            function.argtypes, function.restype = argtypes, restype
+    except (OSError, AttributeError) as exc:
+        logging.getLogger(__name__).warning(
+            "%s: not used (%s); the numpy references run instead. Rebuild it: cmake --build build --target %s",
+            path, exc, TARGET)
+        return None
     return library
 
 

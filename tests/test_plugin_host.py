@@ -358,3 +358,25 @@ def test_generate_detection_refusals_are_the_references(library):
         plugin_host.generate_detection_host({"num_classes": 1, "keep_topk": 5}, inputs, library)
     with pytest.raises(ValueError, match="lacks"):
         plugin_host.generate_detection_host({"num_classes": 2}, inputs, library)
+
+
+def test_a_library_from_older_sources_is_not_used(tmp_path, monkeypatch, caplog):
+    """A build/ left from an earlier checkout (older ABI): a warning says to rebuild, numpy runs."""
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        pytest.skip("a C++ compiler builds the stale library")
+    source = tmp_path / "old.cpp"
+    source.write_text('extern "C" int taostream_plugins_host_abi_version(void) { return 1; }\n')
+    old = tmp_path / "libtaostream_plugins_host.so"
+    import subprocess
+
+    subprocess.run([compiler, "-shared", "-fPIC", str(source), "-o", str(old)], check=True)
+    monkeypatch.setenv(plugin_host.LIBRARY_ENV, str(old))
+    plugin_host.load_plugin_host.cache_clear()
+    try:
+        assert implementation_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
+        assert "Rebuild it: cmake --build build --target taostream_plugins_host" in caplog.text
+        assert "ABI 1" in caplog.text
+    finally:
+        monkeypatch.undo()
+        plugin_host.load_plugin_host.cache_clear()
