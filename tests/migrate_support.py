@@ -59,3 +59,20 @@ def infer_results(bundle: Path, images: list[Path], out: Path, threshold: float 
 
 def bundle_files_text(folder: Path) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def lower_bundle_thresholds(bundle: Path, value: float) -> None:
+    """Every pre-cluster threshold of BUNDLE set to VALUE, in both files that carry it (the nvinfer
+    config and the CPU Triton model's parameters), as docs/inference.md tells a user to do:
+    `infer --threshold` is a final filter and cannot bring back what the bundle's thresholds drop."""
+    nvinfer = bundle / "deepstream" / "config_infer_primary.txt"
+    text, count = re.subn(r"(?m)^pre-cluster-threshold=.*$", f"pre-cluster-threshold={value}", nvinfer.read_text())
+    assert count >= 1, nvinfer
+    nvinfer.write_text(text)
+    for config in bundle.glob("triton/*_cpu/config.pbtxt"):
+        text = config.read_text()
+        text, count = re.subn(r'(key: "confidence_threshold"\s*value \{\s*string_value: )"[^"]*"', rf'\1"{value}"', text)
+        assert count == 1, config
+        text = re.sub(r'(key: "class_thresholds"\s*value \{\s*string_value: )"([^"]*)"',
+                      lambda m: m.group(1) + '"' + ",".join(repr(value) for _ in m.group(2).split(",")) + '"', text)
+        config.write_text(text)
