@@ -482,13 +482,22 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
     return replace(options, **plan.nvinfer_overrides)
 
 
+def _letterbox_as_nvinfer(net, options: NvinferOptions):
+    """The network with the nvinfer config's maintain-aspect-ratio / symmetric-padding where a carried key (an
+    old config `migrate` read) overrides the network's: the nvinferserver config must letterbox the same way."""
+    values = {field: str(options.extra[key]) == "1" for key, field in (
+        ("maintain-aspect-ratio", "maintain_aspect_ratio"), ("symmetric-padding", "symmetric_padding"))
+        if key in options.extra}
+    return replace(net, **values) if values else net
+
+
 def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_name: str, dla_core: int | None) -> None:
     folder = root / "deepstream"
     options = _nvinfer_options(plan, request, dla_core)
     write_nvinfer_config(folder / "config_infer_primary.txt", options)
     common = options.cluster.class_attrs.get("all", {}) if options.cluster else {}
     write_nvinferserver_config(folder / "config_infer_primary_nvinferserver.txt", NvinferserverOptions(
-        network=plan.net, model_name=model_name,
+        network=_letterbox_as_nvinfer(plan.net, options), model_name=model_name,
         labels_file="../labels.txt", num_classes=len(plan.labels), repository="../triton",
         max_batch_size=request.batch_size, custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=options.preprocessing, pre_cluster_threshold=common.get("pre-cluster-threshold"),

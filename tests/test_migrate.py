@@ -318,3 +318,19 @@ def test_a_deepstream_6_tao_config_with_int8(work, capsys):
     assert (prop.get("network-mode"), prop.get("int8-calib-file"), prop.get("cluster-mode")) == ("1", None, "3")
     assert prop.get("maintain-aspect-ratio") == "1" and prop.get("parse-bbox-func-name") == "NvDsInferParseCustomBatchedNMSTLT"
     assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
+
+
+def test_a_letterboxing_config_letterboxes_in_the_nvinferserver_config_too(work, capsys):
+    """maintain-aspect-ratio=1 + symmetric-padding=1 in the old config: carried into the nvinfer config, and the
+    bundle's nvinferserver config (deepstream_app_triton.txt) must preprocess the same way (it kept the
+    network's 0 / 0, so the migrated bundle failed its own check)."""
+    text = (CONFIGS / "pgie_detectnet_v2_tlt_config.txt").read_text().replace(
+        "batch-size=1", "batch-size=1\nmaintain-aspect-ratio=1\nsymmetric-padding=1")
+    config = config_tree(work / "tree_letterbox", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"], text=text)
+    out = work / "letterbox"
+    assert _migrate(config, out) == 0
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("maintain-aspect-ratio") == "1" and prop.get("symmetric-padding") == "1"
+    server = (out / "deepstream" / "config_infer_primary_nvinferserver.txt").read_text()
+    assert "maintain_aspect_ratio: 1" in server and "symmetric_padding: 1" in server
+    assert "0 error(s)" in _check(out, capsys)
