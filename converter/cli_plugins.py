@@ -33,7 +33,7 @@ def _library():
     import os
 
     from taostream.converter import plugin_host
-    from taostream.parsers.build import REPO_ROOT, SOURCE_DIR
+    from taostream.converter.native_build import REPO_ROOT, SOURCE_DIR
 
     if os.environ.get(plugin_host.LIBRARY_ENV):
         path = plugin_host.find_plugin_host_library()

@@ -3,7 +3,9 @@ converter/plugin_host.py) against the numpy references, bit for bit, and the CPU
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -380,3 +382,28 @@ def test_a_library_from_older_sources_is_not_used(tmp_path, monkeypatch, caplog)
     finally:
         monkeypatch.undo()
         plugin_host.load_plugin_host.cache_clear()
+
+
+def test_plugins_check_under_address_and_undefined_behaviour_sanitizers():
+    """The host library built with ASan + UBSan (-fno-sanitize-recover: any report aborts) through every
+    `plugins check` case, loaded into Python with the sanitizer runtimes preloaded."""
+    import subprocess
+    import sys
+
+    from taostream.converter import native_build as build
+
+    compiler = shutil.which("g++")
+    runtimes = [subprocess.run([compiler, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+                for name in ("libasan.so", "libubsan.so")] if compiler else []
+    if not runtimes or not all(Path(r).is_absolute() and Path(r).is_file() for r in runtimes):
+        pytest.skip("g++ with the ASan/UBSan runtimes builds the sanitized library")
+    build_dir = build.REPO_ROOT / "build-plugins-sanitize"
+    build.configure(build_dir, sanitize=True, build_type="RelWithDebInfo", cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
+    build.build_targets(build_dir, (plugin_host.TARGET,))
+    env = dict(os.environ, LD_PRELOAD=" ".join(runtimes), ASAN_OPTIONS="detect_leaks=0",
+               **{plugin_host.LIBRARY_ENV: str(build_dir / "plugins" / plugin_host.LIBRARY_NAME)})
+    result = subprocess.run([sys.executable, "-m", "taostream", "plugins", "check"], capture_output=True, text=True,
+                            env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "ERROR: AddressSanitizer" not in result.stderr and "runtime error" not in result.stderr
+    assert ", 0 differ" in result.stdout and "build-plugins-sanitize" in result.stdout
