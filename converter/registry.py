@@ -363,6 +363,41 @@ NETWORKS: tuple[Network, ...] = (
         keep_top_k=100,
         notes=("ONNX only (no UFF export); NHWC input",),
     ),
+    Network(
+        name="lprnet",
+        aliases=("lpr", "lpr_net", "lprnet_tf1", "us_lprnet", "ch_lprnet"),
+        task="classification",  # an nvinfer classifier (network-type=1) whose one attribute is the plate
+        input_blob="image_input",
+        default_dims=(3, 48, 96),
+        input_order="NCHW",
+        color="RGB",
+        net_scale_factor=1.0 / 255.0,
+        offsets=(),
+        maintain_aspect_ratio=False,
+        symmetric_padding=False,
+        outputs_uff=("tf_op_layer_ArgMax", "tf_op_layer_Max"),
+        outputs_onnx=("tf_op_layer_ArgMax", "tf_op_layer_Max"),
+        output_layout="lprnet_ctc",
+        outputs=(
+            _t("tf_op_layer_ArgMax", "INT32", ("T",), "character id per time step (T = width / 4); id = len(characters) is the CTC blank"),
+            _t("tf_op_layer_Max", "FP32", ("T",), "that character's softmax probability per time step"),
+        ),
+        # NVIDIA's name (deepstream_lpr_app's nvinfer_custom_lpr_parser.cpp, lpr_config_sgie_us.txt).
+        parser_function="NvDsInferParseCustomNVPlate",
+        legacy_parser_function="",
+        network_type=1,
+        cluster_mode=4,
+        plugins_onnx=(),
+        plugins_uff=(),
+        label_rule="characters",
+        has_background=False,
+        background_position="none",
+        pre_cluster_threshold=0.0,
+        nms_iou_threshold=0.0,
+        spec_blocks=("lpr_config",),
+        notes=("labels.txt is dataset_config.characters_list_file (one character per line); the parser reads it as "
+               "its dictionary (TAOSTREAM_LPR_DICT, else dict.txt in the working directory, as NVIDIA's)",),
+    ),
 )
 
 _BY_NAME: dict[str, Network] = {}

@@ -77,6 +77,12 @@ class NativeParsers:
             ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(_Layer), ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.c_uint, ctypes.c_float, ctypes.POINTER(ctypes.c_uint),
             ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_float), ctypes.c_int]
+        self._lib.taostream_harness_classify_text.restype = ctypes.c_int
+        self._lib.taostream_harness_classify_text.argtypes = [
+            ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(_Layer), ctypes.c_int, ctypes.c_uint,
+            ctypes.c_uint, ctypes.c_uint, ctypes.c_float, ctypes.POINTER(ctypes.c_uint),
+            ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_long),
+            ctypes.c_int, ctypes.c_char_p, ctypes.c_long, ctypes.c_char_p, ctypes.c_long]
         self._lib.taostream_harness_time_parse.restype = ctypes.c_double
         self._lib.taostream_harness_time_parse.argtypes = [
             ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(_Layer), ctypes.c_int, ctypes.c_uint,
@@ -161,6 +167,35 @@ class NativeParsers:
         if count < 0:
             return None
         return [Attribute(int(indices[i]), int(values[i]), float(confidences[i])) for i in range(count)]
+
+    def classify_text(self, function: str, layers, threshold: float = 0.0, net=(224, 224, 3),
+                      capacity: int = 64) -> tuple[list[Attribute], str] | None:
+        """Like classify, plus what nvinfer keeps as text: each attribute's attributeLabel
+        (Attribute.label) and the description string; None when the parser returned false."""
+        table, n, keep_alive = self._layers(layers)
+        indices, values = (ctypes.c_uint * capacity)(), (ctypes.c_uint * capacity)()
+        confidences, offsets = (ctypes.c_float * capacity)(), (ctypes.c_long * capacity)()
+        labels, description = ctypes.create_string_buffer(1 << 16), ctypes.create_string_buffer(1 << 16)
+        count = self._lib.taostream_harness_classify_text(
+            self.library, function.encode(), table, n, net[0], net[1], net[2], threshold, indices, values,
+            confidences, offsets, capacity, labels, len(labels), description, len(description))
+        del keep_alive
+        if count == -2:
+            raise ParserCallError(f"cannot load {function} from {self.library.decode()}")
+        if count == -3:
+            raise ParserCallError(f"{function}: a label or the description exceeds the harness buffers")
+        if count < 0:
+            return None
+        raw = labels.raw
+
+        def label(i: int) -> str | None:
+            if offsets[i] < 0:
+                return None
+            return raw[offsets[i]:raw.index(b"\0", offsets[i])].decode()
+
+        found = [Attribute(int(indices[i]), int(values[i]), float(confidences[i]), label(i))
+                 for i in range(min(count, capacity))]
+        return found, description.value.decode()
 
     def seconds_per_call(self, function: str, layers, net_w: int, net_h: int, num_classes: int,
                          thresholds: Sequence[float], iterations: int) -> float:

@@ -55,6 +55,7 @@ class Attribute:
     index: int
     value: int
     confidence: float
+    label: str | None = None  # set by parsers that name the result themselves (LPRNet's plate)
 
 
 CLUSTER_MODES = ("none", "dbscan", "nms", "dbscan_nms")
@@ -623,6 +624,58 @@ def classify_softmax(probabilities: np.ndarray, threshold: float, index: int = 0
     return Attribute(index, best, float(p[best]))
 
 
+# LPRNet: TAO's CTC greedy decode of the exported arg-max/max per time step.
+LPR_MIN_CHARACTERS = 3  # NVIDIA's NvDsInferParseCustomNVPlate reports shorter readings as nothing
+
+
+@dataclass(frozen=True)
+class PlateReading:
+    """One LPRNet reading: TAO's decode_ctc_conf (runs of the same id collapse to their first step,
+    then blanks are dropped; id len(characters) is the blank)."""
+
+    character_ids: tuple[int, ...]
+    confidences: tuple[float, ...]  # the kept steps' tf_op_layer_Max values
+    text: str
+
+    @property
+    def confidence(self) -> float:
+        """The product of the character confidences, as NVIDIA's parser reports it (a float
+        attributeConfidence multiplied by each double value in turn, so rounded to float32 per step)."""
+        product = F32(1.0)
+        for value in self.confidences:
+            product = F32(float(product) * float(F32(value)))
+        return float(product)
+
+
+def decode_lprnet(ids: np.ndarray, confidences: np.ndarray, characters: Sequence[str]) -> PlateReading:
+    """TAO's decode_ctc_conf for one image: ids [T] (tf_op_layer_ArgMax), confidences [T]
+    (tf_op_layer_Max). An id outside 0..len(characters) is a malformed output."""
+    ids = _flat(np.asarray(ids), "tf_op_layer_ArgMax").astype(np.int64)
+    conf = _flat(np.asarray(confidences), "tf_op_layer_Max").astype(np.float64)
+    if ids.size != conf.size:
+        raise MalformedOutputError(f"tf_op_layer_ArgMax has {ids.size} steps but tf_op_layer_Max {conf.size}")
+    blank = len(characters)
+    kept_ids, kept_conf = [], []
+    previous = None
+    for step, value in enumerate(ids.tolist()):
+        if not 0 <= value <= blank:
+            raise MalformedOutputError(f"tf_op_layer_ArgMax step {step} is {value}, outside 0..{blank} "
+                                       f"({blank} characters + the blank)")
+        if value != previous and value != blank:
+            kept_ids.append(value)
+            kept_conf.append(float(conf[step]))
+        previous = value
+    return PlateReading(tuple(kept_ids), tuple(kept_conf), "".join(characters[i] for i in kept_ids))
+
+
+def lprnet_attribute(reading: PlateReading) -> Attribute | None:
+    """What NvDsInferParseCustomNVPlate attaches: attribute 0, value 1, confidence = product of the
+    character confidences, label = the plate; nothing when fewer than 3 characters were read."""
+    if len(reading.character_ids) < LPR_MIN_CHARACTERS:
+        return None
+    return Attribute(0, 1, reading.confidence, reading.text)
+
+
 # --- network-level entry point --------------------------------------------------------------------
 
 # Output names each layout looks for, in the order its decode function takes them (":0" ignored).
@@ -634,10 +687,11 @@ LAYOUT_OUTPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "mask_rcnn": (("generate_detections",), ("mask_fcn_logits/BiasAdd", "mask_head/mask_fcn_logits/BiasAdd")),
     "detectnet_v2_grid": (("output_cov/Sigmoid",), ("output_bbox/BiasAdd",)),
     "softmax": (("predictions/Softmax",),),
+    "lprnet_ctc": (("tf_op_layer_ArgMax",), ("tf_op_layer_Max",)),
 }
 # Rank of each output of one image (for telling batched arrays apart).
 _IMAGE_RANK = {"nms7": 3, "batched_nms": 1, "efficient_nms": 1, "frcnn_tlt2": 2, "mask_rcnn": 2,
-               "detectnet_v2_grid": 3, "softmax": 1}
+               "detectnet_v2_grid": 3, "softmax": 1, "lprnet_ctc": 1}
 
 
 def _network(network):
@@ -673,7 +727,7 @@ def select_outputs(layout: str, outputs: Mapping[str, np.ndarray]) -> list[np.nd
 
 
 def decode_image(layout: str, arrays: Sequence[np.ndarray | None], net_w: int, net_h: int,
-                 params: DecodeParams, classifier_threshold: float = 0.0):
+                 params: DecodeParams, classifier_threshold: float = 0.0, characters: Sequence[str] = ()):
     if layout == "nms7":
         return decode_nms7(arrays[0], arrays[1], net_w, net_h, params)
     if layout == "batched_nms":
@@ -688,18 +742,20 @@ def decode_image(layout: str, arrays: Sequence[np.ndarray | None], net_w: int, n
         return decode_detectnet_v2(*arrays, net_w, net_h, params)
     if layout == "softmax":
         return classify_softmax(arrays[0], classifier_threshold)
+    if layout == "lprnet_ctc":
+        return lprnet_attribute(decode_lprnet(arrays[0], arrays[1], characters))
     raise ValueError(f"no reference decoder for output layout '{layout}'")
 
 
 def decode(network, outputs: Mapping[str, np.ndarray], net_w: int, net_h: int,
            params: DecodeParams | None = None, batched: bool | None = None,
-           classifier_threshold: float = 0.0):
+           classifier_threshold: float = 0.0, characters: Sequence[str] = ()):
     """Decode a network's raw outputs the way its DeepStream parser does.
 
     ``network`` is a registry Network or any name get_network() accepts. With ``batched`` (or, when
     None, when the first output has one more dim than one image's), every array's first axis is
     the batch and the result is a list per image; otherwise the detections of one image
-    (an Attribute or None for classifiers)."""
+    (an Attribute or None for classifiers). ``characters`` is LPRNet's character list (labels.txt)."""
     layout = layout_of(network, outputs)
     if params is None:
         params = DecodeParams.for_network(network, num_classes=1024)
@@ -707,10 +763,10 @@ def decode(network, outputs: Mapping[str, np.ndarray], net_w: int, net_h: int,
     if batched is None:
         batched = np.ndim(arrays[0]) == _IMAGE_RANK[layout] + 1
     if not batched:
-        return decode_image(layout, arrays, net_w, net_h, params, classifier_threshold)
+        return decode_image(layout, arrays, net_w, net_h, params, classifier_threshold, characters)
     size = len(arrays[0])
     return [
         decode_image(layout, [None if a is None else a[i] for a in arrays], net_w, net_h, params,
-                     classifier_threshold)
+                     classifier_threshold, characters)
         for i in range(size)
     ]

@@ -43,7 +43,7 @@ def test_abi_layout_is_deepstreams(native_parsers):
 
 def test_library_exports_every_registry_parser_name(native_parsers):
     library = ctypes.CDLL(native_parsers.library.decode())
-    names = {n.parser_function for n in NETWORKS} | {n.legacy_parser_function for n in NETWORKS} - {""}
+    names = ({n.parser_function for n in NETWORKS} | {n.legacy_parser_function for n in NETWORKS}) - {""}
     names |= {"NvDsInferParseCustomFrcnnTLT", "NvDsInferParseCustomSSDTLT", "NvDsInferParseCustomYOLOV3TLT",
               "NvDsInferParseCustomMrcnnTLT", "NvDsInferParseCustomMrcnnTLTV2"}
     for name in sorted(names):

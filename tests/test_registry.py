@@ -7,7 +7,8 @@ import pytest
 from taostream.converter import registry, trt_support
 from taostream.converter.errors import UnknownNetworkError
 
-ALL = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3", "yolo_v4", "mask_rcnn", "efficientdet"]
+ALL = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3", "yolo_v4", "mask_rcnn", "efficientdet",
+       "lprnet"]
 
 
 def test_every_network_of_the_facts_is_registered():

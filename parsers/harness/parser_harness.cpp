@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -144,6 +145,51 @@ int taostream_harness_classify(const char *library, const char *symbol, const Ha
     confidences[i] = attributes[i].attributeConfidence;
   }
   return static_cast<int>(attributes.size());
+}
+
+// NvDsInferClassiferParseCustomFunc with what nvinfer keeps of the result besides the numbers: each
+// attribute's attributeLabel (NUL-terminated into `labels`, `label_offsets[i]` = its start or -1 for
+// none; released with free() as nvinfer does) and the description string (into `description`).
+// Returns the attribute count, -1 / -2 as above, -3 when a buffer is too small.
+int taostream_harness_classify_text(const char *library, const char *symbol, const HarnessLayer *layers,
+                                    int layer_count, unsigned net_w, unsigned net_h, unsigned net_c,
+                                    float threshold, unsigned *indices, unsigned *values, float *confidences,
+                                    long *label_offsets, int capacity, char *labels, long labels_capacity,
+                                    char *description, long description_capacity) {
+  void *fn = symbol_of(library, symbol);
+  if (fn == nullptr) return kLoadFailed;
+  const std::vector<NvDsInferLayerInfo> info = to_layers(layers, layer_count);
+  const NvDsInferNetworkInfo net{net_w, net_h, net_c};
+  std::vector<NvDsInferAttribute> attributes;
+  std::string text;
+  const bool ok = reinterpret_cast<NvDsInferClassiferParseCustomFunc>(fn)(info, net, threshold, attributes, text);
+  int status = ok ? static_cast<int>(attributes.size()) : kParseFailed;
+  long used = 0;
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    const char *label = attributes[i].attributeLabel;
+    if (static_cast<int>(i) < capacity) {
+      indices[i] = attributes[i].attributeIndex;
+      values[i] = attributes[i].attributeValue;
+      confidences[i] = attributes[i].attributeConfidence;
+      label_offsets[i] = -1;
+      if (label != nullptr) {
+        const long size = static_cast<long>(std::strlen(label)) + 1;
+        if (used + size > labels_capacity) {
+          status = -3;
+        } else {
+          std::memcpy(labels + used, label, static_cast<size_t>(size));
+          label_offsets[i] = used;
+          used += size;
+        }
+      }
+    }
+    std::free(attributes[i].attributeLabel);  // nvinfer's releaseFrameOutput
+  }
+  if (ok) {
+    if (static_cast<long>(text.size()) + 1 > description_capacity) return -3;
+    std::memcpy(description, text.c_str(), text.size() + 1);
+  }
+  return status;
 }
 
 // Mean CPU seconds (this thread) per call of a detection parser over `iterations` calls, no

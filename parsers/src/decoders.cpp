@@ -782,6 +782,37 @@ bool classify_softmax(const TensorView &probabilities, float threshold, Classifi
   return true;
 }
 
+bool decode_ctc_greedy(const TensorView &ids, const TensorView &confidences, long blank, PlateResult *out,
+                       std::string *error) {
+  if (!require_elements(ids, "character ids [T]", error) ||
+      !require_elements(confidences, "character confidences [T]", error))
+    return false;
+  if (ids.count != confidences.count) {
+    *error = "character ids '" + ids.name + "' have " + std::to_string(ids.count) + " steps but confidences '" +
+             confidences.name + "' " + std::to_string(confidences.count);
+    return false;
+  }
+  *out = PlateResult{};
+  bool have_previous = false;
+  long previous = 0;
+  for (size_t step = 0; step < ids.count; ++step) {
+    const float raw = ids.at(step);
+    const long id = static_cast<long>(raw);
+    if (!finite(raw) || static_cast<float>(id) != raw || id < 0 || id > blank) {
+      *error = "character ids '" + ids.name + "' step " + std::to_string(step) + " is " + std::to_string(raw) +
+               ", outside 0.." + std::to_string(blank) + " (the dictionary's characters + the blank)";
+      return false;
+    }
+    if ((!have_previous || id != previous) && id != blank) {
+      out->character_ids.push_back(id);
+      out->confidences.push_back(confidences.at(step));
+    }
+    previous = id;
+    have_previous = true;
+  }
+  return true;
+}
+
 namespace {
 double per_class(const std::vector<double> &values, size_t class_id, double fallback) {
   if (values.empty()) return fallback;

@@ -118,6 +118,16 @@ struct ClassifierResult {
 bool classify_softmax(const TensorView &probabilities, float threshold, ClassifierResult *out,
                       std::string *error);
 
+// LPRNet: TAO's CTC greedy decode of tf_op_layer_ArgMax [T] / tf_op_layer_Max [T]. A run of the same
+// id keeps its first step; the blank id (= the number of characters) is dropped. An id outside
+// 0..blank, or id/confidence tensors of different lengths, are malformed outputs.
+struct PlateResult {
+  std::vector<long> character_ids;
+  std::vector<float> confidences;  // tf_op_layer_Max at each kept step
+};
+bool decode_ctc_greedy(const TensorView &ids, const TensorView &confidences, long blank, PlateResult *out,
+                       std::string *error);
+
 // Clustering building blocks (also used by the benchmark through the harness).
 struct Candidate {
   float x1, y1, x2, y2, score;

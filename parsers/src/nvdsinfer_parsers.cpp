@@ -8,7 +8,10 @@
 #include <type_traits>
 #include <exception>
 #include <initializer_list>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -286,6 +289,59 @@ struct AbiTag<28> {
   static constexpr char text[] = "TAOSTREAM_PARSER_ABI object_info_bytes=28 (DeepStream 9+, rotation_angle)";
 };
 
+// LPRNet's dictionary: line k is character id k (dataset_config.characters_list_file, NVIDIA's
+// dict.txt); a lone ';'-joined line (nvinfer's classifier labels form) is split. Read once per path
+// (NVIDIA's parser reads it once) and kept for the process; a missing or empty file is an error.
+bool lpr_dictionary(const std::string &path, const std::vector<std::string> **out, std::string *error) {
+  static std::mutex mutex;
+  static std::map<std::string, std::vector<std::string>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = cache.find(path);
+  if (found == cache.end()) {
+    std::ifstream file(path);
+    if (!file.is_open()) {
+      *error = "cannot open the LPR dictionary '" + path + "' (one character per line, the spec's "
+               "characters_list_file): set TAOSTREAM_LPR_DICT to its path or put dict.txt in the working directory";
+      return false;
+    }
+    std::vector<std::string> characters;
+    std::string line;
+    while (std::getline(file, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      characters.push_back(line);
+    }
+    while (!characters.empty() && characters.back().empty()) characters.pop_back();
+    if (characters.size() == 1 && characters[0].size() > 1 && characters[0].find(';') != std::string::npos) {
+      std::vector<std::string> split;
+      std::stringstream parts(characters[0]);
+      std::string part;
+      while (std::getline(parts, part, ';')) split.push_back(part);
+      characters = split;
+    }
+    if (characters.empty()) {
+      *error = "the LPR dictionary '" + path + "' is empty; it needs one character per line";
+      return false;
+    }
+    found = cache.emplace(path, std::move(characters)).first;
+  }
+  *out = &found->second;
+  return true;
+}
+
+const NvDsInferLayerInfo *lpr_layer(std::vector<NvDsInferLayerInfo> const &layers, const char *name, bool integer) {
+  for (const NvDsInferLayerInfo &l : layers)
+    if (!l.isInput && base_name(l.layerName) == name) return &l;
+  // NVIDIA's parser tells the two outputs apart by data type (INT32 ids, FLOAT confidences).
+  for (const NvDsInferLayerInfo &l : layers) {
+    if (l.isInput) continue;
+    int data_type = 0;
+    std::memcpy(&data_type, &l.dataType, sizeof data_type);
+    const bool is_integer = data_type == 2 || data_type == 3 || data_type == 4 || data_type == 5;
+    if (is_integer == integer) return &l;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 extern "C" __attribute__((used)) const char *const taostream_parser_abi =
@@ -447,6 +503,60 @@ bool NvDsInferClassifierParseCustomTAO(std::vector<NvDsInferLayerInfo> const &ou
   });
 }
 
+// LPRNet under NVIDIA's name (deepstream_lpr_app, parse-classifier-func-name=NvDsInferParseCustomNVPlate):
+// tf_op_layer_ArgMax / tf_op_layer_Max decoded the TAO way (decode_ctc_greedy). Like NVIDIA's: the
+// description string is the plate; one attribute (index 0, value 1, confidence = product of the
+// character confidences, attributeLabel = strdup(plate), released by nvinfer with free()) when at
+// least 3 characters were read; classifierThreshold is not used. Unlike NVIDIA's: the sequence length
+// is the tensors' length (not network width / 4), ids outside the dictionary fail the call instead of
+// reading past it, and the dictionary path is $TAOSTREAM_LPR_DICT when set (else dict.txt, as NVIDIA's).
+bool NvDsInferParseCustomNVPlate(std::vector<NvDsInferLayerInfo> const &outputLayersInfo,
+                                 NvDsInferNetworkInfo const &networkInfo, float classifierThreshold,
+                                 std::vector<NvDsInferAttribute> &attrList, std::string &descString) {
+  (void)networkInfo;
+  (void)classifierThreshold;
+  return guarded("NvDsInferParseCustomNVPlate", [&](std::string *error) {
+    const char *configured = std::getenv("TAOSTREAM_LPR_DICT");
+    const std::vector<std::string> *characters = nullptr;
+    if (!lpr_dictionary(configured && *configured ? configured : "dict.txt", &characters, error)) return false;
+    const NvDsInferLayerInfo *ids_layer = lpr_layer(outputLayersInfo, "tf_op_layer_ArgMax", true);
+    const NvDsInferLayerInfo *conf_layer = lpr_layer(outputLayersInfo, "tf_op_layer_Max", false);
+    if (ids_layer == nullptr || conf_layer == nullptr || ids_layer == conf_layer) {
+      std::vector<const NvDsInferLayerInfo *> outputs;
+      for (const NvDsInferLayerInfo &l : outputLayersInfo)
+        if (!l.isInput) outputs.push_back(&l);
+      *error = "LPRNet needs tf_op_layer_ArgMax (INT32 ids) and tf_op_layer_Max (FLOAT confidences); the engine's "
+               "outputs are: " + layer_list(outputs) + ". Check output-blob-names.";
+      return false;
+    }
+    TensorView ids, confidences;
+    if (!to_view(*ids_layer, &ids, error) || !to_view(*conf_layer, &confidences, error)) return false;
+    taostream::PlateResult plate;
+    if (!taostream::decode_ctc_greedy(ids, confidences, static_cast<long>(characters->size()), &plate, error))
+      return false;
+    std::string text;
+    float confidence = 1.0f;
+    for (size_t i = 0; i < plate.character_ids.size(); ++i) {
+      text += (*characters)[static_cast<size_t>(plate.character_ids[i])];
+      confidence = static_cast<float>(confidence * static_cast<double>(plate.confidences[i]));
+    }
+    descString = text;
+    if (plate.character_ids.size() >= 3) {
+      NvDsInferAttribute attr{};
+      attr.attributeIndex = 0;
+      attr.attributeValue = 1;
+      attr.attributeConfidence = confidence;
+      attr.attributeLabel = strdup(text.c_str());
+      if (attr.attributeLabel == nullptr) {
+        *error = "out of memory";
+        return false;
+      }
+      attrList.push_back(attr);
+    }
+    return true;
+  });
+}
+
 }  // extern "C"
 #pragma GCC visibility pop
 
@@ -463,3 +573,4 @@ TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomDetectNetV2TAO, NvDsInferParseCust
 TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomMrcnnTLT, NvDsInferInstanceMaskParseCustomFunc);
 TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomMrcnnTLTV2, NvDsInferInstanceMaskParseCustomFunc);
 TAOSTREAM_CHECK_SIGNATURE(NvDsInferClassifierParseCustomTAO, NvDsInferClassiferParseCustomFunc);
+TAOSTREAM_CHECK_SIGNATURE(NvDsInferParseCustomNVPlate, NvDsInferClassiferParseCustomFunc);
