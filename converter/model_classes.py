@@ -12,6 +12,7 @@ registry (FACTS.md sections 2 and 3):
 - TLT 2.0 FasterRCNN (UFF, no NMS): the class softmax's width (background last);
 - MaskRCNN: GenerateDetection_TRT's ``num_classes``, else the mask output's channels;
 - EfficientDet: the width of EfficientNMS_TRT's scores input;
+- LPRNet: the characters, i.e. the width of the softmax the ArgMax output reduces, minus the CTC blank;
 - a graph `taostream modernize` rewrote (the plugin nodes are gone): the count it recorded in the
   model's metadata (METADATA_KEY).
 """
@@ -135,7 +136,39 @@ def _from_outputs(model: onnx.ModelProto, net: Network) -> ModelClasses | None:
     if layout == "mask_rcnn":
         found = _channel(_output(model, "mask_fcn_logits/BiasAdd"), 2, "mask channel(s)")
         return ModelClasses(found.count, found.where, 0) if found else None
+    if layout == "lprnet_ctc":
+        return _lpr_characters(model)
     return None
+
+
+_PASS_THROUGH = ("Cast", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Flatten")
+
+
+def _lpr_characters(model: onnx.ModelProto) -> ModelClasses | None:
+    """LPRNet: the ArgMax behind tf_op_layer_ArgMax (through casts and reshapes) reduces the
+    character softmax; its width is the characters + the CTC blank (which has no label line)."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    output = _output(model, "tf_op_layer_ArgMax")
+    node = producers.get(output.name) if output is not None else None
+    while node is not None and node.op_type in _PASS_THROUGH:
+        node = producers.get(node.input[0])
+    if node is None or node.op_type != "ArgMax":
+        return None
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - a graph ONNX cannot infer says nothing here
+        return None
+    shapes = {v.name: v for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+    source = shapes.get(node.input[0])
+    if source is None:
+        return None
+    dims = _dims(source)
+    axis = int(_attributes(node).get("axis", 0))
+    if not -len(dims) <= axis < len(dims) or dims[axis] <= 1:
+        return None
+    width = dims[axis]
+    return ModelClasses(width - 1, f"its ArgMax '{node.name}' reduces {width} classes ({width - 1} characters + "
+                                   "the CTC blank)")
 
 
 def _efficient_nms_scores(model: onnx.ModelProto) -> ModelClasses | None:

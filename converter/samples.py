@@ -47,6 +47,7 @@ _BUILDERS = {
     "yolo_v4": lambda b, x, dims, n: graphs.build_yolo(b, x, dims, n, "yolo_v4"),
     "mask_rcnn": graphs.build_mask_rcnn,
     "efficientdet": graphs.build_efficientdet,
+    "lprnet": graphs.build_lprnet,
 }
 
 
@@ -137,10 +138,17 @@ def _readme(net: Network, key_is_default: bool, model: onnx.ModelProto, labels, 
     extra_lines = "".join(f"- `{name}`: class source the label rule reads\n" for name in extra)
     label_layout = (f"{len(labels)} classes on one ';'-separated line, item k = class id k (nvinfer's classifier form)"
                     if net.network_type == 1 else f"{len(labels)} lines, line k = the class the model outputs as id k")
+    planted = ""
+    if net.output_layout == "lprnet_ctc":
+        from taostream.converter.samples_specs import LPR_PLATE
+
+        planted = (f"Its head adds a fixed per-step bias that spells `{LPR_PLATE}`: every image reads as that "
+                   "plate, so the CTC decode and the parser can be checked end to end.\n\n")
     return (
         f"# taostream sample: {net.name}\n\n"
         "**SYNTHETIC MODEL: the weights are random.** It detects or classifies nothing; it exists to "
         "exercise conversion, configuration and deployment with the exact layout of a TAO export.\n\n"
+        f"{planted}"
         f"{key_line}\n\n"
         "## Files\n\n"
         f"- `{MODEL_FILE}`: ONNX payload in TAO's export layout. Input `{net.input_blob}` "

@@ -364,3 +364,42 @@ def build_efficientdet(b: GraphBuilder, x: str, dims, num_classes: int) -> list:
              score_threshold=specs.EFFICIENTDET["score_threshold"],
              iou_threshold=specs.EFFICIENTDET["iou_threshold"], score_activation=1, box_coding=1)
     return [helper.make_tensor_value_info(*o) for o in outputs]
+
+
+# -- LPRNet: per-step character softmax, exported as arg-max + max ---------------------------------
+def lprnet_steps(plate: str, characters, steps: int) -> list[int]:
+    """The per-step ids a CTC model emits for ``plate``: characters held two steps where room allows,
+    a blank between two equal characters and after the plate."""
+    blank = len(characters)
+    ids: list[int] = [blank]
+    for k, ch in enumerate(plate):
+        if k and plate[k - 1] == ch:
+            ids.append(blank)
+        ids += [characters.index(ch)] * (2 if len(ids) + 2 * (len(plate) - k) < steps else 1)
+    if len(ids) > steps:
+        raise ValueError(f"plate {plate!r} needs {len(ids)} steps, the model has {steps}")
+    return ids + [blank] * (steps - len(ids))
+
+
+def build_lprnet(b: GraphBuilder, x: str, dims, num_classes: int) -> list:
+    """TAO's LPRNet export: the character softmax [N, C, 1, T] (C = characters + blank, T = W / 4)
+    reduced to ``tf_op_layer_ArgMax`` (INT32) and ``tf_op_layer_Max`` [N, T]. The head adds a fixed
+    per-step bias that spells specs.LPR_PLATE, so every image reads as that plate: random weights
+    cannot recognise anything, the planted plate makes the decode checkable end to end."""
+    _, h, w = dims
+    steps = _down(w, 2)
+    features = _stem(b, x, dims[0], 2, 16)
+    logits = b.conv(features[-1], "lpr_head", 16, num_classes, kernel=1)
+    pooled = b.op("ReduceMean", [logits], "lpr_head/Mean", axes=[2], keepdims=1)  # [N, C, 1, T]
+    prior = np.zeros((1, num_classes, 1, steps), np.float32)
+    for step, cid in enumerate(lprnet_steps(specs.LPR_PLATE, specs.LPR_CHARACTERS, steps)):
+        prior[0, cid, 0, step] = specs.LPR_PLATE_BIAS
+    biased = b.op("Add", [pooled, b.const("lpr_head/plate_prior", prior)], "lpr_head/add")
+    probs = b.op("Softmax", [biased], "softmax", axis=1)
+    argmax = b.op("ArgMax", [probs], "ArgMax", axis=1, keepdims=0)  # [N, 1, T] int64
+    argmax = b.reshape(argmax, "ArgMax/Reshape", (-1, steps))
+    ids = b.op("Cast", [argmax], "tf_op_layer_ArgMax", to=I32)
+    top = b.op("ReduceMax", [probs], "Max", axes=[1], keepdims=0)
+    top = b.reshape(top, "tf_op_layer_Max", (-1, steps))
+    return [helper.make_tensor_value_info(ids, I32, [BATCH, steps]),
+            helper.make_tensor_value_info(top, F32, [BATCH, steps])]

@@ -31,6 +31,12 @@ CLASSIFICATION_DIRECTORIES = ("cat", "Dog", "bird", "Zebra")  # Keras sorts them
 MASK_RCNN_CATEGORIES = ({"id": 2, "name": "bicycle"}, {"id": 1, "name": "person"}, {"id": 3, "name": "car"})
 EFFICIENTDET_CATEGORIES = ({"id": 4, "name": "road_sign"}, {"id": 1, "name": "person"}, {"id": 2, "name": "car"})
 
+# NVIDIA's US plate alphabet (deepstream_lpr_app's US dictionary): digits and letters without 'O';
+# the model has these 35 classes + the CTC blank.
+LPR_CHARACTERS = tuple("0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ")
+LPR_PLATE = "NV3388TX"  # what every image reads as (the sample head's planted bias, samples_networks)
+LPR_PLATE_BIAS = 8.0
+LPR_CHARACTERS_FILE = "us_lp_characters.txt"
 NMS_CONFIDENCE = {"ssd": 0.01, "dssd": 0.01, "retinanet": 0.01, "yolo_v3": 0.001, "yolo_v4": 0.001}
 NMS_IOU = {"ssd": 0.6, "dssd": 0.6, "retinanet": 0.6, "yolo_v3": 0.5, "yolo_v4": 0.5}
 NMS_TOP_K = 200  # nms_config.top_k: the plugins get topK = 2 * top_k, keepTopK = top_k
@@ -309,6 +315,28 @@ def _efficientdet_spec(dims, out_dir: Path) -> SampleSpec:
     return SampleSpec("efficientdet", text, labels, top, {"instances_val.json": _coco_json(EFFICIENTDET_CATEGORIES)})
 
 
+def _lprnet_spec(dims, out_dir: Path) -> SampleSpec:
+    """The structure of TAO's default LPRNet spec (fixtures specs/tao_lprnet_default_spec.txt) with
+    characters_list_file pointing at the sample's character list."""
+    c, h, w = dims
+    text = (SYNTHETIC_NOTE + "random_seed: 42\nlpr_config {\n  hidden_units: 512\n  max_label_length: 8\n"
+            "  arch: \"baseline\"\n  nlayers: 10\n}\n"
+            "training_config {\n  batch_size_per_gpu: 32\n  num_epochs: 100\n  learning_rate {\n"
+            "  soft_start_annealing_schedule {\n    min_learning_rate: 1e-6\n    max_learning_rate: 5e-4\n"
+            "    soft_start: 0.001\n    annealing: 0.5\n  }\n  }\n  regularizer {\n    type: L2\n    weight: 5e-4\n  }\n}\n"
+            "eval_config {\n  validation_period_during_training: 5\n  batch_size: 16\n}\n"
+            f"augmentation_config {{\n    output_width: {w}\n    output_height: {h}\n    output_channel: {c}\n"
+            "    max_rotate_degree: 5\n    rotate_prob: 0.5\n    blur_prob: 0.5\n    reverse_color_prob: 0.5\n"
+            "    keep_original_prob: 0.3\n}\n"
+            "dataset_config {\n  data_sources: {\n    label_directory_path: \"/workspace/lpr_default_dataset/train/label\"\n"
+            "    image_directory_path: \"/workspace/lpr_default_dataset/train/image\"\n  }\n"
+            f"  characters_list_file: \"{out_dir / LPR_CHARACTERS_FILE}\"\n"
+            "  validation_data_sources: {\n    label_directory_path: \"/workspace/lpr_default_dataset/test/label\"\n"
+            "    image_directory_path: \"/workspace/lpr_default_dataset/test/image\"\n  }\n}\n")
+    return SampleSpec("lprnet", text, LPR_CHARACTERS, len(LPR_CHARACTERS) + 1,
+                      {LPR_CHARACTERS_FILE: "".join(f"{ch}\n" for ch in LPR_CHARACTERS)})
+
+
 def sample_spec(network: str, dims: tuple[int, int, int], out_dir: Path) -> SampleSpec:
     """The spec, labels and class count of a registry network's sample (``network`` canonical)."""
     if network in ("ssd", "dssd", "retinanet"):
@@ -321,6 +349,7 @@ def sample_spec(network: str, dims: tuple[int, int, int], out_dir: Path) -> Samp
         "classification": lambda: _classification_spec(dims),
         "mask_rcnn": lambda: _mask_rcnn_spec(dims, out_dir),
         "efficientdet": lambda: _efficientdet_spec(dims, out_dir),
+        "lprnet": lambda: _lprnet_spec(dims, out_dir),
     }
     if network not in builders:
         raise KeyError(f"no sample spec for network {network!r}")

@@ -34,7 +34,8 @@ from taostream.deepstream_configs.deploy import triton_gpu_models, write_deploym
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.manifest import MANIFEST_VERSION
 from taostream.deepstream_configs.nvinfer import (
-    DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions, deepstream_major, write_nvinfer_config)
+    DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
+    deepstream_major, write_nvinfer_config)
 from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
 from taostream.deepstream_configs.spec_settings import (
     PARSER_SETTINGS_ENV, cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
@@ -506,6 +507,10 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
     if options.cluster.parser_settings:
         # nvinfer cannot hand a parser its clustering settings: DeepStream reads them from here.
         atomic_write_text(folder / PARSER_ENV_FILE, f'{PARSER_SETTINGS_ENV}="{options.cluster.parser_settings}"\n')
+    if plan.net.output_layout == "lprnet_ctc":
+        # The LPR parser's dictionary, one character per line whatever form labels.txt takes.
+        atomic_write_text(root / LPR_DICT_FILE, "".join(f"{name}\n" for name in plan.labels.names))
+        atomic_write_text(folder / PARSER_ENV_FILE, f'{LPR_DICT_ENV}="../{LPR_DICT_FILE}"\n')
     _, height, width = plan.dims
     sinks = [Sink("fake")]
     for name, config, plugin_type in (("deepstream_app.txt", "config_infer_primary.txt", 0),
@@ -528,6 +533,8 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
     common = cluster.class_attrs.get("all", {})
     if common.get("nms-iou-threshold") is not None:
         parameters["nms_iou_threshold"] = repr(float(common["nms-iou-threshold"]))
+    if plan.net.output_layout == "lprnet_ctc":
+        parameters["characters"] = json.dumps(list(plan.labels.names))  # the CPU model's plate dictionary
     options = TritonModelOptions(
         network=plan.net, model_name=model_name, dims=plan.dims, num_classes=len(plan.labels),
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,

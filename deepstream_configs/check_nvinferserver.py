@@ -43,9 +43,12 @@ def _check_parse_function(path: Path, spec, report: CheckReport, deepstream_majo
     from taostream.deepstream_configs.check import library_machine_finding, nearest
     from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 
-    function = spec.get("infer_config.postprocess.detection.custom_parse_bbox_func")
-    library = spec.get("infer_config.custom_lib.path")
     key = "infer_config.postprocess.detection.custom_parse_bbox_func"
+    function = spec.get(key)
+    if not function:
+        key = "infer_config.postprocess.classification.custom_parse_classifier_func"
+        function = spec.get(key)
+    library = spec.get("infer_config.custom_lib.path")
     if function and not library:
         report.findings.append(Finding(ERROR, path, None, None, key, "names a parser but infer_config.custom_lib.path "
                                        "is not set: point it at the library that exports it"))

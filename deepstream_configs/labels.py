@@ -289,6 +289,27 @@ def _classmap_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
     return Labels([name for name, _ in by_index])
 
 
+def _characters_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
+    """LPRNet: dataset_config.characters_list_file, one character per line (line k = character id k;
+    the model's last class, id = the count, is the CTC blank and has no line)."""
+    path = spec_value(spec, "dataset_config.characters_list_file")
+    if not path:
+        raise SpecError(f"{source}: dataset_config.characters_list_file is missing; LPRNet's labels are the "
+                        "character list the model was trained with: set it to that file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{source}: dataset_config.characters_list_file {path}: cannot read it ({exc.strerror}); "
+                        "point it at the character list the model was trained with") from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        raise SpecError(f"{path}: no characters (one per line expected); give the model's character list")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise SpecError(f"{path}: {', '.join(repeated)} listed more than once; each character needs one line")
+    return Labels(names)
+
+
 _RULES: dict[str, Callable[[dict, LabelSources, str], Labels]] = {
     "detectnet_v2": _detectnet_v2_labels,
     "ssd": _ssd_labels,
@@ -297,4 +318,5 @@ _RULES: dict[str, Callable[[dict, LabelSources, str], Labels]] = {
     "mask_rcnn": _mask_rcnn_labels,
     "efficientdet": _efficientdet_labels,
     "classmap": _classmap_labels,
+    "characters": _characters_labels,
 }

@@ -278,6 +278,9 @@ def identify_network(config: LegacyConfig, input_names: list[str], output_names:
         raise _fail(config, "network-type", f"{network_type} (segmentation) has no network in taostream's registry; "
                     "migrate detectors, classifiers and MaskRCNN, or give --network")
     if network_type == 1:
+        candidates, said = _candidates(config)
+        if len(candidates) == 1 and candidates[0].network_type == 1:  # LPRNet's NvDsInferParseCustomNVPlate
+            return candidates[0], said
         return get_network("classification"), "network-type=1 / is-classifier=1"
     if network_type == 3:
         return get_network("mask_rcnn"), "network-type=3"

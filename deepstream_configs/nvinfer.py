@@ -24,6 +24,10 @@ from taostream.deepstream_configs.versions import (  # noqa: F401
     DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM, deepstream_release)
 
 PARSER_ENV_FILE = "taostream_parser.env"
+# NvDsInferParseCustomNVPlate's dictionary (else dict.txt in the working directory, as NVIDIA's parser);
+# a bundle writes dict.txt in its top folder and names it in deepstream/PARSER_ENV_FILE (relative to deepstream/).
+LPR_DICT_ENV = "TAOSTREAM_LPR_DICT"
+LPR_DICT_FILE = "dict.txt"
 
 PRECISIONS = {"fp32": 0, "int8": 1, "fp16": 2}
 COLOR_FORMATS = {"RGB": 0, "BGR": 1, "GRAY": 2}
@@ -233,6 +237,12 @@ def format_nvinfer_config(options: NvinferOptions) -> str:
         header.append("DLA: nvinfer enables GPU fallback for layers the DLA cannot run")
     if options.precision == "int8" and options.int8_source == "qdq":
         header.append("INT8 from the Q/DQ nodes in the ONNX (explicit quantization): no calibration file")
+    if options.network.output_layout == "lprnet_ctc":
+        header += [
+            f"{options.network.parser_function} reads its character dictionary from ${LPR_DICT_ENV}, else from",
+            f"{LPR_DICT_FILE} in the working directory (the bundle writes {LPR_DICT_FILE} in its top folder: run deepstream-app",
+            f"from there, or set {LPR_DICT_ENV}; taostream deepstream-app sets it from deepstream/{PARSER_ENV_FILE})",
+        ]
     parser_settings = _cluster_settings(options).parser_settings if options.network.network_type != 1 else None
     if parser_settings:
         header += [

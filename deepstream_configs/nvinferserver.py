@@ -75,6 +75,8 @@ def _postprocess(options: NvinferserverOptions) -> dict:
     threshold = options.pre_cluster_threshold if options.pre_cluster_threshold is not None else net.pre_cluster_threshold
     if net.network_type == 1:
         post["classification"] = {"threshold": float(threshold)}
+        if net.parser_function:  # LPRNet (NVIDIA's deepstream_lpr_app triton config does the same)
+            post["classification"]["custom_parse_classifier_func"] = net.parser_function
         return post
     detection: dict = {"num_detected_classes": options.num_classes, "custom_parse_bbox_func": net.parser_function}
     cluster_mode = options.cluster_mode or net.cluster_mode
@@ -105,7 +107,7 @@ def nvinferserver_message(options: NvinferserverOptions) -> dict:
     }
     if options.network.network_type == 3:
         infer_config["postprocess"]["detection"]["custom_parse_bbox_func"] = options.network.parser_function
-    if options.network.network_type != 1:
+    if options.network.network_type != 1 or options.network.parser_function:
         infer_config["custom_lib"] = {"path": options.custom_lib_path or PARSER_LIBRARY_NAME}
     message = {
         "infer_config": infer_config,

@@ -7,7 +7,8 @@ graph that keeps TensorRT plugin nodes (MaskRCNN), run by the plugin-reference p
 this file (taostream_plugin_pipeline.py with the plugins' numpy references, taostream_pluginref*.py).
 Outputs per image: ``num_detections`` [1] and ``detections`` [K, 6] = x1, y1, x2, y2, score, class in
 network pixels (zero-padded), plus ``masks`` [K, H, W] for instance segmentation (the detected class's
-mask logits, box relative, zero-padded), or ``probabilities`` [C] for classifiers.
+mask logits, box relative, zero-padded), ``probabilities`` [C] for classifiers, or ``plate`` [1]
+(BYTES, "" when NVIDIA's parser would attach nothing) and ``plate_confidence`` [1] for LPRNet.
 """
 
 import glob
@@ -80,6 +81,7 @@ class TritonPythonModel:
         self.num_classes = int(self.params["num_classes"])
         self.max_detections = int(self.params["max_detections"])
         self.mask_size = _mask_size(config)
+        self.characters = json.loads(self.params.get("characters", "[]"))  # LPRNet's dictionary
         dims = [int(d) for d in config["input"][0]["dims"]]  # protobuf JSON may write int64 as strings
         nhwc = config["input"][0].get("format") == "FORMAT_NHWC"
         self.net_h, self.net_w = (dims[0], dims[1]) if nhwc else (dims[1], dims[2])
@@ -105,6 +107,8 @@ class TritonPythonModel:
     def postprocess(self, outputs):
         """Raw outputs of a batch -> the Triton output arrays of that batch."""
         batch = len(next(iter(outputs.values())))
+        if self.layout == "lprnet_ctc":
+            return self._plates(outputs, batch)
         if self.layout == "softmax":
             return {"probabilities": np.stack([np.asarray(outputs[self.output_names[0]][i], np.float32).reshape(-1)
                                                for i in range(batch)])}
@@ -121,6 +125,16 @@ class TritonPythonModel:
         if self.mask_size is not None:
             result["masks"] = np.stack(masks)
         return result
+
+    def _plates(self, outputs, batch):
+        """LPRNet: the plate NvDsInferParseCustomNVPlate would attach (b"" when it attaches none)."""
+        plates, confidences = [], []
+        for i in range(batch):
+            arrays = self.reference.select_outputs(self.layout, {k: v[i] for k, v in outputs.items()})
+            found = self.reference.lprnet_attribute(self.reference.decode_lprnet(arrays[0], arrays[1], self.characters))
+            plates.append([found.label.encode("utf-8") if found else b""])
+            confidences.append([found.confidence if found else 0.0])
+        return {"plate": np.array(plates, dtype=np.object_), "plate_confidence": np.array(confidences, np.float32)}
 
     def execute(self, requests):
         import triton_python_backend_utils as pb_utils

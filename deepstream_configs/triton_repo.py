@@ -58,6 +58,7 @@ def resolve_dims(spec: TensorSpec, options: TritonModelOptions) -> list[int]:
         "K": options.network.keep_top_k or -1,
         "GH": math.ceil(height / stride),
         "GW": math.ceil(width / stride),
+        "T": width // 4,  # LPRNet's time steps (NVIDIA's parser: network width / 4)
     }
     return [int(symbols[d]) if isinstance(d, str) else int(d) for d in spec.dims]
 
@@ -166,6 +167,10 @@ def mask_resolution(options: TritonModelOptions) -> tuple[int, int]:
 
 
 def cpu_outputs(network: Network, num_classes: int, mask_size: tuple[int, int] | None = None) -> list[dict]:
+    if network.output_layout == "lprnet_ctc":
+        # What NvDsInferParseCustomNVPlate attaches: the plate ("" under 3 characters) and its confidence.
+        return [{"name": "plate", "data_type": Enum("TYPE_STRING"), "dims": [1]},
+                {"name": "plate_confidence", "data_type": Enum("TYPE_FP32"), "dims": [1]}]
     if network.network_type == 1:
         return [{"name": "probabilities", "data_type": Enum("TYPE_FP32"), "dims": [num_classes]}]
     outputs = [

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
+from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV
 
 NVINFER_CONFIG = "config_infer_primary.txt"
 NVINFERSERVER_CONFIG = "config_infer_primary_nvinferserver.txt"
@@ -127,6 +128,9 @@ def parser_environment(deepstream_dir: str | os.PathLike) -> dict[str, str]:
         if not sep or not key.isidentifier():
             raise TaostreamError(f"{path}:{number}: expected KEY=\"value\", found {line[:60]!r}")
         environment[key] = value.strip().strip('"')
+    if environment.get(LPR_DICT_ENV) and not os.path.isabs(environment[LPR_DICT_ENV]):
+        # relative to the bundle's deepstream/ folder, not to wherever deepstream-app runs
+        environment[LPR_DICT_ENV] = str((Path(deepstream_dir) / environment[LPR_DICT_ENV]).resolve())
     return environment
 
 

@@ -177,6 +177,13 @@ class Detector:
             from taostream.inference.triton_runner import server_detections
 
             return [self._final_filter(server_detections(outputs, i)) for i in range(batch)]
+        if "plate" in names:  # the LPRNet CPU Triton model: the plate string NVIDIA's parser attaches
+            from taostream.parsers.reference import Attribute
+
+            plates = np.asarray(outputs["plate"]).reshape(batch, -1)
+            confidences = np.asarray(outputs["plate_confidence"], np.float32).reshape(batch, -1)
+            texts = [p[0].decode("utf-8") if isinstance(p[0], bytes) else str(p[0]) for p in plates]
+            return [Attribute(0, 1, float(c[0]), text) if text else None for text, c in zip(texts, confidences)]
         if "probabilities" in names:
             from taostream.parsers.reference import classify_softmax
 
@@ -184,7 +191,8 @@ class Detector:
         from taostream.parsers.reference import decode
 
         decoded = decode(self.bundle.network, outputs, self.bundle.net_width, self.bundle.net_height,
-                         self.decode_params, batched=True, classifier_threshold=self.threshold)
+                         self.decode_params, batched=True, classifier_threshold=self.threshold,
+                         characters=self.bundle.labels)
         return [self._final_filter(d) if isinstance(d, list) else d for d in decoded]
 
     def detect(self, images: Sequence, sources: Sequence[str] | None = None) -> list[ImageResult]:

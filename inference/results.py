@@ -85,6 +85,12 @@ def read_kitti(path: str | os.PathLike) -> list[KittiObject]:
 # --- JSON ------------------------------------------------------------------------------------------
 
 
+def _attribute_label(attribute, labels: Sequence[str]) -> str:
+    """The parser's own label where it names the result (LPRNet's plate), else labels.txt's line."""
+    own = getattr(attribute, "label", None)
+    return own if own is not None else label_name(labels, attribute.value)
+
+
 def result_record(result, labels: Sequence[str]) -> dict:
     """One ImageResult as JSON-ready data (frame pixels)."""
     record = {"source": result.source, "width": result.width, "height": result.height,
@@ -95,7 +101,7 @@ def result_record(result, labels: Sequence[str]) -> dict:
                              for d in result.detections]}
     if result.classification is not None:
         c = result.classification
-        record["classification"] = {"class_id": c.value, "label": label_name(labels, c.value),
+        record["classification"] = {"class_id": c.value, "label": _attribute_label(c, labels),
                                     "confidence": round(float(c.confidence), 6)}
     return record
 
@@ -148,7 +154,7 @@ def annotate(frame: np.ndarray, result, labels: Sequence[str]) -> np.ndarray:
         cv2.putText(image, text, (p1[0], top + th), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     if result.classification is not None:
         c = result.classification
-        cv2.putText(image, f"{label_name(labels, c.value)} {c.confidence:.2f}", (8, 24), cv2.FONT_HERSHEY_SIMPLEX,
+        cv2.putText(image, f"{_attribute_label(c, labels)} {c.confidence:.2f}", (8, 24), cv2.FONT_HERSHEY_SIMPLEX,
                     0.8, (0, 255, 0), 2, cv2.LINE_AA)
     return image
 

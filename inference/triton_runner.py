@@ -194,6 +194,9 @@ class TritonRunner(Runner):
         shape = list(spec["shape"])
         if self.max_batch_size > 0:
             shape[0] = self.max_batch_size
+        if spec["datatype"] not in _TRITON_TO_NUMPY:
+            raise TaostreamError(f"Triton model '{self.model_name}': tensor '{spec['name']}' is {spec['datatype']}, "
+                                 "which has no fixed size for shared memory; run without --shared-memory")
         if any(d < 0 for d in shape):
             raise TaostreamError(f"Triton model '{self.model_name}': tensor '{spec['name']}' has dynamic dims {spec['shape']}; "
                                  "shared memory needs fixed sizes (use shared_memory=False)")

@@ -159,6 +159,8 @@ def compare_classification(reference, candidate, tolerance: Tolerance, threshold
     report.worst_score_delta = delta
     if candidate.value != reference.value:
         report.classification = f"class {reference.value} ({reference.confidence:.4f}) vs {candidate.value} ({candidate.confidence:.4f})"
+    elif getattr(candidate, "label", None) != getattr(reference, "label", None):  # LPRNet: the plate read
+        report.classification = f"plate {reference.label!r} vs {candidate.label!r}"
     elif delta > tolerance.score:
         report.classification = f"confidence {reference.confidence:.5f} vs {candidate.confidence:.5f}"
     else:

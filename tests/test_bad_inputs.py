@@ -88,6 +88,7 @@ def ws(tmp_path_factory, fixtures_dir):
     (root / "ssd.onnx").write_bytes(onnx_bytes)
     (root / "truncated.onnx").write_bytes(onnx_bytes[: len(onnx_bytes) // 2])
     (root / "ssd.etlt").write_bytes(etlt.encode_etlt_bytes(onnx_bytes, SECRET))
+    (root / "lprnet.onnx").write_bytes(make_sample_model(get_network("lprnet")).SerializeToString())
     raw = (root / "facemask.etlt").read_bytes()
     (root / "truncated.etlt").write_bytes(raw[:30])
     (root / "empty.onnx").write_bytes(b"")
@@ -275,6 +276,10 @@ TABLE: dict[str, list[Bad]] = {
         Bad("output holds the model", lambda w: ["bundle", w.s("bundle") + "/model.onnx", "--network", "detectnet_v2",
                                                  "--spec", str(w.spec), "-o", w.s("bundle"), "--force"],
             ("holds the input",)),
+        Bad("LPRNet spec naming a character list that is not here",
+            lambda w: ["bundle", w.s("lprnet.onnx"), "--network", "lprnet", "--spec",
+                       str(w.fixtures / "specs" / "tao_lprnet_default_spec.txt"), "-o", w.s("b")],
+            ("tao_lprnet_default_spec.txt", "characters_list_file", "/workspace/lpr_default_dataset/us_lp_characters")),
         Bad("garbage --network", lambda w: ["bundle", w.s("facemask.etlt"), "--network", "detectnet", *key("-o", w.s("b"))],
             ("detectnet",)),
         Bad("missing --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("nope.txt"))),

@@ -123,3 +123,142 @@ def test_cpp_parser_without_dictionary_fails_with_the_fix(native_parsers, tmp_pa
 def test_cpp_parser_refuses_mismatched_lengths(native_parsers, dictionary):
     ids, conf = _encode(PLATE, np.random.default_rng(2))
     assert native_parsers.classify_text("NvDsInferParseCustomNVPlate", _layers(ids, conf[:-1])) is None
+
+
+# --- sample -> bundle -> check -> infer ------------------------------------------------------------
+
+PLANTED_PLATE = "NV3388TX"  # the per-step bias the sample's head carries (samples_specs.LPR_PLATE)
+
+
+@pytest.fixture(scope="module")
+def lpr_bundle(tmp_path_factory):
+    from taostream.cli import main
+
+    root = tmp_path_factory.mktemp("lpr")
+    assert main(["sample", "--network", "lprnet", "-o", str(root / "sample")]) == 0
+    assert main(["bundle", str(root / "sample" / "model.etlt"), "--network", "lprnet", "--spec",
+                 str(root / "sample" / "spec.txt"), "--key", "nvidia_tlt", "-o", str(root / "bundle")]) == 0
+    return root
+
+
+def test_sample_labels_come_from_the_spec_character_list(lpr_bundle, fixtures_dir):
+    from taostream.converter.tao_spec import load_spec
+    from taostream.deepstream_configs.labels import labels_for_network, read_labels_file
+    from taostream.deepstream_configs.spec_access import spec_value
+
+    sample = lpr_bundle / "sample"
+    spec = (sample / "spec.txt").read_text()
+    # the structure of TAO's default LPRNet spec, with the character list beside the sample
+    real = load_spec(fixtures_dir / "specs" / "tao_lprnet_default_spec.txt").to_dict()
+    ours = load_spec(sample / "spec.txt").to_dict()
+    for field in ("lpr_config.hidden_units", "lpr_config.max_label_length", "lpr_config.arch", "lpr_config.nlayers",
+                  "augmentation_config.output_width", "augmentation_config.output_height"):
+        assert spec_value(ours, field) == spec_value(real, field), field
+    assert (spec_value(ours, "augmentation_config.output_width"), spec_value(ours, "augmentation_config.output_height")) == (96, 48)
+    assert f'characters_list_file: "{sample / "us_lp_characters.txt"}"' in spec
+    assert read_labels_file(sample / "labels.txt") == list(US_CHARACTERS)
+    assert labels_for_network("lprnet", load_spec(sample / "spec.txt")).names == list(US_CHARACTERS)
+    # the default spec's own list (/workspace/...) is not on this machine: one line naming the field
+    with pytest.raises(Exception, match="characters_list_file .*/workspace/lpr_default_dataset/us_lp_characters"):
+        labels_for_network("lprnet", load_spec(fixtures_dir / "specs" / "tao_lprnet_default_spec.txt"))
+
+
+def test_bundle_passes_check_and_names_nvidias_parser(lpr_bundle):
+    from taostream.deepstream_configs.check import check_configs
+    from taostream.deepstream_configs.ini import read_ini
+
+    bundle = lpr_bundle / "bundle"
+    configs = sorted((bundle / "deepstream").glob("*.txt"))
+    report = check_configs(configs, deepstream="9.0")
+    assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    values = {e.key: e.value for e in prop.entries}
+    assert values["parse-classifier-func-name"] == "NvDsInferParseCustomNVPlate"
+    assert (values["network-type"], values["model-color-format"], values["infer-dims"]) == ("1", "0", "3;48;96")
+    assert float(values["net-scale-factor"]) == pytest.approx(1 / 255)
+    assert values["output-blob-names"] == "tf_op_layer_ArgMax;tf_op_layer_Max"
+    assert (bundle / "dict.txt").read_text().split() == list(US_CHARACTERS)
+    assert 'TAOSTREAM_LPR_DICT="../dict.txt"' in (bundle / "deepstream" / "taostream_parser.env").read_text()
+    server = (bundle / "deepstream" / "config_infer_primary_nvinferserver.txt").read_text()
+    assert 'custom_parse_classifier_func: "NvDsInferParseCustomNVPlate"' in server
+
+
+def _plate_image(path):
+    import cv2
+
+    image = np.full((64, 220, 3), 235, np.uint8)
+    cv2.putText(image, PLANTED_PLATE, (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 2)
+    assert cv2.imwrite(str(path), image)
+    return path
+
+
+def test_infer_on_the_bundle_gives_the_plate(lpr_bundle):
+    import json
+
+    from taostream.cli import main
+
+    image = _plate_image(lpr_bundle / "plate.png")
+    out = lpr_bundle / "out_ort"
+    assert main(["infer", str(lpr_bundle / "bundle"), str(image), "-o", str(out), "--no-progress"]) == 0
+    [record] = json.loads((out / "results.json").read_text())["images"]
+    assert record["classification"]["label"] == PLANTED_PLATE
+    assert 0.5 < record["classification"]["confidence"] <= 1.0
+
+
+def test_bundle_parser_equals_reference_on_the_models_outputs(lpr_bundle, native_parsers, monkeypatch):
+    """The bundle's model on a preprocessed plate image; its raw outputs through the C++ parser the
+    bundle ships (dictionary = the bundle's dict.txt) and through the numpy reference."""
+    import onnxruntime
+
+    from taostream.converter.preprocess import load_bgr, preprocess_image
+    from taostream.converter.registry import get_network
+    from taostream.parsers import build
+    from taostream.parsers.native import NativeParsers
+
+    bundle = lpr_bundle / "bundle"
+    monkeypatch.setenv("TAOSTREAM_LPR_DICT", str(bundle / "dict.txt"))
+    session = onnxruntime.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    tensor = preprocess_image(load_bgr(_plate_image(lpr_bundle / "plate2.png")), get_network("lprnet"), (3, 48, 96))
+    ids, conf = session.run(["tf_op_layer_ArgMax", "tf_op_layer_Max"], {"image_input": tensor[None]})
+    reading = ref.decode_lprnet(ids[0], conf[0], US_CHARACTERS)
+    assert reading.text == PLANTED_PLATE
+    shipped = NativeParsers(bundle / "lib" / "libnvds_infercustomparser_taostream.so",
+                            build.harness_library(build.DEFAULT_BUILD_DIR))
+    attributes, description = shipped.classify_text("NvDsInferParseCustomNVPlate", _layers(ids[0], conf[0]),
+                                                    net=(96, 48, 3))
+    expected = ref.lprnet_attribute(reading)
+    assert description == PLANTED_PLATE and attributes == [ref.Attribute(0, 1, pytest.approx(expected.confidence,
+                                                                                              rel=1e-6), PLANTED_PLATE)]
+
+
+def test_cpu_triton_model_returns_the_plate(lpr_bundle):
+    """A real Triton server on the bundle's repository: the python-backend model returns the plate."""
+    import json
+
+    pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+    from taostream.cli import main
+
+    image = _plate_image(lpr_bundle / "plate3.png")
+    out = lpr_bundle / "out_triton"
+    assert main(["infer", str(lpr_bundle / "bundle"), str(image), "-o", str(out), "--backend", "triton",
+                 "--no-progress", "--no-annotate"]) == 0
+    [record] = json.loads((out / "results.json").read_text())["images"]
+    assert record["classification"]["label"] == PLANTED_PLATE
+
+
+def test_bundle_refuses_a_character_list_of_another_length(lpr_bundle, tmp_path, capsys):
+    """A character list from another model (here one character more) would shift every character:
+    the graph's ArgMax reduces 36 classes = 35 characters + the blank."""
+    from taostream.cli import main
+
+    sample = lpr_bundle / "sample"
+    characters = tmp_path / "eu_characters.txt"
+    characters.write_text("".join(f"{c}\n" for c in (*US_CHARACTERS, "O")))
+    spec = tmp_path / "spec.txt"
+    spec.write_text((sample / "spec.txt").read_text().replace(str(sample / "us_lp_characters.txt"), str(characters)))
+    out = tmp_path / "bundle"
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "lprnet", "--spec", str(spec), "--key",
+                 "nvidia_tlt", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "36 label(s)" in err and "35 class id(s)" in err and "36 classes (35 characters + the CTC blank)" in err
+    assert not out.exists()

@@ -114,7 +114,7 @@ def test_label_rules_and_background():
     assert registry.get_network("faster_rcnn").background_position == "last"
     assert registry.get_network("yolo_v4").background_position == "none"
     assert {n.label_rule for n in registry.NETWORKS} == {
-        "classmap", "detectnet_v2", "faster_rcnn", "ssd", "yolo", "mask_rcnn", "efficientdet"
+        "classmap", "detectnet_v2", "faster_rcnn", "ssd", "yolo", "mask_rcnn", "efficientdet", "characters"
     }
 
 
