@@ -47,7 +47,7 @@ PARSER_SYMBOLS = {
     "NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomSSDTLT", "NvDsInferParseCustomBatchedNMSTLT",
     "NvDsInferParseCustomYOLOV3TLT", "NvDsInferParseCustomEfficientDetTAO", "NvDsInferParseCustomFrcnnTLT",
     "NvDsInferParseCustomMrcnnTLT", "NvDsInferParseCustomMrcnnTLTV2", "NvDsInferParseCustomDetectNetV2TAO",
-    "NvDsInferClassifierParseCustomTAO",
+    "NvDsInferClassifierParseCustomTAO", "NvDsInferParseCustomNVPlate",
 }
 EM_AARCH64 = 183  # ELF e_machine
 ET_DYN = 3  # shared object or position-independent executable

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <unistd.h>
 
 #include "taostream/nvdsinfer_abi.h"
 
@@ -43,6 +44,8 @@ bool NvDsInferParseCustomMrcnnTLTV2(std::vector<NvDsInferLayerInfo> const &, NvD
 bool NvDsInferClassifierParseCustomTAO(std::vector<NvDsInferLayerInfo> const &,
                                        NvDsInferNetworkInfo const &, float,
                                        std::vector<NvDsInferAttribute> &, std::string &);
+bool NvDsInferParseCustomNVPlate(std::vector<NvDsInferLayerInfo> const &, NvDsInferNetworkInfo const &, float,
+                                 std::vector<NvDsInferAttribute> &, std::string &);
 }
 
 namespace {
@@ -81,8 +84,26 @@ std::vector<Shape> template_for(int parser, Reader &r) {
     case 3: return {{"proposal", {k, 4}}, {"dense_class_td/Softmax", {k, c + 1, 1, 1}}, {"dense_regress_td/BiasAdd", {k, c * 4, 1, 1}}};
     case 4: return {{"output_cov/Sigmoid", {c, g, g + 3}}, {"output_bbox/BiasAdd", {4 * c, g, g + 3}}};
     case 5: return {{"generate_detections", {k, 6, 1, 1}}, {"mask_fcn_logits/BiasAdd", {k, c, 4, 4}}};
+    case 7: return {{"tf_op_layer_ArgMax", {k}}, {"tf_op_layer_Max", {k}}};
     default: return {{"predictions/Softmax", {c, 1, 1}}};
   }
+}
+
+// A 35-character LPR dictionary for NvDsInferParseCustomNVPlate, written once per process.
+const char *lpr_dictionary() {
+  static const std::string path = [] {
+    char name[] = "/tmp/taostream_fuzz_dict_XXXXXX";
+    const int fd = mkstemp(name);
+    if (fd < 0) return std::string("/nonexistent/dict.txt");
+    const char characters[] = "0123456789ABCDEFGHIJKLMNPQRSTUVWXYZ";
+    for (const char *c = characters; *c; ++c) {
+      const char line[2] = {*c, '\n'};
+      if (write(fd, line, 2) != 2) break;
+    }
+    close(fd);
+    return std::string(name);
+  }();
+  return path.c_str();
 }
 
 const char *kDetectNetConfigs[] = {
@@ -98,7 +119,7 @@ size_t element_size(int type) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Reader r(data, size);
-  const int parser = r.byte() % 7;
+  const int parser = r.byte() % 8;
   const uint8_t flags = r.byte();
   NvDsInferNetworkInfo net{static_cast<unsigned>(r.byte()) * 8u, static_cast<unsigned>(r.byte()) * 4u, 3};
   NvDsInferParseDetectionParams params;
@@ -155,6 +176,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         volatile float touch = m.mask_size ? m.mask[m.mask_size / sizeof(float) - 1] : 0.0f;
         (void)touch;
         delete[] m.mask;
+      }
+      break;
+    }
+    case 7: {
+      setenv("TAOSTREAM_LPR_DICT", lpr_dictionary(), 1);
+      std::vector<NvDsInferAttribute> attributes;
+      std::string description;
+      NvDsInferParseCustomNVPlate(layers, net, 0.0f, attributes, description);
+      for (NvDsInferAttribute &a : attributes) {
+        if (a.attributeLabel == nullptr || std::strcmp(a.attributeLabel, description.c_str()) != 0) {
+          std::fprintf(stderr, "LPR attribute label differs from the description\n");
+          std::abort();
+        }
+        std::free(a.attributeLabel);  // what nvinfer does
       }
       break;
     }
