@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -107,7 +108,7 @@ def test_sample_writes_all_files_and_says_synthetic(samples, name):
     info = samples[name]
     expected = {"model.etlt", "spec.txt", "labels.txt", "cal.bin", "README.md"}
     expected |= {"classification": {"classmap.json"}, "mask_rcnn": {"instances_val.json"},
-                 "efficientdet": {"instances_val.json"}}.get(name, set())
+                 "efficientdet": {"instances_val.json"}, "lprnet": {"us_lp_characters.txt"}}.get(name, set())
     assert {p.name for p in info.directory.iterdir()} == expected
     readme = info.readme.read_text()
     assert "SYNTHETIC" in readme and "random" in readme and "`nvidia_tlt`" in readme
@@ -147,7 +148,8 @@ def test_plugin_schemas_are_registered_only_inside_the_block(models):
 # -- input / outputs / plugins against the registry ------------------------------------------------
 def _expected_output_dims(net, name, dims, num_classes) -> list:
     _, h, w = net.default_dims
-    symbols = {"C": num_classes, "4C": 4 * num_classes, "K": net.keep_top_k, "GH": h // 16, "GW": w // 16}
+    # T: LPRNet's time steps, network width / 4 (NVIDIA's LPR parser: seq_len = width / 4)
+    symbols = {"C": num_classes, "4C": 4 * num_classes, "K": net.keep_top_k, "GH": h // 16, "GW": w // 16, "T": w // 4}
     return ["N", *(symbols.get(d, d) for d in dims)]
 
 
@@ -358,6 +360,10 @@ def _expected_labels(name, info) -> list[str]:
     if name == "classification":
         classmap = json.loads(info.extra["classmap.json"].read_text())
         return [k for k, _ in sorted(classmap.items(), key=lambda item: item[1])]
+    if name == "lprnet":  # dataset_config.characters_list_file, one character per line
+        path = str(spec.get("dataset_config.characters_list_file"))
+        assert path == str(info.extra["us_lp_characters.txt"])
+        return Path(path).read_text().split()
     categories = json.loads(info.extra["instances_val.json"].read_text())["categories"]
     by_id = {c["id"]: c["name"] for c in categories}
     if name == "mask_rcnn":
