@@ -195,8 +195,14 @@ class VerifyReport:
     images: list[ImageComparison] = field(default_factory=list)
 
     @property
+    def compared(self) -> bool:
+        """Whether any detection or classification was compared at all: on images where neither model
+        finds anything above the threshold an all-clear proves nothing."""
+        return any(i.matched or i.missing or i.extra or i.out_of_tolerance or i.classification for i in self.images)
+
+    @property
     def passed(self) -> bool:
-        return all(image.passed for image in self.images)
+        return self.compared and all(image.passed for image in self.images)
 
     def totals(self) -> dict:
         return {"images": len(self.images), "failed_images": sum(not i.passed for i in self.images),
@@ -230,6 +236,11 @@ class VerifyReport:
             for p in image.out_of_tolerance[:3]:
                 out.append(f"    class {p.class_id}: IoU {p.iou:.4f}, score delta {p.score_delta:.4f}"
                            + (f", mask delta {p.mask_delta:.4f}" if p.mask_delta is not None else ""))
+        if not self.compared:
+            out.append(f"NOTHING COMPARED: neither model found anything above threshold {self.threshold:g} on the "
+                       f"{t['images']} image(s), so they prove nothing; give images with the objects the model was "
+                       "trained on (or a lower --threshold)")
+            return out
         out.append(f"{'PASS' if self.passed else 'FAIL'}: {t['images']} images, {t['matched']} matched, {t['missing']} missing, "
                    f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline; "
                    f"worst IoU {t['worst_iou']:.4f}, worst score delta {t['worst_score_delta']:.4g}")

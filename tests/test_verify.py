@@ -174,3 +174,24 @@ def test_a_threshold_under_the_bundles_pre_cluster_threshold_means_the_same_on_e
     assert min(d["confidence"] for d in runs["ort"]["images"][0]["detections"]) >= 0.3
     assert runs["ort"]["thresholds"] == {"pre_cluster_threshold": [0.3] * len(runs["ort"]["thresholds"]["pre_cluster_threshold"]),
                                          "final_confidence_threshold": 0.1}
+
+def test_images_where_neither_model_finds_anything_prove_nothing(tmp_path, fixtures_dir):
+    """NVIDIA's real US licence-plate detector (INT8 Q/DQ from its own cache) on photos without a plate:
+    0 matched, 0 missing, 0 extra was printed as PASS with exit 0, an all-clear that compared nothing."""
+    import cv2
+
+    from test_infer_support import noise_images, write_images
+
+    images = write_images(tmp_path / "images", noise_images(2, seed=5, sizes=((480, 640), (300, 451))))
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))
+    (tmp_path / "labels.txt").write_text("lpd\n")
+    bundle = tmp_path / "bundle"
+    assert run_cli("bundle", fixtures_dir / "models/lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet",
+                   "--labels", tmp_path / "labels.txt", "--key", "nvidia_tlt", "--precision", "int8",
+                   "--calibration-cache", fixtures_dir / "calibration/lpd_usa_cal.bin", "-o", bundle).returncode == 0
+    result = run_cli("verify", bundle, photo, *images, "--no-progress", "--json", tmp_path / "report.json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("NOTHING COMPARED") and "3 image(s)" in last, result.stdout
+    assert json.loads((tmp_path / "report.json").read_text())["passed"] is False
