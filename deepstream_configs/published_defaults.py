@@ -116,7 +116,9 @@ def published_cluster_settings(net: Network, network_argument: str, labels: list
                                           f"published {model.name} default ({model.source}; {same})"])
     settings = cluster_settings_from_spec(net, None, labels)
     common = settings.class_attrs.get("all", {})
-    values = ", ".join(f"{k} {_fmt(v)}" for k, v in common.items())
+    # a classifier's threshold is written as classifier-threshold (nvinfer has no clustering for it)
+    names = {"pre-cluster-threshold": "classifier-threshold"} if net.network_type == 1 else {}
+    values = ", ".join(f"{names.get(k, k)} {_fmt(v)}" for k, v in common.items())
     notes = [f"{values}: taostream's registry defaults for {net.name} (FACTS.md section 2, from NVIDIA's "
              "deepstream_tao_apps configs)"]
     if settings.parser_settings:

@@ -237,3 +237,18 @@ def test_a_labels_file_saved_with_a_byte_order_mark_gives_clean_class_names(fixt
     config.write_text(config.read_text().replace("labelfile-path=../labels.txt", f"labelfile-path={labels}"))
     check = run_cli("check", config)
     assert "starts with a UTF-8 byte-order mark" in check.stdout + check.stderr, check.stdout
+
+
+def test_a_classifier_without_a_published_model_names_the_key_its_config_gets(tmp_path):
+    """--network classification --labels: the default note said 'pre-cluster-threshold 0.2' for a classifier,
+    whose nvinfer config gets classifier-threshold=0.2 (and no pre-cluster-threshold)."""
+    sample = run_cli("sample", "--network", "classification", "-o", tmp_path / "sample")
+    assert sample.returncode == 0, sample.stderr
+    labels = tmp_path / "labels.txt"
+    labels.write_text("coupe;largevehicle;sedan;suv\n")
+    result = run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "classification", "--labels", labels,
+                     "--key", "nvidia_tlt", "-o", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    config = (tmp_path / "b/deepstream/config_infer_primary.txt").read_text()
+    assert "classifier-threshold=0.2" in config and "pre-cluster-threshold" not in config
+    assert "default: classifier-threshold 0.2: taostream's registry defaults for classification" in result.stdout
