@@ -50,6 +50,38 @@ def _proposal(name, seed, height, width, prenms, keep, batch=1, fg=0.0, iou=0.7,
                       lambda: proposal_inputs(seed, height, width, batch, **options))
 
 
+# ----------------------------------------------------------------------------- MultilevelCropAndResize
+
+def roi_align_inputs(seed: int, batch: int, rois: int, channels: int, height: int, width: int,
+                     integral: bool = False, outside: bool = False) -> list[np.ndarray]:
+    """MultilevelCropAndResize inputs: rois [N, R, 4] (y1, x1, y2, x2 pixels: the first two about the
+    whole image, the others with sides log-uniform from 4 pixels to the image size, so every level
+    P2..P6 gets some; whole pixels with ``integral``, which puts bins on sample points and three areas
+    exactly on the level thresholds; not clipped to the image with ``outside``: those are not valid)
+    and the five feature maps P2..P6 [N, C, ceil(H / 2^l), ceil(W / 2^l)]."""
+    rng = np.random.default_rng(seed)
+    size = np.exp(rng.uniform(np.log(4.0), np.log([height, width]), size=(batch, rois, 2)))
+    centre = rng.uniform(0.0, 1.0, size=(batch, rois, 2)) * [height, width]
+    lo, hi = centre - size / 2, centre + size / 2
+    if not outside:
+        lo, hi = np.maximum(lo, 0.0), np.minimum(hi, [height, width])
+    if integral:
+        lo, hi = np.floor(lo), np.ceil(hi)
+    boxes = np.stack([lo[..., 0], lo[..., 1], hi[..., 0], hi[..., 1]], axis=-1).astype(np.float32)
+    boxes[:, :2] = [[0, 0, height, width], [8, 16, height - 8, width - 24]][: rois]  # P6-sized: the whole image
+    if integral:  # areas exactly on the level thresholds 112², 224², 448² stay on the lower level
+        boxes[:, 2:5] = [[100, 100, 212, 212], [300, 300, 524, 524], [10, 10, 458, 458]][: max(rois - 2, 0)]
+    maps = [rng.standard_normal((batch, channels, -(-height // 2 ** level), -(-width // 2 ** level))).astype(np.float32)
+            for level in range(mrcnn.MIN_LEVEL, mrcnn.MAX_LEVEL + 1)]
+    return [boxes, *maps]
+
+
+def _roi_align(name, seed, batch, rois, channels, pooled, **options) -> PluginCase:
+    attrs = {"pooled_size": pooled, "image_size": [3, 832, 1344]}  # TAO's MaskRCNN input
+    return PluginCase("MultilevelCropAndResize_TRT", name, attrs,
+                      lambda: roi_align_inputs(seed, batch, rois, channels, 832, 1344, **options))
+
+
 # ----------------------------------------------------------------------------- GenerateDetection
 
 def detection_inputs(seed: int, batch: int, rois: int, num_classes: int, ties: bool = False) -> list[np.ndarray]:
@@ -146,6 +178,10 @@ CASES: tuple[PluginCase, ...] = (
     _proposal("heavy overlap, iou 0.3", 5, 256, 192, 4096, 1000, delta_scale=0.05, iou=0.3),
     _proposal("large deltas (clipped, capped exp)", 6, 128, 128, 500, 200, delta_scale=8.0),
     _proposal("batch of 2", 7, 128, 96, 300, 100, batch=2, ties=True),
+    _roi_align("pooled 7, every level", 41, 1, 300, 8, 7),
+    _roi_align("pooled 14, whole-pixel rois, batch of 2", 42, 2, 100, 4, 14, integral=True),
+    _roi_align("rois outside the image (not valid: zeros)", 43, 2, 100, 3, 7, outside=True),
+    _roi_align("pooled 1", 44, 1, 50, 2, 1),
     _detection("4 classes, 1000 rois, keep_topk 100 (TAO's sample)", 31, 1, 1000, 4, 100),
     _detection("ties across classes and rois, batch of 2", 32, 2, 100, 4, 100, ties=True, iou=0.3),
     _detection("40 classes: two argmax groups of 32", 33, 1, 300, 40, 100, ties=True),

@@ -3,9 +3,9 @@ project's CMake) called through ctypes, for the CPU paths: each equals its numpy
 converter/pluginref*.py bit for bit and is much faster. Where the library is not built, or an input
 is not finite, the numpy reference runs instead.
 
-Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy) and
-GenerateDetection_TRT (its second stage), BatchedNMS_TRT / BatchedNMSDynamic_TRT and NMS_TRT /
-NMSDynamic_TRT.
+Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy),
+MultilevelCropAndResize_TRT and GenerateDetection_TRT (its second stage), BatchedNMS_TRT /
+BatchedNMSDynamic_TRT and NMS_TRT / NMSDynamic_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -29,7 +29,7 @@ from taostream.converter.native_build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURC
 LIBRARY_NAME = "libtaostream_plugins_host.so"
 LIBRARY_ENV = "TAOSTREAM_PLUGINS_HOST_LIBRARY"
 TARGET = "taostream_plugins_host"
-ABI_VERSION = 2  # raised when a C function changes or is added
+ABI_VERSION = 3  # raised when a C function changes or is added
 OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
 _F32P = ctypes.POINTER(ctypes.c_float)
 
@@ -68,6 +68,9 @@ _FUNCTIONS = {
         _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P], ctypes.c_int),
     "taostream_nms": ([ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
         _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)], ctypes.c_int),
+    "taostream_multilevel_crop_and_resize": ([ctypes.c_int32] * 6 + [_F32P, ctypes.POINTER(_F32P),
+                                              ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32), _F32P],
+                                             ctypes.c_int),
     "taostream_generate_detection": ([ctypes.c_int32] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [_F32P] * 4,
                                      ctypes.c_int),
 }
@@ -143,6 +146,40 @@ def propose_rois_host(attrs: dict, inputs: list, library=None) -> list[np.ndarra
 
 
 propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
+
+
+def crop_and_resize_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """MultilevelCropAndResize_TRT by the host library: pluginref_mrcnn.crop_and_resize_reference's
+    checks and output [N, R, C, pooled, pooled]; the reference runs instead without a library or for
+    inputs it would read otherwise (feature maps of other batch or channel counts)."""
+    library = library or load_plugin_host()
+    op = "MultilevelCropAndResize_TRT"
+    levels = mrcnn.MAX_LEVEL - mrcnn.MIN_LEVEL + 1
+    if library is None or len(inputs) != 1 + levels:
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    mrcnn._require(attrs, ("pooled_size",), op)
+    pooled = int(mrcnn._scalar(attrs["pooled_size"]))
+    height, width = mrcnn._image_size(attrs, op)
+    rois = np.asarray(inputs[0], np.float32)
+    features = [np.ascontiguousarray(np.asarray(f, np.float32)) for f in inputs[1:]]
+    n = rois.shape[0] if rois.ndim else 0
+    if (pooled <= 0 or n == 0 or rois.size % (n * 4) or any(f.ndim != 4 for f in features)
+            or any(f.shape[:2] != features[0].shape[:2] or f.shape[0] != n or 0 in f.shape[2:] for f in features)):
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    rois = np.ascontiguousarray(rois.reshape(n, -1, 4))
+    channels = features[0].shape[1]
+    out = np.empty((n, rois.shape[1], channels, pooled, pooled), np.float32)
+    heights = (ctypes.c_int32 * levels)(*(f.shape[2] for f in features))
+    widths = (ctypes.c_int32 * levels)(*(f.shape[3] for f in features))
+    status = library.taostream_multilevel_crop_and_resize(
+        n, rois.shape[1], channels, pooled, height, width, _pointer(rois),
+        (_F32P * levels)(*map(_pointer, features)), heights, widths, _pointer(out))
+    if status != OK:
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    return [out]
+
+
+crop_and_resize_host.numpy_reference = mrcnn.crop_and_resize_reference
 
 
 def generate_detection_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
@@ -252,6 +289,8 @@ def nms_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
 nms_host.numpy_reference = pluginref.nms_reference
 HOST_IMPLEMENTATIONS = {"NMS_TRT": nms_host, "NMSDynamic_TRT": nms_host, "NMS": nms_host,
                         "MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
+                        "MultilevelCropAndResize_TRT": crop_and_resize_host,
+                        "MultilevelCropAndResize": crop_and_resize_host,
                         "GenerateDetection_TRT": generate_detection_host, "GenerateDetection": generate_detection_host,
                         "BatchedNMSDynamic_TRT": batched_nms_host, "BatchedNMS_TRT": static_batched_nms_host,
                         "BatchedNMS": static_batched_nms_host}

@@ -121,7 +121,7 @@ def test_host_rejects_what_the_reference_rejects(library):
 def test_the_cpu_runner_uses_the_host_library_and_falls_back_without_it(library, monkeypatch):
     assert implementation_for("MultilevelProposeROI_TRT") is plugin_host.propose_rois_host
     assert reference_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
-    assert implementation_for("MultilevelCropAndResize_TRT") is mrcnn.crop_and_resize_reference  # no host one yet
+    assert implementation_for("SpecialSlice_TRT") is mrcnn.special_slice_reference  # no host one (a slice)
     monkeypatch.setattr(plugin_host, "find_plugin_host_library", lambda build_dir=None: None)
     plugin_host.load_plugin_host.cache_clear()
     try:
@@ -407,3 +407,44 @@ def test_plugins_check_under_address_and_undefined_behaviour_sanitizers():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "ERROR: AddressSanitizer" not in result.stderr and "runtime error" not in result.stderr
     assert ", 0 differ" in result.stdout and "build-plugins-sanitize" in result.stdout
+
+
+# ----------------------------------------------------------------------------- MultilevelCropAndResize
+
+@pytest.mark.parametrize("seed, batch, rois, channels, pooled, options", [
+    (1, 1, 300, 8, 7, {}),  # rois of every size: every level
+    (2, 2, 100, 4, 14, {"integral": True}),  # whole-pixel rois: bin centres on sample points (fraction 0)
+    (3, 2, 100, 3, 7, {"outside": True}),  # rois past the image: not valid, left zero
+    (4, 1, 50, 2, 1, {}),
+])
+def test_multilevel_crop_and_resize_host_equals_the_reference(library, seed, batch, rois, channels, pooled, options):
+    from taostream.converter.plugin_checks import roi_align_inputs
+
+    inputs = roi_align_inputs(seed, batch, rois, channels, 832, 1344, **options)
+    attrs = {"pooled_size": pooled, "image_size": [3, 832, 1344]}
+    host = plugin_host.crop_and_resize_host(attrs, inputs, library)[0]
+    _assert_same_bits(host, mrcnn.crop_and_resize_reference(attrs, inputs)[0])
+    if rois >= 100:  # the rois reach every level
+        assert set(mrcnn.roi_levels(inputs[0].reshape(-1, 4)).tolist()) == {2, 3, 4, 5, 6}
+    if options.get("outside"):
+        assert not host.reshape(batch * rois, -1).any(axis=1).all()  # some rows not written
+
+
+def test_multilevel_crop_and_resize_host_on_the_mask_rcnn_sample(library):
+    """Both of the sample's ROI aligns (pooled 7 for the boxes, 14 for the masks) on its own inputs."""
+    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples import make_sample_model
+
+    calls = []
+
+    def capture(attrs, inputs):
+        calls.append((attrs, inputs))
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+
+    pipeline = compile_plugin_pipeline(make_sample_model("mask_rcnn"),
+                                       lambda op: capture if op.startswith("MultilevelCropAndResize") else implementation_for(op))
+    pipeline.run({"Input": np.random.default_rng(2).standard_normal((1, 3, 832, 1344)).astype(np.float32)})
+    assert sorted(int(mrcnn._scalar(attrs["pooled_size"])) for attrs, _ in calls) == [7, 14]
+    for attrs, inputs in calls:
+        _assert_same_bits(plugin_host.crop_and_resize_host(attrs, inputs, library)[0],
+                          mrcnn.crop_and_resize_reference(attrs, inputs)[0])
