@@ -405,10 +405,10 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     if request.triton:
         texts[APP_TRITON_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 1,
                                                           server_configs), _header(request, True))
-    env = primary.path / "deepstream" / PARSER_ENV_FILE
-    if env.is_file():
-        texts[PARSER_ENV_FILE] = env.read_text(encoding="utf-8")
-        notes.append(f"the primary's parser reads its clustering settings from {PARSER_ENV_FILE}: start "
+    env = _parser_env(primary, [bundle for bundle, _ in secondaries])
+    if env is not None:
+        texts[PARSER_ENV_FILE] = env
+        notes.append(f"the DetectNet_v2 parser reads its clustering settings from {PARSER_ENV_FILE}: start "
                      f"deepstream-app with them (set -a; . ./{PARSER_ENV_FILE}; set +a)")
     inputs = (request.primary, *(spec.bundle for spec in request.secondaries))  # never replaced by the output
     with atomic_directory(output, overwrite=request.force, inputs=inputs) as root:
@@ -420,6 +420,22 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
         manifest = _manifest(request, root, primary, planned, sources, major)
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return PipelineResult(output, manifest, notes)
+
+
+def _parser_env(primary: _Bundle, secondaries: list[_Bundle]) -> str | None:
+    """The one taostream_parser.env of the pipeline: the parser library reads its DetectNet_v2 clustering from a
+    single environment variable per process, so every GIE whose bundle has one must need the same settings."""
+    found = [(bundle, (bundle.path / "deepstream" / PARSER_ENV_FILE).read_text(encoding="utf-8"))
+             for bundle in [primary, *secondaries] if (bundle.path / "deepstream" / PARSER_ENV_FILE).is_file()]
+    for bundle, text in found[1:]:
+        if text.strip() != found[0][1].strip():
+            first = found[0][0]
+            raise TaostreamError(
+                f"{bundle.path}: its parser clusters with {text.strip()} but {first.path} needs {found[0][1].strip()}; "
+                f"DeepStream's parser library reads one {PARSER_ENV_FILE} setting per process, so one of these "
+                "DetectNet_v2 GIEs would cluster wrongly: re-create one bundle with the other's clustering "
+                "(the same spec or --network), or run them in separate pipelines")
+    return found[0][1] if found else None
 
 
 def _manifest(request: PipelineRequest, root: Path, primary: _Bundle, planned: list[dict], sources: list[Source],

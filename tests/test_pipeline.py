@@ -301,3 +301,26 @@ def test_check_warns_when_a_gie_config_batch_disagrees_with_the_app(bundles, tmp
     warnings = [line for line in lines if ": warning: " in line and "edited since" not in line]
     assert code == 0 and len(warnings) == 1, lines
     assert "[secondary-gie0] batch-size: 16 but its config-file says batch-size=8" in warnings[0]
+
+
+def test_two_detectnet_v2_gies_that_cluster_differently_are_refused(fixtures_dir, tmp_path):
+    """NVIDIA's LPD model (lpdnet: DBSCAN+NMS) as a secondary detector on the facemask detector's faces (TAO's
+    DBSCAN): the parser library reads one TAOSTREAM_DETECTNET_V2 per process, and the pipeline wrote only the
+    primary's, so DeepStream clustered the plates with the face model's settings without a word."""
+    (tmp_path / "face.txt").write_text("mask\nno-mask\n")
+    (tmp_path / "lpd.txt").write_text("lpd\n")
+    models = fixtures_dir / "models"
+    for name, model, network, labels, key in (
+            ("face", "facemask_detectnet_v2_resnet18.etlt", "detectnet_v2", "face.txt", "tlt_encode"),
+            ("face2", "facemask_detectnet_v2_resnet18.etlt", "detectnet_v2", "face.txt", "tlt_encode"),
+            ("lpd", "lpd_usa_detectnet_v2_pruned.etlt", "lpdnet", "lpd.txt", "nvidia_tlt")):
+        made = run_cli("bundle", models / model, "--network", network, "--labels", tmp_path / labels, "--key", key,
+                       "-o", tmp_path / name)
+        assert made.returncode == 0, made.stderr
+    app = tmp_path / "app"
+    refused = run_cli("pipeline", "-o", app, "--primary", tmp_path / "face", "--secondary", f"{tmp_path / 'lpd'}:classes=no-mask")
+    assert_clean_error(refused, "mode=dbscan_nms", "mode=dbscan ", "one taostream_parser.env setting per process")
+    assert not app.exists()
+    same = run_cli("pipeline", "-o", app, "--primary", tmp_path / "face", "--secondary", f"{tmp_path / 'face2'}:classes=no-mask")
+    assert same.returncode == 0, same.stderr
+    assert (app / "taostream_parser.env").read_text() == (tmp_path / "face/deepstream/taostream_parser.env").read_text()
