@@ -44,6 +44,8 @@ class PublishedModel:
     eps: float | None = None
     aliases: tuple[str, ...] = ()
     source: str = ""
+    # the classes the NGC model outputs (its labels.txt): [class-attrs-<id>] mean these classes only
+    classes: tuple[str, ...] = ()
     # NVIDIA's config's model-color-format, net-scale-factor and offsets, where they differ from the
     # registry's for the network (NGC's classifiers take RGB with the caffe means in RGB order).
     preprocessing: Preprocessing | None = None
@@ -56,13 +58,13 @@ class PublishedModel:
 _TAO_APPS_NMS = dict(cluster_mode=2, pre_cluster_threshold=0.2, class_thresholds={0: 0.4}, nms_iou=0.5, top_k=20)
 
 PUBLISHED_MODELS: tuple[PublishedModel, ...] = (
-    PublishedModel("peoplenet", "detectnet_v2", **_TAO_APPS_NMS,
+    PublishedModel("peoplenet", "detectnet_v2", **_TAO_APPS_NMS, classes=("person", "bag", "face"),
                    source=f"{DEEPSTREAM_TAO_APPS} configs/nvinfer/peoplenet_tao/config_infer_primary_peoplenet.txt "
                           "@ 5b678439"),
-    PublishedModel("trafficcamnet", "detectnet_v2", **_TAO_APPS_NMS,
+    PublishedModel("trafficcamnet", "detectnet_v2", **_TAO_APPS_NMS, classes=("car", "bicycle", "person", "roadsign"),
                    source=f"{DEEPSTREAM_TAO_APPS} configs/nvinfer/trafficcamnet_tao/pgie_trafficcamnet_config.txt "
                           "@ 5b678439"),
-    PublishedModel("dashcamnet", "detectnet_v2", **_TAO_APPS_NMS,
+    PublishedModel("dashcamnet", "detectnet_v2", **_TAO_APPS_NMS, classes=("car", "bicycle", "person", "road_sign"),
                    source="DeepStream 6.0 samples/configs/tao_pretrained_models/config_infer_primary_dashcamnet.txt "
                           "(as copied in latonaio/dashcamnet-on-deepstream @ 50235b04)"),
     PublishedModel("lpdnet", "detectnet_v2", cluster_mode=3, pre_cluster_threshold=0.3,
@@ -134,7 +136,11 @@ def _detectnet_published(model: PublishedModel, net: Network, labels: list[str])
     from taostream.parsers.reference import DetectNetV2Clustering
 
     defaults = DetectNetV2Clustering()
-    thresholds = [model.class_thresholds.get(i, model.pre_cluster_threshold) for i in range(len(labels))]
+    # Per-class values are by class id: on a model with other classes (a wrong --network, a retrained model)
+    # they would give some other class NVIDIA's threshold for e.g. PeopleNet's person.
+    own_classes = not model.classes or len(model.classes) == len(labels)
+    per_id = model.class_thresholds if own_classes else {}
+    thresholds = [per_id.get(i, model.pre_cluster_threshold) for i in range(len(labels))]
     mode = _NVINFER_MODES[model.cluster_mode]
     nms_iou = model.nms_iou if model.nms_iou is not None else net.nms_iou_threshold
     parser = DetectNetV2Clustering(mode=mode, eps=model.eps if model.eps is not None else defaults.eps,
@@ -143,13 +149,18 @@ def _detectnet_published(model: PublishedModel, net: Network, labels: list[str])
     settings.class_attrs = {"all": {"pre-cluster-threshold": min(thresholds) if thresholds else model.pre_cluster_threshold}}
     for class_id, threshold in enumerate(thresholds):
         settings.class_attrs[str(class_id)] = {"pre-cluster-threshold": threshold}
-    per_class = "; ".join(f"{labels[i] if i < len(labels) else i} {_fmt(t)}" for i, t in sorted(model.class_thresholds.items()))
+    per_class = "; ".join(f"{labels[i] if i < len(labels) else i} {_fmt(t)}" for i, t in sorted(per_id.items()))
     nvinfer = _NVINFER_MODE_NAMES[model.cluster_mode]
     notes = [f"pre-cluster-threshold {_fmt(model.pre_cluster_threshold)}" + (f" ({per_class})" if per_class else "")
              + f", cluster-mode {model.cluster_mode} ({nvinfer})"
              + (f", nms-iou-threshold {_fmt(model.nms_iou)}" if model.nms_iou is not None else "")
              + (f", topk {model.top_k}" if model.top_k else "") + (f", eps {_fmt(model.eps)}" if model.eps is not None else "")
              + f": NVIDIA's published {model.name} defaults ({model.source})"]
+    if not own_classes and model.class_thresholds:
+        published = "; ".join(f"{model.classes[i]} {_fmt(t)}" for i, t in sorted(model.class_thresholds.items()))
+        notes.append(f"NVIDIA's {model.name} outputs {len(model.classes)} classes ({', '.join(model.classes)}), the "
+                     f"labels give {len(labels)}: its per-class thresholds ({published}) are not applied; every class "
+                     f"gets {_fmt(model.pre_cluster_threshold)} (check --network, or give the model's training spec)")
     if mode != "nms":
         unset = [] if model.eps is not None else [f"eps {_fmt(defaults.eps)}"]
         unset += [f"min_samples {_fmt(defaults.min_samples)}", f"confidence {_fmt(defaults.confidence_threshold)}",

@@ -252,3 +252,19 @@ def test_a_classifier_without_a_published_model_names_the_key_its_config_gets(tm
     config = (tmp_path / "b/deepstream/config_infer_primary.txt").read_text()
     assert "classifier-threshold=0.2" in config and "pre-cluster-threshold" not in config
     assert "default: classifier-threshold 0.2: taostream's registry defaults for classification" in result.stdout
+
+
+def test_published_per_class_thresholds_are_not_put_on_another_models_classes(fixtures_dir, tmp_path):
+    """--network peoplenet on NVIDIA's 2-class facemask model: PeopleNet's [class-attrs-0] 0.4 (its person)
+    was written for class 0 'mask'; with another class count only the common threshold applies, and says so."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("mask\nno-mask\n")
+    result = run_cli("bundle", fixtures_dir / "models" / FACEMASK, "--network", "peoplenet", "--labels", labels,
+                     "--key", "tlt_encode", "-o", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    config = read_ini(tmp_path / "b/deepstream/config_infer_primary.txt")
+    assert [config.group(f"class-attrs-{i}").get("pre-cluster-threshold") for i in (0, 1)] == ["0.2", "0.2"]
+    assert "peoplenet outputs 3 classes (person, bag, face), the labels give 2" in result.stdout
+    # PeopleNet's own three classes keep NVIDIA's person threshold
+    own = published_cluster_settings(get_network("detectnet_v2"), "peoplenet", ["person", "bag", "face"])
+    assert own.settings.class_thresholds == [0.4, 0.2, 0.2]
