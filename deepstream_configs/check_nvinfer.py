@@ -39,7 +39,49 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_layer_precision(checker, prop_group, values, model)
     _check_dla(checker, prop_group, values)
     _check_tensorrt_ops(checker, prop_group, values, model)
+    _check_lpr_dictionary(checker, prop_group, values, model)
     return values
+
+
+_LPR_PARSER = "NvDsInferParseCustomNVPlate"
+
+
+def _lpr_dictionary_path(checker: _Checker) -> Path | None:
+    """Where NvDsInferParseCustomNVPlate would find its dictionary for this config: a bundle's
+    taostream_parser.env (TAOSTREAM_LPR_DICT, relative to the config's folder), else dict.txt in
+    the config's folder (NVIDIA's deepstream_lpr_app runs from there)."""
+    from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
+
+    env_file = checker.folder / PARSER_ENV_FILE
+    if env_file.is_file():
+        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key == LPR_DICT_ENV and value.strip().strip('"'):
+                return checker.resolve(value.strip().strip('"'))
+    candidate = checker.folder / LPR_DICT_FILE
+    return candidate if candidate.is_file() else None
+
+
+def _check_lpr_dictionary(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    if values.get("parse-classifier-func-name") != _LPR_PARSER:
+        return
+    path = _lpr_dictionary_path(checker)
+    if path is None or not path.is_file():
+        where = f"{path} (named in {checker.folder.name}/taostream_parser.env) does not exist" if path else \
+            "no taostream_parser.env naming it and no dict.txt beside this config"
+        checker.add(WARNING, group, "parse-classifier-func-name", f"{_LPR_PARSER} reads the plate characters from "
+                    f"$TAOSTREAM_LPR_DICT, else dict.txt in deepstream-app's working directory, and fails every "
+                    f"frame without it: {where}; put the model's characters_list_file there as dict.txt (one "
+                    "character per line) or set TAOSTREAM_LPR_DICT")
+        return
+    classes = model.classes if model is not None else None
+    if classes is None:
+        return
+    characters = read_labels_file(path)
+    if len(characters) != classes.count:
+        checker.add(ERROR, group, "parse-classifier-func-name", f"{path} lists {len(characters)} character(s) but "
+                    f"{model.path.name} reads {classes.count} ({classes.where}): every plate would be spelled with "
+                    "the wrong characters; use the characters_list_file the model was trained with")
 
 
 _LAYER_PRECISIONS, _LAYER_DEVICES = ("fp32", "fp16", "int8"), ("gpu", "dla")

@@ -262,3 +262,23 @@ def test_bundle_refuses_a_character_list_of_another_length(lpr_bundle, tmp_path,
     err = capsys.readouterr().err
     assert "36 label(s)" in err and "35 class id(s)" in err and "36 classes (35 characters + the CTC blank)" in err
     assert not out.exists()
+
+
+def test_check_finds_a_missing_or_wrong_lpr_dictionary(lpr_bundle, tmp_path):
+    """The parser fails every frame without its dictionary and misspells every plate with another one."""
+    import shutil
+
+    from taostream.deepstream_configs.check import check_configs
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(lpr_bundle / "bundle", bundle)
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    (bundle / "dict.txt").write_text("".join(f"{c}\n" for c in (*US_CHARACTERS, "O")))
+    [error] = check_configs([config], deepstream="9.0").errors
+    assert error.key == "parse-classifier-func-name"
+    assert "lists 36 character(s)" in error.message and "reads 35" in error.message
+    (bundle / "dict.txt").unlink()
+    report = check_configs([config], deepstream="9.0")
+    assert report.errors == []
+    [warning] = report.warnings
+    assert "dict.txt" in warning.message and "TAOSTREAM_LPR_DICT" in warning.message and "does not exist" in warning.message

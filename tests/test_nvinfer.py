@@ -32,6 +32,8 @@ def model_folders(tmp_path_factory):
         onnx.save(model, folder / "model.onnx")
         onnx.save(network_onnx(net, NUM_CLASSES, quantized=True), folder / "model_qdq.onnx")
         write_labels(folder / "labels.txt", NUM_CLASSES, classifier=net.network_type == 1)
+        if net.output_layout == "lprnet_ctc":  # NvDsInferParseCustomNVPlate's dictionary, beside the config
+            (folder / "dict.txt").write_text("".join(f"{c}\n" for c in "ABCD"[:NUM_CLASSES]))
         shutil.copy(library, folder / library.name)
         (folder / "cal.bin").write_text("TRT-8601-EntropyCalibration2\ninput_1: 3c010a14\n")
         folders[net.name] = (folder, tuple(o.name for o in model.graph.output))
