@@ -3,10 +3,15 @@
 1. DetectNet_v2 decode + DBSCAN at 960x544, 3 classes, a busy frame (>= 500 cells above the
    threshold): the C++ parser (real exported symbol, timed inside C++) vs the numpy reference vs a
    faithful re-implementation of TAO's scikit-learn post-processor (tao_sklearn_dbscan.py).
-   Targets: C++ >= 100x faster than scikit-learn, <= 1 ms per frame.
+   Targets: C++ >= 100x faster than scikit-learn, <= 0.1 ms per frame (the grid-index DBSCAN with
+   the per-thread workspace; the previous index measured 0.43 ms on the same frame). The previous
+   C++ clustering is not kept in the library, so the C++ time is compared with the numpy
+   reference's (same clusters, boxes within the parser tests' tolerance) in the same run; with
+   --baseline LIB (another build of libnvds_infercustomparser_taostream.so, e.g. of an older
+   commit) both libraries run interleaved in the same process and the ratio is printed.
 2. NMS (SSD layout) and BatchedNMS (YOLO layout) parsers at keepTopK 200: target <= 20 us per frame.
 
-Run: python benchmarks/bench_parsers.py   (builds build/ with CMake if needed)
+Run: python benchmarks/bench_parsers.py [--baseline LIB]   (builds build/ with CMake if needed)
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core for every contender
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -77,7 +83,7 @@ def best_of_rounds(contenders: dict) -> dict:
     return best
 
 
-def bench_detectnet(native: NativeParsers) -> None:
+def bench_detectnet(native: NativeParsers, baseline: Path | None = None) -> None:
     cov, bbox = busy_detectnet_frame()
     cells = int((cov >= THRESHOLD).sum())
     config = ref.DetectNetV2Clustering(mode="dbscan", eps=0.3, min_samples=0.05, confidence_threshold=0.1, min_height=4)
@@ -90,19 +96,29 @@ def bench_detectnet(native: NativeParsers) -> None:
     reference_boxes = ref.decode_detectnet_v2(cov, bbox, NET_W, NET_H, params)
     sklearn_boxes = tao_sklearn_dbscan.tao_postprocess(cov, bbox, NET_W, NET_H, THRESHOLD, 0.3, 0.05, 0.1, 4)
 
-    best = best_of_rounds({
+    contenders = {
         "cpp": lambda: native.seconds_per_call("NvDsInferParseCustomDetectNetV2TAO", layers, NET_W, NET_H, CLASSES,
                                                thresholds, 500),
         "ref": lambda: seconds_per_call(lambda: ref.decode_detectnet_v2(cov, bbox, NET_W, NET_H, params)),
         "skl": lambda: seconds_per_call(lambda: tao_sklearn_dbscan.tao_postprocess(
             cov, bbox, NET_W, NET_H, THRESHOLD, 0.3, 0.05, 0.1, 4)),
-    })
+    }
+    if baseline is not None:
+        old = NativeParsers(baseline, build.harness_library(build.DEFAULT_BUILD_DIR))
+        baseline_boxes = old.parse("NvDsInferParseCustomDetectNetV2TAO", layers, NET_W, NET_H, CLASSES, thresholds)
+        contenders["old"] = lambda: old.seconds_per_call("NvDsInferParseCustomDetectNetV2TAO", layers, NET_W, NET_H,
+                                                          CLASSES, thresholds, 500)
+    best = best_of_rounds(contenders)
     t_cpp, t_ref, t_skl = best["cpp"], best["ref"], best["skl"]
 
     print(f"(thread CPU time, best of {ROUNDS} interleaved rounds, one thread each)")
     print(f"DetectNet_v2 {NET_W}x{NET_H}, {CLASSES} classes, {cells} cells >= {THRESHOLD}, DBSCAN eps 0.3")
     print(f"  boxes: C++ {len(native_boxes)}, numpy reference {len(reference_boxes)}, TAO scikit-learn {len(sklearn_boxes)}")
-    print(f"  C++ parser           {t_cpp * 1e3:9.3f} ms/frame   (target <= 1 ms)  {'OK' if t_cpp <= 1e-3 else 'MISSED'}")
+    print(f"  C++ parser           {t_cpp * 1e3:9.3f} ms/frame   (target <= 0.1 ms)  {'OK' if t_cpp <= 1e-4 else 'MISSED'}")
+    if baseline is not None:
+        same = "identical output" if baseline_boxes == native_boxes else "DIFFERENT output"
+        print(f"  baseline C++ parser  {best['old'] * 1e3:9.3f} ms/frame   {best['old'] / t_cpp:8.1f}x the C++ time "
+              f"({baseline}: {same})")
     print(f"  numpy reference      {t_ref * 1e3:9.3f} ms/frame   {t_ref / t_cpp:8.1f}x the C++ time")
     print(f"  TAO scikit-learn     {t_skl * 1e3:9.3f} ms/frame   {t_skl / t_cpp:8.1f}x the C++ time "
           f"(target >= 100x)  {'OK' if t_skl / t_cpp >= 100 else 'MISSED'}")
@@ -137,9 +153,12 @@ def bench_nms_layouts(native: NativeParsers) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", type=Path, help="another build of the parser library to time against")
+    args = parser.parse_args()
     library = build.build_parser_library(build.DEFAULT_BUILD_DIR)
     native = NativeParsers(library, build.harness_library(build.DEFAULT_BUILD_DIR))
-    bench_detectnet(native)
+    bench_detectnet(native, args.baseline)
     bench_nms_layouts(native)
 
 

@@ -9,6 +9,11 @@
 #include <limits>
 #include <numeric>
 #include <sstream>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 namespace taostream {
 namespace {
@@ -108,17 +113,6 @@ double iou(const Candidate &a, const Candidate &b) {
   return uni > 0.0 ? inter / uni : 0.0;
 }
 
-// TAO's regularised IoU distance (utilities.iou_vectorized: denominator + 0.01).
-inline double tao_distance(const Candidate &a, const Candidate &b) {
-  const double iw = std::max(0.0, std::min<double>(a.x2, b.x2) - std::max<double>(a.x1, b.x1));
-  const double ih = std::max(0.0, std::min<double>(a.y2, b.y2) - std::max<double>(a.y1, b.y1));
-  const double inter = iw * ih;
-  const double area_a = (double(a.x2) - a.x1) * (double(a.y2) - a.y1);
-  const double area_b = (double(b.x2) - b.x1) * (double(b.y2) - b.y1);
-  const double denominator = area_a + area_b - inter + 0.01;
-  return 1.0 - (denominator > 0.0 ? inter / denominator : 0.0);
-}
-
 std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
   std::vector<size_t> order(c.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -127,182 +121,312 @@ std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
   return order;
 }
 
-// Enumerates the eps-neighbourhood of candidate i without testing every pair. For eps < 1 a
-// neighbour needs IoU >= 1 - eps, hence intersection width >= (1 - eps) * its own width, hence
-// |x1_i - x1_j| <= eps * max(w_i, w_j) (and the same for y1). Candidates are bucketed on a grid
-// over (x1, y1) whose cells are at least that window, so only the 3x3 cells around i can hold
-// neighbours. The windows carry a margin and the exact distance test decides, so the result
-// equals the all-pairs definition. With eps >= 1 every candidate is a neighbour.
-class NeighbourIndex {
+// DBSCAN on TAO's distance without testing every pair, and without allocating once the buffers
+// have grown (one workspace per thread, reused across calls and classes).
+//
+// Window: for eps < 1 a neighbour j of i needs IoU >= 1 - eps, hence an intersection width
+// >= (1 - eps) * max(w_i, w_j), hence w_j <= w_i / (1 - eps) and |x1_i - x1_j| <= eps * max(w_i,
+// w_j) <= eps * w_i / (1 - eps) = reach * w_i (the same for x2 and both y edges): a window that
+// depends on i only. The windows carry a margin (eps + 1e-6 and + 1e-3 px) and the exact
+// distance decides, so the neighbourhoods equal the all-pairs definition.
+//
+// Index: candidates bucketed on a grid over (x1, y1), at most 64 cells per row, so one 64-bit
+// mask per row says which cells hold candidates and a query visits only the non-empty cells its
+// window covers (bit scans, no loop over empty cells); a cell whose edge ranges miss the query's
+// window is skipped whole. Box edges are stored in cell order.
+//
+// Labels: scikit-learn's walk (dbscan_inner): candidates in index order; an unlabelled core
+// point starts a cluster; a cluster claims every unlabelled neighbour of its core points (a
+// non-core one becomes a border point of the first cluster that reaches it) and expands the core
+// ones. Each cell keeps its unlabelled candidates at the front of its slice (and its own row
+// mask), a claimed candidate moves out, so each core point is expanded once and an expansion
+// tests only candidates still unlabelled.
+//
+// Core test: the summed weight (score) of the neighbourhood, itself included, >= min_samples,
+// decided when first needed. Scores are float32 summed in float64, exactly for any realistic
+// coverage (a sum is exact while log2(count) + the span of the scores' binary exponents <= 29,
+// e.g. scores >= 2^-10 up to 2^19 candidates), so the order of the terms cannot change it. With
+// scores >= 0 the sum only grows: counting stops once it reaches min_samples, and a candidate
+// claimed from core point i is core as soon as its own weight + i's reaches min_samples (any
+// larger sum of non-negative terms, in any order, rounds to at least that much).
+class DbscanIndex {
  public:
-  NeighbourIndex(const std::vector<Candidate> &c, double eps) : c_(c), eps_(eps) {
-    if (c.empty() || eps >= 1.0) return;
-    double lo_x = c[0].x1, hi_x = c[0].x1, lo_y = c[0].y1, hi_y = c[0].y1;
-    for (const Candidate &k : c) {
-      lo_x = std::min(lo_x, double(k.x1));
-      hi_x = std::max(hi_x, double(k.x1));
-      lo_y = std::min(lo_y, double(k.y1));
-      hi_y = std::max(hi_y, double(k.y1));
+  std::vector<int> &run(const std::vector<Candidate> &c, double eps, double min_samples) {
+    const size_t n = c.size();
+    labels_.assign(n, -1);
+    core_.assign(n, kUnknown);
+    if (n == 0) return labels_;
+    c_ = c.data();
+    eps_ = eps;
+    min_samples_ = min_samples;
+    area_.resize(n);
+    self_.resize(n);
+    lo_.resize(n);
+    hi_.resize(n);
+    monotone_ = true;
+    for (size_t i = 0; i < n; ++i) {
+      const Candidate &a = c[i];
+      lo_[i] = V2d{a.x1, a.y1};
+      hi_[i] = V2d{a.x2, a.y2};
+      area_[i] = (double(a.x2) - a.x1) * (double(a.y2) - a.y1);
+      self_[i] = distance(i, i) <= eps ? a.score : 0.0;
+      monotone_ = monotone_ && a.score >= 0.0f;
     }
-    // Cells of about the typical query window (the median box), so a query scans only the cells
-    // its own window covers; at most kMaxCellsPerAxis per axis.
-    std::vector<double> widths, heights;
-    for (const Candidate &k : c) {
-      widths.push_back(std::max(0.0, double(k.x2) - k.x1));
-      heights.push_back(std::max(0.0, double(k.y2) - k.y1));
+    all_pairs_ = !(eps < 1.0);
+    if (all_pairs_) {
+      walk_all_pairs(n);
+    } else {
+      build(n);
+      walk(n);
     }
-    std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
-    std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
-    reach_ = (eps + 1e-6) / (1.0 - eps);
-    constexpr double kMaxCellsPerAxis = 256.0;
-    cell_w_ = std::max(reach_ * widths[widths.size() / 2] * 0.5 + 1e-3, (hi_x - lo_x) / kMaxCellsPerAxis + 1e-3);
-    cell_h_ = std::max(reach_ * heights[heights.size() / 2] * 0.5 + 1e-3, (hi_y - lo_y) / kMaxCellsPerAxis + 1e-3);
-    lo_x_ = lo_x;
-    lo_y_ = lo_y;
-    nx_ = static_cast<long>((hi_x - lo_x) / cell_w_) + 1;
-    ny_ = static_cast<long>((hi_y - lo_y) / cell_h_) + 1;
-    inverse_cell_w_ = 1.0 / cell_w_;
-    inverse_cell_h_ = 1.0 / cell_h_;
-    // Counting sort of the candidates into cells (CSR layout), keeping index order inside a cell.
-    cell_of_.resize(c.size());
-    start_.assign(static_cast<size_t>(nx_ * ny_) + 1, 0);
-    for (size_t i = 0; i < c.size(); ++i) {
-      cell_of_[i] = cell(cell_x(c[i].x1), cell_y(c[i].y1));
-      ++start_[cell_of_[i] + 1];
-    }
-    for (size_t k = 1; k < start_.size(); ++k) start_[k] += start_[k - 1];
-    members_.resize(c.size());
-    std::vector<size_t> fill(start_.begin(), start_.end() - 1);
-    for (size_t i = 0; i < c.size(); ++i) members_[fill[cell_of_[i]]++] = i;
-    refresh_edges();
-  }
-
-  // Keeps, per cell, the candidates still to be settled (labelled) at the front of the cell's
-  // slice of members_; for_each<true> walks only those, so expanding the many core points of a
-  // dense cluster does not revisit the points already claimed.
-  void track_unsettled(const std::vector<char> &pending) {
-    if (start_.empty()) return;
-    live_.assign(start_.size() - 1, 0);
-    live_in_row_.assign(static_cast<size_t>(ny_), 0);
-    slot_.assign(members_.size(), 0);
-    for (size_t k = 0; k + 1 < start_.size(); ++k) {
-      std::stable_partition(members_.begin() + static_cast<long>(start_[k]),
-                            members_.begin() + static_cast<long>(start_[k + 1]),
-                            [&](size_t j) { return pending[j] != 0; });
-      for (size_t m = start_[k]; m < start_[k + 1]; ++m) {
-        slot_[members_[m]] = m;
-        live_[k] += pending[members_[m]] ? 1 : 0;
-        live_in_row_[k / static_cast<size_t>(nx_)] += pending[members_[m]] ? 1 : 0;
-      }
-    }
-    refresh_edges();
-  }
-  void settle(size_t j) {
-    if (live_.empty()) return;
-    const size_t k = cell_of_[j], last = start_[k] + live_[k] - 1, m = slot_[j];
-    std::swap(members_[m], members_[last]);
-    std::swap(edges_[m], edges_[last]);
-    slot_[members_[m]] = m;
-    slot_[members_[last]] = last;
-    --live_[k];
-    --live_in_row_[k / static_cast<size_t>(nx_)];
-  }
-
-  // Calls visit(j) for each neighbour j that passes skip(j) == false (checked before the
-  // distance, so already-settled candidates cost nothing); stops when visit returns false.
-  // i's own cell comes first: its members are the likeliest neighbours.
-  template <bool kOnlyUnsettled = false, typename Skip, typename Visit>
-  void for_each(size_t i, Skip skip, Visit visit) const {
-    const Candidate &a = c_[i];
-    if (eps_ >= 1.0) {
-      for (size_t j = 0; j < c_.size(); ++j)
-        if (!skip(j) && tao_distance(a, c_[j]) <= eps_ && !visit(j)) return;
-      return;
-    }
-    const Query q = query(i);
-    const long gx = cell_x(a.x1), gy = cell_y(a.y1);
-    if (!visit_cell<kOnlyUnsettled>(q, cell(gx, gy), skip, visit)) return;
-    const long x_lo = cell_x(double(a.x1) - q.wx), x_hi = cell_x(double(a.x1) + q.wx);
-    const long y_lo = cell_y(double(a.y1) - q.wy), y_hi = cell_y(double(a.y1) + q.wy);
-    for (long y = y_lo; y <= y_hi; ++y) {
-      if (kOnlyUnsettled && live_in_row_[static_cast<size_t>(y)] == 0) continue;
-      for (long x = x_lo; x <= x_hi; ++x) {
-        const size_t k = cell(x, y);
-        const size_t size = kOnlyUnsettled ? live_[k] : start_[k + 1] - start_[k];
-        if (size == 0 || (x == gx && y == gy)) continue;
-        if (!visit_cell<kOnlyUnsettled>(q, k, skip, visit)) return;
-      }
-    }
+    return labels_;
   }
 
  private:
-  struct Edges {
-    float x1, y1, x2, y2;
-  };
+  typedef float V4 __attribute__((vector_size(16)));   // x1, y1, x2, y2
+  typedef int32_t V4i __attribute__((vector_size(16)));
+  typedef double V2d __attribute__((vector_size(16)));  // (x, y)
+  static constexpr long kCellsPerRow = 64;  // one uint64_t mask per row
+  static constexpr long kMaxRows = 256;
+  static constexpr double kCellScale = 0.5;  // cell = half the mean window
+  static constexpr char kUnknown = 2;
 
-  // Box edges in members_ order, so the window test reads memory sequentially.
-  void refresh_edges() {
-    edges_.resize(members_.size());
-    for (size_t m = 0; m < members_.size(); ++m) {
-      const Candidate &b = c_[members_[m]];
-      edges_[m] = {b.x1, b.y1, b.x2, b.y2};
+  // TAO's regularised IoU distance (utilities.iou_vectorized: denominator + 0.01): the double
+  // operations of iou() above, x and y in the two lanes of one vector, the edges converted and
+  // the areas computed once per candidate. (A min or max of two equal values may return either
+  // zero's sign here; both give the same distance.)
+  double distance(size_t i, size_t j) const {
+    const V2d far = hi_[i] < hi_[j] ? hi_[i] : hi_[j], near = lo_[i] > lo_[j] ? lo_[i] : lo_[j];
+    const V2d zero = {0.0, 0.0}, d = far - near, wh = d > zero ? d : zero;
+    const double inter = wh[0] * wh[1];
+    const double denominator = area_[i] + area_[j] - inter + 0.01;
+    return 1.0 - (denominator > 0.0 ? inter / denominator : 0.0);
+  }
+
+  static long bucket(float v, float lo, float inverse_size, long n) {
+    return static_cast<long>(std::min(std::max((v - lo) * inverse_size, 0.0f), static_cast<float>(n - 1)));
+  }
+
+  void build(size_t n) {
+    const Candidate *c = c_;
+    float lo_x = c[0].x1, hi_x = c[0].x1, lo_y = c[0].y1, hi_y = c[0].y1;
+    double sum_w = 0, sum_h = 0;
+    for (size_t i = 0; i < n; ++i) {
+      lo_x = std::min(lo_x, c[i].x1);
+      hi_x = std::max(hi_x, c[i].x1);
+      lo_y = std::min(lo_y, c[i].y1);
+      hi_y = std::max(hi_y, c[i].y1);
+      sum_w += std::max(0.0f, c[i].x2 - c[i].x1);
+      sum_h += std::max(0.0f, c[i].y2 - c[i].y1);
     }
-  }
-
-  // By the same argument as window_x(), every edge of a neighbour lies within the window of the
-  // matching edge of the query box; the float bounds keep the window's 1e-3 margin.
-  struct Query {
-    size_t i;
-    double wx, wy;
-    float x1_lo, x1_hi, x2_lo, x2_hi, y1_lo, y1_hi, y2_lo, y2_hi;
-  };
-
-  Query query(size_t i) const {
-    const Candidate &a = c_[i];
-    const double wx = window_x(a), wy = window_y(a);
-    const float fx = static_cast<float>(wx), fy = static_cast<float>(wy);
-    return {i, wx, wy, a.x1 - fx, a.x1 + fx, a.x2 - fx, a.x2 + fx, a.y1 - fy, a.y1 + fy, a.y2 - fy, a.y2 + fy};
-  }
-
-  template <bool kOnlyUnsettled, typename Skip, typename Visit>
-  bool visit_cell(const Query &q, size_t k, Skip &skip, Visit &visit) const {
-    const Candidate &a = c_[q.i];
-    size_t m = start_[k];
-    while (m < (kOnlyUnsettled ? start_[k] + live_[k] : start_[k + 1])) {
-      const Edges &e = edges_[m];
-      const size_t j = members_[m];
-      if ((j == q.i || (e.x1 >= q.x1_lo && e.x1 <= q.x1_hi && e.y1 >= q.y1_lo && e.y1 <= q.y1_hi &&
-                        e.x2 >= q.x2_lo && e.x2 <= q.x2_hi && e.y2 >= q.y2_lo && e.y2 <= q.y2_hi)) &&
-          !skip(j) && tao_distance(a, c_[j]) <= eps_) {
-        if (!visit(j)) return false;
-        if (kOnlyUnsettled && members_[m] != j) continue;  // j was settled: a new entry moved in
+    const double reach = std::max(0.0, (eps_ + 1e-6) / (1.0 - eps_));
+    // Cells of about half the mean query window, never more than kCellsPerRow x kMaxRows. Any
+    // cell size is correct: a candidate's cell and a window's cell range come from the same
+    // monotone bucket() of x1 (y1), and a neighbour's x1 lies inside the window's.
+    const float cell_w = static_cast<float>(std::max(reach * sum_w / double(n) * kCellScale + 1e-3,
+                                                     (double(hi_x) - lo_x) / double(kCellsPerRow - 1) + 1e-3));
+    const float cell_h = static_cast<float>(std::max(reach * sum_h / double(n) * kCellScale + 1e-3,
+                                                     (double(hi_y) - lo_y) / double(kMaxRows - 1) + 1e-3));
+    const float inv_w = 1.0f / cell_w, inv_h = 1.0f / cell_h;
+    nx_ = bucket(hi_x, lo_x, inv_w, kCellsPerRow) + 1;
+    ny_ = bucket(hi_y, lo_y, inv_h, kMaxRows) + 1;
+    const size_t cells = static_cast<size_t>(nx_ * ny_);
+    query_.resize(n);
+    cell_of_.resize(n);
+    start_.assign(cells + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const Candidate &a = c[i];
+      const float fx = static_cast<float>(reach * std::max(0.0, double(a.x2) - a.x1) + 1e-3);
+      const float fy = static_cast<float>(reach * std::max(0.0, double(a.y2) - a.y1) + 1e-3);
+      Query &q = query_[i];
+      q.lo = V4{a.x1 - fx, a.y1 - fy, a.x2 - fx, a.y2 - fy};
+      q.hi = V4{a.x1 + fx, a.y1 + fy, a.x2 + fx, a.y2 + fy};
+      const long x_lo = bucket(q.lo[0], lo_x, inv_w, nx_), x_hi = bucket(q.hi[0], lo_x, inv_w, nx_);
+      q.y_lo = static_cast<uint32_t>(bucket(q.lo[1], lo_y, inv_h, ny_));
+      q.y_hi = static_cast<uint32_t>(bucket(q.hi[1], lo_y, inv_h, ny_));
+      q.columns = (x_hi == 63 ? ~uint64_t{0} : (uint64_t{2} << x_hi) - 1) & ~((uint64_t{1} << x_lo) - 1);
+      q.own = static_cast<uint32_t>(bucket(a.y1, lo_y, inv_h, ny_) * nx_ + bucket(a.x1, lo_x, inv_w, nx_));
+      cell_of_[i] = q.own;
+      ++start_[q.own + 1];
+    }
+    for (size_t k = 1; k <= cells; ++k) start_[k] += start_[k - 1];
+    // Counting sort into cells (index order inside a cell), edges alongside; every candidate
+    // starts unlabelled.
+    member_.resize(n);
+    slot_.resize(n);
+    edges_.resize(n);
+    live_.resize(cells);
+    for (size_t k = 0; k < cells; ++k) live_[k] = start_[k];  // fill pointers first
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t m = live_[cell_of_[i]]++;
+      member_[m] = static_cast<uint32_t>(i);
+      slot_[i] = m;
+      edges_[m] = V4{c[i].x1, c[i].y1, c[i].x2, c[i].y2};
+    }
+    occupied_.assign(static_cast<size_t>(ny_), 0);
+    cell_lo_.resize(cells);
+    cell_hi_.resize(cells);
+    const size_t nx = static_cast<size_t>(nx_);
+    for (size_t k = 0; k < cells; ++k) {
+      live_[k] = start_[k + 1] - start_[k];
+      if (live_[k] == 0) continue;
+      occupied_[k / nx] |= uint64_t{1} << (k % nx);
+      // Edge ranges of the cell's candidates (a superset of its unlabelled ones' from here on).
+      V4 lo = edges_[start_[k]], hi = lo;
+      for (uint32_t m = start_[k] + 1; m < start_[k + 1]; ++m) {
+        lo = edges_[m] < lo ? edges_[m] : lo;
+        hi = edges_[m] > hi ? edges_[m] : hi;
       }
-      ++m;
+      cell_lo_[k] = lo;
+      cell_hi_[k] = hi;
     }
-    return true;
+    pending_ = occupied_;
   }
 
-  // A neighbour j of i has w_j <= w_i / (1 - eps) (IoU >= 1 - eps bounds the width ratio), so
-  // |x1_i - x1_j| <= eps * max(w_i, w_j) <= eps * w_i / (1 - eps): a window that depends on i only.
-  double window_x(const Candidate &a) const { return reach_ * std::max(0.0, double(a.x2) - a.x1) + 1e-3; }
-  double window_y(const Candidate &a) const { return reach_ * std::max(0.0, double(a.y2) - a.y1) + 1e-3; }
-  static long bucket(double v, double lo, double inverse_size, long n) {
-    const double t = (v - lo) * inverse_size;
-    if (!(t > 0.0)) return 0;
-    if (t >= static_cast<double>(n - 1)) return n - 1;
-    return static_cast<long>(t);
-  }
-  long cell_x(double x1) const { return bucket(x1, lo_x_, inverse_cell_w_, nx_); }
-  long cell_y(double y1) const { return bucket(y1, lo_y_, inverse_cell_h_, ny_); }
-  size_t cell(long x, long y) const { return static_cast<size_t>(y * nx_ + x); }
+  struct Query {
+    V4 lo, hi;         // each edge (x1, y1, x2, y2) of a neighbour lies in [lo, hi]
+    uint64_t columns;  // cells x_lo..x_hi of a row
+    uint32_t y_lo, y_hi, own;
+  };
 
-  const std::vector<Candidate> &c_;
-  double eps_;
-  double lo_x_ = 0, lo_y_ = 0, cell_w_ = 1, cell_h_ = 1, inverse_cell_w_ = 1, inverse_cell_h_ = 1, reach_ = 0;
+  // Four float compares at once (SSE / NEON through GCC's vector extension).
+  static bool all_of(V4i m) {
+#if defined(__SSE2__)
+    return _mm_movemask_ps(reinterpret_cast<__m128>(m)) == 0xf;
+#elif defined(__aarch64__)
+    return vminvq_u32(reinterpret_cast<uint32x4_t>(m)) != 0;
+#else
+    return (m[0] & m[1] & m[2] & m[3]) != 0;
+#endif
+  }
+  static bool in_window(const Query &q, const V4 &e) { return all_of((e >= q.lo) & (e <= q.hi)); }
+  static bool cell_missed(const Query &q, const V4 &lo, const V4 &hi) { return !all_of((hi >= q.lo) & (lo <= q.hi)); }
+
+  bool is_core(size_t i) { return core_[i] == kUnknown ? core_test(i) : core_[i] != 0; }
+
+  // The core test, summing the neighbours' weights (own cell first) until min_samples.
+  __attribute__((noinline)) bool core_test(size_t i) {
+    double weight = self_[i];
+    const auto reached = [&] { return monotone_ && weight >= min_samples_; };
+    if (!reached()) {
+      if (all_pairs_) {
+        for (size_t j = 0; j < labels_.size() && !reached(); ++j)
+          if (j != i && distance(i, j) <= eps_) weight += c_[j].score;
+      } else {
+        const Query &q = query_[i];
+        const auto scan = [&](uint32_t k) {
+          for (uint32_t m = start_[k]; m < start_[k + 1]; ++m) {
+            const size_t j = member_[m];
+            if (j != i && in_window(q, edges_[m]) && distance(i, j) <= eps_) {
+              weight += c_[j].score;
+              if (reached()) return false;
+            }
+          }
+          return true;
+        };
+        const size_t nx = static_cast<size_t>(nx_);
+        if (scan(q.own)) {
+          for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) {
+            uint64_t bits = occupied_[y] & q.columns;
+            if (y == q.own / nx) bits &= ~(uint64_t{1} << (q.own % nx));
+            bool more = true;
+            while (bits && more) {
+              const uint32_t k = static_cast<uint32_t>(y * nx) + static_cast<uint32_t>(__builtin_ctzll(bits));
+              bits &= bits - 1;
+              if (!cell_missed(q, cell_lo_[k], cell_hi_[k])) more = scan(k);
+            }
+            if (!more) break;
+          }
+        }
+      }
+    }
+    core_[i] = weight >= min_samples_;
+    return core_[i] != 0;
+  }
+
+  // Labels j (unlabelled) with `label` and takes it out of the unlabelled set; a core j is
+  // pushed for expansion. `known` is the weight of one core neighbour of j (0 when none).
+  void claim(size_t j, int label, double known) {
+    labels_[j] = label;
+    const uint32_t k = cell_of_[j], last = start_[k] + --live_[k], m = slot_[j];
+    std::swap(member_[m], member_[last]);
+    std::swap(edges_[m], edges_[last]);
+    slot_[member_[m]] = m;
+    slot_[member_[last]] = last;
+    const size_t nx = static_cast<size_t>(nx_);
+    if (live_[k] == 0) pending_[k / nx] &= ~(uint64_t{1} << (k % nx));
+    --remaining_;
+    if (core_[j] == kUnknown && monotone_ && self_[j] + known >= min_samples_) core_[j] = 1;
+    if (is_core(j)) stack_.push_back(static_cast<uint32_t>(j));
+  }
+
+  void walk(size_t n) {
+    const size_t nx = static_cast<size_t>(nx_);
+    remaining_ = n;
+    int next = 0;
+    for (size_t s = 0; s < n && remaining_ > 0; ++s) {
+      if (labels_[s] != -1 || !is_core(s)) continue;
+      stack_.clear();
+      claim(s, next, 0.0);
+      while (!stack_.empty() && remaining_ > 0) {
+        const size_t i = stack_.back();
+        stack_.pop_back();
+        const Query &q = query_[i];
+        const double weight = c_[i].score;
+        for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) {
+          uint64_t bits = pending_[y] & q.columns;
+          while (bits) {
+            const uint32_t k = static_cast<uint32_t>(y * nx) + static_cast<uint32_t>(__builtin_ctzll(bits));
+            bits &= bits - 1;
+            if (cell_missed(q, cell_lo_[k], cell_hi_[k])) continue;
+            uint32_t m = start_[k];
+            while (m < start_[k] + live_[k]) {
+              if (in_window(q, edges_[m]) && distance(i, member_[m]) <= eps_) {
+                claim(member_[m], next, weight);  // moves another unlabelled one into slot m
+                continue;
+              }
+              ++m;
+            }
+          }
+        }
+      }
+      ++next;
+    }
+  }
+
+  void walk_all_pairs(size_t n) {
+    int next = 0;
+    for (size_t s = 0; s < n; ++s) {
+      if (labels_[s] != -1 || !is_core(s)) continue;
+      labels_[s] = next;
+      stack_.assign(1, static_cast<uint32_t>(s));
+      while (!stack_.empty()) {
+        const size_t i = stack_.back();
+        stack_.pop_back();
+        for (size_t j = 0; j < n; ++j) {
+          if (labels_[j] != -1 || distance(i, j) > eps_) continue;
+          labels_[j] = next;
+          if (core_[j] == kUnknown && monotone_ && self_[j] + c_[i].score >= min_samples_) core_[j] = 1;
+          if (is_core(j)) stack_.push_back(static_cast<uint32_t>(j));
+        }
+      }
+      ++next;
+    }
+  }
+
+  const Candidate *c_ = nullptr;
+  double eps_ = 0, min_samples_ = 1;
+  bool all_pairs_ = false, monotone_ = true;
   long nx_ = 1, ny_ = 1;
-  std::vector<size_t> cell_of_, start_, live_, live_in_row_, slot_;
-  std::vector<size_t> members_;  // reordered by settle() (cell slices stay intact)
-  std::vector<Edges> edges_;
+  size_t remaining_ = 0;
+  std::vector<double> area_, self_;
+  std::vector<V2d> lo_, hi_;  // (x1, y1), (x2, y2) as doubles
+  std::vector<Query> query_;
+  std::vector<uint32_t> cell_of_, start_, member_, slot_, live_, stack_;
+  std::vector<V4> edges_, cell_lo_, cell_hi_;
+  std::vector<uint64_t> occupied_, pending_;
+  std::vector<char> core_;
+  std::vector<int> labels_;
 };
 
 }  // namespace
@@ -563,63 +687,10 @@ bool decode_mask_rcnn(const TensorView &detections, const TensorView &masks, uns
   return true;
 }
 
-std::vector<int> dbscan_labels(const std::vector<Candidate> &candidates, double eps,
-                               double min_samples) {
-  const size_t n = candidates.size();
-  NeighbourIndex index(candidates, eps);
-  // Coverage weights are normally >= 0, so the neighbourhood sum only grows: stop counting once
-  // it reaches min_samples. Negative weights (garbage input) need the full sum.
-  bool monotone = true;
-  for (const Candidate &c : candidates) monotone = monotone && c.score >= 0.0f;
-  std::vector<char> core(n, 0);
-  for (size_t i = 0; i < n; ++i) {
-    // Itself first (its own distance is ~0 unless the box is degenerate), then the others.
-    double weight = tao_distance(candidates[i], candidates[i]) <= eps ? candidates[i].score : 0.0;
-    if (!(monotone && weight >= min_samples)) {
-      index.for_each(i, [&](size_t j) { return j == i; }, [&](size_t j) {
-        weight += candidates[j].score;
-        return !(monotone && weight >= min_samples);
-      });
-    }
-    core[i] = weight >= min_samples;
-  }
-  // Clusters = connected components of core points (edges: distance <= eps), numbered by their
-  // lowest core index; a non-core point joins the lowest-numbered cluster with a core neighbour.
-  // That is exactly what scikit-learn's stack walk produces, computed with far fewer distance
-  // tests: the walk only looks at unlabelled core points, each expanded once.
-  std::vector<int> labels(n, -1);
-  std::vector<size_t> stack;
-  int next_label = 0;
-  index.track_unsettled(core);
-  const auto settled_or_border = [&](size_t j) { return labels[j] != -1 || !core[j]; };
-  const auto claim = [&](size_t j) {
-    labels[j] = next_label;
-    index.settle(j);
-    stack.push_back(j);
-    return true;
-  };
-  for (size_t start = 0; start < n; ++start) {
-    if (labels[start] != -1 || !core[start]) continue;
-    claim(start);
-    while (!stack.empty()) {
-      const size_t i = stack.back();
-      stack.pop_back();
-      index.for_each<true>(i, settled_or_border, claim);
-    }
-    ++next_label;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (core[i]) continue;
-    int best = -1;
-    index.for_each(
-        i, [&](size_t j) { return !core[j] || (best != -1 && labels[j] >= best); },
-        [&](size_t j) {
-          best = labels[j];
-          return best != 0;
-        });
-    labels[i] = best;
-  }
-  return labels;
+const std::vector<int> &dbscan_labels(const std::vector<Candidate> &candidates, double eps,
+                                      double min_samples) {
+  thread_local DbscanIndex index;
+  return index.run(candidates, eps, min_samples);
 }
 
 namespace {
@@ -628,7 +699,7 @@ namespace {
 std::vector<Candidate> dbscan_clusters(const std::vector<Candidate> &c,
                                        const DetectNetV2Config &config) {
   const double min_samples = std::max(std::floor(config.dbscan_min_samples), 1.0);
-  const std::vector<int> labels = dbscan_labels(c, config.dbscan_eps, min_samples);
+  const std::vector<int> &labels = dbscan_labels(c, config.dbscan_eps, min_samples);
   const int count = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
   std::vector<double> weight(count, 0.0);
   for (size_t i = 0; i < c.size(); ++i)
@@ -663,7 +734,7 @@ std::vector<Candidate> select(const std::vector<Candidate> &c, const std::vector
   return out;
 }
 
-std::vector<Candidate> cluster_class(std::vector<Candidate> candidates,
+std::vector<Candidate> cluster_class(std::vector<Candidate> &candidates,
                                      const DetectNetV2Config &config) {
   if (config.max_candidates > 0 && static_cast<long>(candidates.size()) > config.max_candidates) {
     std::vector<size_t> keep = order_by_score(candidates);
@@ -693,14 +764,15 @@ std::vector<Candidate> cluster_class(std::vector<Candidate> candidates,
   return result;
 }
 
-// Elements [first, first + n) as floats (a straight copy for FP32 buffers).
-void read_plane(const TensorView &t, size_t first, size_t n, std::vector<float> *out) {
-  out->resize(n);
-  if (t.type == ElementType::kFloat32 && first + n <= t.count) {
-    std::memcpy(out->data(), static_cast<const char *>(t.data) + first * 4, n * 4);
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) (*out)[i] = t.at(first + i);
+// Elements [first, first + n) as floats: the tensor's own memory for aligned FP32 buffers,
+// otherwise converted into *scratch.
+const float *read_plane(const TensorView &t, size_t first, size_t n, std::vector<float> *scratch) {
+  if (t.type == ElementType::kFloat32 && first + n <= t.count &&
+      reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+    return static_cast<const float *>(t.data) + first;
+  scratch->resize(n);
+  for (size_t i = 0; i < n; ++i) (*scratch)[i] = t.at(first + i);
+  return scratch->data();
 }
 
 // Drops leading 1-sized dims so [1,C,H,W] and [C,H,W] read the same.
@@ -735,16 +807,17 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
   const float stride_y = static_cast<float>((net_h + grid_h - 1) / grid_h);
   const float norm = config.bbox_norm;
   const float w = static_cast<float>(net_w), h = static_cast<float>(net_h);
-  std::vector<float> cov, o0, o1, o2, o3;
+  thread_local std::vector<float> s_cov, s0, s1, s2, s3;
+  thread_local std::vector<Candidate> candidates;
   for (size_t c = 0; c < classes; ++c) {
-    std::vector<Candidate> candidates;
+    candidates.clear();
     if (c < params.num_classes && c < params.pre_cluster_threshold.size()) {
       const float threshold = params.pre_cluster_threshold[c];
-      read_plane(coverage, c * cells, cells, &cov);
-      read_plane(bbox, (4 * c) * cells, cells, &o0);
-      read_plane(bbox, (4 * c + 1) * cells, cells, &o1);
-      read_plane(bbox, (4 * c + 2) * cells, cells, &o2);
-      read_plane(bbox, (4 * c + 3) * cells, cells, &o3);
+      const float *cov = read_plane(coverage, c * cells, cells, &s_cov);
+      const float *o0 = read_plane(bbox, (4 * c) * cells, cells, &s0);
+      const float *o1 = read_plane(bbox, (4 * c + 1) * cells, cells, &s1);
+      const float *o2 = read_plane(bbox, (4 * c + 2) * cells, cells, &s2);
+      const float *o3 = read_plane(bbox, (4 * c + 3) * cells, cells, &s3);
       for (size_t cell = 0; cell < cells; ++cell) {
         const float v = cov[cell];
         if (!(v >= threshold) || !finite(v)) continue;  // DetectionParams::accepts()
@@ -756,7 +829,7 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
                               clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v});
       }
     }
-    for (const Candidate &k : cluster_class(std::move(candidates), config.for_class(c))) {
+    for (const Candidate &k : cluster_class(candidates, config.for_class(c))) {
       if (!(k.x2 > k.x1 && k.y2 > k.y1)) continue;
       out->push_back({static_cast<int>(c), k.x1, k.y1, k.x2, k.y2, k.score});
     }

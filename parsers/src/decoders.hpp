@@ -134,9 +134,10 @@ struct Candidate {
 };
 // TAO DetectNet_v2 DBSCAN: distance 1 - IoU (IoU denominator + 0.01), sample weight = score,
 // core when the summed weight of the eps-neighbourhood (itself included) >= min_samples.
-// Returns one label per candidate, -1 for noise, clusters numbered in scikit-learn's order.
-std::vector<int> dbscan_labels(const std::vector<Candidate> &candidates, double eps,
-                               double min_samples);
+// Returns one label per candidate, -1 for noise, clusters numbered in scikit-learn's order; the
+// vector belongs to this thread's workspace and is valid until its next call.
+const std::vector<int> &dbscan_labels(const std::vector<Candidate> &candidates, double eps,
+                                      double min_samples);
 // Greedy NMS by descending score (stable); returns kept indices in that order.
 std::vector<size_t> nms_keep(const std::vector<Candidate> &candidates, double iou_threshold,
                              long top_k);

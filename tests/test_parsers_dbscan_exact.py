@@ -1,0 +1,103 @@
+"""The C++ DetectNet_v2 DBSCAN (grid index, per-thread workspace) equals the numpy/scikit-learn
+reference on busy frames: the same clusters in the same order (count, class ids), boxes and
+confidences within the parser tests' tolerance (the reference sums the weighted mean with numpy's
+pairwise float64 summation, the C++ sequentially: last-bit differences of the float64 mean, never
+of the clustering). Covers the cases where an index could drift from the
+all-pairs definition: crowded overlapping objects, duplicate boxes (ties), a pair exactly at eps
+and just beyond it, cells exactly at the pre-cluster threshold, non-core border points, eps >= 1
+(every pair) and eps <= 0, and the same thread reusing its buffers across frames of different
+sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from taostream.parsers import reference as ref
+
+from parsers_support import (DETECTNET, DNV2_NAMES, assert_same_detections, detectnet_v2_outputs,  # noqa: F401
+                             native_parsers, random_objects)
+
+NET_W, NET_H, CLASSES = 960, 544, 3
+
+
+def busy_frame(rng, objects: int, threshold: float, noise_px: float = 3.0):
+    cov, bbox = detectnet_v2_outputs(rng, random_objects(rng, objects, NET_W, NET_H, CLASSES), CLASSES, NET_W, NET_H,
+                                     noise_px=noise_px, background=0.1)
+    # Cells exactly at the threshold (kept: coverage >= threshold) and one float step below it.
+    flat = cov.reshape(-1)
+    picks = rng.choice(flat.size, 60, replace=False)
+    flat[picks[:30]] = np.float32(threshold)
+    flat[picks[30:]] = np.nextafter(np.float32(threshold), np.float32(0))
+    # Duplicate boxes: some cells repeat another cell's box and coverage exactly (distance ties).
+    gh, gw = cov.shape[1:]
+    for c in range(CLASSES):
+        src = rng.integers(0, gh * gw, 20)
+        dst = rng.integers(0, gh * gw, 20)
+        for s, d in zip(src, dst):
+            sy, sx, dy, dx = s // gw, s % gw, d // gw, d % gw
+            cov[c, dy, dx] = cov[c, sy, sx]
+            # Same decoded box: the offsets are relative to the cell centre.
+            shift = np.float32((dx - sx) * 16 / 35.0), np.float32((dy - sy) * 16 / 35.0)
+            bbox[4 * c, dy, dx] = bbox[4 * c, sy, sx] + shift[0]
+            bbox[4 * c + 1, dy, dx] = bbox[4 * c + 1, sy, sx] + shift[1]
+            bbox[4 * c + 2, dy, dx] = bbox[4 * c + 2, sy, sx] - shift[0]
+            bbox[4 * c + 3, dy, dx] = bbox[4 * c + 3, sy, sx] - shift[1]
+    return cov, bbox
+
+
+def check_exact(native, monkeypatch, cov, bbox, threshold, **clustering):
+    config = ref.DetectNetV2Clustering(mode=clustering.pop("mode", "dbscan"), **clustering)
+    params = ref.DecodeParams.uniform(CLASSES, threshold, detectnet_v2=config)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", config.to_env())
+    expected = ref.decode_detectnet_v2(cov, bbox, NET_W, NET_H, params)
+    got = native.parse(DETECTNET, dict(zip(DNV2_NAMES, (cov, bbox))), NET_W, NET_H, CLASSES, [threshold] * CLASSES)
+    assert_same_detections(got, expected)
+    assert [d.class_id for d in got] == [d.class_id for d in expected]
+    return expected
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_busy_frames_equal_reference_exactly(native_parsers, monkeypatch, seed):
+    rng = np.random.default_rng(1000 + seed)
+    threshold = float(np.float32(rng.choice([0.1, 0.2, 0.35])))
+    cov, bbox = busy_frame(rng, objects=16 + 2 * seed, threshold=threshold, noise_px=rng.choice([1.0, 3.0, 8.0]))
+    assert int((cov >= threshold).sum()) >= 500, "a busy frame"
+    eps = float(rng.choice([0.05, 0.2, 0.3, 0.5, 0.7, 0.9]))
+    min_samples = float(rng.choice([0.05, 1.0, 2.0, 4.0]))
+    found = check_exact(native_parsers, monkeypatch, cov, bbox, threshold, eps=eps, min_samples=min_samples,
+                        confidence_threshold=0.0, min_height=0.0, mode=["dbscan", "dbscan_nms"][seed % 2])
+    assert found
+
+
+def test_pair_exactly_at_eps_is_a_neighbour_and_one_ulp_beyond_is_not(native_parsers, monkeypatch):
+    rng = np.random.default_rng(7)
+    cov, bbox = busy_frame(rng, objects=20, threshold=0.2)
+    params = ref.DecodeParams.uniform(CLASSES, 0.2)
+    cand, _ = ref.decode_detectnet_v2_candidates(cov, bbox, NET_W, NET_H, params)[0]
+    # The distance of a real pair of candidates, as the reference computes it (float64).
+    distances = ref.tao_distance_one_to_many(cand[0], cand[1:])
+    eps = float(np.min(distances[distances > 0.05]))
+    results = []
+    for e in (eps, float(np.nextafter(eps, 0.0))):
+        results.append(check_exact(native_parsers, monkeypatch, cov, bbox, 0.2, eps=e, min_samples=1.0,
+                                   confidence_threshold=0.0, min_height=0.0))
+    assert len(results[0]) != len(results[1]) or results[0] != results[1], "the pair at exactly eps must matter"
+
+
+@pytest.mark.parametrize("eps", [-0.5, 0.0, 1.0, 3.0])
+def test_degenerate_eps(native_parsers, monkeypatch, eps):
+    rng = np.random.default_rng(11)
+    cov, bbox = busy_frame(rng, objects=10, threshold=0.2)
+    check_exact(native_parsers, monkeypatch, cov, bbox, 0.2, eps=eps, min_samples=1.0, confidence_threshold=0.0,
+                min_height=0.0)
+
+
+def test_buffers_reused_across_frames_of_different_sizes(native_parsers, monkeypatch):
+    # One thread parses a busy frame, a nearly empty one, then a busy one again: the reused
+    # workspace must not leak state from the previous frame.
+    rng = np.random.default_rng(5)
+    frames = [busy_frame(rng, 24, 0.2), busy_frame(rng, 1, 0.2), busy_frame(rng, 18, 0.2)]
+    for cov, bbox in frames + frames[::-1]:
+        check_exact(native_parsers, monkeypatch, cov, bbox, 0.2, eps=0.3, min_samples=1.0, confidence_threshold=0.1,
+                    min_height=4.0)
