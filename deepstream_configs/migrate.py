@@ -236,9 +236,19 @@ def _model_source(config: LegacyConfig) -> tuple[str, Path]:
     raise TaostreamError(f"{config.path}: [property] names no model (tlt-encoded-model, onnx-file or uff-file); add one")
 
 
-def _labels(config: LegacyConfig, labels_override: Path | None) -> tuple[list[str], str]:
+def _labels(config: LegacyConfig, labels_override: Path | None, net: Network | None = None) -> tuple[list[str], str]:
     value = config.raw("labelfile-path")
     path = labels_override or (config.resolve(value) if value else None)
+    if net is not None and net.output_layout == "lprnet_ctc" and labels_override is None:
+        # NVIDIA's LPR configs point labelfile-path at an empty file: the characters are the parser's
+        # dict.txt in deepstream-app's working directory (deepstream_lpr_app runs from the config's folder).
+        dictionary = config.folder / "dict.txt"
+        if (path is None or not path.is_file() or not read_labels_file(path)) and dictionary.is_file():
+            path = dictionary
+        elif path is None or not path.is_file() or not read_labels_file(path):
+            raise _fail(config, "labelfile-path", f"{path or '(not set)'} holds no characters and there is no dict.txt "
+                        f"beside the config: LPRNet's labels are its character list (NvDsInferParseCustomNVPlate's "
+                        "dict.txt, the spec's characters_list_file); put it beside the config as dict.txt")
     if path is None:
         raise _fail(config, "labelfile-path", "missing: add labelfile-path=labels.txt (one class per line, in the "
                     "model's class-id order)")
@@ -500,7 +510,7 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
     inputs, outputs, ops = _model_facts(model_path, key, config, gie.key)
     net, how = identify_network(config, inputs, outputs, ops, options.network)
     gie.network, gie.identified_by, gie.model = net.name, how, model_path
-    labels, labels_path = _labels(config, labels_override)
+    labels, labels_path = _labels(config, labels_override, net)
     gie.labels = Path(labels_path)
     precision, calibration = _precision(config, options, notes)
     batch = batch_size or int(config.value("batch-size", default=1))

@@ -282,3 +282,63 @@ def test_check_finds_a_missing_or_wrong_lpr_dictionary(lpr_bundle, tmp_path):
     assert report.errors == []
     [warning] = report.warnings
     assert "dict.txt" in warning.message and "TAOSTREAM_LPR_DICT" in warning.message and "does not exist" in warning.message
+
+
+# NVIDIA's deepstream_lpr_app lpr_config_sgie_us.txt, as shipped (its output-blob-names are a
+# copy-paste from the LPD config; labels_us.txt is an empty file: the characters are dict.txt in the
+# app's working directory, the config's folder).
+NVIDIA_LPR_CONFIG = """\
+[property]
+gpu-id=0
+labelfile-path=../models/LP/LPR/labels_us.txt
+tlt-encoded-model=../models/LP/LPR/us_lprnet_baseline18_deployable.etlt
+tlt-model-key=nvidia_tlt
+batch-size=16
+network-mode=2
+num-detected-classes=3
+gie-unique-id=3
+output-blob-names=output_bbox/BiasAdd;output_cov/Sigmoid
+network-type=1
+parse-classifier-func-name=NvDsInferParseCustomNVPlate
+custom-lib-path=../nvinfer_custom_lpr_parser/libnvdsinfer_custom_impl_lpr.so
+process-mode=2
+operate-on-gie-id=2
+net-scale-factor=0.00392156862745098
+model-color-format=0
+
+[class-attrs-all]
+threshold=0.5
+"""
+
+
+def test_nvidias_lpr_config_migrates_with_its_dict(lpr_bundle, tmp_path, capsys):
+    import json
+    import shutil
+
+    from taostream.cli import main
+    from taostream.deepstream_configs.check import check_configs
+    from taostream.deepstream_configs.labels import read_labels_file
+
+    models = tmp_path / "models" / "LP" / "LPR"
+    models.mkdir(parents=True)
+    shutil.copy(lpr_bundle / "sample" / "model.etlt", models / "us_lprnet_baseline18_deployable.etlt")
+    (models / "labels_us.txt").write_text("")
+    app = tmp_path / "deepstream-lpr-app"
+    app.mkdir()
+    (app / "lpr_config_sgie_us.txt").write_text(NVIDIA_LPR_CONFIG)
+    out = tmp_path / "migrated"
+    assert main(["migrate", str(app / "lpr_config_sgie_us.txt"), "-o", str(out)]) == 2  # no dict.txt yet
+    err = capsys.readouterr().err
+    assert "labelfile-path" in err and "dict.txt" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    (app / "dict.txt").write_text("".join(f"{c}\n" for c in US_CHARACTERS))
+    assert main(["migrate", str(app / "lpr_config_sgie_us.txt"), "-o", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["network"] == "lprnet"
+    assert read_labels_file(out / "labels.txt") == list(US_CHARACTERS)
+    config = out / "deepstream" / "config_infer_primary.txt"
+    text = config.read_text()
+    assert "parse-classifier-func-name=NvDsInferParseCustomNVPlate" in text
+    assert "output-blob-names=tf_op_layer_ArgMax;tf_op_layer_Max" in text
+    report = check_configs([config], deepstream="9.0")
+    assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
