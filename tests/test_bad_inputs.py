@@ -115,6 +115,10 @@ def ws(tmp_path_factory, fixtures_dir):
     (root / "modèle é.etlt").write_bytes(raw)
     create_bundle(BundleRequest(model=root / "facemask.etlt", network="detectnet_v2", output=root / "bundle",
                                 spec=w.spec, key=SECRET, precision="fp32"))
+    # the same model bundled as lpdnet: NVIDIA's LPD clustering (DBSCAN+NMS), unlike the spec's DBSCAN
+    (root / "facemask labels.txt").write_text("mask\nno-mask\n")
+    create_bundle(BundleRequest(model=root / "facemask.etlt", network="lpdnet", output=root / "bundle nms",
+                                labels=root / "facemask labels.txt", key=SECRET, precision="fp32"))
     w.unwritable = _make_unwritable(root / "locked")
     yield w
     _release_unwritable(root / "locked")
@@ -412,6 +416,9 @@ TABLE: dict[str, list[Bad]] = {
                                                  "--secondary", w.s("bundle") + ":classes=truck"], ("truck", "mask, no-mask")),
         Bad("garbage --source", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--source",
                                           "ftp://x/y"], ("ftp://x/y",)),
+        Bad("secondary DetectNet_v2 clustering unlike the primary's", lambda w: [
+            "pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--secondary", w.s("bundle nms") + ":classes=mask"],
+            ("bundle nms", "mode=dbscan_nms", "one taostream_parser.env setting per process")),
         Bad("nvsort before 6.2", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--tracker",
                                            "nvsort", "--deepstream", "6.1"], ("NvSORT", "6.2")),
         Bad("garbage --deepstream", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--deepstream",
