@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C while the command modules are still importing (a second or more) is an interruption too, not a traceback
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("taostream: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -66,8 +75,4 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return exit_code_of(args.func, args)
-    except KeyboardInterrupt:
-        print("taostream: interrupted", file=sys.stderr)
-        return 130
+    return exit_code_of(args.func, args)

@@ -207,3 +207,26 @@ def test_spec_set_names_a_new_field_and_a_close_one_and_says_what_it_set(fixture
     assert main(["spec", "set", str(spec), "training_config.num_epochs", "7", "-o", str(out)]) == 0
     printed = capsys.readouterr()
     assert printed.err == "" and printed.out == f"{out}: training_config.num_epochs = 7\n"
+
+
+def test_ctrl_c_while_the_commands_are_still_loading_is_one_line(fixtures_dir):
+    """Ctrl-C in the first second (the command modules import numpy, onnx, ...) printed a 40-line
+    KeyboardInterrupt traceback: it is 'taostream: interrupted', exit 130, like Ctrl-C later on."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    interrupted = 0
+    for delay in (0.25, 0.4, 0.55):
+        process = subprocess.Popen([sys.executable, "-m", "taostream", "labels",
+                                    str(fixtures_dir / "specs" / "tao_ssd_default_spec.txt"), "--network", "ssd"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        if process.returncode == 130:
+            assert err.strip() == "taostream: interrupted", err
+            interrupted += 1
+    assert interrupted, "no run was interrupted inside taostream: the test proves nothing"
