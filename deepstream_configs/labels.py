@@ -113,6 +113,20 @@ def read_label_text(path: str | os.PathLike) -> str:
     return Path(path).read_bytes().decode("utf-8", errors="replace")
 
 
+def label_encoding_problem(path: str | os.PathLike) -> str | None:
+    """Why the label file is not UTF-8 text (None when it is): Notepad's "Unicode" (UTF-16) or a legacy code
+    page would turn the class names into NULs or U+FFFD in every file written from them."""
+    data = Path(path).read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "is UTF-16 text (Notepad's 'Unicode'); save it as UTF-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return f"is not UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); save it as UTF-8"
+    return None
+
+
 def read_labels_file(path: str | os.PathLike) -> list[str]:
     """The class names of a DeepStream labels file, one per class id as nvinfer counts them
     (deepstream_label_lines), trimmed of spaces and '\\r'; a single ';'-separated line is the

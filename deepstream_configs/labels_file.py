@@ -13,7 +13,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import Network
-from taostream.deepstream_configs.labels import Labels, labels_for_network, read_labels_file
+from taostream.deepstream_configs.labels import Labels, label_encoding_problem, labels_for_network, read_labels_file
 
 
 def read_ngc_labels(path: str | os.PathLike) -> list[str]:
@@ -21,6 +21,9 @@ def read_ngc_labels(path: str | os.PathLike) -> list[str]:
 
     path = check_input_file(path, "--labels", "the labels.txt that came with the model")
     try:
+        problem = label_encoding_problem(path)
+        if problem:
+            raise TaostreamError(f"{path}: --labels {problem}")
         names = read_labels_file(path)
     except UnicodeDecodeError:
         raise TaostreamError(f"{path}: --labels is not a UTF-8 text file; pass the model's labels.txt") from None

@@ -26,7 +26,7 @@ from taostream.deepstream_configs.bundle import (
     BundleRequest, BundleSettings, _nvinfer_options, plan_bundle, write_bundle)
 from taostream.deepstream_configs.check import parse_value
 from taostream.deepstream_configs.ini import IniFile, IniGroup, format_value, read_ini
-from taostream.deepstream_configs.labels import read_labels_file
+from taostream.deepstream_configs.labels import label_encoding_problem, read_labels_file
 from taostream.deepstream_configs.nvinfer import (
     COLOR_FORMATS, DEFAULT_DEEPSTREAM, deepstream_major, nvinfer_sections)
 from taostream.deepstream_configs.spec_settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
@@ -255,6 +255,9 @@ def _labels(config: LegacyConfig, labels_override: Path | None, net: Network | N
     if not path.is_file():
         raise _fail(config, "labelfile-path", f"{path}: file not found (relative to the config's folder): put the "
                     "label file there or fix the path")
+    problem = label_encoding_problem(path)
+    if problem:
+        raise _fail(config, "labelfile-path", f"{path} {problem}")
     names = read_labels_file(path)
     if not names:
         raise _fail(config, "labelfile-path", f"{path} is empty: one class per line, in the model's class-id order")

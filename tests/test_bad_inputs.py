@@ -96,6 +96,8 @@ def ws(tmp_path_factory, fixtures_dir):
     (root / "garbage.onnx").write_bytes(b"this is not a model\n")
     (root / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (root / "afile").write_text("a regular file\n")
+    (root / "utf16 labels.txt").write_text("mask\r\nno-mask\r\n", encoding="utf-16")  # Notepad's "Unicode"
+    (root / "latin1 labels.txt").write_bytes("m\u00e4sk\nno-mask\n".encode("latin-1"))  # a legacy code page
     (root / "adir").mkdir()
     (root / "secret.key").write_text(SECRET + "\n")
     (root / "binary.key").write_bytes(b"\x00\x01\xff\xfe" + SECRET.encode())
@@ -292,6 +294,10 @@ TABLE: dict[str, list[Bad]] = {
             ("adir", "is a folder", "--labels")),
         Bad("empty --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("empty.txt"))),
             ("empty.txt", "--labels is empty")),
+        Bad("UTF-16 --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("utf16 labels.txt"))),
+            ("utf16 labels.txt", "--labels is UTF-16", "save it as UTF-8")),
+        Bad("latin-1 --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("latin1 labels.txt"))),
+            ("latin1 labels.txt", "not UTF-8 (byte 0xe4 on line 1)", "save it as UTF-8")),
         Bad("binary --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("binary.txt"))),
             ("binary.txt", "--labels")),
         Bad("missing --calibrate-images",

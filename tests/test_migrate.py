@@ -334,3 +334,17 @@ def test_a_letterboxing_config_letterboxes_in_the_nvinferserver_config_too(work,
     server = (out / "deepstream" / "config_infer_primary_nvinferserver.txt").read_text()
     assert "maintain_aspect_ratio: 1" in server and "symmetric_padding: 1" in server
     assert "0 error(s)" in _check(out, capsys)
+
+
+def test_a_label_file_in_a_legacy_code_page_is_refused_in_one_line(work, capsys):
+    """A DeepStream 5 tree whose labels were saved in Latin-1 ('Kennzeichen-\xe4'): the bundle's labels.txt got
+    U+FFFD for the letter; now one line names the file, the byte and the fix, and nothing is written."""
+    config = config_tree(work / "tree_latin1", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"])
+    labels = config.parent / "nvdsinfer_detectNet_v2_tlt" / "detectnet_v2_labels.txt"
+    labels.write_bytes("Kennzeichen-\u00e4\n".encode("latin-1"))
+    out = work / "latin1"
+    capsys.readouterr()
+    assert _migrate(config, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "labelfile-path" in err and "not UTF-8 (byte 0xe4 on line 1)" in err, err
+    assert not out.exists()
