@@ -98,6 +98,16 @@ def rules_for(family: str, spec, overrides: EvaluateRequest) -> TaoRules:
                     limits, confidence)
 
 
+def _foreign_spec_classes(spec_path, rules: TaoRules, classes: list[str]) -> list[str]:
+    """A spec whose per-class evaluation rules name none of the evaluated classes is another model's spec: its
+    overlaps and box limits apply to nothing (only its AP mode does)."""
+    named = sorted(set(rules.iou) | set(rules.box_limits))
+    if not named or not classes or set(named) & {normalize_name(c) for c in classes}:
+        return []
+    return [f"--spec {spec_path}: its evaluation rules name {', '.join(named)}, none of the evaluated classes "
+            f"({', '.join(classes)}): its per-class overlaps and box limits apply to nothing; is it this model's spec?"]
+
+
 def _spec_mapping(spec) -> dict:
     from taostream.deepstream_configs.spec_access import as_spec_dict, spec_map
 
@@ -251,6 +261,7 @@ class EvaluateReport:
     scores: list  # Scores, the reference first when --against
     prediction_problems: dict = field(default_factory=dict)
     against: dict | None = None
+    notes: list = field(default_factory=list)  # one line each: inputs that do not fit together
 
     @property
     def passed(self) -> bool:
@@ -262,7 +273,8 @@ class EvaluateReport:
                             "classes": d.classes, "ground_truth_boxes": sum(len(s.gt_classes) for s in d.samples),
                             **d.problems()},
                 "predictions": self.prediction_problems, "family": self.family, "rules": self.rules.describe(),
-                "results": [s.to_dict() for s in self.scores], "against": self.against, "passed": self.passed}
+                "results": [s.to_dict() for s in self.scores], "against": self.against, "passed": self.passed,
+                "notes": self.notes}
 
     def lines(self) -> list[str]:
         d, out = self.dataset, []
@@ -275,6 +287,7 @@ class EvaluateReport:
         if problems["labels_without_images"]:
             out.append(f"  {problems['labels_without_images']} label files without an image (not evaluated), e.g. "
                        + ", ".join(problems["labels_without_images_examples"][:3]))
+        out.extend(f"  {note}" for note in self.notes)
         for entry in problems["unknown_classes"]:
             hint = f"; did you mean {' or '.join(entry['could_be'])}?" if entry["could_be"] else ""
             out.append(f"  unknown class '{entry['name']}' ({entry['count']} boxes, not evaluated){hint}")
@@ -390,7 +403,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
             if not (sample.width and sample.height) and sample.image is not None and sample.image.is_file():
                 sample.width, sample.height = image_size(sample.image)
 
-    report = EvaluateReport(dataset, family, rules, [])
+    report = EvaluateReport(dataset, family, rules, [], notes=_foreign_spec_classes(request.spec, rules, dataset.classes))
     if request.predictions is not None:
         if request.mux_size is not None:
             for sample in dataset.samples:

@@ -329,6 +329,21 @@ def test_infer_predictions_score_like_the_bundle_run(tmp_path, facemask_set, fac
     assert b["coco"]["AP50"] == pytest.approx(a["coco"]["AP50"], abs=1e-9)
 
 
+def test_another_models_spec_is_named_not_silently_half_applied(tmp_path, fixtures_dir, facemask_set, facemask_bundle):
+    """TAO's default DetectNet_v2 spec (car, pedestrian) given with the facemask bundle: its INTEGRATE mode was
+    used and its per-class overlaps / box limits applied to nothing, without a word."""
+    foreign = fixtures_dir / "specs/tao_detectnet_v2_default_spec.txt"
+    result = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--spec", foreign, "--no-progress",
+                     "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    assert f"--spec {foreign}: its evaluation rules name car, pedestrian, none of the evaluated classes " \
+           "(mask, no-mask)" in result.stdout, result.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["notes"], result.stdout
+    own = run_cli("evaluate", facemask_set, "--bundle", facemask_bundle, "--spec",
+                  fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt", "--no-progress")
+    assert own.returncode == 0 and "evaluation rules name" not in own.stdout, own.stdout + own.stderr
+
+
 # --- classification -----------------------------------------------------------------------------------
 
 
