@@ -687,10 +687,27 @@ bool decode_mask_rcnn(const TensorView &detections, const TensorView &masks, uns
   return true;
 }
 
+namespace {
+// The calling thread's workspaces, reached through one call: in a shared library every direct
+// use of a thread_local costs a __tls_get_addr call, which the compiler repeats inside loops.
+__attribute__((noinline)) DbscanIndex &dbscan_workspace() {
+  thread_local DbscanIndex index;
+  return index;
+}
+
+struct DecodeScratch {
+  std::vector<float> cov, o0, o1, o2, o3;  // planes that are not aligned FP32
+  std::vector<Candidate> candidates;
+};
+__attribute__((noinline)) DecodeScratch &decode_scratch() {
+  thread_local DecodeScratch scratch;
+  return scratch;
+}
+}  // namespace
+
 const std::vector<int> &dbscan_labels(const std::vector<Candidate> &candidates, double eps,
                                       double min_samples) {
-  thread_local DbscanIndex index;
-  return index.run(candidates, eps, min_samples);
+  return dbscan_workspace().run(candidates, eps, min_samples);
 }
 
 namespace {
@@ -807,27 +824,32 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
   const float stride_y = static_cast<float>((net_h + grid_h - 1) / grid_h);
   const float norm = config.bbox_norm;
   const float w = static_cast<float>(net_w), h = static_cast<float>(net_h);
-  thread_local std::vector<float> s_cov, s0, s1, s2, s3;
-  thread_local std::vector<Candidate> candidates;
+  DecodeScratch &scratch = decode_scratch();
+  std::vector<Candidate> &candidates = scratch.candidates;
   for (size_t c = 0; c < classes; ++c) {
     candidates.clear();
     if (c < params.num_classes && c < params.pre_cluster_threshold.size()) {
       const float threshold = params.pre_cluster_threshold[c];
-      const float *cov = read_plane(coverage, c * cells, cells, &s_cov);
-      const float *o0 = read_plane(bbox, (4 * c) * cells, cells, &s0);
-      const float *o1 = read_plane(bbox, (4 * c + 1) * cells, cells, &s1);
-      const float *o2 = read_plane(bbox, (4 * c + 2) * cells, cells, &s2);
-      const float *o3 = read_plane(bbox, (4 * c + 3) * cells, cells, &s3);
-      for (size_t cell = 0; cell < cells; ++cell) {
-        const float v = cov[cell];
-        if (!(v >= threshold) || !finite(v)) continue;  // DetectionParams::accepts()
-        if (!finite(o0[cell]) || !finite(o1[cell]) || !finite(o2[cell]) || !finite(o3[cell])) continue;
-        const float gx = static_cast<float>(cell % grid_w), gy = static_cast<float>(cell / grid_w);
-        const float cx = (gx * stride_x + config.offset) / norm;
-        const float cy = (gy * stride_y + config.offset) / norm;
-        candidates.push_back({clampf((o0[cell] - cx) * -norm, 0.0f, w), clampf((o1[cell] - cy) * -norm, 0.0f, h),
-                              clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v});
+      const float *cov = read_plane(coverage, c * cells, cells, &scratch.cov);
+      const float *o0 = read_plane(bbox, (4 * c) * cells, cells, &scratch.o0);
+      const float *o1 = read_plane(bbox, (4 * c + 1) * cells, cells, &scratch.o1);
+      const float *o2 = read_plane(bbox, (4 * c + 2) * cells, cells, &scratch.o2);
+      const float *o3 = read_plane(bbox, (4 * c + 3) * cells, cells, &scratch.o3);
+      // Written in place (room for every cell), then trimmed: no push_back in the loop.
+      candidates.resize(cells);
+      Candidate *next = candidates.data();
+      for (size_t row = 0, cell = 0; row < grid_h; ++row) {
+        const float cy = (static_cast<float>(row) * stride_y + config.offset) / norm;
+        for (size_t col = 0; col < grid_w; ++col, ++cell) {
+          const float v = cov[cell];
+          if (!(v >= threshold) || !finite(v)) continue;  // DetectionParams::accepts()
+          if (!finite(o0[cell]) || !finite(o1[cell]) || !finite(o2[cell]) || !finite(o3[cell])) continue;
+          const float cx = (static_cast<float>(col) * stride_x + config.offset) / norm;
+          *next++ = {clampf((o0[cell] - cx) * -norm, 0.0f, w), clampf((o1[cell] - cy) * -norm, 0.0f, h),
+                     clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v};
+        }
       }
+      candidates.resize(static_cast<size_t>(next - candidates.data()));
     }
     for (const Candidate &k : cluster_class(candidates, config.for_class(c))) {
       if (!(k.x2 > k.x1 && k.y2 > k.y1)) continue;
