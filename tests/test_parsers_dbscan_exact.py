@@ -10,6 +10,8 @@ sizes."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,21 @@ def test_buffers_reused_across_frames_of_different_sizes(native_parsers, monkeyp
     for cov, bbox in frames + frames[::-1]:
         check_exact(native_parsers, monkeypatch, cov, bbox, 0.2, eps=0.3, min_samples=1.0, confidence_threshold=0.1,
                     min_height=4.0)
+
+
+def test_threads_calling_at_once_get_their_own_workspaces(native_parsers, monkeypatch):
+    # nvinfer may run several parser calls at once (one per GIE/stream thread); each thread has
+    # its own clustering workspace, so concurrent frames of different sizes give what one call
+    # alone gives. ctypes releases the GIL for the calls, so they do overlap.
+    rng = np.random.default_rng(9)
+    frames = [busy_frame(rng, objects, 0.2) for objects in (2, 24, 8, 30, 14, 20, 5, 26)]
+    config = ref.DetectNetV2Clustering(eps=0.3, min_samples=1.0, confidence_threshold=0.1, min_height=4.0)
+    monkeypatch.setenv("TAOSTREAM_DETECTNET_V2", config.to_env())
+
+    def parse(frame):
+        return native_parsers.parse(DETECTNET, dict(zip(DNV2_NAMES, frame)), NET_W, NET_H, CLASSES, [0.2] * CLASSES)
+
+    alone = [parse(frame) for frame in frames]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(parse, frames * 2)) == alone * 2
