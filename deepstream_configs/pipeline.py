@@ -29,7 +29,7 @@ from taostream.deepstream_configs.check import deepstream_version
 from taostream.deepstream_configs.elf_symbols import object_info_bytes_for
 from taostream.deepstream_configs.ini import format_ini, read_ini
 from taostream.deepstream_configs.labels import read_labels_file
-from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, PARSER_ENV_FILE, deepstream_major
+from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, LPR_DICT_ENV, PARSER_ENV_FILE, deepstream_major
 from taostream.deepstream_configs.trackers import require_tracker, tracker_file_name, tracker_group, tracker_yaml
 
 APP_FILE = "deepstream_app.txt"
@@ -405,11 +405,11 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     if request.triton:
         texts[APP_TRITON_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 1,
                                                           server_configs), _header(request, True))
-    env = _parser_env(primary, [bundle for bundle, _ in secondaries])
+    env = _parser_env(primary, [bundle for bundle, _ in secondaries], request, where)
     if env is not None:
         texts[PARSER_ENV_FILE] = env
-        notes.append(f"the DetectNet_v2 parser reads its clustering settings from {PARSER_ENV_FILE}: start "
-                     f"deepstream-app with them (set -a; . ./{PARSER_ENV_FILE}; set +a)")
+        notes.append(f"the parser library reads its settings ({', '.join(_env_keys(env))}) from {PARSER_ENV_FILE}: "
+                     f"start deepstream-app from {output} with them (set -a; . ./{PARSER_ENV_FILE}; set +a)")
     inputs = (request.primary, *(spec.bundle for spec in request.secondaries))  # never replaced by the output
     with atomic_directory(output, overwrite=request.force, inputs=inputs) as root:
         for name, text in texts.items():
@@ -422,20 +422,61 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     return PipelineResult(output, manifest, notes)
 
 
-def _parser_env(primary: _Bundle, secondaries: list[_Bundle]) -> str | None:
-    """The one taostream_parser.env of the pipeline: the parser library reads its DetectNet_v2 clustering from a
-    single environment variable per process, so every GIE whose bundle has one must need the same settings."""
-    found = [(bundle, (bundle.path / "deepstream" / PARSER_ENV_FILE).read_text(encoding="utf-8"))
-             for bundle in [primary, *secondaries] if (bundle.path / "deepstream" / PARSER_ENV_FILE).is_file()]
-    for bundle, text in found[1:]:
-        if text.strip() != found[0][1].strip():
-            first = found[0][0]
+def _env_keys(text: str) -> list[str]:
+    return [line.partition("=")[0] for line in text.splitlines() if "=" in line and not line.startswith("#")]
+
+
+def _read_parser_env(bundle: _Bundle) -> dict[str, str]:
+    """KEY -> value of a bundle's deepstream/taostream_parser.env (empty when it has none)."""
+    path = bundle.path / "deepstream" / PARSER_ENV_FILE
+    if not path.is_file():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise TaostreamError(f"{path}:{number}: expected KEY=\"value\", found {line[:60]!r}; re-create the bundle")
+        values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def _parser_env(primary: _Bundle, secondaries: list[_Bundle], request: PipelineRequest, where) -> str | None:
+    """The one taostream_parser.env of the pipeline: the union of the bundles' settings (the DetectNet_v2
+    clustering, LPRNet's dictionary). The parser library reads each from one environment variable per
+    process, so two GIEs needing different values of one variable cannot share the pipeline (two LPRNet
+    dictionaries with the same characters are one). The dictionary path, relative to the bundle's
+    deepstream/ there, becomes absolute, or with --copy relative to APP (deepstream-app runs from APP)."""
+    merged: dict[str, tuple[str, _Bundle]] = {}
+    for bundle in [primary, *secondaries]:
+        for key, value in _read_parser_env(bundle).items():
+            if key == LPR_DICT_ENV and value:
+                value = _app_path(bundle, where(bundle), request, value)
+            if key not in merged:
+                merged[key] = (value, bundle)
+                continue
+            first_value, first = merged[key]
+            if value == first_value or (key == LPR_DICT_ENV and _same_characters(first, bundle)):
+                continue
+            what = "reads its LPR characters from" if key == LPR_DICT_ENV else "clusters with"
+            fix = ("give both the same characters_list_file, or run them in separate pipelines" if key == LPR_DICT_ENV
+                   else "re-create one bundle with the other's clustering (the same spec or --network), or run "
+                   "them in separate pipelines")
             raise TaostreamError(
-                f"{bundle.path}: its parser clusters with {text.strip()} but {first.path} needs {found[0][1].strip()}; "
+                f"{bundle.path}: its parser {what} {key}=\"{value}\" but {first.path} needs {key}=\"{first_value}\"; "
                 f"DeepStream's parser library reads one {PARSER_ENV_FILE} setting per process, so one of these "
-                "DetectNet_v2 GIEs would cluster wrongly: re-create one bundle with the other's clustering "
-                "(the same spec or --network), or run them in separate pipelines")
-    return found[0][1] if found else None
+                f"GIEs would parse wrongly: {fix}")
+    if not merged:
+        return None
+    return "".join(f'{key}="{value}"\n' for key, (value, _) in merged.items())
+
+
+def _same_characters(first: _Bundle, second: _Bundle) -> bool:
+    """Two LPRNet bundles whose dictionaries list the same characters (one path serves both)."""
+    paths = [Path(os.path.normpath(b.path / "deepstream" / _read_parser_env(b)[LPR_DICT_ENV])) for b in (first, second)]
+    return all(p.is_file() for p in paths) and read_labels_file(paths[0]) == read_labels_file(paths[1])
 
 
 def _manifest(request: PipelineRequest, root: Path, primary: _Bundle, planned: list[dict], sources: list[Source],

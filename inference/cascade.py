@@ -16,7 +16,7 @@ track id.
 
 Layout of OUT: ``labels/<image>.txt`` (the primary's detections, KITTI as `infer` writes them),
 ``images/`` or ``videos/`` (annotated), ``results.json`` (per object: box, class, confidence, track id,
-each secondary's label and confidence).
+each secondary's label and confidence; an LPRNet secondary's label is the plate string its parser reads).
 """
 
 from __future__ import annotations
@@ -175,10 +175,12 @@ class FrameTracker:
         return ids
 
 
-def secondary_record(network: str, labels: list[str], class_id: int | None, confidence: float | None) -> dict:
-    """One secondary's result on one object (None: it ran but nothing passed its threshold)."""
+def secondary_record(network: str, labels: list[str], class_id: int | None, confidence: float | None,
+                     label: str | None = None) -> dict:
+    """One secondary's result on one object (None: it ran but nothing passed its threshold); ``label``:
+    the parser's own name for the result where it gives one (LPRNet's plate string), else labels.txt's."""
     return {"network": network, "class_id": class_id,
-            "label": None if class_id is None else label_name(labels, class_id),
+            "label": None if class_id is None else label if label is not None else label_name(labels, class_id),
             "confidence": None if confidence is None else round(float(confidence), 6)}
 
 
@@ -206,7 +208,8 @@ def _record(result, objects: list[CascadeObject], cascade: Cascade) -> dict:
             secondary = by_id[gie_id]
             secondaries[gie_id] = secondary_record(secondary.detector.bundle.network.name, secondary.labels,
                                                    None if attribute is None else attribute.value,
-                                                   None if attribute is None else attribute.confidence)
+                                                   None if attribute is None else attribute.confidence,
+                                                   getattr(attribute, "label", None))
         records.append(object_record(obj.detection, labels, obj.track_id, secondaries))
     return frame_record(result.source, result.width, result.height, records)
 

@@ -436,7 +436,8 @@ def frame_record(frame: FrameMeta, source: str, mux_size: tuple[int, int], label
             if info is None or not infos:  # a GIE the pipeline does not know (e.g. added by hand)
                 continue
             best = infos[0]  # TAO classifiers have one output: one label per classifier meta
-            results[gie_id] = secondary_record(info.network, info.labels, best.class_id, best.prob)
+            # nvinfer's result_label: labels.txt's name, or the parser's own (NvDsInferParseCustomNVPlate: the plate)
+            results[gie_id] = secondary_record(info.network, info.labels, best.class_id, best.prob, best.label or None)
         track_id = None if obj.object_id == UNTRACKED_OBJECT_ID else int(obj.object_id)
         records.append(object_record(detection, labels, track_id, results))
     size = (frame.width or mux_size[0], frame.height or mux_size[1])
