@@ -121,6 +121,14 @@ def ws(tmp_path_factory, fixtures_dir):
     (root / "facemask labels.txt").write_text("mask\nno-mask\n")
     create_bundle(BundleRequest(model=root / "facemask.etlt", network="lpdnet", output=root / "bundle nms",
                                 labels=root / "facemask labels.txt", key=SECRET, precision="fp32"))
+    # two LPRNet bundles whose dict.txt list the characters in another order (US and another country's plates)
+    from taostream.converter.samples import write_sample
+
+    lpr = write_sample("lprnet", root / "lpr sample", key=SECRET)
+    create_bundle(BundleRequest(model=lpr.model, network="lprnet", output=root / "bundle lpr", spec=lpr.spec, key=SECRET))
+    shutil.copytree(root / "bundle lpr", root / "bundle lpr other")
+    characters = (root / "bundle lpr other" / "dict.txt").read_text().splitlines()
+    (root / "bundle lpr other" / "dict.txt").write_text("".join(f"{c}\n" for c in reversed(characters)))
     w.unwritable = _make_unwritable(root / "locked")
     yield w
     _release_unwritable(root / "locked")
@@ -425,6 +433,10 @@ TABLE: dict[str, list[Bad]] = {
         Bad("secondary DetectNet_v2 clustering unlike the primary's", lambda w: [
             "pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--secondary", w.s("bundle nms") + ":classes=mask"],
             ("bundle nms", "mode=dbscan_nms", "one taostream_parser.env setting per process")),
+        Bad("two LPRNet secondaries with different character lists", lambda w: [
+            "pipeline", "-o", w.s("app"), "--primary", w.s("bundle nms"), "--secondary", w.s("bundle lpr"),
+            "--secondary", w.s("bundle lpr other")],
+            ("bundle lpr other", "TAOSTREAM_LPR_DICT", "the same characters_list_file")),
         Bad("nvsort before 6.2", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--tracker",
                                            "nvsort", "--deepstream", "6.1"], ("NvSORT", "6.2")),
         Bad("garbage --deepstream", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("bundle"), "--deepstream",

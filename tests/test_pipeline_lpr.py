@@ -22,6 +22,7 @@ from taostream.deepstream_configs.elf_symbols import exported_functions
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
+from taostream.inference.deepstream_app import parser_environment
 from taostream.parsers.build import LIBRARY_ENV
 
 LPD = "lpd_usa_detectnet_v2_pruned.etlt"
@@ -119,6 +120,8 @@ def test_copied_lpr_pipeline_carries_its_dictionary(plates, tmp_path, capsys):
     assert _env(app / "taostream_parser.env")["TAOSTREAM_LPR_DICT"] == "bundles/lpr/dict.txt"
     assert (app / "bundles/lpr/dict.txt").read_text() == (lpr / "dict.txt").read_text()
     _check(app, capsys)
+    # `taostream deepstream-app APP` sets the variables in-process: the dictionary resolved against APP
+    assert parser_environment(app)["TAOSTREAM_LPR_DICT"] == str((app / "bundles/lpr/dict.txt").resolve())
     (app / "bundles/lpr/dict.txt").unlink()
     main(["check", str(app)])
     out = capsys.readouterr().out
