@@ -112,7 +112,14 @@ def _load_model(request: BundleRequest) -> _Model:
     inputs = [v for v in proto.graph.input if v.name not in initializers]
     if len(inputs) != 1:
         raise TaostreamError(f"{request.model}: expected one image input, the model has {len(inputs)}")
-    return _Model(proto, source_format, inputs[0].name, _dims(inputs[0])[1:],
+    shape = _dims(inputs[0])
+    if shape and len(shape) != 4:
+        # TAO's vision models take [N, C, H, W] (or [N, H, W, C]); anything else (a [N, 67] feature vector) is no
+        # image model, and a bundle of it would pass check with made-up image dims and fail in DeepStream.
+        shown = ", ".join("N" if d < 0 else str(d) for d in shape)
+        raise TaostreamError(f"{request.model}: its input {inputs[0].name} is [{shown}], not an image batch "
+                             "[N, C, H, W]: this is not a TAO vision model export; pass the .etlt/.onnx `tao export` wrote")
+    return _Model(proto, source_format, inputs[0].name, shape[1:],
                   {o.name: _dims(o)[1:] for o in proto.graph.output})
 
 

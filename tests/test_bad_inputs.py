@@ -302,6 +302,9 @@ TABLE: dict[str, list[Bad]] = {
             ("adir", "is a folder", "--labels")),
         Bad("empty --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("empty.txt"))),
             ("empty.txt", "--labels is empty")),
+        Bad("a model that is no image model (a [N, 67] policy net UFF)", lambda w: [
+            "bundle", str(w.fixtures / "models" / "ppo_hil_fc.uff"), "--network", "detectnet_v2", "--spec", str(w.spec),
+            "-o", w.s("b")], ("ppo_hil_fc.uff", "input_state_placeholder is [N, 67]", "not a TAO vision model")),
         Bad("UTF-16 --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("utf16 labels.txt"))),
             ("utf16 labels.txt", "--labels is UTF-16", "save it as UTF-8")),
         Bad("latin-1 --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("latin1 labels.txt"))),

@@ -268,3 +268,14 @@ def test_published_per_class_thresholds_are_not_put_on_another_models_classes(fi
     # PeopleNet's own three classes keep NVIDIA's person threshold
     own = published_cluster_settings(get_network("detectnet_v2"), "peoplenet", ["person", "bag", "face"])
     assert own.settings.class_thresholds == [0.4, 0.2, 0.2]
+
+
+def test_a_model_without_an_image_input_is_refused_not_bundled(fixtures_dir, tmp_path):
+    """A real UFF that is no vision model (a policy net, input [N, 67], output policy/output [N, 2]) given with
+    --network detectnet_v2 and two labels: a bundle with made-up infer-dims 3;544;960 was written and passed check."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("mask\nno-mask\n")
+    result = run_cli("bundle", fixtures_dir / "models" / "ppo_hil_fc.uff", "--network", "detectnet_v2",
+                     "--labels", labels, "-o", tmp_path / "b")
+    assert_clean_error(result, "ppo_hil_fc.uff", "input_state_placeholder is [N, 67]", "not a TAO vision model")
+    assert not (tmp_path / "b").exists()
