@@ -322,10 +322,12 @@ def _app_sections(request: PipelineRequest, primary: _Bundle, sources: list[Sour
     return sections
 
 
-def _header(request: PipelineRequest, triton: bool) -> list[str]:
+def _header(request: PipelineRequest, triton: bool, env: str | None = None) -> list[str]:
     lines = [f"deepstream-app pipeline for DeepStream {request.deepstream}, {request.platform} (written by taostream "
              f"pipeline{'; nvinferserver' if triton else ''}); see {MANIFEST}",
-             "run: deepstream-app -c <this file>"]
+             "run: deepstream-app -c <this file>" if env is None else
+             f"run from this folder: set -a; . ./{PARSER_ENV_FILE}; set +a; deepstream-app -c <this file> "
+             f"(the parser library reads {', '.join(_env_keys(env))} from the environment)"]
     if request.sink == "display":
         lines.append("sink type=2: nveglglessink (EGL) on x86, nv3dsink on Jetson (deepstream-app picks by platform); "
                      "needs a display")
@@ -400,12 +402,12 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     if request.tracker != "none":
         tracker_config = tracker_file_name(request.tracker)
         texts[tracker_config] = tracker_yaml(request.tracker, version)
+    env = _parser_env(primary, [bundle for bundle, _ in secondaries], request, where)
     texts[APP_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 0, configs),
-                                 _header(request, False))
+                                 _header(request, False, env))
     if request.triton:
         texts[APP_TRITON_FILE] = format_ini(_app_sections(request, primary, sources, planned, tracker_config, 1,
-                                                          server_configs), _header(request, True))
-    env = _parser_env(primary, [bundle for bundle, _ in secondaries], request, where)
+                                                          server_configs), _header(request, True, env))
     if env is not None:
         texts[PARSER_ENV_FILE] = env
         notes.append(f"the parser library reads its settings ({', '.join(_env_keys(env))}) from {PARSER_ENV_FILE}: "

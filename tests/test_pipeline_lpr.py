@@ -98,6 +98,8 @@ def test_lpd_then_lpr_pipeline_passes_check(deepstream, platform, plates, tmp_pa
     assert env == {"TAOSTREAM_DETECTNET_V2": _env(lpd / "deepstream" / "taostream_parser.env")["TAOSTREAM_DETECTNET_V2"],
                    "TAOSTREAM_LPR_DICT": str(lpr / "dict.txt")}
     assert "mode=dbscan_nms" in env["TAOSTREAM_DETECTNET_V2"]
+    assert "run from this folder: set -a; . ./taostream_parser.env; set +a; deepstream-app -c" in \
+        (app / "deepstream_app.txt").read_text()
     ini = read_ini(app / "deepstream_app.txt")
     group = ini.group("secondary-gie0")
     assert (group.get("gie-unique-id"), group.get("operate-on-gie-id"), group.get("operate-on-class-ids")) == ("2", "1", "0")
