@@ -209,43 +209,46 @@ class DbscanIndex {
 
   void build(size_t n) {
     const Candidate *c = c_;
-    float lo_x = c[0].x1, hi_x = c[0].x1, lo_y = c[0].y1, hi_y = c[0].y1;
-    double sum_w = 0, sum_h = 0;
+    const V2d zero = {0.0, 0.0};
+    V2d lo = lo_[0], hi = lo_[0], sum = zero;  // range of (x1, y1); summed (width, height)
     for (size_t i = 0; i < n; ++i) {
-      lo_x = std::min(lo_x, c[i].x1);
-      hi_x = std::max(hi_x, c[i].x1);
-      lo_y = std::min(lo_y, c[i].y1);
-      hi_y = std::max(hi_y, c[i].y1);
-      sum_w += std::max(0.0f, c[i].x2 - c[i].x1);
-      sum_h += std::max(0.0f, c[i].y2 - c[i].y1);
+      lo = lo_[i] < lo ? lo_[i] : lo;
+      hi = lo_[i] > hi ? lo_[i] : hi;
+      const V2d wh = hi_[i] - lo_[i];
+      sum += wh > zero ? wh : zero;
     }
+    const float lo_x = static_cast<float>(lo[0]), lo_y = static_cast<float>(lo[1]);
     const double reach = std::max(0.0, (eps_ + 1e-6) / (1.0 - eps_));
     // Cells of about half the mean query window, never more than kCellsPerRow x kMaxRows. Any
     // cell size is correct: a candidate's cell and a window's cell range come from the same
     // monotone bucket() of x1 (y1), and a neighbour's x1 lies inside the window's.
-    const float cell_w = static_cast<float>(std::max(reach * sum_w / double(n) * kCellScale + 1e-3,
-                                                     (double(hi_x) - lo_x) / double(kCellsPerRow - 1) + 1e-3));
-    const float cell_h = static_cast<float>(std::max(reach * sum_h / double(n) * kCellScale + 1e-3,
-                                                     (double(hi_y) - lo_y) / double(kMaxRows - 1) + 1e-3));
+    const float cell_w = static_cast<float>(std::max(reach * sum[0] / double(n) * kCellScale + 1e-3,
+                                                     (hi[0] - lo[0]) / double(kCellsPerRow - 1) + 1e-3));
+    const float cell_h = static_cast<float>(std::max(reach * sum[1] / double(n) * kCellScale + 1e-3,
+                                                     (hi[1] - lo[1]) / double(kMaxRows - 1) + 1e-3));
     const float inv_w = 1.0f / cell_w, inv_h = 1.0f / cell_h;
-    nx_ = bucket(hi_x, lo_x, inv_w, kCellsPerRow) + 1;
-    ny_ = bucket(hi_y, lo_y, inv_h, kMaxRows) + 1;
+    nx_ = bucket(static_cast<float>(hi[0]), lo_x, inv_w, kCellsPerRow) + 1;
+    ny_ = bucket(static_cast<float>(hi[1]), lo_y, inv_h, kMaxRows) + 1;
     const size_t cells = static_cast<size_t>(nx_ * ny_);
     query_.resize(n);
     cell_of_.resize(n);
     start_.assign(cells + 1, 0);
+    const V2d reach2 = {reach, reach}, margin = {1e-3, 1e-3};
     for (size_t i = 0; i < n; ++i) {
-      const Candidate &a = c[i];
-      const float fx = static_cast<float>(reach * std::max(0.0, double(a.x2) - a.x1) + 1e-3);
-      const float fy = static_cast<float>(reach * std::max(0.0, double(a.y2) - a.y1) + 1e-3);
+      V4 a;  // x1, y1, x2, y2
+      std::memcpy(&a, &c[i], sizeof a);
+      // The window half-widths reach * w + 1e-3 (x) and reach * h + 1e-3 (y), in double.
+      const V2d d = hi_[i] - lo_[i], window = reach2 * (d > zero ? d : zero) + margin;
+      const float fx = static_cast<float>(window[0]), fy = static_cast<float>(window[1]);
+      const V4 f = {fx, fy, fx, fy};
       Query &q = query_[i];
-      q.lo = V4{a.x1 - fx, a.y1 - fy, a.x2 - fx, a.y2 - fy};
-      q.hi = V4{a.x1 + fx, a.y1 + fy, a.x2 + fx, a.y2 + fy};
+      q.lo = a - f;
+      q.hi = a + f;
       const long x_lo = bucket(q.lo[0], lo_x, inv_w, nx_), x_hi = bucket(q.hi[0], lo_x, inv_w, nx_);
       q.y_lo = static_cast<uint32_t>(bucket(q.lo[1], lo_y, inv_h, ny_));
       q.y_hi = static_cast<uint32_t>(bucket(q.hi[1], lo_y, inv_h, ny_));
-      q.columns = (x_hi == 63 ? ~uint64_t{0} : (uint64_t{2} << x_hi) - 1) & ~((uint64_t{1} << x_lo) - 1);
-      q.own = static_cast<uint32_t>(bucket(a.y1, lo_y, inv_h, ny_) * nx_ + bucket(a.x1, lo_x, inv_w, nx_));
+      q.columns = (~uint64_t{0} >> (63 - x_hi)) & (~uint64_t{0} << x_lo);
+      q.own = static_cast<uint32_t>(bucket(a[1], lo_y, inv_h, ny_) * nx_ + bucket(a[0], lo_x, inv_w, nx_));
       cell_of_[i] = q.own;
       ++start_[q.own + 1];
     }
@@ -261,7 +264,7 @@ class DbscanIndex {
       const uint32_t m = live_[cell_of_[i]]++;
       member_[m] = static_cast<uint32_t>(i);
       slot_[i] = m;
-      edges_[m] = V4{c[i].x1, c[i].y1, c[i].x2, c[i].y2};
+      std::memcpy(&edges_[m], &c[i], sizeof(V4));
     }
     occupied_.assign(static_cast<size_t>(ny_), 0);
     cell_lo_.resize(cells);
