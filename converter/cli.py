@@ -64,6 +64,15 @@ def _decode_output_path(output: str, model: str, payload_suffix: str, force: boo
 
 
 def run_decode(args) -> int:
+    try:
+        plain = None if needs_key(args.model) else open_model(args.model).format.upper()
+    except ModelFormatError:
+        plain = None  # empty, truncated or not a model: read_etlt below says which
+    if plain:
+        # a plain .uff/.onnx has nothing to decrypt: asking for a key would send the user hunting for one
+        hint = (f"; translate it with `taostream modernize {args.model} --target-trt 11 -o model.onnx`"
+                if plain == "UFF" else "; use it as it is")
+        raise TaostreamError(f"{args.model}: a plain {plain} model, not an encrypted .etlt: nothing to decode{hint}")
     key = resolve_key(args)
     payload = etlt.read_etlt(args.model, key)
     require_complete_payload(payload.format, payload.data, f"{args.model} (decrypted)")

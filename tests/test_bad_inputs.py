@@ -192,6 +192,11 @@ TABLE: dict[str, list[Bad]] = {
     "decode": [
         Bad("missing model", lambda w: ["decode", w.s("nope é.etlt"), *key("-o", w.s("m.uff"))], ("nope é.etlt",)),
         Bad("empty model", lambda w: ["decode", w.s("empty.onnx"), *key("-o", w.s("m.uff"))], ("empty.onnx",)),
+        Bad("plain UFF, no key (nothing to decrypt)", lambda w: ["decode", w.s("facemask.uff"), "--to-onnx", "-o",
+                                                                 w.s("m.onnx")],
+            ("facemask.uff", "a plain UFF model, not an encrypted .etlt", "taostream modernize")),
+        Bad("plain ONNX (nothing to decrypt)", lambda w: ["decode", w.s("ssd.onnx"), "-o", w.s("m.onnx")],
+            ("ssd.onnx", "a plain ONNX model", "use it as it is")),
         Bad("truncated model", lambda w: ["decode", w.s("truncated.etlt"), *key("-o", w.s("m.uff"))],
             ("truncated.etlt", "truncated")),
         Bad("wrong key", lambda w: ["decode", w.s("facemask.etlt"), "--key-file", w.s("wrong.key"), "-o", w.s("m.uff")],
