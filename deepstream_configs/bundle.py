@@ -243,10 +243,15 @@ def _find_parser_library(warnings: list[str], major: int) -> Path | None:
     )
     from taostream.parsers.build import (
         DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
+        refreshed_parser_library,
     )
 
     wanted = object_info_bytes_for(major)
-    found = find_parser_library()
+    try:  # a build older than the sources is brought up to date first (never $TAOSTREAM_PARSER_LIBRARY)
+        found = find_parser_library() if os.environ.get(LIBRARY_ENV) else refreshed_parser_library()
+    except ParserBuildError as exc:
+        warnings.append(f"updating the parser library failed: {str(exc).splitlines()[0]}")
+        found = find_parser_library()
     if found is not None and parser_object_info_bytes(found) in (None, wanted):
         return Path(found)
     if found is not None and os.environ.get(LIBRARY_ENV):
@@ -254,7 +259,11 @@ def _find_parser_library(warnings: list[str], major: int) -> Path | None:
                         "`taostream check` will flag it: rebuild it or unset the variable")
         return Path(found)
     variant = Path(f"{DEFAULT_BUILD_DIR}-ds{9 if wanted == 28 else 8}")
-    existing = find_parser_library(variant)
+    try:
+        existing = refreshed_parser_library(variant)
+    except ParserBuildError as exc:
+        warnings.append(f"updating the parser library failed: {str(exc).splitlines()[0]}")
+        existing = find_parser_library(variant)
     if existing is not None and parser_object_info_bytes(existing) == wanted:
         return existing
     if shutil.which("cmake") is None:

@@ -47,6 +47,21 @@ def build_parser_library(build_dir: Path | None = None, *, jobs: int = 2) -> Pat
     return _product(build_dir, LIBRARY_NAME)
 
 
+_REFRESHED: set[Path] = set()
+
+
+def refreshed_parser_library(build_dir: Path | None = None) -> Path | None:
+    """The library of an existing CMake build under ``build_dir``, first brought up to date with the
+    sources (an incremental `cmake --build`, once per process and build folder): a checkout updated
+    after its last build must not ship the old library in bundles. None where there is no build."""
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR).resolve()
+    if (build_dir not in _REFRESHED and (build_dir / "CMakeCache.txt").is_file()
+            and _product(build_dir, LIBRARY_NAME).is_file() and shutil.which("cmake") is not None):
+        _REFRESHED.add(build_dir)
+        build_parser_library(build_dir)
+    return find_parser_library(build_dir)
+
+
 def harness_library(build_dir: Path | None = None) -> Path:
     return _product(build_dir or DEFAULT_BUILD_DIR, HARNESS_NAME)
 

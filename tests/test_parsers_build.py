@@ -4,6 +4,8 @@ rotation_angle, and the parsers still fill every field correctly in that layout.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from taostream.parsers import build
@@ -27,3 +29,37 @@ def test_deepstream9_version_file_selects_rotation_angle_layout():
     params = ref.DecodeParams.uniform(3, 0.3)
     got = native.parse("NvDsInferParseCustomNMSTLT", {"NMS": rows, "NMS_1": keep}, 640, 480, 3, [0.3] * 3)
     assert_same_detections(got, ref.decode_nms7(rows, keep, 640, 480, params))
+
+
+def test_bundle_ships_a_parser_library_brought_up_to_date_with_the_sources(tmp_path, monkeypatch):
+    """A checkout updated after its last build (here: the built library older than its objects and
+    damaged, as a library built from older sources is to a bundle) is rebuilt incrementally before
+    `taostream bundle` copies it: the bundle's library loads and exports every parser, and check passes.
+    Before, the stale library was shipped and the bundle's own check failed (a parser not exported)."""
+    import os
+
+    from taostream.cli import main
+    from taostream.deepstream_configs.elf_symbols import exported_functions
+
+    monkeypatch.delenv(build.LIBRARY_ENV, raising=False)
+    sample = tmp_path / "sample"
+    assert main(["sample", "--network", "detectnet_v2", "-o", str(sample), "--force"]) == 0
+    first = tmp_path / "first"
+    args = ["bundle", str(sample / "model.etlt"), "--network", "detectnet_v2", "--spec", str(sample / "spec.txt"),
+            "--key", "nvidia_tlt", "--deepstream", "9.0"]
+    assert main([*args, "-o", str(first)]) == 0
+    shipped = first / "lib" / build.LIBRARY_NAME
+    exports = set(exported_functions(shipped))
+    assert "NvDsInferParseCustomDetectNetV2TAO" in exports
+    # the build the bundle copied from: made stale (older than its objects) and damaged
+    source = next(path for path in (build.DEFAULT_BUILD_DIR, Path(f"{build.DEFAULT_BUILD_DIR}-ds9"))
+                  if (path / "parsers" / build.LIBRARY_NAME).is_file()
+                  and (path / "parsers" / build.LIBRARY_NAME).read_bytes() == shipped.read_bytes())
+    library = source / "parsers" / build.LIBRARY_NAME
+    library.write_bytes(library.read_bytes()[:4096])
+    os.utime(library, (0, 0))
+    monkeypatch.setattr(build, "_REFRESHED", set(), raising=False)  # a new process: nothing refreshed yet
+    second = tmp_path / "second"
+    assert main([*args, "-o", str(second)]) == 0
+    assert set(exported_functions(second / "lib" / build.LIBRARY_NAME)) == exports
+    assert main(["check", str(second)]) == 0
