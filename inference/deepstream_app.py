@@ -217,6 +217,14 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
         return Gst.PadProbeReturn.OK
 
     made[plan.probe].get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
+    play_until_end(pipeline, Gst, GLib)
+    return results
+
+
+
+def play_until_end(pipeline, Gst, GLib) -> None:
+    """Plays a built GStreamer pipeline until end of stream (or Ctrl-C), then stops it; a pipeline
+    error is one TaostreamError. Shared by the one-bundle app and the pipeline-folder app."""
     loop = GLib.MainLoop()
     bus = pipeline.get_bus()
     bus.add_signal_watch()
@@ -239,7 +247,6 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
         pipeline.set_state(Gst.State.NULL)
     if errors:
         raise TaostreamError(f"DeepStream pipeline failed: {errors[0]}")
-    return results
 
 
 def run_deepstream_app(bundle_dir: str | os.PathLike, source: str, output: str | os.PathLike, *,

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlparse
 
 from taostream.converter.errors import TaostreamError
 from taostream.deepstream_configs.ini import IniGroup, read_ini
-from taostream.inference.deepstream_app import Element, is_live, mux_to_source, parser_environment
+from taostream.inference.deepstream_app import Element, is_live, mux_to_source, parser_environment, play_until_end
 
 APP_FILE = "deepstream_app.txt"
 APP_TRITON_FILE = "deepstream_app_triton.txt"
@@ -541,28 +541,7 @@ def run_plan(plan: AppPlan, on_frames) -> None:
                            f'media=video, clock-rate=90000, encoding-name=(string){plan.rtsp.encoding}, payload=96" )')
         factory.set_shared(True)
         server.get_mount_points().add_factory(plan.rtsp.mount, factory)
-    loop = GLib.MainLoop()
-    bus = pipeline.get_bus()
-    bus.add_signal_watch()
-    errors: list[str] = []
-
-    def on_message(_, message):
-        if message.type == Gst.MessageType.EOS:
-            loop.quit()
-        elif message.type == Gst.MessageType.ERROR:
-            errors.append(str(message.parse_error()[0]))
-            loop.quit()
-
-    bus.connect("message", on_message)
-    pipeline.set_state(Gst.State.PLAYING)
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        pipeline.set_state(Gst.State.NULL)
-    if errors:
-        raise TaostreamError(f"DeepStream pipeline failed: {errors[0]}")
+    play_until_end(pipeline, Gst, GLib)
 
 
 def secondary_infos(app: Path) -> dict[int, SecondaryInfo]:
