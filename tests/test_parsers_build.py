@@ -56,8 +56,10 @@ def test_bundle_ships_a_parser_library_brought_up_to_date_with_the_sources(tmp_p
                   if (path / "parsers" / build.LIBRARY_NAME).is_file()
                   and (path / "parsers" / build.LIBRARY_NAME).read_bytes() == shipped.read_bytes())
     library = source / "parsers" / build.LIBRARY_NAME
-    library.write_bytes(library.read_bytes()[:4096])
-    os.utime(library, (0, 0))
+    damaged = library.with_name(library.name + ".damaged")  # a new file renamed over it: a process that
+    damaged.write_bytes(library.read_bytes()[:4096])        # has the library loaded keeps its own copy
+    os.utime(damaged, (0, 0))
+    os.replace(damaged, library)
     monkeypatch.setattr(build, "_REFRESHED", set(), raising=False)  # a new process: nothing refreshed yet
     second = tmp_path / "second"
     assert main([*args, "-o", str(second)]) == 0
