@@ -17,6 +17,7 @@ import ctypes
 import functools
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ TARGET = "taostream_plugins_host"
 ABI_VERSION = 3  # raised when a C function changes or is added
 OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
 _F32P = ctypes.POINTER(ctypes.c_float)
+_REFRESHED: set[Path] = set()  # checkout build folders already brought up to date in this process
 
 
 def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
@@ -44,7 +46,18 @@ def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
         return path
     if SOURCE_DIR != REPO_ROOT:  # an installed package: no plugins/ sources beside it
         return None
-    candidate = Path(build_dir or DEFAULT_BUILD_DIR) / "plugins" / LIBRARY_NAME
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR).resolve()
+    candidate = build_dir / "plugins" / LIBRARY_NAME
+    if (candidate.is_file() and build_dir not in _REFRESHED and (build_dir / "CMakeCache.txt").is_file()
+            and shutil.which("cmake") is not None):
+        # A build older than the sources is brought up to date (incremental, once per process and build
+        # folder) BEFORE the first load: ctypes would keep serving an old library loaded from this path.
+        _REFRESHED.add(build_dir)
+        try:
+            build_targets(build_dir, (TARGET,))
+        except NativeBuildError as exc:
+            logging.getLogger(__name__).warning("%s: could not be brought up to date (%s)", candidate,
+                                                str(exc).splitlines()[0])
     return candidate if candidate.is_file() else None
 
 

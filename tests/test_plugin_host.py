@@ -448,3 +448,23 @@ def test_multilevel_crop_and_resize_host_on_the_mask_rcnn_sample(library):
     for attrs, inputs in calls:
         _assert_same_bits(plugin_host.crop_and_resize_host(attrs, inputs, library)[0],
                           mrcnn.crop_and_resize_reference(attrs, inputs)[0])
+
+
+def test_a_build_older_than_the_sources_is_brought_up_to_date_before_it_is_loaded(library, monkeypatch):
+    """A checkout updated after its last build: the library under build/plugins/ older than its objects
+    (and here damaged) is rebuilt incrementally by the first lookup of the process, before anything loads
+    it; before, the old library was loaded and, missing newer functions, silently not used."""
+    import os
+
+    from taostream.deepstream_configs.elf_symbols import exported_functions
+
+    monkeypatch.delenv(plugin_host.LIBRARY_ENV, raising=False)
+    path = plugin_host.find_plugin_host_library()
+    assert path is not None
+    damaged = path.with_name(path.name + ".damaged")  # renamed over it: this process's loaded copy stays intact
+    damaged.write_bytes(path.read_bytes()[:4096])
+    os.utime(damaged, (0, 0))
+    os.replace(damaged, path)
+    monkeypatch.setattr(plugin_host, "_REFRESHED", set(), raising=False)  # a new process: nothing brought up to date yet
+    assert plugin_host.find_plugin_host_library() == path
+    assert set(plugin_host._FUNCTIONS) | {"taostream_plugins_host_abi_version"} <= exported_functions(path)
