@@ -19,6 +19,7 @@ Latency percentiles are per call (one call = one batch); throughput counts image
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import itertools
 import os
 import platform
@@ -200,10 +201,19 @@ def versions(extra: dict | None = None) -> dict:
 
 def find_perf_analyzer() -> str:
     found = shutil.which("perf_analyzer") or shutil.which("perf_analyzer", path=str(Path(sys.executable).parent))
-    if not found:
+    if found:
+        return found
+    try:
+        installed = importlib.metadata.version("perf-analyzer")
+    except importlib.metadata.PackageNotFoundError:
         raise TaostreamError("--backend triton drives the server with Triton's perf_analyzer, which is not installed: "
-                             "pip install 'taostream[triton]' (PyPI perf-analyzer) or put Triton's perf_analyzer on PATH")
-    return found
+                             "pip install 'taostream[triton]' (PyPI perf-analyzer) or put Triton's perf_analyzer on PATH"
+                             ) from None
+    # Some indexes serve a placeholder perf-analyzer (0.1.0, no program): installing the extra again cannot help.
+    raise TaostreamError(f"--backend triton drives the server with Triton's perf_analyzer, but the installed PyPI "
+                         f"perf-analyzer {installed} has no perf_analyzer program (a placeholder release): put Triton's "
+                         "perf_analyzer on PATH (it ships in the nvcr.io/nvidia/tritonserver:<yy.mm>-py3-sdk container) "
+                         "or install a perf-analyzer release that has it")
 
 
 def perf_analyzer_command(binary: str, url: str, model: str, input_dir: Path, shapes: dict, batch_size: int,
