@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -189,12 +190,28 @@ def _run_cascade(args: argparse.Namespace) -> int:
 
 
 def repository_of(target: Path) -> Path:
+    if (target / "pipeline.json").is_file():  # its triton/ holds the GPU models of a --triton pipeline only
+        names = ", ".join(sorted(_pipeline_bundles(target))) or "the bundles named in pipeline.json"
+        raise TaostreamError(f"{target}: a pipeline folder; `taostream serve` serves one bundle (its CPU model here): "
+                             f"serve each bundle it uses ({names}), or run {target / 'triton'} with tritonserver on "
+                             "a GPU host (docs/pipelines.md)")
     if (target / "manifest.json").is_file():
         target = target / "triton"
     if not target.is_dir() or not any(target.glob("*/config.pbtxt")):
         raise TaostreamError(f"{target}: not a bundle or a Triton model repository (no <model>/config.pbtxt); "
                              "create one with `taostream bundle`")
     return target
+
+
+def _pipeline_bundles(app: Path) -> list[str]:
+    """The bundle folders a pipeline folder's pipeline.json names (empty when it cannot be read)."""
+    try:
+        manifest = json.loads((app / "pipeline.json").read_text(encoding="utf-8"))
+        gies = [manifest.get("primary"), *manifest.get("secondaries", [])]
+        paths = [Path(str(gie["path"])) for gie in gies if isinstance(gie, dict) and gie.get("path")]
+        return [str(path if path.is_absolute() else app / path) for path in paths]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -324,3 +324,13 @@ def test_two_detectnet_v2_gies_that_cluster_differently_are_refused(fixtures_dir
     same = run_cli("pipeline", "-o", app, "--primary", tmp_path / "face", "--secondary", f"{tmp_path / 'face2'}:classes=no-mask")
     assert same.returncode == 0, same.stderr
     assert (app / "taostream_parser.env").read_text() == (tmp_path / "face/deepstream/taostream_parser.env").read_text()
+
+
+def test_serve_on_a_pipeline_folder_names_the_bundles_to_serve(bundles, tmp_path):
+    """`serve APP` said "not a bundle or a Triton model repository" and stopped there; it names the
+    bundles the pipeline uses (each serves its CPU model) and APP/triton for a GPU host."""
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, triton=True))
+    result = run_cli("serve", app)
+    primary = json.loads((app / "pipeline.json").read_text())["primary"]["path"]
+    assert_clean_error(result, "a pipeline folder", primary, str(app / "triton"))
