@@ -186,21 +186,7 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
     """Build the planned pipeline, run it to the end of the stream (or Ctrl-C), return one
     ImageResult per frame (source-frame pixels)."""
     Gst, GLib, pyds = _import_deepstream()
-    os.environ.update(plan.environment)  # the parser reads these when nvinfer calls it
-    Gst.init(None)
-    pipeline = Gst.Pipeline()
-    made = {}
-    for spec in plan.elements:
-        element = Gst.ElementFactory.make(spec.factory, spec.name)
-        if element is None:
-            raise TaostreamError(f"GStreamer element '{spec.factory}' is not available: run inside DeepStream")
-        for key, value in spec.properties.items():
-            element.set_property(key, value)
-        pipeline.add(element)
-        made[spec.name] = element
-    for src, dst in plan.links:
-        if not made[src].link(made[dst]):
-            raise TaostreamError(f"cannot link {src} -> {dst}")
+    pipeline, made = build_elements(plan, Gst)
     from taostream.inference.deepstream_pipeline import request_pad
 
     mux_pad = request_pad(made[plan.muxer], "sink_0")
@@ -220,6 +206,28 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
     play_until_end(pipeline, Gst, GLib)
     return results
 
+
+
+def build_elements(plan, Gst) -> tuple:
+    """The GStreamer pipeline of a plan (its ``elements`` made with their properties, its ``links``
+    linked), after exporting the plan's parser ``environment``; returns (pipeline, elements by name).
+    Shared by the one-bundle app and the pipeline-folder app."""
+    os.environ.update(plan.environment)  # the parsers read these when nvinfer calls it
+    Gst.init(None)
+    pipeline = Gst.Pipeline()
+    made = {}
+    for spec in plan.elements:
+        element = Gst.ElementFactory.make(spec.factory, spec.name)
+        if element is None:
+            raise TaostreamError(f"GStreamer element '{spec.factory}' is not available: run inside DeepStream")
+        for key, value in spec.properties.items():
+            element.set_property(key, value)
+        pipeline.add(element)
+        made[spec.name] = element
+    for src, dst in plan.links:
+        if not made[src].link(made[dst]):
+            raise TaostreamError(f"cannot link {src} -> {dst}")
+    return pipeline, made
 
 
 def play_until_end(pipeline, Gst, GLib) -> None:

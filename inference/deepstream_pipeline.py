@@ -493,24 +493,10 @@ def request_pad(element, name: str):
 def run_plan(plan: AppPlan, on_frames) -> None:
     """Build the plan, run it to the end of the streams (or Ctrl-C); ``on_frames(list[FrameMeta])``
     is called from the probe for each batch."""
-    from taostream.inference.deepstream_app import _import_deepstream
+    from taostream.inference.deepstream_app import _import_deepstream, build_elements
 
     Gst, GLib, pyds = _import_deepstream()
-    os.environ.update(plan.environment)  # the primary's parser reads these when nvinfer calls it
-    Gst.init(None)
-    pipeline = Gst.Pipeline()
-    made = {}
-    for spec in plan.elements:
-        element = Gst.ElementFactory.make(spec.factory, spec.name)
-        if element is None:
-            raise TaostreamError(f"GStreamer element '{spec.factory}' is not available: run inside DeepStream")
-        for key, value in spec.properties.items():
-            element.set_property(key, value)
-        pipeline.add(element)
-        made[spec.name] = element
-    for src, dst in plan.links:
-        if not made[src].link(made[dst]):
-            raise TaostreamError(f"cannot link {src} -> {dst}")
+    pipeline, made = build_elements(plan, Gst)
     muxer = made[plan.muxer]
     for source, pad_name in plan.sources:
         mux_pad = request_pad(muxer, pad_name)
