@@ -60,3 +60,19 @@ def build_targets(build_dir: Path, targets: tuple[str, ...], *, sanitize: bool =
     for target in targets:
         command += ["--target", target]
     run_build_command(command, "cmake build")
+
+
+_UP_TO_DATE: set[tuple[Path, tuple[str, ...]]] = set()  # (build folder, targets) already refreshed here
+
+
+def bring_up_to_date(build_dir: Path, targets: tuple[str, ...]) -> None:
+    """An incremental `cmake --build` of ``targets`` in an EXISTING build folder, once per process:
+    a checkout updated after its last build must not serve or ship the old libraries (ctypes keeps a
+    library loaded from a path, so this must run before the first load). No build folder or no cmake:
+    nothing to do."""
+    build_dir = Path(build_dir).resolve()
+    key = (build_dir, tuple(targets))
+    if key in _UP_TO_DATE or not (build_dir / "CMakeCache.txt").is_file() or shutil.which("cmake") is None:
+        return
+    _UP_TO_DATE.add(key)
+    build_targets(build_dir, key[1])

@@ -17,7 +17,6 @@ import ctypes
 import functools
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,9 @@ import numpy as np
 from taostream.converter import pluginref
 from taostream.converter import pluginref_mrcnn as mrcnn
 from taostream.converter.errors import TaostreamError
-from taostream.converter.native_build import DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, build_targets, configure
+from taostream.converter.native_build import (
+    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_targets, configure,
+)
 
 LIBRARY_NAME = "libtaostream_plugins_host.so"
 LIBRARY_ENV = "TAOSTREAM_PLUGINS_HOST_LIBRARY"
@@ -33,7 +34,6 @@ TARGET = "taostream_plugins_host"
 ABI_VERSION = 3  # raised when a C function changes or is added
 OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
 _F32P = ctypes.POINTER(ctypes.c_float)
-_REFRESHED: set[Path] = set()  # checkout build folders already brought up to date in this process
 
 
 def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
@@ -46,15 +46,11 @@ def find_plugin_host_library(build_dir: Path | None = None) -> Path | None:
         return path
     if SOURCE_DIR != REPO_ROOT:  # an installed package: no plugins/ sources beside it
         return None
-    build_dir = Path(build_dir or DEFAULT_BUILD_DIR).resolve()
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
     candidate = build_dir / "plugins" / LIBRARY_NAME
-    if (candidate.is_file() and build_dir not in _REFRESHED and (build_dir / "CMakeCache.txt").is_file()
-            and shutil.which("cmake") is not None):
-        # A build older than the sources is brought up to date (incremental, once per process and build
-        # folder) BEFORE the first load: ctypes would keep serving an old library loaded from this path.
-        _REFRESHED.add(build_dir)
-        try:
-            build_targets(build_dir, (TARGET,))
+    if candidate.is_file():
+        try:  # before the first load: ctypes would keep serving an old library loaded from this path
+            bring_up_to_date(build_dir, (TARGET,))
         except NativeBuildError as exc:
             logging.getLogger(__name__).warning("%s: could not be brought up to date (%s)", candidate,
                                                 str(exc).splitlines()[0])

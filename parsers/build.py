@@ -10,7 +10,7 @@ from pathlib import Path
 
 # The CMake driver parsers/ shares with converter.plugin_host (the plugins' host library).
 from taostream.converter.native_build import (
-    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, build_targets, configure)
+    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_targets, configure)
 from taostream.converter.native_build import run_build_command as _run
 
 PARSERS_DIR = Path(__file__).resolve().parent
@@ -21,6 +21,7 @@ DRIVER_NAME = "taostream_parser_cli"
 LIBRARY_ENV = "TAOSTREAM_PARSER_LIBRARY"
 
 
+PARSER_TARGETS = ("nvds_infercustomparser_taostream", "taostream_parser_harness")
 ParserBuildError = NativeBuildError  # CMake is missing or the parser library failed to build
 
 
@@ -43,22 +44,16 @@ def find_parser_library(build_dir: Path | None = None) -> Path | None:
 def build_parser_library(build_dir: Path | None = None, *, jobs: int = 2) -> Path:
     """Builds (incrementally) the parser library and the harness; returns the library's path."""
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
-    build_targets(build_dir, ("nvds_infercustomparser_taostream", "taostream_parser_harness"), jobs=jobs)
+    build_targets(build_dir, PARSER_TARGETS, jobs=jobs)
     return _product(build_dir, LIBRARY_NAME)
-
-
-_REFRESHED: set[Path] = set()
 
 
 def refreshed_parser_library(build_dir: Path | None = None) -> Path | None:
     """The library of an existing CMake build under ``build_dir``, first brought up to date with the
-    sources (an incremental `cmake --build`, once per process and build folder): a checkout updated
-    after its last build must not ship the old library in bundles. None where there is no build."""
-    build_dir = Path(build_dir or DEFAULT_BUILD_DIR).resolve()
-    if (build_dir not in _REFRESHED and (build_dir / "CMakeCache.txt").is_file()
-            and _product(build_dir, LIBRARY_NAME).is_file() and shutil.which("cmake") is not None):
-        _REFRESHED.add(build_dir)
-        build_parser_library(build_dir)
+    sources (converter.native_build.bring_up_to_date). None where there is no build."""
+    build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
+    if _product(build_dir, LIBRARY_NAME).is_file():
+        bring_up_to_date(build_dir, PARSER_TARGETS)
     return find_parser_library(build_dir)
 
 

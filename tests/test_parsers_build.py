@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from taostream.converter import native_build
 from taostream.parsers import build
 from taostream.parsers import reference as ref
 from taostream.parsers.native import NativeParsers
@@ -60,7 +61,7 @@ def test_bundle_ships_a_parser_library_brought_up_to_date_with_the_sources(tmp_p
     damaged.write_bytes(library.read_bytes()[:4096])        # has the library loaded keeps its own copy
     os.utime(damaged, (0, 0))
     os.replace(damaged, library)
-    monkeypatch.setattr(build, "_REFRESHED", set(), raising=False)  # a new process: nothing refreshed yet
+    monkeypatch.setattr(native_build, "_UP_TO_DATE", set())  # a new process: nothing refreshed yet
     second = tmp_path / "second"
     assert main([*args, "-o", str(second)]) == 0
     assert set(exported_functions(second / "lib" / build.LIBRARY_NAME)) == exports

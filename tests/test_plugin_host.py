@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from taostream.converter import plugin_host
+from taostream.converter import native_build, plugin_host
 from taostream.converter import pluginref_mrcnn as mrcnn
 from taostream.converter.pluginref import implementation_for, reference_for
 
@@ -465,6 +465,6 @@ def test_a_build_older_than_the_sources_is_brought_up_to_date_before_it_is_loade
     damaged.write_bytes(path.read_bytes()[:4096])
     os.utime(damaged, (0, 0))
     os.replace(damaged, path)
-    monkeypatch.setattr(plugin_host, "_REFRESHED", set(), raising=False)  # a new process: nothing brought up to date yet
+    monkeypatch.setattr(native_build, "_UP_TO_DATE", set())  # a new process: nothing brought up to date yet
     assert plugin_host.find_plugin_host_library() == path
     assert set(plugin_host._FUNCTIONS) | {"taostream_plugins_host_abi_version"} <= exported_functions(path)
