@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from taostream.converter import etlt
+from taostream.converter.model import etlt
 
 
 def best_time(fn, repeat: int) -> float:

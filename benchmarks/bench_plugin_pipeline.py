@@ -1,9 +1,9 @@
 """MaskRCNN on the CPU, one process, same inputs, the compiled plugin pipeline
-(converter/plugin_pipeline.py, split and ONNX Runtime sessions built once) with three implementations
+(plugins/pipeline.py, split and ONNX Runtime sessions built once) with three implementations
 of the plugin nodes:
 
 - before: the numpy references as they were before the vectorized NMS and the host library
-  (converter/pluginref_mrcnn.py at commit BASELINE_COMMIT, read from git) -- "today" in the plugins issue;
+  (plugins/maskrcnn.py at commit BASELINE_COMMIT, read from git) -- "today" in the plugins issue;
 - numpy: today's numpy references (the fallback when the host library is not built);
 - host: the C++ host implementations (libtaostream_plugins_host.so via ctypes; brought up to date here).
 
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from taostream.converter.plugin_host import build_plugin_host_library, host_implementation_for
-from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-from taostream.converter.pluginref import reference_for, run_with_plugin_references
-from taostream.converter.samples import make_sample_model
+from taostream.plugins.host import build_plugin_host_library, host_implementation_for
+from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+from taostream.plugins.reference import reference_for, run_with_plugin_references
+from taostream.converter.samples.write import make_sample_model
 
 BASELINE_COMMIT = "683b39e"  # main before the MaskRCNN CPU speed-up
 REPO = Path(__file__).resolve().parent.parent
@@ -46,8 +46,8 @@ def seconds_per_image(function, images: np.ndarray, repeat: int) -> float:
 
 
 def baseline_lookup(commit: str):
-    """reference_for with the MaskRCNN references of pluginref_mrcnn.py at ``commit``."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:converter/pluginref_mrcnn.py"],
+    """reference_for with the MaskRCNN references of plugins/maskrcnn.py at ``commit``."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:plugins/maskrcnn.py"],
                             capture_output=True, text=True, check=True).stdout
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "baseline_pluginref_mrcnn.py"

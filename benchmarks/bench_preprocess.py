@@ -15,7 +15,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from taostream.converter.preprocess import preprocess_image
+from taostream.converter.model.preprocess import preprocess_image
 from taostream.converter.registry import get_network
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from taostream.converter.samples import SAMPLE_KEY, write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.detector import Detector, sort_and_cap, unpack_server_detections
 from taostream.inference.load_test import load_test_repository, run_load
-from taostream.inference.runners import OnnxRuntimeRunner
-from taostream.inference.triton_server import TritonServer
+from taostream.inference.backends.runners import OnnxRuntimeRunner
+from taostream.inference.backends.triton_server import TritonServer
 
 
 def _key(det) -> tuple:

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from ngc_support import LPD_MODELS, write_plate_scene  # noqa: E402
 from tao5_fixtures import derive_models  # noqa: E402
 
-from taostream.converter.calib_cache import read_calibration_cache  # noqa: E402
-from taostream.converter.qdq import insert_qdq_from_cache  # noqa: E402
+from taostream.converter.int8.calib_cache import read_calibration_cache  # noqa: E402
+from taostream.converter.int8.qdq import insert_qdq_from_cache  # noqa: E402
 
 MODELS = {  # model -> (key, cache, spec or labels, network argument)
     "facemask_detectnet_v2_resnet18.etlt": ("tlt_encode", "facemask_detectnet_v2_cal.bin",

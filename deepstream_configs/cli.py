@@ -8,8 +8,8 @@ from pathlib import Path
 
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
-from taostream.deepstream_configs.migrate_cli import register_migrate
-from taostream.deepstream_configs.pipeline_cli import register_pipeline
+from taostream.deepstream_configs.migrate.cli import register_migrate
+from taostream.deepstream_configs.pipeline.cli import register_pipeline
 from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
 
 
@@ -56,7 +56,7 @@ def _register_bundle(subparsers) -> None:
 
 
 def _run_bundle(args: argparse.Namespace) -> int:
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     request = BundleRequest(
         model=args.model, network=args.network, output=args.output, spec=args.spec,
@@ -89,10 +89,11 @@ def _register_check(subparsers) -> None:
 
 def _run_check(args: argparse.Namespace) -> int:
     from taostream.converter.errors import TaostreamError
-    from taostream.deepstream_configs import bundle_check, pipeline_check
-    from taostream.deepstream_configs.bundle_consistency import check_bundle_paths_agree
-    from taostream.deepstream_configs.check import CheckReport, check_configs
-    from taostream.deepstream_configs.deploy_check import check_deployment
+    from taostream.deepstream_configs.check import bundle as bundle_check
+    from taostream.deepstream_configs.check import pipeline as pipeline_check
+    from taostream.deepstream_configs.check.bundle_consistency import check_bundle_paths_agree
+    from taostream.deepstream_configs.check.run import CheckReport, check_configs
+    from taostream.deepstream_configs.check.deploy import check_deployment
 
     report, configs, bundles, versions = CheckReport(), [], 0, set()
     for path in args.configs:
@@ -150,8 +151,8 @@ def _register_labels(subparsers) -> None:
 
 def _model_classes(path: Path, network: str, key: str | None):
     """The class count the model's graph outputs (converter.model_classes), or None."""
-    from taostream.converter.model_classes import model_classes
-    from taostream.converter.model_file import load_onnx_model, open_model
+    from taostream.converter.model.classes import model_classes
+    from taostream.converter.model.loader import load_onnx_model, open_model
 
     return model_classes(load_onnx_model(open_model(path, key)), network)
 

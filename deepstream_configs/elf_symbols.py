@@ -2,7 +2,7 @@
 
 DeepStream finds a custom parser with dlsym(), so the validator must know whether the name in
 ``parse-bbox-func-name`` is really exported by ``custom-lib-path``. Read with pyelftools (no ``nm``
-needed), which reads aarch64 (Jetson) libraries on an x86 host as well; jetson_library.py reads the
+needed), which reads aarch64 (Jetson) libraries on an x86 host as well; bundle/jetson_library.py reads the
 machine and symbol-version needs through the same ``open_elf``.
 """
 

@@ -18,7 +18,7 @@ from taostream.converter.errors import SpecError
 from taostream.converter.fileio import check_input_file
 from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network, spec_network_mismatch
-from taostream.deepstream_configs.spec_access import as_spec_dict, load_spec_file, spec_value, spec_values
+from taostream.deepstream_configs.specs.access import as_spec_dict, load_spec_file, spec_value, spec_values
 
 BACKGROUND = "background"
 MASK_RCNN_BACKGROUND = "BG"

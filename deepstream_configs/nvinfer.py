@@ -17,7 +17,7 @@ from taostream.converter.fileio import atomic_write_text
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
 from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import IniSections, format_ini
-from taostream.deepstream_configs.spec_settings import (
+from taostream.deepstream_configs.specs.settings import (
     PARSER_SETTINGS_ENV, ClusterSettings, Preprocessing, cluster_settings_from_spec)
 # The DeepStream -> TensorRT table lives in versions.py; these names are re-exported for existing callers.
 from taostream.deepstream_configs.versions import (  # noqa: F401

@@ -80,7 +80,7 @@ def tensorrt_for(deepstream: str, platform: str) -> str:
 
 
 def trt_tuple(version: str) -> tuple[int, int, int]:
-    from taostream.converter.trt_adapt import parse_trt_version
+    from taostream.converter.engine.adapt import parse_trt_version
 
     return parse_trt_version(version)
 

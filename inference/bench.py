@@ -363,7 +363,7 @@ class _runner:
         import contextlib
 
         from taostream.inference.infer_run import _engine_path
-        from taostream.inference.runners import OnnxRuntimeRunner
+        from taostream.inference.backends.runners import OnnxRuntimeRunner
 
         request, bundle = self.request, self.bundle
         self.stack = contextlib.ExitStack()
@@ -374,13 +374,13 @@ class _runner:
             runner = self.stack.enter_context(OnnxRuntimeRunner(path))
             return runner, str(path), None, None
         if request.backend == "trt":
-            from taostream.inference.trt_runner import TensorRTRunner
+            from taostream.inference.backends.trt_runner import TensorRTRunner
 
             engine = _engine_path(bundle, request.engine)
             return self.stack.enter_context(TensorRTRunner(engine)), str(engine), None, None
         if request.backend == "triton":
-            from taostream.inference.triton_runner import TritonRunner
-            from taostream.inference.triton_server import TritonServer
+            from taostream.inference.backends.triton_runner import TritonRunner
+            from taostream.inference.backends.triton_server import TritonServer
 
             model = request.model_name or bundle.cpu_model_name
             url = request.url

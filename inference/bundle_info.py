@@ -18,7 +18,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.labels import read_labels_file
-from taostream.deepstream_configs.manifest import MANIFEST_FILE, load_manifest
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, load_manifest
 from taostream.parsers.reference import DecodeParams
 
 NVINFER_CONFIG = Path("deepstream") / "config_infer_primary.txt"

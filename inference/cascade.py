@@ -107,7 +107,7 @@ class Cascade:
 
     def __init__(self, app: Path, stack: contextlib.ExitStack, threshold: float | None = None,
                  max_detections: int = DEFAULT_MAX_DETECTIONS):
-        from taostream.inference.runners import cpu_runner
+        from taostream.inference.backends.runners import cpu_runner
 
         def runner(bundle):  # activated now, closed with the stack
             return stack.enter_context(cpu_runner(bundle.onnx_for_cpu()))
@@ -235,7 +235,7 @@ def run_cascade(app: Path, inputs: list[str], output: Path, threshold: float | N
 def _run(cascade: Cascade, items, output: Path, annotate: bool, force: bool, progress: bool) -> CascadeSummary:
     from tqdm import tqdm
 
-    from taostream.converter.preprocess import load_bgr
+    from taostream.converter.model.preprocess import load_bgr
     from taostream.inference import results as writers
 
     app = cascade.app

@@ -215,7 +215,7 @@ def _pipeline_bundles(app: Path) -> list[str]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from taostream.inference.triton_server import (TritonServer, check_port, fatal_log_line, find_tritonserver, free_port,
+    from taostream.inference.backends.triton_server import (TritonServer, check_port, fatal_log_line, find_tritonserver, free_port,
                                                    servable_models)
 
     http_port, grpc_port = check_port(args.port, "--port"), check_port(args.grpc_port, "--grpc-port")
@@ -286,7 +286,7 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
     import json
 
     from taostream.converter.fileio import atomic_write_text, check_output_file, check_writable_folder
-    from taostream.inference.evaluate import EvaluateRequest, run_evaluate
+    from taostream.inference.evaluate.run import EvaluateRequest, run_evaluate
 
     if args.json:  # checked before the run, not after it
         check_output_file(args.json, force=True, option="--json", inputs=(args.dataset, args.spec, args.onnx))
@@ -335,7 +335,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def run_deepstream(args: argparse.Namespace) -> int:
     from taostream.inference.cascade import is_pipeline
-    from taostream.inference.deepstream_app import run_deepstream_app
+    from taostream.inference.deepstream.app import run_deepstream_app
 
     if is_pipeline(Path(args.bundle)):
         return _run_deepstream_pipeline(args)
@@ -349,7 +349,7 @@ def run_deepstream(args: argparse.Namespace) -> int:
 
 
 def _run_deepstream_pipeline(args: argparse.Namespace) -> int:
-    from taostream.inference.deepstream_pipeline import run_pipeline_app
+    from taostream.inference.deepstream.pipeline import run_pipeline_app
 
     if args.mux_size != "1920x1080" or args.annotate:
         raise TaostreamError(f"{args.bundle}: a pipeline takes its muxer size and sink from its deepstream_app.txt "

@@ -19,7 +19,7 @@ import numpy as np
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.numeric_inputs import require_fraction
-from taostream.converter.preprocess import DEFAULT_INTERPOLATION, Letterbox, load_bgr, preprocess_image
+from taostream.converter.model.preprocess import DEFAULT_INTERPOLATION, Letterbox, load_bgr, preprocess_image
 from taostream.inference.bundle_info import Bundle
 from taostream.inference.geometry import detections_to_frame
 
@@ -95,7 +95,7 @@ class Detector:
         self.bundle, self.runner = bundle, runner
         threshold = check_threshold(bundle, threshold)
         self.max_detections, self.interpolation = max_detections, interpolation
-        # The same parameters the CPU Triton model builds from its config (triton_python_model.py).
+        # The same parameters the CPU Triton model builds from its config (deepstream_configs/triton/python_model.py).
         # ``pre_cluster_threshold`` replaces every class's (evaluate decodes low, as TAO's evaluation
         # does); the results then differ from the deployed model's on purpose.
         self.decode_params = bundle.decode_params()
@@ -174,7 +174,7 @@ class Detector:
         names = {name.split(":")[0] for name in outputs}
         if {"num_detections", "detections"} <= names and "detection_boxes" not in names:  # the CPU Triton model's reply
             # (EfficientNMS's raw outputs have num_detections too, with detection_boxes/_scores/_classes)
-            from taostream.inference.triton_runner import server_detections
+            from taostream.inference.backends.triton_runner import server_detections
 
             return [self._final_filter(server_detections(outputs, i)) for i in range(batch)]
         if "plate" in names:  # the LPRNet CPU Triton model: the plate string NVIDIA's parser attaches

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from taostream.converter.preprocess import Letterbox, letterbox_geometry
+from taostream.converter.model.preprocess import Letterbox, letterbox_geometry
 
 
 def to_frame_coordinates(boxes: np.ndarray, letterbox: Letterbox, frame_w: int, frame_h: int) -> np.ndarray:

@@ -75,13 +75,13 @@ def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
     """The activated runner for the request's backend (and, for Triton without --url, a server of
     the bundle's repository for the duration)."""
     if request.backend == "ort":
-        from taostream.inference.runners import cpu_runner
+        from taostream.inference.backends.runners import cpu_runner
 
         # A graph that keeps TensorRT plugins (MaskRCNN) runs with the plugins' numpy references.
         with cpu_runner(bundle.onnx_for_cpu()) as runner:
             yield runner
     elif request.backend == "trt":
-        from taostream.inference.trt_runner import TensorRTRunner
+        from taostream.inference.backends.trt_runner import TensorRTRunner
 
         with TensorRTRunner(_engine_path(bundle, request.engine)) as runner:
             yield runner
@@ -92,13 +92,13 @@ def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
 
 
 def _triton_runner(bundle: Bundle, request: InferRequest) -> Iterator:
-    from taostream.inference.triton_runner import TritonRunner
+    from taostream.inference.backends.triton_runner import TritonRunner
 
     model = request.model_name or bundle.cpu_model_name
     with contextlib.ExitStack() as stack:
         url = request.url
         if url is None:
-            from taostream.inference.triton_server import TritonServer
+            from taostream.inference.backends.triton_server import TritonServer
 
             server = stack.enter_context(TritonServer(bundle.triton_repository, models=[model]))
             url = server.http_url if request.protocol == "http" else server.grpc_url
@@ -141,7 +141,7 @@ class _RunWriter:
 
 
 def _image_jobs(items: Sequence[InputItem]) -> Iterator[tuple]:
-    from taostream.converter.preprocess import load_bgr
+    from taostream.converter.model.preprocess import load_bgr
 
     for item in items:
         yield item, load_bgr(item.path), item.stem

@@ -251,7 +251,7 @@ def graph_precision(path: Path) -> str:
     """fp32, fp16 or int8: what an ONNX graph computes in (Q/DQ nodes -> int8, float16 tensors -> fp16)."""
     import onnx
 
-    from taostream.converter.model_file import open_model, require_complete_onnx
+    from taostream.converter.model.loader import open_model, require_complete_onnx
 
     model_file = open_model(path)  # an empty or non-ONNX file: a one-line ModelFormatError
     if model_file.format != "onnx":
@@ -293,7 +293,7 @@ def choose_tolerance(name: str, backend: str, precision: str, cpu_triton_model: 
 
 def _frames(items: list, max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
     """(source, BGR frame) of each image and the first ``max_frames`` of each video, read as needed."""
-    from taostream.converter.preprocess import load_bgr
+    from taostream.converter.model.preprocess import load_bgr
     from taostream.inference.inputs import read_video
 
     for item in items:
@@ -313,7 +313,7 @@ def _candidate(bundle, request: VerifyRequest):
     from taostream.inference.infer_run import InferRequest, _engine_path, open_runner
 
     if request.backend == "onnx":
-        from taostream.inference.runners import cpu_runner
+        from taostream.inference.backends.runners import cpu_runner
 
         path = check_input_file(request.onnx or bundle.path / "model.onnx", "--onnx", "an ONNX model file")
         return cpu_runner(path), str(path), graph_precision(path)
@@ -337,7 +337,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
     from taostream.inference.infer_run import batches
     from taostream.inference.inputs import collect_inputs
-    from taostream.inference.runners import cpu_runner
+    from taostream.inference.backends.runners import cpu_runner
 
     from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 

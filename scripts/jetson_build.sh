@@ -112,9 +112,9 @@ fi
 # The convert arguments come from the bundle's manifest (plugin graph + cal cache on TensorRT 10).
 mapfile -d '' CONVERT_ARGS < <("$PYTHON" - "$BUNDLE" "$TRT" "$DLA_CORE" <<'EOF'
 import sys
-from taostream.converter.cli_convert import bundle_convert_argv
+from taostream.converter.cli.convert import bundle_convert_argv
 from taostream.converter.errors import TaostreamError
-from taostream.deepstream_configs.manifest import load_manifest
+from taostream.deepstream_configs.bundle.manifest import load_manifest
 bundle, trt, dla = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     argv = bundle_convert_argv(load_manifest(bundle), bundle, trt, int(dla) if dla else None)

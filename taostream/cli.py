@@ -16,11 +16,11 @@ from taostream import __version__
 from taostream.converter.errors import exit_code_of
 
 COMMAND_MODULES = (
-    "taostream.converter.cli",  # decode, encode, inspect
-    "taostream.converter.cli_sample",  # sample
-    "taostream.converter.cli_modernize",  # modernize, calibration
-    "taostream.converter.cli_convert",  # convert (engine building)
-    "taostream.converter.cli_plugins",  # plugins check
+    "taostream.converter.cli.model",  # decode, encode, inspect
+    "taostream.converter.cli.sample",  # sample
+    "taostream.converter.cli.modernize",  # modernize, calibration
+    "taostream.converter.cli.convert",  # convert (engine building)
+    "taostream.converter.cli.plugins",  # plugins check
     "taostream.deepstream_configs.cli",  # bundle, check, labels
     "taostream.inference.cli",  # infer, serve
     "taostream.training.cli",  # dataset, tao command wrappers, spec tools

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from taostream.converter.uff import DTYPES, MetaGraph
+from taostream.converter.uff.reader import DTYPES, MetaGraph
 
 _DTYPE_CODES = {dtype: code for code, dtype in DTYPES.items()}
 

@@ -51,7 +51,7 @@ def make_onnx(input_name: str, input_shape: tuple, outputs: dict[str, tuple], dt
 
 def network_onnx(net: Network, num_classes: int, quantized: bool = False) -> onnx.ModelProto:
     """An ONNX model with ``net``'s registry input/output names and layouts."""
-    from taostream.deepstream_configs.triton_repo import TritonModelOptions, output_tensors
+    from taostream.deepstream_configs.triton.repository import TritonModelOptions, output_tensors
 
     c, h, w = net.default_dims
     shape = (1, h, w, c) if net.input_order == "NHWC" else (1, c, h, w)

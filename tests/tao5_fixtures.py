@@ -17,9 +17,9 @@ from pathlib import Path
 
 import onnx
 
-from taostream.converter.calib_cache import CalibrationCache, float_to_hex, read_calibration_cache
-from taostream.converter.etlt import encode_etlt_bytes, read_etlt
-from taostream.converter.uff_to_onnx import uff_to_onnx
+from taostream.converter.int8.calib_cache import CalibrationCache, float_to_hex, read_calibration_cache
+from taostream.converter.model.etlt import encode_etlt_bytes, read_etlt
+from taostream.converter.uff.to_onnx import uff_to_onnx
 
 TF2ONNX_BATCH = "unk__134"
 TF2ONNX_OPSET = 12

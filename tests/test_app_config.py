@@ -14,10 +14,10 @@ from taostream.converter.registry import get_network
 from taostream.converter.tao_spec import load_spec
 from taostream.deepstream_configs.app import (
     TRACKER_LIBRARY, AppOptions, SecondaryGie, Sink, Source, format_app_config, write_app_config)
-from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import default_options, write_nvinfer_config
-from taostream.deepstream_configs.nvinferserver import NvinferserverOptions, write_nvinferserver_config
+from taostream.deepstream_configs.triton.nvinferserver import NvinferserverOptions, write_nvinferserver_config
 
 
 @pytest.fixture()

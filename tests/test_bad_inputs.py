@@ -20,7 +20,7 @@ import pytest
 
 from cli_support import run_cli
 from taostream.cli import build_parser, main
-from taostream.converter import etlt
+from taostream.converter.model import etlt
 
 SECRET = "h3-Secret-Key-9z"  # the model key of every row: it must never appear in any output
 FACEMASK = "facemask_detectnet_v2_resnet18.etlt"  # NVIDIA's sample, key tlt_encode; its training spec below
@@ -75,9 +75,9 @@ def _release_unwritable(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, fixtures_dir):
-    from taostream.converter.samples import make_sample_model
+    from taostream.converter.samples.write import make_sample_model
     from taostream.converter.registry import get_network
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     root = tmp_path_factory.mktemp("bad inputs é")  # a space and a non-ASCII letter in every path
     w = Workspace(root, fixtures_dir)
@@ -122,7 +122,7 @@ def ws(tmp_path_factory, fixtures_dir):
     create_bundle(BundleRequest(model=root / "facemask.etlt", network="lpdnet", output=root / "bundle nms",
                                 labels=root / "facemask labels.txt", key=SECRET, precision="fp32"))
     # two LPRNet bundles whose dict.txt list the characters in another order (US and another country's plates)
-    from taostream.converter.samples import write_sample
+    from taostream.converter.samples.write import write_sample
 
     lpr = write_sample("lprnet", root / "lpr sample", key=SECRET)
     create_bundle(BundleRequest(model=lpr.model, network="lprnet", output=root / "bundle lpr", spec=lpr.spec, key=SECRET))

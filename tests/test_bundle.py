@@ -17,10 +17,10 @@ from deepstream_fixtures import parser_stub_library
 from taostream.cli import main
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import NETWORKS
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs import bundle as bundle_module
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
-from taostream.deepstream_configs.check import check_configs
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle import make as bundle_module
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.elf_symbols import object_info_bytes_for, parser_object_info_bytes
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
@@ -156,7 +156,7 @@ def test_int8_jetson_bundle_carries_both_routes(samples, tmp_path):
     manifest = _assert_manifest_matches(bundle)
     assert {t["model"] for t in manifest["targets"]} == {"model.onnx", "model_trt10.onnx"}
     # The Jetson route's cache: the sample's scales, restated for that route's TensorRT.
-    from taostream.converter.calib_cache import read_calibration_cache
+    from taostream.converter.int8.calib_cache import read_calibration_cache
 
     shipped, given = read_calibration_cache(bundle / "calibration.bin"), read_calibration_cache(info.calibration)
     assert shipped.scales == given.scales and shipped.header != given.header
@@ -225,7 +225,7 @@ def test_existing_folder_kept_without_force(samples, tmp_path):
 
 
 def test_real_facemask_etlt_bundle(models_dir, fixtures_dir, tmp_path):
-    pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
+    pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
     bundle = tmp_path / "facemask"
     model = models_dir / "facemask_detectnet_v2_resnet18.etlt"
     code = main(["bundle", str(model), "--network", "detectnet_v2", "--key", "tlt_encode",
@@ -269,7 +269,7 @@ def test_wrong_key_fails_cleanly(models_dir, tmp_path, capsys):
 def test_bundle_warns_about_another_models_calibration_cache(models_dir, fixtures_dir, tmp_path, capsys):
     """The SSD cache on the facemask model: the bundle is written (part of the graph maps), but the user is
     told the input has no scale and most entries match nothing; it used to pass in silence."""
-    pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
+    pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
     cache = fixtures_dir / "calibration/ssd_tlt_cal.bin"
     code = main(["bundle", str(models_dir / "facemask_detectnet_v2_resnet18.etlt"), "--network", "detectnet_v2",
                  "--key", "tlt_encode", "--spec", str(fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"),

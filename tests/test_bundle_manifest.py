@@ -1,4 +1,4 @@
-"""One reader of a bundle's manifest.json (deepstream_configs/manifest.py) for all its consumers:
+"""One reader of a bundle's manifest.json (deepstream_configs/bundle/manifest.py) for all its consumers:
 `taostream check` on a bundle (bundle_check) and on one of its configs (check.bundle_manifest),
 and `infer`/`verify`/`evaluate` (inference.bundle_info). Bundles are real ones: NVIDIA's facemask
 .etlt bundled with its own inference spec."""
@@ -12,9 +12,9 @@ import pytest
 
 from cli_support import assert_clean_error, run_cli
 from taostream.converter.errors import TaostreamError
-from taostream.deepstream_configs import bundle_check
-from taostream.deepstream_configs.check import CheckReport, bundle_manifest
-from taostream.deepstream_configs.manifest import MANIFEST_VERSION, load_manifest
+from taostream.deepstream_configs.check import bundle as bundle_check
+from taostream.deepstream_configs.check.run import CheckReport, bundle_manifest
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_VERSION, load_manifest
 from taostream.inference.bundle_info import load_bundle
 
 FACEMASK = "facemask_detectnet_v2_resnet18.etlt"
@@ -23,7 +23,7 @@ INFERENCE_SPEC = "specs/facemask_detectnet_v2_inference_kitti_etlt.txt"
 
 @pytest.fixture(scope="module")
 def pristine(fixtures_dir, tmp_path_factory):
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     output = tmp_path_factory.mktemp("manifest") / "facemask"
     create_bundle(BundleRequest(model=fixtures_dir / "models" / FACEMASK, network="detectnet_v2", output=output,

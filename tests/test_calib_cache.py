@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from taostream.converter.calib_cache import (
+from taostream.converter.int8.calib_cache import (
     CalibrationCache,
     CalibrationCacheError,
     format_calibration_cache,

@@ -9,8 +9,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from taostream.converter.calib_cache import read_calibration_cache
-from taostream.converter.calibrate import CalibrationError, calibrate_images, quantize_with_images
+from taostream.converter.int8.calib_cache import read_calibration_cache
+from taostream.converter.int8.calibrate import CalibrationError, calibrate_images, quantize_with_images
 
 SIZE = 16
 
@@ -110,8 +110,8 @@ def test_faster_rcnn_sample_modernized_then_calibrated(tmp_path):
     """The whole chain on the FasterRCNN sample: plugins replaced for TensorRT 11, fresh scales from
     letterboxed images, Q/DQ on the network layers only (none in the Proposal/CropAndResize/NMS
     rewrites), and the Q/DQ graph runs in ONNX Runtime with the same output shapes."""
-    import taostream.converter.samples as samples
-    import taostream.converter.modernize as modernize
+    import taostream.converter.samples.write as samples
+    import taostream.converter.modernize.apply as modernize
     sample = samples.make_sample_model("faster_rcnn")
     modern, report = modernize.modernize(sample, "11")
     plugin_nodes = [step.node for step in report.steps]
@@ -126,7 +126,7 @@ def test_faster_rcnn_sample_modernized_then_calibrated(tmp_path):
     consumers_of_dq = {n.name for n in qdq.graph.node if set(n.input) & dequantized}
     assert consumers_of_dq == set(qdq_report.quantized_nodes)  # Q/DQ feed the weighted layers only
     assert all(n.split("/")[0] not in plugin_nodes for n in qdq_report.quantized_nodes)
-    from taostream.converter.preprocess import preprocess_batch
+    from taostream.converter.model.preprocess import preprocess_batch
 
     batch = preprocess_batch(sorted(tmp_path.glob("*.jpg")), "faster_rcnn", (3, 384, 1248))
     sess = ort.InferenceSession(qdq.SerializeToString(), providers=["CPUExecutionProvider"])

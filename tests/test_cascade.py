@@ -15,10 +15,10 @@ import pytest
 
 from cli_support import assert_clean_error, run_cli
 from taostream.cli import main
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.deepstream_configs.ini import read_ini
-from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
+from taostream.deepstream_configs.pipeline.make import PipelineRequest, create_pipeline, parse_secondary
 
 KEY = "cascade-k3y"
 

@@ -11,7 +11,7 @@ import pytest
 from deepstream_fixtures import make_onnx, network_onnx, parser_stub_library, write_labels
 from taostream.cli import main
 from taostream.converter.registry import get_network
-from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions
 
 NVINFER = """\

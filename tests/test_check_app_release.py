@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.check.run import check_configs
 from test_check_precision import _config
 
 APP = """[application]

@@ -10,7 +10,7 @@ import pytest
 
 from cli_support import run_cli
 from conftest import FIXTURES
-from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.labels import read_labels_file
 from taostream.converter.tao_spec import parse_spec

@@ -8,7 +8,7 @@ import pytest
 
 from taostream.cli import main
 from taostream.converter.errors import TaostreamError
-from taostream.inference.deepstream_app import is_live, mux_to_source, plan_pipeline, source_uri
+from taostream.inference.deepstream.app import is_live, mux_to_source, plan_pipeline, source_uri
 from test_infer_support import make_bundle
 
 
@@ -90,7 +90,7 @@ def test_cli_rejects_bad_mux_size(bundle, video, tmp_path, capsys):
 def test_detectnet_plan_carries_the_parsers_clustering_settings(tmp_path_factory, video):
     # nvinfer cannot pass clustering settings to the DetectNet_v2 parser: the app sets them.
     from taostream.parsers.reference import DetectNetV2Clustering
-    from taostream.deepstream_configs.spec_settings import cluster_settings_from_spec
+    from taostream.deepstream_configs.specs.settings import cluster_settings_from_spec
     from taostream.converter.registry import get_network
     from taostream.converter.tao_spec import load_spec
 

@@ -16,8 +16,8 @@ import pytest
 
 from cli_support import assert_clean_error, run_cli
 from taostream.converter.errors import TaostreamError
-from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
-from taostream.inference.deepstream_pipeline import (UNTRACKED_OBJECT_ID, FrameMeta, LabelMeta, ObjectMeta, plan_app,
+from taostream.deepstream_configs.pipeline.make import PipelineRequest, create_pipeline, parse_secondary
+from taostream.inference.deepstream.pipeline import (UNTRACKED_OBJECT_ID, FrameMeta, LabelMeta, ObjectMeta, plan_app,
                                                      run_pipeline_app)
 from test_cascade import work  # noqa: F401  (the module fixture: real bundles and inputs)
 

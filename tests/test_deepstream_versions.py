@@ -1,6 +1,6 @@
 """DeepStream release -> TensorRT per platform (deepstream_configs/versions.py) decides what a bundle
 loads, and `taostream check` flags ONNX ops the target's TensorRT parser cannot import
-(converter/trt_onnx_ops.py). DeepStream 6.0 x86 runs TensorRT 8.0.1, whose parser has no GatherND /
+(converter/engine/onnx_ops.py). DeepStream 6.0 x86 runs TensorRT 8.0.1, whose parser has no GatherND /
 ScatterND / Mod and only an EXPERIMENTAL padded NonMaxSuppression: the modernized detector graph must
 not reach it."""
 
@@ -15,11 +15,11 @@ from onnx import helper, numpy_helper
 
 from taostream.cli import main
 from taostream.converter.errors import TaostreamError
-from taostream.converter.model_file import load_onnx_model, open_model
-from taostream.converter.samples import SAMPLE_KEY, write_sample
-from taostream.converter.trt_onnx_ops import unparsable_ops
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
-from taostream.deepstream_configs.check import check_configs
+from taostream.converter.model.loader import load_onnx_model, open_model
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
+from taostream.converter.engine.onnx_ops import unparsable_ops
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.versions import (
     DEEPSTREAM_VERSIONS, deepstream_release, implicit_int8_route, tensorrt_for)

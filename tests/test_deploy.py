@@ -16,10 +16,10 @@ import yaml
 
 from taostream.cli import main
 from taostream.converter.registry import NETWORKS
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
-from taostream.deepstream_configs.check import CheckReport
-from taostream.deepstream_configs.deploy_check import check_deployment
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+from taostream.deepstream_configs.check.run import CheckReport
+from taostream.deepstream_configs.check.deploy import check_deployment
 from taostream.deepstream_configs.versions import (
     DEEPSTREAM_VERSIONS, TRITON_RELEASES, deepstream_image, tensorrt_for, triton_release_for)
 
@@ -208,7 +208,7 @@ def test_sample_bundle_is_runnable_as_written(net, samples, tmp_path):
      ["--labels", None, "--deepstream", "6.2", "--platform", "jetson", "--precision", "fp32"]),
 ], ids=["facemask-int8-jetson", "lpd-usa-fp16-ds7.1", "lpd-ccpd-fp32-jetson-ds6.2"])
 def test_real_detectnet_v2_bundle_is_runnable_as_written(model, key, extra, models_dir, fixtures_dir, tmp_path):
-    pytest.importorskip("taostream.converter.uff_to_onnx", reason="the UFF translator is not in this build")
+    pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
     args = []
     for value in extra:
         if value is None:  # an NGC-form labels.txt for LPDNet
@@ -369,9 +369,9 @@ def test_every_deepstream_release_has_a_triton_container_with_its_x86_tensorrt()
 
 def test_a_fixed_batch_graph_gets_the_plan_variant_with_a_warning(samples):
     """Triton's ONNX Runtime backend refuses max_batch_size > 0 on a graph whose batch dim is fixed."""
-    from taostream.deepstream_configs.deploy import triton_gpu_models
+    from taostream.deepstream_configs.bundle.deploy import triton_gpu_models
 
-    from taostream.converter.model_file import load_onnx_model, open_model
+    from taostream.converter.model.loader import load_onnx_model, open_model
 
     model = load_onnx_model(open_model(samples["detectnet_v2"].model, KEY))
     request = BundleRequest(model=samples["detectnet_v2"].model, network="detectnet_v2", output=Path("unused"))
@@ -407,7 +407,7 @@ def test_the_validators_reject_what_compose_and_kubernetes_would(written_bundle)
 
 def test_an_edited_readme_is_a_warning_not_an_error(written_bundle, tmp_path):
     """README.md is text a user may annotate: check_bundle_files warns (as for configs and YAML)."""
-    from taostream.deepstream_configs.bundle_check import check_bundle_files
+    from taostream.deepstream_configs.check.bundle import check_bundle_files
 
     bundle = _copy(written_bundle, tmp_path)
     readme = bundle / "README.md"

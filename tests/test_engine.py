@@ -14,7 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from taostream.converter.engine import (
+from taostream.converter.engine.build import (
     BuildSettings,
     OptimizationProfile,
     ProgressState,
@@ -34,7 +34,7 @@ from taostream.converter.engine import (
     write_engine,
 )
 from taostream.converter.errors import TaostreamError
-from taostream.converter.trt_adapt import BuildRequest, plan_build
+from taostream.converter.engine.adapt import BuildRequest, plan_build
 
 
 def gpu_with_tensorrt() -> str | None:
@@ -284,7 +284,7 @@ def test_mixed_precision_keeps_io_and_post_processing_fp32():
     pytest.importorskip("onnxconverter_common", reason="onnxconverter-common (gpu extra) is not installed")
     import onnxruntime as ort
 
-    from taostream.converter.engine_prep import prepare_model
+    from taostream.converter.engine.prep import prepare_model
 
     model = conv_sigmoid_topk_model()
     plan = plan_build(BuildRequest(trt_version="11.0", precision="fp16"))
@@ -308,7 +308,7 @@ def test_mixed_precision_keeps_io_and_post_processing_fp32():
 
 
 def test_prepare_model_leaves_fp32_plans_alone():
-    from taostream.converter.engine_prep import prepare_model
+    from taostream.converter.engine.prep import prepare_model
 
     model = conv_sigmoid_topk_model()
     plan = plan_build(BuildRequest(trt_version="10.3", precision="fp16"))  # FP16 by builder flag
@@ -324,7 +324,7 @@ def test_prepare_model_leaves_fp32_plans_alone():
 def test_real_build_writes_engine_metadata_and_reuses_it(tmp_path, precision, capsys):
     import tensorrt as trt
 
-    from taostream.converter.tao_converter import main
+    from taostream.converter.cli.tao_converter import main
 
     model = tmp_path / "m.onnx"
     onnx.save(conv_sigmoid_topk_model(), str(model))
@@ -346,7 +346,7 @@ def test_real_build_writes_engine_metadata_and_reuses_it(tmp_path, precision, ca
 def test_real_int8_build_from_a_cache_where_implicit_int8_exists(tmp_path, capsys):
     import tensorrt as trt
 
-    from taostream.converter.tao_converter import main
+    from taostream.converter.cli.tao_converter import main
 
     if int(trt.__version__.split(".")[0]) >= 11:
         pytest.skip("TensorRT 11 has no implicit INT8; the Q/DQ route is covered by converter.qdq's tests")
@@ -363,7 +363,7 @@ def test_progress_monitor_forwards_tensorrt_callbacks():
     for by a plain class (the real one is exercised by the GPU build tests)."""
     import types
 
-    from taostream.converter.engine import make_progress_monitor
+    from taostream.converter.engine.build import make_progress_monitor
 
     class BaseMonitor:
         def __init__(self) -> None:
@@ -383,8 +383,8 @@ def test_calibration_batches_use_the_registry_preprocessing(tmp_path):
     """Images -> float32 NCHW batches as DetectNet_v2 expects them (RGB, x/255, plain resize)."""
     import cv2
 
-    pytest.importorskip("taostream.converter.preprocess", reason="converter.preprocess is not in this build")
-    from taostream.converter.engine import preprocess_batches
+    pytest.importorskip("taostream.converter.model.preprocess", reason="converter.preprocess is not in this build")
+    from taostream.converter.engine.build import preprocess_batches
     from taostream.converter.registry import get_network
 
     for i in range(4):
@@ -402,8 +402,8 @@ def test_calibration_batches_use_the_registry_preprocessing(tmp_path):
 
 def test_fp16_for_tensorrt_11_is_prepared_before_the_build_step(tmp_path, capsys):
     pytest.importorskip("onnxconverter_common", reason="onnxconverter-common (gpu extra) is not installed")
-    from taostream.converter.engine import installed_trt_version
-    from taostream.converter.tao_converter import main
+    from taostream.converter.engine.build import installed_trt_version
+    from taostream.converter.cli.tao_converter import main
 
     if installed_trt_version():
         pytest.skip("TensorRT is installed here; this test shows the pipeline stopping at the build")

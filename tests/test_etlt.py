@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from taostream.converter import etlt
+from taostream.converter.model import etlt
 from taostream.converter.errors import EtltError
-from taostream.converter.uff import load_uff
+from taostream.converter.uff.reader import load_uff
 
 from cli_support import assert_clean_error, run_cli
 from conftest import REAL_ETLT

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cli_support import assert_clean_error, run_cli
-from taostream.inference.metrics_tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
+from taostream.inference.evaluate.tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
 
 pycocotools = pytest.importorskip("pycocotools", reason="the `eval` extra (pycocotools) is not installed")
 
@@ -348,7 +348,7 @@ def test_another_models_spec_is_named_not_silently_half_applied(tmp_path, fixtur
 
 
 def test_classification_scores_by_hand():
-    from taostream.inference.eval_classification import scores
+    from taostream.inference.evaluate.classification import scores
 
     truth = np.array([0, 0, 1, 2, 2])
     probs = np.array([[0.7, 0.2, 0.1],   # right
@@ -384,7 +384,7 @@ def classifier(tmp_path_factory):
 def test_classification_top1_topk_and_confusion(tmp_path, classifier):
     import onnxruntime
 
-    from taostream.converter.preprocess import preprocess_image
+    from taostream.converter.model.preprocess import preprocess_image
     from taostream.inference.bundle_info import load_bundle
 
     result = run_cli("evaluate", classifier / "set", "--bundle", classifier / "bundle", "--against", "fp32",
@@ -426,7 +426,7 @@ def test_mask_rcnn_mask_ap_by_the_coco_library(tmp_path):
 
     from taostream.inference.bundle_info import load_bundle
     from taostream.inference.detector import Detector
-    from taostream.inference.runners import cpu_runner
+    from taostream.inference.backends.runners import cpu_runner
 
     assert run_cli("sample", "--network", "mask_rcnn", "-o", tmp_path / "sample").returncode == 0
     assert run_cli("bundle", tmp_path / "sample/model.etlt", "--network", "mask_rcnn", "--spec", tmp_path / "sample/spec.txt",

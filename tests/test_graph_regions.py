@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from taostream.converter.graph_regions import decode_layers
+from taostream.converter.modernize.regions import decode_layers
 
 
 def _weights(name, shape):
@@ -46,7 +46,7 @@ def test_no_nms_plugin_means_no_region():
 
 
 def test_yolo_samples_keep_box_and_class_decode():
-    from taostream.converter.samples import make_sample_model
+    from taostream.converter.samples.write import make_sample_model
 
     for network in ("yolo_v3", "yolo_v4"):
         layers = decode_layers(make_sample_model(network))

@@ -37,8 +37,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {
     "taostream": 0,
-    "taostream.plugins": 0,
+    # converter: its root modules (errors, files, keys, registry, specs, labels) under its stages,
+    # which point one way along the model's path: uff -> model -> plugins -> int8 -> modernize -> engine
     "taostream.converter": 1,
+    "taostream.converter.uff": 1.1,
+    "taostream.converter.model": 1.2,
+    "taostream.plugins": 1.3,
+    "taostream.converter.int8": 1.4,
+    "taostream.converter.modernize": 1.5,
+    "taostream.converter.engine": 1.6,
+    "taostream.converter.samples": 1.7,
+    "taostream.converter.cli": 1.8,
     "taostream.parsers": 2,
     "taostream.deepstream_configs": 3,
     "taostream.training": 3,

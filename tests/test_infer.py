@@ -12,7 +12,7 @@ import onnxruntime
 import pytest
 
 from taostream.cli import main
-from taostream.converter.preprocess import preprocess_image
+from taostream.converter.model.preprocess import preprocess_image
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.results import read_kitti
 from taostream.parsers.reference import DecodeParams, decode
@@ -136,7 +136,7 @@ def test_plugin_model_without_cpu_graph_runs_with_plugin_references(workdir, ima
 
 
 def test_infer_on_the_real_face_mask_model(workdir, models_dir, fixtures_dir):
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     bundle = workdir / "bundle_facemask"
     create_bundle(BundleRequest(model=models_dir / "facemask_detectnet_v2_resnet18.etlt", network="detectnet_v2",

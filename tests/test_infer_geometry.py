@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from taostream.converter.preprocess import letterbox_geometry, preprocess_image
+from taostream.converter.model.preprocess import letterbox_geometry, preprocess_image
 from taostream.inference.geometry import detections_to_frame, frame_letterbox, to_frame_coordinates
 from taostream.parsers.reference import Detection
 

@@ -1,5 +1,5 @@
 """`taostream infer --backend ort` on a MaskRCNN bundle: the graph keeps TensorRT plugins, so the CPU
-path runs it with the plugins' numpy references (inference/runners.py PluginReferenceRunner)."""
+path runs it with the plugins' numpy references (inference/backends/runners.py PluginReferenceRunner)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from onnx import TensorProto, helper
 
 from taostream.cli import main
 from taostream.converter.errors import TaostreamError
-from taostream.converter.pluginref import run_with_plugin_references
-from taostream.converter.preprocess import preprocess_image
+from taostream.plugins.reference import run_with_plugin_references
+from taostream.converter.model.preprocess import preprocess_image
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.results import read_kitti
-from taostream.inference.runners import OnnxRuntimeRunner, PluginReferenceRunner, cpu_runner
+from taostream.inference.backends.runners import OnnxRuntimeRunner, PluginReferenceRunner, cpu_runner
 from test_infer_support import make_bundle, noise_images, write_images
 
 THRESHOLD = 0.5

@@ -17,8 +17,8 @@ import pytest
 
 def make_bundle(root: Path, network: str, batch_size: int = 1) -> Path:
     """A real `taostream bundle` of `taostream sample`'s synthetic model for ``network``."""
-    from taostream.converter.samples import SAMPLE_KEY, write_sample
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.converter.samples.write import SAMPLE_KEY, write_sample
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     output = root / f"bundle_{network}_b{batch_size}"
     if (output / "manifest.json").is_file():  # made earlier in this session's folder

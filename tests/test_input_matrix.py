@@ -28,8 +28,8 @@ import onnx
 import pytest
 
 from tao5_fixtures import TF2ONNX_BATCH, derive_models, wild_cache
-from taostream.converter.calib_cache import header_for, read_calibration_cache
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.int8.calib_cache import header_for, read_calibration_cache
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.deepstream_configs.ini import read_ini
 from taostream.inference.verify import VerifyRequest, run_verify
 
@@ -136,7 +136,7 @@ def test_input_matrix_cell(inputs, fixtures_dir, tmp_path, form, precision, plat
 
 @pytest.mark.parametrize("cell", sorted(k for k, v in WILD_CACHES.items() if v is not None))
 def test_wild_caches_map_onto_the_graph_they_belong_to(inputs, cell):
-    from taostream.converter.qdq import insert_qdq_from_cache
+    from taostream.converter.int8.qdq import insert_qdq_from_cache
 
     form, _ = cell
     header, _, blank, infs = WILD_CACHES[cell]
@@ -145,7 +145,7 @@ def test_wild_caches_map_onto_the_graph_they_belong_to(inputs, cell):
     if form in ("tao5.onnx", "etlt(onnx)"):
         model = onnx.load(str(inputs["models"]["tao5.onnx"]))
     else:
-        from taostream.converter.uff_to_onnx import uff_to_onnx
+        from taostream.converter.uff.to_onnx import uff_to_onnx
 
         model = uff_to_onnx(inputs["models"]["uff"].read_bytes(), input_name="input_1")
     _, report = insert_qdq_from_cache(model, cache, network="detectnet_v2")

@@ -1,4 +1,4 @@
-"""The aarch64 parser library a Jetson bundle ships (deepstream_configs/jetson_library.py): cross-built
+"""The aarch64 parser library a Jetson bundle ships (deepstream_configs/bundle/jetson_library.py): cross-built
 per DeepStream layout, refused unless it is aarch64, has the right NvDsInferObjectDetectionInfo size
 and needs no newer glibc/libstdc++ than JetPack 6 (Ubuntu 22.04) has; the shipped copy decodes under
 qemu exactly as the x86-64 build does. And what `taostream check` says about a custom-lib-path
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from taostream.converter.fileio import atomic_write_bytes
-from taostream.deepstream_configs.check import bundle_manifest, library_machine_finding
+from taostream.deepstream_configs.check.run import bundle_manifest, library_machine_finding
 from taostream.deepstream_configs.elf_symbols import ElfError
-from taostream.deepstream_configs.jetson_library import (
+from taostream.deepstream_configs.bundle.jetson_library import (
     JETPACK_RUNTIMES, OLDEST_JETPACK, JetsonLibraryError, check_jetson_library, host_machine, jetson_build_dir,
     jetson_parser_library, library_machine, parse_symbol_version, parser_library_manifest_entry,
     read_library_facts, versions_beyond,

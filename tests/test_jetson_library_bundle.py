@@ -1,5 +1,5 @@
 """`taostream bundle --platform jetson` on an x86 host ships the cross-built, vetted aarch64 parser
-library (deepstream_configs/jetson_library.py) with the layout of its --deepstream, records it in
+library (deepstream_configs/bundle/jetson_library.py) with the layout of its --deepstream, records it in
 manifest.json, and passes `taostream check`; without the cross toolchain it keeps lib/README.txt and
 warns with the apt packages."""
 
@@ -11,10 +11,10 @@ import struct
 
 import pytest
 
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
-from taostream.deepstream_configs.check import check_configs
-from taostream.deepstream_configs.jetson_library import jetson_parser_library
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+from taostream.deepstream_configs.check.run import check_configs
+from taostream.deepstream_configs.bundle.jetson_library import jetson_parser_library
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 from taostream.parsers import build
 

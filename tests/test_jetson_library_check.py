@@ -1,7 +1,7 @@
 """`taostream check` on a custom-lib-path built for the wrong CPU: an error inside a bundle whose
 manifest.json names the other platform (an x86-64 .so in a Jetson bundle, an aarch64 one in an x86
 bundle), a warning outside a bundle when the library is not this host's. Real libraries: the
-x86-64 build and the cross-built Jetson one (deepstream_configs/jetson_library.py)."""
+x86-64 build and the cross-built Jetson one (deepstream_configs/bundle/jetson_library.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from taostream.cli import main
-from taostream.deepstream_configs.check import check_configs
-from taostream.deepstream_configs.jetson_library import host_machine, jetson_parser_library
+from taostream.deepstream_configs.check.run import check_configs
+from taostream.deepstream_configs.bundle.jetson_library import host_machine, jetson_parser_library
 from taostream.parsers import build
 from test_jetson_library import bundle_folder as library_bundle_folder
 

@@ -12,8 +12,8 @@ pytest.importorskip("tritonclient.http", reason="the `triton` extra is not insta
 from taostream.inference.bundle_info import load_bundle  # noqa: E402
 from taostream.inference.detector import Detector, sort_and_cap, unpack_server_detections  # noqa: E402
 from taostream.inference.load_test import load_test_repository, run_load  # noqa: E402
-from taostream.inference.runners import OnnxRuntimeRunner  # noqa: E402
-from taostream.inference.triton_server import TritonServer  # noqa: E402
+from taostream.inference.backends.runners import OnnxRuntimeRunner  # noqa: E402
+from taostream.inference.backends.triton_server import TritonServer  # noqa: E402
 from test_infer_support import make_bundle, noise_images  # noqa: E402
 
 

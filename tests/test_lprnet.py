@@ -144,7 +144,7 @@ def lpr_bundle(tmp_path_factory):
 def test_sample_labels_come_from_the_spec_character_list(lpr_bundle, fixtures_dir):
     from taostream.converter.tao_spec import load_spec
     from taostream.deepstream_configs.labels import labels_for_network, read_labels_file
-    from taostream.deepstream_configs.spec_access import spec_value
+    from taostream.deepstream_configs.specs.access import spec_value
 
     sample = lpr_bundle / "sample"
     spec = (sample / "spec.txt").read_text()
@@ -164,7 +164,7 @@ def test_sample_labels_come_from_the_spec_character_list(lpr_bundle, fixtures_di
 
 
 def test_bundle_passes_check_and_names_nvidias_parser(lpr_bundle):
-    from taostream.deepstream_configs.check import check_configs
+    from taostream.deepstream_configs.check.run import check_configs
     from taostream.deepstream_configs.ini import read_ini
 
     bundle = lpr_bundle / "bundle"
@@ -210,7 +210,7 @@ def test_bundle_parser_equals_reference_on_the_models_outputs(lpr_bundle, native
     bundle ships (dictionary = the bundle's dict.txt) and through the numpy reference."""
     import onnxruntime
 
-    from taostream.converter.preprocess import load_bgr, preprocess_image
+    from taostream.converter.model.preprocess import load_bgr, preprocess_image
     from taostream.converter.registry import get_network
     from taostream.parsers import build
     from taostream.parsers.native import NativeParsers
@@ -268,7 +268,7 @@ def test_check_finds_a_missing_or_wrong_lpr_dictionary(lpr_bundle, tmp_path):
     """The parser fails every frame without its dictionary and misspells every plate with another one."""
     import shutil
 
-    from taostream.deepstream_configs.check import check_configs
+    from taostream.deepstream_configs.check.run import check_configs
 
     bundle = tmp_path / "bundle"
     shutil.copytree(lpr_bundle / "bundle", bundle)
@@ -316,7 +316,7 @@ def test_nvidias_lpr_config_migrates_with_its_dict(lpr_bundle, tmp_path, capsys)
     import shutil
 
     from taostream.cli import main
-    from taostream.deepstream_configs.check import check_configs
+    from taostream.deepstream_configs.check.run import check_configs
     from taostream.deepstream_configs.labels import read_labels_file
 
     models = tmp_path / "models" / "LP" / "LPR"

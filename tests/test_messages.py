@@ -16,7 +16,7 @@ import pytest
 from cli_support import run_cli
 from taostream.cli import main
 from taostream.converter.registry import get_network
-from taostream.converter.samples import make_sample_model
+from taostream.converter.samples.write import make_sample_model
 
 SPECS = "specs"
 
@@ -34,7 +34,7 @@ def ssd(tmp_path_factory):
 
 
 def test_convert_quotes_its_own_options_and_tao_converter_its_own(ssd, tmp_path, capsys):
-    from taostream.converter.tao_converter import main as tao_converter
+    from taostream.converter.cli.tao_converter import main as tao_converter
 
     engine = str(tmp_path / "m.engine")
     assert main(["convert", str(ssd / "ssd.onnx"), "-o", engine, "--dry-run", "--trt-version", "10.3",
@@ -49,7 +49,7 @@ def test_convert_quotes_its_own_options_and_tao_converter_its_own(ssd, tmp_path,
 
 
 def test_convert_plan_names_the_version_source_without_doubled_parentheses(ssd, tmp_path, capsys):
-    from taostream.converter.engine import installed_trt_version
+    from taostream.converter.engine.build import installed_trt_version
 
     if installed_trt_version():
         pytest.skip("TensorRT is installed: the version is not the default one")
@@ -142,7 +142,7 @@ def _png_with_iccp(path):
 
 
 def test_png_colour_profiles_do_not_print_libpng_warnings(tmp_path, capfd):
-    from taostream.converter.preprocess import load_bgr
+    from taostream.converter.model.preprocess import load_bgr
 
     image = tmp_path / "profile.png"
     _png_with_iccp(image)

@@ -14,7 +14,7 @@ import pytest
 from conftest import FIXTURES
 from migrate_support import CONFIGS, DS5_CONFIGS, bundle_files_text, config_tree, infer_results, lower_bundle_thresholds
 from taostream.cli import main
-from taostream.converter.samples import SAMPLE_KEY, write_sample
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
 from taostream.deepstream_configs.ini import read_ini
 from taostream.inference.bundle_info import load_bundle
 from test_infer_support import noise_images, write_images
@@ -123,7 +123,7 @@ def _raw_outputs(bundle_dir, image) -> dict:
     """The bundle's CPU graph on the image, preprocessed as its nvinfer config says."""
     import onnxruntime
 
-    from taostream.converter.preprocess import preprocess_image
+    from taostream.converter.model.preprocess import preprocess_image
 
     bundle = load_bundle(bundle_dir)
     tensor = preprocess_image(str(image), bundle.network, bundle.dims, **bundle.preprocessing.as_kwargs())
@@ -198,7 +198,7 @@ def test_int8_calibration_cache_becomes_qdq_and_jetson_keeps_the_cache(work, cap
     prop = read_ini(jetson / "deepstream" / "config_infer_primary.txt").group("property")
     assert prop.get("onnx-file") == "../model_trt10.onnx" and prop.get("int8-calib-file") == "../calibration.bin"
     # The cache's scales, restated for the Jetson route's TensorRT (bundle_int8.route_cache_text).
-    from taostream.converter.calib_cache import read_calibration_cache
+    from taostream.converter.int8.calib_cache import read_calibration_cache
 
     shipped, given = read_calibration_cache(jetson / "calibration.bin"), read_calibration_cache(cache)
     assert shipped.scales == given.scales and shipped.header == "TRT-101300-EntropyCalibration2"

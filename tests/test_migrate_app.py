@@ -10,7 +10,7 @@ import pytest
 
 from migrate_support import bundle_files_text, config_tree, infer_results
 from taostream.cli import main
-from taostream.converter.samples import SAMPLE_KEY, write_sample
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
 from taostream.deepstream_configs.ini import read_ini
 from test_infer_support import noise_images, write_images
 

@@ -12,12 +12,12 @@ import pytest
 
 from cli_support import assert_clean_error, run_cli
 from conftest import FIXTURES, REAL_ETLT
-from taostream.converter.model_classes import model_classes
-from taostream.converter.model_file import load_onnx_model, open_model
-from taostream.converter.modernize import modernize
+from taostream.converter.model.classes import model_classes
+from taostream.converter.model.loader import load_onnx_model, open_model
+from taostream.converter.modernize.apply import modernize
 from taostream.converter.registry import NETWORKS
-from taostream.converter.samples import make_sample_model
-from taostream.converter.samples_specs import sample_spec
+from taostream.converter.samples.write import make_sample_model
+from taostream.converter.samples.specs import sample_spec
 
 FACEMASK_SPEC = "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"
 ONE_CLASS_SPEC = """cost_function_config {

@@ -8,9 +8,9 @@ import pytest
 from onnx import helper
 
 import modernize_graphs as mg
-from taostream.converter import pluginref
+from taostream.plugins import reference as pluginref
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_basic import replace_batch_tile, replace_resize_nearest
+from taostream.converter.modernize.basic import replace_batch_tile, replace_resize_nearest
 
 
 def test_batch_tile_reference_is_the_readme_example():
@@ -91,7 +91,7 @@ def test_runner_names_a_plugin_without_reference():
 
 
 def test_registry_covers_every_replaceable_plugin():
-    from taostream.converter.modernize import REWRITES
+    from taostream.converter.modernize.apply import REWRITES
 
     mine = [op for op, target in REWRITES.items() if "rewrites_frcnn" not in target]  # part B tests its own
     assert len(mine) == 7

@@ -8,9 +8,9 @@ import onnx
 import pytest
 
 import modernize_graphs as mg
-from taostream.converter import pluginref
+from taostream.plugins import reference as pluginref
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_nms import replace_batched_nms, replace_efficient_nms
+from taostream.converter.modernize.nms import replace_batched_nms, replace_efficient_nms
 
 BATCHED_OPS = ("BatchedNMS_TRT", "BatchedNMSDynamic_TRT")
 BATCHED_OUT = ("BatchedNMS", "BatchedNMS_1", "BatchedNMS_2", "BatchedNMS_3")

@@ -12,8 +12,8 @@ import pytest
 import modernize_graphs as mg
 from cli_support import assert_clean_error, run_cli
 from taostream.cli import main
-from taostream.converter.etlt import encode_etlt_bytes
-from taostream.converter.pluginref import run_with_plugin_references
+from taostream.converter.model.etlt import encode_etlt_bytes
+from taostream.plugins.reference import run_with_plugin_references
 
 KEY = "tlt_encode"
 
@@ -96,7 +96,7 @@ def test_unreplaceable_plugin_for_the_target(tmp_path):
 # ----------------------------------------------------------------------------- INT8 options
 
 def test_calibration_cache_becomes_qdq(tmp_path, capsys):
-    from taostream.converter.calib_cache import CalibrationCache, header_for, write_calibration_cache
+    from taostream.converter.int8.calib_cache import CalibrationCache, header_for, write_calibration_cache
 
     source, cache, out = tmp_path / "tiny.onnx", tmp_path / "cal.bin", tmp_path / "int8.onnx"
     onnx.save(mg.tiny_ssd_model(), source)
@@ -111,7 +111,7 @@ def test_calibration_cache_becomes_qdq(tmp_path, capsys):
 def test_calibrate_images_and_write_cache(tmp_path, capsys):
     import cv2
 
-    from taostream.converter.calib_cache import read_calibration_cache
+    from taostream.converter.int8.calib_cache import read_calibration_cache
 
     images = tmp_path / "images"
     images.mkdir()

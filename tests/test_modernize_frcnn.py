@@ -12,8 +12,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.pluginref_frcnn import crop_and_resize_reference, proposal_reference
-from taostream.converter.rewrites_frcnn import replace_crop_and_resize, replace_proposal, tensorrt_limits
+from taostream.plugins.frcnn import crop_and_resize_reference, proposal_reference
+from taostream.converter.modernize.frcnn import replace_crop_and_resize, replace_proposal, tensorrt_limits
 
 PROPOSAL_ATTRS = dict(
     input_height=64, input_width=96, rpn_stride=16, roi_min_size=4.0, nms_iou_threshold=0.7,
@@ -290,7 +290,7 @@ def test_tensorrt_limits_no_longer_mention_the_topk_limit():
 
 
 def test_modernize_reports_the_nms_box_limit_for_tensorrt_targets_only():
-    from taostream.converter.modernize import modernize, tensorrt_topk_violations
+    from taostream.converter.modernize.apply import modernize, tensorrt_topk_violations
 
     model = proposal_model("ProposalDynamic", 9, 24, 78, dict(PROPOSAL_ATTRS, pre_nms_top_n=6000))
     modern, report = modernize(model, "11")
@@ -308,11 +308,11 @@ def test_modernize_reports_the_nms_box_limit_for_tensorrt_targets_only():
 def test_modernized_faster_rcnn_sample_matches_plugin_references(seed, low, high):
     # Inputs in [-1, 1] put proposals on the image border (y2 = 1.0), where the crop's last sample row
     # sits exactly on the edge: the case EDGE_TOLERANCE makes deterministic.
-    from taostream.converter.modernize import modernize
-    from taostream.converter.pluginref import run_with_plugin_references
-    from taostream.converter.samples import make_sample_model
+    from taostream.converter.modernize.apply import modernize
+    from taostream.plugins.reference import run_with_plugin_references
+    from taostream.converter.samples.write import make_sample_model
 
-    from taostream.converter.modernize import tensorrt_topk_violations
+    from taostream.converter.modernize.apply import tensorrt_topk_violations
 
     model = make_sample_model("faster_rcnn")
     modern, report = modernize(model, "11")

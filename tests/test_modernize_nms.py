@@ -8,9 +8,9 @@ import onnx
 import pytest
 
 import modernize_graphs as mg
-from taostream.converter import pluginref
+from taostream.plugins import reference as pluginref
 from taostream.converter.errors import UnsupportedOpError
-from taostream.converter.rewrites_nms import replace_nms
+from taostream.converter.modernize.nms import replace_nms
 
 NMS_OPS = ("NMS_TRT", "NMSDynamic_TRT")
 

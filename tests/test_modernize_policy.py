@@ -9,7 +9,7 @@ from onnx import helper
 
 import modernize_graphs as mg
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
-from taostream.converter.modernize import REPLACE, KEEP, modernize, plan_modernization
+from taostream.converter.modernize.apply import REPLACE, KEEP, modernize, plan_modernization
 
 
 def _yolo_v3_like() -> onnx.ModelProto:
@@ -116,7 +116,7 @@ def test_bad_target():
 
 
 def test_calibration_model_is_the_body_before_nms():
-    from taostream.converter.modernize import calibration_model
+    from taostream.converter.modernize.apply import calibration_model
 
     body = calibration_model(mg.tiny_ssd_model())
     assert [o.name for o in body.graph.output] == ["anchor_data", "loc_data", "conf_data"]

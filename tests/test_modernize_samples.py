@@ -1,4 +1,4 @@
-"""Every sample network (taostream.converter.samples) modernized for TensorRT 11 (and ONNX Runtime):
+"""Every sample network (taostream.converter.samples.write) modernized for TensorRT 11 (and ONNX Runtime):
 no plugin the target lacks remains, onnx.checker passes, the graph runs, and its outputs match the
 ORIGINAL graph run with the numpy plugin references."""
 
@@ -10,10 +10,10 @@ import pytest
 from onnx import helper
 
 import modernize_graphs as mg
-from taostream.converter import pluginref
-from taostream.converter.modernize import modernize, tensorrt_topk_violations
+from taostream.plugins import reference as pluginref
+from taostream.converter.modernize.apply import modernize, tensorrt_topk_violations
 from taostream.converter.registry import NETWORKS
-from taostream.converter.samples import make_sample_model
+from taostream.converter.samples.write import make_sample_model
 from taostream.converter.trt_support import PLUGINS, plugin_op
 
 NAMES = [net.name for net in NETWORKS]

@@ -10,12 +10,12 @@ import pytest
 
 from cli_support import assert_clean_error, run_cli
 from conftest import REAL_ETLT
-from taostream.converter.etlt import read_etlt
+from taostream.converter.model.etlt import read_etlt
 from taostream.converter.registry import NETWORKS, get_network, model_network_mismatch, spec_network_mismatch
-from taostream.converter.samples import make_sample_model
+from taostream.converter.samples.write import make_sample_model
 from taostream.converter.tao_spec import load_spec
 from taostream.converter.trt_support import plugin_op
-from taostream.converter.uff import load_uff
+from taostream.converter.uff.reader import load_uff
 
 
 def _summary(model):

@@ -2,7 +2,7 @@
 cal cache, no training spec), on NVIDIA's real DetectNet_v2 models in shared/fixtures.
 
 Expected thresholds are NVIDIA's own published nvinfer values (deepstream_tao_apps configs, cited in
-published_defaults.py and docs/deepstream.md), and the facemask inference spec's own numbers."""
+deepstream_configs/specs/published_defaults.py and docs/deepstream.md), and the facemask inference spec's own numbers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from cli_support import assert_clean_error, run_cli
 from ngc_support import FACEMASK, LPD_MODELS, write_plate_scene
 from taostream.converter.registry import get_network
 from taostream.deepstream_configs.ini import read_ini
-from taostream.deepstream_configs.labels_file import read_ngc_labels
-from taostream.deepstream_configs.published_defaults import published_cluster_settings
+from taostream.deepstream_configs.bundle.labels_file import read_ngc_labels
+from taostream.deepstream_configs.specs.published_defaults import published_cluster_settings
 from taostream.parsers.reference import DetectNetV2Clustering
 
 INFERENCE_SPEC = "specs/facemask_detectnet_v2_inference_kitti_etlt.txt"
@@ -99,7 +99,7 @@ def real_inputs(lpd_inputs, tmp_path_factory):
 @pytest.mark.parametrize("model, source", sorted(REAL_CELLS))
 def test_real_models_as_ngc_ships_them_verify_against_fp32(real_inputs, fixtures_dir, tmp_path, model, source,
                                                           precision):
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
     from taostream.inference.verify import VerifyRequest, run_verify
 
     network, labels, spec = REAL_CELLS[(model, source)]
@@ -210,7 +210,7 @@ def test_an_ngc_classifier_with_its_one_line_labels_and_published_preprocessing(
     # infer and verify feed the model what DeepStream would: RGB planes minus 124;117;104.
     import numpy as np
 
-    from taostream.converter.preprocess import preprocess_image
+    from taostream.converter.model.preprocess import preprocess_image
 
     loaded = load_bundle(bundle)
     assert loaded.preprocessing.color == "RGB" and loaded.preprocessing.offsets == (124.0, 117.0, 104.0)

@@ -10,9 +10,9 @@ import math
 import pytest
 
 from taostream.cli import main
-from taostream.converter import tao_converter
-from taostream.converter.samples import SAMPLE_KEY, write_sample
-from taostream.deepstream_configs.check import check_configs
+from taostream.converter.cli import tao_converter
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
+from taostream.deepstream_configs.check.run import check_configs
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_bundle_refuses_a_negative_dla_core(core, ssd, tmp_path, capsys):
 
 
 def _sample_elements(info) -> int:
-    from taostream.converter.model_file import load_onnx_model, open_model
+    from taostream.converter.model.loader import load_onnx_model, open_model
 
     model = load_onnx_model(open_model(info.model, SAMPLE_KEY))
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1:]

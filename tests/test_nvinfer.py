@@ -12,11 +12,11 @@ from deepstream_fixtures import network_onnx, parser_stub_library, write_labels
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import NETWORKS, get_network
 from taostream.converter.tao_spec import load_spec, parse_spec
-from taostream.deepstream_configs.check import check_configs
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import (
     DEEPSTREAM_VERSIONS, default_options, engine_file_name, format_nvinfer_config, write_nvinfer_config)
-from taostream.deepstream_configs.spec_settings import cluster_settings_from_spec, preprocessing_from_spec
+from taostream.deepstream_configs.specs.settings import cluster_settings_from_spec, preprocessing_from_spec
 
 NUM_CLASSES = 4
 

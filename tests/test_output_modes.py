@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from taostream.converter.fileio import atomic_directory
-from taostream.converter.samples import SAMPLE_KEY, write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.samples.write import SAMPLE_KEY, write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 
 

@@ -10,9 +10,9 @@ import shutil
 import pytest
 
 from deepstream_fixtures import parser_stub_library
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
-from taostream.deepstream_configs.check import check_configs
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.elf_symbols import abi_mismatch, object_info_bytes_for, parser_object_info_bytes
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
 
@@ -77,7 +77,7 @@ def test_a_jetson_bundle_made_on_x86_does_not_carry_an_x86_library(sample, tmp_p
     _bundle(sample, out, "6.4", platform_name="jetson")
     library = out / "lib" / PARSER_LIBRARY_NAME
     if library.exists():  # cross-built (g++-aarch64-linux-gnu here): tests/test_jetson_library*.py
-        from taostream.deepstream_configs.jetson_library import library_machine
+        from taostream.deepstream_configs.bundle.jetson_library import library_machine
 
         assert library_machine(library) == "aarch64"
     else:

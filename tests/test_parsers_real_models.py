@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REAL_ETLT
-from taostream.converter.etlt import read_etlt
-from taostream.converter.uff_to_onnx import uff_to_onnx
+from taostream.converter.model.etlt import read_etlt
+from taostream.converter.uff.to_onnx import uff_to_onnx
 from taostream.parsers import reference as ref
 
 from parsers_support import DETECTNET, assert_same_detections, native_parsers  # noqa: F401

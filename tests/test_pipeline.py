@@ -13,11 +13,11 @@ import pytest
 from cli_support import assert_clean_error, run_cli
 from deepstream_fixtures import parser_stub_library
 from taostream.cli import main
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
-from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
+from taostream.deepstream_configs.pipeline.make import PipelineRequest, create_pipeline, parse_secondary
 
 KEY = "pipeline-test-k3y"
 CAMERAS = [f"rtsp://10.0.0.{i}:554/stream" for i in range(1, 5)]

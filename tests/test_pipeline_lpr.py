@@ -16,13 +16,13 @@ from cli_support import assert_clean_error, run_cli
 from deepstream_fixtures import parser_stub_library
 from ngc_support import write_plate_scene
 from taostream.cli import main
-from taostream.converter.samples import write_sample
-from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+from taostream.converter.samples.write import write_sample
+from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 from taostream.deepstream_configs.elf_symbols import exported_functions
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import PARSER_LIBRARY_NAME
-from taostream.deepstream_configs.pipeline import PipelineRequest, create_pipeline, parse_secondary
-from taostream.inference.deepstream_app import parser_environment
+from taostream.deepstream_configs.pipeline.make import PipelineRequest, create_pipeline, parse_secondary
+from taostream.inference.deepstream.app import parser_environment
 from taostream.parsers.build import LIBRARY_ENV
 
 LPD = "lpd_usa_detectnet_v2_pruned.etlt"
@@ -152,7 +152,7 @@ def test_two_lpr_dictionaries_with_different_characters_are_refused(plates, tmp_
 def test_cpu_cascade_reads_each_plate(plates, tmp_path):
     """The real LPD model finds both plates of the car scene; results.json gives each plate object the LPR
     secondary's plate string and the product of its character confidences (what the parser attaches)."""
-    from taostream.converter.preprocess import load_bgr
+    from taostream.converter.model.preprocess import load_bgr
     from taostream.inference.cascade import object_crop
     from taostream.parsers.reference import Detection
 
@@ -189,7 +189,7 @@ def test_cpu_cascade_reads_each_plate(plates, tmp_path):
 def test_deepstream_results_use_the_plate_nvinfer_attaches():
     """The DeepStream Python app's results.json takes NvDsLabelInfo.result_label, which
     NvDsInferParseCustomNVPlate sets to the plate (class id 1 would name dict.txt's second character)."""
-    from taostream.inference.deepstream_pipeline import FrameMeta, LabelMeta, ObjectMeta, SecondaryInfo, frame_record
+    from taostream.inference.deepstream.pipeline import FrameMeta, LabelMeta, ObjectMeta, SecondaryInfo, frame_record
 
     characters = ["0", "1", "2"]
     obj = ObjectMeta(0, 0.9, 100, 100, 200, 60, classifiers={2: [LabelMeta(1, 0.8, PLATE)]})

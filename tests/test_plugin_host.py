@@ -1,5 +1,5 @@
 """The plugins' C++ host implementations (plugins/, libtaostream_plugins_host.so through
-converter/plugin_host.py) against the numpy references, bit for bit, and the CPU runner using them."""
+plugins/host.py) against the numpy references, bit for bit, and the CPU runner using them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from taostream.converter import native_build, plugin_host
-from taostream.converter import pluginref_mrcnn as mrcnn
-from taostream.converter.pluginref import implementation_for, reference_for
+from taostream.converter import native_build
+from taostream.plugins import host as plugin_host
+from taostream.plugins import maskrcnn as mrcnn
+from taostream.plugins.reference import implementation_for, reference_for
 
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
 
@@ -79,8 +80,8 @@ def test_multilevel_propose_roi_host_equals_the_numpy_reference(library, name):
 
 def test_multilevel_propose_roi_host_on_the_mask_rcnn_sample(library):
     """The sample's own RPN outputs (832x1344, prenms_topk 4096, keep_topk 1000): thin wide boxes on P2."""
-    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-    from taostream.converter.samples import make_sample_model
+    from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples.write import make_sample_model
 
     captured = {}
 
@@ -132,9 +133,9 @@ def test_the_cpu_runner_uses_the_host_library_and_falls_back_without_it(library,
 
 
 def test_infer_on_the_mask_rcnn_sample_gives_the_numpy_references_outputs(library):
-    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-    from taostream.converter.samples import make_sample_model
-    from taostream.inference.runners import PluginReferenceRunner
+    from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples.write import make_sample_model
+    from taostream.inference.backends.runners import PluginReferenceRunner
 
     model = make_sample_model("mask_rcnn")
     image = np.random.default_rng(4).standard_normal((1, 3, 832, 1344)).astype(np.float32)
@@ -157,7 +158,7 @@ def test_a_missing_library_named_in_the_environment_is_an_error(monkeypatch, tmp
 # ----------------------------------------------------------------------------- BatchedNMS
 
 import modernize_graphs as mg  # noqa: E402  (the modernize tests' model and input builders)
-from taostream.converter import pluginref  # noqa: E402
+from taostream.plugins import reference as pluginref  # noqa: E402
 
 
 def _batched_cases():
@@ -217,7 +218,7 @@ def test_plugins_check_has_a_row_per_plugin_and_check(library, tmp_path):
     import json
 
     from cli_support import run_cli
-    from taostream.converter.plugin_checks import PLUGIN_FOLDERS
+    from taostream.plugins.checks import PLUGIN_FOLDERS
 
     report = tmp_path / "report.json"
     result = run_cli("plugins", "check", "--json", report)
@@ -322,7 +323,7 @@ def test_nms_decode_rounds_exp_from_double():
     (6, 1, 10, 3, 50, False, 0.0, 0.5),  # keep_topk above the candidates: padding rows
 ])
 def test_generate_detection_host_equals_the_reference(library, seed, batch, rois, classes, keep, ties, threshold, iou):
-    from taostream.converter.plugin_checks import detection_inputs
+    from taostream.plugins.checks import detection_inputs
 
     inputs = detection_inputs(seed, batch, rois, classes, ties)
     attrs = {"num_classes": classes, "keep_topk": keep, "score_threshold": threshold, "iou_threshold": iou,
@@ -334,8 +335,8 @@ def test_generate_detection_host_equals_the_reference(library, seed, batch, rois
 
 
 def test_generate_detection_host_on_the_mask_rcnn_sample(library):
-    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-    from taostream.converter.samples import make_sample_model
+    from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples.write import make_sample_model
 
     captured = {}
 
@@ -353,7 +354,7 @@ def test_generate_detection_host_on_the_mask_rcnn_sample(library):
 
 
 def test_generate_detection_refusals_are_the_references(library):
-    from taostream.converter.plugin_checks import detection_inputs
+    from taostream.plugins.checks import detection_inputs
 
     inputs = detection_inputs(0, 1, 10, 1, False)
     with pytest.raises(ValueError, match="num_classes >= 2"):
@@ -418,7 +419,7 @@ def test_plugins_check_under_address_and_undefined_behaviour_sanitizers():
     (4, 1, 50, 2, 1, {}),
 ])
 def test_multilevel_crop_and_resize_host_equals_the_reference(library, seed, batch, rois, channels, pooled, options):
-    from taostream.converter.plugin_checks import roi_align_inputs
+    from taostream.plugins.checks import roi_align_inputs
 
     inputs = roi_align_inputs(seed, batch, rois, channels, 832, 1344, **options)
     attrs = {"pooled_size": pooled, "image_size": [3, 832, 1344]}
@@ -432,8 +433,8 @@ def test_multilevel_crop_and_resize_host_equals_the_reference(library, seed, bat
 
 def test_multilevel_crop_and_resize_host_on_the_mask_rcnn_sample(library):
     """Both of the sample's ROI aligns (pooled 7 for the boxes, 14 for the masks) on its own inputs."""
-    from taostream.converter.plugin_pipeline_compile import compile_plugin_pipeline
-    from taostream.converter.samples import make_sample_model
+    from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+    from taostream.converter.samples.write import make_sample_model
 
     calls = []
 

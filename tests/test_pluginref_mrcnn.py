@@ -1,4 +1,4 @@
-"""The numpy references of the MaskRCNN plugins (converter/pluginref_mrcnn.py) against cases worked
+"""The numpy references of the MaskRCNN plugins (plugins/maskrcnn.py) against cases worked
 out by hand from the TensorRT OSS kernels (maskRCNNKernels.cu), and the whole MaskRCNN sample on the CPU."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from taostream.converter import pluginref_mrcnn as mrcnn
-from taostream.converter.pluginref import reference_for, run_with_plugin_references
+from taostream.plugins import maskrcnn as mrcnn
+from taostream.plugins.reference import reference_for, run_with_plugin_references
 
 
 def test_the_references_are_registered():
@@ -222,7 +222,7 @@ def test_special_slice_keeps_the_box_coordinates():
 # ----------------------------------------------------------------------------- the whole sample
 
 def test_the_mask_rcnn_sample_runs_on_the_cpu():
-    from taostream.converter.samples import make_sample_model
+    from taostream.converter.samples.write import make_sample_model
 
     model = make_sample_model("mask_rcnn")
     name = model.graph.input[0].name

@@ -19,10 +19,10 @@ import pytest
 
 from parsers_support import native_parsers  # noqa: F401  (session fixture)
 from taostream.cli import main
-from taostream.converter.preprocess import preprocess_image
+from taostream.converter.model.preprocess import preprocess_image
 from taostream.deepstream_configs.ini import read_ini
 from taostream.inference.bundle_info import load_bundle
-from taostream.inference.runners import cpu_runner
+from taostream.inference.backends.runners import cpu_runner
 from test_infer_support import make_bundle, noise_images, start_serve, stop_serve, write_images
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the public-domain test photos")
@@ -57,7 +57,7 @@ def photos(workdir):
 
 @pytest.fixture(scope="module")
 def bundles(workdir, models_dir, fixtures_dir):
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     found = {network: make_bundle(workdir, network) for network in SAMPLE_NETWORKS}
     facemask = workdir / "bundle_facemask"
@@ -76,7 +76,7 @@ def _served_name(name: str, bundle) -> str:
 def server(workdir, bundles):
     """One `taostream serve` for the CPU Triton models of every bundle: a repository holding a copy of
     each (the facemask one renamed, its network's name being taken by the sample's)."""
-    from taostream.inference.triton_server import free_port
+    from taostream.inference.backends.triton_server import free_port
 
     repository = workdir / "repository"
     for name, bundle in bundles.items():

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from taostream.converter.preprocess import ImageError, letterbox_geometry, load_bgr, preprocess_batch, preprocess_image
+from taostream.converter.model.preprocess import ImageError, letterbox_geometry, load_bgr, preprocess_batch, preprocess_image
 from taostream.converter.registry import get_network
 
 

@@ -9,13 +9,13 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from taostream.converter.calib_cache import (
+from taostream.converter.int8.calib_cache import (
     CalibrationCache,
     format_calibration_cache,
     parse_calibration_cache,
     read_calibration_cache,
 )
-from taostream.converter.qdq import QdqError, insert_qdq_from_cache, name_candidates, weight_scales
+from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache, name_candidates, weight_scales
 from taostream.converter.registry import get_network
 
 # Relative tolerance of the Q/DQ graph against the float graph: max |q - f| <= QDQ_TOLERANCE * max |f|.
@@ -255,8 +255,8 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
     tensor names maps onto the translated graph, every Conv gets Q/DQ, and the Q/DQ graph stays close
     to float. Stated tolerance: coverage (a probability, thresholded at 0.2+ in deployment) within 0.02
     absolute; bbox offsets within 5% mean relative error."""
-    import taostream.converter.uff_to_onnx as translator
-    from taostream.converter.etlt import read_etlt
+    import taostream.converter.uff.to_onnx as translator
+    from taostream.converter.model.etlt import read_etlt
     from tests.conftest import REAL_ETLT
 
     key, _, (c, h, w) = REAL_ETLT["facemask_detectnet_v2_resnet18.etlt"]
@@ -275,8 +275,8 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
 
 
 def _facemask_onnx(fixtures_dir):
-    import taostream.converter.uff_to_onnx as translator
-    from taostream.converter.etlt import read_etlt
+    import taostream.converter.uff.to_onnx as translator
+    from taostream.converter.model.etlt import read_etlt
     from tests.conftest import REAL_ETLT
 
     key = REAL_ETLT["facemask_detectnet_v2_resnet18.etlt"][0]

@@ -10,10 +10,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
-from taostream.inference.runners import OnnxRuntimeRunner, TensorMetadata
-from taostream.inference.trt_runner import (
+from taostream.inference.backends.runners import OnnxRuntimeRunner, TensorMetadata
+from taostream.inference.backends.trt_runner import (
     BINDINGS_API, NAMED_TENSOR_API, TensorRTRunner, buffer_bytes, concrete_shape, execution_api, select_profile)
-from taostream.inference.triton_runner import TritonRunner, split_batches
+from taostream.inference.backends.triton_runner import TritonRunner, split_batches
 
 
 def affine_model(batch="N") -> onnx.ModelProto:
@@ -168,7 +168,7 @@ def test_split_batches():
 
 def test_triton_runner_unreachable_server_is_a_clear_error():
     pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-    from taostream.inference.triton_server import free_port
+    from taostream.inference.backends.triton_server import free_port
 
     runner = TritonRunner(f"127.0.0.1:{free_port()}", "model", timeout_s=2)
     with pytest.raises(TaostreamError, match="not reachable.*taostream serve"):

@@ -20,11 +20,11 @@ from onnx import TensorProto, helper
 
 from taostream.cli import main
 from taostream.converter import trt_support
-from taostream.converter.calib_cache import read_calibration_cache
-from taostream.converter.etlt import read_etlt
+from taostream.converter.int8.calib_cache import read_calibration_cache
+from taostream.converter.model.etlt import read_etlt
 from taostream.converter.registry import NETWORKS, get_network
-from taostream.converter.samples import make_sample_model, write_sample
-from taostream.converter.samples_onnx import plugin_schemas
+from taostream.converter.samples.write import make_sample_model, write_sample
+from taostream.converter.samples.onnx_graphs import plugin_schemas
 from taostream.converter.tao_spec import load_spec
 
 NAMES = [n.name for n in NETWORKS]

@@ -14,9 +14,9 @@ tritonclient_grpc = pytest.importorskip("tritonclient.grpc", reason="the `triton
 
 from taostream.inference.bundle_info import load_bundle  # noqa: E402
 from taostream.inference.detector import Detector, sort_and_cap, unpack_server_detections  # noqa: E402
-from taostream.inference.runners import OnnxRuntimeRunner  # noqa: E402
-from taostream.inference.triton_runner import TritonRunner  # noqa: E402
-from taostream.inference.triton_server import free_port  # noqa: E402
+from taostream.inference.backends.runners import OnnxRuntimeRunner  # noqa: E402
+from taostream.inference.backends.triton_runner import TritonRunner  # noqa: E402
+from taostream.inference.backends.triton_server import free_port  # noqa: E402
 from test_infer_support import make_bundle, noise_images, start_serve, stop_serve  # noqa: E402
 
 

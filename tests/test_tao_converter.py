@@ -18,10 +18,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from taostream.converter.engine import DEFAULT_WORKSPACE, OptimizationProfile, installed_trt_version
+from taostream.converter.engine.build import DEFAULT_WORKSPACE, OptimizationProfile, installed_trt_version
 from taostream.converter.errors import TaostreamError
-from taostream.converter.etlt import encode_etlt_bytes
-from taostream.converter.tao_converter import main, parse_command_line
+from taostream.converter.model.etlt import encode_etlt_bytes
+from taostream.converter.cli.tao_converter import main, parse_command_line
 
 GUIDE = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "tlt2.0_getting_started_guide.txt"
 
@@ -251,10 +251,10 @@ def test_real_uff_etlt_goes_to_the_uff_translator(models_dir, capsys):
                  "--trt-version", "10.3", "--dry-run", str(model)])
     captured = capsys.readouterr()
     try:
-        from taostream.converter.uff_to_onnx import uff_to_onnx  # noqa: F401
+        from taostream.converter.uff.to_onnx import uff_to_onnx  # noqa: F401
     except ImportError:
         assert code == 2
-        assert "UFF translator (taostream.converter.uff_to_onnx)" in captured.err
+        assert "UFF translator (taostream.converter.uff.to_onnx)" in captured.err
     else:
         assert code == 0, captured.err
         assert "translated to ONNX first" in captured.out
@@ -275,7 +275,7 @@ def test_build_without_tensorrt_names_the_gpu_extra(small_onnx, tmp_path, capsys
 
 def convert_settings(argv):
     from taostream.cli import build_parser
-    from taostream.converter.cli_convert import settings_from_convert_args
+    from taostream.converter.cli.convert import settings_from_convert_args
 
     return settings_from_convert_args(build_parser().parse_args(["convert", *argv]))
 
@@ -341,7 +341,7 @@ def test_real_tlt_model_with_real_cache_reaches_the_build_on_11(models_dir, fixt
     """TLT 2.0 .etlt -> UFF -> ONNX -> the cache's scales as Q/DQ (TensorRT 11) -> build step."""
     if installed_trt_version():
         pytest.skip("TensorRT is installed here; this test shows the pipeline stopping at the build")
-    for module in ("taostream.converter.uff_to_onnx", "taostream.converter.qdq"):
+    for module in ("taostream.converter.uff.to_onnx", "taostream.converter.int8.qdq"):
         pytest.importorskip(module, reason=f"{module} is not in this build")
     engine = tmp_path / "facemask.engine"
     code = main(["-k", "tlt_encode", "-d", "3,544,960", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd", "-t", "int8",
@@ -366,7 +366,7 @@ BUNDLE_MANIFEST = {
 
 
 def test_bundle_convert_argv_per_tensorrt():
-    from taostream.converter.cli_convert import bundle_convert_argv
+    from taostream.converter.cli.convert import bundle_convert_argv
 
     jetson = bundle_convert_argv(BUNDLE_MANIFEST, "/b", "10.3.0", dla_core=1)
     assert jetson[0] == "/b/model_trt10.onnx"
@@ -384,7 +384,7 @@ def test_bundle_convert_argv_per_tensorrt():
 
 
 def test_bundle_convert_argv_parse_as_taostream_convert():
-    from taostream.converter.cli_convert import bundle_convert_argv
+    from taostream.converter.cli.convert import bundle_convert_argv
 
     settings = convert_settings(bundle_convert_argv(BUNDLE_MANIFEST, "/b", "10.3", dla_core=0))
     assert (settings.precision, settings.max_batch, settings.input_dims) == ("int8", 4, (3, 544, 960))
@@ -473,8 +473,8 @@ def test_int8_of_a_qdq_model_needs_no_cache(tmp_path, monkeypatch, version, caps
 
 
 def test_a_plan_for_another_tensorrt_line_is_not_built():
-    from taostream.converter.tao_converter import check_planned_version
-    from taostream.converter.trt_adapt import BuildRequest, plan_build
+    from taostream.converter.cli.tao_converter import check_planned_version
+    from taostream.converter.engine.adapt import BuildRequest, plan_build
 
     plan = plan_build(BuildRequest(trt_version="10.3", precision="fp16"))
     check_planned_version(plan, "10.13.2.6")  # same line: fine

@@ -14,12 +14,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import modernize_graphs as mg
-from taostream.converter import pluginref
-from taostream.converter.modernize import modernize, tensorrt_topk_violations
-from taostream.converter.pluginref_frcnn import proposal_reference
-from taostream.converter.rewrites_basic import FLOAT32_LOWEST, TRT_TOPK_MAX, GraphBuilder, top_k
-from taostream.converter.rewrites_frcnn import TRT_NMS_TOPK_BOX_LIMIT, replace_proposal, tensorrt_limits
-from taostream.converter.rewrites_nms import NEGATIVE, replace_efficient_nms, replace_nms
+from taostream.plugins import reference as pluginref
+from taostream.converter.modernize.apply import modernize, tensorrt_topk_violations
+from taostream.plugins.frcnn import proposal_reference
+from taostream.converter.modernize.basic import FLOAT32_LOWEST, TRT_TOPK_MAX, GraphBuilder, top_k
+from taostream.converter.modernize.frcnn import TRT_NMS_TOPK_BOX_LIMIT, replace_proposal, tensorrt_limits
+from taostream.converter.modernize.nms import NEGATIVE, replace_efficient_nms, replace_nms
 
 
 def _session(model: onnx.ModelProto) -> ort.InferenceSession:

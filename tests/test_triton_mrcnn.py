@@ -17,11 +17,11 @@ import pytest
 from onnx import TensorProto, helper
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.plugin_pipeline import PluginPipeline, StandardSegment
-from taostream.converter.plugin_pipeline_compile import (
+from taostream.plugins.pipeline import PluginPipeline, StandardSegment
+from taostream.plugins.pipeline_compile import (
     compile_plugin_pipeline, example_feeds, save_pipeline, type_from_run)
-from taostream.converter.pluginref import reference_for, run_with_plugin_references
-from taostream.converter.samples import make_sample_model
+from taostream.plugins.reference import reference_for, run_with_plugin_references
+from taostream.converter.samples.write import make_sample_model
 from test_infer_support import make_bundle, noise_images, start_serve, stop_serve
 
 SERVED_THRESHOLD = 0.5  # the sample's spec says 0.8: too few detections of random weights to compare
@@ -157,7 +157,7 @@ def mask_bundle(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def served(mask_bundle):
     pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-    from taostream.inference.triton_server import find_tritonserver, free_port
+    from taostream.inference.backends.triton_server import find_tritonserver, free_port
 
     try:
         find_tritonserver()
@@ -175,7 +175,7 @@ def cpu_detections(mask_bundle):
     decoded by the parsers' reference (network pixels, masks of the detected class)."""
     from taostream.inference.bundle_info import load_bundle
     from taostream.inference.detector import Detector, sort_and_cap
-    from taostream.inference.runners import PluginReferenceRunner, cpu_runner
+    from taostream.inference.backends.runners import PluginReferenceRunner, cpu_runner
 
     bundle = load_bundle(mask_bundle)
     assert bundle.threshold == SERVED_THRESHOLD
@@ -205,7 +205,7 @@ def test_serve_loads_the_mask_rcnn_cpu_model(served):
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_served_detections_and_masks_equal_the_cpu_runner(served, cpu_detections, protocol):
-    from taostream.inference.triton_runner import TritonRunner, server_detections
+    from taostream.inference.backends.triton_runner import TritonRunner, server_detections
 
     bundle, batch, expected = cpu_detections
     assert sum(len(d) for d in expected) >= 5, "the synthetic weights give detections above the threshold"
@@ -221,7 +221,7 @@ def test_served_detections_and_masks_equal_the_cpu_runner(served, cpu_detections
 
 def test_a_reference_the_server_does_not_carry_is_named(tmp_path):
     from taostream.converter.errors import UnsupportedOpError
-    from taostream.converter.plugin_pipeline_compile import serving_modules
+    from taostream.plugins.pipeline_compile import serving_modules
 
     def doubled(attrs, inputs):
         return [inputs[0] * 2]
@@ -236,8 +236,8 @@ def test_a_reference_the_server_does_not_carry_is_named(tmp_path):
 
 def test_a_graph_without_plugin_output_types_still_gets_a_cpu_triton_model(tmp_path, images, pipeline_outputs):
     """UFF translations declare no value_info for plugin outputs: the bundle types them by a trial run."""
-    from taostream.converter.samples import write_sample
-    from taostream.deepstream_configs.bundle import BundleRequest, create_bundle
+    from taostream.converter.samples.write import write_sample
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     sample = write_sample("mask_rcnn", tmp_path / "sample")
     model = make_sample_model("mask_rcnn")

@@ -15,8 +15,8 @@ import pytest
 from deepstream_fixtures import make_onnx
 from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import NETWORKS, get_network
-from taostream.deepstream_configs.pbtxt import format_pbtxt
-from taostream.deepstream_configs.triton_repo import (
+from taostream.deepstream_configs.triton.pbtxt import format_pbtxt
+from taostream.deepstream_configs.triton.repository import (
     TritonModelOptions, cpu_model_config, gpu_model_config, write_triton_repository)
 
 model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="the `triton` extra is not installed")
@@ -115,7 +115,7 @@ def test_cpu_model_decodes_in_process(tmp_path):
 
 def test_cpu_model_under_real_tritonserver(tmp_path):
     http = pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-    from taostream.inference.triton_server import TritonServer, find_tritonserver
+    from taostream.inference.backends.triton_server import TritonServer, find_tritonserver
 
     try:
         find_tritonserver()
@@ -146,7 +146,7 @@ def test_instance_segmentation_cpu_model_declares_masks_in_the_models_resolution
 
 
 def test_masks_are_packed_in_the_order_of_the_detection_rows(tmp_path):
-    from taostream.deepstream_configs.triton_repo import python_model_source
+    from taostream.deepstream_configs.triton.repository import python_model_source
     from taostream.parsers.reference import Detection
 
     (tmp_path / "model.py").write_text(python_model_source())  # as the repository writer copies it

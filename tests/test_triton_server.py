@@ -11,7 +11,7 @@ import pytest
 from taostream.converter.errors import TaostreamError
 
 tritonclient_http = pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-from taostream.inference.triton_server import SHM_PATTERN, TritonServer, find_tritonserver  # noqa: E402
+from taostream.inference.backends.triton_server import SHM_PATTERN, TritonServer, find_tritonserver  # noqa: E402
 
 MODEL = textwrap.dedent(
     """
@@ -94,7 +94,7 @@ def _model_folder(root, name, config, files=()):
 
 
 def test_servable_models_skip_what_the_server_cannot_load(tmp_path):
-    from taostream.inference.triton_server import TritonInstallation, repository_models, servable_models
+    from taostream.inference.backends.triton_server import TritonInstallation, repository_models, servable_models
 
     _model_folder(tmp_path, "plan_missing", 'name: "plan_missing"\nplatform: "tensorrt_plan"\n')
     _model_folder(tmp_path, "plan_present", 'name: "plan_present"\nplatform: "tensorrt_plan"\n', ["model.plan"])
@@ -157,7 +157,7 @@ def test_a_dead_python_stub_is_reported_at_once_with_the_servers_error(tmp_path,
     not after the whole startup timeout."""
     import time
 
-    from taostream.inference import triton_server
+    from taostream.inference.backends import triton_server
 
     repository = _affine_repository(tmp_path / "with space" / "repo")
     monkeypatch.setattr(triton_server, "safe_path", lambda path: True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.trt_adapt import (
+from taostream.converter.engine.adapt import (
     BuildRequest,
     available_builder_flags,
     builder_flag_exists,

@@ -3,7 +3,7 @@
 No TensorRT library can be installed on a machine without NVIDIA's package index, but each release's
 Python bindings are a wheel of their own on PyPI; tests/trt_bindings.py makes them importable (stub
 entry points stand in for libnvinfer, which nothing here calls). What this proves, per release:
-- the version-adaptation tables (converter/trt_adapt.py) say exactly which builder and network flags
+- the version-adaptation tables (converter/engine/adapt.py) say exactly which builder and network flags
   exist, and no plan ever sets a flag the release lacks;
 - every class, method, property and enum member the engine builder and the TensorRT runner touch exists;
 - the Python side of the build runs on the real base classes: the INT8 calibrator replays a cache,
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from taostream.converter.trt_adapt import (
+from taostream.converter.engine.adapt import (
     BUILDER_FLAGS, NETWORK_FLAGS, BuildRequest, builder_flag_exists, network_flag_exists, parse_trt_version,
     plan_build,
 )
@@ -33,7 +33,7 @@ import trt_bindings  # noqa: E402
 
 PROBE = Path(__file__).parent / "trt_api_probe.py"
 
-# What converter/engine.py and inference/trt_runner.py call, by TensorRT class. Keep this in step with
+# What converter/engine/build.py and inference/backends/trt_runner.py call, by TensorRT class. Keep this in step with
 # the code: a name used there and missing in a release fails at run time on that release's GPUs.
 ENGINE_API = {
     "module": ["init_libnvinfer_plugins", "get_plugin_registry", "Logger", "Runtime", "MemoryPoolType",
@@ -223,9 +223,9 @@ def test_the_rewrites_respect_the_release_s_topk_and_nms_limits(release):
     """The limits the modernizer designs for are the ones each release documents in its bindings."""
     import re
 
-    from taostream.converter.modernize import TOPK_LIMIT_BY_TARGET
-    from taostream.converter.rewrites_basic import TRT_NMS_TOPK_BOX_LIMIT, TRT_TOPK_MAX
-    from taostream.converter.trt_adapt import track
+    from taostream.converter.modernize.apply import TOPK_LIMIT_BY_TARGET
+    from taostream.converter.modernize.basic import TRT_NMS_TOPK_BOX_LIMIT, TRT_TOPK_MAX
+    from taostream.converter.engine.adapt import track
 
     version, out = release
     docs = out["surface"]["docs"]

@@ -12,9 +12,9 @@ import onnx
 import pytest
 
 from taostream.converter.errors import ModelFormatError, UnsupportedOpError
-from taostream.converter.etlt import read_etlt
-from taostream.converter.uff import load_uff
-from taostream.converter.uff_to_onnx import CHECKABLE_PLUGIN_DOMAIN, uff_to_onnx
+from taostream.converter.model.etlt import read_etlt
+from taostream.converter.uff.reader import load_uff
+from taostream.converter.uff.to_onnx import CHECKABLE_PLUGIN_DOMAIN, uff_to_onnx
 
 from conftest import REAL_ETLT
 from data_uff_graphs import UffGraphBuilder

@@ -44,7 +44,7 @@ def attempt(function) -> dict:
 
 
 def calibrator_replay(workdir: Path) -> dict:
-    from taostream.converter import engine
+    from taostream.converter.engine import build as engine
 
     cache = workdir / "cal.bin"
     cache.write_bytes(b"TRT-8601-EntropyCalibration2\ninput_1: 3c010a14\n")
@@ -63,7 +63,7 @@ def calibrator_replay(workdir: Path) -> dict:
 
 
 def calibrator_with_images(workdir: Path) -> dict:
-    from taostream.converter import engine
+    from taostream.converter.engine import build as engine
 
     batches = [np.zeros((2, 3, 8, 8), np.float32)]
     calibrator = engine.make_calibrator(trt, batches, str(workdir / "new.bin"), (2, 3, 8, 8))
@@ -71,7 +71,7 @@ def calibrator_with_images(workdir: Path) -> dict:
 
 
 def progress_monitor() -> dict:
-    from taostream.converter import engine
+    from taostream.converter.engine import build as engine
 
     stream = io.StringIO()
     state = engine.ProgressState(stream)
@@ -93,9 +93,9 @@ def nptypes() -> dict:
 
 
 def main(workdir: Path) -> None:
-    from taostream.converter import engine
-    from taostream.converter import cuda_runtime
-    from taostream.inference import trt_runner
+    from taostream.converter.engine import build as engine
+    from taostream.converter.engine import cuda_runtime
+    from taostream.inference.backends import trt_runner
 
     checks = {
         "logger": attempt(lambda: type(trt.Logger(trt.Logger.WARNING)).__name__),

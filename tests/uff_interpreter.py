@@ -1,6 +1,6 @@
-"""A small NumPy interpreter of UFF graphs: the test oracle for converter/uff_to_onnx.py.
+"""A small NumPy interpreter of UFF graphs: the test oracle for converter/uff/to_onnx.py.
 
-It shares nothing with the translator except converter/uff.py's reading of the file, and computes
+It shares nothing with the translator except converter/uff/reader.py's reading of the file, and computes
 the TensorFlow semantics the UFF nodes record in a different way: data is brought to channels-last
 (N, H, W, C) and kernels to TensorFlow's (H, W, C_in, C_out) whatever their declared orders, and
 convolutions are sums over kernel taps of NumPy matrix products. Slow but plain.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from taostream.converter.uff import DTYPES, UffModel, UffNode
+from taostream.converter.uff.reader import DTYPES, UffModel, UffNode
 
 
 def _letters_to_perm(order: str, target: str, rank: int) -> list[int]:

@@ -1,0 +1,1 @@
+"""taostream's converter/cli/ stage (described in the next commit)."""

@@ -1,0 +1,1 @@
+"""taostream's converter/engine/ stage (described in the next commit)."""

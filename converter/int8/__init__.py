@@ -1,0 +1,1 @@
+"""taostream's converter/int8/ stage (described in the next commit)."""

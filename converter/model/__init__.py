@@ -1,0 +1,1 @@
+"""taostream's converter/model/ stage (described in the next commit)."""

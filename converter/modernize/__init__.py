@@ -1,0 +1,1 @@
+"""taostream's converter/modernize/ stage (described in the next commit)."""

@@ -1,0 +1,1 @@
+"""taostream's converter/samples/ stage (described in the next commit)."""

@@ -1,0 +1,1 @@
+"""taostream's converter/uff/ stage (described in the next commit)."""

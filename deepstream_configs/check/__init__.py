@@ -1,0 +1,1 @@
+"""taostream's deepstream_configs/check/ stage (described in the next commit)."""

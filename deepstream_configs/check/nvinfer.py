@@ -1,0 +1,422 @@
+"""The nvinfer ([property], [class-attrs-*]) rules of `taostream check`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from taostream.deepstream_configs import config_schema as schema
+from taostream.deepstream_configs.check.run import (
+    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, library_built_on_device, library_machine_finding, nearest,
+    read_model_facts)
+from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
+from taostream.deepstream_configs.ini import IniGroup
+from taostream.deepstream_configs.labels import UTF8_BOM, deepstream_label_lines, read_label_text, read_labels_file
+
+_FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
+              "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
+_MODEL_SOURCES = ("onnx-file", "tlt-encoded-model", "uff-file", "model-file", "custom-network-config")
+_PARSE_FUNCTION_KEYS = ("parse-bbox-func-name", "parse-bbox-instance-mask-func-name",
+                        "parse-classifier-func-name", "engine-create-func-name")
+
+
+def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None) -> dict[str, object]:
+    """Check one nvinfer config; returns its parsed [property] values (the app checker uses them)."""
+    prop_group = checker.ini.group("property")
+    values = checker.check_keys(prop_group, schema.NVINFER_PROPERTY)
+    _check_groups(checker)
+    _check_versions(checker, prop_group, values)
+    _check_files(checker, prop_group, values)
+    model = _model_facts(checker, prop_group, values, model_path)
+    _check_model_source(checker, prop_group, values)
+    _check_labels(checker, prop_group, values)
+    _check_model_classes(checker, prop_group, values, model)
+    _check_outputs(checker, prop_group, values, model)
+    _check_dims(checker, prop_group, values, model)
+    _check_parser(checker, prop_group, values)
+    _check_network_type(checker, prop_group, values)
+    _check_int8(checker, prop_group, values, model)
+    _check_layer_precision(checker, prop_group, values, model)
+    _check_dla(checker, prop_group, values)
+    _check_tensorrt_ops(checker, prop_group, values, model)
+    _check_lpr_dictionary(checker, prop_group, values, model)
+    return values
+
+
+_LPR_PARSER = "NvDsInferParseCustomNVPlate"
+
+
+def _lpr_dictionary_path(checker: _Checker) -> Path | None:
+    """Where NvDsInferParseCustomNVPlate would find its dictionary for this config: a bundle's
+    taostream_parser.env (TAOSTREAM_LPR_DICT, relative to the config's folder), else dict.txt in
+    the config's folder (NVIDIA's deepstream_lpr_app runs from there)."""
+    from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
+
+    env_file = checker.folder / PARSER_ENV_FILE
+    if env_file.is_file():
+        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key == LPR_DICT_ENV and value.strip().strip('"'):
+                return checker.resolve(value.strip().strip('"'))
+    candidate = checker.folder / LPR_DICT_FILE
+    return candidate if candidate.is_file() else None
+
+
+def _check_lpr_dictionary(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    if values.get("parse-classifier-func-name") != _LPR_PARSER:
+        return
+    path = _lpr_dictionary_path(checker)
+    if path is None or not path.is_file():
+        where = f"{path} (named in {checker.folder.name}/taostream_parser.env) does not exist" if path else \
+            "no taostream_parser.env naming it and no dict.txt beside this config"
+        checker.add(WARNING, group, "parse-classifier-func-name", f"{_LPR_PARSER} reads the plate characters from "
+                    f"$TAOSTREAM_LPR_DICT, else dict.txt in deepstream-app's working directory, and fails every "
+                    f"frame without it: {where}; put the model's characters_list_file there as dict.txt (one "
+                    "character per line) or set TAOSTREAM_LPR_DICT")
+        return
+    classes = model.classes if model is not None else None
+    if classes is None:
+        return
+    characters = read_labels_file(path)
+    if len(characters) != classes.count:
+        checker.add(ERROR, group, "parse-classifier-func-name", f"{path} lists {len(characters)} character(s) but "
+                    f"{model.path.name} reads {classes.count} ({classes.where}): every plate would be spelled with "
+                    "the wrong characters; use the characters_list_file the model was trained with")
+
+
+_LAYER_PRECISIONS, _LAYER_DEVICES = ("fp32", "fp16", "int8"), ("gpu", "dla")
+
+
+def _check_layer_precision(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """layer-device-precision=name:precision:device;... (names may contain ':' and '/')."""
+    text = values.get("layer-device-precision")
+    if not text:
+        return
+    for item in (part for part in str(text).split(";") if part.strip()):
+        name, _, rest = item.strip().rpartition(":")
+        name, _, precision = name.rpartition(":")
+        device = rest
+        if not name or precision not in _LAYER_PRECISIONS or device not in _LAYER_DEVICES:
+            checker.add(ERROR, group, "layer-device-precision", f"'{item.strip()}' is not layer:precision:device; "
+                        f"write e.g. {item.split(':')[0] or 'conv1'}:fp32:gpu (precision fp32|fp16|int8, device gpu|dla)")
+            continue
+        if model is not None and model.layers and name not in model.layers:
+            hint = nearest(name, model.layers)
+            checker.add(ERROR, group, "layer-device-precision", f"'{name}' is not a layer of {model.path.name}"
+                        + (f"; did you mean '{hint}'?" if hint else "; use the ONNX node name"))
+
+
+def _check_groups(checker: _Checker) -> None:
+    names = [g.name for g in checker.ini.groups]
+    for group in checker.ini.groups:
+        if group.name == "property":
+            if names.count("property") > 1:
+                checker.add(WARNING, group, None, "[property] appears twice; merge the groups")
+            continue
+        if schema.CLASS_ATTRS_GROUP.match(group.name):
+            checker.check_keys(group, schema.NVINFER_CLASS_ATTRS)
+            for key, advice in schema.DEPRECATED_KEYS.items():
+                if group.get(key) is not None and key in schema.NVINFER_CLASS_ATTRS:
+                    checker.add(WARNING, group, key, f"deprecated; {advice}")
+            continue
+        hint = nearest(group.name, ["property", "class-attrs-all", "class-attrs-0"])
+        fix = f"did you mean [{hint}]?" if hint else "use [property], [class-attrs-all] or [class-attrs-<class id>]"
+        checker.add(ERROR, group, None, f"unknown group [{group.name}], ignored by nvinfer; {fix}")
+
+
+def _check_versions(checker: _Checker, group: IniGroup, values: dict) -> None:
+    major = checker.major
+    for key, (removed_in, advice) in schema.REMOVED_KEYS.items():
+        if key in values and major >= removed_in:
+            checker.add(ERROR, group, key, f"not supported by DeepStream {major} (removed in {removed_in}.0); {advice}")
+    for key, advice in schema.DEPRECATED_KEYS.items():
+        if key in values and not (key in schema.REMOVED_KEYS and major >= schema.REMOVED_KEYS[key][0]):
+            checker.add(WARNING, group, key, f"deprecated; {advice}")
+    for (key, value), since in schema.VALUE_SINCE.items():
+        if values.get(key) == value and major < since:
+            checker.add(ERROR, group, key, f"{key}={value} needs DeepStream {since} or newer; use 0 (FP32), 1 (INT8) or 2 (FP16)")
+
+
+def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
+    for key in _FILE_KEYS:
+        if key not in values:
+            continue
+        pending = library_built_on_device(checker.ini.path, checker.resolve(str(values[key]))) \
+            if key == "custom-lib-path" else None
+        if pending and not checker.resolve(str(values[key])).exists():
+            checker.add(WARNING, group, key, pending)
+            continue
+        checker.check_file(group, key, values[key])
+    engine = values.get("model-engine-file")
+    # With a model to build from, a missing engine is normal: DeepStream builds and saves it there.
+    if engine is not None and not any(k in values for k in _MODEL_SOURCES):
+        checker.check_file(group, "model-engine-file", engine, ERROR, " and no model to build it from (onnx-file)")
+
+
+def _model_facts(checker: _Checker, group: IniGroup, values: dict, model_path) -> ModelFacts | None:
+    path = model_path if model_path is not None else (
+        checker.resolve(str(values["onnx-file"])) if "onnx-file" in values else None)
+    if path is None:
+        return None
+    try:
+        return read_model_facts(path)
+    except UnreadableModel as exc:
+        key = "onnx-file" if model_path is None else None
+        checker.add(ERROR, group if key else None, key, f"{exc}; copy the model again or re-create it "
+                    "(`taostream decode` / `taostream bundle`)")
+        return None
+
+
+def _check_model_source(checker: _Checker, group: IniGroup, values: dict) -> None:
+    if not any(k in values for k in (*_MODEL_SOURCES, "model-engine-file")):
+        checker.add(ERROR, group, "onnx-file", "no model: set onnx-file (or model-engine-file for a prebuilt engine)")
+    if "tlt-encoded-model" in values and "tlt-model-key" not in values:
+        checker.add(ERROR, group, "tlt-model-key", "tlt-encoded-model needs tlt-model-key; or decode the model and use onnx-file")
+    if "labelfile-path" not in values and values.get("network-type", 0) in (0, 1, 3):
+        checker.add(WARNING, group, "labelfile-path", "missing: objects get no class names; set labelfile-path=labels.txt")
+    if "gie-unique-id" not in values:
+        checker.add(WARNING, group, "gie-unique-id", "missing (defaults to 1): set it so secondary GIEs and the app can refer to it")
+
+
+def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
+    label_path = values.get("labelfile-path")
+    network_type = values.get("network-type", 0)
+    if label_path is None or not checker.resolve(str(label_path)).is_file():
+        return
+    labels = read_labels_file(checker.resolve(str(label_path)))
+    _check_label_lines(checker, group, checker.resolve(str(label_path)))
+    if network_type == 1:
+        _check_classifier_labels(checker, group, values, checker.resolve(str(label_path)))
+    classes = values.get("num-detected-classes")
+    if network_type in (0, 3) and classes is None:
+        checker.add(ERROR, group, "num-detected-classes", f"missing; the label file has {len(labels)} classes: "
+                    f"set num-detected-classes={len(labels)}")
+    elif network_type in (0, 3) and classes != len(labels):
+        checker.add(ERROR, group, "num-detected-classes", f"is {classes} but {label_path} has {len(labels)} lines: "
+                    f"set num-detected-classes={len(labels)} or fix the label file (one class per line, model id order)")
+    for attrs in checker.ini.groups:
+        match = schema.CLASS_ATTRS_GROUP.match(attrs.name)
+        if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
+            checker.add(ERROR, attrs, None, f"class id {match.group(1)} does not exist (num-detected-classes={classes}); "
+                        "class ids run from 0: fix the group name")
+
+
+def _check_classifier_labels(checker: _Checker, group: IniGroup, values: dict, path: Path) -> None:
+    """nvinfer reads a classifier's label file as one line per output layer, classes split at ';'
+    (NvDsInferContextImpl::parseLabelsFile): one class per line names only class 0 of a one-output
+    classifier, every other class gets no label."""
+    lines = [line.strip() for _, line in deepstream_label_lines(read_label_text(path)) if line.strip()]
+    outputs = values.get("output-blob-names") or []
+    outputs = [n for n in outputs.split(";") if n] if isinstance(outputs, str) else list(outputs)
+    if len(lines) > 1 and len(outputs) <= 1 and not any(";" in line for line in lines):
+        checker.add(ERROR, group, "labelfile-path", f"{path} has {len(lines)} lines, one class each, but nvinfer "
+                    "reads a classifier's label file as one line per output layer with the classes separated by "
+                    f"';': only class 0 would get a label; write them on one line ({';'.join(lines[:3])}"
+                    f"{';...' if len(lines) > 3 else ''})")
+
+
+def _check_label_lines(checker: _Checker, group: IniGroup, path: Path) -> None:
+    """Lines nvinfer counts as a class although they look empty (spaces, a Windows '\\r')."""
+    text = read_label_text(path)
+    if text.startswith(UTF8_BOM):
+        checker.add(WARNING, group, "labelfile-path", f"{path} starts with a UTF-8 byte-order mark: DeepStream keeps "
+                    "it in class 0's name, which then matches no other tool's name for that class; save the file "
+                    "as UTF-8 without BOM")
+    lines = deepstream_label_lines(text)
+    for number, line in lines:
+        if not line.strip():
+            what = "a lone '\\r' (Windows line end)" if "\r" in line else "only spaces"
+            checker.add(WARNING, group, "labelfile-path", f"{path} line {number} holds {what}: DeepStream counts it as "
+                        "a class (it skips only empty lines); delete the line")
+    if any(line.strip() and line.endswith("\r") for _, line in lines):
+        checker.add(WARNING, group, "labelfile-path", f"{path} has Windows line ends: DeepStream keeps the '\\r' "
+                    "in every class name; convert the file to Unix line ends (dos2unix)")
+
+
+def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """num-detected-classes and the label file against the class ids the model's graph outputs."""
+    classes = model.classes if model is not None else None
+    if classes is None:
+        return
+    network_type = values.get("network-type", 0)
+    detected = values.get("num-detected-classes")
+    fix = f"labels.txt needs {classes.count} line(s) and num-detected-classes={classes.count} (line k names class id k)"
+    if network_type in (0, 3) and detected is not None and detected != classes.count:
+        checker.add(ERROR, group, "num-detected-classes", f"is {detected} but {model.path.name} outputs {classes.count} "
+                    f"class id(s) ({classes.where}); {fix}: use the labels of the spec the model was trained with")
+    label_path = values.get("labelfile-path")
+    if label_path is None or network_type not in (0, 1, 3) or not checker.resolve(str(label_path)).is_file():
+        return
+    labels = read_labels_file(checker.resolve(str(label_path)))
+    if len(labels) != classes.count:
+        checker.add(ERROR, group, "labelfile-path", f"{label_path} has {len(labels)} class(es) but {model.path.name} "
+                    f"outputs {classes.count} ({classes.where}); {fix}: write it from the spec the model was trained "
+                    "with (`taostream labels SPEC --network NET --model MODEL`)")
+
+
+def _check_outputs(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    names = values.get("output-blob-names")
+    if names is None:
+        if values.get("network-type", 0) in (0, 3) and "parse-bbox-func-name" not in values and model is None:
+            checker.add(WARNING, group, "output-blob-names", "missing; nvinfer then uses every model output: list the parser's outputs")
+        return
+    if model is None:
+        return
+    for name in names:
+        if name not in model.outputs:
+            hint = nearest(name, model.outputs)
+            fix = f"did you mean '{hint}'?" if hint else f"the model's outputs are {';'.join(model.outputs)}"
+            checker.add(ERROR, group, "output-blob-names", f"'{name}' is not an output of {model.path.name}; {fix}")
+
+
+def _check_dims(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    dims = values.get("infer-dims")
+    channels = {0: 3, 1: 3, 2: 1}.get(values.get("model-color-format", 0), 3)
+    offsets = values.get("offsets")
+    if offsets is not None and len(offsets) != channels:
+        checker.add(ERROR, group, "offsets", f"{len(offsets)} values for a {channels}-channel model-color-format; "
+                    f"give {channels} values separated by ';'")
+    if dims is None:
+        return
+    if len(dims) != 3:
+        checker.add(ERROR, group, "infer-dims", "needs 3 values c;h;w (channels first, also for NHWC models)")
+        return
+    if dims[0] != channels:
+        checker.add(ERROR, group, "infer-dims", f"{dims[0]} channels but model-color-format={values.get('model-color-format', 0)} "
+                    f"gives {channels}; fix one of them")
+    if model is not None and len(model.inputs) == 1:
+        shape = next(iter(model.inputs.values()))[1:]
+        chw = shape if values.get("network-input-order", 0) == 0 else tuple(shape[i] for i in (2, 0, 1))
+        if len(chw) == 3 and all(d > 0 for d in chw) and tuple(chw) != tuple(dims):
+            checker.add(ERROR, group, "infer-dims", f"{';'.join(map(str, dims))} but the model's input is "
+                        f"{';'.join(map(str, chw))}: set infer-dims={';'.join(map(str, chw))}")
+
+
+def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
+    functions = {k: values[k] for k in _PARSE_FUNCTION_KEYS if k in values}
+    library = values.get("custom-lib-path")
+    if functions and library is None:
+        key = next(iter(functions))
+        checker.add(ERROR, group, key, "names a custom function but custom-lib-path is not set: "
+                    "set custom-lib-path to the library that exports it")
+        return
+    if library is None or not checker.resolve(str(library)).is_file():
+        return
+    try:
+        exported = exported_functions(checker.resolve(str(library)))
+    except ElfError as exc:
+        checker.add(ERROR, group, "custom-lib-path", str(exc))
+        return
+    mismatch = abi_mismatch(checker.resolve(str(library)), checker.major)
+    if mismatch:
+        checker.add(ERROR, group, "custom-lib-path", mismatch)
+    _check_library_machine(checker, group, checker.resolve(str(library)))
+    for key, name in functions.items():
+        if name not in exported:
+            hint = nearest(str(name), exported)
+            fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"
+            checker.add(ERROR, group, key, f"'{name}' is not exported by {library}; {fix}")
+
+
+def _check_library_machine(checker: _Checker, group: IniGroup, library: Path) -> None:
+    finding = library_machine_finding(checker.ini.path, library)
+    if finding is not None:
+        checker.add(finding[0], group, "custom-lib-path", finding[1])
+
+
+_SELF_CLUSTERING_PARSERS = ("NvDsInferParseCustomDetectNetV2TAO",)
+# Classifier parsers that return attributes without attributeLabel/descString (taostream wrote this one
+# into classifier configs before it used nvinfer's built-in softmax parser).
+_UNLABELLED_CLASSIFIER_PARSERS = ("NvDsInferClassifierParseCustomTAO",)
+
+
+def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> None:
+    network_type = values.get("network-type", 0)
+    if network_type == 3:
+        if values.get("cluster-mode") != 4:
+            checker.add(ERROR, group, "cluster-mode", "instance segmentation (network-type=3) needs cluster-mode=4 "
+                        "(the model clusters itself): set cluster-mode=4")
+        if values.get("output-instance-mask") != 1:
+            checker.add(ERROR, group, "output-instance-mask", "instance segmentation needs output-instance-mask=1")
+        if "parse-bbox-instance-mask-func-name" not in values:
+            checker.add(ERROR, group, "parse-bbox-instance-mask-func-name",
+                        "instance segmentation needs a mask parser, e.g. NvDsInferParseCustomMrcnnTLTV2")
+    if network_type == 0 and "parse-bbox-func-name" not in values:
+        names = values.get("output-blob-names") or []
+        if names and not any("cov" in n for n in names):
+            checker.add(ERROR, group, "parse-bbox-func-name", "missing: nvinfer's built-in parser reads only "
+                        "DetectNet-style cov/bbox outputs; set the network's parser and custom-lib-path")
+    # Parsers that already cluster (TAO's DetectNet_v2 DBSCAN in taostream's parser) must not be
+    # clustered again by nvinfer.
+    if values.get("parse-bbox-func-name") in _SELF_CLUSTERING_PARSERS and values.get("cluster-mode", 0) != 4:
+        checker.add(WARNING, group, "cluster-mode", f"{values['parse-bbox-func-name']} already clusters the way "
+                    "TAO's inference does, so nvinfer clusters twice; set cluster-mode=4")
+    if network_type == 1 and values.get("parse-classifier-func-name") in _UNLABELLED_CLASSIFIER_PARSERS:
+        checker.add(WARNING, group, "parse-classifier-func-name", f"{values['parse-classifier-func-name']} leaves "
+                    "every attribute's label empty, so nvinfer attaches no classifier meta (no class names on the "
+                    "objects); delete parse-classifier-func-name so nvinfer's softmax parser names them from "
+                    "labelfile-path (one line per output layer: a;b;c)")
+    if values.get("process-mode") == 2 and "operate-on-gie-id" not in values:
+        checker.add(WARNING, group, "operate-on-gie-id", "secondary mode without operate-on-gie-id runs on every "
+                    "object; set it to the primary GIE's gie-unique-id")
+
+
+def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    if values.get("network-mode") != 1 or "int8-calib-file" in values:
+        return
+    if model is not None and model.quantized:
+        return  # explicit quantization: the Q/DQ nodes carry the scales
+    if model is None and "onnx-file" not in values and "model-engine-file" in values:
+        checker.add(WARNING, group, "network-mode", "INT8 with a prebuilt engine and no int8-calib-file: fine only "
+                    "if the engine was built INT8")
+        return
+    checker.add(ERROR, group, "int8-calib-file", "network-mode=1 (INT8) without a calibration file and the model "
+                "has no Q/DQ nodes: set int8-calib-file=cal.bin, quantize the ONNX (`taostream modernize "
+                "--calibration-cache`), or use network-mode=2 (FP16)")
+
+
+def _target_platforms(checker: _Checker, values: dict) -> tuple[list[str], bool]:
+    """The platforms the config is for, and whether that is known (a bundle's manifest, or DLA,
+    which exists only on Jetson) rather than assumed (both)."""
+    from taostream.deepstream_configs.check.run import bundle_manifest
+
+    bundle = bundle_manifest(checker.ini.path)
+    if bundle is not None and bundle[1].get("platform") in ("x86", "jetson"):
+        return [bundle[1]["platform"]], True
+    if values.get("enable-dla") == 1:
+        return ["jetson"], True
+    return ["x86", "jetson"], False
+
+
+def _check_tensorrt_ops(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """The model's ops against the ONNX parser of the TensorRT this DeepStream release runs
+    (versions.py, converter/engine/onnx_ops.py): an error when no target platform can parse it, a warning when
+    only one of x86 / Jetson cannot (the config does not say which it is for)."""
+    if model is None or model.proto is None:
+        return
+    from taostream.converter.engine.onnx_ops import describe, unparsable_ops
+    from taostream.deepstream_configs.versions import deepstream_release
+
+    release = deepstream_release(checker.deepstream)
+    platforms, known = _target_platforms(checker, values)
+    failing = {}
+    for platform in platforms:
+        problems = unparsable_ops(model.proto, release.tensorrt(platform))
+        if problems:
+            failing[platform] = problems
+    if not failing:
+        return
+    key = "onnx-file" if "onnx-file" in values else None
+    for platform, problems in failing.items():
+        where = f"DeepStream {release.version} on {platform} runs TensorRT {release.tensorrt(platform)}"
+        severity = ERROR if known or len(failing) == len(platforms) else WARNING
+        fix = ("use the graph made for this TensorRT (a bundle's model_trt10.onnx plugin graph, "
+               "`taostream bundle --deepstream " + release.version + "`) or a newer DeepStream")
+        checker.add(severity, group, key, f"{model.path.name}: {where}, whose ONNX parser cannot import "
+                    f"{describe(problems)}; {fix}")
+
+
+def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:
+    # The key's presence is what counts: a bad value is reported by its own type check.
+    if values.get("enable-dla") == 1 and group.get("use-dla-core") is None:
+        checker.add(WARNING, group, "use-dla-core", "enable-dla=1 without use-dla-core: DLA core 0 is used; set it explicitly")

@@ -1,0 +1,1 @@
+"""taostream's deepstream_configs/pipeline/ stage (described in the next commit)."""

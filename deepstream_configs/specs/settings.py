@@ -1,0 +1,189 @@
+"""Deployment settings a TAO experiment spec fixes: input dims, preprocessing, and the clustering /
+NMS thresholds the model was evaluated with. Each reader returns None (or empty) where the spec is
+silent, so the registry's defaults apply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from taostream.converter.errors import SpecError
+from taostream.converter.registry import Network
+from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
+
+# TAO DetectNet_v2 clustering_config field -> the taostream parser's per-class setting.
+_DETECTNET_PER_CLASS = {
+    "dbscan_eps": "eps",
+    "dbscan_min_samples": "min_samples",
+    "dbscan_confidence_threshold": "confidence_threshold",
+    "minimum_bounding_box_height": "min_height",
+}
+_CLUSTERING_ALGORITHM_MODE = {"DBSCAN": "dbscan", "NMS": "nms", "HYBRID": "dbscan_nms"}
+PARSER_SETTINGS_ENV = "TAOSTREAM_DETECTNET_V2"
+
+
+@dataclass
+class Preprocessing:
+    color: str  # RGB | BGR | GRAY
+    net_scale_factor: float
+    offsets: tuple[float, ...]
+
+
+@dataclass
+class ClusterSettings:
+    """``class_attrs['all']`` and ``class_attrs[<class id>]``: nvinfer key -> value."""
+
+    cluster_mode: int | None = None
+    class_attrs: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Networks whose parser clusters itself (DetectNet_v2): the settings string the parser reads from
+    # $TAOSTREAM_DETECTNET_V2 (nvinfer cannot pass them), and one coverage threshold per class id.
+    parser_settings: str | None = None
+    class_thresholds: list[float] = field(default_factory=list)
+
+
+def _source(spec: Any) -> str:
+    """The spec file's name for messages (a parsed SpecMessage knows it; a plain dict does not)."""
+    return getattr(spec, "source", None) or "the spec"
+
+
+def _number(value: Any, source: str, field_path: str, kind: type = float) -> float | int:
+    """``value`` as a number, or a SpecError naming the spec file and the field."""
+    try:
+        return kind(float(value)) if kind is int else kind(value)
+    except (TypeError, ValueError):
+        example = "300" if kind is int else "0.5"
+        raise SpecError(f"{source}: {field_path}: {str(value)!r} is not a number; write a number such as "
+                        f"{example}") from None
+
+
+def _ints(text: Any) -> list[int]:
+    return [int(float(n)) for n in re.findall(r"-?\d+(?:\.\d+)?", str(text))]
+
+
+def input_dims_from_spec(network: Network, spec: Any) -> tuple[int, int, int] | None:
+    """(C, H, W) the spec trains at, or None when it does not say.
+
+    LOCAL FACTS until the registry has them: where each network family's spec keeps its input size
+    (TAO 5 spec schemas; requested as Network.spec_input_fields)."""
+    source, spec = _source(spec), as_spec_dict(spec)
+    rule = network.label_rule
+    fields: tuple[str, ...] = ()  # the spec fields of C, H, W where they are plain numbers
+    if rule == "detectnet_v2":
+        fields = tuple("augmentation_config.preprocessing.output_image_" + k for k in ("channel", "height", "width"))
+        c, h, w = (spec_value(spec, f) for f in fields)
+    elif rule in ("ssd", "yolo"):
+        fields = tuple("augmentation_config.output_" + k for k in ("channel", "height", "width"))
+        c, h, w = (spec_value(spec, f) for f in fields)
+    elif rule == "faster_rcnn":
+        base = "model_config.input_image_config."
+        fields = (base + "image_type", base + "size_height_width.height", base + "size_height_width.width")
+        h, w = spec_value(spec, fields[1]), spec_value(spec, fields[2])
+        c = 1 if str(spec_value(spec, base + "image_type", "RGB")).upper() == "GRAY" else 3
+    elif rule in ("mask_rcnn", "efficientdet"):
+        size = spec_value(spec, "data_config.image_size") or spec_value(spec, "dataset_config.image_size")
+        hw = _ints(size) if size is not None else []
+        c, h, w = (3, *hw) if len(hw) == 2 else (None, None, None)
+    elif rule == "classmap":
+        chw = _ints(spec_value(spec, "model_config.input_image_size", ""))
+        c, h, w = chw if len(chw) == 3 else (None, None, None)
+    else:
+        return None
+    if h is None or w is None:
+        return None
+    names = fields or ("input channels", "input height", "input width")
+    return (_number(c or network.default_dims[0], source, names[0], int),
+            _number(h, source, names[1], int), _number(w, source, names[2], int))
+
+
+def preprocessing_from_spec(network: Network, spec: Any) -> Preprocessing:
+    """The registry's preprocessing, overridden where the spec sets it (FasterRCNN's image mean and
+    channel order, classification's preprocess_mode)."""
+    source, spec = _source(spec), as_spec_dict(spec)
+    result = Preprocessing(network.color, network.net_scale_factor, tuple(network.offsets))
+    if network.label_rule == "faster_rcnn":
+        base = "model_config.input_image_config."
+        order = str(spec_value(spec, base + "image_channel_order", "bgr")).lower()
+        means = {str(k).lower(): _number(v, source, f"{base}image_channel_mean[{k}]")
+                 for k, v in spec_map(spec, base + "image_channel_mean")}
+        if means and set(order) <= set(means):
+            result.offsets = tuple(means[ch] for ch in order)
+        result.color = "BGR" if order == "bgr" else "RGB"
+        scale = spec_value(spec, base + "image_scaling_factor")
+        if scale is not None:
+            result.net_scale_factor = _number(scale, source, base + "image_scaling_factor")
+    elif network.label_rule == "classmap":
+        mode = str(spec_value(spec, "train_config.preprocess_mode", "caffe")).lower()
+        if mode == "torch":  # (x/255 - mean)/std, std folded into one scale as NVIDIA's configs do
+            result = Preprocessing("RGB", 0.017507, (123.675, 116.28, 103.53))
+        elif mode == "tf":  # x/127.5 - 1
+            result = Preprocessing("RGB", 1 / 127.5, (127.5, 127.5, 127.5))
+    return result
+
+
+def cluster_settings_from_spec(network: Network, spec: Any, labels: list[str]) -> ClusterSettings:
+    """Thresholds for [class-attrs-*]: the registry's deployment defaults, then the spec's."""
+    source, spec = _source(spec), as_spec_dict(spec)
+    settings = ClusterSettings(class_attrs={"all": {"pre-cluster-threshold": network.pre_cluster_threshold}})
+    common = settings.class_attrs["all"]
+    if network.cluster_mode in (2, 3) and network.nms_iou_threshold:
+        common["nms-iou-threshold"] = network.nms_iou_threshold
+    if network.keep_top_k and network.cluster_mode in (2, 3):
+        common["topk"] = network.keep_top_k
+    rule = network.label_rule
+    if rule == "detectnet_v2":
+        _detectnet_clustering(spec, labels, settings, source)
+    elif rule in ("ssd", "yolo"):
+        # nms_config.confidence_threshold is TAO's evaluation threshold (0.01): far too low to deploy,
+        # so only the IoU and top-k carry over.
+        iou = spec_value(spec, "nms_config.clustering_iou_threshold")
+        top_k = spec_value(spec, "nms_config.top_k")
+        if iou is not None and network.cluster_mode in (2, 3):
+            common["nms-iou-threshold"] = _number(iou, source, "nms_config.clustering_iou_threshold")
+        if top_k is not None and network.cluster_mode in (2, 3):
+            common["topk"] = _number(top_k, source, "nms_config.top_k", int)
+    elif rule == "faster_rcnn":
+        visualize = spec_value(spec, "inference_config.bbox_visualize_threshold")
+        overlap = spec_value(spec, "inference_config.classifier_nms_overlap_threshold")
+        if visualize is not None:
+            common["pre-cluster-threshold"] = _number(visualize, source, "inference_config.bbox_visualize_threshold")
+        if overlap is not None:
+            common["nms-iou-threshold"] = _number(overlap, source, "inference_config.classifier_nms_overlap_threshold")
+    return settings
+
+
+def _detectnet_clustering(spec: dict, labels: list[str], settings: ClusterSettings, source: str) -> None:
+    """TAO's own DetectNet_v2 post-processing, done by taostream's parser (so nvinfer's
+    cluster-mode is 4): per-class coverage thresholds as pre-cluster-threshold, the per-class DBSCAN
+    settings of postprocessing_config in the parser's settings string."""
+    from taostream.parsers.reference import DetectNetV2Clustering
+
+    defaults = DetectNetV2Clustering()
+    configs = {name: spec_value(value, "clustering_config") for name, value in
+               spec_map(spec, "postprocessing_config.target_class_config") if isinstance(value, dict)}
+    per_class: dict[str, list[float]] = {field_name: [] for field_name in _DETECTNET_PER_CLASS.values()}
+    thresholds, modes, nms_iou = [], [], None
+    for name in labels:
+        clustering = configs.get(name) if isinstance(configs.get(name), dict) else {}
+        where = f"postprocessing_config.target_class_config[{name}].clustering_config."
+        for tao_key, field_name in _DETECTNET_PER_CLASS.items():
+            value = spec_value(clustering, tao_key)
+            per_class[field_name].append(_number(value, source, where + tao_key) if value is not None
+                                         else float(getattr(defaults, field_name)))
+        coverage = spec_value(clustering, "coverage_threshold")
+        thresholds.append(_number(coverage, source, where + "coverage_threshold") if coverage is not None
+                          else settings.class_attrs["all"]["pre-cluster-threshold"])
+        if clustering:
+            modes.append(_CLUSTERING_ALGORITHM_MODE.get(str(spec_value(clustering, "clustering_algorithm", "DBSCAN")).upper(), "dbscan"))
+            nms_iou = nms_iou if nms_iou is not None else spec_value(clustering, "nms_iou_threshold")
+    values = {k: (v[0] if len(set(v)) == 1 else tuple(v)) for k, v in per_class.items() if v}
+    parser = DetectNetV2Clustering(mode=modes[0] if modes else defaults.mode,
+                                   nms_iou=_number(nms_iou, source, "clustering_config.nms_iou_threshold")
+                                   if nms_iou is not None else defaults.nms_iou, **values)
+    settings.cluster_mode = 4
+    settings.parser_settings = parser.to_env()
+    settings.class_thresholds = thresholds
+    settings.class_attrs = {"all": {"pre-cluster-threshold": min(thresholds) if thresholds else
+                                    settings.class_attrs["all"]["pre-cluster-threshold"]}}
+    for class_id, threshold in enumerate(thresholds):
+        settings.class_attrs[str(class_id)] = {"pre-cluster-threshold": threshold}

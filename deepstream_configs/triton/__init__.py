@@ -1,0 +1,1 @@
+"""taostream's deepstream_configs/triton/ stage (described in the next commit)."""

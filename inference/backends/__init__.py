@@ -1,0 +1,1 @@
+"""taostream's inference/backends/ stage (described in the next commit)."""

@@ -1,0 +1,1 @@
+"""taostream's inference/deepstream/ stage (described in the next commit)."""

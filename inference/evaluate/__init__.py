@@ -1,0 +1,1 @@
+"""taostream's inference/evaluate/ stage (described in the next commit)."""

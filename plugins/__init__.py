@@ -1,0 +1,1 @@
+"""taostream's plugins/ stage (described in the next commit)."""

@@ -1,0 +1,273 @@
+"""`taostream plugins check`: every plugin's host implementation (libtaostream_plugins_host.so,
+plugins/host.py) against its numpy reference (converter/pluginref*.py) on generated cases,
+bit for bit. The cases are the edge cases the references and the modernize rewrites are tested on:
+ties, keepTopK above the candidates, a background class, shareLocation both ways, batches, images
+with nothing above the threshold, boxes outside [0, 1], pixel boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from taostream.plugins import reference as pluginref
+from taostream.plugins import maskrcnn as mrcnn
+from taostream.converter.trt_support import PLUGINS
+
+EQUAL, DIFFERS, NO_HOST = "equal", "DIFFERS", "no host implementation yet"
+
+
+@dataclass(frozen=True)
+class PluginCase:
+    op: str
+    name: str
+    attrs: dict
+    inputs: Callable[[], list]  # built when the case runs
+
+
+# ----------------------------------------------------------------------------- MultilevelProposeROI
+
+def proposal_inputs(seed: int, height: int, width: int, batch: int = 1, delta_scale: float = 0.3,
+                    ties: bool = False) -> list[np.ndarray]:
+    """RPN outputs for an image of height x width: per level P2..P6 deltas [N, A, 4, 1] and
+    foreground scores [N, A, 1, 1] (rounded to eighths with ``ties``)."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for anchors in mrcnn.pyramid_anchors(height, width):
+        delta = (rng.standard_normal((batch, len(anchors), 4, 1)) * delta_scale).astype(np.float32)
+        score = rng.random((batch, len(anchors), 1, 1)).astype(np.float32)
+        if ties:
+            score = (np.round(score * 8) / 8).astype(np.float32)
+        inputs += [delta, score]
+    return inputs
+
+
+def _proposal(name, seed, height, width, prenms, keep, batch=1, fg=0.0, iou=0.7, **options) -> PluginCase:
+    attrs = {"prenms_topk": prenms, "keep_topk": keep, "fg_threshold": fg, "iou_threshold": iou,
+             "image_size": [3, height, width]}
+    return PluginCase("MultilevelProposeROI_TRT", name, attrs,
+                      lambda: proposal_inputs(seed, height, width, batch, **options))
+
+
+# ----------------------------------------------------------------------------- MultilevelCropAndResize
+
+def roi_align_inputs(seed: int, batch: int, rois: int, channels: int, height: int, width: int,
+                     integral: bool = False, outside: bool = False) -> list[np.ndarray]:
+    """MultilevelCropAndResize inputs: rois [N, R, 4] (y1, x1, y2, x2 pixels: the first two about the
+    whole image, the others with sides log-uniform from 4 pixels to the image size, so every level
+    P2..P6 gets some; whole pixels with ``integral``, which puts bins on sample points and three areas
+    exactly on the level thresholds; not clipped to the image with ``outside``: those are not valid)
+    and the five feature maps P2..P6 [N, C, ceil(H / 2^l), ceil(W / 2^l)]."""
+    rng = np.random.default_rng(seed)
+    size = np.exp(rng.uniform(np.log(4.0), np.log([height, width]), size=(batch, rois, 2)))
+    centre = rng.uniform(0.0, 1.0, size=(batch, rois, 2)) * [height, width]
+    lo, hi = centre - size / 2, centre + size / 2
+    if not outside:
+        lo, hi = np.maximum(lo, 0.0), np.minimum(hi, [height, width])
+    if integral:
+        lo, hi = np.floor(lo), np.ceil(hi)
+    boxes = np.stack([lo[..., 0], lo[..., 1], hi[..., 0], hi[..., 1]], axis=-1).astype(np.float32)
+    boxes[:, :2] = [[0, 0, height, width], [8, 16, height - 8, width - 24]][: rois]  # P6-sized: the whole image
+    if integral:  # areas exactly on the level thresholds 112², 224², 448² stay on the lower level
+        boxes[:, 2:5] = [[100, 100, 212, 212], [300, 300, 524, 524], [10, 10, 458, 458]][: max(rois - 2, 0)]
+    maps = [rng.standard_normal((batch, channels, -(-height // 2 ** level), -(-width // 2 ** level))).astype(np.float32)
+            for level in range(mrcnn.MIN_LEVEL, mrcnn.MAX_LEVEL + 1)]
+    return [boxes, *maps]
+
+
+def _roi_align(name, seed, batch, rois, channels, pooled, **options) -> PluginCase:
+    attrs = {"pooled_size": pooled, "image_size": [3, 832, 1344]}  # TAO's MaskRCNN input
+    return PluginCase("MultilevelCropAndResize_TRT", name, attrs,
+                      lambda: roi_align_inputs(seed, batch, rois, channels, 832, 1344, **options))
+
+
+# ----------------------------------------------------------------------------- GenerateDetection
+
+def detection_inputs(seed: int, batch: int, rois: int, num_classes: int, ties: bool = False) -> list[np.ndarray]:
+    """GenerateDetection inputs: deltas [N, R, 4C, 1, 1], scores [N, R, C, 1, 1] (quarters with
+    ``ties``: equal maxima across classes and rois), rois [N, R, 4] (pixels in a 200 x 220 image)."""
+    rng = np.random.default_rng(seed)
+    corners = np.sort(rng.random((batch, rois, 2, 2)) * 200, axis=2)  # [N, R, (y, x), (lo, hi)]
+    boxes = corners.transpose(0, 1, 3, 2).reshape(batch, rois, 4).astype(np.float32)
+    scores = rng.random((batch, rois, num_classes, 1, 1)).astype(np.float32)
+    if ties:
+        scores = (np.round(scores * 4) / 4).astype(np.float32)
+    deltas = rng.standard_normal((batch, rois, 4 * num_classes, 1, 1)).astype(np.float32)
+    return [deltas, scores, boxes]
+
+
+def _detection(name, seed, batch, rois, classes, keep, ties=False, score_threshold=0.0, iou=0.5) -> PluginCase:
+    attrs = {"num_classes": classes, "keep_topk": keep, "score_threshold": score_threshold, "iou_threshold": iou,
+             "image_size": [3, 200, 220]}
+    return PluginCase("GenerateDetection_TRT", name, attrs, lambda: detection_inputs(seed, batch, rois, classes, ties))
+
+
+# ----------------------------------------------------------------------------- BatchedNMS
+
+def nms_boxes(seed: int, batch: int, count: int, loc_classes: int, num_classes: int, scale: float = 1.0,
+              ties: bool = False, empty_image: int | None = None) -> list[np.ndarray]:
+    """BatchedNMS inputs: corner boxes [N, count, loc_classes, 4] (centre in [0, 1], size 0.05..0.5,
+    times ``scale``) and scores [N, count, num_classes] (quarters with ``ties``; 0.1 everywhere on
+    ``empty_image``, under every case's threshold)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.0, 1.0, size=(batch, count, loc_classes, 2))
+    size = rng.uniform(0.05, 0.5, size=(batch, count, loc_classes, 2))
+    boxes = (np.concatenate([centre - size / 2, centre + size / 2], axis=-1) * scale).astype(np.float32)
+    scores = rng.uniform(0, 1, size=(batch, count, num_classes)).astype(np.float32)
+    if ties:
+        scores = (rng.integers(0, 4, size=scores.shape) / 3).astype(np.float32)
+    if empty_image is not None:
+        scores[empty_image] = 0.1
+    return [boxes, scores]
+
+
+def ssd_inputs(seed: int, batch: int, priors: int, num_classes: int, share_location: bool = True,
+               pixels: bool = False, logits: bool = False, ties: bool = False, one_prior_set: bool = False):
+    """NMS_TRT inputs (loc, conf, priors) like TAO's SSD: priors [1|N, 2, P*4, 1] (boxes in [0, 1] or
+    pixels, variances 0.1, 0.1, 0.2, 0.2), loc [N, P*Cl*4, 1, 1], conf [N, P*C, 1, 1] (softmax, or
+    logits for confSigmoid; quarters with ``ties``)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.1, 0.9, size=(batch, priors, 2))
+    size = rng.uniform(0.05, 0.4, size=(batch, priors, 2))
+    boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=-1) * (300.0 if pixels else 1.0)
+    variances = np.broadcast_to(np.array([0.1, 0.1, 0.2, 0.2]), boxes.shape)
+    prior = np.stack([boxes.reshape(batch, -1), variances.reshape(batch, -1)], axis=1)[..., None].astype(np.float32)
+    loc_classes = 1 if share_location else num_classes
+    loc = rng.normal(0, 1.0, size=(batch, priors * loc_classes * 4, 1, 1)).astype(np.float32)
+    raw = rng.normal(0, 2.0, size=(batch, priors, num_classes))
+    conf = raw if logits else np.exp(raw) / np.exp(raw).sum(-1, keepdims=True)
+    if ties:
+        conf = rng.integers(0, 5, size=conf.shape) / 4
+    return [loc, conf.reshape(batch, -1, 1, 1).astype(np.float32), prior[:1] if one_prior_set else prior]
+
+
+def _ssd(name, op, seed, batch, priors, classes, keep, share=1, pixels=False, logits=False, ties=False,
+         one_prior_set=False, **fields) -> PluginCase:
+    attrs = dict(shareLocation=share, varianceEncodedInTarget=0, backgroundLabelId=0, confidenceThreshold=0.3,
+                 nmsThreshold=0.5, topK=2 * keep, codeType=1, keepTopK=keep, numClasses=classes,
+                 inputOrder=[0, 1, 2], confSigmoid=0, isNormalized=1)
+    attrs.update(fields)
+    return PluginCase(op, name, attrs, lambda: ssd_inputs(seed, batch, priors, classes, bool(share), pixels, logits,
+                                                          ties, one_prior_set))
+
+
+def _batched(name, op, seed, batch, count, classes, keep, share=1, scale=1.0, ties=False, empty_image=None,
+             **fields) -> PluginCase:
+    attrs = dict(shareLocation=share, backgroundLabelId=-1, scoreThreshold=0.3, iouThreshold=0.5, topK=2 * keep,
+                 keepTopK=keep, numClasses=classes, clipBoxes=1, isNormalized=1)
+    attrs.update(fields)
+    loc_classes = 1 if share else classes
+    return PluginCase(op, name, attrs, lambda: nms_boxes(seed, batch, count, loc_classes, classes, scale, ties,
+                                                         empty_image))
+
+
+def _outside_unit(case: PluginCase) -> PluginCase:
+    """The same case with boxes reaching outside [0, 1] (x 1.5 - 0.2)."""
+    def inputs():
+        boxes, scores = case.inputs()
+        return [boxes * np.float32(1.5) - np.float32(0.2), scores]
+    return PluginCase(case.op, case.name, case.attrs, inputs)
+
+
+CASES: tuple[PluginCase, ...] = (
+    _proposal("ties at the prenms_topk cut", 1, 128, 96, 50, 30, ties=True),
+    _proposal("over 512 tied candidates (CUB blocked order)", 2, 256, 192, 4096, 1000, ties=True, iou=0.95),
+    _proposal("keep_topk above the candidates", 3, 64, 64, 7, 1000),
+    _proposal("fg_threshold drops everything", 4, 64, 64, 100, 10, fg=2.0),
+    _proposal("heavy overlap, iou 0.3", 5, 256, 192, 4096, 1000, delta_scale=0.05, iou=0.3),
+    _proposal("large deltas (clipped, capped exp)", 6, 128, 128, 500, 200, delta_scale=8.0),
+    _proposal("batch of 2", 7, 128, 96, 300, 100, batch=2, ties=True),
+    _roi_align("pooled 7, every level", 41, 1, 300, 8, 7),
+    _roi_align("pooled 14, whole-pixel rois, batch of 2", 42, 2, 100, 4, 14, integral=True),
+    _roi_align("rois outside the image (not valid: zeros)", 43, 2, 100, 3, 7, outside=True),
+    _roi_align("pooled 1", 44, 1, 50, 2, 1),
+    _detection("4 classes, 1000 rois, keep_topk 100 (TAO's sample)", 31, 1, 1000, 4, 100),
+    _detection("ties across classes and rois, batch of 2", 32, 2, 100, 4, 100, ties=True, iou=0.3),
+    _detection("40 classes: two argmax groups of 32", 33, 1, 300, 40, 100, ties=True),
+    _detection("score_threshold drops most, keep_topk 5", 34, 2, 100, 2, 5, score_threshold=0.9, iou=0.7),
+    _detection("all 2048 rois", 35, 1, 2048, 3, 100),
+    _ssd("shareLocation 1, background 0, batch 3", "NMSDynamic_TRT", 21, 3, 60, 4, 12),
+    _ssd("shareLocation 0, background 3", "NMSDynamic_TRT", 22, 3, 60, 4, 12, share=0, backgroundLabelId=3),
+    _ssd("no background, codeType TF_CENTER", "NMS_TRT", 23, 2, 40, 3, 10, backgroundLabelId=-1, codeType=3),
+    _ssd("codeType CORNER, variance in target", "NMS_TRT", 24, 2, 40, 3, 10, codeType=0, varianceEncodedInTarget=1),
+    _ssd("codeType CORNER_SIZE", "NMS_TRT", 25, 2, 40, 3, 10, codeType=2),
+    _ssd("ties on a 0.25 grid", "NMSDynamic_TRT", 26, 2, 50, 4, 30, ties=True, topK=40),
+    _ssd("confSigmoid, pixel boxes (Caffe IoU)", "NMSDynamic_TRT", 27, 2, 40, 3, 10, pixels=True, logits=True,
+         confSigmoid=1, isNormalized=0, confidenceThreshold=0.5),
+    _ssd("one prior set for a batch of 3", "NMS_TRT", 28, 3, 30, 3, 10, one_prior_set=True),
+    _ssd("nothing above the threshold", "NMSDynamic_TRT", 29, 2, 30, 3, 8, confidenceThreshold=0.999),
+    _batched("shareLocation 1, keepTopK overflow, batch 3", "BatchedNMSDynamic_TRT", 11, 3, 80, 3, 20, topK=30),
+    _batched("shareLocation 0, batch 3", "BatchedNMSDynamic_TRT", 12, 3, 80, 3, 20, share=0, topK=30),
+    _batched("static plugin count [N]", "BatchedNMS_TRT", 13, 2, 40, 2, 10),
+    _outside_unit(_batched("clipBoxes 1, background class 2", "BatchedNMSDynamic_TRT", 14, 2, 50, 4, 15,
+                           backgroundLabelId=2)),
+    _outside_unit(_batched("clipBoxes 0, background class 2", "BatchedNMSDynamic_TRT", 15, 2, 50, 4, 15,
+                           backgroundLabelId=2, clipBoxes=0)),
+    _batched("small pixel boxes (Caffe +1)", "BatchedNMSDynamic_TRT", 17, 2, 60, 2, 100, scale=20.0, isNormalized=0,
+             clipBoxes=0, topK=100),
+    _batched("ties, empty image, pixel boxes", "BatchedNMSDynamic_TRT", 16, 2, 60, 3, 25, scale=400.0, ties=True,
+             empty_image=1, isNormalized=0, clipBoxes=0, topK=40),
+)
+
+# Plugins by folder name (plugins/<name>/) and the ops they answer to.
+PLUGIN_FOLDERS = {
+    "BatchTilePlugin": ("BatchTilePlugin_TRT",),
+    "NMS": ("NMS_TRT", "NMSDynamic_TRT"),
+    "BatchedNMS": ("BatchedNMS_TRT", "BatchedNMSDynamic_TRT"),
+    "Proposal": ("Proposal", "ProposalDynamic"),
+    "CropAndResize": ("CropAndResize", "CropAndResizeDynamic"),
+    "ResizeNearest": ("ResizeNearest_TRT",),
+    "EfficientNMS": ("EfficientNMS_TRT",),
+    "MultilevelProposeROI": ("MultilevelProposeROI_TRT",),
+    "MultilevelCropAndResize": ("MultilevelCropAndResize_TRT",),
+    "GenerateDetection": ("GenerateDetection_TRT",),
+    "SpecialSlice": ("SpecialSlice_TRT",),
+}
+assert all(op in PLUGINS for ops in PLUGIN_FOLDERS.values() for op in ops)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    plugin: str
+    check: str
+    result: str  # EQUAL, DIFFERS (with where), NO_HOST
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {"plugin": self.plugin, "check": self.check, "result": self.result, "detail": self.detail}
+
+
+def _first_difference(host: list, reference: list) -> str:
+    """'' when the outputs are equal bit for bit, else where they first differ."""
+    if len(host) != len(reference):
+        return f"{len(host)} outputs vs the reference's {len(reference)}"
+    for index, (h, r) in enumerate(zip(host, reference)):
+        h, r = np.asarray(h), np.asarray(r)
+        if h.shape != r.shape or h.dtype != r.dtype:
+            return f"output {index}: {h.dtype}{list(h.shape)} vs the reference's {r.dtype}{list(r.shape)}"
+        if h.tobytes() != r.tobytes():
+            where = np.argwhere(h != r)
+            if len(where) == 0:
+                return f"output {index}: the sign of a zero"
+            at = tuple(int(i) for i in where[0])
+            return f"output {index} at {list(at)}: {h[at]!r} vs the reference's {r[at]!r}"
+    return ""
+
+
+def run_checks(host_for: Callable[[str], Callable | None]) -> list[CheckRow]:
+    """One row per plugin folder and check: each case of a plugin with a host implementation (host
+    vs reference, bit for bit), one 'no host implementation yet' row for the others."""
+    rows = []
+    for plugin, ops in PLUGIN_FOLDERS.items():
+        cases = [case for case in CASES if case.op in ops]
+        if not cases or all(host_for(op) is None for op in ops):
+            rows.append(CheckRow(plugin, "host implementation = numpy reference", NO_HOST))
+            continue
+        for case in cases:
+            inputs = case.inputs()
+            reference = pluginref.reference_for(case.op)(case.attrs, [a.copy() for a in inputs])
+            host = host_for(case.op)(case.attrs, [a.copy() for a in inputs])
+            difference = _first_difference(host, reference)
+            rows.append(CheckRow(plugin, f"{case.op}: {case.name}", DIFFERS if difference else EQUAL, difference))
+    return rows
