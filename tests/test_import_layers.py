@@ -71,7 +71,7 @@ class Import:
     target: str  # the imported module (or package)
     in_function: bool  # inside a def or lambda that the module does not call while it loads
     type_checking: bool  # under `if TYPE_CHECKING:`
-    dynamic: bool = False  # a module name in a string ("taostream.converter.qdq:insert_qdq_from_cache")
+    dynamic: bool = False  # a module name in a string ("taostream.converter.int8.qdq:insert_qdq_from_cache")
 
     def where(self, root: Path) -> str:
         return f"{self.file.relative_to(root)}:{self.line}"
@@ -296,7 +296,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> tuple[list[Import], Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         if path.parent != tmp_path / "taostream":
-            packages[f"taostream.{path.parent.name}"] = path.parent
+            packages["taostream." + ".".join(path.parent.relative_to(tmp_path).parts)] = path.parent
     (tmp_path / "taostream").mkdir()
     (tmp_path / "taostream" / "__init__.py").write_text('__version__ = "0"\n')
     for folder in packages.values():
@@ -307,21 +307,46 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> tuple[list[Import], Path]:
 
 def test_checker_names_upward_and_sibling_imports_at_any_depth(tmp_path):
     imports, root = _tree(tmp_path, {
-        "converter/engine_prep.py": 'STEP = "taostream.inference.run:main"  # imported by name later\n',
+        "converter/engine/prep.py": 'STEP = "taostream.inference.run:main"  # imported by name later\n',
         "converter/registry.py": "import os\n\ndef labels():\n    from taostream.deepstream_configs import labels\n",
-        "converter/samples.py": "from taostream.deepstream_configs.labels import label_file_text\n",
+        "converter/samples/write.py": "from taostream.deepstream_configs.labels import label_file_text\n",
         "deepstream_configs/labels.py": "from taostream.converter import registry\n",
         "training/dataset.py": "from ..deepstream_configs.labels import x\n",
         "inference/run.py": "from taostream.deepstream_configs import labels\nfrom taostream.training import dataset\n",
     })
     problems = layer_violations(imports, root)
     assert [p.split(": ", 1)[0] for p in problems] == [
-        "converter/engine_prep.py:1", "converter/registry.py:4", "converter/samples.py:1", "training/dataset.py:1"]
+        "converter/engine/prep.py:1", "converter/registry.py:4", "converter/samples/write.py:1", "training/dataset.py:1"]
     assert "imports taostream.inference.run from a higher layer (taostream.inference, layer 4) (by name" in problems[0]
     assert "imports taostream.deepstream_configs.labels from a higher layer" in problems[1]
     assert "(inside a function: a lazy import is a dependency too)" in problems[1]
     assert "inside a function" not in problems[2]
     assert "from a sibling layer (taostream.deepstream_configs, layer 3)" in problems[3]
+
+
+def test_checker_orders_the_converter_stages(tmp_path):
+    imports, root = _tree(tmp_path, {
+        "converter/errors.py": "class TaostreamError(Exception):\n    pass\n",
+        "converter/int8/qdq.py": "from taostream.converter.errors import TaostreamError\n"
+                                 "from taostream.converter.modernize.apply import modernize\n",
+        "converter/modernize/apply.py": "from taostream.converter.int8.qdq import insert_qdq_from_cache\n"
+                                        "from taostream.plugins.reference import reference_for\n",
+        "plugins/reference.py": "from taostream.converter.errors import TaostreamError\n",
+        "converter/uff/reader.py": "from taostream.converter.model.etlt import read_etlt\n",
+    })
+    problems = layer_violations(imports, root)
+    assert [p.split(": ", 1)[0] for p in problems] == ["converter/int8/qdq.py:2", "converter/uff/reader.py:1"]
+    assert "(taostream.converter.int8, layer 1.4) imports taostream.converter.modernize.apply from a higher layer" \
+        in problems[0]
+
+
+def test_package_init_files_import_nothing_of_the_project():
+    """docs/architecture.md: loading one module of a stage does not load its siblings, and no import can
+    close a cycle through a half-loaded package __init__."""
+    imports, _ = project_imports()
+    loaded_by_init = [f"{imp.where(ROOT)}: {imp.target}" for imp in imports
+                      if imp.file.name == "__init__.py" and imp.module != "taostream"]
+    assert loaded_by_init == []
 
 
 def test_checker_finds_load_time_cycles_only(tmp_path):
