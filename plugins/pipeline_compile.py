@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
+from taostream.plugins import host_calls
 from taostream.plugins.pipeline import (
     CONSTANTS_FILE, PLAN_FILE, PLAN_VERSION, DeclaredTensor, PluginPipeline, PluginStep, ReferenceLookup, StandardSegment,
     segment_file,
@@ -28,6 +29,7 @@ from taostream.plugins.pipeline import (
 SERVING_REFERENCE_MODULES = {"taostream.plugins.reference": "taostream_pluginref",
                              "taostream.plugins.maskrcnn": "taostream_pluginref_mrcnn"}
 SERVING_PIPELINE_MODULE = "taostream_plugin_pipeline"
+SERVING_HOST_CALLS_MODULE = "taostream_plugin_host_calls"  # the ctypes wrappers of the plugin host library
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
               "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
               "tensor(bool)": "bool"}
@@ -291,4 +293,17 @@ def serving_modules(pipeline: PluginPipeline) -> dict[str, Path]:
     for module, copy_name in SERVING_REFERENCE_MODULES.items():
         __import__(module)
         files[copy_name] = Path(sys.modules[module].__file__)
+    files[SERVING_HOST_CALLS_MODULE] = Path(host_calls.__file__)
     return files
+
+
+def serving_host_library(pipeline: PluginPipeline) -> Path | None:
+    """The plugin host library for the Triton CPU model to carry beside its copies: the one this
+    process loads (the checkout's build, or $TAOSTREAM_PLUGINS_HOST_LIBRARY) when it runs one of the
+    pipeline's plugins; None otherwise (the model then runs the numpy references)."""
+    from taostream.plugins.host import HOST_IMPLEMENTATIONS, find_plugin_host_library, load_plugin_host
+
+    if not any(op in HOST_IMPLEMENTATIONS or op.lstrip("_") in HOST_IMPLEMENTATIONS for op in pipeline.plugin_ops()):
+        return None
+    path = find_plugin_host_library()
+    return path if path is not None and load_plugin_host(str(path)) is not None else None

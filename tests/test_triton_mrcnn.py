@@ -6,6 +6,7 @@ masks that `taostream infer`'s CPU runner computes."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -121,24 +122,61 @@ STANDALONE_SCRIPT = textwrap.dedent("""
     leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("taostream", "onnx", "onnx_graphsurgeon"))
     assert not leaked, leaked
     np.savez(sys.argv[4], **{name.replace("/", "|"): array for name, array in outputs.items()})
+    ran = {op: pipeline.reference_for(op).__module__ for op in pipeline.plugin_ops()}
+    print("RAN", sorted(ran.items()))
 """)
+
+
+def _run_standalone(version: Path, images: np.ndarray, tmp_path: Path) -> tuple[dict, dict[str, str]]:
+    """The bundled CPU model's pipeline run by a Python that cannot import taostream: its outputs, and
+    the module that ran each plugin op."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    script = tmp_path / "standalone.py"
+    script.write_text(STANDALONE_SCRIPT)
+    np.save(tmp_path / "input.npy", images)
+    site_packages = Path(np.__file__).parent.parent
+    # -S: no site module, so the editable install's path hook never loads; cwd outside the checkout
+    run = subprocess.run([sys.executable, "-S", str(script), str(version), str(site_packages),
+                          str(tmp_path / "input.npy"), str(tmp_path / "out.npz")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    ran = dict(eval(run.stdout.split("RAN ", 1)[1]))  # a list of (op, module) pairs the script printed
+    with np.load(tmp_path / "out.npz") as saved:
+        return {name: saved[name] for name in saved.files}, ran
 
 
 def test_the_bundled_pipeline_runs_without_taostream(mask_bundle, images, pipeline_outputs, tmp_path):
     version = mask_bundle / "triton" / "mask_rcnn_cpu" / "1"
     assert not (version / "model.onnx").exists()
-    script = tmp_path / "standalone.py"
-    script.write_text(STANDALONE_SCRIPT)
-    np.save(tmp_path / "input.npy", images[1:])
-    site_packages = Path(np.__file__).parent.parent
-    # -S: no site module, so the editable install's path hook never loads; cwd outside the checkout
-    run = subprocess.run([sys.executable, "-S", str(script), str(version), str(site_packages),
-                          str(tmp_path / "input.npy"), str(tmp_path / "out.npz")],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    with np.load(tmp_path / "out.npz") as saved:
-        for name, array in pipeline_outputs.items():
-            np.testing.assert_array_equal(saved[name.replace("/", "|")], array[1:], err_msg=name)
+    saved, _ = _run_standalone(version, images[1:], tmp_path)
+    for name, array in pipeline_outputs.items():
+        np.testing.assert_array_equal(saved[name.replace("/", "|")], array[1:], err_msg=name)
+
+
+def test_the_cpu_model_runs_the_plugins_by_the_host_library_it_carries(mask_bundle, images, pipeline_outputs,
+                                                                        tmp_path):
+    """The bundle copies the plugin host library beside the CPU model (x86 bundle, x86 host): the model
+    runs MaskRCNN's plugins in C++ with the same outputs, bit for bit, as the numpy references; a
+    copy without the library runs the references."""
+    from taostream.plugins.host import HOST_IMPLEMENTATIONS, LIBRARY_NAME, find_plugin_host_library, load_plugin_host
+
+    if find_plugin_host_library() is None or load_plugin_host() is None:
+        pytest.skip("the plugin host library is not built in this checkout (cmake --build build)")
+    version = mask_bundle / "triton" / "mask_rcnn_cpu" / "1"
+    assert (version / LIBRARY_NAME).is_file() and (version / "taostream_plugin_host_calls.py").is_file()
+    with_library, ran = _run_standalone(version, images[:1], tmp_path / "host")
+    assert {"MultilevelProposeROI_TRT", "MultilevelCropAndResize_TRT", "GenerateDetection_TRT"} <= set(ran)
+    assert ran == {op: "taostream_plugin_host_calls" if op in HOST_IMPLEMENTATIONS else ran[op] for op in ran}
+    assert {ran[op] for op in ran if op not in HOST_IMPLEMENTATIONS} <= {"taostream_pluginref",
+                                                                           "taostream_pluginref_mrcnn"}
+    without = tmp_path / "numpy" / "1"
+    shutil.copytree(version, without, ignore=shutil.ignore_patterns(LIBRARY_NAME))
+    references, ran = _run_standalone(without, images[:1], tmp_path / "numpy")
+    assert set(ran.values()) <= {"taostream_pluginref", "taostream_pluginref_mrcnn"}
+    for name, array in pipeline_outputs.items():
+        key = name.replace("/", "|")
+        np.testing.assert_array_equal(with_library[key], array[:1], err_msg=name)
+        np.testing.assert_array_equal(references[key], array[:1], err_msg=name)
 
 
 # ----------------------------------------------------------------------------- served by Triton

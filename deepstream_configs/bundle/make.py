@@ -557,9 +557,14 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
         model_outputs=dict(plan.model.outputs), parameters=parameters,
         pre_cluster_threshold=common.get("pre-cluster-threshold"))
     from taostream.plugins.pipeline import PluginPipeline
+    from taostream.plugins.pipeline_compile import serving_host_library
 
     if isinstance(plan.cpu_model, PluginPipeline):
+        # The CPU model runs the plugins by their C++ host implementations where this host's library
+        # fits the serving platform (an x86 build for an x86 bundle), else by the numpy references.
+        same_machine = request.platform == "x86" and host_platform.machine() in ("x86_64", "AMD64")
         write_triton_repository(root / "triton", options, pipeline=plan.cpu_model,
+                                host_library=serving_host_library(plan.cpu_model) if same_machine else None,
                                 **triton_gpu_models(plan.modern, plan.cpu_model, request, plan.warnings))
         return
     cpu = plan.cpu_model.SerializeToString() if plan.cpu_model is not None else None

@@ -50,16 +50,42 @@ def pack_masks(detections, max_detections, mask_size):
     return masks
 
 
+def host_implementations(pluginref, maskrcnn):
+    """Op name -> C++ host implementation, from the plugin host library copied beside this file
+    (taostream_plugin_host_calls.py binds it to the copied references); {} without a library, or when
+    it cannot be loaded here (another machine, another ABI): the numpy references run instead."""
+    library_path = os.path.join(HERE, "libtaostream_plugins_host.so")
+    if not os.path.isfile(library_path) or not os.path.isfile(os.path.join(HERE, "taostream_plugin_host_calls.py")):
+        return {}
+    import taostream_plugin_host_calls as host_calls  # lazy: optional (copied only with the host library)
+
+    try:
+        library = host_calls.open_library(library_path)
+    except OSError as exc:
+        print(f"taostream: {library_path} not used ({exc}); the plugins' numpy references run", file=sys.stderr)
+        return {}
+    host_calls.bind(pluginref, maskrcnn, lambda: library)
+    return host_calls.host_implementations()
+
+
 def load_plugin_pipeline(folder):
-    """The saved plugin-reference pipeline in ``folder``, its plugins resolved by the numpy references
-    copied beside this file (no taostream import)."""
+    """The saved plugin-reference pipeline in ``folder``, its plugins run by the C++ host library where
+    it is copied beside this file, else by the numpy references copied beside it (no taostream import)."""
     import taostream_plugin_pipeline as pipeline
     import taostream_pluginref as pluginref
 
+    maskrcnn = None
     for path in sorted(glob.glob(os.path.join(HERE, "taostream_pluginref_*.py"))):
         module = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
         module.register_references(pluginref.register_reference)
-    return pipeline.PluginPipeline.load(folder, pluginref.reference_for)
+        if module.__name__ == "taostream_pluginref_mrcnn":
+            maskrcnn = module
+    host = host_implementations(pluginref, maskrcnn) if maskrcnn is not None else {}
+
+    def implementation_for(op):
+        return host.get(op) or host.get(op.lstrip("_")) or pluginref.reference_for(op)
+
+    return pipeline.PluginPipeline.load(folder, implementation_for)
 
 
 def _mask_size(config):

@@ -25,6 +25,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.triton.pbtxt import Enum, format_pbtxt
+from taostream.plugins import host_calls
 
 CPU_MAX_DETECTIONS = 100
 PIPELINE_FOLDER = "pipeline"  # python_model.py looks for this folder in its version folder
@@ -226,12 +227,15 @@ def reference_source() -> str | None:
 def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions,
                             onnx_model: str | os.PathLike | bytes | None = None,
                             gpu: bool = True, cpu: bool = True, pipeline=None, gpu_variant: str = "plan",
-                            gpu_onnx: bytes | None = None, precision: str = "fp16") -> list[Path]:
+                            gpu_onnx: bytes | None = None, precision: str = "fp16",
+                            host_library: Path | None = None) -> list[Path]:
     """Write the GPU model(s) (``gpu_variant``: "plan", a TensorRT plan built on the serving host;
     "onnx-trt", ``gpu_onnx`` in ONNX Runtime with the TensorRT accelerator at ``precision``; "both") and
     ``root/<model>_cpu`` (ONNX Runtime); returns the files written. ``onnx_model`` (a path or serialized
     bytes, plugin-free) is the CPU model's ONNX; or ``pipeline``, a compiled PluginPipeline of a graph
-    that keeps plugin nodes."""
+    that keeps plugin nodes; ``host_library``, the plugin host library (libtaostream_plugins_host.so)
+    its CPU model loads beside the pipeline, for the server's platform (the numpy references run
+    without it)."""
     root = Path(root)
     written: list[Path] = []
     for name, variant in (gpu_model_names(options.model_name, gpu_variant).items() if gpu else ()):
@@ -261,7 +265,7 @@ def write_triton_repository(root: str | os.PathLike, options: TritonModelOptions
         if reference is not None:
             written.append(atomic_write_text(version / "taostream_reference.py", reference))
         if pipeline is not None:
-            written.extend(_write_pipeline(version, pipeline, options.model_name))
+            written.extend(_write_pipeline(version, pipeline, options.model_name, host_library))
         else:
             written.append(_write_onnx(version / "model.onnx", onnx_model))
     return written
@@ -274,12 +278,15 @@ def _write_onnx(target: Path, onnx_model: str | os.PathLike | bytes) -> Path:
     return target
 
 
-def _write_pipeline(version: Path, pipeline, model_name: str) -> list[Path]:
-    """The saved pipeline plus the modules that run it, copied so the server needs no taostream."""
+def _write_pipeline(version: Path, pipeline, model_name: str, host_library: Path | None) -> list[Path]:
+    """The saved pipeline plus the modules (and plugin host library) that run it, copied so the server
+    needs no taostream."""
     from taostream.plugins.pipeline_compile import save_pipeline, serving_modules
 
     modules = serving_modules(pipeline)
     written = save_pipeline(pipeline, version / PIPELINE_FOLDER, source=model_name)
     for module, source in modules.items():
         written.append(atomic_write_text(version / f"{module}.py", source.read_text(encoding="utf-8")))
+    if host_library is not None:
+        written.append(atomic_write_bytes(version / host_calls.LIBRARY_NAME, Path(host_library).read_bytes()))
     return written

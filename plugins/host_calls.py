@@ -1,0 +1,265 @@
+"""The ctypes calls into libtaostream_plugins_host.so (the plugins' C++ host implementations), one
+wrapper per plugin with its numpy reference's checks, errors and outputs; the reference runs instead
+where the library is absent or an input is not finite.
+
+Its top-level imports are ctypes and numpy only: the Triton CPU model carries a copy of this module
+(as taostream_plugin_host_calls.py, beside the library and copies of the references) and binds it to
+those copies. In taostream, plugins/host.py finds, builds and loads the library and binds this module
+to taostream.plugins.reference and .maskrcnn. ``bind`` must run before a wrapper is called.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+LIBRARY_NAME = "libtaostream_plugins_host.so"
+ABI_VERSION = 3  # raised when a C function changes or is added
+OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
+_F32P = ctypes.POINTER(ctypes.c_float)
+
+pluginref = mrcnn = None  # the reference modules, set by bind()
+
+
+def _no_library():
+    return None
+
+
+_library = _no_library  # () -> the loaded library or None, set by bind()
+
+
+def bind(reference_module, maskrcnn_module, library=None) -> None:
+    """Use these reference modules (taostream's, or the Triton model's copies) and this library
+    provider (a callable returning the loaded library or None) from now on."""
+    global pluginref, mrcnn, _library
+    pluginref, mrcnn, _library = reference_module, maskrcnn_module, library or _no_library
+    # what `plugins check` and the Triton model's serving list compare each wrapper with
+    propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
+    crop_and_resize_host.numpy_reference = mrcnn.crop_and_resize_reference
+    generate_detection_host.numpy_reference = mrcnn.generate_detection_reference
+    batched_nms_host.numpy_reference = pluginref.batched_nms_reference
+    static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
+    nms_host.numpy_reference = pluginref.nms_reference
+
+
+# C functions: (argument types, result type). A library lacking one was built from older sources.
+FUNCTIONS = {
+    "taostream_mrcnn_level_anchor_counts": ([ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64)], None),
+    "taostream_multilevel_propose_roi": ([ctypes.c_int32] * 5 + [ctypes.c_float] * 2 + [
+        ctypes.POINTER(_F32P), ctypes.POINTER(_F32P), ctypes.POINTER(ctypes.c_int64), _F32P], ctypes.c_int),
+    "taostream_batched_nms": ([ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [
+        _F32P, _F32P, ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, _F32P], ctypes.c_int),
+    "taostream_nms": ([ctypes.c_int32] * 8 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 4 + [
+        _F32P, _F32P, _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)], ctypes.c_int),
+    "taostream_multilevel_crop_and_resize": ([ctypes.c_int32] * 6 + [_F32P, ctypes.POINTER(_F32P),
+                                              ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32), _F32P],
+                                             ctypes.c_int),
+    "taostream_generate_detection": ([ctypes.c_int32] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [_F32P] * 4,
+                                     ctypes.c_int),
+}
+
+
+def open_library(path: str):
+    """ctypes.CDLL of the library at ``path`` with its argument types set. Raises OSError when it
+    cannot be loaded, is of another ABI version or lacks a function (built from older sources)."""
+    library = ctypes.CDLL(path)
+    try:
+        library.taostream_plugins_host_abi_version.restype = ctypes.c_int
+        version = library.taostream_plugins_host_abi_version()
+        if version != ABI_VERSION:
+            raise OSError(f"ABI {version}, this taostream needs {ABI_VERSION}")
+        for name, (argtypes, restype) in FUNCTIONS.items():
+            function = getattr(library, name)
+            function.argtypes, function.restype = argtypes, restype
+    except AttributeError as exc:
+        raise OSError(str(exc)) from None
+    return library
+
+
+def _pointer(array: np.ndarray):
+    return array.ctypes.data_as(_F32P)
+
+
+def propose_rois_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """MultilevelProposeROI_TRT by the host library: the same checks, errors and output as
+    maskrcnn.propose_rois_reference (which runs instead without a library or on non-finite input)."""
+    library = library or _library()
+    if library is None:
+        return mrcnn.propose_rois_reference(attrs, inputs)
+    op = "MultilevelProposeROI_TRT"
+    mrcnn._require(attrs, ("prenms_topk", "keep_topk"), op)
+    prenms_topk, keep_topk = int(mrcnn._scalar(attrs["prenms_topk"])), int(mrcnn._scalar(attrs["keep_topk"]))
+    fg_threshold = float(mrcnn._scalar(attrs.get("fg_threshold"), 0.0))
+    iou_threshold = float(mrcnn._scalar(attrs.get("iou_threshold"), 0.7))
+    if not 0 < prenms_topk <= mrcnn.MAX_PRE_NMS_TOPK or keep_topk <= 0:
+        raise ValueError(f"{op}: prenms_topk must be in 1..{mrcnn.MAX_PRE_NMS_TOPK} and keep_topk positive")
+    height, width = mrcnn._image_size(attrs, op)
+    levels = mrcnn.MAX_LEVEL - mrcnn.MIN_LEVEL + 1
+    if len(inputs) != 2 * levels:
+        raise ValueError(f"{op}: expected {2 * levels} inputs (delta, score per level P2..P6), got {len(inputs)}")
+    counts = (ctypes.c_int64 * levels)()
+    library.taostream_mrcnn_level_anchor_counts(height, width, counts)
+    n = np.asarray(inputs[0]).shape[0]
+    deltas, scores = [], []
+    for level in range(levels):
+        delta = np.ascontiguousarray(np.asarray(inputs[2 * level], np.float32).reshape(n, -1))
+        score = np.ascontiguousarray(np.asarray(inputs[2 * level + 1], np.float32).reshape(n, -1))
+        if delta.shape[1] != 4 * counts[level] or score.shape[1] != counts[level]:
+            raise ValueError(f"{op}: level P{level + mrcnn.MIN_LEVEL} has {score.shape[1]} scores and "
+                             f"{delta.shape[1] // 4} deltas, image_size {height}x{width} gives {counts[level]} anchors")
+        deltas.append(delta)
+        scores.append(score)
+    rois = np.zeros((n, keep_topk, 4), np.float32)
+    status = library.taostream_multilevel_propose_roi(
+        n, height, width, prenms_topk, keep_topk, fg_threshold, iou_threshold,
+        (_F32P * levels)(*map(_pointer, deltas)), (_F32P * levels)(*map(_pointer, scores)), counts, _pointer(rois))
+    if status == NON_FINITE:
+        return mrcnn.propose_rois_reference(attrs, inputs)
+    if status != OK:
+        raise ValueError(f"{op}: the plugin host library refused the inputs (status {status})")
+    return [rois]
+
+
+def crop_and_resize_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """MultilevelCropAndResize_TRT by the host library: maskrcnn.crop_and_resize_reference's
+    checks and output [N, R, C, pooled, pooled]; the reference runs instead without a library or for
+    inputs it would read otherwise (feature maps of other batch or channel counts)."""
+    library = library or _library()
+    op = "MultilevelCropAndResize_TRT"
+    levels = mrcnn.MAX_LEVEL - mrcnn.MIN_LEVEL + 1
+    if library is None or len(inputs) != 1 + levels:
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    mrcnn._require(attrs, ("pooled_size",), op)
+    pooled = int(mrcnn._scalar(attrs["pooled_size"]))
+    height, width = mrcnn._image_size(attrs, op)
+    rois = np.asarray(inputs[0], np.float32)
+    features = [np.ascontiguousarray(np.asarray(f, np.float32)) for f in inputs[1:]]
+    n = rois.shape[0] if rois.ndim else 0
+    if (pooled <= 0 or n == 0 or rois.size % (n * 4) or any(f.ndim != 4 for f in features)
+            or any(f.shape[:2] != features[0].shape[:2] or f.shape[0] != n or 0 in f.shape[2:] for f in features)):
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    rois = np.ascontiguousarray(rois.reshape(n, -1, 4))
+    channels = features[0].shape[1]
+    out = np.empty((n, rois.shape[1], channels, pooled, pooled), np.float32)
+    heights = (ctypes.c_int32 * levels)(*(f.shape[2] for f in features))
+    widths = (ctypes.c_int32 * levels)(*(f.shape[3] for f in features))
+    status = library.taostream_multilevel_crop_and_resize(
+        n, rois.shape[1], channels, pooled, height, width, _pointer(rois),
+        (_F32P * levels)(*map(_pointer, features)), heights, widths, _pointer(out))
+    if status != OK:
+        return mrcnn.crop_and_resize_reference(attrs, inputs)
+    return [out]
+
+
+def generate_detection_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """GenerateDetection_TRT by the host library: maskrcnn.generate_detection_reference's
+    checks and output [N, keep_topk, 6]; the reference runs instead without a library, for inputs it
+    would refuse or that are not finite."""
+    library = library or _library()
+    if library is None:
+        return mrcnn.generate_detection_reference(attrs, inputs)
+    op = "GenerateDetection_TRT"
+    try:
+        mrcnn._require(attrs, ("num_classes", "keep_topk"), op)
+        num_classes, keep_topk = int(mrcnn._scalar(attrs["num_classes"])), int(mrcnn._scalar(attrs["keep_topk"]))
+        score_threshold = float(mrcnn._scalar(attrs.get("score_threshold"), 0.0))
+        iou_threshold = float(mrcnn._scalar(attrs.get("iou_threshold"), 0.5))
+        height, width = mrcnn._image_size(attrs, op)
+        rois = np.ascontiguousarray(np.asarray(inputs[2], np.float32))
+        n = rois.shape[0]
+        rois = rois.reshape(n, -1, 4)
+        count = rois.shape[1]
+        deltas = np.ascontiguousarray(np.asarray(inputs[0], np.float32).reshape(n, count, num_classes, 4))
+        scores = np.ascontiguousarray(np.asarray(inputs[1], np.float32).reshape(n, count, num_classes))
+    except (ValueError, IndexError, TypeError):
+        return mrcnn.generate_detection_reference(attrs, inputs)  # its error
+    if count > mrcnn.MAX_DETECTION_ROIS or num_classes < 2 or keep_topk <= 0:
+        return mrcnn.generate_detection_reference(attrs, inputs)  # its error
+    out = np.zeros((n, keep_topk, 6), np.float32)
+    status = library.taostream_generate_detection(n, count, num_classes, keep_topk, score_threshold, iou_threshold,
+                                                  height, width, _pointer(deltas), _pointer(scores), _pointer(rois),
+                                                  _pointer(out))
+    if status != OK:
+        return mrcnn.generate_detection_reference(attrs, inputs)
+    return [out]
+
+
+def batched_nms_host(attrs: dict, inputs: list, static: bool = False, library=None) -> list[np.ndarray]:
+    """BatchedNMS(Dynamic)_TRT by the host library: reference.batched_nms_reference's checks and
+    outputs (num_detections [N, 1], or [N] for the static plugin, boxes, scores, classes). Inputs the
+    reference would refuse or that are not finite go to the reference."""
+    library = library or _library()
+    if library is None:
+        return pluginref.batched_nms_reference(attrs, inputs, static)
+    p = pluginref.batched_nms_parameters(attrs)
+    pluginref.check_nms_parameters(p, "BatchedNMS_TRT")
+    boxes = np.asarray(inputs[0], dtype=np.float32)
+    scores = np.asarray(inputs[1], dtype=np.float32)
+    loc_classes = 1 if p.share_location else p.num_classes
+    if boxes.ndim < 2 or boxes.size == 0 or boxes.size != boxes.shape[0] * boxes.shape[1] * loc_classes * 4 or \
+            scores.size != boxes.shape[0] * boxes.shape[1] * p.num_classes:
+        return pluginref.batched_nms_reference(attrs, inputs, static)  # its error, or its reading of the shapes
+    n, count, k = boxes.shape[0], boxes.shape[1], p.keep_top_k
+    boxes, scores = np.ascontiguousarray(boxes), np.ascontiguousarray(scores)
+    num = np.zeros(n, np.int32)
+    out_boxes, out_scores, out_classes = (np.zeros((n, k, 4), np.float32), np.zeros((n, k), np.float32),
+                                          np.zeros((n, k), np.float32))
+    status = library.taostream_batched_nms(
+        n, count, p.num_classes, int(p.share_location), p.background_label_id, p.top_k, k, p.score_threshold,
+        p.iou_threshold, int(p.is_normalized), int(p.caffe_semantics), int(p.clip_boxes), _pointer(boxes),
+        _pointer(scores), num.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), _pointer(out_boxes),
+        _pointer(out_scores), _pointer(out_classes))
+    if status != OK:
+        return pluginref.batched_nms_reference(attrs, inputs, static)
+    return [num if static else num.reshape(n, 1), out_boxes, out_scores, out_classes]
+
+
+def static_batched_nms_host(attrs: dict, inputs: list) -> list[np.ndarray]:
+    return batched_nms_host(attrs, inputs, static=True)
+
+
+def nms_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """NMS_TRT / NMSDynamic_TRT by the host library: reference.nms_reference's checks and outputs
+    (detections [N, 1, keepTopK, 7], keep counts [N, 1, 1, 1] as int32 bits in float32). Inputs the
+    reference would refuse or read otherwise, or that are not finite, go to the reference."""
+    library = library or _library()
+    if library is None:
+        return pluginref.nms_reference(attrs, inputs)
+    p = pluginref.nms_parameters(attrs)
+    pluginref.check_nms_parameters(p, "NMS_TRT")
+    if sorted(p.input_order) != [0, 1, 2] or len(inputs) < 3:
+        return pluginref.nms_reference(attrs, inputs)
+    loc, conf, prior = (np.ascontiguousarray(np.asarray(inputs[i], dtype=np.float32)) for i in p.input_order)
+    n, prior_batch = loc.shape[0] if loc.ndim else 0, prior.shape[0] if prior.ndim else 0
+    loc_classes = 1 if p.share_location else p.num_classes
+    priors = prior.size // max(prior_batch * 8, 1)
+    if (n == 0 or priors == 0 or prior_batch not in (1, n) or prior.size != prior_batch * 8 * priors
+            or loc.size != n * priors * loc_classes * 4 or conf.size != n * priors * p.num_classes):
+        return pluginref.nms_reference(attrs, inputs)
+    detections = np.zeros((n, 1, p.keep_top_k, 7), np.float32)
+    counts = np.zeros((n, 1, 1, 1), np.int32)
+    status = library.taostream_nms(
+        n, priors, p.num_classes, prior_batch, int(p.share_location), p.background_label_id, p.top_k, p.keep_top_k,
+        p.score_threshold, p.iou_threshold, int(p.is_normalized), int(p.conf_sigmoid),
+        int(p.variance_encoded_in_target), p.code_type, _pointer(loc), _pointer(conf), _pointer(prior),
+        _pointer(detections), counts.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
+    if status != OK:
+        return pluginref.nms_reference(attrs, inputs)
+    return [detections, counts.view(np.float32)]
+
+
+# op name -> host implementation (tests and `plugins check` patch entries)
+HOST_IMPLEMENTATIONS = {
+    "NMS_TRT": nms_host, "NMSDynamic_TRT": nms_host, "NMS": nms_host,
+    "MultilevelProposeROI_TRT": propose_rois_host, "MultilevelProposeROI": propose_rois_host,
+    "MultilevelCropAndResize_TRT": crop_and_resize_host, "MultilevelCropAndResize": crop_and_resize_host,
+    "GenerateDetection_TRT": generate_detection_host, "GenerateDetection": generate_detection_host,
+    "BatchedNMSDynamic_TRT": batched_nms_host, "BatchedNMS_TRT": static_batched_nms_host,
+    "BatchedNMS": static_batched_nms_host,
+}
+
+
+def host_implementations() -> dict:
+    """Op name -> host implementation, for the ops the bound library can run (empty without one)."""
+    return dict(HOST_IMPLEMENTATIONS) if _library() is not None else {}
