@@ -210,6 +210,49 @@ CASES: tuple[PluginCase, ...] = (
              empty_image=1, isNormalized=0, clipBoxes=0, topK=40),
 )
 
+# ----------------------------------------------------------------------------- BatchTile, ResizeNearest, SpecialSlice
+
+def _tile(name, seed, batch, shape, dtype=np.float32, items=1) -> PluginCase:
+    """BatchTilePlugin_TRT: a [batch, 3, 4, 4] image and the constant [items, *shape] to repeat."""
+    def inputs():
+        rng = np.random.default_rng(seed)
+        return [rng.standard_normal((batch, 3, 4, 4)).astype(np.float32),
+                (rng.standard_normal((items, *shape)) * 100).astype(dtype)]
+    return PluginCase("BatchTilePlugin_TRT", name, {}, inputs)
+
+
+def _resize(name, seed, shape, scale, non_finite=False) -> PluginCase:
+    """ResizeNearest_TRT on a feature map of ``shape`` (NaN and inf in it with ``non_finite``)."""
+    def inputs():
+        x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+        if non_finite:
+            x.reshape(-1)[::7], x.reshape(-1)[3::11] = np.nan, -np.inf
+        return [x]
+    return PluginCase("ResizeNearest_TRT", name, {"scale": scale}, inputs)
+
+
+def _slice(name, seed, batch, rois, keep) -> PluginCase:
+    """SpecialSlice_TRT on GenerateDetection_TRT's reference output for detection_inputs."""
+    def inputs():
+        attrs = {"num_classes": 4, "keep_topk": keep, "image_size": [3, 200, 220]}
+        return mrcnn.generate_detection_reference(attrs, detection_inputs(seed, batch, rois, 4))
+    return PluginCase("SpecialSlice_TRT", name, {}, inputs)
+
+
+CASES = CASES + (
+    _tile("SSD priors [1, 2, P*4, 1], batch 3", 51, 3, (2, 96, 1)),
+    _tile("batch 1", 52, 1, (2, 8, 1)),
+    _tile("a source of 2 items: only the first is repeated", 53, 4, (3, 2, 2), items=2),
+    _tile("int64 source, batch 2", 54, 2, (5, 3), dtype=np.int64),
+    _resize("scale 2, MaskRCNN FPN map", 61, (1, 16, 13, 21), 2.0),
+    _resize("scale 1.5 (int(5 * 1.5) = 7)", 62, (2, 4, 5, 7), 1.5),
+    _resize("scale 3, batch 2", 63, (2, 4, 5, 7), 3.0),
+    _resize("scale 0.5 (down)", 64, (1, 3, 9, 6), 0.5),
+    _resize("NaN and inf copied", 65, (2, 2, 4, 4), 2.0, non_finite=True),
+    _slice("100 detections, batch 2", 71, 2, 300, 100),
+    _slice("keep_topk above the rois (padding rows)", 72, 1, 10, 50),
+)
+
 # Plugins by folder name (plugins/<name>/) and the ops they answer to.
 PLUGIN_FOLDERS = {
     "BatchTilePlugin": ("BatchTilePlugin_TRT",),

@@ -5,7 +5,8 @@ the library is not built, or an input is not finite, the numpy reference runs in
 
 Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy),
 MultilevelCropAndResize_TRT and GenerateDetection_TRT (its second stage), BatchedNMS_TRT /
-BatchedNMSDynamic_TRT and NMS_TRT / NMSDynamic_TRT.
+BatchedNMSDynamic_TRT, NMS_TRT / NMSDynamic_TRT, BatchTilePlugin_TRT, ResizeNearest_TRT and
+SpecialSlice_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -89,6 +90,8 @@ HOST_IMPLEMENTATIONS = host_calls.HOST_IMPLEMENTATIONS
 propose_rois_host, crop_and_resize_host = host_calls.propose_rois_host, host_calls.crop_and_resize_host
 generate_detection_host, nms_host = host_calls.generate_detection_host, host_calls.nms_host
 batched_nms_host, static_batched_nms_host = host_calls.batched_nms_host, host_calls.static_batched_nms_host
+batch_tile_host, resize_nearest_host = host_calls.batch_tile_host, host_calls.resize_nearest_host
+special_slice_host = host_calls.special_slice_host
 
 
 def host_implementation_for(op: str):

@@ -15,7 +15,7 @@ import ctypes
 import numpy as np
 
 LIBRARY_NAME = "libtaostream_plugins_host.so"
-ABI_VERSION = 3  # raised when a C function changes or is added
+ABI_VERSION = 4  # raised when a C function changes or is added
 OK, NON_FINITE, BAD_ARGUMENT = 0, 1, 2
 _F32P = ctypes.POINTER(ctypes.c_float)
 
@@ -41,6 +41,7 @@ def bind(reference_module, maskrcnn_module, library=None) -> None:
     batched_nms_host.numpy_reference = pluginref.batched_nms_reference
     static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
     nms_host.numpy_reference = pluginref.nms_reference
+    _bind_references()
 
 
 # C functions: (argument types, result type). A library lacking one was built from older sources.
@@ -263,3 +264,99 @@ HOST_IMPLEMENTATIONS = {
 def host_implementations() -> dict:
     """Op name -> host implementation, for the ops the bound library can run (empty without one)."""
     return dict(HOST_IMPLEMENTATIONS) if _library() is not None else {}
+# ----------------------------------------------------------------------------- the element-moving plugins
+# BatchTilePlugin_TRT, ResizeNearest_TRT and SpecialSlice_TRT: copies, so NaN and infinite values are
+# copied as they are (no fallback for them); inputs the reference would refuse or read otherwise go to it.
+
+FUNCTIONS.update({
+    "taostream_batch_tile": ([ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int),
+    "taostream_resize_nearest_output_size": ([ctypes.c_int64, ctypes.c_float], ctypes.c_int64),
+    "taostream_resize_nearest": ([ctypes.c_int64] * 3 + [ctypes.c_float, ctypes.c_int64, ctypes.c_void_p,
+                                                         ctypes.c_void_p], ctypes.c_int),
+    "taostream_special_slice": ([ctypes.c_int64, _F32P, _F32P], ctypes.c_int),
+})
+
+
+def _plain(array: np.ndarray) -> bool:
+    """An array of plain values (not objects) the C functions can copy byte for byte."""
+    return not array.dtype.hasobject
+
+
+def batch_tile_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """BatchTilePlugin_TRT by the host library: pluginref.batch_tile_reference's output (the second
+    input's first item, batch(first input) times, its dtype kept)."""
+    library = library or _library()
+    if library is None or len(inputs) < 2:
+        return pluginref.batch_tile_reference(attrs, inputs)
+    first, source = np.asarray(inputs[0]), np.asarray(inputs[1])
+    if first.ndim == 0 or source.ndim == 0 or source.shape[0] == 0 or not _plain(source):
+        return pluginref.batch_tile_reference(attrs, inputs)
+    item = np.ascontiguousarray(source[:1])
+    out = np.empty((first.shape[0], *source.shape[1:]), source.dtype)
+    status = library.taostream_batch_tile(out.shape[0], item.nbytes, item.ctypes.data, out.ctypes.data)
+    if status != OK:
+        return pluginref.batch_tile_reference(attrs, inputs)
+    return [out]
+
+
+
+
+def resize_nearest_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """ResizeNearest_TRT by the host library: pluginref.resize_nearest_reference's output
+    [..., int(H * scale), int(W * scale)] (float32 product and division), its dtype kept."""
+    library = library or _library()
+    if library is None or not inputs:
+        return pluginref.resize_nearest_reference(attrs, inputs)
+    scale = np.float32(pluginref._scalar(attrs.get("scale"), 2.0))
+    x = np.asarray(inputs[0])
+    if x.ndim < 2 or not _plain(x):
+        return pluginref.resize_nearest_reference(attrs, inputs)
+    height, width = x.shape[-2:]
+    out_h = library.taostream_resize_nearest_output_size(height, scale)
+    out_w = library.taostream_resize_nearest_output_size(width, scale)
+    if out_h < 0 or out_w < 0:
+        return pluginref.resize_nearest_reference(attrs, inputs)
+    x = np.ascontiguousarray(x)
+    out = np.empty((*x.shape[:-2], out_h, out_w), x.dtype)
+    planes = int(np.prod(x.shape[:-2], dtype=np.int64))
+    status = library.taostream_resize_nearest(planes, height, width, scale, x.itemsize, x.ctypes.data,
+                                              out.ctypes.data)
+    if status != OK:
+        return pluginref.resize_nearest_reference(attrs, inputs)  # its IndexError
+    return [out]
+
+
+
+
+def special_slice_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """SpecialSlice_TRT by the host library: pluginref_mrcnn.special_slice_reference's output
+    [N, K, 4], the first four values of each detection row [N, K, 6]."""
+    library = library or _library()
+    if library is None or not inputs:
+        return mrcnn.special_slice_reference(attrs, inputs)
+    detections = np.asarray(inputs[0], np.float32)
+    n = detections.shape[0] if detections.ndim else 0
+    if n == 0 or detections.size % (n * 6):
+        return mrcnn.special_slice_reference(attrs, inputs)  # its error, or its reading of the shape
+    detections = np.ascontiguousarray(detections)
+    boxes = np.empty((n, detections.size // (n * 6), 4), np.float32)
+    status = library.taostream_special_slice(detections.size // 6, _pointer(detections), _pointer(boxes))
+    if status != OK:
+        return mrcnn.special_slice_reference(attrs, inputs)
+    return [boxes]
+
+
+
+
+def _bind_references() -> None:
+    """bind()'s part for these wrappers: what `plugins check` compares each with."""
+    batch_tile_host.numpy_reference = pluginref.batch_tile_reference
+    resize_nearest_host.numpy_reference = pluginref.resize_nearest_reference
+    special_slice_host.numpy_reference = mrcnn.special_slice_reference
+
+
+HOST_IMPLEMENTATIONS.update({
+    "BatchTilePlugin_TRT": batch_tile_host, "BatchTilePlugin": batch_tile_host,
+    "ResizeNearest_TRT": resize_nearest_host, "ResizeNearest": resize_nearest_host,
+    "SpecialSlice_TRT": special_slice_host, "SpecialSlice": special_slice_host,
+})

@@ -122,11 +122,12 @@ def test_host_rejects_what_the_reference_rejects(library):
 def test_the_cpu_runner_uses_the_host_library_and_falls_back_without_it(library, monkeypatch):
     assert implementation_for("MultilevelProposeROI_TRT") is plugin_host.propose_rois_host
     assert reference_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
-    assert implementation_for("SpecialSlice_TRT") is mrcnn.special_slice_reference  # no host one (a slice)
+    assert implementation_for("SpecialSlice_TRT") is plugin_host.special_slice_host
     monkeypatch.setattr(plugin_host, "find_plugin_host_library", lambda build_dir=None: None)
     plugin_host.load_plugin_host.cache_clear()
     try:
         assert implementation_for("MultilevelProposeROI_TRT") is mrcnn.propose_rois_reference
+        assert implementation_for("SpecialSlice_TRT") is mrcnn.special_slice_reference
     finally:
         monkeypatch.undo()
         plugin_host.load_plugin_host.cache_clear()
@@ -227,7 +228,8 @@ def test_plugins_check_has_a_row_per_plugin_and_check(library, tmp_path):
     assert {r["plugin"] for r in rows} == set(PLUGIN_FOLDERS)
     checked = [r for r in rows if r["plugin"] in ("BatchedNMS", "NMS", "MultilevelProposeROI")]
     assert len(checked) >= 20 and all(r["result"] == "equal" for r in checked)
-    assert {r["result"] for r in rows if r["plugin"] == "BatchTilePlugin"} == {"no host implementation yet"}
+    assert {r["result"] for r in rows if r["plugin"] == "Proposal"} == {"no host implementation yet"}
+    assert {r["result"] for r in rows if r["plugin"] in ("BatchTilePlugin", "ResizeNearest", "SpecialSlice")} == {"equal"}
     assert any("shareLocation 0" in r["check"] for r in checked) and any("background" in r["check"] for r in checked)
     assert "BatchedNMS_TRT: static plugin count [N]" in result.stdout and ", 0 differ" in result.stdout
 
@@ -469,3 +471,79 @@ def test_a_build_older_than_the_sources_is_brought_up_to_date_before_it_is_loade
     monkeypatch.setattr(native_build, "_UP_TO_DATE", set())  # a new process: nothing brought up to date yet
     assert plugin_host.find_plugin_host_library() == path
     assert set(plugin_host._FUNCTIONS) | {"taostream_plugins_host_abi_version"} <= exported_functions(path)
+
+
+# ----------------------------------------------------------------------------- BatchTile, ResizeNearest, SpecialSlice
+
+def _assert_same(host: list, reference: list):
+    """Equal outputs: count, dtypes, shapes and bytes (NaN payloads included)."""
+    assert len(host) == len(reference)
+    for got, expected in zip(host, reference):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("batch, shape, dtype, items", [
+    (1, (2, 8, 1), np.float32, 1), (3, (2, 8, 1), np.float32, 1),  # tests/test_modernize_basic.py's rewrite cases
+    (2, (3, 2, 2), np.float32, 2),  # a source of two items: only the first is repeated
+    (3, (2, 1200, 1), np.float32, 1),  # SSD's priors [1, 2, P*4, 1]
+    (2, (5,), np.int64, 1), (4, (3, 3), np.float16, 1),
+])
+def test_batch_tile_host_equals_the_reference(library, batch, shape, dtype, items):
+    rng = np.random.default_rng(batch)
+    image = rng.normal(size=(batch, 3, 4, 4)).astype(np.float32)
+    source = (rng.normal(size=(items, *shape)) * 50).astype(dtype)
+    host = plugin_host.batch_tile_host({}, [image, source], library)
+    _assert_same(host, pluginref.batch_tile_reference({}, [image, source]))
+    assert host[0].shape == (batch, *shape) and all((host[0][b] == source[0]).all() for b in range(batch))
+
+
+def test_batch_tile_host_the_readme_example(library):
+    a = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)
+    b = np.arange(16, 28, dtype=np.float32).reshape(1, 3, 2, 2)
+    (out,) = plugin_host.batch_tile_host({}, [a, b], library)
+    np.testing.assert_array_equal(out, np.stack([b[0], b[0]]))
+
+
+@pytest.mark.parametrize("scale", [2.0, 1.5, 3.0, 0.5, 1.0, 2.5])
+def test_resize_nearest_host_equals_the_reference(library, scale):
+    x = np.random.default_rng(0).normal(size=(2, 4, 5, 7)).astype(np.float32)  # test_modernize_basic's shape
+    host = plugin_host.resize_nearest_host({"scale": scale}, [x], library)
+    _assert_same(host, pluginref.resize_nearest_reference({"scale": scale}, [x]))
+    assert host[0].shape == (2, 4, int(5 * scale), int(7 * scale))
+
+
+def test_resize_nearest_host_by_hand_and_on_odd_inputs(library):
+    x = np.arange(6, dtype=np.float32).reshape(1, 1, 2, 3)
+    (odd,) = plugin_host.resize_nearest_host({"scale": 1.5}, [x], library)  # int(2*1.5)=3, int(3*1.5)=4
+    np.testing.assert_array_equal(odd[0, 0], [[0, 0, 1, 2], [0, 0, 1, 2], [3, 3, 4, 5]])
+    (default,) = plugin_host.resize_nearest_host({}, [x], library)  # scale 2 when the attribute is missing
+    np.testing.assert_array_equal(default[0, 0, 1], [0, 0, 1, 1, 2, 2])
+    special = np.array([[np.nan, -np.inf], [np.inf, -0.0]], np.float32).reshape(1, 1, 2, 2)
+    _assert_same(plugin_host.resize_nearest_host({"scale": 2.0}, [special], library),
+                 pluginref.resize_nearest_reference({"scale": 2.0}, [special]))  # copied as they are
+    ints = np.arange(24, dtype=np.int32).reshape(2, 3, 4)  # rank 3, int32: the last two axes, the dtype kept
+    _assert_same(plugin_host.resize_nearest_host({"scale": 2.0}, [ints], library),
+                 pluginref.resize_nearest_reference({"scale": 2.0}, [ints]))
+    for scale in (0.0, -2.0):  # no rows: the reference's empty answer
+        _assert_same(plugin_host.resize_nearest_host({"scale": scale}, [x], library),
+                     pluginref.resize_nearest_reference({"scale": scale}, [x]))
+
+
+@pytest.mark.parametrize("batch, rois, keep", [(1, 1000, 100), (2, 100, 100), (1, 10, 50)])
+def test_special_slice_host_equals_the_reference(library, batch, rois, keep):
+    from taostream.plugins.checks import detection_inputs
+
+    attrs = {"num_classes": 4, "keep_topk": keep, "image_size": [3, 200, 220]}
+    (detections,) = mrcnn.generate_detection_reference(attrs, detection_inputs(batch, batch, rois, 4))
+    host = plugin_host.special_slice_host({}, [detections], library)
+    _assert_same(host, mrcnn.special_slice_reference({}, [detections]))
+    np.testing.assert_array_equal(host[0], detections[..., :4])
+    detections[0, 0, 1], detections[0, 1, 3] = np.nan, np.inf
+    _assert_same(plugin_host.special_slice_host({}, [detections], library),
+                 mrcnn.special_slice_reference({}, [detections]))
+
+
+def test_special_slice_host_refuses_what_the_reference_refuses(library):
+    with pytest.raises(ValueError):
+        plugin_host.special_slice_host({}, [np.zeros((2, 5, 5), np.float32)], library)

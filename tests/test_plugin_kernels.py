@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Kernels with float multiplies and adds (the no-contraction test applies to them) ...
 KERNELS = ("plugins/MultilevelProposeROI/multilevelProposeROIKernels.cu", "plugins/NMS/nmsKernels.cu")
+# ... and every kernel source the CMake target builds.
+ALL_KERNELS = KERNELS + ("plugins/BatchTilePlugin/batchTileKernels.cu", "plugins/ResizeNearest/resizeNearestKernels.cu",
+                         "plugins/SpecialSlice/specialSliceKernels.cu")
 nvcc = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(nvcc is None or shutil.which("cmake") is None,
                                 reason="the CUDA toolkit (nvcc) and CMake compile the kernels")
@@ -35,10 +39,10 @@ def kernel_build(tmp_path_factory):
 
 def test_the_kernels_compile_with_nvcc_for_every_architecture(kernel_build):
     objects = sorted(p.name for p in (kernel_build / "plugins").rglob("*.cu.o"))
-    assert objects == ["multilevelProposeROIKernels.cu.o", "nmsKernels.cu.o"]
+    assert objects == sorted(Path(source).name + ".o" for source in ALL_KERNELS)
     commands = json.loads((kernel_build / "compile_commands.json").read_text())
     kernel_commands = [c["command"] for c in commands if c["file"].endswith(".cu")]
-    assert len(kernel_commands) == 2
+    assert len(kernel_commands) == len(ALL_KERNELS)
     for command in kernel_commands:
         assert "--fmad=false" in command
         assert all(f"sm_{arch}" in command or f"compute_{arch}" in command for arch in (75, 80, 90))

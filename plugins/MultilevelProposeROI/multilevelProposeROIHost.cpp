@@ -73,7 +73,7 @@ bool allFinite(const float* values, int64_t count) {
 
 extern "C" {
 
-int taostream_plugins_host_abi_version(void) { return 3; }  // converter/plugin_host.py ABI_VERSION
+int taostream_plugins_host_abi_version(void) { return 4; }  // plugins/host.py ABI_VERSION
 
 void taostream_mrcnn_level_anchor_counts(int32_t height, int32_t width, int64_t* counts) {
     for (int l = 0; l < mr::kLevels; ++l) {
