@@ -253,6 +253,32 @@ CASES = CASES + (
     _slice("keep_topk above the rois (padding rows)", 72, 1, 10, 50),
 )
 
+# ----------------------------------------------------------------------------- CropAndResize (FasterRCNN)
+
+def crop_inputs(seed: int, batch: int, channels: int, height: int, width: int, rois: int) -> list[np.ndarray]:
+    """CropAndResize inputs like tests/test_modernize_frcnn.py's: a feature map [N, C, H, W] and rois
+    [N, R, 4, 1] (normalized y1, x1, y2, x2 in -0.3..1.3; the first five rows: the whole map exactly,
+    zero area, flipped, wholly outside, a NaN coordinate as overflowing deltas give)."""
+    rng = np.random.default_rng(seed)
+    fmap = rng.standard_normal((batch, channels, height, width)).astype(np.float32)
+    boxes = rng.uniform(-0.3, 1.3, (batch, rois, 4, 1)).astype(np.float32)
+    boxes[:, :5, :, 0] = [[0, 0, 1, 1], [0.4, 0.6, 0.4, 0.6], [1, 1, 0, 0], [-0.5, -0.5, -0.1, -0.1],
+                          [np.nan, 0.2, 0.5, 0.9]][:rois]
+    return [fmap, boxes]
+
+
+def _crop(name, op, seed, batch, channels, height, width, rois, crop_height, crop_width) -> PluginCase:
+    return PluginCase(op, name, {"crop_height": crop_height, "crop_width": crop_width},
+                      lambda: crop_inputs(seed, batch, channels, height, width, rois))
+
+
+CASES = CASES + (
+    _crop("crop 7x7, batch 2, borders, flipped, outside, NaN rois", "CropAndResizeDynamic", 81, 2, 5, 9, 11, 8, 7, 7),
+    _crop("crop 1x3 (centre row)", "CropAndResize", 82, 1, 5, 9, 11, 8, 1, 3),
+    _crop("crop 4x1 (centre column), batch 3", "CropAndResizeDynamic", 83, 3, 5, 9, 11, 8, 4, 1),
+    _crop("TAO-sized: 64 rois on a 24x78 map, crop 7x7", "CropAndResize", 84, 1, 16, 24, 78, 64, 7, 7),
+)
+
 # Plugins by folder name (plugins/<name>/) and the ops they answer to.
 PLUGIN_FOLDERS = {
     "BatchTilePlugin": ("BatchTilePlugin_TRT",),

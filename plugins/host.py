@@ -5,8 +5,8 @@ the library is not built, or an input is not finite, the numpy reference runs in
 
 Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy),
 MultilevelCropAndResize_TRT and GenerateDetection_TRT (its second stage), BatchedNMS_TRT /
-BatchedNMSDynamic_TRT, NMS_TRT / NMSDynamic_TRT, BatchTilePlugin_TRT, ResizeNearest_TRT and
-SpecialSlice_TRT.
+BatchedNMSDynamic_TRT, NMS_TRT / NMSDynamic_TRT, BatchTilePlugin_TRT, ResizeNearest_TRT,
+SpecialSlice_TRT and CropAndResize / CropAndResizeDynamic.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from taostream.plugins import host_calls
+from taostream.plugins import frcnn as pluginref_frcnn
 from taostream.plugins import maskrcnn as mrcnn
 from taostream.plugins import reference as pluginref
 from taostream.converter.errors import TaostreamError
@@ -83,7 +84,7 @@ def load_plugin_host(path: str | None = None):
 
 # The wrappers live in host_calls.py (numpy and ctypes only, so the Triton CPU model can carry it);
 # here they are bound to taostream's references and to the library this module finds.
-host_calls.bind(pluginref, mrcnn, lambda: load_plugin_host())
+host_calls.bind(pluginref, mrcnn, lambda: load_plugin_host(), frcnn_module=pluginref_frcnn)
 ABI_VERSION, OK, NON_FINITE = host_calls.ABI_VERSION, host_calls.OK, host_calls.NON_FINITE
 _FUNCTIONS = host_calls.FUNCTIONS
 HOST_IMPLEMENTATIONS = host_calls.HOST_IMPLEMENTATIONS
@@ -92,6 +93,7 @@ generate_detection_host, nms_host = host_calls.generate_detection_host, host_cal
 batched_nms_host, static_batched_nms_host = host_calls.batched_nms_host, host_calls.static_batched_nms_host
 batch_tile_host, resize_nearest_host = host_calls.batch_tile_host, host_calls.resize_nearest_host
 special_slice_host = host_calls.special_slice_host
+frcnn_crop_and_resize_host = host_calls.frcnn_crop_and_resize_host
 
 
 def host_implementation_for(op: str):

@@ -29,11 +29,16 @@ def _no_library():
 _library = _no_library  # () -> the loaded library or None, set by bind()
 
 
-def bind(reference_module, maskrcnn_module, library=None) -> None:
+frcnn = None  # the FasterRCNN references (plugins/frcnn.py), set by bind() where given
+
+
+def bind(reference_module, maskrcnn_module, library=None, frcnn_module=None) -> None:
     """Use these reference modules (taostream's, or the Triton model's copies) and this library
-    provider (a callable returning the loaded library or None) from now on."""
-    global pluginref, mrcnn, _library
+    provider (a callable returning the loaded library or None) from now on. Without ``frcnn_module``
+    the Proposal and CropAndResize wrappers run the references registered in ``reference_module``."""
+    global pluginref, mrcnn, _library, frcnn
     pluginref, mrcnn, _library = reference_module, maskrcnn_module, library or _no_library
+    frcnn = frcnn_module
     # what `plugins check` and the Triton model's serving list compare each wrapper with
     propose_rois_host.numpy_reference = mrcnn.propose_rois_reference
     crop_and_resize_host.numpy_reference = mrcnn.crop_and_resize_reference
@@ -42,6 +47,7 @@ def bind(reference_module, maskrcnn_module, library=None) -> None:
     static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
     nms_host.numpy_reference = pluginref.nms_reference
     _bind_references()
+    _bind_frcnn_references()
 
 
 # C functions: (argument types, result type). A library lacking one was built from older sources.
@@ -360,3 +366,44 @@ HOST_IMPLEMENTATIONS.update({
     "ResizeNearest_TRT": resize_nearest_host, "ResizeNearest": resize_nearest_host,
     "SpecialSlice_TRT": special_slice_host, "SpecialSlice": special_slice_host,
 })
+
+
+# ----------------------------------------------------------------------------- CropAndResize (FasterRCNN)
+
+FUNCTIONS.update({
+    "taostream_crop_and_resize": ([ctypes.c_int32] * 7 + [_F32P, _F32P, _F32P], ctypes.c_int),
+})
+
+
+def _frcnn_reference(op: str, attrs: dict, inputs: list) -> list[np.ndarray]:
+    return pluginref.reference_for(op)(attrs, inputs)
+
+
+def frcnn_crop_and_resize_host(attrs: dict, inputs: list, library=None, op: str = "CropAndResize") -> list[np.ndarray]:
+    """CropAndResize / CropAndResizeDynamic (version 1) by the host library: frcnn.crop_and_resize_adapter's
+    checks and output [N, R, C, crop_height, crop_width]; the reference runs instead without a library,
+    for inputs it would refuse or read otherwise, or that are not finite."""
+    library = library or _library()
+    if library is None or frcnn is None or len(inputs) < 2:
+        return _frcnn_reference(op, attrs, inputs)
+    sizes = frcnn.crop_and_resize_attributes(attrs)  # the reference's error for missing fields
+    crop_h, crop_w = sizes["crop_height"], sizes["crop_width"]
+    fm, rois = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+    if fm.ndim != 4 or 0 in fm.shape or crop_h <= 0 or crop_w <= 0 or rois.size % (fm.shape[0] * 4):
+        return _frcnn_reference(op, attrs, inputs)
+    n, c, h, w = fm.shape
+    fm, rois = np.ascontiguousarray(fm), np.ascontiguousarray(rois.reshape(n, -1, 4))
+    out = np.empty((n, rois.shape[1], c, crop_h, crop_w), np.float32)
+    status = library.taostream_crop_and_resize(n, c, h, w, rois.shape[1], crop_h, crop_w, _pointer(fm),
+                                               _pointer(rois), _pointer(out))
+    if status != OK:
+        return _frcnn_reference(op, attrs, inputs)
+    return [out]
+
+
+def _bind_frcnn_references() -> None:
+    frcnn_crop_and_resize_host.numpy_reference = pluginref.reference_for("CropAndResize")
+
+
+HOST_IMPLEMENTATIONS.update({"CropAndResize": frcnn_crop_and_resize_host,
+                             "CropAndResizeDynamic": frcnn_crop_and_resize_host})

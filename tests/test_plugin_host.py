@@ -547,3 +547,67 @@ def test_special_slice_host_equals_the_reference(library, batch, rois, keep):
 def test_special_slice_host_refuses_what_the_reference_refuses(library):
     with pytest.raises(ValueError):
         plugin_host.special_slice_host({}, [np.zeros((2, 5, 5), np.float32)], library)
+
+
+# ----------------------------------------------------------------------------- CropAndResize (FasterRCNN)
+
+from taostream.plugins import frcnn as pluginref_frcnn  # noqa: E402
+
+
+@pytest.mark.parametrize("op, crop, batch, rois, size", [
+    ("CropAndResizeDynamic", (7, 7), 2, 8, (5, 9, 11)),  # tests/test_modernize_frcnn.py's rewrite cases
+    ("CropAndResize", (1, 3), 1, 8, (5, 9, 11)),
+    ("CropAndResizeDynamic", (4, 1), 3, 8, (5, 9, 11)),
+    ("CropAndResize", (2, 2), 2, 5, (3, 6, 6)),
+    ("CropAndResize", (7, 7), 1, 300, (32, 24, 78)),  # TAO's FasterRCNN: 300 rois on a 24x78 map
+])
+def test_crop_and_resize_host_equals_the_reference(library, op, crop, batch, rois, size):
+    from taostream.plugins.checks import crop_inputs
+
+    fmap, boxes = crop_inputs(sum(crop) + batch, batch, *size, rois)
+    attrs = {"crop_height": crop[0], "crop_width": crop[1]}
+    host = plugin_host.frcnn_crop_and_resize_host(attrs, [fmap, boxes], library, op)
+    reference = pluginref_frcnn.crop_and_resize_reference(fmap, boxes, crop_height=crop[0], crop_width=crop[1])
+    _assert_same(host, [reference])
+    assert not host[0][:, 3].any() and not host[0][:, 4].any()  # wholly outside, NaN: the extrapolation value
+    assert host[0][:, 0].any()
+
+
+def test_crop_and_resize_host_ramp_by_hand(library):
+    # feature value = x: the whole-image roi sampled at 5 columns gives linspace(0, W-1, 5); a roi past
+    # the right edge gives the extrapolation value 0 there (tests/test_modernize_frcnn.py's ramp)
+    fmap = np.tile(np.arange(9, dtype=np.float32), (1, 2, 4, 1))
+    rois = np.array([[[0, 0, 1, 1], [0, 0.5, 1, 1.5]]], np.float32)  # rank 3: [N, R, 4]
+    (out,) = plugin_host.frcnn_crop_and_resize_host({"crop_height": 3, "crop_width": 5}, [fmap, rois], library)
+    np.testing.assert_array_equal(out[0, 0, 1, 2], [0, 2, 4, 6, 8])
+    np.testing.assert_array_equal(out[0, 1, 0, 0], [4, 6, 8, 0, 0])
+
+
+def test_crop_and_resize_host_on_proposal_rois_touching_the_border(library):
+    """Rois normalized by (H_in - 1, W_in - 1) as Proposal writes them: y2 = x2 = 1.0 puts the last
+    sample exactly on the map's edge, which EDGE_TOLERANCE keeps inside."""
+    rng = np.random.default_rng(3)
+    fmap = rng.standard_normal((2, 4, 24, 78)).astype(np.float32)
+    pixels = np.sort(rng.uniform(0, 383, (2, 40, 2, 2)), axis=2).astype(np.float32)  # [N, R, (lo, hi), (y, x)]
+    pixels[:, :10, 1] = [383, 1247]
+    rois = np.stack([pixels[:, :, 0, 0] / np.float32(383), pixels[:, :, 0, 1] / np.float32(1247),
+                     pixels[:, :, 1, 0] / np.float32(383), pixels[:, :, 1, 1] / np.float32(1247)], -1)[..., None]
+    attrs = {"crop_height": 7, "crop_width": 7}
+    host = plugin_host.frcnn_crop_and_resize_host(attrs, [fmap, rois], library)
+    _assert_same(host, [pluginref_frcnn.crop_and_resize_reference(fmap, rois, crop_height=7, crop_width=7)])
+    assert host[0][:, :10, :, -1, -1].all()  # the edge sample is read, not extrapolated
+
+
+def test_crop_and_resize_host_falls_back_and_refuses_like_the_reference(library):
+    from taostream.plugins.checks import crop_inputs
+
+    fmap, rois = crop_inputs(5, 1, 3, 6, 6, 6)
+    fmap[0, 1, 2, 3] = np.nan  # a non-finite feature: the reference's answer, NaN where it is read
+    attrs = {"crop_height": 3, "crop_width": 3}
+    host = plugin_host.frcnn_crop_and_resize_host(attrs, [fmap, rois], library)
+    _assert_same(host, [pluginref_frcnn.crop_and_resize_reference(fmap, rois, crop_height=3, crop_width=3)])
+    assert np.isnan(host[0]).any()
+    with pytest.raises(ValueError, match="crop_width"):
+        plugin_host.frcnn_crop_and_resize_host({"crop_height": 3}, [fmap, rois], library)
+    assert implementation_for("CropAndResize") is implementation_for("CropAndResizeDynamic") is \
+        plugin_host.frcnn_crop_and_resize_host
