@@ -279,6 +279,111 @@ CASES = CASES + (
     _crop("TAO-sized: 64 rois on a 24x78 map, crop 7x7", "CropAndResize", 84, 1, 16, 24, 78, 64, 7, 7),
 )
 
+# ----------------------------------------------------------------------------- Proposal (FasterRCNN)
+
+def rpn_inputs(seed: int, batch: int, anchors: int, height: int, width: int, delta_scale: float = 0.3,
+               equal_scores: bool = False, overflow: bool = False) -> list[np.ndarray]:
+    """Proposal inputs like tests/test_modernize_frcnn.py's: objectness [N, A, H, W] (all 0.5 with
+    ``equal_scores``) and deltas [N, 4A, H, W] (tx, ty, tw, th; tw = th = 100 for every other anchor
+    with ``overflow``: exp overflows float32, the clip makes the NaN and inf coordinates 0 or the border)."""
+    rng = np.random.default_rng(seed)
+    scores = np.full((batch, anchors, height, width), 0.5, np.float32) if equal_scores else \
+        rng.random((batch, anchors, height, width), dtype=np.float32)
+    deltas = (rng.standard_normal((batch, 4 * anchors, height, width)) * delta_scale).astype(np.float32)
+    if overflow:
+        deltas[:, 2::8] = deltas[:, 3::8] = 100.0
+    return [scores, deltas]
+
+
+PROPOSAL_FIELDS = dict(input_height=64, input_width=96, rpn_stride=16, roi_min_size=4.0, nms_iou_threshold=0.7,
+                       pre_nms_top_n=40, post_nms_top_n=20, anchor_sizes=[16.0, 32.0], anchor_ratios=[0.5, 1.0, 2.0])
+TAO_PROPOSAL_FIELDS = dict(input_height=384, input_width=1248, rpn_stride=16, roi_min_size=1.0, nms_iou_threshold=0.7,
+                           pre_nms_top_n=3000, post_nms_top_n=300, anchor_sizes=[64.0, 128.0, 256.0],
+                           anchor_ratios=[1.0, 0.5, 2.0])
+
+
+def _proposal_frcnn(name, op, seed, batch, grid, fields=PROPOSAL_FIELDS, **options) -> PluginCase:
+    attrs = dict(fields)
+    anchors = len(attrs["anchor_sizes"]) * len(attrs["anchor_ratios"])
+    return PluginCase(op, name, attrs, lambda: rpn_inputs(seed, batch, anchors, *grid, **options))
+
+
+CASES = CASES + (
+    _proposal_frcnn("random, batch 3", "ProposalDynamic", 91, 3, (4, 6), delta_scale=0.4),
+    _proposal_frcnn("equal scores, boxes over the borders", "Proposal", 92, 2, (4, 6), equal_scores=True,
+                    delta_scale=2.0),
+    _proposal_frcnn("every box under roi_min_size (-inf scores, still output)", "Proposal", 93, 2, (4, 6),
+                    fields=dict(PROPOSAL_FIELDS, roi_min_size=500.0), delta_scale=1.0),
+    _proposal_frcnn("overflowing deltas (exp -> inf, clip)", "ProposalDynamic", 94, 2, (4, 6), overflow=True),
+    _proposal_frcnn("fewer candidates than post_nms_top_n", "ProposalDynamic", 95, 2, (1, 2),
+                    fields=dict(PROPOSAL_FIELDS, post_nms_top_n=10, pre_nms_top_n=3, anchor_sizes=[16.0],
+                                anchor_ratios=[1.0, 2.0]), delta_scale=0.1),
+    _proposal_frcnn("TAO's 384x1248, pre 3000, post 300, batch 2", "ProposalDynamic", 96, 2, (24, 78),
+                    fields=TAO_PROPOSAL_FIELDS, delta_scale=0.2),
+    _proposal_frcnn("pre_nms_top_n 6000 (above TensorRT's NMS layer limit)", "ProposalDynamic", 97, 1, (24, 78),
+                    fields=dict(TAO_PROPOSAL_FIELDS, pre_nms_top_n=6000, nms_iou_threshold=0.5), delta_scale=0.2),
+)
+
+# ----------------------------------------------------------------------------- EfficientNMS
+
+def efficient_inputs(seed: int, batch: int, anchors: int, classes: int, per_class: bool = False,
+                     anchor_batch: int = 0, coding: int = 0, ties: bool = False, logits: bool = False,
+                     flipped: bool = False, empty_image: int | None = None) -> list[np.ndarray]:
+    """EfficientNMS_TRT inputs like tests/test_modernize_batched_nms.py's: boxes [N, A, 4] or
+    [N, A, C, 4] with ``per_class`` (corners in [0, 1], their axes swapped in every third box with
+    ``flipped``; centre-size with ``coding`` 1: regressions around 0 with anchors), scores [N, A, C]
+    (uniform, logits with ``logits``, quarters with ``ties``, all 0.1 in ``empty_image``) and, with
+    ``anchor_batch`` 1 or N, anchors [anchor_batch, A, 4] (centre-size with ``coding`` 1)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.0, 1.0, (batch, anchors, 2))
+    size = rng.uniform(0.05, 0.5, (batch, anchors, 2))
+    boxes = np.concatenate([centre - size / 2, centre + size / 2], -1)
+    if flipped:
+        boxes[:, ::3] = boxes[:, ::3][..., [2, 3, 0, 1]]
+    if coding == 1:
+        boxes = rng.normal(0, 0.3, boxes.shape) if anchor_batch else np.concatenate([centre, size], -1)
+    if per_class:
+        boxes = boxes[:, :, None, :] + rng.normal(0, 0.02, (batch, anchors, classes, 4))
+    scores = rng.normal(-1, 2, (batch, anchors, classes)) if logits else rng.uniform(0, 1, (batch, anchors, classes))
+    if ties:
+        scores = rng.integers(0, 4, scores.shape) / 3
+    if empty_image is not None:
+        scores[empty_image] = 0.1
+    inputs = [boxes.astype(np.float32), scores.astype(np.float32)]
+    if anchor_batch:
+        c = rng.uniform(0.0, 1.0, (anchor_batch, anchors, 2))
+        wh = rng.uniform(0.05, 0.5, (anchor_batch, anchors, 2))
+        inputs.append((np.concatenate([c, wh], -1) if coding == 1 else np.concatenate([c - wh / 2, c + wh / 2], -1))
+                      .astype(np.float32))
+    return inputs
+
+
+def _efficient(name, seed, batch, anchors, classes, max_output, fields=None, **options) -> PluginCase:
+    attrs = dict(score_threshold=0.3, iou_threshold=0.5, max_output_boxes=max_output, background_class=-1,
+                 score_activation=0, box_coding=options.get("coding", 0), plugin_version="1")
+    attrs.update(fields or {})
+    return PluginCase("EfficientNMS_TRT", name, attrs, lambda: efficient_inputs(seed, batch, anchors, classes, **options))
+
+
+CASES = CASES + (
+    _efficient("corners, batch 3", 101, 3, 90, 4, 20),
+    _efficient("anchors, corners", 102, 3, 90, 4, 20, anchor_batch=1),
+    _efficient("anchors, centre-size (exp)", 103, 3, 90, 4, 20, anchor_batch=1, coding=1),
+    _efficient("anchors per image, centre-size", 104, 2, 90, 4, 20, anchor_batch=2, coding=1),
+    _efficient("centre-size boxes, no anchors", 105, 2, 90, 4, 20, coding=1),
+    _efficient("per-class boxes", 106, 3, 90, 4, 20, per_class=True),
+    _efficient("class_agnostic with per-class boxes (no rewrite)", 107, 2, 90, 4, 30, {"class_agnostic": 1},
+               per_class=True),
+    _efficient("class_agnostic, flipped corners", 108, 2, 90, 4, 30, {"class_agnostic": 1}, flipped=True),
+    _efficient("score_activation, background 0", 109, 3, 90, 4, 20, {"score_activation": 1, "background_class": 0},
+               logits=True),
+    _efficient("ties, background 2, an empty image", 110, 2, 60, 4, 60, {"background_class": 2}, ties=True,
+               empty_image=1),
+    _efficient("over 5000 candidates: the first 5000 reach NMS", 111, 1, 2000, 4, 6000, {"score_threshold": 0.05,
+                                                                                          "iou_threshold": 1.0}),
+    _efficient("nothing above the threshold", 112, 2, 50, 3, 10, {"score_threshold": 0.9999}),
+)
+
 # Plugins by folder name (plugins/<name>/) and the ops they answer to.
 PLUGIN_FOLDERS = {
     "BatchTilePlugin": ("BatchTilePlugin_TRT",),

@@ -11,7 +11,8 @@ Proposal
   anchor; A = len(anchor_sizes) * len(anchor_ratios), anchor a = size_index * n_ratios + ratio_index.
 - the creator stores sqrt(ratio): anchor_w = size * sqrt(ratio), anchor_h = size / sqrt(ratio);
   anchor centre ((w + 0.5) * rpn_stride, (h + 0.5) * rpn_stride); the std scaling is 1.
-- decode: cx = acx + aw * tx, w' = exp(tw) * aw, x1 = cx - w'/2, x2 = x1 + w' (same for y); clip to
+- decode: cx = acx + aw * tx, w' = exp(tw) * aw, x1 = cx - w'/2, x2 = x1 + w' (same for y; exp computed
+  in double and rounded, ``exp_f32``); clip to
   [0, input_width - 1] x [0, input_height - 1]; a box with x2 - x1 <= roi_min_size or
   y2 - y1 <= roi_min_size gets score -inf (it is NOT dropped: it can still be output).
 - order by score, descending, stable (CUB radix sort); keep the first pre_nms_top_n; greedy NMS
@@ -60,7 +61,7 @@ def decode_proposals(scores, deltas, *, input_height, input_width, rpn_stride, r
     tx, ty, tw, th = (deltas[:, :, i] for i in range(4))
     with np.errstate(over="ignore", invalid="ignore"):  # large deltas overflow exp, as on the GPU
         cx, cy = cx_anchor + aw * tx, cy_anchor + ah * ty
-        bw, bh = np.exp(tw) * aw, np.exp(th) * ah
+        bw, bh = exp_f32(tw) * aw, exp_f32(th) * ah
         x1, y1 = cx - bw / 2, cy - bh / 2
         x2, y2 = bw + x1, bh + y1
     x1, x2 = (_clip_like_kernel(v, input_width - 1) for v in (x1, x2))
@@ -69,6 +70,13 @@ def decode_proposals(scores, deltas, *, input_height, input_width, rpn_stride, r
     scores = np.where(too_small, np.float32(-np.inf), scores).astype(np.float32)
     boxes = np.stack([x1, y1, x2, y2], axis=-1).reshape(n, -1, 4)
     return boxes.astype(np.float32), scores.reshape(n, -1)
+
+
+def exp_f32(x: np.ndarray) -> np.ndarray:
+    """exp of float32 values computed in double and rounded to float32 (an overflow is inf): numpy's
+    float32 exp is not correctly rounded and its result depends on the CPU's SIMD path; this one equals
+    the C++ host implementation's on every machine (the GPU's expf is within 2 ulp of it)."""
+    return np.exp(np.asarray(x, np.float32).astype(np.float64)).astype(np.float32)
 
 
 def _clip_like_kernel(v: np.ndarray, high: int) -> np.ndarray:

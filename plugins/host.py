@@ -6,7 +6,8 @@ the library is not built, or an input is not finite, the numpy reference runs in
 Today: MultilevelProposeROI_TRT (MaskRCNN's proposals, nearly all of its CPU time in numpy),
 MultilevelCropAndResize_TRT and GenerateDetection_TRT (its second stage), BatchedNMS_TRT /
 BatchedNMSDynamic_TRT, NMS_TRT / NMSDynamic_TRT, BatchTilePlugin_TRT, ResizeNearest_TRT,
-SpecialSlice_TRT and CropAndResize / CropAndResizeDynamic.
+SpecialSlice_TRT, CropAndResize / CropAndResizeDynamic, Proposal / ProposalDynamic and
+EfficientNMS_TRT.
 The library is found at $TAOSTREAM_PLUGINS_HOST_LIBRARY, else in the checkout's build/plugins/
 (``cmake -S . -B build && cmake --build build --target taostream_plugins_host``, or
 ``build_plugin_host_library()``).
@@ -93,7 +94,8 @@ generate_detection_host, nms_host = host_calls.generate_detection_host, host_cal
 batched_nms_host, static_batched_nms_host = host_calls.batched_nms_host, host_calls.static_batched_nms_host
 batch_tile_host, resize_nearest_host = host_calls.batch_tile_host, host_calls.resize_nearest_host
 special_slice_host = host_calls.special_slice_host
-frcnn_crop_and_resize_host = host_calls.frcnn_crop_and_resize_host
+frcnn_crop_and_resize_host, proposal_host = host_calls.frcnn_crop_and_resize_host, host_calls.proposal_host
+efficient_nms_host = host_calls.efficient_nms_host
 
 
 def host_implementation_for(op: str):

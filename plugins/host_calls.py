@@ -47,7 +47,7 @@ def bind(reference_module, maskrcnn_module, library=None, frcnn_module=None) -> 
     static_batched_nms_host.numpy_reference = pluginref.reference_for("BatchedNMS_TRT")
     nms_host.numpy_reference = pluginref.nms_reference
     _bind_references()
-    _bind_frcnn_references()
+    _bind_frcnn_and_efficient_nms_references()
 
 
 # C functions: (argument types, result type). A library lacking one was built from older sources.
@@ -401,9 +401,91 @@ def frcnn_crop_and_resize_host(attrs: dict, inputs: list, library=None, op: str 
     return [out]
 
 
-def _bind_frcnn_references() -> None:
+# ----------------------------------------------------------------------------- Proposal (FasterRCNN)
+
+FUNCTIONS.update({
+    "taostream_proposal": ([ctypes.c_int32] * 7 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 3 + [_F32P, ctypes.c_int32]
+                           + [_F32P] * 4, ctypes.c_int),
+})
+
+
+def proposal_host(attrs: dict, inputs: list, library=None, op: str = "Proposal") -> list[np.ndarray]:
+    """Proposal / ProposalDynamic by the host library: frcnn.proposal_adapter's checks and output
+    rois [N, post_nms_top_n, 4, 1]; the reference runs instead without a library, for inputs it would
+    refuse or read otherwise, or NaN scores."""
+    library = library or _library()
+    if library is None or frcnn is None or len(inputs) < 2:
+        return _frcnn_reference(op, attrs, inputs)
+    p = frcnn.proposal_attributes(attrs)  # the reference's error for missing fields
+    scores, deltas = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+    sizes = np.ascontiguousarray(np.asarray(p["anchor_sizes"], np.float32).reshape(-1))
+    ratios = np.ascontiguousarray(np.asarray(p["anchor_ratios"], np.float32).reshape(-1))
+    if (scores.ndim != 4 or scores.shape[1] != sizes.size * ratios.size or deltas.size != 4 * scores.size
+            or 0 in scores.shape or p["pre_nms_top_n"] <= 0 or p["post_nms_top_n"] <= 0
+            or p["input_height"] < 2 or p["input_width"] < 2):
+        return _frcnn_reference(op, attrs, inputs)
+    n, a, h, w = scores.shape
+    scores, deltas = np.ascontiguousarray(scores), np.ascontiguousarray(deltas)
+    rois = np.empty((n, p["post_nms_top_n"], 4, 1), np.float32)
+    status = library.taostream_proposal(
+        n, a, h, w, p["input_height"], p["input_width"], p["rpn_stride"], p["roi_min_size"], p["nms_iou_threshold"],
+        p["pre_nms_top_n"], p["post_nms_top_n"], sizes.size, _pointer(sizes), ratios.size, _pointer(ratios),
+        _pointer(scores), _pointer(deltas), _pointer(rois))
+    if status != OK:
+        return _frcnn_reference(op, attrs, inputs)
+    return [rois]
+
+
+# ----------------------------------------------------------------------------- EfficientNMS_TRT
+
+FUNCTIONS.update({
+    "taostream_efficient_nms": ([ctypes.c_int32] * 9 + [ctypes.c_float] * 2 + [ctypes.c_int32] * 2 + [_F32P] * 3 + [
+        ctypes.POINTER(ctypes.c_int32), _F32P, _F32P, ctypes.POINTER(ctypes.c_int32)], ctypes.c_int),
+})
+
+
+def efficient_nms_host(attrs: dict, inputs: list, library=None) -> list[np.ndarray]:
+    """EfficientNMS_TRT by the host library: pluginref.efficient_nms_reference's checks and outputs
+    (num_detections [N, 1], boxes [N, K, 4], scores [N, K], classes int32 [N, K]); the reference runs
+    instead without a library, for inputs it would refuse or read otherwise, or that are not finite
+    (a NaN score, a non-finite box or anchor, a candidate box the decoder makes infinite)."""
+    library = library or _library()
+    if library is None or len(inputs) < 2:
+        return pluginref.efficient_nms_reference(attrs, inputs)
+    p = pluginref.efficient_nms_parameters(attrs)  # the reference's errors
+    boxes, scores = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+    anchors = np.asarray(inputs[2], np.float32) if len(inputs) > 2 else None
+    if scores.ndim != 3 or 0 in scores.shape:
+        return pluginref.efficient_nms_reference(attrs, inputs)
+    n, count, classes = scores.shape
+    box_classes = boxes.size // (n * count * 4)
+    anchor_batch = 0 if anchors is None else (anchors.shape[0] if anchors.ndim else -1)
+    if (box_classes not in (1, classes) or boxes.size != n * count * box_classes * 4
+            or (anchors is not None and (anchor_batch not in (1, n) or anchors.size != anchor_batch * count * 4))):
+        return pluginref.efficient_nms_reference(attrs, inputs)
+    boxes, scores = np.ascontiguousarray(boxes), np.ascontiguousarray(scores)
+    anchors = None if anchors is None else np.ascontiguousarray(anchors)
+    k = p.max_output_boxes
+    num, out_boxes = np.zeros((n, 1), np.int32), np.zeros((n, k, 4), np.float32)
+    out_scores, out_classes = np.zeros((n, k), np.float32), np.zeros((n, k), np.int32)
+    int32p = ctypes.POINTER(ctypes.c_int32)
+    status = library.taostream_efficient_nms(
+        n, count, classes, box_classes, anchor_batch, p.box_coding, p.background_class, int(p.class_agnostic),
+        int(p.score_activation), float(p.sort_threshold()), p.iou_threshold, k, pluginref.EFFICIENT_NMS_SELECTED_BOXES,
+        _pointer(boxes), _pointer(scores), None if anchors is None else _pointer(anchors),
+        num.ctypes.data_as(int32p), _pointer(out_boxes), _pointer(out_scores), out_classes.ctypes.data_as(int32p))
+    if status != OK:
+        return pluginref.efficient_nms_reference(attrs, inputs)
+    return [num, out_boxes, out_scores, out_classes]
+
+
+def _bind_frcnn_and_efficient_nms_references() -> None:
+    efficient_nms_host.numpy_reference = pluginref.efficient_nms_reference
     frcnn_crop_and_resize_host.numpy_reference = pluginref.reference_for("CropAndResize")
+    proposal_host.numpy_reference = pluginref.reference_for("Proposal")
 
 
 HOST_IMPLEMENTATIONS.update({"CropAndResize": frcnn_crop_and_resize_host,
-                             "CropAndResizeDynamic": frcnn_crop_and_resize_host})
+                             "CropAndResizeDynamic": frcnn_crop_and_resize_host,
+                             "Proposal": proposal_host, "ProposalDynamic": proposal_host,
+                             "EfficientNMS_TRT": efficient_nms_host})

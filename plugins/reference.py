@@ -373,7 +373,7 @@ def efficient_decode(boxes: np.ndarray, anchors: np.ndarray | None, box_coding: 
             return _reorder_corners(boxes) + _reorder_corners(anchors)
         a0, a1, a2, a3 = (anchors[..., i] for i in range(4))
         boxes = np.stack([boxes[..., 0] * a2 + a0, boxes[..., 1] * a3 + a1,
-                          a2 * np.exp(boxes[..., 2]), a3 * np.exp(boxes[..., 3])], axis=-1).astype(f)
+                          a2 * exp_f32(boxes[..., 2]), a3 * exp_f32(boxes[..., 3])], axis=-1).astype(f)
     if box_coding == 0:
         return boxes
     half = boxes[..., 2:] * f(0.5)
@@ -404,7 +404,8 @@ def efficient_nms_reference(attrs: dict, inputs: list) -> list[np.ndarray]:
     - greedy NMS over that single list: a candidate is dropped when a kept box (of the same class
       unless class_agnostic) has IoU >= iou_threshold (inclusive); stop at max_output_boxes.
     - outputs: num_detections int32 [N, 1]; boxes [N, K, 4] as corners (centre-size input is
-      converted, no clipping); scores [N, K] (sigmoid applied when score_activation); classes int32
+      converted, no clipping); scores [N, K] (sigmoid applied when score_activation; its exp, like the
+      decoder's, computed in double and rounded: ``exp_f32``); classes int32
       [N, K]; unused slots are 0.
     - documented deviation: for thresholds under 0.007 the plugin's dense path keeps sub-threshold
       elements as candidates with score -32768; this reference drops them as the README describes.
@@ -440,7 +441,7 @@ def efficient_nms_reference(attrs: dict, inputs: list) -> list[np.ndarray]:
         raw = flat[order[kept]]
         outputs[0][image] = len(kept)
         outputs[1][image, : len(kept)] = cand_boxes[kept]
-        outputs[2][image, : len(kept)] = 1.0 / (1.0 + np.exp(-raw)) if p.score_activation else raw
+        outputs[2][image, : len(kept)] = 1.0 / (1.0 + exp_f32(-raw)) if p.score_activation else raw
         outputs[3][image, : len(kept)] = class_of[kept]
     return outputs
 

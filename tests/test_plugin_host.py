@@ -228,8 +228,9 @@ def test_plugins_check_has_a_row_per_plugin_and_check(library, tmp_path):
     assert {r["plugin"] for r in rows} == set(PLUGIN_FOLDERS)
     checked = [r for r in rows if r["plugin"] in ("BatchedNMS", "NMS", "MultilevelProposeROI")]
     assert len(checked) >= 20 and all(r["result"] == "equal" for r in checked)
-    assert {r["result"] for r in rows if r["plugin"] == "Proposal"} == {"no host implementation yet"}
-    assert {r["result"] for r in rows if r["plugin"] in ("BatchTilePlugin", "ResizeNearest", "SpecialSlice")} == {"equal"}
+    assert {r["result"] for r in rows} == {"equal"}  # every plugin folder has a host implementation now
+    assert {r["plugin"] for r in rows if "Proposal" in r["check"] or "CropAndResize:" in r["check"]} >= {
+        "Proposal", "CropAndResize"}
     assert any("shareLocation 0" in r["check"] for r in checked) and any("background" in r["check"] for r in checked)
     assert "BatchedNMS_TRT: static plugin count [N]" in result.stdout and ", 0 differ" in result.stdout
 
@@ -611,3 +612,181 @@ def test_crop_and_resize_host_falls_back_and_refuses_like_the_reference(library)
         plugin_host.frcnn_crop_and_resize_host({"crop_height": 3}, [fmap, rois], library)
     assert implementation_for("CropAndResize") is implementation_for("CropAndResizeDynamic") is \
         plugin_host.frcnn_crop_and_resize_host
+
+
+# ----------------------------------------------------------------------------- Proposal (FasterRCNN)
+
+def _proposal_cases():
+    """tests/test_modernize_frcnn.py's Proposal cases: (name, fields, scores, deltas)."""
+    from taostream.plugins.checks import PROPOSAL_FIELDS, TAO_PROPOSAL_FIELDS, rpn_inputs
+
+    for batch in (1, 3):
+        yield f"random, batch {batch}", PROPOSAL_FIELDS, *rpn_inputs(batch, batch, 6, 4, 6, delta_scale=0.4)
+    scores, deltas = rpn_inputs(7, 2, 6, 4, 6, equal_scores=True)
+    deltas = np.random.default_rng(7).uniform(-3, 3, deltas.shape).astype(np.float32)
+    yield "equal scores: anchor order; boxes over the borders", PROPOSAL_FIELDS, scores, deltas
+    yield ("every box under roi_min_size", dict(PROPOSAL_FIELDS, roi_min_size=500.0),
+           *rpn_inputs(3, 2, 6, 4, 6, delta_scale=1.0))
+    yield "overflowing deltas", PROPOSAL_FIELDS, *rpn_inputs(13, 2, 6, 4, 6, overflow=True)
+    for pre in (3, 100):
+        fields = dict(PROPOSAL_FIELDS, post_nms_top_n=10, pre_nms_top_n=pre, anchor_sizes=[16.0], anchor_ratios=[1.0, 2.0])
+        yield f"fewer candidates than post_nms_top_n (pre {pre})", fields, *rpn_inputs(pre, 2, 2, 1, 2, delta_scale=0.1)
+    yield "TAO's geometry, batch 2", TAO_PROPOSAL_FIELDS, *rpn_inputs(17, 2, 9, 24, 78, delta_scale=0.2)
+
+
+@pytest.mark.parametrize("op", ["Proposal", "ProposalDynamic"])
+def test_proposal_host_equals_the_reference_on_the_modernize_cases(library, op):
+    names = []
+    for name, fields, scores, deltas in _proposal_cases():
+        host = plugin_host.proposal_host(fields, [scores, deltas], library, op)
+        reference = pluginref_frcnn.proposal_reference(scores, deltas, **fields)
+        assert host[0].tobytes() == reference.tobytes() and host[0].shape == reference.shape, name
+        if "border" in name:
+            assert reference.min() == 0.0 and reference.max() == 1.0
+        if "pre 3" in name:
+            assert not host[0][:, 3:].any() and host[0][:, :3].any()
+        names.append(name)
+    assert len(names) == 8
+
+
+@pytest.mark.parametrize("threshold, rois", [(0.7, 1), (0.75, 2)])
+def test_proposal_host_plus_one_iou_by_hand(library, threshold, rois):
+    # two concentric anchors (2 and 2.5 pixels): IoU with the +1 convention (3*3)/(3.5*3.5) = 0.735
+    fields = dict(input_height=100, input_width=100, rpn_stride=20, roi_min_size=0.0, nms_iou_threshold=threshold,
+                  pre_nms_top_n=2, post_nms_top_n=2, anchor_sizes=[2.0, 2.5], anchor_ratios=[1.0])
+    scores = np.array([0.9, 0.8], np.float32).reshape(1, 2, 1, 1)
+    (out,) = plugin_host.proposal_host(fields, [scores, np.zeros((1, 8, 1, 1), np.float32)], library)
+    assert np.count_nonzero(out[0, :, 2, 0]) == rois
+    np.testing.assert_array_equal(out[0, 0, :, 0] * 99, np.float32([9, 9, 11, 11]))  # the first anchor, kept
+
+
+def test_proposal_decode_rounds_exp_from_double(library):
+    # exp(2^-24) rounds to 1 + 2^-23 in float32, numpy's float32 exp gives 1.0: with it the 1000-pixel
+    # anchor centred at x = 1000 would start exactly at 500
+    fields = dict(input_height=4000, input_width=4000, rpn_stride=2000, roi_min_size=0.0, nms_iou_threshold=0.7,
+                  pre_nms_top_n=1, post_nms_top_n=1, anchor_sizes=[1000.0], anchor_ratios=[1.0])
+    scores = np.ones((1, 1, 1, 1), np.float32)
+    deltas = np.float32([0, 0, 5.9604645e-08, 0]).reshape(1, 4, 1, 1)
+    boxes, _ = pluginref_frcnn.decode_proposals(scores, deltas, **{k: fields[k] for k in (
+        "input_height", "input_width", "rpn_stride", "roi_min_size", "anchor_sizes", "anchor_ratios")})
+    assert boxes[0, 0, 0] < 500 and boxes[0, 0, 1] == 500  # x1 moved by the wider box, y1 not
+    reference = pluginref_frcnn.proposal_reference(scores, deltas, **fields)
+    assert reference[0, 0, 1] != reference[0, 0, 0]
+    _assert_same(plugin_host.proposal_host(fields, [scores, deltas], library), [reference])
+
+
+def test_proposal_host_falls_back_and_refuses_like_the_reference(library):
+    from taostream.plugins.checks import PROPOSAL_FIELDS, rpn_inputs
+
+    scores, deltas = rpn_inputs(1, 1, 6, 4, 6)
+    scores[0, 2, 1, 1] = np.nan  # a NaN score: the reference's answer
+    _assert_same(plugin_host.proposal_host(PROPOSAL_FIELDS, [scores, deltas], library),
+                 [pluginref_frcnn.proposal_reference(scores, deltas, **PROPOSAL_FIELDS)])
+    with pytest.raises(ValueError, match="anchor_sizes x anchor_ratios give 3"):
+        plugin_host.proposal_host(dict(PROPOSAL_FIELDS, anchor_ratios=[1.0, 2.0, 0.5], anchor_sizes=[16.0]),
+                                  [scores, deltas], library)
+    with pytest.raises(ValueError, match="rpn_stride"):
+        plugin_host.proposal_host({k: v for k, v in PROPOSAL_FIELDS.items() if k != "rpn_stride"}, [scores, deltas],
+                                  library)
+    assert implementation_for("Proposal") is implementation_for("ProposalDynamic") is plugin_host.proposal_host
+
+
+# ----------------------------------------------------------------------------- EfficientNMS
+
+def _efficient_outputs_equal(host, reference, name=""):
+    assert len(host) == len(reference) == 4, name
+    for got, expected in zip(host, reference):
+        assert got.shape == expected.shape and got.dtype == expected.dtype, name
+        assert got.tobytes() == expected.tobytes(), name
+
+
+@pytest.mark.parametrize("case", [
+    dict(),  # tests/test_modernize_batched_nms.py's test_efficient_random cases ...
+    dict(anchor_batch=1),
+    dict(anchor_batch=1, coding=1),
+    dict(per_class=True),
+    dict(class_agnostic=1),
+    dict(score_activation=1, background_class=0, logits=True),
+    dict(background_class=2, max_output=60),
+    dict(score_threshold=0.9999),  # nothing above the threshold
+    dict(per_class=True, class_agnostic=1),  # ... and what the rewrite refuses: a plugin's case
+    dict(anchor_batch=3, coding=1),  # anchors per image
+    dict(coding=1),  # centre-size boxes without anchors
+    dict(flipped=True, class_agnostic=1),  # corners in any axis order
+    dict(ties=True, background_class=2, empty_image=1, max_output=60),
+    dict(ties=True, score_activation=1, logits=True, score_threshold=0.0),  # threshold 0: -32768 in logit space
+])
+def test_efficient_nms_host_equals_the_reference(library, case):
+    from taostream.plugins.checks import efficient_inputs
+
+    case = dict(case)
+    options = {key: case.pop(key) for key in ("anchor_batch", "coding", "per_class", "logits", "flipped", "ties",
+                                              "empty_image") if key in case}
+    max_output = case.pop("max_output", 20)
+    attrs = mg.efficient_nms_attrs(max_output, box_coding=options.get("coding", 0), **case)
+    inputs = efficient_inputs(len(str(case)) + len(options), 3, 90, 4, **options)
+    host = plugin_host.efficient_nms_host(attrs, inputs, library)
+    reference = pluginref.efficient_nms_reference(attrs, inputs)
+    _efficient_outputs_equal(host, reference, str(case))
+    if case.get("score_threshold") == 0.9999:
+        assert not host[0].any() and not host[1].any()
+    elif "empty_image" in options:
+        assert host[0][1] == 0 and host[0][0] > 0
+    else:
+        assert host[0].min() > 0
+    if case.get("background_class", -1) >= 0:
+        valid = np.arange(max_output)[None, :] < host[0]
+        assert case["background_class"] not in host[3][valid]
+
+
+def test_efficient_nms_host_hand_worked_case(library):
+    """tests/test_modernize_batched_nms.py's: IoU exactly 0.5 suppresses (>=); a score equal to the
+    threshold is kept (>=); padding 0; centre-size boxes come out as corners."""
+    boxes = np.array([[[0.5, 0.5, 0.5, 0.5], [0.5, 0.375, 0.5, 0.25], [0.2, 0.2, 0.2, 0.2]]], np.float32)
+    scores = np.array([[[0.9], [0.8], [0.3]]], np.float32)
+    attrs = mg.efficient_nms_attrs(4, box_coding=1, score_threshold=0.3)
+    host = plugin_host.efficient_nms_host(attrs, [boxes, scores], library)
+    _efficient_outputs_equal(host, pluginref.efficient_nms_reference(attrs, [boxes, scores]))
+    num, out_boxes, out_scores, classes = host
+    assert num.tolist() == [[2]]
+    np.testing.assert_allclose(out_boxes[0], [[0.25, 0.25, 0.75, 0.75], [0.1, 0.1, 0.3, 0.3], [0] * 4, [0] * 4], atol=1e-7)
+    np.testing.assert_array_equal(out_scores[0], np.float32([0.9, 0.3, 0, 0]))
+    np.testing.assert_array_equal(classes[0], [0, 0, 0, 0])
+
+
+def test_efficient_nms_host_keeps_the_plugins_5000_candidates(library):
+    from taostream.plugins.checks import efficient_inputs
+
+    inputs = efficient_inputs(11, 1, 2000, 4)  # about 7600 elements above 0.05
+    attrs = mg.efficient_nms_attrs(6000, score_threshold=0.05, iou_threshold=1.0)  # only identical boxes suppress
+    host = plugin_host.efficient_nms_host(attrs, inputs, library)
+    _efficient_outputs_equal(host, pluginref.efficient_nms_reference(attrs, inputs))
+    assert host[0].tolist() == [[pluginref.EFFICIENT_NMS_SELECTED_BOXES]]
+
+
+def test_efficient_nms_host_falls_back_and_refuses_like_the_reference(library):
+    from taostream.plugins.checks import efficient_inputs
+
+    boxes, scores, anchors = efficient_inputs(5, 2, 30, 3, anchor_batch=1, coding=1)
+    boxes[1, 4, 2] = 100.0  # exp(100) overflows: an infinite width, NaN corners in the reference's arithmetic
+    attrs = mg.efficient_nms_attrs(10, box_coding=1, score_threshold=0.0)
+    _efficient_outputs_equal(plugin_host.efficient_nms_host(attrs, [boxes, scores, anchors], library),
+                             pluginref.efficient_nms_reference(attrs, [boxes, scores, anchors]))
+    scores[0, 3, 1] = np.nan
+    _efficient_outputs_equal(plugin_host.efficient_nms_host(attrs, [boxes, scores, anchors], library),
+                             pluginref.efficient_nms_reference(attrs, [boxes, scores, anchors]))
+    with pytest.raises(ValueError, match="box_coding 2"):
+        plugin_host.efficient_nms_host(mg.efficient_nms_attrs(10, box_coding=2), [boxes, scores], library)
+    with pytest.raises(ValueError, match="lacks"):
+        plugin_host.efficient_nms_host({"score_threshold": 0.5}, [boxes, scores], library)
+    assert implementation_for("EfficientNMS_TRT") is plugin_host.efficient_nms_host
+
+
+def test_efficient_nms_output_sigmoid_rounds_exp_from_double():
+    # score_activation: sigmoid(0.94708097) = 1 / (1 + exp(-0.94708097)); exp in double and rounded gives
+    # 0.3878716 and the score 0.7205277; numpy's float32 exp (AVX path here) gave 0.38787156 and 0.7205278
+    boxes = np.float32([[[0, 0, 1, 1]]])
+    scores = np.float32([[[0.94708097]]])
+    attrs = mg.efficient_nms_attrs(1, score_activation=1, score_threshold=0.0)
+    score = pluginref.efficient_nms_reference(attrs, [boxes, scores])[2][0, 0]
+    assert score == np.float32(1.0) / (np.float32(1.0) + np.float32(0.3878716)) == np.float32(0.7205277)

@@ -13,7 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Kernels with float multiplies and adds (the no-contraction test applies to them) ...
 KERNELS = ("plugins/MultilevelProposeROI/multilevelProposeROIKernels.cu", "plugins/NMS/nmsKernels.cu",
-           "plugins/CropAndResize/cropAndResizeKernels.cu")
+           "plugins/CropAndResize/cropAndResizeKernels.cu", "plugins/Proposal/proposalKernels.cu",
+           "plugins/EfficientNMS/efficientNMSKernels.cu")
 # ... and every kernel source the CMake target builds.
 ALL_KERNELS = KERNELS + ("plugins/BatchTilePlugin/batchTileKernels.cu", "plugins/ResizeNearest/resizeNearestKernels.cu",
                          "plugins/SpecialSlice/specialSliceKernels.cu")
