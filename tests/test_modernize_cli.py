@@ -100,7 +100,9 @@ def test_calibration_cache_becomes_qdq(tmp_path, capsys):
 
     source, cache, out = tmp_path / "tiny.onnx", tmp_path / "cal.bin", tmp_path / "int8.onnx"
     onnx.save(mg.tiny_ssd_model(), source)
-    write_calibration_cache(cache, CalibrationCache(header_for("8.6.1"), {"Input": 100.0 / 127}))
+    # a TensorRT cache holds every layer's output too: TensorRT runs a layer in INT8 only with both ranges
+    write_calibration_cache(cache, CalibrationCache(header_for("8.6.1"), {"Input": 100.0 / 127, "loc_data": 5.0 / 127,
+                                                                         "conf_raw": 5.0 / 127}))
     assert main(["modernize", str(source), "-o", str(out), "--calibration-cache", str(cache)]) == 0
     report = capsys.readouterr().out
     assert f"INT8 from calibration cache {cache}" in report and "2 weighted ops quantized" in report

@@ -220,7 +220,7 @@ def with_count_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
 def test_post_processing_arithmetic_and_rewrite_nodes_stay_float(images):
     model = with_count_matmul(small_detector())
     cache = cache_for(small_detector(), images)
-    cache.scales.update({"NMS/mask_f": 1 / 127, "dense/MatMul": 0.05})
+    cache.scales.update({"NMS/mask_f": 1 / 127, "dense/MatMul": 0.05, "head_out": 0.05})
     qdq, report = insert_qdq_from_cache(model, cache, exclude_nodes=["NMS"], strict=True)
     assert report.float_nodes["decode/MatMul_3"].startswith("post-processing")
     assert report.float_nodes["NMS/MatMul_4"] == "excluded by the caller"
@@ -272,6 +272,34 @@ def test_real_detectnet_v2_cache_on_translated_uff(fixtures_dir):
     (cov, bbox), (q_cov, q_bbox) = run(model, feeds), run(qdq, feeds)
     assert np.abs(q_cov - cov).max() <= 0.02
     assert np.abs(q_bbox - bbox).mean() <= 0.05 * np.abs(bbox).mean()
+
+
+def test_a_qat_cache_without_output_scales_keeps_the_output_convolutions_float(fixtures_dir):
+    """NVIDIA's LPDNet US cache comes from TAO's QAT model (ReLU6 everywhere, scales 6/127; TAO's QAT
+    leaves the output layers unquantized), so it has no entry after output_cov/output_bbox. TensorRT's
+    implicit INT8 needs the fused layer's output range and runs those two convolutions in higher
+    precision; the Q/DQ graph used to quantize them (their input has a scale). The backbone's
+    convolutions, whose own outputs have no entry either, get theirs after the fused BN and ReLU6."""
+    import taostream.converter.uff.to_onnx as translator
+    from taostream.converter.model.etlt import read_etlt
+    from tests.conftest import REAL_ETLT
+
+    name = "lpd_usa_detectnet_v2_pruned.etlt"
+    etlt = read_etlt(fixtures_dir / "models" / name, REAL_ETLT[name][0])
+    model = translator.uff_to_onnx(etlt.data, input_name=etlt.input_name)
+    cache = read_calibration_cache(fixtures_dir / "calibration" / "lpd_usa_cal.bin")
+    assert not any(n.startswith("output_") for n in cache.scales)
+    qdq, report = insert_qdq_from_cache(model, cache, network=get_network("lpdnet"), strict=True)
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    heads = {"output_cov/convolution/nchw/Conv", "output_bbox/convolution/nchw/Conv"}
+    assert heads < set(convs) and sorted(report.quantized_nodes) == sorted(set(convs) - heads)
+    for head in heads:
+        assert report.float_nodes[head].startswith("no cache scale for its output")
+    assert any("TensorRT's implicit INT8 runs it in higher precision too" in line for line in report.lines())
+    producers = {o: n for n in qdq.graph.node for o in n.output}
+    for conv in (n for n in qdq.graph.node if n.op_type == "Conv"):
+        weight_from = producers.get(conv.input[1])
+        assert (weight_from is not None and weight_from.op_type == "DequantizeLinear") == (conv.name not in heads)
 
 
 def _facemask_onnx(fixtures_dir):

@@ -8,7 +8,11 @@ quantization guide recommends:
   cache's per-tensor scale, the weights with per-output-channel symmetric scales computed from the
   weights themselves (opset >= 13; per-tensor below); zero points are 0 (symmetric, int8);
 - do not quantize outputs, and nothing else: NMS, TopK and the other post-processing stay in float;
-- an op whose activation has no scale in the cache stays in float and is reported, never guessed.
+- an op whose activation has no scale in the cache stays in float and is reported, never guessed;
+- so does an op whose output has no scale, neither directly nor after the bias, batch norm,
+  activation and residual add TensorRT fuses into it: TensorRT's implicit INT8 needs the fused
+  layer's output range and runs such a layer in higher precision. QAT caches (TAO's QAT leaves a
+  model's output layers unquantized) have no entries for the output convolutions.
 
 Mapping cache names to ONNX tensors. The real TLT caches (shared/fixtures/calibration) name tensors
 as the UFF/TensorFlow graph did: ``conv1/convolution``, ``bn_conv1/batchnorm/add_1``,
@@ -33,9 +37,14 @@ from taostream.converter.errors import TaostreamError
 WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 # ops that move or reshape values without changing their range
 RANGE_PRESERVING_OPS = ("Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze")
+# ops TensorRT fuses into the weighted op before them (bias, batch norm as a scale, the activation,
+# a residual add): the fused layer's output is the last of them, and an INT8 layer needs its scale
+FUSED_AFTER_WEIGHTED = ("Add", "Sub", "Mul", "Div", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "PRelu",
+                        "Sigmoid", "Tanh", "Elu", "Selu", "HardSigmoid", "Softplus", "HardSwish")
 PER_CHANNEL_MIN_OPSET = 13
 QDQ_MIN_OPSET = 10
 NO_SCALE = "no cache scale for input"
+NO_OUTPUT_SCALE = "no cache scale for its output"
 
 
 class QdqError(TaostreamError):
@@ -111,6 +120,25 @@ def _scale_through_layout(tensor: gs.Variable, scales: dict[str, float]) -> floa
             return None
         tensor = producers[0].inputs[0] if producers[0].inputs else None
         seen += 1
+    return None
+
+
+def output_scale_tensor(node: gs.Node, scales: dict[str, float]) -> str | None:
+    """The tensor after ``node`` that carries its INT8 output scale: its output, or a tensor further
+    down the chain of ops TensorRT fuses into it (bias, batch norm, activation, residual add,
+    layout ops), each the only consumer of the one before. None when the chain has no scale: TensorRT
+    then has no range for the fused layer's output and runs it in higher precision (the network
+    outputs of a QAT model's cache, e.g. LPDNet's output_cov/output_bbox convolutions)."""
+    tensor = node.outputs[0] if node.outputs else None
+    for _ in range(16):
+        if tensor is None:
+            return None
+        if tensor.name in scales:
+            return tensor.name
+        consumers = tensor.outputs
+        if len(consumers) != 1 or consumers[0].op not in FUSED_AFTER_WEIGHTED + RANGE_PRESERVING_OPS:
+            return None
+        tensor = consumers[0].outputs[0] if consumers[0].outputs else None
     return None
 
 
@@ -276,6 +304,10 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
         missing = [node.inputs[i].name for i, s in act.items() if s is None]
         if missing:
             report.float_nodes[label] = f"{NO_SCALE} {', '.join(missing)}"
+            continue
+        if output_scale_tensor(node, scales) is None:
+            report.float_nodes[label] = (f"{NO_OUTPUT_SCALE} {node.outputs[0].name} (nor after the ops TensorRT fuses "
+                                         "into it): TensorRT's implicit INT8 runs it in higher precision too")
             continue
         for i, s in act.items():
             node.inputs[i] = inserter.activation(node.inputs[i], s)
