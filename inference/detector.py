@@ -195,6 +195,15 @@ class Detector:
                          characters=self.bundle.labels)
         return [self._final_filter(d) if isinstance(d, list) else d for d in decoded]
 
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """The runner's raw outputs for a preprocessed batch, run in chunks the model takes and joined
+        on the batch axis."""
+        chunks = [self.runner.infer({self.bundle.input_name: chunk})
+                  for chunk in split_for_model(batch, self.model_batch_limit())]
+        if len(chunks) == 1:
+            return chunks[0]
+        return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
     def detect(self, images: Sequence, sources: Sequence[str] | None = None) -> list[ImageResult]:
         frames = [load_bgr(image) for image in images]
         sources = list(sources) if sources is not None else [
@@ -203,6 +212,11 @@ class Detector:
         decoded_all: list = []
         for chunk in split_for_model(batch, self.model_batch_limit()):
             decoded_all.extend(self.decode(self.runner.infer({self.bundle.input_name: chunk}), len(chunk)))
+        return self.results(frames, letterboxes, sources, decoded_all)
+
+    def results(self, frames: Sequence[np.ndarray], letterboxes: Sequence[Letterbox], sources: Sequence[str],
+                decoded_all: Sequence) -> list[ImageResult]:
+        """Per image: the decoded detections (network pixels) mapped to the frame, or the classification."""
         results = []
         for frame, box, source, decoded in zip(frames, letterboxes, sources, decoded_all):
             height, width = frame.shape[:2]

@@ -8,6 +8,14 @@ IoU in descending reference confidence, and judged against a tolerance chosen fo
 precision. Detections whose confidence is within the score tolerance of the threshold (or of the
 last kept rank) may appear on one side only: a rounding difference legitimately moves them across.
 
+DetectNet_v2 with DBSCAN clustering reports the summed coverage of a cluster's grid cells, and the
+same rule applies one step earlier: a grid cell whose coverage lies on the other side of the
+pre-cluster threshold in the candidate, by a change within the score tolerance, is a borderline
+cell. It is clustered as the reference clusters it (counted at the threshold, or left out), since
+otherwise its whole coverage (0.3 and more) enters or leaves the cluster's sum and a 0.05 move of one
+cell reads as a 15% change of the detection (docs/int8.md). Cells that moved by more than the
+tolerance are clustered as the candidate has them: a real change.
+
 The matching is plain functions on ``parsers.reference.Detection`` lists, so any two result sets can
 be compared (e.g. DeepStream's KITTI output against ``taostream infer``'s).
 """
@@ -63,6 +71,7 @@ class ImageComparison:
     missing: list = field(default_factory=list)  # reference detections the candidate lacks (beyond the borderline)
     extra: list = field(default_factory=list)  # candidate detections the reference lacks (beyond the borderline)
     borderline: int = 0  # one-sided detections within the score band of the threshold/cap: tolerated
+    borderline_cells: int = 0  # DetectNet_v2 DBSCAN: grid cells clustered as in the reference (module doc)
     out_of_tolerance: list = field(default_factory=list)  # PairReport
     worst_iou: float = 1.0
     worst_score_delta: float = 0.0
@@ -209,6 +218,7 @@ class VerifyReport:
                 "matched": sum(i.matched for i in self.images),
                 "missing": sum(len(i.missing) for i in self.images), "extra": sum(len(i.extra) for i in self.images),
                 "borderline": sum(i.borderline for i in self.images),
+                "borderline_cells": sum(i.borderline_cells for i in self.images),
                 "out_of_tolerance": sum(len(i.out_of_tolerance) for i in self.images),
                 "worst_iou": min((i.worst_iou for i in self.images), default=1.0),
                 "worst_score_delta": max((i.worst_score_delta for i in self.images), default=0.0)}
@@ -242,7 +252,8 @@ class VerifyReport:
                        "trained on (or a lower --threshold)")
             return out
         out.append(f"{'PASS' if self.passed else 'FAIL'}: {t['images']} images, {t['matched']} matched, {t['missing']} missing, "
-                   f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline; "
+                   f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline"
+                   + (f" ({t['borderline_cells']} borderline grid cells)" if t["borderline_cells"] else "") + "; "
                    f"worst IoU {t['worst_iou']:.4f}, worst score delta {t['worst_score_delta']:.4g}")
         return out
 
@@ -334,7 +345,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
     from tqdm import tqdm
 
     from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
+    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold, summed_confidences
     from taostream.inference.infer_run import batches
     from taostream.inference.inputs import collect_inputs
     from taostream.inference.backends.runners import cpu_runner
@@ -363,10 +374,62 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         with tqdm(total=None if videos else len(items), unit="image", disable=not request.progress) as bar:
             for batch in batches(_frames(items, request.max_frames), request.batch_size):
                 images, sources = [f for _, f in batch], [s for s, _ in batch]
-                for ref, cand in zip(reference.detect(images, sources), candidate.detect(images, sources)):
+                if summed_confidences(bundle):
+                    refs, cands, cells = _detect_pair(reference, candidate, images, sources, tolerance)
+                else:
+                    refs, cands = reference.detect(images, sources), candidate.detect(images, sources)
+                    cells = [0] * len(images)
+                for ref, cand, count in zip(refs, cands, cells):
                     report.images.append(_compare_result(ref, cand, tolerance, reference.lowest_confidence, classifier, cap))
+                    report.images[-1].borderline_cells = int(count)
                 bar.update(len(batch))
     return report
+
+
+def with_reference_membership(reference: dict, candidate: dict, thresholds: Sequence[float],
+                              tolerance: float) -> tuple[dict, np.ndarray]:
+    """DetectNet_v2 raw outputs of a batch: the candidate's, with every borderline grid cell (its coverage
+    on the other side of its class's pre-cluster threshold than the reference's, by a change of at most
+    ``tolerance``) put on the reference's side: raised to the threshold or lowered just below it.
+    Returns (outputs, borderline cells per image); the outputs unchanged where either side has no
+    coverage grid (a server that decodes)."""
+    from taostream.parsers.reference import MalformedOutputError, select_outputs
+
+    try:
+        ref_cov, _ = select_outputs("detectnet_v2_grid", reference)
+        cand_cov, _ = select_outputs("detectnet_v2_grid", candidate)
+    except MalformedOutputError:
+        return candidate, np.zeros(0, np.int64)
+    ref = np.asarray(ref_cov, np.float32)
+    if ref.shape != np.shape(cand_cov) or ref.ndim != 4 or ref.shape[1] != len(thresholds):
+        return candidate, np.zeros(0, np.int64)
+    cand = np.array(cand_cov, np.float32)
+    limit = np.broadcast_to(np.asarray(thresholds, np.float32).reshape(1, -1, 1, 1), ref.shape)
+    borderline = ((ref >= limit) != (cand >= limit)) & (np.abs(cand - ref) <= np.float32(tolerance))
+    raise_to = borderline & (ref >= limit)
+    cand[raise_to] = limit[raise_to]
+    lower = borderline & ~raise_to
+    cand[lower] = np.nextafter(limit[lower], np.float32(0))
+    name = next(key for key, value in candidate.items() if value is cand_cov)
+    return {**candidate, name: cand}, borderline.reshape(len(ref), -1).sum(axis=1)
+
+
+def _detect_pair(reference, candidate, images: list, sources: list, tolerance: Tolerance) -> tuple[list, list, list]:
+    """(reference results, candidate results, borderline cells per image) of DetectNet_v2 DBSCAN
+    bundles: both models run on the same preprocessed batch, the candidate's borderline cells are
+    clustered as the reference's (with_reference_membership)."""
+    from taostream.converter.model.preprocess import load_bgr
+
+    frames = [load_bgr(image) for image in images]
+    batch, letterboxes = reference.preprocess(frames)
+    ref_out, cand_out = reference.infer(batch), candidate.infer(batch)
+    params = reference.decode_params
+    thresholds = [params.class_threshold(c) for c in range(params.num_classes)]
+    cand_out, cells = with_reference_membership(ref_out, cand_out, thresholds, tolerance.score)
+    n = len(frames)
+    return (reference.results(frames, letterboxes, sources, reference.decode(ref_out, n)),
+            candidate.results(frames, letterboxes, sources, candidate.decode(cand_out, n)),
+            list(cells) if len(cells) else [0] * n)
 
 
 def _compare_result(ref, cand, tolerance: Tolerance, threshold: float, classifier: bool, cap: int) -> ImageComparison:

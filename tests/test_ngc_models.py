@@ -118,12 +118,70 @@ def test_real_models_as_ngc_ships_them_verify_against_fp32(real_inputs, fixtures
     totals = report.totals()
     assert totals["matched"] == (1 if model == FACEMASK else 2), report.lines()  # the face / both plates
     assert totals["missing"] == totals["extra"] == 0 and totals["worst_iou"] >= 0.95, report.lines()
+    assert report.passed, report.lines()
     if (model, precision) == ("lpd_usa_detectnet_v2_pruned.etlt", "int8"):
-        # Known (docs/int8.md): with its real TensorRT 7 cache this pruned model's summed coverage
-        # moves by ~0.22, beyond the INT8 tolerance of 0.1, though every plate box matches.
-        assert not report.passed and 0.1 < totals["worst_score_delta"] < 0.3, report.lines()
-    else:
-        assert report.passed, report.lines()
+        # One grid cell of the left plate (FP32 coverage 0.345) drops under the pre-cluster threshold
+        # 0.3 in INT8: a borderline cell, clustered as in FP32 (docs/int8.md). Counted with it, the
+        # plate's summed coverage moved by 0.20 (verify failed); now the cells' own changes: ~0.05.
+        assert totals["borderline_cells"] >= 1 and totals["worst_score_delta"] < 0.1, report.lines()
+
+
+def _lpd_int8_bundle(fixtures_dir, folder, model):
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+
+    key, cache = LPD_MODELS[model][:2]
+    labels = folder / "labels.txt"
+    labels.write_text("lpd\n")
+    request = BundleRequest(model=fixtures_dir / "models" / model, network="lpdnet", output=folder / "bundle", key=key,
+                            precision="int8", calibration_cache=fixtures_dir / "calibration" / cache)
+    request.labels = labels
+    create_bundle(request)
+    return folder / "bundle"
+
+
+@pytest.mark.parametrize("model", sorted(LPD_MODELS))
+def test_real_lpdnet_int8_verifies_against_fp32_on_six_scenes(fixtures_dir, tmp_path, model):
+    """Both real LPDNet models with their own real caches on six plate scenes (noise seeds 0-5). Judged by
+    the summed coverage with threshold-crossing cells counted, the CCPD model failed on four of them
+    (score deltas 0.10-0.17) and the US model on two, though each plate box matched; their per-cell
+    INT8 errors are alike (docs/int8.md). With borderline cells clustered as in FP32 all pass."""
+    import cv2
+
+    from taostream.inference.verify import VerifyRequest, run_verify
+    from ngc_support import plate_scene
+
+    _, _, (height, width), plate, ink = LPD_MODELS[model]
+    scenes = []
+    for seed in range(6):
+        scenes.append(str(tmp_path / f"scene{seed}.png"))
+        cv2.imwrite(scenes[-1], cv2.cvtColor(plate_scene(height, width, plate, ink, seed=seed), cv2.COLOR_RGB2BGR))
+    report = run_verify(VerifyRequest(bundle=_lpd_int8_bundle(fixtures_dir, tmp_path, model), inputs=scenes,
+                                      progress=False))
+    totals = report.totals()
+    assert report.passed and totals["matched"] == 12 and totals["borderline_cells"] >= 1, report.lines()
+
+
+def test_a_worse_int8_graph_of_the_real_lpdnet_still_fails_verify(fixtures_dir, tmp_path, lpd_inputs):
+    """Borderline cells do not hide real INT8 error: the same model and cache with weights quantized per
+    tensor (one scale per kernel, docs/int8.md) moves the plates' coverage far more and fails."""
+    import onnx
+
+    from taostream.converter.int8.calib_cache import read_calibration_cache
+    from taostream.converter.int8.qdq import insert_qdq_from_cache
+    from taostream.inference.bundle_info import load_bundle
+    from taostream.inference.verify import VerifyRequest, run_verify
+
+    model = "lpd_usa_detectnet_v2_pruned.etlt"
+    bundle = _lpd_int8_bundle(fixtures_dir, tmp_path, model)
+    fp32 = onnx.load(str(load_bundle(bundle).onnx_for_cpu()))
+    cache = read_calibration_cache(fixtures_dir / "calibration" / LPD_MODELS[model][1])
+    per_tensor, _ = insert_qdq_from_cache(fp32, cache, network="lpdnet", per_channel=False)
+    onnx.save(per_tensor, str(tmp_path / "per_tensor.onnx"))
+    _, scenes = lpd_inputs
+    report = run_verify(VerifyRequest(bundle=bundle, inputs=[str(scenes[model])], onnx=tmp_path / "per_tensor.onnx",
+                                      progress=False))
+    totals = report.totals()
+    assert not report.passed and totals["matched"] == 2 and totals["worst_score_delta"] > 0.3, report.lines()
 
 
 def test_the_label_count_is_checked_against_the_model(fixtures_dir, tmp_path):

@@ -14,7 +14,13 @@ import onnx
 import pytest
 
 from cli_support import assert_clean_error, run_cli
-from taostream.inference.verify import TOLERANCES, compare_classification, compare_detections, score_delta
+from taostream.inference.verify import (
+    TOLERANCES,
+    compare_classification,
+    compare_detections,
+    score_delta,
+    with_reference_membership,
+)
 from taostream.parsers.reference import Attribute, Detection
 from test_uff_to_onnx import astronaut_photo
 
@@ -49,6 +55,25 @@ def test_summed_scores_are_compared_relatively():
     # DetectNet_v2's clustered confidence is a sum of coverages: 68.8 vs 65.5 is a 4.8 % change
     assert score_delta(68.8, 65.5) == pytest.approx(3.3 / 68.8)
     assert score_delta(0.8, 0.75) == pytest.approx(0.05)
+
+
+def test_grid_cells_that_cross_the_pre_cluster_threshold_by_a_small_change_are_clustered_as_in_fp32():
+    # One class, 2x3 grid, pre-cluster threshold 0.3, INT8 tolerance 0.1 (cells worked out by hand):
+    ref = np.array([[[[0.345, 0.31, 0.60], [0.25, 0.29, 0.10]]]], np.float32)
+    cand = np.array([[[[0.26, 0.18, 0.55], [0.31, 0.41, 0.10]]]], np.float32)
+    bbox = np.zeros((1, 4, 2, 3), np.float32)
+    out, cells = with_reference_membership({"output_cov/Sigmoid": ref, "output_bbox/BiasAdd": bbox},
+                                           {"output_cov/Sigmoid": cand, "output_bbox/BiasAdd": bbox}, [0.3], INT8.score)
+    got = out["output_cov/Sigmoid"][0, 0]
+    assert got[0, 0] == np.float32(0.3)  # 0.345 -> 0.26 (moved 0.085): kept in the cluster, at the threshold
+    assert got[1, 0] < np.float32(0.3) and got[1, 0] == pytest.approx(0.3)  # 0.25 -> 0.31: left out, as in FP32
+    assert got[0, 1] == np.float32(0.18) and got[1, 1] == np.float32(0.41)  # moved 0.13 and 0.12: real changes
+    assert got[0, 2] == np.float32(0.55) and got[1, 2] == np.float32(0.10)  # same side: untouched
+    assert list(cells) == [2] and out["output_bbox/BiasAdd"] is bbox and cand[0, 0, 0, 0] == np.float32(0.26)
+    # a server that decodes (the CPU Triton model) has no grid: its outputs pass through
+    served = {"num_detections": np.ones((1, 1), np.int32), "detections": np.zeros((1, 100, 6), np.float32)}
+    assert with_reference_membership({"output_cov/Sigmoid": ref, "output_bbox/BiasAdd": bbox}, served, [0.3],
+                                     INT8.score)[0] is served
 
 
 def test_class_flip_is_one_missing_and_one_extra():
