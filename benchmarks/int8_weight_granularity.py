@@ -51,8 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     fixtures = parser.parse_args().shared / "fixtures"
-    print("| model | image | weights | verify | matched | worst IoU | worst score delta |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | image | weights | verify | matched | worst IoU | worst score delta | borderline cells |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         from skimage import data
@@ -80,7 +80,8 @@ def main() -> None:
                 report = verify(bundle, image, candidate, folder / "verify.json")
                 t = report["totals"]
                 print(f"| {name} | {image.name} | {label} | {'PASS' if report['passed'] else 'FAIL'} | {t['matched']} "
-                      f"(missing {t['missing']}, extra {t['extra']}) | {t['worst_iou']:.4f} | {t['worst_score_delta']:.4f} |")
+                      f"(missing {t['missing']}, extra {t['extra']}) | {t['worst_iou']:.4f} | {t['worst_score_delta']:.4f} | "
+                      f"{t['borderline_cells']} |")
 
 
 if __name__ == "__main__":

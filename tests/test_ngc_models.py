@@ -142,9 +142,9 @@ def _lpd_int8_bundle(fixtures_dir, folder, model):
 @pytest.mark.parametrize("model", sorted(LPD_MODELS))
 def test_real_lpdnet_int8_verifies_against_fp32_on_six_scenes(fixtures_dir, tmp_path, model):
     """Both real LPDNet models with their own real caches on six plate scenes (noise seeds 0-5). Judged by
-    the summed coverage with threshold-crossing cells counted, the CCPD model failed on four of them
-    (score deltas 0.10-0.17) and the US model on two, though each plate box matched; their per-cell
-    INT8 errors are alike (docs/int8.md). With borderline cells clustered as in FP32 all pass."""
+    the summed coverage with threshold-crossing cells counted, the CCPD model failed on three of them
+    (score deltas 0.14-0.16) and the US model on two (0.18-0.20), though each plate box matched; their
+    per-cell INT8 errors are alike (docs/int8.md). With borderline cells clustered as in FP32 all pass."""
     import cv2
 
     from taostream.inference.verify import VerifyRequest, run_verify
