@@ -21,30 +21,44 @@ extern "C" int taostream_crop_and_resize(int32_t batch, int32_t channels, int32_
     if (!taostream::nms::allFinite(features, int64_t{batch} * channels * plane)) return TAOSTREAM_HOST_NON_FINITE;
     const int64_t patch = int64_t{crop_height} * crop_width;
     std::memset(out, 0, sizeof(float) * static_cast<size_t>(int64_t{batch} * rois * channels * patch));
-    std::vector<float> ys(crop_height), xs(crop_width);
-    std::vector<char> yInside(crop_height), xInside(crop_width);
+    // Per roi, each inside sample row / column once (its neighbours and fraction), then every channel.
+    struct Tap {
+        int64_t low, high;
+        float lerp;
+    };
+    std::vector<Tap> rows, cols;
+    std::vector<int32_t> rowIndex, colIndex;
     for (int32_t b = 0; b < batch; ++b) {
         const float* map = features + int64_t{b} * channels * plane;
         for (int32_t r = 0; r < rois; ++r) {
             const float* roi = roi_boxes + (int64_t{b} * rois + r) * 4;
+            rows.clear(), cols.clear(), rowIndex.clear(), colIndex.clear();
             for (int32_t i = 0; i < crop_height; ++i) {
                 const float y = fr::samplePosition(roi[0], roi[2], height, crop_height, i);
-                yInside[i] = fr::sampleInside(y, height);
-                ys[i] = fr::clampSample(y, height);
+                if (!fr::sampleInside(y, height)) continue;
+                const float clamped = fr::clampSample(y, height);
+                rows.push_back(Tap{fr::sampleLow(clamped), fr::sampleHigh(clamped), fr::sampleLerp(clamped)});
+                rowIndex.push_back(i);
             }
             for (int32_t j = 0; j < crop_width; ++j) {
                 const float x = fr::samplePosition(roi[1], roi[3], width, crop_width, j);
-                xInside[j] = fr::sampleInside(x, width);
-                xs[j] = fr::clampSample(x, width);
+                if (!fr::sampleInside(x, width)) continue;
+                const float clamped = fr::clampSample(x, width);
+                cols.push_back(Tap{fr::sampleLow(clamped), fr::sampleHigh(clamped), fr::sampleLerp(clamped)});
+                colIndex.push_back(j);
             }
             float* target = out + (int64_t{b} * rois + r) * channels * patch;
             for (int32_t c = 0; c < channels; ++c) {
-                for (int32_t i = 0; i < crop_height; ++i) {
-                    if (!yInside[i]) continue;
-                    for (int32_t j = 0; j < crop_width; ++j) {
-                        if (!xInside[j]) continue;
-                        target[int64_t{c} * patch + int64_t{i} * crop_width + j] =
-                            fr::sampleBilinear(map + int64_t{c} * plane, width, ys[i], xs[j]);
+                const float* p = map + int64_t{c} * plane;
+                float* t = target + int64_t{c} * patch;
+                for (size_t y = 0; y < rows.size(); ++y) {
+                    const float* top = p + rows[y].low * width;
+                    const float* bottom = p + rows[y].high * width;
+                    float* line = t + int64_t{rowIndex[y]} * crop_width;
+                    for (size_t x = 0; x < cols.size(); ++x) {
+                        const Tap& col = cols[x];
+                        line[colIndex[x]] = fr::bilinearBlend(top[col.low], top[col.high], bottom[col.low],
+                                                              bottom[col.high], col.lerp, rows[y].lerp);
                     }
                 }
             }

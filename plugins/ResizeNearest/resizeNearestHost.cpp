@@ -8,6 +8,20 @@
 
 namespace cp = taostream::copy;
 
+namespace {
+
+// out[x] = source[cols[x]] for elements of Word's size (memcpy: no alignment or aliasing assumed).
+template <typename Word>
+void copyColumns(const unsigned char* source, unsigned char* out, const std::vector<int64_t>& cols, int64_t count) {
+    for (int64_t x = 0; x < count; ++x) {
+        Word value;
+        std::memcpy(&value, source + cols[x] * static_cast<int64_t>(sizeof(Word)), sizeof(Word));
+        std::memcpy(out + x * static_cast<int64_t>(sizeof(Word)), &value, sizeof(Word));
+    }
+}
+
+}  // namespace
+
 extern "C" {
 
 int64_t taostream_resize_nearest_output_size(int64_t size, float scale) {
@@ -42,8 +56,15 @@ int taostream_resize_nearest(int64_t planes, int64_t height, int64_t width, floa
                 continue;
             }
             const unsigned char* source = plane + rows[y] * width * element_bytes;
-            for (int64_t x = 0; x < outWidth; ++x) {
-                std::memcpy(row + x * element_bytes, source + cols[x] * element_bytes, bytes);
+            switch (element_bytes) {  // whole elements for the common sizes, bytes for the others
+                case 1: copyColumns<uint8_t>(source, row, cols, outWidth); break;
+                case 2: copyColumns<uint16_t>(source, row, cols, outWidth); break;
+                case 4: copyColumns<uint32_t>(source, row, cols, outWidth); break;
+                case 8: copyColumns<uint64_t>(source, row, cols, outWidth); break;
+                default:
+                    for (int64_t x = 0; x < outWidth; ++x) {
+                        std::memcpy(row + x * element_bytes, source + cols[x] * element_bytes, bytes);
+                    }
             }
         }
     }

@@ -55,16 +55,17 @@ TAOSTREAM_HD inline float bilinearBlend(float topLeft, float topRight, float bot
     return upper + (lower - upper) * yLerp;
 }
 
+// A clamped sample's neighbours (floor and ceil) and its fraction past the lower one (exact).
+TAOSTREAM_HD inline int64_t sampleLow(float clamped) { return static_cast<int64_t>(floorf(clamped)); }
+TAOSTREAM_HD inline int64_t sampleHigh(float clamped) { return static_cast<int64_t>(ceilf(clamped)); }
+TAOSTREAM_HD inline float sampleLerp(float clamped) { return clamped - static_cast<float>(sampleLow(clamped)); }
+
 // One output value: channel plane [height, width], the clamped sample (y, x).
 TAOSTREAM_HD inline float sampleBilinear(const float* plane, int64_t width, float y, float x) {
-    const int64_t top = static_cast<int64_t>(floorf(y));
-    const int64_t bottom = static_cast<int64_t>(ceilf(y));
-    const int64_t left = static_cast<int64_t>(floorf(x));
-    const int64_t right = static_cast<int64_t>(ceilf(x));
-    const float yLerp = y - static_cast<float>(top);
-    const float xLerp = x - static_cast<float>(left);
+    const int64_t top = sampleLow(y), bottom = sampleHigh(y);
+    const int64_t left = sampleLow(x), right = sampleHigh(x);
     return bilinearBlend(plane[top * width + left], plane[top * width + right], plane[bottom * width + left],
-                         plane[bottom * width + right], xLerp, yLerp);
+                         plane[bottom * width + right], sampleLerp(x), sampleLerp(y));
 }
 
 }  // namespace frcnn
