@@ -93,7 +93,7 @@ def test_runner_names_a_plugin_without_reference():
 def test_registry_covers_every_replaceable_plugin():
     from taostream.converter.modernize.apply import REWRITES
 
-    mine = [op for op, target in REWRITES.items() if "rewrites_frcnn" not in target]  # part B tests its own
+    mine = [op for op, target in REWRITES.items() if "modernize.frcnn" not in target]  # part B tests its own
     assert len(mine) == 7
     missing = [op for op in mine if pluginref.reference_for(op) is None]
     assert not missing, missing
