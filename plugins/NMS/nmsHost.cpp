@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "../common/perClassNmsHost.h"
 #include "../common/ssdDecode.h"
+#include "nmsDetections.h"
 
 namespace nms = taostream::nms;
 
@@ -43,23 +43,8 @@ extern "C" int taostream_nms(int32_t batch, int32_t num_priors, int32_t num_clas
         for (int64_t i = 0; i < int64_t{num_priors} * num_classes; ++i) {
             scores[i] = conf_sigmoid ? nms::sigmoidF32(imageConf[i]) : imageConf[i];
         }
-        const std::vector<nms::Kept> kept = nms::perClassNms(boxes.data(), scores.data(), fields);
-        float* rows = detections + int64_t{image} * keep_top_k * 7;
-        for (int64_t r = 0; r < keep_top_k; ++r) {
-            float* row = rows + r * 7;
-            row[0] = static_cast<float>(image);
-            if (r < static_cast<int64_t>(kept.size())) {
-                const nms::Kept& k = kept[r];
-                const float* box = boxes.data() + (k.prior * locClasses + (share_location ? 0 : k.cls)) * 4;
-                row[1] = static_cast<float>(k.cls);
-                row[2] = k.score;
-                for (int c = 0; c < 4; ++c) row[3 + c] = nms::npMinimum(nms::npMaximum(box[c], 0.0f), 1.0f);
-            } else {
-                row[1] = -1.0f;
-                for (int c = 2; c < 7; ++c) row[c] = 0.0f;
-            }
-        }
-        counts[image] = static_cast<int32_t>(kept.size());
+        counts[image] = nms::writeNmsDetections(image, boxes.data(), scores.data(), fields,
+                                                detections + int64_t{image} * keep_top_k * 7);
     }
     return TAOSTREAM_HOST_OK;
 }

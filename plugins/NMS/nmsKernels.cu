@@ -1,10 +1,12 @@
 // NMS_TRT's per-element CUDA kernel on the maths shared with the host implementation
 // (plugins/common/ssdDecode.h): decode every (prior, location class) box and apply the confidence
-// sigmoid. Built with --fmad=false so each operation rounds as on the host. The per-class sort and
-// NMS and the IPluginV3 plugin are not written yet.
+// sigmoid. Built with --fmad=false so each operation rounds as on the host. The TensorRT plugin
+// (nmsPlugin.cpp) runs these on the device, then the per-class sort and NMS on the host (no GPU
+// sort/NMS kernel is written yet).
 #include <cstdint>
 
 #include "../common/ssdDecode.h"
+#include "nmsKernels.h"
 
 namespace nms = taostream::nms;
 

@@ -1,0 +1,149 @@
+// MultilevelProposeROI_TRT (version 1) as an IPluginV3, under TensorRT OSS's name, version and fields
+// (plugin/multilevelProposeROI). Host-staged: the ten inputs are copied to the host, the host
+// implementation (multilevelProposeROIHost.cpp, equal bit for bit to the numpy reference) runs per
+// image, the rois are copied back; enqueue waits for its stream. The CUDA kernels next to it (decode
+// of the selected anchors, NMS suppression mask) are not used by the plugin yet: they need the
+// per-level top-k selection on the GPU first. See README.md.
+#include <string>
+#include <vector>
+
+#include "../common/trtPlugin.h"
+#include "multilevelProposeROIHost.h"
+
+namespace taostream {
+namespace trt {
+namespace {
+
+using nvinfer1::DataType;
+using nvinfer1::PluginFieldType;
+
+constexpr int32_t kLevels = 5;          // P2..P6
+constexpr int32_t kMaxPreNmsTopK = 4096;
+
+std::vector<FieldSpec> const* proposeRoiFields() {
+    static const std::vector<FieldSpec> specs = {
+        {"prenms_topk", PluginFieldType::kINT32, 1, true, {0}},
+        {"keep_topk", PluginFieldType::kINT32, 1, true, {0}},
+        {"fg_threshold", PluginFieldType::kFLOAT32, 1, false, {0.0}},
+        {"iou_threshold", PluginFieldType::kFLOAT32, 1, false, {0.7}},
+        {"image_size", PluginFieldType::kINT32, 3, false, {3, 832, 1344}},
+    };
+    return &specs;
+}
+
+class ProposeRoiPlugin final : public PluginBase {
+public:
+    ProposeRoiPlugin(char const* name, FieldValues const& fields, char const* ns)
+        : PluginBase(name, "1", ns, fields, 2 * kLevels, {DataType::kFLOAT}) {
+        taostream_mrcnn_level_anchor_counts(height(), width(), mAnchors);
+    }
+
+    nvinfer1::IPluginV3* clone() noexcept override {
+        try {
+            return new ProposeRoiPlugin(*this);
+        } catch (...) {
+            return nullptr;
+        }
+    }
+
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
+                            nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
+                            nvinfer1::IExprBuilder& exprBuilder) noexcept override {
+        if (nbInputs != 2 * kLevels || nbOutputs != 1) return -1;
+        outputs[0].nbDims = 3;  // [N, keep_topk, 4]
+        outputs[0].d[0] = inputs[0].d[0];
+        outputs[0].d[1] = exprBuilder.constant(mFields.integer("keep_topk"));
+        outputs[0].d[2] = exprBuilder.constant(4);
+        return 0;
+    }
+
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
+                    void const* const* inputs, void* const* outputs, void*, cudaStream_t stream) noexcept override {
+        try {
+            return run(inputDesc, inputs, outputs, stream);
+        } catch (std::exception const& e) {
+            log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
+            return -1;
+        }
+    }
+
+protected:
+    // Input 2l: delta P(l+2) [N, A_l, 4, 1]; input 2l+1: score P(l+2) [N, A_l, 1, 1]; A_l from image_size.
+    std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
+        for (int32_t l = 0; l < kLevels; ++l) {
+            nvinfer1::Dims const& delta = dims[2 * l];
+            nvinfer1::Dims const& score = dims[2 * l + 1];
+            if (delta.d[0] != dims[0].d[0] || score.d[0] != dims[0].d[0]) return "the inputs disagree on the batch size";
+            if (volume(delta, 1) != mAnchors[l] * 4 || volume(score, 1) != mAnchors[l]) {
+                return "level P" + std::to_string(l + 2) + " has " + std::to_string(volume(score, 1)) + " scores and " +
+                       std::to_string(volume(delta, 1)) + " delta values per image; image_size " +
+                       std::to_string(height()) + "x" + std::to_string(width()) + " gives " +
+                       std::to_string(mAnchors[l]) + " anchors (x4 deltas)";
+            }
+        }
+        return {};
+    }
+
+private:
+    int32_t height() const { return mFields.integer("image_size", 1); }
+    int32_t width() const { return mFields.integer("image_size", 2); }
+
+    int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
+                cudaStream_t stream) {
+        if (!stageInputs(inputDesc, inputs, stream)) return -1;
+        const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
+        const int32_t keep = mFields.integer("keep_topk");
+        mRois.assign(static_cast<size_t>(batch) * keep * 4, 0.0f);
+        for (int32_t image = 0; image < batch; ++image) {
+            const float* deltas[kLevels];
+            const float* scores[kLevels];
+            for (int32_t l = 0; l < kLevels; ++l) {
+                deltas[l] = staged(2 * l) + image * mAnchors[l] * 4;
+                scores[l] = staged(2 * l + 1) + image * mAnchors[l];
+            }
+            const int status = taostream_multilevel_propose_roi(
+                1, height(), width(), mFields.integer("prenms_topk"), keep, mFields.real("fg_threshold"),
+                mFields.real("iou_threshold"), deltas, scores, mAnchors, mRois.data() + int64_t{image} * keep * 4);
+            if (status == TAOSTREAM_HOST_NON_FINITE) {
+                warnNonFinite();  // zero rois for this image
+            } else if (status != TAOSTREAM_HOST_OK) {
+                log(nvinfer1::ILogger::Severity::kERROR, mName + ": the fields do not fit the inputs");
+                return -1;
+            }
+        }
+        const bool copied = toDevice(outputs[0], mRois.data(), mRois.size() * sizeof(float), stream);
+        return finish(stream, "copy of the rois") && copied ? 0 : -1;
+    }
+
+    int64_t mAnchors[kLevels]{};
+    std::vector<float> mRois;
+};
+
+nvinfer1::IPluginV3* makeProposeRoi(char const* name, FieldValues const& fields, char const* ns) {
+    const int32_t prenms = fields.integer("prenms_topk"), keep = fields.integer("keep_topk");
+    std::string problem;
+    if (prenms <= 0 || prenms > kMaxPreNmsTopK) {
+        problem = "prenms_topk must be in 1.." + std::to_string(kMaxPreNmsTopK);
+    } else if (keep <= 0) {
+        problem = "keep_topk must be positive";
+    } else if (fields.integer("image_size", 1) <= 0 || fields.integer("image_size", 2) <= 0) {
+        problem = "image_size must be C, H, W with positive H and W";
+    } else if (fields.real("fg_threshold") < 0 || fields.real("iou_threshold") < 0) {
+        problem = "fg_threshold and iou_threshold must be >= 0";
+    }
+    if (!problem.empty()) {
+        log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
+        return nullptr;
+    }
+    return new ProposeRoiPlugin(name, fields, ns);
+}
+
+}  // namespace
+
+PluginCreator* multilevelProposeRoiCreator() {
+    static PluginCreator creator("MultilevelProposeROI_TRT", "1", proposeRoiFields(), makeProposeRoi);
+    return &creator;
+}
+
+}  // namespace trt
+}  // namespace taostream

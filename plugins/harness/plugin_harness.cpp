@@ -1,0 +1,431 @@
+// Loads libtaostream_plugins.so the way TensorRT does, without TensorRT: this program defines the
+// libnvinfer functions the library looks up (getPluginRegistry, getInferLibMajorVersion, getLogger)
+// over an in-memory plugin registry, then dlopens the library (DeepStream's custom-lib-path, trtexec
+// --staticPlugins), calls getCreators as IPluginRegistry::loadLibrary does, and drives each creator and
+// plugin through the build-time calls that need no GPU (field names, createPlugin, configurePlugin,
+// getOutputShapes, getOutputDataTypes, supportsFormatCombination, serialization round trip).
+// Prints one JSON document; tests/test_plugin_library.py asserts on it.
+//
+// usage: taostream_plugin_harness LIBRARY [--builtin NAME]... [--major N]
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <NvInferRuntime.h>
+#include <NvInferVersion.h>
+
+using namespace nvinfer1;
+
+namespace {
+
+std::string quoted(std::string const& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string list(std::vector<std::string> const& items) {
+    std::string out = "[";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    return out + "]";
+}
+
+std::vector<std::string> gLog;
+
+class RecordingLogger : public ILogger {
+public:
+    void log(Severity severity, char const* msg) noexcept override {
+        gLog.push_back(quoted(std::to_string(static_cast<int>(severity)) + " " + msg));
+    }
+} gLogger;
+
+// The registry: (name, version, namespace) -> creator, as TensorRT keys it.
+using Key = std::tuple<std::string, std::string, std::string>;
+
+class MemoryRegistry : public IPluginRegistry {
+public:
+    std::map<Key, IPluginCreatorInterface*> creators;
+
+    bool registerCreator(IPluginCreatorInterface& creator, AsciiChar const* const ns) noexcept override {
+        auto* v3 = dynamic_cast<IPluginCreatorV3One*>(&creator);
+        Key key{v3 ? v3->getPluginName() : "?", v3 ? v3->getPluginVersion() : "?", ns ? ns : ""};
+        return creators.emplace(key, &creator).second;
+    }
+    IPluginCreatorInterface* const* getAllCreators(int32_t* const n) const noexcept override {
+        *n = 0;
+        return nullptr;
+    }
+    IPluginCreatorInterface* getCreator(AsciiChar const* const name, AsciiChar const* const version,
+                                        AsciiChar const* const ns) noexcept override {
+        auto found = creators.find(Key{name, version, ns ? ns : ""});
+        return found == creators.end() ? nullptr : found->second;
+    }
+    bool deregisterCreator(IPluginCreatorInterface const& creator) noexcept override {
+        for (auto it = creators.begin(); it != creators.end(); ++it) {
+            if (it->second == &creator) {
+                creators.erase(it);
+                return true;
+            }
+        }
+        return false;
+    }
+    void setErrorRecorder(IErrorRecorder* const) noexcept override {}
+    IErrorRecorder* getErrorRecorder() const noexcept override { return nullptr; }
+    bool isParentSearchEnabled() const override { return false; }
+    void setParentSearchEnabled(bool const) override {}
+    PluginLibraryHandle loadLibrary(AsciiChar const*) noexcept override { return nullptr; }
+    void deregisterLibrary(PluginLibraryHandle) noexcept override {}
+    IPluginResource* acquirePluginResource(AsciiChar const*, IPluginResource*) noexcept override { return nullptr; }
+    int32_t releasePluginResource(AsciiChar const*) noexcept override { return 0; }
+    IPluginCreatorInterface* const* getAllCreatorsRecursive(int32_t* const n) noexcept override {
+        *n = 0;
+        return nullptr;
+    }
+#if NV_TENSORRT_MAJOR < 11
+    bool registerCreator(IPluginCreator&, AsciiChar const* const) noexcept override { return false; }
+    IPluginCreator* const* getPluginCreatorList(int32_t* const n) const noexcept override {
+        *n = 0;
+        return nullptr;
+    }
+    IPluginCreator* getPluginCreator(AsciiChar const* const, AsciiChar const* const,
+                                     AsciiChar const* const) noexcept override {
+        return nullptr;
+    }
+    bool deregisterCreator(IPluginCreator const&) noexcept override { return false; }
+#endif
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (auto const& entry : creators) {
+            out.push_back(quoted(std::get<0>(entry.first) + " " + std::get<1>(entry.first) + " " + std::get<2>(entry.first)));
+        }
+        return out;
+    }
+} gRegistry;
+
+int32_t gMajor = NV_TENSORRT_MAJOR;
+
+// TensorRT 10's own NMS_TRT & co. as the registry would hold them after initLibNvInferPlugins.
+class BuiltinCreator : public IPluginCreatorV3One {
+public:
+    explicit BuiltinCreator(std::string name) : mName(std::move(name)) {}
+    IPluginV3* createPlugin(AsciiChar const*, PluginFieldCollection const*, TensorRTPhase) noexcept override {
+        return nullptr;
+    }
+    PluginFieldCollection const* getFieldNames() noexcept override { return &mNone; }
+    AsciiChar const* getPluginName() const noexcept override { return mName.c_str(); }
+    AsciiChar const* getPluginVersion() const noexcept override { return "1"; }
+    AsciiChar const* getPluginNamespace() const noexcept override { return ""; }
+
+private:
+    std::string mName;
+    PluginFieldCollection mNone{};
+};
+
+// Shape expressions over constants only.
+class ConstantDim : public IDimensionExpr {
+public:
+    explicit ConstantDim(int64_t value) : mValue(value) { mImpl = &mDimImpl; }
+
+private:
+    struct Impl : apiv::VDimensionExpr {
+        ConstantDim* self;
+        bool isConstant() const override { return true; }
+        int64_t getConstantValue() const override { return self->mValue; }
+        bool isSizeTensor() const override { return false; }
+    };
+    int64_t mValue;
+    Impl mDimImpl{};
+
+public:
+    void bind() { mDimImpl.self = this; }
+};
+
+class ConstantExprBuilder : public IExprBuilder {
+public:
+    ConstantExprBuilder() { mImpl = &mBuilderImpl; }
+    IDimensionExpr const* make(int64_t value) {
+        mDims.push_back(std::make_unique<ConstantDim>(value));
+        mDims.back()->bind();
+        return mDims.back().get();
+    }
+
+private:
+    struct Impl : apiv::VExprBuilder {
+        ConstantExprBuilder* self{nullptr};
+        IDimensionExpr const* constant(int64_t value) override { return self->make(value); }
+        IDimensionExpr const* operation(DimensionOperation, IDimensionExpr const&, IDimensionExpr const&) override {
+            return nullptr;
+        }
+        IDimensionExpr const* declareSizeTensor(int32_t, IDimensionExpr const&, IDimensionExpr const&) override {
+            return nullptr;
+        }
+    };
+    std::vector<std::unique_ptr<ConstantDim>> mDims;
+    Impl mBuilderImpl{};
+
+public:
+    void bind() { mBuilderImpl.self = this; }
+};
+
+struct Field {
+    std::string name;
+    PluginFieldType type;
+    std::vector<int32_t> ints;
+    std::vector<float> floats;
+};
+
+struct Case {
+    std::string plugin;
+    std::vector<Field> fields;
+    std::vector<std::vector<int64_t>> inputs;
+};
+
+Field ints(std::string name, std::vector<int32_t> values) { return {std::move(name), PluginFieldType::kINT32, values, {}}; }
+Field reals(std::string name, std::vector<float> values) { return {std::move(name), PluginFieldType::kFLOAT32, {}, values}; }
+
+PluginFieldCollection collect(std::vector<Field> const& fields, std::vector<PluginField>& storage) {
+    storage.clear();
+    for (Field const& f : fields) {
+        if (f.type == PluginFieldType::kINT32) {
+            storage.emplace_back(f.name.c_str(), f.ints.data(), f.type, static_cast<int32_t>(f.ints.size()));
+        } else {
+            storage.emplace_back(f.name.c_str(), f.floats.data(), f.type, static_cast<int32_t>(f.floats.size()));
+        }
+    }
+    return PluginFieldCollection{static_cast<int32_t>(storage.size()), storage.data()};
+}
+
+Dims dims(std::vector<int64_t> const& values) {
+    Dims d{};
+    d.nbDims = static_cast<int32_t>(values.size());
+    for (size_t i = 0; i < values.size(); ++i) d.d[i] = values[i];
+    return d;
+}
+
+std::string exprsJson(DimsExprs const& d) {
+    std::vector<std::string> v;
+    for (int32_t i = 0; i < d.nbDims; ++i) {
+        v.push_back(d.d[i] && d.d[i]->isConstant() ? std::to_string(d.d[i]->getConstantValue()) : "null");
+    }
+    return list(v);
+}
+
+// What one plugin reports for one case.
+std::string drive(IPluginCreatorV3One* creator, Case const& c) {
+    std::vector<PluginField> storage;
+    PluginFieldCollection fc = collect(c.fields, storage);
+    std::unique_ptr<IPluginV3> plugin(creator->createPlugin("layer", &fc, TensorRTPhase::kBUILD));
+    if (!plugin) return "{\"created\": false}";
+    auto* core = static_cast<IPluginV3OneCore*>(plugin->getCapabilityInterface(PluginCapabilityType::kCORE));
+    auto* build = static_cast<IPluginV3OneBuild*>(plugin->getCapabilityInterface(PluginCapabilityType::kBUILD));
+    auto* runtime = static_cast<IPluginV3OneRuntime*>(plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
+    std::string out = "{\"created\": true, \"name\": " + quoted(core->getPluginName()) +
+                      ", \"version\": " + quoted(core->getPluginVersion()) + ", \"interfaces\": " +
+                      list({quoted(core->getInterfaceInfo().kind), quoted(build->getInterfaceInfo().kind),
+                            quoted(runtime->getInterfaceInfo().kind)});
+    const int32_t nbInputs = static_cast<int32_t>(c.inputs.size());
+    const int32_t nbOutputs = build->getNbOutputs();
+    ConstantExprBuilder builder;
+    builder.bind();
+    std::vector<DimsExprs> inputExprs(nbInputs);
+    for (int32_t i = 0; i < nbInputs; ++i) {
+        inputExprs[i].nbDims = static_cast<int32_t>(c.inputs[i].size());
+        for (size_t k = 0; k < c.inputs[i].size(); ++k) inputExprs[i].d[k] = builder.constant(c.inputs[i][k]);
+    }
+    std::vector<DimsExprs> outputExprs(nbOutputs);
+    const int32_t shapeStatus =
+        build->getOutputShapes(inputExprs.data(), nbInputs, nullptr, 0, outputExprs.data(), nbOutputs, builder);
+    std::vector<DataType> inputTypes(nbInputs, DataType::kFLOAT), outputTypes(nbOutputs);
+    build->getOutputDataTypes(outputTypes.data(), nbOutputs, inputTypes.data(), nbInputs);
+    std::vector<std::string> shapes, types;
+    for (int32_t o = 0; o < nbOutputs; ++o) {
+        shapes.push_back(shapeStatus == 0 ? exprsJson(outputExprs[o]) : "null");
+        types.push_back(std::to_string(static_cast<int32_t>(outputTypes[o])));
+    }
+    std::vector<DynamicPluginTensorDesc> in(nbInputs), outDesc(nbOutputs);
+    for (int32_t i = 0; i < nbInputs; ++i) {
+        in[i].desc.dims = in[i].min = in[i].max = in[i].opt = dims(c.inputs[i]);
+        in[i].desc.type = DataType::kFLOAT;
+        in[i].desc.format = TensorFormat::kLINEAR;
+    }
+    for (int32_t o = 0; o < nbOutputs; ++o) {
+        outDesc[o].desc.type = outputTypes[o];
+        outDesc[o].desc.format = TensorFormat::kLINEAR;
+    }
+    const int32_t configured = build->configurePlugin(in.data(), nbInputs, outDesc.data(), nbOutputs);
+    // formats: every position as declared, then input 0 as FP16 and as CHW32
+    std::vector<DynamicPluginTensorDesc> inOut(in);
+    inOut.insert(inOut.end(), outDesc.begin(), outDesc.end());
+    bool declared = true;
+    for (int32_t p = 0; p < nbInputs + nbOutputs; ++p) {
+        declared = declared && build->supportsFormatCombination(p, inOut.data(), nbInputs, nbOutputs);
+    }
+    inOut[0].desc.type = DataType::kHALF;
+    const bool half = build->supportsFormatCombination(0, inOut.data(), nbInputs, nbOutputs);
+    inOut[0].desc.type = DataType::kFLOAT;
+    inOut[0].desc.format = TensorFormat::kCHW32;
+    const bool chw32 = build->supportsFormatCombination(0, inOut.data(), nbInputs, nbOutputs);
+    // serialized fields -> a new plugin (runtime phase) -> the same fields
+    PluginFieldCollection const* saved = runtime->getFieldsToSerialize();
+    std::vector<std::string> savedNames;
+    for (int32_t f = 0; f < saved->nbFields; ++f) savedNames.push_back(quoted(saved->fields[f].name));
+    std::unique_ptr<IPluginV3> restored(creator->createPlugin("layer", saved, TensorRTPhase::kRUNTIME));
+    bool same = restored != nullptr;
+    if (same) {
+        auto* again = static_cast<IPluginV3OneRuntime*>(restored->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
+                          ->getFieldsToSerialize();
+        saved = runtime->getFieldsToSerialize();
+        same = again->nbFields == saved->nbFields;
+        for (int32_t f = 0; same && f < saved->nbFields; ++f) {
+            PluginField const& a = saved->fields[f];
+            PluginField const& b = again->fields[f];
+            same = std::strcmp(a.name, b.name) == 0 && a.type == b.type && a.length == b.length &&
+                   std::memcmp(a.data, b.data, static_cast<size_t>(a.length) * 4) == 0;
+        }
+    }
+    std::unique_ptr<IPluginV3> cloned(plugin->clone());
+    out += ", \"output_shapes\": " + list(shapes) + ", \"output_types\": " + list(types) +
+           ", \"configure\": " + std::to_string(configured) + ", \"formats_declared\": " + (declared ? "true" : "false") +
+           ", \"accepts_fp16\": " + (half ? "true" : "false") + ", \"accepts_chw32\": " + (chw32 ? "true" : "false") +
+           ", \"serialized_fields\": " + list(savedNames) + ", \"round_trip\": " + (same ? "true" : "false") +
+           ", \"clone\": " + (cloned ? "true" : "false") + "}";
+    return out;
+}
+
+std::vector<Case> cases() {
+    // SSD-like: 10 priors, 3 classes, shared location; inputOrder default (loc 0, conf 2, priors 1)
+    Field nmsCommon[] = {ints("numClasses", {3}), ints("topK", {8}), ints("keepTopK", {5}),
+                         reals("confidenceThreshold", {0.1f}), reals("nmsThreshold", {0.5f})};
+    std::vector<Field> nms(std::begin(nmsCommon), std::end(nmsCommon));
+    std::vector<Field> batched = {ints("shareLocation", {1}),   ints("backgroundLabelId", {-1}),
+                                  ints("numClasses", {3}),      ints("topK", {10}),
+                                  ints("keepTopK", {5}),        reals("scoreThreshold", {0.3f}),
+                                  reals("iouThreshold", {0.5f})};
+    std::vector<Field> propose = {ints("prenms_topk", {1000}), ints("keep_topk", {1000}),
+                                  reals("fg_threshold", {0.0f}), reals("iou_threshold", {0.7f}),
+                                  ints("image_size", {3, 832, 1344})};
+    const int64_t anchors[5] = {208 * 336 * 3, 104 * 168 * 3, 52 * 84 * 3, 26 * 42 * 3, 13 * 21 * 3};
+    std::vector<std::vector<int64_t>> proposeInputs;
+    for (int64_t a : anchors) {
+        proposeInputs.push_back({1, a, 4, 1});
+        proposeInputs.push_back({1, a, 1, 1});
+    }
+    std::vector<std::vector<int64_t>> wrongPropose = proposeInputs;
+    wrongPropose[1] = {1, anchors[0] - 3, 1, 1};
+    std::vector<Field> detection = {ints("num_classes", {2}), ints("keep_topk", {100}),
+                                    reals("score_threshold", {0.6f}), reals("iou_threshold", {0.5f}),
+                                    ints("image_size", {3, 832, 1344})};
+    std::vector<Field> crop = {ints("pooled_size", {7}), ints("image_size", {3, 832, 1344})};
+    std::vector<Field> nmsNoTopK = {ints("numClasses", {3}), ints("keepTopK", {5})};
+    std::vector<Field> nmsKeepAboveTopK = nms;
+    nmsKeepAboveTopK[2] = ints("keepTopK", {9});
+    std::vector<Field> nmsBadLength = nms;
+    nmsBadLength.push_back(ints("inputOrder", {0, 1}));
+    return {
+        {"NMS_TRT", nms, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
+        {"NMSDynamic_TRT", nms, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
+        {"NMS_TRT", nms, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 33, 1, 1}}},  // conf does not match 10 priors x 3
+        {"NMS_TRT", nmsNoTopK, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
+        {"NMS_TRT", nmsKeepAboveTopK, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
+        {"NMS_TRT", nmsBadLength, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
+        {"BatchedNMS_TRT", batched, {{2, 10, 1, 4}, {2, 10, 3}}},
+        {"BatchedNMSDynamic_TRT", batched, {{2, 10, 1, 4}, {2, 10, 3}}},
+        {"MultilevelProposeROI_TRT", propose, proposeInputs},
+        {"MultilevelProposeROI_TRT", propose, wrongPropose},
+        {"GenerateDetection_TRT", detection, {{1, 1000, 8, 1, 1}, {1, 1000, 2, 1, 1}, {1, 1000, 4}}},
+        {"MultilevelCropAndResize_TRT", crop,
+         {{1, 1000, 4}, {1, 256, 208, 336}, {1, 256, 104, 168}, {1, 256, 52, 84}, {1, 256, 26, 42}, {1, 256, 13, 21}}},
+    };
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) IPluginRegistry* getPluginRegistry() noexcept { return &gRegistry; }
+extern "C" __attribute__((visibility("default"))) int32_t getInferLibMajorVersion() noexcept { return gMajor; }
+extern "C" __attribute__((visibility("default"))) ILogger* getLogger() noexcept { return &gLogger; }
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s LIBRARY [--builtin NAME]... [--major N]\n", argv[0]);
+        return 2;
+    }
+    std::vector<std::unique_ptr<BuiltinCreator>> builtins;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--builtin") == 0) {
+            builtins.push_back(std::make_unique<BuiltinCreator>(argv[i + 1]));
+            gRegistry.registerCreator(*builtins.back(), "");
+        } else if (std::strcmp(argv[i], "--major") == 0) {
+            gMajor = std::atoi(argv[i + 1]);
+        }
+    }
+    void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+        std::fprintf(stderr, "dlopen: %s\n", dlerror());
+        return 1;
+    }
+    std::string out = "{\"headers\": " + quoted(std::to_string(NV_TENSORRT_MAJOR) + "." +
+                                                  std::to_string(NV_TENSORRT_MINOR) + "." +
+                                                  std::to_string(NV_TENSORRT_PATCH));
+    out += ", \"registered_at_load\": " + list(gRegistry.names());
+    auto setLoggerFinder = reinterpret_cast<void (*)(ILoggerFinder*)>(dlsym(library, "setLoggerFinder"));
+    auto getCreators = reinterpret_cast<IPluginCreatorInterface* const* (*)(int32_t&)>(dlsym(library, "getCreators"));
+    if (setLoggerFinder == nullptr || getCreators == nullptr) {
+        std::fprintf(stderr, "the library does not export setLoggerFinder and getCreators\n");
+        return 1;
+    }
+    int32_t count = 0;
+    IPluginCreatorInterface* const* creators = getCreators(count);
+    std::vector<std::string> offered;
+    std::map<std::string, IPluginCreatorV3One*> byName;
+    for (int32_t i = 0; i < count; ++i) {
+        auto* v3 = dynamic_cast<IPluginCreatorV3One*>(creators[i]);
+        if (v3 == nullptr) {
+            offered.push_back(quoted(std::string("not IPluginCreatorV3One: ") + creators[i]->getInterfaceInfo().kind));
+            continue;
+        }
+        offered.push_back(quoted(std::string(v3->getPluginName()) + " " + v3->getPluginVersion() + " " +
+                                 v3->getPluginNamespace()));
+        byName[v3->getPluginName()] = v3;
+    }
+    out += ", \"registered_after_getCreators\": " + list(gRegistry.names());
+    out += ", \"getCreators\": " + list(offered);
+    std::vector<std::string> fieldLists;
+    for (auto const& entry : byName) {
+        PluginFieldCollection const* names = entry.second->getFieldNames();
+        std::vector<std::string> fields;
+        for (int32_t f = 0; f < names->nbFields; ++f) {
+            fields.push_back(list({quoted(names->fields[f].name),
+                                   std::to_string(static_cast<int32_t>(names->fields[f].type)),
+                                   std::to_string(names->fields[f].length)}));
+        }
+        fieldLists.push_back(quoted(entry.first) + ": " + list(fields));
+    }
+    out += ", \"field_names\": {";
+    for (size_t i = 0; i < fieldLists.size(); ++i) out += (i ? ", " : "") + fieldLists[i];
+    out += "}, \"cases\": [";
+    bool first = true;
+    for (Case const& c : cases()) {
+        auto found = byName.find(c.plugin);
+        std::string result = found == byName.end() ? "{\"created\": null}" : drive(found->second, c);
+        out += std::string(first ? "" : ", ") + "{\"plugin\": " + quoted(c.plugin) + ", \"result\": " + result + "}";
+        first = false;
+    }
+    out += "], \"log\": " + list(gLog) + "}";
+    std::printf("%s\n", out.c_str());
+    return 0;
+}
