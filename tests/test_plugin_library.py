@@ -1,0 +1,223 @@
+"""libtaostream_plugins.so, the IPluginV3 plugin library (-DTAOSTREAM_BUILD_PLUGINS=ON).
+
+Built where the TensorRT headers and nvcc are present: the headers from TAOSTREAM_TENSORRT_ROOT (a
+TensorRT tar or any folder whose include/ holds NvInferRuntime.h), else libnvinfer-dev's
+/usr/include/<arch>-linux-gnu or /usr/include. No pip package ships them, so elsewhere (CI included)
+these tests skip and say why. No GPU and no libnvinfer are needed: the library's exports and strings
+are read with pyelftools, and plugins/harness/plugin_harness.cpp loads it as TensorRT would, over an
+in-memory plugin registry, and drives every creator through the build-time calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from taostream.deepstream_configs.elf_symbols import exported_functions, open_elf
+
+REPO = Path(__file__).resolve().parent.parent
+NVCC = shutil.which("nvcc") or next((p for p in ("/usr/local/cuda/bin/nvcc",) if os.access(p, os.X_OK)), None)
+
+
+def _tensorrt_root() -> Path | None:
+    candidates = [os.environ.get("TAOSTREAM_TENSORRT_ROOT", "")]
+    candidates += [f"/usr/include/{platform.machine()}-linux-gnu", "/usr/include", "/usr/local/tensorrt"]
+    for candidate in filter(None, candidates):
+        path = Path(candidate)
+        for include in (path / "include", path):
+            if (include / "NvInferRuntime.h").is_file() and (include / "NvInferVersion.h").is_file():
+                return include
+    return None
+
+
+TENSORRT_INCLUDE = _tensorrt_root()
+pytestmark = [
+    pytest.mark.skipif(TENSORRT_INCLUDE is None,
+                       reason="no TensorRT headers (set TAOSTREAM_TENSORRT_ROOT, or install libnvinfer-dev; "
+                              "the TensorRT pip wheels ship no headers)"),
+    pytest.mark.skipif(NVCC is None, reason="nvcc (the CUDA toolkit) compiles the plugins' kernels"),
+    pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the library"),
+]
+
+# TensorRT OSS's creators (plugin/<name>/*.cpp, mPluginAttributes): name, PluginFieldType (1 FLOAT32,
+# 5 INT32), length, in that order.
+NMS_FIELDS = [["shareLocation", 5, 1], ["varianceEncodedInTarget", 5, 1], ["backgroundLabelId", 5, 1],
+              ["numClasses", 5, 1], ["topK", 5, 1], ["keepTopK", 5, 1], ["confidenceThreshold", 1, 1],
+              ["nmsThreshold", 1, 1], ["inputOrder", 5, 3], ["confSigmoid", 5, 1], ["isNormalized", 5, 1],
+              ["codeType", 5, 1], ["scoreBits", 5, 1], ["isBatchAgnostic", 5, 1]]
+BATCHED_NMS_FIELDS = [["shareLocation", 5, 1], ["backgroundLabelId", 5, 1], ["numClasses", 5, 1], ["topK", 5, 1],
+                      ["keepTopK", 5, 1], ["scoreThreshold", 1, 1], ["iouThreshold", 1, 1], ["isNormalized", 5, 1],
+                      ["clipBoxes", 5, 1], ["scoreBits", 5, 1], ["caffeSemantics", 5, 1]]
+EXPECTED_FIELDS = {
+    "NMS_TRT": NMS_FIELDS,
+    "NMSDynamic_TRT": NMS_FIELDS,
+    "BatchedNMS_TRT": BATCHED_NMS_FIELDS,
+    "BatchedNMSDynamic_TRT": BATCHED_NMS_FIELDS,
+    "MultilevelProposeROI_TRT": [["prenms_topk", 5, 1], ["keep_topk", 5, 1], ["fg_threshold", 1, 1],
+                                 ["iou_threshold", 1, 1], ["image_size", 5, 3]],
+    "GenerateDetection_TRT": [["num_classes", 5, 1], ["keep_topk", 5, 1], ["score_threshold", 1, 1],
+                              ["iou_threshold", 1, 1], ["image_size", 5, 3]],
+    "MultilevelCropAndResize_TRT": [["pooled_size", 5, 1], ["image_size", 5, 3]],
+}
+PLUGINS = list(EXPECTED_FIELDS)
+FLOAT, INT32 = 0, 3  # nvinfer1::DataType
+
+
+def _run(command, env=None):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+def _configure(build: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), "-DTAOSTREAM_BUILD_PLUGINS=ON",
+                           f"-DTENSORRT_ROOT={TENSORRT_INCLUDE}", "-DTAOSTREAM_BUILD_PLUGIN_HOST=OFF",
+                           f"-DCMAKE_CUDA_COMPILER={NVCC}", *options],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    build = tmp_path_factory.mktemp("plugins")
+    # one architecture keeps the compile short; the default list is checked by configuring alone
+    configured = _configure(build, "-DCMAKE_CUDA_ARCHITECTURES=75")
+    assert configured.returncode == 0, configured.stdout[-4000:] + configured.stderr[-4000:]
+    _run(["cmake", "--build", str(build), "--target", "taostream_plugins", "taostream_plugin_harness", "-j", "2"])
+    return build / "plugins"
+
+
+def _harness(built: Path, *arguments: str, **env: str) -> dict:
+    environment = {**os.environ, **env}
+    result = _run([str(built / "taostream_plugin_harness"), str(built / "libtaostream_plugins.so"), *arguments],
+                  env=environment)
+    return json.loads(result.stdout)
+
+
+def test_the_library_exports_the_loadlibrary_entry_points_and_the_parsers_only(built):
+    exported = exported_functions(built / "libtaostream_plugins.so")
+    assert {"getCreators", "setLoggerFinder"} <= exported
+    # the DeepStream parsers are compiled in: one custom-lib-path serves parser and plugins
+    assert {"NvDsInferParseCustomBatchedNMSTLT", "NvDsInferParseCustomNMSTLT", "NvDsInferParseCustomMrcnnTLTV2"} <= exported
+    assert all(name in ("getCreators", "setLoggerFinder") or name.startswith("NvDsInfer") for name in exported)
+
+
+def test_every_plugin_name_and_version_is_a_string_of_the_library(built):
+    with open_elf(built / "libtaostream_plugins.so") as elf:
+        strings = elf.get_section_by_name(".rodata").data().split(b"\0")
+    # the linker merges string tails ("NMS_TRT" is the end of "BatchedNMS_TRT"): a name is there when a
+    # NUL-terminated string ends with it
+    for name in [*PLUGINS, "1"]:
+        assert any(string.endswith(name.encode()) for string in strings), name
+
+
+def test_loading_registers_every_creator_and_getcreators_hands_them_to_loadlibrary(built):
+    report = _harness(built)
+    expected = sorted(f"{name} 1 " for name in PLUGINS)
+    assert sorted(report["registered_at_load"]) == expected  # dlopen alone: custom-lib-path, --staticPlugins
+    # loadLibrary registers what getCreators returns and fails on any duplicate: the load-time
+    # registrations are taken back first
+    assert report["registered_after_getCreators"] == []
+    assert sorted(report["getCreators"]) == expected
+    assert report["field_names"] == EXPECTED_FIELDS
+    assert report["headers"].split(".")[0] == _header_major()
+
+
+def test_tensorrt_s_own_creators_stay_in_charge(built):
+    # TensorRT 10's libnvinfer_plugin registers NMS_TRT and MultilevelProposeROI_TRT before trtexec
+    # loads --staticPlugins: those are left alone, and getCreators does not offer them to loadLibrary
+    report = _harness(built, "--builtin", "NMS_TRT", "--builtin", "MultilevelProposeROI_TRT")
+    assert sorted(report["getCreators"]) == sorted(
+        f"{name} 1 " for name in PLUGINS if name not in ("NMS_TRT", "MultilevelProposeROI_TRT"))
+    assert sorted(report["registered_after_getCreators"]) == ["MultilevelProposeROI_TRT 1 ", "NMS_TRT 1 "]
+    assert any("NMS_TRT version 1: already registered" in line for line in report["log"])
+
+
+def test_a_process_of_another_tensorrt_major_is_left_alone(built):
+    other = str(int(_header_major()) + 1)
+    report = _harness(built, "--major", other)
+    assert report["registered_at_load"] == [] and report["getCreators"] == []
+    assert any(f"built against TensorRT {_header_major()} headers but this process runs TensorRT {other}" in line
+               and "rebuild it with -DTENSORRT_ROOT" in line for line in report["log"])
+
+
+def test_the_namespace_comes_from_the_environment(built):
+    report = _harness(built, TAOSTREAM_PLUGIN_NAMESPACE="taostream")
+    assert sorted(report["registered_at_load"]) == sorted(f"{name} 1 taostream" for name in PLUGINS)
+
+
+def _case(report: dict, plugin: str, index: int = 0) -> dict:
+    return [c["result"] for c in report["cases"] if c["plugin"] == plugin][index]
+
+
+def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
+    report = _harness(built)
+    # the harness's inputs: SSD with 10 priors, 3 classes, batch 2, keepTopK 5; YOLO with 10 boxes;
+    # MaskRCNN at 832x1344 with 1000 rois, 256 channels, keep_topk 1000 / 100, pooled_size 7
+    expected = {
+        "NMS_TRT": ([[2, 1, 5, 7], [2, 1, 1, 1]], [FLOAT, INT32]),
+        "NMSDynamic_TRT": ([[2, 1, 5, 7], [2, 1, 1, 1]], [FLOAT, INT32]),
+        "BatchedNMS_TRT": ([[2], [2, 5, 4], [2, 5], [2, 5]], [INT32, FLOAT, FLOAT, FLOAT]),
+        "BatchedNMSDynamic_TRT": ([[2, 1], [2, 5, 4], [2, 5], [2, 5]], [INT32, FLOAT, FLOAT, FLOAT]),
+        "MultilevelProposeROI_TRT": ([[1, 1000, 4]], [FLOAT]),
+        "GenerateDetection_TRT": ([[1, 100, 6]], [FLOAT]),
+        "MultilevelCropAndResize_TRT": ([[1, 1000, 256, 7, 7]], [FLOAT]),
+    }
+    for plugin, (shapes, types) in expected.items():
+        result = _case(report, plugin)
+        assert result["created"] and result["name"] == plugin and result["version"] == "1"
+        assert result["interfaces"] == ["PLUGIN_V3ONE_CORE", "PLUGIN_V3ONE_BUILD", "PLUGIN_V3ONE_RUNTIME"]
+        assert (result["output_shapes"], result["output_types"]) == (shapes, types), plugin
+        assert result["configure"] == 0, plugin
+        assert result["formats_declared"] and not result["accepts_fp16"] and not result["accepts_chw32"]
+        assert result["serialized_fields"] == [field[0] for field in EXPECTED_FIELDS[plugin]]
+        assert result["round_trip"] and result["clone"], plugin
+
+
+def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
+    report = _harness(built)
+    assert _case(report, "NMS_TRT", 1)["configure"] == -1      # conf of 33 values for 10 priors x 3 classes
+    assert not _case(report, "NMS_TRT", 2)["created"]          # topK missing
+    assert not _case(report, "NMS_TRT", 3)["created"]          # keepTopK 9 > topK 8
+    assert not _case(report, "NMS_TRT", 4)["created"]          # inputOrder of 2 values
+    assert _case(report, "MultilevelProposeROI_TRT", 1)["configure"] == -1  # P2 scores 3 short
+    log = "\n".join(report["log"])
+    for message in ("conf has 33 values per image, expected numPriors (10) x numClasses (3)",
+                    "required field 'topK' is missing", "keepTopK (9) must be <= topK (8)",
+                    "field 'inputOrder' has 2 values, expected 3",
+                    "level P2 has 209661 scores and 838656 delta values per image; image_size 832x1344 gives "
+                    "209664 anchors"):
+        assert message in log
+
+
+def _header_major() -> str:
+    text = (TENSORRT_INCLUDE / "NvInferVersion.h").read_text()
+    return re.search(r"#define (?:NV_TENSORRT|TRT)_MAJOR(?:_ENTERPRISE)? +(\d+)", text).group(1)
+
+
+def _cuda_major() -> int:
+    version = subprocess.run([NVCC, "--version"], capture_output=True, text=True).stdout
+    return int(re.search(r"release (\d+)\.", version).group(1))
+
+
+def test_default_architectures_follow_the_cuda_version(tmp_path):
+    configured = _configure(tmp_path / "default")
+    assert configured.returncode == 0, configured.stderr[-3000:]
+    architectures = re.search(r"architectures ([0-9;]+)", configured.stdout).group(1).split(";")
+    expected = ["75", "80", "86", "87", "89", "90"] if _cuda_major() >= 13 else ["72", "75", "80", "86", "87", "89", "90"]
+    assert architectures == expected
+
+
+def test_xavier_with_cuda_13_is_refused_with_what_to_do(tmp_path):
+    if _cuda_major() < 13:
+        pytest.skip("CUDA 12 and older still target sm_72")
+    configured = _configure(tmp_path / "xavier", "-DCMAKE_CUDA_ARCHITECTURES=72;87")
+    assert configured.returncode != 0
+    message = " ".join(configured.stderr.split())  # CMake wraps its messages
+    assert "cannot target anything below 75" in message and "Jetson Xavier (72) with CUDA 11/12 (JetPack 5)" in message
