@@ -91,10 +91,12 @@ public:
     void deregisterLibrary(PluginLibraryHandle) noexcept override {}
     IPluginResource* acquirePluginResource(AsciiChar const*, IPluginResource*) noexcept override { return nullptr; }
     int32_t releasePluginResource(AsciiChar const*) noexcept override { return 0; }
+#if NV_TENSORRT_MAJOR > 10 || NV_TENSORRT_MINOR >= 10  // added in 10.10
     IPluginCreatorInterface* const* getAllCreatorsRecursive(int32_t* const n) noexcept override {
         *n = 0;
         return nullptr;
     }
+#endif
 #if NV_TENSORRT_MAJOR < 11
     bool registerCreator(IPluginCreator&, AsciiChar const* const) noexcept override { return false; }
     IPluginCreator* const* getPluginCreatorList(int32_t* const n) const noexcept override {
