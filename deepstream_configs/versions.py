@@ -47,6 +47,8 @@ DEEPSTREAM_RELEASES: dict[str, DeepStreamRelease] = {
         DeepStreamRelease("7.1", "10.3.0.26", "10.3.0.30", "6.1"),
         DeepStreamRelease("8.0", "10.9.0.34", "10.13.2.6", "7.0"),
         DeepStreamRelease("9.0", "10.14.1.48", "10.13", "7.1"),
+        DeepStreamRelease("9.1", "10.16.0.72", "10.16", "7.2"),
+        DeepStreamRelease("9.2", "10.16.0.72", "10.16.1.7", "7.2"),
     )
 }
 DEEPSTREAM_VERSIONS = tuple(DEEPSTREAM_RELEASES)
@@ -127,6 +129,7 @@ TRITON_RELEASES: tuple[TritonRelease, ...] = (
     TritonRelease("24.08", "10.3.0.26", "2.49.0"),
     TritonRelease("25.03", "10.9.0.34", "2.56.0"),
     TritonRelease("26.01", "10.14.1.48", "2.65.0"),
+    TritonRelease("26.03", "10.16.0.72", "2.67.0"),
 )
 
 
@@ -151,17 +154,33 @@ def triton_release(tag: str) -> TritonRelease | None:
 
 DEEPSTREAM_IMAGE = "nvcr.io/nvidia/deepstream"
 DEEPSTREAM_L4T_IMAGE = "nvcr.io/nvidia/deepstream-l4t"
+# From 9.2 NVIDIA distributes the DeepStream images through GitHub's registry (DeepStream 9.2 "Docker
+# Containers" page); 9.1 and before are on NGC.
+DEEPSTREAM_GHCR_IMAGE = "ghcr.io/nvidia/deepstream"
+DEEPSTREAM_IMAGES = (DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE, DEEPSTREAM_GHCR_IMAGE)
 MULTIARCH_SINCE = (6, 3)  # from 6.3 one `-triton-multiarch` tag serves x86 and Jetson
+GHCR_SINCE = (9, 2)
+# Releases whose image tag no public page seen confirms (docs/versions.md): the bundle's deployment
+# README says so next to the image.
+UNCONFIRMED_IMAGE_TAGS = frozenset({"9.2"})
+
+
+def _minor(version: str) -> tuple[int, int]:
+    return tuple(int(p) for p in version.split(".")[:2])  # type: ignore[return-value]
 
 
 def deepstream_image(deepstream: str, platform: str) -> str:
     """NVIDIA's DeepStream container with nvinfer and nvinferserver (Triton) for a release and platform:
-    ``deepstream:<ver>-triton-multiarch`` from 6.3 on (x86 and Jetson alike); before, ``deepstream:<ver>-triton``
-    on x86 and ``deepstream-l4t:<ver>-triton`` on Jetson (the ``-samples`` one has no Triton)."""
+    ``deepstream:<ver>-triton-multiarch`` from 6.3 on (x86 and Jetson alike; from 9.2 on ghcr.io, the tag
+    kept in the 6.3-9.1 form: unconfirmed, see UNCONFIRMED_IMAGE_TAGS); before 6.3,
+    ``deepstream:<ver>-triton`` on x86 and ``deepstream-l4t:<ver>-triton`` on Jetson (the ``-samples`` one
+    has no Triton)."""
     version = deepstream_release(deepstream).version
     if platform not in PLATFORMS:
         raise TaostreamError(f"platform '{platform}': use x86 or jetson")
-    if tuple(int(p) for p in version.split(".")[:2]) >= MULTIARCH_SINCE:
+    if _minor(version) >= GHCR_SINCE:
+        return f"{DEEPSTREAM_GHCR_IMAGE}:{version}-triton-multiarch"
+    if _minor(version) >= MULTIARCH_SINCE:
         return f"{DEEPSTREAM_IMAGE}:{version}-triton-multiarch"
     return f"{DEEPSTREAM_IMAGE if platform == 'x86' else DEEPSTREAM_L4T_IMAGE}:{version}-triton"
 
@@ -170,6 +189,6 @@ def deepstream_image_version(image: str) -> str | None:
     """The DeepStream version a deepstream image reference names ('...deepstream:7.1-triton-multiarch' ->
     '7.1'); None when it is not one of NVIDIA's DeepStream images."""
     name, _, tag = str(image).rpartition(":")
-    if name not in (DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE) or not tag:
+    if name not in DEEPSTREAM_IMAGES or not tag:
         return None
     return tag.split("-")[0]

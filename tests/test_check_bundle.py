@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from cli_support import assert_clean_error, run_cli
+from taostream.deepstream_configs.versions import DEFAULT_DEEPSTREAM
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def bundle(pristine, tmp_path):
 def test_fresh_bundle_passes(pristine):
     result = run_cli("check", pristine)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().splitlines()[-1] == "0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s) (DeepStream 9.0)"
+    assert result.stdout.strip().splitlines()[-1] == (
+        f"0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s) (DeepStream {DEFAULT_DEEPSTREAM})")
 
 
 def test_truncated_model_is_an_error(bundle):

@@ -22,7 +22,7 @@ from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundl
 from taostream.deepstream_configs.check.run import check_configs
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.versions import (
-    DEEPSTREAM_VERSIONS, deepstream_release, implicit_int8_route, tensorrt_for)
+    DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM, deepstream_release, implicit_int8_route, tensorrt_for)
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,11 @@ def _bundle(info, output, **overrides):
 
 # Release notes (docs/versions.md): DeepStream 6.0 "supports TensorRT 8.0.1"; 6.1 x86 ships 8.2.5.1;
 # 6.1.1 "TensorRT 8.4.1.5 for x86 and Jetson"; 6.2 "8.5.2.2 for x86 and Jetson"; 8.0 "10.9.0.34 for
-# x86 and 10.13.2.6 for Jetson".
+# x86 and 10.13.2.6 for Jetson"; 9.2 "TensorRT 10.16.0.72 for x86 and TensorRT 10.16.1.7 for Jetson".
 @pytest.mark.parametrize("version, x86, jetson", [
     ("6.0", "8.0.1", "8.0.1"), ("6.0.1", "8.0.1", "8.0.1"), ("6.1", "8.2.5.1", "8.4.0"),
-    ("6.1.1", "8.4.1.5", "8.4.1.5"), ("6.2", "8.5.2.2", "8.5.2.2"), ("8.0", "10.9.0.34", "10.13.2.6")])
+    ("6.1.1", "8.4.1.5", "8.4.1.5"), ("6.2", "8.5.2.2", "8.5.2.2"), ("8.0", "10.9.0.34", "10.13.2.6"),
+    ("9.2", "10.16.0.72", "10.16.1.7"), ("9.2.0", "10.16.0.72", "10.16.1.7")])
 def test_release_table_follows_the_release_notes(version, x86, jetson):
     assert (tensorrt_for(version, "x86"), tensorrt_for(version, "jetson")) == (x86, jetson)
 
@@ -162,3 +163,72 @@ def test_topk_with_a_run_time_k_needs_tensorrt_8_6():
     model = helper.make_model(helper.make_graph(nodes, "g", [x], [values], starts))
     assert [p.op for p in unparsable_ops(model, "8.5.2.2")] == ["TopK"]
     assert unparsable_ops(model, "8.6.1.6") == []
+
+
+# --- DeepStream 9.1 and 9.2 (TensorRT 10.16) ----------------------------------------------------------
+
+def test_the_default_target_is_the_newest_release_deepstream_9_2(samples, tmp_path):
+    """NVIDIA's current DeepStream is 9.2: a bundle made without --deepstream targets it, and `9` means it."""
+    assert DEFAULT_DEEPSTREAM == DEEPSTREAM_VERSIONS[-1] == "9.2"
+    assert deepstream_release("9").version == "9.2"
+    assert tensorrt_for("9.1", "x86").startswith("10.16.") and tensorrt_for("9.1", "jetson").startswith("10.16")
+    result = _bundle(samples["ssd"], tmp_path / "b")
+    assert result.manifest["deepstream"] == "9.2"
+    targets = {t["platform"]: t["tensorrt"] for t in result.manifest["targets"]}
+    assert targets == {"x86": "10.16.0.72", "jetson": "10.16.1.7"}
+
+
+@pytest.mark.parametrize("version", ["9.1", "9.2"])
+@pytest.mark.parametrize("platform", ["x86", "jetson"])
+def test_deepstream_9_1_and_9_2_bundles_load_the_tables_graph_and_pass_check(samples, tmp_path, capsys, version,
+                                                                              platform):
+    """TensorRT 10.16 on both: x86 loads model.onnx with Q/DQ INT8, Jetson the plugin graph with the cache."""
+    bundle = tmp_path / f"ds{version}-{platform}"
+    assert main(["bundle", str(samples["ssd"].model), "--network", "ssd", "--spec", str(samples["ssd"].spec),
+                 "--key", SAMPLE_KEY, "--deepstream", version, "--platform", platform, "--precision", "int8",
+                 "--calibration-cache", str(samples["ssd"].calibration), "-o", str(bundle)]) == 0
+    prop = read_ini(bundle / "deepstream" / "config_infer_primary.txt").group("property")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    target = next(t for t in manifest["targets"] if t["platform"] == platform)
+    if platform == "x86":
+        assert (prop.get("onnx-file"), prop.get("int8-calib-file")) == ("../model.onnx", None)
+        assert (target["model"], target["int8"]) == ("model.onnx", "q/dq")
+        qdq = {n.op_type for n in onnx.load(str(bundle / "model.onnx")).graph.node}
+        assert {"QuantizeLinear", "DequantizeLinear"} <= qdq
+    else:
+        assert (prop.get("onnx-file"), prop.get("int8-calib-file")) == ("../model_trt10.onnx", "../calibration.bin")
+        assert (target["model"], target["int8"]) == ("model_trt10.onnx", "calibration")
+    assert manifest["deepstream"] == version and target["tensorrt"] == tensorrt_for(version, platform)
+    assert target["configs"] is True
+    capsys.readouterr()
+    assert main(["check", str(bundle)]) == 0, capsys.readouterr().out
+    assert f"(DeepStream {version})" in capsys.readouterr().out
+
+
+def test_check_accepts_a_deepstream_9_2_config(samples, tmp_path, capsys):
+    bundle = tmp_path / "ds92"
+    _bundle(samples["ssd"], bundle, deepstream="9.2")
+    configs = sorted((bundle / "deepstream").glob("*.txt"))
+    report = check_configs(configs, deepstream="9.2")
+    assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
+    capsys.readouterr()
+    assert main(["check", *map(str, configs), "--deepstream", "9.2"]) == 0, capsys.readouterr().out
+
+
+def _one_node_model(op: str, inputs: int) -> onnx.ModelProto:
+    names = [f"in{i}" for i in range(inputs)]
+    graph_inputs = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names]
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    return helper.make_model(helper.make_graph([helper.make_node(op, names, ["y"], name=op.lower())], "g",
+                                               graph_inputs, [y]))
+
+
+@pytest.mark.parametrize("op, inputs, older, newer", [
+    ("DeformConv", 3, "10.0.1", "10.1.0"),  # onnx-tensorrt 10.1-GA matrix, TensorRT OSS 10.1.0 notes
+    ("Attention", 3, "10.13", "10.14.1.48"),  # onnx-tensorrt 10.14 GA notes: "Added support for the Attention operator"
+    ("RMSNormalization", 2, "10.14.1.48", "10.16.0.72"),  # in the 10.15 matrix, not the 10.1 one
+])
+def test_ops_the_tensorrt_10_x_parsers_added(op, inputs, older, newer):
+    model = _one_node_model(op, inputs)
+    assert [p.op for p in unparsable_ops(model, older)] == [op]
+    assert unparsable_ops(model, newer) == [] and unparsable_ops(model, "11") == []

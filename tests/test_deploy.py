@@ -234,8 +234,9 @@ def test_real_detectnet_v2_bundle_is_runnable_as_written(model, key, extra, mode
         assert compose["services"]["triton"]["image"] == "nvcr.io/nvidia/tritonserver:23.01-py3"  # x86 TRT 8.5.2.2
     elif manifest["platform"] == "jetson":
         assert compose["services"]["deepstream"]["runtime"] == "nvidia"
-        assert "## Jetson (JetPack 7.1, TensorRT 10.13)" in readme and "set -a; . ./taostream_parser.env" in readme
-        assert "nvcr.io/nvidia/tritonserver:26.01-py3" in readme  # x86 DeepStream 9.0: TensorRT 10.14.1.48
+        # the default DeepStream (9.2): JetPack 7.2, Jetson TensorRT 10.16.1.7; x86 TensorRT 10.16.0.72
+        assert "## Jetson (JetPack 7.2, TensorRT 10.16.1.7)" in readme and "set -a; . ./taostream_parser.env" in readme
+        assert "nvcr.io/nvidia/tritonserver:26.03-py3" in readme
     else:
         assert compose["services"]["triton"]["image"] == "nvcr.io/nvidia/tritonserver:24.08-py3"
         assert "nvcr.io/nvidia/deepstream:7.1-triton-multiarch" in readme
@@ -257,12 +258,12 @@ def test_triton_gpu_plan_and_both(samples, tmp_path):
     assert _parse_triton(plan / "triton" / name / "config.pbtxt").platform == "tensorrt_plan"
     readme = (plan / "README.md").read_text()
     assert f"--saveEngine=/bundle/triton/{name}/1/model.plan --fp16" in readme
-    assert "nvcr.io/nvidia/tensorrt:26.01-py3" in readme  # the Triton image's release: the same TensorRT
+    assert "nvcr.io/nvidia/tensorrt:26.03-py3" in readme  # the Triton image's release: the same TensorRT
     _assert_deploy_files(plan)
-    (plan / "README.md").write_text(readme.replace("tensorrt:26.01-py3", "tensorrt:25.03-py3"))
+    (plan / "README.md").write_text(readme.replace("tensorrt:26.03-py3", "tensorrt:25.03-py3"))
     errors = _deploy_findings(plan)
     assert len(errors) == 1 and "tensorrt:25.03-py3 builds the plan with another TensorRT" in errors[0]
-    assert "use nvcr.io/nvidia/tensorrt:26.01-py3" in errors[0]
+    assert "use nvcr.io/nvidia/tensorrt:26.03-py3" in errors[0]
 
     both = tmp_path / "both"
     assert main(["bundle", str(info.model), "--network", "yolo_v4", "--spec", str(info.spec), "--key", KEY,
@@ -365,6 +366,12 @@ def test_every_deepstream_release_has_a_triton_container_with_its_x86_tensorrt()
     assert deepstream_image("6.0.1", "x86") == "nvcr.io/nvidia/deepstream:6.0-triton"
     assert deepstream_image("7.1", "jetson") == deepstream_image("7.1", "x86") == "nvcr.io/nvidia/deepstream:7.1-triton-multiarch"
     assert triton_release_for("10.4.0.26") is None
+    # DeepStream 9.1: `nvcr.io/nvidia/deepstream:9.1-triton-multiarch` and an x86 image built FROM
+    # tritonserver:26.03-py3 (NVIDIA/DeepStream v9.1.0 README and deepstream_dockers); 9.2's images are on
+    # ghcr.io/nvidia/deepstream (the 9.2 "Docker Containers" page)
+    assert deepstream_image("9.1", "jetson") == "nvcr.io/nvidia/deepstream:9.1-triton-multiarch"
+    assert triton_release_for(tensorrt_for("9.1", "x86")).image == "nvcr.io/nvidia/tritonserver:26.03-py3"
+    assert deepstream_image("9.2", "x86").startswith("ghcr.io/nvidia/deepstream:9.2-")
 
 
 def test_a_fixed_batch_graph_gets_the_plan_variant_with_a_warning(samples):

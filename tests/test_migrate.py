@@ -1,7 +1,7 @@
 """`taostream migrate` on NVIDIA's real DeepStream 5.0 nvinfer configs (deepstream_tao_apps, TLT 2.0):
 each paired with a model of its network (the synthetic TAO sample, or the real DetectNet_v2 .etlt files,
-since the original .etlt files are not public), the result must pass `taostream check` for DeepStream
-9.0 and `infer` on it must give the boxes of a bundle made directly from the same model."""
+since the original .etlt files are not public), the result (made for the default DeepStream) must pass
+`taostream check` for DeepStream 9.0 and `infer` on it must give the boxes of a bundle made directly from the same model."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from migrate_support import CONFIGS, DS5_CONFIGS, bundle_files_text, config_tree
 from taostream.cli import main
 from taostream.converter.samples.write import SAMPLE_KEY, write_sample
 from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.versions import DEFAULT_DEEPSTREAM
 from taostream.inference.bundle_info import load_bundle
 from test_infer_support import noise_images, write_images
 
@@ -75,7 +76,7 @@ def test_each_nvidia_ds5_config_migrates_and_passes_check(name, migrated, capsys
     text = _check(out, capsys)
     assert "0 error(s)" in text
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["network"] == network and manifest["deepstream"] == "9.0"
+    assert manifest["network"] == network and manifest["deepstream"] == DEFAULT_DEEPSTREAM
     assert (out / "labels.txt").read_text().split() == labels
     prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
     for gone in ("tlt-encoded-model", "tlt-model-key", "uff-input-dims", "uff-input-blob-name", "is-classifier"):
@@ -201,7 +202,8 @@ def test_int8_calibration_cache_becomes_qdq_and_jetson_keeps_the_cache(work, cap
     from taostream.converter.int8.calib_cache import read_calibration_cache
 
     shipped, given = read_calibration_cache(jetson / "calibration.bin"), read_calibration_cache(cache)
-    assert shipped.scales == given.scales and shipped.header == "TRT-101300-EntropyCalibration2"
+    # migrated for the default DeepStream (9.2): the Jetson route runs TensorRT 10.16.1.7
+    assert shipped.scales == given.scales and shipped.header == "TRT-101601-EntropyCalibration2"
 
 
 def test_per_class_thresholds_clustering_and_dbscan_eps_are_carried(work):

@@ -21,6 +21,7 @@ from onnx import TensorProto, helper
 from taostream.cli import main
 from taostream.converter import trt_support
 from taostream.converter.int8.calib_cache import read_calibration_cache
+from taostream.deepstream_configs.versions import DEFAULT_DEEPSTREAM
 from taostream.converter.model.etlt import read_etlt
 from taostream.converter.registry import NETWORKS, get_network
 from taostream.converter.samples.write import make_sample_model, write_sample
@@ -519,4 +520,5 @@ def test_readme_first_command_prints_no_warning(tmp_path):
         result = run_cli(*step)
         assert result.returncode == 0, (step, result.stdout, result.stderr)
         assert "warning" not in result.stderr.lower() and "retrain" not in result.stderr, (step, result.stderr)
-    assert result.stdout.strip().endswith("0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s) (DeepStream 9.0)")
+    assert result.stdout.strip().endswith(
+        f"0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s) (DeepStream {DEFAULT_DEEPSTREAM})")

@@ -2,9 +2,11 @@
 cannot parse.
 
 Source: the operator support matrix of onnx/onnx-tensorrt (docs/operators.md) on its release
-branches 8.0-GA, 8.2-GA, 8.4-GA, 8.5-GA, 8.6-GA, 10.0-GA and main (10.x); docs/versions.md lists the
-ops the modernized TAO graphs use and the version that first parses each. TensorRT 11 is taken to
-parse everything 10.x does (its parser only added ops). TAO plugin nodes are judged by
+branches 8.0-GA, 8.2-GA, 8.4-GA, 8.5-GA, 8.6-GA, 10.0-GA, 10.1-GA and the 10.15 matrix (the newest
+seen; TensorRT 10.16, DeepStream 9.1/9.2's, is taken to parse what 10.15 lists: no 10.16 matrix was
+found); the onnx-tensorrt 10.14 GA notes date Attention. docs/versions.md lists the ops the modernized
+TAO graphs use and the version that first parses each. TensorRT 11 is taken to parse everything 10.x
+does (its parser only added ops). TAO plugin nodes are judged by
 trt_support.PLUGINS (shipped or removed), not by this table.
 """
 
@@ -42,6 +44,12 @@ _ADDED: dict[_Version, tuple[str, ...]] = {
     (8, 5): ("GridSample", "MeanVarianceNormalization", "Mod", "NonZero", "OneHot", "RoiAlign", "Trilu"),
     (8, 6): ("GroupNormalization", "IsInf", "LayerNormalization"),
     (10, 0): ("CastLike", "Gelu", "Hardmax", "Mish"),
+    (10, 1): ("DeformConv",),
+    (10, 14): ("Attention",),
+    # First seen in the 10.15 matrix; the release between 10.2 and 10.15 that added each is not dated
+    # by a source seen, so they count from 10.15 (an older target is told it cannot parse them).
+    (10, 15): ("BlackmanWindow", "HammingWindow", "HannWindow", "RMSNormalization", "RotaryEmbedding", "STFT",
+               "TensorScatter"),
 }
 
 OP_SINCE: dict[str, _Version] = {op: (8, 0) for op in _OPS_8_0}

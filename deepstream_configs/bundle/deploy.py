@@ -23,7 +23,8 @@ from taostream.deepstream_configs.nvinfer import PARSER_ENV_FILE, PARSER_LIBRARY
 from taostream.deepstream_configs.specs.settings import PARSER_SETTINGS_ENV
 from taostream.deepstream_configs.triton.repository import TRT_CACHE
 from taostream.deepstream_configs.versions import (
-    TritonRelease, deepstream_image, deepstream_release, triton_release_for)
+    DEEPSTREAM_GHCR_IMAGE, UNCONFIRMED_IMAGE_TAGS, TritonRelease, deepstream_image, deepstream_release,
+    triton_release_for)
 
 README = "README.md"
 COMPOSE = "compose.yaml"
@@ -434,6 +435,14 @@ def readme_text(dep: Deployment) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def _unconfirmed_image_note(dep: Deployment) -> list[str]:
+    if dep.deepstream not in UNCONFIRMED_IMAGE_TAGS:
+        return []
+    return [f"The tag of this image is taostream's reading of NVIDIA's naming (DeepStream {dep.deepstream} images "
+            f"are on {DEEPSTREAM_GHCR_IMAGE}; no page seen names the tag): if `docker pull` does not find it, "
+            "use the Triton tag NVIDIA lists for your platform there.", ""]
+
+
 def _readme_deepstream(dep: Deployment) -> list[str]:
     engine = (f"`{dep.engine_file}` (the config's `model-engine-file`)" if dep.engine_file
               else "the file the config's `model-engine-file` names")
@@ -444,6 +453,7 @@ def _readme_deepstream(dep: Deployment) -> list[str]:
         "`deepstream/deepstream_app.txt` `[source0]` (now the sample stream inside the image); to run your own "
         "file, add `-v /path/to/video.mp4:/video.mp4` and set `uri=file:///video.mp4`. The sink is a fakesink.",
         "",
+        *_unconfirmed_image_note(dep),
         "```sh",
         deepstream_command(dep),
         "```",

@@ -49,7 +49,10 @@ class JetPackRuntime:
 # - JetPack 6 = Jetson Linux 36, root file system Ubuntu 22.04 "jammy": Jetson Linux r36.4 Developer
 #   Guide, "Root File System" (nv_build_samplefs.sh ... --version jammy).
 # - JetPack 7 = Jetson Linux 38 (Thor), "derived from Ubuntu 24.04 LTS": Jetson Linux r38.2.1 Developer
-#   Guide, "Jetson Software Architecture".
+#   Guide, "Jetson Software Architecture". JetPack 7.2 (DeepStream 9.1/9.2) = Jetson Linux 39.2, Thor and
+#   Orin: DeepStream 9.1 Installation page ("JetPack 7.2 GA (corresponding to L4T 39.2 release)"); its Jetson
+#   images are built FROM an ubuntu24.04 CUDA image with the r39.2 apt repository (NVIDIA/DeepStream v9.1.0,
+#   deepstream_dockers/jetson_dockerfiles/Dockerfile_Jetson_Run): the same noble runtime.
 # - jammy-updates: libc6 2.35-0ubuntu3.4, libstdc++6 / libgcc-s1 12.3.0-1ubuntu1~22.04 (an apt log of
 #   archive.ubuntu.com; Ubuntu 22.04's ldd reports "Ubuntu GLIBC 2.35-0ubuntu3.1": flatimage/flatimage#2).
 # - noble: libc6 2.39-0ubuntu8.x, libstdc++6 14-20240412-0ubuntu1 then 14.2.0-4ubuntu2~24.04
@@ -60,7 +63,7 @@ class JetPackRuntime:
 JETPACK_RUNTIMES = (
     JetPackRuntime("6.x (Jetson Linux 36, Orin)", "22.04 jammy",
                    {"GLIBC": (2, 35), "GLIBCXX": (3, 4, 30), "CXXABI": (1, 3, 13), "GCC": (12,)}),
-    JetPackRuntime("7.x (Jetson Linux 38, Thor)", "24.04 noble",
+    JetPackRuntime("7.x (Jetson Linux 38-39, Thor and Orin)", "24.04 noble",
                    {"GLIBC": (2, 39), "GLIBCXX": (3, 4, 33), "CXXABI": (1, 3, 15), "GCC": (14,)}),
 )
 OLDEST_JETPACK = JETPACK_RUNTIMES[0]

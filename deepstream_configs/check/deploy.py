@@ -19,10 +19,11 @@ import yaml
 from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
 from taostream.deepstream_configs.bundle.deploy import COMPOSE, K8S_REPOSITORY, K8S_TRITON, README, x86_tensorrt
 from taostream.deepstream_configs.versions import (
-    DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE, TRITON_IMAGE, TritonRelease, _same_release, deepstream_image,
+    DEEPSTREAM_IMAGES, TRITON_IMAGE, TritonRelease, _same_release, deepstream_image,
     deepstream_image_version, deepstream_release, triton_release, triton_release_for)
 
-_IMAGE = re.compile(r"(nvcr\.io/nvidia/(?:deepstream(?:-l4t)?|tritonserver|tensorrt):[A-Za-z0-9._-]+)")
+_IMAGE = re.compile(r"((?:nvcr\.io/nvidia/(?:deepstream(?:-l4t)?|tritonserver|tensorrt)|ghcr\.io/nvidia/deepstream)"
+                    r":[A-Za-z0-9._-]+)")
 TENSORRT_IMAGE = "nvcr.io/nvidia/tensorrt"  # builds the plan: the release of the Triton image (same TensorRT)
 _CODE = re.compile(r"```sh\n(.*?)```", re.S)
 _PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
@@ -58,7 +59,7 @@ def check_deployment(folder: Path, manifest: dict, report: CheckReport) -> None:
 
 def _image_finding(path: Path, key: str | None, image: str, expected_ds: str, trt: str | None) -> str | None:
     name, _, tag = image.rpartition(":")
-    if name in (DEEPSTREAM_IMAGE, DEEPSTREAM_L4T_IMAGE):
+    if name in DEEPSTREAM_IMAGES:
         if image != expected_ds:
             version = deepstream_image_version(image)
             return (f"image {image} is DeepStream {version} or another platform's, but the bundle targets "
