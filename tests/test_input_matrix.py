@@ -116,10 +116,11 @@ def test_input_matrix_cell(inputs, fixtures_dir, tmp_path, form, precision, plat
             shipped = read_calibration_cache(bundle / "calibration.bin")
             graph = onnx.load(str(bundle / "model_trt10.onnx")).graph
             tensors = {graph.input[0].name} | {name for node in graph.node for name in node.output}
-            # In the cache format of the TensorRT that route runs (DeepStream 9.0 on Jetson: JetPack 7's).
+            # In the cache format of the TensorRT that route runs (the default DeepStream 9.2 on Jetson:
+            # TensorRT 10.16.1.7).
             route = next(t for t in manifest["targets"] if t["platform"] == "jetson")
             assert route["calibration"] == "calibration.bin" and route["int8"] == "calibration"
-            assert shipped.header == header_for(route["tensorrt"]) == "TRT-101300-EntropyCalibration2"
+            assert shipped.header == header_for(route["tensorrt"]) == "TRT-101601-EntropyCalibration2"
             assert len(shipped.scales) > 100 and set(shipped.scales) <= tensors  # the graph's own names
             assert all(0 < s < float("inf") for s in shipped.scales.values())
         else:
