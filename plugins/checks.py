@@ -1,5 +1,5 @@
 """`taostream plugins check`: every plugin's host implementation (libtaostream_plugins_host.so,
-plugins/host.py) against its numpy reference (converter/pluginref*.py) on generated cases,
+plugins/host.py) against its numpy reference (plugins/reference.py, frcnn.py, maskrcnn.py) on generated cases,
 bit for bit. The cases are the edge cases the references and the modernize rewrites are tested on:
 ties, keepTopK above the candidates, a background class, shareLocation both ways, batches, images
 with nothing above the threshold, boxes outside [0, 1], pixel boxes."""

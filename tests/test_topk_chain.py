@@ -1,4 +1,4 @@
-"""rewrites_basic.top_k: an exact ONNX TopK for any k, built from TopKs of k <= TRT_TOPK_MAX (3840,
+"""modernize.basic.top_k: an exact ONNX TopK for any k, built from TopKs of k <= TRT_TOPK_MAX (3840,
 TensorRT's limit). Checked in ONNX Runtime against one plain ONNX TopK (whose tie rule, lower index
 first, is in the ONNX spec) and against numpy's stable sort, on random, tie-heavy and -inf inputs; then
 the rewrites that use it (Proposal with TAO's default pre_nms_top_n 6000, NMS with a large topK,

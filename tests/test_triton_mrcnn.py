@@ -1,4 +1,4 @@
-"""MaskRCNN on a CPU Triton host: the compiled plugin-reference pipeline (converter/plugin_pipeline*.py)
+"""MaskRCNN on a CPU Triton host: the compiled plugin-reference pipeline (plugins/pipeline*.py)
 against the per-call oracle ``run_with_plugin_references``, its saved folder running where taostream
 is not importable, and `taostream serve` on the MaskRCNN sample bundle returning the detections and
 masks that `taostream infer`'s CPU runner computes."""

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
         "check", help="each plugin's host implementation against its numpy reference, bit for bit",
         description=(
             "For every plugin, run its C++ host implementation (libtaostream_plugins_host.so) and its numpy "
-            "reference (converter/pluginref*.py) on generated cases (ties, keepTopK above the candidates, "
+            "reference (taostream.plugins) on generated cases (ties, keepTopK above the candidates, "
             "background class, shareLocation both ways, batches, empty images) and compare the outputs bit "
             "for bit: one row per plugin and check. In a checkout the library is (re)built with CMake first; "
             "elsewhere $TAOSTREAM_PLUGINS_HOST_LIBRARY names it. Exit code 1 when an output differs."))

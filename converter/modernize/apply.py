@@ -243,7 +243,7 @@ TOPK_LIMIT_BY_TARGET = {"8.6": 3840, "10": 3840, "11": 3840}
 def tensorrt_topk_violations(model: onnx.ModelProto, limit: int | None = None) -> list[str]:
     """One line per TopK node (subgraphs included) whose k can exceed TensorRT's TopK limit
     (``limit``, TRT_TOPK_MAX = 3840 by default): a constant k above it, or a k computed at run time
-    with no constant bound. The rewrites never emit one (rewrites_basic.top_k); a graph body can."""
+    with no constant bound. The rewrites never emit one (modernize.basic.top_k); a graph body can."""
     from taostream.converter.modernize.basic import TRT_TOPK_MAX
 
     limit = limit or TRT_TOPK_MAX

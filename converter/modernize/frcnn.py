@@ -5,7 +5,7 @@ The replacement keeps the plugin's output tensor (same name, shape, dtype, layou
 dynamic batch and uses only ops valid from opset 11 on (no Squeeze/Unsqueeze/ReduceSum, whose
 signatures changed in opset 13), so it fits the graph's own opset. The semantics are those of the
 numpy references in plugins/frcnn.py (the TensorRT OSS kernels). Its TopKs (pre_nms_top_n, TAO's
-default 6000, and post_nms_top_n) come from rewrites_basic.top_k, exact for any k and built from TopKs
+default 6000, and post_nms_top_n) come from modernize.basic.top_k, exact for any k and built from TopKs
 TensorRT accepts (k <= 3840); ``tensorrt_limits`` states what TensorRT's NMS box limit can still change.
 """
 

@@ -7,7 +7,7 @@ rule: equal scores keep the plugin's stable order) are those of the references i
 
 How the plugin's steps map to standard ops:
 - per-class candidates: the plugin sorts each class's scores above the threshold and keeps the first
-  topK; here TopK(min(topK, P)) per class (rewrites_basic.top_k, which chains TopKs of <= 3840 for a
+  topK; here TopK(min(topK, P)) per class (modernize.basic.top_k, which chains TopKs of <= 3840 for a
   larger topK), scattered back over a -3e38 background, so only those
   candidates pass NonMaxSuppression's score threshold (which is strict, like the plugin's).
 - NMS: NonMaxSuppression suppresses IoU > threshold among the candidates of each class, greedily in

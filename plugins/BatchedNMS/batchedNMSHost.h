@@ -1,6 +1,6 @@
 // BatchedNMS_TRT / BatchedNMSDynamic_TRT on the host (C++17, no CUDA): TensorRT OSS
 // plugin/batchedNMSPlugin semantics, equal bit for bit to the numpy reference
-// (converter/pluginref.py, batched_nms_reference). C ABI for ctypes.
+// (plugins/reference.py, batched_nms_reference). C ABI for ctypes.
 #pragma once
 
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // GenerateDetection_TRT on the host (C++17, no CUDA): TensorRT OSS plugin/generateDetectionPlugin
-// semantics, equal bit for bit to the numpy reference (converter/pluginref_mrcnn.py,
+// semantics, equal bit for bit to the numpy reference (plugins/maskrcnn.py,
 // generate_detection_reference). C ABI for ctypes.
 #pragma once
 

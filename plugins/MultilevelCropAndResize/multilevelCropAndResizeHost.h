@@ -1,6 +1,6 @@
 // MultilevelCropAndResize_TRT on the host (C++17, no CUDA): TensorRT OSS
 // plugin/multilevelCropAndResizePlugin semantics (roiAlignHalfCenter_kernel), equal bit for bit to
-// the numpy reference (converter/pluginref_mrcnn.py, crop_and_resize_reference). C ABI for ctypes.
+// the numpy reference (plugins/maskrcnn.py, crop_and_resize_reference). C ABI for ctypes.
 #pragma once
 
 #include <stdint.h>

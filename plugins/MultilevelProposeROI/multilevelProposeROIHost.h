@@ -1,6 +1,6 @@
 // MultilevelProposeROI_TRT on the host (C++17, no CUDA): the semantics of TensorRT OSS
 // plugin/multilevelProposeROI, equal bit for bit to the numpy reference
-// (converter/pluginref_mrcnn.py, propose_rois_reference). C ABI for ctypes.
+// (plugins/maskrcnn.py, propose_rois_reference). C ABI for ctypes.
 #pragma once
 
 #include <stdint.h>

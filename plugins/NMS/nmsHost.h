@@ -1,5 +1,5 @@
 // NMS_TRT / NMSDynamic_TRT (SSD's DetectionOutput) on the host (C++17, no CUDA): TensorRT OSS
-// plugin/nmsPlugin semantics, equal bit for bit to the numpy reference (converter/pluginref.py,
+// plugin/nmsPlugin semantics, equal bit for bit to the numpy reference (plugins/reference.py,
 // nms_reference). C ABI for ctypes.
 #pragma once
 

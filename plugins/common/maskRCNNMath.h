@@ -1,7 +1,7 @@
 // Per-element maths of the MaskRCNN plugins (TensorRT OSS maskRCNNKernels.cu semantics), written once
 // for the host implementations and the CUDA kernels: every function is __host__ __device__ under nvcc.
 // Each step uses the same float/double operations, in the same order, as the numpy reference
-// (taostream converter/pluginref_mrcnn.py), so results are equal bit for bit. Build without
+// (taostream plugins/maskrcnn.py), so results are equal bit for bit. Build without
 // -ffast-math and with -ffp-contract=off (a fused multiply-add rounds once where the reference
 // rounds twice).
 #pragma once

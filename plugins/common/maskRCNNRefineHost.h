@@ -1,6 +1,6 @@
 // The refine step the MaskRCNN plugins share (sortPerClass, PerClassNMS, TopKGather of
 // maskRCNNKernels.cu) on the host, for one image. Semantics and float operations as
-// converter/pluginref_mrcnn.py's refine_arrays.
+// plugins/maskrcnn.py's refine_arrays.
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // Per-element maths of the NMS-family plugins (TensorRT OSS allClassNMS.cu, as the numpy reference
-// converter/pluginref.py's plugin_iou computes it): __host__ __device__ under nvcc. Same float
+// plugins/reference.py's plugin_iou computes it): __host__ __device__ under nvcc. Same float
 // operations in the same order as the reference; build with -ffp-contract=off.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Per-class NMS of the NMS-family plugins on the host, for one image (allClassNMS.cu semantics as
-// converter/pluginref.py's per_class_nms has them): shared by BatchedNMS and NMS.
+// plugins/reference.py's per_class_nms has them): shared by BatchedNMS and NMS.
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // decodeBBoxes.cu's box decoding (SSD priors and variances) and the confidence sigmoid, per element:
-// __host__ __device__ under nvcc. The float operations of converter/pluginref.py's
+// __host__ __device__ under nvcc. The float operations of plugins/reference.py's
 // decode_ssd_boxes, in its order; exp computed in double and rounded as the reference's exp_f32.
 #pragma once
 
