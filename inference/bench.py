@@ -23,6 +23,7 @@ import importlib.metadata
 import itertools
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ class BenchRequest:
     warmup: int = 3
     concurrency: int = 1
     rounds: int = 5  # phases alternate in this many slices (see interleaved)
+    stability: float = 10.0  # triton: perf_analyzer's --stability-percentage (its default)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Phase:
     seconds: float = 0.0
     latencies_ms: list = field(default_factory=list)
     source: str = "taostream"
+    slice_means_ms: list = field(default_factory=list)  # one per round (see interleaved)
 
     def summary(self) -> dict:
         lat = np.asarray(self.latencies_ms, np.float64)
@@ -120,19 +123,35 @@ def timed_loop(name: str, call: Callable[[int], object], duration: float, concur
 
 
 def interleaved(loops: list, request: "BenchRequest") -> dict[str, Phase]:
-    """Each loop for ``duration`` seconds in all, in ``rounds`` alternating slices (A B C A B C ...):
-    load that comes and goes on a shared host then weighs on every phase alike, so their ratios hold.
-    Warm-up calls run once per loop, before its first slice."""
+    """Each loop for ``duration`` seconds in all, in ``rounds`` alternating slices, the order mirrored
+    every other round (A B C, C B A, A B C, ...): load that comes and goes on a shared host then weighs
+    on every phase alike, and a steady drift does not favour the first one. Each phase keeps its mean
+    latency per round, so that ratios can be taken round by round (see paired_overhead). Warm-up calls
+    run once per loop, before its first slice."""
     out: dict[str, Phase] = {}
     rounds = max(1, request.rounds)
     for r in range(rounds):
-        for name, call, source in loops:
+        for name, call, source in (loops if r % 2 == 0 else loops[::-1]):
             part = timed_loop(name, call, request.duration / rounds, request.concurrency,
                               request.warmup if r == 0 else 0, request.batch_size)
             phase = out.setdefault(name, Phase(name, request.batch_size, request.concurrency, source=source))
             phase.seconds += part.seconds
             phase.latencies_ms.extend(part.latencies_ms)
+            phase.slice_means_ms.append(float(np.mean(part.latencies_ms)) if part.latencies_ms else float("nan"))
     return out
+
+
+def paired_overhead(phase: Phase, base: Phase) -> dict:
+    """``phase`` over ``base`` (mean latency), round by round: each round's two slices ran seconds
+    apart under the same host load, so their ratio holds where single runs swing by tens of percent.
+    The median over the rounds is the figure; the quartiles and extremes show its spread."""
+    ratios = np.asarray(phase.slice_means_ms, np.float64) / np.asarray(base.slice_means_ms, np.float64) - 1.0
+    ratios = ratios[np.isfinite(ratios)]
+    if not len(ratios):
+        return {"median": float("nan"), "rounds": 0}
+    q25, median, q75 = (float(v) for v in np.percentile(ratios, [25, 50, 75]))
+    return {"median": median, "q25": q25, "q75": q75, "min": float(ratios.min()), "max": float(ratios.max()),
+            "pooled": float(np.mean(phase.latencies_ms) / np.mean(base.latencies_ms) - 1.0), "rounds": int(len(ratios))}
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -207,20 +226,77 @@ def find_perf_analyzer() -> str:
         installed = importlib.metadata.version("perf-analyzer")
     except importlib.metadata.PackageNotFoundError:
         raise TaostreamError("--backend triton drives the server with Triton's perf_analyzer, which is not installed: "
-                             "pip install 'taostream[triton]' (PyPI perf-analyzer) or put Triton's perf_analyzer on PATH"
-                             ) from None
-    # Some indexes serve a placeholder perf-analyzer (0.1.0, no program): installing the extra again cannot help.
+                             "pip install 'taostream[triton]' (it ships in PyPI tritonclient 2.50-2.51) or put "
+                             "Triton's perf_analyzer on PATH") from None
+    # Some indexes serve a placeholder perf-analyzer (0.1.0, no program): installing it again cannot help.
     raise TaostreamError(f"--backend triton drives the server with Triton's perf_analyzer, but the installed PyPI "
-                         f"perf-analyzer {installed} has no perf_analyzer program (a placeholder release): put Triton's "
-                         "perf_analyzer on PATH (it ships in the nvcr.io/nvidia/tritonserver:<yy.mm>-py3-sdk container) "
-                         "or install a perf-analyzer release that has it")
+                         f"perf-analyzer {installed} has no perf_analyzer program (a placeholder release): "
+                         "pip install 'taostream[triton]' (tritonclient 2.50-2.51 ships the program), or put "
+                         "Triton's perf_analyzer on PATH (nvcr.io/nvidia/tritonserver:<yy.mm>-py3-sdk container)")
+
+
+_NOT_FOUND = re.compile(r"^\s*(\S+) => not found", re.MULTILINE)
+_SYMBOL_VERSION = re.compile(r"version `([^']+)' not found")
+
+
+def _pytriton_libraries() -> Path | None:
+    """nvidia-pytriton's vendored shared libraries (auditwheel names them libNAME-HASH.so.VERSION)."""
+    try:
+        import pytriton
+    except ImportError:
+        return None
+    folder = Path(pytriton.__file__).resolve().parent.parent / "nvidia_pytriton.libs"
+    return folder if folder.is_dir() else None
+
+
+def perf_analyzer_environment(binary: str, link_dir: Path) -> dict:
+    """The environment perf_analyzer runs in. The perf_analyzer of PyPI tritonclient 2.50-2.51 links
+    libb64.so.0d and libcudart.so.12 (no GPU is needed to drive a server over HTTP); nvidia-pytriton,
+    in the same `triton` extra, ships both for its tritonserver. Those the host lacks are linked into
+    ``link_dir`` under their sonames and put first on LD_LIBRARY_PATH, for perf_analyzer only."""
+    env = dict(os.environ)
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        return env
+    listing = subprocess.run([ldd, binary], capture_output=True, text=True, timeout=60)
+    text = listing.stdout + listing.stderr
+    symbols = sorted(set(_SYMBOL_VERSION.findall(text)))
+    if symbols:  # newer releases are built on glibc 2.38 (manylinux_2_38)
+        raise TaostreamError(f"{binary}: this perf_analyzer needs {', '.join(symbols)}, which this host's C library "
+                             f"does not have (glibc {platform.libc_ver()[1] or 'unknown'}): pip install "
+                             "'tritonclient[all]>=2.50,<2.52' (its perf_analyzer needs glibc 2.34), or use the one "
+                             "in the nvcr.io/nvidia/tritonserver:<yy.mm>-py3-sdk container")
+    missing = _NOT_FOUND.findall(text)
+    vendored = _pytriton_libraries()
+    for soname in missing:
+        stem, _, version = soname.partition(".so")
+        found = sorted(vendored.glob(f"{stem}-*.so{version}*")) if vendored else []
+        if not found:
+            raise TaostreamError(f"{binary}: perf_analyzer needs {soname}, which is not on this host"
+                                 + ("" if vendored else " and nvidia-pytriton (which ships it) is not installed: "
+                                                        "pip install 'taostream[triton]'"))
+        link_dir.mkdir(parents=True, exist_ok=True)
+        os.symlink(found[0], link_dir / soname)
+    if missing:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(link_dir), env.get("LD_LIBRARY_PATH")) if p)
+    return env
+
+
+def perf_analyzer_version(binary: str, env: dict) -> str:
+    result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, env=env)
+    match = re.search(r"Perf Analyzer Version (\S+)", result.stdout + result.stderr)
+    if result.returncode != 0 or match is None:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [f"exit {result.returncode}"]
+        raise TaostreamError(f"{binary}: not a working perf_analyzer ({tail[0]})")
+    return match.group(1)
 
 
 def perf_analyzer_command(binary: str, url: str, model: str, input_dir: Path, shapes: dict, batch_size: int,
-                          concurrency: int, duration: float, csv_path: Path) -> list[str]:
+                          concurrency: int, duration: float, csv_path: Path, stability: float = 10.0) -> list[str]:
     interval_ms = max(int(duration * 1000 / 3), 500)  # perf_analyzer needs a few stable windows
     command = [binary, "-m", model, "-u", url, "-i", "http", "-b", str(batch_size),
                "--concurrency-range", f"{concurrency}:{concurrency}", "--measurement-interval", str(interval_ms),
+               "--stability-percentage", f"{stability:g}",
                "--input-data", str(input_dir), "-f", str(csv_path)]
     for name, shape in shapes.items():
         command += ["--shape", f"{name}:{','.join(str(d) for d in shape)}"]
@@ -256,28 +332,45 @@ def parse_perf_analyzer_csv(path: Path, batch_size: int) -> dict:
             "server_queue_ms": ms("Server Queue"), "server_compute_infer_ms": ms("Server Compute Infer")}
 
 
-def run_perf_analyzer(url: str, model: str, feed: dict[str, np.ndarray], batch_size: int, concurrency: int,
-                      duration: float) -> dict:
-    binary = find_perf_analyzer()
-    with tempfile.TemporaryDirectory(prefix="taostream-perf-") as tmp:
-        input_dir = Path(tmp) / "inputs"
-        input_dir.mkdir()
-        shapes = {}
-        for name, array in feed.items():
-            one = np.ascontiguousarray(array[0])  # perf_analyzer batches it itself (-b)
-            (input_dir / name).write_bytes(one.tobytes())
-            shapes[name] = one.shape
-        csv_path = Path(tmp) / "report.csv"
-        command = perf_analyzer_command(binary, url, model, input_dir, shapes, batch_size, concurrency, duration, csv_path)
-        result = subprocess.run(command, capture_output=True, text=True, timeout=max(120, duration * 20))
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise TaostreamError(f"perf_analyzer failed (exit {result.returncode}): {' | '.join(tail)}")
-        figures = parse_perf_analyzer_csv(csv_path, batch_size)
-        figures["command"] = " ".join(command[:1] + [c if "/" not in c else Path(c).name for c in command[1:]])
-        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
-        figures["version"] = (version.stdout or version.stderr).strip().splitlines()[0] if version.returncode == 0 else "unknown"
-        return figures
+@dataclass
+class PerfAnalyzer:
+    """A perf_analyzer checked to run here, before any server is started for it."""
+    binary: str
+    env: dict
+    version: str
+
+    @classmethod
+    def prepare(cls, link_dir: Path) -> "PerfAnalyzer":
+        binary = find_perf_analyzer()
+        env = perf_analyzer_environment(binary, link_dir)
+        return cls(binary, env, perf_analyzer_version(binary, env))
+
+    def run(self, url: str, model: str, feed: dict[str, np.ndarray], batch_size: int, concurrency: int,
+            duration: float, stability: float = 10.0) -> dict:
+        with tempfile.TemporaryDirectory(prefix="taostream-perf-") as tmp:
+            input_dir = Path(tmp) / "inputs"
+            input_dir.mkdir()
+            shapes = {}
+            for name, array in feed.items():
+                one = np.ascontiguousarray(array[0])  # perf_analyzer batches it itself (-b)
+                (input_dir / name).write_bytes(one.tobytes())
+                shapes[name] = one.shape
+            csv_path = Path(tmp) / "report.csv"
+            command = perf_analyzer_command(self.binary, url, model, input_dir, shapes, batch_size, concurrency,
+                                            duration, csv_path, stability)
+            result = subprocess.run(command, capture_output=True, text=True, timeout=max(120, duration * 20),
+                                    env=self.env)
+            if result.returncode != 0:
+                tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+                hint = ""
+                if "stable measurement" in result.stdout + result.stderr:
+                    hint = (f"; its last 3 windows of {duration / 3:g} s varied by more than --stability "
+                            f"{stability:g}%: give a longer --duration or a larger --stability (a busy host)")
+                raise TaostreamError(f"perf_analyzer failed (exit {result.returncode}): {' | '.join(tail)}{hint}")
+            figures = parse_perf_analyzer_csv(csv_path, batch_size)
+            figures["command"] = " ".join(command[:1] + [c if "/" not in c else Path(c).name for c in command[1:]])
+            figures["csv"] = csv_path.read_text(encoding="utf-8")  # all of its columns, as it wrote them
+            return figures
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -286,7 +379,6 @@ def run_perf_analyzer(url: str, model: str, feed: dict[str, np.ndarray], batch_s
 def run_bench(request: BenchRequest) -> dict:
     from taostream.converter.numeric_inputs import require_batch_size
     from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.detector import Detector
 
     require_batch_size(request.batch_size)
     if not request.duration > 0:
@@ -297,9 +389,18 @@ def run_bench(request: BenchRequest) -> dict:
         raise TaostreamError(f"--rounds {request.rounds}: give 1 or more")
     if request.warmup < 0:
         raise TaostreamError(f"--warmup {request.warmup}: give 0 or more calls")
+    if not 0 < request.stability <= 1000:
+        raise TaostreamError(f"--stability {request.stability:g}: give a percentage above 0 (perf_analyzer's default 10)")
     bundle = load_bundle(request.bundle)
-    if request.backend == "triton":
-        find_perf_analyzer()  # before a server is started for nothing
+    with tempfile.TemporaryDirectory(prefix="taostream-bench-") as tmp:
+        # perf_analyzer is found and run once before a server is started for nothing
+        analyzer = PerfAnalyzer.prepare(Path(tmp) / "lib") if request.backend == "triton" else None
+        return _bench(bundle, request, analyzer)
+
+
+def _bench(bundle, request: BenchRequest, analyzer: PerfAnalyzer | None) -> dict:
+    from taostream.inference.detector import Detector
+
     encoded = sample_images(request.images)
     frames = [decode(data) for data in encoded]
     report = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,
@@ -330,24 +431,26 @@ def run_bench(request: BenchRequest) -> dict:
             loops.append(("onnxruntime_bare", lambda w: session.run(None, feed),
                           "onnxruntime.InferenceSession.run (default options)"))
         if request.backend == "triton":
-            figures = run_perf_analyzer(server_url, model_name, feed, request.batch_size, request.concurrency,
-                                        request.duration)
-            extra_versions["perf_analyzer"] = figures.pop("version")
+            figures = analyzer.run(server_url, model_name, feed, request.batch_size, request.concurrency,
+                                   request.duration, request.stability)
+            extra_versions["perf_analyzer"] = analyzer.version
             phases["perf_analyzer"] = figures
         else:
             loops.append(("model", lambda w: runner.infer(feed), f"taostream {runner.name} runner"))
         loops.append(("end_to_end", lambda w: detector.detect([decode(d) for d in encoded_batch(w)]),
                       "decode + preprocess + infer + parse (Detector.detect)"))
-        for name, phase in interleaved(loops, request).items():
+        timed = interleaved(loops, request)
+        for name, phase in timed.items():
             phases[name] = phase.summary()
         session = None  # the baseline session goes before the runner is closed
     report["rounds"] = request.rounds
     report["versions"] = versions(extra_versions)
-    if "onnxruntime_bare" in phases:
-        base = phases["onnxruntime_bare"]["latency_ms"]["mean"]
-        report["overhead_vs_bare_onnxruntime"] = {
-            "model": phases["model"]["latency_ms"]["mean"] / base - 1.0,
-            "end_to_end": phases["end_to_end"]["latency_ms"]["mean"] / base - 1.0}
+    if "onnxruntime_bare" in timed:
+        base = timed["onnxruntime_bare"]
+        report["overhead_vs_bare_onnxruntime"] = {name: paired_overhead(timed[name], base)
+                                                  for name in ("model", "end_to_end")}
+        # taostream's own work per call (decode + preprocess + parse) over the same runner's session
+        report["end_to_end_over_model"] = paired_overhead(timed["end_to_end"], timed["model"])
     return report
 
 
@@ -368,7 +471,7 @@ class _runner:
         request, bundle = self.request, self.bundle
         self.stack = contextlib.ExitStack()
         if request.backend == "onnx":
-            path = Path(request.onnx or bundle.path / "model.onnx")
+            path = Path(request.onnx or bundle.onnx_for_cpu())  # the graph `infer` runs
             if not path.is_file():
                 raise TaostreamError(f"{path}: no such ONNX model (--onnx)")
             runner = self.stack.enter_context(OnnxRuntimeRunner(path))
@@ -407,7 +510,16 @@ def report_lines(report: dict) -> list[str]:
                    f"{lat['p99']:>10.2f}{lat['mean']:>10.2f}  {phase['source']}")
     overhead = report.get("overhead_vs_bare_onnxruntime")
     if overhead:
-        out.append(f"overhead vs a bare ONNX Runtime session (mean latency): model {overhead['model'] * 100:+.1f}%, "
-                   f"end to end {overhead['end_to_end'] * 100:+.1f}%")
+        def figure(o: dict) -> str:
+            if not o["rounds"]:
+                return "n/a"
+            return (f"{o['median'] * 100:+.1f}% (quartiles {o['q25'] * 100:+.1f}% to {o['q75'] * 100:+.1f}%, "
+                    f"range {o['min'] * 100:+.1f}% to {o['max'] * 100:+.1f}%)")
+
+        out.append(f"overhead vs a bare ONNX Runtime session, median of {overhead['model']['rounds']} paired rounds "
+                   f"(mean latency per round): model {figure(overhead['model'])}")
+        out.append(f"  end to end (decode + preprocess + infer + parse, what `infer` runs) {figure(overhead['end_to_end'])}")
+        out.append(f"  end to end over the model phase (taostream's own work per call) "
+                   f"{figure(report['end_to_end_over_model'])}")
     out.append("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     return out

@@ -125,6 +125,9 @@ def register(subparsers) -> None:
     bench.add_argument("--concurrency", type=int, default=1, help="calls in flight (threads; default 1)")
     bench.add_argument("--rounds", type=int, default=5,
                        help="phases alternate in this many slices of the duration (default 5; 1 = one after the other)")
+    bench.add_argument("--stability", type=float, default=10.0, metavar="PERCENT",
+                       help="triton: perf_analyzer's --stability-percentage, how far its last 3 windows may differ "
+                            "(default 10; raise it on a busy host)")
     bench.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
     bench.set_defaults(func=run_bench_command)
 
@@ -316,7 +319,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
     report = run_bench(BenchRequest(
         bundle=Path(args.bundle), backend=args.backend, onnx=args.onnx, engine=args.engine, url=args.url,
         model_name=args.model_name, images=args.images, batch_size=args.batch_size, duration=args.duration,
-        warmup=args.warmup, concurrency=args.concurrency, rounds=args.rounds))
+        warmup=args.warmup, concurrency=args.concurrency, rounds=args.rounds, stability=args.stability))
     print("\n".join(report_lines(report)))
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")

@@ -424,6 +424,8 @@ TABLE: dict[str, list[Bad]] = {
         Bad("folder-for-file --json", lambda w: ["bench", w.s("bundle"), "--json", w.s("adir")], ("adir", "is a folder")),
         Bad("unwritable --json", lambda w: ["bench", w.s("bundle"), "--json", w.s("locked") + "/r.json"],
             ("locked", "cannot write")),
+        Bad("garbage --stability", lambda w: ["bench", w.s("bundle"), "--backend", "triton", "--stability", "-5"],
+            ("--stability -5", "percentage")),
     ],
     "pipeline": [
         Bad("missing --primary", lambda w: ["pipeline", "-o", w.s("app"), "--primary", w.s("nope é")], ("nope é",)),

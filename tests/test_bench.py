@@ -4,14 +4,21 @@ CSV report as Triton documents it, and clean errors."""
 
 from __future__ import annotations
 
+import csv
 import importlib.metadata
+import io
 import json
-import shutil
+import re
+import subprocess
+import time
 
 import pytest
 
 from cli_support import assert_clean_error, run_cli
-from taostream.inference.bench import parse_perf_analyzer_csv, timed_loop
+from taostream.converter.errors import TaostreamError
+from taostream.inference.bench import (BenchRequest, Phase, find_perf_analyzer, interleaved, paired_overhead,
+                                       parse_perf_analyzer_csv, perf_analyzer_environment, perf_analyzer_version,
+                                       timed_loop)
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +45,29 @@ def test_bench_onnx(ssd_bundle, tmp_path):
         assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"]
         assert phase["seconds"] >= 1.5
     overhead = report["overhead_vs_bare_onnxruntime"]
-    assert overhead["end_to_end"] > overhead["model"]  # decode + preprocess + parse cost something
+    assert overhead["end_to_end"]["pooled"] > overhead["model"]["pooled"]  # decode + preprocess + parse cost something
+    for name in ("model", "end_to_end"):  # one paired ratio per round (default 5 rounds)
+        o = overhead[name]
+        assert o["rounds"] == report["rounds"] == 5
+        assert o["min"] <= o["q25"] <= o["median"] <= o["q75"] <= o["max"]
     assert report["versions"]["onnxruntime"] and report["host"]["cpus_usable"] >= 1
     assert report["backend"] == "onnx" and report["model"].endswith("model.onnx")
-    assert "end_to_end" in result.stdout and "overhead vs a bare ONNX Runtime session" in result.stdout
+    assert "end_to_end" in result.stdout and "overhead vs a bare ONNX Runtime session, median of 5 paired rounds" in result.stdout
+
+
+def test_rounds_alternate_mirrored_and_pair_their_ratios():
+    order = []
+    loops = [(name, lambda w, n=name: (order.append(n), time.sleep(0.002)), name) for name in "ABC"]
+    phases = interleaved(loops, BenchRequest(bundle=None, duration=0.8, rounds=4, warmup=0))
+    runs = [n for i, n in enumerate(order) if i == 0 or order[i - 1] != n]  # A B C | C B A | A B C | C B A
+    assert runs == list("ABCBABCBA")
+    assert all(len(p.slice_means_ms) == 4 for p in phases.values())
+    # Ratios are taken round by round and the median reported: 10/10, 20/10, 30/10, 60/20 -> 0, 1, 2, 2
+    base, slow = Phase("b", 1, 1, latencies_ms=[10, 10, 10, 20], slice_means_ms=[10, 10, 10, 20]), \
+        Phase("s", 1, 1, latencies_ms=[10, 20, 30, 60], slice_means_ms=[10, 20, 30, 60])
+    figures = paired_overhead(slow, base)
+    assert figures["median"] == pytest.approx(1.5) and figures["min"] == 0 and figures["max"] == pytest.approx(2)
+    assert figures["rounds"] == 4 and figures["pooled"] == pytest.approx(120 / 50 - 1)
 
 
 def test_warm_up_calls_are_not_timed():
@@ -50,23 +76,60 @@ def test_warm_up_calls_are_not_timed():
     assert len(calls) == len(phase.latencies_ms) + 3 * 4
 
 
-def test_bench_triton_with_perf_analyzer(ssd_bundle, tmp_path):
+def _perf_analyzer_or_skip(ssd_bundle) -> str:
     pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
-    if shutil.which("perf_analyzer") is None:
+    try:
+        return find_perf_analyzer()
+    except TaostreamError:
         # No perf_analyzer here: a clean error before any server is started.
         try:  # a placeholder perf-analyzer (no program) is named as such; none at all names the extra
             expected = ("perf_analyzer", f"perf-analyzer {importlib.metadata.version('perf-analyzer')} has no")
         except importlib.metadata.PackageNotFoundError:
             expected = ("perf_analyzer", "taostream[triton]")
         assert_clean_error(run_cli("bench", ssd_bundle, "--backend", "triton"), *expected)
-        pytest.skip("Triton's perf_analyzer is not installed (PyPI perf-analyzer); the error path was checked")
-    result = run_cli("bench", ssd_bundle, "--backend", "triton", "--duration", "3", "--json", tmp_path / "b.json")
+        pytest.skip("Triton's perf_analyzer is not installed (pip install 'taostream[triton]'); the error path was checked")
+
+
+def test_bench_triton_with_perf_analyzer(ssd_bundle, tmp_path):
+    _perf_analyzer_or_skip(ssd_bundle)
+    # --stability 100: this shared 2-core host swings by tens of percent between perf_analyzer's windows
+    result = run_cli("bench", ssd_bundle, "--backend", "triton", "--duration", "3", "--stability", "100",
+                     "--json", tmp_path / "b.json")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "b.json").read_text())
     pa = report["phases"]["perf_analyzer"]
     assert pa["source"] == "perf_analyzer" and pa["throughput_images_per_s"] > 0
-    assert 0 < pa["latency_ms"]["p50"] <= pa["latency_ms"]["p99"]
-    assert report["versions"]["perf_analyzer"] and report["phases"]["end_to_end"]["calls"] > 0
+    assert 0 < pa["latency_ms"]["p50"] <= pa["latency_ms"]["p90"] <= pa["latency_ms"]["p99"]
+    assert " -u 127.0.0.1:" in pa["command"] and " -m ssd_cpu " in pa["command"]  # the server bench started
+    assert re.fullmatch(r"\d+\.\d+\.\d+", report["versions"]["perf_analyzer"])
+    assert report["phases"]["end_to_end"]["calls"] > 0
+    # The figures are the ones perf_analyzer wrote in its -f CSV (microseconds), kept verbatim in the report.
+    row = list(csv.DictReader(io.StringIO(pa["csv"])))[-1]
+    assert int(row["Concurrency"]) == 1
+    assert pa["throughput_images_per_s"] == float(row["Inferences/Second"])
+    for q in ("p50", "p90", "p99"):
+        assert pa["latency_ms"][q] == pytest.approx(int(row[f"{q} latency"]) / 1000.0)
+    assert "perf_analyzer" in result.stdout and f"{pa['throughput_images_per_s']:.2f}" in result.stdout
+
+
+def test_perf_analyzer_runs_here(tmp_path, ssd_bundle):
+    """The perf_analyzer of PyPI tritonclient 2.50-2.51 links libb64 and libcudart, which a plain
+    Linux host lacks: bench links nvidia-pytriton's copies for it, and ldd then resolves every library."""
+    binary = _perf_analyzer_or_skip(ssd_bundle)
+    env = perf_analyzer_environment(binary, tmp_path / "lib")
+    listing = subprocess.run(["ldd", binary], capture_output=True, text=True, env=env, check=True).stdout
+    assert "not found" not in listing, listing
+    linked = sorted(p.name for p in (tmp_path / "lib").glob("*")) if (tmp_path / "lib").exists() else []
+    bare = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    assert linked == sorted(line.split()[0] for line in bare.splitlines() if "not found" in line)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", perf_analyzer_version(binary, env))
+
+
+def test_bench_triton_unstable_is_a_clean_error(ssd_bundle):
+    _perf_analyzer_or_skip(ssd_bundle)
+    # No three windows of real requests agree within 0.001%: perf_analyzer gives up, bench says what to change.
+    result = run_cli("bench", ssd_bundle, "--backend", "triton", "--duration", "1.5", "--stability", "0.001")
+    assert_clean_error(result, "perf_analyzer failed", "--stability 0.001%", "longer --duration")
 
 
 def test_perf_analyzer_csv_as_triton_documents_it(tmp_path):
@@ -88,3 +151,4 @@ def test_bad_requests(ssd_bundle, tmp_path):
     assert_clean_error(run_cli("bench", ssd_bundle, "--concurrency", "0"), "--concurrency 0")
     assert_clean_error(run_cli("bench", ssd_bundle, "--onnx", tmp_path / "nope.onnx"), "nope.onnx: no such ONNX model")
     assert_clean_error(run_cli("bench", tmp_path / "nobundle"), "no such bundle folder")
+    assert_clean_error(run_cli("bench", ssd_bundle, "--backend", "triton", "--stability", "0"), "--stability 0")

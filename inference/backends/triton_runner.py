@@ -71,14 +71,33 @@ class TritonRunner(Runner):
         self.max_batch_size = 0
         self._shm_regions: dict[str, tuple] = {}  # tensor name -> (region name, handle, bytes)
         self._shm_lock = threading.Lock()
+        self._thread = threading.local()  # HTTP: each other thread's own client
+        self._thread_clients: list = []
+        self._owner: int | None = None
+
+    def _new_client(self):
+        if self.protocol == "http":
+            return self.module.InferenceServerClient(self.url, concurrency=self.concurrency,
+                                                     network_timeout=self.timeout_s)
+        return self.module.InferenceServerClient(self.url)
+
+    def _calling_client(self):
+        """The client for the calling thread. tritonclient.http runs on gevent, whose connections
+        belong to the thread that made them (another thread's call fails with "Cannot switch to a
+        different thread"): over HTTP each other thread gets a client of its own."""
+        if self.protocol != "http" or threading.get_ident() == self._owner:
+            return self.client
+        client = getattr(self._thread, "client", None)
+        if client is None:
+            client = self._thread.client = self._new_client()
+            with self._shm_lock:
+                self._thread_clients.append(client)
+        return client
 
     def _activate(self) -> None:
         self.module = _client_module(self.protocol)
-        if self.protocol == "http":
-            self.client = self.module.InferenceServerClient(self.url, concurrency=self.concurrency,
-                                                            network_timeout=self.timeout_s)
-        else:
-            self.client = self.module.InferenceServerClient(self.url)
+        self._owner = threading.get_ident()
+        self.client = self._new_client()
         try:
             ready = self.client.is_model_ready(self.model_name, self.model_version)
         except Exception as exc:  # tritonclient raises InferenceServerException or socket errors
@@ -106,6 +125,10 @@ class TritonRunner(Runner):
     def _deactivate(self) -> None:
         if self._shm_regions:
             self._unregister_shared_memory()
+        for client in self._thread_clients:
+            client.close()
+        self._thread_clients.clear()
+        self._thread = threading.local()
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -154,7 +177,8 @@ class TritonRunner(Runner):
         with self._shm_lock if self._shm_regions else contextlib.nullcontext():
             inputs, outputs = self._request(feed)
             try:
-                result = self.client.infer(self.model_name, inputs, model_version=self.model_version, outputs=outputs)
+                result = self._calling_client().infer(self.model_name, inputs, model_version=self.model_version,
+                                                      outputs=outputs)
             except Exception as exc:
                 raise TaostreamError(f"Triton model '{self.model_name}' at {self.url}: request failed: {exc}") from None
             return self._results(result)
@@ -186,7 +210,8 @@ class TritonRunner(Runner):
 
             self.client.async_infer(self.model_name, inputs, done, model_version=self.model_version, outputs=outputs)
             return future
-        pending = self.client.async_infer(self.model_name, inputs, model_version=self.model_version, outputs=outputs)
+        pending = self._calling_client().async_infer(self.model_name, inputs, model_version=self.model_version,
+                                                     outputs=outputs)
         return _HttpFuture(pending, self._results, self.model_name)
 
     # --- system shared memory -------------------------------------------------------------------------
