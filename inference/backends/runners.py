@@ -118,6 +118,12 @@ class OnnxRuntimeRunner(Runner):
         options = onnxruntime.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
+        # ONNX Runtime's intra-op threads spin-wait after each parallel section by default. On a host
+        # whose cores are shared (other processes, or this process's own decode and preprocessing
+        # between calls) the spinning takes CPU from the work that matters: `taostream bench` measured
+        # the facemask DetectNet_v2 ~25% slower per call with it on this project's 2-core CI host
+        # (docs/evaluate.md). Off, an idle thread sleeps until the next section.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = onnxruntime.InferenceSession(self._model_bytes_or_path(), options, providers=list(self.providers))
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
