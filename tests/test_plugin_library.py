@@ -130,13 +130,16 @@ def test_loading_registers_every_creator_and_getcreators_hands_them_to_loadlibra
 
 
 def test_tensorrt_s_own_creators_stay_in_charge(built):
-    # TensorRT 10's libnvinfer_plugin registers NMS_TRT and MultilevelProposeROI_TRT before trtexec
-    # loads --staticPlugins: those are left alone, and getCreators does not offer them to loadLibrary
+    # TensorRT 10's libnvinfer_plugin registers NMS_TRT and MultilevelProposeROI_TRT (IPluginV2
+    # creators) before trtexec loads --staticPlugins: those are left alone, and getCreators does not
+    # offer them to loadLibrary
     report = _harness(built, "--builtin", "NMS_TRT", "--builtin", "MultilevelProposeROI_TRT")
     assert sorted(report["getCreators"]) == sorted(
         f"{name} 1 " for name in PLUGINS if name not in ("NMS_TRT", "MultilevelProposeROI_TRT"))
     assert sorted(report["registered_after_getCreators"]) == ["MultilevelProposeROI_TRT 1 ", "NMS_TRT 1 "]
     assert any("NMS_TRT version 1: already registered" in line for line in report["log"])
+    # found by listing the registry: TensorRT's getCreator logs an error for every name it lacks
+    assert report["getCreator_calls"] == []
 
 
 def test_a_process_of_another_tensorrt_major_is_left_alone(built):

@@ -89,10 +89,40 @@ nvinfer1::IPluginRegistry* processRegistry(bool reportMismatch) {
     return registry();
 }
 
+// Name, version and namespace of a registered creator of either generation (TensorRT 10's own
+// NMS_TRT & co. are IPluginV2 creators); false for a kind this library does not know.
+bool creatorId(nvinfer1::IPluginCreatorInterface* creator, std::string& id) {
+    const std::string kind = creator->getInterfaceInfo().kind;
+    if (kind == "PLUGIN CREATOR_V3ONE") {
+        auto* v3 = static_cast<nvinfer1::IPluginCreatorV3One*>(creator);
+        id = std::string(v3->getPluginName()) + '\n' + v3->getPluginVersion() + '\n' + v3->getPluginNamespace();
+        return true;
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    if (kind == "PLUGIN CREATOR_V1") {
+        auto* v1 = static_cast<nvinfer1::IPluginCreator*>(creator);
+        id = std::string(v1->getPluginName()) + '\n' + v1->getPluginVersion() + '\n' + v1->getPluginNamespace();
+        return true;
+    }
+#pragma GCC diagnostic pop
+    return false;
+}
+
+// Whether another creator of this name, version and namespace is registered. Reads the registry's
+// list (getCreator would log an error for every name it does not find).
 bool registeredElsewhere(nvinfer1::IPluginRegistry* registry, PluginCreator* creator) {
-    nvinfer1::IPluginCreatorInterface* found =
-        registry->getCreator(creator->getPluginName(), creator->getPluginVersion(), creator->getPluginNamespace());
-    return found != nullptr && found != creator;
+    int32_t count = 0;
+    nvinfer1::IPluginCreatorInterface* const* registered = registry->getAllCreators(&count);
+    const std::string wanted = std::string(creator->getPluginName()) + '\n' + creator->getPluginVersion() + '\n' +
+                               creator->getPluginNamespace();
+    std::string id;
+    for (int32_t i = 0; registered != nullptr && i < count; ++i) {
+        if (registered[i] != nullptr && registered[i] != creator && creatorId(registered[i], id) && id == wanted) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void registerAtLoad() {

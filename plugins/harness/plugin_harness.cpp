@@ -60,17 +60,29 @@ class MemoryRegistry : public IPluginRegistry {
 public:
     std::map<Key, IPluginCreatorInterface*> creators;
 
+    mutable std::vector<IPluginCreatorInterface*> listed;
+    std::vector<std::string> lookups;  // getCreator calls: TensorRT logs an error for each miss
+
     bool registerCreator(IPluginCreatorInterface& creator, AsciiChar const* const ns) noexcept override {
-        auto* v3 = dynamic_cast<IPluginCreatorV3One*>(&creator);
-        Key key{v3 ? v3->getPluginName() : "?", v3 ? v3->getPluginVersion() : "?", ns ? ns : ""};
-        return creators.emplace(key, &creator).second;
+        std::string name = "?", version = "?";
+        if (auto* v3 = dynamic_cast<IPluginCreatorV3One*>(&creator)) {
+            name = v3->getPluginName();
+            version = v3->getPluginVersion();
+        } else if (auto* v1 = dynamic_cast<IPluginCreator*>(&creator)) {
+            name = v1->getPluginName();
+            version = v1->getPluginVersion();
+        }
+        return creators.emplace(Key{name, version, ns ? ns : ""}, &creator).second;
     }
     IPluginCreatorInterface* const* getAllCreators(int32_t* const n) const noexcept override {
-        *n = 0;
-        return nullptr;
+        listed.clear();
+        for (auto const& entry : creators) listed.push_back(entry.second);
+        *n = static_cast<int32_t>(listed.size());
+        return listed.data();
     }
     IPluginCreatorInterface* getCreator(AsciiChar const* const name, AsciiChar const* const version,
                                         AsciiChar const* const ns) noexcept override {
+        lookups.push_back(name);
         auto found = creators.find(Key{name, version, ns ? ns : ""});
         return found == creators.end() ? nullptr : found->second;
     }
@@ -98,7 +110,9 @@ public:
     }
 #endif
 #if NV_TENSORRT_MAJOR < 11
-    bool registerCreator(IPluginCreator&, AsciiChar const* const) noexcept override { return false; }
+    bool registerCreator(IPluginCreator& creator, AsciiChar const* const ns) noexcept override {
+        return registerCreator(static_cast<IPluginCreatorInterface&>(creator), ns);  // one registry for both
+    }
     IPluginCreator* const* getPluginCreatorList(int32_t* const n) const noexcept override {
         *n = 0;
         return nullptr;
@@ -121,16 +135,17 @@ public:
 
 int32_t gMajor = NV_TENSORRT_MAJOR;
 
-// TensorRT 10's own NMS_TRT & co. as the registry would hold them after initLibNvInferPlugins.
-class BuiltinCreator : public IPluginCreatorV3One {
+// TensorRT 10's own NMS_TRT & co. as the registry holds them after initLibNvInferPlugins: IPluginV2
+// creators (IPluginCreator, interface kind "PLUGIN CREATOR_V1").
+class BuiltinCreator : public IPluginCreator {
 public:
     explicit BuiltinCreator(std::string name) : mName(std::move(name)) {}
-    IPluginV3* createPlugin(AsciiChar const*, PluginFieldCollection const*, TensorRTPhase) noexcept override {
-        return nullptr;
-    }
-    PluginFieldCollection const* getFieldNames() noexcept override { return &mNone; }
     AsciiChar const* getPluginName() const noexcept override { return mName.c_str(); }
     AsciiChar const* getPluginVersion() const noexcept override { return "1"; }
+    PluginFieldCollection const* getFieldNames() noexcept override { return &mNone; }
+    IPluginV2* createPlugin(AsciiChar const*, PluginFieldCollection const*) noexcept override { return nullptr; }
+    IPluginV2* deserializePlugin(AsciiChar const*, void const*, size_t) noexcept override { return nullptr; }
+    void setPluginNamespace(AsciiChar const*) noexcept override {}
     AsciiChar const* getPluginNamespace() const noexcept override { return ""; }
 
 private:
@@ -370,7 +385,7 @@ int main(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--builtin") == 0) {
             builtins.push_back(std::make_unique<BuiltinCreator>(argv[i + 1]));
-            gRegistry.registerCreator(*builtins.back(), "");
+            gRegistry.registerCreator(static_cast<IPluginCreatorInterface&>(*builtins.back()), "");
         } else if (std::strcmp(argv[i], "--major") == 0) {
             gMajor = std::atoi(argv[i + 1]);
         }
@@ -405,6 +420,9 @@ int main(int argc, char** argv) {
         byName[v3->getPluginName()] = v3;
     }
     out += ", \"registered_after_getCreators\": " + list(gRegistry.names());
+    std::vector<std::string> lookups;
+    for (std::string const& name : gRegistry.lookups) lookups.push_back(quoted(name));
+    out += ", \"getCreator_calls\": " + list(lookups);
     out += ", \"getCreators\": " + list(offered);
     std::vector<std::string> fieldLists;
     for (auto const& entry : byName) {
