@@ -113,6 +113,27 @@ double iou(const Candidate &a, const Candidate &b) {
   return uni > 0.0 ? inter / uni : 0.0;
 }
 
+// GCC vector extension types (SSE2 on x86-64, NEON on aarch64, scalar code elsewhere).
+typedef float V4 __attribute__((vector_size(16)));
+typedef int32_t V4i __attribute__((vector_size(16)));
+typedef double V2d __attribute__((vector_size(16)));
+
+// Bit k set when lane k of a comparison result is true.
+inline unsigned lane_mask(V4i m) {
+#if defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_ps(reinterpret_cast<__m128>(m)));
+#else
+  return (m[0] ? 1u : 0u) | (m[1] ? 2u : 0u) | (m[2] ? 4u : 0u) | (m[3] ? 8u : 0u);
+#endif
+}
+
+// Four finite lanes (no NaN, no inf).
+inline bool all_finite(V4 v) {
+  const V4 limit = {std::numeric_limits<float>::max(), std::numeric_limits<float>::max(),
+                    std::numeric_limits<float>::max(), std::numeric_limits<float>::max()};
+  return lane_mask((v <= limit) & (v >= -limit)) == 0xfu;
+}
+
 std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
   std::vector<size_t> order(c.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -151,12 +172,11 @@ std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
 // larger sum of non-negative terms, in any order, rounds to at least that much).
 class DbscanIndex {
  public:
-  std::vector<int> &run(const std::vector<Candidate> &c, double eps, double min_samples) {
-    const size_t n = c.size();
+  std::vector<int> &run(const Candidate *c, size_t n, double eps, double min_samples) {
     labels_.assign(n, -1);
     core_.assign(n, kUnknown);
     if (n == 0) return labels_;
-    c_ = c.data();
+    c_ = c;
     eps_ = eps;
     min_samples_ = min_samples;
     area_.resize(n);
@@ -183,9 +203,6 @@ class DbscanIndex {
   }
 
  private:
-  typedef float V4 __attribute__((vector_size(16)));   // x1, y1, x2, y2
-  typedef int32_t V4i __attribute__((vector_size(16)));
-  typedef double V2d __attribute__((vector_size(16)));  // (x, y)
   static constexpr long kCellsPerRow = 64;  // one uint64_t mask per row
   static constexpr long kMaxRows = 256;
   static constexpr double kCellScale = 0.5;  // cell = half the mean window
@@ -700,7 +717,8 @@ __attribute__((noinline)) DbscanIndex &dbscan_workspace() {
 
 struct DecodeScratch {
   std::vector<float> cov, o0, o1, o2, o3;  // planes that are not aligned FP32
-  std::vector<Candidate> candidates;
+  std::vector<float> centre_x;             // each column's centre / bbox_norm
+  std::vector<Candidate> found;            // room for every cell (grown, never zero-filled per class)
 };
 __attribute__((noinline)) DecodeScratch &decode_scratch() {
   thread_local DecodeScratch scratch;
@@ -710,22 +728,21 @@ __attribute__((noinline)) DecodeScratch &decode_scratch() {
 
 const std::vector<int> &dbscan_labels(const std::vector<Candidate> &candidates, double eps,
                                       double min_samples) {
-  return dbscan_workspace().run(candidates, eps, min_samples);
+  return dbscan_workspace().run(candidates.data(), candidates.size(), eps, min_samples);
 }
 
 namespace {
 
 // TAO's create_detection: coverage-weighted mean box, confidence = summed coverage.
-std::vector<Candidate> dbscan_clusters(const std::vector<Candidate> &c,
-                                       const DetectNetV2Config &config) {
+std::vector<Candidate> dbscan_clusters(const Candidate *c, size_t n, const DetectNetV2Config &config) {
   const double min_samples = std::max(std::floor(config.dbscan_min_samples), 1.0);
-  const std::vector<int> &labels = dbscan_labels(c, config.dbscan_eps, min_samples);
+  const std::vector<int> &labels = dbscan_workspace().run(c, n, config.dbscan_eps, min_samples);
   const int count = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
   std::vector<double> weight(count, 0.0);
-  for (size_t i = 0; i < c.size(); ++i)
+  for (size_t i = 0; i < n; ++i)
     if (labels[i] >= 0) weight[labels[i]] += c[i].score;
   std::vector<double> sum(4 * static_cast<size_t>(count), 0.0);
-  for (size_t i = 0; i < c.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (labels[i] < 0) continue;
     const double w = c[i].score / weight[labels[i]];
     double *s = &sum[4 * static_cast<size_t>(labels[i])];
@@ -754,13 +771,19 @@ std::vector<Candidate> select(const std::vector<Candidate> &c, const std::vector
   return out;
 }
 
-std::vector<Candidate> cluster_class(std::vector<Candidate> &candidates,
-                                     const DetectNetV2Config &config) {
-  if (config.max_candidates > 0 && static_cast<long>(candidates.size()) > config.max_candidates) {
+// The candidates [first, first + n) of one class, clustered.
+std::vector<Candidate> cluster_class(const Candidate *first, size_t n, const DetectNetV2Config &config) {
+  std::vector<Candidate> candidates;  // filled only where a vector is needed (not for DBSCAN)
+  if (config.max_candidates > 0 && static_cast<long>(n) > config.max_candidates) {
+    candidates.assign(first, first + n);
     std::vector<size_t> keep = order_by_score(candidates);
     keep.resize(static_cast<size_t>(config.max_candidates));
     std::sort(keep.begin(), keep.end());
     candidates = select(candidates, keep);
+    first = candidates.data();
+    n = candidates.size();
+  } else if (config.mode == ClusterMode::kNone || config.mode == ClusterMode::kNms) {
+    candidates.assign(first, first + n);
   }
   std::vector<Candidate> result;
   switch (config.mode) {
@@ -771,10 +794,10 @@ std::vector<Candidate> cluster_class(std::vector<Candidate> &candidates,
       result = select(candidates, nms_keep(candidates, config.nms_iou_threshold, 0));
       break;
     case ClusterMode::kDbscan:
-      result = dbscan_clusters(candidates, config);
+      result = dbscan_clusters(first, n, config);
       break;
     case ClusterMode::kDbscanNms: {
-      const std::vector<Candidate> clusters = dbscan_clusters(candidates, config);
+      const std::vector<Candidate> clusters = dbscan_clusters(first, n, config);
       result = select(clusters, nms_keep(clusters, config.nms_iou_threshold, 0));
       break;
     }
@@ -828,9 +851,14 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
   const float norm = config.bbox_norm;
   const float w = static_cast<float>(net_w), h = static_cast<float>(net_h);
   DecodeScratch &scratch = decode_scratch();
-  std::vector<Candidate> &candidates = scratch.candidates;
+  scratch.centre_x.resize(grid_w);
+  for (size_t col = 0; col < grid_w; ++col)
+    scratch.centre_x[col] = (static_cast<float>(col) * stride_x + config.offset) / norm;
+  if (scratch.found.size() < cells) scratch.found.resize(cells);
+  const float limit = std::numeric_limits<float>::max();
+  const V4 scale = {-norm, -norm, norm, norm}, upper = {w, h, w, h}, zero = {0.0f, 0.0f, 0.0f, 0.0f};
   for (size_t c = 0; c < classes; ++c) {
-    candidates.clear();
+    Candidate *next = scratch.found.data();
     if (c < params.num_classes && c < params.pre_cluster_threshold.size()) {
       const float threshold = params.pre_cluster_threshold[c];
       const float *cov = read_plane(coverage, c * cells, cells, &scratch.cov);
@@ -838,23 +866,42 @@ bool decode_detectnet_v2(const TensorView &coverage, const TensorView &bbox, uns
       const float *o1 = read_plane(bbox, (4 * c + 1) * cells, cells, &scratch.o1);
       const float *o2 = read_plane(bbox, (4 * c + 2) * cells, cells, &scratch.o2);
       const float *o3 = read_plane(bbox, (4 * c + 3) * cells, cells, &scratch.o3);
-      // Written in place (room for every cell), then trimmed: no push_back in the loop.
-      candidates.resize(cells);
-      Candidate *next = candidates.data();
-      for (size_t row = 0, cell = 0; row < grid_h; ++row) {
+      const V4 at_least = {threshold, threshold, threshold, threshold}, high = {limit, limit, limit, limit};
+      for (size_t row = 0; row < grid_h; ++row) {
         const float cy = (static_cast<float>(row) * stride_y + config.offset) / norm;
-        for (size_t col = 0; col < grid_w; ++col, ++cell) {
-          const float v = cov[cell];
-          if (!(v >= threshold) || !finite(v)) continue;  // DetectionParams::accepts()
-          if (!finite(o0[cell]) || !finite(o1[cell]) || !finite(o2[cell]) || !finite(o3[cell])) continue;
-          const float cx = (static_cast<float>(col) * stride_x + config.offset) / norm;
-          *next++ = {clampf((o0[cell] - cx) * -norm, 0.0f, w), clampf((o1[cell] - cy) * -norm, 0.0f, h),
-                     clampf((o2[cell] + cx) * norm, 0.0f, w), clampf((o3[cell] + cy) * norm, 0.0f, h), v};
+        const float *line = cov + row * grid_w;
+        // Four cells at a time: a bit per finite coverage >= the threshold (DetectionParams::accepts()).
+        for (size_t col = 0; col < grid_w; col += 4) {
+          unsigned bits = 0;
+          if (col + 4 <= grid_w) {
+            V4 v;
+            std::memcpy(&v, line + col, sizeof v);
+            bits = lane_mask((v >= at_least) & (v <= high) & (v >= -high));
+          } else {
+            for (size_t k = 0; col + k < grid_w; ++k)
+              if (line[col + k] >= threshold && finite(line[col + k])) bits |= 1u << k;
+          }
+          while (bits) {
+            const size_t x = col + static_cast<size_t>(__builtin_ctz(bits)), cell = row * grid_w + x;
+            bits &= bits - 1;
+            const V4 offsets = {o0[cell], o1[cell], o2[cell], o3[cell]};
+            if (!all_finite(offsets)) continue;
+            // x1 = (o0 - cx) * -norm, y1 = (o1 - cy) * -norm, x2 = (o2 + cx) * norm, y2 = (o3 + cy) * norm
+            // (a - b is a + (-b) exactly), each clamped to [0, net] as clampf() does.
+            const float cx = scratch.centre_x[x];
+            const V4 centre = {-cx, -cy, cx, cy};
+            V4 box = (offsets + centre) * scale;
+            box = box < zero ? zero : box;
+            box = upper < box ? upper : box;
+            std::memcpy(next, &box, sizeof box);
+            next->score = line[x];
+            ++next;
+          }
         }
       }
-      candidates.resize(static_cast<size_t>(next - candidates.data()));
     }
-    for (const Candidate &k : cluster_class(candidates, config.for_class(c))) {
+    const size_t found = static_cast<size_t>(next - scratch.found.data());
+    for (const Candidate &k : cluster_class(scratch.found.data(), found, config.for_class(c))) {
       if (!(k.x2 > k.x1 && k.y2 > k.y1)) continue;
       out->push_back({static_cast<int>(c), k.x1, k.y1, k.x2, k.y2, k.score});
     }
