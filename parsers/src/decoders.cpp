@@ -179,24 +179,39 @@ class DbscanIndex {
     c_ = c;
     eps_ = eps;
     min_samples_ = min_samples;
+    // Division-free decisions (within()) only where their error bound was shown: 0 < eps < 1.
+    quick_ = eps > 0.0 && eps < 1.0;
+    accept_ = (1.0 - eps) + kQuickMargin;
+    reject_ = (1.0 - eps) - kQuickMargin;
     area_.resize(n);
     self_.resize(n);
     lo_.resize(n);
     hi_.resize(n);
-    monotone_ = true;
+    // One pass: edges as doubles, areas, each candidate's own weight when it is its own neighbour
+    // (distance(i, i) spelt out), and for the index the range of (x1, y1) and the summed
+    // (width, height).
+    const V2d zero = {0.0, 0.0};
+    V2d lo = {c[0].x1, c[0].y1}, hi = lo, sum = zero;
+    bool monotone = true;
     for (size_t i = 0; i < n; ++i) {
       const Candidate &a = c[i];
-      lo_[i] = V2d{a.x1, a.y1};
-      hi_[i] = V2d{a.x2, a.y2};
-      area_[i] = (double(a.x2) - a.x1) * (double(a.y2) - a.y1);
-      self_[i] = distance(i, i) <= eps ? a.score : 0.0;
-      monotone_ = monotone_ && a.score >= 0.0f;
+      const V2d l = {a.x1, a.y1}, h = {a.x2, a.y2}, d = h - l, wh = d > zero ? d : zero;
+      const double area = (double(a.x2) - a.x1) * (double(a.y2) - a.y1), inter = wh[0] * wh[1];
+      lo_[i] = l;
+      hi_[i] = h;
+      area_[i] = area;
+      self_[i] = within(inter, area + area - inter + 0.01) ? a.score : 0.0;
+      monotone = monotone && a.score >= 0.0f;
+      lo = l < lo ? l : lo;
+      hi = l > hi ? l : hi;
+      sum += wh;
     }
+    monotone_ = monotone;
     all_pairs_ = !(eps < 1.0);
     if (all_pairs_) {
       walk_all_pairs(n);
     } else {
-      build(n);
+      build(n, lo, hi, sum);
       walk(n);
     }
     return labels_;
@@ -207,6 +222,7 @@ class DbscanIndex {
   static constexpr long kMaxRows = 256;
   static constexpr double kCellScale = 0.5;  // cell = half the mean window
   static constexpr char kUnknown = 2;
+  static constexpr double kQuickMargin = 1e-9;
 
   // TAO's regularised IoU distance (utilities.iou_vectorized: denominator + 0.01): the double
   // operations of iou() above, x and y in the two lanes of one vector, the edges converted and
@@ -220,20 +236,33 @@ class DbscanIndex {
     return 1.0 - (denominator > 0.0 ? inter / denominator : 0.0);
   }
 
+  // distance(i, j) <= eps_, i.e. 1 - inter / denominator <= eps_ computed as distance() does,
+  // without the division unless the quotient q = inter / denominator lies within 1e-9 of 1 - eps.
+  // For 0 < eps < 1 (T = 1 - eps in (0, 1)): inter >= fl(denominator * fl(T + 1e-9)) gives
+  // q >= T + 1e-9 - 1e-15, and the computed fl(1 - fl(q)) <= 1 - q + 2^-52 < eps; inter <
+  // fl(denominator * fl(T - 1e-9)) gives q < T - 1e-9 + 1e-15 and fl(1 - fl(q)) > eps. (inter >= 0.)
+  bool within(double inter, double denominator) const {
+    if (!(denominator > 0.0)) return 1.0 <= eps_;
+    if (quick_) {
+      if (inter >= denominator * accept_) return true;
+      if (inter < denominator * reject_) return false;
+    }
+    return 1.0 - inter / denominator <= eps_;
+  }
+  bool neighbours(size_t i, size_t j) const {
+    const V2d far = hi_[i] < hi_[j] ? hi_[i] : hi_[j], near = lo_[i] > lo_[j] ? lo_[i] : lo_[j];
+    const V2d zero = {0.0, 0.0}, d = far - near, wh = d > zero ? d : zero;
+    const double inter = wh[0] * wh[1];
+    return within(inter, area_[i] + area_[j] - inter + 0.01);
+  }
+
   static long bucket(float v, float lo, float inverse_size, long n) {
     return static_cast<long>(std::min(std::max((v - lo) * inverse_size, 0.0f), static_cast<float>(n - 1)));
   }
 
-  void build(size_t n) {
+  void build(size_t n, V2d lo, V2d hi, V2d sum) {
     const Candidate *c = c_;
     const V2d zero = {0.0, 0.0};
-    V2d lo = lo_[0], hi = lo_[0], sum = zero;  // range of (x1, y1); summed (width, height)
-    for (size_t i = 0; i < n; ++i) {
-      lo = lo_[i] < lo ? lo_[i] : lo;
-      hi = lo_[i] > hi ? lo_[i] : hi;
-      const V2d wh = hi_[i] - lo_[i];
-      sum += wh > zero ? wh : zero;
-    }
     const float lo_x = static_cast<float>(lo[0]), lo_y = static_cast<float>(lo[1]);
     const double reach = std::max(0.0, (eps_ + 1e-6) / (1.0 - eps_));
     // Cells of about half the mean query window, never more than kCellsPerRow x kMaxRows. Any
@@ -244,13 +273,25 @@ class DbscanIndex {
     const float cell_h = static_cast<float>(std::max(reach * sum[1] / double(n) * kCellScale + 1e-3,
                                                      (hi[1] - lo[1]) / double(kMaxRows - 1) + 1e-3));
     const float inv_w = 1.0f / cell_w, inv_h = 1.0f / cell_h;
-    nx_ = bucket(static_cast<float>(hi[0]), lo_x, inv_w, kCellsPerRow) + 1;
-    ny_ = bucket(static_cast<float>(hi[1]), lo_y, inv_h, kMaxRows) + 1;
-    const size_t cells = static_cast<size_t>(nx_ * ny_);
+    const long nx = bucket(static_cast<float>(hi[0]), lo_x, inv_w, kCellsPerRow) + 1;
+    const long ny = bucket(static_cast<float>(hi[1]), lo_y, inv_h, kMaxRows) + 1;
+    // Cell (x, y) is y << shift_ | x: a row is a power of two >= nx cells (no division anywhere).
+    shift_ = nx > 1 ? static_cast<uint32_t>(64 - __builtin_clzll(static_cast<uint64_t>(nx - 1))) : 0;
+    const size_t cells = static_cast<size_t>(ny) << shift_;
     query_.resize(n);
     cell_of_.resize(n);
     start_.assign(cells + 1, 0);
     const V2d reach2 = {reach, reach}, margin = {1e-3, 1e-3};
+    // bucket() in four lanes: (x, x, y, y).
+    const float last_x = static_cast<float>(nx - 1), last_y = static_cast<float>(ny - 1);
+    const V4 origin = {lo_x, lo_x, lo_y, lo_y}, inverse = {inv_w, inv_w, inv_h, inv_h};
+    const V4 last = {last_x, last_x, last_y, last_y}, zero4 = {0.0f, 0.0f, 0.0f, 0.0f};
+    const auto buckets = [&](V4 v) {
+      v = (v - origin) * inverse;
+      v = v < zero4 ? zero4 : v;
+      v = last < v ? last : v;
+      return __builtin_convertvector(v, V4i);
+    };
     for (size_t i = 0; i < n; ++i) {
       V4 a;  // x1, y1, x2, y2
       std::memcpy(&a, &c[i], sizeof a);
@@ -261,11 +302,11 @@ class DbscanIndex {
       Query &q = query_[i];
       q.lo = a - f;
       q.hi = a + f;
-      const long x_lo = bucket(q.lo[0], lo_x, inv_w, nx_), x_hi = bucket(q.hi[0], lo_x, inv_w, nx_);
-      q.y_lo = static_cast<uint32_t>(bucket(q.lo[1], lo_y, inv_h, ny_));
-      q.y_hi = static_cast<uint32_t>(bucket(q.hi[1], lo_y, inv_h, ny_));
-      q.columns = (~uint64_t{0} >> (63 - x_hi)) & (~uint64_t{0} << x_lo);
-      q.own = static_cast<uint32_t>(bucket(a[1], lo_y, inv_h, ny_) * nx_ + bucket(a[0], lo_x, inv_w, nx_));
+      const V4i range = buckets(V4{q.lo[0], q.hi[0], q.lo[1], q.hi[1]}), own = buckets(V4{a[0], a[0], a[1], a[1]});
+      q.y_lo = static_cast<uint32_t>(range[2]);
+      q.y_hi = static_cast<uint32_t>(range[3]);
+      q.columns = (~uint64_t{0} >> (63 - range[1])) & (~uint64_t{0} << range[0]);
+      q.own = (static_cast<uint32_t>(own[2]) << shift_) | static_cast<uint32_t>(own[0]);
       cell_of_[i] = q.own;
       ++start_[q.own + 1];
     }
@@ -283,14 +324,14 @@ class DbscanIndex {
       slot_[i] = m;
       std::memcpy(&edges_[m], &c[i], sizeof(V4));
     }
-    occupied_.assign(static_cast<size_t>(ny_), 0);
+    occupied_.assign(static_cast<size_t>(ny), 0);
     cell_lo_.resize(cells);
     cell_hi_.resize(cells);
-    const size_t nx = static_cast<size_t>(nx_);
+    const size_t column_mask = (size_t{1} << shift_) - 1;
     for (size_t k = 0; k < cells; ++k) {
       live_[k] = start_[k + 1] - start_[k];
       if (live_[k] == 0) continue;
-      occupied_[k / nx] |= uint64_t{1} << (k % nx);
+      occupied_[k >> shift_] |= uint64_t{1} << (k & column_mask);
       // Edge ranges of the cell's candidates (a superset of its unlabelled ones' from here on).
       V4 lo = edges_[start_[k]], hi = lo;
       for (uint32_t m = start_[k] + 1; m < start_[k + 1]; ++m) {
@@ -337,21 +378,22 @@ class DbscanIndex {
         const auto scan = [&](uint32_t k) {
           for (uint32_t m = start_[k]; m < start_[k + 1]; ++m) {
             const size_t j = member_[m];
-            if (j != i && in_window(q, edges_[m]) && distance(i, j) <= eps_) {
+            if (j != i && in_window(q, edges_[m]) && neighbours(i, j)) {
               weight += c_[j].score;
               if (reached()) return false;
             }
           }
           return true;
         };
-        const size_t nx = static_cast<size_t>(nx_);
         if (scan(q.own)) {
+          const uint32_t own_row = q.own >> shift_;
+          const uint64_t own_bit = uint64_t{1} << (q.own & ((uint32_t{1} << shift_) - 1));
           for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) {
             uint64_t bits = occupied_[y] & q.columns;
-            if (y == q.own / nx) bits &= ~(uint64_t{1} << (q.own % nx));
+            if (y == own_row) bits &= ~own_bit;
             bool more = true;
             while (bits && more) {
-              const uint32_t k = static_cast<uint32_t>(y * nx) + static_cast<uint32_t>(__builtin_ctzll(bits));
+              const uint32_t k = (y << shift_) | static_cast<uint32_t>(__builtin_ctzll(bits));
               bits &= bits - 1;
               if (!cell_missed(q, cell_lo_[k], cell_hi_[k])) more = scan(k);
             }
@@ -373,15 +415,13 @@ class DbscanIndex {
     std::swap(edges_[m], edges_[last]);
     slot_[member_[m]] = m;
     slot_[member_[last]] = last;
-    const size_t nx = static_cast<size_t>(nx_);
-    if (live_[k] == 0) pending_[k / nx] &= ~(uint64_t{1} << (k % nx));
+    if (live_[k] == 0) pending_[k >> shift_] &= ~(uint64_t{1} << (k & ((uint32_t{1} << shift_) - 1)));
     --remaining_;
     if (core_[j] == kUnknown && monotone_ && self_[j] + known >= min_samples_) core_[j] = 1;
     if (is_core(j)) stack_.push_back(static_cast<uint32_t>(j));
   }
 
   void walk(size_t n) {
-    const size_t nx = static_cast<size_t>(nx_);
     remaining_ = n;
     int next = 0;
     for (size_t s = 0; s < n && remaining_ > 0; ++s) {
@@ -392,16 +432,21 @@ class DbscanIndex {
         const size_t i = stack_.back();
         stack_.pop_back();
         const Query &q = query_[i];
+        // Most expansions find every cell of their window already claimed: one pass of ORs
+        // says so before the cell walk.
+        uint64_t any = 0;
+        for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) any |= pending_[y];
+        if ((any & q.columns) == 0) continue;
         const double weight = c_[i].score;
         for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) {
           uint64_t bits = pending_[y] & q.columns;
           while (bits) {
-            const uint32_t k = static_cast<uint32_t>(y * nx) + static_cast<uint32_t>(__builtin_ctzll(bits));
+            const uint32_t k = (y << shift_) | static_cast<uint32_t>(__builtin_ctzll(bits));
             bits &= bits - 1;
             if (cell_missed(q, cell_lo_[k], cell_hi_[k])) continue;
             uint32_t m = start_[k];
             while (m < start_[k] + live_[k]) {
-              if (in_window(q, edges_[m]) && distance(i, member_[m]) <= eps_) {
+              if (neighbours(i, member_[m])) {
                 claim(member_[m], next, weight);  // moves another unlabelled one into slot m
                 continue;
               }
@@ -435,9 +480,9 @@ class DbscanIndex {
   }
 
   const Candidate *c_ = nullptr;
-  double eps_ = 0, min_samples_ = 1;
-  bool all_pairs_ = false, monotone_ = true;
-  long nx_ = 1, ny_ = 1;
+  double eps_ = 0, min_samples_ = 1, accept_ = 0, reject_ = 0;
+  bool all_pairs_ = false, monotone_ = true, quick_ = false;
+  uint32_t shift_ = 0;
   size_t remaining_ = 0;
   std::vector<double> area_, self_;
   std::vector<V2d> lo_, hi_;  // (x1, y1), (x2, y2) as doubles
