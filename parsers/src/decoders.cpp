@@ -196,7 +196,7 @@ class DbscanIndex {
     for (size_t i = 0; i < n; ++i) {
       const Candidate &a = c[i];
       const V2d l = {a.x1, a.y1}, h = {a.x2, a.y2}, d = h - l, wh = d > zero ? d : zero;
-      const double area = (double(a.x2) - a.x1) * (double(a.y2) - a.y1), inter = wh[0] * wh[1];
+      const double area = d[0] * d[1], inter = wh[0] * wh[1];  // area: (x2 - x1) * (y2 - y1) in double
       lo_[i] = l;
       hi_[i] = h;
       area_[i] = area;
@@ -311,35 +311,33 @@ class DbscanIndex {
       ++start_[q.own + 1];
     }
     for (size_t k = 1; k <= cells; ++k) start_[k] += start_[k - 1];
-    // Counting sort into cells (index order inside a cell), edges alongside; every candidate
-    // starts unlabelled.
+    // Counting sort into cells (index order inside a cell) and each cell's edge ranges (a
+    // superset of its unlabelled candidates' from here on); every candidate starts unlabelled.
     member_.resize(n);
     slot_.resize(n);
-    edges_.resize(n);
     live_.resize(cells);
-    for (size_t k = 0; k < cells; ++k) live_[k] = start_[k];  // fill pointers first
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t m = live_[cell_of_[i]]++;
-      member_[m] = static_cast<uint32_t>(i);
-      slot_[i] = m;
-      std::memcpy(&edges_[m], &c[i], sizeof(V4));
-    }
-    occupied_.assign(static_cast<size_t>(ny), 0);
     cell_lo_.resize(cells);
     cell_hi_.resize(cells);
+    for (size_t k = 0; k < cells; ++k) live_[k] = start_[k];  // fill pointers first
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t k = cell_of_[i], m = live_[k]++;
+      member_[m] = static_cast<uint32_t>(i);
+      slot_[i] = m;
+      V4 a;
+      std::memcpy(&a, &c[i], sizeof a);
+      if (m == start_[k]) {
+        cell_lo_[k] = a;
+        cell_hi_[k] = a;
+      } else {
+        cell_lo_[k] = a < cell_lo_[k] ? a : cell_lo_[k];
+        cell_hi_[k] = a > cell_hi_[k] ? a : cell_hi_[k];
+      }
+    }
+    occupied_.assign(static_cast<size_t>(ny), 0);
     const size_t column_mask = (size_t{1} << shift_) - 1;
     for (size_t k = 0; k < cells; ++k) {
       live_[k] = start_[k + 1] - start_[k];
-      if (live_[k] == 0) continue;
-      occupied_[k >> shift_] |= uint64_t{1} << (k & column_mask);
-      // Edge ranges of the cell's candidates (a superset of its unlabelled ones' from here on).
-      V4 lo = edges_[start_[k]], hi = lo;
-      for (uint32_t m = start_[k] + 1; m < start_[k + 1]; ++m) {
-        lo = edges_[m] < lo ? edges_[m] : lo;
-        hi = edges_[m] > hi ? edges_[m] : hi;
-      }
-      cell_lo_[k] = lo;
-      cell_hi_[k] = hi;
+      if (live_[k] != 0) occupied_[k >> shift_] |= uint64_t{1} << (k & column_mask);
     }
     pending_ = occupied_;
   }
@@ -360,7 +358,6 @@ class DbscanIndex {
     return (m[0] & m[1] & m[2] & m[3]) != 0;
 #endif
   }
-  static bool in_window(const Query &q, const V4 &e) { return all_of((e >= q.lo) & (e <= q.hi)); }
   static bool cell_missed(const Query &q, const V4 &lo, const V4 &hi) { return !all_of((hi >= q.lo) & (lo <= q.hi)); }
 
   bool is_core(size_t i) { return core_[i] == kUnknown ? core_test(i) : core_[i] != 0; }
@@ -378,7 +375,7 @@ class DbscanIndex {
         const auto scan = [&](uint32_t k) {
           for (uint32_t m = start_[k]; m < start_[k + 1]; ++m) {
             const size_t j = member_[m];
-            if (j != i && in_window(q, edges_[m]) && neighbours(i, j)) {
+            if (j != i && neighbours(i, j)) {
               weight += c_[j].score;
               if (reached()) return false;
             }
@@ -412,7 +409,6 @@ class DbscanIndex {
     labels_[j] = label;
     const uint32_t k = cell_of_[j], last = start_[k] + --live_[k], m = slot_[j];
     std::swap(member_[m], member_[last]);
-    std::swap(edges_[m], edges_[last]);
     slot_[member_[m]] = m;
     slot_[member_[last]] = last;
     if (live_[k] == 0) pending_[k >> shift_] &= ~(uint64_t{1} << (k & ((uint32_t{1} << shift_) - 1)));
@@ -423,6 +419,8 @@ class DbscanIndex {
 
   void walk(size_t n) {
     remaining_ = n;
+    empty_.y_lo = 1;  // no range known empty yet
+    empty_.y_hi = 0;
     int next = 0;
     for (size_t s = 0; s < n && remaining_ > 0; ++s) {
       if (labels_[s] != -1 || !is_core(s)) continue;
@@ -434,9 +432,15 @@ class DbscanIndex {
         const Query &q = query_[i];
         // Most expansions find every cell of their window already claimed: one pass of ORs
         // says so before the cell walk.
+        // A range found without unlabelled cells stays so (cells only leave the pending set): a
+        // window inside the last such range is skipped without reading a row.
+        if (q.y_lo >= empty_.y_lo && q.y_hi <= empty_.y_hi && (q.columns & ~empty_.columns) == 0) continue;
         uint64_t any = 0;
         for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) any |= pending_[y];
-        if ((any & q.columns) == 0) continue;
+        if ((any & q.columns) == 0) {
+          empty_ = q;
+          continue;
+        }
         const double weight = c_[i].score;
         for (uint32_t y = q.y_lo; y <= q.y_hi; ++y) {
           uint64_t bits = pending_[y] & q.columns;
@@ -487,8 +491,9 @@ class DbscanIndex {
   std::vector<double> area_, self_;
   std::vector<V2d> lo_, hi_;  // (x1, y1), (x2, y2) as doubles
   std::vector<Query> query_;
+  Query empty_{};  // the cell range of the last expansion that found no unlabelled cell
   std::vector<uint32_t> cell_of_, start_, member_, slot_, live_, stack_;
-  std::vector<V4> edges_, cell_lo_, cell_hi_;
+  std::vector<V4> cell_lo_, cell_hi_;
   std::vector<uint64_t> occupied_, pending_;
   std::vector<char> core_;
   std::vector<int> labels_;
