@@ -179,10 +179,11 @@ class DbscanIndex {
     c_ = c;
     eps_ = eps;
     min_samples_ = min_samples;
-    // Division-free decisions (within()) only where their error bound was shown: 0 < eps < 1.
-    quick_ = eps > 0.0 && eps < 1.0;
-    accept_ = (1.0 - eps) + kQuickMargin;
-    reject_ = (1.0 - eps) - kQuickMargin;
+    // Division-free decisions (within()) only where their error bound was shown, 0 < eps < 1;
+    // otherwise thresholds no finite quotient reaches.
+    const bool quick = eps > 0.0 && eps < 1.0;
+    accept_ = quick ? (1.0 - eps) + kQuickMargin : std::numeric_limits<double>::infinity();
+    reject_ = quick ? (1.0 - eps) - kQuickMargin : -std::numeric_limits<double>::infinity();
     area_.resize(n);
     self_.resize(n);
     lo_.resize(n);
@@ -201,7 +202,7 @@ class DbscanIndex {
       hi_[i] = h;
       area_[i] = area;
       self_[i] = within(inter, area + area - inter + 0.01) ? a.score : 0.0;
-      monotone = monotone && a.score >= 0.0f;
+      monotone &= a.score >= 0.0f;
       lo = l < lo ? l : lo;
       hi = l > hi ? l : hi;
       sum += wh;
@@ -240,13 +241,12 @@ class DbscanIndex {
   // without the division unless the quotient q = inter / denominator lies within 1e-9 of 1 - eps.
   // For 0 < eps < 1 (T = 1 - eps in (0, 1)): inter >= fl(denominator * fl(T + 1e-9)) gives
   // q >= T + 1e-9 - 1e-15, and the computed fl(1 - fl(q)) <= 1 - q + 2^-52 < eps; inter <
-  // fl(denominator * fl(T - 1e-9)) gives q < T - 1e-9 + 1e-15 and fl(1 - fl(q)) > eps. (inter >= 0.)
+  // fl(denominator * fl(T - 1e-9)) gives q < T - 1e-9 + 1e-15 and fl(1 - fl(q)) > eps. (inter >= 0
+  // and finite; for other eps the thresholds are +-inf, which no inter reaches.)
   bool within(double inter, double denominator) const {
     if (!(denominator > 0.0)) return 1.0 <= eps_;
-    if (quick_) {
-      if (inter >= denominator * accept_) return true;
-      if (inter < denominator * reject_) return false;
-    }
+    if (inter >= denominator * accept_) return true;
+    if (inter < denominator * reject_) return false;
     return 1.0 - inter / denominator <= eps_;
   }
   bool neighbours(size_t i, size_t j) const {
@@ -485,7 +485,7 @@ class DbscanIndex {
 
   const Candidate *c_ = nullptr;
   double eps_ = 0, min_samples_ = 1, accept_ = 0, reject_ = 0;
-  bool all_pairs_ = false, monotone_ = true, quick_ = false;
+  bool all_pairs_ = false, monotone_ = true;
   uint32_t shift_ = 0;
   size_t remaining_ = 0;
   std::vector<double> area_, self_;
@@ -791,20 +791,20 @@ std::vector<Candidate> dbscan_clusters(const Candidate *c, size_t n, const Detec
   std::vector<double> weight(count, 0.0);
   for (size_t i = 0; i < n; ++i)
     if (labels[i] >= 0) weight[labels[i]] += c[i].score;
-  std::vector<double> sum(4 * static_cast<size_t>(count), 0.0);
+  // Per cluster the float64 sums of x1 * w, y1 * w (one vector) and x2 * w, y2 * w (another).
+  std::vector<V2d> sum(2 * static_cast<size_t>(count), V2d{0.0, 0.0});
   for (size_t i = 0; i < n; ++i) {
     if (labels[i] < 0) continue;
     const double w = c[i].score / weight[labels[i]];
-    double *s = &sum[4 * static_cast<size_t>(labels[i])];
-    s[0] += c[i].x1 * w;
-    s[1] += c[i].y1 * w;
-    s[2] += c[i].x2 * w;
-    s[3] += c[i].y2 * w;
+    const V2d ww = {w, w};
+    V2d *s = &sum[2 * static_cast<size_t>(labels[i])];
+    s[0] += V2d{c[i].x1, c[i].y1} * ww;
+    s[1] += V2d{c[i].x2, c[i].y2} * ww;
   }
   std::vector<Candidate> clusters;
   for (int k = 0; k < count; ++k) {
-    const double *s = &sum[4 * static_cast<size_t>(k)];
-    const Candidate box{float(s[0]), float(s[1]), float(s[2]), float(s[3]), float(weight[k])};
+    const V2d *s = &sum[2 * static_cast<size_t>(k)];
+    const Candidate box{float(s[0][0]), float(s[0][1]), float(s[1][0]), float(s[1][1]), float(weight[k])};
     if (double(box.y2) - double(box.y1) <= config.minimum_bounding_box_height) continue;
     if (!(weight[k] > config.dbscan_confidence_threshold)) continue;
     clusters.push_back(box);
