@@ -186,6 +186,8 @@ class DbscanIndex {
     reject_ = quick ? (1.0 - eps) - kQuickMargin : -std::numeric_limits<double>::infinity();
     area_.resize(n);
     self_.resize(n);
+    far_area_.resize(n);
+    const float far_ratio = eps > 0.0 && eps < 0.999 ? static_cast<float>(((1.0 - eps) - kQuickMargin) * (1.0 - 1e-5)) : 0.0f;
     lo_.resize(n);
     hi_.resize(n);
     // One pass: edges as doubles, areas, each candidate's own weight when it is its own neighbour
@@ -202,6 +204,7 @@ class DbscanIndex {
       hi_[i] = h;
       area_[i] = area;
       self_[i] = within(inter, area + area - inter + 0.01) ? a.score : 0.0;
+      far_area_[i] = area >= 1.0 ? far_ratio * static_cast<float>(area) : 0.0f;
       monotone &= a.score >= 0.0f;
       lo = l < lo ? l : lo;
       hi = l > hi ? l : hi;
@@ -360,6 +363,22 @@ class DbscanIndex {
   }
   static bool cell_missed(const Query &q, const V4 &lo, const V4 &hi) { return !all_of((hi >= q.lo) & (lo <= q.hi)); }
 
+  // No candidate of cell k can be a neighbour of i: the largest intersection any box with edges in
+  // the cell's ranges could have with i stays below (1 - eps) * area_i, with margins for float
+  // rounding (all relative: 1e-5 against at most ~4e-7 of float error; both sides are normal
+  // floats, the test runs only for areas >= 1 px and 0 < eps < 0.999). A neighbour j needs
+  // inter >= q * (union + 0.01) with q >= 1 - eps - 1e-9 (within()) and union >= area_i (area_j >= inter).
+  bool cell_too_far(size_t i, uint32_t k) const {
+    if (!(far_area_[i] > 0.0f)) return false;
+    V4 b;
+    std::memcpy(&b, &c_[i], sizeof b);
+    const V4 far = b < cell_hi_[k] ? b : cell_hi_[k], near = b > cell_lo_[k] ? b : cell_lo_[k];
+    const V4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    V4 d = __builtin_shuffle(far, V4i{2, 3, 2, 3}) - near;  // lanes 0, 1: widest intersection (w, h)
+    d = d > zero ? d : zero;
+    return d[0] * d[1] < far_area_[i];
+  }
+
   bool is_core(size_t i) { return core_[i] == kUnknown ? core_test(i) : core_[i] != 0; }
 
   // The core test, summing the neighbours' weights (own cell first) until min_samples.
@@ -392,7 +411,7 @@ class DbscanIndex {
             while (bits && more) {
               const uint32_t k = (y << shift_) | static_cast<uint32_t>(__builtin_ctzll(bits));
               bits &= bits - 1;
-              if (!cell_missed(q, cell_lo_[k], cell_hi_[k])) more = scan(k);
+              if (!cell_missed(q, cell_lo_[k], cell_hi_[k]) && !cell_too_far(i, k)) more = scan(k);
             }
             if (!more) break;
           }
@@ -447,7 +466,7 @@ class DbscanIndex {
           while (bits) {
             const uint32_t k = (y << shift_) | static_cast<uint32_t>(__builtin_ctzll(bits));
             bits &= bits - 1;
-            if (cell_missed(q, cell_lo_[k], cell_hi_[k])) continue;
+            if (cell_missed(q, cell_lo_[k], cell_hi_[k]) || cell_too_far(i, k)) continue;
             uint32_t m = start_[k];
             while (m < start_[k] + live_[k]) {
               if (neighbours(i, member_[m])) {
@@ -489,6 +508,7 @@ class DbscanIndex {
   uint32_t shift_ = 0;
   size_t remaining_ = 0;
   std::vector<double> area_, self_;
+  std::vector<float> far_area_;  // (1 - eps) * area with margins for cell_too_far(), 0 to disable
   std::vector<V2d> lo_, hi_;  // (x1, y1), (x2, y2) as doubles
   std::vector<Query> query_;
   Query empty_{};  // the cell range of the last expansion that found no unlabelled cell
