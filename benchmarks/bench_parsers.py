@@ -3,15 +3,18 @@
 1. DetectNet_v2 decode + DBSCAN at 960x544, 3 classes, a busy frame (>= 500 cells above the
    threshold): the C++ parser (real exported symbol, timed inside C++) vs the numpy reference vs a
    faithful re-implementation of TAO's scikit-learn post-processor (tao_sklearn_dbscan.py).
-   Targets: C++ >= 100x faster than scikit-learn, <= 0.1 ms per frame (the grid-index DBSCAN with
-   the per-thread workspace; the previous index measured 0.43 ms on the same frame). The previous
-   C++ clustering is not kept in the library, so the C++ time is compared with the numpy
-   reference's (same clusters, boxes within the parser tests' tolerance) in the same run; with
-   --baseline LIB (another build of libnvds_infercustomparser_taostream.so, e.g. of an older
-   commit) both libraries run interleaved in the same process and the ratio is printed.
+   Targets: C++ >= 100x faster than scikit-learn, <= 0.1 ms per frame. The previous C++
+   clustering is not kept in the library, so the C++ time is compared with the numpy reference's
+   (same clusters, boxes within the parser tests' tolerance) in the same run; with --baseline LIB
+   (another build of libnvds_infercustomparser_taostream.so, e.g. of an older commit) both
+   libraries run interleaved in the same process and the ratio is printed.
+   --instructions also counts the instructions of one parser call (valgrind's callgrind, mean of
+   20 calls of the exported symbol, the first of which grows the per-thread buffers): the figure
+   that does not move when other processes share the core.
 2. NMS (SSD layout) and BatchedNMS (YOLO layout) parsers at keepTopK 200: target <= 20 us per frame.
 
-Run: python benchmarks/bench_parsers.py [--baseline LIB]   (builds build/ with CMake if needed)
+Run: python benchmarks/bench_parsers.py [--baseline LIB] [--instructions]
+(builds build/ with CMake if needed)
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core for every contender
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -83,13 +90,44 @@ def best_of_rounds(contenders: dict) -> dict:
     return best
 
 
-def bench_detectnet(native: NativeParsers, baseline: Path | None = None) -> None:
+DETECTNET = "NvDsInferParseCustomDetectNetV2TAO"
+CALLGRIND_CALLS = 20
+
+
+def busy_detectnet_case():
+    """The benchmark's frame, its clustering settings (also exported for the parser) and layers."""
     cov, bbox = busy_detectnet_frame()
-    cells = int((cov >= THRESHOLD).sum())
     config = ref.DetectNetV2Clustering(mode="dbscan", eps=0.3, min_samples=0.05, confidence_threshold=0.1, min_height=4)
-    params = ref.DecodeParams.uniform(CLASSES, THRESHOLD, detectnet_v2=config)
     os.environ["TAOSTREAM_DETECTNET_V2"] = config.to_env()
-    layers = {"output_cov/Sigmoid": cov, "output_bbox/BiasAdd": bbox}
+    return cov, bbox, config, {"output_cov/Sigmoid": cov, "output_bbox/BiasAdd": bbox}
+
+
+def instructions_per_frame(library: Path) -> int | None:
+    """Instructions per DetectNet_v2 parser call on the busy frame, counted by callgrind (None
+    without valgrind): this script runs again under valgrind with --calls-only."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run([valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", f"--toggle-collect={DETECTNET}",
+                        sys.executable, __file__, "--calls-only", str(library)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        totals = re.search(r"^(?:summary|totals):\s*(\d+)", out.read_text(), re.M)
+    return int(totals.group(1)) // CALLGRIND_CALLS if totals else None
+
+
+def calls_only(library: Path) -> None:
+    """CALLGRIND_CALLS parser calls on the busy frame and nothing else (run under callgrind)."""
+    _, _, _, layers = busy_detectnet_case()
+    native = NativeParsers(library, build.harness_library(build.DEFAULT_BUILD_DIR))
+    native.seconds_per_call(DETECTNET, layers, NET_W, NET_H, CLASSES, [THRESHOLD] * CLASSES, CALLGRIND_CALLS)
+
+
+def bench_detectnet(native: NativeParsers, baseline: Path | None = None, instructions: bool = False) -> None:
+    cov, bbox, config, layers = busy_detectnet_case()
+    cells = int((cov >= THRESHOLD).sum())
+    params = ref.DecodeParams.uniform(CLASSES, THRESHOLD, detectnet_v2=config)
     thresholds = [THRESHOLD] * CLASSES
 
     native_boxes = native.parse("NvDsInferParseCustomDetectNetV2TAO", layers, NET_W, NET_H, CLASSES, thresholds)
@@ -122,6 +160,15 @@ def bench_detectnet(native: NativeParsers, baseline: Path | None = None) -> None
     print(f"  numpy reference      {t_ref * 1e3:9.3f} ms/frame   {t_ref / t_cpp:8.1f}x the C++ time")
     print(f"  TAO scikit-learn     {t_skl * 1e3:9.3f} ms/frame   {t_skl / t_cpp:8.1f}x the C++ time "
           f"(target >= 100x)  {'OK' if t_skl / t_cpp >= 100 else 'MISSED'}")
+    if instructions:
+        counted = {"C++ parser": Path(native.library.decode())}
+        if baseline is not None:
+            counted["baseline C++ parser"] = baseline
+        for name, library in counted.items():
+            count = instructions_per_frame(Path(library))
+            figure = f"{count / 1e6:.3f}M per frame (callgrind, mean of {CALLGRIND_CALLS} calls)" if count \
+                else "(no valgrind)"
+            print(f"  {name + ' instructions':34s} {figure}")
 
 
 def bench_nms_layouts(native: NativeParsers) -> None:
@@ -155,10 +202,16 @@ def bench_nms_layouts(native: NativeParsers) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another build of the parser library to time against")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the DetectNet_v2 parser's instructions per frame with valgrind's callgrind")
+    parser.add_argument("--calls-only", type=Path, metavar="LIB", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.calls_only:
+        calls_only(args.calls_only)
+        return
     library = build.build_parser_library(build.DEFAULT_BUILD_DIR)
     native = NativeParsers(library, build.harness_library(build.DEFAULT_BUILD_DIR))
-    bench_detectnet(native, args.baseline)
+    bench_detectnet(native, args.baseline, args.instructions)
     bench_nms_layouts(native)
 
 

@@ -153,15 +153,19 @@ std::vector<size_t> order_by_score(const std::vector<Candidate> &c) {
 //
 // Index: candidates bucketed on a grid over (x1, y1), at most 64 cells per row, so one 64-bit
 // mask per row says which cells hold candidates and a query visits only the non-empty cells its
-// window covers (bit scans, no loop over empty cells); a cell whose edge ranges miss the query's
-// window is skipped whole. Box edges are stored in cell order.
+// window covers (bit scans, no loop over empty cells); a cell is skipped whole when its edge ranges
+// miss the query's window or bound every box's intersection with the query's box below the
+// neighbour threshold (cell_too_far()). Cell (x, y) is y << shift | x (no division). Every pair
+// left is decided by within(): the exact float64 distance <= eps, with the division done only for
+// quotients within 1e-9 of the threshold.
 //
 // Labels: scikit-learn's walk (dbscan_inner): candidates in index order; an unlabelled core
 // point starts a cluster; a cluster claims every unlabelled neighbour of its core points (a
 // non-core one becomes a border point of the first cluster that reaches it) and expands the core
 // ones. Each cell keeps its unlabelled candidates at the front of its slice (and its own row
 // mask), a claimed candidate moves out, so each core point is expanded once and an expansion
-// tests only candidates still unlabelled.
+// tests only candidates still unlabelled. The unlabelled set only shrinks, so an expansion whose
+// cell range lies inside one already found without unlabelled cells is skipped.
 //
 // Core test: the summed weight (score) of the neighbourhood, itself included, >= min_samples,
 // decided when first needed. Scores are float32 summed in float64, exactly for any realistic
@@ -187,7 +191,8 @@ class DbscanIndex {
     area_.resize(n);
     self_.resize(n);
     far_area_.resize(n);
-    const float far_ratio = eps > 0.0 && eps < 0.999 ? static_cast<float>(((1.0 - eps) - kQuickMargin) * (1.0 - 1e-5)) : 0.0f;
+    const bool bounded = eps > 0.0 && eps < 0.999;
+    const float far_ratio = bounded ? static_cast<float>(((1.0 - eps) - kQuickMargin) * (1.0 - 1e-5)) : 0.0f;
     lo_.resize(n);
     hi_.resize(n);
     // One pass: edges as doubles, areas, each candidate's own weight when it is its own neighbour
@@ -373,10 +378,8 @@ class DbscanIndex {
     V4 b;
     std::memcpy(&b, &c_[i], sizeof b);
     const V4 far = b < cell_hi_[k] ? b : cell_hi_[k], near = b > cell_lo_[k] ? b : cell_lo_[k];
-    const V4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
-    V4 d = __builtin_shuffle(far, V4i{2, 3, 2, 3}) - near;  // lanes 0, 1: widest intersection (w, h)
-    d = d > zero ? d : zero;
-    return d[0] * d[1] < far_area_[i];
+    const float w = std::max(far[2] - near[0], 0.0f), h = std::max(far[3] - near[1], 0.0f);  // widest intersection
+    return w * h < far_area_[i];
   }
 
   bool is_core(size_t i) { return core_[i] == kUnknown ? core_test(i) : core_[i] != 0; }
