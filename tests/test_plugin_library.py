@@ -224,3 +224,12 @@ def test_xavier_with_cuda_13_is_refused_with_what_to_do(tmp_path):
     assert configured.returncode != 0
     message = " ".join(configured.stderr.split())  # CMake wraps its messages
     assert "cannot target anything below 75" in message and "Jetson Xavier (72) with CUDA 11/12 (JetPack 5)" in message
+
+
+def test_every_enqueue_equals_the_host_implementation_on_a_gpu(built):
+    # Needs a CUDA device (no TensorRT): each plugin's enqueue on generated inputs (NMS with its decode
+    # and sigmoid kernels, the others host-staged), outputs compared byte for byte with the host code
+    report = _harness(built, "--enqueue")
+    if report["enqueue"] is None:
+        pytest.skip("no CUDA device: enqueue runs only on a GPU")
+    assert report["enqueue"] == {name: "equal" for name in PLUGINS}

@@ -6,7 +6,10 @@
 // getOutputShapes, getOutputDataTypes, supportsFormatCombination, serialization round trip).
 // Prints one JSON document; tests/test_plugin_library.py asserts on it.
 //
-// usage: taostream_plugin_harness LIBRARY [--builtin NAME]... [--major N]
+// usage: taostream_plugin_harness LIBRARY [--builtin NAME]... [--major N] [--enqueue]
+// --enqueue (needs a CUDA device): also runs every plugin's enqueue on generated inputs and compares
+// the outputs byte for byte with the host implementation's ("enqueue" in the JSON; null without a
+// device).
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -20,6 +23,13 @@
 
 #include <NvInferRuntime.h>
 #include <NvInferVersion.h>
+#include <cuda_runtime_api.h>
+
+#include "BatchedNMS/batchedNMSHost.h"
+#include "GenerateDetection/generateDetectionHost.h"
+#include "MultilevelCropAndResize/multilevelCropAndResizeHost.h"
+#include "MultilevelProposeROI/multilevelProposeROIHost.h"
+#include "NMS/nmsHost.h"
 
 using namespace nvinfer1;
 
@@ -370,6 +380,248 @@ std::vector<Case> cases() {
     };
 }
 
+// --enqueue: on a machine with a CUDA device, run every plugin's enqueue on generated inputs and
+// compare its outputs byte for byte with the host implementation called directly (the code that is
+// equal to the numpy reference). Small shapes; deterministic inputs.
+struct Lcg {
+    uint64_t state;
+    float uniform(float lo, float hi) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return lo + (hi - lo) * static_cast<float>((state >> 40) & 0xFFFFFF) / 16777216.0f;
+    }
+};
+
+struct EnqueueCase {
+    std::string plugin;
+    std::vector<Field> fields;
+    std::vector<std::vector<int64_t>> inputs;
+    std::vector<std::vector<float>> data;
+    std::vector<std::vector<char>> expected;  // the host implementation's outputs
+};
+
+int64_t count(std::vector<int64_t> const& shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+template <typename T>
+std::vector<char> bytesOf(std::vector<T> const& values) {
+    std::vector<char> out(values.size() * sizeof(T));
+    std::memcpy(out.data(), values.data(), out.size());
+    return out;
+}
+
+// Pixel boxes (y1, x1, y2, x2) inside a size x size image.
+void pixelBoxes(Lcg& rng, std::vector<float>& out, int64_t boxes, float size) {
+    for (int64_t i = 0; i < boxes; ++i) {
+        const float y1 = rng.uniform(0, size * 0.7f), x1 = rng.uniform(0, size * 0.7f);
+        out.insert(out.end(), {y1, x1, y1 + rng.uniform(8, size * 0.3f), x1 + rng.uniform(8, size * 0.3f)});
+    }
+}
+
+std::vector<EnqueueCase> enqueueCases() {
+    Lcg rng{12345};
+    std::vector<EnqueueCase> cases;
+    auto fill = [&](EnqueueCase& c, int input, float lo, float hi) {
+        c.data[input].resize(count(c.inputs[input]));
+        for (float& v : c.data[input]) v = rng.uniform(lo, hi);
+    };
+    {  // NMS: 2 images, 64 priors, 4 classes, shared location, TF_CENTER, sigmoid
+        for (char const* name : {"NMS_TRT", "NMSDynamic_TRT"}) {
+            EnqueueCase c{name,
+                          {ints("numClasses", {4}), ints("topK", {20}), ints("keepTopK", {10}),
+                           reals("confidenceThreshold", {0.3f}), reals("nmsThreshold", {0.5f}),
+                           ints("confSigmoid", {1})},
+                          {{2, 64 * 4, 1, 1}, {1, 2, 64 * 4, 1}, {2, 64 * 4, 1, 1}},
+                          {},
+                          {}};
+            c.data.resize(3);
+            fill(c, 0, -0.5f, 0.5f);
+            fill(c, 2, -3.0f, 3.0f);
+            for (int p = 0; p < 64; ++p) {
+                const float x = rng.uniform(0, 0.8f), y = rng.uniform(0, 0.8f);
+                c.data[1].insert(c.data[1].end(), {x, y, x + rng.uniform(0.05f, 0.2f), y + rng.uniform(0.05f, 0.2f)});
+            }
+            for (int p = 0; p < 64; ++p) c.data[1].insert(c.data[1].end(), {0.1f, 0.1f, 0.2f, 0.2f});
+            std::vector<float> detections(2 * 10 * 7);
+            std::vector<int32_t> counts(2);
+            taostream_nms(2, 64, 4, 1, 1, 0, 20, 10, 0.3f, 0.5f, 1, 1, 0, 3, c.data[0].data(), c.data[2].data(),
+                          c.data[1].data(), detections.data(), counts.data());
+            c.expected = {bytesOf(detections), bytesOf(counts)};
+            cases.push_back(c);
+        }
+    }
+    {  // BatchedNMS: 2 images, 50 boxes, 3 classes, per-class boxes
+        for (char const* name : {"BatchedNMS_TRT", "BatchedNMSDynamic_TRT"}) {
+            EnqueueCase c{name,
+                          {ints("shareLocation", {0}), ints("backgroundLabelId", {-1}), ints("numClasses", {3}),
+                           ints("topK", {30}), ints("keepTopK", {12}), reals("scoreThreshold", {0.2f}),
+                           reals("iouThreshold", {0.5f})},
+                          {{2, 50, 3, 4}, {2, 50, 3}},
+                          {},
+                          {}};
+            c.data.resize(2);
+            for (int64_t i = 0; i < 2 * 50 * 3; ++i) {
+                const float x = rng.uniform(0, 0.8f), y = rng.uniform(0, 0.8f);
+                c.data[0].insert(c.data[0].end(), {x, y, x + rng.uniform(0.05f, 0.3f), y + rng.uniform(0.05f, 0.3f)});
+            }
+            fill(c, 1, 0.0f, 1.0f);
+            std::vector<int32_t> num(2);
+            std::vector<float> boxes(2 * 12 * 4), scores(2 * 12), classes(2 * 12);
+            taostream_batched_nms(2, 50, 3, 0, -1, 30, 12, 0.2f, 0.5f, 1, 1, 1, c.data[0].data(), c.data[1].data(),
+                                  num.data(), boxes.data(), scores.data(), classes.data());
+            c.expected = {bytesOf(num), bytesOf(boxes), bytesOf(scores), bytesOf(classes)};
+            cases.push_back(c);
+        }
+    }
+    {  // MultilevelProposeROI at 256x256
+        int64_t anchors[5];
+        taostream_mrcnn_level_anchor_counts(256, 256, anchors);
+        EnqueueCase c{"MultilevelProposeROI_TRT",
+                      {ints("prenms_topk", {300}), ints("keep_topk", {100}), reals("fg_threshold", {0.0f}),
+                       reals("iou_threshold", {0.7f}), ints("image_size", {3, 256, 256})},
+                      {},
+                      {},
+                      {}};
+        for (int64_t a : anchors) {
+            c.inputs.push_back({1, a, 4, 1});
+            c.inputs.push_back({1, a, 1, 1});
+        }
+        c.data.resize(10);
+        const float* deltas[5];
+        const float* scores[5];
+        for (int l = 0; l < 5; ++l) {
+            fill(c, 2 * l, -0.3f, 0.3f);
+            fill(c, 2 * l + 1, 0.0f, 1.0f);
+            deltas[l] = c.data[2 * l].data();
+            scores[l] = c.data[2 * l + 1].data();
+        }
+        std::vector<float> rois(100 * 4);
+        taostream_multilevel_propose_roi(1, 256, 256, 300, 100, 0.0f, 0.7f, deltas, scores, anchors, rois.data());
+        c.expected = {bytesOf(rois)};
+        cases.push_back(c);
+    }
+    {  // GenerateDetection: 60 rois, 3 classes
+        EnqueueCase c{"GenerateDetection_TRT",
+                      {ints("num_classes", {3}), ints("keep_topk", {20}), reals("score_threshold", {0.3f}),
+                       reals("iou_threshold", {0.5f}), ints("image_size", {3, 256, 256})},
+                      {{1, 60, 12, 1, 1}, {1, 60, 3, 1, 1}, {1, 60, 4}},
+                      {},
+                      {}};
+        c.data.resize(3);
+        fill(c, 0, -0.2f, 0.2f);
+        fill(c, 1, 0.0f, 1.0f);
+        pixelBoxes(rng, c.data[2], 60, 256);
+        std::vector<float> detections(20 * 6);
+        taostream_generate_detection(1, 60, 3, 20, 0.3f, 0.5f, 256, 256, c.data[0].data(), c.data[1].data(),
+                                     c.data[2].data(), detections.data());
+        c.expected = {bytesOf(detections)};
+        cases.push_back(c);
+    }
+    {  // MultilevelCropAndResize: 40 rois, 8 channels, 256x256 pyramid
+        EnqueueCase c{"MultilevelCropAndResize_TRT",
+                      {ints("pooled_size", {7}), ints("image_size", {3, 256, 256})},
+                      {{1, 40, 4}, {1, 8, 64, 64}, {1, 8, 32, 32}, {1, 8, 16, 16}, {1, 8, 8, 8}, {1, 8, 4, 4}},
+                      {},
+                      {}};
+        c.data.resize(6);
+        pixelBoxes(rng, c.data[0], 40, 256);
+        const float* features[5];
+        int32_t heights[5], widths[5];
+        for (int l = 0; l < 5; ++l) {
+            fill(c, 1 + l, -1.0f, 1.0f);
+            features[l] = c.data[1 + l].data();
+            heights[l] = static_cast<int32_t>(c.inputs[1 + l][2]);
+            widths[l] = static_cast<int32_t>(c.inputs[1 + l][3]);
+        }
+        std::vector<float> out(40 * 8 * 7 * 7);
+        taostream_multilevel_crop_and_resize(1, 40, 8, 7, 256, 256, c.data[0].data(), features, heights, widths,
+                                             out.data());
+        c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
+    return cases;
+}
+
+// One plugin's enqueue against its host outputs: "equal", or what differs.
+std::string runEnqueue(IPluginCreatorV3One* creator, EnqueueCase const& c, cudaStream_t stream) {
+    std::vector<PluginField> storage;
+    PluginFieldCollection fc = collect(c.fields, storage);
+    std::unique_ptr<IPluginV3> plugin(creator->createPlugin("layer", &fc, TensorRTPhase::kBUILD));
+    if (!plugin) return "not created";
+    auto* build = static_cast<IPluginV3OneBuild*>(plugin->getCapabilityInterface(PluginCapabilityType::kBUILD));
+    auto* runtime = static_cast<IPluginV3OneRuntime*>(plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
+    const int32_t nbInputs = static_cast<int32_t>(c.inputs.size()), nbOutputs = build->getNbOutputs();
+    ConstantExprBuilder builder;
+    builder.bind();
+    std::vector<DimsExprs> inputExprs(nbInputs), outputExprs(nbOutputs);
+    for (int32_t i = 0; i < nbInputs; ++i) {
+        inputExprs[i].nbDims = static_cast<int32_t>(c.inputs[i].size());
+        for (size_t k = 0; k < c.inputs[i].size(); ++k) inputExprs[i].d[k] = builder.constant(c.inputs[i][k]);
+    }
+    if (build->getOutputShapes(inputExprs.data(), nbInputs, nullptr, 0, outputExprs.data(), nbOutputs, builder) != 0) {
+        return "getOutputShapes failed";
+    }
+    std::vector<DataType> inputTypes(nbInputs, DataType::kFLOAT), outputTypes(nbOutputs);
+    build->getOutputDataTypes(outputTypes.data(), nbOutputs, inputTypes.data(), nbInputs);
+    std::vector<PluginTensorDesc> inDesc(nbInputs), outDesc(nbOutputs);
+    std::vector<DynamicPluginTensorDesc> inDynamic(nbInputs), outDynamic(nbOutputs);
+    for (int32_t i = 0; i < nbInputs; ++i) {
+        inDesc[i].dims = dims(c.inputs[i]);
+        inDesc[i].type = DataType::kFLOAT;
+        inDesc[i].format = TensorFormat::kLINEAR;
+        inDynamic[i].desc = inDesc[i];
+        inDynamic[i].min = inDynamic[i].max = inDynamic[i].opt = inDesc[i].dims;
+    }
+    std::vector<std::vector<int64_t>> outputShapes(nbOutputs);
+    for (int32_t o = 0; o < nbOutputs; ++o) {
+        for (int32_t k = 0; k < outputExprs[o].nbDims; ++k) outputShapes[o].push_back(outputExprs[o].d[k]->getConstantValue());
+        outDesc[o].dims = dims(outputShapes[o]);
+        outDesc[o].type = outputTypes[o];
+        outDesc[o].format = TensorFormat::kLINEAR;
+        outDynamic[o].desc = outDesc[o];
+        outDynamic[o].min = outDynamic[o].max = outDynamic[o].opt = outDesc[o].dims;
+    }
+    if (build->configurePlugin(inDynamic.data(), nbInputs, outDynamic.data(), nbOutputs) != 0 ||
+        runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) != 0) {
+        return "configurePlugin/onShapeChange refused the inputs";
+    }
+    const size_t workspaceBytes = build->getWorkspaceSize(inDynamic.data(), nbInputs, outDynamic.data(), nbOutputs);
+    std::vector<void*> inputs(nbInputs), outputs(nbOutputs);
+    void* workspace = nullptr;
+    for (int32_t i = 0; i < nbInputs; ++i) {
+        cudaMalloc(&inputs[i], c.data[i].size() * sizeof(float));
+        cudaMemcpy(inputs[i], c.data[i].data(), c.data[i].size() * sizeof(float), cudaMemcpyHostToDevice);
+    }
+    for (int32_t o = 0; o < nbOutputs; ++o) {
+        cudaMalloc(&outputs[o], count(outputShapes[o]) * 4);
+        cudaMemset(outputs[o], 0xFF, count(outputShapes[o]) * 4);  // every byte must be written
+    }
+    if (workspaceBytes) cudaMalloc(&workspace, workspaceBytes);
+    const int32_t status = runtime->enqueue(inDesc.data(), outDesc.data(), inputs.data(), outputs.data(), workspace,
+                                            stream);
+    cudaStreamSynchronize(stream);
+    std::string verdict = status == 0 ? "equal" : "enqueue returned " + std::to_string(status);
+    for (int32_t o = 0; status == 0 && o < nbOutputs; ++o) {
+        std::vector<char> got(count(outputShapes[o]) * 4);
+        cudaMemcpy(got.data(), outputs[o], got.size(), cudaMemcpyDeviceToHost);
+        if (got.size() != c.expected[o].size()) {
+            verdict = "output " + std::to_string(o) + " has " + std::to_string(got.size()) + " bytes, the host " +
+                      std::to_string(c.expected[o].size());
+        } else if (std::memcmp(got.data(), c.expected[o].data(), got.size()) != 0) {
+            size_t first = 0;
+            while (got[first] == c.expected[o][first]) ++first;
+            verdict = "output " + std::to_string(o) + " differs from the host's from byte " + std::to_string(first);
+        }
+        if (verdict != "equal") break;
+    }
+    for (void* p : inputs) cudaFree(p);
+    for (void* p : outputs) cudaFree(p);
+    if (workspace) cudaFree(workspace);
+    return verdict;
+}
+
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) IPluginRegistry* getPluginRegistry() noexcept { return &gRegistry; }
@@ -382,13 +634,20 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::vector<std::unique_ptr<BuiltinCreator>> builtins;
-    for (int i = 2; i + 1 < argc; i += 2) {
+    bool enqueue = false;
+    for (int i = 2; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--enqueue") == 0) {
+            enqueue = true;
+            continue;
+        }
+        if (i + 1 >= argc) break;
         if (std::strcmp(argv[i], "--builtin") == 0) {
             builtins.push_back(std::make_unique<BuiltinCreator>(argv[i + 1]));
             gRegistry.registerCreator(static_cast<IPluginCreatorInterface&>(*builtins.back()), "");
         } else if (std::strcmp(argv[i], "--major") == 0) {
             gMajor = std::atoi(argv[i + 1]);
         }
+        ++i;
     }
     void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) {
@@ -445,7 +704,27 @@ int main(int argc, char** argv) {
         out += std::string(first ? "" : ", ") + "{\"plugin\": " + quoted(c.plugin) + ", \"result\": " + result + "}";
         first = false;
     }
-    out += "], \"log\": " + list(gLog) + "}";
+    out += "]";
+    if (enqueue) {
+        int devices = 0;
+        if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+            out += ", \"enqueue\": null";
+        } else {
+            cudaStream_t stream;
+            cudaStreamCreate(&stream);
+            std::vector<std::string> verdicts;
+            for (EnqueueCase const& c : enqueueCases()) {
+                auto found = byName.find(c.plugin);
+                verdicts.push_back(quoted(c.plugin) + ": " +
+                                   quoted(found == byName.end() ? "no creator" : runEnqueue(found->second, c, stream)));
+            }
+            cudaStreamDestroy(stream);
+            out += ", \"enqueue\": {";
+            for (size_t i = 0; i < verdicts.size(); ++i) out += (i ? ", " : "") + verdicts[i];
+            out += "}";
+        }
+    }
+    out += ", \"log\": " + list(gLog) + "}";
     std::printf("%s\n", out.c_str());
     return 0;
 }
