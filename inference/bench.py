@@ -266,7 +266,7 @@ def perf_analyzer_environment(binary: str, link_dir: Path) -> dict:
                              f"does not have (glibc {platform.libc_ver()[1] or 'unknown'}): pip install "
                              "'tritonclient[all]>=2.50,<2.52' (its perf_analyzer needs glibc 2.34), or use the one "
                              "in the nvcr.io/nvidia/tritonserver:<yy.mm>-py3-sdk container")
-    missing = _NOT_FOUND.findall(text)
+    missing = list(dict.fromkeys(_NOT_FOUND.findall(text)))
     vendored = _pytriton_libraries()
     for soname in missing:
         stem, _, version = soname.partition(".so")
