@@ -4,6 +4,9 @@ prints it as one line and exits non-zero."""
 from __future__ import annotations
 
 import errno
+import importlib
+import logging
+import sys
 
 
 class TaostreamError(Exception):
@@ -50,8 +53,6 @@ class SpecError(TaostreamError):
 
 def require(module_name: str, package: str, extra: str, purpose: str):
     """Import an optional module lazily, or raise MissingDependencyError naming the extra."""
-    import importlib
-
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:
@@ -95,9 +96,6 @@ def exit_code_of(entry_point, *args) -> int:
     """Run an entry point; a TaostreamError becomes one line on stderr (no traceback) and its exit
     code, as every taostream command reports user errors. OSError, UnicodeError and ValueError that
     escape the commands' own checks also become one line (exit 2); -v logs their traceback."""
-    import logging
-    import sys
-
     try:
         return int(entry_point(*args) or 0)
     except TaostreamError as exc:

@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from taostream.converter.errors import TaostreamError
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
@@ -50,8 +52,6 @@ def _probe_writable(path: Path, option: str) -> None:
     """Refuse ``path`` as an output when its nearest existing ancestor is a file or cannot be written
     (probed by creating and removing a temporary folder there: permission bits alone miss read-only
     and immutable file systems, and root)."""
-    from taostream.converter.errors import TaostreamError
-
     ancestor = path.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -66,8 +66,6 @@ def _probe_writable(path: Path, option: str) -> None:
 
 def check_input_file(path: str | os.PathLike, option: str, what: str) -> Path:
     """Refuse a missing input file, or a folder given for one: ``option`` takes ``what``."""
-    from taostream.converter.errors import TaostreamError
-
     path = Path(path)
     if path.is_dir():
         raise TaostreamError(f"{path}: is a folder; {option} takes {what}")
@@ -79,8 +77,6 @@ def check_input_file(path: str | os.PathLike, option: str, what: str) -> Path:
 def check_writable_folder(path: str | os.PathLike, option: str) -> Path:
     """Refuse, before any work, a folder that files are to be written into (created if absent) when it
     is a file or lies where nothing can be written."""
-    from taostream.converter.errors import TaostreamError
-
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise TaostreamError(f"{path}: is a file, not a folder; give {option} a folder")
@@ -96,8 +92,6 @@ def check_output_file(path: str | os.PathLike, *, force: bool = False, option: s
                       inputs: tuple = ()) -> Path:
     """Refuse, before any work, an output file that cannot or must not be written: a folder, an
     existing file without ``force``, one of the ``inputs``, or a place that is not writable."""
-    from taostream.converter.errors import TaostreamError
-
     path = Path(path)
     if path.is_dir():
         raise TaostreamError(f"{path}: is a folder; give {option} a file name")
@@ -116,8 +110,6 @@ def check_output_folder(path: str | os.PathLike, *, force: bool = False, option:
     """Refuse, before any work, an output folder that cannot or must not be (re)placed: the current
     folder or one holding it, a file, an existing folder without ``force``, one holding an input
     (``force`` would delete it), or a place that is not writable."""
-    from taostream.converter.errors import TaostreamError
-
     absolute = Path(os.path.abspath(path))
     if _same_or_inside(Path.cwd(), absolute):
         raise TaostreamError(f"{path}: is the current folder or holds it; give {option} a new folder's name")

@@ -6,7 +6,9 @@ Both commands build the same BuildSettings and run the same pipeline (tao_conver
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from taostream.converter.engine.adapt import parse_trt_version
 from taostream.converter.engine.build import (
     DEFAULT_CALIBRATION_BATCH, DEFAULT_MAX_BATCH, BuildSettings, parse_profile, parse_workspace,
 )
@@ -126,10 +128,6 @@ def bundle_convert_argv(manifest: dict, bundle: str, trt_version: str, dla_core:
     """`taostream convert` arguments that build a bundle's model on the device running TensorRT
     ``trt_version``: the plugin graph and calibration cache on TensorRT <= 10 (Jetson), the
     modernized model.onnx (Q/DQ for INT8) on TensorRT 11."""
-    from pathlib import Path
-
-    from taostream.converter.engine.adapt import parse_trt_version
-
     root = Path(bundle)
     try:
         files = {entry["path"] for entry in manifest["files"]}

@@ -12,7 +12,7 @@ from taostream.converter.errors import EtltError, ModelFormatError, TaostreamErr
 from taostream.converter.fileio import atomic_write_bytes, check_output_file
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.model.loader import (
-    needs_key, open_model, require_complete_onnx, require_complete_payload,
+    ModelFile, load_onnx_model, needs_key, open_model, require_complete_onnx, require_complete_payload,
 )
 
 
@@ -81,8 +81,6 @@ def run_decode(args) -> int:
         suffix = ".onnx"
     out = _decode_output_path(args.output, args.model, suffix, args.force)
     if args.to_onnx and payload.format == etlt.UFF:
-        from taostream.converter.model.loader import ModelFile, load_onnx_model
-
         model = load_onnx_model(ModelFile(Path(args.model), payload.format, payload.data, True, payload.input_name))
         data = model.SerializeToString()
     atomic_write_bytes(out, data)
@@ -92,7 +90,7 @@ def run_decode(args) -> int:
 
 def _uff_input_name(data: bytes, path: Path, requested: str | None) -> str:
     """The UFF graph's input node for the .etlt header: --input-name when it names one, else the only one."""
-    from taostream.converter.uff.reader import load_uff
+    from taostream.converter.uff.reader import load_uff  # lazy: CLI start-up
 
     names = [node.id for node in load_uff(data, source=str(path)).inputs()]
     if requested:
@@ -131,7 +129,7 @@ def run_encode(args) -> int:
 
 
 def run_inspect(args) -> int:
-    from taostream.converter.model.inspection import format_report, inspect_model
+    from taostream.converter.model.inspection import format_report, inspect_model  # lazy: CLI start-up
 
     key = _model_key(args, args.model)
     report = inspect_model(open_model(args.model, key))

@@ -10,8 +10,14 @@ import sys
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import check_input_file, check_output_file
+from taostream.converter.fileio import atomic_write_bytes, check_input_file, check_output_file
+from taostream.converter.int8.calib_cache import (
+    CalibrationCache, header_for, read_calibration_cache, write_calibration_cache,
+)
 from taostream.converter.keys import add_key_arguments, resolve_key
+from taostream.converter.model.loader import load_onnx_model, needs_key, open_model
+from taostream.converter.registry import get_network, recognise, require_model_network
+from taostream.converter.trt_support import PLUGINS, plugin_op
 
 TARGET_CHOICES = ("8.6", "10", "11", "ort")
 # The TensorRT version whose header a --write-cache file gets, per target (a classic cache is for
@@ -63,7 +69,6 @@ def _check_options(args) -> None:
     check_output_file(args.output, force=True, inputs=(args.model,))
     if args.write_cache:
         check_output_file(args.write_cache, force=True, option="--write-cache", inputs=(args.model, args.output))
-    from taostream.converter.trt_support import PLUGINS, plugin_op
 
     unknown = [op for op in args.keep_plugins or () if plugin_op(op) is None]
     if unknown:
@@ -72,16 +77,11 @@ def _check_options(args) -> None:
 
 
 def _load(args):
-    from taostream.converter.model.loader import load_onnx_model, needs_key, open_model
-
     key = resolve_key(args, required=needs_key(args.model), model=args.model)
     return load_onnx_model(open_model(args.model, key))
 
 
 def _network(args, model):
-    from taostream.converter.registry import get_network, recognise, require_model_network
-    from taostream.converter.trt_support import plugin_op
-
     ops = {n.op_type for n in model.graph.node if plugin_op(n.op_type)}
     inputs, outputs = [i.name for i in model.graph.input], [o.name for o in model.graph.output]
     if not args.network:
@@ -96,7 +96,7 @@ def _calibrator(args, network, collected: dict):
     if network is None:
         raise TaostreamError(f"{args.model}: cannot tell which network this is, so its preprocessing is unknown; "
                              "pass --network (e.g. ssd, yolo_v4, detectnet_v2)")
-    from taostream.converter.int8.calibrate import calibrate_images
+    from taostream.converter.int8.calibrate import calibrate_images  # lazy: CLI start-up
 
     def calibrate(model):
         scales = calibrate_images(model, network, args.calibrate_images, args.batches, args.batch_size,
@@ -108,15 +108,12 @@ def _calibrator(args, network, collected: dict):
 
 
 def _write_cache(path: str, scales: dict, target: str) -> None:
-    from taostream.converter.int8.calib_cache import CalibrationCache, header_for, write_calibration_cache
-
     header = header_for(CACHE_TRT_VERSION[target])
     write_calibration_cache(path, CalibrationCache(header=header, scales={k: v for k, v in scales.items() if v > 0}))
 
 
 def run_modernize(args) -> int:
-    from taostream.converter.fileio import atomic_write_bytes
-    from taostream.converter.modernize.apply import modernize
+    from taostream.converter.modernize.apply import modernize  # lazy: CLI start-up
 
     _check_options(args)
     model = _load(args)
@@ -145,8 +142,6 @@ def run_modernize(args) -> int:
 
 def run_calibration(args) -> int:
     """One line per cache: TensorRT version, algorithm, tensor count and scale (and amax) range."""
-    from taostream.converter.int8.calib_cache import read_calibration_cache
-
     summaries = {}
     for path in args.caches:
         summaries[path] = read_calibration_cache(path).summary()

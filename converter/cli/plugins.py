@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from taostream.converter.errors import TaostreamError
@@ -30,10 +31,8 @@ def register(subparsers) -> None:
 
 def _library():
     """$TAOSTREAM_PLUGINS_HOST_LIBRARY, else the checkout's build, brought up to date with CMake."""
-    import os
-
-    from taostream.plugins import host as plugin_host
-    from taostream.converter.native_build import REPO_ROOT, SOURCE_DIR
+    from taostream.plugins import host as plugin_host  # lazy: CLI start-up
+    from taostream.converter.native_build import REPO_ROOT, SOURCE_DIR  # lazy: CLI start-up
 
     if os.environ.get(plugin_host.LIBRARY_ENV):
         path = plugin_host.find_plugin_host_library()
@@ -52,8 +51,8 @@ def _library():
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from taostream.plugins import host as plugin_host
-    from taostream.plugins.checks import DIFFERS, run_checks
+    from taostream.plugins import host as plugin_host  # lazy: CLI start-up
+    from taostream.plugins.checks import DIFFERS, run_checks  # lazy: CLI start-up
 
     report = check_output_file(args.json, force=True, option="--json") if args.json else None
     library = _library()

@@ -17,22 +17,27 @@ Polygraphy, and write the engine with its metadata. Every step before the build 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from taostream.converter.engine import build as engine_module
 from taostream.converter.engine.build import (
-    DEFAULT_CALIBRATION_BATCH, DEFAULT_MAX_BATCH, DEFAULT_WORKSPACE, BuildSettings, OptimizationProfile,
-    batch_profile, parse_profile, parse_workspace,
+    DEFAULT_CALIBRATION_BATCH, DEFAULT_MAX_BATCH, DEFAULT_WORKSPACE, BuildSettings, OptimizationProfile, batch_profile,
+    host_platform_name, installed_trt_version, parse_profile, parse_workspace,
 )
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_output_file, sha256_file
 from taostream.converter.keys import KEY_ENV, add_key_arguments, resolve_key
+from taostream.converter.model.etlt import ONNX, UFF, detect_payload_format, read_etlt
 from taostream.converter.numeric_inputs import require_batch_size
 from taostream.converter.option_names import flag
-from taostream.converter.engine.adapt import PRECISIONS, BuildPlan, BuildRequest, plan_build, track
+from taostream.converter.engine.adapt import PRECISIONS, BuildPlan, BuildRequest, parse_trt_version, plan_build, track
+from taostream.converter.registry import get_network, recognise, require_model_network
+from taostream.converter.trt_support import plugin_op
 
 INPUT_ORDERS = ("nchw", "nhwc", "nc")
 PROG = "tao-converter"
@@ -204,9 +209,7 @@ def needs_key(path: str) -> bool:
 
 def load_model(settings: BuildSettings, key: str | None) -> LoadedModel:
     """Decode/translate the input into an ONNX ModelProto."""
-    import onnx
-
-    from taostream.converter.model.etlt import ONNX, UFF, detect_payload_format, read_etlt
+    import onnx  # lazy: heavy
 
     path = Path(settings.model)
     if not path.is_file():
@@ -230,8 +233,6 @@ def load_model(settings: BuildSettings, key: str | None) -> LoadedModel:
 
 
 def translate_uff(data: bytes, input_name: str | None, source: str):
-    import importlib
-
     try:
         uff_to_onnx = importlib.import_module("taostream.converter.uff.to_onnx").uff_to_onnx
     except (ModuleNotFoundError, AttributeError) as exc:
@@ -247,7 +248,7 @@ def translate_uff(data: bytes, input_name: str | None, source: str):
 
 def graph_summary(model) -> tuple[dict[str, list], list[str], frozenset[str], bool]:
     """(inputs name -> shape with None for dynamic dims, output names, op types, has Q/DQ)."""
-    from taostream.converter.model.inspection import graph_inputs
+    from taostream.converter.model.inspection import graph_inputs  # lazy: CLI start-up
 
     inputs = {}
     for value in graph_inputs(model):
@@ -324,8 +325,6 @@ def _check_against_model(name, shape, model_shape, source, dims=False):
 
 def target_version(settings: BuildSettings, platform: str) -> tuple[str, str]:
     """(version to plan for, where it came from)."""
-    from taostream.converter.engine.build import installed_trt_version
-
     if settings.trt_version:
         return settings.trt_version, "--trt-version"
     installed = installed_trt_version()
@@ -339,6 +338,7 @@ def modernization_rows(model, target: str, keep_plugins: tuple[str, ...] = ()) -
     """converter.modernize's plan, (node, op, action, reason) rows, when that module exists; else ()
     and trt_support's table decides."""
     try:
+        # lazy: optional (a build without converter.modernize)
         from taostream.converter.modernize.apply import plan_modernization
     except ModuleNotFoundError as exc:
         if exc.name != "taostream.converter.modernize.apply":
@@ -348,9 +348,6 @@ def modernization_rows(model, target: str, keep_plugins: tuple[str, ...] = ()) -
 
 
 def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, out) -> BuildPlan:
-    from taostream.converter.engine.build import host_platform_name
-    from taostream.converter.engine.adapt import parse_trt_version
-
     platform = settings.platform or host_platform_name()
     version, origin = target_version(settings, platform)
     cache_ok = bool(settings.calibration_cache) and Path(settings.calibration_cache).is_file()
@@ -377,14 +374,10 @@ def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, 
 
 
 def _is_plugin(op: str) -> bool:
-    from taostream.converter.trt_support import plugin_op
-
     return plugin_op(op) is not None
 
 
 def choose_network(settings: BuildSettings, inputs, outputs, ops):
-    from taostream.converter.registry import get_network, recognise, require_model_network
-
     if settings.network:
         return require_model_network(get_network(settings.network), list(inputs), outputs, set(ops),
                                      source=str(settings.model))
@@ -414,8 +407,7 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     if settings.dry_run:
         print(f"dry run: would write {settings.engine} and {settings.engine}.json", file=out)
         return 0
-    from taostream.converter.engine import build as engine_module
-    from taostream.converter.engine.prep import prepare_model
+    from taostream.converter.engine.prep import prepare_model  # lazy: CLI start-up
 
     network = None
     if plan.int8_mode in ("calibrator_images", "qdq_from_images"):
@@ -452,8 +444,6 @@ def chw_dims(sample_shape, network) -> tuple[int, int, int]:
 
 def check_planned_version(plan: BuildPlan, installed: str) -> None:
     """A plan made with --trt-version for another TensorRT line cannot be built with this one."""
-    from taostream.converter.engine.adapt import parse_trt_version
-
     if track(parse_trt_version(installed)) != plan.track:
         raise TaostreamError(
             f"the plan is for TensorRT {plan.trt_version} (--trt-version) but TensorRT {installed} is installed; "
@@ -462,7 +452,7 @@ def check_planned_version(plan: BuildPlan, installed: str) -> None:
 
 
 def _build(model, plan: BuildPlan, settings: BuildSettings, network, engine_module) -> bytes:
-    import onnx
+    import onnx  # lazy: heavy
 
     calibration = shape = None
     if plan.int8_mode == "calibrator_images":

@@ -8,6 +8,7 @@ The decisions (flags, INT8 route, plugins) come from trt_adapt.plan_build; this 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform as host_platform
@@ -19,6 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
+from taostream import __version__
 from taostream.converter.engine import cuda_runtime
 from taostream.converter.errors import TaostreamError, require
 from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
@@ -177,8 +181,6 @@ def metadata_path(engine_path: str | os.PathLike) -> Path:
 
 def engine_metadata(plan: BuildPlan, settings: BuildSettings, environment: dict, model_sha256: str,
                     calibration_sha256: str | None = None) -> dict:
-    from taostream import __version__
-
     return {
         "format": METADATA_FORMAT,
         "taostream_version": __version__,
@@ -268,9 +270,8 @@ def calibration_batches(paths: list[Path], batch_size: int, max_batches: int | N
 
 def preprocess_batches(batches: list[list[Path]], network, dims: tuple[int, int, int]) -> Iterator:
     """Yield float32 NCHW/NHWC arrays made with the registry's preprocessing (converter.preprocess)."""
-    import numpy as np
-
     try:
+        # lazy: optional (a build without converter.model.preprocess)
         from taostream.converter.model.preprocess import preprocess_image
     except ModuleNotFoundError as exc:
         if exc.name != "taostream.converter.model.preprocess":
@@ -354,7 +355,7 @@ def _tensorrt():
 
 def installed_trt_version() -> str | None:
     try:
-        import tensorrt
+        import tensorrt  # lazy: optional (gpu)
     except ImportError:
         return None
     return str(tensorrt.__version__)
@@ -382,8 +383,6 @@ def make_calibrator(trt, batches: Iterable | None, cache_path: str | None, batch
     With ``batches`` None it only replays ``cache_path`` (TensorRT skips calibration when
     read_calibration_cache returns data); otherwise it calibrates and writes the cache there.
     """
-    import numpy as np
-
     cudart = cuda_runtime.runtime()
     nbytes = int(np.prod(batch_shape)) * 4
 
@@ -433,8 +432,6 @@ def plugin_loading_method(exported_symbols: set[str]) -> str:
 
 def load_plugin_libraries(trt, plan: BuildPlan, logger) -> list:
     """TensorRT's own plugins, then the user's libraries; returns handles to keep them loaded."""
-    import ctypes
-
     if plan.load_trt_plugins:
         trt.init_libnvinfer_plugins(logger, "")
     handles = []
@@ -482,10 +479,10 @@ def build_engine(onnx_path: str | os.PathLike, plan: BuildPlan, settings: BuildS
     """Build a serialized engine from ``onnx_path`` as ``plan`` says (Polygraphy loaders)."""
     trt = _tensorrt()
     require("polygraphy", "polygraphy", "gpu", "building a TensorRT engine")
-    from polygraphy.backend.trt import (
+    from polygraphy.backend.trt import (  # lazy: optional (gpu)
         CreateConfig, EngineBytesFromNetwork, NetworkFromOnnxPath, PostprocessConfig, Profile,
     )
-    from polygraphy.backend.trt import util as trt_util
+    from polygraphy.backend.trt import util as trt_util  # lazy: optional (gpu)
 
     handles = load_plugin_libraries(trt, plan, trt_util.get_trt_logger())
     network = NetworkFromOnnxPath(str(onnx_path), strongly_typed=True if "STRONGLY_TYPED" in plan.network_flags else None)

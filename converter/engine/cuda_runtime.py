@@ -23,7 +23,7 @@ _ADVICE = {
 def runtime():
     """cuda-python's runtime module: ``cuda.bindings.runtime`` (12.6+/13) or the older ``cuda.cudart``."""
     try:
-        from cuda.bindings import runtime as cudart
+        from cuda.bindings import runtime as cudart  # lazy: optional (gpu)
     except ImportError:
         cudart = require("cuda.cudart", "cuda-python", "gpu", "CUDA buffers for TensorRT")
     return cudart

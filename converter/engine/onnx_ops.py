@@ -19,6 +19,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from taostream.converter.engine.adapt import parse_trt_version
 from taostream.converter.trt_support import PLUGINS, plugin_op
 
 _Version = tuple[int, int]
@@ -84,8 +85,6 @@ class OpProblem:
 
 
 def _version(text: str) -> tuple[int, int, int]:
-    from taostream.converter.engine.adapt import parse_trt_version
-
     return parse_trt_version(text)
 
 

@@ -7,18 +7,20 @@ converter.qdq, converter.calibrate); they are imported lazily so a build without
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from taostream.converter.errors import TaostreamError, require
 from taostream.converter.engine.adapt import FP32_OPS, BuildPlan
+from taostream.converter.int8.calib_cache import (
+    CalibrationCache, header_for, read_calibration_cache, write_calibration_cache,
+)
 from taostream.converter.trt_support import plugin_op
 
 STANDARD_DOMAINS = ("", "ai.onnx")
 
 
 def _import(module: str, name: str, purpose: str):
-    import importlib
-
     try:
         return getattr(importlib.import_module(module), name)
     except ModuleNotFoundError as exc:
@@ -48,8 +50,6 @@ def prepare_model(model, plan: BuildPlan, settings, network=None, out=None):
 
 
 def _insert_qdq(model, plan: BuildPlan, settings, network, out):
-    from taostream.converter.int8.calib_cache import CalibrationCache, header_for, read_calibration_cache, write_calibration_cache
-
     insert_qdq_from_cache = _import("taostream.converter.int8.qdq", "insert_qdq_from_cache", "INT8 on TensorRT 11")
     if plan.int8_mode == "qdq_from_cache":
         cache = read_calibration_cache(settings.calibration_cache)
@@ -80,8 +80,8 @@ def to_mixed_precision(model):
     so FP16 has to be in the graph itself.
     """
     require("onnxconverter_common", "onnxconverter-common", "gpu", "FP16 on TensorRT 11 (mixed-precision ONNX)")
-    import onnx
-    from onnxconverter_common import float16
+    import onnx  # lazy: heavy
+    from onnxconverter_common import float16  # lazy: optional (gpu)
 
     named = onnx.ModelProto()
     named.CopyFrom(model)
@@ -101,8 +101,8 @@ def to_mixed_precision(model):
 def _restore_fp32_outputs(original, converted):
     """keep_io_types misses outputs made by blocked (FP32) nodes: the converter casts them to FP16 at
     the very end. Turn that last Cast back into a cast to FLOAT (its input is already FP32)."""
-    import onnx
-    from onnx import TensorProto, helper
+    import onnx  # lazy: heavy
+    from onnx import TensorProto, helper  # lazy: heavy
 
     was_float = {o.name for o in original.graph.output if o.type.tensor_type.elem_type == TensorProto.FLOAT}
     producers = {out: node for node in converted.graph.node for out in node.output}

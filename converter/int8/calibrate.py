@@ -21,6 +21,7 @@ from taostream.converter.int8.calib_cache import CalibrationCache, header_for, w
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.preprocess import preprocess_batch
 from taostream.converter.int8.qdq import QdqReport, insert_qdq_from_cache
+from taostream.converter.registry import get_network
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 METHODS = ("entropy", "minmax", "percentile")
@@ -79,7 +80,7 @@ class _OneBatch:
 
 
 def _create_calibrator(model_path: str, method: str, workdir: str):
-    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator  # lazy: heavy
 
     if method not in METHODS:
         raise CalibrationError(f"calibration method {method!r}: use one of {', '.join(METHODS)}")
@@ -94,9 +95,7 @@ def _create_calibrator(model_path: str, method: str, workdir: str):
 def calibrate_images(model, network, image_dir, batches: int, batch_size: int, *, progress: bool = True,
                      method: str = "entropy", preprocess_options: dict | None = None) -> dict[str, float]:
     """Scales (amax / 127) for every float tensor of ``model`` from ``batches`` x ``batch_size`` images."""
-    from tqdm import tqdm
-
-    from taostream.converter.registry import get_network
+    from tqdm import tqdm  # lazy: heavy
 
     network = get_network(network) if isinstance(network, str) else network
     model = onnx.load(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
@@ -130,8 +129,6 @@ def quantize_with_images(model, network, image_dir, batches: int, batch_size: in
                          ) -> tuple[onnx.ModelProto, QdqReport, CalibrationCache]:
     """Calibrate, then insert Q/DQ; with ``cache_path`` also write a classic cache (TensorRT <= 10,
     header for ``trt_version``; tensor names are the ONNX names, which TensorRT's ONNX parser keeps)."""
-    from taostream.converter.registry import get_network
-
     network = get_network(network) if isinstance(network, str) else network
     model = onnx.load(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
     scales = calibrate_images(model, network, image_dir, batches, batch_size, progress=progress, method=method,

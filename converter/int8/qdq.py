@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
+from onnx import version_converter
 
 from taostream.converter.int8.calib_cache import CalibrationCache, scale_usable
 from taostream.converter.errors import TaostreamError
+from taostream.converter.registry import get_network
 
 WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 # ops that move or reshape values without changing their range
@@ -301,7 +303,6 @@ def to_per_channel_opset(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset >= PER_CHANNEL_MIN_OPSET:
         return model, ""
-    from onnx import version_converter
 
     try:
         converted = version_converter.convert_version(model, PER_CHANNEL_MIN_OPSET)
@@ -329,8 +330,6 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     comparisons: docs/int8.md).
     """
     if isinstance(network, str):  # `taostream bundle` passes the registry name
-        from taostream.converter.registry import get_network
-
         network = get_network(network)
     original_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if original_opset < QDQ_MIN_OPSET:

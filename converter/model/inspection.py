@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from taostream.converter import registry, trt_support
-from taostream.converter.errors import TaostreamError
+from taostream.converter.errors import ModelFormatError, TaostreamError
 from taostream.converter.model.loader import ModelFile
 from taostream.converter.uff.reader import DTYPES, load_uff
 
@@ -102,9 +102,7 @@ def _recognise(inputs, outputs, histogram) -> tuple[str | None, list[str]]:
 
 
 def inspect_onnx(model_file: ModelFile) -> ModelReport:
-    import onnx
-
-    from taostream.converter.errors import ModelFormatError
+    import onnx  # lazy: heavy
 
     try:
         model = onnx.load_model_from_string(model_file.data)
@@ -149,7 +147,7 @@ def inspect_uff(model_file: ModelFile) -> ModelReport:
     outputs = [TensorInfo(name, None, "float32") for name in uff.outputs()]
     translation = "ok"
     try:
-        from taostream.converter.uff.to_onnx import uff_to_onnx
+        from taostream.converter.uff.to_onnx import uff_to_onnx  # lazy: heavy (loads onnx)
 
         translated = uff_to_onnx(uff, input_name=model_file.input_name, source=str(model_file.path))
         outputs = [_onnx_tensor(v) for v in translated.graph.output]

@@ -6,8 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from taostream.converter.keys import KEY_ENV
 from taostream.converter.model import etlt
-from taostream.converter.errors import ModelFormatError
+from taostream.converter.errors import KeyMissingError, ModelFormatError
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def needs_key(path: str | os.PathLike) -> bool:
 def require_complete_onnx(data: bytes, source) -> object:
     """Parse an ONNX model and refuse a truncated one (it may still parse when cut at a field
     boundary): it needs a graph with nodes and outputs, and an opset."""
-    import onnx
+    import onnx  # lazy: heavy
 
     try:
         model = onnx.load_model_from_string(data)
@@ -87,7 +88,7 @@ def require_complete_payload(fmt: str, data: bytes, source) -> None:
     if fmt == etlt.ONNX:
         require_complete_onnx(data, source)
         return
-    from taostream.converter.uff.reader import parse_metagraph
+    from taostream.converter.uff.reader import parse_metagraph  # lazy: CLI start-up
 
     meta = parse_metagraph(data, str(source))
     if not meta.graphs[0].nodes:
@@ -103,9 +104,6 @@ def open_model(path: str | os.PathLike, key: str | None = None) -> ModelFile:
         return ModelFile(path, fmt, raw, False, None)
     _refuse_unrecognised(path, raw[:64])
     if key is None:
-        from taostream.converter.keys import KEY_ENV
-        from taostream.converter.errors import KeyMissingError
-
         raise KeyMissingError(
             f"{path}: this is an encrypted .etlt model: pass --key KEY, --key-file FILE or set ${KEY_ENV}"
         )
@@ -115,7 +113,7 @@ def open_model(path: str | os.PathLike, key: str | None = None) -> ModelFile:
 
 def load_onnx_model(model: ModelFile):
     """The model as an onnx.ModelProto; UFF payloads go through the UFF translator."""
-    import onnx
+    import onnx  # lazy: heavy
 
     if model.format == etlt.ONNX:
         try:
@@ -123,7 +121,7 @@ def load_onnx_model(model: ModelFile):
         except Exception as exc:  # onnx raises DecodeError and friends
             raise ModelFormatError(f"{model.path}: the ONNX model does not parse ({exc})") from None
     try:
-        from taostream.converter.uff.to_onnx import uff_to_onnx
+        from taostream.converter.uff.to_onnx import uff_to_onnx  # lazy: optional (a build without the UFF translator)
     except ModuleNotFoundError as exc:
         if exc.name != "taostream.converter.uff.to_onnx":
             raise

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.registry import get_network
 
 # nvinfer's scaling-filter: 0 nearest, 1 bilinear (NvBufSurfTransform_Inter).
 INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
@@ -86,7 +87,7 @@ def without_png_chunks(data: bytes, drop: frozenset = frozenset({b"iCCP"})) -> b
 
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
     """Decode an image file as OpenCV's imread(IMREAD_UNCHANGED) would, without libpng's iCCP noise."""
-    import cv2
+    import cv2  # lazy: heavy
 
     try:
         data = Path(path).read_bytes()
@@ -104,7 +105,7 @@ def load_bgr(path_or_array) -> np.ndarray:
     """An HxWx3 uint8 BGR image from a path or an array, the one place every reader goes through:
     grayscale (HxW or HxWx1) and BGRA are converted, deeper images (16-bit PNG/TIFF, float) are scaled
     by their bit depth (``to_uint8``), not clipped."""
-    import cv2
+    import cv2  # lazy: heavy
 
     if isinstance(path_or_array, (str, os.PathLike)):
         image = read_image_file(path_or_array)
@@ -143,11 +144,9 @@ def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_sca
     spec; ``color``, RGB/BGR/GRAY, e.g. an nvinfer config's model-color-format). ``interpolation``: nvinfer's scaling-filter, "nearest" (nvinfer's default as we read
     NvBufSurfTransformInter_Default; unverified on hardware) or "bilinear".
     """
-    import cv2
+    import cv2  # lazy: heavy
 
     if isinstance(network, str):
-        from taostream.converter.registry import get_network
-
         network = get_network(network)
     channels, net_h, net_w = dims or network.default_dims
     if interpolation not in INTERPOLATIONS:
@@ -175,7 +174,7 @@ def preprocess_image(path_or_array, network, dims=None, *, offsets=None, net_sca
 
 
 def _to_color(bgr: np.ndarray, color: str, channels: int) -> np.ndarray:
-    import cv2
+    import cv2  # lazy: heavy
 
     if channels == 1 or color == "GRAY":
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)[:, :, None]
@@ -197,7 +196,7 @@ def _normalize(pixels: np.ndarray, scale: float, offsets, chw: bool = False, rev
     if not chw:
         out = np.subtract(pixels, mean, dtype=np.float32)
         return np.multiply(out, scale, out=out)
-    import cv2
+    import cv2  # lazy: heavy
 
     planes = cv2.split(pixels)  # contiguous uint8 planes: the strided per-channel read is the slow part
     if reverse_channels:

@@ -20,8 +20,11 @@ import onnx.numpy_helper
 import onnx_graphsurgeon as gs
 
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
+from taostream.converter.int8.calib_cache import CalibrationCache, read_calibration_cache
+from taostream.converter.int8.qdq import insert_qdq_from_cache
 from taostream.converter.model.classes import model_classes, record_model_classes
-from taostream.converter.trt_support import PLUGINS, plugin_op
+from taostream.converter.modernize.basic import TRT_TOPK_MAX
+from taostream.converter.trt_support import PLUGINS, major, plugin_op
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,6 @@ def normalise_target(target: str) -> str:
     text = str(target).strip().lower()
     if text in ("ort", "onnxruntime", "onnx-runtime"):
         return "ort"
-    from taostream.converter.trt_support import major
 
     version = major(text) if text else ""
     if version not in TARGETS:
@@ -244,8 +246,6 @@ def tensorrt_topk_violations(model: onnx.ModelProto, limit: int | None = None) -
     """One line per TopK node (subgraphs included) whose k can exceed TensorRT's TopK limit
     (``limit``, TRT_TOPK_MAX = 3840 by default): a constant k above it, or a k computed at run time
     with no constant bound. The rewrites never emit one (modernize.basic.top_k); a graph body can."""
-    from taostream.converter.modernize.basic import TRT_TOPK_MAX
-
     limit = limit or TRT_TOPK_MAX
     problems = []
     for node, constants in _nodes_with_constants(model.graph, {}):
@@ -409,9 +409,6 @@ def check_modernized(model: onnx.ModelProto, source: str = "<model>") -> str:
 def _quantize(modernized: onnx.ModelProto, original: onnx.ModelProto, calibration_cache, calibrate, network,
               exclude_nodes=()):
     """Q/DQ into ``modernized`` from a cache, or from fresh scales of ``calibrate(network body)``."""
-    from taostream.converter.int8.calib_cache import CalibrationCache, read_calibration_cache
-    from taostream.converter.int8.qdq import insert_qdq_from_cache
-
     if calibrate is not None:
         scales = {name: scale for name, scale in calibrate(calibration_model(original)).items() if scale > 0}
         cache, origin = CalibrationCache(scales=scales), f"fresh calibration ({len(scales)} tensors)"

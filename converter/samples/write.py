@@ -29,7 +29,7 @@ from taostream.converter.fileio import atomic_directory, atomic_write_bytes, ato
 from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network
 from taostream.converter.samples.onnx_graphs import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
-from taostream.converter.samples.specs import sample_spec
+from taostream.converter.samples.specs import LPR_PLATE, sample_spec
 
 SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key; the samples are not secret
 CALIBRATION_TRT_VERSION = "8.6.1"
@@ -140,8 +140,6 @@ def _readme(net: Network, key_is_default: bool, model: onnx.ModelProto, labels, 
                     if net.network_type == 1 else f"{len(labels)} lines, line k = the class the model outputs as id k")
     planted = ""
     if net.output_layout == "lprnet_ctc":
-        from taostream.converter.samples.specs import LPR_PLATE
-
         planted = (f"Its head adds a fixed per-step bias that spells `{LPR_PLATE}`: every image reads as that "
                    "plate, so the CTC decode and the parser can be checked end to end.\n\n")
     return (
