@@ -696,7 +696,7 @@ _IMAGE_RANK = {"nms7": 3, "batched_nms": 1, "efficient_nms": 1, "frcnn_tlt2": 2,
 
 def _network(network):
     if isinstance(network, str):
-        from taostream.converter.registry import get_network
+        from taostream.converter.registry import get_network  # lazy: not in the Triton CPU model's copy
 
         return get_network(network)
     return network

@@ -66,7 +66,7 @@ class DeclaredTensor:
 
 
 def _session(model: bytes | str):
-    import onnxruntime  # lazy: a pipeline is described (and checked) without building sessions
+    import onnxruntime  # lazy: heavy (a pipeline is described and checked without sessions)
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3

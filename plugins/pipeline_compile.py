@@ -13,17 +13,24 @@ saved.
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from taostream.converter.errors import TaostreamError, UnsupportedOpError
+from taostream.converter.fileio import atomic_directory
+from taostream.converter.trt_support import plugin_op
 from taostream.plugins import host_calls
+from taostream.plugins import pipeline as plugin_pipeline
 from taostream.plugins.pipeline import (
     CONSTANTS_FILE, PLAN_FILE, PLAN_VERSION, DeclaredTensor, PluginPipeline, PluginStep, ReferenceLookup, StandardSegment,
     segment_file,
 )
+from taostream.plugins.reference import reference_for as registered_reference
 
 # Reference modules the Triton CPU model carries, by the module name they are copied under.
 SERVING_REFERENCE_MODULES = {"taostream.plugins.reference": "taostream_pluginref",
@@ -38,9 +45,7 @@ _ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(
 def compile_plugin_pipeline(model, reference_for: ReferenceLookup | None = None) -> PluginPipeline:
     """Split ``model`` (an onnx.ModelProto, plugin nodes allowed) once and build every typed segment's
     ONNX Runtime session. Raises UnsupportedOpError for a plugin op with no registered reference."""
-    import onnx_graphsurgeon as gs
-
-    from taostream.plugins.reference import reference_for as registered_reference
+    import onnx_graphsurgeon as gs  # lazy: heavy
 
     lookup = reference_for or registered_reference
     graph = gs.import_onnx(_with_inferred_types(model))
@@ -66,7 +71,7 @@ def compile_plugin_pipeline(model, reference_for: ReferenceLookup | None = None)
 
 def _with_inferred_types(model):
     """A copy of ``model`` with ONNX shape inference's value_info (plugin nodes are skipped by it)."""
-    import onnx
+    import onnx  # lazy: heavy
 
     try:
         return onnx.shape_inference.infer_shapes(model)
@@ -92,8 +97,6 @@ def _dim(value):
 
 
 def _is_plugin(node, lookup: ReferenceLookup) -> bool:
-    from taostream.converter.trt_support import plugin_op
-
     return plugin_op(node.op) is not None or lookup(node.op) is not None
 
 
@@ -109,7 +112,7 @@ def _runs(nodes: list, is_plugin) -> list[tuple[int, list]]:
 
 
 def _plugin_step(node, lookup: ReferenceLookup, declared: dict, constants: dict) -> PluginStep:
-    import onnx_graphsurgeon as gs
+    import onnx_graphsurgeon as gs  # lazy: heavy
 
     if lookup(node.op) is None:
         raise UnsupportedOpError(
@@ -125,7 +128,7 @@ def _plugin_step(node, lookup: ReferenceLookup, declared: dict, constants: dict)
 
 def _segment(graph, nodes: list, later_nodes: list, declared: dict) -> StandardSegment | None:
     """The standalone ONNX model of one run of standard nodes (None when nothing it makes is read)."""
-    import onnx_graphsurgeon as gs
+    import onnx_graphsurgeon as gs  # lazy: heavy
 
     produced = [t.name for node in nodes for t in node.outputs if t.name]
     wanted = {t.name for node in later_nodes for t in node.inputs} | {t.name for t in graph.outputs}
@@ -155,8 +158,8 @@ def _segment(graph, nodes: list, later_nodes: list, declared: dict) -> StandardS
 
 
 def _export_segment(graph, nodes: list, inputs: list[DeclaredTensor], outputs: list[str], types: list) -> bytes:
-    import onnx
-    import onnx_graphsurgeon as gs
+    import onnx  # lazy: heavy
+    import onnx_graphsurgeon as gs  # lazy: heavy
 
     # Fresh tensors, so the nodes copied into the sub-graph leave ``graph`` untouched.
     fresh = {t.name: gs.Variable(t.name, dtype=dtype, shape=None if shape is None else list(shape))
@@ -256,11 +259,6 @@ def check_savable(pipeline: PluginPipeline, source: str = "<model>") -> None:
 
 def save_pipeline(pipeline: PluginPipeline, folder: str | os.PathLike, source: str = "<model>") -> list[Path]:
     """Write ``folder`` (plan.json, segment_<n>.onnx, constants.npz) at once; returns the files."""
-    import io
-    import json
-
-    from taostream.converter.fileio import atomic_directory
-
     check_savable(pipeline, source)
     plan = pipeline_plan(pipeline, source)
     folder = Path(folder)
@@ -279,10 +277,6 @@ def save_pipeline(pipeline: PluginPipeline, folder: str | os.PathLike, source: s
 def serving_modules(pipeline: PluginPipeline) -> dict[str, Path]:
     """The Python files a server needs beside a saved pipeline: {module name to copy as: source file}.
     Raises UnsupportedOpError when a plugin's reference lives in a module the server does not carry."""
-    import sys
-
-    from taostream.plugins import pipeline as plugin_pipeline
-
     files = {SERVING_PIPELINE_MODULE: Path(plugin_pipeline.__file__)}
     for op in pipeline.plugin_ops():
         implementation = pipeline.reference_for(op)  # a host implementation is served as its numpy reference

@@ -79,7 +79,7 @@ def implementation_for(op: str) -> Reference | None:
     """The fastest CPU implementation of a plugin op: the C++ host library's (plugins/host.py)
     where it is built and has the op, else the numpy reference."""
     try:
-        from taostream.plugins.host import host_implementation_for
+        from taostream.plugins.host import host_implementation_for  # lazy: not in the Triton CPU model's copy
     except ImportError:  # a standalone copy (the Triton CPU model's) has no taostream to import
         return reference_for(op)
     return host_implementation_for(op) or reference_for(op)
@@ -480,9 +480,9 @@ def run_with_plugin_references(model, feeds: dict[str, np.ndarray]) -> dict[str,
     """Run ``model`` (an onnx.ModelProto, plugin nodes allowed) on the CPU: each stretch of standard
     nodes as one ONNX Runtime session, each plugin node with its numpy reference. Returns the graph
     outputs by name. Raises UnsupportedOpError for a plugin op with no registered reference."""
-    import onnx_graphsurgeon as gs
+    import onnx_graphsurgeon as gs  # lazy: not in the Triton CPU model's copy
 
-    from taostream.converter.trt_support import plugin_op
+    from taostream.converter.trt_support import plugin_op  # lazy: not in the Triton CPU model's copy
 
     graph = gs.import_onnx(model)
     graph.toposort()
@@ -507,14 +507,14 @@ def run_with_plugin_references(model, feeds: dict[str, np.ndarray]) -> dict[str,
 
 
 def _tensor_value(tensor, values: dict) -> np.ndarray:
-    import onnx_graphsurgeon as gs
+    import onnx_graphsurgeon as gs  # lazy: not in the Triton CPU model's copy
 
     return np.asarray(tensor.values) if isinstance(tensor, gs.Constant) else values[tensor.name]
 
 
 def _run_plugin_node(node, values: dict) -> None:
-    from taostream.converter.errors import UnsupportedOpError
-    from taostream.plugins.pipeline import conform_to_declared
+    from taostream.converter.errors import UnsupportedOpError  # lazy: not in the Triton CPU model's copy
+    from taostream.plugins.pipeline import conform_to_declared  # lazy: not in the Triton CPU model's copy
 
     reference = reference_for(node.op)
     if reference is None:
@@ -530,9 +530,9 @@ def _run_plugin_node(node, values: dict) -> None:
 
 def _run_standard_segment(graph, segment: list, later_nodes: list, values: dict) -> None:
     """Run consecutive standard nodes as one ONNX Runtime session; store the tensors used later."""
-    import onnx
-    import onnx_graphsurgeon as gs
-    import onnxruntime as ort
+    import onnx  # lazy: not in the Triton CPU model's copy
+    import onnx_graphsurgeon as gs  # lazy: not in the Triton CPU model's copy
+    import onnxruntime as ort  # lazy: not in the Triton CPU model's copy
 
     produced = {t.name for node in segment for t in node.outputs if t.name}
     wanted = {t.name for node in later_nodes for t in node.inputs} | {t.name for t in graph.outputs}
