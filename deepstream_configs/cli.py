@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_write_text, check_output_file
 from taostream.converter.keys import add_key_arguments, resolve_key
-from taostream.converter.registry import network_names
+from taostream.converter.model.loader import load_onnx_model, open_model
+from taostream.converter.registry import get_network, network_names
 from taostream.deepstream_configs.migrate.cli import register_migrate
 from taostream.deepstream_configs.pipeline.cli import register_pipeline
 from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
@@ -56,7 +59,7 @@ def _register_bundle(subparsers) -> None:
 
 
 def _run_bundle(args: argparse.Namespace) -> int:
-    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
+    from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle  # lazy: CLI start-up
 
     request = BundleRequest(
         model=args.model, network=args.network, output=args.output, spec=args.spec,
@@ -88,12 +91,11 @@ def _register_check(subparsers) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from taostream.converter.errors import TaostreamError
-    from taostream.deepstream_configs.check import bundle as bundle_check
-    from taostream.deepstream_configs.check import pipeline as pipeline_check
-    from taostream.deepstream_configs.check.bundle_consistency import check_bundle_paths_agree
-    from taostream.deepstream_configs.check.run import CheckReport, check_configs
-    from taostream.deepstream_configs.check.deploy import check_deployment
+    from taostream.deepstream_configs.check import bundle as bundle_check  # lazy: CLI start-up
+    from taostream.deepstream_configs.check import pipeline as pipeline_check  # lazy: CLI start-up
+    from taostream.deepstream_configs.check.bundle_consistency import check_bundle_paths_agree  # lazy: CLI start-up
+    from taostream.deepstream_configs.check.run import CheckReport, check_configs  # lazy: CLI start-up
+    from taostream.deepstream_configs.check.deploy import check_deployment  # lazy: CLI start-up
 
     report, configs, bundles, versions = CheckReport(), [], 0, set()
     for path in args.configs:
@@ -151,14 +153,13 @@ def _register_labels(subparsers) -> None:
 
 def _model_classes(path: Path, network: str, key: str | None):
     """The class count the model's graph outputs (converter.model_classes), or None."""
-    from taostream.converter.model.classes import model_classes
-    from taostream.converter.model.loader import load_onnx_model, open_model
+    from taostream.converter.model.classes import model_classes  # lazy: CLI start-up
 
     return model_classes(load_onnx_model(open_model(path, key)), network)
 
 
 def _run_labels(args: argparse.Namespace) -> int:
-    from taostream.converter.fileio import atomic_write_text, check_output_file
+    # lazy: CLI start-up
     from taostream.deepstream_configs.labels import LabelSources, labels_from_spec_file, require_label_count
 
     if args.output:  # replaced like a shell redirect would, but never a folder or the spec itself
@@ -171,7 +172,6 @@ def _run_labels(args: argparse.Namespace) -> int:
     require_label_count(labels.names, classes, source, str(args.model), args.tlt2)
     for warning in labels.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
-    from taostream.converter.registry import get_network
 
     text = labels.text(get_network(args.network).network_type)  # a classifier's: one ';'-separated line
     if args.output:

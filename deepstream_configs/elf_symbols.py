@@ -26,8 +26,8 @@ def open_elf(path: str | os.PathLike) -> Iterator:
     """The library as a pyelftools ELFFile, open for the ``with`` block; unreadable, non-ELF and
     truncated files raise ElfError (also when pyelftools finds the damage while reading on)."""
     try:
-        from elftools.common.exceptions import ELFError
-        from elftools.elf.elffile import ELFFile
+        from elftools.common.exceptions import ELFError  # lazy: heavy
+        from elftools.elf.elffile import ELFFile  # lazy: heavy
     except ImportError:
         raise TaostreamError(f"reading {path} needs the Python package 'pyelftools'; "
                              "install it with: pip install pyelftools") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taostream.converter.engine.adapt import parse_trt_version
 from taostream.converter.errors import TaostreamError
 
 PLATFORMS = ("x86", "jetson")
@@ -82,8 +83,6 @@ def tensorrt_for(deepstream: str, platform: str) -> str:
 
 
 def trt_tuple(version: str) -> tuple[int, int, int]:
-    from taostream.converter.engine.adapt import parse_trt_version
-
     return parse_trt_version(version)
 
 

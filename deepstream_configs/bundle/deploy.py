@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from taostream.converter.fileio import atomic_write_text, sha256_file
+from taostream.converter.trt_support import plugin_op
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.nvinfer import PARSER_ENV_FILE, PARSER_LIBRARY_NAME
 from taostream.deepstream_configs.specs.settings import PARSER_SETTINGS_ENV
@@ -47,9 +48,7 @@ def triton_gpu_models(modern, cpu_model, request, warnings: list[str]) -> dict:
     model.onnx (INT8 as Q/DQ) when it is plugin-free, else the CPU model's plugin-free graph (ONNX
     Runtime's CUDA provider runs what TensorRT cannot take); a graph that has neither (a plugin
     pipeline) gets the plan variant only, with a warning."""
-    import onnx
-
-    from taostream.converter.trt_support import plugin_op
+    import onnx  # lazy: heavy
 
     variant = request.triton_gpu
     chosen = None
@@ -194,7 +193,7 @@ def deployment(folder: Path, manifest: dict) -> Deployment:
 
 
 def _dynamic_batch(model: Path, input_name: str) -> bool:
-    import onnx
+    import onnx  # lazy: heavy
 
     if not model.is_file():
         return True

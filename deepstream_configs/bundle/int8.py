@@ -44,7 +44,7 @@ def calibration_images(folder: Path) -> list[Path]:
 def image_calibrator(folder: Path, network, collected: dict[str, float], method: str = "entropy") -> Callable:
     """``calibrate(model) -> scales`` for modernize(): every image of ``folder`` (up to 512) in batches
     of up to 8; the scales are also kept in ``collected`` for the Jetson cache."""
-    from taostream.converter.int8.calibrate import calibrate_images
+    from taostream.converter.int8.calibrate import calibrate_images  # lazy: heavy (loads onnx, onnx_graphsurgeon)
 
     count = len(calibration_images(folder))
     batch = min(CALIBRATION_BATCH, count)
@@ -60,9 +60,9 @@ def image_calibrator(folder: Path, network, collected: dict[str, float], method:
 def route_cache_text(plugin_graph, *, cache_path: Path | None = None, scales: dict[str, float] | None = None,
                      network=None, tensorrt: str = DEFAULT_TENSORRT) -> str:
     """calibration.bin for the implicit-INT8 route on TensorRT ``tensorrt`` (see the module docstring)."""
-    import onnx_graphsurgeon as gs
+    import onnx_graphsurgeon as gs  # lazy: heavy
 
-    from taostream.converter.int8.qdq import map_cache_names
+    from taostream.converter.int8.qdq import map_cache_names  # lazy: heavy (loads onnx, onnx_graphsurgeon)
 
     cache = read_calibration_cache(cache_path) if cache_path is not None else CalibrationCache(scales=dict(scales or {}))
     usable = {name: scale for name, scale in cache.scales.items() if scale_usable(scale)}

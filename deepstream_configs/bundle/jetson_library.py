@@ -23,6 +23,9 @@ from taostream.converter.errors import TaostreamError
 from taostream.deepstream_configs.elf_symbols import (
     object_info_bytes_for, open_elf, parser_object_info_bytes, rotation_angle_option,
 )
+from taostream.parsers.build import (
+    DEFAULT_AARCH64_BUILD_DIR, ParserBuildError, cross_build_parsers, missing_aarch64_tools, parser_build_products,
+)
 
 AARCH64 = "aarch64"
 X86_64 = "x86_64"
@@ -121,7 +124,7 @@ def read_library_facts(path: str | os.PathLike, *, version_needs: bool = True) -
 
 
 def _version_needs(elf) -> dict[str, tuple[str, ...]]:
-    from elftools.elf.gnuversions import GNUVerNeedSection
+    from elftools.elf.gnuversions import GNUVerNeedSection  # lazy: heavy
 
     needs: dict[str, tuple[str, ...]] = {}
     for section in elf.iter_sections():
@@ -169,8 +172,6 @@ def check_jetson_library(path: str | os.PathLike, deepstream_major: int,
 
 def jetson_build_dir(deepstream_major: int) -> Path:
     """The cross-build folder of this DeepStream's layout, beside the default aarch64 build."""
-    from taostream.parsers.build import DEFAULT_AARCH64_BUILD_DIR
-
     layout = "ds9" if object_info_bytes_for(deepstream_major) == 28 else "ds8"
     return DEFAULT_AARCH64_BUILD_DIR.with_name(f"{DEFAULT_AARCH64_BUILD_DIR.name}-{layout}")
 
@@ -179,8 +180,6 @@ def jetson_parser_library(deepstream_major: int, warnings: list[str] | None = No
     """The aarch64 parser library for DeepStream ``deepstream_major``, cross-built once (later calls
     rebuild only what changed) and vetted by check_jetson_library; None, with the reason appended to
     ``warnings``, when the cross toolchain is missing or the build fails."""
-    from taostream.parsers.build import ParserBuildError, cross_build_parsers, missing_aarch64_tools, parser_build_products
-
     missing = missing_aarch64_tools()
     if missing:
         _warn(warnings, f"no aarch64 cross toolchain to build the Jetson parser library: "

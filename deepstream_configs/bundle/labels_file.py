@@ -12,13 +12,12 @@ import os
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import check_input_file
 from taostream.converter.registry import Network
 from taostream.deepstream_configs.labels import Labels, label_encoding_problem, labels_for_network, read_labels_file
 
 
 def read_ngc_labels(path: str | os.PathLike) -> list[str]:
-    from taostream.converter.fileio import check_input_file
-
     path = check_input_file(path, "--labels", "the labels.txt that came with the model")
     try:
         problem = label_encoding_problem(path)

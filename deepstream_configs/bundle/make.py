@@ -19,29 +19,52 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from taostream.converter.errors import TaostreamError
+import numpy
+import onnx
+
+from taostream import __version__
+from taostream.converter.errors import TaostreamError, UnsupportedOpError
 from taostream.converter.fileio import (
     atomic_directory, atomic_write_bytes, atomic_write_text, check_input_file, check_output_folder, sha256_file,
 )
+from taostream.converter.model.loader import load_onnx_model, open_model
 from taostream.converter.modernize.regions import decode_layers
 from taostream.converter.model.classes import model_classes
 from taostream.converter.numeric_inputs import require_batch_size, require_dla_core
-from taostream.converter.registry import Network, get_network
+from taostream.converter.registry import Network, get_network, require_model_network
 from taostream.converter.engine.onnx_ops import describe, unparsable_ops
-from taostream.converter.trt_support import removed_in
+from taostream.converter.trt_support import plugin_op, removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.bundle.deploy import triton_gpu_models, write_deployment
+from taostream.deepstream_configs.bundle.int8 import (
+    DEFAULT_TENSORRT, calibration_images, image_calibrator, route_cache_text,
+)
+from taostream.deepstream_configs.bundle.jetson_library import jetson_parser_library, parser_library_manifest_entry
+from taostream.deepstream_configs.bundle.labels_file import labels_from_file
+from taostream.deepstream_configs.elf_symbols import (
+    object_info_bytes_for, parser_object_info_bytes, rotation_angle_option,
+)
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_VERSION
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
     deepstream_major, write_nvinfer_config)
+from taostream.deepstream_configs.specs.access import load_spec_file
+from taostream.deepstream_configs.specs.published_defaults import published_cluster_settings, published_preprocessing
 from taostream.deepstream_configs.triton.nvinferserver import NvinferserverOptions, write_nvinferserver_config
 from taostream.deepstream_configs.specs.settings import (
     PARSER_SETTINGS_ENV, cluster_settings_from_spec, input_dims_from_spec, preprocessing_from_spec)
 from taostream.deepstream_configs.triton.repository import TritonModelOptions, write_triton_repository
 from taostream.deepstream_configs.versions import (
     DEEPSTREAM_RELEASES, PLATFORMS, implicit_int8_route, tensorrt_for)
+from taostream.parsers.build import (
+    DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
+    refreshed_parser_library,
+)
+from taostream.plugins.pipeline import PluginPipeline
+from taostream.plugins.pipeline_compile import (
+    check_savable, compile_plugin_pipeline, example_feeds, is_typed, serving_modules, type_from_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +126,6 @@ class _Model:
 
 
 def _load_model(request: BundleRequest) -> _Model:
-    from taostream.converter.model.loader import load_onnx_model, open_model
-
     opened = open_model(request.model, request.key)
     proto = load_onnx_model(opened)
     source_format = f"etlt({opened.format})" if opened.encrypted else opened.format
@@ -125,8 +146,6 @@ def _load_model(request: BundleRequest) -> _Model:
 
 def _check_model_is_network(model: _Model, net: Network, request: BundleRequest) -> None:
     """Refuse a --network the model's outputs contradict (they would reach the wrong parser)."""
-    from taostream.converter.registry import require_model_network
-
     ops = {node.op_type for node in model.proto.graph.node}
     require_model_network(net, [model.input_name], list(model.outputs), ops, source=str(request.model))
 
@@ -160,6 +179,7 @@ def _needs_modernizer(proto, precision: str) -> bool:
 
 def _modernize(proto, request: BundleRequest, fresh_scales: dict[str, float]):
     try:
+        # lazy: optional (a build without converter.modernize)
         from taostream.converter.modernize.apply import modernize
     except ModuleNotFoundError as exc:
         if exc.name != "taostream.converter.modernize.apply":
@@ -172,8 +192,6 @@ def _modernize(proto, request: BundleRequest, fresh_scales: dict[str, float]):
     calibration = str(request.calibration_cache) if request.calibration_cache and request.precision == "int8" else None
     calibrate = None
     if request.calibrate_images is not None and request.precision == "int8":
-        from taostream.deepstream_configs.bundle.int8 import image_calibrator
-
         calibrate = image_calibrator(request.calibrate_images, get_network(request.network), fresh_scales,
                                      request.calibration_method)
     modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
@@ -189,8 +207,7 @@ def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
     plugin-free rewrite exists for (MaskRCNN), its compiled plugin-reference pipeline; None if neither."""
     if not _has_plugin_nodes(proto):
         return proto
-    from taostream.converter.errors import UnsupportedOpError
-    from taostream.converter.modernize.apply import modernize
+    from taostream.converter.modernize.apply import modernize  # lazy: heavy (loads onnx_graphsurgeon)
 
     try:
         cpu, _ = modernize(proto, target="ort", network=request.network, source=str(request.model))
@@ -202,9 +219,6 @@ def _cpu_model(proto, request: BundleRequest, warnings: list[str]):
 def _cpu_pipeline(proto, request: BundleRequest, warnings: list[str], no_rewrite: Exception):
     """The graph as standard ONNX Runtime segments plus the plugins' numpy references, checked to be
     savable and servable without taostream; None (with a warning) otherwise."""
-    from taostream.plugins.pipeline_compile import (
-        check_savable, compile_plugin_pipeline, example_feeds, is_typed, serving_modules, type_from_run)
-
     try:
         pipeline = compile_plugin_pipeline(proto)
         serving_modules(pipeline)
@@ -219,15 +233,10 @@ def _cpu_pipeline(proto, request: BundleRequest, warnings: list[str], no_rewrite
 
 
 def _tool_versions() -> dict[str, str]:
-    import numpy
-    import onnx
-
-    from taostream import __version__
-
     versions = {"taostream": __version__, "python": host_platform.python_version(), "numpy": numpy.__version__,
                 "onnx": onnx.__version__}
     try:
-        import onnxruntime
+        import onnxruntime  # lazy: heavy
 
         versions["onnxruntime"] = onnxruntime.__version__
     except ImportError:
@@ -238,14 +247,6 @@ def _tool_versions() -> dict[str, str]:
 def _find_parser_library(warnings: list[str], major: int) -> Path | None:
     """A parser library with the detection-struct layout of DeepStream ``major``; the matching
     variant is built once with CMake when the existing build has the other layout (or none)."""
-    from taostream.deepstream_configs.elf_symbols import (
-        object_info_bytes_for, parser_object_info_bytes, rotation_angle_option,
-    )
-    from taostream.parsers.build import (
-        DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
-        refreshed_parser_library,
-    )
-
     wanted = object_info_bytes_for(major)
     try:  # a build older than the sources is brought up to date first (never $TAOSTREAM_PARSER_LIBRARY)
         found = find_parser_library() if os.environ.get(LIBRARY_ENV) else refreshed_parser_library()
@@ -290,8 +291,6 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
     if request.calibration_cache is not None and request.calibrate_images is not None:
         raise TaostreamError("give --calibration-cache or --calibrate-images, not both")
     if request.calibrate_images is not None:
-        from taostream.deepstream_configs.bundle.int8 import calibration_images
-
         calibration_images(request.calibrate_images)
     if request.calibration_cache is not None:
         check_input_file(request.calibration_cache, "--calibration-cache", "the calibration cache file (cal.bin)")
@@ -302,8 +301,6 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
 
 
 def _has_plugin_nodes(proto) -> bool:
-    from taostream.converter.trt_support import plugin_op
-
     return any(plugin_op(node.op_type) for node in proto.graph.node)
 
 
@@ -385,8 +382,6 @@ class _Plan:
 
 def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) -> _Plan:
     """Decode, translate and modernize; labels and settings from the spec, or from ``settings``."""
-    from taostream.deepstream_configs.specs.access import load_spec_file
-
     net = get_network(request.network)
     _validate_request(request, net, settings)
     spec = load_spec_file(request.spec) if request.spec else None
@@ -400,8 +395,6 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
         labels = Labels(list(settings.labels))
         label_source = settings.labels_source
     elif request.labels is not None:
-        from taostream.deepstream_configs.bundle.labels_file import labels_from_file
-
         labels = labels_from_file(request.labels, net, spec, str(request.spec or ""))
         label_source = f"--labels {request.labels}"
     else:
@@ -416,8 +409,6 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
     else:
         cluster, defaults = _cluster_settings(net, spec, labels.names, request)
     if spec is None and "preprocessing" not in overrides:
-        from taostream.deepstream_configs.specs.published_defaults import published_preprocessing
-
         preprocessing, notes = published_preprocessing(net, request.network)
         if preprocessing is not None:
             overrides["preprocessing"] = preprocessing
@@ -453,7 +444,6 @@ def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequ
     published defaults for the model ``--network`` names (the registry's for a plain network)."""
     if spec is not None:
         return cluster_settings_from_spec(net, spec, labels), []
-    from taostream.deepstream_configs.specs.published_defaults import published_cluster_settings
 
     published = published_cluster_settings(net, request.network, labels)
     return published.settings, published.notes
@@ -464,8 +454,6 @@ def _write_models(plan: _Plan, request: BundleRequest, root: Path) -> None:
     if plan.plugin_route:
         atomic_write_bytes(root / PLUGIN_MODEL, plan.model.proto.SerializeToString())
         if request.precision == "int8":
-            from taostream.deepstream_configs.bundle.int8 import DEFAULT_TENSORRT, route_cache_text
-
             calibrating = [plan.routes[request.platform], *plan.routes.values()]
             tensorrt = next((r.tensorrt for r in calibrating if r.int8 == "calibration"), DEFAULT_TENSORRT)
             atomic_write_text(root / CALIBRATION, route_cache_text(
@@ -577,7 +565,6 @@ def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str
     if request.platform == "jetson" and host_platform.machine() not in ("aarch64", "arm64"):
         # An x86 library is no use on a Jetson: cross-build the aarch64 one when the toolchain is here
         # (nvinfer builds the engine from the ONNX on the device; the parser is the missing piece).
-        from taostream.deepstream_configs.bundle.jetson_library import jetson_parser_library
 
         library = jetson_parser_library(major, warnings)
         if library is not None:
@@ -600,8 +587,6 @@ def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str
 
 def _parser_library_entry(root: Path) -> dict | None:
     """manifest.json "parser_library": the shipped library's machine, layout and glibc/libstdc++ needs."""
-    from taostream.deepstream_configs.bundle.jetson_library import parser_library_manifest_entry
-
     library = root / "lib" / PARSER_LIBRARY_NAME
     return parser_library_manifest_entry(library, f"lib/{PARSER_LIBRARY_NAME}") if library.is_file() else None
 

@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
-from taostream.deepstream_configs.check.run import ERROR, WARNING, _Checker, config_kind, nearest
+from taostream.deepstream_configs.check.nvinfer import check_nvinfer
+from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, _Checker, config_kind, nearest
 from taostream.deepstream_configs.ini import IniGroup, read_ini
+from taostream.deepstream_configs.labels import read_labels_file
+from taostream.deepstream_configs.trackers import OLD_TRACKER_LIBRARIES, TRACKER_LIBRARY, read_tracker_yaml
 
 _SOURCE_NEEDS_URI = (2, 3, 4)  # URI, MultiURI, RTSP
 _SINK_NEEDS_OUTPUT = (3,)  # file
@@ -133,8 +136,6 @@ def _check_streammux(checker: _Checker, groups: dict) -> None:
 
 def _check_gies(checker: _Checker, groups: dict, model_path, done: set[Path]) -> dict[str, int]:
     """Check the GIE groups and the nvinfer configs they point to; returns GIE name -> batch size."""
-    from taostream.deepstream_configs.check.nvinfer import check_nvinfer
-
     gies = [n for n in groups if (n == "primary-gie" or re.fullmatch(r"secondary-gie\d+", n)) and _enabled(groups[n])]
     if "primary-gie" not in gies:
         checker.add(ERROR, None, None, "no enabled [primary-gie]: add one with config-file=config_infer_primary.txt")
@@ -176,8 +177,6 @@ def _check_gies(checker: _Checker, groups: dict, model_path, done: set[Path]) ->
 
 def _gie_labels(configs: dict, name: str) -> tuple[list[str], Path] | None:
     """The class names of a GIE's nvinfer labelfile-path (as nvinfer counts them), if readable."""
-    from taostream.deepstream_configs.labels import read_labels_file
-
     values, folder = configs.get(name, ({}, None))
     label_path = values.get("labelfile-path")
     if label_path is None or folder is None:
@@ -232,8 +231,6 @@ def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_p
 
 def _quiet_values(checker: _Checker) -> dict:
     """The parsed [property] values of a config already checked, without reporting again."""
-    from taostream.deepstream_configs.check.run import CheckReport
-
     silent = _Checker(checker.ini, checker.major, CheckReport(), checker.version, checker.deepstream)
     return silent.check_keys(checker.ini.group("property"), schema.NVINFER_PROPERTY)
 
@@ -279,8 +276,6 @@ def _check_tiles(checker: _Checker, groups: dict) -> None:
 
 
 def _check_tracker_library(checker: _Checker, group: IniGroup, tracker: dict) -> None:
-    from taostream.deepstream_configs.trackers import OLD_TRACKER_LIBRARIES, TRACKER_LIBRARY, read_tracker_yaml
-
     library = Path(str(tracker.get("ll-lib-file", ""))).name
     if library in OLD_TRACKER_LIBRARIES and checker.version >= (6, 0):
         checker.add(ERROR, group, "ll-lib-file", f"{library} is DeepStream 5's {OLD_TRACKER_LIBRARIES[library]} tracker "

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from taostream.converter.errors import SpecError
-from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
+from taostream.converter.tao_spec import parse_spec
+from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding, UnreadableModel, read_model_facts
 from taostream.deepstream_configs.ini import read_ini
 
 NVINFER = "deepstream/config_infer_primary.txt"
@@ -52,8 +53,6 @@ def _same(a, b) -> bool:
 def check_bundle_paths_agree(folder: Path, report: CheckReport) -> None:
     """Findings where the bundle's nvinferserver config preprocesses unlike its nvinfer config, or
     names another class count than its model.onnx outputs."""
-    from taostream.converter.tao_spec import parse_spec
-
     nvinfer, server_path = folder / NVINFER, folder / NVINFERSERVER
     if not nvinfer.is_file() or not server_path.is_file():
         return  # a missing file is already an error of the manifest check
@@ -72,8 +71,6 @@ def check_bundle_paths_agree(folder: Path, report: CheckReport) -> None:
 
 
 def _check_server_classes(folder: Path, server, server_path: Path, report: CheckReport) -> None:
-    from taostream.deepstream_configs.check.run import UnreadableModel, read_model_facts
-
     detected = server.get("infer_config.postprocess.detection.num_detected_classes")
     if detected is None:
         return

@@ -193,8 +193,8 @@ def _check_k8s(path: Path, expected_ds: str, trt: str | None, models: set[str], 
 
 def check_triton_configs(folder: Path, manifest: dict, report: CheckReport) -> None:
     try:
-        from google.protobuf import text_format
-        from tritonclient.grpc import model_config_pb2
+        from google.protobuf import text_format  # lazy: optional (triton)
+        from tritonclient.grpc import model_config_pb2  # lazy: optional (triton)
     except ImportError:
         configs = sorted((folder / "triton").glob("*/config.pbtxt"))
         if configs:

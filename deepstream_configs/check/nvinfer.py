@@ -7,11 +7,14 @@ from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.run import (
-    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, library_built_on_device, library_machine_finding, nearest,
-    read_model_facts)
+    ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
+    library_machine_finding, nearest, read_model_facts,
+)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import UTF8_BOM, deepstream_label_lines, read_label_text, read_labels_file
+from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
+from taostream.deepstream_configs.versions import deepstream_release
 
 _FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
               "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
@@ -50,8 +53,6 @@ def _lpr_dictionary_path(checker: _Checker) -> Path | None:
     """Where NvDsInferParseCustomNVPlate would find its dictionary for this config: a bundle's
     taostream_parser.env (TAOSTREAM_LPR_DICT, relative to the config's folder), else dict.txt in
     the config's folder (NVIDIA's deepstream_lpr_app runs from there)."""
-    from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
-
     env_file = checker.folder / PARSER_ENV_FILE
     if env_file.is_file():
         for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -378,8 +379,6 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
 def _target_platforms(checker: _Checker, values: dict) -> tuple[list[str], bool]:
     """The platforms the config is for, and whether that is known (a bundle's manifest, or DLA,
     which exists only on Jetson) rather than assumed (both)."""
-    from taostream.deepstream_configs.check.run import bundle_manifest
-
     bundle = bundle_manifest(checker.ini.path)
     if bundle is not None and bundle[1].get("platform") in ("x86", "jetson"):
         return [bundle[1]["platform"]], True
@@ -394,8 +393,7 @@ def _check_tensorrt_ops(checker: _Checker, group: IniGroup, values: dict, model:
     only one of x86 / Jetson cannot (the config does not say which it is for)."""
     if model is None or model.proto is None:
         return
-    from taostream.converter.engine.onnx_ops import describe, unparsable_ops
-    from taostream.deepstream_configs.versions import deepstream_release
+    from taostream.converter.engine.onnx_ops import describe, unparsable_ops  # lazy: heavy (loads onnx)
 
     release = deepstream_release(checker.deepstream)
     platforms, known = _target_platforms(checker, values)

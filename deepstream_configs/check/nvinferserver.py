@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from taostream.converter.errors import SpecError
-from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding, library_built_on_device
+from taostream.converter.tao_spec import parse_spec
+from taostream.deepstream_configs.check.run import (
+    ERROR, WARNING, CheckReport, Finding, library_built_on_device, library_machine_finding, nearest,
+)
+from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 
 _PATH_FIELDS = (
     "infer_config.backend.triton.model_repo.root",
@@ -15,8 +19,6 @@ _PATH_FIELDS = (
 
 
 def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int = 9) -> None:
-    from taostream.converter.tao_spec import parse_spec
-
     try:
         spec = parse_spec(path.read_text(encoding="utf-8"), source=str(path))
     except SpecError as exc:
@@ -40,9 +42,6 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
 
 
 def _check_parse_function(path: Path, spec, report: CheckReport, deepstream_major: int) -> None:
-    from taostream.deepstream_configs.check.run import library_machine_finding, nearest
-    from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
-
     key = "infer_config.postprocess.detection.custom_parse_bbox_func"
     function = spec.get(key)
     if not function:

@@ -86,13 +86,13 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
     path = Path(path)
     if path.suffix.lower() != ".onnx" or not path.is_file():
         return None
-    import onnx  # heavy: loaded only when a config names an ONNX model
+    import onnx  # lazy: heavy (loaded only when a config names an ONNX model)
 
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others for a damaged file
         raise UnreadableModel(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
-    from taostream.converter.model.inspection import graph_inputs  # with onnx, as above
+    from taostream.converter.model.inspection import graph_inputs  # lazy: heavy (with onnx, as above)
 
     inputs = {}
     for value in graph_inputs(model):
@@ -100,7 +100,7 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         inputs[value.name] = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
     quantized = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
     layers = frozenset(n.name or n.output[0] for n in model.graph.node)
-    from taostream.converter.model.classes import model_classes  # imports onnx at its top
+    from taostream.converter.model.classes import model_classes  # lazy: heavy (imports onnx at its top)
 
     return ModelFacts(path, inputs, [o.name for o in model.graph.output], quantized, layers, model_classes(model),
                       proto=model)
@@ -288,8 +288,9 @@ def config_kind(ini: IniFile) -> str:
 def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.PathLike | None = None) -> CheckReport:
     """Validate each config (nvinfer or deepstream-app; nvinferserver .pbtxt text is checked for its
     files) and return all findings."""
-    # cycle: the per-kind checkers import this module's _Checker and findings
+    # lazy: cycle (deepstream_configs.check.nvinfer imports this one)
     from taostream.deepstream_configs.check.nvinfer import check_nvinfer
+    # lazy: cycle (deepstream_configs.check.app imports this one)
     from taostream.deepstream_configs.check.app import check_app
 
     major = deepstream_major(deepstream)
@@ -301,7 +302,8 @@ def check_configs(paths, deepstream: str = DEFAULT_DEEPSTREAM, model: str | os.P
             continue
         done.add(path.resolve())
         if path.suffix in (".pbtxt",) or _looks_like_protobuf_text(path):
-            from taostream.deepstream_configs.check.nvinferserver import check_nvinferserver  # cycle, as above
+            # lazy: cycle (deepstream_configs.check.nvinferserver imports this one)
+            from taostream.deepstream_configs.check.nvinferserver import check_nvinferserver
 
             check_nvinferserver(path, report, major)
             continue

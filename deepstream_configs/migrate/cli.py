@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from taostream.converter.fileio import check_output_folder
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
 from taostream.deepstream_configs.nvinfer import DEEPSTREAM_VERSIONS, DEFAULT_DEEPSTREAM
@@ -35,8 +36,7 @@ def register_migrate(subparsers) -> None:
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
-    from taostream.converter.fileio import check_output_folder
-    from taostream.deepstream_configs.migrate.app import migrate
+    from taostream.deepstream_configs.migrate.app import migrate  # lazy: CLI start-up
 
     check_output_folder(args.output, force=args.force, inputs=(args.config,))  # before decoding any model
     options = _options(args)
@@ -46,7 +46,7 @@ def _run_migrate(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace):
-    from taostream.deepstream_configs.migrate.nvinfer import MigrateOptions
+    from taostream.deepstream_configs.migrate.nvinfer import MigrateOptions  # lazy: CLI start-up
 
     return MigrateOptions(deepstream=args.deepstream, platform=args.platform, precision=args.precision,
                           key=resolve_key(args, required=False), network=args.network, force=args.force)

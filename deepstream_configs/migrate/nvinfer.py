@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.converter.errors import EtltError, TaostreamError
+from taostream.converter.model.loader import load_onnx_model, open_model
 from taostream.converter.registry import NETWORKS, Network, get_network, recognise
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.bundle.make import (
@@ -30,6 +31,7 @@ from taostream.deepstream_configs.labels import label_encoding_problem, read_lab
 from taostream.deepstream_configs.nvinfer import (
     COLOR_FORMATS, DEFAULT_DEEPSTREAM, deepstream_major, nvinfer_sections)
 from taostream.deepstream_configs.specs.settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
+from taostream.parsers.reference import DetectNetV2Clustering
 
 REPORT_FILE = "migration.json"
 KEY_FROM_CONFIG = "from the config's tlt-model-key"
@@ -320,8 +322,6 @@ def identify_network(config: LegacyConfig, input_names: list[str], output_names:
 
 def _model_facts(path: Path, key: str | None, config: LegacyConfig, key_source: str | None):
     """(input names, output names, ops) of the model; decoding errors name where the key came from."""
-    from taostream.converter.model.loader import load_onnx_model, open_model
-
     try:
         proto = load_onnx_model(open_model(path, key))
     except EtltError as exc:
@@ -448,8 +448,6 @@ def _cluster_settings(config: LegacyConfig, net: Network, labels: list[str], not
 def _detectnet_v2_settings(attrs: dict, labels: list[str], eps_by_class: dict[str, float], net: Network) -> ClusterSettings:
     """TAO's DetectNet_v2 clustering in taostream's parser (cluster-mode=4), with the old config's
     per-class coverage thresholds and, where it used nvinfer's DBSCAN, its eps."""
-    from taostream.parsers.reference import DetectNetV2Clustering
-
     common = attrs.get("all", {}).get("pre-cluster-threshold", net.pre_cluster_threshold)
     thresholds = [float(attrs.get(str(i), {}).get("pre-cluster-threshold", common)) for i in range(len(labels))]
     clustering = DetectNetV2Clustering()

@@ -39,6 +39,7 @@ def register_pipeline(subparsers) -> None:
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
+    # lazy: CLI start-up
     from taostream.deepstream_configs.pipeline.make import PipelineRequest, create_pipeline, parse_secondary
 
     request = PipelineRequest(

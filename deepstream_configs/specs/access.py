@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from taostream.converter.tao_spec import load_spec
+
 SpecDict = dict[str, list[Any]]
 
 
@@ -55,7 +57,6 @@ def spec_map(spec: SpecDict, dotted_path: str) -> list[tuple[Any, Any]]:
 def load_spec_file(path: str | os.PathLike) -> Any:
     """Parse a TAO spec file with the shared reader (imported lazily: it lives in converter/); a
     DetectNet_v2 inference spec comes back as the training-spec fields it determines."""
-    from taostream.converter.tao_spec import load_spec
-    from taostream.deepstream_configs.specs.inference_spec import as_training_spec
+    from taostream.deepstream_configs.specs.inference_spec import as_training_spec  # lazy: CLI start-up
 
     return as_training_spec(load_spec(path), str(path))

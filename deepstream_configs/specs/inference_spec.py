@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from taostream.converter.errors import SpecError
-from taostream.deepstream_configs.specs.access import SpecDict, spec_map, spec_value, spec_values
+from taostream.deepstream_configs.specs.access import SpecDict, as_spec_dict, spec_map, spec_value, spec_values
 
 INFERENCE_BLOCK = "inferencer_config"
 # clustering_config fields TAO's inference and training specs share (DetectNet_v2 proto names).
@@ -74,7 +74,5 @@ def _clustering(handler: dict, name: str, source: str) -> dict:
 
 def as_training_spec(spec: Any, source: str) -> Any:
     """``spec`` itself, or the training view of an inference spec."""
-    from taostream.deepstream_configs.specs.access import as_spec_dict
-
     values = as_spec_dict(spec)
     return training_view(values, source) if is_inference_spec(values) else spec

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from taostream.converter.registry import Network
 from taostream.deepstream_configs.specs.settings import ClusterSettings, Preprocessing, cluster_settings_from_spec
+from taostream.parsers.reference import DetectNetV2Clustering
 
 DEEPSTREAM_TAO_APPS = "NVIDIA-AI-IOT/deepstream_tao_apps"
 _NVINFER_MODES = {0: "dbscan", 1: "dbscan", 2: "nms", 3: "dbscan_nms"}
@@ -133,8 +134,6 @@ def published_cluster_settings(net: Network, network_argument: str, labels: list
 
 
 def _detectnet_published(model: PublishedModel, net: Network, labels: list[str]) -> ClusterDefaults:
-    from taostream.parsers.reference import DetectNetV2Clustering
-
     defaults = DetectNetV2Clustering()
     # Per-class values are by class id: on a model with other classes (a wrong --network, a retrained model)
     # they would give some other class NVIDIA's threshold for e.g. PeopleNet's person.

@@ -156,7 +156,7 @@ def _detectnet_clustering(spec: dict, labels: list[str], settings: ClusterSettin
     """TAO's own DetectNet_v2 post-processing, done by taostream's parser (so nvinfer's
     cluster-mode is 4): per-class coverage thresholds as pre-cluster-threshold, the per-class DBSCAN
     settings of postprocessing_config in the parser's settings string."""
-    from taostream.parsers.reference import DetectNetV2Clustering
+    from taostream.parsers.reference import DetectNetV2Clustering  # lazy: CLI start-up
 
     defaults = DetectNetV2Clustering()
     configs = {name: spec_value(value, "clustering_config") for name, value in

@@ -97,7 +97,7 @@ def _mask_size(config):
 
 class TritonPythonModel:
     def initialize(self, args):
-        import taostream_reference as reference
+        import taostream_reference as reference  # lazy: not in the Triton CPU model's copy
 
         self.reference = reference
         config = json.loads(args["model_config"])
@@ -118,7 +118,7 @@ class TritonPythonModel:
             self.pipeline = load_plugin_pipeline(os.path.join(version, PIPELINE_FOLDER))
             self.output_names = list(self.pipeline.outputs)
         else:
-            import onnxruntime
+            import onnxruntime  # lazy: heavy (only a model without a plugin pipeline)
 
             self.session = onnxruntime.InferenceSession(os.path.join(version, "model.onnx"),
                                                         providers=["CPUExecutionProvider"])
@@ -163,7 +163,7 @@ class TritonPythonModel:
         return {"plate": np.array(plates, dtype=np.object_), "plate_confidence": np.array(confidences, np.float32)}
 
     def execute(self, requests):
-        import triton_python_backend_utils as pb_utils
+        import triton_python_backend_utils as pb_utils  # lazy: optional (tritonserver)
 
         responses = []
         for request in requests:

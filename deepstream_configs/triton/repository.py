@@ -218,7 +218,7 @@ def reference_source() -> str | None:
     """The parsers' numpy reference, copied beside model.py so the Triton stub needs only numpy and
     onnxruntime, not taostream."""
     try:
-        from taostream.parsers import reference
+        from taostream.parsers import reference  # lazy: optional (a build without taostream.parsers)
     except ImportError:
         return None
     return Path(reference.__file__).read_text(encoding="utf-8")
