@@ -18,6 +18,7 @@ Latency percentiles are per call (one call = one batch); throughput counts image
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.metadata
 import itertools
@@ -31,12 +32,22 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.numeric_inputs import require_batch_size
+from taostream.inference.backends.runners import OnnxRuntimeRunner
+from taostream.inference.backends.triton_runner import TritonRunner
+from taostream.inference.backends.triton_server import TritonServer
+from taostream.inference.backends.trt_runner import TensorRTRunner
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.detector import Detector
+from taostream.inference.infer_run import _engine_path
+from taostream.inference.inputs import collect_inputs
 
 
 @dataclass
@@ -160,9 +171,7 @@ def paired_overhead(phase: Phase, base: Phase) -> dict:
 def sample_images(paths: list) -> list[bytes]:
     """Encoded images held in memory (decode is timed, disk reads are not). No paths: one generated
     1280x720 JPEG photo-like frame (gradients and noise)."""
-    import cv2
-
-    from taostream.inference.inputs import collect_inputs
+    import cv2  # lazy: heavy
 
     if not paths:
         rng = np.random.default_rng(0)
@@ -177,7 +186,7 @@ def sample_images(paths: list) -> list[bytes]:
 
 
 def decode(data: bytes):
-    import cv2
+    import cv2  # lazy: heavy
 
     frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if frame is None:
@@ -203,8 +212,6 @@ def host_info() -> dict:
 
 
 def versions(extra: dict | None = None) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for package in ("taostream", "onnxruntime", "numpy", "opencv-python-headless", "tritonclient", "tensorrt"):
         try:
@@ -425,7 +432,7 @@ def _bench(bundle, request: BenchRequest, analyzer: PerfAnalyzer | None) -> dict
         loops: list[tuple[str, Callable, str]] = []
         session = None
         if request.backend == "onnx":
-            import onnxruntime
+            import onnxruntime  # lazy: heavy
 
             session = onnxruntime.InferenceSession(str(runner.model), providers=["CPUExecutionProvider"])
             loops.append(("onnxruntime_bare", lambda w: session.run(None, feed),
@@ -463,11 +470,6 @@ class _runner:
         self.stack = None
 
     def __enter__(self):
-        import contextlib
-
-        from taostream.inference.infer_run import _engine_path
-        from taostream.inference.backends.runners import OnnxRuntimeRunner
-
         request, bundle = self.request, self.bundle
         self.stack = contextlib.ExitStack()
         if request.backend == "onnx":
@@ -477,14 +479,9 @@ class _runner:
             runner = self.stack.enter_context(OnnxRuntimeRunner(path))
             return runner, str(path), None, None
         if request.backend == "trt":
-            from taostream.inference.backends.trt_runner import TensorRTRunner
-
             engine = _engine_path(bundle, request.engine)
             return self.stack.enter_context(TensorRTRunner(engine)), str(engine), None, None
         if request.backend == "triton":
-            from taostream.inference.backends.triton_runner import TritonRunner
-            from taostream.inference.backends.triton_server import TritonServer
-
             model = request.model_name or bundle.cpu_model_name
             url = request.url
             if url is None:

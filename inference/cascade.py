@@ -31,6 +31,9 @@ import numpy as np
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_text
+from taostream.converter.model.preprocess import load_bgr
+from taostream.inference import results as writers
+from taostream.inference.backends.runners import cpu_runner
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
 from taostream.inference.inputs import collect_inputs, read_video
@@ -107,8 +110,6 @@ class Cascade:
 
     def __init__(self, app: Path, stack: contextlib.ExitStack, threshold: float | None = None,
                  max_detections: int = DEFAULT_MAX_DETECTIONS):
-        from taostream.inference.backends.runners import cpu_runner
-
         def runner(bundle):  # activated now, closed with the stack
             return stack.enter_context(cpu_runner(bundle.onnx_for_cpu()))
 
@@ -151,7 +152,7 @@ class FrameTracker:
 
     def __init__(self):
         try:
-            from norfair import Tracker
+            from norfair import Tracker  # lazy: optional (track)
         except ModuleNotFoundError:
             raise TaostreamError("the pipeline has a tracker: install norfair for the CPU cascade's tracking "
                                  "(pip install 'taostream[track]' or pip install norfair)") from None
@@ -160,7 +161,7 @@ class FrameTracker:
         self.frame_index = 0
 
     def update(self, detections: Sequence) -> list[int | None]:
-        from norfair import Detection
+        from norfair import Detection  # lazy: optional (track)
 
         index = self.frame_index
         self.frame_index += 1
@@ -233,10 +234,7 @@ def run_cascade(app: Path, inputs: list[str], output: Path, threshold: float | N
 
 
 def _run(cascade: Cascade, items, output: Path, annotate: bool, force: bool, progress: bool) -> CascadeSummary:
-    from tqdm import tqdm
-
-    from taostream.converter.model.preprocess import load_bgr
-    from taostream.inference import results as writers
+    from tqdm import tqdm  # lazy: heavy
 
     app = cascade.app
     summary = CascadeSummary(Path(output))

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_write_text, check_output_file, check_writable_folder
 
 
 def register(subparsers) -> None:
@@ -160,8 +161,8 @@ def register(subparsers) -> None:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    from taostream.inference.cascade import is_pipeline
-    from taostream.inference.infer_run import InferRequest, run_inference
+    from taostream.inference.cascade import is_pipeline  # lazy: CLI start-up
+    from taostream.inference.infer_run import InferRequest, run_inference  # lazy: CLI start-up
 
     if is_pipeline(Path(args.bundle)):  # a `taostream pipeline` folder: the CPU cascade
         return _run_cascade(args)
@@ -180,7 +181,7 @@ def run_infer(args: argparse.Namespace) -> int:
 
 
 def _run_cascade(args: argparse.Namespace) -> int:
-    from taostream.inference.cascade import run_cascade
+    from taostream.inference.cascade import run_cascade  # lazy: CLI start-up
 
     if args.backend != "ort" or args.batch_size != 1:
         raise TaostreamError(f"{args.bundle}: a pipeline runs on the CPU with ONNX Runtime, one frame at a time; drop "
@@ -218,6 +219,7 @@ def _pipeline_bundles(app: Path) -> list[str]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    # lazy: CLI start-up
     from taostream.inference.backends.triton_server import (TritonServer, check_port, fatal_log_line, find_tritonserver, free_port,
                                                    servable_models)
 
@@ -267,10 +269,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_verify_command(args: argparse.Namespace) -> int:
-    import json
-
-    from taostream.converter.fileio import atomic_write_text, check_output_file
-    from taostream.inference.verify import VerifyRequest, run_verify
+    from taostream.inference.verify import VerifyRequest, run_verify  # lazy: CLI start-up
 
     if args.json:
         check_output_file(args.json, force=True, option="--json", inputs=(args.bundle, args.onnx, args.engine))
@@ -286,10 +285,7 @@ def run_verify_command(args: argparse.Namespace) -> int:
 
 
 def run_evaluate_command(args: argparse.Namespace) -> int:
-    import json
-
-    from taostream.converter.fileio import atomic_write_text, check_output_file, check_writable_folder
-    from taostream.inference.evaluate.run import EvaluateRequest, run_evaluate
+    from taostream.inference.evaluate.run import EvaluateRequest, run_evaluate  # lazy: CLI start-up
 
     if args.json:  # checked before the run, not after it
         check_output_file(args.json, force=True, option="--json", inputs=(args.dataset, args.spec, args.onnx))
@@ -309,10 +305,7 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    import json
-
-    from taostream.converter.fileio import atomic_write_text, check_output_file
-    from taostream.inference.bench import BenchRequest, report_lines, run_bench
+    from taostream.inference.bench import BenchRequest, report_lines, run_bench  # lazy: CLI start-up
 
     if args.json:  # checked before the timing run, not after it
         check_output_file(args.json, force=True, option="--json", inputs=(args.bundle, args.onnx))
@@ -337,8 +330,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_deepstream(args: argparse.Namespace) -> int:
-    from taostream.inference.cascade import is_pipeline
-    from taostream.inference.deepstream.app import run_deepstream_app
+    from taostream.inference.cascade import is_pipeline  # lazy: CLI start-up
+    from taostream.inference.deepstream.app import run_deepstream_app  # lazy: CLI start-up
 
     if is_pipeline(Path(args.bundle)):
         return _run_deepstream_pipeline(args)
@@ -352,7 +345,7 @@ def run_deepstream(args: argparse.Namespace) -> int:
 
 
 def _run_deepstream_pipeline(args: argparse.Namespace) -> int:
-    from taostream.inference.deepstream.pipeline import run_pipeline_app
+    from taostream.inference.deepstream.pipeline import run_pipeline_app  # lazy: CLI start-up
 
     if args.mux_size != "1920x1080" or args.annotate:
         raise TaostreamError(f"{args.bundle}: a pipeline takes its muxer size and sink from its deepstream_app.txt "

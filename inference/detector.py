@@ -11,7 +11,7 @@ Triton model does), so the backends can be compared detection for detection.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -20,8 +20,10 @@ import numpy as np
 from taostream.converter.errors import TaostreamError
 from taostream.converter.numeric_inputs import require_fraction
 from taostream.converter.model.preprocess import DEFAULT_INTERPOLATION, Letterbox, load_bgr, preprocess_image
+from taostream.inference.backends.triton_runner import server_detections
 from taostream.inference.bundle_info import Bundle
 from taostream.inference.geometry import detections_to_frame
+from taostream.parsers.reference import Attribute, Detection, classify_softmax, decode
 
 DEFAULT_MAX_DETECTIONS = 100  # the CPU Triton model's output size (deepstream_configs.triton_repo)
 
@@ -44,8 +46,6 @@ def sort_and_cap(detections: list, max_detections: int) -> list:
 
 def unpack_server_detections(count: np.ndarray, rows: np.ndarray) -> list:
     """The CPU Triton model's (num_detections [1], detections [K, 6]) -> Detection objects."""
-    from taostream.parsers.reference import Detection
-
     n = int(np.asarray(count).reshape(-1)[0])
     rows = np.asarray(rows, dtype=np.float32).reshape(-1, 6)
     if not 0 <= n <= len(rows):
@@ -100,8 +100,6 @@ class Detector:
         # does); the results then differ from the deployed model's on purpose.
         self.decode_params = bundle.decode_params()
         if pre_cluster_threshold is not None:
-            from dataclasses import replace
-
             self.decode_params = replace(self.decode_params, pre_cluster_threshold=(
                 float(pre_cluster_threshold),) * self.decode_params.num_classes)
         self.classifier = bundle.network.output_layout == "softmax"
@@ -174,21 +172,15 @@ class Detector:
         names = {name.split(":")[0] for name in outputs}
         if {"num_detections", "detections"} <= names and "detection_boxes" not in names:  # the CPU Triton model's reply
             # (EfficientNMS's raw outputs have num_detections too, with detection_boxes/_scores/_classes)
-            from taostream.inference.backends.triton_runner import server_detections
 
             return [self._final_filter(server_detections(outputs, i)) for i in range(batch)]
         if "plate" in names:  # the LPRNet CPU Triton model: the plate string NVIDIA's parser attaches
-            from taostream.parsers.reference import Attribute
-
             plates = np.asarray(outputs["plate"]).reshape(batch, -1)
             confidences = np.asarray(outputs["plate_confidence"], np.float32).reshape(batch, -1)
             texts = [p[0].decode("utf-8") if isinstance(p[0], bytes) else str(p[0]) for p in plates]
             return [Attribute(0, 1, float(c[0]), text) if text else None for text, c in zip(texts, confidences)]
         if "probabilities" in names:
-            from taostream.parsers.reference import classify_softmax
-
             return [classify_softmax(outputs["probabilities"][i], self.threshold) for i in range(batch)]
-        from taostream.parsers.reference import decode
 
         decoded = decode(self.bundle.network, outputs, self.bundle.net_width, self.bundle.net_height,
                          self.decode_params, batched=True, classifier_threshold=self.threshold,

@@ -16,10 +16,17 @@ from typing import Iterator, Sequence
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, check_output_folder
+from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+from taostream.inference import results as writers
+from taostream.inference.backends.runners import cpu_runner
+from taostream.inference.backends.triton_runner import TritonRunner
+from taostream.inference.backends.triton_server import TritonServer
+from taostream.inference.backends.trt_runner import TensorRTRunner
 from taostream.inference.bundle_info import Bundle, load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
 from taostream.inference.inputs import InputItem, collect_inputs, read_video
+from taostream.inference.results import VideoWriter, write_run_json
 
 log = logging.getLogger(__name__)
 BACKENDS = ("ort", "trt", "triton")
@@ -75,14 +82,10 @@ def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
     """The activated runner for the request's backend (and, for Triton without --url, a server of
     the bundle's repository for the duration)."""
     if request.backend == "ort":
-        from taostream.inference.backends.runners import cpu_runner
-
         # A graph that keeps TensorRT plugins (MaskRCNN) runs with the plugins' numpy references.
         with cpu_runner(bundle.onnx_for_cpu()) as runner:
             yield runner
     elif request.backend == "trt":
-        from taostream.inference.backends.trt_runner import TensorRTRunner
-
         with TensorRTRunner(_engine_path(bundle, request.engine)) as runner:
             yield runner
     elif request.backend == "triton":
@@ -92,14 +95,10 @@ def open_runner(bundle: Bundle, request: InferRequest) -> Iterator:
 
 
 def _triton_runner(bundle: Bundle, request: InferRequest) -> Iterator:
-    from taostream.inference.backends.triton_runner import TritonRunner
-
     model = request.model_name or bundle.cpu_model_name
     with contextlib.ExitStack() as stack:
         url = request.url
         if url is None:
-            from taostream.inference.backends.triton_server import TritonServer
-
             server = stack.enter_context(TritonServer(bundle.triton_repository, models=[model]))
             url = server.http_url if request.protocol == "http" else server.grpc_url
         runner = stack.enter_context(TritonRunner(url, model, protocol=request.protocol,
@@ -127,8 +126,6 @@ class _RunWriter:
         self.results: list = []
 
     def add(self, result, frame, stem: str, video=None) -> None:
-        from taostream.inference import results as writers
-
         self.results.append(result)
         if result.classification is None:
             writers.write_kitti(self.root / "labels" / f"{stem}.txt", result.detections, self.labels)
@@ -141,8 +138,6 @@ class _RunWriter:
 
 
 def _image_jobs(items: Sequence[InputItem]) -> Iterator[tuple]:
-    from taostream.converter.model.preprocess import load_bgr
-
     for item in items:
         yield item, load_bgr(item.path), item.stem
 
@@ -159,9 +154,7 @@ def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer:
 
 
 def run_inference(request: InferRequest) -> InferSummary:
-    from tqdm import tqdm
-
-    from taostream.inference.results import VideoWriter, write_run_json
+    from tqdm import tqdm  # lazy: heavy
 
     require_batch_size(request.batch_size)
     require_fraction(request.threshold, above_one=True)  # [0, 1] once the bundle is known: check_threshold

@@ -58,7 +58,7 @@ def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
 
 def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     """(frames as BGR arrays, fps, frame count or 0 when unknown)."""
-    import cv2
+    import cv2  # lazy: heavy
 
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():

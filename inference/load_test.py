@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.inference.backends.triton_runner import TritonRunner
 
 
 @dataclass
@@ -70,8 +71,6 @@ def run_load(url: str, model_name: str, feeds: Sequence[dict[str, np.ndarray]], 
              clients: int = 8, requests_per_client: int = 25, protocol: str = "http") -> LoadReport:
     """Every client sends requests_per_client requests, cycling through ``feeds`` from its own offset;
     ``check(feed_index, outputs)`` says whether a response is right."""
-    from taostream.inference.backends.triton_runner import TritonRunner
-
     report = LoadReport(clients, requests_per_client)
     lock = threading.Lock()
     start_barrier = threading.Barrier(clients + 1)

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_write_text
+from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 
 KITTI_FIELDS = 16
 
@@ -116,7 +116,7 @@ def write_run_json(path: str | os.PathLike, run: dict, results: Iterable, labels
 
 def class_color(class_id: int) -> tuple[int, int, int]:
     """A stable, distinct BGR color per class (golden-ratio hue steps)."""
-    import cv2
+    import cv2  # lazy: heavy
 
     hue = int((class_id * 0.618033988749895 % 1.0) * 179)
     hsv = np.uint8([[[hue, 200, 255]]])
@@ -124,7 +124,7 @@ def class_color(class_id: int) -> tuple[int, int, int]:
 
 
 def _draw_mask(image: np.ndarray, det, color, threshold: float = 0.5) -> None:
-    import cv2
+    import cv2  # lazy: heavy
 
     x1, y1 = max(int(det.left), 0), max(int(det.top), 0)
     x2, y2 = min(int(np.ceil(det.right)), image.shape[1]), min(int(np.ceil(det.bottom)), image.shape[0])
@@ -138,7 +138,7 @@ def _draw_mask(image: np.ndarray, det, color, threshold: float = 0.5) -> None:
 
 def annotate(frame: np.ndarray, result, labels: Sequence[str]) -> np.ndarray:
     """A copy of the BGR frame with the result's boxes, class names, scores and masks drawn."""
-    import cv2
+    import cv2  # lazy: heavy
 
     image = frame.copy()
     for det in result.detections:
@@ -160,14 +160,13 @@ def annotate(frame: np.ndarray, result, labels: Sequence[str]) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
-    import cv2
+    import cv2  # lazy: heavy
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, encoded = cv2.imencode(path.suffix or ".jpg", image)
     if not ok:
         raise TaostreamError(f"{path}: OpenCV cannot encode this image format; use .jpg or .png")
-    from taostream.converter.fileio import atomic_write_bytes
 
     return atomic_write_bytes(path, encoded.tobytes())
 
@@ -179,7 +178,7 @@ class VideoWriter:
         self.path, self.fps, self.writer = Path(path), fps if fps and fps > 0 else 25.0, None
 
     def write(self, image: np.ndarray) -> None:
-        import cv2
+        import cv2  # lazy: heavy
 
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ be compared (e.g. DeepStream's KITTI output against ``taostream infer``'s).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -30,6 +31,15 @@ import numpy as np
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_input_file
+from taostream.converter.model.loader import open_model, require_complete_onnx
+from taostream.converter.model.preprocess import load_bgr
+from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+from taostream.inference.backends.runners import cpu_runner
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
+from taostream.inference.infer_run import InferRequest, _engine_path, batches, open_runner
+from taostream.inference.inputs import collect_inputs, read_video
+from taostream.parsers.reference import iou_one_to_many
 
 
 @dataclass(frozen=True)
@@ -112,8 +122,6 @@ def _floor(detections: Sequence, threshold: float, cap: int) -> float:
 def compare_detections(reference: Sequence, candidate: Sequence, tolerance: Tolerance, threshold: float,
                        cap: int = 0, source: str = "") -> ImageComparison:
     """Match ``candidate`` to ``reference`` (Detection lists of one image, same coordinates)."""
-    from taostream.parsers.reference import iou_one_to_many
-
     report = ImageComparison(source)
     boxes = np.array([[d.left, d.top, d.right, d.bottom] for d in candidate], dtype=np.float64).reshape(-1, 4)
     classes = np.array([d.class_id for d in candidate], dtype=np.int64)
@@ -260,9 +268,7 @@ class VerifyReport:
 
 def graph_precision(path: Path) -> str:
     """fp32, fp16 or int8: what an ONNX graph computes in (Q/DQ nodes -> int8, float16 tensors -> fp16)."""
-    import onnx
-
-    from taostream.converter.model.loader import open_model, require_complete_onnx
+    import onnx  # lazy: heavy
 
     model_file = open_model(path)  # an empty or non-ONNX file: a one-line ModelFormatError
     if model_file.format != "onnx":
@@ -277,8 +283,6 @@ def graph_precision(path: Path) -> str:
 
 def engine_precision(engine: Path, manifest: dict) -> str:
     """The precision an engine was built with: its metadata (<engine>.json) or the bundle's."""
-    import json
-
     meta = Path(f"{engine}.json")
     if meta.is_file():
         try:
@@ -304,9 +308,6 @@ def choose_tolerance(name: str, backend: str, precision: str, cpu_triton_model: 
 
 def _frames(items: list, max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
     """(source, BGR frame) of each image and the first ``max_frames`` of each video, read as needed."""
-    from taostream.converter.model.preprocess import load_bgr
-    from taostream.inference.inputs import read_video
-
     for item in items:
         if item.kind == "image":
             yield str(item.path), load_bgr(item.path)
@@ -321,11 +322,7 @@ def _frames(items: list, max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
 
 def _candidate(bundle, request: VerifyRequest):
     """(context manager giving the candidate runner, its description, its precision)."""
-    from taostream.inference.infer_run import InferRequest, _engine_path, open_runner
-
     if request.backend == "onnx":
-        from taostream.inference.backends.runners import cpu_runner
-
         path = check_input_file(request.onnx or bundle.path / "model.onnx", "--onnx", "an ONNX model file")
         return cpu_runner(path), str(path), graph_precision(path)
     if request.backend == "trt":

@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.trt_support import plugin_op
+from taostream.plugins.pipeline_compile import compile_plugin_pipeline
+from taostream.plugins.reference import implementation_for, reference_for
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class OnnxRuntimeRunner(Runner):
         return self.model.SerializeToString()
 
     def _activate(self) -> None:
-        import onnxruntime  # a core dependency
+        import onnxruntime  # lazy: heavy (a core dependency)
 
         options = onnxruntime.SessionOptions()
         if self.threads:
@@ -154,15 +157,12 @@ class OnnxRuntimeRunner(Runner):
 def plugin_nodes(model) -> list[tuple[str, str]]:
     """(node name, op) of the TensorRT plugin nodes in an onnx.ModelProto (ops named in
     converter/trt_support.py or with a registered numpy reference)."""
-    from taostream.plugins.reference import reference_for
-    from taostream.converter.trt_support import plugin_op
-
     return [(node.name, node.op_type) for node in model.graph.node
             if plugin_op(node.op_type) is not None or reference_for(node.op_type) is not None]
 
 
 def _load_onnx(model):
-    import onnx
+    import onnx  # lazy: heavy
 
     source = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "<model>"
     if isinstance(model, (str, os.PathLike)) and not Path(model).is_file():
@@ -191,9 +191,6 @@ class PluginReferenceRunner(Runner):
         self.pipeline = None
 
     def _activate(self) -> None:
-        from taostream.plugins.pipeline_compile import compile_plugin_pipeline
-        from taostream.plugins.reference import implementation_for, reference_for
-
         proto = _load_onnx(self.model)
         missing = [(name, op) for name, op in plugin_nodes(proto) if reference_for(op) is None]
         if missing:
@@ -214,7 +211,7 @@ class PluginReferenceRunner(Runner):
         self.pipeline = None
 
     def input_metadata(self) -> dict[str, TensorMetadata]:
-        from onnx import helper
+        from onnx import helper  # lazy: heavy
 
         initializers = {t.name for t in self.proto.graph.initializer}
         return {i.name: TensorMetadata(np.dtype(helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)),
@@ -251,10 +248,12 @@ def __getattr__(name: str):
     # The GPU and Triton runners live in their own modules; importing them stays cheap (their
     # libraries load on activate()), but keeping them apart keeps this module small.
     if name == "TensorRTRunner":
+        # lazy: cycle (inference.backends.trt_runner imports this one)
         from taostream.inference.backends.trt_runner import TensorRTRunner
 
         return TensorRTRunner
     if name == "TritonRunner":
+        # lazy: cycle (inference.backends.triton_runner imports this one)
         from taostream.inference.backends.triton_runner import TritonRunner
 
         return TritonRunner

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
+import socket
 import threading
 import time
 import uuid
@@ -26,8 +28,6 @@ PROTOCOLS = ("http", "grpc")
 
 def _port_open(url: str, timeout_s: float = 2.0) -> bool:
     """True when a TCP connection to HOST:PORT succeeds (a server is there, whatever it speaks)."""
-    import socket
-
     host, _, port = url.rpartition(":")
     try:
         with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
@@ -144,7 +144,7 @@ class TritonRunner(Runner):
             tensor = self.module.InferInput(spec["name"], list(array.shape), spec["datatype"])
             if self._shm_regions:
                 region, handle, _ = self._shm_regions[spec["name"]]
-                from tritonclient.utils import shared_memory
+                from tritonclient.utils import shared_memory  # lazy: optional (triton)
 
                 shared_memory.set_shared_memory_region(handle, [array])
                 tensor.set_shared_memory(region, array.nbytes)
@@ -163,7 +163,7 @@ class TritonRunner(Runner):
     def _results(self, result) -> dict[str, np.ndarray]:
         if not self._shm_regions:
             return {spec["name"]: result.as_numpy(spec["name"]) for spec in self.outputs}
-        from tritonclient.utils import shared_memory
+        from tritonclient.utils import shared_memory  # lazy: optional (triton)
 
         arrays = {}
         for spec in self.outputs:
@@ -238,7 +238,7 @@ class TritonRunner(Runner):
             self.client.register_system_shared_memory(region, f"/{region}", nbytes)
 
     def _unregister_shared_memory(self) -> None:
-        from tritonclient.utils import shared_memory
+        from tritonclient.utils import shared_memory  # lazy: optional (triton)
 
         for region, handle, _ in self._shm_regions.values():
             try:
@@ -281,8 +281,7 @@ def server_detections(outputs: dict[str, np.ndarray], index: int) -> list:
     """Image ``index`` of the CPU Triton model's reply (``num_detections``, ``detections`` and, for
     instance segmentation, ``masks`` [K, H, W]) as Detection objects in network pixels, each with its
     mask when the reply has masks."""
-    import dataclasses
-
+    # lazy: cycle (inference.detector imports this one, through others)
     from taostream.inference.detector import unpack_server_detections
 
     by_name = {name.split(":")[0]: array for name, array in outputs.items()}

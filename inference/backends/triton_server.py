@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy
+
 from taostream.converter.errors import MissingDependencyError, TaostreamError
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class TritonInstallation:
 
 def _pytriton_root() -> Path | None:
     try:
-        import pytriton  # noqa: F401  (only its location is needed)
+        import pytriton  # noqa: F401  # lazy: optional (triton); only its location is needed
     except ImportError:
         return None
     root = Path(pytriton.__file__).parent / "tritonserver"
@@ -98,8 +100,6 @@ def free_port() -> int:
 
 
 def check_numpy_for_python_backend() -> None:
-    import numpy
-
     if int(numpy.__version__.split(".")[0]) >= 2:
         raise TaostreamError(
             f"numpy {numpy.__version__} is installed, but Triton's Python-backend stub corrupts tensors "
@@ -165,8 +165,6 @@ _MODEL_FILES = {"tensorrt": ("model.plan",), "python": ("model.py",), "onnxrunti
 
 
 def _config_value(text: str, key: str) -> str | None:
-    import re
-
     match = re.search(rf'^\s*{key}\s*:\s*"([^"]*)"', text, re.M)
     return match.group(1) if match else None
 

@@ -11,6 +11,7 @@ part that touches TensorRT and CUDA runs on GPU hosts only.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 from typing import Sequence
@@ -100,8 +101,6 @@ class TensorRTRunner(Runner):
         self.buffers: dict[str, _DeviceBuffer] = {}
 
     def _activate(self) -> None:
-        import ctypes
-
         if not self.engine_path.is_file():
             raise TaostreamError(f"{self.engine_path}: engine file not found; build it with `taostream convert`")
         self.trt = require("tensorrt", "tensorrt", "gpu", "running TensorRT engines")

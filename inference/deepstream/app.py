@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_directory
 from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.detector import ImageResult
+from taostream.inference.results import write_kitti, write_run_json
+from taostream.parsers.reference import Detection
 
 NVINFER_CONFIG = "config_infer_primary.txt"
 NVINFERSERVER_CONFIG = "config_infer_primary_nvinferserver.txt"
@@ -147,15 +152,15 @@ def mux_to_source(left: float, top: float, width: float, height: float, mux_size
 
 def _import_deepstream():
     try:
-        import gi
+        import gi  # lazy: optional (deepstream)
 
         gi.require_version("Gst", "1.0")
-        from gi.repository import GLib, Gst
+        from gi.repository import GLib, Gst  # lazy: optional (deepstream)
     except (ImportError, ValueError):
         raise TaostreamError("GStreamer's Python bindings (gi, Gst 1.0) are missing: install python3-gi and "
                              "gstreamer1.0 (they come with DeepStream's container)") from None
     try:
-        import pyds
+        import pyds  # lazy: optional (deepstream)
     except ImportError:
         raise TaostreamError("pyds (DeepStream's Python bindings) is not installed: install the pyds wheel of "
                              "your DeepStream version from NVIDIA-AI-IOT/deepstream_python_apps releases") from None
@@ -163,9 +168,6 @@ def _import_deepstream():
 
 
 def _frame_results(pyds, buffer, plan: PipelinePlan, labels: list[str], sink: list) -> None:
-    from taostream.inference.detector import ImageResult
-    from taostream.parsers.reference import Detection
-
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(buffer))
     frames = batch_meta.frame_meta_list
     while frames is not None:
@@ -187,6 +189,7 @@ def build_and_run(plan: PipelinePlan, labels: list[str]) -> list:
     ImageResult per frame (source-frame pixels)."""
     Gst, GLib, pyds = _import_deepstream()
     pipeline, made = build_elements(plan, Gst)
+    # lazy: cycle (inference.deepstream.pipeline imports this one)
     from taostream.inference.deepstream.pipeline import request_pad
 
     mux_pad = request_pad(made[plan.muxer], "sink_0")
@@ -262,10 +265,6 @@ def run_deepstream_app(bundle_dir: str | os.PathLike, source: str, output: str |
                        force: bool = False) -> int:
     """Run the bundle's DeepStream config on ``source``; write labels/<stem>_<frame>.txt and
     results.json into ``output`` (atomically); returns the number of frames."""
-    from taostream.converter.fileio import atomic_directory
-    from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.results import write_kitti, write_run_json
-
     bundle = load_bundle(bundle_dir)
     stem = Path(source.split("?")[0]).stem or "stream"
     with atomic_directory(output, overwrite=force, inputs=(bundle_dir, source)) as root:

@@ -22,6 +22,7 @@ CPU cascade lists the secondary with nulls).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,8 +30,17 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.fileio import atomic_directory, atomic_write_text
 from taostream.deepstream_configs.ini import IniGroup, read_ini
-from taostream.inference.deepstream.app import Element, is_live, mux_to_source, parser_environment, play_until_end
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.cascade import (
+    _bundle_path, frame_record as cascade_frame_record, object_record, read_pipeline, secondary_record,
+)
+from taostream.inference.deepstream.app import (
+    Element, _import_deepstream, build_elements, is_live, mux_to_source, parser_environment, play_until_end, source_uri,
+)
+from taostream.inference.results import write_kitti
+from taostream.parsers.reference import Detection
 
 APP_FILE = "deepstream_app.txt"
 APP_TRITON_FILE = "deepstream_app_triton.txt"
@@ -268,9 +278,6 @@ def plan_app(app: str | os.PathLike, sources: list[str] | None = None, *, triton
     ``triton``, deepstream_app_triton.txt). ``sources`` (paths or URIs) replace the config's sources
     (the batch sizes of the muxer and the primary then follow their count). ``output``: where a file
     sink writes (OUT/videos/<output-file's name>)."""
-    from taostream.inference.cascade import read_pipeline
-    from taostream.inference.deepstream.app import source_uri
-
     app = Path(app)
     path = app_config_path(app, triton)
     config = read_ini(path)
@@ -416,8 +423,6 @@ class SecondaryInfo:
 
 def frame_detections(frame: FrameMeta, mux_size: tuple[int, int]) -> list:
     """The frame's objects as Detection in the source frame's pixels (what the KITTI writer takes)."""
-    from taostream.parsers.reference import Detection
-
     size = (frame.width or mux_size[0], frame.height or mux_size[1])
     return [Detection(o.class_id, *mux_to_source(o.left, o.top, o.width, o.height, mux_size, size), float(o.confidence))
             for o in frame.objects]
@@ -426,8 +431,6 @@ def frame_detections(frame: FrameMeta, mux_size: tuple[int, int]) -> list:
 def frame_record(frame: FrameMeta, source: str, mux_size: tuple[int, int], labels: list[str],
                  secondaries: dict[int, SecondaryInfo]) -> dict:
     """One frame as the CPU cascade's results.json writes it (cascade.frame_record)."""
-    from taostream.inference.cascade import frame_record as cascade_frame_record, object_record, secondary_record
-
     records = []
     for obj, detection in zip(frame.objects, frame_detections(frame, mux_size)):
         results = {}
@@ -493,8 +496,6 @@ def request_pad(element, name: str):
 def run_plan(plan: AppPlan, on_frames) -> None:
     """Build the plan, run it to the end of the streams (or Ctrl-C); ``on_frames(list[FrameMeta])``
     is called from the probe for each batch."""
-    from taostream.inference.deepstream.app import _import_deepstream, build_elements
-
     Gst, GLib, pyds = _import_deepstream()
     pipeline, made = build_elements(plan, Gst)
     muxer = made[plan.muxer]
@@ -514,10 +515,10 @@ def run_plan(plan: AppPlan, on_frames) -> None:
     made[plan.probe].get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
     server = None
     if plan.rtsp is not None:
-        import gi
+        import gi  # lazy: optional (deepstream)
 
         gi.require_version("GstRtspServer", "1.0")
-        from gi.repository import GstRtspServer
+        from gi.repository import GstRtspServer  # lazy: optional (deepstream)
 
         server = GstRtspServer.RTSPServer.new()
         server.props.service = str(plan.rtsp.rtsp_port)
@@ -531,9 +532,6 @@ def run_plan(plan: AppPlan, on_frames) -> None:
 
 
 def secondary_infos(app: Path) -> dict[int, SecondaryInfo]:
-    from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.cascade import _bundle_path, read_pipeline
-
     manifest = read_pipeline(app)
     infos = {}
     for entry in manifest.get("secondaries") or []:
@@ -546,13 +544,6 @@ def run_pipeline_app(app: str | os.PathLike, sources: list[str] | None, output: 
                      triton: bool = False, force: bool = False, runner=run_plan) -> int:
     """Run APP's deepstream_app.txt with pyds; write labels/<source>_<frame>.txt (primary objects,
     KITTI) and results.json (the CPU cascade's layout) into ``output`` atomically; returns the frames."""
-    import json
-
-    from taostream.converter.fileio import atomic_directory, atomic_write_text
-    from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.cascade import _bundle_path, read_pipeline
-    from taostream.inference.results import write_kitti
-
     app = Path(app)
     manifest = read_pipeline(app)
     primary = load_bundle(_bundle_path(app, manifest["primary"]))

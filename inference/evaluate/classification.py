@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.model.preprocess import load_bgr
+from taostream.inference.detector import Detector
 from taostream.inference.evaluate.dataset import NameIssues, normalize_name
+from taostream.inference.infer_run import batches
 from taostream.inference.inputs import IMAGE_SUFFIXES
 
 
@@ -134,11 +137,7 @@ class ClassificationReport:
 
 def run_classification(bundle, request, runs: list) -> ClassificationReport:
     """``runs``: (label, runner context factory, description), the FP32 reference first with --against."""
-    from tqdm import tqdm
-
-    from taostream.converter.model.preprocess import load_bgr
-    from taostream.inference.detector import Detector
-    from taostream.inference.infer_run import batches
+    from tqdm import tqdm  # lazy: heavy
 
     classes = [normalize_name(label) for label in bundle.labels]
     if not classes:

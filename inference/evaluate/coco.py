@@ -22,15 +22,15 @@ def _coco_library(engine: str):
     installed and ``engine`` allows it, else pycocotools."""
     if engine in ("auto", "faster-coco-eval"):
         try:
-            from faster_coco_eval import COCO, COCOeval_faster
+            from faster_coco_eval import COCO, COCOeval_faster  # lazy: optional (eval)
 
             return COCO, COCOeval_faster, "faster-coco-eval"
         except ImportError:
             if engine == "faster-coco-eval":
                 raise MissingDependencyError("faster-coco-eval", "eval", "--coco-engine faster-coco-eval") from None
     try:
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
+        from pycocotools.coco import COCO  # lazy: optional (eval)
+        from pycocotools.cocoeval import COCOeval  # lazy: optional (eval)
     except ImportError:
         raise MissingDependencyError("pycocotools", "eval", "COCO metrics (taostream evaluate)") from None
     return COCO, COCOeval, "pycocotools"
@@ -109,8 +109,8 @@ def coco_metrics(gt_document: dict, results: list[dict], iou_type: str = "bbox",
 
 def mask_rle(mask: np.ndarray, box, width: int, height: int) -> dict:
     """A box-relative mask probability map pasted into the frame (>= 0.5), as COCO RLE."""
-    import cv2
-    from pycocotools import mask as mask_utils
+    import cv2  # lazy: heavy
+    from pycocotools import mask as mask_utils  # lazy: optional (eval)
 
     full = np.zeros((height, width), np.uint8)
     x1, y1 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.model.preprocess import load_bgr
 from taostream.inference.inputs import IMAGE_SUFFIXES
 from taostream.inference.results import parse_kitti
+from taostream.training.image_headers import ImageHeaderError, read_image_info
 
 IGNORED_NAMES = ("dontcare",)
 
@@ -101,8 +104,6 @@ class Dataset:
 
 def _files(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     """stem -> path of the files with these suffixes (the first by name when two share a stem)."""
-    import os
-
     found: dict[str, Path] = {}
     with os.scandir(folder) as entries:
         names = sorted(e.name for e in entries if e.is_file() and os.path.splitext(e.name)[1].lower() in suffixes)
@@ -308,8 +309,6 @@ def read_predictions(folder: Path, dataset: Dataset, stream: int | None = None,
 
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height): from the PNG/JPEG header (training.image_headers), else by decoding."""
-    from taostream.training.image_headers import ImageHeaderError, read_image_info
-
     try:
         info = read_image_info(str(path))
         return info.width, info.height
@@ -317,7 +316,6 @@ def image_size(path: Path) -> tuple[int, int]:
         pass
     except OSError as exc:
         raise TaostreamError(f"{path}: cannot read this image ({exc.strerror})") from None
-    from taostream.converter.model.preprocess import load_bgr
 
     frame = load_bgr(path)
     return frame.shape[1], frame.shape[0]

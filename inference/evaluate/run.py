@@ -10,6 +10,7 @@ the candidate is judged against ``--max-drop``.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
-from taostream.converter.fileio import check_input_file
+from taostream.converter.fileio import atomic_write_bytes, check_input_file
+from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+from taostream.converter.registry import get_network
+from taostream.deepstream_configs.labels import BACKGROUND, MASK_RCNN_BACKGROUND
+from taostream.deepstream_configs.specs.access import as_spec_dict, load_spec_file, spec_map, spec_value
+from taostream.inference.backends.runners import cpu_runner
+from taostream.inference.bundle_info import load_bundle
+from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
+from taostream.inference.evaluate.classification import run_classification
+from taostream.inference.evaluate.coco import coco_documents, coco_metrics, mask_rle
 from taostream.inference.evaluate.dataset import (
     Dataset, Predictions, image_size, load_dataset, normalize_name, read_predictions)
-from taostream.inference.evaluate.tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
+from taostream.inference.evaluate.tao import BoxLimits, ClassCurve, ImageBoxes, TaoRules, evaluate_tao
+from taostream.inference.infer_run import batches
+from taostream.inference.verify import VerifyRequest, _candidate
 
 FAMILY_OF_LABEL_RULE = {"detectnet_v2": "detectnet_v2", "faster_rcnn": "faster_rcnn", "ssd": "ap_evaluator",
                         "yolo": "ap_evaluator", "mask_rcnn": "coco", "efficientdet": "coco", "classmap": "classification"}
@@ -68,8 +80,6 @@ def _enum_mode(value, default: str) -> str:
 
 def rules_for(family: str, spec, overrides: EvaluateRequest) -> TaoRules:
     """TaoRules from the spec's evaluation config (TAO's defaults where it is silent)."""
-    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
-
     spec = as_spec_dict(spec)
     iou, limits, mode, default_iou = {}, {}, "sample", 0.5
     confidence = DEFAULT_CONFIDENCE.get(family, 0.0)
@@ -109,8 +119,6 @@ def _foreign_spec_classes(spec_path, rules: TaoRules, classes: list[str]) -> lis
 
 
 def _spec_mapping(spec) -> dict:
-    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map
-
     return {normalize_name(k): normalize_name(v) for k, v in spec_map(as_spec_dict(spec), "dataset_config.target_class_mapping")}
 
 
@@ -120,7 +128,6 @@ def _eval_size(family: str, spec, bundle) -> tuple[int, int] | None:
         return None
     if bundle is not None:
         return bundle.net_width, bundle.net_height
-    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_value
 
     spec = as_spec_dict(spec)
     w = spec_value(spec, "augmentation_config.preprocessing.output_image_width")
@@ -155,8 +162,6 @@ def _as_arrays(values, shape=(-1,), dtype=np.float64) -> np.ndarray:
 def score(dataset: Dataset, predictions: list, family: str, rules: TaoRules, label: str,
           eval_size: tuple[int, int] | None, coco_engine: str = "auto") -> Scores:
     """predictions: per sample (classes, boxes, scores[, masks]) or None (no detections)."""
-    from taostream.inference.evaluate.coco import coco_documents, coco_metrics
-
     images = []
     for sample, pred in zip(dataset.samples, predictions):
         pc, pb, ps = (pred[0], pred[1], pred[2]) if pred is not None else (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0))
@@ -188,8 +193,6 @@ def score(dataset: Dataset, predictions: list, family: str, rules: TaoRules, lab
 
 
 def _coco_curves(dataset: Dataset, coco: dict) -> list:
-    from taostream.inference.evaluate.tao import ClassCurve
-
     counts = np.bincount(np.concatenate([np.asarray(s.gt_classes, np.int64) for s in dataset.samples] or [np.zeros(0, np.int64)]),
                          minlength=len(dataset.classes))
     return [ClassCurve(name, max(coco["per_class"].get(name, {}).get("AP", 0.0), 0.0), int(counts[i]), 0, 0, 0,
@@ -201,12 +204,7 @@ def _coco_curves(dataset: Dataset, coco: dict) -> list:
 
 def _model_predictions(bundle, runner, dataset: Dataset, request: EvaluateRequest, class_of_label: dict,
                        description: str) -> list:
-    from tqdm import tqdm
-
-    from taostream.converter.model.preprocess import load_bgr
-    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
-    from taostream.inference.infer_run import batches
-    from taostream.inference.evaluate.coco import mask_rle
+    from tqdm import tqdm  # lazy: heavy
 
     # --threshold: the pre-cluster threshold to decode with (TAO evaluates below the deployed threshold).
     detector = Detector(bundle, runner, None, DEFAULT_MAX_DETECTIONS, pre_cluster_threshold=request.threshold)
@@ -235,8 +233,6 @@ def _model_predictions(bundle, runner, dataset: Dataset, request: EvaluateReques
 def _bundle_classes(bundle) -> tuple[list[str], dict]:
     """(evaluated class names, bundle class id -> index), the background row ('background', MaskRCNN's
     'BG') of networks that have one left out."""
-    from taostream.deepstream_configs.labels import BACKGROUND, MASK_RCNN_BACKGROUND
-
     background = {normalize_name(BACKGROUND), normalize_name(MASK_RCNN_BACKGROUND)}
     names, index = [], {}
     for class_id, label in enumerate(bundle.labels):
@@ -340,8 +336,6 @@ def _fmt(value: float) -> str:
 
 
 def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
-    from taostream.inference.bundle_info import load_bundle
-
     if (request.bundle is None) == (request.predictions is None):
         raise TaostreamError("give either --bundle BUNDLE (run the model) or --predictions DIR (KITTI prediction files)")
     if request.against is not None:
@@ -359,16 +353,12 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         raise TaostreamError(f"--ap-mode {request.ap_mode}: use sample or integrate")
     spec = None
     if request.spec is not None:
-        from taostream.deepstream_configs.specs.access import load_spec_file
-
         check_input_file(request.spec, "--spec", "the TAO experiment spec file")
         spec = load_spec_file(request.spec)
     bundle = load_bundle(request.bundle) if request.bundle else None
     if bundle is not None:
         network = bundle.network
     elif request.network:
-        from taostream.converter.registry import get_network
-
         network = get_network(request.network)
     else:
         network = None
@@ -380,7 +370,6 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
             raise TaostreamError("--plots draws precision-recall curves of detectors; leave it out for a classifier")
         if request.top_k < 1:
             raise TaostreamError(f"--top-k {request.top_k}: give 1 or more")
-        from taostream.inference.evaluate.classification import run_classification
 
         return run_classification(bundle, request, _model_runs(bundle, request))
     rules = rules_for(family, spec, request)
@@ -436,9 +425,6 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
 def _model_runs(bundle, request: EvaluateRequest) -> list:
     """(label, runner context factory, description): the FP32 CPU reference first with --against,
     then the candidate (verify's: BUNDLE/model.onnx or --onnx, an engine, a Triton model)."""
-    from taostream.inference.backends.runners import cpu_runner
-    from taostream.inference.verify import VerifyRequest, _candidate
-
     verify_like = VerifyRequest(bundle=bundle.path, inputs=[], backend=request.backend, onnx=request.onnx,
                                 engine=request.engine, url=request.url, protocol=request.protocol,
                                 model_name=request.model_name)
@@ -462,14 +448,12 @@ def _plots(request: EvaluateRequest, report: EvaluateReport) -> None:
     if request.plots is None:
         return
     try:
-        import matplotlib
+        import matplotlib  # lazy: optional (plots)
 
         matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        from matplotlib import pyplot as plt  # lazy: optional (plots)
     except ImportError:
         raise MissingDependencyError("matplotlib", "plots", "--plots (precision-recall PNGs)") from None
-    from taostream.converter.fileio import atomic_write_bytes
-    import io
 
     folder = Path(request.plots)
     folder.mkdir(parents=True, exist_ok=True)
