@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,3 +368,98 @@ def test_checker_finds_load_time_cycles_only(tmp_path):
         "import cycle: converter/a.py:3 imports taostream.converter.b; converter/b.py:3 imports taostream.converter.a",
         "import cycle: converter/e.py:1 imports taostream.converter.f; converter/f.py:2 imports taostream.converter.e",
     ]
+
+
+# Lazy imports (issue 16): an import inside a function is kept there only for a reason, said on its
+# line or the line above, so that cheap, cycle-free imports are visible at the module's top.
+
+LAZY_REASONS = (
+    r"optional \([^)]+\)",  # an extra or environment that may be absent: tensorrt, cuda, pyds, gi, tritonclient ...
+    r"heavy\b",  # onnx, onnxruntime, onnx_graphsurgeon, cv2, tqdm ... where the module rarely needs it
+    r"CLI start-up",  # a command module: `taostream --help` loads it and must stay fast
+    r"cycle \([^)]+\)",  # hoisting it would make a load-time import cycle
+    r"not in the Triton CPU model's copy",  # TRITON_COPIES: the copies beside model.py import only numpy at the top
+)
+LAZY_COMMENT = re.compile(r"#\s*lazy: (?:" + "|".join(LAZY_REASONS) + ")")
+TRITON_COPIES = ("plugins/reference.py", "plugins/maskrcnn.py", "plugins/pipeline.py", "parsers/reference.py",
+                 "deepstream_configs/triton/python_model.py")
+
+
+def function_level_imports(file: Path) -> list[tuple[int, str]]:
+    """(line, the comment that says why) for each import inside a def or lambda; '' where none does."""
+    text = file.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+
+    def visit(node, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                if in_function:
+                    own = lines[child.lineno - 1:child.end_lineno]
+                    above = lines[child.lineno - 2].strip() if child.lineno > 1 else ""
+                    said = [line for line in own if LAZY_COMMENT.search(line)]
+                    if above.startswith("#") and LAZY_COMMENT.search(above):
+                        said.append(above)
+                    found.append((child.lineno, said[0] if said else ""))
+            else:
+                visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(text, filename=str(file)), False)
+    return found
+
+
+def unexplained_lazy_imports(files: list[Path], root: Path) -> list[str]:
+    return [f"{file.relative_to(root)}:{line}: an import inside a function without `# lazy: <reason>` "
+            "(move it to the module's top, or say why it is lazy: see LAZY_REASONS in tests/test_import_layers.py)"
+            for file in files for line, said in function_level_imports(file) if not said]
+
+
+def test_every_function_level_import_says_why_it_is_lazy():
+    files = sorted(set(modules_of(package_dirs(ROOT)).values()))
+    lazy = [(file, line) for file in files for line, _ in function_level_imports(file)]
+    assert len(lazy) > 50  # the optional and heavy ones are there to check
+    assert unexplained_lazy_imports(files, ROOT) == []
+
+
+def test_the_triton_copy_reason_is_only_used_where_it_is_true():
+    """The Triton CPU model carries copies of a few files that must import only numpy (and the standard
+    library) at their top; no other file may give that reason."""
+    files = sorted(set(modules_of(package_dirs(ROOT)).values()))
+    misused = [f"{file.relative_to(ROOT)}:{line}" for file in files for line, said in function_level_imports(file)
+               if "Triton CPU model's copy" in said and str(file.relative_to(ROOT)) not in TRITON_COPIES]
+    assert misused == []
+    for name in TRITON_COPIES:
+        tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
+        tops = [alias.name if isinstance(node, ast.Import) else node.module
+                for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in (node.names if isinstance(node, ast.Import) else node.names[:1])]
+        assert [top for top in tops if top.split(".")[0] not in sys.stdlib_module_names and top != "numpy"] == [], name
+
+
+def test_checker_names_lazy_imports_without_a_reason(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import json\n\n"
+        "def a():\n    import os\n"  # no reason: line 4
+        "def b():\n    import onnxruntime  # lazy: heavy\n"
+        "def c():\n    # lazy: optional (gpu)\n    import tensorrt\n"
+        "def d():\n    from x import (  # lazy: because\n        y,\n    )\n"  # not a reason of the list: line 11
+        "def e():\n    f = lambda: __import__('os')\n    from taostream.converter import (\n"
+        "        errors,  # lazy: cycle (converter.errors imports this one)\n    )\n"
+        "class K:\n    def g(self):\n        import cv2  # lazy: heavy (only for --plots)\n"
+        "    import numpy\n")  # class body, not a function: not lazy
+    problems = unexplained_lazy_imports([module], tmp_path)
+    assert [p.split(": ", 1)[0] for p in problems] == ["m.py:4", "m.py:11"]
+
+
+def test_cli_start_up_loads_no_heavy_runtime():
+    """`taostream --help` (build_parser: every command module) loads none of the heavy or optional
+    runtimes; the commands import them when they run. (onnx and numpy do load today: the sample
+    command's modules import them at their top.)"""
+    code = "import sys; from taostream.cli import build_parser; build_parser(); print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout.split())
+    assert "taostream.cli" in loaded and "taostream.inference.cli" in loaded
+    heavy = ("onnxruntime", "cv2", "onnx_graphsurgeon", "tensorrt", "tritonclient", "polygraphy", "pycocotools",
+             "matplotlib", "tqdm", "cuda")
+    assert sorted(name for name in loaded if name.split(".")[0] in heavy) == []
