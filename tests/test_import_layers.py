@@ -381,8 +381,8 @@ LAZY_REASONS = (
     r"not in the Triton CPU model's copy",  # TRITON_COPIES: the copies beside model.py import only numpy at the top
 )
 LAZY_COMMENT = re.compile(r"#\s*lazy: (?:" + "|".join(LAZY_REASONS) + ")")
-TRITON_COPIES = ("plugins/reference.py", "plugins/maskrcnn.py", "plugins/pipeline.py", "parsers/reference.py",
-                 "deepstream_configs/triton/python_model.py")
+TRITON_COPIES = ("plugins/reference.py", "plugins/maskrcnn.py", "plugins/pipeline.py", "plugins/host_calls.py",
+                 "parsers/reference.py", "deepstream_configs/triton/python_model.py")
 
 
 def function_level_imports(file: Path) -> list[tuple[int, str]]:

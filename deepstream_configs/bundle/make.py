@@ -63,7 +63,8 @@ from taostream.parsers.build import (
 )
 from taostream.plugins.pipeline import PluginPipeline
 from taostream.plugins.pipeline_compile import (
-    check_savable, compile_plugin_pipeline, example_feeds, is_typed, serving_modules, type_from_run,
+    check_savable, compile_plugin_pipeline, example_feeds, is_typed, serving_host_library, serving_modules,
+    type_from_run,
 )
 
 log = logging.getLogger(__name__)
@@ -544,8 +545,6 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
         max_batch_size=max(request.batch_size, 1), input_name=plan.model.input_name,
         model_outputs=dict(plan.model.outputs), parameters=parameters,
         pre_cluster_threshold=common.get("pre-cluster-threshold"))
-    from taostream.plugins.pipeline import PluginPipeline
-    from taostream.plugins.pipeline_compile import serving_host_library
 
     if isinstance(plan.cpu_model, PluginPipeline):
         # The CPU model runs the plugins by their C++ host implementations where this host's library

@@ -71,8 +71,8 @@ def host_implementations(pluginref, maskrcnn):
 def load_plugin_pipeline(folder):
     """The saved plugin-reference pipeline in ``folder``, its plugins run by the C++ host library where
     it is copied beside this file, else by the numpy references copied beside it (no taostream import)."""
-    import taostream_plugin_pipeline as pipeline
-    import taostream_pluginref as pluginref
+    import taostream_plugin_pipeline as pipeline  # lazy: optional (plugin-pipeline models: copied beside this file)
+    import taostream_pluginref as pluginref  # lazy: optional (plugin-pipeline models: copied beside this file)
 
     maskrcnn = None
     for path in sorted(glob.glob(os.path.join(HERE, "taostream_pluginref_*.py"))):

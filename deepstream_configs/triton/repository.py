@@ -26,6 +26,7 @@ from taostream.converter.fileio import atomic_write_bytes, atomic_write_text
 from taostream.converter.registry import Network, TensorSpec
 from taostream.deepstream_configs.triton.pbtxt import Enum, format_pbtxt
 from taostream.plugins import host_calls
+from taostream.plugins.pipeline_compile import save_pipeline, serving_modules
 
 CPU_MAX_DETECTIONS = 100
 PIPELINE_FOLDER = "pipeline"  # python_model.py looks for this folder in its version folder
@@ -281,8 +282,6 @@ def _write_onnx(target: Path, onnx_model: str | os.PathLike | bytes) -> Path:
 def _write_pipeline(version: Path, pipeline, model_name: str, host_library: Path | None) -> list[Path]:
     """The saved pipeline plus the modules (and plugin host library) that run it, copied so the server
     needs no taostream."""
-    from taostream.plugins.pipeline_compile import save_pipeline, serving_modules
-
     modules = serving_modules(pipeline)
     written = save_pipeline(pipeline, version / PIPELINE_FOLDER, source=model_name)
     for module, source in modules.items():
