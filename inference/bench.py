@@ -249,7 +249,7 @@ _SYMBOL_VERSION = re.compile(r"version `([^']+)' not found")
 def _pytriton_libraries() -> Path | None:
     """nvidia-pytriton's vendored shared libraries (auditwheel names them libNAME-HASH.so.VERSION)."""
     try:
-        import pytriton
+        import pytriton  # lazy: optional (triton)
     except ImportError:
         return None
     folder = Path(pytriton.__file__).resolve().parent.parent / "nvidia_pytriton.libs"
@@ -384,9 +384,6 @@ class PerfAnalyzer:
 
 
 def run_bench(request: BenchRequest) -> dict:
-    from taostream.converter.numeric_inputs import require_batch_size
-    from taostream.inference.bundle_info import load_bundle
-
     require_batch_size(request.batch_size)
     if not request.duration > 0:
         raise TaostreamError(f"--duration {request.duration}: give a number of seconds above 0")
@@ -406,8 +403,6 @@ def run_bench(request: BenchRequest) -> dict:
 
 
 def _bench(bundle, request: BenchRequest, analyzer: PerfAnalyzer | None) -> dict:
-    from taostream.inference.detector import Detector
-
     encoded = sample_images(request.images)
     frames = [decode(data) for data in encoded]
     report = {"bundle": str(bundle.path), "network": bundle.network.name, "backend": request.backend,

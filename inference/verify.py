@@ -36,10 +36,10 @@ from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference.backends.runners import cpu_runner
 from taostream.inference.bundle_info import load_bundle
-from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
+from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold, summed_confidences
 from taostream.inference.infer_run import InferRequest, _engine_path, batches, open_runner
 from taostream.inference.inputs import collect_inputs, read_video
-from taostream.parsers.reference import iou_one_to_many
+from taostream.parsers.reference import MalformedOutputError, iou_one_to_many, select_outputs
 
 
 @dataclass(frozen=True)
@@ -339,15 +339,7 @@ def _candidate(bundle, request: VerifyRequest):
 
 
 def run_verify(request: VerifyRequest) -> VerifyReport:
-    from tqdm import tqdm
-
-    from taostream.inference.bundle_info import load_bundle
-    from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold, summed_confidences
-    from taostream.inference.infer_run import batches
-    from taostream.inference.inputs import collect_inputs
-    from taostream.inference.backends.runners import cpu_runner
-
-    from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+    from tqdm import tqdm  # lazy: heavy
 
     require_batch_size(request.batch_size)
     require_fraction(request.threshold, above_one=True)
@@ -390,8 +382,6 @@ def with_reference_membership(reference: dict, candidate: dict, thresholds: Sequ
     ``tolerance``) put on the reference's side: raised to the threshold or lowered just below it.
     Returns (outputs, borderline cells per image); the outputs unchanged where either side has no
     coverage grid (a server that decodes)."""
-    from taostream.parsers.reference import MalformedOutputError, select_outputs
-
     try:
         ref_cov, _ = select_outputs("detectnet_v2_grid", reference)
         cand_cov, _ = select_outputs("detectnet_v2_grid", candidate)
@@ -415,8 +405,6 @@ def _detect_pair(reference, candidate, images: list, sources: list, tolerance: T
     """(reference results, candidate results, borderline cells per image) of DetectNet_v2 DBSCAN
     bundles: both models run on the same preprocessed batch, the candidate's borderline cells are
     clustered as the reference's (with_reference_membership)."""
-    from taostream.converter.model.preprocess import load_bgr
-
     frames = [load_bgr(image) for image in images]
     batch, letterboxes = reference.preprocess(frames)
     ref_out, cand_out = reference.infer(batch), candidate.infer(batch)
