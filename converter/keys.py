@@ -9,6 +9,8 @@ from pathlib import Path
 
 from taostream.converter.errors import KeyMissingError, TaostreamError
 
+SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key: the synthetic samples (and NVIDIA's public models) use it
+
 KEY_ENV = "TAOSTREAM_KEY"
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from taostream.converter.keys import add_key_arguments, resolve_key
+from taostream.converter.keys import SAMPLE_KEY, add_key_arguments, resolve_key
 from taostream.converter.registry import network_names
-from taostream.converter.samples.write import SAMPLE_KEY, write_sample
 
 
 def register(subparsers) -> None:
@@ -29,6 +28,8 @@ def register(subparsers) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from taostream.converter.samples.write import write_sample  # lazy: CLI start-up (it loads onnx)
+
     key = resolve_key(args, required=False) or SAMPLE_KEY
     info = write_sample(args.network, args.output, key=key, force=args.force)
     key_note = f"public sample key {SAMPLE_KEY}" if key == SAMPLE_KEY else "the key you gave"

@@ -25,13 +25,13 @@ from taostream.converter.samples import networks as graphs
 from taostream.converter.int8.calib_cache import CalibrationCache, header_for, write_calibration_cache
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.etlt import encode_etlt_bytes
+from taostream.converter.keys import SAMPLE_KEY  # re-exported: tests and benchmarks import it from here
 from taostream.converter.fileio import atomic_directory, atomic_write_bytes, atomic_write_text, check_output_folder
 from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network
 from taostream.converter.samples.onnx_graphs import PLUGIN_FIELDS, GraphBuilder, plugin_schemas
 from taostream.converter.samples.specs import LPR_PLATE, sample_spec
 
-SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key; the samples are not secret
 CALIBRATION_TRT_VERSION = "8.6.1"
 MODEL_FILE, SPEC_FILE, LABELS_FILE, CALIBRATION_FILE, README_FILE = (
     "model.etlt", "spec.txt", "labels.txt", "cal.bin", "README.md")
