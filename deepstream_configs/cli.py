@@ -53,6 +53,13 @@ def _register_bundle(subparsers) -> None:
     parser.add_argument("--triton-gpu", choices=("onnx-trt", "plan", "both"), default="onnx-trt",
                         help="the Triton GPU model: onnx-trt (ONNX Runtime with the TensorRT accelerator, no build "
                              "step; default), plan (a TensorRT plan you build), or both")
+    parser.add_argument("--plugins", choices=("tensorrt", "taostream"), default="tensorrt",
+                        help="whose plugin library runs the plugins model.onnx keeps: tensorrt (default: plugins "
+                             "TensorRT 11 removed are rewritten) or taostream (NMS/BatchedNMS/MaskRCNN plugins kept "
+                             "for lib/libtaostream_plugins.so, which nvinfer's custom-lib-path loads)")
+    parser.add_argument("--plugins-library", type=Path, metavar="SO",
+                        help="with --plugins taostream: the built libtaostream_plugins.so to ship (for the bundle's "
+                             "platform; default: this checkout's build/plugins/ when built)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the bundle folder to create")
     parser.add_argument("--force", action="store_true", help="replace an existing output folder")
     parser.set_defaults(func=_run_bundle)
@@ -68,7 +75,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
         annotations=args.annotations, batch_size=args.batch_size, force=args.force,
         tlt2_labels=args.tlt2_labels, labels=args.labels,
         calibrate_images=args.calibrate_images, calibration_method=args.calibration_method,
-        triton_gpu=args.triton_gpu)
+        triton_gpu=args.triton_gpu, plugins=args.plugins, plugins_library=args.plugins_library)
     result = create_bundle(request, dla_core=args.dla_core)
     for warning in result.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)

@@ -39,6 +39,10 @@ def register(subparsers) -> None:
                    help="TensorRT major version to run on, or 'ort' for ONNX Runtime (replaces every plugin)")
     p.add_argument("--keep-plugins", nargs="*", metavar="OP",
                    help="keep these plugin ops (all plugins when no OP is given) even if the target lacks them")
+    p.add_argument("--plugins", choices=("tensorrt", "taostream"), default="tensorrt",
+                   help="whose plugin library runs the kept plugins: tensorrt (the target's own; default) or "
+                        "taostream (keep every plugin libtaostream_plugins.so provides: NMS, BatchedNMS and the "
+                        "MaskRCNN plugins; TensorRT 10/11)")
     add_key_arguments(p, required=False)
     int8 = p.add_argument_group("INT8 (explicit quantization: Q/DQ nodes)")
     int8.add_argument("--calibration-cache", metavar="CAL", help="TensorRT calibration cache whose scales become Q/DQ")
@@ -67,6 +71,10 @@ def _check_options(args) -> None:
         raise TaostreamError(f"{args.calibrate_images}: not a folder of images (--calibrate-images)")
     # modernize replaces an existing output (as it always has); never the input, a folder or an unwritable place
     check_output_file(args.output, force=True, inputs=(args.model,))
+    if args.plugins == "taostream":
+        from taostream.converter.modernize.apply import normalise_target, plugin_library_ops
+
+        plugin_library_ops(args.plugins, normalise_target(args.target_trt))  # before the slow decode
     if args.write_cache:
         check_output_file(args.write_cache, force=True, option="--write-cache", inputs=(args.model, args.output))
 
@@ -123,7 +131,7 @@ def run_modernize(args) -> int:
     result, report = modernize(
         model, args.target_trt, keep or False,
         calibration_cache=args.calibration_cache, calibrate=_calibrator(args, network, scales),
-        network=network, source=args.model,
+        network=network, source=args.model, plugins=args.plugins,
     )
     atomic_write_bytes(args.output, result.SerializeToString())
     if args.write_cache:

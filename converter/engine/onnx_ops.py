@@ -143,10 +143,11 @@ def _zero_point_problem(node: onnx.NodeProto, initializers: dict[str, onnx.Tenso
     return None
 
 
-def _node_problem(node: onnx.NodeProto, version: tuple[int, int, int], initializers, constants) -> str | None:
+def _node_problem(node: onnx.NodeProto, version: tuple[int, int, int], initializers, constants,
+                  provided=frozenset()) -> str | None:
     name = plugin_op(node.op_type)
     if name is not None:
-        if PLUGINS[name].shipped_in(".".join(map(str, version))):
+        if PLUGINS[name].shipped_in(".".join(map(str, version))) or name in provided:
             return None
         replacement = PLUGINS[name].replacement
         return (f"TensorRT plugin removed in TensorRT {version[0]}"
@@ -171,15 +172,16 @@ def _node_problem(node: onnx.NodeProto, version: tuple[int, int, int], initializ
     return None
 
 
-def unparsable_ops(model: onnx.ModelProto, trt_version: str) -> list[OpProblem]:
+def unparsable_ops(model: onnx.ModelProto, trt_version: str, provided=frozenset()) -> list[OpProblem]:
     """The ops of ``model`` (subgraphs included) that TensorRT ``trt_version``'s ONNX parser cannot
-    import as the graph uses them, one OpProblem per (op, reason); empty when it parses."""
+    import as the graph uses them, one OpProblem per (op, reason); empty when it parses. ``provided``:
+    plugin ops a loaded plugin library registers (libtaostream_plugins.so), which then parse."""
     version = _version(trt_version)
     initializers = {init.name: init for init in model.graph.initializer}
     constants = {out for node in iter_nodes(model.graph) if node.op_type == "Constant" for out in node.output}
     found: dict[tuple[str, str], list[str]] = {}
     for node in iter_nodes(model.graph):
-        reason = _node_problem(node, version, initializers, constants)
+        reason = _node_problem(node, version, initializers, constants, provided)
         if reason:
             found.setdefault((node.op_type, reason), []).append(_label(node))
     return [OpProblem(op, reason, tuple(nodes)) for (op, reason), nodes in found.items()]

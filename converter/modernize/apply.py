@@ -25,6 +25,7 @@ from taostream.converter.int8.qdq import insert_qdq_from_cache
 from taostream.converter.model.classes import model_classes, record_model_classes
 from taostream.converter.modernize.basic import TRT_TOPK_MAX
 from taostream.converter.trt_support import PLUGINS, major, plugin_op
+from taostream.plugins.library import LIBRARY_NAME, LIBRARY_OPS, LIBRARY_TARGETS, PLUGIN_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class ModernizeReport:
     checker: str = ""
     int8: list[str] = field(default_factory=list)  # lines of the Q/DQ report, when INT8 was asked for
     notes: list[str] = field(default_factory=list)
+    plugins: str = "tensorrt"  # --plugins: whose plugin library the kept nodes are for
 
     @property
     def replaced(self) -> list[PlanStep]:
@@ -91,6 +93,7 @@ class ModernizeReport:
             "checker": self.checker,
             "int8": self.int8,
             "notes": self.notes,
+            "plugins": self.plugins,
         }
 
     def lines(self) -> list[str]:
@@ -146,9 +149,10 @@ def _is_standard(op: str, domain: str) -> bool:
     return domain in ("", "ai.onnx", "ai.onnx.ml") and onnx.defs.has(op, domain or "") and plugin_op(op) is None
 
 
-def _decide(node, target: str, keep) -> PlanStep | None:
+def _decide(node, target: str, keep, library=frozenset()) -> PlanStep | None:
     """The plan step of one node, None for a standard op; raises UnsupportedOpError when the target
-    cannot run the node and nothing can replace it."""
+    cannot run the node and nothing can replace it. ``library``: the ops libtaostream_plugins.so
+    provides when --plugins taostream asked for it (kept as they are), else empty."""
     label, op, domain = _node_label(node), _node_op(node), getattr(node, "domain", "") or ""
     name = plugin_op(op)
     where = "ONNX Runtime" if target == "ort" else f"TensorRT {target}"
@@ -164,6 +168,9 @@ def _decide(node, target: str, keep) -> PlanStep | None:
         return PlanStep(label, op, KEEP, f"not a TAO plugin taostream knows; {where} needs a plugin library for it")
     shipped = target != "ort" and PLUGINS[name].shipped_in(target)
     status = PLUGINS[name].trt.get(target, "removed") if target != "ort" else "absent"
+    if name in library or op in library:
+        also = f"; {where} also ships it ({status}) and its own registration serves first" if shipped else ""
+        return PlanStep(label, op, KEEP, f"kept for {LIBRARY_NAME} (--plugins taostream){also}")
     if keep is True or name in keep:
         if shipped:
             return PlanStep(label, op, KEEP, f"kept as asked (--keep-plugins); {where} ships it ({status})")
@@ -185,20 +192,36 @@ def _decide(node, target: str, keep) -> PlanStep | None:
     )
 
 
-def _plan(nodes, target: str, keep) -> list[tuple[object, PlanStep]]:
+def _plan(nodes, target: str, keep, library=frozenset()) -> list[tuple[object, PlanStep]]:
     steps = []
     for node in nodes:
-        step = _decide(node, target, keep)
+        step = _decide(node, target, keep, library)
         if step is not None:
             steps.append((node, step))
     return steps
 
 
 def plan_modernization(model: onnx.ModelProto, target: str = DEFAULT_TARGET,
-                       keep_plugins=False) -> list[PlanStep]:
+                       keep_plugins=False, plugins: str = "tensorrt") -> list[PlanStep]:
     """What modernize would do with each plugin node of ``model`` for ``target``: (node, op, action, reason)."""
     target = normalise_target(target)
-    return [step for _, step in _plan(model.graph.node, target, _keep_set(keep_plugins))]
+    return [step for _, step in _plan(model.graph.node, target, _keep_set(keep_plugins),
+                                      plugin_library_ops(plugins, target))]
+
+
+def plugin_library_ops(plugins: str, target: str) -> frozenset[str]:
+    """The ops kept for a plugin library: libtaostream_plugins.so's with ``plugins="taostream"`` (TensorRT
+    10 or 11 only: the library's plugins are IPluginV3), none with the default "tensorrt"."""
+    if plugins in (None, "tensorrt"):
+        return frozenset()
+    if plugins not in PLUGIN_CHOICES:
+        raise TaostreamError(f"--plugins {plugins}: use one of {', '.join(PLUGIN_CHOICES)}")
+    if target not in LIBRARY_TARGETS:
+        where = "ONNX Runtime runs no TensorRT plugin library" if target == "ort" else \
+            f"TensorRT {target} has no IPluginV3 and ships these plugins itself"
+        raise TaostreamError(f"--plugins taostream with --target-trt {target}: {where}; "
+                             f"use --target-trt {' or '.join(LIBRARY_TARGETS)}, or --plugins tensorrt")
+    return LIBRARY_OPS
 
 
 # ----------------------------------------------------------------------------- rewriting
@@ -317,17 +340,21 @@ def _with_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def modernize(model: onnx.ModelProto, target: str = DEFAULT_TARGET, keep_plugins=False, *,
               calibration_cache=None, calibrate: Callable | None = None, network=None,
-              source: str = "<model>") -> tuple[onnx.ModelProto, "ModernizeReport"]:
+              source: str = "<model>", plugins: str = "tensorrt") -> tuple[onnx.ModelProto, "ModernizeReport"]:
     """Return (modernized model, report). ``keep_plugins``: False, True (keep all) or op names.
+    ``plugins``: "tensorrt" (the target's own plugin library) or "taostream" (every op
+    libtaostream_plugins.so provides is kept as it is, its attributes being the creator's fields).
     ``calibration_cache``: a CalibrationCache (or path) whose scales become Q/DQ nodes;
     ``calibrate``: a callable ``(model) -> dict[tensor, scale]`` computing fresh scales instead; it
     gets ``calibration_model(model)``, the network body before its NMS plugins."""
     target = normalise_target(target)
     keep = _keep_set(keep_plugins)
+    library = plugin_library_ops(plugins, target)
     graph = gs.import_onnx(_with_shapes(model))
     inputs, outputs = [t.name for t in graph.inputs], [t.name for t in graph.outputs]
-    report = ModernizeReport(target, input_names=inputs, output_names=outputs, opset=graph.opset)
-    planned = _plan(graph.nodes, target, keep)
+    report = ModernizeReport(target, input_names=inputs, output_names=outputs, opset=graph.opset,
+                             plugins=plugins or "tensorrt")
+    planned = _plan(graph.nodes, target, keep, library)
     report.steps = [step for _, step in planned]
     for node, step in planned:
         if step.action == REPLACE:

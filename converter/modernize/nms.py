@@ -55,7 +55,8 @@ def _check_iou_mode(node: gs.Node, p: pluginref.NmsParameters) -> None:
         raise UnsupportedOpError(
             f"{node.op} node '{node.name}': isNormalized=0 with caffeSemantics=0 makes the plugin mix "
             "+1-pixel areas with an exact intersection, which NonMaxSuppression cannot reproduce; keep "
-            "the plugin (--keep-plugins) or re-export with caffeSemantics=1 or normalized boxes"
+            "the plugin for libtaostream_plugins.so (--plugins taostream, TensorRT 10/11) or re-export with "
+            "caffeSemantics=1 or normalized boxes"
         )
 
 
@@ -379,7 +380,8 @@ def replace_efficient_nms(graph: gs.Graph, node: gs.Node) -> None:
     if p.class_agnostic and not shared:
         raise UnsupportedOpError(
             f"EfficientNMS_TRT node '{node.name}': class_agnostic with per-class boxes has no standard-op "
-            "equivalent; keep the plugin (--keep-plugins EfficientNMS_TRT)"
+            "equivalent; TensorRT 10 and 11 still ship EfficientNMS_TRT (--target-trt 10 or 11 keeps it; "
+            "libtaostream_plugins.so does not provide it)"
         )
     outs = detach(node)
     b = builder_for(graph, node, "efficient_nms")

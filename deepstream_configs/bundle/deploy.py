@@ -211,9 +211,21 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def _tritonserver_args(dep: Deployment, repository: str) -> list[str]:
+def plugins_library(dep: Deployment) -> str | None:
+    """lib/libtaostream_plugins.so's file name when the bundle keeps plugins for it (--plugins taostream)."""
+    entry = dep.manifest.get("plugins")
+    if isinstance(entry, dict) and entry.get("library") == "taostream":
+        return Path(str(entry.get("path") or "lib/libtaostream_plugins.so")).name
+    return None
+
+
+def _tritonserver_args(dep: Deployment, repository: str, plugins_dir: str = "/plugins") -> list[str]:
     served = dep.served_model
     args = ["tritonserver", f"--model-repository={repository}", "--model-control-mode=explicit"]
+    library = plugins_library(dep)
+    if library:
+        # Triton's TensorRT backend dlopens each library of plugins= (tensorrt_backend README)
+        args.append(f"--backend-config=tensorrt,plugins={plugins_dir}/{library}")
     return args + ([f"--load-model={served.name}"] if served else [])
 
 
@@ -228,7 +240,8 @@ def triton_command(dep: Deployment) -> str:
     args = " ".join(_tritonserver_args(dep, "/models"))
     return (f"docker run --rm --gpus all --shm-size=1g -p {HTTP_PORT}:{HTTP_PORT} -p {GRPC_PORT}:{GRPC_PORT} "
             f"-p {METRICS_PORT}:{METRICS_PORT} \\\n"
-            f'  -v "$PWD/triton":/models:ro -v {CACHE_VOLUME}:{TRT_CACHE} \\\n'
+            f'  -v "$PWD/triton":/models:ro -v {CACHE_VOLUME}:{TRT_CACHE}'
+            + (' -v "$PWD/lib":/plugins:ro' if plugins_library(dep) else "") + " \\\n"
             f"  {dep.triton.image} \\\n  {args}")
 
 
@@ -241,6 +254,8 @@ def plan_build_command(dep: Deployment, model: TritonModel) -> str:
     precision = {"fp16": " --fp16", "int8": " --int8 --fp16"}.get(manifest.get("precision"), "")
     command = (f'docker run --rm --gpus all -v "$PWD":/bundle nvcr.io/nvidia/tensorrt:{dep.triton.release}-py3 \\\n'
                f"  trtexec --onnx=/bundle/model.onnx --saveEngine=/bundle/triton/{model.name}/1/model.plan{precision}")
+    if plugins_library(dep):
+        command += f" \\\n  --staticPlugins=/bundle/lib/{plugins_library(dep)}"
     if not dep.dynamic_batch:  # trtexec refuses shapes for a model that fixes them
         return command
     return command + (f" \\\n  --minShapes={name}:1x{shape} --optShapes={name}:{batch}x{shape} "
@@ -257,7 +272,8 @@ def compose_document(dep: Deployment) -> dict:
             "image": dep.triton.image,
             "command": _tritonserver_args(dep, "/models"),
             "ports": [f"{p}:{p}" for p in (HTTP_PORT, GRPC_PORT, METRICS_PORT)],
-            "volumes": ["./triton:/models:ro", f"trt-cache:{TRT_CACHE}"],
+            "volumes": ["./triton:/models:ro", f"trt-cache:{TRT_CACHE}",
+                        *(["./lib:/plugins:ro"] if plugins_library(dep) else [])],
             "shm_size": "1gb",
             "deploy": {"resources": {"reservations": {"devices": [
                 {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]}}},
@@ -319,7 +335,7 @@ def k8s_triton_documents(dep: Deployment) -> list[dict]:
     container = {
         "name": "triton",
         "image": dep.triton.image,
-        "args": _tritonserver_args(dep, "/models/triton"),
+        "args": _tritonserver_args(dep, "/models/triton", "/models/lib"),
         "ports": [{"name": n, "containerPort": p} for n, p in ports],
         "resources": {"limits": {"nvidia.com/gpu": 1}, "requests": {"nvidia.com/gpu": 1}},
         # The first load builds TensorRT engines: the startup probe allows ten minutes for it.
@@ -471,9 +487,29 @@ def _readme_deepstream(dep: Deployment) -> list[str]:
     if not dep.parser_library:
         lines += [f"`lib/{PARSER_LIBRARY_NAME}` is not in this bundle yet (see `lib/README.txt`); the DeepStream "
                   "configs load it: build it before these commands.", ""]
+    lines += _readme_plugins(dep)
     if dep.parser_env:
         lines += [f"`-e {PARSER_SETTINGS_ENV}=...` is `deepstream/{PARSER_ENV_FILE}`: the parser's clustering "
                   "settings from the training spec (nvinfer cannot pass them to a parser).", ""]
+    return lines
+
+
+def _readme_plugins(dep: Deployment) -> list[str]:
+    """--plugins taostream: what lib/libtaostream_plugins.so is for, and how to build it when missing."""
+    library = plugins_library(dep)
+    if not library:
+        return []
+    entry = dep.manifest["plugins"]
+    lines = [f"`model.onnx` keeps {', '.join(entry.get('ops') or [])} as TensorRT plugin nodes (`--plugins taostream`): "
+             f"`lib/{library}` registers them (TensorRT 11 removed NMS and BatchedNMS; a TensorRT that still "
+             "ships a plugin keeps serving its own) and holds the bbox parsers too, so nvinfer's `custom-lib-path` "
+             "names it. Triton loads it with `--backend-config=tensorrt,plugins=...` (the commands below). Build it "
+             "against the TensorRT it runs with: a library built with TensorRT 10 headers registers nothing in a "
+             "TensorRT 11 process.", ""]
+    if not entry.get("shipped"):
+        lines += [f"`lib/{library}` is not in this bundle yet (`lib/README_plugins.txt`): build it in the DeepStream "
+                  "container from a taostream checkout, copy `build/plugins/" + library + "` into `lib/`, and run "
+                  "`taostream check .`:", "", "```sh", str(entry.get("build") or ""), "```", ""]
     return lines
 
 

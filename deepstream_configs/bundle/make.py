@@ -46,6 +46,9 @@ from taostream.deepstream_configs.elf_symbols import (
 )
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_VERSION
+from taostream.deepstream_configs.bundle.plugins_library import (
+    BUNDLE_PATH, README_NAME as PLUGINS_README, find_plugins_library, missing_library_text, plugins_manifest_entry)
+from taostream.plugins.library import build_command
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
     deepstream_major, write_nvinfer_config)
@@ -94,6 +97,8 @@ class BundleRequest:
     calibrate_images: Path | None = None  # INT8 from fresh scales of these images instead of a cache
     calibration_method: str = "entropy"  # with calibrate_images: entropy (TensorRT's default), minmax, percentile
     triton_gpu: str = "onnx-trt"  # the Triton GPU model: onnx-trt (no build step) | plan | both
+    plugins: str = "tensorrt"  # whose plugin library runs kept plugins: tensorrt | taostream (libtaostream_plugins.so)
+    plugins_library: Path | None = None  # with plugins="taostream": the built library to ship
 
 
 @dataclass
@@ -196,7 +201,8 @@ def _modernize(proto, request: BundleRequest, fresh_scales: dict[str, float]):
         calibrate = image_calibrator(request.calibrate_images, get_network(request.network), fresh_scales,
                                      request.calibration_method)
     modern, report = modernize(proto, target="11", keep_plugins=False, calibration_cache=calibration,
-                               calibrate=calibrate, network=request.network, source=str(request.model))
+                               calibrate=calibrate, network=request.network, source=str(request.model),
+                               plugins=request.plugins)
     # The Q/DQ report's warnings (a cache that looks like another model's) reach the user.
     source = request.calibration_cache or request.calibrate_images
     return modern, [f"{source}: {line[len('warning: '):]}" for line in report.int8
@@ -299,6 +305,15 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
         raise TaostreamError(f"--spec SPEC or --labels LABELS is needed: {net.name}'s class names come from the "
                              "experiment or inference spec, or from the labels.txt an NGC model ships with")
     require_batch_size(request.batch_size)
+    if request.plugins not in ("tensorrt", "taostream"):
+        raise TaostreamError(f"--plugins {request.plugins}: use tensorrt or taostream")
+    if request.plugins_library is not None:
+        if request.plugins != "taostream":
+            raise TaostreamError("--plugins-library ships libtaostream_plugins.so: add --plugins taostream")
+        from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
+
+        check_plugins_library(Path(request.plugins_library), request.platform, (),  # the kept ops: once planned
+                              deepstream_major=deepstream_major(request.deepstream))
 
 
 def _has_plugin_nodes(proto) -> bool:
@@ -324,12 +339,14 @@ class _Route:
         return entry
 
 
-def _route(platform: str, deepstream: str, precision: str, original, modern, plugin_route: bool) -> _Route:
+def _route(platform: str, deepstream: str, precision: str, original, modern, plugin_route: bool,
+           provided=frozenset()) -> _Route:
     """Which graph DeepStream ``deepstream`` on ``platform`` loads. Candidates: the modernized graph
     (model.onnx; INT8 as Q/DQ) and, when the bundle carries it, the plugin graph (INT8 by implicit
     calibration from the cache, which TensorRT 11 removed). The platform's preference comes first
     (implicit INT8 where versions.implicit_int8_route says so; otherwise the plugin graph on Jetson,
-    the modernized one on x86); a candidate its TensorRT cannot parse is skipped."""
+    the modernized one on x86); a candidate its TensorRT cannot parse is skipped. ``provided``: the
+    plugin ops the bundle's libtaostream_plugins.so registers (--plugins taostream) for model.onnx."""
     trt = tensorrt_for(deepstream, platform)
     int8 = precision == "int8"
     implicit = implicit_int8_route(deepstream, platform)
@@ -343,7 +360,7 @@ def _route(platform: str, deepstream: str, precision: str, original, modern, plu
         if int8 and int8_mode == "calibration" and int(trt.split(".")[0]) >= 11:
             refusals.append(f"{name}: TensorRT {trt} has no implicit INT8 calibration")
             continue
-        problems = unparsable_ops(graph, trt)
+        problems = unparsable_ops(graph, trt, provided=provided if graph is modern else frozenset())
         if problems:
             refusals.append(f"{name}: {describe(problems)}")
             continue
@@ -354,9 +371,10 @@ def _route(platform: str, deepstream: str, precision: str, original, modern, plu
     return _Route(platform, trt, None, None, "; ".join(refusals))
 
 
-def _first_release_that_parses(platform: str, precision: str, original, modern, plugin_route: bool) -> str | None:
+def _first_release_that_parses(platform: str, precision: str, original, modern, plugin_route: bool,
+                               provided=frozenset()) -> str | None:
     for version in DEEPSTREAM_RELEASES:
-        if _route(platform, version, precision, original, modern, plugin_route).model is not None:
+        if _route(platform, version, precision, original, modern, plugin_route, provided).model is not None:
             return version
     return None
 
@@ -379,6 +397,7 @@ class _Plan:
     nvinfer_overrides: dict = field(default_factory=dict)  # BundleSettings.nvinfer (its cluster is .cluster)
     routes: dict[str, _Route] = field(default_factory=dict)  # platform -> what it loads (versions.py)
     fresh_scales: dict[str, float] = field(default_factory=dict)  # --calibrate-images: tensor -> scale
+    library_ops: list[str] = field(default_factory=list)  # --plugins taostream: the ops model.onnx keeps for it
 
 
 def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) -> _Plan:
@@ -423,21 +442,39 @@ def plan_bundle(request: BundleRequest, settings: BundleSettings | None = None) 
         modern, int8_warnings = _modernize(model.proto, request, fresh_scales)
         warnings += int8_warnings
         plugin_route = True
-    routes = {platform: _route(platform, request.deepstream, request.precision, model.proto, modern, plugin_route)
-              for platform in PLATFORMS}
+    library_ops = _library_ops(modern, request)
+    routes = {platform: _route(platform, request.deepstream, request.precision, model.proto, modern, plugin_route,
+                               frozenset(library_ops)) for platform in PLATFORMS}
     chosen = routes[request.platform]
     if chosen.model is None:
-        newer = _first_release_that_parses(request.platform, request.precision, model.proto, modern, plugin_route)
+        newer = _first_release_that_parses(request.platform, request.precision, model.proto, modern, plugin_route,
+                                           frozenset(library_ops))
         fix = (f"target DeepStream {newer} or newer (--deepstream {newer})" if newer
                else "no DeepStream release taostream targets can load it")
         raise TaostreamError(
             f"{request.model}: DeepStream {request.deepstream} on {request.platform} runs TensorRT {chosen.tensorrt}, "
             f"which cannot parse this model ({chosen.why}); {fix}")
-    if _has_plugin_nodes(modern):
+    if request.plugins == "taostream" and not library_ops:
+        warnings.append(f"{request.model}: --plugins taostream: model.onnx keeps no plugin libtaostream_plugins.so "
+                        "provides, so the bundle does not ship it")
+    if library_ops:
+        warnings.append(f"{request.model}: model.onnx keeps {', '.join(library_ops)} for lib/libtaostream_plugins.so "
+                        "(--plugins taostream), which deepstream/config_infer_primary.txt loads (custom-lib-path)")
+    elif _has_plugin_nodes(modern):
         warnings.append(f"{request.model}: model.onnx keeps TensorRT plugin nodes the target TensorRT still ships "
                         f"({net.name}); TensorRT loads them from its plugin library")
     cpu = _cpu_model(model.proto, request, warnings)
-    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides, routes, fresh_scales)
+    return _Plan(net, model, modern, plugin_route, labels, dims, spec, warnings, cpu, cluster, defaults, overrides, routes,
+                 fresh_scales, library_ops)
+
+
+def _library_ops(modern, request: BundleRequest) -> list[str]:
+    """The ops model.onnx keeps for libtaostream_plugins.so (--plugins taostream), else none."""
+    if request.plugins != "taostream":
+        return []
+    from taostream.plugins.library import library_ops_of
+
+    return library_ops_of(node.op_type for node in modern.graph.node)
 
 
 def _cluster_settings(net: Network, spec, labels: list[str], request: BundleRequest):
@@ -480,7 +517,8 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
         batch_size=request.batch_size,
         dla_core=dla_core,
         output_names=tuple(plan.model.outputs),
-        custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
+        # libtaostream_plugins.so has the parsers compiled in: one custom-lib-path serves both
+        custom_lib_path=f"../{BUNDLE_PATH}" if plan.library_ops else f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=preprocessing_from_spec(plan.net, plan.spec),
         cluster=plan.cluster,
         fp32_layers=tuple(decode_layers(plan.model.proto)) if calibrated and plan.net.int8_fp32_decode else (),
@@ -584,6 +622,23 @@ def _write_parser_library(root: Path, request: BundleRequest, warnings: list[str
                       "deployment host: cmake -S <taostream> -B build && cmake --build build).\n")
 
 
+def _write_plugins_library(plan: _Plan, request: BundleRequest, root: Path) -> Path | None:
+    """lib/libtaostream_plugins.so when model.onnx keeps plugins for it and a fitting build exists (the
+    one --plugins-library gives, else this checkout's); otherwise lib/README_plugins.txt says how to
+    build it, and the bundle's warnings say it is missing. Returns where it came from."""
+    if not plan.library_ops:
+        return None
+    library = find_plugins_library(request, plan.library_ops, plan.warnings)
+    if library is not None:
+        atomic_write_bytes(root / BUNDLE_PATH, library.read_bytes(), mode=0o755)
+        return library
+    major = deepstream_major(request.deepstream)
+    plan.warnings.append(f"{BUNDLE_PATH} is not in the bundle (no --plugins-library and no build here): build it "
+                         f"({build_command(major)}) and copy build/plugins/libtaostream_plugins.so into lib/; see {PLUGINS_README}")
+    atomic_write_text(root / PLUGINS_README, missing_library_text(request.platform, major))
+    return None
+
+
 def _parser_library_entry(root: Path) -> dict | None:
     """manifest.json "parser_library": the shipped library's machine, layout and glibc/libstdc++ needs."""
     library = root / "lib" / PARSER_LIBRARY_NAME
@@ -673,7 +728,12 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
         _write_deepstream(plan, request, root, model_name, dla_core)
         _write_triton(plan, request, root, model_name)
         _write_parser_library(root, request, plan.warnings)
-        manifest = write_deployment(root, _manifest(plan, request, root, model_name))
+        source = _write_plugins_library(plan, request, root)
+        manifest = _manifest(plan, request, root, model_name)
+        if plan.library_ops:
+            manifest["plugins"] = plugins_manifest_entry(root, plan.library_ops, source,
+                                                         deepstream_major(request.deepstream))
+        manifest = write_deployment(root, manifest)
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     log_plan(manifest, request.output)
     return BundleResult(Path(request.output), manifest, plan.warnings, plan.defaults)

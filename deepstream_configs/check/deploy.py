@@ -31,6 +31,9 @@ _PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
 
 def check_deployment(folder: Path, manifest: dict, report: CheckReport) -> None:
     """Findings where the bundle's deployment files or Triton configs disagree with its manifest."""
+    from taostream.deepstream_configs.check.plugins_library import check_bundle_plugins
+
+    check_bundle_plugins(folder, manifest, report)
     check_triton_configs(folder, manifest, report)
     try:
         release = deepstream_release(str(manifest.get("deepstream")))

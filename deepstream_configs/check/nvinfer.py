@@ -397,9 +397,10 @@ def _check_tensorrt_ops(checker: _Checker, group: IniGroup, values: dict, model:
 
     release = deepstream_release(checker.deepstream)
     platforms, known = _target_platforms(checker, values)
+    provided = _library_plugin_ops(checker, values)
     failing = {}
     for platform in platforms:
-        problems = unparsable_ops(model.proto, release.tensorrt(platform))
+        problems = unparsable_ops(model.proto, release.tensorrt(platform), provided=provided)
         if problems:
             failing[platform] = problems
     if not failing:
@@ -412,6 +413,17 @@ def _check_tensorrt_ops(checker: _Checker, group: IniGroup, values: dict, model:
                "`taostream bundle --deepstream " + release.version + "`) or a newer DeepStream")
         checker.add(severity, group, key, f"{model.path.name}: {where}, whose ONNX parser cannot import "
                     f"{describe(problems)}; {fix}")
+
+
+def _library_plugin_ops(checker: _Checker, values: dict) -> frozenset[str]:
+    """The TensorRT plugin ops the custom-lib-path library registers (libtaostream_plugins.so), which
+    nvinfer's TensorRT then parses although the TensorRT release removed them."""
+    library = values.get("custom-lib-path")
+    if library is None or not checker.resolve(str(library)).is_file():
+        return frozenset()
+    from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
+
+    return frozenset(library_plugin_ops(checker.resolve(str(library))))
 
 
 def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:

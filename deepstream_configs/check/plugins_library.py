@@ -1,0 +1,79 @@
+"""`check BUNDLE` for a bundle written with `--plugins taostream`: model.onnx keeps plugin nodes that
+only libtaostream_plugins.so provides on TensorRT 11, so the bundle is incomplete without it.
+
+Errors: the library is missing (the finding names the command that builds it), is not one for the
+bundle's platform, lacks an op model.onnx keeps, or the nvinfer config's custom-lib-path does not
+name it. The library is read (ELF machine, exports, strings), never loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taostream.converter.errors import TaostreamError
+from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
+from taostream.plugins.library import LIBRARY_NAME, build_command, library_ops_of
+
+NVINFER_CONFIG = "deepstream/config_infer_primary.txt"
+
+
+def _model_ops(folder: Path) -> set[str]:
+    import onnx
+
+    model = folder / "model.onnx"
+    if not model.is_file():
+        return set()  # reported by the file checks
+    try:
+        proto = onnx.load(str(model), load_external_data=False)
+    except Exception:  # a damaged model is reported by the file checks (sha256)
+        return set()
+    return set(library_ops_of(node.op_type for node in proto.graph.node))
+
+
+def _custom_lib_path(config: Path) -> str | None:
+    if not config.is_file():
+        return None
+    in_property = False
+    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if text.startswith("["):
+            in_property = text == "[property]"
+        elif in_property and text.split("=", 1)[0].strip() == "custom-lib-path" and "=" in text:
+            return text.split("=", 1)[1].strip()
+    return None
+
+
+def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> None:
+    entry = manifest.get("plugins")
+    if not isinstance(entry, dict) or entry.get("library") != "taostream":
+        return
+    from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
+    from taostream.deepstream_configs.nvinfer import deepstream_major
+
+    relative = str(entry.get("path") or f"lib/{LIBRARY_NAME}")
+    try:
+        major = deepstream_major(str(manifest.get("deepstream")))
+    except TaostreamError:  # an unknown version is reported by the config checks
+        major = None
+    library = folder / relative
+    ops = sorted(set(entry.get("ops") or ()) | _model_ops(folder))
+    kept = ", ".join(ops) or "its plugins"
+
+    def error(path: Path, message: str, key: str | None = None) -> None:
+        report.findings.append(Finding(ERROR, path, None, None, key, message))
+
+    if not library.is_file():
+        error(library, f"missing: model.onnx keeps {kept} for it (--plugins taostream) and nvinfer's custom-lib-path "
+              "loads it; build it where the bundle runs (the DeepStream container: TensorRT headers under /usr) with "
+              f"`{build_command(major)}` and copy build/plugins/{LIBRARY_NAME} here")
+    else:
+        try:
+            check_plugins_library(library, str(manifest.get("platform") or "x86"), ops, option=relative,
+                                  deepstream_major=major)
+        except TaostreamError as exc:
+            error(library, str(exc))
+    config = folder / NVINFER_CONFIG
+    named = _custom_lib_path(config)
+    if named is not None and (config.parent / named).resolve() != library.resolve():
+        error(config, f"names {named}, but model.onnx keeps {kept} for ../{relative}, which also holds the "
+              f"parsers: set custom-lib-path=../{relative}", key="custom-lib-path")
