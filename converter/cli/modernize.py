@@ -72,7 +72,7 @@ def _check_options(args) -> None:
     # modernize replaces an existing output (as it always has); never the input, a folder or an unwritable place
     check_output_file(args.output, force=True, inputs=(args.model,))
     if args.plugins == "taostream":
-        from taostream.converter.modernize.apply import normalise_target, plugin_library_ops
+        from taostream.converter.modernize.apply import normalise_target, plugin_library_ops  # lazy: CLI start-up
 
         plugin_library_ops(args.plugins, normalise_target(args.target_trt))  # before the slow decode
     if args.write_cache:

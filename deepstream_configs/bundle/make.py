@@ -47,8 +47,9 @@ from taostream.deepstream_configs.elf_symbols import (
 from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for_network, require_label_count
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_VERSION
 from taostream.deepstream_configs.bundle.plugins_library import (
-    BUNDLE_PATH, README_NAME as PLUGINS_README, find_plugins_library, missing_library_text, plugins_manifest_entry)
-from taostream.plugins.library import build_command
+    BUNDLE_PATH, README_NAME as PLUGINS_README, check_plugins_library, find_plugins_library, missing_library_text,
+    plugins_manifest_entry)
+from taostream.plugins.library import build_command, library_ops_of
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
     deepstream_major, write_nvinfer_config)
@@ -310,8 +311,6 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
     if request.plugins_library is not None:
         if request.plugins != "taostream":
             raise TaostreamError("--plugins-library ships libtaostream_plugins.so: add --plugins taostream")
-        from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
-
         check_plugins_library(Path(request.plugins_library), request.platform, (),  # the kept ops: once planned
                               deepstream_major=deepstream_major(request.deepstream))
 
@@ -472,8 +471,6 @@ def _library_ops(modern, request: BundleRequest) -> list[str]:
     """The ops model.onnx keeps for libtaostream_plugins.so (--plugins taostream), else none."""
     if request.plugins != "taostream":
         return []
-    from taostream.plugins.library import library_ops_of
-
     return library_ops_of(node.op_type for node in modern.graph.node)
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_input_file
 from taostream.converter.trt_support import PLUGINS
-from taostream.deepstream_configs.elf_symbols import ElfError, exported_functions, open_elf
+from taostream.deepstream_configs.bundle.jetson_library import PLATFORM_MACHINES, library_machine
+from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions, open_elf
+from taostream.deepstream_configs.nvinfer import deepstream_major
 from taostream.plugins.library import LIBRARY_ENV, LIBRARY_NAME, build_command, find_built_library
 
 BUNDLE_PATH = f"lib/{LIBRARY_NAME}"
@@ -49,8 +51,6 @@ def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugi
     """One-line TaostreamError unless ``path`` is a plugin library for ``platform``'s machine that
     exports getCreators and holds every op of ``ops`` (and, with ``deepstream_major``, whose compiled-in
     parsers have that DeepStream's detection layout)."""
-    from taostream.deepstream_configs.bundle.jetson_library import PLATFORM_MACHINES, library_machine
-
     check_input_file(path, option, f"the built {LIBRARY_NAME}: `{build_command(deepstream_major)}` puts it in "
                      f"build/plugins/")
     machine = library_machine(path)  # ElfError (a TaostreamError) for a non-ELF file
@@ -66,8 +66,6 @@ def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugi
         raise TaostreamError(f"{option} {path}: provides no {', '.join(missing)}, which the model keeps; "
                              f"rebuild {LIBRARY_NAME} from this taostream (`{build_command(deepstream_major)}`)")
     if deepstream_major is not None:
-        from taostream.deepstream_configs.elf_symbols import abi_mismatch
-
         mismatch = abi_mismatch(path, deepstream_major)
         if mismatch:
             raise TaostreamError(f"{option} {mismatch}")
@@ -76,8 +74,6 @@ def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugi
 def find_plugins_library(request, ops, warnings: list[str]) -> Path | None:
     """--plugins-library (checked; errors stop the bundle), else $TAOSTREAM_PLUGINS_LIBRARY or the
     checkout's build when it fits the platform (a warning when it does not), else None."""
-    from taostream.deepstream_configs.nvinfer import deepstream_major
-
     major = deepstream_major(request.deepstream)
     if request.plugins_library is not None:
         check_plugins_library(Path(request.plugins_library), request.platform, ops, deepstream_major=major)
@@ -108,8 +104,6 @@ def missing_library_text(platform: str, deepstream_major: int | None = None) -> 
 
 def plugins_manifest_entry(root: Path, ops, source: Path | None, deepstream_major: int | None = None) -> dict:
     """manifest.json "plugins": whose library runs the kept plugin nodes, which ops, and where it is."""
-    from taostream.deepstream_configs.bundle.jetson_library import library_machine
-
     library = root / BUNDLE_PATH
     return {"library": "taostream", "path": BUNDLE_PATH, "shipped": library.is_file(),
             "machine": library_machine(library) if library.is_file() else None,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from taostream.deepstream_configs.check.plugins_library import check_bundle_plugins
 from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
 from taostream.deepstream_configs.bundle.deploy import COMPOSE, K8S_REPOSITORY, K8S_TRITON, README, x86_tensorrt
 from taostream.deepstream_configs.versions import (
@@ -31,8 +32,6 @@ _PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
 
 def check_deployment(folder: Path, manifest: dict, report: CheckReport) -> None:
     """Findings where the bundle's deployment files or Triton configs disagree with its manifest."""
-    from taostream.deepstream_configs.check.plugins_library import check_bundle_plugins
-
     check_bundle_plugins(folder, manifest, report)
     check_triton_configs(folder, manifest, report)
     try:

@@ -10,6 +10,7 @@ from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
     library_machine_finding, nearest, read_model_facts,
 )
+from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import UTF8_BOM, deepstream_label_lines, read_label_text, read_labels_file
@@ -421,8 +422,6 @@ def _library_plugin_ops(checker: _Checker, values: dict) -> frozenset[str]:
     library = values.get("custom-lib-path")
     if library is None or not checker.resolve(str(library)).is_file():
         return frozenset()
-    from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
-
     return frozenset(library_plugin_ops(checker.resolve(str(library))))
 
 

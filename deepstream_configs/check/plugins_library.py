@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import onnx
+
 from taostream.converter.errors import TaostreamError
+from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
+from taostream.deepstream_configs.nvinfer import deepstream_major
 from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
 from taostream.plugins.library import LIBRARY_NAME, build_command, library_ops_of
 
@@ -18,8 +22,6 @@ NVINFER_CONFIG = "deepstream/config_infer_primary.txt"
 
 
 def _model_ops(folder: Path) -> set[str]:
-    import onnx
-
     model = folder / "model.onnx"
     if not model.is_file():
         return set()  # reported by the file checks
@@ -47,8 +49,6 @@ def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> N
     entry = manifest.get("plugins")
     if not isinstance(entry, dict) or entry.get("library") != "taostream":
         return
-    from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
-    from taostream.deepstream_configs.nvinfer import deepstream_major
 
     relative = str(entry.get("path") or f"lib/{LIBRARY_NAME}")
     try:
