@@ -244,3 +244,34 @@ def test_a_library_for_the_other_machine_is_refused(samples, plugins_library, tm
     assert _bundle(samples, tmp_path / "b", "--platform", "jetson", "--plugins-library", str(plugins_library)) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "built for x86_64, but a jetson bundle needs aarch64" in error
+
+
+def _with_pixel_batched_nms(folder: Path, out: Path) -> Path:
+    """The YOLOv4 sample with its BatchedNMS set to isNormalized=0, caffeSemantics=0 (pixel boxes, exact
+    intersection with +1 areas): the case no standard-op rewrite reproduces."""
+    model = _decoded(folder)
+    node = next(n for n in model.graph.node if n.op_type in LIBRARY_OPS)
+    others = [a for a in node.attribute if a.name not in ("isNormalized", "caffeSemantics")]
+    del node.attribute[:]
+    node.attribute.extend([*others, onnx.helper.make_attribute("isNormalized", 0),
+                           onnx.helper.make_attribute("caffeSemantics", 0)])  # caffeSemantics defaults to 1
+    onnx.save(model, out)
+    return out
+
+
+def test_bundle_routes_the_refused_rewrite_to_the_library(samples, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TAOSTREAM_PLUGINS_LIBRARY", str(tmp_path / "not built" / LIBRARY))
+    model = _with_pixel_batched_nms(samples["yolo_v4"], tmp_path / "yolo_pixels.onnx")
+    spec = samples["yolo_v4"] / "spec.txt"
+    command = ["bundle", str(model), "--network", "yolo_v4", "--spec", str(spec)]
+    assert main([*command, "-o", str(tmp_path / "refused")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "caffeSemantics" in error and "--plugins taostream" in error
+    assert not (tmp_path / "refused").exists()
+    out = tmp_path / "kept"
+    assert main([*command, "-o", str(out), "--plugins", "taostream"]) == 0
+    capsys.readouterr()
+    kept = [n for n in onnx.load(out / "model.onnx").graph.node if n.op_type in LIBRARY_OPS]
+    assert len(kept) == 1 and {a.name: a.i for a in kept[0].attribute if a.name in ("isNormalized", "caffeSemantics")} \
+        == {"isNormalized": 0, "caffeSemantics": 0}
+    assert json.loads((out / "manifest.json").read_text())["plugins"]["ops"] == [kept[0].op_type]

@@ -16,6 +16,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
 from taostream.deepstream_configs.nvinfer import deepstream_major
 from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
+from taostream.deepstream_configs.ini import read_ini
 from taostream.plugins.library import LIBRARY_NAME, build_command, library_ops_of
 
 NVINFER_CONFIG = "deepstream/config_infer_primary.txt"
@@ -32,17 +33,16 @@ def _model_ops(folder: Path) -> set[str]:
     return set(library_ops_of(node.op_type for node in proto.graph.node))
 
 
-def _custom_lib_path(config: Path) -> str | None:
+def _custom_lib_path(config: Path) -> tuple[str, int] | None:
+    """(custom-lib-path, its line) of the nvinfer config's [property] group; None when it has none."""
     if not config.is_file():
         return None
-    in_property = False
-    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
-        text = line.strip()
-        if text.startswith("["):
-            in_property = text == "[property]"
-        elif in_property and text.split("=", 1)[0].strip() == "custom-lib-path" and "=" in text:
-            return text.split("=", 1)[1].strip()
-    return None
+    try:
+        group = read_ini(config).group("property")
+    except TaostreamError:  # an unreadable config is reported by the config checks
+        return None
+    entry = group.entry("custom-lib-path") if group is not None else None
+    return (entry.value.strip(), entry.line) if entry is not None else None
 
 
 def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> None:
@@ -59,8 +59,8 @@ def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> N
     ops = sorted(set(entry.get("ops") or ()) | _model_ops(folder))
     kept = ", ".join(ops) or "its plugins"
 
-    def error(path: Path, message: str, key: str | None = None) -> None:
-        report.findings.append(Finding(ERROR, path, None, None, key, message))
+    def error(path: Path, message: str, line: int | None = None, key: str | None = None) -> None:
+        report.findings.append(Finding(ERROR, path, line, "property" if key else None, key, message))
 
     if not library.is_file():
         error(library, f"missing: model.onnx keeps {kept} for it (--plugins taostream) and nvinfer's custom-lib-path "
@@ -74,6 +74,6 @@ def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> N
             error(library, str(exc))
     config = folder / NVINFER_CONFIG
     named = _custom_lib_path(config)
-    if named is not None and (config.parent / named).resolve() != library.resolve():
-        error(config, f"names {named}, but model.onnx keeps {kept} for ../{relative}, which also holds the "
-              f"parsers: set custom-lib-path=../{relative}", key="custom-lib-path")
+    if named is not None and (config.parent / named[0]).resolve() != library.resolve():
+        error(config, f"{named[0]}, but model.onnx keeps {kept} for ../{relative}, which also holds the "
+              f"parsers: set custom-lib-path=../{relative}", line=named[1], key="custom-lib-path")
