@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,7 +27,7 @@ from taostream.converter.engine.onnx_ops import unparsable_ops
 from taostream.converter.errors import UnsupportedOpError
 from taostream.converter.modernize.apply import modernize
 from taostream.converter.samples.write import write_sample
-from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
+from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops, tensorrt_mismatch
 from taostream.plugins.library import LIBRARY_OPS
 from taostream.plugins.reference import run_with_plugin_references
 
@@ -197,6 +198,11 @@ def _tensorrt_include() -> Path | None:
     return None
 
 
+def _header_major(include: Path) -> int:
+    text = (include / "NvInferVersion.h").read_text()
+    return int(re.search(r"#define (?:NV_TENSORRT|TRT)_MAJOR(?:_ENTERPRISE)? +(\d+)", text).group(1))
+
+
 @pytest.fixture(scope="module")
 def plugins_library(tmp_path_factory):
     include = _tensorrt_include()
@@ -216,15 +222,22 @@ def plugins_library(tmp_path_factory):
 def test_bundle_ships_the_library_and_check_passes(samples, plugins_library, tmp_path, capsys):
     out = tmp_path / "bundle"
     assert _bundle(samples, out, "--plugins-library", str(plugins_library)) == 0
-    capsys.readouterr()
+    warned = capsys.readouterr().err
+    # the library says which TensorRT headers built it; DeepStream 9.2 runs TensorRT 10.16 on x86, which
+    # ships the kept plugin itself: a library of another major is shipped with a warning (only its parsers serve)
+    major = _header_major(_tensorrt_include())
+    mismatch = f"was built against TensorRT {major} headers, but DeepStream 9.2 on x86 runs TensorRT 10.16"
+    assert (mismatch in warned) == (major != 10)
     shipped = out / "lib" / LIBRARY
     assert shipped.read_bytes() == plugins_library.read_bytes()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["plugins"] == {**manifest["plugins"], "path": f"lib/{LIBRARY}", "shipped": True,
-                                   "machine": "x86_64", "ops": ["BatchedNMSDynamic_TRT"]}
+                                   "machine": "x86_64", "ops": ["BatchedNMSDynamic_TRT"], "tensorrt_major": major}
     assert any(entry["path"] == f"lib/{LIBRARY}" for entry in manifest["files"])
     assert _property(out / "deepstream" / "config_infer_primary.txt", "custom-lib-path") == f"../lib/{LIBRARY}"
-    assert main(["check", str(out)]) == 0, capsys.readouterr().out
+    assert main(["check", str(out)]) == 0
+    checked = capsys.readouterr().out
+    assert (f"lib/{LIBRARY}: warning: " in checked and mismatch in checked) == (major != 10), checked
     # what check's nvinfer rule reads: the library registers every op it provides, so a TensorRT 11 parser
     # with it loaded takes model.onnx; without it (or with the parser library) the kept plugin is unparsable
     assert library_plugin_ops(shipped) == LIBRARY_OPS
@@ -232,6 +245,10 @@ def test_bundle_ships_the_library_and_check_passes(samples, plugins_library, tmp
     assert [p.op for p in unparsable_ops(modern, "11.1")] == ["BatchedNMSDynamic_TRT"]
     assert unparsable_ops(modern, "11.1", provided=library_plugin_ops(shipped)) == []
     assert library_plugin_ops(out / "lib" / "libnvds_infercustomparser_taostream.so") == set()
+    # on a TensorRT that removed the plugins (11 on), a library of another major would leave them unregistered
+    assert tensorrt_mismatch(shipped, f"{major}.0", "here") is None
+    fatal, why = tensorrt_mismatch(shipped, f"{major + 1}.0", "a newer DeepStream")
+    assert fatal and f"rebuild it against TensorRT {major + 1}" in why
     # the same bundle pointed back at the parser library is an error: nothing registers the kept plugin
     config = out / "deepstream" / "config_infer_primary.txt"
     config.write_text(config.read_text().replace(f"../lib/{LIBRARY}", "../lib/libnvds_infercustomparser_taostream.so"))

@@ -48,7 +48,7 @@ from taostream.deepstream_configs.labels import LabelSources, Labels, labels_for
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_VERSION
 from taostream.deepstream_configs.bundle.plugins_library import (
     BUNDLE_PATH, README_NAME as PLUGINS_README, check_plugins_library, find_plugins_library, missing_library_text,
-    plugins_manifest_entry)
+    plugins_manifest_entry, tensorrt_mismatch)
 from taostream.plugins.library import build_command, library_ops_of
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
@@ -627,6 +627,12 @@ def _write_plugins_library(plan: _Plan, request: BundleRequest, root: Path) -> P
         return None
     library = find_plugins_library(request, plan.library_ops, plan.warnings)
     if library is not None:
+        route = plan.routes[request.platform]
+        mismatch = tensorrt_mismatch(library, route.tensorrt, f"DeepStream {request.deepstream} on {request.platform}")
+        if mismatch is not None and mismatch[0]:
+            raise TaostreamError(mismatch[1])
+        if mismatch is not None:
+            plan.warnings.append(mismatch[1])
         atomic_write_bytes(root / BUNDLE_PATH, library.read_bytes(), mode=0o755)
         return library
     major = deepstream_major(request.deepstream)

@@ -12,6 +12,7 @@ string ends with it, as tests/test_plugin_library.py reads it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
@@ -23,6 +24,8 @@ from taostream.deepstream_configs.nvinfer import deepstream_major
 from taostream.plugins.library import LIBRARY_ENV, LIBRARY_NAME, build_command, find_built_library
 
 BUNDLE_PATH = f"lib/{LIBRARY_NAME}"
+# plugins/common/pluginLibrary.cpp writes the TensorRT major of the headers it was built with into the file
+_TENSORRT_MARKER = re.compile(rb"TAOSTREAM_PLUGINS_TENSORRT major=(\d+) minor=(\d+)")
 README_NAME = "lib/README_plugins.txt"
 ENTRY_POINT = "getCreators"
 
@@ -44,6 +47,31 @@ def library_plugin_ops(path: str | os.PathLike) -> set[str]:
     except (ElfError, TaostreamError):
         return set()
     return {op for op in PLUGINS if any(s.endswith(op.encode()) for s in strings)}
+
+
+def library_tensorrt_major(path: str | os.PathLike) -> int | None:
+    """The TensorRT major whose headers built the library (its marker string); None for a library without
+    the marker (built before it existed) or an unreadable file."""
+    try:
+        found = {int(m.group(1)) for m in _TENSORRT_MARKER.finditer(Path(path).read_bytes())}
+    except OSError:
+        return None
+    return found.pop() if len(found) == 1 else None
+
+
+def tensorrt_mismatch(path: str | os.PathLike, tensorrt: str, where: str) -> tuple[bool, str] | None:
+    """(fatal, why) when the library was built against another TensorRT major than ``tensorrt`` (what
+    ``where`` runs): it then registers nothing there. Fatal when that TensorRT removed a plugin the
+    library is for (11 and later); a warning on 10, whose own plugin library still serves them."""
+    built, runs = library_tensorrt_major(path), int(str(tensorrt).split(".")[0])
+    if built is None or built == runs:
+        return None
+    why = (f"{path} was built against TensorRT {built} headers, but {where} runs TensorRT {tensorrt}: it registers "
+           "no plugin there (TensorRT's registry differs between majors)")
+    if runs >= 11:
+        return True, f"{why}; rebuild it against TensorRT {runs} (`{build_command()}` in that container)"
+    return False, (f"{why}; TensorRT {runs} ships the kept plugins itself, so only the parsers of the library "
+                   f"serve there: build it in the container of the TensorRT it runs with")
 
 
 def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugins-library",
@@ -108,4 +136,5 @@ def plugins_manifest_entry(root: Path, ops, source: Path | None, deepstream_majo
     return {"library": "taostream", "path": BUNDLE_PATH, "shipped": library.is_file(),
             "machine": library_machine(library) if library.is_file() else None,
             "ops": sorted(ops), "from": source.name if source is not None else None,
+            "tensorrt_major": library_tensorrt_major(library) if library.is_file() else None,
             "build": build_command(deepstream_major)}

@@ -13,9 +13,9 @@ from pathlib import Path
 import onnx
 
 from taostream.converter.errors import TaostreamError
-from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library
+from taostream.deepstream_configs.bundle.plugins_library import check_plugins_library, tensorrt_mismatch
 from taostream.deepstream_configs.nvinfer import deepstream_major
-from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
+from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
 from taostream.deepstream_configs.ini import read_ini
 from taostream.plugins.library import LIBRARY_NAME, build_command, library_ops_of
 
@@ -45,6 +45,19 @@ def _custom_lib_path(config: Path) -> tuple[str, int] | None:
     return (entry.value.strip(), entry.line) if entry is not None else None
 
 
+def _check_tensorrt(folder: Path, manifest: dict, library: Path, report: CheckReport) -> None:
+    """The library's TensorRT major against the TensorRT the bundle's configured target runs."""
+    platform = manifest.get("platform")
+    target = next((t for t in manifest.get("targets") or () if isinstance(t, dict) and t.get("platform") == platform
+                   and t.get("tensorrt")), None)
+    if target is None:
+        return
+    mismatch = tensorrt_mismatch(library, str(target["tensorrt"]),
+                                 f"DeepStream {manifest.get('deepstream')} on {platform}")
+    if mismatch is not None:
+        report.findings.append(Finding(ERROR if mismatch[0] else WARNING, library, None, None, None, mismatch[1]))
+
+
 def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> None:
     entry = manifest.get("plugins")
     if not isinstance(entry, dict) or entry.get("library") != "taostream":
@@ -72,6 +85,7 @@ def check_bundle_plugins(folder: Path, manifest: dict, report: CheckReport) -> N
                                   deepstream_major=major)
         except TaostreamError as exc:
             error(library, str(exc))
+        _check_tensorrt(folder, manifest, library, report)
     config = folder / NVINFER_CONFIG
     named = _custom_lib_path(config)
     if named is not None and (config.parent / named[0]).resolve() != library.resolve():

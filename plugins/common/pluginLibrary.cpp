@@ -193,6 +193,14 @@ const LoadTimeRegistration gLoadTimeRegistration;  // last in this file: after e
 }  // namespace trt
 }  // namespace taostream
 
+// The TensorRT major the library was built against, readable in the file without loading it (taostream's
+// bundle and check compare it with the TensorRT a DeepStream release runs; plugins/library.py).
+#define TAOSTREAM_PLUGINS_STR2(x) #x
+#define TAOSTREAM_PLUGINS_STR(x) TAOSTREAM_PLUGINS_STR2(x)
+extern "C" __attribute__((used, visibility("hidden"))) const char* const taostream_plugins_tensorrt =
+    "TAOSTREAM_PLUGINS_TENSORRT major=" TAOSTREAM_PLUGINS_STR(NV_TENSORRT_MAJOR) " minor="
+    TAOSTREAM_PLUGINS_STR(NV_TENSORRT_MINOR);
+
 namespace tt = taostream::trt;
 
 // IPluginRegistry::loadLibrary's entry points (TensorRT 10+). The returned array lives as long as the
