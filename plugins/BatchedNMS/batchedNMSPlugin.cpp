@@ -69,15 +69,6 @@ public:
         return 0;
     }
 
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
-                    void const* const* inputs, void* const* outputs, void*, cudaStream_t stream) noexcept override {
-        try {
-            return run(inputDesc, inputs, outputs, stream);
-        } catch (std::exception const& e) {
-            log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
-            return -1;
-        }
-    }
 
 protected:
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -98,7 +89,7 @@ private:
     int32_t locClasses() const { return mFields.integer("shareLocation") ? 1 : mFields.integer("numClasses"); }
 
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                cudaStream_t stream) {
+                void* /*workspace*/, cudaStream_t stream) override {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
         const int32_t numClasses = mFields.integer("numClasses");
@@ -147,10 +138,7 @@ nvinfer1::IPluginV3* makeBatchedNms(char const* name, FieldValues const& fields,
     } else if (keepTopK > topK) {
         problem = "keepTopK (" + std::to_string(keepTopK) + ") must be <= topK (" + std::to_string(topK) + ")";
     }
-    if (!problem.empty()) {
-        log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
-        return nullptr;
-    }
+    if (!problem.empty()) return refuse(name, problem);
     return new BatchedNmsPlugin(name, fields, ns);
 }
 

@@ -53,15 +53,6 @@ public:
         return 0;
     }
 
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
-                    void const* const* inputs, void* const* outputs, void*, cudaStream_t stream) noexcept override {
-        try {
-            return run(inputDesc, inputs, outputs, stream);
-        } catch (std::exception const& e) {
-            log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
-            return -1;
-        }
-    }
 
 protected:
     // rois [N, R, 4]; P2..P6 [N, C, H_l, W_l].
@@ -77,7 +68,7 @@ protected:
 
 private:
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                cudaStream_t stream) {
+                void* /*workspace*/, cudaStream_t stream) override {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
         const int32_t rois = static_cast<int32_t>(inputDesc[0].dims.d[1]);
@@ -113,10 +104,7 @@ nvinfer1::IPluginV3* makeCropAndResize(char const* name, FieldValues const& fiel
     } else if (fields.integer("image_size", 1) <= 0 || fields.integer("image_size", 2) <= 0) {
         problem = "image_size must be C, H, W with positive H and W";
     }
-    if (!problem.empty()) {
-        log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
-        return nullptr;
-    }
+    if (!problem.empty()) return refuse(name, problem);
     return new CropAndResizePlugin(name, fields, ns);
 }
 

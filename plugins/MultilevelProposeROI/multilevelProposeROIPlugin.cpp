@@ -57,15 +57,6 @@ public:
         return 0;
     }
 
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
-                    void const* const* inputs, void* const* outputs, void*, cudaStream_t stream) noexcept override {
-        try {
-            return run(inputDesc, inputs, outputs, stream);
-        } catch (std::exception const& e) {
-            log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
-            return -1;
-        }
-    }
 
 protected:
     // Input 2l: delta P(l+2) [N, A_l, 4, 1]; input 2l+1: score P(l+2) [N, A_l, 1, 1]; A_l from image_size.
@@ -89,7 +80,7 @@ private:
     int32_t width() const { return mFields.integer("image_size", 2); }
 
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                cudaStream_t stream) {
+                void* /*workspace*/, cudaStream_t stream) override {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
         const int32_t keep = mFields.integer("keep_topk");
@@ -131,10 +122,7 @@ nvinfer1::IPluginV3* makeProposeRoi(char const* name, FieldValues const& fields,
     } else if (fields.real("fg_threshold") < 0 || fields.real("iou_threshold") < 0) {
         problem = "fg_threshold and iou_threshold must be >= 0";
     }
-    if (!problem.empty()) {
-        log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
-        return nullptr;
-    }
+    if (!problem.empty()) return refuse(name, problem);
     return new ProposeRoiPlugin(name, fields, ns);
 }
 

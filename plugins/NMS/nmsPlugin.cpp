@@ -78,16 +78,6 @@ public:
         return static_cast<size_t>(bytes) + 256;
     }
 
-    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
-                    void const* const* inputs, void* const* outputs, void* workspace,
-                    cudaStream_t stream) noexcept override {
-        try {
-            return run(inputDesc, inputs, outputs, workspace, stream);
-        } catch (std::exception const& e) {
-            log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
-            return -1;
-        }
-    }
 
 protected:
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -118,7 +108,7 @@ private:
     int32_t locClasses() const { return mFields.integer("shareLocation") ? 1 : mFields.integer("numClasses"); }
 
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* workspace, cudaStream_t stream) {
+                void* workspace, cudaStream_t stream) override {
         const auto* loc = static_cast<const float*>(inputs[mOrder[0]]);
         const auto* conf = static_cast<const float*>(inputs[mOrder[1]]);
         const auto* priors = static_cast<const float*>(inputs[mOrder[2]]);
@@ -218,10 +208,7 @@ nvinfer1::IPluginV3* makeNms(char const* name, FieldValues const& fields, char c
     } else if (seen != 7) {
         problem = "inputOrder must be a permutation of 0, 1, 2";
     }
-    if (!problem.empty()) {
-        log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
-        return nullptr;
-    }
+    if (!problem.empty()) return refuse(name, problem);
     return new NmsPlugin(name, fields, ns);
 }
 

@@ -125,6 +125,22 @@ nvinfer1::PluginFieldCollection const* FieldValues::collection() {
     return &mCollection;
 }
 
+int32_t PluginBase::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const*,
+                            void const* const* inputs, void* const* outputs, void* workspace,
+                            cudaStream_t stream) noexcept {
+    try {
+        return run(inputDesc, inputs, outputs, workspace, stream);
+    } catch (std::exception const& e) {
+        log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + e.what());
+        return -1;
+    }
+}
+
+nvinfer1::IPluginV3* refuse(char const* name, std::string const& problem) {
+    log(nvinfer1::ILogger::Severity::kERROR, std::string(name) + ": " + problem);
+    return nullptr;
+}
+
 int64_t volume(nvinfer1::Dims const& dims, int32_t from) {
     int64_t v = 1;
     for (int32_t i = from; i < dims.nbDims; ++i) v *= dims.d[i];

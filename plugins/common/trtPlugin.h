@@ -85,8 +85,16 @@ public:
                           int32_t nbOutputs) noexcept override;
     nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* context) noexcept override;
     nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override;
+    // Runs the plugin's `run`; what it throws is logged and returned as -1 (enqueue must not throw).
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+                    void const* const* inputs, void* const* outputs, void* workspace,
+                    cudaStream_t stream) noexcept override;
 
 protected:
+    // The plugin's work on `stream`: 0, or -1 with the reason logged.
+    virtual int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                        void* const* outputs, void* workspace, cudaStream_t stream) = 0;
+
     // Inputs checked for what the host code needs (their counts and sizes against the fields): a
     // message naming the tensor, or empty. Called by configurePlugin and onShapeChange.
     virtual std::string checkInputs(nvinfer1::Dims const* inputs, int32_t nbInputs) const = 0;
@@ -110,6 +118,9 @@ protected:
 };
 
 int64_t volume(nvinfer1::Dims const& dims, int32_t from = 0);
+
+// A creator's factory refusing its fields: logs "<name>: <problem>" and returns nullptr.
+nvinfer1::IPluginV3* refuse(char const* name, std::string const& problem);
 
 // A creator for one plugin name and version; `make` validates the fields (logging why not) and
 // returns the plugin, or nullptr.
