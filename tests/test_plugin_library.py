@@ -65,6 +65,7 @@ EXPECTED_FIELDS = {
     "GenerateDetection_TRT": [["num_classes", 5, 1], ["keep_topk", 5, 1], ["score_threshold", 1, 1],
                               ["iou_threshold", 1, 1], ["image_size", 5, 3]],
     "MultilevelCropAndResize_TRT": [["pooled_size", 5, 1], ["image_size", 5, 3]],
+    "SpecialSlice_TRT": [],
 }
 PLUGINS = list(EXPECTED_FIELDS)
 FLOAT, INT32 = 0, 3  # nvinfer1::DataType
@@ -171,6 +172,7 @@ def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
         "MultilevelProposeROI_TRT": ([[1, 1000, 4]], [FLOAT]),
         "GenerateDetection_TRT": ([[1, 100, 6]], [FLOAT]),
         "MultilevelCropAndResize_TRT": ([[1, 1000, 256, 7, 7]], [FLOAT]),
+        "SpecialSlice_TRT": ([[1, 100, 4]], [FLOAT]),
     }
     for plugin, (shapes, types) in expected.items():
         result = _case(report, plugin)
@@ -190,12 +192,15 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
     assert not _case(report, "NMS_TRT", 3)["created"]          # keepTopK 9 > topK 8
     assert not _case(report, "NMS_TRT", 4)["created"]          # inputOrder of 2 values
     assert _case(report, "MultilevelProposeROI_TRT", 1)["configure"] == -1  # P2 scores 3 short
+    assert _case(report, "SpecialSlice_TRT", 1)["configure"] == -1  # rows of 5 values
     log = "\n".join(report["log"])
     for message in ("conf has 33 values per image, expected numPriors (10) x numClasses (3)",
                     "required field 'topK' is missing", "keepTopK (9) must be <= topK (8)",
                     "field 'inputOrder' has 2 values, expected 3",
                     "level P2 has 209661 scores and 838656 delta values per image; image_size 832x1344 gives "
-                    "209664 anchors"):
+                    "209664 anchors",
+                    "SpecialSlice_TRT: detections must be [N, K, 6] (y1, x1, y2, x2, class, score per row), "
+                    "got a last dimension of 5"):
         assert message in log
 
 

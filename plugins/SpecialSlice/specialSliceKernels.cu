@@ -1,5 +1,5 @@
 // SpecialSlice_TRT's CUDA kernel on the index maths shared with the host implementation
-// (plugins/common/copyIndex.h): one thread per box value. The IPluginV3 plugin is not written yet.
+// (plugins/common/copyIndex.h): one thread per box value. specialSlicePlugin.cpp launches it.
 #include <cstdint>
 
 #include "../common/copyIndex.h"

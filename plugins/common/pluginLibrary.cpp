@@ -182,7 +182,8 @@ std::vector<PluginCreator*> const& allCreators() {
     static const std::vector<PluginCreator*> creators = {
         nmsCreator(),       nmsDynamicCreator(),        batchedNmsCreator(),
         batchedNmsDynamicCreator(), multilevelProposeRoiCreator(), generateDetectionCreator(),
-        multilevelCropAndResizeCreator()};
+        multilevelCropAndResizeCreator(),
+        specialSliceCreator()};
     return creators;
 }
 

@@ -158,6 +158,7 @@ PluginCreator* batchedNmsDynamicCreator();
 PluginCreator* multilevelProposeRoiCreator();
 PluginCreator* generateDetectionCreator();
 PluginCreator* multilevelCropAndResizeCreator();
+PluginCreator* specialSliceCreator();
 
 }  // namespace trt
 }  // namespace taostream

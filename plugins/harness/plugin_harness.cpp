@@ -30,6 +30,7 @@
 #include "MultilevelCropAndResize/multilevelCropAndResizeHost.h"
 #include "MultilevelProposeROI/multilevelProposeROIHost.h"
 #include "NMS/nmsHost.h"
+#include "SpecialSlice/specialSliceHost.h"
 
 using namespace nvinfer1;
 
@@ -377,6 +378,8 @@ std::vector<Case> cases() {
         {"GenerateDetection_TRT", detection, {{1, 1000, 8, 1, 1}, {1, 1000, 2, 1, 1}, {1, 1000, 4}}},
         {"MultilevelCropAndResize_TRT", crop,
          {{1, 1000, 4}, {1, 256, 208, 336}, {1, 256, 104, 168}, {1, 256, 52, 84}, {1, 256, 26, 42}, {1, 256, 13, 21}}},
+        {"SpecialSlice_TRT", {}, {{1, 100, 6}}},
+        {"SpecialSlice_TRT", {}, {{1, 100, 5}}},  // not GenerateDetection's rows
     };
 }
 
@@ -539,6 +542,15 @@ std::vector<EnqueueCase> enqueueCases() {
         taostream_multilevel_crop_and_resize(1, 40, 8, 7, 256, 256, c.data[0].data(), features, heights, widths,
                                              out.data());
         c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
+    {  // SpecialSlice: GenerateDetection's [2, 30, 6] rows, padding rows included
+        EnqueueCase c{"SpecialSlice_TRT", {}, {{2, 30, 6}}, {}, {}};
+        c.data.resize(1);
+        fill(c, 0, -10.0f, 300.0f);
+        std::vector<float> boxes(2 * 30 * 4);
+        taostream_special_slice(2 * 30, c.data[0].data(), boxes.data());
+        c.expected = {bytesOf(boxes)};
         cases.push_back(c);
     }
     return cases;
