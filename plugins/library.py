@@ -18,7 +18,7 @@ LIBRARY_ENV = "TAOSTREAM_PLUGINS_LIBRARY"  # a built copy, used before the check
 LIBRARY_OPS = frozenset({
     "NMS_TRT", "NMSDynamic_TRT", "BatchedNMS_TRT", "BatchedNMSDynamic_TRT",
     "MultilevelProposeROI_TRT", "GenerateDetection_TRT", "MultilevelCropAndResize_TRT",
-    "SpecialSlice_TRT",
+    "SpecialSlice_TRT", "Proposal", "ProposalDynamic",
 })
 PLUGIN_CHOICES = ("tensorrt", "taostream")
 # The TensorRT majors the library can serve (IPluginV3 exists from TensorRT 10 on).

@@ -55,6 +55,10 @@ NMS_FIELDS = [["shareLocation", 5, 1], ["varianceEncodedInTarget", 5, 1], ["back
 BATCHED_NMS_FIELDS = [["shareLocation", 5, 1], ["backgroundLabelId", 5, 1], ["numClasses", 5, 1], ["topK", 5, 1],
                       ["keepTopK", 5, 1], ["scoreThreshold", 1, 1], ["iouThreshold", 1, 1], ["isNormalized", 5, 1],
                       ["clipBoxes", 5, 1], ["scoreBits", 5, 1], ["caffeSemantics", 5, 1]]
+# plugin/proposalPlugin declares anchor_sizes and anchor_ratios with length 1; they take any number of values
+PROPOSAL_FIELDS = [["input_height", 5, 1], ["input_width", 5, 1], ["rpn_stride", 5, 1], ["roi_min_size", 1, 1],
+                   ["nms_iou_threshold", 1, 1], ["pre_nms_top_n", 5, 1], ["post_nms_top_n", 5, 1],
+                   ["anchor_sizes", 1, 1], ["anchor_ratios", 1, 1]]
 EXPECTED_FIELDS = {
     "NMS_TRT": NMS_FIELDS,
     "NMSDynamic_TRT": NMS_FIELDS,
@@ -66,6 +70,8 @@ EXPECTED_FIELDS = {
                               ["iou_threshold", 1, 1], ["image_size", 5, 3]],
     "MultilevelCropAndResize_TRT": [["pooled_size", 5, 1], ["image_size", 5, 3]],
     "SpecialSlice_TRT": [],
+    "Proposal": PROPOSAL_FIELDS,
+    "ProposalDynamic": PROPOSAL_FIELDS,
 }
 PLUGINS = list(EXPECTED_FIELDS)
 FLOAT, INT32 = 0, 3  # nvinfer1::DataType
@@ -173,6 +179,8 @@ def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
         "GenerateDetection_TRT": ([[1, 100, 6]], [FLOAT]),
         "MultilevelCropAndResize_TRT": ([[1, 1000, 256, 7, 7]], [FLOAT]),
         "SpecialSlice_TRT": ([[1, 100, 4]], [FLOAT]),
+        "Proposal": ([[2, 300, 4, 1]], [FLOAT]),  # FasterRCNN 384x1248, post_nms_top_n 300
+        "ProposalDynamic": ([[2, 300, 4, 1]], [FLOAT]),
     }
     for plugin, (shapes, types) in expected.items():
         result = _case(report, plugin)
@@ -193,6 +201,9 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
     assert not _case(report, "NMS_TRT", 4)["created"]          # inputOrder of 2 values
     assert _case(report, "MultilevelProposeROI_TRT", 1)["configure"] == -1  # P2 scores 3 short
     assert _case(report, "SpecialSlice_TRT", 1)["configure"] == -1  # rows of 5 values
+    assert _case(report, "Proposal", 1)["configure"] == -1  # deltas of 8 anchors for 3 x 3
+    assert not _case(report, "Proposal", 2)["created"]      # rpn_stride missing
+    assert not _case(report, "Proposal", 3)["created"]      # an anchor ratio of 0
     log = "\n".join(report["log"])
     for message in ("conf has 33 values per image, expected numPriors (10) x numClasses (3)",
                     "required field 'topK' is missing", "keepTopK (9) must be <= topK (8)",
@@ -200,7 +211,9 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
                     "level P2 has 209661 scores and 838656 delta values per image; image_size 832x1344 gives "
                     "209664 anchors",
                     "SpecialSlice_TRT: detections must be [N, K, 6] (y1, x1, y2, x2, class, score per row), "
-                    "got a last dimension of 5"):
+                    "got a last dimension of 5",
+                    "Proposal: deltas have 32 channels, expected 4 x 9", "Proposal: required field 'rpn_stride' is missing",
+                    "Proposal: anchor_ratios must hold positive values"):
         assert message in log
 
 

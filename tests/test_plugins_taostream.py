@@ -3,7 +3,8 @@ which removed NMS and BatchedNMS), bundle ships the library and points nvinfer, 
 at it, and check knows whether it is there and fits.
 
 The samples (`taostream sample`) are the real inputs: SSD (BatchTilePlugin + NMSDynamic_TRT), YOLOv4
-(BatchedNMSDynamic_TRT) and MaskRCNN (its three plugins). The library itself is built only where the
+(BatchedNMSDynamic_TRT), MaskRCNN (its three plugins) and FasterRCNN (ProposalDynamic, CropAndResizeDynamic,
+NMSDynamic_TRT). The library itself is built only where the
 TensorRT headers and nvcc are (TAOSTREAM_TENSORRT_ROOT, as tests/test_plugin_library.py); without them
 (CI) those tests skip and say why, and the bundle is written without it.
 """
@@ -40,7 +41,7 @@ NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if os.access("/usr/lo
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     root = tmp_path_factory.mktemp("samples")
-    return {net: (write_sample(net, root / net), root / net)[1] for net in ("ssd", "yolo_v4", "mask_rcnn")}
+    return {net: (write_sample(net, root / net), root / net)[1] for net in ("ssd", "yolo_v4", "mask_rcnn", "faster_rcnn")}
 
 
 def _decoded(folder: Path) -> onnx.ModelProto:
@@ -71,6 +72,7 @@ def _feeds(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     ("ssd", ["NMSDynamic_TRT"], ["BatchTilePlugin_TRT", "BatchTilePlugin_TRT"]),
     ("yolo_v4", ["BatchedNMSDynamic_TRT"], []),
     ("mask_rcnn", ["GenerateDetection_TRT", "MultilevelCropAndResize_TRT", "MultilevelProposeROI_TRT"], None),
+    ("faster_rcnn", ["NMSDynamic_TRT", "ProposalDynamic"], None),
 ])
 def test_modernize_keeps_exactly_the_library_ops_and_the_graph_computes_the_same(
         samples, tmp_path, capsys, network, kept, replaced):

@@ -2,8 +2,8 @@
 // (plugins/common/proposalMath.h): the anchor decode with the kernel's clip and the roi_min_size score,
 // one thread per (anchor, cell), and the suppression bitmask of the +1 pixel greedy NMS over the sorted
 // candidates (bit j % 64 of word (i, j / 64) set when iouPlusOne(i, j) > the threshold, j > i). Built
-// with --fmad=false so each operation rounds as on the host. The sort, the greedy walk over the mask
-// and the IPluginV3 plugin are not written yet.
+// with --fmad=false so each operation rounds as on the host. The sort and the greedy walk over the mask
+// are not written yet; the IPluginV3 plugin (proposalPlugin.cpp) is host-staged and calls none of these.
 #include <cstdint>
 
 #include "../common/proposalMath.h"

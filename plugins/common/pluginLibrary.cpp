@@ -183,7 +183,7 @@ std::vector<PluginCreator*> const& allCreators() {
         nmsCreator(),       nmsDynamicCreator(),        batchedNmsCreator(),
         batchedNmsDynamicCreator(), multilevelProposeRoiCreator(), generateDetectionCreator(),
         multilevelCropAndResizeCreator(),
-        specialSliceCreator()};
+        specialSliceCreator(), proposalCreator(), proposalDynamicCreator()};
     return creators;
 }
 

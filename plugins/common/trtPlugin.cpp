@@ -66,10 +66,12 @@ bool FieldValues::parse(nvinfer1::PluginFieldCollection const* fc, char const* p
         const int32_t i = indexOf(field.name);
         if (i < 0) continue;
         FieldSpec const& spec = (*mSpecs)[i];
-        if (field.length != spec.length || field.data == nullptr) {
+        const bool lengthFits = spec.anyLength ? field.length >= 1 : field.length == spec.length;
+        if (!lengthFits || field.data == nullptr) {
             log(nvinfer1::ILogger::Severity::kERROR, std::string(pluginName) + ": field '" + spec.name + "' has " +
                                                          std::to_string(field.length) + " values, expected " +
-                                                         std::to_string(spec.length));
+                                                         (spec.anyLength ? std::string("at least 1")
+                                                                         : std::to_string(spec.length)));
             return false;
         }
         std::vector<int32_t> integers;
@@ -112,13 +114,19 @@ float FieldValues::real(char const* name, int32_t index) const {
     return mReals.at(i).at(index);
 }
 
+int32_t FieldValues::count(char const* name) const {
+    const int32_t i = indexOf(name);
+    return static_cast<int32_t>((*mSpecs).at(i).type == PluginFieldType::kINT32 ? mIntegers.at(i).size()
+                                                                                : mReals.at(i).size());
+}
+
 nvinfer1::PluginFieldCollection const* FieldValues::collection() {
     mFields.clear();
     for (size_t i = 0; i < mSpecs->size(); ++i) {
         FieldSpec const& spec = (*mSpecs)[i];
         void const* data = spec.type == PluginFieldType::kINT32 ? static_cast<void const*>(mIntegers[i].data())
                                                                  : static_cast<void const*>(mReals[i].data());
-        mFields.emplace_back(spec.name, data, spec.type, spec.length);
+        mFields.emplace_back(spec.name, data, spec.type, count(spec.name));
     }
     mCollection.nbFields = static_cast<int32_t>(mFields.size());
     mCollection.fields = mFields.data();

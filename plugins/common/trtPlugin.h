@@ -26,6 +26,9 @@ struct FieldSpec {
     int32_t length;
     bool required;
     std::vector<double> defaults;  // `length` values; used when an optional field is absent
+    // Any number of values (at least one), as Proposal's anchor_sizes and anchor_ratios; `length` is then
+    // only what getFieldNames declares (TensorRT OSS declares 1).
+    bool anyLength{false};
 };
 
 // The values of a plugin's fields, in the order of its specs.
@@ -43,6 +46,7 @@ public:
 
     int32_t integer(char const* name, int32_t index = 0) const;
     float real(char const* name, int32_t index = 0) const;
+    int32_t count(char const* name) const;  // how many values the field holds
     // The fields with their values, for getFieldsToSerialize (valid until this object changes).
     nvinfer1::PluginFieldCollection const* collection();
 
@@ -159,6 +163,8 @@ PluginCreator* multilevelProposeRoiCreator();
 PluginCreator* generateDetectionCreator();
 PluginCreator* multilevelCropAndResizeCreator();
 PluginCreator* specialSliceCreator();
+PluginCreator* proposalCreator();
+PluginCreator* proposalDynamicCreator();
 
 }  // namespace trt
 }  // namespace taostream

@@ -30,6 +30,7 @@
 #include "MultilevelCropAndResize/multilevelCropAndResizeHost.h"
 #include "MultilevelProposeROI/multilevelProposeROIHost.h"
 #include "NMS/nmsHost.h"
+#include "Proposal/proposalHost.h"
 #include "SpecialSlice/specialSliceHost.h"
 
 using namespace nvinfer1;
@@ -359,6 +360,15 @@ std::vector<Case> cases() {
                                     reals("score_threshold", {0.6f}), reals("iou_threshold", {0.5f}),
                                     ints("image_size", {3, 832, 1344})};
     std::vector<Field> crop = {ints("pooled_size", {7}), ints("image_size", {3, 832, 1344})};
+    std::vector<Field> proposal = {ints("input_height", {384}),       ints("input_width", {1248}),
+                                   ints("rpn_stride", {16}),          reals("roi_min_size", {1.0f}),
+                                   reals("nms_iou_threshold", {0.7f}), ints("pre_nms_top_n", {6000}),
+                                   ints("post_nms_top_n", {300}),     reals("anchor_sizes", {64.0f, 128.0f, 256.0f}),
+                                   reals("anchor_ratios", {1.0f, 0.5f, 2.0f})};
+    std::vector<Field> proposalNoStride = proposal;
+    proposalNoStride.erase(proposalNoStride.begin() + 2);
+    std::vector<Field> proposalZeroRatio = proposal;
+    proposalZeroRatio[8] = reals("anchor_ratios", {1.0f, 0.0f, 2.0f});
     std::vector<Field> nmsNoTopK = {ints("numClasses", {3}), ints("keepTopK", {5})};
     std::vector<Field> nmsKeepAboveTopK = nms;
     nmsKeepAboveTopK[2] = ints("keepTopK", {9});
@@ -380,6 +390,12 @@ std::vector<Case> cases() {
          {{1, 1000, 4}, {1, 256, 208, 336}, {1, 256, 104, 168}, {1, 256, 52, 84}, {1, 256, 26, 42}, {1, 256, 13, 21}}},
         {"SpecialSlice_TRT", {}, {{1, 100, 6}}},
         {"SpecialSlice_TRT", {}, {{1, 100, 5}}},  // not GenerateDetection's rows
+        // TAO FasterRCNN at 384x1248: 3 sizes x 3 ratios on a 24x78 grid
+        {"Proposal", proposal, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
+        {"ProposalDynamic", proposal, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
+        {"Proposal", proposal, {{2, 9, 24, 78}, {2, 32, 24, 78}}},  // deltas of 8 anchors
+        {"Proposal", proposalNoStride, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
+        {"Proposal", proposalZeroRatio, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
     };
 }
 
@@ -543,6 +559,27 @@ std::vector<EnqueueCase> enqueueCases() {
                                              out.data());
         c.expected = {bytesOf(out)};
         cases.push_back(c);
+    }
+    {  // Proposal / ProposalDynamic: 2 images at 64x96, stride 16 (4x6 grid), 2 sizes x 3 ratios
+        for (char const* name : {"Proposal", "ProposalDynamic"}) {
+            EnqueueCase c{name,
+                          {ints("input_height", {64}), ints("input_width", {96}), ints("rpn_stride", {16}),
+                           reals("roi_min_size", {1.0f}), reals("nms_iou_threshold", {0.7f}),
+                           ints("pre_nms_top_n", {100}), ints("post_nms_top_n", {20}),
+                           reals("anchor_sizes", {16.0f, 32.0f}), reals("anchor_ratios", {0.5f, 1.0f, 2.0f})},
+                          {{2, 6, 4, 6}, {2, 24, 4, 6}},
+                          {},
+                          {}};
+            c.data.resize(2);
+            fill(c, 0, 0.0f, 1.0f);
+            fill(c, 1, -0.3f, 0.3f);
+            const float sizes[] = {16.0f, 32.0f}, ratios[] = {0.5f, 1.0f, 2.0f};
+            std::vector<float> rois(2 * 20 * 4);
+            taostream_proposal(2, 6, 4, 6, 64, 96, 16, 1.0f, 0.7f, 100, 20, 2, sizes, 3, ratios, c.data[0].data(),
+                               c.data[1].data(), rois.data());
+            c.expected = {bytesOf(rois)};
+            cases.push_back(c);
+        }
     }
     {  // SpecialSlice: GenerateDetection's [2, 30, 6] rows, padding rows included
         EnqueueCase c{"SpecialSlice_TRT", {}, {{2, 30, 6}}, {}, {}};
