@@ -213,6 +213,30 @@ def test_fresh_calibration_of_lpdnet_us_finds_its_cache_scales_and_fails_the_sam
     assert not report.passed and totals["worst_score_delta"] > 0.2, report.lines()
 
 
+def test_entropy_calibration_of_lpdnet_us_keeps_its_relu6_ranges_and_clips_its_residual_inputs(fixtures_dir, tmp_path):
+    """`--calibration-method entropy` is TensorRT's EntropyCalibration2 (|x| histograms from 0, zero bin
+    set aside): on the eight plate scenes the ReLU6 outputs keep amax 6 (onnxruntime's own entropy,
+    used before, clipped them all to 0.38-3.8 but two), a few slightly lower; the four batch-norm outputs
+    read by a residual Add are clipped well below their maximum (minmax 8-22), which still loses every
+    plate (docs/int8.md)."""
+    model = "lpd_usa_detectnet_v2_pruned.etlt"
+    key = LPD_MODELS[model][0]
+    write_photo_plate_scenes(tmp_path / "calibration", model, CALIBRATION_PHOTOS, seed=0)
+    (tmp_path / "labels.txt").write_text("lpd\n")
+    result = run_cli("bundle", fixtures_dir / "models" / model, "--network", "lpdnet", "--labels", tmp_path / "labels.txt",
+                     "--precision", "int8", "--calibrate-images", tmp_path / "calibration", "--key", key,
+                     "-o", tmp_path / "bundle")
+    assert result.returncode == 0, result.stderr
+
+    amax = {name: scale * 127 for name, scale in _activation_scales(tmp_path / "bundle" / "model.onnx").items()}
+    relu6 = {name: value for name, value in amax.items() if name.endswith("/Relu6")}
+    assert len(relu6) == 17, sorted(amax)
+    assert sum(abs(value - 6.0) < 1e-3 for value in relu6.values()) >= 13, relu6
+    assert all(3.0 <= value <= 6.0 + 1e-3 for value in relu6.values()), relu6
+    residual = {name: value for name, value in amax.items() if name.endswith("_bn_2/batchnorm/add_1")}
+    assert len(residual) == 4 and all(value < 6.0 for value in residual.values()), residual
+
+
 def test_a_worse_int8_graph_of_the_real_lpdnet_still_fails_verify(fixtures_dir, tmp_path, lpd_inputs):
     """Borderline cells do not hide real INT8 error: the same model and cache with weights quantized per
     tensor (one scale per kernel, docs/int8.md) moves the plates' coverage far more and fails."""

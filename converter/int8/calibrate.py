@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 
 from taostream.converter.int8.calib_cache import CalibrationCache, header_for, write_calibration_cache
+from taostream.converter.int8.entropy import entropy_amax
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.preprocess import preprocess_batch
 from taostream.converter.int8.qdq import QdqReport, insert_qdq_from_cache
@@ -25,9 +26,11 @@ from taostream.converter.registry import get_network
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 METHODS = ("entropy", "minmax", "percentile")
-# Entropy with TensorRT's EntropyCalibration2 histogram (2048 bins folded to 128 int8 levels), symmetric.
+# Entropy is TensorRT's EntropyCalibration2: onnxruntime's percentile calibrator collects the 2048-bin
+# histograms of |x| (from 0 to max|x|, as TensorRT does), converter/int8/entropy.py picks the threshold.
+# onnxruntime's own entropy (signed histograms) clips ReLU6 outputs far below TensorRT's (docs/int8.md).
 CALIBRATOR_OPTIONS = {
-    "entropy": {"symmetric": True, "num_bins": 2048, "num_quantized_bins": 128},
+    "entropy": {"symmetric": True, "num_bins": 2048, "percentile": 100.0},
     "minmax": {"symmetric": True},
     "percentile": {"symmetric": True, "num_bins": 2048, "percentile": 99.999},
 }
@@ -84,7 +87,7 @@ def _create_calibrator(model_path: str, method: str, workdir: str):
 
     if method not in METHODS:
         raise CalibrationError(f"calibration method {method!r}: use one of {', '.join(METHODS)}")
-    kind = {"entropy": CalibrationMethod.Entropy, "minmax": CalibrationMethod.MinMax,
+    kind = {"entropy": CalibrationMethod.Percentile, "minmax": CalibrationMethod.MinMax,
             "percentile": CalibrationMethod.Percentile}[method]
     return create_calibrator(
         model_path, None, augmented_model_path=os.path.join(workdir, "augmented.onnx"),
@@ -112,9 +115,18 @@ def calibrate_images(model, network, image_dir, batches: int, batch_size: int, *
             feeds = {input_name: preprocess_batch(chunk, network, dims, **(preprocess_options or {}))}
             with contextlib.redirect_stdout(io.StringIO()):  # onnxruntime prints its progress
                 calibrator.collect_data(_OneBatch(feeds))
+        if method == "entropy":
+            return {name: _entropy_scale(histogram) for name, histogram in calibrator.collector.histogram_dict.items()}
         with contextlib.redirect_stdout(io.StringIO()):
             ranges = calibrator.compute_data()
     return {name: _scale(data.range_value) for name, data in ranges.items()}
+
+
+def _entropy_scale(histogram) -> float:
+    """TensorRT's EntropyCalibration2 scale from onnxruntime's |x| histogram (counts, edges, min, max)."""
+    counts, edges, low, high = histogram[:4]
+    amax = min(entropy_amax(counts, edges), max(abs(float(low)), abs(float(high))))
+    return amax / 127.0
 
 
 def _scale(range_value) -> float:
