@@ -13,7 +13,7 @@ emulation of an FP16 engine.
 
 Run: python benchmarks/int8_lpd_recalibration.py [--shared ../shared] [--methods minmax percentile entropy]
      [--calibration-passes 1] [--keep DIR]
-Entropy calibration takes minutes on a CPU (about 8 minutes for 8 images on a loaded 2-core host).
+Entropy calibration (TensorRT's EntropyCalibration2) takes about 30 s for 8 images on a loaded 2-core host.
 """
 
 from __future__ import annotations
