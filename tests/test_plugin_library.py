@@ -72,6 +72,10 @@ EXPECTED_FIELDS = {
     "SpecialSlice_TRT": [],
     "Proposal": PROPOSAL_FIELDS,
     "ProposalDynamic": PROPOSAL_FIELDS,
+    "BatchTilePlugin_TRT": [],
+    "CropAndResize": [["crop_width", 5, 1], ["crop_height", 5, 1]],
+    "CropAndResizeDynamic": [["crop_width", 5, 1], ["crop_height", 5, 1]],
+    "ResizeNearest_TRT": [["scale", 1, 1]],
 }
 PLUGINS = list(EXPECTED_FIELDS)
 FLOAT, INT32 = 0, 3  # nvinfer1::DataType
@@ -181,6 +185,12 @@ def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
         "SpecialSlice_TRT": ([[1, 100, 4]], [FLOAT]),
         "Proposal": ([[2, 300, 4, 1]], [FLOAT]),  # FasterRCNN 384x1248, post_nms_top_n 300
         "ProposalDynamic": ([[2, 300, 4, 1]], [FLOAT]),
+        # SSD's priors tiled for a batch of 2; FasterRCNN's 300 rois on a 1024-channel 24x78 map;
+        # YOLOv3's x2 upsampling of 13x21
+        "BatchTilePlugin_TRT": ([[2, 2, 40, 1]], [FLOAT]),
+        "CropAndResize": ([[1, 300, 1024, 7, 7]], [FLOAT]),
+        "CropAndResizeDynamic": ([[1, 300, 1024, 7, 7]], [FLOAT]),
+        "ResizeNearest_TRT": ([[1, 256, 26, 42]], [FLOAT]),
     }
     for plugin, (shapes, types) in expected.items():
         result = _case(report, plugin)
@@ -204,6 +214,11 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
     assert _case(report, "Proposal", 1)["configure"] == -1  # deltas of 8 anchors for 3 x 3
     assert not _case(report, "Proposal", 2)["created"]      # rpn_stride missing
     assert not _case(report, "Proposal", 3)["created"]      # an anchor ratio of 0
+    assert _case(report, "CropAndResize", 1)["configure"] == -1   # rois of batch 2 for a map of batch 1
+    assert not _case(report, "CropAndResize", 2)["created"]     # crop_height missing
+    assert not _case(report, "ResizeNearest_TRT", 1)["created"]  # scale 0
+    # int(float32(5) * 1.5) = 7, int(float32(7) * 1.5) = 10, as resize_nearest_reference sizes them
+    assert _case(report, "ResizeNearest_TRT", 2)["output_shapes"] == [[2, 3, 7, 10]]
     log = "\n".join(report["log"])
     for message in ("conf has 33 values per image, expected numPriors (10) x numClasses (3)",
                     "required field 'topK' is missing", "keepTopK (9) must be <= topK (8)",
@@ -213,7 +228,10 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
                     "SpecialSlice_TRT: detections must be [N, K, 6] (y1, x1, y2, x2, class, score per row), "
                     "got a last dimension of 5",
                     "Proposal: deltas have 32 channels, expected 4 x 9", "Proposal: required field 'rpn_stride' is missing",
-                    "Proposal: anchor_ratios must hold positive values"):
+                    "Proposal: anchor_ratios must hold positive values",
+                    "the feature map (batch 1) and rois (batch 2) disagree on the batch size",
+                    "CropAndResize: required field 'crop_height' is missing",
+                    "ResizeNearest_TRT: scale must be a positive number"):
         assert message in log
 
 
@@ -246,8 +264,11 @@ def test_xavier_with_cuda_13_is_refused_with_what_to_do(tmp_path):
 
 def test_every_enqueue_equals_the_host_implementation_on_a_gpu(built):
     # Needs a CUDA device (no TensorRT): each plugin's enqueue on generated inputs (NMS with its decode
-    # and sigmoid kernels, the others host-staged), outputs compared byte for byte with the host code
+    # and sigmoid kernels; BatchTile, CropAndResize and ResizeNearest whole-op kernels; the others
+    # host-staged), outputs compared byte for byte with the host code
     report = _harness(built, "--enqueue")
     if report["enqueue"] is None:
         pytest.skip("no CUDA device: enqueue runs only on a GPU")
-    assert report["enqueue"] == {name: "equal" for name in PLUGINS}
+    # BatchTile, CropAndResize(Dynamic) and ResizeNearest launch their whole-op kernels on the stream;
+    # ResizeNearest twice (scale 2 and 1.5)
+    assert report["enqueue"] == {name: "equal" for name in [*PLUGINS, "ResizeNearest_TRT #2"]}

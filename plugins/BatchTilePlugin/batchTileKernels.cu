@@ -1,7 +1,9 @@
 // BatchTilePlugin_TRT's CUDA kernel on the index maths shared with the host implementation
 // (plugins/common/copyIndex.h): every output byte from its byte of the source's first item, 4 bytes
-// at a time where the item size allows. The IPluginV3 plugin is not written yet.
+// at a time where the item size allows. The IPluginV3 plugin (batchTilePlugin.cpp) launches it.
 #include <cstdint>
+
+#include "batchTileKernels.h"
 
 #include "../common/copyIndex.h"
 

@@ -1,7 +1,10 @@
 // CropAndResize(Dynamic)'s CUDA kernel on the maths shared with the host implementation
 // (plugins/common/cropAndResizeMath.h): one thread per output value, the whole op. Built with
-// --fmad=false so each operation rounds as on the host. The IPluginV3 plugin is not written yet.
+// --fmad=false so each operation rounds as on the host. The IPluginV3 plugin (cropAndResizePlugin.cpp)
+// launches it.
 #include <cstdint>
+
+#include "cropAndResizeKernels.h"
 
 #include "../common/cropAndResizeMath.h"
 

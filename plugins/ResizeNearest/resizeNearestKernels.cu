@@ -1,7 +1,10 @@
 // ResizeNearest_TRT's CUDA kernel on the index maths shared with the host implementation
 // (plugins/common/copyIndex.h): one thread per output element, its source row and column by the same
-// float32 division as on the host (built with --fmad=false). The IPluginV3 plugin is not written yet.
+// float32 division as on the host (built with --fmad=false). The IPluginV3 plugin
+// (resizeNearestPlugin.cpp) launches it.
 #include <cstdint>
+
+#include "resizeNearestKernels.h"
 
 #include "../common/copyIndex.h"
 

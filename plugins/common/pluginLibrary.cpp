@@ -183,7 +183,8 @@ std::vector<PluginCreator*> const& allCreators() {
         nmsCreator(),       nmsDynamicCreator(),        batchedNmsCreator(),
         batchedNmsDynamicCreator(), multilevelProposeRoiCreator(), generateDetectionCreator(),
         multilevelCropAndResizeCreator(),
-        specialSliceCreator(), proposalCreator(), proposalDynamicCreator()};
+        specialSliceCreator(), proposalCreator(), proposalDynamicCreator(),
+        batchTileCreator(), cropAndResizeCreator(), cropAndResizeDynamicCreator(), resizeNearestCreator()};
     return creators;
 }
 

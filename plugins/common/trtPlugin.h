@@ -165,6 +165,10 @@ PluginCreator* multilevelCropAndResizeCreator();
 PluginCreator* specialSliceCreator();
 PluginCreator* proposalCreator();
 PluginCreator* proposalDynamicCreator();
+PluginCreator* batchTileCreator();
+PluginCreator* cropAndResizeCreator();
+PluginCreator* cropAndResizeDynamicCreator();
+PluginCreator* resizeNearestCreator();
 
 }  // namespace trt
 }  // namespace taostream

@@ -25,13 +25,16 @@
 #include <NvInferVersion.h>
 #include <cuda_runtime_api.h>
 
+#include "BatchTilePlugin/batchTileHost.h"
 #include "BatchedNMS/batchedNMSHost.h"
+#include "CropAndResize/cropAndResizeHost.h"
 #include "GenerateDetection/generateDetectionHost.h"
 #include "MultilevelCropAndResize/multilevelCropAndResizeHost.h"
 #include "MultilevelProposeROI/multilevelProposeROIHost.h"
 #include "NMS/nmsHost.h"
 #include "Proposal/proposalHost.h"
 #include "SpecialSlice/specialSliceHost.h"
+#include "ResizeNearest/resizeNearestHost.h"
 
 using namespace nvinfer1;
 
@@ -374,6 +377,11 @@ std::vector<Case> cases() {
     nmsKeepAboveTopK[2] = ints("keepTopK", {9});
     std::vector<Field> nmsBadLength = nms;
     nmsBadLength.push_back(ints("inputOrder", {0, 1}));
+    // FasterRCNN at TAO's size: 300 rois on a 1024-channel 24x78 map, 7x7 crops
+    std::vector<Field> cropResize = {ints("crop_width", {7}), ints("crop_height", {7})};
+    std::vector<Field> cropNoHeight = {ints("crop_width", {7})};
+    std::vector<Field> resize = {reals("scale", {2.0f})};
+    std::vector<Field> resizeZero = {reals("scale", {0.0f})};
     return {
         {"NMS_TRT", nms, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
         {"NMSDynamic_TRT", nms, {{2, 40, 1, 1}, {1, 2, 40, 1}, {2, 30, 1, 1}}},
@@ -396,6 +404,14 @@ std::vector<Case> cases() {
         {"Proposal", proposal, {{2, 9, 24, 78}, {2, 32, 24, 78}}},  // deltas of 8 anchors
         {"Proposal", proposalNoStride, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
         {"Proposal", proposalZeroRatio, {{2, 9, 24, 78}, {2, 36, 24, 78}}},
+        {"BatchTilePlugin_TRT", {}, {{2, 3, 300, 300}, {1, 2, 40, 1}}},  // SSD's priors for a batch of 2
+        {"CropAndResize", cropResize, {{1, 1024, 24, 78}, {1, 300, 4, 1}}},
+        {"CropAndResizeDynamic", cropResize, {{1, 1024, 24, 78}, {1, 300, 4, 1}}},
+        {"ResizeNearest_TRT", resize, {{1, 256, 13, 21}}},  // YOLOv3's upsampling
+        {"CropAndResize", cropResize, {{1, 1024, 24, 78}, {2, 300, 4, 1}}},  // rois of another batch size
+        {"CropAndResize", cropNoHeight, {{1, 1024, 24, 78}, {1, 300, 4, 1}}},
+        {"ResizeNearest_TRT", resizeZero, {{1, 256, 13, 21}}},
+        {"ResizeNearest_TRT", {reals("scale", {1.5f})}, {{2, 3, 5, 7}}},
     };
 }
 
@@ -590,6 +606,42 @@ std::vector<EnqueueCase> enqueueCases() {
         c.expected = {bytesOf(boxes)};
         cases.push_back(c);
     }
+    {  // BatchTile: SSD-like priors [1, 2, 40, 1] repeated for a batch of 3
+        EnqueueCase c{"BatchTilePlugin_TRT", {}, {{3, 3, 8, 8}, {1, 2, 40, 1}}, {}, {}};
+        c.data.resize(2);
+        fill(c, 0, -1.0f, 1.0f);
+        fill(c, 1, 0.0f, 1.0f);
+        std::vector<float> out(3 * 2 * 40);
+        taostream_batch_tile(3, 2 * 40 * 4, c.data[1].data(), out.data());
+        c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
+    for (char const* name : {"CropAndResize", "CropAndResizeDynamic"}) {
+        // 2 images, 6 channels on 12x20, 30 rois (some outside, some ending on the edge), 5x3 crops
+        EnqueueCase c{name, {ints("crop_width", {3}), ints("crop_height", {5})}, {{2, 6, 12, 20}, {2, 30, 4, 1}}, {}, {}};
+        c.data.resize(2);
+        fill(c, 0, -1.0f, 1.0f);
+        for (int i = 0; i < 2 * 30; ++i) {
+            const float y = rng.uniform(-0.2f, 0.9f), x = rng.uniform(-0.2f, 0.9f);
+            c.data[1].insert(c.data[1].end(), {y, x, i % 5 == 0 ? 1.0f : y + rng.uniform(0.0f, 0.5f),
+                                               i % 7 == 0 ? 1.0f : x + rng.uniform(0.0f, 0.5f)});
+        }
+        std::vector<float> out(2 * 30 * 6 * 5 * 3);
+        taostream_crop_and_resize(2, 6, 12, 20, 30, 5, 3, c.data[0].data(), c.data[1].data(), out.data());
+        c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
+    for (float scale : {2.0f, 1.5f}) {  // 2 images, 4 channels, 13x21
+        EnqueueCase c{"ResizeNearest_TRT", {reals("scale", {scale})}, {{2, 4, 13, 21}}, {}, {}};
+        c.data.resize(1);
+        fill(c, 0, -1.0f, 1.0f);
+        const int64_t outH = taostream_resize_nearest_output_size(13, scale);
+        const int64_t outW = taostream_resize_nearest_output_size(21, scale);
+        std::vector<float> out(2 * 4 * outH * outW);
+        taostream_resize_nearest(8, 13, 21, scale, 4, c.data[0].data(), out.data());
+        c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
     return cases;
 }
 
@@ -762,9 +814,11 @@ int main(int argc, char** argv) {
             cudaStream_t stream;
             cudaStreamCreate(&stream);
             std::vector<std::string> verdicts;
+            std::map<std::string, int> seen;  // a plugin's second case is "<name> #2"
             for (EnqueueCase const& c : enqueueCases()) {
                 auto found = byName.find(c.plugin);
-                verdicts.push_back(quoted(c.plugin) + ": " +
+                const int n = ++seen[c.plugin];
+                verdicts.push_back(quoted(n == 1 ? c.plugin : c.plugin + " #" + std::to_string(n)) + ": " +
                                    quoted(found == byName.end() ? "no creator" : runEnqueue(found->second, c, stream)));
             }
             cudaStreamDestroy(stream);
