@@ -19,6 +19,7 @@ LIBRARY_OPS = frozenset({
     "NMS_TRT", "NMSDynamic_TRT", "BatchedNMS_TRT", "BatchedNMSDynamic_TRT",
     "MultilevelProposeROI_TRT", "GenerateDetection_TRT", "MultilevelCropAndResize_TRT",
     "SpecialSlice_TRT", "Proposal", "ProposalDynamic",
+    "BatchTilePlugin_TRT", "CropAndResize", "CropAndResizeDynamic", "ResizeNearest_TRT",
 })
 PLUGIN_CHOICES = ("tensorrt", "taostream")
 # The TensorRT majors the library can serve (IPluginV3 exists from TensorRT 10 on).

@@ -2,7 +2,7 @@
 which removed NMS and BatchedNMS), bundle ships the library and points nvinfer, Triton and the manifest
 at it, and check knows whether it is there and fits.
 
-The samples (`taostream sample`) are the real inputs: SSD (BatchTilePlugin + NMSDynamic_TRT), YOLOv4
+The samples (`taostream sample`) are the real inputs: SSD (BatchTilePlugin_TRT + NMSDynamic_TRT), YOLOv4
 (BatchedNMSDynamic_TRT), MaskRCNN (its three plugins) and FasterRCNN (ProposalDynamic, CropAndResizeDynamic,
 NMSDynamic_TRT). The library itself is built only where the
 TensorRT headers and nvcc are (TAOSTREAM_TENSORRT_ROOT, as tests/test_plugin_library.py); without them
@@ -69,10 +69,11 @@ def _feeds(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("network, kept, replaced", [
-    ("ssd", ["NMSDynamic_TRT"], ["BatchTilePlugin_TRT", "BatchTilePlugin_TRT"]),
+    ("ssd", ["BatchTilePlugin_TRT", "NMSDynamic_TRT"], []),  # both priors BatchTiles kept too
     ("yolo_v4", ["BatchedNMSDynamic_TRT"], []),
-    ("mask_rcnn", ["GenerateDetection_TRT", "MultilevelCropAndResize_TRT", "MultilevelProposeROI_TRT"], None),
-    ("faster_rcnn", ["NMSDynamic_TRT", "ProposalDynamic"], None),
+    ("mask_rcnn", ["GenerateDetection_TRT", "MultilevelCropAndResize_TRT", "MultilevelProposeROI_TRT",
+                   "ResizeNearest_TRT"], None),
+    ("faster_rcnn", ["CropAndResizeDynamic", "NMSDynamic_TRT", "ProposalDynamic"], None),
 ])
 def test_modernize_keeps_exactly_the_library_ops_and_the_graph_computes_the_same(
         samples, tmp_path, capsys, network, kept, replaced):
