@@ -3,8 +3,9 @@ build puts it, and the command that builds it: read by `modernize --plugins taos
 `bundle --plugins taostream` and by `check`.
 
 The op list is the creators plugins/common/pluginLibrary.cpp registers (TensorRT OSS names, version
-"1"; tests/test_plugin_library.py reads them back from a built library). EfficientNMS_TRT is not
-among them: TensorRT 10 and 11 still ship it.
+"1"; tests/test_plugin_library.py reads them back from a built library). EfficientNMS_TRT is among
+them although TensorRT 10 and 11 still ship it (deprecated): where TensorRT's own creator is registered
+it stays in charge (the library registers no duplicate), and the library's serves where it is not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ LIBRARY_OPS = frozenset({
     "MultilevelProposeROI_TRT", "GenerateDetection_TRT", "MultilevelCropAndResize_TRT",
     "SpecialSlice_TRT", "Proposal", "ProposalDynamic",
     "BatchTilePlugin_TRT", "CropAndResize", "CropAndResizeDynamic", "ResizeNearest_TRT",
+    "EfficientNMS_TRT",
 })
 PLUGIN_CHOICES = ("tensorrt", "taostream")
 # The TensorRT majors the library can serve (IPluginV3 exists from TensorRT 10 on).

@@ -76,6 +76,9 @@ EXPECTED_FIELDS = {
     "CropAndResize": [["crop_width", 5, 1], ["crop_height", 5, 1]],
     "CropAndResizeDynamic": [["crop_width", 5, 1], ["crop_height", 5, 1]],
     "ResizeNearest_TRT": [["scale", 1, 1]],
+    "EfficientNMS_TRT": [["score_threshold", 1, 1], ["iou_threshold", 1, 1], ["max_output_boxes", 5, 1],
+                         ["background_class", 5, 1], ["score_activation", 5, 1], ["class_agnostic", 5, 1],
+                         ["box_coding", 5, 1]],
 }
 PLUGINS = list(EXPECTED_FIELDS)
 FLOAT, INT32 = 0, 3  # nvinfer1::DataType
@@ -191,6 +194,8 @@ def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
         "CropAndResize": ([[1, 300, 1024, 7, 7]], [FLOAT]),
         "CropAndResizeDynamic": ([[1, 300, 1024, 7, 7]], [FLOAT]),
         "ResizeNearest_TRT": ([[1, 256, 26, 42]], [FLOAT]),
+        # EfficientDet-D0: num_detections, detection_boxes, detection_scores, detection_classes
+        "EfficientNMS_TRT": ([[1, 1], [1, 100, 4], [1, 100], [1, 100]], [INT32, FLOAT, FLOAT, INT32]),
     }
     for plugin, (shapes, types) in expected.items():
         result = _case(report, plugin)
@@ -219,6 +224,11 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
     assert not _case(report, "ResizeNearest_TRT", 1)["created"]  # scale 0
     # int(float32(5) * 1.5) = 7, int(float32(7) * 1.5) = 10, as resize_nearest_reference sizes them
     assert _case(report, "ResizeNearest_TRT", 2)["output_shapes"] == [[2, 3, 7, 10]]
+    assert _case(report, "EfficientNMS_TRT", 1)["configure"] == -1  # 49000 anchors for 49104 boxes
+    assert not _case(report, "EfficientNMS_TRT", 2)["created"]      # box_coding 2
+    # no fields at all: TensorRT OSS's defaults (max_output_boxes 100), per-class boxes [N, B, C, 4]
+    defaults = _case(report, "EfficientNMS_TRT", 3)
+    assert defaults["configure"] == 0 and defaults["output_shapes"] == [[2, 1], [2, 100, 4], [2, 100], [2, 100]]
     log = "\n".join(report["log"])
     for message in ("conf has 33 values per image, expected numPriors (10) x numClasses (3)",
                     "required field 'topK' is missing", "keepTopK (9) must be <= topK (8)",
@@ -231,7 +241,9 @@ def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
                     "Proposal: anchor_ratios must hold positive values",
                     "the feature map (batch 1) and rois (batch 2) disagree on the batch size",
                     "CropAndResize: required field 'crop_height' is missing",
-                    "ResizeNearest_TRT: scale must be a positive number"):
+                    "ResizeNearest_TRT: scale must be a positive number",
+                    "EfficientNMS_TRT: anchors must be [1 or N, B, 4] with B = 49104",
+                    "EfficientNMS_TRT: box_coding 2 is not 0 (corners) or 1 (centre-size)"):
         assert message in log
 
 

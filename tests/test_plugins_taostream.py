@@ -4,7 +4,7 @@ at it, and check knows whether it is there and fits.
 
 The samples (`taostream sample`) are the real inputs: SSD (BatchTilePlugin_TRT + NMSDynamic_TRT), YOLOv4
 (BatchedNMSDynamic_TRT), MaskRCNN (its three plugins) and FasterRCNN (ProposalDynamic, CropAndResizeDynamic,
-NMSDynamic_TRT). The library itself is built only where the
+NMSDynamic_TRT) and EfficientDet (EfficientNMS_TRT). The library itself is built only where the
 TensorRT headers and nvcc are (TAOSTREAM_TENSORRT_ROOT, as tests/test_plugin_library.py); without them
 (CI) those tests skip and say why, and the bundle is written without it.
 """
@@ -41,7 +41,7 @@ NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if os.access("/usr/lo
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     root = tmp_path_factory.mktemp("samples")
-    return {net: (write_sample(net, root / net), root / net)[1] for net in ("ssd", "yolo_v4", "mask_rcnn", "faster_rcnn")}
+    return {net: (write_sample(net, root / net), root / net)[1] for net in ("ssd", "yolo_v4", "mask_rcnn", "faster_rcnn", "efficientdet")}
 
 
 def _decoded(folder: Path) -> onnx.ModelProto:
@@ -74,6 +74,7 @@ def _feeds(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     ("mask_rcnn", ["GenerateDetection_TRT", "MultilevelCropAndResize_TRT", "MultilevelProposeROI_TRT",
                    "ResizeNearest_TRT"], None),
     ("faster_rcnn", ["CropAndResizeDynamic", "NMSDynamic_TRT", "ProposalDynamic"], None),
+    ("efficientdet", ["EfficientNMS_TRT"], []),
 ])
 def test_modernize_keeps_exactly_the_library_ops_and_the_graph_computes_the_same(
         samples, tmp_path, capsys, network, kept, replaced):

@@ -381,7 +381,7 @@ def replace_efficient_nms(graph: gs.Graph, node: gs.Node) -> None:
         raise UnsupportedOpError(
             f"EfficientNMS_TRT node '{node.name}': class_agnostic with per-class boxes has no standard-op "
             "equivalent; TensorRT 10 and 11 still ship EfficientNMS_TRT (--target-trt 10 or 11 keeps it; "
-            "libtaostream_plugins.so does not provide it)"
+            "--plugins taostream keeps it for libtaostream_plugins.so too)"
         )
     outs = detach(node)
     b = builder_for(graph, node, "efficient_nms")

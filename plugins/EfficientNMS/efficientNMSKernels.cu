@@ -3,7 +3,8 @@
 // the suppression bitmask of the greedy NMS over the sorted candidates (bit j % 64 of word (i, j / 64)
 // set when candidate i suppresses candidate j > i: same class unless class_agnostic, IoU >= the
 // threshold). Built with --fmad=false so each operation rounds as on the host. The candidate
-// selection and sort, the greedy walk over the mask and the IPluginV3 plugin are not written yet.
+// selection and sort and the greedy walk over the mask are not written yet; the IPluginV3 plugin
+// (efficientNMSPlugin.cpp) is host-staged and calls none of these.
 #include <cstdint>
 
 #include "../common/efficientNmsMath.h"

@@ -184,7 +184,8 @@ std::vector<PluginCreator*> const& allCreators() {
         batchedNmsDynamicCreator(), multilevelProposeRoiCreator(), generateDetectionCreator(),
         multilevelCropAndResizeCreator(),
         specialSliceCreator(), proposalCreator(), proposalDynamicCreator(),
-        batchTileCreator(), cropAndResizeCreator(), cropAndResizeDynamicCreator(), resizeNearestCreator()};
+        batchTileCreator(), cropAndResizeCreator(), cropAndResizeDynamicCreator(), resizeNearestCreator(),
+        efficientNmsCreator()};
     return creators;
 }
 

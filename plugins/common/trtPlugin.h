@@ -169,6 +169,7 @@ PluginCreator* batchTileCreator();
 PluginCreator* cropAndResizeCreator();
 PluginCreator* cropAndResizeDynamicCreator();
 PluginCreator* resizeNearestCreator();
+PluginCreator* efficientNmsCreator();
 
 }  // namespace trt
 }  // namespace taostream

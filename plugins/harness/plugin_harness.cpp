@@ -12,6 +12,7 @@
 // device).
 #include <dlfcn.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,7 @@
 #include "BatchTilePlugin/batchTileHost.h"
 #include "BatchedNMS/batchedNMSHost.h"
 #include "CropAndResize/cropAndResizeHost.h"
+#include "EfficientNMS/efficientNMSHost.h"
 #include "GenerateDetection/generateDetectionHost.h"
 #include "MultilevelCropAndResize/multilevelCropAndResizeHost.h"
 #include "MultilevelProposeROI/multilevelProposeROIHost.h"
@@ -372,6 +374,11 @@ std::vector<Case> cases() {
     proposalNoStride.erase(proposalNoStride.begin() + 2);
     std::vector<Field> proposalZeroRatio = proposal;
     proposalZeroRatio[8] = reals("anchor_ratios", {1.0f, 0.0f, 2.0f});
+    std::vector<Field> efficient = {reals("score_threshold", {0.4f}), reals("iou_threshold", {0.5f}),
+                                    ints("max_output_boxes", {100}), ints("background_class", {-1}),
+                                    ints("score_activation", {1}),   ints("box_coding", {1})};
+    std::vector<Field> efficientCentreSizeOfTwo = efficient;
+    efficientCentreSizeOfTwo[5] = ints("box_coding", {2});
     std::vector<Field> nmsNoTopK = {ints("numClasses", {3}), ints("keepTopK", {5})};
     std::vector<Field> nmsKeepAboveTopK = nms;
     nmsKeepAboveTopK[2] = ints("keepTopK", {9});
@@ -412,6 +419,11 @@ std::vector<Case> cases() {
         {"CropAndResize", cropNoHeight, {{1, 1024, 24, 78}, {1, 300, 4, 1}}},
         {"ResizeNearest_TRT", resizeZero, {{1, 256, 13, 21}}},
         {"ResizeNearest_TRT", {reals("scale", {1.5f})}, {{2, 3, 5, 7}}},
+        // TAO EfficientDet-D0 at 512x512: 49104 anchors, 90 classes, the fused box decoder
+        {"EfficientNMS_TRT", efficient, {{1, 49104, 4}, {1, 49104, 90}, {1, 49104, 4}}},
+        {"EfficientNMS_TRT", efficient, {{1, 49104, 4}, {1, 49104, 90}, {1, 49000, 4}}},  // anchors short
+        {"EfficientNMS_TRT", efficientCentreSizeOfTwo, {{1, 49104, 4}, {1, 49104, 90}}},
+        {"EfficientNMS_TRT", {}, {{2, 100, 3, 4}, {2, 100, 3}}},  // OSS defaults, per-class boxes
     };
 }
 
@@ -594,6 +606,39 @@ std::vector<EnqueueCase> enqueueCases() {
             taostream_proposal(2, 6, 4, 6, 64, 96, 16, 1.0f, 0.7f, 100, 20, 2, sizes, 3, ratios, c.data[0].data(),
                                c.data[1].data(), rois.data());
             c.expected = {bytesOf(rois)};
+            cases.push_back(c);
+        }
+    }
+    {  // EfficientNMS: 2 images, 80 boxes, 3 classes; corners, then the fused decoder with per-image
+       // anchors, sigmoid and class_agnostic
+        for (int variant = 0; variant < 2; ++variant) {
+            const bool fused = variant == 1;
+            EnqueueCase c{"EfficientNMS_TRT",
+                          {reals("score_threshold", {0.3f}), reals("iou_threshold", {0.5f}),
+                           ints("max_output_boxes", {15}), ints("background_class", {fused ? 0 : -1}),
+                           ints("score_activation", {fused ? 1 : 0}), ints("class_agnostic", {fused ? 1 : 0}),
+                           ints("box_coding", {fused ? 1 : 0})},
+                          {{2, 80, 4}, {2, 80, 3}},
+                          {},
+                          {}};
+            c.data.resize(fused ? 3 : 2);
+            if (fused) {
+                c.inputs.push_back({2, 80, 4});
+                fill(c, 0, -0.2f, 0.2f);  // centre-size deltas
+                pixelBoxes(rng, c.data[2], 80, 256);
+            } else {
+                pixelBoxes(rng, c.data[0], 80, 256);
+            }
+            fill(c, 1, fused ? -3.0f : 0.0f, fused ? 3.0f : 1.0f);
+            // the plugin's sortThreshold(): the logit in double, rounded, under score_activation
+            const float threshold = fused ? static_cast<float>(std::log(static_cast<double>(0.3f / (1.0f - 0.3f)))) : 0.3f;
+            std::vector<int32_t> num(2), classes(2 * 15);
+            std::vector<float> boxes(2 * 15 * 4), scores(2 * 15);
+            taostream_efficient_nms(2, 80, 3, 1, fused ? 2 : 0, fused ? 1 : 0, fused ? 0 : -1, fused, fused, threshold,
+                                    0.5f, 15, 5000, c.data[0].data(), c.data[1].data(),
+                                    fused ? c.data[2].data() : nullptr, num.data(), boxes.data(), scores.data(),
+                                    classes.data());
+            c.expected = {bytesOf(num), bytesOf(boxes), bytesOf(scores), bytesOf(classes)};
             cases.push_back(c);
         }
     }
