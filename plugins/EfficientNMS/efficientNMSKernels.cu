@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "../common/efficientNmsMath.h"
+#include "../common/suppressionMask.cuh"
 
 namespace ef = taostream::efficient;
 
@@ -25,18 +26,14 @@ __global__ void efficientDecodeKernel(int64_t anchors, int boxClasses, int boxCo
 __global__ void efficientSuppressionMaskKernel(int count, const float* __restrict__ corners,
                                                const int* __restrict__ classes, int classAgnostic, float threshold,
                                                unsigned long long* __restrict__ mask) {
-    const int i = blockIdx.y;  // the earlier (kept) candidate
-    const int word = blockIdx.x;
-    const int j = word * 64 + threadIdx.x;
-    const bool suppresses = i < count && j < count && j > i && (classAgnostic || classes[i] == classes[j]) &&
-                            ef::iou(corners + 4 * static_cast<int64_t>(j), corners + 4 * static_cast<int64_t>(i)) >=
-                                threshold;
-    __shared__ unsigned long long bits;
-    if (threadIdx.x == 0) bits = 0;
-    __syncthreads();
-    if (suppresses) atomicOr(&bits, 1ull << threadIdx.x);
-    __syncthreads();
-    if (threadIdx.x == 0 && i < count) mask[static_cast<int64_t>(i) * ((count + 63) / 64) + word] = bits;
+    // i is the earlier (kept) candidate; IoU in the plugin's argument order (j's box first)
+    taostream::suppressionMaskWord(
+        count,
+        [=](int i, int j) {
+            return (classAgnostic || classes[i] == classes[j]) &&
+                   ef::iou(corners + 4 * static_cast<int64_t>(j), corners + 4 * static_cast<int64_t>(i)) >= threshold;
+        },
+        mask);
 }
 
 }  // namespace

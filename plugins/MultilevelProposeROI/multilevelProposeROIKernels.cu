@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "../common/maskRCNNMath.h"
+#include "../common/suppressionMask.cuh"
 
 namespace mr = taostream::mrcnn;
 
@@ -24,16 +25,8 @@ __global__ void decodeSelectedKernel(int level, int height, int width, int64_t c
 
 __global__ void suppressionMaskKernel(int count, const mr::Box* __restrict__ boxes, float threshold,
                                       unsigned long long* __restrict__ mask) {
-    const int i = blockIdx.y;
-    const int word = blockIdx.x;
-    const int j = word * 64 + threadIdx.x;
-    const bool suppresses = i < count && j < count && j > i && mr::boxIou(boxes[i], boxes[j]) > threshold;
-    __shared__ unsigned long long bits;
-    if (threadIdx.x == 0) bits = 0;
-    __syncthreads();
-    if (suppresses) atomicOr(&bits, 1ull << threadIdx.x);
-    __syncthreads();
-    if (threadIdx.x == 0 && i < count) mask[static_cast<int64_t>(i) * ((count + 63) / 64) + word] = bits;
+    taostream::suppressionMaskWord(
+        count, [=](int i, int j) { return mr::boxIou(boxes[i], boxes[j]) > threshold; }, mask);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../common/proposalMath.h"
+#include "../common/suppressionMask.cuh"
 
 namespace fr = taostream::frcnn;
 
@@ -32,16 +33,8 @@ __global__ void decodeProposalsKernel(int anchors, int height, int width, int st
 
 __global__ void plusOneSuppressionMaskKernel(int count, const fr::ProposalBox* __restrict__ boxes, float threshold,
                                              unsigned long long* __restrict__ mask) {
-    const int i = blockIdx.y;
-    const int word = blockIdx.x;
-    const int j = word * 64 + threadIdx.x;
-    const bool suppresses = i < count && j < count && j > i && fr::iouPlusOne(boxes[i], boxes[j]) > threshold;
-    __shared__ unsigned long long bits;
-    if (threadIdx.x == 0) bits = 0;
-    __syncthreads();
-    if (suppresses) atomicOr(&bits, 1ull << threadIdx.x);
-    __syncthreads();
-    if (threadIdx.x == 0 && i < count) mask[static_cast<int64_t>(i) * ((count + 63) / 64) + word] = bits;
+    taostream::suppressionMaskWord(
+        count, [=](int i, int j) { return fr::iouPlusOne(boxes[i], boxes[j]) > threshold; }, mask);
 }
 
 }  // namespace
