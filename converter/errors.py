@@ -92,6 +92,16 @@ def _boundary_line(exc: BaseException) -> str:
             "report it if the inputs are right)")
 
 
+def stale_install_line(exc: ModuleNotFoundError) -> str | None:
+    """The one line for a taostream module missing from the installed package: an editable install
+    made before the checkout gained that package (`git pull` without reinstalling). None for any other
+    missing module (an optional dependency's own message says which extra to install)."""
+    if not (exc.name or "").startswith("taostream."):
+        return None
+    return (f"this taostream install has no module {exc.name}: the checkout changed since it was installed; "
+            'reinstall it (pip install -e ".[dev,triton]" in the checkout)')
+
+
 def exit_code_of(entry_point, *args) -> int:
     """Run an entry point; a TaostreamError becomes one line on stderr (no traceback) and its exit
     code, as every taostream command reports user errors. OSError, UnicodeError and ValueError that
@@ -101,6 +111,12 @@ def exit_code_of(entry_point, *args) -> int:
     except TaostreamError as exc:
         print(f"taostream: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        line = stale_install_line(exc)
+        if line is None:
+            raise
+        print(f"taostream: error: {line}", file=sys.stderr)
+        return TaostreamError.exit_code
     except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
         logging.getLogger("taostream").info("details of the error below", exc_info=exc)
         print(f"taostream: error: {_boundary_line(exc)}", file=sys.stderr)

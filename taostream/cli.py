@@ -13,7 +13,7 @@ import logging
 import sys
 
 from taostream import __version__
-from taostream.converter.errors import exit_code_of
+from taostream.converter.errors import TaostreamError, exit_code_of, stale_install_line
 
 COMMAND_MODULES = (
     "taostream.converter.cli.model",  # decode, encode, inspect
@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("taostream: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # a command module importing a package the install lacks
+        line = stale_install_line(exc)
+        if line is None:
+            raise
+        print(f"taostream: error: {line}", file=sys.stderr)
+        return TaostreamError.exit_code
 
 
 def _run(argv: list[str] | None) -> int:

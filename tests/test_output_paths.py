@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import importlib
+
+import pytest
 
 from cli_support import assert_clean_error, run_cli
 from taostream.cli import main
@@ -76,3 +79,23 @@ def test_usage_errors_are_one_line(tmp_path):
         "taostream tao dataset_convert: error: argument --gpus: invalid int value: 'two'; "
         "see `taostream tao dataset_convert --help`"]
     assert_clean_error(run_cli("inspect", tmp_path / "missing é.onnx"), "missing é.onnx")
+
+
+def test_a_taostream_module_missing_from_a_stale_install_is_one_line(capsys):
+    """An editable install made before the checkout gained a package (git pull, no reinstall) cannot
+    import it: one line saying to reinstall, exit 2, no traceback."""
+    def command(_args):
+        importlib.import_module("taostream.plugins_added_after_the_install")
+
+    assert exit_code_of(command, None) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no module taostream.plugins_added_after_the_install" in err and 'pip install -e ".[dev,triton]"' in err
+
+
+def test_a_missing_third_party_module_is_not_taken_for_a_stale_install():
+    def command(_args):
+        importlib.import_module("a_package_nobody_installed")
+
+    with pytest.raises(ModuleNotFoundError):
+        exit_code_of(command, None)
