@@ -19,18 +19,10 @@ std::vector<FieldSpec> const* batchTileFields() {
     return &specs;
 }
 
-class BatchTilePlugin final : public PluginBase {
+class BatchTilePlugin final : public ClonablePlugin<BatchTilePlugin> {
 public:
     BatchTilePlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 2, {DataType::kFLOAT}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new BatchTilePlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 2, {DataType::kFLOAT}) {}
 
     // [N, ...] and [1, C, H, W] -> [N, C, H, W]
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,

@@ -32,19 +32,11 @@ std::vector<FieldSpec> const* batchedNmsFields() {
     return &specs;
 }
 
-class BatchedNmsPlugin final : public PluginBase {
+class BatchedNmsPlugin final : public ClonablePlugin<BatchedNmsPlugin> {
 public:
     BatchedNmsPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 2, {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kFLOAT}),
+        : ClonablePlugin(name, "1", ns, fields, 2, {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kFLOAT}),
           mStatic(std::string(name) == "BatchedNMS_TRT") {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new BatchedNmsPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
 
     // num_detections [N] (BatchedNMS_TRT, as TAO's graphs declare it) or [N, 1]; nmsed_boxes [N, K, 4];
     // nmsed_scores and nmsed_classes [N, K].

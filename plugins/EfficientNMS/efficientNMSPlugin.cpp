@@ -37,18 +37,10 @@ std::vector<FieldSpec> const* efficientNmsFields() {
     return &specs;
 }
 
-class EfficientNmsPlugin final : public PluginBase {
+class EfficientNmsPlugin final : public ClonablePlugin<EfficientNmsPlugin> {
 public:
     EfficientNmsPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 2, {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kINT32}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new EfficientNmsPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 2, {DataType::kINT32, DataType::kFLOAT, DataType::kFLOAT, DataType::kINT32}) {}
 
     // boxes, scores and, for the fused box decoder, anchors: 2 or 3 inputs, known once configured.
     int32_t configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,

@@ -28,18 +28,10 @@ std::vector<FieldSpec> const* generateDetectionFields() {
     return &specs;
 }
 
-class GenerateDetectionPlugin final : public PluginBase {
+class GenerateDetectionPlugin final : public ClonablePlugin<GenerateDetectionPlugin> {
 public:
     GenerateDetectionPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 3, {DataType::kFLOAT}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new GenerateDetectionPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 3, {DataType::kFLOAT}) {}
 
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
                             nvinfer1::DimsExprs* outputs, int32_t nbOutputs,

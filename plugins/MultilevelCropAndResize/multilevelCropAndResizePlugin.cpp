@@ -26,18 +26,10 @@ std::vector<FieldSpec> const* cropAndResizeFields() {
     return &specs;
 }
 
-class CropAndResizePlugin final : public PluginBase {
+class CropAndResizePlugin final : public ClonablePlugin<CropAndResizePlugin> {
 public:
     CropAndResizePlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 1 + kLevels, {DataType::kFLOAT}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new CropAndResizePlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 1 + kLevels, {DataType::kFLOAT}) {}
 
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
                             nvinfer1::DimsExprs* outputs, int32_t nbOutputs,

@@ -31,19 +31,11 @@ std::vector<FieldSpec> const* proposeRoiFields() {
     return &specs;
 }
 
-class ProposeRoiPlugin final : public PluginBase {
+class ProposeRoiPlugin final : public ClonablePlugin<ProposeRoiPlugin> {
 public:
     ProposeRoiPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 2 * kLevels, {DataType::kFLOAT}) {
+        : ClonablePlugin(name, "1", ns, fields, 2 * kLevels, {DataType::kFLOAT}) {
         taostream_mrcnn_level_anchor_counts(height(), width(), mAnchors);
-    }
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new ProposeRoiPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
     }
 
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,

@@ -37,19 +37,11 @@ std::vector<FieldSpec> const* nmsFields() {
     return &specs;
 }
 
-class NmsPlugin final : public PluginBase {
+class NmsPlugin final : public ClonablePlugin<NmsPlugin> {
 public:
     NmsPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 3, {DataType::kFLOAT, DataType::kINT32}) {
+        : ClonablePlugin(name, "1", ns, fields, 3, {DataType::kFLOAT, DataType::kINT32}) {
         for (int i = 0; i < 3; ++i) mOrder[i] = mFields.integer("inputOrder", i);
-    }
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new NmsPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
     }
 
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,

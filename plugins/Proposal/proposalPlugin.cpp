@@ -35,18 +35,10 @@ std::vector<FieldSpec> const* proposalFields() {
     return &specs;
 }
 
-class ProposalPlugin final : public PluginBase {
+class ProposalPlugin final : public ClonablePlugin<ProposalPlugin> {
 public:
     ProposalPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 2, {DataType::kFLOAT}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new ProposalPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 2, {DataType::kFLOAT}) {}
 
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,
                             nvinfer1::DimsExprs* outputs, int32_t nbOutputs,

@@ -26,18 +26,10 @@ std::vector<FieldSpec> const* resizeNearestFields() {
     return &specs;
 }
 
-class ResizeNearestPlugin final : public PluginBase {
+class ResizeNearestPlugin final : public ClonablePlugin<ResizeNearestPlugin> {
 public:
     ResizeNearestPlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 1, {DataType::kFLOAT}), mScale(mFields.real("scale")) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new ResizeNearestPlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 1, {DataType::kFLOAT}), mScale(mFields.real("scale")) {}
 
     // [..., H, W] -> [..., int(float32(H) * scale), int(float32(W) * scale)]
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,

@@ -21,18 +21,10 @@ std::vector<FieldSpec> const* specialSliceFields() {
     return &specs;
 }
 
-class SpecialSlicePlugin final : public PluginBase {
+class SpecialSlicePlugin final : public ClonablePlugin<SpecialSlicePlugin> {
 public:
     SpecialSlicePlugin(char const* name, FieldValues const& fields, char const* ns)
-        : PluginBase(name, "1", ns, fields, 1, {DataType::kFLOAT}) {}
-
-    nvinfer1::IPluginV3* clone() noexcept override {
-        try {
-            return new SpecialSlicePlugin(*this);
-        } catch (...) {
-            return nullptr;
-        }
-    }
+        : ClonablePlugin(name, "1", ns, fields, 1, {DataType::kFLOAT}) {}
 
     // detections [..., 6] -> boxes [..., 4] (MaskRCNN: [N, K, 6] -> [N, K, 4]).
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const*, int32_t,

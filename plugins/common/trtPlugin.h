@@ -121,6 +121,21 @@ protected:
     std::vector<nvinfer1::DataType> mOutputTypes;
 };
 
+// A plugin class's base: PluginBase plus IPluginV3OneCore's clone() as a copy of `Derived` (the same
+// in every plugin; nullptr when the copy throws, as clone must not).
+template <typename Derived>
+class ClonablePlugin : public PluginBase {
+public:
+    using PluginBase::PluginBase;
+    nvinfer1::IPluginV3* clone() noexcept override {
+        try {
+            return new Derived(static_cast<Derived const&>(*this));
+        } catch (...) {
+            return nullptr;
+        }
+    }
+};
+
 int64_t volume(nvinfer1::Dims const& dims, int32_t from = 0);
 
 // A creator's factory refusing its fields: logs "<name>: <problem>" and returns nullptr.
