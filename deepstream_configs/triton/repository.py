@@ -100,18 +100,23 @@ def _check(options: TritonModelOptions) -> None:
         raise TaostreamError("Triton instance count must be at least 1")
 
 
-def gpu_model_config(options: TritonModelOptions) -> dict:
+def _gpu_model(options: TritonModelOptions, platform: str, filename: str) -> dict:
+    """What every GPU model's config.pbtxt holds: the platform and file, tensors, batching, instances."""
     _check(options)
     return {
         "name": options.model_name,
-        "platform": "tensorrt_plan",
-        "default_model_filename": "model.plan",
+        "platform": platform,
+        "default_model_filename": filename,
         "max_batch_size": options.max_batch_size,
         "input": [input_tensor(options)],
         "output": output_tensors(options),
         "dynamic_batching": {},
         "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_GPU"), "gpus": list(options.gpus)}],
     }
+
+
+def gpu_model_config(options: TritonModelOptions) -> dict:
+    return _gpu_model(options, "tensorrt_plan", "model.plan")
 
 
 TRT_CACHE = "/trt-cache"  # where the ONNX Runtime TensorRT accelerator keeps its engines (compose/k8s mount it)
@@ -126,23 +131,13 @@ def onnx_trt_model_config(options: TritonModelOptions, precision: str) -> dict:
     bundle's precision; INT8 from the graph's Q/DQ nodes; engines cached in TRT_CACHE, so a restart with
     the cache kept loads them instead of rebuilding). Nodes TensorRT cannot take run in ONNX Runtime's CUDA
     provider."""
-    _check(options)
     if precision not in _ORT_PRECISION:
         raise TaostreamError(f"precision '{precision}': use fp32, fp16 or int8")
     parameters = {"precision_mode": _ORT_PRECISION[precision], "max_workspace_size_bytes": str(TRT_WORKSPACE_BYTES),
                   "trt_engine_cache_enable": "1", "trt_engine_cache_path": TRT_CACHE}
     accelerator = {"name": "tensorrt", "parameters": [{"key": k, "value": v} for k, v in parameters.items()]}
-    return {
-        "name": options.model_name,
-        "platform": "onnxruntime_onnx",
-        "default_model_filename": "model.onnx",
-        "max_batch_size": options.max_batch_size,
-        "input": [input_tensor(options)],
-        "output": output_tensors(options),
-        "dynamic_batching": {},
-        "instance_group": [{"count": options.instance_count, "kind": Enum("KIND_GPU"), "gpus": list(options.gpus)}],
-        "optimization": {"execution_accelerators": {"gpu_execution_accelerator": [accelerator]}},
-    }
+    return {**_gpu_model(options, "onnxruntime_onnx", "model.onnx"),
+            "optimization": {"execution_accelerators": {"gpu_execution_accelerator": [accelerator]}}}
 
 
 def gpu_model_names(model_name: str, variant: str) -> dict[str, str]:
