@@ -26,7 +26,7 @@ from taostream.converter.fileio import atomic_directory
 from taostream.converter.trt_support import plugin_op
 from taostream.plugins import host_calls
 from taostream.plugins import pipeline as plugin_pipeline
-from taostream.plugins.host import HOST_IMPLEMENTATIONS, find_plugin_host_library, load_plugin_host
+from taostream.plugins.host import find_plugin_host_library, host_implementation_for
 from taostream.plugins.pipeline import (
     CONSTANTS_FILE, PLAN_FILE, PLAN_VERSION, DeclaredTensor, PluginPipeline, PluginStep, ReferenceLookup, StandardSegment,
     segment_file,
@@ -296,7 +296,6 @@ def serving_host_library(pipeline: PluginPipeline) -> Path | None:
     """The plugin host library for the Triton CPU model to carry beside its copies: the one this
     process loads (the checkout's build, or $TAOSTREAM_PLUGINS_HOST_LIBRARY) when it runs one of the
     pipeline's plugins; None otherwise (the model then runs the numpy references)."""
-    if not any(op in HOST_IMPLEMENTATIONS or op.lstrip("_") in HOST_IMPLEMENTATIONS for op in pipeline.plugin_ops()):
+    if not any(host_implementation_for(op) for op in pipeline.plugin_ops()):  # None without a loadable library
         return None
-    path = find_plugin_host_library()
-    return path if path is not None and load_plugin_host(str(path)) is not None else None
+    return find_plugin_host_library()

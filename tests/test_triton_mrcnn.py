@@ -5,6 +5,7 @@ masks that `taostream infer`'s CPU runner computes."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -112,7 +113,7 @@ def test_an_untyped_plugin_output_is_typed_by_a_trial_run_before_saving(tmp_path
 
 
 STANDALONE_SCRIPT = textwrap.dedent("""
-    import importlib.util, sys
+    import importlib.util, json, sys
     sys.path[:0] = [sys.argv[1], sys.argv[2]]  # the model's version folder, then numpy's site-packages
     assert importlib.util.find_spec("taostream") is None, "taostream must not be importable here"
     import numpy as np
@@ -123,7 +124,7 @@ STANDALONE_SCRIPT = textwrap.dedent("""
     assert not leaked, leaked
     np.savez(sys.argv[4], **{name.replace("/", "|"): array for name, array in outputs.items()})
     ran = {op: pipeline.reference_for(op).__module__ for op in pipeline.plugin_ops()}
-    print("RAN", sorted(ran.items()))
+    print("RAN", json.dumps(ran))
 """)
 
 
@@ -140,7 +141,7 @@ def _run_standalone(version: Path, images: np.ndarray, tmp_path: Path) -> tuple[
                           str(tmp_path / "input.npy"), str(tmp_path / "out.npz")],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    ran = dict(eval(run.stdout.split("RAN ", 1)[1]))  # a list of (op, module) pairs the script printed
+    ran = json.loads(run.stdout.split("RAN ", 1)[1])  # op -> the module that ran it, as the script printed
     with np.load(tmp_path / "out.npz") as saved:
         return {name: saved[name] for name in saved.files}, ran
 
