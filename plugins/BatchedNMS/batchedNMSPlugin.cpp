@@ -1,12 +1,18 @@
 // BatchedNMS_TRT and BatchedNMSDynamic_TRT (version 1) as an IPluginV3, under TensorRT OSS's names,
-// version and fields (plugin/batchedNMSPlugin). Host-staged: the inputs are copied to the host, the
-// host implementation (batchedNMSHost.cpp, equal bit for bit to the numpy reference) runs per image,
-// the outputs are copied back; enqueue waits for its stream. See README.md.
+// version and fields (plugin/batchedNMSPlugin). Device-resident: enqueue queues the GPU path
+// (batchedNMSKernels.cu: the per-class NMS of ../common/perClassNmsDevice.cu and the output rows) on its
+// stream, with no host copy and no wait; its host emulation equals the host implementation byte for byte
+// (tests/test_plugin_device_emulation.py), but it has never run on a GPU. Host-staged fallback (inputs
+// copied to the host, the host implementation per image, outputs copied back, the stream waited for)
+// only where no workspace was given. See README.md.
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
+#include "../common/perClassNmsDevice.h"
 #include "../common/trtPlugin.h"
 #include "batchedNMSHost.h"
+#include "batchedNMSKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -61,6 +67,13 @@ public:
         return 0;
     }
 
+    // The GPU path's workspace for the largest shapes (0 where it cannot take them: then enqueue runs
+    // host-staged).
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+                            nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
+        if (nbInputs != 2) return 0;
+        return nms::perClassNmsWorkspaceSize(shape(inputs[1].max));
+    }
 
 protected:
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -80,8 +93,44 @@ protected:
 private:
     int32_t locClasses() const { return mFields.integer("shareLocation") ? 1 : mFields.integer("numClasses"); }
 
+    // The per-class NMS's shapes and fields for scores of these dims ([N, numBoxes, numClasses]).
+    nms::PerClassShape shape(nvinfer1::Dims const& scores) const {
+        const int32_t numClasses = mFields.integer("numClasses");
+        return nms::PerClassShape{static_cast<int32_t>(scores.d[0]),
+                                  static_cast<int32_t>(volume(scores, 1) / numClasses),
+                                  numClasses,
+                                  locClasses(),
+                                  mFields.integer("shareLocation") != 0,
+                                  mFields.integer("backgroundLabelId"),
+                                  mFields.integer("topK"),
+                                  mFields.real("scoreThreshold"),
+                                  mFields.real("iouThreshold"),
+                                  mFields.integer("isNormalized") != 0,
+                                  mFields.integer("caffeSemantics") != 0};
+    }
+
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* /*workspace*/, cudaStream_t stream) override {
+                void* workspace, cudaStream_t stream) override {
+        const nms::PerClassShape s = shape(inputDesc[1].dims);
+        if (workspace == nullptr || nms::perClassNmsWorkspaceSize(s) == 0) {
+            return runHostStaged(inputDesc, inputs, outputs, stream);
+        }
+        const int32_t* nonFinite = nullptr;
+        const int status = nms::batchedNmsDevice(
+            s, mFields.integer("keepTopK"), mFields.integer("clipBoxes") != 0, static_cast<const float*>(inputs[0]),
+            static_cast<const float*>(inputs[1]), workspace, stream, static_cast<int32_t*>(outputs[0]),
+            static_cast<float*>(outputs[1]), static_cast<float*>(outputs[2]), static_cast<float*>(outputs[3]),
+            &nonFinite);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+            return -1;
+        }
+        return mNonFinite.watch(mName, nonFinite, s.batch, stream) ? 0 : -1;
+    }
+
+    int32_t runHostStaged(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                          void* const* outputs, cudaStream_t stream) {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
         const int32_t numClasses = mFields.integer("numClasses");
@@ -117,6 +166,7 @@ private:
     }
 
     bool mStatic;
+    NonFiniteWatch mNonFinite;
     std::vector<int32_t> mNum;
     std::vector<float> mBoxes, mScores, mClasses;
 };

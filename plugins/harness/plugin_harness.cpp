@@ -12,6 +12,7 @@
 // device).
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -521,6 +522,39 @@ std::vector<EnqueueCase> enqueueCases() {
             c.expected = {bytesOf(num), bytesOf(boxes), bytesOf(scores), bytesOf(classes)};
             cases.push_back(c);
         }
+    }
+    {  // BatchedNMSDynamic: 3 images, 70 shared boxes (pixels, no Caffe +1), 4 classes with background 0,
+       // scores on a grid of thirds (ties in and across classes), a NaN score in image 1 (no detections
+       // there, one warning); the host implementation per image as the plugin's host-staged path ran it
+        EnqueueCase c{"BatchedNMSDynamic_TRT",
+                      {ints("shareLocation", {1}), ints("backgroundLabelId", {0}), ints("numClasses", {4}),
+                       ints("topK", {40}), ints("keepTopK", {25}), reals("scoreThreshold", {0.2f}),
+                       reals("iouThreshold", {0.4f}), ints("isNormalized", {0}), ints("caffeSemantics", {0}),
+                       ints("clipBoxes", {0})},
+                      {{3, 70, 1, 4}, {3, 70, 4}},
+                      {},
+                      {}};
+        c.data.resize(2);
+        pixelBoxes(rng, c.data[0], 3 * 70, 300);
+        c.data[1].resize(3 * 70 * 4);
+        for (float& v : c.data[1]) v = static_cast<float>(static_cast<int>(rng.uniform(0.0f, 4.0f))) / 3.0f;
+        c.data[1][70 * 4 + 33] = std::nanf("");
+        std::vector<int32_t> num(3, 0);
+        std::vector<float> boxes(3 * 25 * 4, 0.0f), scores(3 * 25, 0.0f), classes(3 * 25, -1.0f);
+        for (int image = 0; image < 3; ++image) {
+            const int status = taostream_batched_nms(
+                1, 70, 4, 1, 0, 40, 25, 0.2f, 0.4f, 0, 0, 0, c.data[0].data() + image * 70 * 4,
+                c.data[1].data() + image * 70 * 4, num.data() + image, boxes.data() + image * 25 * 4,
+                scores.data() + image * 25, classes.data() + image * 25);
+            if (status != 0) {  // NaN: the padding stays
+                num[image] = 0;
+                std::fill_n(boxes.begin() + image * 25 * 4, 25 * 4, 0.0f);
+                std::fill_n(scores.begin() + image * 25, 25, 0.0f);
+                std::fill_n(classes.begin() + image * 25, 25, -1.0f);
+            }
+        }
+        c.expected = {bytesOf(num), bytesOf(boxes), bytesOf(scores), bytesOf(classes)};
+        cases.push_back(c);
     }
     {  // MultilevelProposeROI at 256x256
         int64_t anchors[5];

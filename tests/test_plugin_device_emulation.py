@@ -1,0 +1,128 @@
+"""The GPU enqueues of the NMS-family plugins, emulated on the host, against the host implementations,
+byte for byte. No GPU runs here: libtaostream_plugins_host.so exports, beside each host implementation,
+an ``*_emulated`` function that runs the GPU path's own step functions (plugins/common/perClassNmsSteps.h
+and the plugin's gather step, the ones the CUDA kernels call per thread) in the kernels' order, with
+std::stable_sort on the same keys standing in for CUB's radix sort. Equal outputs on the generated cases
+of plugins/checks.py (ties, keepTopK overflow, background class, shareLocation both ways, batches, empty
+images) and on NaN / infinite inputs (that image: no detections, the others theirs) is what ties the
+device path's order and arithmetic to the host implementation's."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+
+import numpy as np
+import pytest
+
+from taostream.plugins import checks
+from taostream.plugins import host as plugin_host
+from taostream.plugins import host_calls
+from taostream.plugins import reference as pluginref
+
+pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
+
+_I32P = ctypes.POINTER(ctypes.c_int32)
+_F32P = ctypes.POINTER(ctypes.c_float)
+
+
+@pytest.fixture(scope="module")
+def library():
+    library = plugin_host.load_plugin_host(str(plugin_host.build_plugin_host_library()))
+    emulated = library.taostream_batched_nms_emulated
+    emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_batched_nms"]
+    return library
+
+
+def _batched(library, function, p, boxes, scores):
+    n, count, k = boxes.shape[0], boxes.shape[1], p.keep_top_k
+    boxes, scores = np.ascontiguousarray(boxes, np.float32), np.ascontiguousarray(scores, np.float32)
+    # every output byte must be written: start from a pattern no output holds
+    num = np.full(n, -7, np.int32)
+    out_boxes, out_scores, out_classes = (np.full((n, k, 4), np.nan, np.float32), np.full((n, k), np.nan, np.float32),
+                                          np.full((n, k), np.nan, np.float32))
+    status = function(n, count, p.num_classes, int(p.share_location), p.background_label_id, p.top_k, k,
+                      p.score_threshold, p.iou_threshold, int(p.is_normalized), int(p.caffe_semantics),
+                      int(p.clip_boxes), boxes.ctypes.data_as(_F32P), scores.ctypes.data_as(_F32P),
+                      num.ctypes.data_as(_I32P), out_boxes.ctypes.data_as(_F32P), out_scores.ctypes.data_as(_F32P),
+                      out_classes.ctypes.data_as(_F32P))
+    return status, [num, out_boxes, out_scores, out_classes]
+
+
+def _host_per_image(library, p, boxes, scores):
+    """What the plugin's host-staged enqueue writes: the host implementation per image; an image it
+    refuses as not finite gets num 0 and padding rows (zeros, class -1)."""
+    rows = []
+    for image in range(boxes.shape[0]):
+        status, out = _batched(library, library.taostream_batched_nms, p, boxes[image:image + 1],
+                               scores[image:image + 1])
+        if status == host_calls.NON_FINITE:
+            k = p.keep_top_k
+            out = [np.zeros(1, np.int32), np.zeros((1, k, 4), np.float32), np.zeros((1, k), np.float32),
+                   np.full((1, k), -1.0, np.float32)]
+        else:
+            assert status == host_calls.OK
+        rows.append(out)
+    return [np.concatenate([r[i] for r in rows]) for i in range(4)]
+
+
+def _assert_emulation_equals_host(library, attrs, boxes, scores):
+    p = pluginref.batched_nms_parameters(attrs)
+    expected = _host_per_image(library, p, boxes, scores)
+    finite = all(np.isfinite(boxes[i]).all() and np.isfinite(scores[i]).all() for i in range(boxes.shape[0]))
+    status, emulated = _batched(library, library.taostream_batched_nms_emulated, p, boxes, scores)
+    assert status == (host_calls.OK if finite else host_calls.NON_FINITE)
+    for index, (got, want) in enumerate(zip(emulated, expected)):
+        assert got.tobytes() == want.tobytes(), f"output {index}: {got} vs the host's {want}"
+    return emulated
+
+
+BATCHED_CASES = [case for case in checks.CASES if case.op in checks.PLUGIN_FOLDERS["BatchedNMS"]]
+
+
+@pytest.mark.parametrize("case", BATCHED_CASES, ids=[case.name for case in BATCHED_CASES])
+def test_batched_nms_device_emulation_equals_the_host_on_the_check_cases(library, case):
+    boxes, scores = case.inputs()
+    emulated = _assert_emulation_equals_host(library, case.attrs, boxes, scores)
+    assert emulated[0].sum() > 0 or "empty" in case.name
+
+
+def test_batched_nms_device_emulation_ties_signed_zeros_and_negative_scores(library):
+    # every score one of -0.5, -0.0, +0.0, 0.5 with a threshold below them all: equal scores in every
+    # class, -0.0 == +0.0 (the host's `>` ties them; the keys must too), kept boxes tied across classes
+    rng = np.random.default_rng(5)
+    boxes, _ = checks.nms_boxes(5, 2, 70, 1, 3)
+    scores = rng.choice(np.array([-0.5, -0.0, 0.0, 0.5], np.float32), size=(2, 70, 3))
+    attrs = dict(shareLocation=1, backgroundLabelId=-1, scoreThreshold=-1.0, iouThreshold=0.3, topK=60, keepTopK=60,
+                 numClasses=3, clipBoxes=1, isNormalized=1)
+    emulated = _assert_emulation_equals_host(library, attrs, boxes, scores)
+    assert (emulated[0] == 60).all()
+    assert np.signbit(emulated[2][emulated[2] == 0]).any()  # a -0.0 score was kept and written as it is
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["boxes", "scores"])
+def test_batched_nms_device_emulation_gives_a_non_finite_image_no_detections(library, value, where):
+    boxes, scores = checks.nms_boxes(8, 3, 40, 3, 3)
+    (boxes if where == "boxes" else scores)[1, 7, 0] = value
+    attrs = dict(shareLocation=0, backgroundLabelId=0, scoreThreshold=0.3, iouThreshold=0.5, topK=30, keepTopK=20,
+                 numClasses=3, clipBoxes=0, isNormalized=1)
+    emulated = _assert_emulation_equals_host(library, attrs, boxes, scores)
+    assert emulated[0][1] == 0 and emulated[0][0] > 0 and emulated[0][2] > 0
+
+
+def test_batched_nms_device_emulation_more_candidates_than_one_mask_word_and_top_k_cut(library):
+    # 300 boxes, heavy overlap: the suppression rows span 4 words of 64, topK cuts the candidates
+    boxes, scores = checks.nms_boxes(9, 2, 300, 2, 2, scale=0.3)
+    attrs = dict(shareLocation=0, backgroundLabelId=-1, scoreThreshold=0.05, iouThreshold=0.4, topK=250,
+                 keepTopK=100, numClasses=2, clipBoxes=1, isNormalized=1)
+    emulated = _assert_emulation_equals_host(library, attrs, boxes, scores)
+    assert (emulated[0] > 0).all()
+
+
+def test_batched_nms_device_emulation_no_boxes(library):
+    boxes, scores = np.zeros((2, 0, 1, 4), np.float32), np.zeros((2, 0, 3), np.float32)
+    attrs = dict(shareLocation=1, backgroundLabelId=-1, scoreThreshold=0.3, iouThreshold=0.5, topK=10, keepTopK=5,
+                 numClasses=3, clipBoxes=1, isNormalized=1)
+    emulated = _assert_emulation_equals_host(library, attrs, boxes, scores)
+    assert (emulated[0] == 0).all() and (emulated[3] == -1).all()
