@@ -126,3 +126,97 @@ def test_batched_nms_device_emulation_no_boxes(library):
                  numClasses=3, clipBoxes=1, isNormalized=1)
     emulated = _assert_emulation_equals_host(library, attrs, boxes, scores)
     assert (emulated[0] == 0).all() and (emulated[3] == -1).all()
+
+
+# ----------------------------------------------------------------------------- EfficientNMS_TRT
+
+def _efficient(library, function, p, inputs):
+    boxes, scores = (np.ascontiguousarray(a, np.float32) for a in inputs[:2])
+    anchors = np.ascontiguousarray(inputs[2], np.float32) if len(inputs) > 2 else None
+    n, count, classes = scores.shape
+    k = p.max_output_boxes
+    num = np.full((n, 1), -7, np.int32)
+    out_boxes, out_scores = np.full((n, k, 4), np.nan, np.float32), np.full((n, k), np.nan, np.float32)
+    out_classes = np.full((n, k), -7, np.int32)
+    status = function(n, count, classes, boxes.size // (n * count * 4), 0 if anchors is None else anchors.shape[0],
+                      p.box_coding, p.background_class, int(p.class_agnostic), int(p.score_activation),
+                      float(p.sort_threshold()), p.iou_threshold, k, pluginref.EFFICIENT_NMS_SELECTED_BOXES,
+                      boxes.ctypes.data_as(_F32P), scores.ctypes.data_as(_F32P),
+                      None if anchors is None else anchors.ctypes.data_as(_F32P), num.ctypes.data_as(_I32P),
+                      out_boxes.ctypes.data_as(_F32P), out_scores.ctypes.data_as(_F32P),
+                      out_classes.ctypes.data_as(_I32P))
+    return status, [num, out_boxes, out_scores, out_classes]
+
+
+def _assert_efficient_emulation_equals_host(library, attrs, inputs, finite=None):
+    """The emulation on the whole batch against the host implementation per image (as the plugin's
+    host-staged path calls it: an image it refuses as not finite gets zero rows); ``finite``: which
+    images the host accepts, when the test knows."""
+    p = pluginref.efficient_nms_parameters(attrs)
+    n = inputs[1].shape[0]
+    expected, accepted = [], []
+    for image in range(n):
+        one = [inputs[0][image:image + 1], inputs[1][image:image + 1]]
+        if len(inputs) > 2:
+            one.append(inputs[2][image:image + 1] if inputs[2].shape[0] == n else inputs[2])
+        status, out = _efficient(library, library.taostream_efficient_nms, p, one)
+        accepted.append(status == host_calls.OK)
+        if status == host_calls.NON_FINITE:
+            out = [np.zeros_like(out[0]), np.zeros_like(out[1]), np.zeros_like(out[2]), np.zeros_like(out[3])]
+        else:
+            assert status == host_calls.OK
+        expected.append(out)
+    expected = [np.concatenate([e[i] for e in expected]) for i in range(4)]
+    if finite is not None:
+        assert accepted == finite
+    status, emulated = _efficient(library, library.taostream_efficient_nms_emulated, p, inputs)
+    assert status == (host_calls.OK if all(accepted) else host_calls.NON_FINITE)
+    for index, (got, want) in enumerate(zip(emulated, expected)):
+        assert got.tobytes() == want.tobytes(), f"output {index}: {got} vs the host's {want}"
+    return emulated
+
+
+@pytest.fixture(scope="module")
+def efficient_library(library):
+    emulated = library.taostream_efficient_nms_emulated
+    emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_efficient_nms"]
+    return library
+
+
+EFFICIENT_CASES = [case for case in checks.CASES if case.op == "EfficientNMS_TRT"]
+
+
+@pytest.mark.parametrize("case", EFFICIENT_CASES, ids=[case.name for case in EFFICIENT_CASES])
+def test_efficient_nms_device_emulation_equals_the_host_on_the_check_cases(efficient_library, case):
+    emulated = _assert_efficient_emulation_equals_host(efficient_library, case.attrs, case.inputs())
+    assert emulated[0].sum() > 0 or "nothing" in case.name
+
+
+def test_efficient_nms_device_emulation_signed_zero_ties_and_infinite_scores(efficient_library):
+    # scores -inf, -0.0, +0.0, 0.5, +inf with a threshold below zero: equal scores by element, +inf
+    # candidates first (infinite scores are valid inputs), -inf never a candidate
+    rng = np.random.default_rng(3)
+    boxes, _ = checks.efficient_inputs(3, 2, 60, 3)
+    scores = rng.choice(np.array([-np.inf, -0.0, 0.0, 0.5, np.inf], np.float32), size=(2, 60, 3))
+    attrs = dict(score_threshold=-0.5, iou_threshold=0.9, max_output_boxes=120, background_class=-1,
+                 score_activation=0, box_coding=0, plugin_version="1")
+    emulated = _assert_efficient_emulation_equals_host(efficient_library, attrs, [boxes, scores], [True, True])
+    assert np.isinf(emulated[2]).any() and np.signbit(emulated[2][emulated[2] == 0]).any()
+
+
+def test_efficient_nms_device_emulation_non_finite_inputs_and_decoded_boxes(efficient_library):
+    # image 0: a NaN score; image 1: an infinite anchor; image 2: exp overflow in the decoder for the
+    # best candidate (visited: no detections); image 3: exp overflow only for a candidate past
+    # max_output (never visited: its detections stay)
+    boxes, scores, anchors = checks.efficient_inputs(4, 4, 50, 2, anchor_batch=4, coding=1)
+    scores[0, 10, 1] = np.nan
+    anchors[1, 20, 2] = np.inf
+    best = np.unravel_index(np.argmax(scores[2]), scores[2].shape)
+    boxes[2, best[0], 2] = 200.0
+    boxes[3, 7, 3] = 200.0
+    scores[3, 7] = [0.31, 0.305]  # candidates, but after the first 5 kept ones: never decoded
+    attrs = dict(score_threshold=0.3, iou_threshold=0.5, max_output_boxes=5, background_class=-1,
+                 score_activation=0, box_coding=1, plugin_version="1")
+    emulated = _assert_efficient_emulation_equals_host(efficient_library, attrs, [boxes, scores, anchors],
+                                                       [False, False, False, True])
+    assert emulated[0].ravel().tolist() == [0, 0, 0, 5]

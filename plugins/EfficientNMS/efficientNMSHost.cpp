@@ -8,6 +8,7 @@
 
 #include "../common/efficientNmsMath.h"
 #include "../common/perClassNmsHost.h"  // allFinite
+#include "efficientNMSSteps.h"
 
 namespace ef = taostream::efficient;
 
@@ -85,4 +86,58 @@ extern "C" int taostream_efficient_nms(int32_t batch, int32_t anchors, int32_t c
         }
     }
     return TAOSTREAM_HOST_OK;
+}
+
+extern "C" int taostream_efficient_nms_emulated(int32_t batch, int32_t anchors, int32_t classes, int32_t box_classes,
+                                                int32_t anchor_batch, int32_t box_coding, int32_t background_class,
+                                                int32_t class_agnostic, int32_t score_activation,
+                                                float sort_threshold, float iou_threshold, int32_t max_output,
+                                                int32_t max_candidates, const float* boxes, const float* scores,
+                                                const float* anchor_boxes, int32_t* num, float* out_boxes,
+                                                float* out_scores, int32_t* out_classes) {
+    if (batch < 0 || anchors < 0 || classes <= 0 || (box_classes != 1 && box_classes != classes) ||
+        (anchor_batch != 0 && anchor_batch != 1 && anchor_batch != batch) || (box_coding != 0 && box_coding != 1) ||
+        max_output <= 0 || max_candidates <= 0 || (anchor_batch != 0 && anchor_boxes == nullptr)) {
+        return TAOSTREAM_HOST_BAD_ARGUMENT;
+    }
+    const ef::EfficientShape s{batch,           anchors,        classes,      box_classes,
+                               anchor_batch,    box_coding,     background_class, class_agnostic != 0,
+                               score_activation != 0, sort_threshold, iou_threshold, max_output, max_candidates};
+    const int64_t elements = int64_t{anchors} * classes;
+    const int32_t limit = ef::candidateLimit(s);
+    const int32_t words = (limit + 63) / 64;
+    std::vector<uint64_t> sorted(elements);
+    std::vector<float> corners(static_cast<size_t>(limit) * 4);
+    std::vector<int32_t> candidateClasses(limit), kept(std::min(limit, max_output));
+    std::vector<uint8_t> finite(limit);
+    std::vector<unsigned long long> mask(static_cast<size_t>(limit) * words), removed(words);
+    bool allValid = true;
+    for (int32_t image = 0; image < batch; ++image) {
+        bool valid = ef::imageInputsValid(boxes, scores, anchor_boxes, s, image, 0, 1);  // step 0
+        for (int64_t e = 0; e < elements; ++e) sorted[e] = ef::elementKey(scores, s, image, e);  // step 1
+        std::stable_sort(sorted.begin(), sorted.end());  // CUB's SortKeys, one segment per image
+        const int32_t count = elements == 0 ? 0 : ef::candidateCount(sorted.data(), s);  // step 2
+        for (int32_t r = 0; r < count; ++r) {  // step 3
+            finite[r] = ef::decodeCandidate(sorted.data(), boxes, anchor_boxes, s, image, r, corners.data() + 4 * r,
+                                            candidateClasses.data() + r) ? 1 : 0;
+        }
+        std::fill(mask.begin(), mask.end(), 0ull);  // step 4: the mask kernel's bits for rows i < count
+        for (int32_t i = 0; i < count; ++i) {
+            for (int32_t j = i + 1; j < count; ++j) {
+                if (ef::candidateSuppresses(corners.data(), candidateClasses.data(), s, i, j)) {
+                    mask[static_cast<size_t>(i) * words + j / 64] |= 1ull << (j % 64);
+                }
+            }
+        }
+        int32_t keptCount = 0;  // step 5 (not run for an invalid image: the kernel skips it too)
+        if (valid) {
+            keptCount = ef::greedyWalk(count, words, mask.data(), finite.data(), s, removed.data(), kept.data(), &valid);
+        }
+        allValid = allValid && valid;
+        for (int32_t r = 0; r < max_output; ++r) {  // step 6
+            ef::outputRow(sorted.data(), scores, corners.data(), candidateClasses.data(), kept.data(), keptCount, s,
+                          image, r, num, out_boxes, out_scores, out_classes);
+        }
+    }
+    return allValid ? TAOSTREAM_HOST_OK : TAOSTREAM_HOST_NON_FINITE;
 }
