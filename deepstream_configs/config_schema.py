@@ -132,14 +132,21 @@ REMOVED_KEYS: dict[str, tuple[int, str]] = {
     "mean-file": (8, "Caffe support is gone: use offsets"),
     "force-implicit-batch-dim": (7, "TensorRT 10 has no implicit batch: delete the key"),
 }
-# key -> replacement advice (still read, but on its way out)
+# key -> replacement advice (still read, but on its way out); {value} is the config's value: the
+# boolean keys map 0/1 straight onto the new key (is-classifier=0 is network-type=0, a detector;
+# enable-dbscan=0 is cluster-mode=0, groupRectangles, nvinfer's default)
 DEPRECATED_KEYS: dict[str, str] = {
     "input-dims": "use infer-dims=c;h;w",
     "uff-input-dims": "use infer-dims=c;h;w (and uff-input-order)",
-    "is-classifier": "use network-type=1",
-    "enable-dbscan": "use cluster-mode=1",
-    "threshold": "use pre-cluster-threshold",
+    "is-classifier": "use network-type={value}",
+    "enable-dbscan": "use cluster-mode={value}",
+    "threshold": "use pre-cluster-threshold={value}",
 }
+
+
+def deprecated_advice(key: str, value: object) -> str:
+    """DEPRECATED_KEYS' advice for key, with the config's value in it."""
+    return DEPRECATED_KEYS[key].format(value=value)
 # (key, value) -> first DeepStream major that accepts it
 VALUE_SINCE: dict[tuple[str, int], int] = {("network-mode", 3): 8}
 

@@ -233,3 +233,25 @@ def test_layer_device_precision_is_checked(folder, value, words):
     report = check_configs([folder / "pgie.txt"], deepstream="9.0")
     found = [f for f in report.errors if f.key == "layer-device-precision"]
     assert found and all(w in found[0].message for w in words), [str(f) for f in report.findings]
+
+
+@pytest.mark.parametrize("deepstream", ["6.0", "9.2"])
+def test_deprecated_key_advice_keeps_the_configs_value(fixtures_dir, deepstream):
+    # NVIDIA's DeepStream 5 configs say is-classifier=0 (a detector): the advice must be network-type=0,
+    # not network-type=1, which would turn the detector into a classifier.
+    config = fixtures_dir / "configs" / "pgie_detectnet_v2_tlt_config.txt"
+    assert "is-classifier=0" in config.read_text()
+    report = check_configs([config], deepstream=deepstream)
+    (finding,) = [f for f in report.warnings if f.key == "is-classifier"]
+    assert "use network-type=0" in finding.message and "network-type=1" not in finding.message
+
+
+@pytest.mark.parametrize("old, new", [("enable-dbscan=1", "cluster-mode=1"), ("enable-dbscan=0", "cluster-mode=0"),
+                                      ("is-classifier=1", "network-type=1")])
+def test_deprecated_boolean_keys_map_their_value(folder, old, new):
+    text = NVINFER.replace("cluster-mode=2\n", "").replace("network-type=0\n", "")
+    text = text.replace("gie-unique-id=1", f"gie-unique-id=1\n{old}")
+    report = _findings(folder, "old.txt", text)
+    key = old.split("=")[0]
+    (finding,) = [f for f in report.warnings if f.key == key]
+    assert f"use {new}" in finding.message, finding.message

@@ -117,9 +117,9 @@ def _check_groups(checker: _Checker) -> None:
             continue
         if schema.CLASS_ATTRS_GROUP.match(group.name):
             checker.check_keys(group, schema.NVINFER_CLASS_ATTRS)
-            for key, advice in schema.DEPRECATED_KEYS.items():
+            for key in schema.DEPRECATED_KEYS:
                 if group.get(key) is not None and key in schema.NVINFER_CLASS_ATTRS:
-                    checker.add(WARNING, group, key, f"deprecated; {advice}")
+                    checker.add(WARNING, group, key, f"deprecated; {schema.deprecated_advice(key, group.get(key))}")
             continue
         hint = nearest(group.name, ["property", "class-attrs-all", "class-attrs-0"])
         fix = f"did you mean [{hint}]?" if hint else "use [property], [class-attrs-all] or [class-attrs-<class id>]"
@@ -131,9 +131,9 @@ def _check_versions(checker: _Checker, group: IniGroup, values: dict) -> None:
     for key, (removed_in, advice) in schema.REMOVED_KEYS.items():
         if key in values and major >= removed_in:
             checker.add(ERROR, group, key, f"not supported by DeepStream {major} (removed in {removed_in}.0); {advice}")
-    for key, advice in schema.DEPRECATED_KEYS.items():
+    for key in schema.DEPRECATED_KEYS:
         if key in values and not (key in schema.REMOVED_KEYS and major >= schema.REMOVED_KEYS[key][0]):
-            checker.add(WARNING, group, key, f"deprecated; {advice}")
+            checker.add(WARNING, group, key, f"deprecated; {schema.deprecated_advice(key, values[key])}")
     for (key, value), since in schema.VALUE_SINCE.items():
         if values.get(key) == value and major < since:
             checker.add(ERROR, group, key, f"{key}={value} needs DeepStream {since} or newer; use 0 (FP32), 1 (INT8) or 2 (FP16)")
