@@ -6,7 +6,8 @@ does every Triton config.pbtxt parse as Triton's ModelConfig?
 - paths: bundle files the README's commands and compose's mounts name must exist; models that
   `--load-model` names must be in triton/;
 - Triton configs: parsed with tritonclient's model_config proto (the `triton` extra); the onnx-trt
-  model's TensorRT accelerator must run at the bundle's precision, and its model.onnx must be there.
+  model's TensorRT accelerator must run at the bundle's precision, and its model.onnx must be there;
+  each config's tensor names and dims must be its model.onnx's (triton_tensors.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 
 from taostream.deepstream_configs.check.plugins_library import check_bundle_plugins
 from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
+from taostream.deepstream_configs.check.triton_tensors import check_triton_tensors
 from taostream.deepstream_configs.bundle.deploy import COMPOSE, K8S_REPOSITORY, K8S_TRITON, README, x86_tensorrt
 from taostream.deepstream_configs.versions import (
     DEEPSTREAM_IMAGES, TRITON_IMAGE, TritonRelease, _same_release, deepstream_image,
@@ -216,6 +218,7 @@ def check_triton_configs(folder: Path, manifest: dict, report: CheckReport) -> N
                                            "it; set name to the folder's"))
         if config.platform == "onnxruntime_onnx":
             _check_onnx_trt(path, config, manifest, report)
+        check_triton_tensors(path, config, report)
 
 
 def _check_onnx_trt(path: Path, config, manifest: dict, report: CheckReport) -> None:
