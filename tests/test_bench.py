@@ -92,8 +92,10 @@ def _perf_analyzer_or_skip(ssd_bundle) -> str:
 
 def test_bench_triton_with_perf_analyzer(ssd_bundle, tmp_path):
     _perf_analyzer_or_skip(ssd_bundle)
-    # --stability 100: this shared 2-core host swings by tens of percent between perf_analyzer's windows
-    result = run_cli("bench", ssd_bundle, "--backend", "triton", "--duration", "3", "--stability", "100",
+    # --stability 1000 (the most bench allows): this test is about running perf_analyzer and reading its
+    # figures, not their stability; on a 2-core host shared with compiles, 100% failed a CI run (the
+    # unstable path has its own test below)
+    result = run_cli("bench", ssd_bundle, "--backend", "triton", "--duration", "3", "--stability", "1000",
                      "--json", tmp_path / "b.json")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "b.json").read_text())
