@@ -13,6 +13,7 @@ from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exp
 
 _PATH_FIELDS = (
     "infer_config.backend.triton.model_repo.root",
+    "infer_config.backend.trt_is.model_repo.root",
     "infer_config.postprocess.labelfile_path",
     "infer_config.custom_lib.path",
 )
@@ -36,8 +37,15 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
                 report.findings.append(Finding(ERROR, path, None, None, dotted,
                                                f"file not found: {target}{relative}; fix the path"))
     _check_parse_function(path, spec, report, deepstream_major)
-    if not spec.get("infer_config.backend.triton.model_name"):
-        report.findings.append(Finding(ERROR, path, None, None, "infer_config.backend.triton.model_name",
+    # DeepStream 5 named the block trt_is; later releases read it still (BackendParams' trt_is and triton
+    # are one oneof) but write triton
+    backend = "trt_is" if spec.get_all("infer_config.backend.trt_is") else "triton"
+    if backend == "trt_is":
+        report.findings.append(Finding(WARNING, path, None, None, "infer_config.backend.trt_is",
+                                       "DeepStream 5's name of the block; DeepStream 6 and later write it as "
+                                       "triton: rename trt_is to triton"))
+    if not spec.get(f"infer_config.backend.{backend}.model_name"):
+        report.findings.append(Finding(ERROR, path, None, None, f"infer_config.backend.{backend}.model_name",
                                        "missing: name the Triton model to run"))
 
 
