@@ -21,6 +21,10 @@ INT32_MAX = 2**31 - 1
 MAX_TENSOR_ELEMENTS = INT32_MAX
 
 
+# Jetson AGX Xavier, Xavier NX, AGX Orin and Orin NX 16GB have two DLA cores, Orin NX 8GB one, Orin Nano none
+MAX_DLA_CORE = 1
+
+
 def require_dla_core(value: int | None, option: str = "--dla-core") -> int | None:
     """None (no DLA) or a DLA core index >= 0 (Jetson AGX Xavier/Orin have cores 0 and 1)."""
     if value is None:
@@ -30,6 +34,9 @@ def require_dla_core(value: int | None, option: str = "--dla-core") -> int | Non
     if value < 0:
         raise TaostreamError(f"{option} {value}: a DLA core is numbered from 0 (0 or 1 on Jetson AGX Xavier/Orin); "
                              "leave the option out to run on the GPU")
+    if value > MAX_DLA_CORE:
+        raise TaostreamError(f"{option} {value}: no Jetson has DLA core {value} (Xavier and Orin have two, 0 and 1; "
+                             "Orin NX 8GB only 0): use 0 or 1, or leave the option out to run on the GPU")
     return value
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from taostream.cli import main
 from taostream.converter.cli import tao_converter
+from taostream.converter.errors import TaostreamError
 from taostream.converter.samples.write import SAMPLE_KEY, write_sample
 from taostream.deepstream_configs.check.run import check_configs
 
@@ -132,3 +133,27 @@ def test_fp16_bundle_with_a_calibration_cache_says_it_is_unused_and_does_not_shi
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert all(not t.get("calibration") for t in manifest["targets"])
     assert "calibration.bin" not in {f["path"] for f in manifest["files"]}
+
+
+@pytest.mark.parametrize("core", ["2", "3"])
+def test_bundle_refuses_a_dla_core_no_jetson_has(core, ssd, tmp_path, capsys):
+    code = main(_bundle_args(ssd, tmp_path / "b", "--platform", "jetson", "--dla-core", core))
+    _one_error_line(capsys, code, f"--dla-core {core}", f"no Jetson has DLA core {core}", "use 0 or 1")
+    assert not (tmp_path / "b").exists()
+
+
+def test_tao_converter_refuses_a_dla_core_no_jetson_has():
+    with pytest.raises(TaostreamError, match="no Jetson has it"):
+        tao_converter.parse_dla_core("2")
+    assert tao_converter.parse_dla_core("1") == 1 and tao_converter.parse_dla_core("-1") is None
+
+
+def test_check_flags_use_dla_core_no_jetson_has(tmp_path):
+    config = tmp_path / "config_infer.txt"
+    config.write_text("[property]\ngie-unique-id=1\nonnx-file=/opt/nvidia/deepstream/deepstream/m.onnx\n"
+                      "network-type=1\nenable-dla=1\nuse-dla-core=2\n")
+    (finding,) = [f for f in check_configs([config], deepstream="6.4").findings if f.key == "use-dla-core"]
+    assert finding.severity == "error" and "no Jetson has DLA core 2" in finding.message
+    assert "use-dla-core=0 or 1" in finding.message
+    config.write_text(config.read_text().replace("use-dla-core=2", "use-dla-core=1"))
+    assert not [f for f in check_configs([config], deepstream="6.4").findings if f.key == "use-dla-core"]

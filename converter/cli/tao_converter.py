@@ -33,7 +33,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_output_file, sha256_file
 from taostream.converter.keys import KEY_ENV, add_key_arguments, resolve_key
 from taostream.converter.model.etlt import ONNX, UFF, detect_payload_format, read_etlt
-from taostream.converter.numeric_inputs import require_batch_size
+from taostream.converter.numeric_inputs import MAX_DLA_CORE, require_batch_size
 from taostream.converter.option_names import flag
 from taostream.converter.engine.adapt import PRECISIONS, BuildPlan, BuildRequest, parse_trt_version, plan_build, track
 from taostream.converter.registry import get_network, recognise, require_model_network
@@ -122,6 +122,9 @@ def parse_dla_core(text: str | int | None) -> int | None:
         raise TaostreamError(f"DLA core ({flag('dla_core')}) must be a number (0, 1, or -1 for none), got {text!r}") from None
     if value < -1:
         raise TaostreamError(f"DLA core ({flag('dla_core')}) must be 0 or more, or -1 for none; got {value}")
+    if value > MAX_DLA_CORE:
+        raise TaostreamError(f"DLA core ({flag('dla_core')}) {value}: no Jetson has it (Xavier and Orin have cores 0 "
+                             "and 1); use 0 or 1, or -1 for none")
     return None if value == -1 else value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from taostream.converter.numeric_inputs import MAX_DLA_CORE
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
@@ -429,3 +430,7 @@ def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:
     # The key's presence is what counts: a bad value is reported by its own type check.
     if values.get("enable-dla") == 1 and group.get("use-dla-core") is None:
         checker.add(WARNING, group, "use-dla-core", "enable-dla=1 without use-dla-core: DLA core 0 is used; set it explicitly")
+    core = values.get("use-dla-core")
+    if values.get("enable-dla") == 1 and isinstance(core, int) and core > MAX_DLA_CORE:
+        checker.add(ERROR, group, "use-dla-core", f"no Jetson has DLA core {core} (Xavier and Orin have cores 0 and 1): "
+                    "TensorRT fails to build the engine; set use-dla-core=0 or 1")
