@@ -350,3 +350,22 @@ def test_a_label_file_in_a_legacy_code_page_is_refused_in_one_line(work, capsys)
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "labelfile-path" in err and "not UTF-8 (byte 0xe4 on line 1)" in err, err
     assert not out.exists()
+
+
+def test_an_int8_calib_file_of_another_model_names_the_config_key_and_migrates_fix(work, capsys):
+    """NVIDIA's DetectNet_v2 config switched to INT8 over the real LPDNet, its int8-calib-file the real SSD
+    cache: the error names the config, int8-calib-file and the fixes migrate has (no --calibrate-images)."""
+    text = (FIXTURES / "configs" / "pgie_detectnet_v2_tlt_config.txt").read_text()
+    text = text.replace("network-mode=2", "network-mode=1").replace(
+        "tlt-model-key=nvidia_tlt", "tlt-model-key=nvidia_tlt\nint8-calib-file=./models/detectnet_v2/cal.bin")
+    config = config_tree(work / "tree_foreign_cache", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"], text)
+    shutil.copyfile(FIXTURES / "calibration" / "ssd_tlt_cal.bin", config.parent / "models" / "detectnet_v2" / "cal.bin")
+    out = work / "foreign_cache"
+    capsys.readouterr()
+    assert _migrate(config, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and not out.exists()
+    assert err.startswith(f"taostream: error: {config}: [property] int8-calib-file: calibration cache ")
+    assert "cal.bin" in err and "no Conv/Gemm/MatMul input of this graph has a scale" in err
+    assert "point int8-calib-file at the cache" in err and "--precision fp16" in err
+    assert "--calibrate-images" not in err

@@ -57,7 +57,12 @@ NO_OUTPUT_SCALE = "no cache scale for its output"
 
 
 class QdqError(TaostreamError):
-    """A calibration cache that cannot be applied to this graph."""
+    """A calibration cache that cannot be applied to this graph. ``problem`` is the finding alone, for a
+    command that words its own fix (migrate has no --calibrate-images)."""
+
+    def __init__(self, problem: str, advice: str = ""):
+        super().__init__(f"{problem}; {advice}" if advice else problem)
+        self.problem = problem
 
 
 @dataclass
@@ -416,12 +421,12 @@ def _check_outcome(report: QdqReport, strict: bool, cache: CalibrationCache, sou
     """``source`` names the cache (its file, or the fresh calibration) in messages."""
     if not report.quantized_nodes:
         if not cache.scales:
-            raise QdqError(f"{source} holds no tensor scales; regenerate it for this model (`tao export "
+            raise QdqError(f"{source} holds no tensor scales", "regenerate it for this model (`tao export "
                            "--cal_cache_file`), or calibrate afresh with --calibrate-images")
         sample = ", ".join(list(cache.scales)[:3])
         raise QdqError(
             f"{source} ({len(cache.scales)} tensors, e.g. {sample}): no Conv/Gemm/MatMul input of this "
-            "graph has a scale in it; is it the cache of this model? Regenerate it for this model, or "
+            "graph has a scale in it", "is it the cache of this model? Regenerate it for this model, or "
             "calibrate afresh with --calibrate-images"
         )
     missing = {node: why for node, why in report.float_nodes.items() if why.startswith(NO_SCALE)}

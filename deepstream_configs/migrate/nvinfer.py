@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.converter.errors import EtltError, TaostreamError
+from taostream.converter.int8.qdq import QdqError
 from taostream.converter.model.loader import load_onnx_model, open_model
 from taostream.converter.registry import NETWORKS, Network, get_network, recognise
 from taostream.deepstream_configs import config_schema as schema
@@ -535,7 +536,14 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
                             platform=options.platform, precision=precision, calibration_cache=calibration,
                             batch_size=batch, force=options.force)
     label_source = f"{config.path}: labelfile-path {labels_path}"
-    plan = plan_bundle(request, BundleSettings(labels=labels, labels_source=label_source, dims=dims, nvinfer=overrides))
+    try:
+        plan = plan_bundle(request, BundleSettings(labels=labels, labels_source=label_source, dims=dims,
+                                                   nvinfer=overrides))
+    except QdqError as exc:
+        if calibration is None:
+            raise
+        raise TaostreamError(f"{config.path}: [property] int8-calib-file: {exc.problem}; point int8-calib-file at the cache `tao export --cal_cache_file` wrote with "
+                             f"{Path(model_path).name}, or migrate with --precision fp16") from None
     gie.warnings = list(plan.warnings)
     return PlannedGie(gie, config, request, plan, _nvinfer_options(plan, request, dla_core), dla_core, role)
 
