@@ -72,10 +72,14 @@ def label_count_mismatch(names: list[str], classes, label_source: str, model_sou
     (converter.model_classes.ModelClasses, or None when the graph does not say), or None."""
     if classes is None or len(names) == classes.count:
         return None
-    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    shown = ", ".join(name or "(blank)" for name in names[:6]) + (", ..." if len(names) > 6 else "")
     problem = (f"{label_source} gives {len(names)} label(s) ({shown}) but {model_source} outputs "
                f"{classes.count} class id(s): {classes.where}")
-    if tlt2 and classes.background_id == 0 and len(names) == classes.count - 1:
+    blank = names.count("")
+    if blank and len(names) - blank == classes.count:
+        fix = (f"{blank} of its lines hold only spaces, tabs or the '\\r' of a Windows line end, and nvinfer "
+               "counts such a line as a class (it skips only empty lines): delete the blank line(s)")
+    elif tlt2 and classes.background_id == 0 and len(names) == classes.count - 1:
         fix = ("drop --tlt2-labels: the model keeps id 0 for background, so labels.txt needs the "
                "'background' line first")
     else:

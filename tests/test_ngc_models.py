@@ -269,6 +269,19 @@ def test_the_label_count_is_checked_against_the_model(fixtures_dir, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize("content", [b"mask\r\nno-mask\r\n\r\n", b"mask\nno-mask\n  \n"],
+                         ids=["windows-trailing-line", "spaces-line"])
+def test_a_blank_but_not_empty_label_line_is_named_as_the_fix(fixtures_dir, tmp_path, content):
+    # NVIDIA's face-mask model outputs 2 classes; the file has them, then a line nvinfer also counts
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(content)
+    result = run_cli("bundle", fixtures_dir / "models/facemask_detectnet_v2_resnet18.etlt", "--network", "detectnet_v2",
+                     "--labels", labels, "--key", "tlt_encode", "-o", tmp_path / "b")
+    assert_clean_error(result, f"--labels {labels} gives 3 label(s) (mask, no-mask, (blank))", "outputs 2 class id(s)",
+                       "nvinfer counts such a line as a class", "delete the blank line(s)")
+    assert not (tmp_path / "b").exists()
+
+
 @pytest.mark.parametrize("content, message", [
     ("", "--labels is empty"),
     ("lpd\nlpd\n", "names 'lpd' twice"),
