@@ -1,65 +1,230 @@
-// EfficientNMS_TRT's per-element CUDA kernels on the maths shared with the host implementation
-// (plugins/common/efficientNmsMath.h): the fused box decoder, one thread per (anchor, box class), and
-// the suppression bitmask of the greedy NMS over the sorted candidates (bit j % 64 of word (i, j / 64)
-// set when candidate i suppresses candidate j > i: same class unless class_agnostic, IoU >= the
-// threshold). Built with --fmad=false so each operation rounds as on the host. The candidate
-// selection and sort and the greedy walk over the mask are not written yet; the IPluginV3 plugin
-// (efficientNMSPlugin.cpp) is host-staged and calls none of these.
-#include <cstdint>
+// EfficientNMS_TRT on the GPU, the whole op, device-resident (no host copy, no stream wait): each kernel
+// runs one step of efficientNMSSteps.h per thread (the host emulation, taostream_efficient_nms_emulated,
+// runs the same steps in the same order), the candidate sort is cub::DeviceSegmentedRadixSort::SortKeys
+// on distinct 64-bit keys, the greedy walk is one thread per image over the suppression words of
+// ../common/suppressionMask.cuh. Built with --fmad=false so the decoder and IoU round as on the host.
+// Compiled for every architecture and emulated on the host; never run on a GPU.
+#include "efficientNMSKernels.h"
 
-#include "../common/efficientNmsMath.h"
+#include <algorithm>
+#include <climits>
+
+#include <cub/device/device_segmented_radix_sort.cuh>
+
 #include "../common/suppressionMask.cuh"
 
-namespace ef = taostream::efficient;
-
+namespace taostream {
+namespace efficient {
 namespace {
 
-__global__ void efficientDecodeKernel(int64_t anchors, int boxClasses, int boxCoding, const float* __restrict__ boxes,
-                                      const float* __restrict__ anchorBoxes, float* __restrict__ corners) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= anchors * boxClasses) return;
-    const int64_t anchor = i / boxClasses;
-    ef::decodeBox(boxes + 4 * i, anchorBoxes == nullptr ? nullptr : anchorBoxes + 4 * anchor, boxCoding,
-                  corners + 4 * i);
+constexpr int kThreads = 256;
+constexpr size_t kMaskBudget = size_t{64} << 20;  // suppression words held at once; images go in chunks
+constexpr int64_t kMaxGridYZ = 65535;
+
+size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+
+struct Layout {
+    bool fits{false};
+    int64_t elements{0}, items{0}, chunk{0};
+    int32_t limit{0}, words{0}, keptSlots{0};
+    size_t tempBytes{0};
+    size_t invalid{0}, offsets{0}, keysIn{0}, keysOut{0}, count{0}, corners{0}, classes{0}, finite{0}, mask{0},
+        removed{0}, kept{0}, keptCount{0}, temp{0}, total{0};
+};
+
+Layout layoutFor(const EfficientShape& s) {
+    Layout l;
+    l.elements = int64_t{s.anchors} * s.classes;
+    l.items = l.elements * s.batch;
+    l.limit = candidateLimit(s);
+    l.words = (l.limit + 63) / 64;
+    l.keptSlots = std::min(l.limit, s.maxOutput);
+    // maxCandidates, not the limit: the same answer for every batch and anchor count
+    if (s.batch < 0 || s.anchors < 0 || s.classes <= 0 || l.items > INT_MAX || s.maxCandidates > kMaxGridYZ ||
+        s.maxOutput <= 0) {
+        return l;
+    }
+    // the masks of `chunk` images at a time: min(all, max(one, the budget), the grid's z limit), each
+    // term growing with the shapes, so a workspace sized for the largest shapes fits smaller ones
+    const size_t imageMask = size_t(l.limit) * l.words * sizeof(unsigned long long);
+    l.chunk = imageMask == 0 ? 0
+                             : std::min<int64_t>({int64_t{s.batch}, std::max<int64_t>(1, kMaskBudget / imageMask),
+                                                  kMaxGridYZ});
+    if (l.items > 0) {
+        const uint64_t* keys = nullptr;
+        const int* offsets = nullptr;
+        if (cub::DeviceSegmentedRadixSort::SortKeys(nullptr, l.tempBytes, keys, const_cast<uint64_t*>(keys),
+                                                    static_cast<int>(l.items), s.batch, offsets, offsets, 0,
+                                                    64) != cudaSuccess) {
+            return l;
+        }
+    }
+    size_t at = 0;
+    auto take = [&](size_t bytes) {
+        const size_t start = at;
+        at += aligned(bytes);
+        return start;
+    };
+    const int64_t candidates = int64_t{s.batch} * l.limit;
+    l.invalid = take(sizeof(int32_t) * s.batch);
+    l.offsets = take(sizeof(int) * (int64_t{s.batch} + 1));
+    l.keysIn = take(sizeof(uint64_t) * l.items);
+    l.keysOut = take(sizeof(uint64_t) * l.items);
+    l.count = take(sizeof(int32_t) * s.batch);
+    l.corners = take(sizeof(float) * 4 * candidates);
+    l.classes = take(sizeof(int32_t) * candidates);
+    l.finite = take(sizeof(uint8_t) * candidates);
+    l.mask = take(imageMask * l.chunk);
+    l.removed = take(sizeof(unsigned long long) * l.words * l.chunk);
+    l.kept = take(sizeof(int32_t) * s.batch * l.keptSlots);
+    l.keptCount = take(sizeof(int32_t) * s.batch);
+    l.temp = take(l.tempBytes);
+    l.total = at;
+    l.fits = true;
+    return l;
 }
 
-__global__ void efficientSuppressionMaskKernel(int count, const float* __restrict__ corners,
-                                               const int* __restrict__ classes, int classAgnostic, float threshold,
-                                               unsigned long long* __restrict__ mask) {
-    // i is the earlier (kept) candidate; IoU in the plugin's argument order (j's box first)
-    taostream::suppressionMaskWord(
-        count,
-        [=](int i, int j) {
-            return (classAgnostic || classes[i] == classes[j]) &&
-                   ef::iou(corners + 4 * static_cast<int64_t>(j), corners + 4 * static_cast<int64_t>(i)) >= threshold;
-        },
-        mask);
+__global__ void validKernel(EfficientShape s, const float* __restrict__ boxes, const float* __restrict__ scores,
+                            const float* __restrict__ anchors, int32_t* __restrict__ invalid) {
+    const bool valid = __syncthreads_and(imageInputsValid(boxes, scores, anchors, s, blockIdx.x, threadIdx.x,
+                                                          blockDim.x));
+    if (threadIdx.x == 0) invalid[blockIdx.x] = valid ? 0 : 1;
+}
+
+__global__ void offsetsKernel(int64_t count, int64_t stride, int* __restrict__ offsets) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < count) offsets[i] = static_cast<int>(i * stride);
+}
+
+__global__ void keysKernel(EfficientShape s, int64_t items, int64_t elements, const float* __restrict__ scores,
+                           uint64_t* __restrict__ keys) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < items) keys[i] = elementKey(scores, s, i / elements, i % elements);
+}
+
+__global__ void countKernel(EfficientShape s, int64_t elements, const uint64_t* __restrict__ sorted,
+                            int32_t* __restrict__ count) {
+    const int64_t image = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (image < s.batch) count[image] = candidateCount(sorted + image * elements, s);
+}
+
+__global__ void decodeKernel(EfficientShape s, int64_t elements, int32_t limit, const uint64_t* __restrict__ sorted,
+                             const int32_t* __restrict__ count, const float* __restrict__ boxes,
+                             const float* __restrict__ anchors, float* __restrict__ corners,
+                             int32_t* __restrict__ classes, uint8_t* __restrict__ finite) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const int64_t image = i / limit;
+    const int32_t r = static_cast<int32_t>(i % limit);
+    if (image >= s.batch || r >= count[image]) return;
+    finite[i] = decodeCandidate(sorted + image * elements, boxes, anchors, s, image, r, corners + 4 * i, classes + i)
+                    ? 1
+                    : 0;
+}
+
+// grid (words, limit, images of the chunk), 64 threads
+__global__ void maskKernel(EfficientShape s, int64_t firstImage, int32_t limit, int32_t words,
+                           const int32_t* __restrict__ count, const float* __restrict__ corners,
+                           const int32_t* __restrict__ classes, unsigned long long* __restrict__ mask) {
+    const int64_t image = firstImage + blockIdx.z;
+    const float* imageCorners = corners + image * limit * 4;
+    const int32_t* imageClasses = classes + image * limit;
+    suppressionMaskWordStrided(
+        count[image], words, [=](int i, int j) { return candidateSuppresses(imageCorners, imageClasses, s, i, j); },
+        mask + static_cast<int64_t>(blockIdx.z) * limit * words);
+}
+
+__global__ void walkKernel(EfficientShape s, int64_t firstImage, int64_t chunk, int32_t limit, int32_t words,
+                           int32_t keptSlots, const int32_t* __restrict__ count,
+                           const unsigned long long* __restrict__ mask, const uint8_t* __restrict__ finite,
+                           unsigned long long* __restrict__ removed, int32_t* __restrict__ kept,
+                           int32_t* __restrict__ keptCount, int32_t* __restrict__ invalid) {
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= chunk) return;
+    const int64_t image = firstImage + c;
+    if (invalid[image] != 0) {
+        keptCount[image] = 0;
+        return;
+    }
+    bool valid = true;
+    keptCount[image] = greedyWalk(count[image], words, mask + c * limit * words, finite + image * limit, s,
+                                  removed + c * words, kept + image * keptSlots, &valid);
+    if (!valid) invalid[image] = 1;
+}
+
+__global__ void outputKernel(EfficientShape s, int64_t elements, int32_t limit, int32_t keptSlots,
+                             const uint64_t* __restrict__ sorted, const float* __restrict__ scores,
+                             const float* __restrict__ corners, const int32_t* __restrict__ classes,
+                             const int32_t* __restrict__ kept, const int32_t* __restrict__ keptCount,
+                             int32_t* __restrict__ num, float* __restrict__ outBoxes, float* __restrict__ outScores,
+                             int32_t* __restrict__ outClasses) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= int64_t{s.batch} * s.maxOutput) return;
+    const int64_t image = i / s.maxOutput;
+    outputRow(sorted + image * elements, scores, corners + image * limit * 4, classes + image * limit,
+              kept + image * keptSlots, keptCount[image], s, image, static_cast<int32_t>(i % s.maxOutput), num,
+              outBoxes, outScores, outClasses);
 }
 
 }  // namespace
 
-extern "C" {
+size_t efficientNmsWorkspaceSize(const EfficientShape& s) {
+    const Layout l = layoutFor(s);
+    return l.fits ? l.total : 0;
+}
 
-// One image, device pointers: boxes [anchors, box_classes, 4], anchor_boxes [anchors, 4] or null ->
-// corners [anchors, box_classes, 4]. Returns the launch status.
-int taostream_efficient_decode_cuda(int64_t anchors, int box_classes, int box_coding, const float* boxes,
-                                    const float* anchor_boxes, float* corners, cudaStream_t stream) {
-    const int64_t count = anchors * box_classes;
-    if (count <= 0) return 0;
-    const int threads = 256;
-    efficientDecodeKernel<<<static_cast<unsigned>((count + threads - 1) / threads), threads, 0, stream>>>(
-        anchors, box_classes, box_coding, boxes, anchor_boxes, corners);
+int efficientNmsDevice(const EfficientShape& s, const float* boxes, const float* scores, const float* anchors,
+                       void* workspace, cudaStream_t stream, int32_t* num, float* outBoxes, float* outScores,
+                       int32_t* outClasses, const int32_t** invalidFlags) {
+    const Layout l = layoutFor(s);
+    if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
+    char* base = static_cast<char*>(workspace);
+    auto* invalid = reinterpret_cast<int32_t*>(base + l.invalid);
+    auto* offsets = reinterpret_cast<int*>(base + l.offsets);
+    auto* keysIn = reinterpret_cast<uint64_t*>(base + l.keysIn);
+    auto* keysOut = reinterpret_cast<uint64_t*>(base + l.keysOut);
+    auto* count = reinterpret_cast<int32_t*>(base + l.count);
+    auto* corners = reinterpret_cast<float*>(base + l.corners);
+    auto* classes = reinterpret_cast<int32_t*>(base + l.classes);
+    auto* finite = reinterpret_cast<uint8_t*>(base + l.finite);
+    auto* mask = reinterpret_cast<unsigned long long*>(base + l.mask);
+    auto* removed = reinterpret_cast<unsigned long long*>(base + l.removed);
+    auto* kept = reinterpret_cast<int32_t*>(base + l.kept);
+    auto* keptCount = reinterpret_cast<int32_t*>(base + l.keptCount);
+    *invalidFlags = invalid;
+    if (s.batch == 0) return 0;
+    validKernel<<<s.batch, kThreads, 0, stream>>>(s, boxes, scores, anchors, invalid);
+    if (l.items == 0) {  // no anchors: no candidates
+        cudaMemsetAsync(count, 0, sizeof(int32_t) * s.batch, stream);
+        cudaMemsetAsync(keptCount, 0, sizeof(int32_t) * s.batch, stream);
+    } else {
+        offsetsKernel<<<blocksFor(int64_t{s.batch} + 1), kThreads, 0, stream>>>(int64_t{s.batch} + 1, l.elements,
+                                                                               offsets);
+        keysKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, l.elements, scores, keysIn);
+        size_t tempBytes = l.tempBytes;
+        const cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(
+            base + l.temp, tempBytes, keysIn, keysOut, static_cast<int>(l.items), s.batch, offsets, offsets + 1, 0,
+            64, stream);
+        if (status != cudaSuccess) return static_cast<int>(status);
+        countKernel<<<blocksFor(s.batch), kThreads, 0, stream>>>(s, l.elements, keysOut, count);
+        decodeKernel<<<blocksFor(int64_t{s.batch} * l.limit), kThreads, 0, stream>>>(
+            s, l.elements, l.limit, keysOut, count, boxes, anchors, corners, classes, finite);
+        for (int64_t first = 0; first < s.batch; first += l.chunk) {
+            const int64_t chunk = std::min<int64_t>(l.chunk, s.batch - first);
+            const dim3 grid(static_cast<unsigned>(l.words), static_cast<unsigned>(l.limit),
+                            static_cast<unsigned>(chunk));
+            maskKernel<<<grid, 64, 0, stream>>>(s, first, l.limit, l.words, count, corners, classes, mask);
+            walkKernel<<<static_cast<unsigned>((chunk + 63) / 64), 64, 0, stream>>>(
+                s, first, chunk, l.limit, l.words, l.keptSlots, count, mask, finite, removed, kept, keptCount,
+                invalid);
+        }
+    }
+    outputKernel<<<blocksFor(int64_t{s.batch} * s.maxOutput), kThreads, 0, stream>>>(
+        s, l.elements, l.limit, l.keptSlots, keysOut, scores, corners, classes, kept, keptCount, num, outBoxes,
+        outScores, outClasses);
     return static_cast<int>(cudaGetLastError());
 }
 
-// The sorted candidates' corners [count, 4] and classes [count] -> mask [count, ceil(count / 64)] words.
-int taostream_efficient_suppression_mask_cuda(int count, const float* corners, const int* classes,
-                                              int class_agnostic, float threshold, unsigned long long* mask,
-                                              cudaStream_t stream) {
-    if (count <= 0) return 0;
-    const dim3 grid((count + 63) / 64, count);
-    efficientSuppressionMaskKernel<<<grid, 64, 0, stream>>>(count, corners, classes, class_agnostic, threshold, mask);
-    return static_cast<int>(cudaGetLastError());
-}
-
-}  // extern "C"
+}  // namespace efficient
+}  // namespace taostream

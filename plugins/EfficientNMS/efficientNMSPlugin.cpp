@@ -1,17 +1,21 @@
 // EfficientNMS_TRT (version 1) as an IPluginV3, under TensorRT OSS's name, version, fields and defaults
 // (plugin/efficientNMSPlugin; TensorRT 10 and 11 still ship their own, deprecated, which stays in charge
-// where it is registered). Host-staged: the inputs are copied to the host, the host implementation
-// (efficientNMSHost.cpp, equal bit for bit to the numpy reference plugins/reference.py
-// efficient_nms_reference) runs per image, the four outputs are copied back; enqueue waits for its
-// stream. The decoder and suppression-mask kernels of efficientNMSKernels.cu are not used yet. See
-// README.md.
+// where it is registered). Device-resident: enqueue queues the whole op (efficientNMSKernels.cu: keys,
+// CUB sort, decode, suppression words, greedy walk, output rows) on its stream, with no host copy and no
+// wait; its host emulation equals the host implementation (efficientNMSHost.cpp, equal bit for bit to
+// the numpy reference plugins/reference.py efficient_nms_reference) byte for byte
+// (tests/test_plugin_device_emulation.py), but it has never run on a GPU. Host-staged fallback (inputs
+// copied to the host, the host implementation per image, outputs copied back, the stream waited for)
+// only where no workspace was given. See README.md.
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "efficientNMSHost.h"
+#include "efficientNMSKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -76,6 +80,14 @@ public:
         return 0;
     }
 
+    // The GPU path's workspace for the largest shapes (0 where it cannot take them: then enqueue runs
+    // host-staged).
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+                            nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
+        if ((nbInputs != 2 && nbInputs != 3) || inputs[1].max.nbDims != 3) return 0;
+        return efficient::efficientNmsWorkspaceSize(shape(inputs[1].max, 1, 0));
+    }
+
 protected:
     // boxes [N, B, 4] or [N, B, 1 or C, 4], scores [N, B, C], anchors [1 or N, B, 4].
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t nbInputs) const override {
@@ -105,8 +117,49 @@ private:
         return static_cast<float>(std::log(static_cast<double>(t / (1.0f - t))));
     }
 
+    // The GPU path's shapes and fields for scores of these dims ([N, B, C]).
+    efficient::EfficientShape shape(nvinfer1::Dims const& scores, int32_t boxClasses, int32_t anchorBatch) const {
+        return efficient::EfficientShape{static_cast<int32_t>(scores.d[0]),
+                                         static_cast<int32_t>(scores.d[1]),
+                                         static_cast<int32_t>(scores.d[2]),
+                                         boxClasses,
+                                         anchorBatch,
+                                         mFields.integer("box_coding"),
+                                         mFields.integer("background_class"),
+                                         mFields.integer("class_agnostic") != 0,
+                                         mFields.integer("score_activation") != 0,
+                                         sortThreshold(),
+                                         mFields.real("iou_threshold"),
+                                         mFields.integer("max_output_boxes"),
+                                         kMaxCandidates};
+    }
+
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* /*workspace*/, cudaStream_t stream) override {
+                void* workspace, cudaStream_t stream) override {
+        nvinfer1::Dims const& scoreDims = inputDesc[1].dims;
+        const int64_t count = scoreDims.d[1];
+        const int32_t boxClasses = count == 0 ? 1 : static_cast<int32_t>(volume(inputDesc[0].dims, 1) / (count * 4));
+        const efficient::EfficientShape s =
+            shape(scoreDims, boxClasses, mNbInputs == 3 ? static_cast<int32_t>(inputDesc[2].dims.d[0]) : 0);
+        if (workspace == nullptr || efficient::efficientNmsWorkspaceSize(s) == 0) {
+            return runHostStaged(inputDesc, inputs, outputs, stream);
+        }
+        const int32_t* invalid = nullptr;
+        const int status = efficient::efficientNmsDevice(
+            s, static_cast<const float*>(inputs[0]), static_cast<const float*>(inputs[1]),
+            mNbInputs == 3 ? static_cast<const float*>(inputs[2]) : nullptr, workspace, stream,
+            static_cast<int32_t*>(outputs[0]), static_cast<float*>(outputs[1]), static_cast<float*>(outputs[2]),
+            static_cast<int32_t*>(outputs[3]), &invalid);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+            return -1;
+        }
+        return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
+    }
+
+    int32_t runHostStaged(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                          void* const* outputs, cudaStream_t stream) {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         nvinfer1::Dims const& scoreDims = inputDesc[1].dims;
         const int32_t batch = static_cast<int32_t>(scoreDims.d[0]);
@@ -147,6 +200,7 @@ private:
         return finish(stream, "copy of the detections") && copied ? 0 : -1;
     }
 
+    NonFiniteWatch mNonFinite;
     std::vector<int32_t> mNum, mClasses;
     std::vector<float> mBoxes, mScores;
 };

@@ -676,6 +676,36 @@ std::vector<EnqueueCase> enqueueCases() {
             cases.push_back(c);
         }
     }
+    {  // EfficientNMS: per-class boxes [2, 60, 3, 4], scores on a grid of thirds (ties), background 1, a
+       // NaN score in image 0 (no detections there, one warning); the host implementation per image
+        EnqueueCase c{"EfficientNMS_TRT",
+                      {reals("score_threshold", {0.3f}), reals("iou_threshold", {0.4f}), ints("max_output_boxes", {30}),
+                       ints("background_class", {1})},
+                      {{2, 60, 3, 4}, {2, 60, 3}},
+                      {},
+                      {}};
+        c.data.resize(2);
+        pixelBoxes(rng, c.data[0], 2 * 60 * 3, 128);
+        c.data[1].resize(2 * 60 * 3);
+        for (float& v : c.data[1]) v = static_cast<float>(static_cast<int>(rng.uniform(0.0f, 4.0f))) / 3.0f;
+        c.data[1][17] = std::nanf("");
+        std::vector<int32_t> num(2, 0), classes(2 * 30, 0);
+        std::vector<float> boxes(2 * 30 * 4, 0.0f), scores(2 * 30, 0.0f);
+        for (int image = 0; image < 2; ++image) {
+            const int status = taostream_efficient_nms(
+                1, 60, 3, 3, 0, 0, 1, 0, 0, 0.3f, 0.4f, 30, 5000, c.data[0].data() + image * 60 * 3 * 4,
+                c.data[1].data() + image * 60 * 3, nullptr, num.data() + image, boxes.data() + image * 30 * 4,
+                scores.data() + image * 30, classes.data() + image * 30);
+            if (status != 0) {  // NaN: zero rows
+                num[image] = 0;
+                std::fill_n(boxes.begin() + image * 30 * 4, 30 * 4, 0.0f);
+                std::fill_n(scores.begin() + image * 30, 30, 0.0f);
+                std::fill_n(classes.begin() + image * 30, 30, 0);
+            }
+        }
+        c.expected = {bytesOf(num), bytesOf(boxes), bytesOf(scores), bytesOf(classes)};
+        cases.push_back(c);
+    }
     {  // SpecialSlice: GenerateDetection's [2, 30, 6] rows, padding rows included
         EnqueueCase c{"SpecialSlice_TRT", {}, {{2, 30, 6}}, {}, {}};
         c.data.resize(1);
