@@ -36,6 +36,12 @@ def _coco_library(engine: str):
     return COCO, COCOeval, "pycocotools"
 
 
+def require_coco_library(engine: str = "auto") -> str:
+    """The name of the COCO library ``engine`` resolves to, or MissingDependencyError: asked before a
+    model runs over the whole dataset, so a missing extra is not found only at the end."""
+    return _coco_library(engine)[2]
+
+
 def coco_documents(samples, predictions, classes: list[str]) -> tuple[dict, list[dict]]:
     """(ground-truth document, result list) in COCO's layout. ``predictions``: per sample a tuple
     (classes [P], boxes [P, 4] x1y1x2y2, scores [P], masks or None)."""

@@ -28,7 +28,7 @@ from taostream.inference.backends.runners import cpu_runner
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
 from taostream.inference.evaluate.classification import run_classification
-from taostream.inference.evaluate.coco import coco_documents, coco_metrics, mask_rle
+from taostream.inference.evaluate.coco import coco_documents, coco_metrics, mask_rle, require_coco_library
 from taostream.inference.evaluate.dataset import (
     Dataset, Predictions, image_size, load_dataset, normalize_name, read_predictions)
 from taostream.inference.evaluate.tao import BoxLimits, ClassCurve, ImageBoxes, TaoRules, evaluate_tao
@@ -406,6 +406,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         return report
 
     runs = _model_runs(bundle, request)
+    require_coco_library(request.coco_engine)  # before the model runs over the whole dataset
     for label, make, description in runs:
         with make() as runner:
             predictions = _model_predictions(bundle, runner, dataset, request, class_of_label, label)
