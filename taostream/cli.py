@@ -32,6 +32,10 @@ class OneLineErrorParser(argparse.ArgumentParser):
     like every other taostream error, instead of a usage block. Subcommand parsers inherit it."""
 
     def error(self, message: str):
+        if message.startswith("unrecognized arguments:") and {"-v", "--verbose"} & set(message.split()[2:]):
+            # README: "-v adds the traceback"; it is taostream's own option, so it goes before the command
+            self.exit(2, f"{self.prog}: error: {message}; -v is an option of taostream itself: put it before the "
+                         "command (taostream -v COMMAND ...)\n")
         self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
