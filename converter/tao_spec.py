@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
@@ -604,6 +605,13 @@ def _dump_body(message: SpecMessage, out: list[str]) -> None:
     out.append(message.trailing)
 
 
-def save_spec(message: SpecMessage, path: str | os.PathLike) -> None:
-    """Write atomically (temporary file, then rename)."""
-    atomic_write_text(path, dump_spec(message))
+def save_spec(message: SpecMessage, path: str | os.PathLike, like: str | os.PathLike | None = None) -> None:
+    """Write atomically (temporary file, then rename) with the permissions of ``like`` (default: the
+    file replaced), else 0644: a spec may hold the model key (FasterRCNN's enc_key), and one the user
+    keeps private (0600) must not become readable by every user when it is edited or copied."""
+    source = like if like is not None else path
+    try:
+        mode = stat.S_IMODE(os.stat(source).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    atomic_write_text(path, dump_spec(message), mode)

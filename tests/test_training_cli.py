@@ -123,3 +123,30 @@ def test_azureml_train_through_the_cli(fixtures_dir, tmp_path, capsys):
     assert out.strip().splitlines()[-1] == (
         f"tao detectnet_v2 train -e {tmp_path}/out/facemask/{FACEMASK} -r {tmp_path}/out/facemask -k '{KEY_MASK}'")
     assert load_spec(tmp_path / "out" / "facemask" / FACEMASK).get("training_config.num_epochs") == 2
+
+
+def test_spec_set_keeps_a_private_spec_private(fixtures_dir, tmp_path):
+    # A FasterRCNN spec holds the model key (enc_key); the user keeps it 0600. Editing it in place, or
+    # writing the edit elsewhere with -o, must not make it readable by every user.
+    spec = tmp_path / "frcnn_spec.txt"
+    spec.write_text("enc_key: 'my-private-key'\n" + (fixtures_dir / "specs" / FACEMASK).read_text())
+    spec.chmod(0o600)
+    assert main(["spec", "set", str(spec), "training_config.num_epochs", "3"]) == 0
+    assert load_spec(spec).get("training_config.num_epochs") == 3
+    assert spec.stat().st_mode & 0o777 == 0o600
+    copy = tmp_path / "edited.txt"
+    assert main(["spec", "set", str(spec), "training_config.num_epochs", "4", "-o", str(copy)]) == 0
+    assert copy.stat().st_mode & 0o777 == 0o600
+    spec.chmod(0o640)  # a group-shared spec stays as shared as it was
+    assert main(["spec", "set", str(spec), "training_config.num_epochs", "5"]) == 0
+    assert spec.stat().st_mode & 0o777 == 0o640
+
+
+def test_spec_set_a_value_of_the_wrong_type_names_the_file_and_field(spec_copy, capsys):
+    assert main(["spec", "set", str(spec_copy), "training_config.num_epochs", "eighty"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"taostream: error: {spec_copy}: training_config.num_epochs: value 'eighty' is not a valid int "
+                   "(the field holds 120); give a whole number, or --type str to store text")
+    assert main(["spec", "set", str(spec_copy), "model_config.use_batch_norm", "yes"]) == 2
+    assert "model_config.use_batch_norm: value 'yes' is not a valid bool (the field holds true); give true or false" \
+        in capsys.readouterr().err

@@ -269,7 +269,11 @@ def coerce_value(text: str, kind: str | None, existing=None):
         if kind == "str":
             return text
     except ValueError:
-        raise TaostreamError(f"value '{text}' is not a valid {kind}") from None
+        held = f" (the field holds {_scalar_text(existing)})" if existing is not None and \
+            not isinstance(existing, SpecMessage) else ""
+        wanted = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(kind, f"a {kind}")
+        raise TaostreamError(f"value '{text}' is not a valid {kind}{held}; give {wanted}, or --type str to store "
+                             "text") from None
     for convert in (int, float):
         try:
             return convert(text)
@@ -297,12 +301,15 @@ def _spec_set(args) -> int:
     spec = load_spec(args.file)
     output = args.output or args.file
     check_output_file(output, force=True)
-    value = coerce_value(args.value, args.type, spec.get(args.path))
+    try:
+        value = coerce_value(args.value, args.type, spec.get(args.path))
+    except TaostreamError as exc:  # name the file and field the value was for
+        raise TaostreamError(f"{args.file}: {args.path}: {exc}") from None
     warning = new_field_warning(spec, args.path)
     if warning:
         print(f"taostream: warning: {args.file}: {warning}", file=sys.stderr)
     spec.set(args.path, value)
-    save_spec(spec, output)
+    save_spec(spec, output, like=args.file)
     print(f"{output}: {args.path} = {_scalar_text(value) if not isinstance(value, Enum) else value}")
     return 0
 
