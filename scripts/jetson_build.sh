@@ -12,7 +12,10 @@
 #   --dry-run        print the commands instead of running them
 #
 # Overrides for unusual setups (and tests): JETSON_MODEL (default /proc/device-tree/model),
-# TRT_VERSION (default: the tensorrt Python module or the libnvinfer package), CUDA_ARCH.
+# TRT_VERSION (default: the tensorrt Python module or the libnvinfer package), CUDA_ARCH, NVCC (default:
+# nvcc on PATH, else JetPack's /usr/local/cuda/bin/nvcc).
+# On TensorRT 10 and nvcc for the module, libtaostream_plugins.so (plugins/) is built too, against
+# JetPack's TensorRT headers, and copied into a `bundle --plugins taostream` bundle's lib/.
 # See docs/jetson.md for the JetPack / TensorRT / CUDA architecture combinations.
 set -euo pipefail
 
@@ -79,20 +82,37 @@ TRT_MAJOR="${TRT%%.*}"
 if (( TRT_MAJOR >= 11 )); then
   die "TensorRT $TRT does not support JetPack; Jetson builds need TensorRT 10.x (JetPack 6 ships 10.3)"
 fi
-if (( ARCH < 75 )) && command -v nvcc >/dev/null && nvcc --version | grep -q "release 1[3-9]"; then
+# JetPack puts nvcc in /usr/local/cuda/bin, which a login PATH often lacks
+NVCC="${NVCC:-$(command -v nvcc || true)}"
+if [[ -z "$NVCC" && -x /usr/local/cuda/bin/nvcc ]]; then NVCC=/usr/local/cuda/bin/nvcc; fi
+SKIP_CUDA=0
+if [[ -z "$NVCC" ]]; then
+  SKIP_CUDA=1
+elif (( ARCH < 75 )) && "$NVCC" --version | grep -q "release 1[3-9]"; then
   echo "jetson_build: note: CUDA 13+ cannot target sm_$ARCH; the CUDA plugins are skipped" >&2
   SKIP_CUDA=1
-else
-  SKIP_CUDA=0
+elif (( TRT_MAJOR < 10 )); then
+  SKIP_CUDA=1  # IPluginV3 starts with TensorRT 10; TensorRT 8.x ships the TAO plugins itself
 fi
 if [[ -n "$DLA_CORE" ]] && ! has_dla "$MODEL"; then
   die "$MODEL has no DLA; drop --dla-core"
 fi
 echo "jetson_build: $MODEL, sm_$ARCH, TensorRT $TRT" >&2
 
+# A `bundle --plugins taostream` bundle keeps plugin nodes only libtaostream_plugins.so registers
+WANT_PLUGINS=0
+if [[ -n "$BUNDLE" && -f "$BUNDLE/manifest.json" ]] && "$PYTHON" -c 'import json, sys
+sys.exit(0 if (json.load(open(sys.argv[1])).get("plugins") or {}).get("library") == "taostream" else 1)' \
+    "$BUNDLE/manifest.json" 2>/dev/null; then
+  WANT_PLUGINS=1
+  if [[ "$SKIP_CUDA" == 1 ]]; then
+    die "$BUNDLE keeps TensorRT plugins libtaostream_plugins.so provides, which needs TensorRT 10 and nvcc for sm_$ARCH (JetPack's /usr/local/cuda/bin/nvcc; set NVCC)"
+  fi
+fi
+
 CMAKE_ARGS=(-S "$SOURCE" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DTAOSTREAM_PARSERS_FUZZ=OFF)
-if [[ "$SKIP_CUDA" == 0 && -f "$SOURCE/plugins/CMakeLists.txt" ]] && command -v nvcc >/dev/null; then
-  CMAKE_ARGS+=(-DTAOSTREAM_BUILD_PLUGINS=ON "-DCMAKE_CUDA_ARCHITECTURES=$ARCH")
+if [[ "$SKIP_CUDA" == 0 && -f "$SOURCE/plugins/CMakeLists.txt" ]]; then
+  CMAKE_ARGS+=(-DTAOSTREAM_BUILD_PLUGINS=ON "-DCMAKE_CUDA_ARCHITECTURES=$ARCH" "-DCMAKE_CUDA_COMPILER=$NVCC")
 fi
 run cmake "${CMAKE_ARGS[@]}"
 run cmake --build "$BUILD_DIR" -j "$(nproc 2>/dev/null || echo 2)"
@@ -107,6 +127,12 @@ else
   [[ -n "$FOUND" ]] || die "the build produced no $LIBRARY"
   mkdir -p "$BUNDLE/lib"
   cp "$FOUND" "$BUNDLE/lib/$LIBRARY.tmp" && mv "$BUNDLE/lib/$LIBRARY.tmp" "$BUNDLE/lib/$LIBRARY"
+fi
+if [[ "$WANT_PLUGINS" == 1 ]]; then
+  PLUGINS="libtaostream_plugins.so"
+  [[ "$DRY_RUN" == 1 || -f "$BUILD_DIR/plugins/$PLUGINS" ]] || die "the build produced no $BUILD_DIR/plugins/$PLUGINS"
+  run cp "$BUILD_DIR/plugins/$PLUGINS" "$BUNDLE/lib/$PLUGINS.tmp"
+  run mv "$BUNDLE/lib/$PLUGINS.tmp" "$BUNDLE/lib/$PLUGINS"
 fi
 
 # The convert arguments come from the bundle's manifest (plugin graph + cal cache on TensorRT 10).

@@ -444,6 +444,41 @@ def test_jetson_script_cuda_architectures(tmp_path, model, arch):
     assert f"sm_{arch}," in result.stderr
 
 
+def _fake_nvcc(tmp_path, release: str) -> str:
+    nvcc = tmp_path / "cuda" / "nvcc"
+    nvcc.parent.mkdir()
+    nvcc.write_text(f"#!/bin/sh\necho 'Cuda compilation tools, release {release}, V{release}.77'\n")
+    nvcc.chmod(0o755)
+    return str(nvcc)
+
+
+def test_jetson_script_builds_and_ships_the_plugin_library_a_plugins_bundle_needs(tmp_path):
+    import json
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text(json.dumps({**BUNDLE_MANIFEST, "plugins": {
+        "library": "taostream", "path": "lib/libtaostream_plugins.so", "ops": ["BatchedNMSDynamic_TRT"]}}))
+    nvcc = _fake_nvcc(tmp_path, "12.6")
+    orin = {"JETSON_MODEL": "NVIDIA Jetson AGX Orin Developer Kit", "NVCC": nvcc}
+    result = run_script(tmp_path, "--bundle", str(bundle), TRT_VERSION="10.3.0", **orin)
+    assert result.returncode == 0, result.stderr
+    configure = shlex.split(result.stdout.splitlines()[0][2:])
+    assert {"-DTAOSTREAM_BUILD_PLUGINS=ON", "-DCMAKE_CUDA_ARCHITECTURES=87", f"-DCMAKE_CUDA_COMPILER={nvcc}"} <= set(configure)
+    copies = [shlex.split(line[2:]) for line in result.stdout.splitlines() if line.startswith(("+ cp ", "+ mv "))]
+    assert copies[-2:] == [["cp", str(tmp_path / "build" / "plugins" / "libtaostream_plugins.so"),
+                            str(bundle / "lib" / "libtaostream_plugins.so.tmp")],
+                           ["mv", str(bundle / "lib" / "libtaostream_plugins.so.tmp"),
+                            str(bundle / "lib" / "libtaostream_plugins.so")]]
+    # JetPack 6.0's TensorRT 8.6 has no IPluginV3: the plugins are not configured (CMake would stop),
+    # and a bundle that needs them is refused before anything is built
+    plain = run_script(tmp_path, TRT_VERSION="8.6.2", **orin)
+    assert plain.returncode == 0 and "TAOSTREAM_BUILD_PLUGINS" not in plain.stdout
+    refused = run_script(tmp_path, "--bundle", str(bundle), TRT_VERSION="8.6.2", **orin)
+    assert refused.returncode == 2 and "+ cmake" not in refused.stdout
+    assert "keeps TensorRT plugins libtaostream_plugins.so provides, which needs TensorRT 10" in refused.stderr
+
+
 def qdq_model() -> onnx.ModelProto:
     """input -> QuantizeLinear -> DequantizeLinear -> Conv: an explicitly quantized graph."""
     x = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["N", 3, 32, 48])
