@@ -1,15 +1,16 @@
-"""libtaostream_plugins.so cross-built for Jetson Orin on JetPack 6.1 / 6.2 (aarch64, CUDA 12, TensorRT
-10.3, DeepStream 7.1) with plugins/cmake/aarch64-jetson.cmake, read as an ELF file, loaded under
-user-mode qemu by plugins/harness/plugin_harness.cpp (cross-built beside it) the way TensorRT loads it,
-and shipped in a `bundle --platform jetson`.
+"""libtaostream_plugins.so cross-built for a Jetson with plugins/cmake/aarch64-jetson.cmake, read as an
+ELF file, loaded under user-mode qemu by plugins/harness/plugin_harness.cpp (cross-built beside it) the
+way TensorRT loads it, and shipped in a `bundle --platform jetson`. The toolkit's CUDA major picks the
+Jetson: 12 for JetPack 6.1 / 6.2 (Orin, TensorRT 10.3, DeepStream 7.1), 13 for JetPack 7.x (Thor, and
+Orin from 7.2; DeepStream 9.2's TensorRT 10.16).
 
 Needs what the cross build needs, else each test skips and says which is missing:
 - the aarch64 C++ cross compiler and qemu-user (as tests/test_parsers_aarch64.py);
-- a CUDA 12 toolkit with targets/aarch64-linux in TAOSTREAM_JETSON_CUDA (`scripts/jetson_cuda_cross.sh
-  DIR` assembles one from Debian's and PyPI's packages in about ten seconds, or NVIDIA's CUDA 12.x with
+- an x86-64 CUDA 12 or 13 with targets/aarch64-linux in TAOSTREAM_JETSON_CUDA (`scripts/jetson_cuda_cross.sh
+  DIR [12|13]` assembles one from Debian's and PyPI's packages in about ten seconds, or NVIDIA's CUDA with
   cuda-cross-aarch64);
-- TensorRT 10 headers in TAOSTREAM_JETSON_TENSORRT_ROOT (JetPack 6's 10.3; TensorRT 11 has no Jetson
-  release), or TAOSTREAM_TENSORRT_ROOT when that holds 10.x headers.
+- TensorRT 10 headers in TAOSTREAM_JETSON_TENSORRT_ROOT (TensorRT 11 has no Jetson release), or
+  TAOSTREAM_TENSORRT_ROOT when that holds 10.x headers.
 No GPU is used: the harness drives every creator through the build-time calls; enqueue needs a Jetson.
 """
 
@@ -26,7 +27,7 @@ import pytest
 
 from taostream.cli import main
 from taostream.converter.samples.write import write_sample
-from taostream.deepstream_configs.bundle.jetson_library import read_library_facts, versions_beyond
+from taostream.deepstream_configs.bundle.jetson_library import JETPACK_RUNTIMES, read_library_facts, versions_beyond
 from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops, library_tensorrt_major
 from taostream.deepstream_configs.elf_symbols import exported_functions, open_elf
 from taostream.parsers.build import AARCH64_SYSROOT, missing_aarch64_tools
@@ -37,9 +38,9 @@ from test_plugin_library import EXPECTED_FIELDS, PLUGINS
 REPO = Path(__file__).resolve().parent.parent
 TOOLCHAIN = REPO / "plugins" / "cmake" / "aarch64-jetson.cmake"
 KEY = "nvidia_tlt"
-# What the library may need at run time on the Jetson: the C and C++ runtimes and the CUDA runtime
-# (JetPack's libcudart.so.12, which DeepStream's nvinfer has already loaded); never libnvinfer.
-ALLOWED_NEEDED = {"libcudart.so.12", "libstdc++.so.6", "libm.so.6", "libgcc_s.so.1", "libc.so.6"}
+# What the library may need at run time on the Jetson besides the CUDA runtime (JetPack's libcudart.so,
+# which DeepStream's nvinfer has already loaded): the C and C++ runtimes; never libnvinfer.
+C_CPP_RUNTIMES = {"libstdc++.so.6", "libm.so.6", "libgcc_s.so.1", "libc.so.6"}
 
 
 def _jetson_cuda() -> Path | None:
@@ -47,6 +48,21 @@ def _jetson_cuda() -> Path | None:
     if root and (Path(root) / "bin" / "nvcc").is_file() and (Path(root) / "targets" / "aarch64-linux").is_dir():
         return Path(root)
     return None
+
+
+def _cuda_major() -> int:
+    version = subprocess.run([str(_jetson_cuda() / "bin" / "nvcc"), "--version"], capture_output=True, text=True).stdout
+    return int(re.search(r"release (\d+)\.", version).group(1))
+
+
+def _jetson() -> dict:
+    """What the toolkit's CUDA major builds for: the Orin / Thor architectures, the CUDA runtime, the
+    oldest JetPack userland, and the DeepStream release (with its detection layout) it serves."""
+    if _cuda_major() == 12:
+        return {"architectures": {"sm_87"}, "cudart": "libcudart.so.12", "runtime": JETPACK_RUNTIMES[0],
+                "deepstream": "7.1", "rotation_angle": "OFF"}
+    return {"architectures": {"sm_87", "sm_110"}, "cudart": f"libcudart.so.{_cuda_major()}",
+            "runtime": JETPACK_RUNTIMES[1], "deepstream": "9.2", "rotation_angle": "ON"}
 
 
 def _header_major(include: Path) -> int:
@@ -70,11 +86,11 @@ def _skip_reason() -> str | None:
     if shutil.which("cmake") is None:
         return "CMake builds the library"
     if _jetson_cuda() is None:
-        return ("no CUDA 12 toolkit for aarch64-linux: `scripts/jetson_cuda_cross.sh DIR`, then "
+        return ("no x86-64 CUDA toolkit with an aarch64-linux target: `scripts/jetson_cuda_cross.sh DIR`, then "
                 "TAOSTREAM_JETSON_CUDA=DIR")
     if _tensorrt10_include() is None:
-        return ("no TensorRT 10 headers (JetPack 6 runs 10.3): set TAOSTREAM_JETSON_TENSORRT_ROOT to a folder "
-                "whose include/ holds them")
+        return ("no TensorRT 10 headers (JetPack 6 runs 10.3, JetPack 7.2 10.16): set TAOSTREAM_JETSON_TENSORRT_ROOT "
+                "to a folder whose include/ holds them")
     return None
 
 
@@ -87,11 +103,14 @@ def built(tmp_path_factory) -> Path:
     configure = ["cmake", "-S", str(REPO), "-B", str(build), f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}",
                  f"-DTAOSTREAM_JETSON_CUDA={_jetson_cuda()}", "-DTAOSTREAM_BUILD_PLUGINS=ON",
                  f"-DTENSORRT_ROOT={_tensorrt10_include()}", "-DTAOSTREAM_BUILD_PLUGIN_HOST=OFF",
-                 "-DTAOSTREAM_PARSERS_FUZZ=OFF", "-DCMAKE_BUILD_TYPE=Release"]
+                 "-DTAOSTREAM_PARSERS_FUZZ=OFF", "-DCMAKE_BUILD_TYPE=Release",
+                 f"-DTAOSTREAM_DS_ROTATION_ANGLE={_jetson()['rotation_angle']}"]
     configured = subprocess.run(configure, capture_output=True, text=True, timeout=300)
     assert configured.returncode == 0, (configured.stdout + configured.stderr)[-4000:]
-    # what the toolchain chose: Orin's architecture, and the Jetson's own CUDA runtime
-    assert "architectures 87" in configured.stdout and "aarch64, CUDA runtime CUDA::cudart" in configured.stdout
+    # what the toolchain chose: the Jetsons' architectures, and the Jetson's own CUDA runtime
+    architectures = ";".join(sorted((a.removeprefix("sm_") for a in _jetson()["architectures"]), key=int))
+    assert f"architectures {architectures}\n" in configured.stdout, configured.stdout
+    assert "aarch64, CUDA runtime CUDA::cudart\n" in configured.stdout
     result = subprocess.run(["cmake", "--build", str(build), "--target", "taostream_plugins",
                              "taostream_plugin_harness", "-j", "2"], capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
@@ -123,25 +142,26 @@ def test_the_library_is_an_aarch64_plugin_library_needing_only_the_c_cpp_and_cud
     assert all(name in ("getCreators", "setLoggerFinder") or name.startswith("NvDsInfer") for name in exported)
     dynamic = _readelf("-d", str(library))
     needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
-    assert "libcudart.so.12" in needed and needed <= ALLOWED_NEEDED, needed
+    cudart = _jetson()["cudart"]
+    assert cudart in needed and needed <= C_CPP_RUNTIMES | {cudart}, needed
     assert "RPATH" not in dynamic and "RUNPATH" not in dynamic  # nothing of this host goes to the Jetson
-    # JetPack 6 (Ubuntu 22.04) has every C/C++ runtime version it needs; the CUDA runtime's own version
-    # node is JetPack's libcudart.so.12's
-    assert versions_beyond(facts.version_needs) == ["libcudart.so.12: libcudart.so.12"]
+    # the JetPack's Ubuntu has every C/C++ runtime version it needs; the CUDA runtime's own version node
+    # is the JetPack's libcudart's
+    assert versions_beyond(facts.version_needs, _jetson()["runtime"]) == [f"{cudart}: {cudart}"]
     assert library_plugin_ops(library) == LIBRARY_OPS
     assert library_tensorrt_major(library) == 10
     with open_elf(library) as elf:
         assert elf.get_section_by_name(".nv_fatbin") is not None  # the kernels' device code
 
 
-def test_the_device_code_is_orin_s(built):
+def test_the_device_code_is_for_the_jetson_s_gpus(built):
     cuobjdump = _jetson_cuda() / "bin" / "cuobjdump"
     if not cuobjdump.is_file():
         pytest.skip(f"{cuobjdump} not found (scripts/jetson_cuda_cross.sh copies it)")
     listing = subprocess.run([str(cuobjdump), "--list-elf", str(built / LIBRARY_NAME)], capture_output=True,
                              text=True, check=True).stdout
     architectures = set(re.findall(r"\.(sm_\d+)\.cubin", listing))
-    assert architectures == {"sm_87"}, listing
+    assert architectures == _jetson()["architectures"], listing
 
 
 def test_under_qemu_loading_registers_every_creator_with_tensorrt_s_fields(built):
@@ -188,9 +208,9 @@ def test_a_jetson_bundle_ships_the_aarch64_library_and_an_x86_bundle_refuses_it(
     command = ["bundle", str(sample / "model.etlt"), "--key", KEY, "--network", "yolo_v4", "--spec",
                str(sample / "spec.txt"), "--plugins", "taostream", "--plugins-library", str(library)]
     out = tmp_path / "jetson"
-    assert main([*command, "-o", str(out), "--platform", "jetson", "--deepstream", "7.1"]) == 0
+    assert main([*command, "-o", str(out), "--platform", "jetson", "--deepstream", _jetson()["deepstream"]]) == 0
     warned = capsys.readouterr().err
-    assert "built against TensorRT" not in warned  # DeepStream 7.1's JetPack 6.1 runs TensorRT 10.3
+    assert "built against TensorRT" not in warned  # the JetPack runs TensorRT 10 (10.3, 10.16)
     assert (out / "lib" / LIBRARY_NAME).read_bytes() == library.read_bytes()
     plugins = json.loads((out / "manifest.json").read_text())["plugins"]
     assert (plugins["machine"], plugins["shipped"], plugins["tensorrt_major"]) == ("aarch64", True, 10)

@@ -120,8 +120,10 @@ def find_plugins_library(request, ops, warnings: list[str]) -> Path | None:
 
 def missing_library_text(platform: str, deepstream_major: int | None = None) -> str:
     """lib/README_plugins.txt (and the bundle's warning) when the library could not be shipped."""
-    where = ("on the Jetson itself (JetPack's TensorRT headers: -DTENSORRT_ROOT=/usr), or cross-built for aarch64 "
-             "against the TensorRT aarch64 headers" if platform == "jetson"
+    where = ("on the Jetson itself (`scripts/jetson_build.sh --bundle <this folder>` builds it with JetPack's nvcc "
+             "and TensorRT headers and copies it here), or on an x86-64 host with plugins/cmake/aarch64-jetson.cmake "
+             "and a CUDA toolkit of the Jetson's major (`scripts/jetson_cuda_cross.sh`; plugins/README.md), or by hand"
+             if platform == "jetson"
              else "inside the DeepStream container of this bundle (its TensorRT headers are under /usr)")
     return (f"Put {LIBRARY_NAME} here: model.onnx keeps TensorRT plugins that only it provides on TensorRT 11, and "
             f"deepstream/config_infer_primary.txt loads it (custom-lib-path). Build it {where}, from a taostream "
