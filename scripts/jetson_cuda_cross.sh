@@ -6,7 +6,7 @@
 #
 #   12 (default): JetPack 6.1 / 6.2 (Orin; CUDA 12.6 driver, TensorRT 10.3, DeepStream 7.1). The x86-64
 #       nvcc 12.4 of Debian 13's non-free nvidia-cuda-toolkit (the cu12 nvcc wheels ship ptxas but no
-#       nvcc), the CUDA headers of the nvidia-cuda-nvcc-cu12 wheel, the aarch64 headers and
+#       nvcc), the CUDA headers of the nvidia-cuda-nvcc-cu12 and -cccl-cu12 wheels, the aarch64 headers and
 #       libcudart.so.12 of the manylinux aarch64 nvidia-cuda-runtime-cu12 wheel.
 #   13: JetPack 7.x (Thor; 7.2 also Orin; DeepStream 8.0 / 9.x). The x86-64 nvidia-cuda-nvcc, -nvvm,
 #       -crt, -cccl 13.0 wheels and the aarch64 nvidia-cuda-runtime 13.0 wheel.
@@ -77,7 +77,7 @@ APT=(-o "Dir::Etc::SourceList=$WORK/apt/sources.list" -o Dir::Etc::SourceParts=/
 apt-get "${APT[@]}" -q update >&2
 (cd "$WORK/debs" && apt-get "${APT[@]}" -q download "nvidia-cuda-toolkit=$DEBIAN_CUDA") >&2
 dpkg-deb -x "$WORK"/debs/nvidia-cuda-toolkit_*.deb "$WORK/deb"
-fetch host manylinux2014_x86_64 nvidia-cuda-nvcc-cu12==12.4.131
+fetch host manylinux2014_x86_64 nvidia-cuda-nvcc-cu12==12.4.131 nvidia-cuda-cccl-cu12==12.4.127.post1
 fetch target manylinux2014_aarch64 nvidia-cuda-runtime-cu12==12.4.127
 
 D="$WORK/deb/usr"
@@ -87,7 +87,8 @@ cp -r "$D/lib/nvidia-cuda-toolkit/bin/crt" "$STAGE/bin/"
 cp "$D/lib/nvidia-cuda-toolkit/bin/cicc" "$STAGE/nvvm/bin/"
 cp "$D/lib/nvidia-cuda-toolkit/libdevice/"* "$STAGE/nvvm/libdevice/"
 for tool in cudafe++ fatbinary ptxas nvlink bin2c cuobjdump; do cp "$D/bin/$tool" "$STAGE/bin/"; done
-cp -r "$WORK/target/x/nvidia/cuda_runtime/include/." "$WORK/host/x/nvidia/cuda_nvcc/include/." "$TARGET/include/"
+cp -r "$WORK/target/x/nvidia/cuda_runtime/include/." "$WORK/host/x/nvidia/cuda_nvcc/include/." \
+  "$WORK/host/x/nvidia/cuda_cccl/include/." "$TARGET/include/"   # CUB, Thrust, libcu++
 rm -f "$TARGET/include/__init__.py"
 cp "$WORK/target/x/nvidia/cuda_runtime/lib/libcudart.so.12" "$TARGET/lib/"
 ln -s libcudart.so.12 "$TARGET/lib/libcudart.so"

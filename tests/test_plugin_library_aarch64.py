@@ -220,3 +220,23 @@ def test_a_jetson_bundle_ships_the_aarch64_library_and_an_x86_bundle_refuses_it(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "built for aarch64, but a x86 bundle needs x86_64" in error
     assert not (tmp_path / "x86").exists()
+
+
+def test_a_jetson_bundle_refuses_a_library_needing_a_newer_glibc_than_the_jetpack_s(built, tmp_path, capsys):
+    # what a newer host's cross toolchain links: the same library, its GLIBC_2.34 need made GLIBC_2.99
+    # (both names in .dynstr, the same length)
+    data = (built / LIBRARY_NAME).read_bytes()
+    assert data.count(b"\0GLIBC_2.34\0") == 1
+    newer = tmp_path / LIBRARY_NAME
+    newer.write_bytes(data.replace(b"\0GLIBC_2.34\0", b"\0GLIBC_2.99\0"))
+    sample = tmp_path / "yolo_v4"
+    write_sample("yolo_v4", sample)
+    out = tmp_path / "jetson"
+    assert main(["bundle", str(sample / "model.etlt"), "--key", KEY, "--network", "yolo_v4", "--spec",
+                 str(sample / "spec.txt"), "--plugins", "taostream", "--plugins-library", str(newer), "-o", str(out),
+                 "--platform", "jetson", "--deepstream", _jetson()["deepstream"]]) == 2
+    error = capsys.readouterr().err.strip()
+    jetpack = _jetson()["runtime"].jetpack
+    assert len(error.splitlines()) == 1 and f"needs symbol versions JetPack {jetpack}" in error
+    assert "libc.so.6: GLIBC_2.99" in error and "libcudart" not in error
+    assert not out.exists()

@@ -18,7 +18,8 @@ from pathlib import Path
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_input_file
 from taostream.converter.trt_support import PLUGINS
-from taostream.deepstream_configs.bundle.jetson_library import PLATFORM_MACHINES, library_machine
+from taostream.deepstream_configs.bundle.jetson_library import (
+    JETPACK_RUNTIMES, OLDEST_JETPACK, PLATFORM_MACHINES, library_machine, read_library_facts, versions_beyond)
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions, open_elf
 from taostream.deepstream_configs.nvinfer import deepstream_major
 from taostream.plugins.library import LIBRARY_ENV, LIBRARY_NAME, build_command, find_built_library
@@ -86,6 +87,8 @@ def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugi
     if machine != wanted:
         raise TaostreamError(f"{option} {path}: built for {machine}, but a {platform} bundle needs {wanted}: "
                              f"give the {wanted} build of {LIBRARY_NAME}")
+    if platform == "jetson":
+        _check_jetpack_runtime(path, option, deepstream_major)
     if ENTRY_POINT not in exported_functions(path):
         raise TaostreamError(f"{option} {path}: exports no {ENTRY_POINT}, so it is no TensorRT plugin library "
                              f"(a parser or host library?); give build/plugins/{LIBRARY_NAME} (`{build_command()}`)")
@@ -97,6 +100,19 @@ def check_plugins_library(path: Path, platform: str, ops, option: str = "--plugi
         mismatch = abi_mismatch(path, deepstream_major)
         if mismatch:
             raise TaostreamError(f"{option} {mismatch}")
+
+
+def _check_jetpack_runtime(path: Path, option: str, deepstream_major: int | None) -> None:
+    """A Jetson library must load on the JetPack's Ubuntu: no glibc / libstdc++ symbol version newer
+    than it has (JetPack 6 for DeepStream 7.x and unknown, JetPack 7 from DeepStream 8 on). The CUDA
+    runtime's own version node is the JetPack's libcudart's."""
+    runtime = JETPACK_RUNTIMES[1] if deepstream_major is not None and deepstream_major >= 8 else OLDEST_JETPACK
+    beyond = [need for need in versions_beyond(read_library_facts(path).version_needs, runtime)
+              if not need.startswith("libcudart.so")]
+    if beyond:
+        raise TaostreamError(f"{option} {path}: needs symbol versions JetPack {runtime.jetpack} (Ubuntu "
+                             f"{runtime.ubuntu}) does not have: {', '.join(beyond)}; build it with an older aarch64 "
+                             "cross toolchain (plugins/README.md) or on the Jetson")
 
 
 def find_plugins_library(request, ops, warnings: list[str]) -> Path | None:
