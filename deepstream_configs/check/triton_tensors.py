@@ -4,7 +4,8 @@ Triton refuses to load a model whose config.pbtxt names a tensor the ONNX graph 
 dims ("unexpected inference output", "the model expects 4 dimensions (shape [-1,3,480,640]) but the model
 configuration specifies ..."). A hand edit (dims copied from an old DeepStream config, an output renamed)
 would only show when the server starts on the GPU host; this compares them here. The ONNX Runtime model
-is checked in full; the CPU (python backend) model post-processes, so only its input is the graph's.
+is checked in full; the CPU (python backend) model post-processes, so only its input is the graph's (Triton
+loads it, then refuses requests shaped like the model's input).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
     """Findings where config (a parsed ModelConfig at path) and its 1/<model>.onnx disagree on tensors."""
     if config.platform == "onnxruntime_onnx":
         filename, kinds = config.default_model_filename or "model.onnx", ("input", "output")
+        effect = "Triton refuses to load the model"
     elif config.backend == "python":
         filename, kinds = "model.onnx", ("input",)
+        effect = "Triton refuses every request with the model's own input shape"
     else:
         return
     model_path = path.parent / "1" / filename
@@ -52,8 +55,8 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
             if tensor.name not in tensors:
                 report.findings.append(Finding(
                     ERROR, path, None, None, f"{kind}.name",
-                    f"'{tensor.name}' is not an {kind} of 1/{filename} (its {kind}s: {', '.join(tensors)}): Triton "
-                    f"refuses to load the model; use the model's {kind} name"))
+                    f"'{tensor.name}' is not an {kind} of 1/{filename} (its {kind}s: {', '.join(tensors)}): {effect}; "
+                    f"use the model's {kind} name"))
                 continue
             if tensor.HasField("reshape"):
                 continue
@@ -64,5 +67,5 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
                 report.findings.append(Finding(
                     ERROR, path, None, None, f"{kind}.dims",
                     f"{kind} '{tensor.name}' has dims {_dims_text(tensor.dims)} but 1/{filename} gives it "
-                    f"{_dims_text(model_dims)}: Triton refuses to load the model; set dims: {_dims_text(wanted)}"
+                    f"{_dims_text(model_dims)}: {effect}; set dims: {_dims_text(wanted)}"
                     f"{batch}"))
