@@ -220,3 +220,69 @@ def test_efficient_nms_device_emulation_non_finite_inputs_and_decoded_boxes(effi
     emulated = _assert_efficient_emulation_equals_host(efficient_library, attrs, [boxes, scores, anchors],
                                                        [False, False, False, True])
     assert emulated[0].ravel().tolist() == [0, 0, 0, 5]
+
+
+# ----------------------------------------------------------------------------- NMS_TRT
+
+def _nms(function, p, loc, conf, prior):
+    n, prior_batch = loc.shape[0], prior.shape[0]
+    priors = prior.size // (prior_batch * 8)
+    detections = np.full((n, 1, p.keep_top_k, 7), np.nan, np.float32)
+    counts = np.full(n, -7, np.int32)
+    status = function(n, priors, p.num_classes, prior_batch, int(p.share_location), p.background_label_id, p.top_k,
+                      p.keep_top_k, p.score_threshold, p.iou_threshold, int(p.is_normalized), int(p.conf_sigmoid),
+                      int(p.variance_encoded_in_target), p.code_type, loc.ctypes.data_as(_F32P),
+                      conf.ctypes.data_as(_F32P), prior.ctypes.data_as(_F32P), detections.ctypes.data_as(_F32P),
+                      counts.ctypes.data_as(_I32P))
+    return status, [detections, counts]
+
+
+def _assert_nms_emulation_equals_host(library, attrs, inputs, finite):
+    """The emulation on the whole batch against the host implementation per image, as the plugin
+    writes it (the image index in column 0; an image with NaN/inf inputs: count 0, padding rows)."""
+    p = pluginref.nms_parameters(attrs)
+    loc, conf, prior = (np.ascontiguousarray(np.asarray(inputs[i], np.float32)) for i in p.input_order)
+    n = loc.shape[0]
+    detections, counts = [], []
+    for image in range(n):
+        one_prior = prior if prior.shape[0] == 1 else prior[image:image + 1]
+        status, (rows, count) = _nms(library.taostream_nms, p, loc[image:image + 1], conf[image:image + 1],
+                                     np.ascontiguousarray(one_prior))
+        assert status == (host_calls.OK if finite[image] else host_calls.NON_FINITE)
+        if not finite[image]:
+            rows[:], count[:] = 0, 0
+            rows[..., 1] = -1
+        rows[..., 0] = image
+        detections.append(rows)
+        counts.append(count)
+    status, (rows, count) = _nms(library.taostream_nms_emulated, p, loc, conf, prior)
+    assert status == (host_calls.OK if all(finite) else host_calls.NON_FINITE)
+    assert rows.tobytes() == np.concatenate(detections).tobytes()
+    assert count.tobytes() == np.concatenate(counts).tobytes()
+    return rows, count
+
+
+@pytest.fixture(scope="module")
+def nms_library(library):
+    emulated = library.taostream_nms_emulated
+    emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_nms"]
+    return library
+
+
+NMS_CASES = [case for case in checks.CASES if case.op in checks.PLUGIN_FOLDERS["NMS"]]
+
+
+@pytest.mark.parametrize("case", NMS_CASES, ids=[case.name for case in NMS_CASES])
+def test_nms_device_emulation_equals_the_host_on_the_check_cases(nms_library, case):
+    inputs = case.inputs()
+    _, count = _assert_nms_emulation_equals_host(nms_library, case.attrs, inputs, [True] * inputs[0].shape[0])
+    assert count.sum() > 0 or "nothing" in case.name
+
+
+def test_nms_device_emulation_gives_a_non_finite_image_no_detections(nms_library):
+    case = next(case for case in NMS_CASES if case.name == "shareLocation 0, background 3")
+    loc, conf, prior = case.inputs()
+    loc[1, 5] = np.nan
+    conf[2, 9] = np.inf  # no confSigmoid: an infinite score
+    _, count = _assert_nms_emulation_equals_host(nms_library, case.attrs, [loc, conf, prior], [True, False, False])
+    assert count[0] > 0 and (count[1:] == 0).all()

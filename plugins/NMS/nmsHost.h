@@ -22,6 +22,20 @@ TAOSTREAM_HOST_API int taostream_nms(int32_t batch, int32_t num_priors, int32_t 
                                      int32_t variance_encoded_in_target, int32_t code_type, const float* loc,
                                      const float* conf, const float* priors, float* detections, int32_t* counts);
 
+// The GPU path of the TensorRT plugin (nmsKernels.cu: decode, sigmoid, the per-class NMS, the rows)
+// emulated on the host: the same step functions (../common/ssdDecode.h, ../common/perClassNmsSteps.h,
+// nmsRows.h) in the kernels' order, std::stable_sort for CUB's sorts. Same arguments and outputs as
+// taostream_nms, except that, as in the plugin, an image whose decoded boxes or scores hold NaN or
+// infinity gets no detections (count 0, padding rows) and the others theirs; the call then returns
+// TAOSTREAM_HOST_NON_FINITE. For tests (tests/test_plugin_device_emulation.py).
+TAOSTREAM_HOST_API int taostream_nms_emulated(int32_t batch, int32_t num_priors, int32_t num_classes,
+                                              int32_t prior_batch, int32_t share_location,
+                                              int32_t background_label_id, int32_t top_k, int32_t keep_top_k,
+                                              float score_threshold, float iou_threshold, int32_t is_normalized,
+                                              int32_t conf_sigmoid, int32_t variance_encoded_in_target,
+                                              int32_t code_type, const float* loc, const float* conf,
+                                              const float* priors, float* detections, int32_t* counts);
+
 #ifdef __cplusplus
 }
 #endif

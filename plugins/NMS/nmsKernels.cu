@@ -1,12 +1,14 @@
-// NMS_TRT's per-element CUDA kernel on the maths shared with the host implementation
-// (plugins/common/ssdDecode.h): decode every (prior, location class) box and apply the confidence
-// sigmoid. Built with --fmad=false so each operation rounds as on the host. The TensorRT plugin
-// (nmsPlugin.cpp) runs these on the device, then the per-class sort and NMS on the host (no GPU
-// sort/NMS kernel is written yet).
+// NMS_TRT on the GPU, on the maths shared with the host implementation: decode every (prior, location
+// class) box and apply the confidence sigmoid (plugins/common/ssdDecode.h), then the per-class NMS of
+// ../common/perClassNmsDevice.cu and one thread per output row (nmsRows.h), the steps the host emulation
+// (taostream_nms_emulated) runs in loops. Built with --fmad=false so each operation rounds as on the
+// host. Compiled for every architecture and emulated on the host; never run on a GPU.
 #include <cstdint>
 
+#include "../common/perClassNmsDevice.h"
 #include "../common/ssdDecode.h"
 #include "nmsKernels.h"
+#include "nmsRows.h"
 
 namespace nms = taostream::nms;
 
@@ -20,6 +22,16 @@ __global__ void decodeSsdKernel(int64_t priors, int locClasses, const float* __r
     const int64_t prior = i / locClasses;
     nms::decodeSsdBox(loc + 4 * i, priorData + 4 * prior, priorData + 4 * (priors + prior), codeType,
                       varianceEncodedInTarget, boxes + 4 * i);
+}
+
+__global__ void nmsRowsKernel(nms::PerClassShape s, int32_t keepTopK, const uint64_t* __restrict__ merged,
+                              const float* __restrict__ boxes, const float* __restrict__ scores,
+                              const int32_t* __restrict__ keptCount, const int32_t* __restrict__ keptPrior,
+                              float* __restrict__ detections, int32_t* __restrict__ counts) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= int64_t{s.batch} * keepTopK) return;
+    nms::nmsDetectionRow(merged, boxes, scores, keptCount, keptPrior, s, keepTopK, i / keepTopK,
+                         static_cast<int32_t>(i % keepTopK), detections, counts);
 }
 
 __global__ void sigmoidKernel(int64_t count, const float* __restrict__ in, float* __restrict__ out) {
@@ -48,3 +60,18 @@ int taostream_sigmoid_cuda(int64_t count, const float* in, float* out, cudaStrea
 }
 
 }  // extern "C"
+
+int taostream::nms::nmsDevice(const PerClassShape& s, int32_t keepTopK, const float* boxes, const float* scores,
+                              void* workspace, cudaStream_t stream, float* detections, int32_t* counts,
+                              const int32_t** nonFinite) {
+    PerClassDeviceResult r{};
+    const int status = perClassNmsDevice(s, boxes, scores, workspace, stream, &r);
+    if (status != 0) return status;
+    *nonFinite = r.nonFinite;
+    const int64_t rows = int64_t{s.batch} * keepTopK;
+    if (rows == 0) return 0;
+    const int threads = 256;
+    nmsRowsKernel<<<static_cast<unsigned>((rows + threads - 1) / threads), threads, 0, stream>>>(
+        s, keepTopK, r.merged, boxes, scores, r.keptCount, r.keptPrior, detections, counts);
+    return static_cast<int>(cudaGetLastError());
+}

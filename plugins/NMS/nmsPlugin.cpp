@@ -1,11 +1,17 @@
 // NMS_TRT and NMSDynamic_TRT (version 1) as an IPluginV3, under TensorRT OSS's names, version and
-// fields (plugin/nmsPlugin). The box decode and the confidence sigmoid run on the GPU
-// (nmsKernels.cu); the per-class sort and greedy NMS run on the host (nmsDetections.h, the code of
-// the host implementation), so enqueue waits for its stream. See README.md.
+// fields (plugin/nmsPlugin). Device-resident: the box decode, the confidence sigmoid, the per-class NMS
+// (../common/perClassNmsDevice.cu) and the output rows run on the GPU (nmsKernels.cu), with no host copy
+// and no wait; their host emulation equals the host implementation byte for byte
+// (tests/test_plugin_device_emulation.py), but they have never run on a GPU. Where the workspace
+// holds only the decoded boxes and scores (the GPU NMS cannot take the shapes), the per-class sort and
+// greedy NMS run on the host (nmsDetections.h, the code of the host implementation) and enqueue waits
+// for its stream. See README.md.
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
+#include "../common/perClassNmsDevice.h"
 #include "../common/trtPlugin.h"
 #include "nmsDetections.h"
 #include "nmsKernels.h"
@@ -65,11 +71,10 @@ public:
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
         if (nbInputs != 3) return 0;
-        // decoded boxes, then the scores after the sigmoid
-        const int64_t bytes = (volume(inputs[mOrder[0]].max) + volume(inputs[mOrder[1]].max)) * sizeof(float);
-        return static_cast<size_t>(bytes) + 256;
+        // decoded boxes, then the scores after the sigmoid, then the per-class NMS's (when it takes them)
+        const size_t decoded = decodedBytes(volume(inputs[mOrder[0]].max), volume(inputs[mOrder[1]].max));
+        return decoded + nms::perClassNmsWorkspaceSize(shape(inputs[mOrder[0]].max.d[0], inputs[mOrder[2]].max)) + 256;
     }
-
 
 protected:
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -98,6 +103,26 @@ protected:
 
 private:
     int32_t locClasses() const { return mFields.integer("shareLocation") ? 1 : mFields.integer("numClasses"); }
+
+    // The decoded boxes and sigmoid scores, rounded up to 256 bytes (the per-class NMS's part follows).
+    static size_t decodedBytes(int64_t locValues, int64_t confValues) {
+        return static_cast<size_t>((locValues + confValues) * sizeof(float) + 255) / 256 * 256;
+    }
+
+    // The per-class NMS's shapes and fields for `batch` images and priors of these dims.
+    nms::PerClassShape shape(int64_t batch, nvinfer1::Dims const& priors) const {
+        return nms::PerClassShape{static_cast<int32_t>(batch),
+                                  static_cast<int32_t>(volume(priors, 2) / 4),
+                                  mFields.integer("numClasses"),
+                                  locClasses(),
+                                  mFields.integer("shareLocation") != 0,
+                                  mFields.integer("backgroundLabelId"),
+                                  mFields.integer("topK"),
+                                  mFields.real("confidenceThreshold"),
+                                  mFields.real("nmsThreshold"),
+                                  mFields.integer("isNormalized") != 0,
+                                  true};
+    }
 
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* workspace, cudaStream_t stream) override {
@@ -129,6 +154,17 @@ private:
             if (status != 0) return launchFailed("sigmoid", status);
             scores = sigmoid;
         }
+        const nms::PerClassShape s = shape(batch, inputDesc[mOrder[2]].dims);
+        if (nms::perClassNmsWorkspaceSize(s) > 0) {
+            void* nmsWorkspace = static_cast<char*>(workspace) + decodedBytes(batch * boxValues, batch * scoreValues);
+            const int32_t* nonFinite = nullptr;
+            const int status = nms::nmsDevice(s, keepTopK, boxes, scores, nmsWorkspace, stream,
+                                              static_cast<float*>(outputs[0]), static_cast<int32_t*>(outputs[1]),
+                                              &nonFinite);
+            if (status != 0) return launchFailed("per-class NMS", status);
+            return mNonFinite.watch(mName, nonFinite, batch, stream) ? 0 : -1;
+        }
+        // the GPU NMS cannot take these shapes: the per-class NMS on the host
         if (!toHost(boxes, batch * boxValues * sizeof(float), mHostBoxes, stream) ||
             !toHost(scores, batch * scoreValues * sizeof(float), mHostScores, stream) ||
             !finish(stream, "decode")) {
@@ -177,6 +213,7 @@ private:
     }
 
     int32_t mOrder[3]{0, 2, 1};
+    NonFiniteWatch mNonFinite;
     std::vector<char> mHostBoxes, mHostScores;
     std::vector<float> mDetections;
     std::vector<int32_t> mCounts;

@@ -500,6 +500,41 @@ std::vector<EnqueueCase> enqueueCases() {
             cases.push_back(c);
         }
     }
+    {  // NMSDynamic: 3 images, 40 priors, 3 classes, per-class loc (shareLocation 0), background 2, CORNER
+       // code with variances, pixel priors (Caffe IoU), conf on a quarter grid (ties), a NaN loc in
+       // image 1 (no detections there, one warning); the host implementation per image, as the plugin's
+       // host path wrote it (the image index in column 0, padding rows for the NaN image)
+        EnqueueCase c{"NMSDynamic_TRT",
+                      {ints("shareLocation", {0}), ints("numClasses", {3}), ints("backgroundLabelId", {2}),
+                       ints("topK", {30}), ints("keepTopK", {20}), reals("confidenceThreshold", {0.2f}),
+                       reals("nmsThreshold", {0.45f}), ints("codeType", {0}), ints("isNormalized", {0})},
+                      {{3, 40 * 3 * 4, 1, 1}, {1, 2, 40 * 4, 1}, {3, 40 * 3, 1, 1}},
+                      {},
+                      {}};
+        c.data.resize(3);
+        fill(c, 0, -2.0f, 2.0f);
+        pixelBoxes(rng, c.data[1], 40, 300);
+        for (int p = 0; p < 40; ++p) c.data[1].insert(c.data[1].end(), {0.1f, 0.1f, 0.2f, 0.2f});
+        c.data[2].resize(3 * 40 * 3);
+        for (float& v : c.data[2]) v = static_cast<float>(static_cast<int>(rng.uniform(0.0f, 5.0f))) / 4.0f;
+        c.data[0][40 * 3 * 4 + 7] = std::nanf("");
+        std::vector<float> detections(3 * 20 * 7, 0.0f);
+        std::vector<int32_t> counts(3, 0);
+        for (int image = 0; image < 3; ++image) {
+            float* rows = detections.data() + image * 20 * 7;
+            if (taostream_nms(1, 40, 3, 1, 0, 2, 30, 20, 0.2f, 0.45f, 0, 0, 0, 0, c.data[0].data() + image * 40 * 3 * 4,
+                              c.data[2].data() + image * 40 * 3, c.data[1].data(), rows, counts.data() + image) != 0) {
+                counts[image] = 0;
+                for (int r = 0; r < 20; ++r) {
+                    std::fill_n(rows + r * 7, 7, 0.0f);
+                    rows[r * 7 + 1] = -1.0f;
+                }
+            }
+            for (int r = 0; r < 20; ++r) rows[r * 7] = static_cast<float>(image);
+        }
+        c.expected = {bytesOf(detections), bytesOf(counts)};
+        cases.push_back(c);
+    }
     {  // BatchedNMS: 2 images, 50 boxes, 3 classes, per-class boxes
         for (char const* name : {"BatchedNMS_TRT", "BatchedNMSDynamic_TRT"}) {
             EnqueueCase c{name,
