@@ -18,10 +18,12 @@ bool NonFiniteWatch::watch(std::string const& pluginName, int32_t const* deviceF
     mName = pluginName;
     cudaError_t status = cudaSuccess;
     if (images > mCapacity) {
-        // the stream's earlier checks read the old buffer: wait for them before it goes (first enqueue,
-        // or a larger batch than any before)
-        status = cudaStreamSynchronize(stream);
-        if (status == cudaSuccess && mHost != nullptr) status = cudaFreeHost(mHost);
+        // a larger batch than any before: the stream's earlier checks read the old buffer, so wait for
+        // them before it goes (the first enqueue has none and does not wait)
+        if (mHost != nullptr) {
+            status = cudaStreamSynchronize(stream);
+            if (status == cudaSuccess) status = cudaFreeHost(mHost);
+        }
         mHost = nullptr;
         mCapacity = 0;
         if (status == cudaSuccess) status = cudaMallocHost(reinterpret_cast<void**>(&mHost), sizeof(int32_t) * images);

@@ -2,7 +2,8 @@
 // the stream: the kernels leave one flag per image on the device; `watch` queues their copy to pinned
 // host memory and a host function (cudaLaunchHostFunc) that logs "<plugin>: NaN or infinite inputs;
 // such an image gets no output" once per plugin object when one is set. Nothing blocks the host and
-// both steps are stream work (a CUDA graph can capture them).
+// both steps are stream work (a CUDA graph can capture them). The pinned buffer is allocated by the
+// first enqueue; an enqueue with a larger batch than any before waits for its stream once to replace it.
 #pragma once
 
 #include <atomic>
