@@ -158,7 +158,9 @@ NETWORKS: tuple[Network, ...] = (
         pre_cluster_threshold=0.2,
         nms_iou_threshold=0.5,
         grid_stride=16,
-        spec_blocks=("cost_function_config", "postprocessing_config", "bbox_rasterizer_config"),
+        # a TAO inference spec (`tao detectnet_v2 inference -e`) is DetectNet_v2's too: inferencer_config first,
+        # so a message names the block the user's file has (its training view also has cost_function_config)
+        spec_blocks=("inferencer_config", "cost_function_config", "postprocessing_config", "bbox_rasterizer_config"),
         notes=("grid stride 16, bbox_norm 35, offset 0.5; nvinfer's built-in parser also reads it",),
     ),
     Network(
@@ -489,6 +491,6 @@ def spec_network_mismatch(net: Network, spec_keys, source: str = "the spec") -> 
     owners = [other for other in NETWORKS if keys & set(other.spec_blocks)]
     if not owners or any(o.output_layout == net.output_layout and o.label_rule == net.label_rule for o in owners):
         return None
-    block = sorted(keys & set(owners[0].spec_blocks))[0]
+    block = next(b for b in owners[0].spec_blocks if b in keys)
     return (f"{source}: this is a {owners[0].name} experiment spec (it has {block}), but --network is {net.name}; "
             f"pass --network {owners[0].name}, or the spec the {net.name} model was trained with")

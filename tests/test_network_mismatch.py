@@ -126,3 +126,13 @@ def test_bundle_refuses_a_model_or_spec_of_another_network(ssd_and_yolo, tmp_pat
                      folders[spec_of] / "spec.txt", "--key", "nvidia_tlt", "-o", out)
     assert_clean_error(result, *fragments)
     assert not out.exists()
+
+
+def test_an_inference_spec_for_another_network_names_the_block_the_file_has(fixtures_dir):
+    # NVIDIA's face-mask DetectNet_v2 inference spec (inferencer_config + bbox_handler_config, no
+    # cost_function_config): the message must name what the file holds
+    spec = fixtures_dir / "specs/facemask_detectnet_v2_inference_kitti_etlt.txt"
+    assert "cost_function_config" not in spec.read_text()
+    result = run_cli("labels", spec, "--network", "ssd")
+    assert_clean_error(result, f"{spec}: this is a detectnet_v2 experiment spec (it has inferencer_config)",
+                       "--network is ssd", "pass --network detectnet_v2")

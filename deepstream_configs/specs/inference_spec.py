@@ -45,7 +45,9 @@ def training_view(spec: SpecDict, source: str) -> SpecDict:
         if handler is None:
             continue
         targets.append({"key": [name], "value": [{"clustering_config": [_clustering(handler, name, source)]}]})
-    view: SpecDict = {"cost_function_config": [{"target_classes": [{"name": [n]} for n in names]}]}
+    # inferencer_config stays: what the file is (spec_network_mismatch names it)
+    view: SpecDict = {INFERENCE_BLOCK: spec[INFERENCE_BLOCK],
+                      "cost_function_config": [{"target_classes": [{"name": [n]} for n in names]}]}
     if targets:
         view["postprocessing_config"] = [{"target_class_config": targets}]
     size = {f"output_image_{k}": [spec_value(spec, f"{INFERENCE_BLOCK}.image_{k}")]
