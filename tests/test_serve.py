@@ -165,3 +165,31 @@ def test_serve_infer_and_verify_work_for_a_bundle_path_with_spaces_and_non_ascii
     assert any(r["detections"] for r in runs["ort"])
     verify = run_cli("verify", bundle, *images, "--backend", "triton", "--no-progress", timeout=180)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_infer_against_a_server_whose_config_was_edited_says_how_to_find_the_difference(served_ssd, frames, tmp_path):
+    """The CPU model's config.pbtxt edited to other input dims (Triton's python backend still loads it):
+    `infer --backend triton` fails every image; the one line says where the difference is and how to find it."""
+    import shutil
+
+    from cli_support import assert_clean_error, run_cli
+    from test_infer_support import write_images
+
+    bundle = tmp_path / "edited"
+    shutil.copytree(served_ssd[0].path, bundle)
+    config = bundle / "triton" / served_ssd[0].cpu_model_name / "config.pbtxt"
+    text = config.read_text()
+    c, h, w = served_ssd[0].dims
+    assert f"dims: [{c}, {h}, {w}]" in text
+    config.write_text(text.replace(f"dims: [{c}, {h}, {w}]", f"dims: [{c}, {h * 2}, {w * 2}]", 1))
+    http_port = free_port()
+    process, printed = start_serve(bundle, http_port, free_port())
+    try:
+        images = write_images(tmp_path / "photos", frames[:1])
+        result = run_cli("infer", bundle, *images, "-o", tmp_path / "out", "--backend", "triton", "--url",
+                         f"127.0.0.1:{http_port}", "--no-progress", timeout=180)
+    finally:
+        stop_serve(process, printed)
+    assert_clean_error(result, f"has shape [1, {c}, {h}, {w}], the model expects [-1, {c}, {h * 2}, {w * 2}]",
+                       "`taostream check BUNDLE`", "`taostream serve BUNDLE`")
+    assert not (tmp_path / "out").exists()

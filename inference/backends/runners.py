@@ -33,6 +33,8 @@ class Runner(abc.ABC):
     """Base class: subclasses implement _activate, _deactivate, _infer and input_metadata."""
 
     name = "runner"
+    # appended to a feed/model shape mismatch: where the model the runner serves can differ from the bundle's
+    mismatch_fix = ""
 
     def __init__(self) -> None:
         self.is_active = False
@@ -57,7 +59,7 @@ class Runner(abc.ABC):
     def infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if not self.is_active:
             raise TaostreamError(f"{self.name}: call activate() (or use `with`) before infer()")
-        check_feed(feed_dict, self.input_metadata(), self.name)
+        check_feed(feed_dict, self.input_metadata(), self.name, self.mismatch_fix)
         return self._infer(feed_dict)
 
     @abc.abstractmethod
@@ -73,20 +75,22 @@ class Runner(abc.ABC):
     def _infer(self, feed_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
 
-def check_feed(feed_dict: dict[str, np.ndarray], metadata: dict[str, TensorMetadata], runner: str) -> None:
+def check_feed(feed_dict: dict[str, np.ndarray], metadata: dict[str, TensorMetadata], runner: str,
+               fix: str = "") -> None:
     """Names and static dimensions of the feed against the model's inputs (clear error, not a crash
     deep inside a backend)."""
     missing = set(metadata) - set(feed_dict)
     unknown = set(feed_dict) - set(metadata)
     if missing or unknown:
-        raise TaostreamError(f"{runner}: inputs {sorted(feed_dict)} do not match the model's {sorted(metadata)}")
+        raise TaostreamError(f"{runner}: inputs {sorted(feed_dict)} do not match the model's {sorted(metadata)}"
+                             + (f"; {fix}" if fix else ""))
     for name, array in feed_dict.items():
         expected = metadata[name].shape
         shape = np.shape(array)
         fixed = [(e, s) for e, s in zip(expected, shape) if isinstance(e, int) and e >= 0]
         if len(shape) != len(expected) or any(e != s for e, s in fixed):
             raise TaostreamError(f"{runner}: input '{name}' has shape {list(shape)}, the model expects "
-                                 f"{list(expected)} (-1 = any)")
+                                 f"{list(expected)} (-1 = any)" + (f"; {fix}" if fix else ""))
 
 
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int32)": np.int32,

@@ -58,6 +58,9 @@ class TritonRunner(Runner):
     """Runner for one model of a Triton server. ``url``: host:port of the HTTP or gRPC endpoint."""
 
     name = "triton"
+    mismatch_fix = ("the server's model is not the bundle's as written (its config.pbtxt names other tensors or "
+                    "dims): find the difference with `taostream check BUNDLE`, or serve the bundle itself "
+                    "(`taostream serve BUNDLE`)")
 
     def __init__(self, url: str, model_name: str, protocol: str = "http", model_version: str = "",
                  shared_memory: bool = False, concurrency: int = 8, timeout_s: float = 60.0):
