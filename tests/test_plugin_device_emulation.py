@@ -10,11 +10,16 @@ device path's order and arithmetic to the host implementation's."""
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from taostream.converter import native_build
 from taostream.plugins import checks
 from taostream.plugins import host as plugin_host
 from taostream.plugins import host_calls
@@ -28,7 +33,9 @@ _F32P = ctypes.POINTER(ctypes.c_float)
 
 @pytest.fixture(scope="module")
 def library():
-    library = plugin_host.load_plugin_host(str(plugin_host.build_plugin_host_library()))
+    # $TAOSTREAM_PLUGINS_HOST_LIBRARY: the sanitized build of the last test
+    path = os.environ.get(plugin_host.LIBRARY_ENV) or plugin_host.build_plugin_host_library()
+    library = plugin_host.load_plugin_host(str(path))
     emulated = library.taostream_batched_nms_emulated
     emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_batched_nms"]
     return library
@@ -286,3 +293,25 @@ def test_nms_device_emulation_gives_a_non_finite_image_no_detections(nms_library
     conf[2, 9] = np.inf  # no confSigmoid: an infinite score
     _, count = _assert_nms_emulation_equals_host(nms_library, case.attrs, [loc, conf, prior], [True, False, False])
     assert count[0] > 0 and (count[1:] == 0).all()
+
+
+def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():
+    """Every test above again with the host library built with ASan + UBSan (-fno-sanitize-recover): an
+    index out of its array in a step function, which on the GPU would read or write some other
+    buffer, aborts here."""
+    compiler = shutil.which("g++")
+    runtimes = [subprocess.run([compiler, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+                for name in ("libasan.so", "libubsan.so")] if compiler else []
+    if not runtimes or not all(Path(r).is_absolute() and Path(r).is_file() for r in runtimes):
+        pytest.skip("g++ with the ASan/UBSan runtimes builds the sanitized library")
+    build_dir = native_build.REPO_ROOT / "build-plugins-sanitize-emulation"
+    native_build.configure(build_dir, sanitize=True, build_type="RelWithDebInfo",
+                           cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
+    native_build.build_targets(build_dir, (plugin_host.TARGET,))
+    env = dict(os.environ, LD_PRELOAD=" ".join(runtimes), ASAN_OPTIONS="detect_leaks=0",
+               **{plugin_host.LIBRARY_ENV: str(build_dir / "plugins" / plugin_host.LIBRARY_NAME)})
+    result = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k",
+                             "not sanitizers"], capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ERROR: AddressSanitizer" not in result.stderr and "runtime error" not in result.stderr
+    assert " passed" in result.stdout and "failed" not in result.stdout
