@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from taostream.converter.errors import EtltError, TaostreamError
 from taostream.converter.numeric_inputs import MAX_DLA_CORE
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
-    library_machine_finding, nearest, read_model_facts,
+    library_machine_finding, nearest, read_etlt_model_facts, read_model_facts,
 )
 from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
@@ -159,6 +160,8 @@ def _check_files(checker: _Checker, group: IniGroup, values: dict) -> None:
 def _model_facts(checker: _Checker, group: IniGroup, values: dict, model_path) -> ModelFacts | None:
     path = model_path if model_path is not None else (
         checker.resolve(str(values["onnx-file"])) if "onnx-file" in values else None)
+    if path is None and values.get("tlt-encoded-model") and values.get("tlt-model-key"):
+        return _etlt_facts(checker, group, values)
     if path is None:
         return None
     try:
@@ -168,6 +171,21 @@ def _model_facts(checker: _Checker, group: IniGroup, values: dict, model_path) -
         checker.add(ERROR, group if key else None, key, f"{exc}; copy the model again or re-create it "
                     "(`taostream decode` / `taostream bundle`)")
         return None
+
+
+def _etlt_facts(checker: _Checker, group: IniGroup, values: dict) -> ModelFacts | None:
+    """The facts of a DeepStream 5-6 config's .etlt, decoded with its own tlt-model-key (as nvinfer
+    does): its classes, input and outputs are then checked like an ONNX model's."""
+    model = checker.resolve(str(values["tlt-encoded-model"]))
+    try:
+        return read_etlt_model_facts(model, str(values["tlt-model-key"]))
+    except EtltError as exc:
+        reason = str(exc).split(";")[0].split(": ", 1)[-1]
+        checker.add(ERROR, group, "tlt-model-key", f"does not decode {values['tlt-encoded-model']} ({reason}): "
+                    "nvinfer fails to build the engine; set the key the model was exported with (`tao export -k`)")
+    except TaostreamError:  # a payload taostream cannot read (an op its UFF translator lacks): nothing to compare
+        pass
+    return None
 
 
 def _check_model_source(checker: _Checker, group: IniGroup, values: dict) -> None:
@@ -280,6 +298,7 @@ def _check_dims(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
         checker.add(ERROR, group, "offsets", f"{len(offsets)} values for a {channels}-channel model-color-format; "
                     f"give {channels} values separated by ';'")
     if dims is None:
+        _check_uff_dims(checker, group, values, model)
         return
     if len(dims) != 3:
         checker.add(ERROR, group, "infer-dims", "needs 3 values c;h;w (channels first, also for NHWC models)")
@@ -293,6 +312,24 @@ def _check_dims(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
         if len(chw) == 3 and all(d > 0 for d in chw) and tuple(chw) != tuple(dims):
             checker.add(ERROR, group, "infer-dims", f"{';'.join(map(str, dims))} but the model's input is "
                         f"{';'.join(map(str, chw))}: set infer-dims={';'.join(map(str, chw))}")
+
+
+def _check_uff_dims(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """uff-input-dims=c;h;w;order (DeepStream 5-6 with an .etlt) against the model's input."""
+    text = values.get("uff-input-dims")
+    if text is None or model is None or len(model.inputs) != 1:
+        return
+    parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    if len(parts) < 3 or not all(p.isdigit() for p in parts):
+        return
+    shape = next(iter(model.inputs.values()))[1:]
+    order = int(parts[3]) if len(parts) > 3 else 0  # 0: NCHW, 1: NHWC
+    chw = shape if order == 0 or len(shape) != 3 else tuple(shape[i] for i in (2, 0, 1))
+    given = tuple(int(p) for p in parts[:3])
+    if len(chw) == 3 and all(d > 0 for d in chw) and tuple(chw) != given:
+        checker.add(ERROR, group, "uff-input-dims", f"{';'.join(parts[:3])} but {model.path.name}'s input is "
+                    f"{';'.join(map(str, chw))}: TensorRT would build it for another input size than it was "
+                    f"trained for; set uff-input-dims={';'.join(map(str, chw))};{order}")
 
 
 def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:

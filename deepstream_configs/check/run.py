@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from taostream.deepstream_configs.config_schema import KeySpec
@@ -92,6 +92,24 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others for a damaged file
         raise UnreadableModel(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
+    return _model_facts_of(path, model)
+
+
+def read_etlt_model_facts(path: str | os.PathLike, key: str) -> ModelFacts | None:
+    """Facts of the model in an .etlt (a config's tlt-encoded-model decoded with its tlt-model-key), or
+    None when the file is absent. ``proto`` is None: DeepStream parses the payload (UFF for TLT 2/3), not
+    taostream's ONNX translation of it. Raises EtltError for a wrong key or a damaged file."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    # lazy: heavy (onnx, the UFF translator), loaded only for a config naming an .etlt
+    from taostream.converter.model.loader import load_onnx_model, open_model
+
+    # layers: the UFF's node names are TensorRT's layer names there, not the translation's
+    return replace(_model_facts_of(path, load_onnx_model(open_model(path, key))), proto=None, layers=frozenset())
+
+
+def _model_facts_of(path: Path, model) -> ModelFacts:
     from taostream.converter.model.inspection import graph_inputs  # lazy: heavy (with onnx, as above)
 
     inputs = {}
