@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import tempfile
@@ -373,7 +374,31 @@ def make_plan(settings: BuildSettings, loaded: LoadedModel, ops, has_qdq: bool, 
     )
     plan = plan_build(request)
     print(f"TensorRT version: {plan.trt_version} ({origin})", file=out)
+    mismatch = bundle_tensorrt_mismatch(Path(settings.model), platform, plan.trt_version)
+    if mismatch:
+        print(f"taostream: warning: {mismatch}", file=sys.stderr)
     return plan
+
+
+def bundle_tensorrt_mismatch(model: Path, platform: str, trt_version: str) -> str | None:
+    """Why an engine of ``model`` (a file of a `taostream bundle` folder) built for TensorRT ``trt_version``
+    would not load where the bundle deploys it on ``platform``, or None. An engine runs only on the
+    TensorRT release that built it; the bundle's manifest.json lists its targets' TensorRT versions."""
+    manifest_file = model.parent / "manifest.json"
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        targets = [t for t in manifest["targets"] if t.get("platform") == platform and t.get("model") == model.name]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # not a bundle's model (or not one taostream can read): nothing to compare
+    for target in targets:
+        wanted = str(target.get("tensorrt", ""))
+        if wanted and wanted.split(".")[:2] != str(trt_version).split(".")[:2]:
+            short = ".".join(wanted.split(".")[:2])
+            on_device = f", or on the device: scripts/jetson_build.sh --bundle {model.parent}" if platform == "jetson" else ""
+            return (f"{model}: the bundle targets DeepStream {target.get('deepstream')} on {platform}, which runs "
+                    f"TensorRT {wanted}; an engine built for TensorRT {trt_version} does not load there: build with "
+                    f"--trt-version {short}{on_device}")
+    return None
 
 
 def _is_plugin(op: str) -> bool:
