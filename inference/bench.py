@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.model.preprocess import read_image_file
 from taostream.converter.numeric_inputs import require_batch_size
 from taostream.inference.backends.runners import OnnxRuntimeRunner
 from taostream.inference.backends.triton_runner import TritonRunner
@@ -182,6 +183,8 @@ def sample_images(paths: list) -> list[bytes]:
     items = [i for i in collect_inputs(paths) if i.kind == "image"]
     if not items:
         raise TaostreamError(f"{', '.join(map(str, paths))}: no images to benchmark with (videos are not used)")
+    for item in items:  # a file OpenCV cannot decode is named here, not found mid-run
+        read_image_file(item.path)
     return [Path(i.path).read_bytes() for i in items]
 
 

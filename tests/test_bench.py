@@ -154,3 +154,21 @@ def test_bad_requests(ssd_bundle, tmp_path):
     assert_clean_error(run_cli("bench", ssd_bundle, "--onnx", tmp_path / "nope.onnx"), "nope.onnx: no such ONNX model")
     assert_clean_error(run_cli("bench", tmp_path / "nobundle"), "no such bundle folder")
     assert_clean_error(run_cli("bench", ssd_bundle, "--backend", "triton", "--stability", "0"), "--stability 0")
+
+
+@pytest.mark.parametrize("name, content", [("empty.jpg", b""), ("notes.png", b"hi\n")])
+def test_an_image_opencv_cannot_read_is_named_before_the_run(ssd_bundle, tmp_path, name, content):
+    # a folder of photos as users have them: one real JPEG and one file that only looks like an image
+    # (an empty .jpg used to end in cv2.error's traceback)
+    import cv2
+    import numpy as np
+
+    images = tmp_path / "images"
+    images.mkdir()
+    photo = np.full((300, 300, 3), 90, np.uint8)
+    cv2.rectangle(photo, (60, 80), (200, 220), (255, 255, 255), -1)
+    cv2.imwrite(str(images / "photo.jpg"), photo)
+    (images / name).write_bytes(content)
+    result = run_cli("bench", ssd_bundle, "--images", images, "--duration", "1")
+    assert_clean_error(result, f"{images / name}: not an image OpenCV can read")
+    assert result.returncode == 2
