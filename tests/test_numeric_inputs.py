@@ -157,3 +157,17 @@ def test_check_flags_use_dla_core_no_jetson_has(tmp_path):
     assert "use-dla-core=0 or 1" in finding.message
     config.write_text(config.read_text().replace("use-dla-core=2", "use-dla-core=1"))
     assert not [f for f in check_configs([config], deepstream="6.4").findings if f.key == "use-dla-core"]
+
+
+def test_check_flags_dla_in_an_x86_bundle(models_dir, tmp_path, capsys):
+    # NVIDIA's real LPDNet bundled for x86, its nvinfer config then edited to run on a DLA
+    labels = tmp_path / "usa_lpd_label.txt"
+    labels.write_text("lpd\n")
+    bundle = tmp_path / "bundle"
+    assert main(["bundle", str(models_dir / "lpd_usa_detectnet_v2_pruned.etlt"), "--network", "lpdnet", "--labels",
+                 str(labels), "--key", "nvidia_tlt", "-o", str(bundle)]) == 0
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    config.write_text(config.read_text().replace("gie-unique-id=1\n", "gie-unique-id=1\nenable-dla=1\nuse-dla-core=0\n"))
+    (finding,) = [f for f in check_configs([config], deepstream="9.2").errors if f.key == "enable-dla"]
+    assert "the bundle bundle is for x86" in finding.message and "set enable-dla=0" in finding.message
+    assert "--platform jetson --dla-core N" in finding.message

@@ -471,3 +471,8 @@ def _check_dla(checker: _Checker, group: IniGroup, values: dict) -> None:
     if values.get("enable-dla") == 1 and isinstance(core, int) and core > MAX_DLA_CORE:
         checker.add(ERROR, group, "use-dla-core", f"no Jetson has DLA core {core} (Xavier and Orin have cores 0 and 1): "
                     "TensorRT fails to build the engine; set use-dla-core=0 or 1")
+    bundle = bundle_manifest(checker.ini.path)
+    if values.get("enable-dla") == 1 and bundle is not None and bundle[1].get("platform") == "x86":
+        checker.add(ERROR, group, "enable-dla", f"the bundle {bundle[0].parent.name} is for x86, whose GPUs have no "
+                    "DLA core to build the engine on (DLA is a Jetson unit): set enable-dla=0, or re-create the "
+                    "bundle with --platform jetson --dla-core N")
