@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_write_text, check_output_file
+from taostream.converter.fileio import atomic_write_text, check_input_file, check_output_file
 from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.model.loader import load_onnx_model, open_model
 from taostream.converter.registry import get_network, network_names
@@ -104,6 +104,11 @@ def _run_check(args: argparse.Namespace) -> int:
     from taostream.deepstream_configs.check.run import CheckReport, check_configs  # lazy: CLI start-up
     from taostream.deepstream_configs.check.deploy import check_deployment  # lazy: CLI start-up
 
+    if args.model is not None:  # refused before any config is read: an unusable --model would be passed over
+        check_input_file(args.model, "--model", "the ONNX model the config runs")
+        if args.model.suffix.lower() != ".onnx":
+            raise TaostreamError(f"{args.model}: --model takes the ONNX model (.onnx) the config runs; decode an "
+                                 ".etlt first (`taostream decode MODEL --to-onnx -o model.onnx`)")
     report, configs, bundles, versions = CheckReport(), [], 0, set()
     for path in args.configs:
         if pipeline_check.is_pipeline(path):  # a `taostream pipeline` folder

@@ -8,6 +8,7 @@ import shutil
 import onnx
 import pytest
 
+from conftest import FIXTURES
 from deepstream_fixtures import make_onnx, network_onnx, parser_stub_library, write_labels
 from taostream.cli import main
 from taostream.converter.registry import get_network
@@ -255,3 +256,27 @@ def test_deprecated_boolean_keys_map_their_value(folder, old, new):
     key = old.split("=")[0]
     (finding,) = [f for f in report.warnings if f.key == key]
     assert f"use {new}" in finding.message, finding.message
+
+
+def test_an_unusable_model_option_is_refused_not_passed_over(folder, capsys):
+    # --model used to be ignored unless it was an existing .onnx, and check then judged the config
+    # without a model (an INT8 config "has no Q/DQ nodes")
+    config = folder / "int8.txt"
+    config.write_text(NVINFER.replace("network-mode=2", "network-mode=1"))
+    image = folder / "photo.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    cases = [(folder, "is a folder; --model takes the ONNX model"),
+             (folder / "nope.onnx", "no such file; check the path given to --model"),
+             (FIXTURES / "models" / "lpd_usa_detectnet_v2_pruned.etlt", "--model takes the ONNX model (.onnx)"),
+             (image, "--model takes the ONNX model (.onnx)")]
+    for model, words in cases:
+        assert main(["check", str(config), "--model", str(model)]) == 2
+        out = capsys.readouterr()
+        assert out.out == "" and len(out.err.strip().splitlines()) == 1, out
+        assert out.err.startswith(f"taostream: error: {model}: {words}"), out.err
+    # an .onnx that does not parse: that one error, no guess about its Q/DQ nodes
+    broken = folder / "broken.onnx"
+    broken.write_bytes(b"not a protobuf")
+    report = check_configs([config], deepstream="9.0", model=broken)
+    assert len(report.errors) == 1 and "broken.onnx: not a readable ONNX model" in report.errors[0].message, \
+        [str(f) for f in report.findings]

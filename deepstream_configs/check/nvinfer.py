@@ -406,6 +406,8 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
         return
     if model is not None and model.quantized:
         return  # explicit quantization: the Q/DQ nodes carry the scales
+    if model is None and "onnx-file" in values:
+        return  # the ONNX was not found or did not parse (reported): whether it has Q/DQ nodes is unknown
     if model is None and "onnx-file" not in values and "model-engine-file" in values:
         checker.add(WARNING, group, "network-mode", "INT8 with a prebuilt engine and no int8-calib-file: fine only "
                     "if the engine was built INT8")
