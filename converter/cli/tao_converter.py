@@ -247,7 +247,7 @@ def translate_uff(data: bytes, input_name: str | None, source: str):
             "translated to ONNX, but this taostream build lacks the UFF translator "
             "(taostream.converter.uff.to_onnx). Upgrade taostream, or re-export the model to ONNX with TAO 4+"
         ) from None
-    return uff_to_onnx(data, input_name=input_name)
+    return uff_to_onnx(data, input_name=input_name, source=source)
 
 
 def graph_summary(model) -> tuple[dict[str, list], list[str], frozenset[str], bool]:

@@ -128,7 +128,9 @@ def parse_metagraph(data: bytes, source: str = "<uff>"):
     try:
         meta.ParseFromString(data)
     except Exception as exc:  # protobuf raises DecodeError (and others) on malformed input
-        raise ModelFormatError(f"{source}: not a UFF model: the protobuf does not parse ({exc})") from None
+        raise ModelFormatError(f"{source}: not a UFF model: the protobuf does not parse ({exc}); a truncated or "
+                               "damaged copy (an interrupted download or scp)? copy the model again or export it "
+                               "again") from None
     if not meta.graphs:
         raise ModelFormatError(f"{source}: not a UFF model: the MetaGraph holds no graph")
     return meta
