@@ -161,6 +161,9 @@ def _require_label_count(labels: list[str], labels_path: Path, manifest: dict, m
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
     root = Path(path)
+    if root.is_file():
+        raise TaostreamError(f"{root}: is a file, not a bundle folder; give the folder `taostream bundle -o` wrote"
+                             + (f" ({root.parent})" if (root.parent / MANIFEST_FILE).is_file() else ""))
     if not root.is_dir():
         raise TaostreamError(f"{root}: no such bundle folder; create it with `taostream bundle`")
     manifest_path = root / MANIFEST_FILE

@@ -138,6 +138,9 @@ def check_kitti_dataset(root: str | os.PathLike, network: str | None = None,
     canonical = get_network(network).name if network else None
     report = DatasetReport(root=root, network=canonical)
     images_path, labels_path = os.path.join(root, image_dir), os.path.join(root, label_dir)
+    if os.path.isfile(root):
+        raise DatasetLayoutError(f"{root}: is a file, not a dataset folder; give the folder holding {image_dir}/ and "
+                                 f"{label_dir}/")
     if not os.path.isdir(root):
         raise DatasetLayoutError(f"{root}: no such dataset folder")
     for path, name in ((images_path, image_dir), (labels_path, label_dir)):

@@ -268,6 +268,9 @@ def read_predictions(folder: Path, dataset: Dataset, stream: int | None = None,
     frame-numbered names; a folder holding labels/ is read there. ``mux_size``: DeepStream wrote
     boxes in nvstreammux's resolution; they are scaled to each image's size."""
     folder = Path(folder)
+    if folder.is_file():
+        raise TaostreamError(f"{folder}: is a file; --predictions takes the folder of KITTI prediction files "
+                             "(one <image name>.txt per image)")
     if not folder.is_dir():
         raise TaostreamError(f"{folder}: no such predictions folder")
     if not any(folder.glob("*.txt")) and (folder / "labels").is_dir():
