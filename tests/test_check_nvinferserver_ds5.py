@@ -84,3 +84,50 @@ def test_a_trt_is_model_repo_that_does_not_resolve_is_an_error(tmp_path):
     roots = [f for f in report.errors if f.key == "infer_config.backend.trt_is.model_repo.root"]
     assert roots and "trtis_model_repo" in roots[0].message and "relative to the config's folder" in roots[0].message
     assert not any(f.key.endswith("model_name") for f in report.errors)
+
+
+DS5_APP = """\
+[application]
+enable-perf-measurement=1
+perf-measurement-interval-sec=5
+
+[source0]
+enable=1
+type=3
+uri=file://../../streams/sample_1080p_h264.mp4
+num-sources=1
+
+[sink0]
+enable=1
+type=1
+sync=0
+
+[streammux]
+batch-size=1
+width=1920
+height=1080
+
+[primary-gie]
+enable=1
+plugin-type=1
+batch-size=1
+gie-unique-id=5
+config-file=config_infer_primary_detector_ssd.txt
+"""
+
+
+def test_an_app_configs_nvinferserver_gie_config_is_checked_once(tmp_path):
+    # DeepStream 5's source1_primary_detector.txt form: [primary-gie] plugin-type=1 names the nvinferserver
+    # config, whose files and trt_is block used to go unchecked through the app config
+    config = _tree(tmp_path, with_repo=False)
+    (config.parent / "source1_primary_detector.txt").write_text(DS5_APP)
+    (tmp_path / "samples" / "streams").mkdir()
+    (tmp_path / "samples" / "streams" / "sample_1080p_h264.mp4").write_bytes(b"\0")
+    report = check_configs([config.parent / "source1_primary_detector.txt"], deepstream="6.0")
+    about = [(f.severity, f.key) for f in report.findings if f.path == config]
+    assert sorted(about) == [("error", "infer_config.backend.trt_is.model_repo.root"),
+                             ("error", "infer_config.custom_lib.path"),
+                             ("error", "infer_config.postprocess.labelfile_path"),
+                             ("warning", "infer_config.backend.trt_is")], [str(f) for f in report.findings]
+    both = check_configs([config.parent / "source1_primary_detector.txt", config], deepstream="6.0")
+    assert sorted((f.severity, f.key) for f in both.findings if f.path == config) == sorted(about)

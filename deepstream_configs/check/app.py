@@ -216,8 +216,14 @@ def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_p
     if not checker.check_file(group, "config-file", config):
         return {}
     path = checker.resolve(str(config))
-    if values.get("plugin-type", 0) != 0:
-        return {}  # nvinferserver: protobuf text, checked for its own files only
+    if values.get("plugin-type", 0) != 0:  # nvinferserver: protobuf text, checked for its own files only
+        if path.resolve() not in done:
+            done.add(path.resolve())
+            # lazy: cycle (deepstream_configs.check.nvinferserver imports check.run, which imports this module)
+            from taostream.deepstream_configs.check.nvinferserver import check_nvinferserver
+
+            check_nvinferserver(path, checker.report, checker.major)
+        return {}
     ini = read_ini(path)
     if config_kind(ini) != "nvinfer":
         checker.add(ERROR, group, "config-file", f"{path} is not an nvinfer config (no [property] group)")

@@ -48,6 +48,7 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
             if bundle_manifest is not None:
                 check_bundle_files(bundle, bundle_manifest, report)
     configs = [folder / app] + [p for p in sorted(folder.glob("deepstream_app*.txt")) if p.name != app]
-    # nvinferserver configs (--triton): the app check does not open plugin-type=1 configs itself
+    # nvinferserver configs (--triton); the app check, which comes first, also opens its plugin-type=1 configs
+    # and marks them done, so each is checked once
     configs += sorted(folder.glob("config_infer_*_nvinferserver.txt"))
     return configs, manifest.get("deepstream")
