@@ -47,6 +47,9 @@ def load_manifest(path: str | os.PathLike) -> dict:
     except FileNotFoundError:
         raise ManifestError(file.parent, f"not a taostream bundle (no {MANIFEST_FILE}); create one with "
                                          "`taostream bundle MODEL --network NET -o DIR`") from None
+    except PermissionError:
+        raise ManifestError(file, "cannot read it (permission denied): give yourself read access to the bundle "
+                                  f"(chmod -R a+rX {file.parent}) or run as its owner") from None
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ManifestError(file, f"unreadable manifest ({reason}); {RECREATE}") from None

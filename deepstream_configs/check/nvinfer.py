@@ -168,8 +168,8 @@ def _model_facts(checker: _Checker, group: IniGroup, values: dict, model_path) -
         return read_model_facts(path)
     except UnreadableModel as exc:
         key = "onnx-file" if model_path is None else None
-        checker.add(ERROR, group if key else None, key, f"{exc}; copy the model again or re-create it "
-                    "(`taostream decode` / `taostream bundle`)")
+        fix = exc.fix or "copy the model again or re-create it (`taostream decode` / `taostream bundle`)"
+        checker.add(ERROR, group if key else None, key, f"{exc}; {fix}")
         return None
 
 

@@ -77,7 +77,12 @@ class ModelFacts:
 
 
 class UnreadableModel(ValueError):
-    """An .onnx file that does not parse (truncated copy, another file renamed)."""
+    """An .onnx file that does not parse (truncated copy, another file renamed), or that this user may
+    not read. ``fix``: what to do (callers word it for a damaged file unless it is set)."""
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message)
+        self.fix = fix
 
 
 def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
@@ -90,6 +95,9 @@ def read_model_facts(path: str | os.PathLike) -> ModelFacts | None:
 
     try:
         model = onnx.load(str(path), load_external_data=False)
+    except PermissionError:
+        raise UnreadableModel(f"{path}: cannot read it (permission denied)", "give yourself read access "
+                              f"(chmod a+r {path}) or run as the file's owner") from None
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others for a damaged file
         raise UnreadableModel(f"{path}: not a readable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
     return _model_facts_of(path, model)

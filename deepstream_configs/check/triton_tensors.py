@@ -42,7 +42,7 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
     try:
         facts = read_model_facts(model_path)
     except UnreadableModel as exc:
-        report.findings.append(Finding(ERROR, model_path, None, None, None, f"{exc}; copy the bundle again"))
+        report.findings.append(Finding(ERROR, model_path, None, None, None, f"{exc}; {exc.fix or 'copy the bundle again'}"))
         return
     if facts is None or facts.proto is None:
         return
