@@ -23,6 +23,7 @@ from taostream.converter import native_build
 from taostream.plugins import checks
 from taostream.plugins import host as plugin_host
 from taostream.plugins import host_calls
+from taostream.plugins import maskrcnn as mrcnn
 from taostream.plugins import reference as pluginref
 
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
@@ -293,6 +294,77 @@ def test_nms_device_emulation_gives_a_non_finite_image_no_detections(nms_library
     conf[2, 9] = np.inf  # no confSigmoid: an infinite score
     _, count = _assert_nms_emulation_equals_host(nms_library, case.attrs, [loc, conf, prior], [True, False, False])
     assert count[0] > 0 and (count[1:] == 0).all()
+
+
+# ----------------------------------------------------------------------------- MultilevelCropAndResize_TRT
+
+def _crop(function, attrs, inputs):
+    rois, features = np.ascontiguousarray(inputs[0], np.float32), [np.ascontiguousarray(f, np.float32)
+                                                                     for f in inputs[1:]]
+    n, r, channels, pooled = rois.shape[0], rois.shape[1], features[0].shape[1], attrs["pooled_size"]
+    out = np.full((n, r, channels, pooled, pooled), np.nan, np.float32)  # every value must be written
+    status = function(n, r, channels, pooled, attrs["image_size"][1], attrs["image_size"][2],
+                      rois.ctypes.data_as(_F32P), (_F32P * 5)(*(f.ctypes.data_as(_F32P) for f in features)),
+                      (ctypes.c_int32 * 5)(*(f.shape[2] for f in features)),
+                      (ctypes.c_int32 * 5)(*(f.shape[3] for f in features)), out.ctypes.data_as(_F32P))
+    assert status == host_calls.OK
+    return out
+
+
+@pytest.fixture(scope="module")
+def crop_library(library):
+    for name in ("taostream_multilevel_crop_and_resize", "taostream_multilevel_crop_and_resize_emulated"):
+        function = getattr(library, name)
+        function.argtypes, function.restype = host_calls.FUNCTIONS["taostream_multilevel_crop_and_resize"]
+    return library
+
+
+def _assert_crop_emulation_equals_host(library, attrs, inputs):
+    host = _crop(library.taostream_multilevel_crop_and_resize, attrs, inputs)
+    emulated = _crop(library.taostream_multilevel_crop_and_resize_emulated, attrs, inputs)
+    assert emulated.tobytes() == host.tobytes()
+    return emulated
+
+
+CROP_CASES = [case for case in checks.CASES if case.op == "MultilevelCropAndResize_TRT"]
+
+
+@pytest.mark.parametrize("case", CROP_CASES, ids=[case.name for case in CROP_CASES])
+def test_multilevel_crop_and_resize_device_emulation_equals_the_host_on_the_check_cases(crop_library, case):
+    emulated = _assert_crop_emulation_equals_host(crop_library, case.attrs, case.inputs())
+    assert emulated.any()
+
+
+@pytest.mark.parametrize("seed, batch, rois, channels, pooled, options", [
+    (2, 2, 100, 4, 14, {"integral": True}),  # bin centres on sample points, areas on the level thresholds
+    (3, 2, 100, 3, 7, {"outside": True}),  # rois past the image: zeros
+    (4, 3, 50, 2, 1, {}),  # pooled 1, three images
+])
+def test_multilevel_crop_and_resize_device_emulation_edges(crop_library, seed, batch, rois, channels, pooled, options):
+    inputs = checks.roi_align_inputs(seed, batch, rois, channels, 832, 1344, **options)
+    attrs = {"pooled_size": pooled, "image_size": [3, 832, 1344]}
+    emulated = _assert_crop_emulation_equals_host(crop_library, attrs, inputs)
+    assert set(mrcnn.roi_levels(inputs[0].reshape(-1, 4)).tolist()) >= {2, 6}
+    if options.get("outside"):
+        assert not emulated.reshape(batch * rois, -1).any(axis=1).all() and emulated.any()
+
+
+def test_multilevel_crop_and_resize_device_emulation_odd_maps_nan_rois_and_non_finite_features(crop_library):
+    # feature maps smaller than the image's pyramid (a centre clamped to the last row and column), a NaN
+    # and an infinite roi (not valid: zeros), NaN / inf feature values (carried through the blend as on
+    # the host), empty-area rois (y1 == y2: not valid)
+    inputs = checks.roi_align_inputs(6, 2, 40, 3, 200, 300)
+    inputs[1:] = [f[:, :, : max(1, f.shape[2] - 3), : max(1, f.shape[3] - 2)].copy() for f in inputs[1:]]
+    rois = inputs[0]
+    rois[0, 5, 1], rois[1, 6, 2], rois[1, 7] = np.nan, np.inf, [10, 10, 10, 40]
+    rois[0, 8], rois[1, 8] = [0, 0, 8, 8], [0, 0, 60, 60]  # P2 rois whose first bins read (0, 0), (2, 2)
+    inputs[1][0, 1, 0, 0], inputs[1][1, 2, 2, 2] = np.nan, np.inf
+    for f in inputs[2:]:
+        f[0, 1, 0, 0], f[1, 2, -1, -1] = np.nan, np.inf
+    attrs = {"pooled_size": 5, "image_size": [3, 200, 300]}
+    emulated = _assert_crop_emulation_equals_host(crop_library, attrs, inputs)
+    assert not emulated[0, 5].any() and not emulated[1, 6].any() and not emulated[1, 7].any()
+    assert np.isnan(emulated[0, 8, 1, 0, 0]) and np.isposinf(emulated[1, 8, 2, 0, 0])
 
 
 def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():

@@ -20,6 +20,16 @@ TAOSTREAM_HOST_API int taostream_multilevel_crop_and_resize(int32_t batch, int32
                                                             const int32_t* heights, const int32_t* widths,
                                                             float* out);
 
+// The GPU path of the TensorRT plugin (multilevelCropAndResizeKernels.cu) emulated on the host: the
+// kernel's step (../common/multilevelCropMath.h, cropValue) for every output index in turn. Equal byte
+// for byte to taostream_multilevel_crop_and_resize (tests/test_plugin_device_emulation.py).
+TAOSTREAM_HOST_API int taostream_multilevel_crop_and_resize_emulated(int32_t batch, int32_t rois, int32_t channels,
+                                                                     int32_t pooled, int32_t height, int32_t width,
+                                                                     const float* roi_boxes,
+                                                                     const float* const* features,
+                                                                     const int32_t* heights, const int32_t* widths,
+                                                                     float* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,13 +1,13 @@
 // MultilevelCropAndResize_TRT (version 1) as an IPluginV3, under TensorRT OSS's name, version and
-// fields (plugin/multilevelCropAndResizePlugin). Host-staged: the rois and the five feature maps are
-// copied to the host, the host implementation (multilevelCropAndResizeHost.cpp, equal bit for bit to
-// the numpy reference) runs, the patches are copied back; enqueue waits for its stream. No CUDA
-// kernel yet. See README.md.
+// fields (plugin/multilevelCropAndResizePlugin). enqueue launches the whole-op kernel
+// (multilevelCropAndResizeKernels.cu, one thread per output value, on the host implementation's maths in
+// common/multilevelCropMath.h) on its stream: no host staging, no wait, no workspace. See README.md.
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "../common/trtPlugin.h"
-#include "multilevelCropAndResizeHost.h"
+#include "multilevelCropAndResizeKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -54,39 +54,36 @@ protected:
             if (dims[l].nbDims != 4 || dims[l].d[0] != dims[0].d[0] || dims[l].d[1] != dims[1].d[1]) {
                 return "feature map P" + std::to_string(l + 1) + " must be [N, C, H, W] with the rois' N and P2's C";
             }
+            for (int32_t axis = 0; axis < 4; ++axis) {
+                if (dims[l].d[axis] > INT32_MAX) return "an axis over 2^31 - 1";
+            }
         }
+        if (dims[0].d[1] > INT32_MAX) return "an axis over 2^31 - 1";
         return {};
     }
 
 private:
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* /*workspace*/, cudaStream_t stream) override {
-        if (!stageInputs(inputDesc, inputs, stream)) return -1;
-        const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
-        const int32_t rois = static_cast<int32_t>(inputDesc[0].dims.d[1]);
-        const int32_t channels = static_cast<int32_t>(inputDesc[1].dims.d[1]);
-        const int32_t pooled = mFields.integer("pooled_size");
         const float* features[kLevels];
         int32_t heights[kLevels], widths[kLevels];
         for (int32_t l = 0; l < kLevels; ++l) {
-            features[l] = staged(1 + l);
+            features[l] = static_cast<const float*>(inputs[1 + l]);
             heights[l] = static_cast<int32_t>(inputDesc[1 + l].dims.d[2]);
             widths[l] = static_cast<int32_t>(inputDesc[1 + l].dims.d[3]);
         }
-        mOut.assign(static_cast<size_t>(batch) * rois * channels * pooled * pooled, 0.0f);
-        const int status = taostream_multilevel_crop_and_resize(batch, rois, channels, pooled,
-                                                                mFields.integer("image_size", 1),
-                                                                mFields.integer("image_size", 2), staged(0), features,
-                                                                heights, widths, mOut.data());
-        if (status != TAOSTREAM_HOST_OK) {
-            log(nvinfer1::ILogger::Severity::kERROR, mName + ": the fields do not fit the inputs");
+        const int status = taostream_multilevel_crop_and_resize_cuda(
+            static_cast<int32_t>(inputDesc[0].dims.d[0]), static_cast<int32_t>(inputDesc[0].dims.d[1]),
+            static_cast<int32_t>(inputDesc[1].dims.d[1]), mFields.integer("pooled_size"),
+            mFields.integer("image_size", 1), mFields.integer("image_size", 2), static_cast<const float*>(inputs[0]),
+            features, heights, widths, static_cast<float*>(outputs[0]), stream);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
             return -1;
         }
-        const bool copied = toDevice(outputs[0], mOut.data(), mOut.size() * sizeof(float), stream);
-        return finish(stream, "copy of the patches") && copied ? 0 : -1;
+        return 0;
     }
-
-    std::vector<float> mOut;
 };
 
 nvinfer1::IPluginV3* makeCropAndResize(char const* name, FieldValues const& fields, char const* ns) {

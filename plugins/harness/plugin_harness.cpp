@@ -786,6 +786,35 @@ std::vector<EnqueueCase> enqueueCases() {
         c.expected = {bytesOf(out)};
         cases.push_back(c);
     }
+    {  // MultilevelCropAndResize #2: 2 images at 512x640, 3 channels, pooled 14, rois on every level P2..P6
+       // (sides 8 to the whole image), some past the image or empty (not valid: zeros), maps one row and
+       // column short of the image's pyramid (centres clamped to the last row and column)
+        const std::vector<int64_t> sizes[5] = {{127, 159}, {63, 79}, {31, 39}, {15, 19}, {7, 9}};
+        EnqueueCase c{"MultilevelCropAndResize_TRT", {ints("pooled_size", {14}), ints("image_size", {3, 512, 640})},
+                      {{2, 48, 4}}, {}, {}};
+        for (auto const& hw : sizes) c.inputs.push_back({2, 3, hw[0], hw[1]});
+        c.data.resize(6);
+        for (int64_t i = 0; i < 2 * 48; ++i) {
+            const float side = 8.0f * std::pow(80.0f, static_cast<float>(i % 16) / 15.0f);  // 8 .. 640
+            const float h = std::min(side, 512.0f);
+            const float y1 = rng.uniform(0.0f, 512.0f - h) - (i % 13 == 7 ? 6.0f : 0.0f);  // past the top
+            const float x1 = rng.uniform(0.0f, 640.0f - side);
+            c.data[0].insert(c.data[0].end(), {y1, x1, i % 11 == 5 ? y1 : y1 + h, x1 + side});  // empty
+        }
+        const float* features[5];
+        int32_t heights[5], widths[5];
+        for (int l = 0; l < 5; ++l) {
+            fill(c, 1 + l, -1.0f, 1.0f);
+            features[l] = c.data[1 + l].data();
+            heights[l] = static_cast<int32_t>(sizes[l][0]);
+            widths[l] = static_cast<int32_t>(sizes[l][1]);
+        }
+        std::vector<float> out(2 * 48 * 3 * 14 * 14);
+        taostream_multilevel_crop_and_resize(2, 48, 3, 14, 512, 640, c.data[0].data(), features, heights, widths,
+                                             out.data());
+        c.expected = {bytesOf(out)};
+        cases.push_back(c);
+    }
     return cases;
 }
 
