@@ -60,9 +60,13 @@ def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     """(frames as BGR arrays, fps, frame count or 0 when unknown)."""
     import cv2  # lazy: heavy
 
+    if path.is_file() and path.stat().st_size == 0:
+        raise TaostreamError(f"{path}: the video file is empty (0 bytes): an interrupted copy or recording? "
+                             "copy it again")
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise TaostreamError(f"{path}: OpenCV cannot open this video (codec or container not supported)")
+        raise TaostreamError(f"{path}: OpenCV cannot open this video (codec or container not supported, or a "
+                             "truncated file)")
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
 

@@ -38,3 +38,28 @@ def test_a_truncated_etlt_is_named_with_the_fix(truncated, tmp_path, command):
         err = assert_clean_error(run_cli(*args))
     assert f"{truncated}: not a UFF model" in err and "copy the model again" in err, err
     assert not (tmp_path / "b").exists() and not (tmp_path / "m.engine").exists()
+
+
+def test_an_empty_or_cut_video_is_named_with_the_fix(models_dir, tmp_path):
+    # a recording made with OpenCV, then the same file cut short and an empty one (an interrupted copy)
+    import cv2
+    import numpy as np
+
+    pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
+    (tmp_path / "labels.txt").write_text("lpd\n")
+    bundle = tmp_path / "b"
+    assert run_cli("bundle", models_dir / "lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet", "--labels",
+                   tmp_path / "labels.txt", "--key", "nvidia_tlt", "-o", bundle).returncode == 0
+    video = tmp_path / "cam.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for _ in range(10):
+        writer.write(np.full((480, 640, 3), 90, np.uint8))
+    writer.release()
+    empty, cut = tmp_path / "empty.mp4", tmp_path / "cut.mp4"
+    empty.write_bytes(b"")
+    cut.write_bytes(video.read_bytes()[:2000])
+    err = assert_clean_error(run_cli("infer", bundle, empty, "-o", tmp_path / "o1", "--no-progress"))
+    assert f"{empty}: the video file is empty (0 bytes)" in err and "copy it again" in err
+    result = run_cli("infer", bundle, cut, "-o", tmp_path / "o2", "--no-progress")
+    assert result.returncode == 2 and f"{cut}: OpenCV cannot open this video" in result.stderr
+    assert "truncated file" in result.stderr and "Traceback" not in result.stderr
