@@ -464,10 +464,18 @@ def test_cli_existing_folder_needs_force(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["existing"]  # no temporary folder left behind
 
 
-def test_cli_custom_key_is_used_and_never_written(tmp_path, capsys):
+def test_a_public_key_faster_rcnn_sample_spec_names_that_key(samples):
+    assert "enc_key: 'nvidia_tlt'\n" in samples["faster_rcnn"].spec.read_text()
+
+
+@pytest.mark.parametrize("network", ["classification", "faster_rcnn"])
+def test_cli_custom_key_is_used_and_never_written(tmp_path, capsys, network):
+    """FasterRCNN's spec can hold the model key (enc_key): the sample spec named the public key
+    nvidia_tlt even for a model encrypted with the user's key; now it names no key at all."""
     out, secret = tmp_path / "keyed", "s3cret-key-42"
-    assert main(["sample", "--network", "classification", "-o", str(out), "--key", secret]) == 0
-    assert read_etlt(out / "model.etlt", secret).format == "onnx"
+    assert main(["sample", "--network", network, "-o", str(out), "--key", secret]) == 0
+    assert "enc_key" not in (out / "spec.txt").read_text()
+    assert read_etlt(out / "model.etlt", secret).format in ("onnx", "uff")
     assert secret not in capsys.readouterr().out
     for path in out.iterdir():
         assert secret.encode() not in path.read_bytes(), path.name

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taostream.converter.keys import SAMPLE_KEY
+
 # target_class_mapping (key -> value) shared by SSD, DSSD, RetinaNet, YOLO and FasterRCNN samples
 DETECTION_MAPPING = (
     ("car", "car"),
@@ -165,7 +167,7 @@ def _yolo_spec(network: str, dims) -> SampleSpec:
     return SampleSpec(network, text, tuple(classes), len(classes))
 
 
-def _faster_rcnn_spec(dims) -> SampleSpec:
+def _faster_rcnn_spec(dims, public_key: bool) -> SampleSpec:
     c, h, w = dims
     p = FRCNN
     anchors = "".join(f"    scale: {s}\n" for s in p["anchor_sizes"])
@@ -180,7 +182,10 @@ def _faster_rcnn_spec(dims) -> SampleSpec:
            f"  rpn_nms_overlap_threshold: {p['rpn_nms_iou']}\n  object_confidence_thres: {p['confidence']}\n"
            f"  classifier_nms_max_boxes: {p['classifier_nms_max_boxes']}\n"
            f"  classifier_nms_overlap_threshold: {p['classifier_nms_iou']}\n")
-    text = (SYNTHETIC_NOTE + "random_seed: 42\nenc_key: 'nvidia_tlt'\nverbose: True\nmodel_config {\n"
+    # TAO's FasterRCNN spec may hold the model key (enc_key): the public sample key is written, a
+    # user's own key never is (TAO takes it from -k then)
+    enc_key = f"enc_key: '{SAMPLE_KEY}'\n" if public_key else ""
+    text = (SYNTHETIC_NOTE + f"random_seed: 42\n{enc_key}verbose: True\nmodel_config {{\n"
             "  input_image_config {\n    image_type: RGB\n    image_channel_order: 'bgr'\n"
             f"    size_height_width {{\n      height: {h}\n      width: {w}\n    }}\n{means}"
             "    image_scaling_factor: 1.0\n    max_objects_num_per_image: 100\n  }\n"
@@ -337,14 +342,15 @@ def _lprnet_spec(dims, out_dir: Path) -> SampleSpec:
                       {LPR_CHARACTERS_FILE: "".join(f"{ch}\n" for ch in LPR_CHARACTERS)})
 
 
-def sample_spec(network: str, dims: tuple[int, int, int], out_dir: Path) -> SampleSpec:
-    """The spec, labels and class count of a registry network's sample (``network`` canonical)."""
+def sample_spec(network: str, dims: tuple[int, int, int], out_dir: Path, public_key: bool = True) -> SampleSpec:
+    """The spec, labels and class count of a registry network's sample (``network`` canonical);
+    ``public_key``: the sample is encrypted with NVIDIA's public key, which a spec may name."""
     if network in ("ssd", "dssd", "retinanet"):
         return _ssd_like_spec(network, dims)
     if network in ("yolo_v3", "yolo_v4"):
         return _yolo_spec(network, dims)
     builders = {
-        "faster_rcnn": lambda: _faster_rcnn_spec(dims),
+        "faster_rcnn": lambda: _faster_rcnn_spec(dims, public_key),
         "detectnet_v2": lambda: _detectnet_v2_spec(dims),
         "classification": lambda: _classification_spec(dims),
         "mask_rcnn": lambda: _mask_rcnn_spec(dims, out_dir),

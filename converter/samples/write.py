@@ -169,7 +169,7 @@ def write_sample(network: str, out_dir, key: str = SAMPLE_KEY, force: bool = Fal
     check_output_folder(out_dir, force=force)  # named as the user gave it, before any work
     directory = Path(out_dir).absolute()
     model = make_sample_model(net)
-    spec = sample_spec(net.name, net.default_dims, directory)
+    spec = sample_spec(net.name, net.default_dims, directory, public_key=key == SAMPLE_KEY)
     etlt = encode_etlt_bytes(model.SerializeToString(), key)
     with atomic_directory(directory, overwrite=force) as tmp:
         atomic_write_bytes(tmp / MODEL_FILE, etlt)
