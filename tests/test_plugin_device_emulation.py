@@ -21,6 +21,7 @@ import pytest
 
 from taostream.converter import native_build
 from taostream.plugins import checks
+from taostream.plugins import frcnn
 from taostream.plugins import host as plugin_host
 from taostream.plugins import host_calls
 from taostream.plugins import maskrcnn as mrcnn
@@ -365,6 +366,88 @@ def test_multilevel_crop_and_resize_device_emulation_odd_maps_nan_rois_and_non_f
     emulated = _assert_crop_emulation_equals_host(crop_library, attrs, inputs)
     assert not emulated[0, 5].any() and not emulated[1, 6].any() and not emulated[1, 7].any()
     assert np.isnan(emulated[0, 8, 1, 0, 0]) and np.isposinf(emulated[1, 8, 2, 0, 0])
+
+
+# ----------------------------------------------------------------------------- Proposal / ProposalDynamic
+
+def _proposal(function, attrs, scores, deltas):
+    p = frcnn.proposal_attributes(attrs)
+    sizes = np.ascontiguousarray(np.asarray(p["anchor_sizes"], np.float32).reshape(-1))
+    ratios = np.ascontiguousarray(np.asarray(p["anchor_ratios"], np.float32).reshape(-1))
+    scores, deltas = np.ascontiguousarray(scores, np.float32), np.ascontiguousarray(deltas, np.float32)
+    n, a, h, w = scores.shape
+    rois = np.full((n, p["post_nms_top_n"], 4), np.nan, np.float32)  # every byte must be written
+    status = function(n, a, h, w, p["input_height"], p["input_width"], p["rpn_stride"], p["roi_min_size"],
+                      p["nms_iou_threshold"], p["pre_nms_top_n"], p["post_nms_top_n"], sizes.size,
+                      sizes.ctypes.data_as(_F32P), ratios.size, ratios.ctypes.data_as(_F32P),
+                      scores.ctypes.data_as(_F32P), deltas.ctypes.data_as(_F32P), rois.ctypes.data_as(_F32P))
+    return status, rois
+
+
+def _assert_proposal_emulation_equals_host(library, attrs, inputs, finite):
+    """The emulation on the whole batch against the host implementation per image, as the plugin's
+    host-staged path calls it (an image with a NaN score: zero rois)."""
+    scores, deltas = (np.asarray(a, np.float32) for a in inputs)
+    expected = []
+    for image in range(scores.shape[0]):
+        status, rois = _proposal(library.taostream_proposal, attrs, scores[image:image + 1], deltas[image:image + 1])
+        assert status == (host_calls.OK if finite[image] else host_calls.NON_FINITE)
+        expected.append(np.zeros_like(rois) if status == host_calls.NON_FINITE else rois)
+    status, emulated = _proposal(library.taostream_proposal_emulated, attrs, scores, deltas)
+    assert status == (host_calls.OK if all(finite) else host_calls.NON_FINITE)
+    assert emulated.tobytes() == np.concatenate(expected).tobytes()
+    return emulated
+
+
+@pytest.fixture(scope="module")
+def proposal_library(library):
+    emulated = library.taostream_proposal_emulated
+    emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_proposal"]
+    return library
+
+
+PROPOSAL_CASES = [case for case in checks.CASES if case.op in checks.PLUGIN_FOLDERS["Proposal"]]
+
+
+@pytest.mark.parametrize("case", PROPOSAL_CASES, ids=[case.name for case in PROPOSAL_CASES])
+def test_proposal_device_emulation_equals_the_host_on_the_check_cases(proposal_library, case):
+    # includes pre_nms_top_n 6000 (above TensorRT's NMS layer limit: every candidate reaches the NMS)
+    inputs = case.inputs()
+    emulated = _assert_proposal_emulation_equals_host(proposal_library, case.attrs, inputs, [True] * len(inputs[0]))
+    assert np.abs(emulated).sum() > 0
+
+
+def test_proposal_device_emulation_signed_zero_and_infinite_score_ties(proposal_library):
+    # scores from -inf, -0.0, +0.0, 0.25, +inf on a 6x8 grid, 9 anchors (432 candidates, 7 mask words),
+    # roi_min_size 8 adds -inf scores: every score tied with many others, +0.0 and -0.0 the same score
+    rng = np.random.default_rng(11)
+    attrs = dict(checks.PROPOSAL_FIELDS, anchor_sizes=[16.0, 32.0, 64.0], roi_min_size=8.0, pre_nms_top_n=400,
+                 post_nms_top_n=150, nms_iou_threshold=0.6)
+    scores = rng.choice(np.array([-np.inf, -0.0, 0.0, 0.25, np.inf], np.float32), size=(2, 9, 6, 8))
+    deltas = (rng.standard_normal((2, 36, 6, 8)) * 0.5).astype(np.float32)
+    emulated = _assert_proposal_emulation_equals_host(proposal_library, attrs, [scores, deltas], [True, True])
+    assert np.abs(emulated).sum() > 0
+
+
+def test_proposal_device_emulation_nan_scores_and_non_finite_deltas(proposal_library):
+    # image 0: a NaN score (zero rois); image 1: NaN and infinite deltas (clipped, rois as the host's);
+    # image 2: clean
+    case = next(case for case in PROPOSAL_CASES if case.name == "random, batch 3")
+    scores, deltas = case.inputs()
+    scores[0, 2, 1, 3] = np.nan
+    deltas[1, 0, 0, 0], deltas[1, 6, 2, 2], deltas[1, 11, 3, 5] = np.nan, np.inf, -np.inf
+    emulated = _assert_proposal_emulation_equals_host(proposal_library, case.attrs, [scores, deltas],
+                                                      [False, True, True])
+    assert not emulated[0].any() and emulated[1].any() and emulated[2].any()
+
+
+def test_proposal_device_emulation_empty_grid_and_one_candidate(proposal_library):
+    attrs = dict(checks.PROPOSAL_FIELDS, anchor_sizes=[16.0], anchor_ratios=[1.0])
+    empty = [np.zeros((2, 1, 0, 6), np.float32), np.zeros((2, 4, 0, 6), np.float32)]
+    assert not _assert_proposal_emulation_equals_host(proposal_library, attrs, empty, [True, True]).any()
+    one = checks.rpn_inputs(3, 1, 1, 1, 1)
+    emulated = _assert_proposal_emulation_equals_host(proposal_library, attrs, one, [True])
+    assert emulated[0, 0].any() and not emulated[0, 1:].any()
 
 
 def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():

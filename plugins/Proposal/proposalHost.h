@@ -23,6 +23,18 @@ TAOSTREAM_HOST_API int taostream_proposal(int32_t batch, int32_t anchors, int32_
                                           int32_t num_ratios, const float* ratios, const float* scores,
                                           const float* deltas, float* rois);
 
+// The GPU path of the TensorRT plugin (proposalKernels.cu) emulated on the host: the same step
+// functions (proposalSteps.h) in the kernels' order, std::stable_sort standing in for CUB's radix sort
+// on the same keys. Same arguments and output as taostream_proposal, for the whole batch; an image with a
+// NaN score gets zero rois (what the plugin writes for it) and the call returns TAOSTREAM_HOST_NON_FINITE.
+// At most 32 anchor sizes and 32 ratios (the GPU path's limit).
+TAOSTREAM_HOST_API int taostream_proposal_emulated(int32_t batch, int32_t anchors, int32_t height, int32_t width,
+                                                   int32_t input_height, int32_t input_width, int32_t rpn_stride,
+                                                   float roi_min_size, float nms_iou_threshold, int32_t pre_nms_top_n,
+                                                   int32_t post_nms_top_n, int32_t num_sizes, const float* sizes,
+                                                   int32_t num_ratios, const float* ratios, const float* scores,
+                                                   const float* deltas, float* rois);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,70 +1,200 @@
-// Proposal(Dynamic)'s per-element CUDA kernels on the maths shared with the host implementation
-// (plugins/common/proposalMath.h): the anchor decode with the kernel's clip and the roi_min_size score,
-// one thread per (anchor, cell), and the suppression bitmask of the +1 pixel greedy NMS over the sorted
-// candidates (bit j % 64 of word (i, j / 64) set when iouPlusOne(i, j) > the threshold, j > i). Built
-// with --fmad=false so each operation rounds as on the host. The sort and the greedy walk over the mask
-// are not written yet; the IPluginV3 plugin (proposalPlugin.cpp) is host-staged and calls none of these.
-#include <cstdint>
+// Proposal / ProposalDynamic on the GPU, the whole op, device-resident (no host copy, no stream wait):
+// each kernel runs one step of proposalSteps.h per thread (the host emulation,
+// taostream_proposal_emulated, runs the same steps in the same order): the anchor decode with the sort
+// key of each box's score, cub::DeviceSegmentedRadixSort::SortKeys on the distinct 64-bit keys (one
+// segment per image), the sorted candidates' boxes, the +1-pixel IoU suppression words of
+// ../common/suppressionMask.cuh, the greedy walk (one thread per image) and one thread per roi row.
+// Built with --fmad=false so each operation rounds as on the host. Compiled for every architecture and
+// emulated on the host; never run on a GPU.
+#include "proposalKernels.h"
 
-#include "../common/proposalMath.h"
+#include <algorithm>
+#include <climits>
+
+#include <cub/device/device_segmented_radix_sort.cuh>
+
 #include "../common/suppressionMask.cuh"
 
-namespace fr = taostream::frcnn;
-
+namespace taostream {
+namespace frcnn {
 namespace {
 
-__global__ void decodeProposalsKernel(int anchors, int height, int width, int stride, float maxX, float maxY,
-                                      float roiMinSize, const float* __restrict__ anchorW,
-                                      const float* __restrict__ anchorH, const float* __restrict__ scores,
-                                      const float* __restrict__ deltas, fr::ProposalBox* __restrict__ boxes,
-                                      float* __restrict__ fg) {
-    const int64_t cells = static_cast<int64_t>(height) * width;
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= anchors * cells) return;
-    const int a = static_cast<int>(i / cells);
-    const int64_t cell = i % cells;
-    const float* d = deltas + static_cast<int64_t>(a) * 4 * cells + cell;
-    const fr::ProposalBox box = fr::decodeProposal(d[0], d[cells], d[2 * cells], d[3 * cells], anchorW[a], anchorH[a],
-                                                   fr::anchorCentre(cell % width, stride),
-                                                   fr::anchorCentre(cell / width, stride), maxX, maxY);
-    boxes[i] = box;
-    fg[i] = fr::proposalScore(scores[i], box, roiMinSize);
+constexpr int kThreads = 256;
+constexpr size_t kMaskBudget = size_t{64} << 20;  // suppression words held at once; images go in chunks
+constexpr int64_t kMaxGridYZ = 65535;
+
+size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+
+struct Layout {
+    bool fits{false};
+    int64_t count{0}, items{0}, chunk{0};
+    int32_t limit{0}, words{0}, keptSlots{0};
+    size_t tempBytes{0};
+    size_t invalid{0}, offsets{0}, keysIn{0}, keysOut{0}, boxes{0}, candidates{0}, mask{0}, removed{0}, kept{0},
+        keptCount{0}, temp{0}, total{0};
+};
+
+Layout layoutFor(const ProposalShape& s) {
+    Layout l;
+    l.count = elementCount(s);
+    l.items = l.count * s.batch;
+    // pre_nms_top_n, not the limit: the same answer for every batch and grid
+    if (s.batch < 0 || l.count < 0 || l.items > INT_MAX || s.preNmsTopN <= 0 || s.preNmsTopN > kMaxGridYZ ||
+        s.postNmsTopN <= 0 || s.numSizes <= 0 || s.numRatios <= 0 || s.numSizes > kMaxAnchorParameters ||
+        s.numRatios > kMaxAnchorParameters || int64_t{s.numSizes} * s.numRatios != s.anchors) {
+        return l;
+    }
+    l.limit = candidateLimit(s);
+    l.words = (l.limit + 63) / 64;
+    l.keptSlots = std::min(l.limit, s.postNmsTopN);
+    // the masks of `chunk` images at a time: min(all, max(one, the budget), the grid's z limit), each
+    // term growing with the shapes, so a workspace sized for the largest shapes fits smaller ones
+    const size_t imageMask = size_t(l.limit) * l.words * sizeof(unsigned long long);
+    l.chunk = imageMask == 0 ? 0
+                             : std::min<int64_t>({int64_t{s.batch}, std::max<int64_t>(1, kMaskBudget / imageMask),
+                                                  kMaxGridYZ});
+    if (l.items > 0) {
+        const uint64_t* keys = nullptr;
+        const int* offsets = nullptr;
+        if (cub::DeviceSegmentedRadixSort::SortKeys(nullptr, l.tempBytes, keys, const_cast<uint64_t*>(keys),
+                                                    static_cast<int>(l.items), s.batch, offsets, offsets, 0,
+                                                    64) != cudaSuccess) {
+            return l;
+        }
+    }
+    size_t at = 0;
+    auto take = [&](size_t bytes) {
+        const size_t start = at;
+        at += aligned(bytes);
+        return start;
+    };
+    l.invalid = take(sizeof(int32_t) * s.batch);
+    l.offsets = take(sizeof(int) * (int64_t{s.batch} + 1));
+    l.keysIn = take(sizeof(uint64_t) * l.items);
+    l.keysOut = take(sizeof(uint64_t) * l.items);
+    l.boxes = take(sizeof(ProposalBox) * l.items);
+    l.candidates = take(sizeof(ProposalBox) * s.batch * l.limit);
+    l.mask = take(imageMask * l.chunk);
+    l.removed = take(sizeof(unsigned long long) * l.words * l.chunk);
+    l.kept = take(sizeof(int32_t) * s.batch * l.keptSlots);
+    l.keptCount = take(sizeof(int32_t) * s.batch);
+    l.temp = take(l.tempBytes);
+    l.total = at;
+    l.fits = true;
+    return l;
 }
 
-__global__ void plusOneSuppressionMaskKernel(int count, const fr::ProposalBox* __restrict__ boxes, float threshold,
-                                             unsigned long long* __restrict__ mask) {
-    taostream::suppressionMaskWord(
-        count, [=](int i, int j) { return fr::iouPlusOne(boxes[i], boxes[j]) > threshold; }, mask);
+__global__ void validKernel(ProposalShape s, const float* __restrict__ scores, int32_t* __restrict__ invalid) {
+    const bool valid = __syncthreads_and(imageScoresValid(scores, s, blockIdx.x, threadIdx.x, blockDim.x));
+    if (threadIdx.x == 0) invalid[blockIdx.x] = valid ? 0 : 1;
+}
+
+__global__ void offsetsKernel(int64_t count, int64_t stride, int* __restrict__ offsets) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < count) offsets[i] = static_cast<int>(i * stride);
+}
+
+__global__ void decodeKernel(ProposalShape s, int64_t items, int64_t count, const float* __restrict__ scores,
+                             const float* __restrict__ deltas, uint64_t* __restrict__ keys,
+                             ProposalBox* __restrict__ boxes) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < items) keys[i] = decodeElement(scores, deltas, s, i / count, i % count, boxes + i);
+}
+
+__global__ void gatherKernel(ProposalShape s, int64_t count, int32_t limit, const uint64_t* __restrict__ sorted,
+                             const ProposalBox* __restrict__ boxes, ProposalBox* __restrict__ candidates) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= int64_t{s.batch} * limit) return;
+    const int64_t image = i / limit;
+    candidates[i] = candidateBox(sorted + image * count, boxes + image * count, static_cast<int32_t>(i % limit));
+}
+
+// grid (words, limit, images of the chunk), 64 threads
+__global__ void maskKernel(ProposalShape s, int64_t firstImage, int32_t limit, int32_t words,
+                           const ProposalBox* __restrict__ candidates, unsigned long long* __restrict__ mask) {
+    const ProposalBox* imageCandidates = candidates + (firstImage + blockIdx.z) * limit;
+    suppressionMaskWordStrided(
+        limit, words, [=](int i, int j) { return candidateSuppresses(imageCandidates, s, i, j); },
+        mask + static_cast<int64_t>(blockIdx.z) * limit * words);
+}
+
+__global__ void walkKernel(ProposalShape s, int64_t firstImage, int64_t chunk, int32_t limit, int32_t words,
+                           int32_t keptSlots, const unsigned long long* __restrict__ mask,
+                           const int32_t* __restrict__ invalid, unsigned long long* __restrict__ removed,
+                           int32_t* __restrict__ kept, int32_t* __restrict__ keptCount) {
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= chunk) return;
+    const int64_t image = firstImage + c;
+    keptCount[image] = invalid[image] != 0 ? 0
+                                           : greedyWalk(limit, words, mask + c * limit * words, s, removed + c * words,
+                                                        kept + image * keptSlots);
+}
+
+__global__ void outputKernel(ProposalShape s, int32_t limit, int32_t keptSlots,
+                             const ProposalBox* __restrict__ candidates, const int32_t* __restrict__ kept,
+                             const int32_t* __restrict__ keptCount, float* __restrict__ rois) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= int64_t{s.batch} * s.postNmsTopN) return;
+    const int64_t image = i / s.postNmsTopN;
+    outputRow(candidates + image * limit, kept + image * keptSlots, keptCount[image], s, image,
+              static_cast<int32_t>(i % s.postNmsTopN), rois);
 }
 
 }  // namespace
 
-extern "C" {
+size_t proposalWorkspaceSize(const ProposalShape& s) {
+    const Layout l = layoutFor(s);
+    return l.fits ? l.total : 0;
+}
 
-// One image, device pointers: scores [anchors, height, width], deltas [anchors, 4, height, width],
-// anchor_w / anchor_h [anchors] (anchorWidth / anchorHeight) -> boxes [anchors * height * width, 4]
-// (x1, y1, x2, y2 pixels) and their scores (-inf for boxes at or under roi_min_size).
-int taostream_proposal_decode_cuda(int anchors, int height, int width, int rpn_stride, int input_height,
-                                   int input_width, float roi_min_size, const float* anchor_w, const float* anchor_h,
-                                   const float* scores, const float* deltas, float* boxes, float* fg,
-                                   cudaStream_t stream) {
-    const int64_t count = static_cast<int64_t>(anchors) * height * width;
-    if (count <= 0) return 0;
-    const int threads = 256;
-    decodeProposalsKernel<<<static_cast<unsigned>((count + threads - 1) / threads), threads, 0, stream>>>(
-        anchors, height, width, rpn_stride, static_cast<float>(input_width - 1), static_cast<float>(input_height - 1),
-        roi_min_size, anchor_w, anchor_h, scores, deltas, reinterpret_cast<fr::ProposalBox*>(boxes), fg);
+int proposalDevice(const ProposalShape& s, const float* scores, const float* deltas, void* workspace,
+                   cudaStream_t stream, float* rois, const int32_t** invalidFlags) {
+    const Layout l = layoutFor(s);
+    if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
+    char* base = static_cast<char*>(workspace);
+    auto* invalid = reinterpret_cast<int32_t*>(base + l.invalid);
+    auto* offsets = reinterpret_cast<int*>(base + l.offsets);
+    auto* keysIn = reinterpret_cast<uint64_t*>(base + l.keysIn);
+    auto* keysOut = reinterpret_cast<uint64_t*>(base + l.keysOut);
+    auto* boxes = reinterpret_cast<ProposalBox*>(base + l.boxes);
+    auto* candidates = reinterpret_cast<ProposalBox*>(base + l.candidates);
+    auto* mask = reinterpret_cast<unsigned long long*>(base + l.mask);
+    auto* removed = reinterpret_cast<unsigned long long*>(base + l.removed);
+    auto* kept = reinterpret_cast<int32_t*>(base + l.kept);
+    auto* keptCount = reinterpret_cast<int32_t*>(base + l.keptCount);
+    *invalidFlags = invalid;
+    if (s.batch == 0) return 0;
+    validKernel<<<s.batch, kThreads, 0, stream>>>(s, scores, invalid);
+    if (l.items == 0) {  // an empty grid: no candidates, zero rois
+        cudaMemsetAsync(keptCount, 0, sizeof(int32_t) * s.batch, stream);
+    } else {
+        offsetsKernel<<<blocksFor(int64_t{s.batch} + 1), kThreads, 0, stream>>>(int64_t{s.batch} + 1, l.count,
+                                                                               offsets);
+        decodeKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, l.count, scores, deltas, keysIn,
+                                                                  boxes);
+        size_t tempBytes = l.tempBytes;
+        const cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(
+            base + l.temp, tempBytes, keysIn, keysOut, static_cast<int>(l.items), s.batch, offsets, offsets + 1, 0,
+            64, stream);
+        if (status != cudaSuccess) return static_cast<int>(status);
+        gatherKernel<<<blocksFor(int64_t{s.batch} * l.limit), kThreads, 0, stream>>>(s, l.count, l.limit, keysOut,
+                                                                                    boxes, candidates);
+        for (int64_t first = 0; first < s.batch; first += l.chunk) {
+            const int64_t chunk = std::min<int64_t>(l.chunk, s.batch - first);
+            const dim3 grid(static_cast<unsigned>(l.words), static_cast<unsigned>(l.limit),
+                            static_cast<unsigned>(chunk));
+            maskKernel<<<grid, 64, 0, stream>>>(s, first, l.limit, l.words, candidates, mask);
+            walkKernel<<<static_cast<unsigned>((chunk + 63) / 64), 64, 0, stream>>>(
+                s, first, chunk, l.limit, l.words, l.keptSlots, mask, invalid, removed, kept, keptCount);
+        }
+    }
+    outputKernel<<<blocksFor(int64_t{s.batch} * s.postNmsTopN), kThreads, 0, stream>>>(s, l.limit, l.keptSlots,
+                                                                                      candidates, kept, keptCount,
+                                                                                      rois);
     return static_cast<int>(cudaGetLastError());
 }
 
-// The sorted candidates' boxes [count, 4] -> mask [count, ceil(count / 64)] words.
-int taostream_proposal_suppression_mask_cuda(int count, const float* boxes, float threshold, unsigned long long* mask,
-                                             cudaStream_t stream) {
-    if (count <= 0) return 0;
-    const dim3 grid((count + 63) / 64, count);
-    plusOneSuppressionMaskKernel<<<grid, 64, 0, stream>>>(count, reinterpret_cast<const fr::ProposalBox*>(boxes),
-                                                          threshold, mask);
-    return static_cast<int>(cudaGetLastError());
-}
-
-}  // extern "C"
+}  // namespace frcnn
+}  // namespace taostream

@@ -1,15 +1,21 @@
 // Proposal and ProposalDynamic (version 1) as IPluginV3s, under TensorRT OSS's names, version and
-// fields (plugin/proposalPlugin; TensorRT 11 removed both). Host-staged: the inputs are copied to the
-// host, the host implementation (proposalHost.cpp, equal bit for bit to the numpy reference
-// plugins/frcnn.py proposal_reference) runs per image, the rois are copied back; enqueue waits for its
-// stream. The decode and suppression-mask kernels of proposalKernels.cu are not used yet. See README.md.
+// fields (plugin/proposalPlugin; TensorRT 11 removed both). Device-resident: enqueue queues the whole op
+// (proposalKernels.cu: anchor decode with the sort keys, CUB segmented sort, the candidates' boxes,
+// +1-pixel IoU suppression words, greedy walk, roi rows) on its stream, with no host copy and no wait;
+// its host emulation equals the host implementation (proposalHost.cpp, equal bit for bit to the numpy
+// reference plugins/frcnn.py proposal_reference) byte for byte (tests/test_plugin_device_emulation.py),
+// but it has never run on a GPU. Host-staged fallback (inputs copied to the host, the host
+// implementation per image, rois copied back, the stream waited for) only where no workspace was given
+// or the shapes pass the GPU path's limits. See README.md.
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "proposalHost.h"
+#include "proposalKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -52,6 +58,14 @@ public:
         return 0;
     }
 
+    // The GPU path's workspace for the largest shapes (0 where it cannot take them: then enqueue runs
+    // host-staged).
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+                            nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
+        if (nbInputs != 2 || inputs[0].max.nbDims != 4) return 0;
+        return frcnn::proposalWorkspaceSize(shape(inputs[0].max));
+    }
+
 protected:
     // scores [N, A, H, W], deltas [N, 4A, H, W]; A = len(anchor_sizes) x len(anchor_ratios).
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -71,8 +85,52 @@ protected:
     }
 
 private:
+    // The GPU path's shapes and fields for scores of these dims ([N, A, H, W]).
+    frcnn::ProposalShape shape(nvinfer1::Dims const& scores) const {
+        frcnn::ProposalShape s{static_cast<int32_t>(scores.d[0]),
+                               static_cast<int32_t>(scores.d[1]),
+                               static_cast<int32_t>(scores.d[2]),
+                               static_cast<int32_t>(scores.d[3]),
+                               mFields.integer("rpn_stride"),
+                               static_cast<float>(mFields.integer("input_width") - 1),
+                               static_cast<float>(mFields.integer("input_height") - 1),
+                               mFields.real("roi_min_size"),
+                               mFields.real("nms_iou_threshold"),
+                               mFields.integer("pre_nms_top_n"),
+                               mFields.integer("post_nms_top_n"),
+                               mFields.count("anchor_sizes"),
+                               mFields.count("anchor_ratios"),
+                               {},
+                               {}};
+        if (s.numSizes > frcnn::kMaxAnchorParameters || s.numRatios > frcnn::kMaxAnchorParameters) {
+            s.numSizes = s.numRatios = 0;  // the GPU path refuses these shapes
+            return s;
+        }
+        for (int32_t i = 0; i < s.numSizes; ++i) s.sizes[i] = mFields.real("anchor_sizes", i);
+        for (int32_t i = 0; i < s.numRatios; ++i) s.ratios[i] = mFields.real("anchor_ratios", i);
+        return s;
+    }
+
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* /*workspace*/, cudaStream_t stream) override {
+                void* workspace, cudaStream_t stream) override {
+        const frcnn::ProposalShape s = shape(inputDesc[0].dims);
+        if (workspace == nullptr || frcnn::proposalWorkspaceSize(s) == 0) {
+            return runHostStaged(inputDesc, inputs, outputs, stream);
+        }
+        const int32_t* invalid = nullptr;
+        const int status = frcnn::proposalDevice(s, static_cast<const float*>(inputs[0]),
+                                                 static_cast<const float*>(inputs[1]), workspace, stream,
+                                                 static_cast<float*>(outputs[0]), &invalid);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+            return -1;
+        }
+        return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
+    }
+
+    int32_t runHostStaged(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                          void* const* outputs, cudaStream_t stream) {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         nvinfer1::Dims const& scores = inputDesc[0].dims;
         const int32_t batch = static_cast<int32_t>(scores.d[0]);
@@ -104,6 +162,7 @@ private:
         return finish(stream, "copy of the rois") && copied ? 0 : -1;
     }
 
+    NonFiniteWatch mNonFinite;
     std::vector<float> mRois;
 };
 

@@ -678,6 +678,34 @@ std::vector<EnqueueCase> enqueueCases() {
             cases.push_back(c);
         }
     }
+    {  // ProposalDynamic: 3 images, 9 anchors on a 6x8 grid (432 candidates, 7 mask words), scores on a
+       // quarter grid (ties), roi_min_size 8 (-inf scores), pre_nms_top_n 300, a NaN score in image 1 (zero
+       // rois there, one warning); the host implementation per image, as the plugin's host path ran it
+        EnqueueCase c{"ProposalDynamic",
+                      {ints("input_height", {96}), ints("input_width", {128}), ints("rpn_stride", {16}),
+                       reals("roi_min_size", {8.0f}), reals("nms_iou_threshold", {0.6f}),
+                       ints("pre_nms_top_n", {300}), ints("post_nms_top_n", {60}),
+                       reals("anchor_sizes", {16.0f, 32.0f, 64.0f}), reals("anchor_ratios", {0.5f, 1.0f, 2.0f})},
+                      {{3, 9, 6, 8}, {3, 36, 6, 8}},
+                      {},
+                      {}};
+        c.data.resize(2);
+        c.data[0].resize(3 * 9 * 6 * 8);
+        for (float& v : c.data[0]) v = static_cast<float>(static_cast<int>(rng.uniform(0.0f, 5.0f))) / 4.0f;
+        fill(c, 1, -0.5f, 0.5f);
+        c.data[0][9 * 6 * 8 + 100] = std::nanf("");
+        const float sizes[] = {16.0f, 32.0f, 64.0f}, ratios[] = {0.5f, 1.0f, 2.0f};
+        std::vector<float> rois(3 * 60 * 4, 0.0f);
+        for (int image = 0; image < 3; ++image) {
+            if (taostream_proposal(1, 9, 6, 8, 96, 128, 16, 8.0f, 0.6f, 300, 60, 3, sizes, 3, ratios,
+                                   c.data[0].data() + image * 9 * 6 * 8, c.data[1].data() + image * 36 * 6 * 8,
+                                   rois.data() + image * 60 * 4) != 0) {
+                std::fill_n(rois.begin() + image * 60 * 4, 60 * 4, 0.0f);  // NaN: zero rois
+            }
+        }
+        c.expected = {bytesOf(rois)};
+        cases.push_back(c);
+    }
     {  // EfficientNMS: 2 images, 80 boxes, 3 classes; corners, then the fused decoder with per-image
        // anchors, sigmoid and class_agnostic
         for (int variant = 0; variant < 2; ++variant) {
