@@ -450,6 +450,74 @@ def test_proposal_device_emulation_empty_grid_and_one_candidate(proposal_library
     assert emulated[0, 0].any() and not emulated[0, 1:].any()
 
 
+# ----------------------------------------------------------------------------- MultilevelProposeROI_TRT
+
+def _propose_roi(library, function, attrs, inputs):
+    prenms, keep = int(attrs["prenms_topk"]), int(attrs["keep_topk"])
+    height, width = int(attrs["image_size"][1]), int(attrs["image_size"][2])
+    deltas = [np.ascontiguousarray(a, np.float32) for a in inputs[0::2]]
+    scores = [np.ascontiguousarray(a, np.float32) for a in inputs[1::2]]
+    n = scores[0].shape[0]
+    counts = (ctypes.c_int64 * 5)(*[s.shape[1] for s in scores])
+    rois = np.full((n, keep, 4), np.nan, np.float32)  # every byte must be written
+    status = function(n, height, width, prenms, keep, float(attrs["fg_threshold"]), float(attrs["iou_threshold"]),
+                      (_F32P * 5)(*[d.ctypes.data_as(_F32P) for d in deltas]),
+                      (_F32P * 5)(*[s.ctypes.data_as(_F32P) for s in scores]), counts, rois.ctypes.data_as(_F32P))
+    return status, rois
+
+
+def _assert_propose_roi_emulation_equals_host(library, attrs, inputs, finite):
+    """The emulation on the whole batch against the host implementation per image, as the plugin's
+    host-staged path calls it (an image with NaN/inf inputs: zero rois)."""
+    n = inputs[1].shape[0]
+    expected = []
+    for image in range(n):
+        one = [a[image:image + 1] for a in inputs]
+        status, rois = _propose_roi(library, library.taostream_multilevel_propose_roi, attrs, one)
+        assert status == (host_calls.OK if finite[image] else host_calls.NON_FINITE)
+        expected.append(np.zeros_like(rois) if status == host_calls.NON_FINITE else rois)
+    status, emulated = _propose_roi(library, library.taostream_multilevel_propose_roi_emulated, attrs, inputs)
+    assert status == (host_calls.OK if all(finite) else host_calls.NON_FINITE)
+    assert emulated.tobytes() == np.concatenate(expected).tobytes()
+    return emulated
+
+
+@pytest.fixture(scope="module")
+def propose_roi_library(library):
+    emulated = library.taostream_multilevel_propose_roi_emulated
+    emulated.argtypes, emulated.restype = host_calls.FUNCTIONS["taostream_multilevel_propose_roi"]
+    return library
+
+
+PROPOSE_ROI_CASES = [case for case in checks.CASES if case.op == "MultilevelProposeROI_TRT"]
+
+
+@pytest.mark.parametrize("case", PROPOSE_ROI_CASES, ids=[case.name for case in PROPOSE_ROI_CASES])
+def test_multilevel_propose_roi_device_emulation_equals_the_host_on_the_check_cases(propose_roi_library, case):
+    # per-level top-k (ties at the cut), more candidates than one gather block (CUB's blocked order of
+    # tied kept scores), keep_topk above the candidates, batches
+    inputs = case.inputs()
+    emulated = _assert_propose_roi_emulation_equals_host(propose_roi_library, case.attrs, inputs,
+                                                         [True] * inputs[1].shape[0])
+    assert np.abs(emulated).sum() > 0 or "drops everything" in case.name
+
+
+def test_multilevel_propose_roi_device_emulation_signed_zeros_and_non_finite_images(propose_roi_library):
+    # scores from {-0.0, +0.0, 0.5, 1.0} at fg_threshold 0 (signed zeros are candidates, tied with each
+    # other at every sort); image 1: an infinite delta, image 2: a NaN score (zero rois), image 0 clean
+    rng = np.random.default_rng(21)
+    inputs = checks.proposal_inputs(8, 128, 96, batch=3)
+    for level in range(5):
+        inputs[2 * level + 1] = rng.choice(np.array([-0.0, 0.0, 0.5, 1.0], np.float32),
+                                           size=inputs[2 * level + 1].shape)
+    inputs[2][1, 3, 2, 0] = np.inf
+    inputs[5][2, 0, 0, 0] = np.nan
+    attrs = {"prenms_topk": 200, "keep_topk": 150, "fg_threshold": 0.0, "iou_threshold": 0.6,
+             "image_size": [3, 128, 96]}
+    emulated = _assert_propose_roi_emulation_equals_host(propose_roi_library, attrs, inputs, [True, False, False])
+    assert emulated[0].any() and not emulated[1:].any()
+
+
 def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():
     """Every test above again with the host library built with ASan + UBSan (-fno-sanitize-recover): an
     index out of its array in a step function, which on the GPU would read or write some other

@@ -33,6 +33,18 @@ TAOSTREAM_HOST_API int taostream_multilevel_propose_roi(int32_t batch, int32_t h
                                                         const float* const* scores, const int64_t* counts,
                                                         float* rois);
 
+// The GPU path of the TensorRT plugin (multilevelProposeROIKernels.cu) emulated on the host: the same
+// step functions (multilevelProposeROISteps.h) in the kernels' order, std::stable_sort standing in for
+// CUB's radix sorts on the same keys. Same arguments and output as taostream_multilevel_propose_roi; an
+// image with a NaN or infinite input gets zero rois (what the plugin writes for it) and the call returns
+// TAOSTREAM_HOST_NON_FINITE.
+TAOSTREAM_HOST_API int taostream_multilevel_propose_roi_emulated(int32_t batch, int32_t height, int32_t width,
+                                                                 int32_t prenms_topk, int32_t keep_topk,
+                                                                 float fg_threshold, float iou_threshold,
+                                                                 const float* const* deltas,
+                                                                 const float* const* scores, const int64_t* counts,
+                                                                 float* rois);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,14 +1,19 @@
 // MultilevelProposeROI_TRT (version 1) as an IPluginV3, under TensorRT OSS's name, version and fields
-// (plugin/multilevelProposeROI). Host-staged: the ten inputs are copied to the host, the host
-// implementation (multilevelProposeROIHost.cpp, equal bit for bit to the numpy reference) runs per
-// image, the rois are copied back; enqueue waits for its stream. The CUDA kernels next to it (decode
-// of the selected anchors, NMS suppression mask) are not used by the plugin yet: they need the
-// per-level top-k selection on the GPU first. See README.md.
+// (plugin/multilevelProposeROI). Device-resident: enqueue queues the whole op
+// (multilevelProposeROIKernels.cu: per-level top-k by CUB segmented sort, anchor decode, refine sort,
+// suppression words, greedy walk, TopKGather sort, the concatenated levels' final sort, roi rows) on its
+// stream, with no host copy and no wait; its host emulation equals the host implementation
+// (multilevelProposeROIHost.cpp, equal bit for bit to the numpy reference plugins/maskrcnn.py) byte for
+// byte (tests/test_plugin_device_emulation.py), but it has never run on a GPU. Host-staged fallback (the
+// ten inputs copied to the host, the host implementation per image, the rois copied back, the stream
+// waited for) only where no workspace was given. See README.md.
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "multilevelProposeROIHost.h"
+#include "multilevelProposeROIKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -49,6 +54,13 @@ public:
         return 0;
     }
 
+    // The GPU path's workspace for the largest batch (0 where it cannot take it: then enqueue runs
+    // host-staged).
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+                            nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
+        if (nbInputs != 2 * kLevels || inputs[0].max.nbDims < 1) return 0;
+        return mrcnn::proposeRoiWorkspaceSize(shape(static_cast<int32_t>(inputs[0].max.d[0])));
+    }
 
 protected:
     // Input 2l: delta P(l+2) [N, A_l, 4, 1]; input 2l+1: score P(l+2) [N, A_l, 1, 1]; A_l from image_size.
@@ -71,8 +83,35 @@ private:
     int32_t height() const { return mFields.integer("image_size", 1); }
     int32_t width() const { return mFields.integer("image_size", 2); }
 
+    mrcnn::ProposeRoiShape shape(int32_t batch) const {
+        return mrcnn::proposeRoiShape(batch, height(), width(), mFields.integer("prenms_topk"),
+                                      mFields.integer("keep_topk"), mFields.real("fg_threshold"),
+                                      mFields.real("iou_threshold"));
+    }
+
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* /*workspace*/, cudaStream_t stream) override {
+                void* workspace, cudaStream_t stream) override {
+        const mrcnn::ProposeRoiShape s = shape(static_cast<int32_t>(inputDesc[0].dims.d[0]));
+        if (workspace == nullptr || mrcnn::proposeRoiWorkspaceSize(s) == 0) {
+            return runHostStaged(inputDesc, inputs, outputs, stream);
+        }
+        mrcnn::ProposeRoiInputs in{};
+        for (int32_t l = 0; l < kLevels; ++l) {
+            in.deltas[l] = static_cast<const float*>(inputs[2 * l]);
+            in.scores[l] = static_cast<const float*>(inputs[2 * l + 1]);
+        }
+        const int32_t* invalid = nullptr;
+        const int status = mrcnn::proposeRoiDevice(s, in, workspace, stream, static_cast<float*>(outputs[0]), &invalid);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+            return -1;
+        }
+        return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
+    }
+
+    int32_t runHostStaged(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                          void* const* outputs, cudaStream_t stream) {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[0].dims.d[0]);
         const int32_t keep = mFields.integer("keep_topk");
@@ -98,6 +137,7 @@ private:
         return finish(stream, "copy of the rois") && copied ? 0 : -1;
     }
 
+    NonFiniteWatch mNonFinite;
     int64_t mAnchors[kLevels]{};
     std::vector<float> mRois;
 };

@@ -618,6 +618,44 @@ std::vector<EnqueueCase> enqueueCases() {
         c.expected = {bytesOf(rois)};
         cases.push_back(c);
     }
+    {  // MultilevelProposeROI: 3 images at 192x128, prenms_topk 600 (over one 512-thread gather block),
+       // scores on a grid of eighths (ties at every sort), a NaN score in image 1 (zero rois there, one
+       // warning); the host implementation per image, as the plugin's host path ran it
+        int64_t anchors[5];
+        taostream_mrcnn_level_anchor_counts(192, 128, anchors);
+        EnqueueCase c{"MultilevelProposeROI_TRT",
+                      {ints("prenms_topk", {600}), ints("keep_topk", {250}), reals("fg_threshold", {0.0f}),
+                       reals("iou_threshold", {0.6f}), ints("image_size", {3, 192, 128})},
+                      {},
+                      {},
+                      {}};
+        for (int64_t a : anchors) {
+            c.inputs.push_back({3, a, 4, 1});
+            c.inputs.push_back({3, a, 1, 1});
+        }
+        c.data.resize(10);
+        for (int l = 0; l < 5; ++l) {
+            fill(c, 2 * l, -0.3f, 0.3f);
+            c.data[2 * l + 1].resize(count(c.inputs[2 * l + 1]));
+            for (float& v : c.data[2 * l + 1]) v = static_cast<float>(static_cast<int>(rng.uniform(0.0f, 9.0f))) / 8.0f;
+        }
+        c.data[3][anchors[1] + 5] = std::nanf("");  // level P3, image 1
+        std::vector<float> rois(3 * 250 * 4, 0.0f);
+        for (int image = 0; image < 3; ++image) {
+            const float* deltas[5];
+            const float* scores[5];
+            for (int l = 0; l < 5; ++l) {
+                deltas[l] = c.data[2 * l].data() + image * anchors[l] * 4;
+                scores[l] = c.data[2 * l + 1].data() + image * anchors[l];
+            }
+            if (taostream_multilevel_propose_roi(1, 192, 128, 600, 250, 0.0f, 0.6f, deltas, scores, anchors,
+                                                 rois.data() + image * 250 * 4) != 0) {
+                std::fill_n(rois.begin() + image * 250 * 4, 250 * 4, 0.0f);  // NaN: zero rois
+            }
+        }
+        c.expected = {bytesOf(rois)};
+        cases.push_back(c);
+    }
     {  // GenerateDetection: 60 rois, 3 classes
         EnqueueCase c{"GenerateDetection_TRT",
                       {ints("num_classes", {3}), ints("keep_topk", {20}), reals("score_threshold", {0.3f}),
