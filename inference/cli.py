@@ -237,10 +237,10 @@ def run_serve(args: argparse.Namespace) -> int:
         models = args.models
     if not models:
         raise TaostreamError(f"{repository}: no model this Triton server can load: " + "; ".join(skipped))
+    server = TritonServer(repository, http_port=http_port or free_port(), grpc_port=grpc_port or free_port(),
+                          installation=installation, models=models)  # refuses taken ports before the notes
     for reason in skipped:
         print(f"taostream: not serving {reason}", file=sys.stderr)
-    server = TritonServer(repository, http_port=http_port or free_port(), grpc_port=grpc_port or free_port(),
-                          installation=installation, models=models)
     stop = {"requested": False}
 
     def request_stop(*_):

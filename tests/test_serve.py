@@ -140,6 +140,22 @@ def test_serve_refuses_the_same_port_for_http_and_grpc(served_ssd):
     assert_clean_error(result, f"both {port}")
 
 
+@pytest.mark.parametrize("option", ["--port", "--grpc-port"])
+def test_a_port_another_server_holds_names_the_option_to_change(served_ssd, option):
+    """The port of the server already running: with its HTTP port, `serve` printed "ready" (its
+    probe reached the other server) and then died on tritonserver's own error; with its gRPC port, a
+    gRPC error dump. It is refused before the start, naming the option that sets that port."""
+    from cli_support import assert_clean_error, run_cli
+
+    taken = served_ssd[1 if option == "--port" else 2].rsplit(":", 1)[1]
+    other = "--grpc-port" if option == "--port" else "--port"
+    result = run_cli("serve", served_ssd[0].path, option, taken, other, str(free_port()), timeout=120)
+    assert result.returncode == 2
+    assert_clean_error(result, f"127.0.0.1:{taken} (the {'HTTP' if option == '--port' else 'gRPC'} port) is in use",
+                       f"a free one with {option}")
+    assert "ready" not in result.stdout
+
+
 def test_serve_infer_and_verify_work_for_a_bundle_path_with_spaces_and_non_ascii(served_ssd, frames, tmp_path):
     """A bundle under 'my bündle (copy)': serve, `infer --backend triton` without --url and `verify
     --backend triton` used to wait 60 s and say "not ready" (the Python stub died on the path)."""

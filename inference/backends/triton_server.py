@@ -99,6 +99,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_in_use(port: int) -> bool:
+    """True when a process listens on 127.0.0.1:``port`` (SO_REUSEADDR: a closed connection's
+    TIME_WAIT does not count, as it does not stop tritonserver either)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def check_numpy_for_python_backend() -> None:
     if int(numpy.__version__.split(".")[0]) >= 2:
         raise TaostreamError(
@@ -232,6 +244,13 @@ class TritonServer:
         self.grpc_port = check_port(grpc_port or 0, "grpc_port") or free_port()
         if self.http_port == self.grpc_port:
             raise TaostreamError(f"HTTP and gRPC port are both {self.http_port}; give them different ports")
+        for port, protocol, option in ((self.http_port, "HTTP", "--port"), (self.grpc_port, "gRPC", "--grpc-port")):
+            # Before anything starts: with the HTTP port taken, the readiness probe reached the other
+            # process's server and `serve` said "ready" for a server that was about to exit.
+            if port_in_use(port):
+                raise TaostreamError(f"127.0.0.1:{port} (the {protocol} port) is in use by another process; "
+                                     f"give `taostream serve` a free one with {option} (0 = any free port), "
+                                     "or stop that process")
         self.log_verbose = log_verbose
         self.startup_timeout = startup_timeout
         self.exit_timeout = exit_timeout
