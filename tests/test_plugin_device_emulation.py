@@ -518,6 +518,85 @@ def test_multilevel_propose_roi_device_emulation_signed_zeros_and_non_finite_ima
     assert emulated[0].any() and not emulated[1:].any()
 
 
+# ----------------------------------------------------------------------------- GenerateDetection_TRT
+
+def _detect(function, attrs, inputs):
+    deltas, scores, rois = (np.ascontiguousarray(a, np.float32) for a in inputs)
+    n, count, classes = rois.shape[0], rois.shape[1], attrs["num_classes"]
+    keep = attrs["keep_topk"]
+    out = np.full((n, keep, 6), np.nan, np.float32)  # every value must be written
+    status = function(n, count, classes, keep, float(attrs.get("score_threshold", 0.0)),
+                      float(attrs.get("iou_threshold", 0.5)), attrs["image_size"][1], attrs["image_size"][2],
+                      deltas.ctypes.data_as(_F32P), scores.ctypes.data_as(_F32P), rois.ctypes.data_as(_F32P),
+                      out.ctypes.data_as(_F32P))
+    return status, out
+
+
+@pytest.fixture(scope="module")
+def detection_library(library):
+    for name in ("taostream_generate_detection", "taostream_generate_detection_emulated"):
+        function = getattr(library, name)
+        function.argtypes, function.restype = host_calls.FUNCTIONS["taostream_generate_detection"]
+    return library
+
+
+def _assert_detection_emulation_equals_host(library, attrs, inputs, finite):
+    """The emulation on the whole batch against the host implementation per image, as the plugin's
+    host-staged path calls it (an image it refuses as not finite: padding rows, zeros and class -1)."""
+    expected = []
+    for image in range(inputs[2].shape[0]):
+        status, out = _detect(library.taostream_generate_detection, attrs, [a[image:image + 1] for a in inputs])
+        assert status == (host_calls.OK if finite[image] else host_calls.NON_FINITE)
+        if not finite[image]:
+            out[:] = 0
+            out[..., 4] = -1
+        expected.append(out)
+    status, emulated = _detect(library.taostream_generate_detection_emulated, attrs, inputs)
+    assert status == (host_calls.OK if all(finite) else host_calls.NON_FINITE)
+    assert emulated.tobytes() == np.concatenate(expected).tobytes()
+    return emulated
+
+
+DETECTION_CASES = [case for case in checks.CASES if case.op == "GenerateDetection_TRT"]
+
+
+@pytest.mark.parametrize("case", DETECTION_CASES, ids=[case.name for case in DETECTION_CASES])
+def test_generate_detection_device_emulation_equals_the_host_on_the_check_cases(detection_library, case):
+    inputs = case.inputs()
+    emulated = _assert_detection_emulation_equals_host(detection_library, case.attrs, inputs,
+                                                       [True] * inputs[2].shape[0])
+    assert (emulated[..., 4] >= 1).any()
+
+
+def test_generate_detection_device_emulation_ties_zero_scores_thresholds_and_keep_cut(detection_library):
+    # scores from {0, 0.25, 0.5, 1}: equal keys across rois and classes, rois without a foreground score
+    # (label -1), suppressed and kept boxes tied at score 0 in TopKGather (its blocked-rank order), a
+    # negative iou threshold (only overlapping boxes of one label suppress), keep_topk below the kept
+    rng = np.random.default_rng(11)
+    deltas, _, rois = checks.detection_inputs(12, 3, 300, 5)
+    scores = rng.choice(np.array([0.0, 0.25, 0.5, 1.0], np.float32), size=(3, 300, 5, 1, 1))
+    for iou, keep, threshold in ((0.5, 100, 0.0), (-0.1, 300, 0.0), (0.3, 7, 0.5)):
+        attrs = dict(num_classes=5, keep_topk=keep, score_threshold=threshold, iou_threshold=iou,
+                     image_size=[3, 200, 220])
+        emulated = _assert_detection_emulation_equals_host(detection_library, attrs, [deltas, scores, rois],
+                                                           [True] * 3)
+        assert (emulated[..., 4] >= 1).any()
+
+
+def test_generate_detection_device_emulation_non_finite_images_and_no_rois(detection_library):
+    # image 1: a NaN delta, image 2: an infinite score, image 3: an infinite roi: padding rows; 0 and 4 theirs
+    deltas, scores, rois = checks.detection_inputs(13, 5, 120, 3)
+    deltas[1, 7, 2], scores[2, 9, 1], rois[3, 4, 0] = np.nan, np.inf, -np.inf
+    attrs = dict(num_classes=3, keep_topk=50, score_threshold=0.1, iou_threshold=0.5, image_size=[3, 200, 220])
+    emulated = _assert_detection_emulation_equals_host(detection_library, attrs, [deltas, scores, rois],
+                                                       [True, False, False, False, True])
+    assert (emulated[[0, 4], 0, 4] >= 1).all() and (emulated[1:4, :, 4] == -1).all()
+    empty = [np.zeros((2, 0, 12, 1, 1), np.float32), np.zeros((2, 0, 3, 1, 1), np.float32),
+             np.zeros((2, 0, 4), np.float32)]
+    emulated = _assert_detection_emulation_equals_host(detection_library, attrs, empty, [True, True])
+    assert (emulated[..., 4] == -1).all()
+
+
 def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():
     """Every test above again with the host library built with ASan + UBSan (-fno-sanitize-recover): an
     index out of its array in a step function, which on the GPU would read or write some other

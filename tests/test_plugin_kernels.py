@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 KERNELS = ("plugins/MultilevelProposeROI/multilevelProposeROIKernels.cu", "plugins/NMS/nmsKernels.cu",
            "plugins/CropAndResize/cropAndResizeKernels.cu", "plugins/Proposal/proposalKernels.cu",
            "plugins/EfficientNMS/efficientNMSKernels.cu",
-           "plugins/MultilevelCropAndResize/multilevelCropAndResizeKernels.cu")
+           "plugins/MultilevelCropAndResize/multilevelCropAndResizeKernels.cu",
+           "plugins/GenerateDetection/generateDetectionKernels.cu")
 # ... and every kernel source the CMake target builds (the per-class NMS's IoU has float multiplies and
 # adds too, but nvcc contracts none of them even with --fmad=true: its build still passes --fmad=false).
 ALL_KERNELS = KERNELS + ("plugins/BatchTilePlugin/batchTileKernels.cu", "plugins/ResizeNearest/resizeNearestKernels.cu",

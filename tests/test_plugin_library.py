@@ -277,9 +277,9 @@ def test_xavier_with_cuda_13_is_refused_with_what_to_do(tmp_path):
 def test_every_enqueue_equals_the_host_implementation_on_a_gpu(built):
     # Needs a CUDA device (no TensorRT): each plugin's enqueue on generated inputs, outputs compared byte
     # for byte with the host code. Device-resident: BatchTile, CropAndResize, MultilevelCropAndResize,
-    # ResizeNearest, SpecialSlice (whole-op kernels), NMS, BatchedNMS, EfficientNMS, Proposal(Dynamic) and
-    # MultilevelProposeROI (CUB sorts, suppression words, greedy walks: never run on a GPU before this
-    # check); the others are host-staged.
+    # ResizeNearest, SpecialSlice (whole-op kernels), NMS, BatchedNMS, EfficientNMS, Proposal(Dynamic),
+    # MultilevelProposeROI and GenerateDetection (CUB sorts, suppression words, greedy walks: never run on a
+    # GPU before this check); no plugin is host-staged here.
     report = _harness(built, "--enqueue")
     if report["enqueue"] is None:
         pytest.skip("no CUDA device: enqueue runs only on a GPU")
@@ -291,7 +291,8 @@ def test_every_enqueue_equals_the_host_implementation_on_a_gpu(built):
     more = ["ResizeNearest_TRT #2", "EfficientNMS_TRT #2", "EfficientNMS_TRT #3", "BatchedNMSDynamic_TRT #2",
             "NMSDynamic_TRT #2", "ProposalDynamic #2", "MultilevelProposeROI_TRT #2"]
     more += ["MultilevelCropAndResize_TRT #2"]  # pooled 14, rois on P2..P6, past the image, empty; short maps
+    more += ["GenerateDetection_TRT #2"]  # 3 images, quarter scores (ties), a NaN image
     assert report["enqueue"] == {name: "equal" for name in [*PLUGINS, *more]}
     # one warning per plugin object that met a NaN image (NMSDynamic #2, BatchedNMSDynamic #2, EfficientNMS #3,
-    # ProposalDynamic #2, MultilevelProposeROI #2)
-    assert sum("NaN or infinite inputs" in line for line in report["log"]) == 5
+    # ProposalDynamic #2, MultilevelProposeROI #2, GenerateDetection #2)
+    assert sum("NaN or infinite inputs" in line for line in report["log"]) == 6

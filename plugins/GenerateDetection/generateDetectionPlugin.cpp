@@ -1,12 +1,17 @@
 // GenerateDetection_TRT (version 1) as an IPluginV3, under TensorRT OSS's name, version and fields
-// (plugin/generateDetectionPlugin). Host-staged: the inputs are copied to the host, the host
-// implementation (generateDetectionHost.cpp, equal bit for bit to the numpy reference) runs per image,
-// the detections are copied back; enqueue waits for its stream. No CUDA kernel yet. See README.md.
+// (plugin/generateDetectionPlugin). enqueue queues the whole op on its stream (generateDetectionKernels.cu:
+// argmax + decode, CUB sort, suppression words and walk, CUB sort, rows; the steps the host emulation
+// runs), no copy, no wait; NaN/inf images are flagged on the device and warned by a stream host function
+// (common/nonFiniteWatch). Host-staged (the inputs copied to the host, the host implementation
+// generateDetectionHost.cpp per image, the detections copied back, a stream wait) only without a
+// workspace or for shapes the GPU path cannot take. See README.md.
 #include <string>
 #include <vector>
 
+#include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "generateDetectionHost.h"
+#include "generateDetectionKernels.h"
 
 namespace taostream {
 namespace trt {
@@ -45,6 +50,14 @@ public:
     }
 
 
+    // The GPU path's workspace for the largest shapes (0 where it cannot take them: then enqueue runs
+    // host-staged).
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+                            nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
+        if (nbInputs != 3 || inputs[2].max.nbDims < 2) return 0;
+        return gendet::generateDetectionWorkspaceSize(shape(inputs[2].max));
+    }
+
 protected:
     // deltas [N, R, 4 x num_classes, 1, 1], scores [N, R, num_classes, 1, 1], rois [N, R, 4].
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
@@ -61,8 +74,34 @@ protected:
     }
 
 private:
+    gendet::DetectionShape shape(nvinfer1::Dims const& rois) const {
+        return gendet::DetectionShape{static_cast<int32_t>(rois.d[0]), static_cast<int32_t>(volume(rois, 1) / 4),
+                                      mFields.integer("num_classes"), mFields.integer("keep_topk"),
+                                      mFields.real("score_threshold"), mFields.real("iou_threshold"),
+                                      taostream_generate_detection_clip(), mFields.integer("image_size", 1),
+                                      mFields.integer("image_size", 2)};
+    }
+
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
-                void* /*workspace*/, cudaStream_t stream) override {
+                void* workspace, cudaStream_t stream) override {
+        const gendet::DetectionShape s = shape(inputDesc[2].dims);
+        if (workspace == nullptr || gendet::generateDetectionWorkspaceSize(s) == 0) {
+            return runHostStaged(inputDesc, inputs, outputs, stream);
+        }
+        const int32_t* invalid = nullptr;
+        const int status = gendet::generateDetectionDevice(
+            s, static_cast<const float*>(inputs[0]), static_cast<const float*>(inputs[1]),
+            static_cast<const float*>(inputs[2]), workspace, stream, static_cast<float*>(outputs[0]), &invalid);
+        if (status != 0) {
+            log(nvinfer1::ILogger::Severity::kERROR,
+                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+            return -1;
+        }
+        return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
+    }
+
+    int32_t runHostStaged(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+                          void* const* outputs, cudaStream_t stream) {
         if (!stageInputs(inputDesc, inputs, stream)) return -1;
         const int32_t batch = static_cast<int32_t>(inputDesc[2].dims.d[0]);
         const int32_t rois = static_cast<int32_t>(volume(inputDesc[2].dims, 1) / 4);
@@ -89,6 +128,7 @@ private:
     }
 
     std::vector<float> mDetections;
+    NonFiniteWatch mNonFinite;
 };
 
 nvinfer1::IPluginV3* makeGenerateDetection(char const* name, FieldValues const& fields, char const* ns) {

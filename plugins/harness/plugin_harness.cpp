@@ -881,6 +881,32 @@ std::vector<EnqueueCase> enqueueCases() {
         c.expected = {bytesOf(out)};
         cases.push_back(c);
     }
+    {  // GenerateDetection #2: 3 images, 100 rois, 5 classes, scores in quarters (equal keys across rois and
+       // classes, ties in TopKGather), keep_topk 30; image 1 has a NaN delta (padding rows, one warning)
+        EnqueueCase c{"GenerateDetection_TRT",
+                      {ints("num_classes", {5}), ints("keep_topk", {30}), reals("score_threshold", {0.2f}),
+                       reals("iou_threshold", {0.4f}), ints("image_size", {3, 256, 256})},
+                      {{3, 100, 20, 1, 1}, {3, 100, 5, 1, 1}, {3, 100, 4}},
+                      {},
+                      {}};
+        c.data.resize(3);
+        fill(c, 0, -0.3f, 0.3f);
+        fill(c, 1, 0.0f, 1.0f);
+        for (float& v : c.data[1]) v = std::round(v * 4.0f) / 4.0f;
+        pixelBoxes(rng, c.data[2], 300, 256);
+        c.data[0][1 * 100 * 20 + 7] = std::nanf("");
+        std::vector<float> detections(3 * 30 * 6, 0.0f);
+        for (int image = 0; image < 3; ++image) {
+            float* rows = detections.data() + image * 30 * 6;
+            if (taostream_generate_detection(1, 100, 5, 30, 0.2f, 0.4f, 256, 256, c.data[0].data() + image * 100 * 20,
+                                             c.data[1].data() + image * 100 * 5, c.data[2].data() + image * 100 * 4,
+                                             rows) != TAOSTREAM_HOST_OK) {
+                for (int r = 0; r < 30; ++r) rows[r * 6 + 4] = -1.0f;  // padding rows, as the plugin writes them
+            }
+        }
+        c.expected = {bytesOf(detections)};
+        cases.push_back(c);
+    }
     return cases;
 }
 
