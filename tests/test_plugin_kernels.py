@@ -18,10 +18,11 @@ KERNELS = ("plugins/MultilevelProposeROI/multilevelProposeROIKernels.cu", "plugi
            "plugins/MultilevelCropAndResize/multilevelCropAndResizeKernels.cu",
            "plugins/GenerateDetection/generateDetectionKernels.cu")
 # ... and every kernel source the CMake target builds (the per-class NMS's IoU has float multiplies and
-# adds too, but nvcc contracts none of them even with --fmad=true: its build still passes --fmad=false).
+# adds too, but nvcc contracts none of them even with --fmad=true: its build still passes --fmad=false; the
+# one CUB sort all of them call is segmentedSort.cu).
 ALL_KERNELS = KERNELS + ("plugins/BatchTilePlugin/batchTileKernels.cu", "plugins/ResizeNearest/resizeNearestKernels.cu",
                          "plugins/SpecialSlice/specialSliceKernels.cu", "plugins/BatchedNMS/batchedNMSKernels.cu",
-                         "plugins/common/perClassNmsDevice.cu")
+                         "plugins/common/perClassNmsDevice.cu", "plugins/common/segmentedSort.cu")
 nvcc = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(nvcc is None or shutil.which("cmake") is None,
                                 reason="the CUDA toolkit (nvcc) and CMake compile the kernels")

@@ -47,12 +47,7 @@ private:
         const int64_t batch = inputDesc[0].dims.d[0];
         const int64_t itemBytes = volume(inputDesc[1].dims, 1) * static_cast<int64_t>(sizeof(float));
         const int status = taostream_batch_tile_cuda(batch, itemBytes, inputs[1], outputs[0], stream);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
-        return 0;
+        return launched(status);
     }
 };
 

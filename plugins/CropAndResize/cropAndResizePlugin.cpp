@@ -68,12 +68,7 @@ private:
             static_cast<int>(features.d[3]), static_cast<int>(inputDesc[1].dims.d[1]), mFields.integer("crop_height"),
             mFields.integer("crop_width"), static_cast<const float*>(inputs[0]), static_cast<const float*>(inputs[1]),
             static_cast<float*>(outputs[0]), stream);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
-        return 0;
+        return launched(status);
     }
 };
 

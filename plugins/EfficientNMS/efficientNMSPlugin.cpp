@@ -150,11 +150,7 @@ private:
             mNbInputs == 3 ? static_cast<const float*>(inputs[2]) : nullptr, workspace, stream,
             static_cast<int32_t*>(outputs[0]), static_cast<float*>(outputs[1]), static_cast<float*>(outputs[2]),
             static_cast<int32_t*>(outputs[3]), &invalid);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
+        if (launched(status) != 0) return -1;
         return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
     }
 

@@ -9,21 +9,18 @@
 
 #include <climits>
 
-#include <cub/device/device_segmented_radix_sort.cuh>
-
+#include "../common/deviceWorkspace.cuh"
 #include "../common/suppressionMask.cuh"
 
 namespace taostream {
 namespace gendet {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxGridYZ = 65535;
+using device::kThreads;
+using device::kMaxGridYZ;
+using device::blocksFor;
+
 constexpr size_t kMaxMaskBytes = size_t{1} << 30;
-
-size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
 
 struct Layout {
     bool fits{false};
@@ -43,21 +40,8 @@ Layout layoutFor(const DetectionShape& s) {
         s.rois > kMaxGridYZ || s.batch > kMaxGridYZ || maskBytes > kMaxMaskBytes) {
         return l;
     }
-    if (l.items > 0) {
-        const uint64_t* keys = nullptr;
-        const int* offsets = nullptr;
-        if (cub::DeviceSegmentedRadixSort::SortKeys(nullptr, l.tempBytes, keys, const_cast<uint64_t*>(keys),
-                                                    static_cast<int>(l.items), s.batch, offsets, offsets, 0,
-                                                    64) != cudaSuccess) {
-            return l;
-        }
-    }
-    size_t at = 0;
-    auto take = [&](size_t bytes) {
-        const size_t start = at;
-        at += aligned(bytes);
-        return start;
-    };
+    if (!device::segmentedSortBytes(l.items, s.batch, &l.tempBytes)) return l;
+    device::WorkspaceCarver take;
     l.invalid = take(sizeof(int32_t) * s.batch);
     l.offsets = take(sizeof(int) * (int64_t{s.batch} + 1));
     l.best = take(sizeof(float) * l.items);
@@ -75,7 +59,7 @@ Layout layoutFor(const DetectionShape& s) {
     l.gatherIn = take(sizeof(uint64_t) * l.items);
     l.gatherOut = take(sizeof(uint64_t) * l.items);
     l.temp = take(l.tempBytes);
-    l.total = at;
+    l.total = take.total();
     l.fits = true;
     return l;
 }
@@ -190,9 +174,8 @@ int generateDetectionDevice(const DetectionShape& s, const float* deltas, const 
         roiKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, deltas, scores, rois, invalid, best, label,
                                                                 box, keysIn);
         size_t tempBytes = l.tempBytes;
-        cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(base + l.temp, tempBytes, keysIn, keysOut,
-                                                                     static_cast<int>(l.items), s.batch, offsets,
-                                                                     offsets + 1, 0, 64, stream);
+        cudaError_t status = device::sortKeys64(base + l.temp, tempBytes, keysIn, keysOut, l.items, s.batch,
+                                                  offsets, offsets + 1, stream);
         if (status != cudaSuccess) return static_cast<int>(status);
         compactKernel<<<blocksFor(s.batch), kThreads, 0, stream>>>(s, keysOut, best, label, box, count, candScore,
                                                                     candLabel, candBox);
@@ -201,9 +184,8 @@ int generateDetectionDevice(const DetectionShape& s, const float* deltas, const 
         walkKernel<<<blocksFor(s.batch), kThreads, 0, stream>>>(s, l.words, count, mask, removed, kept);
         gatherKeyKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, candScore, kept, count, gatherIn);
         tempBytes = l.tempBytes;
-        status = cub::DeviceSegmentedRadixSort::SortKeys(base + l.temp, tempBytes, gatherIn, gatherOut,
-                                                         static_cast<int>(l.items), s.batch, offsets, offsets + 1, 0,
-                                                         64, stream);
+        status = device::sortKeys64(base + l.temp, tempBytes, gatherIn, gatherOut, l.items, s.batch, offsets,
+                                    offsets + 1, stream);
         if (status != cudaSuccess) return static_cast<int>(status);
     }
     rowsKernel<<<blocksFor(s.batch), kThreads, 0, stream>>>(s, gatherOut, candScore, candLabel, candBox, kept, count,

@@ -77,12 +77,7 @@ private:
             static_cast<int32_t>(inputDesc[1].dims.d[1]), mFields.integer("pooled_size"),
             mFields.integer("image_size", 1), mFields.integer("image_size", 2), static_cast<const float*>(inputs[0]),
             features, heights, widths, static_cast<float*>(outputs[0]), stream);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
-        return 0;
+        return launched(status);
     }
 };
 

@@ -13,21 +13,15 @@
 #include <climits>
 #include <cmath>
 
-#include <cub/device/device_segmented_radix_sort.cuh>
-
+#include "../common/deviceWorkspace.cuh"
 #include "../common/suppressionMask.cuh"
 
 namespace taostream {
 namespace mrcnn {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr size_t kMaskBudget = size_t{64} << 20;  // suppression words held at once; segments go in chunks
-constexpr int64_t kMaxGridYZ = 65535;
-
-size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+using device::kThreads;
+using device::blocksFor;
 
 struct Layout {
     bool fits{false};
@@ -38,16 +32,6 @@ struct Layout {
         sampleScores{0}, sampleBoxes{0}, count{0}, candScores{0}, candBoxes{0}, mask{0}, removed{0}, kept{0},
         keysC{0}, sortedC{0}, rowScores{0}, rowBoxes{0}, keysD{0}, sortedD{0}, temp{0}, total{0};
 };
-
-bool sortBytes(int64_t items, int64_t segments, size_t* bytes) {
-    *bytes = 0;
-    if (items == 0) return true;
-    const uint64_t* keys = nullptr;
-    const int* offsets = nullptr;
-    return cub::DeviceSegmentedRadixSort::SortKeys(nullptr, *bytes, keys, const_cast<uint64_t*>(keys),
-                                                   static_cast<int>(items), static_cast<int>(segments), offsets,
-                                                   offsets, 0, 64) == cudaSuccess;
-}
 
 Layout layoutFor(const ProposeRoiShape& s) {
     Layout l;
@@ -61,22 +45,15 @@ Layout layoutFor(const ProposeRoiShape& s) {
         return l;
     }
     l.words = (s.prenms + 63) / 64;
-    // the masks of `chunk` segments at a time: min(all, max(one, the budget), the grid's z limit), each
-    // term growing with the shapes, so a workspace sized for the largest shapes fits smaller ones
     const size_t segmentMask = size_t(s.prenms) * l.words * sizeof(unsigned long long);
-    l.chunk = std::min<int64_t>({l.segments, std::max<int64_t>(1, kMaskBudget / segmentMask), kMaxGridYZ});
+    l.chunk = device::maskChunk(l.segments, segmentMask);  // the masks of `chunk` segments at a time
     size_t a = 0, b = 0, d = 0;
-    if (!sortBytes(l.itemsA, l.segments, &a) || !sortBytes(l.itemsB, l.segments, &b) ||
-        !sortBytes(l.itemsD, s.batch, &d)) {
+    if (!device::segmentedSortBytes(l.itemsA, l.segments, &a) ||
+        !device::segmentedSortBytes(l.itemsB, l.segments, &b) || !device::segmentedSortBytes(l.itemsD, s.batch, &d)) {
         return l;
     }
     l.tempBytes = std::max({a, b, d});
-    size_t at = 0;
-    auto take = [&](size_t bytes) {
-        const size_t start = at;
-        at += aligned(bytes);
-        return start;
-    };
+    device::WorkspaceCarver take;
     l.invalid = take(sizeof(int32_t) * s.batch);
     l.offsetsA = take(sizeof(int) * (l.segments + 1));
     l.offsetsB = take(sizeof(int) * (l.segments + 1));
@@ -100,7 +77,7 @@ Layout layoutFor(const ProposeRoiShape& s) {
     l.keysD = take(sizeof(uint64_t) * l.itemsD);
     l.sortedD = take(sizeof(uint64_t) * l.itemsD);
     l.temp = take(l.tempBytes);
-    l.total = at;
+    l.total = take.total();
     l.fits = true;
     return l;
 }
@@ -264,9 +241,8 @@ int proposeRoiDevice(const ProposeRoiShape& s, const ProposeRoiInputs& in, void*
     offsetsKernel<<<blocksFor(l.segments + 1), kThreads, 0, stream>>>(s, l.segments, offsetsA, offsetsB, offsetsD);
     auto sort = [&](const uint64_t* keysIn, uint64_t* keysOut, int64_t items, int64_t segments, const int* offsets) {
         size_t bytes = l.tempBytes;
-        return cub::DeviceSegmentedRadixSort::SortKeys(base + l.temp, bytes, keysIn, keysOut, static_cast<int>(items),
-                                                       static_cast<int>(segments), offsets, offsets + 1, 0, 64,
-                                                       stream);
+        return device::sortKeys64(base + l.temp, bytes, keysIn, keysOut, items, segments, offsets, offsets + 1,
+                                  stream);
     };
     cudaError_t status = cudaSuccess;
     if (l.itemsA > 0) {  // sort A (an image too small for any anchor has none: every sample the zero row)

@@ -11,21 +11,16 @@
 #include <algorithm>
 #include <climits>
 
-#include <cub/device/device_segmented_radix_sort.cuh>
-
+#include "../common/deviceWorkspace.cuh"
 #include "../common/suppressionMask.cuh"
 
 namespace taostream {
 namespace frcnn {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr size_t kMaskBudget = size_t{64} << 20;  // suppression words held at once; images go in chunks
-constexpr int64_t kMaxGridYZ = 65535;
-
-size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+using device::kThreads;
+using device::kMaxGridYZ;
+using device::blocksFor;
 
 struct Layout {
     bool fits{false};
@@ -49,27 +44,10 @@ Layout layoutFor(const ProposalShape& s) {
     l.limit = candidateLimit(s);
     l.words = (l.limit + 63) / 64;
     l.keptSlots = std::min(l.limit, s.postNmsTopN);
-    // the masks of `chunk` images at a time: min(all, max(one, the budget), the grid's z limit), each
-    // term growing with the shapes, so a workspace sized for the largest shapes fits smaller ones
     const size_t imageMask = size_t(l.limit) * l.words * sizeof(unsigned long long);
-    l.chunk = imageMask == 0 ? 0
-                             : std::min<int64_t>({int64_t{s.batch}, std::max<int64_t>(1, kMaskBudget / imageMask),
-                                                  kMaxGridYZ});
-    if (l.items > 0) {
-        const uint64_t* keys = nullptr;
-        const int* offsets = nullptr;
-        if (cub::DeviceSegmentedRadixSort::SortKeys(nullptr, l.tempBytes, keys, const_cast<uint64_t*>(keys),
-                                                    static_cast<int>(l.items), s.batch, offsets, offsets, 0,
-                                                    64) != cudaSuccess) {
-            return l;
-        }
-    }
-    size_t at = 0;
-    auto take = [&](size_t bytes) {
-        const size_t start = at;
-        at += aligned(bytes);
-        return start;
-    };
+    l.chunk = device::maskChunk(s.batch, imageMask);  // the masks of `chunk` images at a time
+    if (!device::segmentedSortBytes(l.items, s.batch, &l.tempBytes)) return l;
+    device::WorkspaceCarver take;
     l.invalid = take(sizeof(int32_t) * s.batch);
     l.offsets = take(sizeof(int) * (int64_t{s.batch} + 1));
     l.keysIn = take(sizeof(uint64_t) * l.items);
@@ -81,7 +59,7 @@ Layout layoutFor(const ProposalShape& s) {
     l.kept = take(sizeof(int32_t) * s.batch * l.keptSlots);
     l.keptCount = take(sizeof(int32_t) * s.batch);
     l.temp = take(l.tempBytes);
-    l.total = at;
+    l.total = take.total();
     l.fits = true;
     return l;
 }
@@ -175,9 +153,8 @@ int proposalDevice(const ProposalShape& s, const float* scores, const float* del
         decodeKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, l.count, scores, deltas, keysIn,
                                                                   boxes);
         size_t tempBytes = l.tempBytes;
-        const cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(
-            base + l.temp, tempBytes, keysIn, keysOut, static_cast<int>(l.items), s.batch, offsets, offsets + 1, 0,
-            64, stream);
+        const cudaError_t status = device::sortKeys64(
+            base + l.temp, tempBytes, keysIn, keysOut, l.items, s.batch, offsets, offsets + 1, stream);
         if (status != cudaSuccess) return static_cast<int>(status);
         gatherKernel<<<blocksFor(int64_t{s.batch} * l.limit), kThreads, 0, stream>>>(s, l.count, l.limit, keysOut,
                                                                                     boxes, candidates);

@@ -121,11 +121,7 @@ private:
         const int status = frcnn::proposalDevice(s, static_cast<const float*>(inputs[0]),
                                                  static_cast<const float*>(inputs[1]), workspace, stream,
                                                  static_cast<float*>(outputs[0]), &invalid);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
+        if (launched(status) != 0) return -1;
         return mNonFinite.watch(mName, invalid, s.batch, stream) ? 0 : -1;
     }
 

@@ -51,12 +51,7 @@ private:
         const int64_t rows = volume(inputDesc[0].dims) / 6;
         const int status = taostream_special_slice_cuda(rows, static_cast<const float*>(inputs[0]),
                                                         static_cast<float*>(outputs[0]), stream);
-        if (status != 0) {
-            log(nvinfer1::ILogger::Severity::kERROR,
-                mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
-            return -1;
-        }
-        return 0;
+        return launched(status);
     }
 };
 

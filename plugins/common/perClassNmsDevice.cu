@@ -7,22 +7,16 @@
 #include <algorithm>
 #include <climits>
 
-#include <cub/device/device_segmented_radix_sort.cuh>
-
+#include "deviceWorkspace.cuh"
 #include "suppressionMask.cuh"
 
 namespace taostream {
 namespace nms {
 namespace {
 
-constexpr int kThreads = 256;
-// The suppression masks of at most this many bytes are held at once (the segments go in chunks).
-constexpr size_t kMaskBudget = size_t{64} << 20;
-constexpr int64_t kMaxGridYZ = 65535;
-
-size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-unsigned blocksFor(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
+using device::kThreads;
+using device::kMaxGridYZ;
+using device::blocksFor;
 
 struct Layout {
     bool fits{false};
@@ -44,32 +38,17 @@ Layout layoutFor(const PerClassShape& s) {
         l.segments >= INT_MAX || s.topK > kMaxGridYZ) {  // topK, not K: the same answer for every batch
         return l;
     }
-    // the masks of `chunk` segments at a time: min(all, max(one, the budget), the grid's z limit),
-    // every term growing with the shapes, so a workspace sized for the largest shapes fits smaller ones
     const size_t segmentMask = size_t(l.k) * l.words * sizeof(unsigned long long);
-    l.chunk = segmentMask == 0 ? 0
-                               : std::min<int64_t>({l.segments, std::max<int64_t>(1, kMaskBudget / segmentMask),
-                                                    kMaxGridYZ});
+    l.chunk = device::maskChunk(l.segments, segmentMask);  // the masks of `chunk` segments at a time
     if (l.items > 0 && l.k > 0) {
-        size_t bytes = 0;
-        const uint64_t* keys = nullptr;
-        const int* offsets = nullptr;
-        cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(
-            nullptr, bytes, keys, const_cast<uint64_t*>(keys), static_cast<int>(l.items),
-            static_cast<int>(l.segments), offsets, offsets, 0, 64);
-        if (status != cudaSuccess) return l;
-        l.tempBytes = bytes;
-        status = cub::DeviceSegmentedRadixSort::SortKeys(nullptr, bytes, keys, const_cast<uint64_t*>(keys),
-                                                         static_cast<int>(l.slots), s.batch, offsets, offsets, 0, 64);
-        if (status != cudaSuccess) return l;
-        l.tempBytes = std::max(l.tempBytes, bytes);
+        size_t candidates = 0, merge = 0;
+        if (!device::segmentedSortBytes(l.items, l.segments, &candidates) ||
+            !device::segmentedSortBytes(l.slots, s.batch, &merge)) {
+            return l;
+        }
+        l.tempBytes = std::max(candidates, merge);
     }
-    size_t at = 0;
-    auto take = [&](size_t bytes) {
-        const size_t start = at;
-        at += aligned(bytes);
-        return start;
-    };
+    device::WorkspaceCarver take;
     l.nonFinite = take(sizeof(int32_t) * s.batch);
     l.offsets = take(sizeof(int) * (l.segments + 1));
     l.mergeOffsets = take(sizeof(int) * (s.batch + 1));
@@ -83,7 +62,7 @@ Layout layoutFor(const PerClassShape& s) {
     l.mergeIn = take(sizeof(uint64_t) * l.slots);
     l.mergeOut = take(sizeof(uint64_t) * l.slots);
     l.temp = take(l.tempBytes);
-    l.total = at;
+    l.total = take.total();
     l.fits = true;
     return l;
 }
@@ -186,9 +165,8 @@ int perClassNmsDevice(const PerClassShape& s, const float* boxes, const float* s
                                                                    mergeOffsets);
     candidateKeysKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, scores, keysIn);
     size_t tempBytes = l.tempBytes;
-    cudaError_t status = cub::DeviceSegmentedRadixSort::SortKeys(
-        base + l.temp, tempBytes, keysIn, keysOut, static_cast<int>(l.items), static_cast<int>(l.segments), offsets,
-        offsets + 1, 0, 64, stream);
+    cudaError_t status = device::sortKeys64(base + l.temp, tempBytes, keysIn, keysOut, l.items, l.segments,
+                                                  offsets, offsets + 1, stream);
     if (status != cudaSuccess) return static_cast<int>(status);
     candidateCountKernel<<<blocksFor(l.segments), kThreads, 0, stream>>>(s, l.segments, keysOut, scores, nonFinite,
                                                                           count);
@@ -202,9 +180,8 @@ int perClassNmsDevice(const PerClassShape& s, const float* boxes, const float* s
     }
     mergeKeysKernel<<<blocksFor(l.slots), kThreads, 0, stream>>>(s, l.slots, scores, keptCount, keptPrior, mergeIn);
     tempBytes = l.tempBytes;
-    status = cub::DeviceSegmentedRadixSort::SortKeys(base + l.temp, tempBytes, mergeIn, mergeOut,
-                                                     static_cast<int>(l.slots), s.batch, mergeOffsets,
-                                                     mergeOffsets + 1, 0, 64, stream);
+    status = device::sortKeys64(base + l.temp, tempBytes, mergeIn, mergeOut, l.slots, s.batch, mergeOffsets,
+                                mergeOffsets + 1, stream);
     if (status != cudaSuccess) return static_cast<int>(status);
     return static_cast<int>(cudaGetLastError());
 }

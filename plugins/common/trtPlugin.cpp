@@ -275,6 +275,13 @@ bool PluginBase::finish(cudaStream_t stream, char const* step) const {
     return true;
 }
 
+int32_t PluginBase::launched(int status) const {
+    if (status == 0) return 0;
+    log(nvinfer1::ILogger::Severity::kERROR,
+        mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+    return -1;
+}
+
 PluginCreator::PluginCreator(char const* name, char const* version, std::vector<FieldSpec> const* specs,
                              Factory make)
     : mName(name), mVersion(version), mSpecs(specs), mMake(make) {
