@@ -146,12 +146,12 @@ private:
                                                          mFields.integer("codeType"),
                                                          mFields.integer("varianceEncodedInTarget"),
                                                          boxes + image * boxValues, stream);
-            if (status != 0) return launchFailed("box decode", status);
+            if (status != 0) return launched(status, "box decode");
         }
         if (mFields.integer("confSigmoid")) {
             float* sigmoid = boxes + batch * boxValues;
             const int status = taostream_sigmoid_cuda(batch * scoreValues, conf, sigmoid, stream);
-            if (status != 0) return launchFailed("sigmoid", status);
+            if (status != 0) return launched(status, "sigmoid");
             scores = sigmoid;
         }
         const nms::PerClassShape s = shape(batch, inputDesc[mOrder[2]].dims);
@@ -161,7 +161,7 @@ private:
             const int status = nms::nmsDevice(s, keepTopK, boxes, scores, nmsWorkspace, stream,
                                               static_cast<float*>(outputs[0]), static_cast<int32_t*>(outputs[1]),
                                               &nonFinite);
-            if (status != 0) return launchFailed("per-class NMS", status);
+            if (status != 0) return launched(status, "per-class NMS");
             return mNonFinite.watch(mName, nonFinite, batch, stream) ? 0 : -1;
         }
         // the GPU NMS cannot take these shapes: the per-class NMS on the host
@@ -204,12 +204,6 @@ private:
         const bool copied = toDevice(outputs[0], mDetections.data(), mDetections.size() * sizeof(float), stream) &&
                             toDevice(outputs[1], mCounts.data(), mCounts.size() * sizeof(int32_t), stream);
         return finish(stream, "copy of the detections") && copied ? 0 : -1;
-    }
-
-    int32_t launchFailed(char const* kernel, int status) const {
-        log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + kernel + " kernel launch failed: " +
-                                                     cudaGetErrorString(static_cast<cudaError_t>(status)));
-        return -1;
     }
 
     int32_t mOrder[3]{0, 2, 1};

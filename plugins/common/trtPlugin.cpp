@@ -275,10 +275,11 @@ bool PluginBase::finish(cudaStream_t stream, char const* step) const {
     return true;
 }
 
-int32_t PluginBase::launched(int status) const {
+int32_t PluginBase::launched(int status, char const* kernel) const {
     if (status == 0) return 0;
-    log(nvinfer1::ILogger::Severity::kERROR,
-        mName + ": kernel launch failed: " + cudaGetErrorString(static_cast<cudaError_t>(status)));
+    log(nvinfer1::ILogger::Severity::kERROR, mName + ": " + (kernel ? std::string(kernel) + " " : std::string()) +
+                                                 "kernel launch failed: " +
+                                                 cudaGetErrorString(static_cast<cudaError_t>(status)));
     return -1;
 }
 

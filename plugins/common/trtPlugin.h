@@ -107,8 +107,9 @@ protected:
     bool toHost(void const* device, size_t bytes, std::vector<char>& host, cudaStream_t stream) const;
     bool toDevice(void* device, void const* host, size_t bytes, cudaStream_t stream) const;
     bool finish(cudaStream_t stream, char const* step) const;  // waits for the stream, logs a CUDA error
-    // A device enqueue's launch status (a cudaError_t): 0, or -1 with the CUDA error logged.
-    int32_t launched(int status) const;
+    // A device enqueue's launch status (a cudaError_t): 0, or -1 with the CUDA error logged (naming
+    // `kernel` where the plugin launches several).
+    int32_t launched(int status, char const* kernel = nullptr) const;
     // Every input copied to mStaged[i] and the stream waited for: the host-staged plugins' first step.
     bool stageInputs(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, cudaStream_t stream);
     const float* staged(int32_t input) const { return reinterpret_cast<const float*>(mStaged[input].data()); }
