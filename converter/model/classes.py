@@ -93,7 +93,8 @@ def _from_plugins(model: onnx.ModelProto) -> ModelClasses | None:
     return None
 
 
-def _dims(value: onnx.ValueInfoProto) -> list[int]:
+def value_dims(value: onnx.ValueInfoProto) -> list[int]:
+    """A graph input/output's dims, -1 where symbolic or unknown."""
     return [d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim]
 
 
@@ -107,7 +108,7 @@ def _output(model: onnx.ModelProto, *prefixes: str) -> onnx.ValueInfoProto | Non
 def _channel(output: onnx.ValueInfoProto | None, axis: int, what: str) -> ModelClasses | None:
     if output is None:
         return None
-    dims = _dims(output)
+    dims = value_dims(output)
     if len(dims) <= abs(axis) or dims[axis] <= 0:
         return None
     return ModelClasses(dims[axis], f"its output {output.name} {_shape(dims)} has {dims[axis]} {what}")
@@ -126,10 +127,10 @@ def _from_outputs(model: onnx.ModelProto, net: Network) -> ModelClasses | None:
         output = _output(model, "predictions/Softmax") or (model.graph.output[0] if len(model.graph.output) == 1 else None)
         if output is None:
             return None
-        dims = [d for d in _dims(output)[1:] if d != 1]
+        dims = [d for d in value_dims(output)[1:] if d != 1]
         if len(dims) != 1 or dims[0] <= 0:
             return None
-        return ModelClasses(dims[0], f"its softmax output {output.name} {_shape(_dims(output))} has {dims[0]} class(es)")
+        return ModelClasses(dims[0], f"its softmax output {output.name} {_shape(value_dims(output))} has {dims[0]} class(es)")
     if layout == "nms7":  # TLT 2.0 FasterRCNN: no NMS node, the class softmax [N, R, C] (background last)
         found = _channel(_output(model, "dense_class_td/Softmax"), -1, "class score(s)")
         return ModelClasses(found.count, found.where, found.count - 1) if found else None
@@ -162,7 +163,7 @@ def _lpr_characters(model: onnx.ModelProto) -> ModelClasses | None:
     source = shapes.get(node.input[0])
     if source is None:
         return None
-    dims = _dims(source)
+    dims = value_dims(source)
     axis = int(_attributes(node).get("axis", 0))
     if not -len(dims) <= axis < len(dims) or dims[axis] <= 1:
         return None
@@ -185,7 +186,7 @@ def _efficient_nms_scores(model: onnx.ModelProto) -> ModelClasses | None:
     if found is None:
         return None
     background = int(_attributes(node).get("background_class", -1))
-    where = f"the scores input {node.input[1]} of its EfficientNMS_TRT node is {_shape(_dims(scores))}"
+    where = f"the scores input {node.input[1]} of its EfficientNMS_TRT node is {_shape(value_dims(scores))}"
     return ModelClasses(found.count, where, background if 0 <= background < found.count else None)
 
 

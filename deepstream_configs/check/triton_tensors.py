@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from taostream.converter.model.classes import value_dims
 from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding, UnreadableModel, read_model_facts
-
-
-def _shape(value_info) -> list[int]:
-    return [d.dim_value if d.HasField("dim_value") else -1 for d in value_info.type.tensor_type.shape.dim]
 
 
 def _agrees(config_dims: list[int], model_dims: list[int]) -> bool:
@@ -49,7 +46,7 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
     graph = facts.proto.graph
     batched = config.max_batch_size > 0
     for kind in kinds:
-        tensors = {v.name: _shape(v) for v in graph.output} if kind == "output" else \
+        tensors = {v.name: value_dims(v) for v in graph.output} if kind == "output" else \
             {name: list(dims) for name, dims in facts.inputs.items()}
         for tensor in (config.output if kind == "output" else config.input):
             if tensor.name not in tensors:
