@@ -284,7 +284,7 @@ _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(?:(-?\d+)|([A-Za-z_][A-Za
 
 
 def _parse_path(dotted_path: str) -> list[_Segment]:
-    parts = _split_path(dotted_path)
+    parts = split_path(dotted_path)
     segments = []
     for part in parts:
         match = _SEGMENT.match(part)
@@ -299,8 +299,9 @@ def _parse_path(dotted_path: str) -> list[_Segment]:
     return segments
 
 
-def _split_path(dotted_path: str) -> list[str]:
-    """Split on dots outside [...] so selectors may hold dotted values."""
+def split_path(dotted_path: str) -> list[str]:
+    """A dotted path's segments as written (``a``, ``b[1]``, ``c[key=x.y]``): split on dots outside
+    [...] so selectors may hold dotted values."""
     parts, depth, current = [], 0, []
     for char in dotted_path:
         if char == "[":

@@ -506,6 +506,8 @@ TABLE: dict[str, list[Bad]] = {
                                                  w.s("adir")], ("adir", "is a folder")),
         Bad("unwritable output", lambda w: ["spec", "set", str(w.spec), "training_config.num_epochs", "3", "-o",
                                             w.s("locked") + "/s.txt"], ("locked", "cannot write")),
+        Bad("misspelt field", lambda w: ["spec", "set", str(w.spec), "training_config.num_epoch", "3", "-o",
+                                         w.s("s.txt")], ("num_epoch'", "did you mean training_config.num_epochs?")),
     ],
     **{f"tao {task}": _key_files(_tao(task, *args)) for task, args in _TAO_KEYED.items()},
     "tao dataset_convert": [

@@ -48,7 +48,8 @@ def test_spec_set_keeps_types_and_comments(spec_copy, tmp_path):
                       .replace("backend_floatx: FLOAT32", "backend_floatx: FLOAT16")
                       .replace('image_extension: "jpg"', 'image_extension: "png"'))
     out = tmp_path / "other.txt"
-    assert main(["spec", "set", str(spec_copy), "training_config.new_flag", "true", "-o", str(out)]) == 0
+    assert main(["spec", "set", str(spec_copy), "training_config.new_flag", "true", "-o", str(out),
+                 "--allow-new-field"]) == 0
     assert load_spec(out).get("training_config.new_flag") is True
     assert spec_copy.read_text() == edited  # -o leaves the input alone
     assert main(["spec", "set", str(spec_copy), "training_config.num_epochs", "many"]) == 2

@@ -4,7 +4,6 @@ train|export` and `taostream tao-mounts`."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 
@@ -14,6 +13,7 @@ from taostream.converter.keys import add_key_arguments, resolve_key
 from taostream.converter.tao_spec import Enum, SpecMessage, load_spec, save_spec
 from taostream.training import azureml_export, azureml_train, azureml_train_plain, commands, mounts
 from taostream.training.dataset_check import check_kitti_dataset
+from taostream.training.spec_fields import judge_field
 from taostream.training.runner import run_command
 
 
@@ -218,6 +218,9 @@ def _register_spec(subparsers) -> None:
     put.add_argument("--type", choices=("str", "int", "float", "bool", "enum"),
                      help="value type (default: the existing field's type, else inferred)")
     put.add_argument("-o", "--output", help="write here instead of editing FILE in place")
+    put.add_argument("--allow-new-field", action="store_true",
+                     help="add a field that TAO's spec for this network does not have (default: an error "
+                          "naming the closest field)")
     put.set_defaults(func=_spec_set)
 
 
@@ -284,28 +287,32 @@ def coerce_value(text: str, kind: str | None, existing=None):
     return text
 
 
-def new_field_warning(spec: SpecMessage, dotted_path: str) -> str | None:
-    """None when ``dotted_path`` exists; else a warning that it is new, naming a close existing field
-    (a typo the TAO trainer would reject: taostream does not know every network's spec schema)."""
-    if spec.has(dotted_path):
+def new_field_warning(spec: SpecMessage, dotted_path: str, source: str, allow_new_field: bool) -> str | None:
+    """None when ``dotted_path`` is in the spec or in TAO's definition of it; a warning when it is
+    new and taostream cannot tell (or --allow-new-field says so); raises SpecError for a field TAO's
+    spec does not have (a typo the trainer would reject or, in a map, ignore), naming the closest."""
+    verdict = judge_field(spec, dotted_path)
+    if verdict.known:
         return None
-    parent_path, _, leaf = dotted_path.rpartition(".")
-    parent = spec.get(parent_path) if parent_path else spec
-    siblings = sorted({entry.name for entry in parent.fields}) if isinstance(parent, SpecMessage) else []
-    close = difflib.get_close_matches(leaf.split("[")[0], siblings, n=1, cutoff=0.75)
-    hint = f"; did you mean {parent_path + '.' if parent_path else ''}{close[0]}?" if close else ""
-    return f"'{dotted_path}' is not in the spec, so it is added as a new field{hint}"
+    hint = f"; did you mean {verdict.suggestion}?" if verdict.suggestion else ""
+    if verdict.known is False:
+        kinds = " or ".join(verdict.kinds)
+        if not allow_new_field:
+            raise SpecError(f"{source}: '{dotted_path}' is not a field of TAO's {kinds} spec{hint} "
+                            "(--allow-new-field adds it anyway)")
+        return f"'{dotted_path}' is not a field of TAO's {kinds} spec; added as a new field (--allow-new-field)"
+    return f"'{dotted_path}' is not in the spec, so it is added as a new field ({verdict.why}){hint}"
 
 
 def _spec_set(args) -> int:
     spec = load_spec(args.file)
     output = args.output or args.file
+    warning = new_field_warning(spec, args.path, args.file, args.allow_new_field)
     check_output_file(output, force=True)
     try:
         value = coerce_value(args.value, args.type, spec.get(args.path))
     except TaostreamError as exc:  # name the file and field the value was for
         raise TaostreamError(f"{args.file}: {args.path}: {exc}") from None
-    warning = new_field_warning(spec, args.path)
     if warning:
         print(f"taostream: warning: {args.file}: {warning}", file=sys.stderr)
     spec.set(args.path, value)
