@@ -574,16 +574,17 @@ def judge_field(spec: SpecMessage, dotted_path: str) -> FieldVerdict:
     top = set(spec.keys())
     kinds = tuple(kind for kind, root in ROOTS.items() if top <= set(_fields(root)))
     if not kinds:
-        return FieldVerdict(None, suggestion=_close_in_file(spec, parts), why="its top-level fields (" + ", ".join(sorted(top)) + ") are not those of any "
-                            "TAO TF1 spec taostream knows, so it cannot tell a new field from a misspelt one")
+        why = (f"its top-level fields ({', '.join(sorted(top))}) are not those of any TAO TF1 spec taostream "
+               "knows, so it cannot tell a new field from a misspelt one")
+        return FieldVerdict(None, suggestion=_close_in_file(spec, parts), why=why)
     walks = [(kind, *_walk(ROOTS[kind], names, spec, parts)) for kind in kinds]
     if any(state == "known" for _, state, _, _ in walks):
         return FieldVerdict(True, kinds)
     unsure = [(kind, depth) for kind, state, depth, _ in walks if state == "unsure"]
     if unsure:
         parent = ".".join(parts[:unsure[0][1] + 1])
-        return FieldVerdict(None, kinds, _close_in_file(spec, parts), why=f"'{parent}' is in the spec but not in TAO's {unsure[0][0]} spec, "
-                            "so taostream does not know the fields under it")
+        why = f"'{parent}' is in the spec but not in TAO's {unsure[0][0]} spec, so taostream does not know its fields"
+        return FieldVerdict(None, kinds, _close_in_file(spec, parts), why=why)
     depth = max(depth for _, _, depth, _ in walks)
     known = set().union(*(fields for _, _, d, fields in walks if d == depth))
     parent_path = ".".join(parts[:depth])
