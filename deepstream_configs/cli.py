@@ -131,13 +131,15 @@ def _run_check(args: argparse.Namespace) -> int:
             check_bundle_paths_agree(path, report)
             check_deployment(path, manifest, report)
             versions.add(str(manifest.get("deepstream") or DEFAULT_DEEPSTREAM))
-        configs.extend(bundle_check.bundle_configs(path))
+        configs.extend(bundle_check.bundle_configs(path, report))
     if args.deepstream is None and len(versions) > 1:
         raise TaostreamError(f"the bundles target different DeepStream versions ({', '.join(sorted(versions))}); "
                              "check them one at a time or pass --deepstream")
     deepstream = args.deepstream or (versions.pop() if versions else DEFAULT_DEEPSTREAM)
     if configs:
-        report.findings.extend(check_configs(configs, deepstream=deepstream, model=args.model).findings)
+        # a file two checks met (a bundle file the configs use, unreadable) is reported once
+        report.findings.extend(f for f in check_configs(configs, deepstream=deepstream, model=args.model).findings
+                               if f not in report.findings)
 
     def position(finding):
         return (str(finding.path), finding.line or 0)

@@ -62,3 +62,33 @@ def test_an_unreadable_onnx_of_a_config_says_to_give_read_access(bundle):
     line = next(line for line in result.stdout.splitlines() if "onnx-file" in line)
     assert "model.onnx: cannot read it (permission denied); give yourself read access (chmod a+r " in line, line
     assert "copy the model again" not in line
+
+
+def test_check_reports_every_unreadable_file_and_still_runs_the_other_checks(tmp_path):
+    """`check BUNDLE` stopped at the first file it could not read (exit 2 naming it): each unreadable
+    file is one finding with the chmod fix, and the checks that do not need it still run (a file
+    deleted from the bundle is still reported). A sample YOLOv4 bundle (Triton GPU and CPU models)."""
+    assert main(["sample", "--network", "yolo_v4", "-o", str(tmp_path / "sample")]) == 0
+    bundle = tmp_path / "bundle"
+    assert main(["bundle", str(tmp_path / "sample" / "model.etlt"), "--network", "yolo_v4", "--spec",
+                 str(tmp_path / "sample" / "spec.txt"), "--key", "nvidia_tlt", "-o", str(bundle)]) == 0
+    locked = [bundle / name for name in (
+        "README.md", "compose.yaml", "labels.txt", "deepstream/config_infer_primary.txt",
+        "deepstream/config_infer_primary_nvinferserver.txt", "triton/yolo_v4/config.pbtxt",
+        "triton/yolo_v4_cpu/1/model.onnx")]
+    (bundle / "k8s" / "triton.yaml").unlink()
+    for path in locked:
+        path.chmod(0)
+    try:
+        result = _as_reader_without_access("check", bundle)
+    finally:
+        for path in locked:
+            path.chmod(0o644)
+    assert result.returncode == 1 and result.stderr == "", result.stderr
+    lines = result.stdout.splitlines()
+    for path in locked:
+        assert lines.count(f"{path}: error: cannot read it (permission denied): give yourself read access "
+                           f"(chmod a+r {path}) or run as the file's owner") == 1, result.stdout
+    assert f"{bundle / 'k8s' / 'triton.yaml'}: error: missing: the bundle lists it; copy the whole bundle folder " \
+           "again" in lines, result.stdout
+    assert lines[-1] == f"{len(locked) + 1} error(s), 0 warning(s) in 2 config(s) and 1 bundle(s) (DeepStream 9.2)"

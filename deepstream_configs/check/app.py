@@ -8,7 +8,9 @@ from pathlib import Path
 
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.nvinfer import check_nvinfer
-from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, _Checker, config_kind, nearest
+from taostream.deepstream_configs.check.run import (
+    ERROR, WARNING, CheckReport, _Checker, config_kind, is_readable, nearest, note_unreadable,
+)
 from taostream.deepstream_configs.ini import IniGroup, read_ini
 from taostream.deepstream_configs.labels import read_labels_file
 from taostream.deepstream_configs.trackers import OLD_TRACKER_LIBRARIES, TRACKER_LIBRARY, read_tracker_yaml
@@ -182,7 +184,7 @@ def _gie_labels(configs: dict, name: str) -> tuple[list[str], Path] | None:
     if label_path is None or folder is None:
         return None
     path = Path(str(label_path)) if Path(str(label_path)).is_absolute() else folder / str(label_path)
-    if not path.is_file():
+    if not path.is_file() or not is_readable(path):  # the GIE's own check reports an unreadable one
         return None
     return read_labels_file(path), path
 
@@ -216,6 +218,9 @@ def _referenced_config(checker: _Checker, group: IniGroup, values: dict, model_p
     if not checker.check_file(group, "config-file", config):
         return {}
     path = checker.resolve(str(config))
+    if not is_readable(path):
+        note_unreadable(checker.report, path)
+        return {}
     if values.get("plugin-type", 0) != 0:  # nvinferserver: protobuf text, checked for its own files only
         if path.resolve() not in done:
             done.add(path.resolve())

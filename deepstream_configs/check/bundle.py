@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from taostream.converter.fileio import sha256_file
-from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
+from taostream.deepstream_configs.check.run import (
+    ERROR, WARNING, CheckReport, Finding, is_readable, note_unreadable,
+)
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE as MANIFEST, ManifestError, load_manifest
 
 # Hand-editable text: a change is worth a warning, not an error.
@@ -54,7 +56,11 @@ def check_bundle_files(folder: Path, manifest: dict, report: CheckReport) -> int
             report.findings.append(Finding(ERROR, path, None, None, None,
                                            "missing: the bundle lists it; copy the whole bundle folder again"))
             continue
-        if path.stat().st_size == entry.get("size") and sha256_file(path) == entry.get("sha256"):
+        try:
+            if path.stat().st_size == entry.get("size") and sha256_file(path) == entry.get("sha256"):
+                continue
+        except PermissionError:
+            note_unreadable(report, path)
             continue
         if path.suffix.lower() in EDITABLE_SUFFIXES:
             report.findings.append(Finding(WARNING, path, None, None, None,
@@ -67,6 +73,16 @@ def check_bundle_files(folder: Path, manifest: dict, report: CheckReport) -> int
     return checked
 
 
-def bundle_configs(folder: Path) -> list[Path]:
-    """The DeepStream configs a bundle carries (nvinfer, deepstream-app, nvinferserver)."""
-    return sorted((folder / "deepstream").glob("*.txt"))
+def bundle_configs(folder: Path, report: CheckReport | None = None) -> list[Path]:
+    """The DeepStream configs a bundle carries (nvinfer, deepstream-app, nvinferserver). With
+    ``report``: one this user may not read is left out, reported once (check_bundle_files may have)."""
+    configs = sorted((folder / "deepstream").glob("*.txt"))
+    if report is None:
+        return configs
+    readable = []
+    for config in configs:
+        if is_readable(config):
+            readable.append(config)
+        else:
+            note_unreadable(report, config)
+    return readable

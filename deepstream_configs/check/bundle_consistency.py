@@ -60,8 +60,8 @@ def check_bundle_paths_agree(folder: Path, report: CheckReport) -> None:
         prop = read_ini(nvinfer).group("property")
         server = parse_spec(server_path.read_text(encoding="utf-8"), source=str(server_path))
         pairs = _pairs(prop, server)
-    except (SpecError, ValueError, AttributeError, TypeError):
-        return  # unreadable or mistyped values: the configs' own checks report them
+    except (SpecError, OSError, ValueError, AttributeError, TypeError):
+        return  # unreadable or mistyped values: the configs' own checks (or the manifest check) report them
     for key, field, ours, theirs in pairs:
         if not _same(ours, theirs):
             report.findings.append(Finding(ERROR, server_path, None, None, _PRE + field,

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from taostream.deepstream_configs.check.plugins_library import check_bundle_plugins
-from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding
+from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding, is_readable, note_unreadable
 from taostream.deepstream_configs.check.triton_tensors import check_triton_tensors
 from taostream.deepstream_configs.bundle.deploy import COMPOSE, K8S_REPOSITORY, K8S_TRITON, README, x86_tensorrt
 from taostream.deepstream_configs.versions import (
@@ -44,7 +44,7 @@ def check_deployment(folder: Path, manifest: dict, report: CheckReport) -> None:
     trt = x86_tensorrt(manifest)
     models = {p.parent.name for p in (folder / "triton").glob("*/config.pbtxt")}
     readme = folder / README
-    if readme.is_file():
+    if readme.is_file() and is_readable(readme):
         text = readme.read_text(encoding="utf-8")
         _check_images(readme, None, _IMAGE.findall(text), expected_ds, trt, report)
         for block in _CODE.findall(text):
@@ -153,6 +153,9 @@ def _check_load_models(path: Path, key: str | None, args, models: set[str], repo
 def _load_yaml(path: Path, report: CheckReport) -> list:
     try:
         return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    except PermissionError:
+        note_unreadable(report, path)
+        return []
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         report.findings.append(Finding(ERROR, path, None, None, None, f"unreadable YAML ({exc}); re-create the bundle"))
         return []
@@ -208,6 +211,9 @@ def check_triton_configs(folder: Path, manifest: dict, report: CheckReport) -> N
     for path in sorted((folder / "triton").glob("*/config.pbtxt")):
         try:
             config = text_format.Parse(path.read_text(encoding="utf-8"), model_config_pb2.ModelConfig())
+        except PermissionError:
+            note_unreadable(report, path)
+            continue
         except (text_format.ParseError, UnicodeDecodeError) as exc:
             report.findings.append(Finding(ERROR, path, None, None, None,
                                            f"not a Triton ModelConfig ({exc}); re-create the bundle"))

@@ -10,7 +10,7 @@ from taostream.converter.numeric_inputs import MAX_DLA_CORE
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
-    library_machine_finding, nearest, read_etlt_model_facts, read_model_facts,
+    is_readable, library_machine_finding, nearest, note_unreadable, read_etlt_model_facts, read_model_facts,
 )
 from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
@@ -80,6 +80,9 @@ def _check_lpr_dictionary(checker: _Checker, group: IniGroup, values: dict, mode
         return
     classes = model.classes if model is not None else None
     if classes is None:
+        return
+    if not is_readable(path):
+        note_unreadable(checker.report, path)
         return
     characters = read_labels_file(path)
     if len(characters) != classes.count:
@@ -204,6 +207,9 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
     network_type = values.get("network-type", 0)
     if label_path is None or not checker.resolve(str(label_path)).is_file():
         return
+    if not is_readable(checker.resolve(str(label_path))):
+        note_unreadable(checker.report, checker.resolve(str(label_path)))
+        return
     labels = read_labels_file(checker.resolve(str(label_path)))
     _check_label_lines(checker, group, checker.resolve(str(label_path)))
     if network_type == 1:
@@ -266,7 +272,8 @@ def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model
         checker.add(ERROR, group, "num-detected-classes", f"is {detected} but {model.path.name} outputs {classes.count} "
                     f"class id(s) ({classes.where}); {fix}: use the labels of the spec the model was trained with")
     label_path = values.get("labelfile-path")
-    if label_path is None or network_type not in (0, 1, 3) or not checker.resolve(str(label_path)).is_file():
+    if label_path is None or network_type not in (0, 1, 3) or not checker.resolve(str(label_path)).is_file() \
+            or not is_readable(checker.resolve(str(label_path))):  # _check_labels reports an unreadable one
         return
     labels = read_labels_file(checker.resolve(str(label_path)))
     if len(labels) != classes.count:

@@ -58,6 +58,32 @@ class CheckReport:
         return not self.errors
 
 
+def unreadable_finding(path: str | os.PathLike) -> Finding:
+    """The finding for a file this user may not read (a root-owned copy, umask 077)."""
+    path = Path(os.path.normpath(path))
+    return Finding(ERROR, path, None, None, None, f"cannot read it (permission denied): give yourself read access "
+                                                  f"(chmod a+r {path}) or run as the file's owner")
+
+
+def note_unreadable(report: CheckReport, path: str | os.PathLike) -> None:
+    """Report ``path`` as unreadable once, however many checks meet it."""
+    finding = unreadable_finding(path)
+    if finding not in report.findings:
+        report.findings.append(finding)
+
+
+def is_readable(path: str | os.PathLike) -> bool:
+    """False when opening ``path`` is refused (permission denied); True otherwise (also when absent:
+    the missing-file checks report that)."""
+    try:
+        with open(path, "rb"):
+            return True
+    except PermissionError:
+        return False
+    except OSError:
+        return True
+
+
 def nearest(word: str, candidates) -> str | None:
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None

@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from taostream.converter.model.classes import value_dims
-from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding, UnreadableModel, read_model_facts
+from taostream.deepstream_configs.check.run import (
+    ERROR, CheckReport, Finding, UnreadableModel, is_readable, note_unreadable, read_model_facts,
+)
 
 
 def _agrees(config_dims: list[int], model_dims: list[int]) -> bool:
@@ -36,6 +38,9 @@ def check_triton_tensors(path: Path, config, report: CheckReport) -> None:
     else:
         return
     model_path = path.parent / "1" / filename
+    if not is_readable(model_path):
+        note_unreadable(report, model_path)
+        return
     try:
         facts = read_model_facts(model_path)
     except UnreadableModel as exc:
