@@ -56,6 +56,24 @@ def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
     return items
 
 
+# FFmpeg's own log level for OpenCV's FFmpeg backend (-8: AV_LOG_QUIET). FFmpeg wrote "moov atom not
+# found" and the like to stderr before taostream's one-line error for a cut video; OpenCV reads this
+# once, when its FFmpeg backend starts (cv2.setLogLevel does not reach FFmpeg), so it is set before
+# the first capture. A value the user set is kept (debugging a codec).
+FFMPEG_LOGLEVEL_ENV, FFMPEG_QUIET = "OPENCV_FFMPEG_LOGLEVEL", "-8"
+
+
+def _open_quietly(cv2, path: Path):
+    """cv2.VideoCapture(path) without FFmpeg's or OpenCV's own messages on stderr: taostream
+    reports a video it cannot open itself."""
+    os.environ.setdefault(FFMPEG_LOGLEVEL_ENV, FFMPEG_QUIET)
+    previous = cv2.setLogLevel(0)  # OpenCV's own logger (LOG_LEVEL_SILENT) while the file is opened
+    try:
+        return cv2.VideoCapture(str(path))
+    finally:
+        cv2.setLogLevel(previous)
+
+
 def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     """(frames as BGR arrays, fps, frame count or 0 when unknown)."""
     import cv2  # lazy: heavy
@@ -63,7 +81,7 @@ def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     if path.is_file() and path.stat().st_size == 0:
         raise TaostreamError(f"{path}: the video file is empty (0 bytes): an interrupted copy or recording? "
                              "copy it again")
-    capture = cv2.VideoCapture(str(path))
+    capture = _open_quietly(cv2, path)
     if not capture.isOpened():
         raise TaostreamError(f"{path}: OpenCV cannot open this video (codec or container not supported, or a "
                              "truncated file)")
