@@ -547,3 +547,19 @@ def test_guide_synopsis_parses_with_values_filled_in():
     assert (settings.calibration_cache, settings.engine, settings.calibration_batch_size) == ("cal.bin", "out.engine", 4)
     assert (settings.max_batch, settings.precision, settings.workspace) == (32, "int8", 1 << 30)
     assert settings.model == "model.etlt" and settings.input_order == "nchw"
+
+
+def test_another_models_cache_names_the_cache_file(models_dir, fixtures_dir, tmp_path, capsys):
+    """The TLT 2.0 guide's INT8 line with the SSD sample's cache over the real LPDNet: TensorRT 11's
+    Q/DQ route refuses it (before any TensorRT is needed), in one line naming the -c file."""
+    model = models_dir / "lpd_usa_detectnet_v2_pruned.etlt"
+    cache = fixtures_dir / "calibration" / "ssd_tlt_cal.bin"
+    engine = tmp_path / "lpd.engine"
+    code = main(["-k", "nvidia_tlt", "-d", "3,480,640", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd", "-t", "int8",
+                 "-c", str(cache), "-e", str(engine), "--trt-version", "11", str(model)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"calibration cache {cache}" in err and "no Conv/Gemm/MatMul input" in err, err
+    assert "--calibration-images DIR" in err and "--calibrate-images" not in err, err  # this command's option
+    assert not engine.exists()

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from taostream.converter.errors import TaostreamError, require
+from taostream.converter.option_names import flag
 from taostream.converter.engine.adapt import FP32_OPS, BuildPlan
 from taostream.converter.int8.calib_cache import (
     CalibrationCache, header_for, read_calibration_cache, write_calibration_cache,
@@ -60,7 +61,14 @@ def _insert_qdq(model, plan: BuildPlan, settings, network, out):
         cache = CalibrationCache(header=header_for(plan.trt_version), scales=dict(scales))
         if settings.calibration_cache:
             write_calibration_cache(settings.calibration_cache, cache)  # reusable on TensorRT 10 / Jetson
-    model, report = insert_qdq_from_cache(model, cache, network=network)
+    source = (f"calibration cache {settings.calibration_cache}" if plan.int8_mode == "qdq_from_cache"
+              else "the scales calibrated on the images")
+    qdq_error = _import("taostream.converter.int8.qdq", "QdqError", "INT8 on TensorRT 11")
+    try:
+        model, report = insert_qdq_from_cache(model, cache, network=network, source=source)
+    except qdq_error as exc:  # its advice names bundle's --calibrate-images; this command's options differ
+        raise TaostreamError(f"{exc.problem}; is it the cache of this model? Give the cache written with it "
+                             f"({flag('calibration_cache')}), or calibrate afresh with --calibration-images DIR") from None
     print("INT8 scales inserted as Q/DQ nodes:", file=out)
     print("\n".join(report.lines()) if hasattr(report, "lines") else str(report), file=out)
     return model
