@@ -98,3 +98,19 @@ def test_binary_file_is_refused(tmp_path):
     path.write_bytes(bytes(range(256)))
     with pytest.raises(CalibrationCacheError, match="binary"):
         read_calibration_cache(path)
+
+
+def test_a_cache_saved_with_a_byte_order_mark_says_so(fixtures_dir, tmp_path):
+    """lpd_usa_cal.bin opened and saved by a Windows editor (UTF-8 with BOM): the file is text, and
+    TensorRT, which compares the first line with its 'TRT-...' header, would not recognise it; the
+    user is told what is wrong with it (not "binary data") and how to fix it, with exit code 2."""
+    from cli_support import run_cli
+
+    path = tmp_path / "cal.bin"
+    path.write_bytes(b"\xef\xbb\xbf" + (fixtures_dir / "calibration" / "lpd_usa_cal.bin").read_bytes())
+    result = run_cli("calibration", path)
+    assert result.returncode == 2, result
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"taostream: error: {path}:") and "byte-order mark" in err and "binary" not in err, err
+    assert "without" in err  # the fix: save it without the BOM

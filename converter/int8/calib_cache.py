@@ -129,6 +129,11 @@ def read_calibration_cache(path: str | os.PathLike) -> CalibrationCache:
         raise CalibrationCacheError(f"{path}: is a folder; give the calibration cache file (cal.bin)") from None
     except OSError as exc:
         raise CalibrationCacheError(f"{path}: cannot read the calibration cache ({exc.strerror})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise CalibrationCacheError(
+            f"{path}:1: starts with a UTF-8 byte-order mark (a text editor saved it so): TensorRT would not "
+            "recognise its 'TRT-...' header; save it again without the BOM (as UTF-8 without BOM, or ASCII)"
+        )
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
