@@ -8,6 +8,7 @@ from pathlib import Path
 from taostream.converter.errors import EtltError, TaostreamError
 from taostream.converter.numeric_inputs import MAX_DLA_CORE
 from taostream.deepstream_configs import config_schema as schema
+from taostream.deepstream_configs.check.calibration import check_calibration_cache
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, ModelFacts, UnreadableModel, _Checker, bundle_manifest, library_built_on_device,
     is_readable, library_machine_finding, nearest, note_unreadable, read_etlt_model_facts, read_model_facts,
@@ -42,6 +43,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_parser(checker, prop_group, values)
     _check_network_type(checker, prop_group, values)
     _check_int8(checker, prop_group, values, model)
+    check_calibration_cache(checker, prop_group, values, model)
     _check_layer_precision(checker, prop_group, values, model)
     _check_dla(checker, prop_group, values)
     _check_tensorrt_ops(checker, prop_group, values, model)

@@ -100,6 +100,8 @@ class ModelFacts:
     layers: frozenset[str] = frozenset()  # node names (TensorRT's layer names for an ONNX network)
     classes: object = None  # converter.model_classes.ModelClasses: the class ids the graph outputs, if it says
     proto: object | None = None  # the onnx.ModelProto (no external data): which ops TensorRT must parse
+    # an .etlt's payload as ONNX (UFF translated; proto stays None): the tensor names a cache names
+    translation: object | None = None
 
 
 class UnreadableModel(ValueError):
@@ -140,7 +142,8 @@ def read_etlt_model_facts(path: str | os.PathLike, key: str) -> ModelFacts | Non
     from taostream.converter.model.loader import load_onnx_model, open_model
 
     # layers: the UFF's node names are TensorRT's layer names there, not the translation's
-    return replace(_model_facts_of(path, load_onnx_model(open_model(path, key))), proto=None, layers=frozenset())
+    model = load_onnx_model(open_model(path, key))
+    return replace(_model_facts_of(path, model), proto=None, layers=frozenset(), translation=model)
 
 
 def _model_facts_of(path: Path, model) -> ModelFacts:
