@@ -136,3 +136,19 @@ def test_an_inference_spec_for_another_network_names_the_block_the_file_has(fixt
     result = run_cli("labels", spec, "--network", "ssd")
     assert_clean_error(result, f"{spec}: this is a detectnet_v2 experiment spec (it has inferencer_config)",
                        "--network is ssd", "pass --network detectnet_v2")
+
+
+def test_bundle_with_ngc_labels_still_refuses_another_networks_spec(fixtures_dir, tmp_path):
+    """The real LPDNet (DetectNet_v2) with its one-line labels.txt and, by mistake, TAO's DSSD spec:
+    the labels file decides the class names, but the spec would decide the thresholds and clustering,
+    so it is refused as it is without --labels (before: bundled with no word, pre-cluster-threshold 0.2
+    instead of LPDNet's published 0.3)."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("lpd\n")
+    out = tmp_path / "bundle"
+    spec = fixtures_dir / "specs" / "tao_ssd_default_spec.txt"  # its architecture block is dssd_config
+    result = run_cli("bundle", fixtures_dir / "models" / "lpd_usa_detectnet_v2_pruned.etlt", "--network", "lpdnet",
+                     "--labels", labels, "--spec", spec, "--key", "nvidia_tlt", "-o", out)
+    assert_clean_error(result, f"{spec}: this is a dssd experiment spec (it has dssd_config)",
+                       "but --network is detectnet_v2", "pass --network dssd")
+    assert result.returncode == 2 and not out.exists()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import check_input_file
-from taostream.converter.registry import Network
+from taostream.converter.registry import Network, spec_network_mismatch
 from taostream.deepstream_configs.labels import Labels, label_encoding_problem, labels_for_network, read_labels_file
+from taostream.deepstream_configs.specs.access import as_spec_dict
 
 
 def read_ngc_labels(path: str | os.PathLike) -> list[str]:
@@ -42,6 +43,10 @@ def labels_from_file(path: str | os.PathLike, net: Network, spec=None, spec_sour
     names = read_ngc_labels(path)
     warnings = []
     if spec is not None:
+        # the spec still sets the thresholds and clustering: another network's spec is refused as without --labels
+        mismatch = spec_network_mismatch(net, as_spec_dict(spec).keys(), spec_source or "--spec")
+        if mismatch:
+            raise TaostreamError(mismatch)
         try:
             from_spec = labels_for_network(net, spec, source=spec_source).names
         except TaostreamError:
