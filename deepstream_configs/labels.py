@@ -18,6 +18,7 @@ from taostream.converter.errors import SpecError
 from taostream.converter.fileio import check_input_file
 from taostream.converter.label_file import label_file_text
 from taostream.converter.registry import Network, get_network, spec_network_mismatch
+from taostream.converter.wording import plural
 from taostream.deepstream_configs.specs.access import as_spec_dict, load_spec_file, spec_value, spec_values
 
 BACKGROUND = "background"
@@ -82,10 +83,26 @@ def label_count_mismatch(names: list[str], classes, label_source: str, model_sou
     elif tlt2 and classes.background_id == 0 and len(names) == classes.count - 1:
         fix = ("drop --tlt2-labels: the model keeps id 0 for background, so labels.txt needs the "
                "'background' line first")
+    elif missing_background_line(names, classes):
+        fix = background_line_fix(classes)
     else:
         fix = (f"give the label source the model was trained with (labels.txt needs {classes.count} line(s), "
                "line k naming class id k), or the model that goes with these labels")
     return f"{problem}; {fix}"
+
+
+def missing_background_line(names: list[str], classes) -> bool:
+    """The labels lack only the background line the model's class id 0 needs."""
+    return (classes is not None and classes.background_id == 0 and len(names) == classes.count - 1
+            and (not names or names[0].strip().lower() not in (BACKGROUND, MASK_RCNN_BACKGROUND.lower())))
+
+
+def background_line_fix(classes) -> str:
+    """How to fix labels that lack the background line (missing_background_line)."""
+    return (f"the model keeps class id 0 for the background, and its count of {classes.count} includes it (TAO's "
+            f"MaskRCNN num_classes is the categories + 1), so line 1 of labels.txt names it: put "
+            f"'{MASK_RCNN_BACKGROUND}' (MaskRCNN) or '{BACKGROUND}' (SSD, DSSD, RetinaNet) first, then the "
+            f"{plural(classes.count - 1, 'class', 'classes')}")
 
 
 def require_label_count(names: list[str], classes, label_source: str, model_source: str, tlt2: bool = False) -> None:
@@ -302,8 +319,15 @@ def _classmap_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
     if not isinstance(classmap, dict) or not all(isinstance(v, int) for v in classmap.values()):
         raise SpecError(f"{sources.classmap}: expected a JSON object of class name -> index")
     by_index = sorted(classmap.items(), key=lambda item: item[1])
-    if [index for _, index in by_index] != list(range(len(by_index))):
-        raise SpecError(f"{sources.classmap}: class indices must run 0..{len(by_index) - 1} without gaps")
+    for position, (name, index) in enumerate(by_index):
+        if index == position:
+            continue
+        run = f"indices must run 0..{len(by_index) - 1}, one per class"
+        if position and index == by_index[position - 1][1]:
+            raise SpecError(f"{sources.classmap}: classes '{by_index[position - 1][0]}' and '{name}' both have index "
+                            f"{index}; {run}: use the classmap.json `tao classification train` wrote")
+        raise SpecError(f"{sources.classmap}: '{name}' has index {index} but no class has index {position}; {run}: "
+                        "use the classmap.json `tao classification train` wrote")
     return Labels([name for name, _ in by_index])
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_write_text, check_output_file, check_writable_folder
+from taostream.converter.wording import plural
 
 
 def register(subparsers) -> None:
@@ -175,7 +176,7 @@ def run_infer(args: argparse.Namespace) -> int:
     for warning in summary.warnings:
         print(f"taostream: warning: {warning}", file=sys.stderr)
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
-    print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, "
+    print(f"wrote {summary.output}: {plural(summary.images, 'image')}, {plural(summary.frames, 'video frame')}, "
           f"{summary.results_text()} ({', '.join(written)})")
     return 0
 
@@ -188,8 +189,8 @@ def _run_cascade(args: argparse.Namespace) -> int:
                              "--backend/--batch-size (or run one bundle of it with those)")
     summary = run_cascade(Path(args.bundle), args.inputs, Path(args.output), threshold=args.threshold,
                           annotate=not args.no_annotate, force=args.force, progress=not args.no_progress)
-    print(f"wrote {summary.output}: {summary.images} images, {summary.frames} video frames, {summary.objects} objects, "
-          f"{summary.classified} secondary results (labels/, results.json)")
+    print(f"wrote {summary.output}: {plural(summary.images, 'image')}, {plural(summary.frames, 'video frame')}, "
+          f"{plural(summary.objects, 'object')}, {plural(summary.classified, 'secondary result')} (labels/, results.json)")
     return 0
 
 
@@ -340,7 +341,7 @@ def run_deepstream(args: argparse.Namespace) -> int:
                              "for a bundle" + ("" if args.source else "; none was given"))
     frames = run_deepstream_app(args.bundle, args.source[0], args.output, triton=args.triton,
                                 mux_size=parse_size(args.mux_size), annotate=args.annotate, force=args.force)
-    print(f"wrote {args.output}: {frames} frames (labels/, results.json)")
+    print(f"wrote {args.output}: {plural(frames, 'frame')} (labels/, results.json)")
     return 0
 
 
@@ -351,5 +352,5 @@ def _run_deepstream_pipeline(args: argparse.Namespace) -> int:
         raise TaostreamError(f"{args.bundle}: a pipeline takes its muxer size and sink from its deepstream_app.txt "
                              "([streammux] width/height, [sink0]); drop --mux-size/--annotate and edit those")
     frames = run_pipeline_app(args.bundle, args.source or None, args.output, triton=args.triton, force=args.force)
-    print(f"wrote {args.output}: {frames} frames (labels/, results.json)")
+    print(f"wrote {args.output}: {plural(frames, 'frame')} (labels/, results.json)")
     return 0

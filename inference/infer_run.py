@@ -27,6 +27,7 @@ from taostream.inference.bundle_info import Bundle, load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
 from taostream.inference.inputs import InputItem, collect_inputs, read_video
 from taostream.inference.results import VideoWriter, write_run_json
+from taostream.converter.wording import plural
 
 log = logging.getLogger(__name__)
 BACKENDS = ("ort", "trt", "triton")
@@ -63,7 +64,7 @@ class InferSummary:
     def results_text(self) -> str:
         """What the run found: detections, or for a classifier how many images got a class."""
         if self.classified is None:
-            return f"{self.detections} detections"
+            return plural(self.detections, "detection")
         return f"{self.classified} of {self.images + self.frames} classified above the threshold"
 
 

@@ -40,6 +40,7 @@ from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check
 from taostream.inference.infer_run import InferRequest, _engine_path, batches, open_runner
 from taostream.inference.inputs import collect_inputs, read_video
 from taostream.parsers.reference import MalformedOutputError, iou_one_to_many, select_outputs
+from taostream.converter.wording import plural
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ class VerifyReport:
                        f"{t['images']} image(s), so they prove nothing; give images with the objects the model was "
                        "trained on (or a lower --threshold)")
             return out
-        out.append(f"{'PASS' if self.passed else 'FAIL'}: {t['images']} images, {t['matched']} matched, {t['missing']} missing, "
+        out.append(f"{'PASS' if self.passed else 'FAIL'}: {plural(t['images'], 'image')}, {t['matched']} matched, {t['missing']} missing, "
                    f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline"
                    + (f" ({t['borderline_cells']} borderline grid cells)" if t["borderline_cells"] else "") + "; "
                    f"worst IoU {t['worst_iou']:.4f}, worst score delta {t['worst_score_delta']:.4g}")

@@ -228,8 +228,12 @@ def test_bad_input_is_counted_and_named(tmp_path):
     assert report["predictions"]["images_without_prediction_files"] == 1
     assert report["predictions"]["unknown_classes"] == [{"name": "cyclst", "count": 1, "could_be": ["cyclist"]}]
     assert problems["images_evaluated"] == 38
-    assert "unknown class 'pedestrain' (1 boxes, not evaluated); did you mean pedestrian?" in result.stdout
-    assert "1 images without a label file" in result.stdout and "1 label files without an image" in result.stdout
+    # counts of one are singular (the report said "1 boxes", "1 images", "1 label files")
+    assert "  unknown class 'pedestrain' (1 box, not evaluated); did you mean pedestrian?\n" in result.stdout
+    assert "  1 image without a label file (not evaluated), e.g. 000005\n" in result.stdout
+    assert "  1 label file without an image (not evaluated), e.g. 000003\n" in result.stdout
+    assert "  predictions: unknown class 'cyclst' (1 box); did you mean cyclist?\n" in result.stdout
+    assert f"dataset {ds} (kitti): 38 images, " in result.stdout
 
 
 def test_user_errors_are_one_line(tmp_path):
@@ -410,7 +414,7 @@ def test_classification_top1_topk_and_confusion(tmp_path, classifier):
     assert candidate["source"] == "onnx:fp32" and candidate["confusion"] == confusion.tolist()
     assert candidate["top1"] == pytest.approx(top1 / 6) and candidate["top_k"] == pytest.approx(top2 / 6)
     assert report["against"]["top1_drop"] == pytest.approx(fp32["top1"] - candidate["top1"])
-    assert "folder 'kat' matches no class (1 images, not evaluated); did you mean cat?" in result.stdout
+    assert "  folder 'kat' matches no class (1 image, not evaluated); did you mean cat?\n" in result.stdout
     assert "confusion (rows: true class, columns: predicted)" in result.stdout
 
 

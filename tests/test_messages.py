@@ -334,3 +334,87 @@ def test_ctrl_c_while_the_commands_are_still_loading_is_one_line(fixtures_dir):
             if interrupted == 2:
                 break
     assert interrupted, "no run was interrupted inside taostream: the test proves nothing"
+
+
+def test_counts_of_one_are_singular_in_dataset_check_and_infer(ssd, tmp_path, capsys):
+    """"1 images, 1 label files, 1 objects" and "1 errors, 0 warnings" in `dataset check`; "1 images,
+    ... 1 detections" in `infer`: a count of one takes the singular."""
+    data = tmp_path / "kitti"
+    (data / "images").mkdir(parents=True)
+    (data / "labels").mkdir()
+    ok, jpeg = cv2.imencode(".jpg", np.full((272, 480, 3), 90, np.uint8))
+    (data / "images" / "000001.jpg").write_bytes(jpeg.tobytes())
+    (data / "labels" / "000001.txt").write_text("car 0.00 0 0.00 10 20 110 120 0 0 0 0 0 0 0\n"
+                                               "car 0.00 0 0.00 10 20 nan 120 0 0 0 0 0 0 0\n")
+    assert main(["dataset", "check", str(data)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{data}: 1 image, 1 label file, 1 object" and out[-1] == "1 error, 0 warnings", out
+    assert main(["infer", str(ssd / "bundle"), str(ssd / "photo.jpg"), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"wrote {tmp_path / 'out'}: 1 image, 0 video frames, "), printed
+
+
+def test_num_detected_classes_advice_keeps_the_models_count_when_labels_has_an_extra_line(tmp_path):
+    """labels.txt with one line too many: num-detected-classes matches the model, so the advice is to
+    delete the extra line, not to set num-detected-classes to the label file's count."""
+    sample, bundle = tmp_path / "sample", tmp_path / "bundle"
+    assert main(["sample", "--network", "yolo_v4", "-o", str(sample)]) == 0
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "yolo_v4", "--spec", str(sample / "spec.txt"),
+                 "--key", "nvidia_tlt", "-o", str(bundle)]) == 0
+    labels = bundle / "labels.txt"
+    labels.write_text(labels.read_text() + "truck\n")
+    result = run_cli("check", bundle)
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    assert result.returncode == 1
+    assert (f"{config}:18: error: [property] num-detected-classes: is 4 but ../labels.txt has 5 lines; 4 is what "
+            "model.onnx outputs, so keep it and delete the 1 extra line in the label file (one class per line, model "
+            "id order)") in result.stdout.splitlines(), result.stdout
+    assert "set num-detected-classes=5" not in result.stdout
+
+
+def test_a_classmap_with_a_shared_or_missing_index_names_the_classes(fixtures_dir, tmp_path, capsys):
+    """The classmap error said only "class indices must run 0..2 without gaps"; it names the two classes
+    that share an index, or the class past the gap."""
+    spec = str(fixtures_dir / SPECS / "tao_makenet_default_spec.txt")
+    shared, gap = tmp_path / "shared.json", tmp_path / "gap.json"
+    shared.write_text(json.dumps({"cat": 0, "dog": 0, "bird": 1}))
+    gap.write_text(json.dumps({"cat": 0, "dog": 2}))
+    assert main(["labels", spec, "--network", "classification", "--classmap", str(shared)]) == 2
+    assert capsys.readouterr().err == (
+        f"taostream: error: {shared}: classes 'cat' and 'dog' both have index 0; indices must run 0..2, one per class: "
+        "use the classmap.json `tao classification train` wrote\n")
+    assert main(["labels", spec, "--network", "classification", "--classmap", str(gap)]) == 2
+    assert capsys.readouterr().err == (
+        f"taostream: error: {gap}: 'dog' has index 2 but no class has index 1; indices must run 0..1, one per class: "
+        "use the classmap.json `tao classification train` wrote\n")
+
+
+def test_mask_rcnn_labels_without_the_background_line_say_to_put_bg_first(fixtures_dir, tmp_path, capsys):
+    """MaskRCNN's num_classes counts the background (TAO's default spec: num_classes 91 for COCO's 90
+    category ids, labels BG first): labels.txt without the BG line is told to put BG first, not to
+    change a class count."""
+    assert load_spec(fixtures_dir / SPECS / "tao_mask_rcnn_default.txt").get("data_config.num_classes") == 91
+    sample, bundle = tmp_path / "sample", tmp_path / "bundle"
+    assert main(["sample", "--network", "mask_rcnn", "-o", str(sample)]) == 0
+    categories = (sample / "labels.txt").read_text().splitlines()[1:]  # the sample's labels.txt starts with BG
+    no_bg = tmp_path / "labels.txt"
+    no_bg.write_text("".join(f"{name}\n" for name in categories))
+    fix = (f"the model keeps class id 0 for the background, and its count of {len(categories) + 1} includes it "
+           "(TAO's MaskRCNN num_classes is the categories + 1), so line 1 of labels.txt names it: put 'BG' (MaskRCNN) "
+           f"or 'background' (SSD, DSSD, RetinaNet) first, then the {len(categories)} classes")
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "mask_rcnn", "--labels", str(no_bg), "--key",
+                 "nvidia_tlt", "-o", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"; {fix}\n") and "labels.txt needs" not in err, err
+    assert main(["bundle", str(sample / "model.etlt"), "--network", "mask_rcnn", "--spec", str(sample / "spec.txt"),
+                 "--key", "nvidia_tlt", "-o", str(bundle)]) == 0
+    (bundle / "labels.txt").write_text(no_bg.read_text())
+    result = run_cli("check", bundle)
+    config = bundle / "deepstream" / "config_infer_primary.txt"
+    lines = result.stdout.splitlines()
+    assert (f"{config}:10: error: [property] labelfile-path: ../labels.txt has {len(categories)} classes but "
+            f"model.onnx outputs {len(categories) + 1} (its GenerateDetection_TRT node 'generate_detections' has "
+            f"num_classes={len(categories) + 1}); {fix}") in lines, result.stdout
+    assert (f"{config}:18: error: [property] num-detected-classes: is {len(categories) + 1} but ../labels.txt has "
+            f"{len(categories)} lines; {len(categories) + 1} is what model.onnx outputs, so keep it and add the "
+            "background line first in the label file (one class per line, model id order)") in lines, result.stdout

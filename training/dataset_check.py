@@ -27,6 +27,7 @@ from taostream.converter.fileio import check_input_file
 from taostream.converter.registry import get_network
 from taostream.converter.tao_spec import load_spec
 from taostream.training.image_headers import ImageHeaderError, read_image_info
+from taostream.converter.wording import plural
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 KITTI_FIELDS = 15
@@ -106,7 +107,8 @@ class DatasetReport:
         }
 
     def format_text(self, max_issues: int = 200) -> str:
-        lines = [f"{self.root}: {self.images} images, {self.labels} label files, {self.objects} objects"
+        lines = [f"{self.root}: {plural(self.images, 'image')}, {plural(self.labels, 'label file')}, "
+                 f"{plural(self.objects, 'object')}"
                  + (f" (+{self.dontcare} DontCare)" if self.dontcare else "")]
         if self.image_sizes:
             sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in self.image_sizes.most_common(5))
@@ -116,8 +118,8 @@ class DatasetReport:
         shown = self.issues[:max_issues]
         lines += [str(issue) for issue in shown]
         if len(self.issues) > len(shown):
-            lines.append(f"... {len(self.issues) - len(shown)} more issues (use --json for all)")
-        lines.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
+            lines.append(f"... {plural(len(self.issues) - len(shown), 'more issue')} (use --json for all)")
+        lines.append(f"{plural(len(self.errors), 'error')}, {plural(len(self.warnings), 'warning')}")
         return "\n".join(lines)
 
 
@@ -417,7 +419,7 @@ def _check_sequence_map(path: str, image_ids: set[str], report: DatasetReport) -
                 report.error(shown, f"frame '{frame}' of sequence '{sequence}' has no image", frame_line, sequence)
     unmapped = len(image_ids - seen.keys())
     if unmapped:
-        report.warn(shown, f"{unmapped} images are in no sequence; sequence-wise partitioning leaves them out")
+        report.warn(shown, f"{plural(unmapped, 'image')} {'is' if unmapped == 1 else 'are'} in no sequence; sequence-wise partitioning leaves them out")
 
 
 def _line_of(text: str, needle: str, start: int = 0) -> int | None:

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from taostream.converter.wording import plural
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.nvinfer import check_nvinfer
 from taostream.deepstream_configs.check.run import (
@@ -206,7 +207,7 @@ def _check_class_ids(checker: _Checker, name: str, values: dict, configs: dict, 
         where = "operate-on-class-ids" if "operate-on-class-ids" in values else None
         group = _group(checker, name)
         checker.add(ERROR, group, where, f"class id(s) {', '.join(map(str, wrong))} do not exist in [{ids[target]}]'s "
-                    f"labels ({path}: {len(names)} classes, ids 0-{len(names) - 1}: "
+                    f"labels ({path}: {plural(len(names), 'class')}, ids 0-{len(names) - 1}: "
                     f"{', '.join(f'{i}={n}' for i, n in enumerate(names))}); use ids from that list")
 
 

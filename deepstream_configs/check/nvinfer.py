@@ -7,6 +7,7 @@ from pathlib import Path
 
 from taostream.converter.errors import EtltError, TaostreamError
 from taostream.converter.numeric_inputs import MAX_DLA_CORE
+from taostream.converter.wording import plural
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.calibration import check_calibration_cache
 from taostream.deepstream_configs.check.run import (
@@ -16,7 +17,9 @@ from taostream.deepstream_configs.check.run import (
 from taostream.deepstream_configs.bundle.plugins_library import library_plugin_ops
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
-from taostream.deepstream_configs.labels import UTF8_BOM, deepstream_label_lines, read_label_text, read_labels_file
+from taostream.deepstream_configs.labels import (
+    UTF8_BOM, background_line_fix, deepstream_label_lines, missing_background_line, read_label_text, read_labels_file,
+)
 from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
 from taostream.deepstream_configs.versions import deepstream_release
 
@@ -36,7 +39,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_files(checker, prop_group, values)
     model = _model_facts(checker, prop_group, values, model_path)
     _check_model_source(checker, prop_group, values)
-    _check_labels(checker, prop_group, values)
+    _check_labels(checker, prop_group, values, model)
     _check_model_classes(checker, prop_group, values, model)
     _check_outputs(checker, prop_group, values, model)
     _check_dims(checker, prop_group, values, model)
@@ -204,7 +207,7 @@ def _check_model_source(checker: _Checker, group: IniGroup, values: dict) -> Non
         checker.add(WARNING, group, "gie-unique-id", "missing (defaults to 1): set it so secondary GIEs and the app can refer to it")
 
 
-def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
+def _check_labels(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None = None) -> None:
     label_path = values.get("labelfile-path")
     network_type = values.get("network-type", 0)
     if label_path is None or not checker.resolve(str(label_path)).is_file():
@@ -217,12 +220,24 @@ def _check_labels(checker: _Checker, group: IniGroup, values: dict) -> None:
     if network_type == 1:
         _check_classifier_labels(checker, group, values, checker.resolve(str(label_path)))
     classes = values.get("num-detected-classes")
+    # the class count the model's graph outputs, when it says: that, not the label file, is right
+    outputs = model.classes.count if model is not None and model.classes is not None else None
     if network_type in (0, 3) and classes is None:
-        checker.add(ERROR, group, "num-detected-classes", f"missing; the label file has {len(labels)} classes: "
-                    f"set num-detected-classes={len(labels)}")
+        where = f"{model.path.name} outputs" if outputs is not None else "the label file has"
+        checker.add(ERROR, group, "num-detected-classes", f"missing; {where} {plural(outputs or len(labels), 'class')}: "
+                    f"set num-detected-classes={outputs or len(labels)}")
     elif network_type in (0, 3) and classes != len(labels):
-        checker.add(ERROR, group, "num-detected-classes", f"is {classes} but {label_path} has {len(labels)} lines: "
-                    f"set num-detected-classes={len(labels)} or fix the label file (one class per line, model id order)")
+        found = f"is {classes} but {label_path} has {plural(len(labels), 'line')}"
+        if outputs == classes:  # the key is right: the label file has lines too many or too few
+            extra = len(labels) - classes
+            fix = (f"delete the {plural(extra, 'extra line')}" if extra > 0
+                   else "add the background line first" if missing_background_line(labels, model.classes)
+                   else f"add the {plural(-extra, 'missing class name')}")
+            checker.add(ERROR, group, "num-detected-classes", f"{found}; {classes} is what {model.path.name} outputs, "
+                        f"so keep it and {fix} in the label file (one class per line, model id order)")
+        else:
+            checker.add(ERROR, group, "num-detected-classes", f"{found}: set num-detected-classes={len(labels)} or fix "
+                        "the label file (one class per line, model id order)")
     for attrs in checker.ini.groups:
         match = schema.CLASS_ATTRS_GROUP.match(attrs.name)
         if match and match.group(1).isdigit() and classes and int(match.group(1)) >= classes:
@@ -278,7 +293,10 @@ def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model
             or not is_readable(checker.resolve(str(label_path))):  # _check_labels reports an unreadable one
         return
     labels = read_labels_file(checker.resolve(str(label_path)))
-    if len(labels) != classes.count:
+    if missing_background_line(labels, classes):
+        checker.add(ERROR, group, "labelfile-path", f"{label_path} has {plural(len(labels), 'class', 'classes')} but "
+                    f"{model.path.name} outputs {classes.count} ({classes.where}); {background_line_fix(classes)}")
+    elif len(labels) != classes.count:
         checker.add(ERROR, group, "labelfile-path", f"{label_path} has {len(labels)} class(es) but {model.path.name} "
                     f"outputs {classes.count} ({classes.where}); {fix}: write it from the spec the model was trained "
                     "with (`taostream labels SPEC --network NET --model MODEL`)")

@@ -18,6 +18,7 @@ from taostream.inference.detector import Detector
 from taostream.inference.evaluate.dataset import NameIssues, normalize_name
 from taostream.inference.infer_run import batches
 from taostream.inference.inputs import IMAGE_SUFFIXES
+from taostream.converter.wording import plural
 
 
 @dataclass
@@ -112,16 +113,17 @@ class ClassificationReport:
 
     def lines(self) -> list[str]:
         f = self.folders
-        out = [f"dataset {f.root} (class folders): {len(f.images)} images, {len(f.classes)} classes"]
+        out = [f"dataset {f.root} (class folders): {plural(len(f.images), 'image')}, {plural(len(f.classes), 'class')}"]
         for entry in f.names.report(f.classes, {}):
             hint = f"; did you mean {' or '.join(entry['could_be'])}?" if entry["could_be"] else ""
-            out.append(f"  folder '{entry['name']}' matches no class ({entry['count']} images, not evaluated){hint}")
+            out.append(f"  folder '{entry['name']}' matches no class ({plural(entry['count'], 'image')}, not evaluated){hint}")
         if f.skipped_files:
-            out.append(f"  {f.skipped_files} files that are not images (not evaluated)")
+            out.append(f"  {plural(f.skipped_files, 'file')} that {'is not an image' if f.skipped_files == 1 else 'are not images'} "
+                       "(not evaluated)")
         for name in f.empty_folders:
             out.append(f"  class folder '{name}' holds no images")
         for label, s in self.results:
-            out.append(f"{label}: top-1 {s['top1']:.4f}, top-{s['k']} {s['top_k']:.4f} on {s['images']} images")
+            out.append(f"{label}: top-1 {s['top1']:.4f}, top-{s['k']} {s['top_k']:.4f} on {plural(s['images'], 'image')}")
             width = max(8, max(len(c) for c in f.classes) + 1)
             if len(f.classes) <= 20:
                 out.append("  confusion (rows: true class, columns: predicted)")

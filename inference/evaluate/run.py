@@ -34,6 +34,7 @@ from taostream.inference.evaluate.dataset import (
 from taostream.inference.evaluate.tao import BoxLimits, ClassCurve, ImageBoxes, TaoRules, evaluate_tao
 from taostream.inference.infer_run import batches
 from taostream.inference.verify import VerifyRequest, _candidate
+from taostream.converter.wording import plural
 
 FAMILY_OF_LABEL_RULE = {"detectnet_v2": "detectnet_v2", "faster_rcnn": "faster_rcnn", "ssd": "ap_evaluator",
                         "yolo": "ap_evaluator", "mask_rcnn": "coco", "efficientdet": "coco", "classmap": "classification"}
@@ -275,18 +276,18 @@ class EvaluateReport:
     def lines(self) -> list[str]:
         d, out = self.dataset, []
         problems = d.problems()
-        out.append(f"dataset {d.root} ({d.kind}): {len(d.samples)} images, "
-                   f"{sum(len(s.gt_classes) for s in d.samples)} ground-truth boxes")
+        out.append(f"dataset {d.root} ({d.kind}): {plural(len(d.samples), 'image')}, "
+                   f"{plural(sum(len(s.gt_classes) for s in d.samples), 'ground-truth box')}")
         if problems["images_without_labels"]:
-            out.append(f"  {problems['images_without_labels']} images without a label file (not evaluated), e.g. "
+            out.append(f"  {plural(problems['images_without_labels'], 'image')} without a label file (not evaluated), e.g. "
                        + ", ".join(problems["images_without_labels_examples"][:3]))
         if problems["labels_without_images"]:
-            out.append(f"  {problems['labels_without_images']} label files without an image (not evaluated), e.g. "
+            out.append(f"  {plural(problems['labels_without_images'], 'label file')} without an image (not evaluated), e.g. "
                        + ", ".join(problems["labels_without_images_examples"][:3]))
         out.extend(f"  {note}" for note in self.notes)
         for entry in problems["unknown_classes"]:
             hint = f"; did you mean {' or '.join(entry['could_be'])}?" if entry["could_be"] else ""
-            out.append(f"  unknown class '{entry['name']}' ({entry['count']} boxes, not evaluated){hint}")
+            out.append(f"  unknown class '{entry['name']}' ({plural(entry['count'], 'box')}, not evaluated){hint}")
         for key, value in self.prediction_problems.items():
             if key.endswith("examples") or not value:
                 continue
@@ -297,7 +298,7 @@ class EvaluateReport:
             if key == "unknown_classes":
                 for entry in value:
                     hint = f"; did you mean {' or '.join(entry['could_be'])}?" if entry["could_be"] else ""
-                    out.append(f"  predictions: unknown class '{entry['name']}' ({entry['count']} boxes){hint}")
+                    out.append(f"  predictions: unknown class '{entry['name']}' ({plural(entry['count'], 'box')}){hint}")
             elif isinstance(value, int):
                 out.append(f"  predictions: {value} {key.replace('_', ' ')}")
         mode = self.rules.mode.upper()
