@@ -88,6 +88,28 @@ def test_tao_key_from_environment_and_missing_launcher(monkeypatch, tmp_path, ca
     assert "env-key-123" not in captured.out + captured.err
 
 
+def test_tao_mounts_with_a_secret_env_is_readable_by_its_owner_only(tmp_path, capsys):
+    """--env values may be keys (NGC_API_KEY, a model key): the file was 0644, readable by everyone on
+    the host; it is 0600 whatever the umask, also when it replaces an existing 0644 file."""
+    import os
+    import stat
+
+    data = tmp_path / "project"
+    data.mkdir()
+    target = tmp_path / "mounts.json"
+    target.write_text("{}")
+    target.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        assert main(["tao-mounts", "--mount", f"{data}:/workspace", "--env", "NGC_API_KEY=nvapi-secret-123",
+                     "-o", str(target), "--force"]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text())["Envs"] == [{"variable": "NGC_API_KEY", "value": "nvapi-secret-123"}]
+    assert capsys.readouterr().out == f"wrote {target}\n"
+
+
 def test_tao_mounts_writes_the_readme_shape(tmp_path, capsys):
     data = tmp_path / "project"
     data.mkdir()

@@ -338,9 +338,12 @@ def _register_azureml(subparsers) -> None:
 
 # ---- tao-mounts -----------------------------------------------------------------------------------
 def _register_mounts(subparsers) -> None:
-    parser = subparsers.add_parser("tao-mounts", help="write the TAO launcher's ~/.tao_mounts.json")
+    parser = subparsers.add_parser("tao-mounts", help="write the TAO launcher's ~/.tao_mounts.json (mode 0600: "
+                                   "readable by you only, as its --env values may be secrets)")
     parser.add_argument("--mount", action="append", default=[], metavar="LOCAL:CONTAINER", required=True)
-    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE")
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="an environment variable for the containers (the file is written 0600, owner only, "
+                             "since values may be keys)")
     parser.add_argument("--gpu-index", help="sets CUDA_VISIBLE_DEVICES in the containers")
     parser.add_argument("--user", default=None, help="DockerOptions user (default: your uid:gid)")
     parser.add_argument("--no-user", action="store_true", help="leave DockerOptions out (run as root)")

@@ -80,10 +80,15 @@ def build_mounts(mounts: list[str], envs: list[str] | None = None, gpu_index: st
     return config
 
 
+# Owner-only: Envs may carry secrets (an NGC API key, a model key); the launcher reads the file as you.
+MOUNTS_FILE_MODE = 0o600
+
+
 def write_mounts_file(config: MountsConfig, path: str | os.PathLike, force: bool = False) -> Path:
+    """Write the mounts file atomically, mode 0600 (MOUNTS_FILE_MODE)."""
     path = Path(os.path.expanduser(os.fspath(path)))
     text = json.dumps(config.to_dict(), indent=4)
     check_output_file(path, force=True)  # a folder or an unwritable place: one line, before reading it
     if path.exists() and not force and path.read_text(encoding="utf-8", errors="replace") != text:
         raise TaostreamError(f"{path} exists with other mounts; pass --force to replace it")
-    return atomic_write_text(path, text)
+    return atomic_write_text(path, text, mode=MOUNTS_FILE_MODE)
