@@ -9,6 +9,7 @@ Class names are written with whitespace replaced by '_' so every line splits int
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,18 +69,29 @@ def parse_kitti(text: str, source: str = "<kitti>") -> list[KittiObject]:
             score = float(fields[15]) if len(fields) == 16 else 1.0
         except ValueError:
             raise TaostreamError(f"{source}:{number}: the box (fields 5-8) and score must be numbers") from None
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2, score)):
+            raise TaostreamError(f"{source}:{number}: the box (fields 5-8) and score must be finite numbers, found "
+                                 f"{' '.join(fields[4:8])}{' ' + fields[15] if len(fields) == 16 else ''}; "
+                                 "fix or delete the line")
         if not (x2 >= x1 and y2 >= y1):
             raise TaostreamError(f"{source}:{number}: box {x1},{y1},{x2},{y2} has x2<x1 or y2<y1")
         objects.append(KittiObject(fields[0], x1, y1, x2, y2, score))
     return objects
 
 
-def read_kitti(path: str | os.PathLike) -> list[KittiObject]:
+def read_kitti_text(path: str | os.PathLike) -> str:
+    """A KITTI file's text; a file that cannot be read, or is not UTF-8, is a TaostreamError naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise TaostreamError(f"{path}: cannot read the KITTI file ({exc.strerror})") from None
-    return parse_kitti(text, str(path))
+    except UnicodeDecodeError:
+        raise TaostreamError(f"{path}: not UTF-8 text (saved as UTF-16 \"Unicode\" or a legacy code page?); "
+                             "save it as UTF-8 (or ASCII): one KITTI line per object") from None
+
+
+def read_kitti(path: str | os.PathLike) -> list[KittiObject]:
+    return parse_kitti(read_kitti_text(path), str(path))
 
 
 # --- JSON ------------------------------------------------------------------------------------------

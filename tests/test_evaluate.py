@@ -248,6 +248,27 @@ def test_user_errors_are_one_line(tmp_path):
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred"), "000001.txt:1", "x2<x1")
 
 
+def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):
+    """A ground-truth file saved by Notepad as "Unicode" (UTF-16), a prediction with a NaN confidence
+    and a box running to infinity (a broken exporter): each is one line naming the file (and line),
+    exit 2; before, the first named no file and the other two were scored as if they were numbers."""
+    _write_dataset(tmp_path / "ds", 5)
+    ds = tmp_path / "ds"
+    labels = ds / "labels/000002.txt"
+    labels.write_bytes(labels.read_text().encode("utf-16"))
+    result = run_cli("evaluate", ds, "--predictions", ds / "pred")
+    assert result.returncode == 2
+    assert_clean_error(result, f"{labels}:", "UTF-8")
+    _write_dataset(tmp_path / "ds2", 5)
+    ds = tmp_path / "ds2"
+    for line, fragment in (("car 0.00 0 0.00 10 10 50 50 0 0 0 0 0 0 0 nan\n", "000001.txt:1"),
+                           ("car 0.00 0 0.00 10 10 inf 50 0 0 0 0 0 0 0 0.5\n", "000001.txt:1")):
+        (ds / "pred/000001.txt").write_text(line)
+        result = run_cli("evaluate", ds, "--predictions", ds / "pred")
+        assert result.returncode == 2, result.stdout
+        assert_clean_error(result, fragment, "finite")
+
+
 # --- the real facemask model -------------------------------------------------------------------------
 
 

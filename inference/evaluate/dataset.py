@@ -25,7 +25,7 @@ import numpy as np
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.preprocess import load_bgr
 from taostream.inference.inputs import IMAGE_SUFFIXES
-from taostream.inference.results import parse_kitti
+from taostream.inference.results import parse_kitti, read_kitti_text
 from taostream.training.image_headers import ImageHeaderError, read_image_info
 
 IGNORED_NAMES = ("dontcare",)
@@ -122,7 +122,7 @@ def load_kitti(root: Path, classes: list[str] | None, mapping: dict) -> Dataset:
     if not labels:
         raise TaostreamError(f"{labels_dir}: no .txt label files")
     paired = sorted(set(images) & set(labels))
-    texts = {stem: labels[stem].read_text(encoding="utf-8") for stem in paired}
+    texts = {stem: read_kitti_text(labels[stem]) for stem in paired}
     parsed = {stem: parse_kitti(texts[stem], str(labels[stem])) for stem in paired}
     if classes is None:  # no model/spec to give the order: every mapped name seen, sorted
         seen = {mapping.get(normalize_name(o.label), normalize_name(o.label)) for objs in parsed.values() for o in objs}
@@ -290,7 +290,7 @@ def read_predictions(folder: Path, dataset: Dataset, stream: int | None = None,
         out.files_without_images = deepstream.pop("frames_beyond_the_images")
     sizes = {s.stem: (s.width, s.height) for s in dataset.samples}
     for stem in sorted(stems & set(files)):
-        text = _track_lines_to_kitti(files[stem].read_text(encoding="utf-8"))
+        text = _track_lines_to_kitti(read_kitti_text(files[stem]))
         classes, boxes, scores = [], [], []
         for obj in parse_kitti(text, str(files[stem])):
             index = dataset.class_index(obj.label, out.names)
