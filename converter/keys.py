@@ -48,6 +48,12 @@ def read_key_file(path: str | os.PathLike) -> str:
         text = Path(path).read_text(encoding="utf-8-sig")
     except IsADirectoryError:
         raise TaostreamError(f"{path}: is a folder; --key-file takes the file holding the key") from None
+    except FileNotFoundError:
+        if not _looks_like_a_path(path):  # perhaps the key itself, typed where its file belongs: not echoed
+            raise TaostreamError("--key-file: no such file (its value is not repeated here, in case it is the key "
+                                 f"itself); give the path of the file holding the key, or the key with --key or "
+                                 f"${KEY_ENV}") from None
+        raise TaostreamError(f"{path}: cannot read the key file (No such file or directory)") from None
     except OSError as exc:
         raise TaostreamError(f"{path}: cannot read the key file ({exc.strerror})") from None
     except UnicodeDecodeError:
@@ -60,3 +66,11 @@ def read_key_file(path: str | os.PathLike) -> str:
         raise TaostreamError(f"{path}: the key file's first line holds control characters (a binary file?); "
                              "put the key on its first line as plain text")
     return lines[0]
+
+
+def _looks_like_a_path(value: str | os.PathLike) -> bool:
+    """A missing --key-file value that is plainly a path (its folder exists, and it names a folder or
+    has a suffix such as key.txt), so naming it reveals no key; a bare word, or a base64 NGC key whose
+    '/' leads to no folder, may be the key itself."""
+    path = Path(value)
+    return path.parent.is_dir() and (path.parent != Path(".") or bool(path.suffix))

@@ -189,3 +189,18 @@ def test_cli_decode_to_onnx_translates_uff_and_runs(models_dir, tmp_path):
     cov, bbox = session.run(["output_cov/Sigmoid", "output_bbox/BiasAdd"], {"input_1": image})
     assert cov.shape == (1, 1, 30, 40) and bbox.shape == (1, 4, 30, 40)
     assert 0.0 <= cov.min() and cov.max() <= 1.0
+
+
+@pytest.mark.parametrize("typed", ["tlt_encode", "ZGVtb19rZXk6c2VjcmV0/Zm9vYmFy+YmF6cXV4"])  # a TLT key, an NGC-style key
+def test_the_key_typed_after_key_file_is_not_echoed(models_dir, tmp_path, typed):
+    """`--key-file KEY` (the key where its file belongs, as in `tao-converter -k $KEY`): no such
+    file, and the message must not repeat the value, which is the secret; a real path is still named."""
+    model = models_dir / "facemask_detectnet_v2_resnet18.etlt"
+    result = run_cli("decode", model, "--key-file", typed, "-o", tmp_path / "a.uff", cwd=tmp_path)
+    assert result.returncode == 2
+    assert typed not in result.stdout + result.stderr
+    assert_clean_error(result, "--key-file", "--key")
+    assert not (tmp_path / "a.uff").exists()
+    missing = tmp_path / "keys" / "model.key"
+    missing.parent.mkdir()
+    assert_clean_error(run_cli("decode", model, "--key-file", missing, "-o", tmp_path / "a.uff"), str(missing))
