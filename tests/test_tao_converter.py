@@ -227,9 +227,12 @@ def test_int8_on_11_without_scales_is_an_error(small_onnx, tmp_path, monkeypatch
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_int8_with_a_real_tlt_cache_plans_implicit_calibration(small_onnx, fixtures_dir, capsys):
-    cache = fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin"
-    assert main(["-t", "int8", "-c", str(cache), "--trt-version", "10.3", "--dry-run", str(small_onnx)]) == 0
+def test_int8_with_a_real_tlt_cache_plans_implicit_calibration(models_dir, fixtures_dir, capsys):
+    pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
+    cache = fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin"  # the cache of this very model
+    model = models_dir / "facemask_detectnet_v2_resnet18.etlt"
+    assert main(["-k", "tlt_encode", "-d", "3,544,960", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd", "-t", "int8",
+                 "-c", str(cache), "--trt-version", "10.3", "--dry-run", str(model)]) == 0
     out = capsys.readouterr().out
     assert "builder flags: TF32, INT8" in out
     assert "implicit calibration from the given cache" in out
@@ -563,3 +566,19 @@ def test_another_models_cache_names_the_cache_file(models_dir, fixtures_dir, tmp
     assert f"calibration cache {cache}" in err and "no Conv/Gemm/MatMul input" in err, err
     assert "--calibration-images DIR" in err and "--calibrate-images" not in err, err  # this command's option
     assert not engine.exists()
+
+
+
+@pytest.mark.parametrize("trt", ["10.3", "11"])
+def test_dry_run_and_implicit_calibration_refuse_another_models_cache(models_dir, fixtures_dir, tmp_path, capsys, trt):
+    """TensorRT 10 (Jetson) calibrates implicitly: TensorRT itself would take the SSD cache for LPDNet
+    and build an engine without INT8 scales (or with another network's); the plan refuses it, with
+    --dry-run too, as the Q/DQ route of TensorRT 11 does."""
+    model = models_dir / "lpd_usa_detectnet_v2_pruned.etlt"
+    argv = ["-k", "nvidia_tlt", "-d", "3,480,640", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd", "-t", "int8",
+            "-e", str(tmp_path / "lpd.engine"), "--trt-version", trt, "--dry-run", str(model)]
+    assert main(argv[:12] + ["-c", str(fixtures_dir / "calibration" / "ssd_tlt_cal.bin")] + argv[12:]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "ssd_tlt_cal.bin" in err and "no Conv/Gemm/MatMul input" in err, err
+    assert main(argv[:12] + ["-c", str(fixtures_dir / "calibration" / "lpd_usa_cal.bin")] + argv[12:]) == 0
+    assert "dry run: would write" in capsys.readouterr().out

@@ -432,6 +432,10 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
     plan = make_plan(settings, loaded, ops, has_qdq, out)
     print(plan.explain(), file=out)
     print("optimization profiles: " + "; ".join(str(p) for p in settings.profiles), file=out)
+    if plan.int8_mode == "calibration_cache" or (settings.dry_run and plan.int8_mode == "qdq_from_cache"):
+        from taostream.converter.engine.prep import check_cache_fits  # lazy: CLI start-up
+
+        check_cache_fits(loaded.model, settings.calibration_cache)  # the Q/DQ route checks it as it inserts
     if settings.dry_run:
         print(f"dry run: would write {settings.engine} and {settings.engine}.json", file=out)
         return 0

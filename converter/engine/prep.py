@@ -66,12 +66,29 @@ def _insert_qdq(model, plan: BuildPlan, settings, network, out):
     qdq_error = _import("taostream.converter.int8.qdq", "QdqError", "INT8 on TensorRT 11")
     try:
         model, report = insert_qdq_from_cache(model, cache, network=network, source=source)
-    except qdq_error as exc:  # its advice names bundle's --calibrate-images; this command's options differ
-        raise TaostreamError(f"{exc.problem}; is it the cache of this model? Give the cache written with it "
-                             f"({flag('calibration_cache')}), or calibrate afresh with --calibration-images DIR") from None
+    except qdq_error as exc:
+        raise _refused(exc) from None
     print("INT8 scales inserted as Q/DQ nodes:", file=out)
     print("\n".join(report.lines()) if hasattr(report, "lines") else str(report), file=out)
     return model
+
+
+def _refused(exc) -> TaostreamError:
+    """A QdqError in this command's words (its advice names bundle's --calibrate-images)."""
+    return TaostreamError(f"{exc.problem}; is it the cache of this model? Give the cache written with it "
+                          f"({flag('calibration_cache')}), or calibrate afresh with --calibration-images DIR")
+
+
+def check_cache_fits(model, cache_path) -> None:
+    """Refuse a calibration cache none of whose scales reaches a convolution of ``model`` (another
+    model's cache), whichever route reads it: TensorRT's implicit calibrator would build with no INT8
+    scales or another network's, where the Q/DQ route refuses it (same mapping, converter/int8/qdq.py)."""
+    insert_qdq_from_cache = _import("taostream.converter.int8.qdq", "insert_qdq_from_cache", "the cache check")
+    qdq_error = _import("taostream.converter.int8.qdq", "QdqError", "the cache check")
+    try:
+        insert_qdq_from_cache(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}")
+    except qdq_error as exc:
+        raise _refused(exc) from None
 
 
 def fp32_op_types(model) -> list[str]:
