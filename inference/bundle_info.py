@@ -18,6 +18,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import Network, get_network
 from taostream.deepstream_configs.ini import read_ini
 from taostream.deepstream_configs.labels import read_labels_file
+from taostream.deepstream_configs.nvinfer_clustering import nvinfer_clustering
 from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, load_manifest
 from taostream.parsers.reference import DecodeParams
 
@@ -188,4 +189,12 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         bundle.threshold = float(params.get("confidence_threshold", bundle.threshold))
         bundle.nms_iou_threshold = float(params.get("nms_iou_threshold", bundle.nms_iou_threshold))
         bundle.postprocess_parameters = params
+    if "nvinfer_clustering" not in bundle.postprocess_parameters:
+        # A bundle whose CPU model predates the parameter (or has none): nvinfer's clustering from its config.
+        try:
+            clustering = nvinfer_clustering(nvinfer)
+        except ValueError as exc:
+            raise TaostreamError(f"{nvinfer}: a clustering value is malformed ({exc}); fix the value") from None
+        if clustering is not None:
+            bundle.postprocess_parameters = {**bundle.postprocess_parameters, "nvinfer_clustering": clustering.to_text()}
     return bundle

@@ -135,6 +135,95 @@ class DetectNetV2Clustering:
         return cls(**values)
 
 
+def _per_class(values: Sequence, class_id: int):
+    return values[min(class_id, len(values) - 1)]
+
+
+@dataclass(frozen=True)
+class NvinferClustering:
+    """What nvinfer itself does with a detector parser's list before DeepStream reports it (DeepStream's
+    open nvdsinfer DetectPostprocessor): per class, what is under pre-cluster-threshold is dropped (the
+    parser's thresholds), then ``mode`` (cluster-mode) 2 (NMS) or 3 (DBSCAN + NMS; the DBSCAN part runs
+    only with minBoxes > 0, which taostream never sets) suppresses, in descending confidence, every box
+    whose IoU (left/top/width/height in network pixels, no +1) with a kept one is over nms-iou-threshold
+    and keeps what is above post-cluster-threshold; 1 (DBSCAN without minBoxes) keeps what is not under
+    post-cluster-threshold; 4 nothing. Every mode then keeps the topk most confident per class (-1: all).
+    Per-class tuples, the last value repeating for higher class ids; defaults are nvinfer's.
+
+    A detector that already ran an NMS plugin still goes through it: boxes clipped to the frame overlap
+    more than the plugin saw, so nvinfer's NMS at the same IoU threshold can drop some."""
+
+    mode: int = 4
+    nms_iou: tuple[float, ...] = (0.3,)
+    top_k: tuple[int, ...] = (-1,)
+    post_cluster_threshold: tuple[float, ...] = (0.0,)
+
+    def __post_init__(self) -> None:
+        if self.mode not in (1, 2, 3, 4):
+            raise ValueError(f"nvinfer cluster-mode {self.mode} is not reproduced (1, 2, 3 or 4)")
+        if not (self.nms_iou and self.top_k and self.post_cluster_threshold):
+            raise ValueError("nvinfer clustering needs at least one value per setting")
+
+    def to_text(self) -> str:
+        """One line (the CPU Triton model's ``nvinfer_clustering`` parameter); ``from_text`` reads it."""
+        def listed(values):
+            return ",".join(repr(v) for v in values)
+
+        return (f"mode={self.mode} nms_iou={listed(self.nms_iou)} topk={listed(self.top_k)} "
+                f"post_cluster_threshold={listed(self.post_cluster_threshold)}")
+
+    @classmethod
+    def from_text(cls, text: str) -> "NvinferClustering":
+        fields = dict(part.split("=", 1) for part in text.split())
+        unknown = set(fields) - {"mode", "nms_iou", "topk", "post_cluster_threshold"}
+        if unknown:
+            raise ValueError(f"unknown nvinfer clustering setting(s): {', '.join(sorted(unknown))}")
+        kwargs = {}
+        if "mode" in fields:
+            kwargs["mode"] = int(fields["mode"])
+        for key, name, kind in (("nms_iou", "nms_iou", float), ("topk", "top_k", int),
+                                ("post_cluster_threshold", "post_cluster_threshold", float)):
+            if key in fields:
+                kwargs[name] = tuple(kind(v) for v in fields[key].split(","))
+        return cls(**kwargs)
+
+    def apply(self, detections: Sequence["Detection"]) -> list["Detection"]:
+        """The detections nvinfer keeps, in the parser's order."""
+        kept: list[int] = []
+        for class_id in sorted({d.class_id for d in detections}):
+            order = sorted((i for i, d in enumerate(detections) if d.class_id == class_id),
+                           key=lambda i: -detections[i].confidence)  # stable, as nvinfer's std::stable_sort
+            if self.mode in (2, 3):
+                threshold = F32(_per_class(self.nms_iou, class_id))
+                chosen: list[int] = []
+                for i in order:
+                    if all(_nvinfer_iou(detections[i], detections[j]) <= threshold for j in chosen):
+                        chosen.append(i)
+                post = F32(_per_class(self.post_cluster_threshold, class_id))
+                order = [i for i in chosen if F32(detections[i].confidence) > post]
+            elif self.mode == 1:
+                post = F32(_per_class(self.post_cluster_threshold, class_id))
+                order = [i for i in order if not F32(detections[i].confidence) < post]
+            top_k = int(_per_class(self.top_k, class_id))
+            kept.extend(order if top_k < 0 else order[:top_k])
+        return [detections[i] for i in sorted(kept)]
+
+
+def _nvinfer_iou(a: "Detection", b: "Detection") -> np.float32:
+    """nvdsinfer's computeIoU in float32: boxes as left/top/width/height, 0 for an empty union."""
+    def overlap(a_min, a_max, b_min, b_max):
+        if a_min > b_min:
+            a_min, a_max, b_min, b_max = b_min, b_max, a_min, a_max
+        return F32(0) if a_max < b_min else min(a_max, b_max) - b_min
+
+    ax, ay, bx, by = F32(a.left), F32(a.top), F32(b.left), F32(b.top)
+    aw, ah = F32(a.right) - ax, F32(a.bottom) - ay
+    bw, bh = F32(b.right) - bx, F32(b.bottom) - by
+    inter = overlap(ax, ax + aw, bx, bx + bw) * overlap(ay, ay + ah, by, by + bh)
+    union = aw * ah + bw * bh - inter
+    return F32(0) if union == 0 else F32(inter / union)
+
+
 @dataclass(frozen=True)
 class DecodeParams:
     """What nvinfer passes a parser (num-detected-classes, per-class pre-cluster-threshold) plus
@@ -145,6 +234,9 @@ class DecodeParams:
     detectnet_v2: DetectNetV2Clustering = DetectNetV2Clustering()
     frcnn_nms_iou: float = 0.3
     frcnn_keep_top_k: int = 100
+    # nvinfer's own clustering after the parser (the bundle's cluster-mode, nms-iou-threshold, topk);
+    # None: the parser's list as it is (the parser alone, as the C++ parser tests call it).
+    nvinfer: NvinferClustering | None = None
 
     @classmethod
     def uniform(cls, num_classes: int, threshold: float, **kwargs) -> "DecodeParams":
@@ -169,6 +261,8 @@ class DecodeParams:
             kwargs["frcnn_nms_iou"] = float(parameters["nms_iou_threshold"])
         if parameters.get("detectnet_v2_clustering"):
             kwargs["detectnet_v2"] = DetectNetV2Clustering.from_env(parameters["detectnet_v2_clustering"])
+        if parameters.get("nvinfer_clustering"):
+            kwargs["nvinfer"] = NvinferClustering.from_text(parameters["nvinfer_clustering"])
         return cls(num_classes, values, **kwargs)
 
     @classmethod
@@ -728,6 +822,15 @@ def select_outputs(layout: str, outputs: Mapping[str, np.ndarray]) -> list[np.nd
 
 def decode_image(layout: str, arrays: Sequence[np.ndarray | None], net_w: int, net_h: int,
                  params: DecodeParams, classifier_threshold: float = 0.0, characters: Sequence[str] = ()):
+    """One image's decode: the parser's, then nvinfer's own clustering when ``params.nvinfer`` says."""
+    found = _decode_layout(layout, arrays, net_w, net_h, params, classifier_threshold, characters)
+    if params.nvinfer is not None and isinstance(found, list):
+        return params.nvinfer.apply(found)
+    return found
+
+
+def _decode_layout(layout: str, arrays: Sequence[np.ndarray | None], net_w: int, net_h: int,
+                   params: DecodeParams, classifier_threshold: float, characters: Sequence[str]):
     if layout == "nms7":
         return decode_nms7(arrays[0], arrays[1], net_w, net_h, params)
     if layout == "batched_nms":

@@ -13,9 +13,10 @@ import pytest
 
 from taostream.cli import main
 from taostream.converter.model.preprocess import preprocess_image
+from taostream.deepstream_configs.ini import read_ini
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.results import read_kitti
-from taostream.parsers.reference import DecodeParams, decode
+from taostream.parsers.reference import DecodeParams, NvinferClustering, decode
 from test_infer_support import make_bundle, noise_images, write_images
 
 CPU_NETWORKS = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3", "yolo_v4",
@@ -77,7 +78,12 @@ def test_infer_matches_an_independent_onnxruntime_pipeline(workdir, images):
     tensor = preprocess_image(frame, "ssd", bundle.dims, **bundle.preprocessing.as_kwargs())
     session = onnxruntime.InferenceSession(str(bundle.onnx_for_cpu()), providers=["CPUExecutionProvider"])
     raw = dict(zip([o.name for o in session.get_outputs()], session.run(None, {bundle.input_name: tensor[None]})))
-    dets = decode("ssd", raw, 300, 300, DecodeParams.uniform(len(bundle.labels), 0.35), batched=True)[0]
+    # then nvinfer's own NMS with the config's cluster-mode, nms-iou-threshold and topk (test_nvinfer_clustering)
+    config = read_ini(bundle_path / "deepstream" / "config_infer_primary.txt")
+    common = config.group("class-attrs-all")
+    nvinfer = NvinferClustering(mode=int(config.group("property").get("cluster-mode")),
+                                nms_iou=(float(common.get("nms-iou-threshold")),), top_k=(int(common.get("topk")),))
+    dets = decode("ssd", raw, 300, 300, DecodeParams.uniform(len(bundle.labels), 0.35, nvinfer=nvinfer), batched=True)[0]
     dets = sorted(dets, key=lambda d: -d.confidence)[:100]
     sx, sy = frame.shape[1] / 300, frame.shape[0] / 300
     expected = [(bundle.labels[d.class_id], d.left * sx, d.top * sy, d.right * sx, d.bottom * sy) for d in dets]

@@ -2,8 +2,9 @@
 real facemask DetectNet_v2 model), `taostream infer --backend ort`, the bundle's CPU Triton model
 served by a real tritonserver on 127.0.0.1 (`infer --backend triton --url`) and the C++ DeepStream
 parser (its exported symbol, called the way nvinfer calls it, with the thresholds and DetectNet_v2
-clustering settings the bundle's nvinfer config and parser env file give DeepStream) report the
-same boxes on the same real photos.
+clustering settings the bundle's nvinfer config and parser env file give DeepStream), followed by
+nvinfer's own clustering with the config's cluster-mode, nms-iou-threshold and topk, report the same
+boxes on the same real photos.
 
 The C++ side is independent of the Python post-processing: it gets the raw output tensors of the
 bundle's CPU graph and only what DeepStream would read from the bundle's files."""
@@ -129,6 +130,63 @@ def _to_frame(box, letterbox, width: int, height: int):
     return [min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height)]
 
 
+# --- nvinfer's own clustering after the custom parser -------------------------------------------------
+# DeepStream does not report the parser's list as it is: nvinfer filters it by pre-cluster-threshold,
+# then clusters per class as the config's cluster-mode says (2 NMS at nms-iou-threshold; 3 DBSCAN+NMS,
+# which without minBoxes is the NMS alone; 4 none), drops what is not above post-cluster-threshold and
+# keeps topk per class. Written here from DeepStream's open nvdsinfer_context_impl_output_parsing.cpp
+# (DetectPostprocessor: preClusteringThreshold, nonMaximumSuppression, clusterAndFillDetectionOutputNMS /
+# Hybrid, fillUnclusteredOutput, filterTopKOutputs), not from taostream: infer must report what that
+# step leaves, with the settings the bundle's nvinfer config gives it.
+
+
+def _deepstream_iou(a, b) -> float:
+    """nvinfer's computeIoU: left/top/width/height in network pixels, no +1, 0 for an empty union."""
+    def overlap(a1, a2, b1, b2):
+        if a1 > b1:
+            a1, a2, b1, b2 = b1, b2, a1, a2
+        return 0.0 if a2 < b1 else min(a2, b2) - b1
+
+    ax, ay, aw, ah = a.left, a.top, a.right - a.left, a.bottom - a.top
+    bx, by, bw, bh = b.left, b.top, b.right - b.left, b.bottom - b.top
+    inter = overlap(ax, ax + aw, bx, bx + bw) * overlap(ay, ay + ah, by, by + bh)
+    union = aw * ah + bw * bh - inter
+    return 0.0 if union == 0 else inter / union
+
+
+def _nvinfer_clustering(found: list, bundle_path, num_classes: int, thresholds: list[float]) -> list:
+    """The detections nvinfer keeps of the parser's list, in the parser's order."""
+    config = read_ini(bundle_path / "deepstream" / "config_infer_primary.txt")
+    mode = int(config.group("property").get("cluster-mode", "0"))
+    assert mode in (2, 3, 4), f"cluster-mode={mode}: GroupRectangles/DBSCAN reports other confidences than infer"
+    common = config.group("class-attrs-all")
+
+    def attr(class_id: int, key: str, default):
+        group = config.group(f"class-attrs-{class_id}")
+        value = group.get(key) if group is not None else None
+        if value is None and common is not None:
+            value = common.get(key)
+        return default if value is None else type(default)(value)
+
+    if mode == 3:  # DBSCAN runs only with minBoxes > 0; taostream's configs leave it at nvinfer's 0
+        assert all(attr(c, "minBoxes", 0) == 0 for c in range(num_classes))
+    kept = []
+    for class_id in range(num_classes):
+        members = [(i, d) for i, d in enumerate(found) if d.class_id == class_id and d.confidence >= thresholds[class_id]]
+        members.sort(key=lambda item: -item[1].confidence)  # stable, as std::stable_sort
+        if mode in (2, 3):
+            iou_threshold = attr(class_id, "nms-iou-threshold", -1.0)
+            assert iou_threshold >= 0, f"cluster-mode={mode} without nms-iou-threshold for class {class_id}"
+            chosen = []
+            for item in members:
+                if all(_deepstream_iou(item[1], other[1]) <= iou_threshold for other in chosen):
+                    chosen.append(item)
+            members = [item for item in chosen if item[1].confidence > attr(class_id, "post-cluster-threshold", 0.0)]
+        top_k = attr(class_id, "topk", -1)
+        kept.extend(members if top_k < 0 else members[:top_k])
+    return [d for _, d in sorted(kept, key=lambda item: item[0])]
+
+
 def _cpp_results(native_parsers, bundle_path, photos, monkeypatch, final_threshold=None) -> list[dict]:  # noqa: F811
     bundle = load_bundle(bundle_path)
     function, num_classes, thresholds, classifier_threshold, env = _deepstream_settings(bundle_path)
@@ -150,16 +208,18 @@ def _cpp_results(native_parsers, bundle_path, photos, monkeypatch, final_thresho
                 assert attributes is not None, f"{function} returned false"
                 records.append({"classification": [(a.value, a.confidence) for a in attributes]})
                 continue
-            found = native_parsers.parse(function, outputs, w, h, num_classes, thresholds,
-                                         masks=bundle.network.output_layout == "mask_rcnn")
-            assert found is not None, f"{function} returned false"
+            parsed = native_parsers.parse(function, outputs, w, h, num_classes, thresholds,
+                                          masks=bundle.network.output_layout == "mask_rcnn")
+            assert parsed is not None, f"{function} returned false"
+            found = _nvinfer_clustering(parsed, bundle_path, num_classes, thresholds)
             if final_threshold is not None:
                 found = [d for d in found if d.confidence >= final_threshold]
             found = sorted(found, key=lambda d: -d.confidence)[:100]
             height, width = frame.shape[:2]
             boxes = [(d.class_id, _to_frame((d.left, d.top, d.right, d.bottom), letterbox, width, height), d.confidence)
                      for d in found]
-            records.append({"detections": [b for b in boxes if b[1][2] > b[1][0] and b[1][3] > b[1][1]]})
+            records.append({"detections": [b for b in boxes if b[1][2] > b[1][0] and b[1][3] > b[1][1]],
+                            "clustered_away": len(parsed) - len(found) if final_threshold is None else 0})
     return records
 
 
@@ -191,7 +251,7 @@ def _assert_same(cpp: list[dict], written: dict, what: str) -> int:
 def test_ort_triton_and_the_cpp_parser_report_the_same_boxes(bundles, photos, server, native_parsers, monkeypatch,  # noqa: F811
                                                               workdir, threshold):
     extra = [] if threshold is None else ["--threshold", str(threshold)]
-    totals = {}
+    totals, clustered_away = {}, {}
     for name, bundle in bundles.items():
         if threshold is not None and name not in FINAL_THRESHOLD_NETWORKS:
             continue
@@ -203,6 +263,7 @@ def test_ort_triton_and_the_cpp_parser_report_the_same_boxes(bundles, photos, se
         triton = _infer(bundle, photos_here, workdir / f"triton_{tag}", "--backend", "triton", "--url", server,
                         "--model-name", _served_name(name, bundle), *extra)
         totals[name] = _assert_same(cpp, ort, f"{name}: infer --backend ort vs the C++ parser")
+        clustered_away[name] = sum(record.get("clustered_away", 0) for record in cpp)
         _assert_same(cpp, triton, f"{name}: infer --backend triton vs the C++ parser")
         # Reported as applied: the floor the bundle's post-processing guarantees, or --threshold.
         assert ort["thresholds"] == triton["thresholds"]
@@ -212,6 +273,9 @@ def test_ort_triton_and_the_cpp_parser_report_the_same_boxes(bundles, photos, se
     # The comparison is not vacuous: most networks detect something on these frames.
     assert sum(1 for n in totals.values() if n) >= len(totals) - 3, totals
     assert totals[FACEMASK] >= 1, totals
+    if threshold is None:
+        # nvinfer's NMS after the plugin's is not a no-op: boxes clipped to the frame overlap more.
+        assert clustered_away["ssd"] > 0, clustered_away
 
 
 def test_facemask_thresholds_have_one_meaning_each(bundles, photos, workdir):
@@ -250,4 +314,3 @@ def test_a_threshold_below_the_bundles_floor_is_reported_on_every_backend(bundle
     err = capsys.readouterr().err
     assert "warning: --threshold 0.1 is below the bundle's pre-cluster-threshold (0.3)" in err, err
     assert json.loads((workdir / "low" / "results.json").read_text())["thresholds"]["final_confidence_threshold"] == 0.1
-

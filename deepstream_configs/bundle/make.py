@@ -50,6 +50,7 @@ from taostream.deepstream_configs.bundle.plugins_library import (
     BUNDLE_PATH, README_NAME as PLUGINS_README, check_plugins_library, find_plugins_library, missing_library_text,
     plugins_manifest_entry, tensorrt_mismatch)
 from taostream.plugins.library import build_command, library_ops_of
+from taostream.deepstream_configs.nvinfer_clustering import nvinfer_clustering
 from taostream.deepstream_configs.nvinfer import (
     DEFAULT_DEEPSTREAM, LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME, NvinferOptions,
     deepstream_major, write_nvinfer_config)
@@ -573,6 +574,10 @@ def _write_triton(plan: _Plan, request: BundleRequest, root: Path, model_name: s
     common = cluster.class_attrs.get("all", {})
     if common.get("nms-iou-threshold") is not None:
         parameters["nms_iou_threshold"] = repr(float(common["nms-iou-threshold"]))
+    # nvinfer clusters the parser's list again (cluster-mode, nms-iou-threshold, topk): so does the CPU model.
+    clustering = nvinfer_clustering(root / "deepstream" / "config_infer_primary.txt")
+    if clustering is not None:
+        parameters["nvinfer_clustering"] = clustering.to_text()
     if plan.net.output_layout == "lprnet_ctc":
         parameters["characters"] = json.dumps(list(plan.labels.names))  # the CPU model's plate dictionary
     options = TritonModelOptions(
