@@ -32,6 +32,7 @@ pytest.importorskip("tritonclient.http", reason="the `triton` extra is not insta
 SAMPLE_NETWORKS = ["classification", "detectnet_v2", "faster_rcnn", "ssd", "dssd", "retinanet", "yolo_v3",
                    "yolo_v4", "efficientdet", "mask_rcnn"]
 FACEMASK = "facemask"
+PEOPLENET = "peoplenet"  # published per-class thresholds (deepstream_configs/specs/published_defaults.py)
 FINAL_THRESHOLD = 0.5  # a `--threshold` run: a final filter on what the bundle's post-processing reports
 # --threshold is checked where it used to change the post-processing itself (DetectNet_v2's coverage
 # threshold, FasterRCNN's threshold before its NMS) and on an NMS-output network and a classifier.
@@ -58,6 +59,7 @@ def photos(workdir):
 
 @pytest.fixture(scope="module")
 def bundles(workdir, models_dir, fixtures_dir):
+    from taostream.converter.samples.write import SAMPLE_KEY
     from taostream.deepstream_configs.bundle.make import BundleRequest, create_bundle
 
     found = {network: make_bundle(workdir, network) for network in SAMPLE_NETWORKS}
@@ -66,17 +68,25 @@ def bundles(workdir, models_dir, fixtures_dir):
                                 output=facemask, spec=fixtures_dir / "specs" / "facemask_detectnet_v2_train_resnet18_kitti.txt",
                                 key="tlt_encode", precision="fp32"))
     found[FACEMASK] = facemask
+    # As a user bundles an NGC PeopleNet (labels.txt, no spec): NVIDIA's published per-class thresholds
+    # (person 0.4, the others 0.2) and NMS; the model is the DetectNet_v2 sample (its 3 classes).
+    labels = workdir / "peoplenet_labels.txt"
+    labels.write_text("person\nbag\nface\n")
+    peoplenet = workdir / "bundle_peoplenet"
+    create_bundle(BundleRequest(model=workdir / "sample_detectnet_v2" / "model.etlt", network="peoplenet",
+                                output=peoplenet, labels=labels, key=SAMPLE_KEY, precision="fp32"))
+    found[PEOPLENET] = peoplenet
     return found
 
 
 def _served_name(name: str, bundle) -> str:
-    return "facemask_cpu" if name == FACEMASK else load_bundle(bundle).cpu_model_name
+    return f"{name}_cpu" if name in (FACEMASK, PEOPLENET) else load_bundle(bundle).cpu_model_name
 
 
 @pytest.fixture(scope="module")
 def server(workdir, bundles):
     """One `taostream serve` for the CPU Triton models of every bundle: a repository holding a copy of
-    each (the facemask one renamed, its network's name being taken by the sample's)."""
+    each (the facemask and PeopleNet ones renamed, their network's name being taken by the sample's)."""
     from taostream.inference.backends.triton_server import free_port
 
     repository = workdir / "repository"
@@ -314,3 +324,54 @@ def test_a_threshold_below_the_bundles_floor_is_reported_on_every_backend(bundle
     err = capsys.readouterr().err
     assert "warning: --threshold 0.1 is below the bundle's pre-cluster-threshold (0.3)" in err, err
     assert json.loads((workdir / "low" / "results.json").read_text())["thresholds"]["final_confidence_threshold"] == 0.1
+
+
+# --- DeepStream's Triton path: the nvinferserver config against the nvinfer config --------------------
+
+
+def _nvinferserver_post(bundle_path) -> dict:
+    from taostream.converter.tao_spec import parse_spec
+    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
+
+    path = bundle_path / "deepstream" / "config_infer_primary_nvinferserver.txt"
+    return as_spec_dict(parse_spec(path.read_text(encoding="utf-8"), source=str(path))), spec_value, spec_map
+
+
+def test_the_nvinferserver_config_post_processes_like_the_nvinfer_config(bundles):
+    """The bundle's two DeepStream configs hand the parser the same class count and per-class
+    thresholds and cluster the same way (NMS IoU and topk, or nothing), so DeepStream's Triton path
+    reports what its nvinfer path reports. Both files are read as DeepStream reads them: nvinfer's
+    [class-attrs-N] over [class-attrs-all]; nvinferserver's per_class_params pre_threshold over its
+    clustering policy's threshold."""
+    post = "infer_config.postprocess."
+    for name, bundle in bundles.items():
+        config = read_ini(bundle / "deepstream" / "config_infer_primary.txt")
+        prop = config.group("property")
+        server, value, entries = _nvinferserver_post(bundle)
+        function, num_classes, thresholds, classifier_threshold, _ = _deepstream_settings(bundle)
+        if prop.get("network-type") == "1":
+            assert float(value(server, post + "classification.threshold")) == pytest.approx(classifier_threshold), name
+            continue
+        det = post + "detection."
+        assert int(value(server, det + "num_detected_classes")) == num_classes, name
+        assert value(server, det + "custom_parse_bbox_func") == function, name
+        policies = [key for key in ("nms", "simple_cluster", "dbscan", "group_rectangle")
+                    if value(server, det + key) is not None]
+        assert len(policies) == 1, (name, policies)
+        policy = det + policies[0] + "."
+        default = next(float(value(server, policy + key)) for key in ("confidence_threshold", "threshold", "pre_threshold")
+                       if value(server, policy + key) is not None)
+        per_class = {int(k): float(value(v, "pre_threshold")) for k, v in entries(server, det + "per_class_params")}
+        assert [per_class.get(c, default) for c in range(num_classes)] == pytest.approx(thresholds), name
+        mode = int(prop.get("cluster-mode"))
+        common = config.group("class-attrs-all")
+        if mode in (2, 3):
+            assert policies == ["nms"], name
+            assert float(value(server, policy + "iou_threshold")) == pytest.approx(float(common.get("nms-iou-threshold"))), name
+            assert int(value(server, policy + "topk")) == int(common.get("topk")), name
+            assert not any(config.group(f"class-attrs-{c}") is not None and
+                           {"nms-iou-threshold", "topk"} & {e.key for e in config.group(f"class-attrs-{c}").entries}
+                           for c in range(num_classes)), f"{name}: per-class NMS settings nvinferserver cannot take"
+        else:
+            assert mode == 4 and policies == ["simple_cluster"], (name, mode, policies)
+

@@ -544,7 +544,9 @@ def _write_deepstream(plan: _Plan, request: BundleRequest, root: Path, model_nam
         max_batch_size=request.batch_size, custom_lib_path=f"../lib/{PARSER_LIBRARY_NAME}",
         preprocessing=options.preprocessing, pre_cluster_threshold=common.get("pre-cluster-threshold"),
         nms_iou_threshold=common.get("nms-iou-threshold"), top_k=common.get("topk"),
-        cluster_mode=options.cluster.cluster_mode, input_name=plan.model.input_name))
+        cluster_mode=options.cluster.cluster_mode, input_name=plan.model.input_name,
+        class_thresholds={int(key): attrs["pre-cluster-threshold"] for key, attrs in options.cluster.class_attrs.items()
+                          if key.isdigit() and attrs.get("pre-cluster-threshold") is not None}))
     if options.cluster.parser_settings:
         # nvinfer cannot hand a parser its clustering settings: DeepStream reads them from here.
         atomic_write_text(folder / PARSER_ENV_FILE, f'{PARSER_SETTINGS_ENV}="{options.cluster.parser_settings}"\n')

@@ -35,6 +35,8 @@ class NvinferserverOptions:
     nms_iou_threshold: float | None = None
     top_k: int | None = None
     cluster_mode: int | None = None  # None: the registry's; 4 when the parser clusters (DetectNet_v2)
+    # class id -> pre-cluster threshold where the nvinfer config has [class-attrs-<id>] (per_class_params)
+    class_thresholds: dict[int, float] | None = None
     interval: int = 0
     input_name: str | None = None  # the model's input tensor (tensor_name); Triton's config names it otherwise
 
@@ -79,6 +81,10 @@ def _postprocess(options: NvinferserverOptions) -> dict:
             post["classification"]["custom_parse_classifier_func"] = net.parser_function
         return post
     detection: dict = {"num_detected_classes": options.num_classes, "custom_parse_bbox_func": net.parser_function}
+    if options.class_thresholds:
+        # nvinfer's [class-attrs-<id>] pre-cluster-threshold: the parser gets it per class on this path too
+        detection["per_class_params"] = [{"key": class_id, "value": {"pre_threshold": float(value)}}
+                                         for class_id, value in sorted(options.class_thresholds.items())]
     cluster_mode = options.cluster_mode or net.cluster_mode
     if cluster_mode in (2, 3):
         detection["nms"] = {
