@@ -110,7 +110,7 @@ def _run_check(args: argparse.Namespace) -> int:
             raise TaostreamError(f"{args.model}: --model takes the ONNX model (.onnx) the config runs; decode an "
                                  ".etlt first (`taostream decode MODEL --to-onnx -o model.onnx`)")
     report, configs, bundles, versions = CheckReport(), [], 0, set()
-    for path in args.configs:
+    for path in [part for path in args.configs for part in _migrated_app_parts(path)]:
         if pipeline_check.is_pipeline(path):  # a `taostream pipeline` folder
             app_configs, version = pipeline_check.pipeline_configs(path, report)
             configs.extend(app_configs)
@@ -149,6 +149,18 @@ def _run_check(args: argparse.Namespace) -> int:
     checked = f"{len(configs)} config(s)" + (f" and {bundles} bundle(s) (DeepStream {deepstream})" if bundles else "")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {checked}")
     return 1 if report.errors else 0
+
+
+def _migrated_app_parts(path: Path) -> list[Path]:
+    """What `taostream migrate` wrote for a deepstream-app config (migration.json + deepstream_app.txt):
+    its GIE bundles and its app config (which names the nvinfer configs); any other path as it is."""
+    from taostream.deepstream_configs.check.bundle import is_bundle  # lazy: CLI start-up
+    from taostream.deepstream_configs.migrate.nvinfer import REPORT_FILE  # lazy: CLI start-up
+
+    app = path / "deepstream_app.txt"
+    if not (path.is_dir() and (path / REPORT_FILE).is_file() and app.is_file()) or is_bundle(path):
+        return [path]
+    return [*sorted(p for p in path.iterdir() if is_bundle(p)), app]
 
 
 def _register_labels(subparsers) -> None:

@@ -193,6 +193,22 @@ def test_app_config_migrates_and_passes_check(app_tree, capsys):
     assert b"nvidia_tlt" not in (out / "migration.json").read_bytes() + (out / "deepstream_app.txt").read_bytes()
 
 
+def test_check_takes_the_migrated_app_folder_itself(app_tree, tmp_path, capsys):
+    """`taostream check OUT` on what `migrate` wrote for a deepstream-app config (was: "a folder without
+    manifest.json or pipeline.json"): its app config and the configs it names, and each GIE bundle."""
+    import shutil
+
+    out = tmp_path / "migrated"
+    shutil.copytree(app_tree["out"], out)
+    capsys.readouterr()
+    assert main(["check", str(out)]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+    secondary = out / "config_infer_secondary_gie0.txt"
+    secondary.write_text(secondary.read_text().replace("secondary_gie0/model.onnx", "secondary_gie0/model_fp16.onnx"))
+    assert main(["check", str(out)]) == 1
+    assert f"{secondary}:" in capsys.readouterr().out
+
+
 def test_sources_sinks_tracker_and_gies_are_carried_in_deepstream_9_keys(app_tree):
     out, tree = app_tree["out"], app_tree["tree"]
     app = read_ini(out / "deepstream_app.txt")
