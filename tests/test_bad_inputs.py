@@ -328,6 +328,13 @@ TABLE: dict[str, list[Bad]] = {
             ("adir", "is a folder", "--labels")),
         Bad("empty --labels", lambda w: _bundle(w, *key("-o", w.s("b"), "--labels", w.s("empty.txt"))),
             ("empty.txt", "--labels is empty")),
+        # options of other networks' label rules would be ignored without a word (the user meant something else)
+        Bad("--classmap for a detector", lambda w: _bundle(w, *key("-o", w.s("b"), "--classmap", w.s("afile"))),
+            ("--classmap is for classification models only", "--network detectnet_v2", "drop it")),
+        Bad("--annotations for a detector", lambda w: _bundle(w, *key("-o", w.s("b"), "--annotations", w.s("afile"))),
+            ("--annotations is for MaskRCNN and EfficientDet models only", "drop it")),
+        Bad("--tlt2-labels for DetectNet_v2", lambda w: _bundle(w, *key("-o", w.s("b"), "--tlt2-labels")),
+            ("--tlt2-labels is for SSD, DSSD and RetinaNet models only", "drop it")),
         Bad("a model that is no image model (a [N, 67] policy net UFF)", lambda w: [
             "bundle", str(w.fixtures / "models" / "ppo_hil_fc.uff"), "--network", "detectnet_v2", "--spec", str(w.spec),
             "-o", w.s("b")], ("ppo_hil_fc.uff", "input_state_placeholder is [N, 67]", "not a TAO vision model")),

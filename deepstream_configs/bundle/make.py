@@ -306,6 +306,13 @@ def _validate_request(request: BundleRequest, net: Network, settings: BundleSett
     if request.spec is None and request.labels is None and net.label_rule != "classmap" and settings is None:
         raise TaostreamError(f"--spec SPEC or --labels LABELS is needed: {net.name}'s class names come from the "
                              "experiment or inference spec, or from the labels.txt an NGC model ships with")
+    for option, given, rules, owners in (("--classmap", request.classmap, ("classmap",), "classification"),
+                                         ("--annotations", request.annotations, ("mask_rcnn", "efficientdet"),
+                                          "MaskRCNN and EfficientDet"),
+                                         ("--tlt2-labels", request.tlt2_labels, ("ssd",), "SSD, DSSD and RetinaNet")):
+        if given and net.label_rule not in rules:  # it would be ignored: the user meant something else
+            raise TaostreamError(f"{option} is for {owners} models only; --network {net.name} takes its classes "
+                                 "from --spec or --labels: drop it (or check --network)")
     require_batch_size(request.batch_size)
     if request.plugins not in ("tensorrt", "taostream"):
         raise TaostreamError(f"--plugins {request.plugins}: use tensorrt or taostream")
