@@ -1,0 +1,161 @@
+"""The README and docs are the user's door: every `taostream ...` (and `tao-converter ...`) command line they
+show, in code blocks or inline, names only subcommands, options and option values the CLI's own argparse
+parsers have, so the docs cannot drift from the CLI. The parsers are built in-process (no subprocess)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT
+from taostream.cli import build_parser
+from taostream.converter.cli import tao_converter
+
+FENCE = re.compile(r"^\s*```")
+PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9_.]*|\.\.\.|<[^>]*>?|\$\w+)(?:\.\.\.)?$")
+OPTION = re.compile(r"^--?[A-Za-z][\w-]*")
+
+
+def doc_files() -> list[Path]:
+    """README.md, docs/*.md and the README of each top folder (plugins/, parsers/, ...)."""
+    tops = [p for p in sorted(REPO_ROOT.glob("*/README.md")) if not p.parent.name.startswith(".")
+            and p.parent.name not in {"build", "tests"} and "egg-info" not in p.parent.name]
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")), *tops]
+
+
+def _segments(line: str) -> list[str]:
+    """The commands of one shell line: comments cut, split at && ; || and pipes (a `|` between words
+    without spaces is a doc's `a|b` alternative, not a pipe)."""
+    line = re.sub(r"(^|\s)#.*$", "", line)
+    parts = re.split(r"&&|\|\||;|\s\|\s", line)
+    return [" ".join(p.strip().removeprefix("$ ").split()) for p in parts if p.strip()]
+
+
+def doc_commands(text: str) -> list[tuple[int, str]]:
+    """(line number, command) for each command line starting with `taostream` or `tao-converter`: in fenced
+    blocks (backslash continuations joined) and in inline code spans (which may wrap a line)."""
+    found, lines, prose, in_block, i = [], text.splitlines(), [], False, 0
+    while i < len(lines):
+        line = lines[i]
+        if FENCE.match(line):
+            in_block = not in_block
+            prose.append("")
+        elif in_block:
+            start = i
+            while line.rstrip().endswith("\\") and i + 1 < len(lines):
+                i += 1
+                line = line.rstrip()[:-1] + " " + lines[i].strip()
+                prose.append("")
+            found += [(start + 1, seg) for seg in _segments(line)]
+        else:
+            prose.append(line)
+            i += 1
+            continue
+        if len(prose) < i + 1:
+            prose.append("")
+        i += 1
+    body = "\n".join(prose)
+    for match in re.finditer(r"(?<!`)`([^`]+)`(?!`)", body):
+        number = body.count("\n", 0, match.start()) + 1
+        found += [(number, seg) for seg in _segments(match.group(1).replace("\n", " "))]
+    return sorted((n, c) for n, c in found if re.match(r"(taostream|tao-converter)(\s|$)", c))
+
+
+@functools.cache
+def _parser(program: str) -> argparse.ArgumentParser:
+    return build_parser() if program == "taostream" else tao_converter.build_parser()
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _placeholder(token: str) -> bool:
+    return bool(PLACEHOLDER.match(token))
+
+
+def command_problems(command: str) -> list[str]:
+    """What in one documented command line the CLI does not have: an unknown subcommand, an option its
+    parser lacks, a value outside an option's choices."""
+    tokens = [t for t in re.sub(r"[\[\]()]", " ", command).split() if t]
+    parsers = [_parser(tokens[0])]
+    path, problems, pending = [tokens[0]], [], None
+    for token in tokens[1:]:
+        if pending is not None:  # the value of an option with choices
+            if not _placeholder(token) and not token.startswith("-"):
+                choices = [str(c) for c in pending.choices]
+                bad = [v for v in re.split(r"[|,{}]", token) if v and v not in choices]
+                if bad:
+                    problems.append(f"{' '.join(path)} {pending.option_strings[-1]} {token}: not one of {choices}")
+            pending = None
+            continue
+        subs = {}
+        for parser in parsers:
+            subs.update(_subparsers(parser))
+        if OPTION.match(token):
+            option = OPTION.match(token).group(0)
+            actions = [p._option_string_actions[option] for p in parsers if option in p._option_string_actions]
+            if not actions:
+                problems.append(f"{' '.join(path)}: no option {option}")
+            elif actions[0].choices and "=" not in token:
+                pending = actions[0]
+            continue
+        if subs:  # the next word names a subcommand: a name, `a|b` alternatives or a placeholder (TASK)
+            names = token.split("|")
+            if _placeholder(token):
+                parsers = list(subs.values())
+            elif all(n in subs for n in names):
+                parsers = [subs[n] for n in names]
+            else:
+                problems.append(f"{' '.join(path)}: no subcommand {token}")
+                break
+            path.append(token)
+    return problems
+
+
+def test_the_docs_show_commands():
+    """The extraction finds the commands (it cannot pass by finding none): the README's set-up command,
+    its table, continuation lines and inline ones."""
+    readme = doc_commands((REPO_ROOT / "README.md").read_text())
+    commands = [c for _, c in readme]
+    assert len(readme) > 60
+    assert "taostream sample --network yolo_v4 -o /tmp/taostream-sample --force" in commands
+    assert any(c.startswith("taostream bundle model.etlt --network yolov4") and c.endswith("-o bundle/") for c in commands)
+    assert "taostream plugins check [--json REPORT]" in commands
+    assert sum(len(doc_commands(p.read_text())) for p in doc_files()) > 200
+
+
+@pytest.mark.parametrize("doc", doc_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_doc_commands_name_only_what_the_cli_has(doc):
+    problems = [f"{doc.relative_to(REPO_ROOT)}:{number}: {problem}  ({command})"
+                for number, command in doc_commands(doc.read_text()) for problem in command_problems(command)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_doc_naming_a_missing_option_subcommand_or_choice_is_caught():
+    doc = ("Run\n\n```bash\ntaostream bundle model.etlt --network ssd \\\n    --no-such-option 3 -o b/   # note\n```\n\n"
+           "and `taostream infer BUNDLE IMAGES -o OUT\n--backend onnx` then `taostream frobnicate x`, "
+           "`taostream spec get|put F X`, `tao-converter -k $KEY --bogus x.etlt`.\n")
+    problems = {c: command_problems(c) for _, c in doc_commands(doc)}
+    assert problems == {
+        "taostream bundle model.etlt --network ssd --no-such-option 3 -o b/":
+            ["taostream bundle: no option --no-such-option"],
+        "taostream infer BUNDLE IMAGES -o OUT --backend onnx":
+            ["taostream infer --backend onnx: not one of ['ort', 'trt', 'triton']"],
+        "taostream frobnicate x": ["taostream: no subcommand frobnicate"],
+        "taostream spec get|put F X": ["taostream spec: no subcommand get|put"],
+        "tao-converter -k $KEY --bogus x.etlt": ["tao-converter: no option --bogus"],
+    }
+
+
+def test_every_subcommand_is_in_the_readme():
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [name for name in _subparsers(_parser("taostream")) if f"taostream {name}" not in readme]
+    assert not missing, f"README.md never names: {missing}"
