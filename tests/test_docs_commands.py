@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,31 @@ def test_every_subcommand_is_in_the_readme():
     readme = (REPO_ROOT / "README.md").read_text()
     missing = [name for name in _subparsers(_parser("taostream")) if f"taostream {name}" not in readme]
     assert not missing, f"README.md never names: {missing}"
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser, path: str = "") -> dict[str, argparse.ArgumentParser]:
+    subs = _subparsers(parser)
+    if not subs:
+        return {path: parser}
+    leaves = {}
+    for name, sub in subs.items():
+        leaves.update(_leaf_parsers(sub, f"{path} {name}".strip()))
+    return leaves
+
+
+def test_the_readme_names_every_command_that_needs_force():
+    """README: "an existing output is replaced only with --force (decode, ...)": the list is the commands
+    that have --force, no more, no fewer."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    match = re.search(r"replaced only with --force \(([^)]*)\)", readme)
+    assert match, "README.md lost its --force sentence"
+    named = {n.strip() for n in match.group(1).replace("#", " ").replace("\n", " ").split(",")}
+    with_force = {path for path, p in _leaf_parsers(_parser("taostream")).items() if "--force" in p._option_string_actions}
+    assert named == with_force
+
+
+def test_the_readme_names_every_extra():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    paragraph = (REPO_ROOT / "README.md").read_text().split("Extras: ", 1)[1].split("\n\n", 1)[0]
+    assert not [name for name in extras if f"`{name}`" not in paragraph]
