@@ -384,6 +384,48 @@ CASES = CASES + (
     _efficient("nothing above the threshold", 112, 2, 50, 3, 10, {"score_threshold": 0.9999}),
 )
 
+# ----------------------------------------------------------------------------- scores past any probability
+
+# 1e30 and FLT_MAX make MaskRCNN sort keys whose integer group is past int64 (GenerateDetection's and
+# MultilevelProposeROI's getScoreLable: such a key decodes to no label, see maskrcnn.scores_from_keys);
+# -1e30, -FLT_MAX, the denormals and the signed zeros order below every real score in every plugin's
+# descending sort. Finite, so the host implementations run them (NaN and inf go to the references).
+_F32_INFO = np.finfo(np.float32)
+EXTREME_SCORES = np.float32([1e30, -1e30, _F32_INFO.max, -_F32_INFO.max, _F32_INFO.smallest_subnormal,
+                             -_F32_INFO.smallest_subnormal, 1e-39, -1e-39, 0.0, -0.0])
+
+
+def with_extreme_scores(scores: np.ndarray, seed: int, fraction: float = 0.1) -> np.ndarray:
+    """``scores`` with a ``fraction`` of its values (at least one of each) replaced by EXTREME_SCORES
+    in turn, at positions drawn from ``seed``."""
+    flat = np.array(scores, np.float32).reshape(-1)
+    count = min(flat.size, max(len(EXTREME_SCORES), int(flat.size * fraction)))
+    at = np.random.default_rng(seed).choice(flat.size, count, replace=False)
+    flat[at] = EXTREME_SCORES[np.arange(count) % len(EXTREME_SCORES)]
+    return flat.reshape(np.shape(scores))
+
+
+def _extreme_scores(case: PluginCase, indices: tuple[int, ...], seed: int) -> PluginCase:
+    """The same plugin and fields with inputs ``indices`` (its scores) holding EXTREME_SCORES."""
+    def inputs():
+        arrays = case.inputs()
+        for k, index in enumerate(indices):
+            arrays[index] = with_extreme_scores(arrays[index], seed + k)
+        return arrays
+    return PluginCase(case.op, f"scores of +-1e30, +-FLT_MAX, denormals, signed zeros: {case.name}", case.attrs,
+                      inputs)
+
+
+CASES = CASES + (
+    _extreme_scores(_detection("3 classes, batch of 2", 36, 2, 300, 3, 100), (1,), 361),
+    _extreme_scores(_proposal("batch of 2", 9, 128, 96, 300, 100, batch=2), (1, 3, 5, 7, 9), 91),
+    _extreme_scores(_batched("shareLocation 0, batch 2", "BatchedNMSDynamic_TRT", 18, 2, 80, 3, 20, share=0,
+                             topK=30), (1,), 181),
+    _extreme_scores(_ssd("background 0, batch 2", "NMSDynamic_TRT", 30, 2, 60, 4, 12), (1,), 301),
+    _extreme_scores(_proposal_frcnn("batch 2", "ProposalDynamic", 98, 2, (4, 6)), (0,), 981),
+    _extreme_scores(_efficient("corners, batch 2", 113, 2, 90, 4, 20), (1,), 1131),
+)
+
 # Plugins by folder name (plugins/<name>/) and the ops they answer to.
 PLUGIN_FOLDERS = {
     "BatchTilePlugin": ("BatchTilePlugin_TRT",),

@@ -180,9 +180,13 @@ def sort_keys(scores: np.ndarray, labels: np.ndarray, num_classes: int) -> np.nd
 
 
 def scores_from_keys(keys: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """getScoreLable: (score clamped to [0, 1], label, -1 for keys <= 1) from sort keys."""
-    groups = (keys / LABEL_SHIFT).astype(np.int64)
-    valid = keys > SCORE_SHIFT
+    """getScoreLable: (score clamped to [0, 1], label, -1 for keys <= 1) from sort keys. A key whose
+    group (key / 2.5, truncated) is num_classes or more decodes to no label either (the group would give
+    a negative one): such keys, up to a score of FLT_MAX, are never converted to an integer, whose value
+    past int64 would differ between CPUs (x86 gives INT64_MIN, CUDA and ARM saturate)."""
+    quotients = (keys / LABEL_SHIFT).astype(np.float32)
+    valid = (keys > SCORE_SHIFT) & (quotients < num_classes)
+    groups = np.where(valid, quotients, F32(0)).astype(np.int64)
     scores = ((keys - groups.astype(np.float32) * LABEL_SHIFT).astype(np.float32) - SCORE_SHIFT).astype(np.float32)
     scores = np.where(valid, np.clip(scores, 0, 1), F32(0)).astype(np.float32)
     return scores, np.where(valid, num_classes - groups - 1, -1)

@@ -4,6 +4,7 @@ out by hand from the TensorRT OSS kernels (maskRCNNKernels.cu), and the whole Ma
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -101,6 +102,22 @@ def test_sort_keys_quantize_scores_like_the_kernel():
     scores, labels = mrcnn.scores_from_keys(keys, 3)
     assert labels.tolist() == [1, 2, -1]  # a key of 1 (score lost to rounding) is no candidate
     np.testing.assert_allclose(scores, [0.5, 0.25, 0.0])
+
+
+def test_scores_from_keys_of_huge_scores_decode_to_no_label_without_an_integer_overflow():
+    # Scores of 1e30 and FLT_MAX make keys whose group (key / 2.5) is past int64: converting it was
+    # undefined in C++ and CPU-dependent in numpy (x86: INT64_MIN, with a RuntimeWarning). A group of
+    # num_classes or more decodes to no label, as every such group did before (a negative label).
+    top = np.finfo(np.float32).max
+    keys = mrcnn.sort_keys(np.float32([1e30, top, 0.5, 2.0, 1e-45, -1e30]), np.array([1, 2, 2, 2, 2, 2]), 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores, labels = mrcnn.scores_from_keys(keys, 3)
+        # a group of exactly num_classes (key 8.0, 3.2 groups) and one just below (key 7.25, label 0)
+        edge_scores, edge_labels = mrcnn.scores_from_keys(np.float32([8.0, 7.25]), 3)
+    assert labels.tolist() == [-1, -1, 2, 1, -1, -1]  # score 2.0 of label 2 is key 3.0: group 1, label 1
+    np.testing.assert_array_equal(scores, np.float32([0, 0, 0.5, 0, 0, 0]))  # 3.0 - 2.5 - 1 clamped
+    assert edge_labels.tolist() == [-1, 0] and edge_scores.tolist() == [0.0, 1.0]
 
 
 def test_gather_order_breaks_ties_in_cub_blocked_order():

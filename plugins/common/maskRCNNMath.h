@@ -118,14 +118,19 @@ TAOSTREAM_HD inline float sortKey(float score, int64_t label, int numClasses) {
     return shifted + kScoreShift;
 }
 
-// getScoreLable: the (score in [0, 1], label) a key decodes to; label -1 for a key <= 1.
+// getScoreLable: the (score in [0, 1], label) a key decodes to; label -1 for a key <= 1 (NaN included)
+// and for a key whose group (key / 2.5) is numClasses or more, which would decode to a negative label.
+// Those are never converted to an integer: past 2^63 (a score of 1e30, FLT_MAX) the conversion is
+// undefined and CPUs differ (x86 gives INT64_MIN, CUDA and ARM saturate); the numpy reference
+// (scores_from_keys) decides the same way.
 TAOSTREAM_HD inline void scoreFromKey(float key, int numClasses, float* score, int64_t* label) {
-    const int64_t group = static_cast<int64_t>(key / kLabelShift);
-    if (!(key > kScoreShift)) {
+    const float quotient = key / kLabelShift;
+    if (!(key > kScoreShift) || !(quotient < static_cast<float>(numClasses))) {
         *score = 0.0f;
         *label = -1;
         return;
     }
+    const int64_t group = static_cast<int64_t>(quotient);
     const float base = static_cast<float>(group) * kLabelShift;
     const float rest = key - base;
     float value = rest - kScoreShift;
