@@ -790,3 +790,58 @@ def test_efficient_nms_output_sigmoid_rounds_exp_from_double():
     attrs = mg.efficient_nms_attrs(1, score_activation=1, score_threshold=0.0)
     score = pluginref.efficient_nms_reference(attrs, [boxes, scores])[2][0, 0]
     assert score == np.float32(1.0) / (np.float32(1.0) + np.float32(0.3878716)) == np.float32(0.7205277)
+
+
+# ----------------------------------------------------------------------------- the enqueue path choice
+
+def _device_path_functions(library):
+    import ctypes
+
+    path = library.taostream_plugin_device_path
+    path.argtypes, path.restype = [ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64], ctypes.c_int
+    narrow = library.taostream_plugin_narrow_dim
+    narrow.argtypes, narrow.restype = [ctypes.c_int64], ctypes.c_int32
+    merge = library.taostream_plugin_merge_largest_dims
+    i32p = ctypes.POINTER(ctypes.c_int32)
+    merge.argtypes = [i32p, ctypes.c_int64, i32p, ctypes.c_int64, ctypes.c_int32, i32p, ctypes.c_int64]
+    merge.restype = ctypes.c_int64
+    return path, narrow, merge
+
+
+def test_the_gpu_path_runs_only_within_the_workspace_sized_for_the_largest_shapes(library):
+    """common/devicePath.h, the choice every device-resident enqueue makes (through the host library's
+    test-only export): a workspace sized for shapes the GPU path refuses is 0 bytes, so actual shapes it
+    would take still run host-staged; so do shapes needing more than the workspace holds, and any
+    enqueue without a workspace or without the recorded largest shapes (0 configured bytes)."""
+    path, _, _ = _device_path_functions(library)
+    assert path(1, 4096, 4096) == 1 and path(1, 1 << 40, 256) == 1
+    assert path(1, 0, 4096) == 0  # largest shapes refused (or not recorded), actual ones fit: host-staged
+    assert path(1, 4096, 0) == 0  # actual shapes refused
+    assert path(0, 4096, 4096) == 0  # no workspace
+    assert path(1, 4096, 4097) == 0  # more than the workspace holds
+
+
+def test_dims_past_int32_are_refused_not_truncated_and_profiles_merge_to_their_largest(library):
+    """A TensorRT dim (int64) becomes the GPU shapes' int32 as -1 (every layout refuses it) past
+    INT32_MAX: truncating 2^32 + 5 gave 5, a shape the GPU path takes, for 2^32 + 5 boxes. The largest
+    dims recorded over several optimization profiles are the elementwise largest, in the serialized
+    form (rank, dims per input) that goes with the plugin's fields."""
+    import ctypes
+
+    _, narrow, merge = _device_path_functions(library)
+    assert [narrow(d) for d in (0, 7, 2**31 - 1, 2**31, 2**32 + 5, -1)] == [0, 7, 2**31 - 1, -1, -1, -1]
+
+    def call(a, b, inputs, capacity=32):
+        a, b = (ctypes.c_int32 * len(a))(*a), (ctypes.c_int32 * len(b))(*b)
+        out = (ctypes.c_int32 * capacity)()
+        n = merge(a, len(a), b, len(b), inputs, out, capacity)
+        return list(out[:n]) if n >= 0 else n
+
+    # two inputs: [N, B, 4] and [N, B]; profile 2 has the larger batch, profile 1 more boxes
+    assert call([3, 8, 1000, 4, 2, 8, 1000], [3, 32, 500, 4, 2, 32, 500], 2) == [3, 32, 1000, 4, 2, 32, 1000]
+    assert call([3, 8, -1, 4, 2, 8, 1000], [3, 32, 500, 4, 2, 32, 500], 2) == [3, 32, -1, 4, 2, 32, 1000]
+    assert call([3, 8, 1000, 4], [3, 8, 1000, 4, 2, 8, 1000], 2) == -1  # one input short
+    assert call([9, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1], 1) == -1  # a rank past 8
+    assert call([2, 4, 4], [2, 4, 4, 7], 1) == -1  # a value left over
+    assert call([3, 8, 1000, 4, 2, 8, 1000], [3, 8, 1000, 4, 2, 8, 1000], 2, capacity=3) == -1
+

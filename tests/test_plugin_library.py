@@ -100,10 +100,14 @@ def _configure(build: Path, *options: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     build = tmp_path_factory.mktemp("plugins")
-    # one architecture keeps the compile short; the default list is checked by configuring alone
-    configured = _configure(build, "-DCMAKE_CUDA_ARCHITECTURES=75")
+    # one architecture keeps the compile short; the default list is checked by configuring alone.
+    # scripts/gpu_plugin_check.sh builds for the device's own (TAOSTREAM_TEST_CUDA_ARCHITECTURES=native) with
+    # all its cores (TAOSTREAM_TEST_BUILD_JOBS).
+    architectures = os.environ.get("TAOSTREAM_TEST_CUDA_ARCHITECTURES", "75")
+    configured = _configure(build, f"-DCMAKE_CUDA_ARCHITECTURES={architectures}")
     assert configured.returncode == 0, configured.stdout[-4000:] + configured.stderr[-4000:]
-    _run(["cmake", "--build", str(build), "--target", "taostream_plugins", "taostream_plugin_harness", "-j", "2"])
+    _run(["cmake", "--build", str(build), "--target", "taostream_plugins", "taostream_plugin_harness", "-j",
+          os.environ.get("TAOSTREAM_TEST_BUILD_JOBS", "2")])
     return build / "plugins"
 
 
@@ -204,8 +208,15 @@ def test_output_shapes_and_types_follow_the_tensorrt_oss_plugins(built):
         assert (result["output_shapes"], result["output_types"]) == (shapes, types), plugin
         assert result["configure"] == 0, plugin
         assert result["formats_declared"] and not result["accepts_fp16"] and not result["accepts_chw32"]
-        assert result["serialized_fields"] == [field[0] for field in EXPECTED_FIELDS[plugin]]
+        # TensorRT OSS's fields, then the largest input dims the workspace was sized for (configurePlugin's
+        # max dims; the runtime plugin runs the GPU path only where they fit it: common/devicePath.h)
+        assert result["serialized_fields"] == [field[0] for field in EXPECTED_FIELDS[plugin]] + [
+            "taostream_largest_input_dims"]
         assert result["round_trip"] and result["clone"], plugin
+    # rank and dims per input, as configured (the harness configures min = max = its case's dims)
+    assert _case(report, "GenerateDetection_TRT")["largest_input_dims"] == [5, 1, 1000, 8, 1, 1, 5, 1, 1000, 2, 1, 1,
+                                                                             3, 1, 1000, 4]
+    assert _case(report, "BatchedNMSDynamic_TRT")["largest_input_dims"] == [4, 2, 10, 1, 4, 3, 2, 10, 3]
 
 
 def test_wrong_fields_and_inputs_are_refused_with_the_reason(built):
@@ -293,6 +304,9 @@ def test_every_enqueue_equals_the_host_implementation_on_a_gpu(built):
     more += ["MultilevelCropAndResize_TRT #2"]  # pooled 14, rois on P2..P6, past the image, empty; short maps
     more += ["GenerateDetection_TRT #2"]  # 3 images, quarter scores (ties), a NaN image
     assert report["enqueue"] == {name: "equal" for name in [*PLUGINS, *more]}
+    # every device-resident plugin took its GPU path (from the serialized, restored plugin): none logged
+    # a host-staged enqueue (PluginBase::useDevicePath)
+    assert not [line for line in report["log"] if "host-staged enqueue" in line]
     # one warning per plugin object that met a NaN image (NMSDynamic #2, BatchedNMSDynamic #2, EfficientNMS #3,
     # ProposalDynamic #2, MultilevelProposeROI #2, GenerateDetection #2)
     assert sum("NaN or infinite inputs" in line for line in report["log"]) == 6

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/perClassNmsDevice.h"
 #include "../common/trtPlugin.h"
@@ -71,11 +72,14 @@ public:
     // host-staged).
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
-        if (nbInputs != 2) return 0;
-        return nms::perClassNmsWorkspaceSize(shape(inputs[1].max));
+        return largestWorkspaceBytes(inputs, nbInputs);
     }
 
 protected:
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        return nms::perClassNmsWorkspaceSize(shape(dims[1]));
+    }
+
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
         const int32_t numClasses = mFields.integer("numClasses");
         if (dims[0].d[0] != dims[1].d[0]) return "boxes and scores disagree on the batch size";
@@ -96,8 +100,8 @@ private:
     // The per-class NMS's shapes and fields for scores of these dims ([N, numBoxes, numClasses]).
     nms::PerClassShape shape(nvinfer1::Dims const& scores) const {
         const int32_t numClasses = mFields.integer("numClasses");
-        return nms::PerClassShape{static_cast<int32_t>(scores.d[0]),
-                                  static_cast<int32_t>(volume(scores, 1) / numClasses),
+        return nms::PerClassShape{device::narrowDim(scores.d[0]),
+                                  device::narrowDim(volume(scores, 1) / numClasses),
                                   numClasses,
                                   locClasses(),
                                   mFields.integer("shareLocation") != 0,
@@ -112,7 +116,7 @@ private:
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* workspace, cudaStream_t stream) override {
         const nms::PerClassShape s = shape(inputDesc[1].dims);
-        if (workspace == nullptr || nms::perClassNmsWorkspaceSize(s) == 0) {
+        if (!useDevicePath(inputDesc, workspace)) {
             return runHostStaged(inputDesc, inputs, outputs, stream);
         }
         const int32_t* nonFinite = nullptr;
@@ -154,11 +158,8 @@ private:
                 return -1;
             }
         }
-        const bool copied = toDevice(outputs[0], mNum.data(), mNum.size() * sizeof(int32_t), stream) &&
-                            toDevice(outputs[1], mBoxes.data(), mBoxes.size() * sizeof(float), stream) &&
-                            toDevice(outputs[2], mScores.data(), mScores.size() * sizeof(float), stream) &&
-                            toDevice(outputs[3], mClasses.data(), mClasses.size() * sizeof(float), stream);
-        return finish(stream, "copy of the detections") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mNum), hostBuffer(mBoxes), hostBuffer(mScores), hostBuffer(mClasses)},
+                           "the detections", stream);
     }
 
     bool mStatic;

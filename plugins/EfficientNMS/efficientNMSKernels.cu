@@ -148,14 +148,14 @@ __global__ void outputKernel(EfficientShape s, int64_t elements, int32_t limit, 
 }  // namespace
 
 size_t efficientNmsWorkspaceSize(const EfficientShape& s) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     return l.fits ? l.total : 0;
 }
 
 int efficientNmsDevice(const EfficientShape& s, const float* boxes, const float* scores, const float* anchors,
                        void* workspace, cudaStream_t stream, int32_t* num, float* outBoxes, float* outScores,
                        int32_t* outClasses, const int32_t** invalidFlags) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
     char* base = static_cast<char*>(workspace);
     auto* invalid = reinterpret_cast<int32_t*>(base + l.invalid);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "efficientNMSHost.h"
@@ -84,8 +85,14 @@ public:
     // host-staged).
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
-        if ((nbInputs != 2 && nbInputs != 3) || inputs[1].max.nbDims != 3) return 0;
-        return efficient::efficientNmsWorkspaceSize(shape(inputs[1].max, 1, 0));
+        return largestWorkspaceBytes(inputs, nbInputs);
+    }
+
+protected:
+    // (the layout depends on the scores' dims only: the boxes' class count and the anchors' batch are 1, 0)
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        if (dims[1].nbDims != 3) return 0;
+        return efficient::efficientNmsWorkspaceSize(shape(dims[1], 1, 0));
     }
 
 protected:
@@ -119,9 +126,9 @@ private:
 
     // The GPU path's shapes and fields for scores of these dims ([N, B, C]).
     efficient::EfficientShape shape(nvinfer1::Dims const& scores, int32_t boxClasses, int32_t anchorBatch) const {
-        return efficient::EfficientShape{static_cast<int32_t>(scores.d[0]),
-                                         static_cast<int32_t>(scores.d[1]),
-                                         static_cast<int32_t>(scores.d[2]),
+        return efficient::EfficientShape{device::narrowDim(scores.d[0]),
+                                         device::narrowDim(scores.d[1]),
+                                         device::narrowDim(scores.d[2]),
                                          boxClasses,
                                          anchorBatch,
                                          mFields.integer("box_coding"),
@@ -141,7 +148,7 @@ private:
         const int32_t boxClasses = count == 0 ? 1 : static_cast<int32_t>(volume(inputDesc[0].dims, 1) / (count * 4));
         const efficient::EfficientShape s =
             shape(scoreDims, boxClasses, mNbInputs == 3 ? static_cast<int32_t>(inputDesc[2].dims.d[0]) : 0);
-        if (workspace == nullptr || efficient::efficientNmsWorkspaceSize(s) == 0) {
+        if (!useDevicePath(inputDesc, workspace)) {
             return runHostStaged(inputDesc, inputs, outputs, stream);
         }
         const int32_t* invalid = nullptr;
@@ -189,11 +196,8 @@ private:
                 return -1;
             }
         }
-        const bool copied = toDevice(outputs[0], mNum.data(), mNum.size() * sizeof(int32_t), stream) &&
-                            toDevice(outputs[1], mBoxes.data(), mBoxes.size() * sizeof(float), stream) &&
-                            toDevice(outputs[2], mScores.data(), mScores.size() * sizeof(float), stream) &&
-                            toDevice(outputs[3], mClasses.data(), mClasses.size() * sizeof(int32_t), stream);
-        return finish(stream, "copy of the detections") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mNum), hostBuffer(mBoxes), hostBuffer(mScores), hostBuffer(mClasses)},
+                           "the detections", stream);
     }
 
     NonFiniteWatch mNonFinite;

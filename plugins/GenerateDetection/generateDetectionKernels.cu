@@ -139,13 +139,13 @@ __global__ void rowsKernel(DetectionShape s, const uint64_t* __restrict__ gather
 }  // namespace
 
 size_t generateDetectionWorkspaceSize(const DetectionShape& s) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     return l.fits ? l.total : 0;
 }
 
 int generateDetectionDevice(const DetectionShape& s, const float* deltas, const float* scores, const float* rois,
                             void* workspace, cudaStream_t stream, float* detections, const int32_t** invalidFlags) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
     char* base = static_cast<char*>(workspace);
     auto* invalid = reinterpret_cast<int32_t*>(base + l.invalid);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "generateDetectionHost.h"
@@ -51,14 +52,18 @@ public:
 
 
     // The GPU path's workspace for the largest shapes (0 where it cannot take them: then enqueue runs
-    // host-staged).
+    // host-staged, whatever the actual shapes).
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
-        if (nbInputs != 3 || inputs[2].max.nbDims < 2) return 0;
-        return gendet::generateDetectionWorkspaceSize(shape(inputs[2].max));
+        return largestWorkspaceBytes(inputs, nbInputs);
     }
 
 protected:
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        if (dims[2].nbDims < 2) return 0;
+        return gendet::generateDetectionWorkspaceSize(shape(dims[2]));
+    }
+
     // deltas [N, R, 4 x num_classes, 1, 1], scores [N, R, num_classes, 1, 1], rois [N, R, 4].
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
         const int64_t classes = mFields.integer("num_classes");
@@ -75,7 +80,7 @@ protected:
 
 private:
     gendet::DetectionShape shape(nvinfer1::Dims const& rois) const {
-        return gendet::DetectionShape{static_cast<int32_t>(rois.d[0]), static_cast<int32_t>(volume(rois, 1) / 4),
+        return gendet::DetectionShape{device::narrowDim(rois.d[0]), device::narrowDim(volume(rois, 1) / 4),
                                       mFields.integer("num_classes"), mFields.integer("keep_topk"),
                                       mFields.real("score_threshold"), mFields.real("iou_threshold"),
                                       taostream_generate_detection_clip(), mFields.integer("image_size", 1),
@@ -85,7 +90,7 @@ private:
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* workspace, cudaStream_t stream) override {
         const gendet::DetectionShape s = shape(inputDesc[2].dims);
-        if (workspace == nullptr || gendet::generateDetectionWorkspaceSize(s) == 0) {
+        if (!useDevicePath(inputDesc, workspace)) {
             return runHostStaged(inputDesc, inputs, outputs, stream);
         }
         const int32_t* invalid = nullptr;
@@ -119,8 +124,7 @@ private:
                 return -1;
             }
         }
-        const bool copied = toDevice(outputs[0], mDetections.data(), mDetections.size() * sizeof(float), stream);
-        return finish(stream, "copy of the detections") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mDetections)}, "the detections", stream);
     }
 
     std::vector<float> mDetections;

@@ -203,13 +203,13 @@ ProposeRoiShape proposeRoiShape(int32_t batch, int32_t height, int32_t width, in
 }
 
 size_t proposeRoiWorkspaceSize(const ProposeRoiShape& s) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     return l.fits ? l.total : 0;
 }
 
 int proposeRoiDevice(const ProposeRoiShape& s, const ProposeRoiInputs& in, void* workspace, cudaStream_t stream,
                      float* rois, const int32_t** invalidFlags) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
     char* base = static_cast<char*>(workspace);
     auto at = [&](size_t offset) { return static_cast<void*>(base + offset); };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "multilevelProposeROIHost.h"
@@ -58,8 +59,13 @@ public:
     // host-staged).
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
-        if (nbInputs != 2 * kLevels || inputs[0].max.nbDims < 1) return 0;
-        return mrcnn::proposeRoiWorkspaceSize(shape(static_cast<int32_t>(inputs[0].max.d[0])));
+        return largestWorkspaceBytes(inputs, nbInputs);
+    }
+
+protected:
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        if (dims[0].nbDims < 1) return 0;
+        return mrcnn::proposeRoiWorkspaceSize(shape(device::narrowDim(dims[0].d[0])));
     }
 
 protected:
@@ -91,8 +97,8 @@ private:
 
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* workspace, cudaStream_t stream) override {
-        const mrcnn::ProposeRoiShape s = shape(static_cast<int32_t>(inputDesc[0].dims.d[0]));
-        if (workspace == nullptr || mrcnn::proposeRoiWorkspaceSize(s) == 0) {
+        const mrcnn::ProposeRoiShape s = shape(device::narrowDim(inputDesc[0].dims.d[0]));
+        if (!useDevicePath(inputDesc, workspace)) {
             return runHostStaged(inputDesc, inputs, outputs, stream);
         }
         mrcnn::ProposeRoiInputs in{};
@@ -129,8 +135,7 @@ private:
                 return -1;
             }
         }
-        const bool copied = toDevice(outputs[0], mRois.data(), mRois.size() * sizeof(float), stream);
-        return finish(stream, "copy of the rois") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mRois)}, "the rois", stream);
     }
 
     NonFiniteWatch mNonFinite;

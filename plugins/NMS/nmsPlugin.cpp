@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/perClassNmsDevice.h"
 #include "../common/trtPlugin.h"
@@ -71,12 +72,18 @@ public:
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
         if (nbInputs != 3) return 0;
-        // decoded boxes, then the scores after the sigmoid, then the per-class NMS's (when it takes them)
+        // decoded boxes, then the scores after the sigmoid, then the per-class NMS's (when it takes the
+        // largest shapes; enqueue's per-class NMS runs on the GPU only then: useDevicePath)
         const size_t decoded = decodedBytes(volume(inputs[mOrder[0]].max), volume(inputs[mOrder[1]].max));
-        return decoded + nms::perClassNmsWorkspaceSize(shape(inputs[mOrder[0]].max.d[0], inputs[mOrder[2]].max)) + 256;
+        return decoded + largestWorkspaceBytes(inputs, nbInputs) + 256;
     }
 
 protected:
+    // The per-class NMS's part of the workspace (after the decoded boxes and scores).
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        return nms::perClassNmsWorkspaceSize(shape(dims[mOrder[0]].d[0], dims[mOrder[2]]));
+    }
+
     std::string checkInputs(nvinfer1::Dims const* dims, int32_t) const override {
         nvinfer1::Dims const& loc = dims[mOrder[0]];
         nvinfer1::Dims const& conf = dims[mOrder[1]];
@@ -111,8 +118,8 @@ private:
 
     // The per-class NMS's shapes and fields for `batch` images and priors of these dims.
     nms::PerClassShape shape(int64_t batch, nvinfer1::Dims const& priors) const {
-        return nms::PerClassShape{static_cast<int32_t>(batch),
-                                  static_cast<int32_t>(volume(priors, 2) / 4),
+        return nms::PerClassShape{device::narrowDim(batch),
+                                  device::narrowDim(volume(priors, 2) / 4),
                                   mFields.integer("numClasses"),
                                   locClasses(),
                                   mFields.integer("shareLocation") != 0,
@@ -155,7 +162,7 @@ private:
             scores = sigmoid;
         }
         const nms::PerClassShape s = shape(batch, inputDesc[mOrder[2]].dims);
-        if (nms::perClassNmsWorkspaceSize(s) > 0) {
+        if (useDevicePath(inputDesc, workspace)) {
             void* nmsWorkspace = static_cast<char*>(workspace) + decodedBytes(batch * boxValues, batch * scoreValues);
             const int32_t* nonFinite = nullptr;
             const int status = nms::nmsDevice(s, keepTopK, boxes, scores, nmsWorkspace, stream,
@@ -201,9 +208,7 @@ private:
             }
             mCounts[image] = nms::writeNmsDetections(image, imageBoxes, imageScores, fields, rows);
         }
-        const bool copied = toDevice(outputs[0], mDetections.data(), mDetections.size() * sizeof(float), stream) &&
-                            toDevice(outputs[1], mCounts.data(), mCounts.size() * sizeof(int32_t), stream);
-        return finish(stream, "copy of the detections") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mDetections), hostBuffer(mCounts)}, "the detections", stream);
     }
 
     int32_t mOrder[3]{0, 2, 1};

@@ -123,13 +123,13 @@ __global__ void outputKernel(ProposalShape s, int32_t limit, int32_t keptSlots,
 }  // namespace
 
 size_t proposalWorkspaceSize(const ProposalShape& s) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     return l.fits ? l.total : 0;
 }
 
 int proposalDevice(const ProposalShape& s, const float* scores, const float* deltas, void* workspace,
                    cudaStream_t stream, float* rois, const int32_t** invalidFlags) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
     char* base = static_cast<char*>(workspace);
     auto* invalid = reinterpret_cast<int32_t*>(base + l.invalid);

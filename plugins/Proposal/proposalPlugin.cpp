@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/devicePath.h"
 #include "../common/nonFiniteWatch.h"
 #include "../common/trtPlugin.h"
 #include "proposalHost.h"
@@ -62,8 +63,13 @@ public:
     // host-staged).
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
                             nvinfer1::DynamicPluginTensorDesc const*, int32_t) const noexcept override {
-        if (nbInputs != 2 || inputs[0].max.nbDims != 4) return 0;
-        return frcnn::proposalWorkspaceSize(shape(inputs[0].max));
+        return largestWorkspaceBytes(inputs, nbInputs);
+    }
+
+protected:
+    size_t deviceWorkspaceBytes(nvinfer1::Dims const* dims) const override {
+        if (dims[0].nbDims != 4) return 0;
+        return frcnn::proposalWorkspaceSize(shape(dims[0]));
     }
 
 protected:
@@ -87,10 +93,10 @@ protected:
 private:
     // The GPU path's shapes and fields for scores of these dims ([N, A, H, W]).
     frcnn::ProposalShape shape(nvinfer1::Dims const& scores) const {
-        frcnn::ProposalShape s{static_cast<int32_t>(scores.d[0]),
-                               static_cast<int32_t>(scores.d[1]),
-                               static_cast<int32_t>(scores.d[2]),
-                               static_cast<int32_t>(scores.d[3]),
+        frcnn::ProposalShape s{device::narrowDim(scores.d[0]),
+                               device::narrowDim(scores.d[1]),
+                               device::narrowDim(scores.d[2]),
+                               device::narrowDim(scores.d[3]),
                                mFields.integer("rpn_stride"),
                                static_cast<float>(mFields.integer("input_width") - 1),
                                static_cast<float>(mFields.integer("input_height") - 1),
@@ -114,7 +120,7 @@ private:
     int32_t run(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs, void* const* outputs,
                 void* workspace, cudaStream_t stream) override {
         const frcnn::ProposalShape s = shape(inputDesc[0].dims);
-        if (workspace == nullptr || frcnn::proposalWorkspaceSize(s) == 0) {
+        if (!useDevicePath(inputDesc, workspace)) {
             return runHostStaged(inputDesc, inputs, outputs, stream);
         }
         const int32_t* invalid = nullptr;
@@ -154,8 +160,7 @@ private:
                 return -1;
             }
         }
-        const bool copied = toDevice(outputs[0], mRois.data(), mRois.size() * sizeof(float), stream);
-        return finish(stream, "copy of the rois") && copied ? 0 : -1;
+        return copyOutputs(outputs, {hostBuffer(mRois)}, "the rois", stream);
     }
 
     NonFiniteWatch mNonFinite;

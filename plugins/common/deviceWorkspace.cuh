@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <cuda_runtime_api.h>
 
@@ -56,6 +57,30 @@ inline bool segmentedSortBytes(int64_t items, int64_t segments, size_t* bytes) {
     *bytes = 0;
     if (items <= 0) return true;
     return sortKeys64(nullptr, *bytes, nullptr, nullptr, items, segments, nullptr, nullptr) == cudaSuccess;
+}
+
+// layoutFor(s), kept from the last call on this thread for the same shape bytes and device: an enqueue
+// (workspace size, then launches) asks for the same layout every call, and each asks CUB's size query
+// again otherwise. Only a layout that fits is kept (a refused one is cheap and may depend on a failed
+// query). The shape structs are plain values: equal bytes, equal shape.
+template <typename Shape, typename Layout>
+Layout cachedLayout(const Shape& s, Layout (*layoutFor)(const Shape&)) {
+    struct Entry {
+        bool valid{false};
+        int device{-1};
+        unsigned char shape[sizeof(Shape)];
+        Layout layout;
+    };
+    thread_local Entry last;
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess) current = -1;
+    if (last.valid && last.device == current && std::memcmp(last.shape, &s, sizeof(Shape)) == 0) return last.layout;
+    const Layout l = layoutFor(s);
+    last.valid = l.fits;
+    last.device = current;
+    std::memcpy(last.shape, &s, sizeof(Shape));
+    last.layout = l;
+    return l;
 }
 
 }  // namespace device

@@ -133,13 +133,13 @@ __global__ void mergeKeysKernel(PerClassShape s, int64_t slots, const float* __r
 }  // namespace
 
 size_t perClassNmsWorkspaceSize(const PerClassShape& s) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     return l.fits ? l.total : 0;
 }
 
 int perClassNmsDevice(const PerClassShape& s, const float* boxes, const float* scores, void* workspace,
                       cudaStream_t stream, PerClassDeviceResult* result) {
-    const Layout l = layoutFor(s);
+    const Layout l = device::cachedLayout(s, layoutFor);
     if (!l.fits || workspace == nullptr) return static_cast<int>(cudaErrorInvalidValue);
     char* base = static_cast<char*>(workspace);
     auto* nonFinite = reinterpret_cast<int32_t*>(base + l.nonFinite);

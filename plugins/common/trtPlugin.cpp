@@ -1,8 +1,11 @@
 // The shared IPluginV3 parts; see trtPlugin.h.
 #include "trtPlugin.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include "devicePath.h"
 
 namespace taostream {
 namespace trt {
@@ -180,6 +183,11 @@ int32_t PluginBase::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in,
             mName + ": " + std::to_string(nbInputs) + " inputs, expected " + std::to_string(mNbInputs));
         return -1;
     }
+    // The largest dims of this profile, merged into those of the profiles before (see devicePath.h).
+    std::vector<std::vector<int64_t>> largest;
+    for (int32_t i = 0; i < nbInputs; ++i) largest.emplace_back(in[i].max.d, in[i].max.d + std::max(0, in[i].max.nbDims));
+    device::mergeLargest(&mLargestInputs, largest);
+    mLargestKnown = false;
     // Only the fully known dimensions can be checked at build time; -1 (dynamic) ones pass here and
     // are checked again in onShapeChange.
     std::vector<nvinfer1::Dims> dims;
@@ -228,7 +236,80 @@ bool PluginBase::supportsFormatCombination(int32_t pos, nvinfer1::DynamicPluginT
 
 nvinfer1::IPluginV3* PluginBase::attachToContext(nvinfer1::IPluginResourceContext*) noexcept { return clone(); }
 
-nvinfer1::PluginFieldCollection const* PluginBase::getFieldsToSerialize() noexcept { return mFields.collection(); }
+nvinfer1::PluginFieldCollection const* PluginBase::getFieldsToSerialize() noexcept {
+    nvinfer1::PluginFieldCollection const* fields = mFields.collection();
+    mSerialized.assign(fields->fields, fields->fields + fields->nbFields);
+    if (!mLargestInputs.empty()) {
+        mLargestEncoded = device::encodeDims(mLargestInputs);
+        mSerialized.emplace_back(kLargestInputsField, mLargestEncoded.data(), PluginFieldType::kINT32,
+                                 static_cast<int32_t>(mLargestEncoded.size()));
+    }
+    mSerializedCollection.nbFields = static_cast<int32_t>(mSerialized.size());
+    mSerializedCollection.fields = mSerialized.data();
+    return &mSerializedCollection;
+}
+
+void PluginBase::restoreLargestInputs(int32_t const* values, int64_t count) {
+    std::vector<std::vector<int64_t>> dims;
+    // any number of inputs: a plugin whose input count is known once configured (EfficientNMS) checks it
+    // when it uses them (useDevicePath)
+    if (values != nullptr && device::decodeDims(values, count, -1, &dims)) mLargestInputs = dims;
+    mLargestKnown = false;
+}
+
+size_t PluginBase::largestWorkspaceBytes(nvinfer1::DynamicPluginTensorDesc const* inputs,
+                                         int32_t nbInputs) const noexcept {
+    if (nbInputs != mNbInputs) return 0;
+    try {
+        std::vector<nvinfer1::Dims> dims(nbInputs);
+        for (int32_t i = 0; i < nbInputs; ++i) dims[i] = inputs[i].max;
+        return deviceWorkspaceBytes(dims.data());
+    } catch (...) {
+        return 0;  // getWorkspaceSize must not throw: no workspace, enqueue runs host-staged
+    }
+}
+
+bool PluginBase::useDevicePath(nvinfer1::PluginTensorDesc const* inputDesc, void const* workspace) {
+    if (!mLargestKnown) {
+        mLargestBytes = 0;
+        if (static_cast<int32_t>(mLargestInputs.size()) == mNbInputs) {
+            std::vector<nvinfer1::Dims> dims(mNbInputs);
+            bool known = true;
+            for (int32_t i = 0; i < mNbInputs; ++i) {
+                dims[i].nbDims = static_cast<int32_t>(mLargestInputs[i].size());
+                for (int32_t k = 0; k < dims[i].nbDims; ++k) {
+                    dims[i].d[k] = mLargestInputs[i][k];
+                    known = known && mLargestInputs[i][k] >= 0;
+                }
+            }
+            if (known) mLargestBytes = deviceWorkspaceBytes(dims.data());
+        }
+        mLargestKnown = true;
+    }
+    std::vector<int64_t> actual;
+    std::vector<nvinfer1::Dims> dims(mNbInputs);
+    for (int32_t i = 0; i < mNbInputs; ++i) {
+        dims[i] = inputDesc[i].dims;
+        actual.push_back(dims[i].nbDims);
+        actual.insert(actual.end(), dims[i].d, dims[i].d + std::max(0, dims[i].nbDims));
+    }
+    if (actual != mLastDims) {
+        mLastBytes = deviceWorkspaceBytes(dims.data());
+        mLastDims = actual;
+    }
+    const bool gpu = device::useDevicePath(workspace != nullptr, mLargestBytes, mLastBytes);
+    if (!gpu && !mLoggedHostStaged) {  // once per plugin object: which path ran is visible in the log
+        mLoggedHostStaged = true;
+        log(nvinfer1::ILogger::Severity::kINFO,
+            mName + ": host-staged enqueue (" +
+                (workspace == nullptr ? std::string("no workspace")
+                                      : mLargestBytes == 0 ? std::string("the workspace was sized for shapes the GPU "
+                                                                         "path does not take, or is of unknown size")
+                                                           : std::string("shapes past the GPU path's limits")) +
+                ")");
+    }
+    return gpu;
+}
 
 bool PluginBase::toHost(void const* device, size_t bytes, std::vector<char>& host, cudaStream_t stream) const {
     if (host.size() < bytes) host.resize(bytes);
@@ -249,6 +330,16 @@ bool PluginBase::toDevice(void* device, void const* host, size_t bytes, cudaStre
         return false;
     }
     return true;
+}
+
+int32_t PluginBase::copyOutputs(void* const* outputs, std::initializer_list<HostBuffer> buffers, char const* what,
+                                cudaStream_t stream) const {
+    bool copied = true;
+    int32_t index = 0;
+    for (HostBuffer const& buffer : buffers) {
+        copied = copied && toDevice(outputs[index++], buffer.data, buffer.bytes, stream);
+    }
+    return finish(stream, (std::string("copy of ") + what).c_str()) && copied ? 0 : -1;
 }
 
 bool PluginBase::stageInputs(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
@@ -299,7 +390,17 @@ nvinfer1::IPluginV3* PluginCreator::createPlugin(char const* name, nvinfer1::Plu
         (void)name;  // the layer name; TensorRT keeps it
         FieldValues fields(mSpecs);
         if (!fields.parse(fc, mName)) return nullptr;
-        return mMake(mName, fields, pluginNamespace());
+        nvinfer1::IPluginV3* plugin = mMake(mName, fields, pluginNamespace());
+        // a serialized plugin: the largest dims its workspace was sized for (PluginBase::getFieldsToSerialize)
+        for (int32_t f = 0; plugin != nullptr && fc != nullptr && f < fc->nbFields; ++f) {
+            nvinfer1::PluginField const& field = fc->fields[f];
+            if (field.name != nullptr && std::strcmp(field.name, kLargestInputsField) == 0 &&
+                field.type == PluginFieldType::kINT32) {
+                static_cast<PluginBase*>(plugin)->restoreLargestInputs(static_cast<int32_t const*>(field.data),
+                                                                       field.length);
+            }
+        }
+        return plugin;
     } catch (std::exception const& e) {
         log(nvinfer1::ILogger::Severity::kERROR, std::string(mName) + ": " + e.what());
         return nullptr;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -103,9 +104,36 @@ protected:
     // message naming the tensor, or empty. Called by configurePlugin and onShapeChange.
     virtual std::string checkInputs(nvinfer1::Dims const* inputs, int32_t nbInputs) const = 0;
 
+    // The GPU path's workspace bytes for inputs of these dims, 0 where it cannot take them (the
+    // device-resident plugins override it; the others need no workspace). getWorkspaceSize asks it for
+    // the largest dims, enqueue (through useDevicePath) for the actual ones.
+    virtual size_t deviceWorkspaceBytes(nvinfer1::Dims const* inputs) const {
+        (void)inputs;
+        return 0;
+    }
+    // deviceWorkspaceBytes of the inputs' largest dims (getWorkspaceSize's answer).
+    size_t largestWorkspaceBytes(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs) const noexcept;
+    // Whether this enqueue runs the GPU path (common/devicePath.h useDevicePath): a workspace was given,
+    // the largest dims configurePlugin recorded (serialized with the fields) fit the GPU path, and so do
+    // these dims, in no more bytes. Both byte counts (CUB's size query included) are computed once per
+    // shape and kept.
+    bool useDevicePath(nvinfer1::PluginTensorDesc const* inputDesc, void const* workspace);
+
     // Copies `bytes` from the device to a host buffer (grown as needed) on `stream`.
     bool toHost(void const* device, size_t bytes, std::vector<char>& host, cudaStream_t stream) const;
     bool toDevice(void* device, void const* host, size_t bytes, cudaStream_t stream) const;
+    // A host-staged enqueue's last step: host buffer i (pointer, bytes) copied to outputs[i] on `stream`,
+    // then the stream waited for. 0, or -1 with the failure logged (`what`: "the detections").
+    struct HostBuffer {
+        void const* data;
+        size_t bytes;
+    };
+    template <typename T>
+    static HostBuffer hostBuffer(std::vector<T> const& values) {
+        return HostBuffer{values.data(), values.size() * sizeof(T)};
+    }
+    int32_t copyOutputs(void* const* outputs, std::initializer_list<HostBuffer> buffers, char const* what,
+                        cudaStream_t stream) const;
     bool finish(cudaStream_t stream, char const* step) const;  // waits for the stream, logs a CUDA error
     // A device enqueue's launch status (a cudaError_t): 0, or -1 with the CUDA error logged (naming
     // `kernel` where the plugin launches several).
@@ -117,12 +145,35 @@ protected:
 
     std::vector<std::vector<char>> mStaged;
     bool mWarnedNonFinite{false};
+    // The largest input dims of every profile configurePlugin saw (elementwise), serialized as the field
+    // kLargestInputsField; empty where unknown (then enqueue runs host-staged).
+    std::vector<std::vector<int64_t>> mLargestInputs;
 
     std::string mName, mVersion, mNamespace;
     FieldValues mFields;
     int32_t mNbInputs;
     std::vector<nvinfer1::DataType> mOutputTypes;
+
+public:
+    // The serialized largest dims (common/devicePath.h encodeDims) read back by the creator; ignored where
+    // they do not decode.
+    void restoreLargestInputs(int32_t const* values, int64_t count);
+
+private:
+    std::vector<int32_t> mLargestEncoded;
+    std::vector<nvinfer1::PluginField> mSerialized;
+    nvinfer1::PluginFieldCollection mSerializedCollection{};
+    // useDevicePath's byte counts: of mLargestInputs (valid while mLargestKnown) and of the last actual dims.
+    bool mLargestKnown{false};
+    bool mLoggedHostStaged{false};
+    size_t mLargestBytes{0};
+    std::vector<int64_t> mLastDims;
+    size_t mLastBytes{0};
 };
+
+// The extra serialized field holding the largest configured input dims (TensorRT serializes whatever
+// getFieldsToSerialize returns; it need not match the creator's getFieldNames).
+constexpr char const* kLargestInputsField = "taostream_largest_input_dims";
 
 // A plugin class's base: PluginBase plus IPluginV3OneCore's clone() as a copy of `Derived` (the same
 // in every plugin; nullptr when the copy throws, as clone must not).

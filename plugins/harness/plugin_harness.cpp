@@ -317,8 +317,15 @@ std::string drive(IPluginCreatorV3One* creator, Case const& c) {
     const bool chw32 = build->supportsFormatCombination(0, inOut.data(), nbInputs, nbOutputs);
     // serialized fields -> a new plugin (runtime phase) -> the same fields
     PluginFieldCollection const* saved = runtime->getFieldsToSerialize();
-    std::vector<std::string> savedNames;
-    for (int32_t f = 0; f < saved->nbFields; ++f) savedNames.push_back(quoted(saved->fields[f].name));
+    std::vector<std::string> savedNames, largest;
+    for (int32_t f = 0; f < saved->nbFields; ++f) {
+        savedNames.push_back(quoted(saved->fields[f].name));
+        if (std::strcmp(saved->fields[f].name, "taostream_largest_input_dims") == 0) {
+            for (int32_t k = 0; k < saved->fields[f].length; ++k) {
+                largest.push_back(std::to_string(static_cast<int32_t const*>(saved->fields[f].data)[k]));
+            }
+        }
+    }
     std::unique_ptr<IPluginV3> restored(creator->createPlugin("layer", saved, TensorRTPhase::kRUNTIME));
     bool same = restored != nullptr;
     if (same) {
@@ -337,7 +344,8 @@ std::string drive(IPluginCreatorV3One* creator, Case const& c) {
     out += ", \"output_shapes\": " + list(shapes) + ", \"output_types\": " + list(types) +
            ", \"configure\": " + std::to_string(configured) + ", \"formats_declared\": " + (declared ? "true" : "false") +
            ", \"accepts_fp16\": " + (half ? "true" : "false") + ", \"accepts_chw32\": " + (chw32 ? "true" : "false") +
-           ", \"serialized_fields\": " + list(savedNames) + ", \"round_trip\": " + (same ? "true" : "false") +
+           ", \"serialized_fields\": " + list(savedNames) + ", \"largest_input_dims\": " + list(largest) +
+           ", \"round_trip\": " + (same ? "true" : "false") +
            ", \"clone\": " + (cloned ? "true" : "false") + "}";
     return out;
 }
@@ -949,11 +957,23 @@ std::string runEnqueue(IPluginCreatorV3One* creator, EnqueueCase const& c, cudaS
         outDynamic[o].desc = outDesc[o];
         outDynamic[o].min = outDynamic[o].max = outDynamic[o].opt = outDesc[o].dims;
     }
-    if (build->configurePlugin(inDynamic.data(), nbInputs, outDynamic.data(), nbOutputs) != 0 ||
-        runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) != 0) {
-        return "configurePlugin/onShapeChange refused the inputs";
+    if (build->configurePlugin(inDynamic.data(), nbInputs, outDynamic.data(), nbOutputs) != 0) {
+        return "configurePlugin refused the inputs";
     }
     const size_t workspaceBytes = build->getWorkspaceSize(inDynamic.data(), nbInputs, outDynamic.data(), nbOutputs);
+    // as an engine runs it: the plugin created again from its serialized fields (kRUNTIME), attached to a
+    // context (a clone), told the shapes, then enqueued
+    std::unique_ptr<IPluginV3> restored(
+        creator->createPlugin("layer", runtime->getFieldsToSerialize(), TensorRTPhase::kRUNTIME));
+    if (!restored) return "not created again from its serialized fields";
+    std::unique_ptr<IPluginV3> attached(
+        static_cast<IPluginV3OneRuntime*>(restored->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
+            ->attachToContext(nullptr));
+    if (!attached) return "attachToContext failed";
+    runtime = static_cast<IPluginV3OneRuntime*>(attached->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
+    if (runtime->onShapeChange(inDesc.data(), nbInputs, outDesc.data(), nbOutputs) != 0) {
+        return "onShapeChange refused the inputs";
+    }
     std::vector<void*> inputs(nbInputs), outputs(nbOutputs);
     void* workspace = nullptr;
     for (int32_t i = 0; i < nbInputs; ++i) {
