@@ -66,6 +66,21 @@ FUNCTIONS = {
                                      ctypes.c_int),
 }
 
+# Exported for the tests only, never called by taostream, so not in FUNCTIONS: open_library neither
+# needs nor binds them (a library lacking one is not refused for it, and adding or changing one does not
+# raise ABI_VERSION). The *_emulated functions run a plugin's GPU path on the host (same arguments as
+# the function without the suffix; tests/test_plugin_device_emulation.py); taostream_plugin_* are the
+# enqueue path choice of plugins/common/devicePath.h (tests/test_plugin_host.py). The other two exports
+# serve the library itself: the ABI version, and GenerateDetection's clip, which the TensorRT plugin
+# shares. tests/test_plugin_host.py holds the library's exports to exactly these names.
+TEST_ONLY_FUNCTIONS = (
+    "taostream_batched_nms_emulated", "taostream_nms_emulated", "taostream_efficient_nms_emulated",
+    "taostream_proposal_emulated", "taostream_multilevel_propose_roi_emulated",
+    "taostream_multilevel_crop_and_resize_emulated", "taostream_generate_detection_emulated",
+    "taostream_plugin_device_path", "taostream_plugin_narrow_dim", "taostream_plugin_merge_largest_dims",
+)
+LIBRARY_FUNCTIONS = ("taostream_plugins_host_abi_version", "taostream_generate_detection_clip")
+
 
 def open_library(path: str):
     """ctypes.CDLL of the library at ``path`` with its argument types set. Raises OSError when it

@@ -845,3 +845,23 @@ def test_dims_past_int32_are_refused_not_truncated_and_profiles_merge_to_their_l
     assert call([2, 4, 4], [2, 4, 4, 7], 1) == -1  # a value left over
     assert call([3, 8, 1000, 4, 2, 8, 1000], [3, 8, 1000, 4, 2, 8, 1000], 2, capacity=3) == -1
 
+
+def test_the_host_library_exports_exactly_the_listed_c_functions(library):
+    """libtaostream_plugins_host.so's dynamic symbols are host_calls' FUNCTIONS (what taostream calls),
+    TEST_ONLY_FUNCTIONS (the device emulations and the enqueue path choice, for the tests) and the two
+    the library serves itself, nothing else: an export added, removed or renamed without the list, or a
+    C++ symbol leaking (libstdc++'s vector instances did before the version script), fails here."""
+    import subprocess
+
+    from taostream.plugins import host_calls
+
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("binutils' nm lists the exports")
+    listed = subprocess.run([nm, "-D", "--defined-only", library._name], capture_output=True, text=True, check=True)
+    exported = {line.split()[-1] for line in listed.stdout.splitlines() if line.split()[1:2] == ["T"]}
+    others = {line.split()[-1] for line in listed.stdout.splitlines() if line.split()[1:2] not in (["T"], ["A"])}
+    assert exported == set(host_calls.FUNCTIONS) | set(host_calls.TEST_ONLY_FUNCTIONS) | set(
+        host_calls.LIBRARY_FUNCTIONS)
+    assert not others, sorted(others)[:5]
+    assert not set(host_calls.FUNCTIONS) & set(host_calls.TEST_ONLY_FUNCTIONS)
