@@ -209,6 +209,16 @@ def test_check_takes_the_migrated_app_folder_itself(app_tree, tmp_path, capsys):
     assert f"{secondary}:" in capsys.readouterr().out
 
 
+def test_infer_on_the_migrated_app_folder_names_its_gie_bundles(app_tree, tmp_path, capsys):
+    out = app_tree["out"]
+    capsys.readouterr()
+    assert main(["infer", str(out), str(tmp_path), "-o", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "migrated deepstream-app folder" in err, err
+    assert f"{out / 'primary_gie'}, {out / 'secondary_gie0'}" in err
+    assert not (tmp_path / "results").exists()
+
+
 def test_sources_sinks_tracker_and_gies_are_carried_in_deepstream_9_keys(app_tree):
     out, tree = app_tree["out"], app_tree["tree"]
     app = read_ini(out / "deepstream_app.txt")

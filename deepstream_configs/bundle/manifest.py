@@ -45,6 +45,11 @@ def load_manifest(path: str | os.PathLike) -> dict:
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        migrated = (file.parent / "migration.json").is_file()
+        gies = sorted(p.parent.name for p in file.parent.glob(f"*/{MANIFEST_FILE}")) if migrated else []
+        if gies:  # what `taostream migrate` writes for a deepstream-app config: one bundle per GIE inside
+            raise ManifestError(file.parent, f"not a bundle but a migrated deepstream-app folder; give one of its GIE "
+                                             f"bundles ({', '.join(str(file.parent / g) for g in gies)})") from None
         raise ManifestError(file.parent, f"not a taostream bundle (no {MANIFEST_FILE}); create one with "
                                          "`taostream bundle MODEL --network NET -o DIR`") from None
     except PermissionError:
