@@ -208,9 +208,12 @@ class _Checker:
         if text.startswith(DEEPSTREAM_INSTALL_PREFIX):
             return True
         path = self.resolve(text)
+        relative = "" if Path(text).is_absolute() else f" (relative to the config's folder {self.folder})"
+        if path.is_dir():  # nvinfer / deepstream-app cannot open a folder as the file
+            self.add(severity, group, key, f"{path}{relative} is a folder; name the file in it (or fix the path)")
+            return False
         if path.exists():
             return True
-        relative = "" if Path(text).is_absolute() else f" (relative to the config's folder {self.folder})"
         self.add(severity, group, key, f"file not found: {path}{relative}{why}; fix the path or create the file")
         return False
 
