@@ -36,3 +36,16 @@ def test_a_folder_where_the_config_names_a_file_is_an_error(bundle, tmp_path, na
     lines = [line for line in result.stdout.splitlines() if f"[property] {key}:" in line]
     assert len(lines) == 1 and ": error: " in lines[0], result.stdout
     assert f"{copy / 'deepstream' / '..' / name}" in lines[0] and "is a folder" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("name,field", [("lib/libnvds_infercustomparser_taostream.so", "infer_config.custom_lib.path"),
+                                        ("labels.txt", "infer_config.postprocess.labelfile_path")])
+def test_nvinferserver_paths_naming_a_folder_are_errors(bundle, tmp_path, name, field):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    (copy / name).unlink()
+    (copy / name).mkdir()
+    result = run_cli("check", copy / "deepstream" / "config_infer_primary_nvinferserver.txt")
+    assert result.returncode == 1, result.stdout
+    lines = [line for line in result.stdout.splitlines() if field in line]
+    assert len(lines) == 1 and ": error: " in lines[0] and "is a folder" in lines[0], result.stdout

@@ -36,6 +36,9 @@ def check_nvinferserver(path: Path, report: CheckReport, deepstream_major: int =
                 relative = "" if Path(str(value)).is_absolute() else " (relative to the config's folder)"
                 report.findings.append(Finding(ERROR, path, None, None, dotted,
                                                f"file not found: {target}{relative}; fix the path"))
+            elif target.is_dir() and not dotted.endswith("model_repo.root"):  # the others name a file
+                report.findings.append(Finding(ERROR, path, None, None, dotted,
+                                               f"{target} is a folder; name the file in it (or fix the path)"))
     _check_parse_function(path, spec, report, deepstream_major)
     # DeepStream 5 named the block trt_is; later releases read it still (BackendParams' trt_is and triton
     # are one oneof) but write triton
