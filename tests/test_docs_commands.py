@@ -187,3 +187,39 @@ def test_the_readme_names_every_extra():
     extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     paragraph = (REPO_ROOT / "README.md").read_text().split("Extras: ", 1)[1].split("\n\n", 1)[0]
     assert not [name for name in extras if f"`{name}`" not in paragraph]
+
+
+KEY_OPTIONS = re.compile(r"(?:^|\s)(?:--key|-k|--key-file)(?:\s|=)")
+
+
+def model_problems(command: str) -> list[str]:
+    """What a documented command that opens a model lacks to run as written (argparse cannot say: the
+    key may come from $TAOSTREAM_KEY, the labels from --spec or --labels): an .etlt without a key option,
+    a bundle of a model without --spec or --labels."""
+    tokens = re.sub(r"[\[\]]", " ", command).split()
+    if tokens[0] != "taostream" or len(tokens) < 3 or tokens[1] == "migrate":  # migrate: the config's key
+        return []
+    problems = []
+    if any(t.endswith(".etlt") for t in tokens[2:]) and not KEY_OPTIONS.search(" ".join(tokens)):
+        problems.append(f"taostream {tokens[1]}: an .etlt without --key/--key-file")
+    if tokens[1] == "bundle" and not tokens[2].startswith("-") and not {"--spec", "--labels"} & set(tokens):
+        problems.append("taostream bundle: a model without --spec or --labels")
+    return problems
+
+
+@pytest.mark.parametrize("doc", doc_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_doc_commands_that_open_a_model_give_its_key_and_labels(doc):
+    problems = [f"{doc.relative_to(REPO_ROOT)}:{number}: {problem}  ({command})"
+                for number, command in doc_commands(doc.read_text()) for problem in model_problems(command)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_doc_bundle_without_key_or_labels_is_caught():
+    """The two commands the docs showed before: docs/pipelines.md's NGC bundle without a key, docs/jetson.md's
+    SSD bundle without a spec."""
+    assert model_problems("taostream bundle vehiclemakenet.etlt --network vehiclemakenet --labels l.txt -o makenet/") == \
+        ["taostream bundle: an .etlt without --key/--key-file"]
+    assert model_problems("taostream bundle model.etlt --network ssd --key-file key.txt --platform jetson -o bundle/") == \
+        ["taostream bundle: a model without --spec or --labels"]
+    assert model_problems("taostream bundle --platform jetson") == []
+    assert model_problems("taostream migrate pgie_ssd_tlt_config.txt -o out/") == []
