@@ -27,6 +27,8 @@ from taostream.plugins import host_calls
 from taostream.plugins import maskrcnn as mrcnn
 from taostream.plugins import reference as pluginref
 
+from plugin_support import sanitized_plugin_host_env
+
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
 
 _I32P = ctypes.POINTER(ctypes.c_int32)
@@ -601,17 +603,7 @@ def test_the_emulations_under_address_and_undefined_behaviour_sanitizers():
     """Every test above again with the host library built with ASan + UBSan (-fno-sanitize-recover): an
     index out of its array in a step function, which on the GPU would read or write some other
     buffer, aborts here."""
-    compiler = shutil.which("g++")
-    runtimes = [subprocess.run([compiler, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
-                for name in ("libasan.so", "libubsan.so")] if compiler else []
-    if not runtimes or not all(Path(r).is_absolute() and Path(r).is_file() for r in runtimes):
-        pytest.skip("g++ with the ASan/UBSan runtimes builds the sanitized library")
-    build_dir = native_build.REPO_ROOT / "build-plugins-sanitize-emulation"
-    native_build.configure(build_dir, sanitize=True, build_type="RelWithDebInfo",
-                           cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
-    native_build.build_targets(build_dir, (plugin_host.TARGET,))
-    env = dict(os.environ, LD_PRELOAD=" ".join(runtimes), ASAN_OPTIONS="detect_leaks=0",
-               **{plugin_host.LIBRARY_ENV: str(build_dir / "plugins" / plugin_host.LIBRARY_NAME)})
+    env = sanitized_plugin_host_env()  # the same build tests/test_plugin_host.py runs `plugins check` with
     result = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k",
                              "not sanitizers"], capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

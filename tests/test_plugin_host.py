@@ -15,6 +15,8 @@ from taostream.plugins import host as plugin_host
 from taostream.plugins import maskrcnn as mrcnn
 from taostream.plugins.reference import implementation_for, reference_for
 
+from plugin_support import sanitized_plugin_host_env
+
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="CMake builds the plugin host library")
 
 
@@ -394,18 +396,7 @@ def test_plugins_check_under_address_and_undefined_behaviour_sanitizers():
     import subprocess
     import sys
 
-    from taostream.converter import native_build as build
-
-    compiler = shutil.which("g++")
-    runtimes = [subprocess.run([compiler, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
-                for name in ("libasan.so", "libubsan.so")] if compiler else []
-    if not runtimes or not all(Path(r).is_absolute() and Path(r).is_file() for r in runtimes):
-        pytest.skip("g++ with the ASan/UBSan runtimes builds the sanitized library")
-    build_dir = build.REPO_ROOT / "build-plugins-sanitize"
-    build.configure(build_dir, sanitize=True, build_type="RelWithDebInfo", cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
-    build.build_targets(build_dir, (plugin_host.TARGET,))
-    env = dict(os.environ, LD_PRELOAD=" ".join(runtimes), ASAN_OPTIONS="detect_leaks=0",
-               **{plugin_host.LIBRARY_ENV: str(build_dir / "plugins" / plugin_host.LIBRARY_NAME)})
+    env = sanitized_plugin_host_env()
     result = subprocess.run([sys.executable, "-m", "taostream", "plugins", "check"], capture_output=True, text=True,
                             env=env, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
