@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from taostream.deepstream_configs.bundle.jetson_library import jetson_build_dir
 from taostream.deepstream_configs.elf_symbols import exported_functions
 from taostream.parsers import build
 from taostream.parsers import reference as ref
@@ -62,7 +63,10 @@ def aarch64_build() -> build.ParserBuild:
     missing = build.missing_aarch64_tools()
     if missing:
         pytest.skip(f"no aarch64 cross toolchain / emulator: apt-get install {' '.join(missing)}")
-    return build.cross_build_parsers(build.DEFAULT_AARCH64_BUILD_DIR)
+    # The DeepStream 6-8 layout's cross build, in the folder `taostream bundle --platform jetson` builds it
+    # (jetson_build_dir(8)): the same sources, toolchain and flags as a default cross_build_parsers() (no
+    # SDK: rotation_angle OFF), so the suite cross-builds them once instead of twice.
+    return build.cross_build_parsers(jetson_build_dir(8), cmake_args=("-DTAOSTREAM_DS_ROTATION_ANGLE=OFF",))
 
 
 @pytest.fixture(scope="session")
@@ -124,8 +128,8 @@ def test_aarch64_abi_layout_is_deepstreams(arm, host):
 def test_aarch64_deepstream9_layout(aarch64_build, host):
     # DeepStream 9 appends rotation_angle: 28-byte objects, which the parsers must fill the same
     # way on aarch64 (which DeepStream a given JetPack ships is not pinned here).
-    ds9 = ParserDriver.under_qemu(build.cross_build_parsers(build.DEFAULT_AARCH64_BUILD_DIR.with_name(
-        build.DEFAULT_AARCH64_BUILD_DIR.name + "-ds9"), cmake_args=("-DTAOSTREAM_DS_ROTATION_ANGLE=ON",)))
+    ds9 = ParserDriver.under_qemu(build.cross_build_parsers(jetson_build_dir(9),
+                                                            cmake_args=("-DTAOSTREAM_DS_ROTATION_ANGLE=ON",)))
     assert ds9.abi_layout()["sizeof_object_detection_info"] == 28
     case = nms7(NMS, 1)
     got = case.run(ds9).detections
