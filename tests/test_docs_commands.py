@@ -18,6 +18,7 @@ from taostream.converter.cli import tao_converter
 FENCE = re.compile(r"^\s*```")
 PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9_.]*|\.\.\.|<[^>]*>?|\$\w+)(?:\.\.\.)?$")
 OPTION = re.compile(r"^--?[A-Za-z][\w-]*")
+INDENTED_COMMAND = re.compile(r"^ {4,}(?:\$ )?(?:taostream|tao-converter)\s")
 
 
 def doc_files() -> list[Path]:
@@ -37,14 +38,14 @@ def _segments(line: str) -> list[str]:
 
 def doc_commands(text: str) -> list[tuple[int, str]]:
     """(line number, command) for each command line starting with `taostream` or `tao-converter`: in fenced
-    blocks (backslash continuations joined) and in inline code spans (which may wrap a line)."""
+    and indented blocks (backslash continuations joined) and in inline code spans (which may wrap a line)."""
     found, lines, prose, in_block, i = [], text.splitlines(), [], False, 0
     while i < len(lines):
         line = lines[i]
         if FENCE.match(line):
             in_block = not in_block
             prose.append("")
-        elif in_block:
+        elif in_block or INDENTED_COMMAND.match(line):  # a fenced block, or an indented one's command
             start = i
             while line.rstrip().endswith("\\") and i + 1 < len(lines):
                 i += 1
@@ -129,6 +130,8 @@ def test_the_docs_show_commands():
     assert "taostream sample --network yolo_v4 -o /tmp/taostream-sample --force" in commands
     assert any(c.startswith("taostream bundle model.etlt --network yolov4") and c.endswith("-o bundle/") for c in commands)
     assert "taostream plugins check [--json REPORT]" in commands
+    plugins = [c for _, c in doc_commands((REPO_ROOT / "plugins/README.md").read_text())]
+    assert any(c.startswith("taostream bundle ... --platform jetson") and "--plugins-library" in c for c in plugins)
     assert sum(len(doc_commands(p.read_text())) for p in doc_files()) > 200
 
 
@@ -197,7 +200,8 @@ def model_problems(command: str) -> list[str]:
     key may come from $TAOSTREAM_KEY, the labels from --spec or --labels): an .etlt without a key option,
     a bundle of a model without --spec or --labels."""
     tokens = re.sub(r"[\[\]]", " ", command).split()
-    if tokens[0] != "taostream" or len(tokens) < 3 or tokens[1] == "migrate":  # migrate: the config's key
+    if tokens[0] != "taostream" or len(tokens) < 3 or tokens[1] == "migrate" or "..." in tokens:
+        # migrate: the config's key; `...`: the doc elides the model and the rest
         return []
     problems = []
     if any(t.endswith(".etlt") for t in tokens[2:]) and not KEY_OPTIONS.search(" ".join(tokens)):
