@@ -152,3 +152,21 @@ def test_bundle_with_ngc_labels_still_refuses_another_networks_spec(fixtures_dir
     assert_clean_error(result, f"{spec}: this is a dssd experiment spec (it has dssd_config)",
                        "but --network is detectnet_v2", "pass --network dssd")
     assert result.returncode == 2 and not out.exists()
+
+
+def test_migrate_names_the_config_whose_parser_disagrees_with_its_model(tmp_path):
+    """NVIDIA's DeepStream 5 SSD config with a DetectNet_v2 model at its tlt-encoded-model path: the
+    network came from the config's custom-lib-path, not from a --network the user typed, so the error
+    names the config line and both ways out."""
+    from migrate_support import config_tree
+
+    sample = tmp_path / "sample"
+    assert run_cli("sample", "--network", "detectnet_v2", "-o", sample).returncode == 0
+    config = config_tree(tmp_path / "tree", "pgie_ssd_tlt_config.txt", sample / "model.etlt",
+                         ["background", "car", "bicycle", "person", "road_sign"])
+    out = tmp_path / "out"
+    result = run_cli("migrate", config, "-o", out)
+    assert_clean_error(result, f"{config}:52: [property] tlt-encoded-model: ", "detectnet_v2 export",
+                       "custom-lib-path=libnvds_infercustomparser_ssd_tlt.so", "--network detectnet_v2")
+    assert result.returncode == 2 and not out.exists()
+    assert "--network is ssd" not in result.stderr  # the user gave no --network

@@ -321,6 +321,23 @@ def identify_network(config: LegacyConfig, input_names: list[str], output_names:
                          "no known parse-bbox-func-name); pass --network NET")
 
 
+def _require_config_network(config: LegacyConfig, net: Network, how: str, model_path: Path, inputs, outputs,
+                            ops) -> None:
+    """The network the config told (its parser library or function) against the model it names: another
+    network's export would decode to garbage in that parser. (A --network the user gave is judged later,
+    in its own words.)"""
+    if how == "--network":
+        return
+    seen = recognise(inputs, outputs, ops)
+    if seen is None or seen.output_layout == net.output_layout:
+        return
+    key, _ = _model_source(config)
+    shown = ", ".join(o.split(":")[0] for o in outputs)
+    raise _fail(config, key, f"{model_path} is TAO's {seen.name} export (outputs {shown}), but the config runs "
+                f"{net.name}'s parser ({how}): put the {net.name} model there, or migrate it as {seen.name} with "
+                f"--network {seen.name} (labels and thresholds of a {seen.name} model)")
+
+
 def _model_facts(path: Path, key: str | None, config: LegacyConfig, key_source: str | None):
     """(input names, output names, ops) of the model; decoding errors name where the key came from."""
     try:
@@ -511,6 +528,7 @@ def plan_gie(config_path: Path, output: Path, options: MigrateOptions, name: str
     gie.key = (KEY_GIVEN if options.key else KEY_FROM_CONFIG) if key else None
     inputs, outputs, ops = _model_facts(model_path, key, config, gie.key)
     net, how = identify_network(config, inputs, outputs, ops, options.network)
+    _require_config_network(config, net, how, model_path, inputs, outputs, ops)
     gie.network, gie.identified_by, gie.model = net.name, how, model_path
     labels, labels_path = _labels(config, labels_override, net)
     gie.labels = Path(labels_path)
