@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.fileio import atomic_directory, check_output_folder
+from taostream.converter.fileio import atomic_directory, check_input_file, check_output_folder
 from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference import results as writers
@@ -69,8 +69,11 @@ class InferSummary:
 
 
 def _engine_path(bundle: Bundle, engine: Path | None) -> Path:
-    candidates = [engine] if engine else [bundle.path / "model.plan", bundle.path / "model.engine",
-                                          bundle.triton_repository / bundle.triton_model / "1" / "model.plan"]
+    if engine:  # the user's own path: a missing one is that option's file, not "no engine ... pass --engine"
+        return check_input_file(engine, "--engine", "the TensorRT engine (`taostream convert BUNDLE/model.onnx -o "
+                                                   "BUNDLE/model.plan` builds one)")
+    candidates = [bundle.path / "model.plan", bundle.path / "model.engine",
+                  bundle.triton_repository / bundle.triton_model / "1" / "model.plan"]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)

@@ -181,6 +181,20 @@ def test_bad_requests_are_clean_errors(ssd_bundle, photo, tmp_path):
     assert_clean_error(run_cli("verify", tmp_path / "nobundle", photo), "no such bundle folder")
 
 
+@pytest.mark.parametrize("command", ["verify", "infer", "bench"])
+def test_a_missing_engine_file_is_named_as_the_engine_option(command, ssd_bundle, photo, tmp_path):
+    """README: `taostream infer bundle/ images/ -o results/ --backend trt --engine model.engine`. An --engine
+    that is not there is that option's missing file, not "no TensorRT engine ... or pass --engine"."""
+    engine = tmp_path / "model.engine"
+    args = {"verify": [photo], "infer": [photo, "-o", tmp_path / "out"], "bench": ["--images", photo]}[command]
+    err = assert_clean_error(run_cli(command, ssd_bundle, *args, "--backend", "trt", "--engine", engine),
+                             f"{engine}: no such file; check the path given to --engine")
+    assert "or pass --engine" not in err and not (tmp_path / "out").exists()
+    (tmp_path / "engines").mkdir()
+    assert_clean_error(run_cli(command, ssd_bundle, *args, "--backend", "trt", "--engine", tmp_path / "engines"),
+                       f"{tmp_path / 'engines'}: is a folder; --engine takes")
+
+
 def test_a_threshold_under_the_bundles_pre_cluster_threshold_means_the_same_on_every_backend(ssd_bundle, photo, tmp_path):
     # --threshold is a final filter: every backend decodes with the bundle's pre-cluster-threshold (0.3
     # here), so a lower --threshold changes nothing anywhere and says so; ort and the CPU Triton model
