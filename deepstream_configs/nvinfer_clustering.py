@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from taostream.deepstream_configs.ini import read_ini
+from taostream.deepstream_configs.ini import IniFile, read_ini
 from taostream.parsers.reference import NvinferClustering
 
-# gstnvinfer_property_parser.h: DEFAULT_NMS_IOU_THRESHOLD, DEFAULT_TOP_K, DEFAULT_POST_CLUSTER_THRESHOLD,
-# DEFAULT_MIN_BOXES.
-_DEFAULTS = {"nms-iou-threshold": 0.3, "topk": -1, "post-cluster-threshold": 0.0, "minBoxes": 0}
+# gstnvinfer_property_parser.h: DEFAULT_PRE_CLUSTER_THRESHOLD, DEFAULT_NMS_IOU_THRESHOLD, DEFAULT_TOP_K,
+# DEFAULT_POST_CLUSTER_THRESHOLD, DEFAULT_MIN_BOXES.
+_DEFAULTS = {"pre-cluster-threshold": 0.2, "nms-iou-threshold": 0.3, "topk": -1, "post-cluster-threshold": 0.0,
+             "minBoxes": 0}
+
+
+def class_value(ini: IniFile, class_id: int, key: str, kind=float):
+    """Class ``class_id``'s value of a [class-attrs-*] key as gst-nvinfer reads it: [class-attrs-<id>], else
+    [class-attrs-all], else nvinfer's default. ValueError when it does not parse."""
+    for name in (f"class-attrs-{class_id}", "class-attrs-all"):
+        group = ini.group(name)
+        if group is not None and group.get(key) is not None:
+            return kind(group.get(key))
+    return kind(_DEFAULTS[key])
 
 
 def nvinfer_clustering(config: Path) -> NvinferClustering | None:
@@ -31,16 +42,7 @@ def nvinfer_clustering(config: Path) -> NvinferClustering | None:
         return None
     classes = max(int(prop.get("num-detected-classes")), 1)
     mode = int(prop.get("cluster-mode", "0"))
-    common = ini.group("class-attrs-all")
-
-    def value(class_id: int, key: str, kind):
-        group = ini.group(f"class-attrs-{class_id}")
-        found = group.get(key) if group is not None else None
-        if found is None and common is not None:
-            found = common.get(key)
-        return kind(found) if found is not None else kind(_DEFAULTS[key])
-
-    settings = {key: [value(c, key, kind) for c in range(classes)] for key, kind in (
+    settings = {key: [class_value(ini, c, key, kind) for c in range(classes)] for key, kind in (
         ("nms-iou-threshold", float), ("topk", int), ("post-cluster-threshold", float), ("minBoxes", int))}
     if mode == 0 or (mode in (1, 3) and any(settings["minBoxes"])):
         return None

@@ -375,3 +375,31 @@ def test_the_nvinferserver_config_post_processes_like_the_nvinfer_config(bundles
         else:
             assert mode == 4 and policies == ["simple_cluster"], (name, mode, policies)
 
+
+
+def test_check_names_an_nvinferserver_config_that_post_processes_unlike_the_nvinfer_config(bundles, tmp_path, capsys):
+    """`taostream check BUNDLE` compares the two configs' post-processing too: a PeopleNet bundle made
+    before nvinferserver got per-class thresholds, and an nvinfer config whose NMS IoU was edited alone."""
+    from taostream.deepstream_configs.check.bundle_consistency import NVINFER, NVINFERSERVER
+
+    assert main(["check", str(bundles[PEOPLENET])]) == 0
+    old = tmp_path / "peoplenet"
+    shutil.copytree(bundles[PEOPLENET], old)
+    server = old / NVINFERSERVER
+    text = server.read_text()
+    start = text.index("      per_class_params {")
+    server.write_text(text[:start] + text[text.index("      simple_cluster {"):])  # as bundled before
+    ssd = tmp_path / "ssd"
+    shutil.copytree(bundles["ssd"], ssd)
+    nvinfer = ssd / NVINFER
+    nvinfer.write_text(nvinfer.read_text().replace("nms-iou-threshold=0.6\n", "nms-iou-threshold=0.45\n"))
+    capsys.readouterr()
+    assert main(["check", str(old)]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
+    assert len(errors) == 1, errors
+    assert ("per_class_params[0]: 0.2 but config_infer_primary.txt has [class-attrs-0] pre-cluster-threshold=0.4: "
+            "the Triton path would report other detections than the nvinfer path; set per_class_params "
+            "{ key: 0 value { pre_threshold: 0.4 } }") in errors[0]
+    assert main(["check", str(ssd)]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "nms.iou_threshold: 0.6 but config_infer_primary.txt has nms-iou-threshold=0.45" in errors[0], errors

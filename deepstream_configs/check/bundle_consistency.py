@@ -1,8 +1,9 @@
 """`taostream check BUNDLE`: do the bundle's two DeepStream paths (nvinfer and nvinferserver) feed the
 model the same pixels? Scaling filter, net scale factor, offsets, color format and aspect-ratio
 handling must agree, or the Triton path detects differently from the nvinfer path with the same
-model. The nvinferserver config's class count is compared with the model's graph too (the nvinfer
-config's is, by the nvinfer rules)."""
+model. And do they hand the parser the same per-class thresholds and cluster alike (NMS IoU, topk)?
+The nvinferserver config's class count is compared with the model's graph too (the nvinfer config's
+is, by the nvinfer rules)."""
 
 from __future__ import annotations
 
@@ -46,28 +47,89 @@ def _pairs(prop, server) -> list[tuple[str, str, object, object]]:
 
 def _same(a, b) -> bool:
     if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
+        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
+    except (TypeError, ValueError):  # a value against a missing one ("unset", "no threshold")
+        return False
 
 
 def check_bundle_paths_agree(folder: Path, report: CheckReport) -> None:
-    """Findings where the bundle's nvinferserver config preprocesses unlike its nvinfer config, or
-    names another class count than its model.onnx outputs."""
+    """Findings where the bundle's nvinferserver config preprocesses or post-processes unlike its nvinfer
+    config, or names another class count than its model.onnx outputs."""
     nvinfer, server_path = folder / NVINFER, folder / NVINFERSERVER
     if not nvinfer.is_file() or not server_path.is_file():
         return  # a missing file is already an error of the manifest check
     try:
-        prop = read_ini(nvinfer).group("property")
+        ini = read_ini(nvinfer)
+        prop = ini.group("property")
         server = parse_spec(server_path.read_text(encoding="utf-8"), source=str(server_path))
         pairs = _pairs(prop, server)
     except (SpecError, OSError, ValueError, AttributeError, TypeError):
         return  # unreadable or mistyped values: the configs' own checks (or the manifest check) report them
+    try:
+        post_pairs = _post_pairs(ini, server)
+    except (ValueError, AttributeError, TypeError):
+        post_pairs = []  # mistyped values: the configs' own checks report them
     for key, field, ours, theirs in pairs:
         if not _same(ours, theirs):
             report.findings.append(Finding(ERROR, server_path, None, None, _PRE + field,
                                            f"{theirs} but {nvinfer.name} has {key}={ours}: the Triton path would "
                                            f"preprocess unlike the nvinfer path; set {field} to match {key}"))
+    for key, field, ours, theirs, fix in post_pairs:
+        if not _same(ours, theirs):
+            report.findings.append(Finding(ERROR, server_path, None, None, _POST + field,
+                                           f"{theirs} but {nvinfer.name} has {key}={ours}: the Triton path would "
+                                           f"report other detections than the nvinfer path; {fix}"))
     _check_server_classes(folder, server, server_path, report)
+
+
+_POST = "infer_config.postprocess.detection."
+
+
+def _post_pairs(ini, server) -> list[tuple[str, str, object, object, str]]:
+    """(nvinfer key, nvinferserver field, nvinfer value, nvinferserver value, fix) of a detector's
+    post-processing: each class's pre-cluster threshold (nvinferserver: per_class_params' pre_threshold,
+    else its clustering policy's threshold) and, where nvinfer runs NMS (cluster-mode 2/3), the NMS IoU
+    and topk. Both with the defaults their DeepStream plugin applies."""
+    from taostream.deepstream_configs.nvinfer_clustering import class_value  # lazy: CLI start-up
+    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
+
+    prop = ini.group("property")
+    if server.get(_POST + "num_detected_classes") is None or prop.get("num-detected-classes") is None:
+        return []  # a classifier (or a config without a class count: its own check says so)
+    classes = int(prop.get("num-detected-classes"))
+    policies = [name for name in ("nms", "simple_cluster", "dbscan", "group_rectangle") if server.get(_POST + name) is not None]
+    policy = policies[0] if len(policies) == 1 else None
+    threshold = None
+    for key in ("confidence_threshold", "threshold", "pre_threshold"):
+        if policy is not None and server.get(f"{_POST}{policy}.{key}") is not None:
+            threshold = float(server.get(f"{_POST}{policy}.{key}"))
+    per_class = {int(k): v for k, v in spec_map(as_spec_dict(server), _POST + "per_class_params")}
+    pairs = []
+    for class_id in range(classes):
+        entry = per_class.get(class_id)
+        given = spec_value(entry, "pre_threshold") if isinstance(entry, dict) else None
+        theirs = float(given) if given is not None else threshold
+        ours = class_value(ini, class_id, "pre-cluster-threshold")
+        group = f"class-attrs-{class_id}" if ini.group(f"class-attrs-{class_id}") is not None else "class-attrs-all"
+        pairs.append((f"[{group}] pre-cluster-threshold", f"per_class_params[{class_id}]", ours,
+                      theirs if theirs is not None else "no threshold",
+                      f"set per_class_params {{ key: {class_id} value {{ pre_threshold: {ours} }} }} (taostream bundle "
+                      "writes one per class)"))
+    if int(prop.get("cluster-mode", "0")) in (2, 3):
+        if policy != "nms":
+            pairs.append(("cluster-mode", "nms", prop.get("cluster-mode"), policy or "no clustering policy",
+                          "give detection an nms { } block with nvinfer's nms-iou-threshold and topk"))
+        else:
+            for key, field, kind in (("nms-iou-threshold", "iou_threshold", float), ("topk", "topk", int)):
+                values = {class_value(ini, c, key, kind) for c in range(classes)}
+                ours = values.pop() if len(values) == 1 else sorted(values)
+                theirs = server.get(f"{_POST}nms.{field}")
+                pairs.append((key, f"nms.{field}", ours, kind(theirs) if theirs is not None else "unset",
+                              f"set nms.{field} to {ours}" if not isinstance(ours, list) else
+                              "nvinferserver takes one value for every class: give the classes one value"))
+    return pairs
 
 
 def _check_server_classes(folder: Path, server, server_path: Path, report: CheckReport) -> None:
