@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
@@ -27,11 +29,20 @@ def _kind(path: Path) -> str | None:
     return "image" if suffix in IMAGE_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else None
 
 
+_STREAM_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
     """Files as given (images or videos), folders expanded to their images and videos (sorted,
     not recursive). Output stems are made unique (name, name_1, ...)."""
     found: list[tuple[Path, str]] = []
     for raw in paths:
+        if str(raw).startswith("file://"):  # DeepStream's way to name a file
+            raw = unquote(urlparse(str(raw)).path)
+        if _STREAM_URL.match(str(raw)):  # Path() would fold rtsp:// into rtsp:/ and call it a missing file
+            raise TaostreamError(f"{raw}: a stream URL; this command reads image and video files and folders: "
+                                 "run a stream with `taostream deepstream-app BUNDLE URL`, or save a clip and give "
+                                 "the file")
         path = Path(raw)
         if path.is_dir():
             entries = sorted(p for p in path.iterdir() if p.is_file() and _kind(p))

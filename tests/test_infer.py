@@ -133,6 +133,19 @@ def test_bad_inputs_fail_cleanly_and_write_nothing(workdir, images, capsys):
     assert not any(p.name.startswith(".out_bad") for p in workdir.iterdir())
 
 
+def test_stream_urls_are_pointed_at_deepstream_app_and_file_uris_read(workdir, images, capsys):
+    """A camera URL where infer reads files (was "rtsp:/cam:554/live: no such file or folder", the URL
+    folded by Path), and the file:// URI of an image, as a DeepStream source names it."""
+    bundle = make_bundle(workdir, "ssd")
+    out = workdir / "out_url"
+    assert main(["infer", str(bundle), "rtsp://cam:554/live", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("taostream: error: rtsp://cam:554/live: a stream URL") and "deepstream-app" in err, err
+    assert not out.exists()
+    assert main(["infer", str(bundle), images[0].resolve().as_uri(), "-o", str(out), "--no-progress"]) == 0
+    assert (out / "labels" / f"{images[0].stem}.txt").is_file()
+
+
 def test_plugin_model_without_cpu_graph_runs_with_plugin_references(workdir, images):
     bundle = make_bundle(workdir, "mask_rcnn")  # no CPU Triton model: the graph keeps the MaskRCNN plugins
     out = workdir / "out_mrcnn"
