@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -403,3 +404,27 @@ def test_check_names_an_nvinferserver_config_that_post_processes_unlike_the_nvin
     assert main(["check", str(ssd)]) == 1
     errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
     assert len(errors) == 1 and "nms.iou_threshold: 0.6 but config_infer_primary.txt has nms-iou-threshold=0.45" in errors[0], errors
+
+
+def test_mask_rcnn_masks_of_the_cpp_parser_equal_infers_on_a_photo(bundles, photos, native_parsers):  # noqa: F811
+    """MaskRCNN's instance masks (results.json carries boxes only): the C++ parser's 28x28 masks for the
+    detections it reports equal those of the reference infer decodes with, on the bundle's outputs for a
+    real photo (the plugin graph run by the numpy references)."""
+    from parsers_support import assert_same_detections
+    from taostream.parsers.reference import decode
+
+    bundle = load_bundle(bundles["mask_rcnn"])
+    function, num_classes, thresholds, _, _ = _deepstream_settings(bundles["mask_rcnn"])
+    c, h, w = bundle.dims
+    frame = cv2.imread(str(photos[0]), cv2.IMREAD_UNCHANGED)
+    tensor = preprocess_image(frame, bundle.network, bundle.dims, **bundle.preprocessing.as_kwargs())
+    with cpu_runner(bundle.onnx_for_cpu()) as runner:
+        outputs = {name: array[0] for name, array in runner.infer({bundle.input_name: tensor[None]}).items()}
+    # The sample's random weights score nothing at the bundle's 0.8 on this photo: both sides at 0.05.
+    low = [0.05] * num_classes
+    got = native_parsers.parse(function, outputs, w, h, num_classes, low, masks=True)
+    params = bundle.decode_params()
+    assert params.nvinfer is not None  # nvinfer's step (cluster-mode 4) is the parser's list: compare the parser
+    expected = decode(bundle.network, outputs, w, h, replace(params, nvinfer=None, pre_cluster_threshold=tuple(low)))
+    assert expected and all(d.mask is not None and d.mask.shape == (28, 28) for d in expected)
+    assert_same_detections(got, expected, masks=True)
