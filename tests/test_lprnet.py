@@ -244,6 +244,12 @@ def test_cpu_triton_model_returns_the_plate(lpr_bundle):
                  "--no-progress", "--no-annotate"]) == 0
     [record] = json.loads((out / "results.json").read_text())["images"]
     assert record["classification"]["label"] == PLANTED_PLATE
+    # the same plate and confidence as `infer --backend ort` on the same image (one decode, two places)
+    assert main(["infer", str(lpr_bundle / "bundle"), str(image), "-o", str(lpr_bundle / "out_ort3"), "--no-progress",
+                 "--no-annotate"]) == 0
+    [local] = json.loads((lpr_bundle / "out_ort3" / "results.json").read_text())["images"]
+    assert local["classification"]["label"] == record["classification"]["label"]
+    assert local["classification"]["confidence"] == pytest.approx(record["classification"]["confidence"], rel=1e-6)
 
 
 def test_bundle_refuses_a_character_list_of_another_length(lpr_bundle, tmp_path, capsys):
