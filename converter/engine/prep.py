@@ -86,7 +86,8 @@ def check_cache_fits(model, cache_path) -> None:
     insert_qdq_from_cache = _import("taostream.converter.int8.qdq", "insert_qdq_from_cache", "the cache check")
     qdq_error = _import("taostream.converter.int8.qdq", "QdqError", "the cache check")
     try:
-        insert_qdq_from_cache(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}")
+        insert_qdq_from_cache(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}",
+                              per_channel=False)  # the verdict only: no opset conversion
     except qdq_error as exc:
         raise _refused(exc) from None
 

@@ -33,7 +33,7 @@ def check_calibration_cache(checker: _Checker, group: IniGroup, values: dict, mo
     from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache  # lazy: heavy (graphsurgeon)
 
     try:
-        _, report = insert_qdq_from_cache(graph, cache, source=f"{values[_KEY]}")
+        _, report = insert_qdq_from_cache(graph, cache, source=f"{values[_KEY]}", per_channel=False)  # verdict only
     except QdqError as exc:
         checker.add(ERROR, group, _KEY, f"{exc.problem.replace('this graph', model.path.name)}: it is not this "
                     f"model's calibration; {fix}")
