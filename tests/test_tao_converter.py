@@ -582,3 +582,15 @@ def test_dry_run_and_implicit_calibration_refuse_another_models_cache(models_dir
     assert len(err.splitlines()) == 1 and "ssd_tlt_cal.bin" in err and "no Conv/Gemm/MatMul input" in err, err
     assert main(argv[:12] + ["-c", str(fixtures_dir / "calibration" / "lpd_usa_cal.bin")] + argv[12:]) == 0
     assert "dry run: would write" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dims", ["480,640,3", "3,480,640"])
+def test_nhwc_order_for_an_nchw_model_is_refused(models_dir, tmp_path, capsys, dims):
+    """`-i nhwc` on the real LPDNet (NCHW 3x480x640): with -d 480,640,3 the error said 'dimension 1 is 3 in
+    the model but 480 in -d' without naming -i; with -d 3,480,640 it was accepted and -i ignored."""
+    model = models_dir / "lpd_usa_detectnet_v2_pruned.etlt"
+    code = main(["-k", "nvidia_tlt", "-d", dims, "-i", "nhwc", "-o", "output_cov/Sigmoid,output_bbox/BiasAdd",
+                 "-e", str(tmp_path / "lpd.engine"), "--trt-version", "10.3", "--dry-run", str(model)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "-i nhwc, but input input_1 is NCHW" in err and "drop -i" in err and "3,480,640" in err, err

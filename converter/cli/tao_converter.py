@@ -291,6 +291,11 @@ def resolve_profiles(settings: BuildSettings, inputs: dict[str, list], source: s
     if len(inputs) != 1:
         raise TaostreamError(f"{source}: the model has {len(inputs)} inputs; give one {flag('profile')} profile per input")
     (name, shape), = inputs.items()
+    if settings.input_order == "nhwc" and len(shape) == 4 and shape[1] in (1, 3) and shape[3] not in (1, 3):
+        raise TaostreamError(  # -d is compared in the model's own layout: an NHWC reading of it misleads
+            f"{source}: {flag('input_order')} nhwc, but input {name} is NCHW {shape}: drop {flag('input_order')} "
+            f"(or give {flag('input_order')} nchw) and give {flag('input_dims')} as C,H,W, e.g. "
+            f"{','.join(str(d) for d in shape[1:])}")
     dims = settings.input_dims or tuple(shape[1:])
     if settings.input_dims is not None:
         _check_against_model(name, (1, *settings.input_dims), shape, source, dims=True)
