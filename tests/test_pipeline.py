@@ -268,7 +268,6 @@ def test_triton_variant_shares_one_repository_and_passes_check(copy, bundles, sa
         models.add(model)
         triton_config = (app / "triton" / model / "config.pbtxt").read_text()
         assert f'name: "{model}"' in triton_config and f"max_batch_size: {batch}\n" in triton_config
-        assert f"--batch {batch}" in (app / "triton" / model / "1" / "README.txt").read_text()
         if class_ids is None:
             assert spec.get("input_control.process_mode") == "PROCESS_MODE_FULL_FRAME"
             continue
@@ -280,6 +279,43 @@ def test_triton_variant_shares_one_repository_and_passes_check(copy, bundles, sa
                spec.get("input_control.object_control.bbox_filter.min_height"))
         assert box == (min_size or (None, None))
     assert len(models) == 3  # the two secondaries use the same bundle: two models, two batch settings
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["referenced", "copied"])
+def test_triton_variant_version_folders_hold_the_model_their_config_loads(copy, bundles, samples, tmp_path, capsys):
+    """A bundle's default Triton GPU model is onnx-trt (platform onnxruntime_onnx, 1/model.onnx, no build step):
+    the pipeline's APP/triton/<model>/1/ must hold that model.onnx, not a README saying to build a model.plan
+    the config never loads. A plan bundle's model (tensorrt_plan) still gets the convert command."""
+    det, make, kind = bundles[("9.0", "x86")]
+    plan = tmp_path / "plan_det"
+    info = samples["detectnet_v2"]
+    create_bundle(BundleRequest(model=info.model, network=info.network, output=plan, spec=info.spec, key=KEY,
+                                deepstream="9.0", platform="x86", triton_gpu="plan"))
+    _stub_library(plan)
+    app = tmp_path / "app"
+    create_pipeline(_request(bundles, app, triton=True, copy=copy))
+    listed = {f["path"] for f in json.loads((app / "pipeline.json").read_text())["files"]}
+    for model, bundle in (("pgie_", det), ("sgie0_", make), ("sgie1_", kind)):
+        name = json.loads((bundle / "manifest.json").read_text())["triton_model"]
+        config = (app / "triton" / f"{model}{name}" / "config.pbtxt").read_text()
+        assert 'platform: "onnxruntime_onnx"' in config
+        served = app / "triton" / f"{model}{name}" / "1" / "model.onnx"
+        assert served.read_bytes() == (bundle / "triton" / name / "1" / "model.onnx").read_bytes()
+        assert f"triton/{model}{name}/1/model.onnx" in listed
+        assert not (served.parent / "README.txt").exists()
+    plan_app = tmp_path / "plan_app"
+    create_pipeline(_request(bundles, plan_app, primary=plan, secondaries=[], triton=True))
+    name = json.loads((plan / "manifest.json").read_text())["triton_model"]
+    version = plan_app / "triton" / f"pgie_{name}" / "1"
+    assert 'platform: "tensorrt_plan"' in (version.parent / "config.pbtxt").read_text()
+    assert sorted(p.name for p in version.iterdir()) == ["README.txt"]
+    assert "--batch 4 -o model.plan" in (version / "README.txt").read_text()
+    # what `taostream pipeline` prints says to build engines only where a model waits for one
+    for primary, app_name, build in ((det, "cli_onnx", False), (plan, "cli_plan", True)):
+        capsys.readouterr()
+        assert main(["pipeline", "-o", str(tmp_path / app_name), "--primary", str(primary), "--triton",
+                     "--deepstream", "9.0"]) == 0
+        assert ("build each model.plan first" in capsys.readouterr().out) is build
 
 
 def test_triton_variant_missing_label_file_is_one_line(bundles, tmp_path, capsys):

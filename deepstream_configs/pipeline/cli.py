@@ -51,8 +51,11 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     triton = result.manifest.get("app_config_triton")
+    # tensorrt_plan models wait for their engine (their 1/README.txt says how); onnx-trt ones load as written
+    plans = [f["path"] for f in result.manifest["files"] if f["path"].endswith("/1/README.txt")]
+    build = f" (build each model.plan first: {result.path}/triton/*/1/README.txt)" if plans else ""
     print(f"pipeline written: {result.path} ({len(result.manifest['files'])} files; run: deepstream-app -c "
           f"{result.path / result.manifest['app_config']}"
-          + (f" or, with Triton, {result.path / triton} (build each model.plan first: {result.path}/triton/*/1/README.txt)"
-             if triton else "") + f"; check: taostream check {result.path})")
+          + (f" or, with Triton, {result.path / triton}{build}" if triton else "")
+          + f"; check: taostream check {result.path})")
     return 0

@@ -262,20 +262,34 @@ def _server_config(bundle: _Bundle, where: str, request: PipelineRequest, batch:
     return header + "\n".join(line for line in text.splitlines() if not line.startswith("# nvinferserver config for")) + "\n"
 
 
-def _triton_model(bundle: _Bundle, where: str, request: PipelineRequest, batch: int, model: str) -> dict[str, str]:
-    """APP/triton/<model>/: the bundle's GPU Triton model config under the pipeline's name and batch,
-    and where its engine goes (every nvinferserver of one process shares one in-process repository)."""
-    source = bundle.path / "triton" / str(bundle.manifest.get("triton_model") or bundle.net.name) / "config.pbtxt"
+def _triton_model(bundle: _Bundle, where: str, request: PipelineRequest, batch: int, model: str,
+                  copies: dict[str, Path]) -> dict[str, str]:
+    """APP/triton/<model>/: the bundle's GPU Triton model config under the pipeline's name and batch
+    (every nvinferserver of one process shares one in-process repository), and its version folder: the
+    bundle's ONNX for an onnx-trt model (added to ``copies``: Triton loads it from there, no build step), or
+    for a tensorrt_plan model a README.txt with the command that builds the engine."""
+    folder = bundle.path / "triton" / str(bundle.manifest.get("triton_model") or bundle.net.name)
+    source = folder / "config.pbtxt"
     if not source.is_file():
         raise TaostreamError(f"{source}: missing from the bundle; --triton needs its Triton model: re-create the bundle")
     config = source.read_text(encoding="utf-8")
     config = re.sub(r'(?m)^name: "[^"]*"', f'name: "{model}"', config, count=1)
     config = re.sub(r"(?m)^max_batch_size: \d+", f"max_batch_size: {batch}", config, count=1)
+    texts = {f"{TRITON_REPOSITORY}/{model}/config.pbtxt": config}
+    filename = re.search(r'(?m)^default_model_filename: "([^"]*)"', config)
+    if filename and filename.group(1) != "model.plan":  # onnx-trt: the served file is the bundle's own
+        served = folder / "1" / filename.group(1)
+        if not served.is_file():
+            raise TaostreamError(f"{served}: missing from the bundle; --triton needs its Triton model: re-create the "
+                                 "bundle")
+        copies[f"{TRITON_REPOSITORY}/{model}/1/{filename.group(1)}"] = served
+        return texts
     onnx = _app_path(bundle, where, request, "../model.onnx")
     onnx = onnx if os.path.isabs(onnx) else f"../../../{onnx}"
-    readme = (f"Put model.plan here: build it on the serving GPU host for batch {batch} with\n"
-              f"  taostream convert {onnx} --batch {batch} -o model.plan\n")
-    return {f"{TRITON_REPOSITORY}/{model}/config.pbtxt": config, f"{TRITON_REPOSITORY}/{model}/1/README.txt": readme}
+    texts[f"{TRITON_REPOSITORY}/{model}/1/README.txt"] = (
+        f"Put model.plan here: build it on the serving GPU host for batch {batch} with\n"
+        f"  taostream convert {onnx} --batch {batch} -o model.plan\n")
+    return texts
 
 
 def _sink(request: PipelineRequest) -> Sink:
@@ -377,12 +391,13 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     configs = {"primary": PRIMARY_CONFIG}
     server_configs = {"primary": PRIMARY_CONFIG.replace(".txt", "_nvinferserver.txt")}
     texts: dict[str, str] = {}
+    copies: dict[str, Path] = {}  # APP path -> a bundle file to copy there (Triton's onnx-trt models)
     role = _role(primary, PRIMARY_GIE_ID, None, (), request.tracker != "none")
     texts[PRIMARY_CONFIG] = _gie_config(primary, where(primary), request, count, role)
     if request.triton:
         model = f"pgie_{primary.manifest.get('triton_model') or primary.net.name}"
         texts[server_configs["primary"]] = _server_config(primary, where(primary), request, count, model, role)
-        texts.update(_triton_model(primary, where(primary), request, count, model))
+        texts.update(_triton_model(primary, where(primary), request, count, model, copies))
     planned = []
     for index, (bundle, spec) in enumerate(secondaries):
         gie_id = PRIMARY_GIE_ID + 1 + index
@@ -396,7 +411,7 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
             server_configs[f"secondary{index}"] = name.replace(".txt", "_nvinferserver.txt")
             texts[server_configs[f"secondary{index}"]] = _server_config(bundle, where(bundle), request, secondary_batch,
                                                                         model, role)
-            texts.update(_triton_model(bundle, where(bundle), request, secondary_batch, model))
+            texts.update(_triton_model(bundle, where(bundle), request, secondary_batch, model, copies))
         planned.append({"id": gie_id, "class_ids": class_ids, "batch": secondary_batch, "bundle": bundle, "spec": spec})
     tracker_config = None
     if request.tracker != "none":
@@ -416,6 +431,9 @@ def create_pipeline(request: PipelineRequest) -> PipelineResult:
     with atomic_directory(output, overwrite=request.force, inputs=inputs) as root:
         for name, text in texts.items():
             atomic_write_text(root / name, text)
+        for name, source in copies.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, root / name)
         if request.copy:
             for bundle in {b.path: b for b in [primary, *(b for b, _ in secondaries)]}.values():
                 shutil.copytree(bundle.path, root / where(bundle), symlinks=True)
