@@ -227,3 +227,23 @@ def test_a_doc_bundle_without_key_or_labels_is_caught():
         ["taostream bundle: a model without --spec or --labels"]
     assert model_problems("taostream bundle --platform jetson") == []
     assert model_problems("taostream migrate pgie_ssd_tlt_config.txt -o out/") == []
+
+
+def test_a_bundles_and_a_pipelines_own_readmes_name_only_what_the_cli_has(tmp_path):
+    """The READMEs taostream writes (a bundle's README.md, a --triton pipeline's engine READMEs) are the
+    next door: their taostream commands pass the same checks."""
+    from taostream.cli import main
+
+    assert main(["sample", "--network", "ssd", "-o", str(tmp_path / "s")]) == 0
+    bundle = tmp_path / "bundle"
+    assert main(["bundle", str(tmp_path / "s/model.etlt"), "--network", "ssd", "--spec", str(tmp_path / "s/spec.txt"),
+                 "--key", "nvidia_tlt", "--triton-gpu", "plan", "-o", str(bundle)]) == 0
+    assert main(["pipeline", "-o", str(tmp_path / "app"), "--primary", str(bundle), "--triton"]) == 0
+    readmes = [bundle / "README.md", *tmp_path.glob("app/triton/*/1/README.txt")]
+    commands = []
+    for readme in readmes:
+        text = readme.read_text()
+        commands += [c for _, c in doc_commands(text if readme.suffix == ".md" else f"```\n{text.strip()}\n```")]
+    assert any(c.startswith("taostream infer .") for c in commands) and any("convert" in c for c in commands)
+    problems = [f"{c}: {p}" for c in commands for p in command_problems(c) + model_problems(c)]
+    assert not problems, "\n".join(problems)
