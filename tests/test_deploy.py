@@ -197,6 +197,26 @@ def test_sample_bundle_is_runnable_as_written(net, samples, tmp_path):
     assert "taostream infer . VIDEO_OR_IMAGES" in readme
 
 
+def test_lprnet_bundle_passes_its_dictionary_to_deepstream_as_written(samples, tmp_path):
+    """The LPRNet parser reads its characters from $TAOSTREAM_LPR_DICT, else dict.txt in the working directory;
+    the bundle's dict.txt is in its top folder and DeepStream runs in deepstream/, so every way the bundle
+    starts DeepStream (README's docker command, compose.yaml, the Jetson commands) must set the variable
+    as deepstream/taostream_parser.env says, and it must name the bundle's dict.txt from there."""
+    bundle = tmp_path / "bundle"
+    create_bundle(_request(samples["lprnet"], bundle))
+    manifest, readme, compose, _ = _assert_deploy_files(bundle)
+    env = dict(line.split("=", 1) for line in (bundle / "deepstream/taostream_parser.env").read_text().splitlines())
+    env = {key: value.strip('"') for key, value in env.items()}
+    assert (bundle / "deepstream" / env["TAOSTREAM_LPR_DICT"]).resolve() == (bundle / "dict.txt").resolve()
+    service = compose["services"]["deepstream"]
+    assert service["working_dir"] == "/bundle/deepstream" and service["environment"] == env
+    docker = [b for b in _code_blocks(readme) if "deepstream-app -c" in b and "docker run" in b]
+    assert docker and all("-w /bundle/deepstream" in b and "-e 'TAOSTREAM_LPR_DICT=../dict.txt'" in b for b in docker)
+    jetson = create_bundle(_request(samples["lprnet"], tmp_path / "jetson", platform="jetson"))
+    jetson_readme = (tmp_path / "jetson" / "README.md").read_text()
+    assert "cd deepstream\nset -a; . ./taostream_parser.env; set +a\ndeepstream-app -c deepstream_app.txt" in jetson_readme
+
+
 # --- NVIDIA's real DetectNet_v2 models ----------------------------------------------------------------
 
 @pytest.mark.parametrize("model, key, extra", [

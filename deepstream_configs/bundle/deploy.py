@@ -20,7 +20,7 @@ import yaml
 from taostream.converter.fileio import atomic_write_text, sha256_file
 from taostream.converter.trt_support import plugin_op
 from taostream.deepstream_configs.ini import read_ini
-from taostream.deepstream_configs.nvinfer import PARSER_ENV_FILE, PARSER_LIBRARY_NAME
+from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE, PARSER_LIBRARY_NAME
 from taostream.deepstream_configs.specs.settings import PARSER_SETTINGS_ENV
 from taostream.deepstream_configs.triton.repository import TRT_CACHE
 from taostream.deepstream_configs.versions import (
@@ -98,7 +98,7 @@ class Deployment:
     deepstream_image: str
     x86_tensorrt: str | None  # None: the x86 target loads no graph
     triton: TritonRelease | None
-    parser_env: str | None  # TAOSTREAM_DETECTNET_V2's value, when the bundle has one
+    parser_env: dict[str, str]  # deepstream/taostream_parser.env: DetectNet_v2 clustering, LPRNet's dictionary
     engine_file: str | None  # nvinfer's model-engine-file, relative to the bundle
     parser_library: bool
     dynamic_batch: bool = True  # model.onnx's batch dimension is not fixed (trtexec takes shapes then)
@@ -149,15 +149,18 @@ def triton_models(folder: Path) -> list[TritonModel]:
     return found
 
 
-def _parser_env(folder: Path) -> str | None:
+def _parser_env(folder: Path) -> dict[str, str]:
+    """Every KEY="value" of deepstream/taostream_parser.env, as written: a relative path in it (LPRNet's
+    ../dict.txt) is relative to deepstream/, the working folder of every command written here."""
     path = folder / "deepstream" / PARSER_ENV_FILE
     if not path.is_file():
-        return None
+        return {}
+    environment = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == PARSER_SETTINGS_ENV:
-            return value.strip().strip('"')
-    return None
+        key, sep, value = line.partition("=")
+        if sep and key.strip().isidentifier():
+            environment[key.strip()] = value.strip().strip('"')
+    return environment
 
 
 def _engine_file(folder: Path) -> str | None:
@@ -231,7 +234,7 @@ def _tritonserver_args(dep: Deployment, repository: str, plugins_dir: str = "/pl
 
 def deepstream_command(dep: Deployment, app_config: str = "deepstream_app.txt") -> str:
     gpu = "--gpus all" if dep.platform == "x86" else "--runtime nvidia"
-    env = f" -e {_shell_quote(f'{PARSER_SETTINGS_ENV}={dep.parser_env}')}" if dep.parser_env else ""
+    env = "".join(f" -e {_shell_quote(f'{key}={value}')}" for key, value in dep.parser_env.items())
     return (f'docker run --rm {gpu} -v "$PWD":/bundle -w /bundle/deepstream{env} \\\n'
             f"  {dep.deepstream_image} \\\n  deepstream-app -c {app_config}")
 
@@ -290,7 +293,7 @@ def compose_document(dep: Deployment) -> dict:
         "volumes": ["./:/bundle"],
     }
     if dep.parser_env:
-        deepstream["environment"] = {PARSER_SETTINGS_ENV: dep.parser_env}
+        deepstream["environment"] = dict(dep.parser_env)
     if dep.platform == "jetson":
         deepstream["runtime"] = "nvidia"
     else:
@@ -489,8 +492,10 @@ def _readme_deepstream(dep: Deployment) -> list[str]:
                   "configs load it: build it before these commands.", ""]
     lines += _readme_plugins(dep)
     if dep.parser_env:
-        lines += [f"`-e {PARSER_SETTINGS_ENV}=...` is `deepstream/{PARSER_ENV_FILE}`: the parser's clustering "
-                  "settings from the training spec (nvinfer cannot pass them to a parser).", ""]
+        what = {PARSER_SETTINGS_ENV: "the parser's clustering settings from the training spec",
+                LPR_DICT_ENV: f"LPRNet's character list (`{LPR_DICT_FILE}`, relative to `deepstream/`)"}
+        lines += [f"`-e {key}=...` is `deepstream/{PARSER_ENV_FILE}`: {what.get(key, 'a parser setting')} "
+                  "(nvinfer cannot pass it to a parser)." for key in dep.parser_env] + [""]
     return lines
 
 
