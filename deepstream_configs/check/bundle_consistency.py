@@ -93,7 +93,7 @@ def _post_pairs(ini, server) -> list[tuple[str, str, object, object, str]]:
     else its clustering policy's threshold) and, where nvinfer runs NMS (cluster-mode 2/3), the NMS IoU
     and topk. Both with the defaults their DeepStream plugin applies."""
     from taostream.deepstream_configs.nvinfer_clustering import class_value  # lazy: CLI start-up
-    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
+    from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value  # lazy: CLI start-up
 
     prop = ini.group("property")
     if server.get(_POST + "num_detected_classes") is None or prop.get("num-detected-classes") is None:
