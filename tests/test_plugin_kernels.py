@@ -4,6 +4,7 @@ no float multiply-add contraction, so each operation rounds as in the host imple
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,7 +41,8 @@ def kernel_build(tmp_path_factory):
     _run(["cmake", "-S", str(REPO), "-B", str(build), "-DTAOSTREAM_BUILD_PLUGIN_KERNELS=ON",
           "-DTAOSTREAM_BUILD_PARSERS=OFF", "-DTAOSTREAM_BUILD_PLUGIN_HOST=OFF", f"-DCMAKE_CUDA_COMPILER={nvcc}",
           "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"])
-    _run(["cmake", "--build", str(build), "--target", "taostream_plugins_kernels", "-j", "2"])
+    _run(["cmake", "--build", str(build), "--target", "taostream_plugins_kernels", "-j",
+          os.environ.get("TAOSTREAM_TEST_BUILD_JOBS", "2")])  # all cores in scripts/gpu_plugin_check.sh
     return build
 
 
