@@ -12,6 +12,7 @@ bundle's CPU graph and only what DeepStream would read from the bundle's files."
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 
@@ -402,8 +403,30 @@ def test_check_names_an_nvinferserver_config_that_post_processes_unlike_the_nvin
             "the Triton path would report other detections than the nvinfer path; set per_class_params "
             "{ key: 0 value { pre_threshold: 0.4 } }") in errors[0]
     assert main(["check", str(ssd)]) == 1
-    errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
+    out = capsys.readouterr().out.splitlines()
+    errors = [line for line in out if ": error: " in line]
     assert len(errors) == 1 and "nms.iou_threshold: 0.6 but config_infer_primary.txt has nms-iou-threshold=0.45" in errors[0], errors
+    # the CPU Triton model's clustering parameter no longer matches the edited nvinfer config either
+    warnings = [line for line in out if "nvinfer_clustering" in line]
+    assert len(warnings) == 1 and ": warning: " in warnings[0] and "nms_iou=0.45," in warnings[0], warnings
+
+
+def test_check_names_a_cpu_triton_model_that_does_not_cluster_as_nvinfer_does(bundles, tmp_path, capsys):
+    """A bundle made before the CPU Triton model got nvinfer's clustering (no nvinfer_clustering
+    parameter): check says the served model reports detections DeepStream drops."""
+    assert main(["check", str(bundles["ssd"])]) == 0
+    assert "nvinfer_clustering" not in capsys.readouterr().out
+    old = tmp_path / "ssd"
+    shutil.copytree(bundles["ssd"], old)
+    (config,) = old.glob("triton/*_cpu/config.pbtxt")
+    block = re.compile(r'parameters \{\n  key: "nvinfer_clustering"\n  value \{\n    string_value: "[^"]*"\n  \}\n\}\n')
+    text, dropped = block.subn("", config.read_text())
+    assert dropped == 1
+    config.write_text(text)
+    assert main(["check", str(old)]) == 0  # a warning
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "nvinfer_clustering" in line]
+    assert len(warnings) == 1 and ": warning: parameters.nvinfer_clustering: missing, but config_infer_primary.txt" in warnings[0]
+    assert "re-create the bundle" in warnings[0]
 
 
 def test_mask_rcnn_masks_of_the_cpp_parser_equal_infers_on_a_photo(bundles, photos, native_parsers):  # noqa: F811

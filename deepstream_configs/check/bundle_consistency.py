@@ -11,7 +11,7 @@ from pathlib import Path
 
 from taostream.converter.errors import SpecError
 from taostream.converter.tao_spec import parse_spec
-from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding, UnreadableModel, read_model_facts
+from taostream.deepstream_configs.check.run import ERROR, WARNING, CheckReport, Finding, UnreadableModel, read_model_facts
 from taostream.deepstream_configs.ini import read_ini
 
 NVINFER = "deepstream/config_infer_primary.txt"
@@ -82,7 +82,49 @@ def check_bundle_paths_agree(folder: Path, report: CheckReport) -> None:
                                            f"{theirs} but {nvinfer.name} has {key}={ours}: the Triton path would "
                                            f"report other detections than the nvinfer path; {fix}"))
     _check_server_classes(folder, server, server_path, report)
+    _check_cpu_model_clustering(folder, nvinfer, report)
 
+
+def _check_cpu_model_clustering(folder: Path, nvinfer: Path, report: CheckReport) -> None:
+    """The CPU Triton model (`taostream serve`, `infer --backend triton`) must cluster the parser's list
+    as nvinfer does with this config (its ``nvinfer_clustering`` parameter); a bundle made before
+    taostream wrote that parameter reports detections nvinfer's NMS or topk drops."""
+    from taostream.deepstream_configs.nvinfer_clustering import nvinfer_clustering  # lazy: CLI start-up
+    from taostream.parsers.reference import NvinferClustering  # lazy: CLI start-up
+
+    try:
+        from google.protobuf import text_format  # lazy: optional (triton)
+        from tritonclient.grpc import model_config_pb2  # lazy: optional (triton)
+
+        expected = nvinfer_clustering(nvinfer)
+    except (ImportError, OSError, ValueError):
+        return  # no Triton extra (check_triton_configs says so), or values the config's own checks report
+    if expected is None or (expected.mode == 4 and all(k < 0 for k in expected.top_k)):
+        return  # nvinfer keeps the parser's list as it is
+    for path in sorted((folder / "triton").glob("*_cpu/config.pbtxt")):
+        try:
+            config = text_format.Parse(path.read_text(encoding="utf-8"), model_config_pb2.ModelConfig())
+        except (OSError, text_format.ParseError, UnicodeDecodeError):
+            continue  # check_triton_configs reports it
+        if config.backend != "python":
+            continue
+        given = config.parameters["nvinfer_clustering"].string_value if "nvinfer_clustering" in config.parameters else None
+        try:
+            served = NvinferClustering.from_text(given) if given else None
+        except ValueError:
+            served = None
+        if served == expected:
+            continue
+        what = (f"cluster-mode={expected.mode}" + (", nms-iou-threshold" if expected.mode in (2, 3) else "")
+                + (", topk" if any(k >= 0 for k in expected.top_k) else ""))
+        if given is None:  # made before the parameter existed: its model.py cannot apply it either
+            message = (f"missing, but {nvinfer.name} has nvinfer cluster the parser's list again ({what}): this CPU "
+                       "Triton model (serve, infer --backend triton) reports detections DeepStream drops; re-create "
+                       "the bundle with this taostream")
+        else:
+            message = (f"'{given}' but {nvinfer.name} gives '{expected.to_text()}' ({what}): the CPU Triton model "
+                       "clusters unlike nvinfer; set it to that, or re-create the bundle")
+        report.findings.append(Finding(WARNING, path, None, None, "parameters.nvinfer_clustering", message))
 
 _POST = "infer_config.postprocess.detection."
 
