@@ -103,6 +103,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from taostream.deepstream_configs.check.bundle_consistency import check_bundle_paths_agree  # lazy: CLI start-up
     from taostream.deepstream_configs.check.run import CheckReport, check_configs  # lazy: CLI start-up
     from taostream.deepstream_configs.check.deploy import check_deployment  # lazy: CLI start-up
+    from taostream.deepstream_configs.check.calibration import check_bundle_calibration  # lazy: CLI start-up
 
     if args.model is not None:  # refused before any config is read: an unusable --model would be passed over
         check_input_file(args.model, "--model", "the ONNX model the config runs")
@@ -130,6 +131,7 @@ def _run_check(args: argparse.Namespace) -> int:
             bundle_check.check_bundle_files(path, manifest, report)
             check_bundle_paths_agree(path, report)
             check_deployment(path, manifest, report)
+            check_bundle_calibration(path, manifest, report)
             versions.add(str(manifest.get("deepstream") or DEFAULT_DEEPSTREAM))
         configs.extend(bundle_check.bundle_configs(path, report))
     if args.deepstream is None and len(versions) > 1:

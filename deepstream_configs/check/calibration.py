@@ -7,8 +7,12 @@ with another network's scales. The cache is applied to the model exactly as `bun
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from taostream.converter.int8.calib_cache import CalibrationCacheError, read_calibration_cache
-from taostream.deepstream_configs.check.run import ERROR, WARNING, ModelFacts, _Checker
+from taostream.deepstream_configs.check.run import (
+    ERROR, WARNING, CheckReport, Finding, ModelFacts, _Checker, is_readable)
 from taostream.deepstream_configs.ini import IniGroup
 
 _KEY = "int8-calib-file"
@@ -40,3 +44,41 @@ def check_calibration_cache(checker: _Checker, group: IniGroup, values: dict, mo
         return
     for warning in report.warnings:
         checker.add(WARNING, group, _KEY, f"{values[_KEY]}: {warning}")
+
+
+def check_bundle_calibration(folder: Path, manifest: dict, report: CheckReport) -> None:
+    """A bundle's calibration.bin against the model it calibrates (model_trt10.onnx, the TensorRT <= 10 /
+    Jetson route), judged from the files rather than from the bundle-time warnings stored in manifest.json:
+    the same verdict for a bundle from any taostream release, and for a cache swapped in later. Where one
+    of the bundle's nvinfer configs loads that model and cache, its own check (above) reports it."""
+    targets = [t for t in manifest.get("targets") or [] if isinstance(t, dict) and t.get("calibration")]
+    if not targets or any(t.get("configs") for t in targets):
+        return
+    cache_path, model_path = folder / str(targets[0]["calibration"]), folder / str(targets[0].get("model"))
+    if not (cache_path.is_file() and model_path.is_file() and is_readable(cache_path) and is_readable(model_path)):
+        return  # reported by the bundle file checks
+    fix = ("re-bundle with the cache `tao export --cal_cache_file` wrote for this model (--calibration-cache), or "
+           "--calibrate-images DIR, or --precision fp16")
+    try:
+        cache = read_calibration_cache(cache_path)
+    except CalibrationCacheError as exc:
+        report.findings.append(Finding(ERROR, cache_path, None, None, None, f"{exc}; {fix}"))
+        return
+    from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache  # lazy: heavy (graphsurgeon)
+
+    import onnx  # lazy: heavy
+
+    try:
+        graph = onnx.load(str(model_path))
+    except Exception:  # noqa: BLE001 - a model that does not parse is reported by the bundle file checks
+        return
+    try:
+        _, verdict = insert_qdq_from_cache(graph, cache, source=cache_path.name, per_channel=False)  # verdict only
+    except QdqError as exc:
+        problem = exc.problem.replace("this graph", model_path.name)
+        report.findings.append(Finding(ERROR, cache_path, None, None, None,
+                                       f"{problem}: it is not this model's calibration; {fix}"))
+        return
+    for warning in verdict.warnings:
+        what = re.split(r"[;?] [Rr]egenerate it", warning)[0].replace("this graph", model_path.name)
+        report.findings.append(Finding(WARNING, cache_path, None, None, None, f"{what}; {fix}"))
