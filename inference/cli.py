@@ -14,6 +14,23 @@ from taostream.converter.fileio import atomic_write_text, check_output_file, che
 from taostream.converter.wording import plural
 
 
+BACKEND_METAVAR = "{ort,trt,triton}"
+BACKENDS = ("ort", "onnx", "trt", "triton")  # what --backend accepts; _backend returns the command's own name
+
+
+def _backend(onnx_runtime: str):
+    """--backend's type: ONNX Runtime is `ort` (the docs' name) or `onnx` in every command, so a user who
+    mixes infer's and verify's spelling is understood; returns the name the command's code uses."""
+    def parse(value: str) -> str:
+        if value in ("ort", "onnx"):
+            return onnx_runtime
+        if value in ("trt", "triton"):
+            return value
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from ort (or onnx), trt, triton)")
+    parse.__name__ = "backend"
+    return parse
+
+
 def register(subparsers) -> None:
     infer = subparsers.add_parser(
         "infer", help="run a bundle on images, folders or videos (ONNX Runtime, TensorRT or Triton)",
@@ -24,8 +41,8 @@ def register(subparsers) -> None:
                        "`taostream pipeline`: detector, tracker and secondary classifiers on the CPU)")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
     infer.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
-    infer.add_argument("--backend", choices=("ort", "trt", "triton"), default="ort",
-                       help="ort: ONNX Runtime on the CPU (default); trt: TensorRT engine; triton: a Triton server")
+    infer.add_argument("--backend", type=_backend("ort"), choices=BACKENDS, default="ort", metavar=BACKEND_METAVAR,
+                       help="ort (or onnx): ONNX Runtime on the CPU (default); trt: TensorRT engine; triton: a Triton server")
     infer.add_argument("--batch-size", type=int, default=1, help="images per inference call (default 1)")
     infer.add_argument("--threshold", type=float, help="final confidence filter after the bundle's post-processing, which "
                        "it does not change (default: none; classifiers: replaces classifier-threshold)")
@@ -47,8 +64,9 @@ def register(subparsers) -> None:
                     "the tolerance, 1 when they do not.")
     verify.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
     verify.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
-    verify.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
-                        help="onnx: an ONNX graph in ONNX Runtime (default); trt: a TensorRT engine; triton: a Triton model")
+    verify.add_argument("--backend", type=_backend("onnx"), choices=BACKENDS, default="onnx", metavar=BACKEND_METAVAR,
+                        help="ort (or onnx): an ONNX graph in ONNX Runtime (default); trt: a TensorRT engine; triton: a "
+                        "Triton model")
     verify.add_argument("--onnx", type=Path, help="onnx: the candidate graph (default BUNDLE/model.onnx)")
     verify.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
     verify.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
@@ -76,8 +94,8 @@ def register(subparsers) -> None:
     source.add_argument("--bundle", type=Path, help="run this bundle on the dataset's images")
     source.add_argument("--predictions", type=Path, metavar="DIR",
                         help="KITTI prediction files (16th field = confidence), named like the images")
-    evaluate.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
-                          help="with --bundle: onnx (BUNDLE/model.onnx in ONNX Runtime, default), trt, triton")
+    evaluate.add_argument("--backend", type=_backend("onnx"), choices=BACKENDS, default="onnx", metavar=BACKEND_METAVAR,
+                          help="with --bundle: ort or onnx (BUNDLE/model.onnx in ONNX Runtime, default), trt, triton")
     evaluate.add_argument("--onnx", type=Path, help="onnx: the graph to evaluate (default BUNDLE/model.onnx)")
     evaluate.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
     evaluate.add_argument("--url", help="triton: HOST:PORT of a running server (default: start one on the bundle)")
@@ -113,8 +131,9 @@ def register(subparsers) -> None:
                     "runner, and end to end (decode + preprocess + infer + parse); with --backend triton, Triton's "
                     "perf_analyzer drives the server. Warm-up calls are not timed. See docs/evaluate.md.")
     bench.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
-    bench.add_argument("--backend", choices=("onnx", "trt", "triton"), default="onnx",
-                       help="onnx: BUNDLE/model.onnx in ONNX Runtime (default); trt: a TensorRT engine; triton: a server")
+    bench.add_argument("--backend", type=_backend("onnx"), choices=BACKENDS, default="onnx", metavar=BACKEND_METAVAR,
+                       help="ort (or onnx): BUNDLE/model.onnx in ONNX Runtime (default); trt: a TensorRT engine; "
+                       "triton: a server")
     bench.add_argument("--onnx", type=Path, help="onnx: the graph (default BUNDLE/model.onnx)")
     bench.add_argument("--engine", type=Path, help="trt: engine file (default BUNDLE/model.plan)")
     bench.add_argument("--url", help="triton: HOST:PORT of a running server's HTTP endpoint (default: start one)")

@@ -144,14 +144,14 @@ def test_doc_commands_name_only_what_the_cli_has(doc):
 
 def test_a_doc_naming_a_missing_option_subcommand_or_choice_is_caught():
     doc = ("Run\n\n```bash\ntaostream bundle model.etlt --network ssd \\\n    --no-such-option 3 -o b/   # note\n```\n\n"
-           "and `taostream infer BUNDLE IMAGES -o OUT\n--backend onnx` then `taostream frobnicate x`, "
+           "and `taostream infer BUNDLE IMAGES -o OUT\n--backend tensorrt` then `taostream frobnicate x`, "
            "`taostream spec get|put F X`, `tao-converter -k $KEY --bogus x.etlt`.\n")
     problems = {c: command_problems(c) for _, c in doc_commands(doc)}
     assert problems == {
         "taostream bundle model.etlt --network ssd --no-such-option 3 -o b/":
             ["taostream bundle: no option --no-such-option"],
-        "taostream infer BUNDLE IMAGES -o OUT --backend onnx":
-            ["taostream infer --backend onnx: not one of ['ort', 'trt', 'triton']"],
+        "taostream infer BUNDLE IMAGES -o OUT --backend tensorrt":
+            ["taostream infer --backend tensorrt: not one of ['ort', 'onnx', 'trt', 'triton']"],
         "taostream frobnicate x": ["taostream: no subcommand frobnicate"],
         "taostream spec get|put F X": ["taostream spec: no subcommand get|put"],
         "tao-converter -k $KEY --bogus x.etlt": ["tao-converter: no option --bogus"],
