@@ -54,6 +54,10 @@ def write_kitti(path: str | os.PathLike, detections: Iterable, labels: Sequence[
     return atomic_write_text(path, kitti_text(detections, labels))
 
 
+# the fields before the box; TAO's readers take them as numbers (occluded is TAO's "difficult")
+_KITTI_NUMBER_FIELDS = ((2, "truncated"), (3, "occluded"), (4, "alpha"))
+
+
 def parse_kitti(text: str, source: str = "<kitti>") -> list[KittiObject]:
     """KITTI label lines (15 fields, or 16 with a score) -> objects; errors name the line."""
     objects = []
@@ -64,6 +68,12 @@ def parse_kitti(text: str, source: str = "<kitti>") -> list[KittiObject]:
         if len(fields) not in (15, 16):
             raise TaostreamError(f"{source}:{number}: {len(fields)} fields; a KITTI label line has 15 "
                                  "(or 16 with a score)")
+        for position, name in _KITTI_NUMBER_FIELDS:
+            try:
+                float(fields[position - 1])
+            except ValueError:
+                raise TaostreamError(f"{source}:{number}: field {position} ({name}) must be a number, found "
+                                     f"{fields[position - 1]!r}; fix or delete the line") from None
         try:
             x1, y1, x2, y2 = (float(v) for v in fields[4:8])
             score = float(fields[15]) if len(fields) == 16 else 1.0

@@ -540,3 +540,20 @@ def test_deepstream_kitti_output_frames_tracks_and_mux_size(tmp_path):
     assert "DeepStream frame files of stream 0, 40 matched" in framed.stdout
     (track / "00_001_000000.txt").write_text("")
     assert_clean_error(run_cli("evaluate", ds, "--predictions", track, "--spec", spec), "--stream N")
+
+
+@pytest.mark.parametrize("line, field", [
+    ("car x 0 0 10 10 15 15 0 0 0 0 0 0 0\n", "field 2 (truncated) must be a number, found 'x'"),
+    ("car 0 partly 0 10 10 15 15 0 0 0 0 0 0 0\n", "field 3 (occluded) must be a number, found 'partly'"),
+    ("car 0 0 - 10 10 15 15 0 0 0 0 0 0 0\n", "field 4 (alpha) must be a number, found '-'"),
+])
+def test_a_label_line_with_a_non_numeric_field_before_the_box_is_named(tmp_path, line, field):
+    # before, a word in the truncated or alpha field was read past and the line scored
+    _write_dataset(tmp_path / "ds", 5)
+    ds = tmp_path / "ds"
+    labels = ds / "labels/000001.txt"
+    labels.write_text(labels.read_text() + line)
+    number = len(labels.read_text().splitlines())
+    result = run_cli("evaluate", ds, "--predictions", ds / "pred")
+    assert result.returncode == 2, result.stdout
+    assert_clean_error(result, f"{labels}:{number}: {field}; fix or delete the line")
