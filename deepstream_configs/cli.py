@@ -115,7 +115,7 @@ def _run_check(args: argparse.Namespace) -> int:
         if pipeline_check.is_pipeline(path):  # a `taostream pipeline` folder
             app_configs, version = pipeline_check.pipeline_configs(path, report)
             configs.extend(app_configs)
-            bundles += 1
+            bundles += pipeline_check.pipeline_bundle_count(path)
             if version:
                 versions.add(str(version))
             continue

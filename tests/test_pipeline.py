@@ -370,3 +370,17 @@ def test_serve_on_a_pipeline_folder_names_the_bundles_to_serve(bundles, tmp_path
     result = run_cli("serve", app)
     primary = json.loads((app / "pipeline.json").read_text())["primary"]["path"]
     assert_clean_error(result, "a pipeline folder", primary, str(app / "triton"))
+
+
+@pytest.mark.parametrize("secondaries", [0, 1, 2])
+def test_check_counts_every_bundle_and_gie_config_of_a_pipeline(secondaries, bundles, tmp_path, capsys):
+    # before, check said "1 config(s) and 1 bundle(s)" for any pipeline: the app config and the folder
+    det, make, kind = bundles[("9.0", "x86")]
+    args = ["pipeline", "-o", str(tmp_path / "app"), "--primary", str(det), "--deepstream", "9.0"]
+    for bundle in (make, kind)[:secondaries]:
+        args += ["--secondary", f"{bundle}:classes=car"]
+    assert main(args) == 0
+    code, lines = _check(tmp_path / "app", capsys)
+    # deepstream_app.txt and one nvinfer config per GIE
+    assert code == 0 and lines[-1] == (f"0 error(s), 0 warning(s) in {2 + secondaries} config(s) and "
+                                       f"{1 + secondaries} bundle(s) (DeepStream 9.0)"), lines

@@ -51,4 +51,17 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
     # nvinferserver configs (--triton); the app check, which comes first, also opens its plugin-type=1 configs
     # and marks them done, so each is checked once
     configs += sorted(folder.glob("config_infer_*_nvinferserver.txt"))
+    # each GIE's nvinfer config: the app check opens those its groups name (and marks them done); listed
+    # here so that the count check prints is the pipeline's, and one no group names is still checked
+    configs += [p for p in sorted(folder.glob("config_infer_*.txt")) if p not in configs]
     return configs, manifest.get("deepstream")
+
+
+def pipeline_bundle_count(folder: Path) -> int:
+    """How many bundles pipeline.json references (primary and secondaries); 1 when it is unreadable."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 1  # reported by pipeline_configs
+    entries = [manifest.get("primary") or {}, *(manifest.get("secondaries") or [])]
+    return max(1, sum(1 for e in entries if isinstance(e, dict) and e.get("path")))
