@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -100,13 +101,20 @@ def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
 
     def frames() -> Iterator[np.ndarray]:
+        read = 0
         try:
             while True:
                 ok, frame = capture.read()
                 if not ok:
-                    return
+                    break
+                read += 1
                 yield frame
         finally:
             capture.release()
+        if read < count:
+            # a file cut short (interrupted copy or recording) still opens: say so instead of stopping silently
+            print(f"taostream: warning: {path}: read {read} of the {count} frames its container claims; the file "
+                  f"is probably cut short (an interrupted copy or recording): results cover the first {read} frames; "
+                  "copy or record it again for the rest", file=sys.stderr)
 
     return frames(), fps, max(count, 0)
