@@ -35,7 +35,10 @@ def model_folders(tmp_path_factory):
         if net.output_layout == "lprnet_ctc":  # NvDsInferParseCustomNVPlate's dictionary, beside the config
             (folder / "dict.txt").write_text("".join(f"{c}\n" for c in "ABCD"[:NUM_CLASSES]))
         shutil.copy(library, folder / library.name)
-        (folder / "cal.bin").write_text("TRT-8601-EntropyCalibration2\ninput_1: 3c010a14\n")
+        # a cache with a scale for every tensor of this model, as `tao export --cal_cache_file` writes one
+        # (check applies it to the model and refuses a cache that reaches none of its convolutions)
+        tensors = dict.fromkeys([i.name for i in model.graph.input] + [o for n in model.graph.node for o in n.output])
+        (folder / "cal.bin").write_text("TRT-8601-EntropyCalibration2\n" + "".join(f"{t}: 3c010a14\n" for t in tensors))
         folders[net.name] = (folder, tuple(o.name for o in model.graph.output))
     return folders
 

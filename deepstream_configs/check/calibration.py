@@ -32,8 +32,8 @@ def check_calibration_cache(checker: _Checker, group: IniGroup, values: dict, mo
         checker.add(ERROR, group, _KEY, f"{exc}; {fix}")
         return
     graph = None if model is None or model.quantized else (model.proto or model.translation)
-    if graph is None:
-        return  # no model to compare with, or explicit quantization (TensorRT ignores the cache)
+    if graph is None or not _has_weighted_ops(graph):
+        return  # no model to compare with, explicit quantization (TensorRT ignores the cache), or no layer to calibrate
     from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache  # lazy: heavy (graphsurgeon)
 
     try:
@@ -44,6 +44,14 @@ def check_calibration_cache(checker: _Checker, group: IniGroup, values: dict, mo
         return
     for warning in report.warnings:
         checker.add(WARNING, group, _KEY, f"{values[_KEY]}: {warning}")
+
+
+def _has_weighted_ops(model) -> bool:
+    """Whether the ONNX model has a layer a cache's scales quantize: without one (a stub, a pure
+    post-processing graph) no cache can be judged for or against it."""
+    from taostream.converter.int8.qdq import WEIGHTED_OPS  # lazy: heavy (graphsurgeon)
+
+    return any(node.op_type in WEIGHTED_OPS for node in model.graph.node)
 
 
 def check_bundle_calibration(folder: Path, manifest: dict, report: CheckReport) -> None:
