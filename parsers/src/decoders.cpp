@@ -1015,8 +1015,10 @@ bool decode_ctc_greedy(const TensorView &ids, const TensorView &confidences, lon
   long previous = 0;
   for (size_t step = 0; step < ids.count; ++step) {
     const float raw = ids.at(step);
-    const long id = static_cast<long>(raw);
-    if (!finite(raw) || static_cast<float>(id) != raw || id < 0 || id > blank) {
+    // range first: converting a float outside long's range (or NaN) to long is undefined behaviour
+    const bool in_range = raw >= 0.0f && raw <= static_cast<float>(blank);  // false for NaN and +-inf
+    const long id = in_range ? static_cast<long>(raw) : -1;
+    if (!in_range || static_cast<float>(id) != raw) {
       *error = "character ids '" + ids.name + "' step " + std::to_string(step) + " is " + std::to_string(raw) +
                ", outside 0.." + std::to_string(blank) + " (the dictionary's characters + the blank)";
       return false;
