@@ -30,3 +30,15 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
     for fragment in fragments:
         assert fragment in err, (fragment, err)
     return err
+
+
+def sample_bundle(root, network: str, *bundle_args, spec: bool = True):
+    """`taostream sample --network NETWORK` into ROOT/sample, then `taostream bundle` of it (its spec
+    unless ``spec`` is False, key nvidia_tlt, then ``bundle_args``) into ROOT/bundle; returns that folder."""
+    result = run_cli("sample", "--network", network, "-o", root / "sample")
+    assert result.returncode == 0, result.stderr
+    spec_args = ("--spec", root / "sample/spec.txt") if spec else ()
+    result = run_cli("bundle", root / "sample/model.etlt", "--network", network, *spec_args, "--key", "nvidia_tlt",
+                     *bundle_args, "-o", root / "bundle")
+    assert result.returncode == 0, result.stderr
+    return root / "bundle"

@@ -9,17 +9,14 @@ import json
 import cv2
 import pytest
 
-from cli_support import run_cli
+from cli_support import run_cli, sample_bundle
 from test_uff_to_onnx import astronaut_photo
 
 
 @pytest.fixture(scope="module")
 def bundle_and_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("spelling")
-    assert run_cli("sample", "--network", "ssd", "-o", root / "sample").returncode == 0
-    result = run_cli("bundle", root / "sample/model.etlt", "--network", "ssd", "--spec",
-                     root / "sample/spec.txt", "--key", "nvidia_tlt", "-o", root / "bundle")
-    assert result.returncode == 0, result.stderr
+    sample_bundle(root, "ssd")
     (root / "ds/images").mkdir(parents=True)
     (root / "ds/labels").mkdir()
     cv2.imwrite(str(root / "ds/images/astronaut.png"), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))

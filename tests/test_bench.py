@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from cli_support import assert_clean_error, run_cli
+from cli_support import assert_clean_error, run_cli, sample_bundle
 from taostream.converter.errors import TaostreamError
 from taostream.inference.bench import (BenchRequest, Phase, find_perf_analyzer, interleaved, paired_overhead,
                                        parse_perf_analyzer_csv, perf_analyzer_environment, perf_analyzer_version,
@@ -24,11 +24,7 @@ from taostream.inference.bench import (BenchRequest, Phase, find_perf_analyzer, 
 @pytest.fixture(scope="module")
 def ssd_bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench_ssd")
-    assert run_cli("sample", "--network", "ssd", "-o", root / "sample").returncode == 0
-    result = run_cli("bundle", root / "sample/model.etlt", "--network", "ssd", "--spec", root / "sample/spec.txt",
-                     "--key", "nvidia_tlt", "-o", root / "bundle")
-    assert result.returncode == 0, result.stderr
-    return root / "bundle"
+    return sample_bundle(root, "ssd")
 
 
 def test_bench_onnx(ssd_bundle, tmp_path):

@@ -135,11 +135,16 @@ def test_the_docs_show_commands():
     assert sum(len(doc_commands(p.read_text())) for p in doc_files()) > 200
 
 
+def _assert_no_problems(doc, problems_of) -> None:
+    """Each documented command line of DOC judged by PROBLEMS_OF; all problems in one failure, with their lines."""
+    problems = [f"{doc.relative_to(REPO_ROOT)}:{number}: {problem}  ({command})"
+                for number, command in doc_commands(doc.read_text()) for problem in problems_of(command)]
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("doc", doc_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_doc_commands_name_only_what_the_cli_has(doc):
-    problems = [f"{doc.relative_to(REPO_ROOT)}:{number}: {problem}  ({command})"
-                for number, command in doc_commands(doc.read_text()) for problem in command_problems(command)]
-    assert not problems, "\n".join(problems)
+    _assert_no_problems(doc, command_problems)
 
 
 def test_a_doc_naming_a_missing_option_subcommand_or_choice_is_caught():
@@ -213,9 +218,7 @@ def model_problems(command: str) -> list[str]:
 
 @pytest.mark.parametrize("doc", doc_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_doc_commands_that_open_a_model_give_its_key_and_labels(doc):
-    problems = [f"{doc.relative_to(REPO_ROOT)}:{number}: {problem}  ({command})"
-                for number, command in doc_commands(doc.read_text()) for problem in model_problems(command)]
-    assert not problems, "\n".join(problems)
+    _assert_no_problems(doc, model_problems)
 
 
 def test_a_doc_bundle_without_key_or_labels_is_caught():

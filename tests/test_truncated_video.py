@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cli_support import run_cli
+from cli_support import run_cli, sample_bundle
 
 WARNING = "read 10 of the 20 frames its container claims"
 
@@ -16,11 +16,7 @@ WARNING = "read 10 of the 20 frames its container claims"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("video_bundle")
-    assert run_cli("sample", "--network", "detectnet_v2", "-o", root / "sample").returncode == 0
-    result = run_cli("bundle", root / "sample/model.etlt", "--network", "detectnet_v2", "--spec",
-                     root / "sample/spec.txt", "--key", "nvidia_tlt", "-o", root / "bundle")
-    assert result.returncode == 0, result.stderr
-    return root / "bundle"
+    return sample_bundle(root, "detectnet_v2")
 
 
 def _mjpg_avi(path, frames=20):

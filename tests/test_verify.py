@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import pytest
 
-from cli_support import assert_clean_error, run_cli
+from cli_support import assert_clean_error, run_cli, sample_bundle
 from taostream.inference.verify import (
     TOLERANCES,
     compare_classification,
@@ -145,11 +145,7 @@ def test_real_facemask_int8_graph_agrees_with_fp32(tmp_path, fixtures_dir, photo
 @pytest.fixture(scope="module")
 def ssd_bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("ssd")
-    assert run_cli("sample", "--network", "ssd", "-o", root / "sample").returncode == 0
-    assert run_cli("bundle", root / "sample/model.etlt", "--network", "ssd", "--spec", root / "sample/spec.txt",
-                   "--key", "nvidia_tlt", "--precision", "int8", "--calibration-cache", root / "sample/cal.bin",
-                   "-o", root / "bundle").returncode == 0
-    return root / "bundle"
+    return sample_bundle(root, "ssd", "--precision", "int8", "--calibration-cache", root / "sample/cal.bin")
 
 
 def test_plugin_graph_and_served_model_agree(ssd_bundle, photo):
