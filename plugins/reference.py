@@ -235,7 +235,8 @@ def per_class_nms(boxes: np.ndarray, scores: np.ndarray, p: NmsParameters) -> li
 def exp_f32(x: np.ndarray) -> np.ndarray:
     """exp of float32 values, computed in double and rounded: numpy's float32 exp is not correctly
     rounded and differs by CPU SIMD path; this equals the C++ host implementations' everywhere."""
-    return np.exp(np.asarray(x, np.float32).astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # past float32's range the rounded value is +inf, as the C++ cast gives
+        return np.exp(np.asarray(x, np.float32).astype(np.float64)).astype(np.float32)
 
 
 def decode_ssd_boxes(loc: np.ndarray, prior_boxes: np.ndarray, variances: np.ndarray, code_type: int,
