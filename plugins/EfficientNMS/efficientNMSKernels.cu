@@ -71,11 +71,6 @@ __global__ void validKernel(EfficientShape s, const float* __restrict__ boxes, c
     if (threadIdx.x == 0) invalid[blockIdx.x] = valid ? 0 : 1;
 }
 
-__global__ void offsetsKernel(int64_t count, int64_t stride, int* __restrict__ offsets) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < count) offsets[i] = static_cast<int>(i * stride);
-}
-
 __global__ void keysKernel(EfficientShape s, int64_t items, int64_t elements, const float* __restrict__ scores,
                            uint64_t* __restrict__ keys) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -177,8 +172,7 @@ int efficientNmsDevice(const EfficientShape& s, const float* boxes, const float*
         cudaMemsetAsync(count, 0, sizeof(int32_t) * s.batch, stream);
         cudaMemsetAsync(keptCount, 0, sizeof(int32_t) * s.batch, stream);
     } else {
-        offsetsKernel<<<blocksFor(int64_t{s.batch} + 1), kThreads, 0, stream>>>(int64_t{s.batch} + 1, l.elements,
-                                                                               offsets);
+        device::segmentOffsets(int64_t{s.batch} + 1, l.elements, offsets, stream);
         keysKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, l.elements, scores, keysIn);
         size_t tempBytes = l.tempBytes;
         const cudaError_t status = device::sortKeys64(

@@ -71,11 +71,6 @@ __global__ void validKernel(DetectionShape s, const float* __restrict__ deltas, 
     if (threadIdx.x == 0) invalid[blockIdx.x] = finite ? 0 : 1;
 }
 
-__global__ void offsetsKernel(int64_t count, int64_t stride, int* __restrict__ offsets) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < count) offsets[i] = static_cast<int>(i * stride);
-}
-
 __global__ void roiKernel(DetectionShape s, int64_t items, const float* __restrict__ deltas,
                           const float* __restrict__ scores, const float* __restrict__ rois,
                           const int32_t* __restrict__ invalid, float* __restrict__ best, int32_t* __restrict__ label,
@@ -170,7 +165,7 @@ int generateDetectionDevice(const DetectionShape& s, const float* deltas, const 
     if (l.items == 0) {  // no rois: padding rows only
         cudaMemsetAsync(count, 0, sizeof(int32_t) * s.batch, stream);
     } else {
-        offsetsKernel<<<blocksFor(int64_t{s.batch} + 1), kThreads, 0, stream>>>(int64_t{s.batch} + 1, s.rois, offsets);
+        device::segmentOffsets(int64_t{s.batch} + 1, s.rois, offsets, stream);
         roiKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, deltas, scores, rois, invalid, best, label,
                                                                 box, keysIn);
         size_t tempBytes = l.tempBytes;

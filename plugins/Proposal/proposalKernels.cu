@@ -69,11 +69,6 @@ __global__ void validKernel(ProposalShape s, const float* __restrict__ scores, i
     if (threadIdx.x == 0) invalid[blockIdx.x] = valid ? 0 : 1;
 }
 
-__global__ void offsetsKernel(int64_t count, int64_t stride, int* __restrict__ offsets) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < count) offsets[i] = static_cast<int>(i * stride);
-}
-
 __global__ void decodeKernel(ProposalShape s, int64_t items, int64_t count, const float* __restrict__ scores,
                              const float* __restrict__ deltas, uint64_t* __restrict__ keys,
                              ProposalBox* __restrict__ boxes) {
@@ -148,8 +143,7 @@ int proposalDevice(const ProposalShape& s, const float* scores, const float* del
     if (l.items == 0) {  // an empty grid: no candidates, zero rois
         cudaMemsetAsync(keptCount, 0, sizeof(int32_t) * s.batch, stream);
     } else {
-        offsetsKernel<<<blocksFor(int64_t{s.batch} + 1), kThreads, 0, stream>>>(int64_t{s.batch} + 1, l.count,
-                                                                               offsets);
+        device::segmentOffsets(int64_t{s.batch} + 1, l.count, offsets, stream);
         decodeKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, l.count, scores, deltas, keysIn,
                                                                   boxes);
         size_t tempBytes = l.tempBytes;

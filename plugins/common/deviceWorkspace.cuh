@@ -51,6 +51,10 @@ inline int64_t maskChunk(int64_t units, size_t unitMaskBytes) {
 cudaError_t sortKeys64(void* temp, size_t& tempBytes, const uint64_t* in, uint64_t* out, int64_t items,
                        int64_t segments, const int* begin, const int* end, cudaStream_t stream = nullptr);
 
+// Writes offsets[i] = i * stride for i < count on `stream`: the begin/end offsets of equal segments that
+// sortKeys64 takes (offsets and offsets + 1).
+void segmentOffsets(int64_t count, int64_t stride, int* offsets, cudaStream_t stream);
+
 // CUB's temporary storage for sorting `items` 64-bit keys (all 64 bits) in `segments` segments; 0 bytes
 // for no items. False when CUB's query fails.
 inline bool segmentedSortBytes(int64_t items, int64_t segments, size_t* bytes) {

@@ -78,11 +78,6 @@ __global__ void nonFiniteKernel(PerClassShape s, const float* __restrict__ boxes
     if (threadIdx.x == 0) nonFinite[image] = bad ? 1 : 0;
 }
 
-__global__ void offsetsKernel(int64_t count, int stride, int* __restrict__ offsets) {
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < count) offsets[i] = static_cast<int>(i * stride);
-}
-
 __global__ void candidateKeysKernel(PerClassShape s, int64_t items, const float* __restrict__ scores,
                                     uint64_t* __restrict__ keys) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -160,9 +155,8 @@ int perClassNmsDevice(const PerClassShape& s, const float* boxes, const float* s
     if (l.k == 0) {  // no boxes: no candidates, no detections
         return static_cast<int>(cudaMemsetAsync(keptCount, 0, sizeof(int32_t) * l.segments, stream));
     }
-    offsetsKernel<<<blocksFor(l.segments + 1), kThreads, 0, stream>>>(l.segments + 1, s.numBoxes, offsets);
-    offsetsKernel<<<blocksFor(s.batch + 1), kThreads, 0, stream>>>(s.batch + 1, static_cast<int>(l.slots / s.batch),
-                                                                   mergeOffsets);
+    device::segmentOffsets(l.segments + 1, s.numBoxes, offsets, stream);
+    device::segmentOffsets(int64_t{s.batch} + 1, static_cast<int>(l.slots / s.batch), mergeOffsets, stream);
     candidateKeysKernel<<<blocksFor(l.items), kThreads, 0, stream>>>(s, l.items, scores, keysIn);
     size_t tempBytes = l.tempBytes;
     cudaError_t status = device::sortKeys64(base + l.temp, tempBytes, keysIn, keysOut, l.items, l.segments,
