@@ -75,6 +75,21 @@ def require_fraction(value: float | None, option: str = "--threshold", above_one
     return number
 
 
+def require_iou(value: float | None, option: str = "--iou") -> float | None:
+    """None or a finite overlap in (0, 1]: an IoU of 0 makes every prediction overlapping nothing a
+    match (a box anywhere in the image scores as found), above 1 nothing ever matches."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TaostreamError(f"{option} {value!r}: give an IoU above 0 and at most 1, e.g. 0.5") from None
+    if not 0.0 < number <= 1.0:  # also refuses NaN
+        raise TaostreamError(f"{option} {value}: a matching IoU is above 0 and at most 1 (0 would count a box "
+                             "anywhere in the image as a match), e.g. 0.5")
+    return number
+
+
 def parse_gpu_index(text: str | int, option: str = "--gpu-index") -> str:
     """'0', '0,1' or '1, 3' -> the CUDA_VISIBLE_DEVICES value '0', '0,1', '1,3': GPU numbers >= 0,
     comma separated, each once."""

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cli_support import assert_clean_error, run_cli, sample_bundle
+from taostream.cli import main
 from taostream.inference.evaluate.tao import BoxLimits, ImageBoxes, TaoRules, evaluate_tao
 
 pycocotools = pytest.importorskip("pycocotools", reason="the `eval` extra (pycocotools) is not installed")
@@ -246,6 +247,30 @@ def test_user_errors_are_one_line(tmp_path):
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred", "--iou", "1.5"), "--iou 1.5")
     (ds / "pred/000001.txt").write_text("car 0 0 0 10 10 5 5 0 0 0 0 0 0 0 0.5\n")
     assert_clean_error(run_cli("evaluate", ds, "--predictions", ds / "pred"), "000001.txt:1", "x2<x1")
+
+
+@pytest.mark.parametrize("iou", ["0", "-0.5"])
+def test_a_matching_iou_of_zero_is_refused_not_scored_as_perfect(tmp_path, iou, capsys):
+    """--iou 0 was taken: every prediction then "matched", so a box nowhere near the object made the
+    hand-made case below score mAP 1.0 instead of 0.8333 (TP 0.9, FP 0.8, TP 0.7 over two boxes)."""
+    ds = tmp_path / "ds"
+    (ds / "images").mkdir(parents=True)
+    (ds / "labels").mkdir()
+    (ds / "pred").mkdir()
+    cv2.imwrite(str(ds / "images/a.png"), np.zeros((480, 640, 3), np.uint8))
+    (ds / "labels/a.txt").write_text("Car 0.00 0 0.00 10 10 110 110 0 0 0 0 0 0 0\n"
+                                     "Car 0.00 0 0.00 200 200 300 300 0 0 0 0 0 0 0\n")
+    (ds / "pred/a.txt").write_text("car 0.00 0 0.00 10 10 110 110 0 0 0 0 0 0 0 0.9\n"
+                                   "car 0.00 0 0.00 400 400 450 450 0 0 0 0 0 0 0 0.8\n"
+                                   "car 0.00 0 0.00 200 200 300 300 0 0 0 0 0 0 0 0.7\n")
+    args = ["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd", "--ap-mode", "integrate"]
+    assert main([*args, "--iou", "0.5", "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(0.5 + 0.5 * 2 / 3)
+    capsys.readouterr()
+    assert main([*args, "--iou", iou]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("taostream: error:") and f"--iou {float(iou)}" in err and "above 0" in err, err
 
 
 def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):

@@ -20,7 +20,7 @@ import numpy as np
 from taostream.converter.errors import MissingDependencyError, TaostreamError
 from taostream.converter.fileio import atomic_write_bytes, check_input_file
 from taostream.converter.model.preprocess import load_bgr
-from taostream.converter.numeric_inputs import require_batch_size, require_fraction
+from taostream.converter.numeric_inputs import require_batch_size, require_fraction, require_iou
 from taostream.converter.registry import get_network
 from taostream.deepstream_configs.labels import BACKGROUND, MASK_RCNN_BACKGROUND
 from taostream.deepstream_configs.specs.access import as_spec_dict, load_spec_file, spec_map, spec_value
@@ -348,8 +348,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         raise TaostreamError(f"--max-drop {request.max_drop}: an mAP difference between 0 and 1, e.g. 0.01")
     require_batch_size(request.batch_size)
     require_fraction(request.threshold)
-    if request.iou is not None:
-        require_fraction(request.iou, "--iou")
+    require_iou(request.iou)
     if request.ap_mode and request.ap_mode not in ("sample", "integrate"):
         raise TaostreamError(f"--ap-mode {request.ap_mode}: use sample or integrate")
     spec = None
