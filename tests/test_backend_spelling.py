@@ -20,7 +20,7 @@ def bundle_and_data(tmp_path_factory):
     (root / "ds/images").mkdir(parents=True)
     (root / "ds/labels").mkdir()
     cv2.imwrite(str(root / "ds/images/astronaut.png"), cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2BGR))
-    label = (root / "sample/labels.txt").read_text().split()[0]
+    label = (root / "sample/labels.txt").read_text().split()[1]  # [0] is SSD's background row, not a class
     (root / "ds/labels/astronaut.txt").write_text(f"{label} 0.00 0 0.00 100 20 400 500 0 0 0 0 0 0 0\n")
     return root / "bundle", root / "ds"
 

@@ -109,7 +109,7 @@ def ws(tmp_path_factory, fixtures_dir):
     cv2.imwrite(str(root / "images" / "photo 1.png"), np.full((96, 128, 3), 127, np.uint8))
     (root / "kitti" / "labels").mkdir(parents=True)
     shutil.copytree(root / "images", root / "kitti" / "images")
-    (root / "kitti" / "labels" / "photo 1.txt").write_text("car 0.00 0 0.00 10.0 10.0 50.0 40.0 0 0 0 0 0 0 0\n")
+    (root / "kitti" / "labels" / "photo 1.txt").write_text("no-mask 0.00 0 0.00 10.0 10.0 50.0 40.0 0 0 0 0 0 0 0\n")
     spec_text = w.spec.read_text(encoding="utf-8")
     (root / "bad value spec.txt").write_text(spec_text.replace("coverage_threshold: 0.00499999988824", "coverage_threshold: abc", 1),
                                              encoding="utf-8")

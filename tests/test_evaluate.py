@@ -273,6 +273,38 @@ def test_a_matching_iou_of_zero_is_refused_not_scored_as_perfect(tmp_path, iou, 
     assert err.startswith("taostream: error:") and f"--iou {float(iou)}" in err and "above 0" in err, err
 
 
+def _one_image_set(root: Path, gt: str, pred: str) -> Path:
+    for sub in ("images", "labels", "pred"):
+        (root / sub).mkdir(parents=True)
+    cv2.imwrite(str(root / "images/a.png"), np.zeros((544, 960, 3), np.uint8))
+    (root / "labels/a.txt").write_text(f"{gt} 0.00 0 0.00 100 100 300 300 0 0 0 0 0 0 0\n")
+    (root / "pred/a.txt").write_text(f"{pred} 0.00 0 0.00 100 100 300 300 0 0 0 0 0 0 0 0.9\n")
+    return root
+
+
+def test_class_names_that_match_nothing_are_refused_not_scored_zero(tmp_path, fixtures_dir, capsys):
+    """Ground truth labelled "Face" for the facemask model (classes mask, no-mask), or predictions of
+    "vehicle" against ground truth of "car": no box was evaluated, yet evaluate printed mAP 0 and exited 0
+    (and an --against drop of 0 passed). Now one line naming the folder, the classes found and the fix."""
+    spec = fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt"
+    ds = _one_image_set(tmp_path / "face", "Face", "no-mask")
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "detectnet_v2",
+                 "--spec", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: {ds}: no ground-truth box"), err
+    assert "(mask, no-mask)" in err and "'face' (1 box)" in err and "target_class_mapping" in err, err
+    ds = _one_image_set(tmp_path / "car", "Car", "vehicle")
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: {ds / 'pred'}: no prediction box"), err
+    assert "'vehicle' (1 box)" in err, err
+    # the same files with the names right are scored: one box found exactly, AP 1 (11-point)
+    (ds / "pred/a.txt").write_text((ds / "pred/a.txt").read_text().replace("vehicle", "car"))
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(1.0)
+
+
 def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):
     """A ground-truth file saved by Notepad as "Unicode" (UTF-16), a prediction with a NaN confidence
     and a box running to infinity (a broken exporter): each is one line naming the file (and line),

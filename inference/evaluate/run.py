@@ -382,6 +382,7 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
     dataset = load_dataset(Path(request.dataset), classes, mapping, request.images)
     if not dataset.samples:
         raise TaostreamError(f"{request.dataset}: no image has a label file (images/<name>.* with labels/<name>.txt)")
+    _require_known_classes(request.dataset, dataset)
     eval_size = _eval_size(family, spec, bundle)
     if eval_size and request.predictions is not None:
         for sample in dataset.samples:
@@ -399,6 +400,8 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
                 if not (sample.width and sample.height) and sample.image is not None and sample.image.is_file():
                     sample.width, sample.height = image_size(sample.image)
         found = read_predictions(Path(request.predictions), dataset, request.stream, request.mux_size)
+        _require_known_classes(request.predictions, dataset, found.names,
+                               any(len(v[0]) for v in found.by_stem.values()), "prediction")
         report.prediction_problems = _prediction_problems(found, dataset)
         predictions = [found.by_stem.get(s.stem) for s in dataset.samples]
         report.scores.append(score(dataset, predictions, family, rules, "predictions", eval_size, request.coco_engine))
@@ -421,6 +424,23 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
                           "max_drop": request.max_drop, "passed": bool(drop <= request.max_drop + 1e-12)}
     _plots(request, report)
     return report
+
+
+def _require_known_classes(path, dataset: Dataset, names=None, any_known: bool | None = None,
+                           what: str = "ground-truth") -> None:
+    """Boxes whose every class name is unknown ("vehicle" for a model of "car") measure nothing: every AP
+    would be 0 (or n/a) and an --against drop 0, so they are refused instead of scored."""
+    names = names if names is not None else dataset.names
+    if any_known is None:
+        any_known = any(sample.gt_classes for sample in dataset.samples)
+    if not names.unknown or any_known:
+        return
+    found = ", ".join(f"'{e['name']}' ({plural(e['count'], 'box')}"
+                      + (f"; did you mean {' or '.join(e['could_be'])}?" if e["could_be"] else "") + ")"
+                      for e in names.report(dataset.classes, dataset.mapping)[:5])
+    raise TaostreamError(f"{path}: no {what} box has one of the evaluated classes ({', '.join(dataset.classes)}); "
+                         f"its classes are {found}: rename them in the label files, or map them with the spec's "
+                         "dataset_config.target_class_mapping (--spec)")
 
 
 def _model_runs(bundle, request: EvaluateRequest) -> list:
