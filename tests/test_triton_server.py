@@ -112,6 +112,26 @@ def test_servable_models_skip_what_the_server_cannot_load(tmp_path):
     assert servable_models(tmp_path, system)[0] == ["onnx_model", "plan_present", "python_model"]
 
 
+def test_a_model_without_its_version_folder_is_named_as_such(tmp_path):
+    """A repository copied by hand with the version folder renamed ("v1") or left out: serve said "no model
+    file in its version folder (a tensorrt_plan model needs model.plan ...)" of a Python model that has
+    no version folder at all. Now it says which folder Triton loads and what it found instead."""
+    from taostream.inference.backends.triton_server import TritonInstallation, servable_models
+
+    folder = tmp_path / "ssd_cpu"
+    (folder / "v1").mkdir(parents=True)
+    (folder / "config.pbtxt").write_text('name: "ssd_cpu"\nbackend: "python"\n')
+    (folder / "v1" / "model.py").write_text("x")
+    pytriton = TritonInstallation(tmp_path / "tritonserver", tmp_path, "pytriton")
+    assert servable_models(tmp_path, pytriton) == ([], [
+        "ssd_cpu: no model file: no version folder (Triton loads ssd_cpu/1/model.py; found v1/, but version "
+        "folders are numbers); put the model in ssd_cpu/1/"])
+    (folder / "2").mkdir()
+    assert servable_models(tmp_path, pytriton)[1] == ["ssd_cpu: no model file: model.py is not in its version folder 2/"]
+    (folder / "v1").rename(folder / "1")
+    assert servable_models(tmp_path, pytriton) == (["ssd_cpu"], [])
+
+
 def test_explicit_model_list_goes_on_the_command_line(repository):
     server = TritonServer(repository, models=["affine"])
     command = server.command()

@@ -168,6 +168,21 @@ class RepositoryModel:
     backend: str  # "python", "onnxruntime", "tensorrt", ... (platform mapped to its backend)
     has_model_file: bool  # a version folder holds the file the backend loads
     gpu: bool = False  # instance_group kind KIND_GPU
+    versions: tuple[str, ...] = ()  # the numbered version folders
+    other_folders: tuple[str, ...] = ()  # folders that are not versions ("v1", "x")
+    model_files: tuple[str, ...] = ()  # the file names the backend loads from a version folder
+
+    def missing_file_reason(self) -> str:
+        """Why the model cannot load: no numbered version folder, or no model file in the ones there."""
+        wanted = " or ".join(self.model_files) or "the model file"
+        if not self.versions:
+            found = (f"; found {', '.join(f + '/' for f in self.other_folders)}, but version folders are numbers"
+                     if self.other_folders else "")
+            return (f"no model file: no version folder (Triton loads {self.name}/1/{wanted}{found}); "
+                    f"put the model in {self.name}/1/")
+        hint = (" (a tensorrt_plan model needs model.plan, built on the serving GPU host with `taostream convert`)"
+                if self.backend == "tensorrt" else "")
+        return f"no model file: {wanted} is not in its version folder {', '.join(v + '/' for v in self.versions)}{hint}"
 
 
 _PLATFORM_BACKENDS = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime", "pytorch_libtorch": "pytorch",
@@ -191,9 +206,12 @@ def repository_models(repository: str | os.PathLike) -> list[RepositoryModel]:
         backend = _config_value(text, "backend") or _PLATFORM_BACKENDS.get(platform or "", platform or "unknown")
         filename = _config_value(text, "default_model_filename")
         names = (filename,) if filename else _MODEL_FILES.get(backend, ())
-        versions = [p for p in config.parent.iterdir() if p.is_dir() and p.name.isdigit()]
+        folders = sorted(p for p in config.parent.iterdir() if p.is_dir() and p.name != "__pycache__")
+        versions = [p for p in folders if p.name.isdigit()]
         has_file = any((v / n).exists() for v in versions for n in names) if names else bool(versions)
-        found.append(RepositoryModel(config.parent.name, backend, has_file, "KIND_GPU" in text))
+        found.append(RepositoryModel(config.parent.name, backend, has_file, "KIND_GPU" in text,
+                                     tuple(v.name for v in versions),
+                                     tuple(f.name for f in folders if not f.name.isdigit()), tuple(names)))
     return found
 
 
@@ -211,8 +229,7 @@ def servable_models(repository: str | os.PathLike, installation: TritonInstallat
             skipped.append(f"{model.name}: a GPU model (instance_group KIND_GPU) and this host has no NVIDIA GPU; "
                            "serve it on a GPU host (the bundle's README.md gives the Triton container)")
         elif not model.has_model_file:
-            skipped.append(f"{model.name}: no model file in its version folder (a tensorrt_plan model needs "
-                           "model.plan, built on the serving GPU host with `taostream convert`)")
+            skipped.append(f"{model.name}: {model.missing_file_reason()}")
         elif installation.kind == "pytriton" and model.backend != "python":
             skipped.append(f"{model.name}: backend '{model.backend}' is not in nvidia-pytriton's server (Python "
                            "backend only); install a full Triton server to serve it")
