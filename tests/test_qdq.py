@@ -15,7 +15,8 @@ from taostream.converter.int8.calib_cache import (
     parse_calibration_cache,
     read_calibration_cache,
 )
-from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache, name_candidates, weight_scales
+from taostream.converter.int8.qdq import QdqError, cache_fit, insert_qdq_from_cache, name_candidates, weight_scales
+from taostream.converter.errors import TaostreamError
 from taostream.converter.registry import get_network
 
 # Relative tolerance of the Q/DQ graph against the float graph: max |q - f| <= QDQ_TOLERANCE * max |f|.
@@ -149,6 +150,8 @@ def test_cache_of_another_model_is_an_error(fixtures_dir):
     ssd = read_calibration_cache(fixtures_dir / "calibration" / "ssd_tlt_cal.bin")
     with pytest.raises(QdqError, match="is it the cache of this model"):
         insert_qdq_from_cache(small_detector(), ssd)
+    with pytest.raises(QdqError, match="is it the cache of this model"):  # the verdict alone says the same
+        cache_fit(small_detector(), ssd)
 
 
 def test_input_blob_renamed_by_exporter_maps_through_the_network(images):
@@ -333,6 +336,29 @@ def test_residual_add_inputs_are_quantized_where_tensorrt_reads_them_in_int8(fix
     del shuffled.graph.node[:]
     shuffled.graph.node.extend(reversed(nodes))  # stored in reverse: ONNX does not require an order
     assert insert_qdq_from_cache(shuffled, cache, network=get_network("lpdnet"))[1].residual_inputs == expected
+    # cache_fit (check, tao-converter's implicit route) reports the same placement without inserting it
+    untouched = model.SerializeToString()
+    fit = cache_fit(model, cache, network="lpdnet")
+    assert fit.residual_inputs == expected and fit.quantized_nodes == report.quantized_nodes
+    assert (fit.mapped, fit.unmapped, fit.float_nodes, fit.warnings) == (report.mapped, report.unmapped,
+                                                                         report.float_nodes, [])
+    assert model.SerializeToString() == untouched
+
+
+def test_cache_fit_judges_a_model_below_the_qdq_opset(images, tmp_path, fixtures_dir):
+    """TensorRT <= 10 calibrates an opset-9 ONNX implicitly; only Q/DQ needs opset 10. tao-converter's
+    check of the cache for that route used the Q/DQ insertion's verdict and refused the model's own
+    cache with 'graph opset 9 ...; is it the cache of this model?'."""
+    from taostream.converter.engine.prep import check_cache_fits
+
+    model = small_detector(opset=9)
+    cache = cache_for(small_detector(), images)
+    assert sorted(cache_fit(model, cache).quantized_nodes) == ["conv1/BiasAdd", "conv2/convolution", "dense/MatMul"]
+    path = tmp_path / "cal.bin"
+    path.write_text(format_calibration_cache(cache))
+    check_cache_fits(model, path)  # refused before
+    with pytest.raises(TaostreamError, match="no Conv/Gemm/MatMul input of this graph has a scale"):
+        check_cache_fits(model, fixtures_dir / "calibration" / "ssd_tlt_cal.bin")
 
 
 def _facemask_onnx(fixtures_dir):

@@ -83,11 +83,10 @@ def check_cache_fits(model, cache_path) -> None:
     """Refuse a calibration cache none of whose scales reaches a convolution of ``model`` (another
     model's cache), whichever route reads it: TensorRT's implicit calibrator would build with no INT8
     scales or another network's, where the Q/DQ route refuses it (same mapping, converter/int8/qdq.py)."""
-    insert_qdq_from_cache = _import("taostream.converter.int8.qdq", "insert_qdq_from_cache", "the cache check")
+    cache_fit = _import("taostream.converter.int8.qdq", "cache_fit", "the cache check")
     qdq_error = _import("taostream.converter.int8.qdq", "QdqError", "the cache check")
     try:
-        insert_qdq_from_cache(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}",
-                              per_channel=False)  # the verdict only: no opset conversion
+        cache_fit(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}")
     except qdq_error as exc:
         raise _refused(exc) from None
 

@@ -67,7 +67,7 @@ class QdqError(TaostreamError):
 
 @dataclass
 class QdqReport:
-    """What insert_qdq_from_cache did."""
+    """What insert_qdq_from_cache did (or cache_fit found it would do)."""
 
     mapped: dict[str, str] = field(default_factory=dict)  # cache tensor -> ONNX tensor
     unmapped: list[str] = field(default_factory=list)  # cache tensors with no ONNX tensor
@@ -193,10 +193,12 @@ def weighted_depths(graph: gs.Graph) -> dict[int, tuple[int, int]]:
     return found
 
 
-def _quantize_residual_inputs(graph: gs.Graph, inserter: "_QdqInserter", scales: dict[str, float],
-                              report: QdqReport, excluded: set[str], depths: dict[int, tuple[int, int]]) -> None:
-    """Q/DQ on the input TensorRT reads in INT8 when it fuses an Add into a quantized convolution."""
+def _residual_inputs(graph: gs.Graph, scales: dict[str, float], report: QdqReport, excluded: set[str],
+                     depths: dict[int, tuple[int, int]]) -> list[tuple[gs.Node, int, float]]:
+    """(Add, input position, scale) for each input TensorRT reads in INT8 when it fuses the Add into a
+    quantized convolution; recorded in ``report.residual_inputs``."""
     quantized = set(report.quantized_nodes)
+    found = []
     for add in [n for n in graph.nodes if n.op == "Add" and len(n.inputs) == 2]:
         if any(isinstance(t, gs.Constant) for t in add.inputs) or _excluded(add.name or add.outputs[0].name, excluded):
             continue
@@ -210,9 +212,9 @@ def _quantize_residual_inputs(graph: gs.Graph, inserter: "_QdqInserter", scales:
         scale = _scale_through_layout(add.inputs[residual], scales)
         if scale is None:
             continue
-        name = add.inputs[residual].name
-        add.inputs[residual] = inserter.activation(add.inputs[residual], scale)
-        report.residual_inputs[add.name or add.outputs[0].name] = name
+        found.append((add, residual, scale))
+        report.residual_inputs[add.name or add.outputs[0].name] = add.inputs[residual].name
+    return found
 
 
 def _weight_axis(node: gs.Node, weight: np.ndarray) -> int | None:
@@ -319,36 +321,18 @@ def to_per_channel_opset(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
     return converted, ""
 
 
-def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, network=None,
-                          exclude_nodes=(), strict: bool = False,
-                          source: str = "the calibration cache",
-                          per_channel: bool = True) -> tuple[onnx.ModelProto, QdqReport]:
-    """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
+@dataclass
+class _Placement:
+    """Where the Q/DQ pairs go: the weighted ops quantized with their activation inputs' scales, and the
+    residual Add inputs. Found on the graph before any node goes in (``_fit``), then inserted as found."""
 
-    ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
-    layer-device-precision settings do); a name also excludes every node named '<name>/...', which
-    is how the plugin rewrites name their nodes, so passing the replaced plugin nodes' names keeps
-    their post-processing in float. ``strict``: raise when any weighted op stays in float
-    (the caller's exclusions and post-processing arithmetic do not count). Weights are quantized
-    per output channel, as TensorRT's implicit INT8 does; a graph below opset 13 (tf2onnx exports
-    use 12) is converted to 13 for that. ``per_channel=False`` quantizes them per tensor (for
-    comparisons: docs/int8.md).
-    """
-    if isinstance(network, str):  # `taostream bundle` passes the registry name
-        network = get_network(network)
-    original_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if original_opset < QDQ_MIN_OPSET:
-        raise QdqError(f"graph opset {original_opset}: QuantizeLinear/DequantizeLinear need opset >= {QDQ_MIN_OPSET} "
-                       "(13 for per-channel weights); re-export the model with opset 13")
-    why_not = "per-tensor weights were asked for"
-    if per_channel:
-        model, why_not = to_per_channel_opset(model)
-    graph = gs.import_onnx(model)
-    opset = graph.opset or 0
-    report = QdqReport(per_channel_weights=per_channel and opset >= PER_CHANNEL_MIN_OPSET,
-                       converted_opset=(original_opset, opset) if opset != original_opset else None)
-    if not report.per_channel_weights:
-        report.per_tensor_reason = why_not
+    weighted: list[tuple[gs.Node, dict[int, float]]] = field(default_factory=list)  # node, input position -> scale
+    residuals: list[tuple[gs.Node, int, float]] = field(default_factory=list)  # Add, input position, scale
+
+
+def _fit(graph: gs.Graph, cache: CalibrationCache, report: QdqReport, network, exclude_nodes) -> _Placement:
+    """Map ``cache`` onto ``graph`` (toposorted, unchanged) into ``report`` (mapped, unmapped, unusable,
+    quantized and float nodes, residual inputs, foreign-cache warnings); returns the Q/DQ placement."""
     usable = {}
     for name, scale in cache.scales.items():
         if scale_usable(scale):
@@ -358,11 +342,9 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
     mapped, report.unmapped = map_cache_names(graph, usable, network)
     report.mapped = {name: var.name for name, var in mapped.items()}
     scales = {var.name: usable[name] for name, var in mapped.items()}
-    inserter = _QdqInserter(graph, report.per_channel_weights)
     excluded = set(exclude_nodes)
-    graph.toposort()
-    depths = weighted_depths(graph)
-    for node in list(graph.nodes):
+    placement = _Placement()
+    for node in graph.nodes:
         if node.op not in WEIGHTED_OPS:
             continue
         label = node.name or node.outputs[0].name
@@ -381,14 +363,73 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
             report.float_nodes[label] = (f"{NO_OUTPUT_SCALE} {node.outputs[0].name} (nor after the ops TensorRT fuses "
                                          "into it): TensorRT's implicit INT8 runs it in higher precision too")
             continue
+        placement.weighted.append((node, act))
+        report.quantized_nodes.append(label)
+    placement.residuals = _residual_inputs(graph, scales, report, excluded, weighted_depths(graph))
+    report.warnings = foreign_cache_warnings(graph, cache, report)
+    return placement
+
+
+def cache_fit(model: onnx.ModelProto, cache: CalibrationCache, *, network=None, exclude_nodes=(),
+              strict: bool = False, source: str = "the calibration cache") -> QdqReport:
+    """What ``insert_qdq_from_cache`` reports for ``model`` and ``cache`` (which tensors the cache
+    reaches and misses, the weighted ops it quantizes, the foreign-cache warnings) and the QdqError it
+    raises for another model's cache, without building the Q/DQ graph: for the commands that need the
+    verdict only (check, tao-converter's implicit calibration). No weights are quantized, so the report's
+    weight fields (per_channel_weights, converted_opset) say nothing; nor is the opset judged (TensorRT's
+    implicit calibration needs no QuantizeLinear)."""
+    if isinstance(network, str):
+        network = get_network(network)
+    graph = gs.import_onnx(model)
+    graph.toposort()
+    report = QdqReport()
+    _fit(graph, cache, report, network, exclude_nodes)
+    _check_outcome(report, strict, cache, source)
+    return report
+
+
+def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, network=None,
+                          exclude_nodes=(), strict: bool = False,
+                          source: str = "the calibration cache",
+                          per_channel: bool = True) -> tuple[onnx.ModelProto, QdqReport]:
+    """Return a copy of ``model`` with Q/DQ pairs from ``cache`` and a report of what mapped.
+
+    ``exclude_nodes``: node names to keep in float (e.g. box-decoding layers, as NVIDIA's
+    layer-device-precision settings do); a name also excludes every node named '<name>/...', which
+    is how the plugin rewrites name their nodes, so passing the replaced plugin nodes' names keeps
+    their post-processing in float. ``strict``: raise when any weighted op stays in float
+    (the caller's exclusions and post-processing arithmetic do not count). Weights are quantized
+    per output channel, as TensorRT's implicit INT8 does; a graph below opset 13 (tf2onnx exports
+    use 12) is converted to 13 for that. ``per_channel=False`` quantizes them per tensor (for
+    comparisons: docs/int8.md). The placement is ``cache_fit``'s (``_fit``), so the verdict a check
+    gives and what this inserts cannot differ.
+    """
+    if isinstance(network, str):  # `taostream bundle` passes the registry name
+        network = get_network(network)
+    original_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if original_opset < QDQ_MIN_OPSET:
+        raise QdqError(f"graph opset {original_opset}: QuantizeLinear/DequantizeLinear need opset >= {QDQ_MIN_OPSET} "
+                       "(13 for per-channel weights); re-export the model with opset 13")
+    why_not = "per-tensor weights were asked for"
+    if per_channel:
+        model, why_not = to_per_channel_opset(model)
+    graph = gs.import_onnx(model)
+    opset = graph.opset or 0
+    report = QdqReport(per_channel_weights=per_channel and opset >= PER_CHANNEL_MIN_OPSET,
+                       converted_opset=(original_opset, opset) if opset != original_opset else None)
+    if not report.per_channel_weights:
+        report.per_tensor_reason = why_not
+    graph.toposort()
+    placement = _fit(graph, cache, report, network, exclude_nodes)
+    _check_outcome(report, strict, cache, source)
+    inserter = _QdqInserter(graph, report.per_channel_weights)
+    for node, act in placement.weighted:
         for i, s in act.items():
             node.inputs[i] = inserter.activation(node.inputs[i], s)
         if len(node.inputs) > 1 and isinstance(node.inputs[1], gs.Constant):
             node.inputs[1] = inserter.weight(node, node.inputs[1])
-        report.quantized_nodes.append(label)
-    _quantize_residual_inputs(graph, inserter, scales, report, excluded, depths)
-    report.warnings = foreign_cache_warnings(graph, cache, report)
-    _check_outcome(report, strict, cache, source)
+    for add, position, scale in placement.residuals:
+        add.inputs[position] = inserter.activation(add.inputs[position], scale)
     graph.cleanup().toposort()
     out = gs.export_onnx(graph)
     out.ir_version = model.ir_version
