@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import shutil
 
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 from cli_support import run_cli
 from conftest import FIXTURES
@@ -21,19 +23,39 @@ def _uff_translator():
     pytest.importorskip("taostream.converter.uff.to_onnx", reason="the UFF translator is not in this build")
 
 
-def _int8_bundle(tmp_path, cache):
-    labels = tmp_path / "labels.txt"
+def _int8_bundle(root, cache):
+    labels = root / "labels.txt"
     labels.write_text("lpd\n")
-    bundle = tmp_path / "b"
+    bundle = root / "b"
     result = run_cli("bundle", LPD_USA, "--network", "lpdnet", "--labels", labels, "--key", "nvidia_tlt",
                      "--precision", "int8", "--calibration-cache", cache, "-o", bundle)
     assert result.returncode == 0, result.stderr
     return bundle, result
 
 
-def test_a_bundle_with_a_mostly_foreign_cache_is_a_warning_in_check(tmp_path):
-    # PeopleNet's TensorRT 10 cache: 292 of its 403 entries name no tensor of LPDNet
-    bundle, made = _int8_bundle(tmp_path, CAL / "peoplenet_resnet34_trt10_cal.txt")
+@pytest.fixture(scope="module")
+def own_cache_bundle(tmp_path_factory):
+    """An x86 INT8 bundle of LPDNet with its own cache (copy it before changing it)."""
+    return _int8_bundle(tmp_path_factory.mktemp("own"), CAL / "lpd_usa_cal.bin")[0]
+
+
+@pytest.fixture(scope="module")
+def foreign_cache_bundle(tmp_path_factory):
+    """An x86 INT8 bundle of LPDNet made with PeopleNet's TensorRT 10 cache: 292 of its 403 entries name no
+    tensor of LPDNet (bundle warns once; the bundle's files are as written)."""
+    return _int8_bundle(tmp_path_factory.mktemp("foreign"), CAL / "peoplenet_resnet34_trt10_cal.txt")
+
+
+def _copy(bundle, tmp_path):
+    return shutil.copytree(bundle, tmp_path / bundle.name, symlinks=True)
+
+
+def _calibration_lines(stdout, cache, severity):
+    return [line for line in stdout.splitlines() if line.startswith(f"{cache}: {severity}: ")]
+
+
+def test_a_bundle_with_a_mostly_foreign_cache_is_a_warning_in_check(foreign_cache_bundle):
+    bundle, made = foreign_cache_bundle
     assert "292 of 403" in made.stderr
     result = run_cli("check", bundle)
     assert result.returncode == 0, result.stdout + result.stderr  # a warning: the engine still builds
@@ -45,19 +67,34 @@ def test_a_bundle_with_a_mostly_foreign_cache_is_a_warning_in_check(tmp_path):
     assert result.stdout.splitlines()[-1].startswith("0 error(s), 1 warning(s) in 4 config(s) and 1 bundle(s)")
 
 
-def test_a_bundle_with_its_models_cache_has_no_warning(tmp_path):
-    bundle, _ = _int8_bundle(tmp_path, CAL / "lpd_usa_cal.bin")
-    result = run_cli("check", bundle)
+def test_a_bundle_with_its_models_cache_has_no_warning(own_cache_bundle):
+    result = run_cli("check", own_cache_bundle)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s)")
 
 
-def test_another_models_cache_swapped_into_a_bundle_is_an_error(tmp_path):
+def test_another_models_cache_swapped_into_a_bundle_is_an_error(own_cache_bundle, tmp_path):
     # the SSD sample's cache names no convolution input of LPDNet; the file list also flags the change
-    bundle, _ = _int8_bundle(tmp_path, CAL / "lpd_usa_cal.bin")
+    bundle = _copy(own_cache_bundle, tmp_path)
     shutil.copyfile(CAL / "ssd_tlt_cal.bin", bundle / "calibration.bin")
     result = run_cli("check", bundle)
     assert result.returncode == 1, result.stdout + result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith(f"{bundle / 'calibration.bin'}: error: ")]
+    lines = _calibration_lines(result.stdout, bundle / "calibration.bin", "error")
     assert any("no Conv/Gemm/MatMul input" in line and "not this model's calibration" in line for line in lines), \
         result.stdout
+
+
+def test_a_cache_is_not_judged_against_a_model_with_nothing_to_calibrate(own_cache_bundle, tmp_path):
+    # model_trt10.onnx replaced by a graph with no Conv/Gemm/MatMul (a post-processing graph copied over
+    # it): the model is what changed, and the bundle's own cache was called another model's calibration
+    bundle = _copy(own_cache_bundle, tmp_path)
+    node = helper.make_node("Sigmoid", ["input_1"], ["output_cov/Sigmoid"], name="output_cov/Sigmoid")
+    graph = helper.make_graph([node], "post", [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 3, 480, 640])],
+                              [helper.make_tensor_value_info("output_cov/Sigmoid", TensorProto.FLOAT, [1, 3, 480, 640])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), bundle / "model_trt10.onnx")
+    result = run_cli("check", bundle)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{bundle / 'model_trt10.onnx'}: error: changed since the bundle was written" in result.stdout
+    assert not [line for line in result.stdout.splitlines() if line.startswith(f"{bundle / 'calibration.bin'}:")], \
+        result.stdout
+

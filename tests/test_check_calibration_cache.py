@@ -57,6 +57,19 @@ def test_another_models_cache_is_an_error(tmp_path):
     assert "tao export --cal_cache_file" in lines[0] and "network-mode=2" in lines[0]
 
 
+def test_a_mostly_foreign_cache_is_a_warning_naming_the_model_and_the_configs_fix(tmp_path):
+    # PeopleNet's TensorRT 10 cache: 292 of its 403 entries name no tensor of LPDNet; the engine still builds.
+    # The warning named 'this graph' and told to 'calibrate afresh with images', which nvinfer cannot do.
+    config = _int8_config(tmp_path, CAL / "peoplenet_resnet34_trt10_cal.txt")
+    result = run_cli("check", config, "--deepstream", "6.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if "int8-calib-file" in line]
+    assert len(lines) == 1 and ": warning: [property] int8-calib-file: cal.bin: 292 of 403 calibration cache entries " \
+        "match no tensor of detectnetv2_resnet18.etlt" in lines[0], result.stdout
+    assert lines[0].endswith("it is probably another model's cache; point int8-calib-file at the cache "
+                             "`tao export --cal_cache_file` wrote with this model, or use network-mode=2 (FP16)")
+
+
 def test_a_file_that_is_no_calibration_cache_is_an_error(tmp_path):
     config = _int8_config(tmp_path, "<html>404 Not Found</html>\n")  # a failed download saved as cal.bin
     result = run_cli("check", config, "--deepstream", "6.0")

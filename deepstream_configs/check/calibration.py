@@ -1,9 +1,11 @@
-"""`taostream check`: an INT8 nvinfer config's int8-calib-file against its model.
+"""`taostream check`: an INT8 nvinfer config's int8-calib-file, and a bundle's calibration.bin, against
+the model it calibrates (one judgement, _cache_findings, serves both).
 
 TensorRT calibrates implicitly from the cache (DeepStream 6-8 on x86, Jetson), matching entries to
 tensors by name: a file that is no cache, or another model's cache, builds an engine without INT8 or
 with another network's scales. The cache is applied to the model exactly as `bundle` applies it
-(converter/int8/qdq.py), so `check` refuses what `bundle` and `migrate` refuse."""
+(converter/int8/qdq.py's cache_fit: the mapping insert_qdq_from_cache places Q/DQ by, without building
+the graph), so `check` refuses what `bundle` and `migrate` refuse."""
 
 from __future__ import annotations
 
@@ -24,34 +26,12 @@ def check_calibration_cache(checker: _Checker, group: IniGroup, values: dict, mo
     path = checker.resolve(str(values[_KEY]))
     if not path.is_file():
         return  # reported with the other missing files
+    # no model to compare with, or explicit quantization (TensorRT ignores the cache): the file alone is judged
+    graph = None if model is None or model.quantized else (model.proto or model.translation)
     fix = (f"point {_KEY} at the cache `tao export --cal_cache_file` wrote with this model, or use "
            "network-mode=2 (FP16)")
-    try:
-        cache = read_calibration_cache(path)
-    except CalibrationCacheError as exc:
-        checker.add(ERROR, group, _KEY, f"{exc}; {fix}")
-        return
-    graph = None if model is None or model.quantized else (model.proto or model.translation)
-    if graph is None or not _has_weighted_ops(graph):
-        return  # no model to compare with, explicit quantization (TensorRT ignores the cache), or no layer to calibrate
-    from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache  # lazy: heavy (graphsurgeon)
-
-    try:
-        _, report = insert_qdq_from_cache(graph, cache, source=f"{values[_KEY]}", per_channel=False)  # verdict only
-    except QdqError as exc:
-        checker.add(ERROR, group, _KEY, f"{exc.problem.replace('this graph', model.path.name)}: it is not this "
-                    f"model's calibration; {fix}")
-        return
-    for warning in report.warnings:
-        checker.add(WARNING, group, _KEY, f"{values[_KEY]}: {warning}")
-
-
-def _has_weighted_ops(model) -> bool:
-    """Whether the ONNX model has a layer a cache's scales quantize: without one (a stub, a pure
-    post-processing graph) no cache can be judged for or against it."""
-    from taostream.converter.int8.qdq import WEIGHTED_OPS  # lazy: heavy (graphsurgeon)
-
-    return any(node.op_type in WEIGHTED_OPS for node in model.graph.node)
+    for severity, message in _cache_findings(path, str(values[_KEY]), graph, model.path.name if model else "", fix):
+        checker.add(severity, group, _KEY, f"{values[_KEY]}: {message}" if severity == WARNING else message)
 
 
 def check_bundle_calibration(folder: Path, manifest: dict, report: CheckReport) -> None:
@@ -65,28 +45,44 @@ def check_bundle_calibration(folder: Path, manifest: dict, report: CheckReport) 
     cache_path, model_path = folder / str(targets[0]["calibration"]), folder / str(targets[0].get("model"))
     if not (cache_path.is_file() and model_path.is_file() and is_readable(cache_path) and is_readable(model_path)):
         return  # reported by the bundle file checks
-    fix = ("re-bundle with the cache `tao export --cal_cache_file` wrote for this model (--calibration-cache), or "
-           "--calibrate-images DIR, or --precision fp16")
-    try:
-        cache = read_calibration_cache(cache_path)
-    except CalibrationCacheError as exc:
-        report.findings.append(Finding(ERROR, cache_path, None, None, None, f"{exc}; {fix}"))
-        return
-    from taostream.converter.int8.qdq import QdqError, insert_qdq_from_cache  # lazy: heavy (graphsurgeon)
-
     import onnx  # lazy: heavy
 
     try:
         graph = onnx.load(str(model_path))
     except Exception:  # noqa: BLE001 - a model that does not parse is reported by the bundle file checks
-        return
+        graph = None
+    fix = ("re-bundle with the cache `tao export --cal_cache_file` wrote for this model (--calibration-cache), or "
+           "--calibrate-images DIR, or --precision fp16")
+    for severity, message in _cache_findings(cache_path, cache_path.name, graph, model_path.name, fix):
+        report.findings.append(Finding(severity, cache_path, None, None, None, message))
+
+
+def _cache_findings(cache_path: Path, source: str, graph, model_name: str, fix: str) -> list[tuple[str, str]]:
+    """(severity, message) for the calibration cache at ``cache_path`` applied to ``graph`` (the ONNX
+    model ``model_name`` TensorRT calibrates from it) as `bundle` applies it: a file that is no cache, or
+    another model's cache, an error; a mostly foreign one a warning. ``source`` names the cache, ``fix``
+    is the caller's way out. Without a graph, or one with no layer a cache calibrates, only the file is
+    judged."""
     try:
-        _, verdict = insert_qdq_from_cache(graph, cache, source=cache_path.name, per_channel=False)  # verdict only
+        cache = read_calibration_cache(cache_path)
+    except CalibrationCacheError as exc:
+        return [(ERROR, f"{exc}; {fix}")]
+    if graph is None or not _has_weighted_ops(graph):
+        return []
+    from taostream.converter.int8.qdq import QdqError, cache_fit  # lazy: heavy (graphsurgeon)
+
+    try:
+        fit = cache_fit(graph, cache, source=source)
     except QdqError as exc:
-        problem = exc.problem.replace("this graph", model_path.name)
-        report.findings.append(Finding(ERROR, cache_path, None, None, None,
-                                       f"{problem}: it is not this model's calibration; {fix}"))
-        return
-    for warning in verdict.warnings:
-        what = re.split(r"[;?] [Rr]egenerate it", warning)[0].replace("this graph", model_path.name)
-        report.findings.append(Finding(WARNING, cache_path, None, None, None, f"{what}; {fix}"))
+        return [(ERROR, f"{exc.problem.replace('this graph', model_name)}: it is not this model's calibration; {fix}")]
+    # each warning's own advice (regenerate, calibrate afresh with images) gives way to the caller's fix
+    return [(WARNING, f"{re.split(r'[;?] [Rr]egenerate it', w)[0].replace('this graph', model_name)}; {fix}")
+            for w in fit.warnings]
+
+
+def _has_weighted_ops(model) -> bool:
+    """Whether the ONNX model has a layer a cache's scales quantize: without one (a stub, a pure
+    post-processing graph) no cache can be judged for or against it."""
+    from taostream.converter.int8.qdq import WEIGHTED_OPS  # lazy: heavy (graphsurgeon)
+
+    return any(node.op_type in WEIGHTED_OPS for node in model.graph.node)
