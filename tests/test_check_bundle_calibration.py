@@ -1,7 +1,8 @@
 """`taostream check BUNDLE` judges the bundle's own calibration.bin against the model it calibrates
 (model_trt10.onnx, the TensorRT <= 10 / Jetson route) even where no config of the bundle loads them (an
 x86 bundle's configs run model.onnx with Q/DQ). Before, a mostly foreign cache gave one warning at
-bundle time and `check` then said 0 warnings. The real LPDNet .etlt with NVIDIA's real caches."""
+bundle time and `check` then said 0 warnings. `check APP` judges every bundle of a pipeline folder the
+same way. The real LPDNet .etlt with NVIDIA's real caches."""
 
 from __future__ import annotations
 
@@ -98,3 +99,26 @@ def test_a_cache_is_not_judged_against_a_model_with_nothing_to_calibrate(own_cac
     assert not [line for line in result.stdout.splitlines() if line.startswith(f"{bundle / 'calibration.bin'}:")], \
         result.stdout
 
+
+def test_check_app_judges_the_cache_of_the_bundle_a_pipeline_references(foreign_cache_bundle, tmp_path):
+    bundle, _ = foreign_cache_bundle
+    assert run_cli("pipeline", "-o", tmp_path / "app", "--primary", bundle).returncode == 0
+    result = run_cli("check", tmp_path / "app")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = _calibration_lines(result.stdout, bundle / "calibration.bin", "warning")
+    assert len(lines) == 1 and "292 of 403 calibration cache entries match no tensor of model_trt10.onnx" in lines[0], \
+        result.stdout
+    assert result.stdout.splitlines()[-1].startswith("0 error(s), 1 warning(s) in 2 config(s) and 1 bundle(s)")
+
+
+def test_check_app_judges_the_cache_of_a_bundle_copied_into_the_pipeline(own_cache_bundle, tmp_path):
+    app = tmp_path / "app"
+    assert run_cli("pipeline", "-o", app, "--primary", own_cache_bundle, "--copy").returncode == 0
+    assert run_cli("check", app).returncode == 0
+    cache = app / "bundles" / own_cache_bundle.name / "calibration.bin"
+    shutil.copyfile(CAL / "ssd_tlt_cal.bin", cache)  # another model's cache swapped into the copy
+    result = run_cli("check", app)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = _calibration_lines(result.stdout, cache, "error")
+    assert any("no Conv/Gemm/MatMul input of model_trt10.onnx" in line and "not this model's calibration" in line
+               for line in lines), result.stdout

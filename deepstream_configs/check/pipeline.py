@@ -1,13 +1,16 @@
 """`taostream check APP` on a `taostream pipeline` folder: its files against pipeline.json, the bundles
-it references against their manifests, then its deepstream-app config(s), which pull in every GIE's
-nvinfer config, the tracker YAML and the label files (check_app)."""
+it references against their manifests (and each bundle's calibration cache against its model, as `check
+BUNDLE` judges it), then its deepstream-app config(s), which pull in every GIE's nvinfer config, the
+tracker YAML and the label files (check_app)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, ManifestError, load_manifest
 from taostream.deepstream_configs.check.bundle import check_bundle_files, read_manifest
+from taostream.deepstream_configs.check.calibration import check_bundle_calibration
 from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
 
 MANIFEST = "pipeline.json"
@@ -39,7 +42,7 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
         if not isinstance(entry, dict) or not entry.get("path"):
             continue
         bundle = Path(entry["path"]) if Path(entry["path"]).is_absolute() else folder / entry["path"]
-        if not (bundle / "manifest.json").is_file():
+        if not (bundle / MANIFEST_FILE).is_file():
             report.findings.append(Finding(ERROR, path, None, None, None, f"bundle {bundle} is missing (no "
                                            "manifest.json there): copy it back, or re-create the pipeline with --copy"))
             continue
@@ -47,6 +50,10 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
             bundle_manifest = read_manifest(bundle, report)
             if bundle_manifest is not None:
                 check_bundle_files(bundle, bundle_manifest, report)
+        else:  # its files are the pipeline's (checked above, manifest.json included)
+            bundle_manifest = _copied_manifest(bundle)
+        if bundle_manifest is not None:  # its cache, as `check BUNDLE` judges it
+            check_bundle_calibration(bundle, bundle_manifest, report)
     configs = [folder / app] + [p for p in sorted(folder.glob("deepstream_app*.txt")) if p.name != app]
     # nvinferserver configs (--triton); the app check, which comes first, also opens its plugin-type=1 configs
     # and marks them done, so each is checked once
@@ -55,6 +62,15 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
     # here so that the count check prints is the pipeline's, and one no group names is still checked
     configs += [p for p in sorted(folder.glob("config_infer_*.txt")) if p not in configs]
     return configs, manifest.get("deepstream")
+
+
+def _copied_manifest(bundle: Path) -> dict | None:
+    """The manifest of a bundle `pipeline --copy` put in the pipeline folder, or None where load_manifest
+    refuses it (pipeline.json's file list has reported the changed manifest.json)."""
+    try:
+        return load_manifest(bundle / MANIFEST_FILE)
+    except ManifestError:
+        return None
 
 
 def pipeline_bundle_count(folder: Path) -> int:
