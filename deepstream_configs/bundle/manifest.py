@@ -70,3 +70,12 @@ def load_manifest(path: str | os.PathLike) -> dict:
         raise ManifestError(file, f"{version}, but this taostream reads version {MANIFEST_VERSION}: {fix}{RECREATE}",
                             "manifest_version")
     return manifest
+
+
+def manifest_or_none(path: str | os.PathLike) -> dict | None:
+    """load_manifest's manifest, or None where it refuses one: for a reader that only looks a bundle's facts
+    up and leaves a broken manifest to the check that reports it."""
+    try:
+        return load_manifest(path)
+    except ManifestError:
+        return None

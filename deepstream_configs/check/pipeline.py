@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, ManifestError, load_manifest
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, manifest_or_none
 from taostream.deepstream_configs.check.bundle import check_bundle_files, read_manifest
 from taostream.deepstream_configs.check.calibration import check_bundle_calibration
 from taostream.deepstream_configs.check.run import ERROR, CheckReport, Finding
@@ -50,8 +50,8 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
             bundle_manifest = read_manifest(bundle, report)
             if bundle_manifest is not None:
                 check_bundle_files(bundle, bundle_manifest, report)
-        else:  # its files are the pipeline's (checked above, manifest.json included)
-            bundle_manifest = _copied_manifest(bundle)
+        else:  # its files are the pipeline's (checked above, a changed manifest.json included)
+            bundle_manifest = manifest_or_none(bundle)
         if bundle_manifest is not None:  # its cache, as `check BUNDLE` judges it
             check_bundle_calibration(bundle, bundle_manifest, report)
     configs = [folder / app] + [p for p in sorted(folder.glob("deepstream_app*.txt")) if p.name != app]
@@ -62,15 +62,6 @@ def pipeline_configs(folder: Path, report: CheckReport) -> tuple[list[Path], str
     # here so that the count check prints is the pipeline's, and one no group names is still checked
     configs += [p for p in sorted(folder.glob("config_infer_*.txt")) if p not in configs]
     return configs, manifest.get("deepstream")
-
-
-def _copied_manifest(bundle: Path) -> dict | None:
-    """The manifest of a bundle `pipeline --copy` put in the pipeline folder, or None where load_manifest
-    refuses it (pipeline.json's file list has reported the changed manifest.json)."""
-    try:
-        return load_manifest(bundle / MANIFEST_FILE)
-    except ManifestError:
-        return None
 
 
 def pipeline_bundle_count(folder: Path) -> int:

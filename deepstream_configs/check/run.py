@@ -17,7 +17,7 @@ from taostream.deepstream_configs.config_schema import KeySpec
 from taostream.deepstream_configs.elf_symbols import ElfError
 from taostream.deepstream_configs.ini import IniFile, IniGroup, read_ini
 from taostream.deepstream_configs.bundle.jetson_library import PLATFORM_MACHINES, host_machine, library_machine
-from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, ManifestError, load_manifest
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, manifest_or_none
 from taostream.deepstream_configs.nvinfer import DEFAULT_DEEPSTREAM, PARSER_LIBRARY_NAME, deepstream_major
 
 ERROR, WARNING = "error", "warning"
@@ -225,13 +225,8 @@ def bundle_manifest(config_path: Path) -> tuple[Path, dict] | None:
     `taostream check BUNDLE` reports): passed over, as a config outside any bundle."""
     for folder in (config_path.parent, config_path.parent.parent):
         path = folder / MANIFEST_FILE
-        if not path.is_file():
-            continue
-        try:
-            manifest = load_manifest(path)
-        except ManifestError:
-            continue
-        if "platform" in manifest:
+        manifest = manifest_or_none(path)
+        if manifest is not None and "platform" in manifest:
             return path, manifest
     return None
 
