@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import importlib.metadata
 import itertools
 import os
@@ -42,7 +43,7 @@ from taostream.converter.errors import TaostreamError
 from taostream.converter.model.preprocess import read_image_file
 from taostream.converter.numeric_inputs import require_batch_size
 from taostream.inference.backends.runners import OnnxRuntimeRunner
-from taostream.inference.backends.triton_runner import TritonRunner
+from taostream.inference.backends.triton_runner import TritonRunner, triton_url
 from taostream.inference.backends.triton_server import TritonServer
 from taostream.inference.backends.trt_runner import TensorRTRunner
 from taostream.inference.bundle_info import load_bundle
@@ -398,6 +399,9 @@ def run_bench(request: BenchRequest) -> dict:
         raise TaostreamError(f"--warmup {request.warmup}: give 0 or more calls")
     if not 0 < request.stability <= 1000:
         raise TaostreamError(f"--stability {request.stability:g}: give a percentage above 0 (perf_analyzer's default 10)")
+    if request.backend == "triton" and request.url is not None:  # perf_analyzer drives the HTTP endpoint
+        request = dataclasses.replace(request, url=triton_url(
+            request.url, "http", "bench drives Triton's HTTP endpoint (perf_analyzer -i http): give its URL"))
     bundle = load_bundle(request.bundle)
     with tempfile.TemporaryDirectory(prefix="taostream-bench-") as tmp:
         # perf_analyzer is found and run once before a server is started for nothing

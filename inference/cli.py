@@ -180,6 +180,15 @@ def register(subparsers) -> None:
     app.set_defaults(func=run_deepstream)
 
 
+def _triton_url(args) -> str | None:
+    """--url as HOST:PORT, checked before any model runs (serve prints it as http://HOST:PORT)."""
+    if args.url is None:
+        return None
+    from taostream.inference.backends.triton_runner import triton_url  # lazy: numpy
+
+    return triton_url(args.url, args.protocol)
+
+
 def run_infer(args: argparse.Namespace) -> int:
     from taostream.inference.cascade import is_pipeline  # lazy: CLI start-up
     from taostream.inference.infer_run import InferRequest, run_inference  # lazy: CLI start-up
@@ -189,7 +198,7 @@ def run_infer(args: argparse.Namespace) -> int:
 
     summary = run_inference(InferRequest(
         bundle=Path(args.bundle), inputs=args.inputs, output=Path(args.output), backend=args.backend,
-        batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=args.url,
+        batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=_triton_url(args),
         protocol=args.protocol, model_name=args.model_name, shared_memory=args.shared_memory,
         annotate=not args.no_annotate, force=args.force, progress=not args.no_progress))
     for warning in summary.warnings:
@@ -295,7 +304,7 @@ def run_verify_command(args: argparse.Namespace) -> int:
         check_output_file(args.json, force=True, option="--json", inputs=(args.bundle, args.onnx, args.engine))
     report = run_verify(VerifyRequest(
         bundle=Path(args.bundle), inputs=args.inputs, backend=args.backend, onnx=args.onnx, engine=args.engine,
-        url=args.url, protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,
+        url=_triton_url(args), protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,
         threshold=args.threshold, max_frames=args.max_frames, batch_size=args.batch_size,
         progress=not args.no_progress))
     print("\n".join(report.lines()))
@@ -313,7 +322,7 @@ def run_evaluate_command(args: argparse.Namespace) -> int:
         check_writable_folder(args.plots, "--plots")
     report = run_evaluate(EvaluateRequest(
         dataset=Path(args.dataset), bundle=args.bundle, predictions=args.predictions, backend=args.backend,
-        onnx=args.onnx, engine=args.engine, url=args.url, protocol=args.protocol, model_name=args.model_name,
+        onnx=args.onnx, engine=args.engine, url=_triton_url(args), protocol=args.protocol, model_name=args.model_name,
         images=args.images, network=args.network, spec=args.spec, ap_mode=args.ap_mode, iou=args.iou,
         threshold=args.threshold, against=args.against, max_drop=args.max_drop, batch_size=args.batch_size,
         plots=args.plots, coco_engine=args.coco_engine, top_k=args.top_k, stream=args.stream,

@@ -11,6 +11,7 @@ import pytest
 from taostream.converter.errors import TaostreamError
 
 tritonclient_http = pytest.importorskip("tritonclient.http", reason="the `triton` extra is not installed")
+from taostream.inference.backends.triton_runner import TritonRunner  # noqa: E402
 from taostream.inference.backends.triton_server import SHM_PATTERN, TritonServer, find_tritonserver  # noqa: E402
 
 MODEL = textwrap.dedent(
@@ -58,8 +59,12 @@ def test_server_serves_and_cleans_up(repository):
         request.set_data_from_numpy(x)
         y = client.infer("affine", [request]).as_numpy("Y")
         client.close()  # an open connection holds the server's shutdown for its exit timeout
+        # the URL as `taostream serve` prints it ("HTTP: http://127.0.0.1:8000") works too
+        with TritonRunner(f"http://{server.http_url}/", "affine") as runner:
+            y_runner = runner.infer({"X": x})["Y"]
         process = server.process
     np.testing.assert_array_equal(y, x * 2 + 1)
+    np.testing.assert_array_equal(y_runner, x * 2 + 1)
     assert process.poll() is not None, "the server must be stopped on exit"
     assert set(glob.glob(SHM_PATTERN)) <= shm_before
 
@@ -130,6 +135,28 @@ def test_a_model_without_its_version_folder_is_named_as_such(tmp_path):
     assert servable_models(tmp_path, pytriton)[1] == ["ssd_cpu: no model file: model.py is not in its version folder 2/"]
     (folder / "v1").rename(folder / "1")
     assert servable_models(tmp_path, pytriton) == (["ssd_cpu"], [])
+
+
+@pytest.mark.parametrize("command", [
+    ["infer", "b", "x.jpg", "-o", "out", "--backend", "triton"],
+    ["verify", "b", "x.jpg", "--backend", "triton"],
+    ["evaluate", "ds", "--bundle", "b", "--backend", "triton"],
+    ["bench", "b", "--backend", "triton"]])
+@pytest.mark.parametrize("url,fragment", [
+    ("https://127.0.0.1:8000", "plain HTTP or gRPC"),
+    ("127.0.0.1", "HOST:PORT"),
+    ("grpc://127.0.0.1:8001", "a grpc address, but the protocol is http")])
+def test_a_url_tritonclient_cannot_take_is_one_line(tmp_path, monkeypatch, capsys, command, url, fragment):
+    """--url http://127.0.0.1:8000 (what serve prints) made tritonclient's constructor fail and all four
+    commands end in a traceback (AttributeError: ... '_closed'); it is now taken as HOST:PORT, and a
+    URL that cannot be used is one line, before any bundle or model is read."""
+    from taostream.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--url", url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"taostream: error: --url {url}") and fragment in err, err
 
 
 def test_explicit_model_list_goes_on_the_command_line(repository):

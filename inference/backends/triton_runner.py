@@ -26,6 +26,28 @@ _TRITON_TO_NUMPY = {"FP32": np.float32, "FP16": np.float16, "FP64": np.float64, 
 PROTOCOLS = ("http", "grpc")
 
 
+def triton_url(url: str, protocol: str, protocol_fix: str = "pass --protocol {scheme}") -> str:
+    """HOST:PORT as tritonclient takes it. The URL `taostream serve` prints (``http://127.0.0.1:8000``)
+    is taken too (tritonclient refuses a scheme, and failed inside its constructor with a traceback);
+    https (TLS) and a URL without a port are one error line."""
+    text = str(url).strip().rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        scheme = scheme.lower()
+        if scheme not in PROTOCOLS:
+            raise TaostreamError(f"--url {url}: taostream talks to Triton over plain HTTP or gRPC, not {scheme}; "
+                                 "give HOST:PORT, e.g. 127.0.0.1:8000")
+        if scheme != protocol:
+            raise TaostreamError(f"--url {url} is a {scheme} address, but the protocol is {protocol}: "
+                                 f"{protocol_fix.format(scheme=scheme)}, or give Triton's {protocol} port as HOST:PORT")
+        text = rest
+    host, _, port = text.rpartition(":")
+    if not host or "/" in text or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TaostreamError(f"--url {url}: give the server as HOST:PORT, e.g. 127.0.0.1:8000 (HTTP) or "
+                             "127.0.0.1:8001 (gRPC), as `taostream serve` prints them")
+    return text
+
+
 def _port_open(url: str, timeout_s: float = 2.0) -> bool:
     """True when a TCP connection to HOST:PORT succeeds (a server is there, whatever it speaks)."""
     host, _, port = url.rpartition(":")
@@ -65,7 +87,7 @@ class TritonRunner(Runner):
     def __init__(self, url: str, model_name: str, protocol: str = "http", model_version: str = "",
                  shared_memory: bool = False, concurrency: int = 8, timeout_s: float = 60.0):
         super().__init__()
-        self.url, self.model_name, self.protocol = url, model_name, protocol
+        self.url, self.model_name, self.protocol = triton_url(url, protocol), model_name, protocol
         self.model_version, self.shared_memory, self.concurrency, self.timeout_s = model_version, shared_memory, concurrency, timeout_s
         self.client = None
         self.module = None
