@@ -305,6 +305,46 @@ def test_class_names_that_match_nothing_are_refused_not_scored_zero(tmp_path, fi
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(1.0)
 
 
+COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "height": 544}],
+            "annotations": [{"id": 7, "image_id": "astro", "category_id": 3, "bbox": [100, 100, 200, 200],
+                             "area": 40000, "iscrowd": 0}],
+            "categories": [{"id": 3, "name": "Car"}, {"id": 9, "name": "person"}]}
+
+
+@pytest.mark.parametrize("damage,fragment", [
+    (lambda d: d["annotations"][0].pop("bbox"), "annotation 7 has no 'bbox' field"),
+    (lambda d: d["annotations"][0].pop("image_id"), "annotation 7 has no 'image_id' field"),
+    (lambda d: d["annotations"][0].pop("category_id"), "annotation 7 has no 'category_id' field"),
+    (lambda d: d["categories"][0].pop("name"), "category 3 has no 'name' field"),
+    (lambda d: d["images"][0].pop("file_name"), "image astro has no 'file_name' field"),
+    (lambda d: d["images"][0].pop("id"), "image 1 has no 'id' field"),
+    (lambda d: d["annotations"][0].update(bbox=[100, 100, 200]), "four numbers [x, y, width, height]"),
+    (lambda d: d["annotations"][0].update(bbox=[100, 100, 50, -20]), "width, height >= 0"),
+    (lambda d: d.update(images=None), "field 'images' is missing"),
+])
+def test_a_coco_file_missing_a_field_is_one_line_naming_the_entry(tmp_path, capsys, damage, fragment):
+    """COCO files as users hold them (string image ids, category ids 3 and 9) load and score; one missing
+    a field or with a bbox that is not [x, y, w, h] ended in a KeyError/ValueError traceback, or (a
+    negative width) was scored as a box that matches nothing."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    doc = json.loads(json.dumps(COCO_DOC))
+    (tmp_path / "ok.json").write_text(json.dumps(doc))
+    args = ["--images", str(ds / "images"), "--predictions", str(ds / "pred"), "--network", "ssd"]
+    assert main(["evaluate", str(tmp_path / "ok.json"), *args, "--json", str(tmp_path / "r.json")]) == 0
+    # the prediction 100,100,300,300 is the ground truth [100, 100, 200, 200] exactly: AP 1 (person has no ground truth)
+    report = json.loads((tmp_path / "r.json").read_text())["results"][0]
+    assert report["tao"]["per_class"][0] == {"class": "car", "AP": pytest.approx(1.0), "ground_truth": 1, "true_positives": 1,
+                                            "false_positives": 0, "counted_in_mAP": True}
+    assert report["coco"]["AP"] == pytest.approx(1.0)
+    damage(doc)
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "bad.json"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"taostream: error: {tmp_path / 'bad.json'}: ") and fragment in err, err
+
+
 def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):
     """A ground-truth file saved by Notepad as "Unicode" (UTF-16), a prediction with a NaN confidence
     and a box running to infinity (a broken exporter): each is one line naming the file (and line),

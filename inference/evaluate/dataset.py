@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -158,28 +159,59 @@ def _occluded_fields(text: str, source: Path) -> list[bool]:
     return flags
 
 
+def _coco_field(annotation: Path, entry, key: str, where: str):
+    """entry[key] of a COCO list entry, or one line naming the file, the entry and the field."""
+    if not isinstance(entry, dict) or key not in entry:
+        raise TaostreamError(f"{annotation}: {where} has no '{key}' field; every COCO {where.split()[0]} needs one "
+                             "(images: id, file_name; annotations: image_id, category_id, bbox; categories: id, name)")
+    return entry[key]
+
+
+def _coco_box(annotation: Path, ann: dict) -> list[float]:
+    """[x1, y1, x2, y2] from COCO's [x, y, width, height]: four finite numbers, width and height >= 0."""
+    where = f"annotation {ann.get('id', '?')}"
+    bbox = _coco_field(annotation, ann, "bbox", where)
+    try:
+        x, y, w, h = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise TaostreamError(f"{annotation}: {where} has bbox {bbox!r}; COCO's bbox is four numbers "
+                             "[x, y, width, height]") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
+        raise TaostreamError(f"{annotation}: {where} has bbox {bbox!r}; COCO's bbox is [x, y, width, height] with "
+                             "finite numbers and width, height >= 0 (not x1, y1, x2, y2 with x2 < x1)")
+    return [x, y, x + w, y + h]
+
+
 def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | None, mapping: dict) -> Dataset:
     try:
         document = json.loads(annotation.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise TaostreamError(f"{annotation}: not a readable COCO annotation file ({exc})") from None
+    if not isinstance(document, dict):
+        raise TaostreamError(f"{annotation}: not a COCO annotation file (a JSON object with images, annotations "
+                             "and categories lists)")
     for key in ("images", "annotations", "categories"):
         if not isinstance(document.get(key), list):
             raise TaostreamError(f"{annotation}: field '{key}' is missing; a COCO annotation file has images, "
                                  "annotations and categories lists")
     images_dir = images_dir or annotation.parent
-    categories = {c["id"]: c["name"] for c in document["categories"]}
+    categories = {_coco_field(annotation, c, "id", f"category {n + 1}"):
+                  _coco_field(annotation, c, "name", f"category {c.get('id', n + 1) if isinstance(c, dict) else n + 1}")
+                  for n, c in enumerate(document["categories"])}
     if classes is None:
         classes = [normalize_name(mapping.get(normalize_name(n), n)) for _, n in sorted(categories.items())]
     dataset = Dataset("coco", annotation, [], list(classes), mapping)
     by_image: dict[int, list] = {}
-    for ann in document["annotations"]:
-        by_image.setdefault(ann["image_id"], []).append(ann)
-    known_ids = {image["id"] for image in document["images"]}
+    for n, ann in enumerate(document["annotations"]):
+        where = f"annotation {ann.get('id', n + 1) if isinstance(ann, dict) else n + 1}"
+        by_image.setdefault(_coco_field(annotation, ann, "image_id", where), []).append(ann)
+        _coco_field(annotation, ann, "category_id", where)
+    known_ids = {_coco_field(annotation, image, "id", f"image {n + 1}") for n, image in enumerate(document["images"])}
     dataset.labels_without_images = sorted(str(i) for i in set(by_image) - known_ids)
     for image in document["images"]:
-        path = images_dir / image["file_name"]
-        sample = Sample(Path(image["file_name"]).stem, path, width=int(image.get("width", 0)),
+        file_name = _coco_field(annotation, image, "file_name", f"image {image['id']}")
+        path = images_dir / file_name
+        sample = Sample(Path(file_name).stem, path, width=int(image.get("width", 0)),
                         height=int(image.get("height", 0)), coco_id=image["id"])
         for ann in by_image.get(image["id"], []):
             if ann["category_id"] not in categories:
@@ -188,10 +220,9 @@ def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | No
             index = dataset.class_index(categories[ann["category_id"]], dataset.names)
             if index is None:
                 continue
-            x, y, w, h = (float(v) for v in ann["bbox"])
             crowd = bool(ann.get("iscrowd", 0))
             sample.gt_classes.append(index)
-            sample.gt_boxes.append([x, y, x + w, y + h])
+            sample.gt_boxes.append(_coco_box(annotation, ann))
             sample.gt_difficult.append(crowd)
             sample.gt_crowd.append(crowd)
             sample.gt_segmentations.append(ann.get("segmentation"))
