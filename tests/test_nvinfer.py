@@ -188,6 +188,47 @@ inference_config { bbox_visualize_threshold: 0.7 classifier_nms_overlap_threshol
     assert "offsets=103.5;116.5;123.5" in text
 
 
+def _makenet_spec(fixtures_dir, train_fields: str = "", size: str = "3,224,224"):
+    """TAO's own classification default spec with the train_config fields a user adds."""
+    text = (fixtures_dir / "specs/tao_makenet_default_spec.txt").read_text()
+    text = text.replace('input_image_size: "3,224,224"', f'input_image_size: "{size}"')
+    return parse_spec(text.replace("train_config {", "train_config {\n" + train_fields, 1), "makenet_spec.txt")
+
+
+def test_classification_caffe_mode_subtracts_the_specs_image_mean(fixtures_dir):
+    """TAO classification's caffe mode subtracts train_config.image_mean (b, g, r) where the spec sets it
+    (makenet train.py); the config kept ImageNet's means, so every crop was off by the difference."""
+    net = get_network("classification")
+    means = "image_mean { key: 'r' value: 120.5 } image_mean { key: 'g' value: 110.0 } image_mean { key: 'b' value: 100.25 }"
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "preprocess_mode: 'caffe' " + means))
+    assert (pre.color, pre.net_scale_factor, pre.offsets) == ("BGR", 1.0, (100.25, 110.0, 120.5))
+    assert "offsets=100.25;110;120.5\nmodel-color-format=1" in format_nvinfer_config(default_options(net, preprocessing=pre))
+    # no image_mean: ImageNet's BGR means, as NVIDIA's classifier configs have them
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir))
+    assert (pre.color, pre.net_scale_factor, pre.offsets) == ("BGR", 1.0, (103.939, 116.779, 123.68))
+    # torch and tf ignore image_mean, as TAO does
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "preprocess_mode: 'torch' " + means))
+    assert (pre.color, pre.net_scale_factor, pre.offsets) == ("RGB", 0.017507, (123.675, 116.28, 103.53))
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "preprocess_mode: 'tf' " + means))
+    assert (pre.color, pre.offsets) == ("RGB", (127.5, 127.5, 127.5)) and abs(pre.net_scale_factor - 1 / 127.5) < 1e-12
+    with pytest.raises(TaostreamError, match=r"makenet_spec.txt: train_config.image_mean: .* needs b, g, r"):
+        preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "image_mean { key: 'l' value: 117.0 }"))
+
+
+def test_a_one_channel_classifier_is_gray_with_one_offset(fixtures_dir):
+    """TAO's default_spec_grayscale (input_image_size "1,224,224"): caffe subtracts 117.3786 or image_mean['l'],
+    torch 0.449*255; nvinfer needs model-color-format=2 for a 1-channel input."""
+    net = get_network("classification")
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, size="1,224,224"))
+    assert (pre.color, pre.net_scale_factor, pre.offsets) == ("GRAY", 1.0, (117.3786,))
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "image_mean { key: 'l' value: 101.0 }", "1,224,224"))
+    assert (pre.color, pre.offsets) == ("GRAY", (101.0,))
+    text = format_nvinfer_config(default_options(net, preprocessing=pre, dims=(1, 224, 224)))
+    assert "offsets=101\nmodel-color-format=2" in text and "infer-dims=1;224;224" in text
+    pre = preprocessing_from_spec(net, _makenet_spec(fixtures_dir, "preprocess_mode: 'torch'", "1,224,224"))
+    assert (pre.color, pre.net_scale_factor) == ("GRAY", 0.017507) and pre.offsets == pytest.approx((114.495,))
+
+
 def test_unsupported_version_is_rejected():
     with pytest.raises(TaostreamError, match="unsupported DeepStream"):
         format_nvinfer_config(default_options("ssd", deepstream="5.1"))

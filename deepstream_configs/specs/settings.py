@@ -113,12 +113,34 @@ def preprocessing_from_spec(network: Network, spec: Any) -> Preprocessing:
         if scale is not None:
             result.net_scale_factor = _number(scale, source, base + "image_scaling_factor")
     elif network.label_rule == "classmap":
-        mode = str(spec_value(spec, "train_config.preprocess_mode", "caffe")).lower()
-        if mode == "torch":  # (x/255 - mean)/std, std folded into one scale as NVIDIA's configs do
-            result = Preprocessing("RGB", 0.017507, (123.675, 116.28, 103.53))
-        elif mode == "tf":  # x/127.5 - 1
-            result = Preprocessing("RGB", 1 / 127.5, (127.5, 127.5, 127.5))
+        result = _classification_preprocessing(spec, source, result)
     return result
+
+
+def _classification_preprocessing(spec: dict, source: str, caffe: Preprocessing) -> Preprocessing:
+    """TAO classification_tf1's preprocess_input (makenet/utils/preprocess_input.py) as nvinfer keys:
+    caffe subtracts train_config.image_mean (keys b, g, r; l for a 1-channel model) or ImageNet's BGR
+    mean, torch and tf ignore image_mean; a 1-channel model (input_image_size "1,H,W") is GRAY with
+    one offset (caffe's default gray mean 117.3786; torch's 0.449, and the std 0.224 that training's numpy
+    path divides every channel by, which is NVIDIA's net-scale-factor 0.017507)."""
+    mode = str(spec_value(spec, "train_config.preprocess_mode", "caffe")).lower()
+    gray = _ints(spec_value(spec, "model_config.input_image_size", ""))[:1] == [1]
+    if mode == "torch":  # (x/255 - mean)/std, std folded into one scale as NVIDIA's configs do
+        return Preprocessing("GRAY" if gray else "RGB", 0.017507,
+                             (0.449 * 255,) if gray else (123.675, 116.28, 103.53))
+    if mode == "tf":  # x/127.5 - 1
+        return Preprocessing("GRAY" if gray else "RGB", 1 / 127.5, (127.5,) * (1 if gray else 3))
+    field_path = "train_config.image_mean"
+    means = {str(k).lower(): _number(v, source, f"{field_path}[{k}]") for k, v in spec_map(spec, field_path)}
+    channels = ("l",) if gray else ("b", "g", "r")
+    if means and not set(channels) <= set(means):
+        raise SpecError(f"{source}: {field_path}: has keys {', '.join(sorted(means))}; a "
+                        f"{'1-channel' if gray else '3-channel'} model needs {', '.join(channels)} (as TAO "
+                        f"classification requires)")
+    if gray:
+        return Preprocessing("GRAY", caffe.net_scale_factor, (means["l"] if means else 117.3786,))
+    return Preprocessing(caffe.color, caffe.net_scale_factor,
+                         tuple(means[ch] for ch in channels) if means else caffe.offsets)
 
 
 def cluster_settings_from_spec(network: Network, spec: Any, labels: list[str]) -> ClusterSettings:
