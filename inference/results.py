@@ -92,7 +92,7 @@ def parse_kitti(text: str, source: str = "<kitti>") -> list[KittiObject]:
 def read_kitti_text(path: str | os.PathLike) -> str:
     """A KITTI file's text; a file that cannot be read, or is not UTF-8, is a TaostreamError naming it."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise TaostreamError(f"{path}: cannot read the KITTI file ({exc.strerror})") from None
     except UnicodeDecodeError:

@@ -345,6 +345,22 @@ def test_a_coco_file_missing_a_field_is_one_line_naming_the_entry(tmp_path, caps
     assert err.startswith(f"taostream: error: {tmp_path / 'bad.json'}: ") and fragment in err, err
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_class_name(tmp_path, capsys):
+    """KITTI files saved by a Windows editor as "UTF-8 with BOM": the first line's class was read as
+    '\\ufeffcar', a class of its own, so the found box scored nothing (mAP 0.5 here instead of 1.0)."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    for path in (ds / "labels/a.txt", ds / "pred/a.txt"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    tao = json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]
+    assert [c["class"] for c in tao["per_class"]] == ["car"] and tao["mAP"] == pytest.approx(1.0)
+    (ds / "pred/a.txt").write_bytes((ds / "pred/a.txt").read_bytes()[3:])  # only the ground truth has one
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(1.0)
+
+
 def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):
     """A ground-truth file saved by Notepad as "Unicode" (UTF-16), a prediction with a NaN confidence
     and a box running to infinity (a broken exporter): each is one line naming the file (and line),

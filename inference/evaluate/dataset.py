@@ -184,7 +184,7 @@ def _coco_box(annotation: Path, ann: dict) -> list[float]:
 
 def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | None, mapping: dict) -> Dataset:
     try:
-        document = json.loads(annotation.read_text(encoding="utf-8"))
+        document = json.loads(annotation.read_text(encoding="utf-8-sig"))  # a BOM (Windows editors) is no part of it
     except (OSError, ValueError) as exc:
         raise TaostreamError(f"{annotation}: not a readable COCO annotation file ({exc})") from None
     if not isinstance(document, dict):
