@@ -230,6 +230,11 @@ def repository_of(target: Path) -> Path:
                              "a GPU host (docs/pipelines.md)")
     if (target / "manifest.json").is_file():
         target = target / "triton"
+    model = target.parent if target.name == "config.pbtxt" and target.is_file() else target
+    if (model / "config.pbtxt").is_file():  # one model's folder (or its config) instead of the repository
+        model = model.resolve() if model.name in ("", "..") else model
+        raise TaostreamError(f"{target}: one model of a Triton repository; serve the repository, the folder above it: "
+                             f"`taostream serve {model.parent} --model {model.name}`")
     if not target.is_dir() or not any(target.glob("*/config.pbtxt")):
         raise TaostreamError(f"{target}: not a bundle or a Triton model repository (no <model>/config.pbtxt); "
                              "create one with `taostream bundle`")

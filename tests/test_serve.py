@@ -111,6 +111,20 @@ def test_serve_refuses_a_folder_without_models(tmp_path):
     assert main(["serve", str(tmp_path)]) == 2
 
 
+@pytest.mark.parametrize("given", ["ssd_cpu", "ssd_cpu/config.pbtxt"])
+def test_serve_given_one_models_folder_names_the_repository_above_it(tmp_path, capsys, given):
+    """`serve repo/ssd_cpu` (the model folder, or its config.pbtxt) said "not a bundle or a Triton model
+    repository ... create one with `taostream bundle`"; it now gives the command that serves it."""
+    from taostream.cli import main
+
+    (tmp_path / "repo/ssd_cpu/1").mkdir(parents=True)
+    (tmp_path / "repo/ssd_cpu/config.pbtxt").write_text('name: "ssd_cpu"\nbackend: "python"\n')
+    assert main(["serve", str(tmp_path / "repo" / given)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.endswith(f"`taostream serve {tmp_path / 'repo'} --model ssd_cpu`"), err
+
+
 def test_serve_stops_on_sigint_even_when_started_with_it_ignored(served_ssd):
     # CI runners and `cmd &` in scripts start processes with SIGINT ignored; `serve` must still stop on it.
     process, printed = start_serve(served_ssd[0].path, free_port(), free_port(), ignore_sigint=True)
