@@ -31,12 +31,11 @@ import numpy as np
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, atomic_write_text
-from taostream.converter.model.preprocess import load_bgr
 from taostream.inference import results as writers
 from taostream.inference.backends.runners import cpu_runner
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
-from taostream.inference.inputs import collect_inputs, read_video
+from taostream.inference.inputs import collect_inputs, read_images, read_video, require_some_image, unreadable_summary
 from taostream.inference.results import label_name
 
 PIPELINE_MANIFEST = "pipeline.json"
@@ -222,11 +221,15 @@ class CascadeSummary:
     frames: int = 0
     objects: int = 0
     classified: int = 0
+    unreadable: list[str] = field(default_factory=list)  # images skipped (each warned about as it was met)
+
+    def unreadable_text(self) -> str:
+        return unreadable_summary(self.unreadable, self.images)
 
 
 def run_cascade(app: Path, inputs: list[str], output: Path, threshold: float | None = None, annotate: bool = True,
-                force: bool = False, progress: bool = True) -> CascadeSummary:
-    items = collect_inputs(inputs)
+                force: bool = False, progress: bool = True, recursive: bool = False) -> CascadeSummary:
+    items = collect_inputs(inputs, recursive=recursive)
     stack = contextlib.ExitStack()
     with stack:
         cascade = Cascade(app, stack, threshold)
@@ -255,8 +258,7 @@ def _run(cascade: Cascade, items, output: Path, annotate: bool, force: bool, pro
 
     with atomic_directory(output, overwrite=force) as root:
         images = [i for i in items if i.kind == "image"]
-        for item in tqdm(images, unit="image", disable=not progress or not images):
-            frame = load_bgr(item.path)
+        for item, frame in read_images(tqdm(images, unit="image", disable=not progress or not images), summary.unreadable):
             result, objects = cascade.frame(frame, str(item.path))
             add(result, objects, frame, item.stem)
             summary.images += 1
@@ -270,6 +272,7 @@ def _run(cascade: Cascade, items, output: Path, annotate: bool, force: bool, pro
                 summary.frames += 1
             if video is not None:
                 video.close()
+        require_some_image(summary.unreadable, summary.images + summary.frames)
         run = {"pipeline": str(Path(app).absolute()), "primary": cascade.primary.bundle.network.name,
                "threshold": cascade.primary.threshold, "tracker": cascade.manifest.get("tracker", "none"),
                "tracking_library": "norfair (IoU, per class)" if cascade.tracking else None,

@@ -40,6 +40,9 @@ def register(subparsers) -> None:
     infer.add_argument("bundle", help="the bundle folder (from `taostream bundle`), or a pipeline folder (from "
                        "`taostream pipeline`: detector, tracker and secondary classifiers on the CPU)")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
+    infer.add_argument("-r", "--recursive", action="store_true",
+                       help="also read the images and videos in a folder's subfolders (default: the folder's own, as "
+                            "TAO's inference reads an image_dir); outputs keep the subfolder paths")
     infer.add_argument("-o", "--output", required=True, help="output folder (created atomically)")
     infer.add_argument("--backend", type=_backend("ort"), choices=BACKENDS, default="ort", metavar=BACKEND_METAVAR,
                        help="ort (or onnx): ONNX Runtime on the CPU (default); trt: TensorRT engine; triton: a Triton server")
@@ -64,6 +67,8 @@ def register(subparsers) -> None:
                     "the tolerance, 1 when they do not.")
     verify.add_argument("bundle", help="the bundle folder (from `taostream bundle`)")
     verify.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, video files")
+    verify.add_argument("-r", "--recursive", action="store_true",
+                        help="also read the images and videos in a folder's subfolders (default: the folder's own)")
     verify.add_argument("--backend", type=_backend("onnx"), choices=BACKENDS, default="onnx", metavar=BACKEND_METAVAR,
                         help="ort (or onnx): an ONNX graph in ONNX Runtime (default); trt: a TensorRT engine; triton: a "
                         "Triton model")
@@ -200,8 +205,8 @@ def run_infer(args: argparse.Namespace) -> int:
         bundle=Path(args.bundle), inputs=args.inputs, output=Path(args.output), backend=args.backend,
         batch_size=args.batch_size, threshold=args.threshold, engine=args.engine, url=_triton_url(args),
         protocol=args.protocol, model_name=args.model_name, shared_memory=args.shared_memory,
-        annotate=not args.no_annotate, force=args.force, progress=not args.no_progress))
-    for warning in summary.warnings:
+        annotate=not args.no_annotate, force=args.force, progress=not args.no_progress, recursive=args.recursive))
+    for warning in summary.warnings + [summary.unreadable_text()] * bool(summary.unreadable):
         print(f"taostream: warning: {warning}", file=sys.stderr)
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in summary.output.iterdir())
     print(f"wrote {summary.output}: {plural(summary.images, 'image')}, {plural(summary.frames, 'video frame')}, "
@@ -216,7 +221,10 @@ def _run_cascade(args: argparse.Namespace) -> int:
         raise TaostreamError(f"{args.bundle}: a pipeline runs on the CPU with ONNX Runtime, one frame at a time; drop "
                              "--backend/--batch-size (or run one bundle of it with those)")
     summary = run_cascade(Path(args.bundle), args.inputs, Path(args.output), threshold=args.threshold,
-                          annotate=not args.no_annotate, force=args.force, progress=not args.no_progress)
+                          annotate=not args.no_annotate, force=args.force, progress=not args.no_progress,
+                          recursive=args.recursive)
+    if summary.unreadable:
+        print(f"taostream: warning: {summary.unreadable_text()}", file=sys.stderr)
     print(f"wrote {summary.output}: {plural(summary.images, 'image')}, {plural(summary.frames, 'video frame')}, "
           f"{plural(summary.objects, 'object')}, {plural(summary.classified, 'secondary result')} (labels/, results.json)")
     return 0
@@ -311,7 +319,7 @@ def run_verify_command(args: argparse.Namespace) -> int:
         bundle=Path(args.bundle), inputs=args.inputs, backend=args.backend, onnx=args.onnx, engine=args.engine,
         url=_triton_url(args), protocol=args.protocol, model_name=args.model_name, tolerance=args.tolerance,
         threshold=args.threshold, max_frames=args.max_frames, batch_size=args.batch_size,
-        progress=not args.no_progress))
+        progress=not args.no_progress, recursive=args.recursive))
     print("\n".join(report.lines()))
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1) + "\n")

@@ -16,7 +16,6 @@ from typing import Iterator, Sequence
 
 from taostream.converter.errors import TaostreamError
 from taostream.converter.fileio import atomic_directory, check_input_file, check_output_folder
-from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction
 from taostream.inference import results as writers
 from taostream.inference.backends.runners import cpu_runner
@@ -25,7 +24,8 @@ from taostream.inference.backends.triton_server import TritonServer
 from taostream.inference.backends.trt_runner import TensorRTRunner
 from taostream.inference.bundle_info import Bundle, load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold
-from taostream.inference.inputs import InputItem, collect_inputs, read_video
+from taostream.inference.inputs import (InputItem, collect_inputs, read_images, read_video, require_some_image,
+                                        unreadable_summary)
 from taostream.inference.results import VideoWriter, write_run_json
 from taostream.converter.wording import plural
 
@@ -50,6 +50,7 @@ class InferRequest:
     max_detections: int = DEFAULT_MAX_DETECTIONS
     force: bool = False
     progress: bool = True
+    recursive: bool = False  # folders: also their subfolders' images and videos
 
 
 @dataclass
@@ -60,12 +61,17 @@ class InferSummary:
     detections: int = 0
     classified: int | None = None  # classifiers: images/frames given a class above the threshold
     warnings: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # images skipped (each warned about as it was met)
 
     def results_text(self) -> str:
         """What the run found: detections, or for a classifier how many images got a class."""
         if self.classified is None:
             return plural(self.detections, "detection")
         return f"{self.classified} of {self.images + self.frames} classified above the threshold"
+
+    def unreadable_text(self) -> str:
+        """'N images, M unreadable, skipped' ('' when every image was read)."""
+        return unreadable_summary(self.unreadable, self.images)
 
 
 def _engine_path(bundle: Bundle, engine: Path | None) -> Path:
@@ -141,9 +147,9 @@ class _RunWriter:
                 writers.write_image(self.root / "images" / f"{stem}.jpg", image)
 
 
-def _image_jobs(items: Sequence[InputItem]) -> Iterator[tuple]:
-    for item in items:
-        yield item, load_bgr(item.path), item.stem
+def _image_jobs(items: Sequence[InputItem], skipped: list[str]) -> Iterator[tuple]:
+    for item, frame in read_images(items, skipped):
+        yield item, frame, item.stem
 
 
 def _process(detector: Detector, jobs: Iterator[tuple], batch_size: int, writer: _RunWriter, progress, video=None) -> int:
@@ -165,7 +171,7 @@ def run_inference(request: InferRequest) -> InferSummary:
     inputs = (request.bundle, request.engine, *request.inputs)
     check_output_folder(request.output, force=request.force, inputs=inputs)  # before the run, not after it
     bundle = load_bundle(request.bundle)
-    items = collect_inputs(request.inputs)
+    items = collect_inputs(request.inputs, recursive=request.recursive)
     summary = InferSummary(Path(request.output))
     check_threshold(bundle, request.threshold)
     with open_runner(bundle, request) as runner, atomic_directory(request.output, overwrite=request.force, inputs=inputs) as root:
@@ -175,8 +181,9 @@ def run_inference(request: InferRequest) -> InferSummary:
         writer = _RunWriter(root, bundle, request.annotate)
         images = [i for i in items if i.kind == "image"]
         with tqdm(total=len(images), unit="image", disable=not request.progress or not images) as bar:
-            jobs = ((str(item.path), frame, stem) for item, frame, stem in _image_jobs(images))
+            jobs = ((str(item.path), frame, stem) for item, frame, stem in _image_jobs(images, summary.unreadable))
             summary.images = _process(detector, jobs, request.batch_size, writer, bar)
+            bar.update(len(summary.unreadable))  # the skipped ones were passed over, not left to do
         for item in (i for i in items if i.kind == "video"):
             frames, fps, total = read_video(item.path)
             video = VideoWriter(root / "videos" / f"{item.stem}.mp4", fps) if request.annotate else None
@@ -185,6 +192,7 @@ def run_inference(request: InferRequest) -> InferSummary:
                 summary.frames += _process(detector, jobs, request.batch_size, writer, bar, video)
             if video is not None:
                 video.close()
+        require_some_image(summary.unreadable, summary.images + summary.frames)
         summary.detections = sum(len(r.detections) for r in writer.results)
         if bundle.network.task == "classification":
             summary.classified = sum(1 for r in writer.results if r.classification is not None)

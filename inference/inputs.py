@@ -7,12 +7,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
+from taostream.converter.model.preprocess import ImageError, load_bgr
+from taostream.converter.wording import plural
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".h264", ".264", ".webm", ".mpg", ".mpeg")
@@ -33,10 +35,35 @@ def _kind(path: Path) -> str | None:
 _STREAM_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
-    """Files as given (images or videos), folders expanded to their images and videos (sorted,
-    not recursive). Output stems are made unique (name, name_1, ...)."""
-    found: list[tuple[Path, str]] = []
+def _folder_files(folder: Path, recursive: bool) -> list[Path]:
+    """The images and videos of ``folder`` by name; with ``recursive`` also those of its subfolders
+    (hidden ones such as .ipynb_checkpoints/ are not read, links to folders are not followed)."""
+    if not recursive:
+        return sorted(p for p in folder.iterdir() if p.is_file() and _kind(p))
+    found = []
+    for top, folders, files in os.walk(folder, onerror=_raise_walk_error):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found.extend(Path(top) / name for name in files if _kind(Path(name)) and (Path(top) / name).is_file())
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def _raise_walk_error(error: OSError) -> None:
+    raise TaostreamError(f"{error.filename}: cannot list this folder ({error.strerror})")
+
+
+def _subfolder_note(folder: Path) -> str:
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"; its {plural(len(names), 'subfolder')} ({shown}) are not read without --recursive"
+
+
+def collect_inputs(paths: list[str | os.PathLike], recursive: bool = False) -> list[InputItem]:
+    """Files as given (images or videos), folders expanded to their images and videos (sorted by
+    name; subfolders too with ``recursive``). Output stems are made unique (name, name_1, ...); a file
+    of a subfolder keeps its path under the folder (``sub/name``) so outputs mirror the tree."""
+    found: list[tuple[Path, str, str]] = []
     for raw in paths:
         if str(raw).startswith("file://"):  # DeepStream's way to name a file
             raw = unquote(urlparse(str(raw)).path)
@@ -46,26 +73,61 @@ def collect_inputs(paths: list[str | os.PathLike]) -> list[InputItem]:
                                  "the file")
         path = Path(raw)
         if path.is_dir():
-            entries = sorted(p for p in path.iterdir() if p.is_file() and _kind(p))
+            try:
+                entries = _folder_files(path, recursive)
+            except PermissionError as exc:
+                raise TaostreamError(f"{path}: cannot list this folder ({exc.strerror})") from None
             if not entries:
                 raise TaostreamError(f"{path}: folder has no images ({', '.join(IMAGE_SUFFIXES)}) or videos "
-                                     f"({', '.join(VIDEO_SUFFIXES)})")
-            found.extend((p, _kind(p)) for p in entries)
+                                     f"({', '.join(VIDEO_SUFFIXES)})" + ("" if recursive else _subfolder_note(path)))
+            found.extend((p, _kind(p), p.relative_to(path).with_suffix("").as_posix()) for p in entries)
         elif path.is_file():
             kind = _kind(path)
             if kind is None:
                 raise TaostreamError(f"{path}: not an image or video file by its extension; use one of "
                                      f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
-            found.append((path, kind))
+            found.append((path, kind, path.stem))
         else:
             raise TaostreamError(f"{path}: no such file or folder")
     used: dict[str, int] = {}
     items = []
-    for path, kind in found:
-        count = used.get(path.stem, 0)
-        used[path.stem] = count + 1
-        items.append(InputItem(path, kind, path.stem if count == 0 else f"{path.stem}_{count}"))
+    for path, kind, stem in found:
+        count = used.get(stem, 0)
+        used[stem] = count + 1
+        items.append(InputItem(path, kind, stem if count == 0 else f"{stem}_{count}"))
     return items
+
+
+def read_images(items: Iterable[InputItem], skipped: list[str]) -> Iterator[tuple[InputItem, np.ndarray]]:
+    """(item, BGR frame) of each image that can be read. One that cannot (empty, cut short, not an
+    image, not readable by this user) is one warning line on stderr naming it and why, is added to
+    ``skipped``, and the run goes on: one bad file in a folder of thousands does not stop it."""
+    from tqdm import tqdm  # lazy: heavy
+
+    for item in items:
+        try:
+            frame = load_bgr(item.path)
+        except ImageError as exc:
+            message = str(exc) if str(exc).startswith(str(item.path)) else f"{item.path}: {exc}"
+            # tqdm.write: a whole line above a running progress bar, not glued to it
+            tqdm.write(f"taostream: warning: {message}; skipped", file=sys.stderr)
+            skipped.append(str(item.path))
+            continue
+        yield item, frame
+
+
+def unreadable_summary(skipped: list[str], images: int) -> str:
+    """The run's one line about the images it skipped ('' when none)."""
+    if not skipped:
+        return ""
+    return f"{plural(images + len(skipped), 'image')}, {len(skipped)} unreadable, skipped (each named above)"
+
+
+def require_some_image(skipped: list[str], read: int) -> None:
+    """Exit 2 when images were given and not one could be read (each was named above)."""
+    if skipped and not read:
+        raise TaostreamError(f"no image could be read ({plural(len(skipped), 'image')} given, each named above); "
+                             "nothing to run on")
 
 
 # FFmpeg's own log level for OpenCV's FFmpeg backend (-8: AV_LOG_QUIET). FFmpeg wrote "moov atom not

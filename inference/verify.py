@@ -38,7 +38,7 @@ from taostream.inference.backends.runners import cpu_runner
 from taostream.inference.bundle_info import load_bundle
 from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector, check_threshold, summed_confidences
 from taostream.inference.infer_run import InferRequest, _engine_path, batches, open_runner
-from taostream.inference.inputs import collect_inputs, read_video
+from taostream.inference.inputs import collect_inputs, read_images, read_video, require_some_image
 from taostream.parsers.reference import MalformedOutputError, iou_one_to_many, select_outputs
 from taostream.converter.wording import plural
 
@@ -201,6 +201,7 @@ class VerifyRequest:
     max_frames: int = 25  # per video
     batch_size: int = 1
     progress: bool = True
+    recursive: bool = False  # folders: also their subfolders' images and videos
 
 
 @dataclass
@@ -211,6 +212,9 @@ class VerifyReport:
     tolerance: Tolerance
     threshold: float
     images: list[ImageComparison] = field(default_factory=list)
+    # images that could not be read: skipped on both sides (each warned about as it was met); the
+    # verdict covers the images compared, and the report says how many were not
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def compared(self) -> bool:
@@ -223,7 +227,8 @@ class VerifyReport:
         return self.compared and all(image.passed for image in self.images)
 
     def totals(self) -> dict:
-        return {"images": len(self.images), "failed_images": sum(not i.passed for i in self.images),
+        return {"images": len(self.images), "unreadable_images": len(self.unreadable),
+                "failed_images": sum(not i.passed for i in self.images),
                 "matched": sum(i.matched for i in self.images),
                 "missing": sum(len(i.missing) for i in self.images), "extra": sum(len(i.extra) for i in self.images),
                 "borderline": sum(i.borderline for i in self.images),
@@ -236,7 +241,7 @@ class VerifyReport:
         return {"bundle": self.bundle, "backend": self.backend, "candidate": self.candidate,
                 "tolerance": asdict(self.tolerance), "threshold": self.threshold, "passed": self.passed,
                 "totals": self.totals(),
-                "images": [{**asdict(i), "passed": i.passed} for i in self.images]}
+                "images": [{**asdict(i), "passed": i.passed} for i in self.images], "unreadable": self.unreadable}
 
     def lines(self) -> list[str]:
         t = self.totals()
@@ -255,6 +260,9 @@ class VerifyReport:
             for p in image.out_of_tolerance[:3]:
                 out.append(f"    class {p.class_id}: IoU {p.iou:.4f}, score delta {p.score_delta:.4f}"
                            + (f", mask delta {p.mask_delta:.4f}" if p.mask_delta is not None else ""))
+        if self.unreadable:
+            out.append(f"{plural(len(self.unreadable), 'unreadable image')} skipped on both sides, not compared (each "
+                       "named above): the verdict covers the other images")
         if not self.compared:
             out.append(f"NOTHING COMPARED: neither model found anything above threshold {self.threshold:g} on the "
                        f"{t['images']} image(s), so they prove nothing; give images with the objects the model was "
@@ -307,11 +315,12 @@ def choose_tolerance(name: str, backend: str, precision: str, cpu_triton_model: 
     return TOLERANCES[precision]
 
 
-def _frames(items: list, max_frames: int) -> Iterator[tuple[str, np.ndarray]]:
-    """(source, BGR frame) of each image and the first ``max_frames`` of each video, read as needed."""
+def _frames(items: list, max_frames: int, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """(source, BGR frame) of each image and the first ``max_frames`` of each video, read as needed;
+    an image that cannot be read is warned about, added to ``skipped`` and passed over."""
     for item in items:
         if item.kind == "image":
-            yield str(item.path), load_bgr(item.path)
+            yield from ((str(image.path), frame) for image, frame in read_images([item], skipped))
             continue
         frames, _, _ = read_video(item.path)
         for number, frame in enumerate(frames):
@@ -348,7 +357,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         raise TaostreamError("--max-frames must be at least 1")
     bundle = load_bundle(request.bundle)
     check_threshold(bundle, request.threshold)
-    items = collect_inputs(request.inputs)
+    items = collect_inputs(request.inputs, recursive=request.recursive)
     candidate_runner, description, precision = _candidate(bundle, request)
     cpu_triton = request.backend == "triton" and (request.model_name or bundle.cpu_model_name) == bundle.cpu_model_name
     tolerance = choose_tolerance(request.tolerance, request.backend, precision, cpu_triton)
@@ -362,7 +371,7 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
         classifier = bundle.network.task == "classification"
         videos = any(item.kind == "video" for item in items)
         with tqdm(total=None if videos else len(items), unit="image", disable=not request.progress) as bar:
-            for batch in batches(_frames(items, request.max_frames), request.batch_size):
+            for batch in batches(_frames(items, request.max_frames, report.unreadable), request.batch_size):
                 images, sources = [f for _, f in batch], [s for s, _ in batch]
                 if summed_confidences(bundle):
                     refs, cands, cells = _detect_pair(reference, candidate, images, sources, tolerance)
@@ -373,6 +382,8 @@ def run_verify(request: VerifyRequest) -> VerifyReport:
                     report.images.append(_compare_result(ref, cand, tolerance, reference.lowest_confidence, classifier, cap))
                     report.images[-1].borderline_cells = int(count)
                 bar.update(len(batch))
+            bar.update(len(report.unreadable))  # the skipped ones were passed over, not left to do
+        require_some_image(report.unreadable, len(report.images))
     return report
 
 

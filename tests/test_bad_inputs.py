@@ -94,6 +94,7 @@ def ws(tmp_path_factory, fixtures_dir):
     (root / "empty.onnx").write_bytes(b"")
     (root / "empty.txt").write_bytes(b"")
     (root / "garbage.onnx").write_bytes(b"this is not a model\n")
+    (root / "empty photo.jpg").write_bytes(b"")  # an interrupted copy: the only image given
     (root / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (root / "afile").write_text("a regular file\n")
     (root / "utf16 labels.txt").write_text("mask\r\nno-mask\r\n", encoding="utf-16")  # Notepad's "Unicode"
@@ -380,12 +381,18 @@ TABLE: dict[str, list[Bad]] = {
         Bad("file-for-folder bundle", lambda w: ["infer", w.s("afile"), w.s("images"), "-o", w.s("out")], ("afile",)),
         Bad("missing input", lambda w: ["infer", w.s("bundle"), w.s("nope é.png"), "-o", w.s("out")], ("nope é.png",)),
         Bad("garbage image", lambda w: ["infer", w.s("bundle"), w.s("garbage.onnx"), "-o", w.s("out")], ("garbage.onnx",)),
+        Bad("empty image, the only one", lambda w: ["infer", w.s("bundle"), w.s("empty photo.jpg"), "-o", w.s("out"), "-r",
+                                                      "--no-progress"],
+            ("no image could be read",)),
         Bad("output is the bundle", lambda w: ["infer", w.s("bundle"), w.s("images"), "-o", w.s("bundle"), "--force"],
             ("holds the input",)),
         *_folder_outputs(lambda w, out: ["infer", w.s("bundle"), w.s("images"), "-o", out, "--no-progress"]),
     ],
     "verify": [
         Bad("missing bundle", lambda w: ["verify", w.s("nope"), w.s("images")], ("nope",)),
+        Bad("empty image, the only one", lambda w: ["verify", w.s("bundle"), w.s("empty photo.jpg"), "--recursive",
+                                                      "--no-progress"],
+            ("no image could be read",)),
         Bad("empty --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("empty.onnx")],
             ("empty.onnx", "empty")),
         Bad("garbage --onnx", lambda w: ["verify", w.s("bundle"), w.s("images"), "--onnx", w.s("garbage.onnx")],

@@ -127,8 +127,8 @@ def test_bad_inputs_fail_cleanly_and_write_nothing(workdir, images, capsys):
     assert "not a taostream bundle (no manifest.json)" in capsys.readouterr().err
     broken = workdir / "broken.png"
     broken.write_bytes(b"\x89PNG not really")
-    assert main(["infer", str(bundle), str(images[0]), str(broken), "-o", str(out), "--no-progress"]) == 2
-    assert "broken.png: not an image OpenCV can read" in capsys.readouterr().err
+    assert main(["infer", str(bundle), str(broken), "-o", str(out), "--no-progress"]) == 2  # no image readable
+    assert "broken.png: not an image OpenCV can read: its content is not an image" in capsys.readouterr().err
     assert not out.exists(), "a failed run must leave no output folder"
     assert not any(p.name.startswith(".out_bad") for p in workdir.iterdir())
 

@@ -85,8 +85,47 @@ def without_png_chunks(data: bytes, drop: frozenset = frozenset({b"iCCP"})) -> b
     return b"".join(kept)
 
 
+def _png_cut_short(data: bytes) -> bool:
+    """Whether a PNG's last chunk runs past the end of the file (a copy or download cut short)."""
+    pos = 8
+    while pos + 12 <= len(data):
+        chunk_type = data[pos + 4:pos + 8]
+        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+        if chunk_type == b"IEND":
+            return pos > len(data)
+    return True
+
+
+# what the first bytes of a file say it is (the extension is only what its name says)
+_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (PNG_SIGNATURE, "PNG"), (b"BM", "BMP"), (b"II*\0", "TIFF"),
+               (b"MM\0*", "TIFF"), (b"GIF8", "GIF"))
+
+
+def _content_kind(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for signature, kind in _SIGNATURES if data.startswith(signature)), None)
+
+
+def _undecodable(path, data: bytes) -> ImageError:
+    """Why OpenCV could not decode ``data`` (the file at ``path``), in the words a user can act on."""
+    kind = _content_kind(data)
+    if not data:
+        why = "the file is empty (0 bytes): an interrupted copy? copy it again"
+    elif kind is None:
+        why = "its content is not an image (JPEG, PNG, BMP, TIFF or WebP), whatever its extension says"
+    elif kind == "GIF":
+        why = "a GIF, which OpenCV does not read; convert it to PNG or JPEG"
+    elif (kind == "PNG" and _png_cut_short(data)) or (kind == "JPEG" and b"\xff\xd9" not in data[-4096:]):
+        why = f"a {kind} cut short (its end is missing: an interrupted copy or download?); copy it again"
+    else:
+        why = f"a damaged {kind} (its header is one, its data does not decode)"
+    return ImageError(f"{path}: not an image OpenCV can read: {why}")
+
+
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
-    """Decode an image file as OpenCV's imread(IMREAD_UNCHANGED) would, without libpng's iCCP noise."""
+    """Decode an image file as OpenCV's imread(IMREAD_UNCHANGED) would, without libpng's iCCP noise;
+    a file it cannot decode is an ImageError saying why (empty, not an image, cut short, damaged)."""
     import cv2  # lazy: heavy
 
     try:
@@ -95,9 +134,11 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{path}: is a folder, not an image") from None
     except OSError as exc:
         raise ImageError(f"{path}: cannot read the image ({exc.strerror})") from None
+    if data.startswith(PNG_SIGNATURE) and _png_cut_short(data):  # libpng would print its own error line first
+        raise _undecodable(path, data)
     image = cv2.imdecode(np.frombuffer(without_png_chunks(data), np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if image is None:
-        raise ImageError(f"{path}: not an image OpenCV can read (use JPEG, PNG or BMP)")
+        raise _undecodable(path, data)
     return image
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.model.preprocess import load_bgr
 from taostream.inference.detector import Detector
-from taostream.inference.evaluate.dataset import NameIssues, normalize_name
+from taostream.inference.evaluate.dataset import NameIssues, normalize_name, read_labelled_image
 from taostream.inference.infer_run import batches
 from taostream.inference.inputs import IMAGE_SUFFIXES
 from taostream.converter.wording import plural
@@ -153,7 +152,7 @@ def run_classification(bundle, request, runs: list) -> ClassificationReport:
             detector = Detector(bundle, runner)
             with tqdm(total=len(folders.images), unit="image", desc=label, disable=not request.progress) as bar:
                 for batch in batches(iter(folders.images), request.batch_size):
-                    tensor, _ = detector.preprocess([load_bgr(p) for p in batch])
+                    tensor, _ = detector.preprocess([read_labelled_image(p) for p in batch])
                     probs.append(probabilities_of(runner.infer({bundle.input_name: tensor}), len(batch)))
                     bar.update(len(batch))
         report.results.append((label, scores(truth, np.concatenate(probs), classes, request.top_k)))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from taostream.converter.errors import TaostreamError
-from taostream.converter.model.preprocess import load_bgr
+from taostream.converter.model.preprocess import ImageError, load_bgr
 from taostream.inference.inputs import IMAGE_SUFFIXES
 from taostream.inference.results import parse_kitti, read_kitti_text
 from taostream.training.image_headers import ImageHeaderError, read_image_info
@@ -339,6 +339,16 @@ def read_predictions(folder: Path, dataset: Dataset, stream: int | None = None,
             box_array = box_array * np.array([width / mux_size[0], height / mux_size[1]] * 2)
         out.by_stem[stem] = (np.asarray(classes, np.int64), box_array, np.asarray(scores, np.float64))
     return out
+
+
+def read_labelled_image(path) -> np.ndarray:
+    """A dataset image as a BGR frame. Stricter than infer/verify, which skip an unreadable image:
+    a score without one of the dataset's images is not the dataset's score, so evaluate stops there."""
+    try:
+        return load_bgr(path)
+    except ImageError as exc:
+        raise TaostreamError(f"{exc}; evaluate scores every image of the dataset (a skipped one would change the "
+                             "score): copy it again, or remove it and its labels") from None
 
 
 def image_size(path: Path) -> tuple[int, int]:

@@ -19,7 +19,6 @@ import numpy as np
 
 from taostream.converter.errors import MissingDependencyError, TaostreamError
 from taostream.converter.fileio import atomic_write_bytes, check_input_file
-from taostream.converter.model.preprocess import load_bgr
 from taostream.converter.numeric_inputs import require_batch_size, require_fraction, require_iou
 from taostream.converter.registry import get_network
 from taostream.deepstream_configs.labels import BACKGROUND, MASK_RCNN_BACKGROUND
@@ -30,7 +29,7 @@ from taostream.inference.detector import DEFAULT_MAX_DETECTIONS, Detector
 from taostream.inference.evaluate.classification import run_classification
 from taostream.inference.evaluate.coco import coco_documents, coco_metrics, mask_rle, require_coco_library
 from taostream.inference.evaluate.dataset import (
-    Dataset, Predictions, image_size, load_dataset, normalize_name, read_predictions)
+    Dataset, Predictions, image_size, load_dataset, normalize_name, read_labelled_image, read_predictions)
 from taostream.inference.evaluate.tao import BoxLimits, ClassCurve, ImageBoxes, TaoRules, evaluate_tao
 from taostream.inference.infer_run import batches
 from taostream.inference.verify import VerifyRequest, _candidate
@@ -217,7 +216,7 @@ def _model_predictions(bundle, runner, dataset: Dataset, request: EvaluateReques
             for sample in batch:
                 if sample.image is None or not Path(sample.image).is_file():
                     raise TaostreamError(f"{sample.image}: image listed in {dataset.root} does not exist")
-                frames.append(load_bgr(sample.image))
+                frames.append(read_labelled_image(sample.image))
             for sample, frame, result in zip(batch, frames, detector.detect(frames, [str(s.image) for s in batch])):
                 sample.height, sample.width = frame.shape[:2]
                 keep = [d for d in result.detections if d.class_id in class_of_label]
