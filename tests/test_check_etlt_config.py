@@ -56,3 +56,23 @@ def test_the_model_the_config_was_written_for_passes(tmp_path):
     assert _errors(config) == {}
     # DeepStream 7+ loads no .etlt: the removed keys are the errors, not the model
     assert set(_errors(config, "9.2")) == {"tlt-encoded-model", "tlt-model-key", "uff-input-dims", "uff-input-blob-name"}
+
+
+def test_a_parser_for_another_networks_outputs_is_an_error(tmp_path):
+    # NVIDIA's SSD config (NvDsInferParseCustomSSDTLT reads one NMS output) over the real LPDNet DetectNet_v2
+    # .etlt (same key, output_cov/output_bbox): the parser finds no NMS layer on any frame
+    config = config_tree(tmp_path, "pgie_ssd_tlt_config.txt", LPD_USA, ["lpd"])
+    config.write_text(config.read_text().replace("num-detected-classes=4", "num-detected-classes=1")
+                      .replace("uff-input-dims=3;544;960;0", "uff-input-dims=3;480;640;0")
+                      .replace("uff-input-blob-name=Input", "uff-input-blob-name=input_1")
+                      .replace("output-blob-names=NMS", "output-blob-names=output_cov/Sigmoid;output_bbox/BiasAdd"))
+    errors = _errors(config)
+    # (custom-lib-path: NVIDIA's TLT parser library is not in the tree)
+    assert set(errors) == {"custom-lib-path", "parse-bbox-func-name"}, [str(e) for e in errors.values()]
+    message = errors["parse-bbox-func-name"].message
+    assert message.startswith("NvDsInferParseCustomSSDTLT decodes ssd/dssd/retinanet outputs, but ssd_resnet18.etlt's "
+                              "outputs (output_cov/Sigmoid;output_bbox/BiasAdd) are TAO's detectnet_v2 export")
+    assert message.endswith("set parse-bbox-func-name=NvDsInferParseCustomDetectNetV2TAO")
+    # the parser of its own network passes
+    config.write_text(config.read_text().replace("NvDsInferParseCustomSSDTLT", "NvDsInferParseCustomDetectNetV2TAO"))
+    assert "parse-bbox-func-name" not in _errors(config)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from taostream.converter.errors import EtltError, TaostreamError
 from taostream.converter.numeric_inputs import MAX_DLA_CORE
+from taostream.converter.registry import NETWORKS, recognise
 from taostream.converter.wording import plural
 from taostream.deepstream_configs import config_schema as schema
 from taostream.deepstream_configs.check.calibration import check_calibration_cache
@@ -44,6 +45,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_outputs(checker, prop_group, values, model)
     _check_dims(checker, prop_group, values, model)
     _check_parser(checker, prop_group, values)
+    _check_parser_decodes_model(checker, prop_group, values, model)
     _check_network_type(checker, prop_group, values)
     _check_int8(checker, prop_group, values, model)
     check_calibration_cache(checker, prop_group, values, model)
@@ -383,6 +385,24 @@ def _check_parser(checker: _Checker, group: IniGroup, values: dict) -> None:
             hint = nearest(str(name), exported)
             fix = f"did you mean '{hint}'?" if hint else "export it with extern \"C\" or fix the name"
             checker.add(ERROR, group, key, f"'{name}' is not exported by {library}; {fix}")
+
+
+def _check_parser_decodes_model(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> None:
+    """A registry parser function whose networks' output layout is not the model's (the BatchedNMS parser on
+    an SSD's NMS output, DetectNet_v2's on a YOLO): it would fail on every frame or decode another layout.
+    Custom parsers (no registry network names them) and unrecognised models are not judged."""
+    key = "parse-bbox-func-name"
+    name = values.get(key)
+    if model is None or not name:
+        return
+    owners = [net for net in NETWORKS if name in (net.parser_function, net.legacy_parser_function)]
+    seen = recognise(list(model.inputs), list(model.outputs))
+    if not owners or seen is None or any(net.output_layout == seen.output_layout for net in owners):
+        return
+    right = seen.parser_function or seen.legacy_parser_function
+    checker.add(ERROR, group, key, f"{name} decodes {'/'.join(net.name for net in owners)} outputs, but "
+                f"{model.path.name}'s outputs ({';'.join(model.outputs)}) are TAO's {seen.name} export: "
+                f"set {key}={right}")
 
 
 def _check_library_machine(checker: _Checker, group: IniGroup, library: Path) -> None:
