@@ -389,6 +389,25 @@ def test_another_models_cache_that_maps_a_little_is_warned_about(fixtures_dir):
     assert insert_qdq_from_cache(model, own, network=get_network("detectnet_v2"))[1].warnings == []
 
 
+@pytest.mark.parametrize("bits, shown", [("7f800000", "inf"), ("7fc00000", "nan"), ("00000000", "0.0")])
+def test_an_unusable_input_scale_in_the_models_own_cache_is_named_not_called_another_models(
+        fixtures_dir, tmp_path, bits, shown):
+    """The facemask model's own real cache with its input_1 entry's scale made inf/NaN/0 (a QAT export's
+    +inf, a hand edit): the entry is there, so 'has no scale for the input tensor ... is it the cache of
+    this model?' sent the user after the wrong cache; the warning names the entry and its value."""
+    lines = (fixtures_dir / "calibration" / "facemask_detectnet_v2_cal.bin").read_text().splitlines()
+    assert lines[1].startswith("input_1: ")
+    lines[1] = f"input_1: {bits}"
+    cache_path = tmp_path / "cal.bin"
+    cache_path.write_text("\n".join(lines) + "\n")
+    report = cache_fit(_facemask_onnx(fixtures_dir), read_calibration_cache(cache_path),
+                       network=get_network("detectnet_v2"))
+    assert len(report.warnings) == 1, report.warnings
+    assert (f"scale for the input tensor 'input_1' (entry 'input_1') is {shown}, which no INT8 build can use"
+            in report.warnings[0]), report.warnings
+    assert "is it the cache of this model" not in report.warnings[0]
+
+
 def test_modernize_command_prints_the_foreign_cache_warning(fixtures_dir, tmp_path):
     from cli_support import run_cli
 

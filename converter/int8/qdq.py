@@ -366,7 +366,7 @@ def _fit(graph: gs.Graph, cache: CalibrationCache, report: QdqReport, network, e
         placement.weighted.append((node, act))
         report.quantized_nodes.append(label)
     placement.residuals = _residual_inputs(graph, scales, report, excluded, weighted_depths(graph))
-    report.warnings = foreign_cache_warnings(graph, cache, report)
+    report.warnings = foreign_cache_warnings(graph, cache, report, network)
     return placement
 
 
@@ -439,13 +439,21 @@ def insert_qdq_from_cache(model: onnx.ModelProto, cache: CalibrationCache, *, ne
 MOSTLY_UNMAPPED = 0.5  # more than this share of the usable entries mapping nothing: another model's cache
 
 
-def foreign_cache_warnings(graph: gs.Graph, cache: CalibrationCache, report: QdqReport) -> list[str]:
+def foreign_cache_warnings(graph: gs.Graph, cache: CalibrationCache, report: QdqReport, network=None) -> list[str]:
     """Why ``cache`` looks like another model's: the graph input has no scale (so the first layers
-    stay in float), or most of its usable entries name no tensor of this graph."""
+    stay in float), or most of its usable entries name no tensor of this graph. An input whose entry
+    is there with an unusable scale (inf, NaN, 0) is named as such: that cache is this model's."""
     found = []
     mapped_tensors = set(report.mapped.values())
     inputs = [t.name for t in graph.inputs if isinstance(t, gs.Variable)]
-    if inputs and not any(name in mapped_tensors for name in inputs):
+    unusable_inputs = {name: var.name for name, var in map_cache_names(graph, report.unusable, network)[0].items()
+                       if var.name in inputs}
+    if inputs and not any(name in mapped_tensors for name in inputs) and unusable_inputs:
+        entry, tensor = next(iter(unusable_inputs.items()))
+        found.append(f"the calibration cache's scale for the input tensor {tensor!r} (entry {entry!r}) is "
+                     f"{report.unusable[entry]!r}, which no INT8 build can use: the input and the layers reading it "
+                     "stay in float; regenerate it for this model or calibrate afresh with images")
+    elif inputs and not any(name in mapped_tensors for name in inputs):
         found.append(f"the calibration cache has no scale for the input tensor {', '.join(repr(n) for n in inputs)}: "
                      "the input and the layers reading it stay in float; is it the cache of this model? "
                      "Regenerate it for this model or calibrate afresh with images")
