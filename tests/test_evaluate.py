@@ -305,6 +305,19 @@ def test_class_names_that_match_nothing_are_refused_not_scored_zero(tmp_path, fi
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("labels,fragment", [("", "every label file is empty"),
+                                               ("DontCare 0.00 0 0.00 1 1 50 50 0 0 0 0 0 0 0\n", "only 1 DontCare box")])
+def test_ground_truth_without_a_box_is_refused_not_scored_zero(tmp_path, capsys, labels, fragment):
+    """Label files that are all empty (or hold only DontCare) were scored mAP 0 with exit 0: nothing was
+    measured, and an --against fp32 drop of 0 passed whatever the candidate found."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    (ds / "labels/a.txt").write_text(labels)
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: {ds}: no ground-truth box"), err
+    assert fragment in err, err
+
+
 COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "height": 544}],
             "annotations": [{"id": 7, "image_id": "astro", "category_id": 3, "bbox": [100, 100, 200, 200],
                              "area": 40000, "iscrowd": 0}],

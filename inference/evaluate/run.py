@@ -382,6 +382,12 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
     if not dataset.samples:
         raise TaostreamError(f"{request.dataset}: no image has a label file (images/<name>.* with labels/<name>.txt)")
     _require_known_classes(request.dataset, dataset)
+    if not any(sample.gt_classes for sample in dataset.samples):
+        ignored = sum(dataset.names.ignored.values())
+        raise TaostreamError(f"{request.dataset}: no ground-truth box in its {plural(len(dataset.samples), 'labelled image')} "
+                             f"({'only ' + plural(ignored, 'DontCare box') if ignored else 'every label file is empty'}): "
+                             "an mAP measures nothing without objects (and an --against drop would be 0); give images "
+                             "with their objects labelled")
     eval_size = _eval_size(family, spec, bundle)
     if eval_size and request.predictions is not None:
         for sample in dataset.samples:
