@@ -131,16 +131,49 @@ def require_some_image(skipped: list[str], read: int) -> None:
 
 
 # FFmpeg's own log level for OpenCV's FFmpeg backend (-8: AV_LOG_QUIET). FFmpeg wrote "moov atom not
-# found" and the like to stderr before taostream's one-line error for a cut video; OpenCV reads this
-# once, when its FFmpeg backend starts (cv2.setLogLevel does not reach FFmpeg), so it is set before
-# the first capture. A value the user set is kept (debugging a codec).
+# found" on opening a cut video, and "[mjpeg @ 0x...] overread 8" on decoding its cut frame, before
+# taostream's own line about it (cv2.setLogLevel does not reach FFmpeg). A value the user set is kept
+# (debugging a codec).
 FFMPEG_LOGLEVEL_ENV, FFMPEG_QUIET = "OPENCV_FFMPEG_LOGLEVEL", "-8"
+
+
+def _loaded_libavutils() -> list:
+    """ctypes handles of every libavutil mapped into this process (the one OpenCV's FFmpeg backend logs
+    through; an opencv-python wheel bundles its own), read from /proc/self/maps; [] where there is none."""
+    import ctypes  # lazy: only for videos
+
+    try:
+        maps = Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux: the environment variable alone
+        return []
+    paths = sorted({line.split(maxsplit=5)[-1] for line in maps.splitlines()
+                    if "/libavutil" in line and line.split(maxsplit=5)[-1].startswith("/")})
+    handles = []
+    for path in paths:
+        try:
+            handles.append(ctypes.CDLL(path))  # already loaded: the same library, not a second copy
+        except OSError:
+            continue
+    return handles
+
+
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own messages (opening and decoding) off stderr unless the user set
+    OPENCV_FFMPEG_LOGLEVEL. OpenCV's FFmpeg backend reads that variable once per process, at its first
+    capture or writer open (since OpenCV 4.10: opencv/opencv#25419; before, at every open), so setting
+    it is too late where anything opened a video before taostream: FFmpeg's process-wide level is then
+    set directly too (av_log_set_level, which its default logger and OpenCV's both obey)."""
+    if FFMPEG_LOGLEVEL_ENV in os.environ and os.environ[FFMPEG_LOGLEVEL_ENV] != FFMPEG_QUIET:
+        return  # the user's own level
+    os.environ[FFMPEG_LOGLEVEL_ENV] = FFMPEG_QUIET
+    for libavutil in _loaded_libavutils():
+        libavutil.av_log_set_level(int(FFMPEG_QUIET))
 
 
 def _open_quietly(cv2, path: Path):
     """cv2.VideoCapture(path) without FFmpeg's or OpenCV's own messages on stderr: taostream
     reports a video it cannot open itself."""
-    os.environ.setdefault(FFMPEG_LOGLEVEL_ENV, FFMPEG_QUIET)
+    quiet_ffmpeg()
     previous = cv2.setLogLevel(0)  # OpenCV's own logger (LOG_LEVEL_SILENT) while the file is opened
     try:
         return cv2.VideoCapture(str(path))
