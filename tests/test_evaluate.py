@@ -318,6 +318,16 @@ def test_ground_truth_without_a_box_is_refused_not_scored_zero(tmp_path, capsys,
     assert fragment in err, err
 
 
+def test_images_with_a_kitti_dataset_is_refused_not_ignored(tmp_path, capsys):
+    """--images (a COCO file's image folder) given with a KITTI dataset was silently ignored: the user's
+    other folder of images was never used."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    assert main(["evaluate", str(ds), "--images", str(tmp_path), "--predictions", str(ds / "pred"), "--network", "ssd"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: --images {tmp_path}:"), err
+    assert f"images in {ds / 'images'}" in err, err
+
+
 COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "height": 544}],
             "annotations": [{"id": 7, "image_id": "astro", "category_id": 3, "bbox": [100, 100, 200, 200],
                              "area": 40000, "iscrowd": 0}],

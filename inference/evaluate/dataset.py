@@ -235,6 +235,9 @@ def load_dataset(path: Path, classes: list[str] | None, mapping: dict, images_di
     if path.is_file() and path.suffix.lower() == ".json":
         return load_coco(path, images_dir, classes, mapping)
     if path.is_dir():
+        if images_dir is not None:  # it would be ignored: a KITTI folder names its own images/
+            raise TaostreamError(f"--images {images_dir}: --images is the image folder of a COCO annotation .json; "
+                                 f"the KITTI dataset {path} has its images in {path / 'images'}: leave --images out")
         return load_kitti(path, classes, mapping)
     raise TaostreamError(f"{path}: not a KITTI dataset folder (images/ + labels/) or a COCO annotation .json")
 
