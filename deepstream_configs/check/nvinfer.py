@@ -22,7 +22,7 @@ from taostream.deepstream_configs.labels import (
     UTF8_BOM, background_line_fix, deepstream_label_lines, missing_background_line, read_label_text, read_labels_file,
 )
 from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
-from taostream.deepstream_configs.versions import deepstream_release
+from taostream.deepstream_configs.versions import deepstream_release, parse_trt_version
 
 _FILE_KEYS = ("labelfile-path", "onnx-file", "tlt-encoded-model", "int8-calib-file", "custom-lib-path",
               "uff-file", "model-file", "proto-file", "custom-network-config", "mean-file")
@@ -452,6 +452,7 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
     if values.get("network-mode") != 1 or "int8-calib-file" in values:
         return
     if model is not None and model.quantized:
+        _check_qdq_before_tensorrt_10(checker, group, values, model)
         return  # explicit quantization: the Q/DQ nodes carry the scales
     if model is None and "onnx-file" in values:
         return  # the ONNX was not found or did not parse (reported): whether it has Q/DQ nodes is unknown
@@ -462,6 +463,24 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
     checker.add(ERROR, group, "int8-calib-file", "network-mode=1 (INT8) without a calibration file and the model "
                 "has no Q/DQ nodes: set int8-calib-file=cal.bin, quantize the ONNX (`taostream modernize "
                 "--calibration-cache`), or use network-mode=2 (FP16)")
+
+
+def _check_qdq_before_tensorrt_10(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts) -> None:
+    """A Q/DQ model with network-mode=1 and no int8-calib-file on a DeepStream whose TensorRT is 8.x
+    (6.0-7.0): nvinfer sets TensorRT's INT8 flag only with a calibrator, so without int8-calib-file it
+    builds in FP16 ("INT8 calibration file not specified. Trying FP16 mode.", nvdsinfer_model_builder.cpp),
+    and TensorRT 8 enables no quantized op without that flag. Bundles for these releases load the plugin
+    graph with the cache (docs/versions.md)."""
+    platforms, _ = _target_platforms(checker, values)
+    release = deepstream_release(checker.deepstream)
+    if not all(parse_trt_version(release.tensorrt(p))[0] < 10 for p in platforms):
+        return
+    tensorrt = " / ".join(sorted({release.tensorrt(p) for p in platforms}))
+    checker.add(ERROR, group, "onnx-file", f"{model.path.name} has Q/DQ nodes (explicit INT8), but DeepStream "
+                f"{checker.deepstream}'s nvinfer, given network-mode=1 without int8-calib-file, builds in FP16 and "
+                f"TensorRT {tensorrt} runs no Q/DQ graph without its INT8 flag: load the unquantized graph with its "
+                "calibration cache (a bundle's model_trt10.onnx and int8-calib-file=../calibration.bin), or target "
+                "DeepStream 7.1 or later (x86)")
 
 
 def _target_platforms(checker: _Checker, values: dict) -> tuple[list[str], bool]:
