@@ -173,7 +173,9 @@ NETWORKS: tuple[Network, ...] = (
         color="BGR",
         net_scale_factor=1.0,
         offsets=CAFFE_BGR_OFFSETS,
-        maintain_aspect_ratio=True,
+        # TAO resizes a size_height_width model's input to H x W without keeping the aspect ratio
+        # (faster_rcnn/utils/utils.py preprocess_images -> resize_all); NVIDIA's configs set no letterbox
+        maintain_aspect_ratio=False,
         symmetric_padding=False,
         outputs_uff=("NMS",),
         outputs_onnx=("nms_out", "nms_out_1"),

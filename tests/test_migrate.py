@@ -133,6 +133,17 @@ def _raw_outputs(bundle_dir, image) -> dict:
     return dict(zip(names, session.run(names, {bundle.input_name: tensor[None]})))
 
 
+def test_faster_rcnn_is_stretched_as_deepstream_5_and_tao_ran_it(migrated):
+    """NVIDIA's FasterRCNN config sets no maintain-aspect-ratio (nvinfer's default 0: a plain resize, as TAO's
+    own preprocess_images resize_all does for size_height_width); migrate added maintain-aspect-ratio=1,
+    letterboxing every frame the model was trained to see stretched."""
+    out, *_ = migrated["pgie_frcnn_tlt_config.txt"]
+    prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
+    assert prop.get("maintain-aspect-ratio") == "0"
+    assert "maintain_aspect_ratio: 0" in (out / "deepstream" / "config_infer_primary_nvinferserver.txt").read_text()
+    assert load_bundle(out).network.maintain_aspect_ratio is False  # infer/serve resize the same way
+
+
 def test_key_thresholds_and_preprocessing_come_from_the_old_config(work, capsys):
     """The real LPD model with NVIDIA's DetectNet_v2 config as it is: its tlt-model-key decodes it."""
     config = config_tree(work / "tree_lpd", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"])

@@ -192,6 +192,28 @@ inference_config { bbox_visualize_threshold: 0.7 classifier_nms_overlap_threshol
     assert "offsets=103.5;116.5;123.5" in text
 
 
+def test_faster_rcnn_scaling_factor_divides_gray_takes_l_and_nothing_is_letterboxed():
+    """TAO FasterRCNN's preprocess_images: resize_all to H x W (no aspect ratio kept), subtract the means,
+    then DIVIDE by image_scaling_factor; a GRAY model subtracts image_channel_mean['l']."""
+    net = get_network("faster_rcnn")
+    size = "size_height_width { height: 384 width: 1248 }"
+    spec = parse_spec(f"""model_config {{ input_image_config {{ image_type: RGB image_channel_order: 'rgb' {size}
+  image_channel_mean {{ key: 'r' value: 123.5 }} image_channel_mean {{ key: 'g' value: 116.5 }}
+  image_channel_mean {{ key: 'b' value: 103.5 }} image_scaling_factor: 255.0 }} }}""", "frcnn_spec.txt")
+    pre = preprocessing_from_spec(net, spec)
+    assert (pre.color, pre.offsets, pre.net_scale_factor) == ("RGB", (123.5, 116.5, 103.5), 1 / 255.0)
+    assert "maintain-aspect-ratio=0" in format_nvinfer_config(default_options(net, preprocessing=pre))
+    gray = parse_spec(f"""model_config {{ input_image_config {{ image_type: GRAY {size}
+  image_channel_mean {{ key: 'l' value: 117.0 }} image_scaling_factor: 1.0 }} }}""", "frcnn_spec.txt")
+    pre = preprocessing_from_spec(net, gray)
+    assert (pre.color, pre.offsets, pre.net_scale_factor) == ("GRAY", (117.0,), 1.0)
+    text = format_nvinfer_config(default_options(net, preprocessing=pre, dims=(1, 384, 1248)))
+    assert "offsets=117\nmodel-color-format=2" in text
+    zero = parse_spec(f"model_config {{ input_image_config {{ {size} image_scaling_factor: 0 }} }}", "frcnn_spec.txt")
+    with pytest.raises(TaostreamError, match=r"frcnn_spec.txt: .*image_scaling_factor: 0 is not above 0"):
+        preprocessing_from_spec(net, zero)
+
+
 def _makenet_spec(fixtures_dir, train_fields: str = "", size: str = "3,224,224"):
     """TAO's own classification default spec with the train_config fields a user adds."""
     text = (fixtures_dir / "specs/tao_makenet_default_spec.txt").read_text()

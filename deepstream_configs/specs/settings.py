@@ -106,12 +106,23 @@ def preprocessing_from_spec(network: Network, spec: Any) -> Preprocessing:
         order = str(spec_value(spec, base + "image_channel_order", "bgr")).lower()
         means = {str(k).lower(): _number(v, source, f"{base}image_channel_mean[{k}]")
                  for k, v in spec_map(spec, base + "image_channel_mean")}
-        if means and set(order) <= set(means):
-            result.offsets = tuple(means[ch] for ch in order)
-        result.color = "BGR" if order == "bgr" else "RGB"
+        if str(spec_value(spec, base + "image_type", "RGB")).upper() == "GRAY":  # one channel, mean 'l'
+            result.color = "GRAY"
+            if "l" not in means:
+                raise SpecError(f"{source}: {base}image_channel_mean: a GRAY model needs the key 'l' (as TAO "
+                                "FasterRCNN requires)")
+            result.offsets = (means["l"],)
+        else:
+            if means and set(order) <= set(means):
+                result.offsets = tuple(means[ch] for ch in order)
+            result.color = "BGR" if order == "bgr" else "RGB"
         scale = spec_value(spec, base + "image_scaling_factor")
-        if scale is not None:
-            result.net_scale_factor = _number(scale, source, base + "image_scaling_factor")
+        if scale is not None:  # TAO divides the mean-subtracted pixels by it (utils.py preprocess_images)
+            divisor = _number(scale, source, base + "image_scaling_factor")
+            if divisor <= 0:
+                raise SpecError(f"{source}: {base}image_scaling_factor: {scale} is not above 0; TAO divides the "
+                                "pixels by it (1.0: none)")
+            result.net_scale_factor = 1.0 / divisor
     elif network.label_rule == "classmap":
         result = _classification_preprocessing(spec, source, result)
     return result
