@@ -154,6 +154,53 @@ def test_wild_caches_map_onto_the_graph_they_belong_to(inputs, cell):
     assert report.unmapped == [] and len(report.unusable) == infs
 
 
+def test_qdq_scales_are_the_caches_own_bits_and_the_graph_holds_on_a_real_photo(inputs, fixtures_dir):
+    """The TAO 5 export (tensors 'x:0') with NVIDIA's TRT-7000 cache (names without ':0'): every activation
+    QuantizeLinear's scale is, bit for bit, the float32 the cache's hex spells (decoded here with struct,
+    not the product's reader), and on the astronaut photo (PNG, the model's own preprocessing) the Q/DQ
+    graph in ONNX Runtime keeps the FP32 graph's face: measured 0.062 largest coverage change, every FP32
+    cell >= 0.5 still >= 0.50, boxes 1.4% mean relative change."""
+    import struct
+
+    import cv2
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    from skimage import data
+
+    from taostream.converter.int8.qdq import insert_qdq_from_cache
+    from taostream.converter.model.preprocess import preprocess_image
+
+    lines = (fixtures_dir / CACHE).read_text().splitlines()
+    assert lines[0] == "TRT-7000-EntropyCalibration2"
+    expected = {name: struct.unpack(">f", bytes.fromhex(bits.strip()))[0]
+                for name, bits in (line.rsplit(":", 1) for line in lines[1:])}
+    fp32 = onnx.load(str(inputs["models"]["tao5.onnx"]))
+    quantized, _ = insert_qdq_from_cache(fp32, read_calibration_cache(fixtures_dir / CACHE), network="detectnet_v2")
+    constants = {i.name: numpy_helper.to_array(i) for i in quantized.graph.initializer}
+    constants.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+                      for n in quantized.graph.node if n.op_type == "Constant"})
+    activations = [(n.input[0], constants[n.input[1]]) for n in quantized.graph.node
+                   if n.op_type == "QuantizeLinear" and n.input[0] not in constants]
+    assert len(activations) >= 22
+    for tensor, scale in activations:
+        assert tensor.endswith(":0") and scale.shape == () and scale.dtype == np.float32
+        assert scale.tobytes() == np.float32(expected[tensor[:-2]]).tobytes(), tensor
+
+    image = preprocess_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), "detectnet_v2", (3, 544, 960))[None]
+
+    def run(model):
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(["output_cov/Sigmoid:0", "output_bbox/BiasAdd:0"], {"input_1:0": image})
+
+    (cov, bbox), (cov8, bbox8) = run(fp32), run(quantized)
+    assert np.abs(cov - cov8).max() <= 0.1
+    face = cov[0, 1] >= 0.5  # class 1 (no-mask): the astronaut's face
+    assert face.sum() >= 50 and cov[0, 0].max() < 0.5 and cov8[0, 1][face].min() >= 0.45
+    boxes, boxes8 = bbox[0, 4:8][:, face], bbox8[0, 4:8][:, face]
+    assert np.abs(boxes - boxes8).mean() <= 0.05 * np.abs(boxes).mean()
+
+
 def test_int8_sources_are_one_or_the_other(inputs, fixtures_dir, tmp_path):
     from cli_support import assert_clean_error, run_cli
 
