@@ -228,3 +228,5 @@ def test_a_model_that_fails_to_load_is_reported_with_the_servers_line(repository
     message = str(info.value)
     assert len(message.splitlines()) == 1, message
     assert "failed to load 'affine'" in message and "weights are missing" in message, message
+    # the Python backend's stack of model.py ("\\n\\nAt:\\n  .../model.py(3): initialize") is not part of the line
+    assert "At:" not in message and "model.py(" not in message and "\\n" not in message, message

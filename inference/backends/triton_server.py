@@ -155,6 +155,8 @@ def fatal_log_line(text: str) -> str | None:
         for index, line in enumerate(lines):
             if pattern.search(line):
                 message = _LOG_PREFIX.sub("", line.strip()).strip('"')
+                # the Python backend appends the model's stack as escaped text ("...\\n\\nAt:\\n  model.py(123)")
+                message = re.split(r"(?:\\n)+At:\\n", message, maxsplit=1)[0].replace("\\n", " ").strip()
                 follow = lines[index + 1].strip() if index + 1 < len(lines) else ""
                 if follow.startswith("what():"):
                     message += f" ({follow})"
