@@ -71,10 +71,32 @@ def deepstream_release(version: str) -> DeepStreamRelease:
             return DEEPSTREAM_RELEASES[key]
     if len(parts) == 1:
         same_major = [r for r in DEEPSTREAM_RELEASES.values() if r.version.split(".")[0] == parts[0]]
+        if len({_route_facts(r) for r in same_major}) > 1:
+            tensorrt = sorted({r.x86_tensorrt for r in same_major}, key=parse_trt_version)
+            raise TaostreamError(
+                f"--deepstream {version} is ambiguous: DeepStream {', '.join(r.version for r in same_major)} run "
+                f"TensorRT {tensorrt[0]} to {tensorrt[-1]} (x86) and load different graphs or INT8 routes; give the "
+                f"release, e.g. --deepstream {same_major[-1].version} (`deepstream-app --version` prints it)")
         if same_major:
             return same_major[-1]
     raise TaostreamError(
         f"--deepstream {version}: unsupported DeepStream version; use one of {', '.join(DEEPSTREAM_VERSIONS)}")
+
+
+# The first TensorRT whose ONNX parser imports the modernized TAO graphs (NonMaxSuppression with ONNX's
+# semantics, Mod: converter/engine/onnx_ops.py, docs/versions.md).
+MODERNIZED_GRAPH_TENSORRT = (8, 5)
+
+
+def _route_facts(release: DeepStreamRelease) -> tuple:
+    """What a bundle's decisions depend on, per platform: the TensorRT major (implicit INT8 or Q/DQ, the
+    plugins) and whether its parser imports the modernized graph. A bare major ('9') names its newest
+    release only where these agree across the major's releases."""
+    facts = []
+    for platform in PLATFORMS:
+        trt = parse_trt_version(release.tensorrt(platform))
+        facts.append((trt[0], trt[:2] >= MODERNIZED_GRAPH_TENSORRT))
+    return tuple(facts)
 
 
 def tensorrt_for(deepstream: str, platform: str) -> str:

@@ -232,3 +232,22 @@ def test_ops_the_tensorrt_10_x_parsers_added(op, inputs, older, newer):
     model = _one_node_model(op, inputs)
     assert [p.op for p in unparsable_ops(model, older)] == [op]
     assert unparsable_ops(model, newer) == [] and unparsable_ops(model, "11") == []
+
+
+@pytest.mark.parametrize("major, shown", [("6", "6.0, 6.1, 6.1.1, 6.2, 6.3, 6.4"), ("7", "7.0, 7.1")])
+def test_a_bare_major_whose_releases_take_different_routes_is_refused(fixtures_dir, tmp_path, capsys, major, shown):
+    """'--deepstream 7' silently meant 7.1 (TensorRT 10.3: x86 INT8 as a Q/DQ model.onnx), which DeepStream
+    7.0's TensorRT 8.6 nvinfer cannot build from its FP16 fallback; '6' meant 6.4, whose parser imports
+    the modernized graph 6.0-6.1.1 cannot. Such a major is refused naming its releases; where every release
+    of a major decides alike ('8', '9') it still names the newest."""
+    output, labels = tmp_path / "b", tmp_path / "labels.txt"
+    labels.write_text("lpd\n")
+    code = main(["bundle", str(fixtures_dir / "models" / "lpd_usa_detectnet_v2_pruned.etlt"), "--key", "nvidia_tlt",
+                 "--network", "detectnet_v2", "--labels", str(labels), "--deepstream", major,
+                 "-o", str(output)])
+    err = capsys.readouterr().err
+    assert code == 2 and not output.exists() and "Traceback" not in err
+    assert f"--deepstream {major} is ambiguous: DeepStream {shown} run TensorRT" in err, err
+    assert f"give the release, e.g. --deepstream {shown.split(', ')[-1]}" in err
+    assert deepstream_release("9").version == "9.2" and deepstream_release("8").version == "8.0"
+    assert deepstream_release("7.0").version == "7.0" and deepstream_release("6.0.1").version == "6.0"
