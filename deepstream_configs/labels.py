@@ -71,8 +71,11 @@ def label_count_mismatch(names: list[str], classes, label_source: str, model_sou
                          tlt2: bool = False) -> str | None:
     """Why ``names`` cannot be the labels of a model whose graph outputs ``classes``
     (converter.model_classes.ModelClasses, or None when the graph does not say), or None."""
-    if classes is None or len(names) == classes.count:
+    if classes is None:
         return None
+    if len(names) == classes.count:
+        misplaced = misplaced_background_line(names, classes)
+        return f"{label_source}: {misplaced}" if misplaced else None
     shown = ", ".join(name or "(blank)" for name in names[:6]) + (", ..." if len(names) > 6 else "")
     problem = (f"{label_source} gives {len(names)} label(s) ({shown}) but {model_source} outputs "
                f"{classes.count} class id(s): {classes.where}")
@@ -95,6 +98,26 @@ def missing_background_line(names: list[str], classes) -> bool:
     """The labels lack only the background line the model's class id 0 needs."""
     return (classes is not None and classes.background_id == 0 and len(names) == classes.count - 1
             and (not names or names[0].strip().lower() not in (BACKGROUND, MASK_RCNN_BACKGROUND.lower())))
+
+
+def misplaced_background_line(names: list[str], classes) -> str | None:
+    """Why ``names`` (as many as the model's class ids) put the background where the model does not keep it,
+    or None: SSD-style labels (background first) on a FasterRCNN, whose background is its LAST id, shift every
+    name by one."""
+    if classes is None or classes.background_id is None or len(names) != classes.count:
+        return None
+    spellings = (BACKGROUND, MASK_RCNN_BACKGROUND.lower())
+    lines = [k for k, name in enumerate(names) if name.strip().lower() in spellings]
+    if not lines or classes.background_id in lines:
+        return None
+    if classes.background_id == classes.count - 1:
+        where = "last (FasterRCNN: the classes sorted, then 'background')"
+    elif classes.background_id == 0:
+        where = "first (SSD, DSSD, RetinaNet: 'background', then the classes sorted; MaskRCNN: 'BG')"
+    else:
+        where = f"at line {classes.background_id + 1}"
+    return (f"line {lines[0] + 1} names the background ('{names[lines[0]].strip()}') but the model keeps class id "
+            f"{classes.background_id} for it ({classes.where}), so every name would be shifted: put that line {where}")
 
 
 def background_line_fix(classes) -> str:

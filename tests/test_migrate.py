@@ -144,6 +144,31 @@ def test_faster_rcnn_is_stretched_as_deepstream_5_and_tao_ran_it(migrated):
     assert load_bundle(out).network.maintain_aspect_ratio is False  # infer/serve resize the same way
 
 
+def test_labels_with_the_background_where_the_model_has_none_are_refused(work, migrated, capsys):
+    """SSD-style labels (background first) for NVIDIA's FasterRCNN config, whose model keeps the background as
+    its LAST id: the count matches, so the names were shifted by one without a word (every car a bicycle)."""
+    sample = write_sample("faster_rcnn", work / "sample_faster_rcnn", force=True)
+    names = list(sample.labels_list)
+    assert names[-1] == "background"
+    shifted = ["background", *names[:-1]]
+    config = config_tree(work / "tree_frcnn_bg_first", "pgie_frcnn_tlt_config.txt", sample.model, shifted)
+    out = work / "frcnn_bg_first"
+    capsys.readouterr()
+    assert _migrate(config, out, "--key", SAMPLE_KEY) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and not out.exists(), err
+    assert "line 1 names the background ('background') but the model keeps class id 4 for it" in err
+    assert "put that line last" in err
+    # hand-edited into a migrated bundle, check says the same
+    bundle = work / "frcnn_bg_first_edit"
+    shutil.rmtree(bundle, ignore_errors=True)
+    shutil.copytree(migrated["pgie_frcnn_tlt_config.txt"][0], bundle)
+    (bundle / "labels.txt").write_text("".join(f"{name}\n" for name in shifted))
+    capsys.readouterr()
+    assert main(["check", str(bundle / "deepstream" / "config_infer_primary.txt"), "--deepstream", "9.0"]) == 1
+    assert "labelfile-path: ../labels.txt: line 1 names the background" in capsys.readouterr().out
+
+
 def test_key_thresholds_and_preprocessing_come_from_the_old_config(work, capsys):
     """The real LPD model with NVIDIA's DetectNet_v2 config as it is: its tlt-model-key decodes it."""
     config = config_tree(work / "tree_lpd", "pgie_detectnet_v2_tlt_config.txt", LPD_USA, ["lpd"])

@@ -19,7 +19,8 @@ from taostream.deepstream_configs.bundle.plugins_library import library_plugin_o
 from taostream.deepstream_configs.elf_symbols import ElfError, abi_mismatch, exported_functions
 from taostream.deepstream_configs.ini import IniGroup
 from taostream.deepstream_configs.labels import (
-    UTF8_BOM, background_line_fix, deepstream_label_lines, missing_background_line, read_label_text, read_labels_file,
+    UTF8_BOM, background_line_fix, deepstream_label_lines, misplaced_background_line, missing_background_line,
+    read_label_text, read_labels_file,
 )
 from taostream.deepstream_configs.nvinfer import LPR_DICT_ENV, LPR_DICT_FILE, PARSER_ENV_FILE
 from taostream.deepstream_configs.versions import deepstream_release, parse_trt_version
@@ -298,6 +299,8 @@ def _check_model_classes(checker: _Checker, group: IniGroup, values: dict, model
     if missing_background_line(labels, classes):
         checker.add(ERROR, group, "labelfile-path", f"{label_path} has {plural(len(labels), 'class', 'classes')} but "
                     f"{model.path.name} outputs {classes.count} ({classes.where}); {background_line_fix(classes)}")
+    elif misplaced_background_line(labels, classes):
+        checker.add(ERROR, group, "labelfile-path", f"{label_path}: {misplaced_background_line(labels, classes)}")
     elif len(labels) != classes.count:
         checker.add(ERROR, group, "labelfile-path", f"{label_path} has {len(labels)} class(es) but {model.path.name} "
                     f"outputs {classes.count} ({classes.where}); {fix}: write it from the spec the model was trained "
