@@ -42,7 +42,7 @@ import numpy as np
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.preprocess import read_image_file
 from taostream.converter.numeric_inputs import require_batch_size
-from taostream.inference.backends.runners import OnnxRuntimeRunner
+from taostream.inference.backends.runners import OnnxRuntimeRunner, check_feed
 from taostream.inference.backends.triton_runner import TritonRunner, triton_url
 from taostream.inference.backends.triton_server import TritonServer
 from taostream.inference.backends.trt_runner import TensorRTRunner
@@ -131,7 +131,7 @@ def timed_loop(name: str, call: Callable[[int], object], duration: float, concur
     phase.seconds = time.perf_counter() - began
     if errors:
         exc = errors[0]
-        raise exc if isinstance(exc, TaostreamError) else TaostreamError(f"bench {name}: {exc}") from None
+        raise exc if isinstance(exc, TaostreamError) else TaostreamError(f"bench {name}: {' '.join(str(exc).split())}") from None
     return phase
 
 
@@ -428,6 +428,8 @@ def _bench(bundle, request: BenchRequest, analyzer: PerfAnalyzer | None) -> dict
         detector = Detector(bundle, runner)
         batch, _ = detector.preprocess(batch_frames)
         feed = {bundle.input_name: batch}
+        # --onnx/--model-name of another model: the runner's one line, before the bare session's own
+        check_feed(feed, runner.input_metadata(), runner.name, runner.mismatch_fix)
         report["model"] = description
         extra_versions = {}
         phases = report["phases"]

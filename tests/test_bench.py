@@ -152,6 +152,32 @@ def test_bad_requests(ssd_bundle, tmp_path):
     assert_clean_error(run_cli("bench", ssd_bundle, "--backend", "triton", "--stability", "0"), "--stability 0")
 
 
+def test_onnx_of_another_model_is_one_line_naming_it(ssd_bundle, tmp_path, capsys):
+    """bench/verify --onnx with a graph whose input has the bundle's name ("Input") but another size
+    (3x96x96, not the SSD's 3x300x300): bench printed ONNX Runtime's four-line INVALID_ARGUMENT from its bare
+    session, verify "onnxruntime: input 'Input' has shape ..., the model expects ...", naming neither the
+    file nor the fix."""
+    import cv2
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    from taostream.cli import main
+
+    graph = helper.make_graph([helper.make_node("Identity", ["Input"], ["out"])], "other",
+                              [helper.make_tensor_value_info("Input", TensorProto.FLOAT, ["N", 3, 96, 96])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, 96, 96])])
+    other = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), other)
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((300, 300, 3), 127, np.uint8))
+    for command in (["bench", str(ssd_bundle), "--onnx", str(other), "--duration", "0.2", "--rounds", "1"],
+                    ["verify", str(ssd_bundle), str(tmp_path / "a.png"), "--onnx", str(other), "--no-progress"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert "the model expects [-1, 3, 96, 96]" in err and f"{other} is not a graph of this bundle's model" in err, err
+
+
 @pytest.mark.parametrize("name, content", [("empty.jpg", b""), ("notes.png", b"hi\n")])
 def test_an_image_opencv_cannot_read_is_named_before_the_run(ssd_bundle, tmp_path, name, content):
     # a folder of photos as users have them: one real JPEG and one file that only looks like an image

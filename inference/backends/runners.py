@@ -109,6 +109,9 @@ class OnnxRuntimeRunner(Runner):
         self.providers = providers
         self.threads = threads
         self.session = None
+        if isinstance(model, (str, os.PathLike)):  # --onnx FILE: another network's graph, or another input size
+            self.mismatch_fix = (f"{os.fspath(model)} is not a graph of this bundle's model (another network or input "
+                                 "size): give --onnx this bundle's model.onnx (or one modernized from its model)")
 
     def _model_bytes_or_path(self):
         if isinstance(self.model, (str, os.PathLike)):
