@@ -186,6 +186,26 @@ def test_pipeline_refuses_with_one_line_and_writes_nothing(args, fragment, bundl
     assert not app.exists() and not list(tmp_path.glob(".app.*"))
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (lambda d, m, w: ["--source", "cam1.mp4"], "--source cam1.mp4: no such file ("),
+    (lambda d, m, w: ["--source", str(w)], "is a folder; give a video file"),
+    (lambda d, m, w: ["--secondary", f"{m}:clases=car"], "unknown option 'clases'"),
+])
+def test_a_typo_in_a_source_or_secondary_option_is_refused(args, fragment, bundles, tmp_path, capsys, monkeypatch):
+    """`--source cam1.mp4` (a relative path that is not there: a typo, made absolute against this folder) and
+    a folder as --source were written into deepstream_app.txt for `check` to find later; `--secondary
+    B:clases=car` was read as a bundle folder named 'B:clases=car' ("not a bundle folder")."""
+    from taostream.cli import main
+
+    det, make, _ = bundles[("9.0", "x86")]
+    monkeypatch.chdir(tmp_path)
+    app = tmp_path / "app"
+    assert main(["pipeline", "-o", str(app), "--primary", str(det), *args(det, make, tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and fragment in err, err
+    assert not app.exists()
+
+
 def test_existing_output_needs_force(bundles, tmp_path):
     app = tmp_path / "app"
     app.mkdir()

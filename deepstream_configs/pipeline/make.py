@@ -56,8 +56,10 @@ def parse_secondary(text: str) -> SecondarySpec:
     path = text[:match.start()] if match else text
     options = dict(_OPTION.findall(text[match.start():])) if match else {}
     rest = _OPTION.sub("", text[match.start():]) if match else ""
-    if rest or not path:
-        raise TaostreamError(f"--secondary {text}: write BUNDLE[:classes=car,truck][:min-size=WxH]")
+    unknown = re.search(r":([A-Za-z_-]+)=", path)  # a misspelt option ("clases=") is not part of the folder name
+    if rest or not path or unknown:
+        what = f"unknown option '{unknown.group(1)}'; " if unknown else ""
+        raise TaostreamError(f"--secondary {text}: {what}write BUNDLE[:classes=car,truck][:min-size=WxH]")
     classes = tuple(c.strip() for c in options.get("classes", "").split(",") if c.strip())
     if "classes" in options and not classes:
         raise TaostreamError(f"--secondary {text}: classes= is empty; name the primary's classes (classes=car,truck)")
@@ -140,7 +142,15 @@ def _source(text: str, platform: str) -> Source:
         return Source("file", text)
     if "://" in text:
         raise TaostreamError(f"--source {text}: use a file path, file://, rtsp://, http(s)://, /dev/videoN or csi://N")
-    return Source("file", f"file://{os.path.abspath(text)}")
+    # a relative path names a file here (it is made absolute against this folder): a missing one is a typo.
+    # An absolute path may be on the DeepStream host (`taostream check APP` reports it missing here).
+    path = Path(os.path.abspath(text))
+    if path.is_dir():
+        raise TaostreamError(f"--source {text}: is a folder; give a video file (or an rtsp:// stream)")
+    if not path.exists() and not os.path.isabs(text):
+        raise TaostreamError(f"--source {text}: no such file ({path}); fix the path, or give the absolute path the "
+                             "file has on the DeepStream host")
+    return Source("file", f"file://{path}")
 
 
 def _resolve_classes(spec: SecondarySpec, primary: _Bundle) -> tuple[int, ...]:
