@@ -328,6 +328,15 @@ def test_images_with_a_kitti_dataset_is_refused_not_ignored(tmp_path, capsys):
     assert f"images in {ds / 'images'}" in err, err
 
 
+def test_lprnet_is_refused_not_scored_as_a_detector(tmp_path, capsys):
+    """LPRNet (label rule 'characters') fell through to the SSD/YOLO rules: an LPRNet bundle was run as a
+    detector that finds nothing (mAP 0, exit 0), and --network lprnet scored KITTI boxes by ap_evaluator."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "lprnet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("taostream: error: --network lprnet: LPRNet reads plate"), err
+
+
 COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "height": 544}],
             "annotations": [{"id": 7, "image_id": "astro", "category_id": 3, "bbox": [100, 100, 200, 200],
                              "area": 40000, "iscrowd": 0}],

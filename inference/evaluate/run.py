@@ -361,6 +361,10 @@ def run_evaluate(request: EvaluateRequest) -> EvaluateReport:
         network = get_network(request.network)
     else:
         network = None
+    if network is not None and network.label_rule == "characters":  # was scored as a detector finding nothing
+        raise TaostreamError(f"{request.bundle or '--network ' + str(request.network)}: LPRNet reads plate strings, which "
+                             "evaluate does not score (mAP is for detectors, accuracy for classifiers); compare the "
+                             "plates in `taostream infer BUNDLE IMAGES -o OUT`'s results.json with your own")
     family = FAMILY_OF_LABEL_RULE.get(network.label_rule, "ap_evaluator") if network else "ap_evaluator"
     if family == "classification":
         if bundle is None:
