@@ -60,14 +60,18 @@ def test_another_models_cache_is_an_error(tmp_path):
 def test_a_mostly_foreign_cache_is_a_warning_naming_the_model_and_the_configs_fix(tmp_path):
     # PeopleNet's TensorRT 10 cache: 292 of its 403 entries name no tensor of LPDNet; the engine still builds.
     # The warning named 'this graph' and told to 'calibrate afresh with images', which nvinfer cannot do.
+    # Its 111 entries that do reach a tensor name it 'x:0' (tf2onnx) where the .etlt's UFF graph has 'x':
+    # TensorRT matches a cache by exact name, so that is an error of its own (no layer would run in INT8).
     config = _int8_config(tmp_path, CAL / "peoplenet_resnet34_trt10_cal.txt")
     result = run_cli("check", config, "--deepstream", "6.0")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if "int8-calib-file" in line]
-    assert len(lines) == 1 and ": warning: [property] int8-calib-file: cal.bin: 292 of 403 calibration cache entries " \
-        "match no tensor of detectnetv2_resnet18.etlt" in lines[0], result.stdout
-    assert lines[0].endswith("it is probably another model's cache; point int8-calib-file at the cache "
+    assert len(lines) == 2 and ": warning: [property] int8-calib-file: cal.bin: 292 of 403 calibration cache entries " \
+        "match no tensor of detectnetv2_resnet18.etlt" in lines[1], result.stdout
+    assert lines[1].endswith("it is probably another model's cache; point int8-calib-file at the cache "
                              "`tao export --cal_cache_file` wrote with this model, or use network-mode=2 (FP16)")
+    assert ": error: [property] int8-calib-file: 111 of 111 entries name a tensor of detectnetv2_resnet18.etlt in " \
+        "another form (e.g. 'input_1:0' for 'input_1')" in lines[0] and "no layer runs in INT8" in lines[0]
 
 
 def test_a_file_that_is_no_calibration_cache_is_an_error(tmp_path):
@@ -94,3 +98,21 @@ def test_a_jetson_bundle_with_another_models_cache_is_an_error(tmp_path):
     result = run_cli("check", config)
     assert result.returncode == 1, result.stdout + result.stderr
     assert ": error: [property] int8-calib-file: " in result.stdout and "no Conv/Gemm/MatMul input" in result.stdout
+
+
+@pytest.mark.parametrize("renamed, severity", [("all", "error"), ("half", "warning")])
+def test_cache_names_tensorrt_would_not_match_exactly_are_found(tmp_path, renamed, severity):
+    """LPDNet's own cache with its names written as tf2onnx writes them ('input_1:0') for the .etlt's UFF
+    graph ('input_1'): `bundle` maps such a cache (and restates it), but TensorRT's implicit INT8 matches
+    cache entries to tensors by exact name, so nvinfer would calibrate nothing from it; check passed it."""
+    header, *entries = (CAL / "lpd_usa_cal.bin").read_text().splitlines()
+    cut = len(entries) if renamed == "all" else len(entries) // 2
+    lines = [f"{name}:0:{value}" for name, value in (e.rsplit(":", 1) for e in entries[:cut])] + entries[cut:]
+    config = _int8_config(tmp_path, "\n".join([header, *lines]) + "\n")
+    result = run_cli("check", config, "--deepstream", "6.0")
+    assert result.returncode == (1 if severity == "error" else 0), result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "int8-calib-file" in line]
+    assert f": {severity}: [property] int8-calib-file: " in line
+    assert f"{cut} of {len(entries)} entries name a tensor of detectnetv2_resnet18.etlt in another form " \
+        f"(e.g. '{entries[0].rsplit(':', 1)[0]}:0' for '{entries[0].rsplit(':', 1)[0]}')" in line, line
+    assert "TensorRT reads a calibration cache by exact tensor name" in line

@@ -76,8 +76,26 @@ def _cache_findings(cache_path: Path, source: str, graph, model_name: str, fix: 
     except QdqError as exc:
         return [(ERROR, f"{exc.problem.replace('this graph', model_name)}: it is not this model's calibration; {fix}")]
     # each warning's own advice (regenerate, calibrate afresh with images) gives way to the caller's fix
-    return [(WARNING, f"{re.split(r'[;?] [Rr]egenerate it', w)[0].replace('this graph', model_name)}; {fix}")
-            for w in fit.warnings]
+    found = [(WARNING, f"{re.split(r'[;?] [Rr]egenerate it', w)[0].replace('this graph', model_name)}; {fix}")
+             for w in fit.warnings]
+    return found + _renamed_entry_findings(fit.mapped, model_name)
+
+
+def _renamed_entry_findings(mapped: dict[str, str], model_name: str) -> list[tuple[str, str]]:
+    """Cache entries that reach a tensor only under another form of its name ('conv1/convolution' for
+    tf2onnx's 'conv1/convolution:0', a node's name for its output): `bundle` maps them so, but TensorRT's
+    implicit calibration reads a cache by exact tensor name, so those tensors get no INT8 scale (none
+    matching: no layer runs in INT8; some: those layers run in higher precision)."""
+    renamed = [(name, tensor) for name, tensor in mapped.items() if name != tensor]
+    if not renamed:
+        return []
+    name, tensor = renamed[0]
+    severity, outcome = ((ERROR, "no layer runs in INT8") if len(renamed) == len(mapped)
+                         else (WARNING, "the layers reading them run in higher precision"))
+    return [(severity, f"{len(renamed)} of {len(mapped)} entries name a tensor of {model_name} in another form "
+             f"(e.g. '{name}' for '{tensor}'), and TensorRT reads a calibration cache by exact tensor name: "
+             f"{outcome}; use the cache with the names {model_name} has (`taostream bundle --calibration-cache` "
+             "writes one as calibration.bin)")]
 
 
 def _has_weighted_ops(model) -> bool:
