@@ -255,6 +255,52 @@ def test_a_one_channel_classifier_is_gray_with_one_offset(fixtures_dir):
     assert (pre.color, pre.net_scale_factor) == ("GRAY", 0.017507) and pre.offsets == pytest.approx((114.495,))
 
 
+# TAO 5's classification_tf2 experiment spec (YAML; the fields of its DataConfig / ModelConfig dataclasses)
+_TF2_CLASSIFICATION_SPEC = """\
+results_dir: '/workspace/results'
+encryption_key: 'nvidia_tlt'
+dataset:
+  train_dataset_path: "/workspace/tao-experiments/data/split/train"
+  val_dataset_path: "/workspace/tao-experiments/data/split/val"
+  preprocess_mode: '{mode}'
+  image_mean: [100.25, 110.0, 120.5]
+  num_classes: 4
+  augmentation:
+    enable_center_crop: True
+model:
+  backbone: 'efficientnet-b0'
+  input_width: 256
+  input_height: 192
+  input_channels: 3
+train:
+  qat: False
+  num_epochs: 80
+"""
+
+
+@pytest.mark.parametrize("mode", ["torch", "caffe"])
+def test_a_classification_tf2_yaml_spec_gives_its_preprocessing_and_size(tmp_path, mode):
+    """TAO's TF2 networks write YAML specs; bundle's --spec failed on one with a protobuf parse error at line 5
+    ("expected a field name"), so a torch-mode TF2 classifier could only be bundled without its spec: with
+    caffe's BGR means."""
+    from taostream.deepstream_configs.specs.access import load_spec_file
+    from taostream.deepstream_configs.specs.settings import input_dims_from_spec
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(_TF2_CLASSIFICATION_SPEC.format(mode=mode))
+    net = get_network("classification")
+    spec = load_spec_file(path)
+    assert input_dims_from_spec(net, spec) == (3, 192, 256)
+    pre = preprocessing_from_spec(net, spec)
+    if mode == "torch":  # image_mean is ignored, as TAO does
+        assert (pre.color, pre.net_scale_factor, pre.offsets) == ("RGB", 0.017507, (123.675, 116.28, 103.53))
+    else:  # TF2's image_mean list is in the model's BGR order
+        assert (pre.color, pre.net_scale_factor, pre.offsets) == ("BGR", 1.0, (100.25, 110.0, 120.5))
+    path.write_text(_TF2_CLASSIFICATION_SPEC.format(mode=mode) + "  broken: [1, 2\n")
+    with pytest.raises(TaostreamError, match="spec.yaml"):
+        load_spec_file(path)
+
+
 def test_unsupported_version_is_rejected():
     with pytest.raises(TaostreamError, match="unsupported DeepStream"):
         format_nvinfer_config(default_options("ssd", deepstream="5.1"))

@@ -8,8 +8,12 @@ that the label and config writers do not care whether a field was repeated or ho
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from taostream.converter.errors import SpecError
 from taostream.converter.tao_spec import load_spec
 
 SpecDict = dict[str, list[Any]]
@@ -54,9 +58,48 @@ def spec_map(spec: SpecDict, dotted_path: str) -> list[tuple[Any, Any]]:
     return pairs
 
 
+class YamlSpec:
+    """A YAML experiment spec (TAO's TF2 networks: classification_tf2, efficientdet_tf2) in the reader's
+    shape: every mapping key -> the LIST of its values (a YAML list is a repeated field)."""
+
+    def __init__(self, data: dict, source: str):
+        self.source = source
+        self._dict = _as_lists(data)
+
+    def to_dict(self) -> SpecDict:
+        return self._dict
+
+
+def _as_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): [_as_lists(item) for item in v] if isinstance(v, list) else [_as_lists(v)]
+                for k, v in value.items()}
+    return value
+
+
+def _yaml_spec(path: str | os.PathLike) -> YamlSpec | None:
+    """The file as a YamlSpec when it is a YAML mapping with at least one nested mapping (a protobuf-text
+    spec is none), else None."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if isinstance(data, dict) and any(isinstance(v, dict) for v in data.values()):
+        return YamlSpec(data, str(path))
+    return None
+
+
 def load_spec_file(path: str | os.PathLike) -> Any:
     """Parse a TAO spec file with the shared reader (imported lazily: it lives in converter/); a
-    DetectNet_v2 inference spec comes back as the training-spec fields it determines."""
+    DetectNet_v2 inference spec comes back as the training-spec fields it determines, a YAML spec
+    (TAO's TF2 networks) as a YamlSpec."""
     from taostream.deepstream_configs.specs.inference_spec import as_training_spec  # lazy: CLI start-up
 
-    return as_training_spec(load_spec(path), str(path))
+    try:
+        spec = load_spec(path)
+    except SpecError:
+        yaml_spec = _yaml_spec(path) if Path(path).is_file() else None
+        if yaml_spec is None:
+            raise
+        return yaml_spec
+    return as_training_spec(spec, str(path))

@@ -10,7 +10,7 @@ from typing import Any
 
 from taostream.converter.errors import SpecError
 from taostream.converter.registry import Network
-from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value
+from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value, spec_values
 
 # TAO DetectNet_v2 clustering_config field -> the taostream parser's per-class setting.
 _DETECTNET_PER_CLASS = {
@@ -85,7 +85,7 @@ def input_dims_from_spec(network: Network, spec: Any) -> tuple[int, int, int] | 
         hw = _ints(size) if size is not None else []
         c, h, w = (3, *hw) if len(hw) == 2 else (None, None, None)
     elif rule == "classmap":
-        chw = _ints(spec_value(spec, "model_config.input_image_size", ""))
+        chw = _classification_input_size(spec)
         c, h, w = chw if len(chw) == 3 else (None, None, None)
     else:
         return None
@@ -134,16 +134,25 @@ def _classification_preprocessing(spec: dict, source: str, caffe: Preprocessing)
     mean, torch and tf ignore image_mean; a 1-channel model (input_image_size "1,H,W") is GRAY with
     one offset (caffe's default gray mean 117.3786; torch's 0.449, and the std 0.224 that training's numpy
     path divides every channel by, which is NVIDIA's net-scale-factor 0.017507)."""
-    mode = str(spec_value(spec, "train_config.preprocess_mode", "caffe")).lower()
-    gray = _ints(spec_value(spec, "model_config.input_image_size", ""))[:1] == [1]
+    mode = str(_first(spec, "train_config.preprocess_mode", "dataset.preprocess_mode") or "caffe").lower()
+    gray = _classification_input_size(spec)[:1] == [1]
     if mode == "torch":  # (x/255 - mean)/std, std folded into one scale as NVIDIA's configs do
         return Preprocessing("GRAY" if gray else "RGB", 0.017507,
                              (0.449 * 255,) if gray else (123.675, 116.28, 103.53))
     if mode == "tf":  # x/127.5 - 1
         return Preprocessing("GRAY" if gray else "RGB", 1 / 127.5, (127.5,) * (1 if gray else 3))
-    field_path = "train_config.image_mean"
-    means = {str(k).lower(): _number(v, source, f"{field_path}[{k}]") for k, v in spec_map(spec, field_path)}
     channels = ("l",) if gray else ("b", "g", "r")
+    field_path = next((p for p in ("train_config.image_mean", "dataset.image_mean") if spec_values(spec, p)),
+                      "train_config.image_mean")
+    values = spec_values(spec, field_path)
+    if values and not isinstance(values[0], dict):  # TF2's list, in the order the model sees: b, g, r (or l)
+        if len(values) != len(channels):
+            raise SpecError(f"{source}: {field_path}: {len(values)} values; a {len(channels)}-channel model needs "
+                            f"{len(channels)} ({', '.join(channels)})")
+        values = list(zip(channels, values))
+    else:
+        values = spec_map(spec, field_path)
+    means = {str(k).lower(): _number(v, source, f"{field_path}[{k}]") for k, v in values}
     if means and not set(channels) <= set(means):
         raise SpecError(f"{source}: {field_path}: has keys {', '.join(sorted(means))}; a "
                         f"{'1-channel' if gray else '3-channel'} model needs {', '.join(channels)} (as TAO "
@@ -152,6 +161,23 @@ def _classification_preprocessing(spec: dict, source: str, caffe: Preprocessing)
         return Preprocessing("GRAY", caffe.net_scale_factor, (means["l"] if means else 117.3786,))
     return Preprocessing(caffe.color, caffe.net_scale_factor,
                          tuple(means[ch] for ch in channels) if means else caffe.offsets)
+
+
+def _first(spec: dict, *paths: str) -> Any:
+    return next((spec_value(spec, p) for p in paths if spec_value(spec, p) is not None), None)
+
+
+def _classification_input_size(spec: dict) -> list[int]:
+    """C, H, W of a classification spec: TF1's model_config.input_image_size "3,224,224", TF2's list of it, or
+    TAO 5 TF2's model.input_channels / input_height / input_width; [] when it does not say."""
+    for path in ("model_config.input_image_size", "model.input_image_size"):
+        values = spec_values(spec, path)
+        if len(values) == 1:
+            return _ints(values[0])
+        if len(values) == 3:
+            return _ints(" ".join(map(str, values)))
+    chw = [spec_value(spec, "model.input_" + k) for k in ("channels", "height", "width")]
+    return _ints(" ".join(map(str, chw))) if all(v is not None for v in chw) else []
 
 
 def cluster_settings_from_spec(network: Network, spec: Any, labels: list[str]) -> ClusterSettings:
