@@ -348,3 +348,26 @@ def test_nvidias_lpr_config_migrates_with_its_dict(lpr_bundle, tmp_path, capsys)
     assert "output-blob-names=tf_op_layer_ArgMax;tf_op_layer_Max" in text
     report = check_configs([config], deepstream="9.0")
     assert report.errors == [] and report.warnings == [], [str(f) for f in report.findings]
+
+
+def test_migrate_takes_the_characters_from_dict_txt_the_parser_reads(lpr_bundle, tmp_path):
+    """NvDsInferParseCustomNVPlate decodes with dict.txt in the app's working directory, never labelfile-path:
+    a config whose labelfile-path holds another character order (an old copy) was migrated with that one, so
+    every plate came out in other characters than the DeepStream 5 deployment read."""
+    import shutil
+
+    from taostream.cli import main
+    from taostream.deepstream_configs.labels import read_labels_file
+
+    models = tmp_path / "models" / "LP" / "LPR"
+    models.mkdir(parents=True)
+    shutil.copy(lpr_bundle / "sample" / "model.etlt", models / "us_lprnet_baseline18_deployable.etlt")
+    (models / "labels_us.txt").write_text("".join(f"{c}\n" for c in reversed(US_CHARACTERS)))
+    app = tmp_path / "deepstream-lpr-app"
+    app.mkdir()
+    (app / "lpr_config_sgie_us.txt").write_text(NVIDIA_LPR_CONFIG)
+    (app / "dict.txt").write_text("".join(f"{c}\n" for c in US_CHARACTERS))
+    out = tmp_path / "migrated"
+    assert main(["migrate", str(app / "lpr_config_sgie_us.txt"), "-o", str(out)]) == 0
+    assert read_labels_file(out / "dict.txt") == list(US_CHARACTERS)
+    assert read_labels_file(out / "labels.txt") == list(US_CHARACTERS)

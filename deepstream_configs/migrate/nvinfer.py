@@ -245,8 +245,10 @@ def _labels(config: LegacyConfig, labels_override: Path | None, net: Network | N
     if net is not None and net.output_layout == "lprnet_ctc" and labels_override is None:
         # NVIDIA's LPR configs point labelfile-path at an empty file: the characters are the parser's
         # dict.txt in deepstream-app's working directory (deepstream_lpr_app runs from the config's folder).
+        # NvDsInferParseCustomNVPlate reads only that file, so where it has characters it is what the old
+        # deployment decoded with, whatever labelfile-path holds.
         dictionary = config.folder / "dict.txt"
-        if (path is None or not path.is_file() or not read_labels_file(path)) and dictionary.is_file():
+        if dictionary.is_file() and read_labels_file(dictionary):
             path = dictionary
         elif path is None or not path.is_file() or not read_labels_file(path):
             raise _fail(config, "labelfile-path", f"{path or '(not set)'} holds no characters and there is no dict.txt "
