@@ -201,6 +201,39 @@ def test_qdq_scales_are_the_caches_own_bits_and_the_graph_holds_on_a_real_photo(
     assert np.abs(boxes - boxes8).mean() <= 0.05 * np.abs(boxes).mean()
 
 
+def test_the_implicit_route_replays_the_cache_under_the_models_tensor_names(inputs, fixtures_dir, tmp_path):
+    """`convert --precision int8 --calibration-cache` on TensorRT 8.6/10 (tao-converter's route) handed
+    NVIDIA's TRT-7000 cache ('input_1', 'conv1/convolution') as it is to TensorRT's calibrator for the TAO 5
+    export ('input_1:0', ...): TensorRT matches cache entries by exact tensor name, so the engine got no
+    INT8 scale. The calibrator now replays the cache restated as bundle's calibration.bin, and says so."""
+    from cli_support import run_cli
+
+    from types import SimpleNamespace
+
+    from taostream.converter.cli.tao_converter import replay_settings
+    from taostream.converter.engine.build import BuildSettings
+
+    model = inputs["models"]["tao5.onnx"]
+    result = run_cli("convert", model, "-o", tmp_path / "m.engine", "--precision", "int8", "--calibration-cache",
+                     fixtures_dir / CACHE, "--trt-version", "10.3", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert (f"calibration cache {fixtures_dir / CACHE}: 115 entries renamed to the model's tensor names (e.g. "
+            "'input_1' -> 'input_1:0'), which TensorRT matches exactly") in result.stdout, result.stdout
+
+    graph = onnx.load(str(model))
+    tensors = {i.name for i in graph.graph.input} | {o for n in graph.graph.node for o in n.output}
+    original = dict(line.rsplit(": ", 1) for line in (fixtures_dir / CACHE).read_text().splitlines()[1:])
+    settings = BuildSettings(model=str(model), engine=str(tmp_path / "m.engine"), precision="int8",
+                             calibration_cache=str(fixtures_dir / CACHE))
+    plan = SimpleNamespace(trt_version="10.3.0", int8_mode="calibration_cache")  # the plan fields it reads
+    replayed = Path(replay_settings(graph, plan, settings, tmp_path).calibration_cache)
+    header, *entries = replayed.read_text().splitlines()
+    assert header == "TRT-100300-EntropyCalibration2"
+    restated = dict(line.rsplit(": ", 1) for line in entries)
+    assert set(restated) <= tensors and len(restated) == len(original) == 115
+    assert restated == {f"{name}:0": bits for name, bits in original.items()}
+
+
 def test_int8_sources_are_one_or_the_other(inputs, fixtures_dir, tmp_path):
     from cli_support import assert_clean_error, run_cli
 

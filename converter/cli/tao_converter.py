@@ -441,6 +441,12 @@ def convert(settings: BuildSettings, key: str | None, out=None) -> int:
         from taostream.converter.engine.prep import check_cache_fits  # lazy: CLI start-up
 
         check_cache_fits(loaded.model, settings.calibration_cache)  # the Q/DQ route checks it as it inserts
+    if plan.int8_mode == "calibration_cache":
+        from taostream.converter.engine.prep import describe_renamed, implicit_route_cache  # lazy: CLI start-up
+
+        renamed = implicit_route_cache(loaded.model, settings.calibration_cache, plan.trt_version)[1]
+        if renamed:
+            print(describe_renamed(renamed, settings.calibration_cache), file=out)
     if settings.dry_run:
         print(f"dry run: would write {settings.engine} and {settings.engine}.json", file=out)
         return 0
@@ -501,7 +507,20 @@ def _build(model, plan: BuildPlan, settings: BuildSettings, network, engine_modu
     with tempfile.TemporaryDirectory(prefix="taostream-build-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         onnx.save(model, str(onnx_path))  # a path lets TensorRT's parser find external weights
-        return engine_module.build_engine(onnx_path, plan, settings, calibration, shape)
+        return engine_module.build_engine(onnx_path, plan, replay_settings(model, plan, settings, Path(tmp)),
+                                          calibration, shape)
+
+
+def replay_settings(model, plan: BuildPlan, settings: BuildSettings, folder: Path) -> BuildSettings:
+    """``settings`` whose calibration cache, on the implicit route, is the given one restated for
+    ``model`` in ``folder`` (prep.implicit_route_cache): the calibrator replays that file."""
+    if plan.int8_mode != "calibration_cache":
+        return settings
+    from taostream.converter.engine.prep import implicit_route_cache  # lazy: CLI start-up
+
+    path = folder / "calibration.cache"
+    path.write_text(implicit_route_cache(model, settings.calibration_cache, plan.trt_version)[0])
+    return replace(settings, calibration_cache=str(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from taostream.converter.errors import TaostreamError, require
 from taostream.converter.option_names import flag
 from taostream.converter.engine.adapt import FP32_OPS, BuildPlan
 from taostream.converter.int8.calib_cache import (
-    CalibrationCache, header_for, read_calibration_cache, write_calibration_cache,
+    CalibrationCache, format_calibration_cache, header_for, read_calibration_cache, write_calibration_cache,
 )
 from taostream.converter.trt_support import plugin_op
 
@@ -89,6 +89,24 @@ def check_cache_fits(model, cache_path) -> None:
         cache_fit(model, read_calibration_cache(cache_path), source=f"calibration cache {cache_path}")
     except qdq_error as exc:
         raise _refused(exc) from None
+
+
+def implicit_route_cache(model, cache_path, trt_version: str) -> tuple[str, list[tuple[str, str]]]:
+    """The cache text TensorRT's implicit calibrator replays for ``model``, and the entries renamed: the
+    given cache restated as `bundle` writes calibration.bin (each tensor under the model's own name,
+    since TensorRT matches a cache by exact tensor name: NVIDIA's TRT 7 caches name a TAO 5 export's
+    'input_1:0' 'input_1'; the header of the TensorRT that builds; unusable scales left out)."""
+    restate_for_graph = _import("taostream.converter.int8.qdq", "restate_for_graph", "the calibration cache")
+    cache = read_calibration_cache(cache_path)
+    scales, renamed = restate_for_graph(model, cache.scales)
+    header = header_for(trt_version, cache.algorithm or "EntropyCalibration2")
+    return format_calibration_cache(CalibrationCache(header=header, scales=scales)), renamed
+
+
+def describe_renamed(renamed: list[tuple[str, str]], cache_path) -> str:
+    name, tensor = renamed[0]
+    return (f"calibration cache {cache_path}: {len(renamed)} entries renamed to the model's tensor names (e.g. "
+            f"'{name}' -> '{tensor}'), which TensorRT matches exactly")
 
 
 def fp32_op_types(model) -> list[str]:

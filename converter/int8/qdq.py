@@ -127,6 +127,23 @@ def map_cache_names(graph: gs.Graph, cache_names, network=None) -> tuple[dict[st
     return mapped, unmapped
 
 
+def restate_for_graph(model: onnx.ModelProto, scales: dict[str, float], network=None) -> tuple[dict[str, float], list[tuple[str, str]]]:
+    """``scales`` (a cache's) as TensorRT's implicit calibration must read them for ``model``: each entry
+    under the name the model gives the tensor (TensorRT matches a cache by exact name; map_cache_names
+    finds 'x' for 'x:0' and the like), unusable scales left out. Returns (scales, [(cache name, tensor
+    name) renamed])."""
+    usable = {name: scale for name, scale in scales.items() if scale_usable(scale)}
+    mapped, _ = map_cache_names(gs.import_onnx(model), usable, network)
+    restated: dict[str, float] = {}
+    renamed = []
+    for name, scale in usable.items():
+        tensor = mapped[name].name if name in mapped else name
+        if tensor != name:
+            renamed.append((name, tensor))
+        restated.setdefault(tensor, scale)
+    return restated, renamed
+
+
 def _scale_through_layout(tensor: gs.Variable, scales: dict[str, float]) -> float | None:
     """The tensor's scale, or that of the tensor a chain of range-preserving ops came from."""
     seen = 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from taostream.converter.int8.calib_cache import (
-    CalibrationCache, format_calibration_cache, header_for, read_calibration_cache, scale_usable)
+    CalibrationCache, format_calibration_cache, header_for, read_calibration_cache)
 from taostream.converter.errors import TaostreamError
 
 DEFAULT_TENSORRT = "10.3.0"  # JetPack 6.x (FACTS.md section 3), when no route calibrates implicitly
@@ -60,15 +60,9 @@ def image_calibrator(folder: Path, network, collected: dict[str, float], method:
 def route_cache_text(plugin_graph, *, cache_path: Path | None = None, scales: dict[str, float] | None = None,
                      network=None, tensorrt: str = DEFAULT_TENSORRT) -> str:
     """calibration.bin for the implicit-INT8 route on TensorRT ``tensorrt`` (see the module docstring)."""
-    import onnx_graphsurgeon as gs  # lazy: heavy
-
-    from taostream.converter.int8.qdq import map_cache_names  # lazy: heavy (loads onnx, onnx_graphsurgeon)
+    from taostream.converter.int8.qdq import restate_for_graph  # lazy: heavy (loads onnx, onnx_graphsurgeon)
 
     cache = read_calibration_cache(cache_path) if cache_path is not None else CalibrationCache(scales=dict(scales or {}))
-    usable = {name: scale for name, scale in cache.scales.items() if scale_usable(scale)}
-    mapped, _ = map_cache_names(gs.import_onnx(plugin_graph), usable, network)
-    restated: dict[str, float] = {}
-    for name, scale in usable.items():
-        restated.setdefault(mapped[name].name if name in mapped else name, scale)
+    restated, _ = restate_for_graph(plugin_graph, cache.scales, network)
     algorithm = cache.algorithm or "EntropyCalibration2"
     return format_calibration_cache(CalibrationCache(header=header_for(tensorrt, algorithm), scales=restated))
