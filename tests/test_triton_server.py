@@ -219,6 +219,18 @@ def test_a_dead_python_stub_is_reported_at_once_with_the_servers_error(tmp_path,
     assert server.process.poll() is not None, "the server is stopped"
 
 
+def test_a_config_triton_cannot_parse_is_named_with_the_field(repository):
+    """A config.pbtxt edited by hand ("max_batch_sizee"): the start ended with the server's last line,
+    "error: creating server: Internal - failed to load all models", naming neither the file nor the field."""
+    config = repository / "affine" / "config.pbtxt"
+    config.write_text(config.read_text().replace("max_batch_size:", "max_batch_sizee:"))
+    with pytest.raises(TaostreamError) as info:
+        TritonServer(repository, models=["affine"], startup_timeout=120).start()
+    message = str(info.value)
+    assert len(message.splitlines()) == 1, message
+    assert f"{config}: not a Triton ModelConfig (" in message and 'no field named "max_batch_sizee"' in message, message
+
+
 def test_a_model_that_fails_to_load_is_reported_with_the_servers_line(repository):
     (repository / "affine" / "1" / "model.py").write_text(
         "class TritonPythonModel:\n    def initialize(self, args):\n        raise RuntimeError('weights are missing')\n")

@@ -147,10 +147,20 @@ _FATAL_LINES = (re.compile(r"failed to load", re.IGNORECASE),
 _LOG_PREFIX = re.compile(r'^[EWI]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] +')
 
 
+_PROTO_ERROR = re.compile(r"Error parsing text-format inference\.ModelConfig: (.*)")
+_PROTO_FILE = re.compile(r"failed to read text proto from (\S+?)\"?$")
+
+
 def fatal_log_line(text: str) -> str | None:
     """The server's own error line that means it will not become ready (with the exception text of a
-    C++ terminate), or None."""
+    C++ terminate), or None. A config.pbtxt Triton cannot parse is named with protobuf's line:column and
+    reason (the server's last line says only "failed to load all models")."""
     lines = text.splitlines()
+    parse_error = _PROTO_ERROR.search(text)
+    if parse_error:
+        config = next((m.group(1) for m in map(_PROTO_FILE.search, lines) if m), None)
+        return (f"{config or 'a config.pbtxt'}: not a Triton ModelConfig ({parse_error.group(1).strip()}); fix it "
+                "(`taostream check BUNDLE` names the field) or re-create the bundle")
     for pattern in _FATAL_LINES:
         for index, line in enumerate(lines):
             if pattern.search(line):
