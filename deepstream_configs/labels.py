@@ -309,15 +309,19 @@ def _mask_rcnn_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
 
 
 def _efficientdet_labels(spec: dict, sources: LabelSources, source: str) -> Labels:
-    categories = _coco_categories(spec, sources, "dataset_config.validation_json_file", source)
+    # TF1 protobuf spec fields, else TAO 5 efficientdet_tf2's YAML ones
+    json_field = "dataset_config.validation_json_file" if "dataset_config" in spec else "dataset.val_json_file"
+    categories = _coco_categories(spec, sources, json_field, source)
     if categories is None:
-        num_classes = spec_value(spec, "dataset_config.num_classes") or sources.class_count_hint
-        if not num_classes:
+        num_classes = spec_value(spec, "dataset_config.num_classes") or spec_value(spec, "dataset.num_classes")
+        if num_classes:  # it counts the background id 0, which has no line
+            names = [f"class_{i}" for i in range(1, int(num_classes))]
+        elif sources.class_count_hint:  # the model's class ids: one line each
+            names = [f"class_{i}" for i in range(1, sources.class_count_hint + 1)]
+        else:
             raise SpecError(f"{source}: dataset_config.num_classes is missing; set it")
-        # num_classes counts the background id 0, which has no line.
-        names = [f"class_{i}" for i in range(1, int(num_classes))]
         fix = "pass the COCO annotation json (--annotations) to name the classes"
-        return Labels(names, [_placeholder_warning(source, "dataset_config.validation_json_file", fix)])
+        return Labels(names, [_placeholder_warning(source, json_field, fix)])
     top = max(categories)
     names = [categories.get(i, f"unused_{i}") for i in range(1, top + 1)]
     return Labels(names)

@@ -165,3 +165,24 @@ def test_labels_command_prints_file(fixtures_dir, capsys, tmp_path):
     assert captured.out == "Person\nRoad_sign\nbicycle\ncar\nbackground\n"
     assert "mix upper and lower case" in captured.err
     assert main(["labels", str(spec), "--network", "nosuchnet"]) == 2
+
+
+def test_efficientdet_placeholders_from_the_models_count_name_every_class_id(fixtures_dir, tmp_path):
+    """TAO's EfficientDet default spec without num_classes (and its COCO json not on this machine): the
+    placeholders come from the model's class count, one per class id; they were one short (num_classes'
+    background rule applied to a count without background), so bundle refused its own labels."""
+    text = (fixtures_dir / "specs" / "tao_efficientdet_default.txt").read_text()
+    assert "num_classes: 91" in text
+    spec_path = tmp_path / "spec.txt"
+    spec_path.write_text("".join(line + "\n" for line in text.splitlines() if "num_classes" not in line))
+    labels = labels_from_spec_file(spec_path, "efficientdet", LabelSources(class_count_hint=4))
+    assert labels.names == ["class_1", "class_2", "class_3", "class_4"]
+    assert "validation_json_file not available" in labels.warnings[0]
+    # with num_classes (categories + the background id), as before
+    assert len(labels_from_spec_file(fixtures_dir / "specs" / "tao_efficientdet_default.txt", "efficientdet",
+                                     LabelSources(class_count_hint=4)).names) == 90
+    # TAO 5 efficientdet_tf2's YAML spec: dataset.num_classes
+    yaml_path = tmp_path / "spec.yaml"
+    yaml_path.write_text("dataset:\n  num_classes: 5\n  val_json_file: '/ws/missing.json'\nmodel:\n  name: 'efficientdet-d0'\n")
+    labels = labels_from_spec_file(yaml_path, "efficientdet", LabelSources(class_count_hint=9))
+    assert labels.names == ["class_1", "class_2", "class_3", "class_4"] and "dataset.val_json_file" in labels.warnings[0]
