@@ -10,7 +10,8 @@ from pathlib import Path
 
 # The CMake driver parsers/ shares with converter.plugin_host (the plugins' host library).
 from taostream.converter.native_build import (
-    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_targets, configure)
+    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_folder_lock, build_targets,
+    configure)
 from taostream.converter.native_build import run_build_command as _run
 
 PARSERS_DIR = Path(__file__).resolve().parent
@@ -74,10 +75,11 @@ def build_fuzz_target(build_dir: Path, *, sanitize: bool = True, compiler: str |
     """Builds the fuzz target (ASan+UBSan by default) into its own build directory; with a clang
     ``compiler`` it is a coverage-guided libFuzzer binary, otherwise the standalone driver."""
     build_dir = Path(build_dir)
-    if compiler and not (build_dir / "CMakeCache.txt").is_file():
-        configure(build_dir, sanitize=sanitize, build_type="RelWithDebInfo",
-                  cmake_args=(f"-DCMAKE_CXX_COMPILER={compiler}",))
-    build_targets(build_dir, (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
+    with build_folder_lock(build_dir):
+        if compiler and not (build_dir / "CMakeCache.txt").is_file():
+            configure(build_dir, sanitize=sanitize, build_type="RelWithDebInfo",
+                      cmake_args=(f"-DCMAKE_CXX_COMPILER={compiler}",))
+        build_targets(build_dir, (FUZZ_NAME,), sanitize=sanitize, build_type="RelWithDebInfo", jobs=jobs)
     return _product(build_dir, FUZZ_NAME)
 
 
@@ -131,10 +133,11 @@ def missing_aarch64_tools() -> list[str]:
 def build_parser_driver(build_dir: Path | None = None, *, jobs: int = 2) -> ParserBuild:
     """Builds (incrementally) the library, harness and driver for this machine."""
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
-    if (build_dir / "CMakeCache.txt").is_file() and not _product(build_dir, DRIVER_NAME).is_file():
-        # A build folder configured before the driver target existed has no rule for it yet.
-        _run([shutil.which("cmake") or "cmake", "-S", str(SOURCE_DIR), "-B", str(build_dir)], "cmake configure")
-    build_targets(build_dir, _PARSER_TARGETS, jobs=jobs)
+    with build_folder_lock(build_dir):
+        if (build_dir / "CMakeCache.txt").is_file() and not _product(build_dir, DRIVER_NAME).is_file():
+            # A build folder configured before the driver target existed has no rule for it yet.
+            _run([shutil.which("cmake") or "cmake", "-S", str(SOURCE_DIR), "-B", str(build_dir)], "cmake configure")
+        build_targets(build_dir, _PARSER_TARGETS, jobs=jobs)
     return _products(build_dir)
 
 
@@ -148,7 +151,8 @@ def cross_build_parsers(build_dir: Path | None = None, *, toolchain: Path = AARC
         raise ParserBuildError(f"cannot cross-build the parsers for aarch64: install {' '.join(missing)} "
                                f"(apt-get install {' '.join(missing)})")
     build_dir = Path(build_dir or DEFAULT_AARCH64_BUILD_DIR)
-    configure(build_dir, build_type="Release",
-              cmake_args=(f"-DCMAKE_TOOLCHAIN_FILE={Path(toolchain).resolve()}", *JETSON_PARSER_CMAKE_ARGS, *cmake_args))
-    build_targets(build_dir, _PARSER_TARGETS, build_type="Release", jobs=jobs)
+    with build_folder_lock(build_dir):
+        configure(build_dir, build_type="Release", cmake_args=(
+            f"-DCMAKE_TOOLCHAIN_FILE={Path(toolchain).resolve()}", *JETSON_PARSER_CMAKE_ARGS, *cmake_args))
+        build_targets(build_dir, _PARSER_TARGETS, build_type="Release", jobs=jobs)
     return _products(build_dir)

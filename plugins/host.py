@@ -26,7 +26,8 @@ from taostream.plugins import maskrcnn as mrcnn
 from taostream.plugins import reference as pluginref
 from taostream.converter.errors import TaostreamError
 from taostream.converter.native_build import (
-    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_targets, configure,
+    DEFAULT_BUILD_DIR, REPO_ROOT, SOURCE_DIR, NativeBuildError, bring_up_to_date, build_folder_lock, build_targets,
+    configure,
 )
 
 LIBRARY_NAME = host_calls.LIBRARY_NAME
@@ -60,8 +61,9 @@ def build_plugin_host_library(build_dir: Path | None = None, *, jobs: int = 2) -
     if SOURCE_DIR != REPO_ROOT:
         raise NativeBuildError("the plugin host library builds from a taostream checkout (plugins/ is not installed)")
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
-    configure(build_dir)
-    build_targets(build_dir, (TARGET,), jobs=jobs)
+    with build_folder_lock(build_dir):
+        configure(build_dir)
+        build_targets(build_dir, (TARGET,), jobs=jobs)
     load_plugin_host.cache_clear()
     return build_dir / "plugins" / LIBRARY_NAME
 

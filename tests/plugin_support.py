@@ -27,8 +27,9 @@ def sanitized_plugin_host_env() -> dict[str, str]:
                 for name in ("libasan.so", "libubsan.so")] if compiler else []
     if not runtimes or not all(Path(r).is_absolute() and Path(r).is_file() for r in runtimes):
         pytest.skip("g++ with the ASan/UBSan runtimes builds the sanitized library")
-    native_build.configure(SANITIZED_BUILD_DIR, sanitize=True, build_type="RelWithDebInfo",
-                           cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
-    native_build.build_targets(SANITIZED_BUILD_DIR, (plugin_host.TARGET,))
+    with native_build.build_folder_lock(SANITIZED_BUILD_DIR):  # another pytest-xdist worker may build it now
+        native_build.configure(SANITIZED_BUILD_DIR, sanitize=True, build_type="RelWithDebInfo",
+                               cmake_args=("-DTAOSTREAM_BUILD_PARSERS=OFF",))
+        native_build.build_targets(SANITIZED_BUILD_DIR, (plugin_host.TARGET,))
     return dict(os.environ, LD_PRELOAD=" ".join(runtimes), ASAN_OPTIONS="detect_leaks=0",
                 **{plugin_host.LIBRARY_ENV: str(SANITIZED_BUILD_DIR / "plugins" / plugin_host.LIBRARY_NAME)})

@@ -16,6 +16,7 @@ Wheels are downloaded once per release into ``$TAOSTREAM_TRT_BINDINGS_CACHE`` (d
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -103,6 +104,16 @@ def prepare(release: str) -> Path:
         if shutil.which(tool) is None:
             raise BindingsUnavailable(f"{tool} (binutils) is not installed")
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Another pytest-xdist worker preparing this release now: wait for it and reuse its folder, never
+    # replace the folder under its feet (its subprocess may be importing from it).
+    with open(target.parent / f".{release}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "ready").is_file():
+            return target
+        return _prepare(release, target)
+
+
+def _prepare(release: str, target: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{release}-", dir=target.parent))
     try:
         wheel = _download(release, work / "download")

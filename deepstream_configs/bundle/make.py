@@ -63,8 +63,8 @@ from taostream.deepstream_configs.triton.repository import TritonModelOptions, w
 from taostream.deepstream_configs.versions import (
     DEEPSTREAM_RELEASES, PLATFORMS, implicit_int8_route, tensorrt_for)
 from taostream.parsers.build import (
-    DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_parser_library, configure, find_parser_library,
-    refreshed_parser_library,
+    DEFAULT_BUILD_DIR, LIBRARY_ENV, ParserBuildError, build_folder_lock, build_parser_library, configure,
+    find_parser_library, refreshed_parser_library,
 )
 from taostream.plugins.pipeline import PluginPipeline
 from taostream.plugins.pipeline_compile import (
@@ -280,9 +280,10 @@ def _find_parser_library(warnings: list[str], major: int) -> Path | None:
         return None
     print(f"taostream: building the DeepStream {major} parser library once with CMake ...", file=sys.stderr, flush=True)
     try:
-        configure(variant, cmake_args=(f"-DTAOSTREAM_DS_ROTATION_ANGLE={rotation_angle_option(wanted)}",
-                                       "-DTAOSTREAM_PARSERS_FUZZ=OFF"))
-        return build_parser_library(variant)
+        with build_folder_lock(variant):  # another process building it now: wait, then find it built
+            configure(variant, cmake_args=(f"-DTAOSTREAM_DS_ROTATION_ANGLE={rotation_angle_option(wanted)}",
+                                           "-DTAOSTREAM_PARSERS_FUZZ=OFF"))
+            return build_parser_library(variant)
     except ParserBuildError as exc:
         warnings.append(f"building the parser library failed: {str(exc).splitlines()[0]}")
         return None
