@@ -11,6 +11,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TAOSTREAM_SHARED", REPO_ROOT.parent / "shared"))
 FIXTURES = SHARED / "fixtures"
 
+# `-n auto` (pyproject.toml's addopts) runs this many pytest-xdist workers: one per CPU this process may
+# use, at most 8. CI's two cores get 2; beyond 8 the longest test files (each stays on one worker under
+# --dist loadfile) bound the wall time, while every worker adds its own Triton servers, ONNX Runtime
+# thread pools and C++ builds. $PYTEST_XDIST_AUTO_NUM_WORKERS still decides where set; `-n 0` runs serially.
+MAX_AUTO_WORKERS = 8
+
+
+def pytest_xdist_auto_num_workers(config):
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_WORKERS))
+
+
 # Real NVIDIA .etlt files: name -> (key, input name, (C, H, W))
 REAL_ETLT = {
     "facemask_detectnet_v2_resnet18.etlt": ("tlt_encode", "input_1", (3, 544, 960)),
