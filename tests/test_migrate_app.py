@@ -327,3 +327,13 @@ def test_overlay_sink_and_old_smart_record_names_follow_the_target_release(app_t
     report = json.loads((tmp_path / "migrated_6.2" / "migration.json").read_text())
     dropped = json.dumps(report)
     assert "overlay-id=1" in dropped and "dropped it with the overlay sink" in dropped
+
+
+def test_check_reads_is_classifier_as_deepstream_5_did(app_tree):
+    """The DeepStream 5 classifier config before migration (is-classifier=1, no network-type): nvinfer runs it
+    as a classifier; check called it a detector without num-detected-classes and bbox parser (two errors)."""
+    from taostream.deepstream_configs.check.run import check_configs
+
+    report = check_configs([app_tree["tree"] / "sgie_vehicletypes_tlt_config.txt"], deepstream="6.0")
+    assert report.errors == [], [str(f) for f in report.errors]
+    assert [f.key for f in report.warnings] == ["uff-input-dims", "is-classifier"]

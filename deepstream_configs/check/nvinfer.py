@@ -36,6 +36,9 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     """Check one nvinfer config; returns its parsed [property] values (the app checker uses them)."""
     prop_group = checker.ini.group("property")
     values = checker.check_keys(prop_group, schema.NVINFER_PROPERTY)
+    if "network-type" not in values and values.get("is-classifier") is not None:
+        # DeepStream 5's way to say it (deprecated, still read): nvinfer makes is-classifier=1 a classifier
+        values["network-type"] = 1 if values["is-classifier"] else 0
     _check_groups(checker)
     _check_versions(checker, prop_group, values)
     _check_files(checker, prop_group, values)
