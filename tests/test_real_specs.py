@@ -74,3 +74,31 @@ def test_real_spec_nms_settings_reach_every_post_processing_copy(fixtures_dir, t
     params = load_bundle(bundle).decode_params()  # what infer and verify decode with
     assert params.nvinfer == served and params.num_classes == classes
     assert set(params.pre_cluster_threshold) == {net.pre_cluster_threshold}
+
+
+@pytest.mark.parametrize("spec_name, field, where", [
+    ("facemask_detectnet_v2_train_resnet18_kitti.txt", "dbscan_eps",
+     "postprocessing_config.target_class_config[mask].clustering_config."),
+    ("facemask_detectnet_v2_inference_kitti_tlt.txt", "dbscan_eps",
+     "bbox_handler_config.classwise_bbox_handler_config[mask].clustering_config."),
+    ("facemask_detectnet_v2_train_resnet18_kitti.txt", "minimum_bounding_box_height",
+     "postprocessing_config.target_class_config[mask].clustering_config."),
+])
+def test_a_misspelled_clustering_field_is_refused_not_replaced_by_a_default(fixtures_dir, spec_name, field, where):
+    """The real facemask specs with one clustering_config field misspelled: the bundle's DBSCAN eps became
+    the parser's default 0.3 (the spec says 0.2 / 0.15) without a word; TAO's protobuf reader refuses such
+    a spec. Now a SpecError names the file, the field path and the right name."""
+    from taostream.converter.errors import SpecError
+    from taostream.deepstream_configs.specs.inference_spec import as_training_spec
+    from taostream.deepstream_configs.specs.settings import cluster_settings_from_spec
+
+    text = (fixtures_dir / "specs" / spec_name).read_text()
+    assert f"{field}:" in text
+    network = get_network("detectnet_v2")
+    good = parse_spec(text, source=spec_name)
+    assert cluster_settings_from_spec(network, as_training_spec(good, spec_name), ["mask", "no-mask"]).parser_settings
+    bad = parse_spec(text.replace(f"{field}:", f"{field}s:", 1), source=spec_name)
+    with pytest.raises(SpecError) as raised:
+        cluster_settings_from_spec(network, as_training_spec(bad, spec_name), ["mask", "no-mask"])
+    assert str(raised.value) == (f"{spec_name}: {where}{field}s: no such field in TAO's DetectNet_v2 clustering_config "
+                                 f"(TAO refuses the spec too); did you mean '{field}'?")

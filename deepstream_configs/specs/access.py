@@ -7,6 +7,7 @@ that the label and config writers do not care whether a field was repeated or ho
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,25 @@ from taostream.converter.errors import SpecError
 from taostream.converter.tao_spec import load_spec
 
 SpecDict = dict[str, list[Any]]
+
+# The fields of TAO's DetectNet_v2 ClusteringConfig message (postprocessing_config.proto, and the inference
+# spec's bbox handler); TAO's protobuf text reader refuses any other name in a clustering_config block.
+DETECTNET_CLUSTERING_FIELDS = (
+    "coverage_threshold", "minimum_bounding_box_height", "clustering_algorithm", "dbscan_eps", "dbscan_min_samples",
+    "neighborhood_size", "dbscan_confidence_threshold", "nms_iou_threshold", "nms_confidence_threshold")
+
+
+def refuse_unknown_fields(message: Any, known, source: str, where: str) -> None:
+    """A SpecError naming the first field of ``message`` (a spec dict) that ``known`` lacks: a misspelled
+    field is not dropped for a default (TAO itself refuses the spec)."""
+    if not isinstance(message, dict):
+        return
+    for name in message:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the fields are {', '.join(known)}"
+            raise SpecError(f"{source}: {where}{name}: no such field in TAO's DetectNet_v2 clustering_config "
+                            f"(TAO refuses the spec too); {hint}")
 
 
 def as_spec_dict(spec: Any) -> SpecDict:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from taostream.converter.errors import SpecError
-from taostream.deepstream_configs.specs.access import SpecDict, as_spec_dict, spec_map, spec_value, spec_values
+from taostream.deepstream_configs.specs.access import (
+    DETECTNET_CLUSTERING_FIELDS, SpecDict, as_spec_dict, refuse_unknown_fields, spec_map, spec_value, spec_values)
 
 INFERENCE_BLOCK = "inferencer_config"
 # clustering_config fields TAO's inference and training specs share (DetectNet_v2 proto names).
@@ -61,6 +62,8 @@ def training_view(spec: SpecDict, source: str) -> SpecDict:
 
 def _clustering(handler: dict, name: str, source: str) -> dict:
     clustering = spec_value(handler, "clustering_config") or {}
+    refuse_unknown_fields(clustering, DETECTNET_CLUSTERING_FIELDS, source,
+                          f"bbox_handler_config.classwise_bbox_handler_config[{name}].clustering_config.")
     out = {k: [spec_value(clustering, k)] for k in _CLUSTERING_FIELDS if spec_value(clustering, k) is not None}
     model = str(spec_value(handler, "confidence_model", "aggregate_cov"))
     if model != "aggregate_cov":

@@ -10,7 +10,8 @@ from typing import Any
 
 from taostream.converter.errors import SpecError
 from taostream.converter.registry import Network
-from taostream.deepstream_configs.specs.access import as_spec_dict, spec_map, spec_value, spec_values
+from taostream.deepstream_configs.specs.access import (
+    DETECTNET_CLUSTERING_FIELDS, as_spec_dict, refuse_unknown_fields, spec_map, spec_value, spec_values)
 
 # TAO DetectNet_v2 clustering_config field -> the taostream parser's per-class setting.
 _DETECTNET_PER_CLASS = {
@@ -225,6 +226,7 @@ def _detectnet_clustering(spec: dict, labels: list[str], settings: ClusterSettin
     for name in labels:
         clustering = configs.get(name) if isinstance(configs.get(name), dict) else {}
         where = f"postprocessing_config.target_class_config[{name}].clustering_config."
+        refuse_unknown_fields(clustering, DETECTNET_CLUSTERING_FIELDS, source, where)
         for tao_key, field_name in _DETECTNET_PER_CLASS.items():
             value = spec_value(clustering, tao_key)
             per_class[field_name].append(_number(value, source, where + tao_key) if value is not None
