@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 import textwrap
 
 import numpy as np
@@ -157,6 +158,22 @@ def test_a_url_tritonclient_cannot_take_is_one_line(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert err.startswith(f"taostream: error: --url {url}") and fragment in err, err
+
+
+def test_a_requested_model_the_server_cannot_load_is_named_before_it_starts(repository):
+    """`infer/verify/evaluate/bench --backend triton --model-name` of the bundle's GPU model (or a misspelt
+    name) started the server, which exited with "failed to load ... unable to find backend library for
+    backend 'onnxruntime'" (or "failed to load all models"); now the reason serve gives, before a start."""
+    _model_folder(repository, "gpu_model", 'name: "gpu_model"\nplatform: "onnxruntime_onnx"\n'
+                  'instance_group [{ kind: KIND_GPU }]\n', ["model.onnx"])
+    _model_folder(repository, "plan_missing", 'name: "plan_missing"\nplatform: "tensorrt_plan"\n')
+    for name, fragment in (("nosuch", "no model 'nosuch' (its models: affine, gpu_model, plan_missing)"),
+                           ("plan_missing", "cannot serve plan_missing: no model file"),
+                           ("gpu_model", "cannot serve gpu_model: ")):  # no GPU here, or no onnxruntime backend
+        server = TritonServer(repository, models=[name], installation=find_tritonserver(prefer_system=False))
+        with pytest.raises(TaostreamError, match=re.escape(fragment)):
+            server.start()
+        assert server.process is None, "nothing was started"
 
 
 def test_explicit_model_list_goes_on_the_command_line(repository):

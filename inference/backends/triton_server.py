@@ -332,9 +332,25 @@ class TritonServer:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
 
+    def _require_servable(self) -> None:
+        """Each requested model exists and this server can load it (a GPU model on a host without one, a
+        backend pytriton's server lacks): the reason in one line, instead of the server's exit."""
+        load, skipped = servable_models(self.model_repository, self.installation)
+        known = sorted(m.name for m in repository_models(self.model_repository))
+        for name in self.models or ():
+            if name in load:
+                continue
+            if name not in known:
+                raise TaostreamError(f"{self.model_repository}: no model '{name}' (its models: {', '.join(known)}); "
+                                     "give --model-name one of them")
+            raise TaostreamError(f"{self.model_repository}: cannot serve "
+                                 + next(r for r in skipped if r.startswith(f"{name}: ")))
+
     def start(self) -> "TritonServer":
         if self.installation.kind == "pytriton":
             check_numpy_for_python_backend()
+        if self.models is not None:
+            self._require_servable()
         self._shm_before = self._shm_regions()
         if not safe_path(self.model_repository):
             # Spaces or non-ASCII in the path kill the Python backend's stub: serve through a link.
