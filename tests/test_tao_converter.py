@@ -213,12 +213,23 @@ def test_wrong_key_is_reported(tmp_path, capsys):
         (["-t", "int8", "-c", "missing.bin", "--trt-version", "8.6"], "missing.bin"),
         (["-u", "0", "--trt-version", "10.3", "--platform", "x86"], "only Jetson"),
         (["--trt-version", "11", "--platform", "jetson"], "does not support JetPack"),
+        (["--trt-version", "11.4.0", "--platform", "jetson"], "11.4.1 (JetPack 7.2.2 or later) does"),
+        (["--trt-version", "11.5", "--platform", "jetson"], "does not support JetPack"),
     ],
 )
 def test_model_checks_exit_2(small_onnx, tmp_path, monkeypatch, argv, message, capsys):
     monkeypatch.chdir(tmp_path)  # ./cal.bin, tao-converter's default -c, does not exist here
     assert main([*argv, "--dry-run", str(small_onnx)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_tensorrt_11_4_1_plans_for_jetpack(small_onnx, capsys):
+    """TensorRT 11.4.1 "supports NVIDIA JetPack 7.2.2 or later on Jetson AGX Orin and Jetson Thor" (its Jetson
+    migration page; 11.5.0's calls it the latest that does): a Jetson plan for it was refused as 'TensorRT 11
+    does not support JetPack'."""
+    assert main(["--trt-version", "11.4.1", "--platform", "jetson", "--dry-run", str(small_onnx)]) == 0
+    out = capsys.readouterr().out
+    assert "TensorRT 11.4.1 (jetson)" in out and "always strongly typed" in out
 
 
 def test_int8_on_11_without_scales_is_an_error(small_onnx, tmp_path, monkeypatch, capsys):

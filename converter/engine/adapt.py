@@ -246,6 +246,12 @@ def plan_build(request: BuildRequest) -> BuildPlan:
     )
 
 
+# The one TensorRT 11 release with a JetPack build: 11.4.1 "supports NVIDIA JetPack 7.2.2 or later on Jetson AGX
+# Orin and Jetson Thor" (its Jetson migration page); 11.0-11.4.0 and 11.5.0 do not (theirs), so Jetson stays
+# on 10.x or takes exactly this one (docs/versions.md).
+JETPACK_TENSORRT_11 = (11, 4, 1)
+
+
 def _check_request(request: BuildRequest, version: tuple[int, int, int]) -> None:
     if request.precision not in PRECISIONS:
         raise TaostreamError(
@@ -253,10 +259,16 @@ def _check_request(request: BuildRequest, version: tuple[int, int, int]) -> None
         )
     if request.platform not in PLATFORMS:
         raise TaostreamError(f"unknown platform {request.platform!r}: use one of {', '.join(PLATFORMS)}")
-    if request.platform == "jetson" and version[0] >= 11:
+    if request.platform == "jetson" and version[0] >= 11 and version[:2] != JETPACK_TENSORRT_11[:2]:
         raise TaostreamError(
             f"TensorRT {format_version(version)} does not support JetPack: Jetson builds need TensorRT 10.x "
-            "(JetPack 6 ships 10.3); pass --trt-version 10.3 or build on the device (see docs/jetson.md)"
+            "(JetPack 6 ships 10.3), or 11.4.1 on JetPack 7.2.2 or later; pass --trt-version 10.3 or build on the "
+            "device (see docs/jetson.md)"
+        )
+    if request.platform == "jetson" and version[:2] == JETPACK_TENSORRT_11[:2] and version < JETPACK_TENSORRT_11:
+        raise TaostreamError(
+            f"TensorRT {format_version(version)} does not support JetPack; 11.4.1 (JetPack 7.2.2 or later) does: "
+            "pass --trt-version 11.4.1 or 10.3"
         )
     if request.dla_core is not None:
         if request.dla_core < 0:
