@@ -337,6 +337,16 @@ def test_lprnet_is_refused_not_scored_as_a_detector(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and err.startswith("taostream: error: --network lprnet: LPRNet reads plate"), err
 
 
+def test_predictions_given_as_the_dataset_are_refused_not_scored_as_ground_truth(tmp_path, capsys):
+    """`evaluate results/ --bundle B` (infer's output folder: images/ and labels/ with a 16th confidence field)
+    scored the model against its own predictions as ground truth (mAP 0.23 on the facemask photos)."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    (ds / "labels/a.txt").write_text((ds / "pred/a.txt").read_text())
+    assert main(["evaluate", str(ds), "--predictions", str(ds / "pred"), "--network", "ssd"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: {ds / 'labels/a.txt'}: 16 fields"), err
+
+
 COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "height": 544}],
             "annotations": [{"id": 7, "image_id": "astro", "category_id": 3, "bbox": [100, 100, 200, 200],
                              "area": 40000, "iscrowd": 0}],

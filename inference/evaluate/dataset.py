@@ -124,6 +124,12 @@ def load_kitti(root: Path, classes: list[str] | None, mapping: dict) -> Dataset:
         raise TaostreamError(f"{labels_dir}: no .txt label files")
     paired = sorted(set(images) & set(labels))
     texts = {stem: read_kitti_text(labels[stem]) for stem in paired}
+    for stem in paired:  # one look per file: ground truth has 15 fields, a 16th is a prediction's confidence
+        first = next((line.split() for line in texts[stem].splitlines() if line.strip()), [])
+        if len(first) == 16:
+            raise TaostreamError(f"{labels[stem]}: 16 fields, the last a confidence: these are predictions (e.g. "
+                                 f"`taostream infer`'s labels/), not ground truth; give the labelled dataset, and "
+                                 "predictions with --predictions")
     parsed = {stem: parse_kitti(texts[stem], str(labels[stem])) for stem in paired}
     if classes is None:  # no model/spec to give the order: every mapped name seen, sorted
         seen = {mapping.get(normalize_name(o.label), normalize_name(o.label)) for objs in parsed.values() for o in objs}
