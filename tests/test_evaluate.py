@@ -403,6 +403,18 @@ def test_a_byte_order_mark_is_not_part_of_the_first_class_name(tmp_path, capsys)
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]["mAP"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("images", ["nothere", "ds/images/a.png"])
+def test_coco_images_that_are_not_a_folder_are_named(tmp_path, capsys, images):
+    """--images of a COCO file given as a missing folder or an image file was reported as
+    "nothere/a.png: image listed in ann.json does not exist" (or ".../a.png/a.png"), not as the option."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    (tmp_path / "ok.json").write_text(json.dumps(COCO_DOC))
+    assert main(["evaluate", str(tmp_path / "ok.json"), "--images", str(tmp_path / images), "--predictions",
+                 str(ds / "pred"), "--network", "ssd"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"taostream: error: --images {tmp_path / images}: "), err
+
+
 def test_label_files_users_save_wrongly_are_named_with_the_line(tmp_path):
     """A ground-truth file saved by Notepad as "Unicode" (UTF-16), a prediction with a NaN confidence
     and a box running to infinity (a broken exporter): each is one line naming the file (and line),

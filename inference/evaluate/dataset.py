@@ -200,6 +200,10 @@ def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | No
         if not isinstance(document.get(key), list):
             raise TaostreamError(f"{annotation}: field '{key}' is missing; a COCO annotation file has images, "
                                  "annotations and categories lists")
+    if images_dir is not None and not Path(images_dir).is_dir():
+        what = "is a file" if Path(images_dir).exists() else "no such folder"
+        raise TaostreamError(f"--images {images_dir}: {what}; give the folder that holds the images "
+                             f"{annotation.name} lists (their file_name is looked up in it)")
     images_dir = images_dir or annotation.parent
     categories = {_coco_field(annotation, c, "id", f"category {n + 1}"):
                   _coco_field(annotation, c, "name", f"category {c.get('id', n + 1) if isinstance(c, dict) else n + 1}")
