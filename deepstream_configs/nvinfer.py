@@ -150,7 +150,7 @@ def nvinfer_sections(options: NvinferOptions) -> IniSections:
         prop["network-input-order"] = 1
     prop.update(_model_keys(options, major))
     prop["labelfile-path"] = options.labels_file
-    if options.precision == "int8" and options.calibration_file and options.int8_source == "calibration":
+    if options.precision == "int8" and options.calibration_file:
         prop["int8-calib-file"] = options.calibration_file
     prop["infer-dims"] = ";".join(str(d) for d in options.dims)
     prop["batch-size"] = options.batch_size
@@ -226,6 +226,19 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _qdq_calibrator_note(options: NvinferOptions) -> list[str]:
+    """The header lines of a Q/DQ INT8 config. nvinfer sets TensorRT's INT8 builder flag only when it has a
+    calibrator, i.e. an int8-calib-file (configCommonOptions in nvdsinfer_model_builder.cpp, DeepStream
+    6.x to 9.1: otherwise "INT8 calibration file not specified. Trying FP16 mode."), and TensorRT builds
+    no Q/DQ network without that flag; with it, TensorRT ignores the calibrator of a Q/DQ network
+    ("Calibrator won't be used in explicit precision mode")."""
+    if not options.calibration_file:
+        return ["INT8 from the Q/DQ nodes in the ONNX (explicit quantization): no calibration file"]
+    return ["INT8 from the Q/DQ nodes in the ONNX (explicit quantization). int8-calib-file is there so that",
+            "nvinfer sets TensorRT's INT8 flag (without one it builds FP16, which a Q/DQ graph cannot);",
+            "TensorRT does not use its scales for a Q/DQ network"]
+
+
 def format_nvinfer_config(options: NvinferOptions) -> str:
     header = [
         f"nvinfer config for {options.network.name}, DeepStream {options.deepstream}, "
@@ -236,7 +249,7 @@ def format_nvinfer_config(options: NvinferOptions) -> str:
     if options.dla_core is not None:
         header.append("DLA: nvinfer enables GPU fallback for layers the DLA cannot run")
     if options.precision == "int8" and options.int8_source == "qdq":
-        header.append("INT8 from the Q/DQ nodes in the ONNX (explicit quantization): no calibration file")
+        header += _qdq_calibrator_note(options)
     if options.network.output_layout == "lprnet_ctc":
         header += [
             f"{options.network.parser_function} reads its character dictionary from ${LPR_DICT_ENV}, else from",

@@ -179,23 +179,24 @@ def test_qdq_model_needs_no_calibration_file(folder):
     assert report.errors == []
 
 
-@pytest.mark.parametrize("deepstream, refused", [("6.0", True), ("6.2", True), ("7.0", True), ("7.1", False),
-                                                  ("9.2", False)])
-def test_a_qdq_model_without_a_cache_is_refused_where_tensorrt_is_8(folder, deepstream, refused):
-    """DeepStream 6.0-7.0 run TensorRT 8: nvinfer sets TensorRT's INT8 flag only with a calibrator, so
-    network-mode=1 without int8-calib-file builds in FP16, and TensorRT 8 runs no Q/DQ graph without
-    that flag. A hand-edited 6.x config naming the Q/DQ model.onnx passed; with a cache it is left alone."""
+@pytest.mark.parametrize("deepstream, severity", [("6.0", "error"), ("6.2", "error"), ("7.0", "error"),
+                                                    ("7.1", "warning"), ("9.2", "warning")])
+def test_a_qdq_model_without_a_calibration_file_is_found(folder, deepstream, severity):
+    """nvinfer sets TensorRT's INT8 flag only with a calibrator (DeepStream's nvdsinfer_model_builder.cpp:
+    "INT8 calibration file not specified. Trying FP16 mode."), so network-mode=1 without int8-calib-file
+    builds a Q/DQ model in FP16: TensorRT 8 (DeepStream 6.0-7.0) runs no Q/DQ graph so, an error; on
+    TensorRT 10 a warning (reported to fail too, not verified here). A hand-edited 6.x config naming the
+    Q/DQ model.onnx, and the x86 bundles' own configs before, passed; with a cache nothing is said."""
     onnx.save(network_onnx(get_network("ssd"), 4, quantized=True), folder / "model.onnx")
     int8 = NVINFER.replace("network-mode=2", "network-mode=1")
     report = _findings(folder, "int8.txt", int8, deepstream=deepstream)
-    found = [f for f in report.errors if f.key == "onnx-file" and "Q/DQ" in f.message]
-    assert bool(found) == refused, [str(f) for f in report.findings]
-    if refused:
-        assert f"DeepStream {deepstream}'s nvinfer" in found[0].message and "int8-calib-file" in found[0].message
-        (folder / "cal.bin").write_text("TRT-8501-EntropyCalibration2\nInput: 3c010a14\n")
-        with_cache = _findings(folder, "int8.txt", int8.replace("network-mode=1", "network-mode=1\nint8-calib-file=cal.bin"),
-                               deepstream=deepstream)
-        assert not [f for f in with_cache.errors if f.key == "onnx-file" and "Q/DQ" in f.message]
+    found = [f for f in report.findings if "Q/DQ nodes" in f.message]
+    assert [f.severity for f in found] == [severity], [str(f) for f in report.findings]
+    assert f"DeepStream {deepstream}'s nvinfer" in found[0].message and "int8-calib-file" in found[0].message
+    (folder / "cal.bin").write_text("TRT-8501-EntropyCalibration2\nInput: 3c010a14\n")
+    with_cache = _findings(folder, "int8.txt", int8.replace("network-mode=1", "network-mode=1\nint8-calib-file=cal.bin"),
+                           deepstream=deepstream)
+    assert not [f for f in with_cache.findings if "Q/DQ nodes" in f.message], [str(f) for f in with_cache.findings]
 
 
 def test_model_option_reaches_a_model_elsewhere(folder, tmp_path_factory):

@@ -226,7 +226,7 @@ def test_int8_calibration_cache_becomes_qdq_and_jetson_keeps_the_cache(work, cap
     assert _migrate(config, out) == 0
     assert "0 error(s)" in _check(out, capsys)
     prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
-    assert prop.get("network-mode") == "1" and prop.get("int8-calib-file") is None
+    assert prop.get("network-mode") == "1" and prop.get("int8-calib-file") == "../calibration.bin"  # sets INT8
     ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     assert b"tlt_encode" not in bundle_files_text(out)
@@ -353,7 +353,8 @@ def test_a_deepstream_6_tao_config_with_int8(work, capsys):
     report = json.loads((out / "migration.json").read_text())["gies"][0]
     assert report["network"] == "yolo_v4"  # BatchedNMSTLT is YOLOv3 or v4: the model's plugins decide
     prop = read_ini(out / "deepstream" / "config_infer_primary.txt").group("property")
-    assert (prop.get("network-mode"), prop.get("int8-calib-file"), prop.get("cluster-mode")) == ("1", None, "3")
+    assert (prop.get("network-mode"), prop.get("int8-calib-file"), prop.get("cluster-mode")) == (
+        "1", "../calibration.bin", "3")
     assert prop.get("maintain-aspect-ratio") == "1" and prop.get("parse-bbox-func-name") == "NvDsInferParseCustomBatchedNMSTLT"
     assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
 

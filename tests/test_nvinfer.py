@@ -64,7 +64,7 @@ def test_every_version_and_platform_passes_check(net, model_folders):
                 net, num_classes=NUM_CLASSES, deepstream=version, platform=platform, dla_core=dla_core,
                 precision=precision, int8_source=int8_source, output_names=outputs,
                 model_file="model_qdq.onnx" if int8_source == "qdq" else "model.onnx",
-                calibration_file="cal.bin" if precision == "int8" and int8_source == "calibration" else None)
+                calibration_file="cal.bin" if precision == "int8" else None)  # Q/DQ too, as bundle writes it
             config = folder / f"config_{version}_{platform}_{precision}.txt"
             write_nvinfer_config(config, options)
             report = check_configs([config], deepstream=version)

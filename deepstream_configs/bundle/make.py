@@ -517,9 +517,12 @@ def _nvinfer_options(plan: _Plan, request: BundleRequest, dla_core: int | None) 
         deepstream=request.deepstream,
         platform=request.platform,
         precision=request.precision,
-        # The plugin graph calibrates implicitly from the cache; model.onnx carries INT8 as Q/DQ nodes.
+        # The plugin graph calibrates implicitly from the cache; model.onnx carries INT8 as Q/DQ nodes, and
+        # nvinfer sets TensorRT's INT8 flag only with a calibrator (nvinfer.py, _qdq_calibrator_note), so a
+        # Q/DQ config names the bundle's cache too where it has one.
         int8_source="calibration" if calibrated else "qdq",
-        calibration_file=f"../{CALIBRATION}" if calibrated else None,
+        calibration_file=(f"../{CALIBRATION}" if calibrated or (request.precision == "int8" and plan.plugin_route)
+                          else None),
         batch_size=request.batch_size,
         dla_core=dla_core,
         output_names=tuple(plan.model.outputs),

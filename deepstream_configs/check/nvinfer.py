@@ -472,21 +472,26 @@ def _check_int8(checker: _Checker, group: IniGroup, values: dict, model: ModelFa
 
 
 def _check_qdq_before_tensorrt_10(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts) -> None:
-    """A Q/DQ model with network-mode=1 and no int8-calib-file on a DeepStream whose TensorRT is 8.x
-    (6.0-7.0): nvinfer sets TensorRT's INT8 flag only with a calibrator, so without int8-calib-file it
-    builds in FP16 ("INT8 calibration file not specified. Trying FP16 mode.", nvdsinfer_model_builder.cpp),
-    and TensorRT 8 enables no quantized op without that flag. Bundles for these releases load the plugin
-    graph with the cache (docs/versions.md)."""
+    """A Q/DQ model with network-mode=1 and no int8-calib-file: nvinfer sets TensorRT's INT8 flag only with
+    a calibrator, so it builds in FP16 ("INT8 calibration file not specified. Trying FP16 mode.",
+    configCommonOptions in nvdsinfer_model_builder.cpp, DeepStream 6.x to 9.1) and saves the engine as
+    *_fp16.engine; TensorRT 8 enables no quantized op without that flag (an error: bundles for 6.0-7.0
+    load the plugin graph with the cache, docs/versions.md); TensorRT 10 is reported to refuse a Q/DQ
+    graph built with --fp16 alone too (a warning: not verified on a device here). With an int8-calib-file
+    TensorRT ignores the calibrator of a Q/DQ network, so naming the model's cache is the fix."""
     platforms, _ = _target_platforms(checker, values)
     release = deepstream_release(checker.deepstream)
-    if not all(parse_trt_version(release.tensorrt(p))[0] < 10 for p in platforms):
-        return
     tensorrt = " / ".join(sorted({release.tensorrt(p) for p in platforms}))
-    checker.add(ERROR, group, "onnx-file", f"{model.path.name} has Q/DQ nodes (explicit INT8), but DeepStream "
-                f"{checker.deepstream}'s nvinfer, given network-mode=1 without int8-calib-file, builds in FP16 and "
-                f"TensorRT {tensorrt} runs no Q/DQ graph without its INT8 flag: load the unquantized graph with its "
-                "calibration cache (a bundle's model_trt10.onnx and int8-calib-file=../calibration.bin), or target "
-                "DeepStream 7.1 or later (x86)")
+    why = (f"{model.path.name} has Q/DQ nodes (explicit INT8), but DeepStream {checker.deepstream}'s nvinfer, given "
+           f"network-mode=1 without int8-calib-file, does not set TensorRT's INT8 flag and builds in FP16")
+    if all(parse_trt_version(release.tensorrt(p))[0] < 10 for p in platforms):
+        checker.add(ERROR, group, "onnx-file", f"{why}, and TensorRT {tensorrt} runs no Q/DQ graph without that "
+                    "flag: load the unquantized graph with its calibration cache (a bundle's model_trt10.onnx and "
+                    "int8-calib-file=../calibration.bin), or target DeepStream 7.1 or later (x86)")
+    else:
+        checker.add(WARNING, group, "int8-calib-file", f"{why} (engine *_fp16.engine), which TensorRT {tensorrt} "
+                    "is not known to build from a Q/DQ graph: set int8-calib-file to the model's calibration cache "
+                    "(a bundle's ../calibration.bin; TensorRT ignores its scales for a Q/DQ network)")
 
 
 def _target_platforms(checker: _Checker, values: dict) -> tuple[list[str], bool]:
