@@ -43,6 +43,9 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_versions(checker, prop_group, values)
     _check_files(checker, prop_group, values)
     model = _model_facts(checker, prop_group, values, model_path)
+    if _check_detector_is_classifier(checker, prop_group, values, model):
+        # judged as the classifier it is: detector advice (a bbox parser, num-detected-classes) would be wrong
+        values = {**values, "network-type": 1}
     _check_model_source(checker, prop_group, values)
     _check_labels(checker, prop_group, values, model)
     _check_model_classes(checker, prop_group, values, model)
@@ -421,6 +424,36 @@ _SELF_CLUSTERING_PARSERS = ("NvDsInferParseCustomDetectNetV2TAO",)
 # Classifier parsers that return attributes without attributeLabel/descString (taostream wrote this one
 # into classifier configs before it used nvinfer's built-in softmax parser).
 _UNLABELLED_CLASSIFIER_PARSERS = ("NvDsInferClassifierParseCustomTAO",)
+
+
+def _classifier_output(model: ModelFacts | None) -> str | None:
+    """'NAME [N, C]' when the model's only output is one score per class ([N, C] or [N, C, 1, 1],
+    C >= 2: a TAO classification export), else None (unknown shapes included)."""
+    graph = model.proto if model is not None and model.proto is not None else getattr(model, "translation", None)
+    if graph is None or len(graph.graph.output) != 1:
+        return None
+    output = graph.graph.output[0]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in output.type.tensor_type.shape.dim]
+    if len(dims) not in (2, 4) or dims[1] is None or dims[1] < 2 or any(d != 1 for d in dims[2:]):
+        return None
+    return f"{output.name} [N, {', '.join(map(str, dims[1:]))}]"
+
+
+def _check_detector_is_classifier(checker: _Checker, group: IniGroup, values: dict, model: ModelFacts | None) -> bool:
+    """A detector config (network-type=0 or unset) on a model whose only output is class scores: nvinfer
+    finds no boxes in it (no objects, ever). True when reported."""
+    if values.get("network-type", 0) != 0:
+        return False
+    output = _classifier_output(model)
+    if output is None:
+        return False
+    key = "is-classifier" if group.entry("is-classifier") and not group.entry("network-type") else "network-type"
+    said = f"{key}={group.entry(key).value}" if group.entry(key) else "no network-type (a detector)"
+    checker.add(ERROR, group, key, f"{said}, but {model.path.name}'s only output is {output}, one score per class: "
+                f"it is a classifier and nvinfer would find no objects in it; set {key}=1 and classifier-threshold "
+                "(the lowest score to report, e.g. 0.2), with the labels on one ';'-separated line "
+                "(`taostream bundle` writes such a config)")
+    return True
 
 
 def _check_network_type(checker: _Checker, group: IniGroup, values: dict) -> None:
