@@ -189,7 +189,7 @@ def _triton_url(args) -> str | None:
     """--url as HOST:PORT, checked before any model runs (serve prints it as http://HOST:PORT)."""
     if args.url is None:
         return None
-    from taostream.inference.backends.triton_runner import triton_url  # lazy: numpy
+    from taostream.inference.backends.triton_runner import triton_url  # lazy: CLI start-up (triton_runner loads numpy)
 
     return triton_url(args.url, args.protocol)
 

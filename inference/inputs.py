@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import sys
@@ -140,8 +141,6 @@ FFMPEG_LOGLEVEL_ENV, FFMPEG_QUIET = "OPENCV_FFMPEG_LOGLEVEL", "-8"
 def _loaded_libavutils() -> list:
     """ctypes handles of every libavutil mapped into this process (the one OpenCV's FFmpeg backend logs
     through; an opencv-python wheel bundles its own), read from /proc/self/maps; [] where there is none."""
-    import ctypes  # lazy: only for videos
-
     try:
         maps = Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
     except OSError:  # not Linux: the environment variable alone
