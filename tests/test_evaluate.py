@@ -363,6 +363,10 @@ COCO_DOC = {"images": [{"id": "astro", "file_name": "a.png", "width": 960, "heig
     (lambda d: d["annotations"][0].update(bbox=[100, 100, 200]), "four numbers [x, y, width, height]"),
     (lambda d: d["annotations"][0].update(bbox=[100, 100, 50, -20]), "width, height >= 0"),
     (lambda d: d.update(images=None), "field 'images' is missing"),
+    (lambda d: d["images"][0].update(id=["astro"]), 'image 1 has id ["astro"]; a COCO id is a number or a string'),
+    (lambda d: d["annotations"][0].update(category_id={"id": 3}), 'annotation 7 has category_id {"id": 3}'),
+    (lambda d: d["images"][0].update(file_name=7), "image astro has file_name 7"),
+    (lambda d: d["images"][0].update(width="wide"), 'image astro has width "wide"'),
 ])
 def test_a_coco_file_missing_a_field_is_one_line_naming_the_entry(tmp_path, capsys, damage, fragment):
     """COCO files as users hold them (string image ids, category ids 3 and 9) load and score; one missing
@@ -385,6 +389,20 @@ def test_a_coco_file_missing_a_field_is_one_line_naming_the_entry(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert err.startswith(f"taostream: error: {tmp_path / 'bad.json'}: ") and fragment in err, err
+
+
+def test_a_coco_image_without_its_size_and_mixed_category_ids_load(tmp_path):
+    """width/height null (left for the image to say) and category ids of both kinds ended in a TypeError
+    traceback (int(None); sorting 3 with 'person')."""
+    ds = _one_image_set(tmp_path / "ds", "car", "car")
+    doc = json.loads(json.dumps(COCO_DOC))
+    doc["images"][0].update(width=None, height=None)
+    doc["categories"][1]["id"] = "person"
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    assert main(["evaluate", str(tmp_path / "c.json"), "--images", str(ds / "images"), "--predictions",
+                 str(ds / "pred"), "--network", "ssd", "--json", str(tmp_path / "r.json")]) == 0
+    tao = json.loads((tmp_path / "r.json").read_text())["results"][0]["tao"]
+    assert tao["per_class"][0]["class"] == "car" and tao["per_class"][0]["AP"] == pytest.approx(1.0)
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_class_name(tmp_path, capsys):

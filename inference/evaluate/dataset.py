@@ -170,7 +170,36 @@ def _coco_field(annotation: Path, entry, key: str, where: str):
     if not isinstance(entry, dict) or key not in entry:
         raise TaostreamError(f"{annotation}: {where} has no '{key}' field; every COCO {where.split()[0]} needs one "
                              "(images: id, file_name; annotations: image_id, category_id, bbox; categories: id, name)")
-    return entry[key]
+    value = entry[key]
+    if key in _COCO_ID_FIELDS and (isinstance(value, bool) or not isinstance(value, (int, str))):
+        raise TaostreamError(f"{annotation}: {where} has {key} {json.dumps(value)}; a COCO id is a number or a string")
+    if key == "file_name" and not isinstance(value, str):
+        raise TaostreamError(f"{annotation}: {where} has file_name {json.dumps(value)}; it is the image's file name "
+                             "(a string) under --images")
+    return value
+
+
+_COCO_ID_FIELDS = ("id", "image_id", "category_id")
+
+
+def _id_order(item: tuple) -> tuple:
+    """Category ids in order: numbers by value, then strings (a file may mix them)."""
+    return isinstance(item[0], str), item[0]
+
+
+def _coco_size(annotation: Path, image: dict, key: str) -> int:
+    """An image's width or height: 0 where it is absent or null (read from the image later)."""
+    value = image.get(key)
+    if value is None:
+        return 0
+    try:
+        number = float(value)  # a number, or one written as a string
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise TaostreamError(f"{annotation}: image {image['id']} has {key} {json.dumps(value)}; it is the image's "
+                             "size in pixels (or leave it out)")
+    return int(number)
 
 
 def _coco_box(annotation: Path, ann: dict) -> list[float]:
@@ -209,7 +238,7 @@ def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | No
                   _coco_field(annotation, c, "name", f"category {c.get('id', n + 1) if isinstance(c, dict) else n + 1}")
                   for n, c in enumerate(document["categories"])}
     if classes is None:
-        classes = [normalize_name(mapping.get(normalize_name(n), n)) for _, n in sorted(categories.items())]
+        classes = [normalize_name(mapping.get(normalize_name(n), n)) for _, n in sorted(categories.items(), key=_id_order)]
     dataset = Dataset("coco", annotation, [], list(classes), mapping)
     by_image: dict[int, list] = {}
     for n, ann in enumerate(document["annotations"]):
@@ -221,8 +250,8 @@ def load_coco(annotation: Path, images_dir: Path | None, classes: list[str] | No
     for image in document["images"]:
         file_name = _coco_field(annotation, image, "file_name", f"image {image['id']}")
         path = images_dir / file_name
-        sample = Sample(Path(file_name).stem, path, width=int(image.get("width", 0)),
-                        height=int(image.get("height", 0)), coco_id=image["id"])
+        sample = Sample(Path(file_name).stem, path, width=_coco_size(annotation, image, "width"),
+                        height=_coco_size(annotation, image, "height"), coco_id=image["id"])
         for ann in by_image.get(image["id"], []):
             if ann["category_id"] not in categories:
                 raise TaostreamError(f"{annotation}: annotation {ann.get('id')} has category_id {ann['category_id']}, "
