@@ -43,6 +43,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_versions(checker, prop_group, values)
     _check_files(checker, prop_group, values)
     model = _model_facts(checker, prop_group, values, model_path)
+    parsed = values  # what the app checker gets back: the config's own values
     if _check_detector_is_classifier(checker, prop_group, values, model):
         # judged as the classifier it is: detector advice (a bbox parser, num-detected-classes) would be wrong
         values = {**values, "network-type": 1}
@@ -60,7 +61,7 @@ def check_nvinfer(checker: _Checker, model_path: str | os.PathLike | None = None
     _check_dla(checker, prop_group, values)
     _check_tensorrt_ops(checker, prop_group, values, model)
     _check_lpr_dictionary(checker, prop_group, values, model)
-    return values
+    return parsed
 
 
 _LPR_PARSER = "NvDsInferParseCustomNVPlate"
