@@ -261,3 +261,11 @@ def test_the_issue_command_on_a_tao5_export_with_a_trt7_cache(inputs, fixtures_d
     assert "Traceback" not in result.stderr and "warning" not in result.stderr
     verify = run_cli("verify", bundle, inputs["photo"], "--no-progress")
     assert verify.returncode == 0 and verify.stdout.splitlines()[-1].startswith("PASS"), verify.stdout
+
+
+def test_one_renamed_cache_entry_is_counted_in_the_singular():
+    from taostream.converter.engine.prep import describe_renamed
+
+    assert describe_renamed([("input_1", "input_1:0")], "cal.bin") == (
+        "calibration cache cal.bin: 1 entry renamed to the model's tensor names (e.g. 'input_1' -> 'input_1:0'), "
+        "which TensorRT matches exactly")

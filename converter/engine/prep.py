@@ -17,6 +17,7 @@ from taostream.converter.int8.calib_cache import (
     CalibrationCache, format_calibration_cache, header_for, read_calibration_cache, write_calibration_cache,
 )
 from taostream.converter.trt_support import plugin_op
+from taostream.converter.wording import plural
 
 STANDARD_DOMAINS = ("", "ai.onnx")
 
@@ -105,7 +106,7 @@ def implicit_route_cache(model, cache_path, trt_version: str) -> tuple[str, list
 
 def describe_renamed(renamed: list[tuple[str, str]], cache_path) -> str:
     name, tensor = renamed[0]
-    return (f"calibration cache {cache_path}: {len(renamed)} entries renamed to the model's tensor names (e.g. "
+    return (f"calibration cache {cache_path}: {plural(len(renamed), 'entry', 'entries')} renamed to the model's tensor names (e.g. "
             f"'{name}' -> '{tensor}'), which TensorRT matches exactly")
 
 
