@@ -6,7 +6,10 @@ same way. The real LPDNet .etlt with NVIDIA's real caches."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
+from types import SimpleNamespace
 
 import onnx
 import pytest
@@ -14,6 +17,7 @@ from onnx import TensorProto, helper
 
 from cli_support import run_cli
 from conftest import FIXTURES
+from taostream.cli import main
 
 LPD_USA = FIXTURES / "models" / "lpd_usa_detectnet_v2_pruned.etlt"  # key nvidia_tlt, 1 class
 CAL = FIXTURES / "calibration"
@@ -47,6 +51,14 @@ def foreign_cache_bundle(tmp_path_factory):
     return _int8_bundle(tmp_path_factory.mktemp("foreign"), CAL / "peoplenet_resnet34_trt10_cal.txt")
 
 
+def _taostream(*args) -> SimpleNamespace:
+    """The command run in this process (a second faster than run_cli's new interpreter): exit code, stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main([str(a) for a in args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def _copy(bundle, tmp_path):
     return shutil.copytree(bundle, tmp_path / bundle.name, symlinks=True)
 
@@ -58,7 +70,7 @@ def _calibration_lines(stdout, cache, severity):
 def test_a_bundle_with_a_mostly_foreign_cache_is_a_warning_in_check(foreign_cache_bundle):
     bundle, made = foreign_cache_bundle
     assert "292 of 403" in made.stderr
-    result = run_cli("check", bundle)
+    result = _taostream("check", bundle)
     assert result.returncode == 0, result.stdout + result.stderr  # a warning: the engine still builds
     lines = [line for line in result.stdout.splitlines() if ": warning: " in line]
     assert len(lines) == 1, result.stdout
@@ -69,7 +81,7 @@ def test_a_bundle_with_a_mostly_foreign_cache_is_a_warning_in_check(foreign_cach
 
 
 def test_a_bundle_with_its_models_cache_has_no_warning(own_cache_bundle):
-    result = run_cli("check", own_cache_bundle)
+    result = _taostream("check", own_cache_bundle)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("0 error(s), 0 warning(s) in 4 config(s) and 1 bundle(s)")
 
@@ -78,7 +90,7 @@ def test_another_models_cache_swapped_into_a_bundle_is_an_error(own_cache_bundle
     # the SSD sample's cache names no convolution input of LPDNet; the file list also flags the change
     bundle = _copy(own_cache_bundle, tmp_path)
     shutil.copyfile(CAL / "ssd_tlt_cal.bin", bundle / "calibration.bin")
-    result = run_cli("check", bundle)
+    result = _taostream("check", bundle)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = _calibration_lines(result.stdout, bundle / "calibration.bin", "error")
     assert any("no Conv/Gemm/MatMul input" in line and "not this model's calibration" in line for line in lines), \
@@ -93,7 +105,7 @@ def test_a_cache_is_not_judged_against_a_model_with_nothing_to_calibrate(own_cac
     graph = helper.make_graph([node], "post", [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 3, 480, 640])],
                               [helper.make_tensor_value_info("output_cov/Sigmoid", TensorProto.FLOAT, [1, 3, 480, 640])])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), bundle / "model_trt10.onnx")
-    result = run_cli("check", bundle)
+    result = _taostream("check", bundle)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{bundle / 'model_trt10.onnx'}: error: changed since the bundle was written" in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith(f"{bundle / 'calibration.bin'}:")], \
@@ -102,8 +114,8 @@ def test_a_cache_is_not_judged_against_a_model_with_nothing_to_calibrate(own_cac
 
 def test_check_app_judges_the_cache_of_the_bundle_a_pipeline_references(foreign_cache_bundle, tmp_path):
     bundle, _ = foreign_cache_bundle
-    assert run_cli("pipeline", "-o", tmp_path / "app", "--primary", bundle).returncode == 0
-    result = run_cli("check", tmp_path / "app")
+    assert _taostream("pipeline", "-o", tmp_path / "app", "--primary", bundle).returncode == 0
+    result = _taostream("check", tmp_path / "app")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = _calibration_lines(result.stdout, bundle / "calibration.bin", "warning")
     assert len(lines) == 1 and "292 of 403 calibration cache entries match no tensor of model_trt10.onnx" in lines[0], \
@@ -113,11 +125,11 @@ def test_check_app_judges_the_cache_of_the_bundle_a_pipeline_references(foreign_
 
 def test_check_app_judges_the_cache_of_a_bundle_copied_into_the_pipeline(own_cache_bundle, tmp_path):
     app = tmp_path / "app"
-    assert run_cli("pipeline", "-o", app, "--primary", own_cache_bundle, "--copy").returncode == 0
-    assert run_cli("check", app).returncode == 0
+    assert _taostream("pipeline", "-o", app, "--primary", own_cache_bundle, "--copy").returncode == 0
+    assert _taostream("check", app).returncode == 0
     cache = app / "bundles" / own_cache_bundle.name / "calibration.bin"
     shutil.copyfile(CAL / "ssd_tlt_cal.bin", cache)  # another model's cache swapped into the copy
-    result = run_cli("check", app)
+    result = _taostream("check", app)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = _calibration_lines(result.stdout, cache, "error")
     assert any("no Conv/Gemm/MatMul input of model_trt10.onnx" in line and "not this model's calibration" in line
