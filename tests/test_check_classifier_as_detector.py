@@ -7,6 +7,8 @@ from __future__ import annotations
 import onnx
 import pytest
 
+from deepstream_fixtures import network_onnx
+from taostream.converter.registry import get_network
 from taostream.converter.samples.write import make_sample_model
 from taostream.deepstream_configs.check.run import check_configs
 
@@ -58,3 +60,21 @@ def test_a_classifier_model_in_a_detector_config_is_named_a_classifier(folder, e
     assert "predictions/Softmax [N, 4, 1, 1]" in finding.message and "classifier" in finding.message
     assert f"set {key}=1" in finding.message and "classifier-threshold" in finding.message
     assert "parse-bbox" not in finding.message and "num-detected-classes" not in finding.message
+
+
+def test_a_detector_parser_on_a_classifier_says_to_delete_it(folder):
+    # the registry's classification parser is a classifier parser (and one check tells to delete):
+    # 'set parse-bbox-func-name=NvDsInferClassifierParseCustomTAO' sent the user to a wrong key
+    text = CLASSIFIER + "parse-bbox-func-name=NvDsInferParseCustomBatchedNMSTLT\ncustom-lib-path=lib.so\n"
+    (finding,) = [f for f in _check(folder, text).errors if f.key == "parse-bbox-func-name"]
+    assert finding.message.endswith("TAO's classification export: delete parse-bbox-func-name and set network-type=1: "
+                                    "nvinfer's own softmax parser names the classes from labelfile-path")
+
+
+def test_a_detector_parser_on_a_mask_rcnn_names_the_mask_parsers_key(tmp_path):
+    onnx.save(network_onnx(get_network("mask_rcnn"), 4), tmp_path / "model.onnx")
+    text = ("[property]\nonnx-file=model.onnx\nnetwork-type=0\ngie-unique-id=1\ninfer-dims=3;832;1344\n"
+            "parse-bbox-func-name=NvDsInferParseCustomNMSTLT\ncustom-lib-path=lib.so\n")
+    (finding,) = [f for f in _check(tmp_path, text).errors if f.key == "parse-bbox-func-name"]
+    assert finding.message.endswith("TAO's mask_rcnn export: delete parse-bbox-func-name, set network-type=3 and "
+                                    "parse-bbox-instance-mask-func-name=NvDsInferParseCustomMrcnnTLTV2")

@@ -410,9 +410,16 @@ def _check_parser_decodes_model(checker: _Checker, group: IniGroup, values: dict
     if not owners or seen is None or any(net.output_layout == seen.output_layout for net in owners):
         return
     right = seen.parser_function or seen.legacy_parser_function
+    if seen.task == "classification":  # no bbox parser at all: nvinfer's classifier path
+        fix = (f"delete {key}, set network-type=1 and parse-classifier-func-name={right}"
+               if seen.output_layout == "lprnet_ctc" else f"delete {key} and set network-type=1: nvinfer's own "
+               "softmax parser names the classes from labelfile-path")
+    elif seen.task == "instance_segmentation":  # its parser has a key of its own
+        fix = f"delete {key}, set network-type=3 and parse-bbox-instance-mask-func-name={right}"
+    else:
+        fix = f"set {key}={right}"
     checker.add(ERROR, group, key, f"{name} decodes {'/'.join(net.name for net in owners)} outputs, but "
-                f"{model.path.name}'s outputs ({';'.join(model.outputs)}) are TAO's {seen.name} export: "
-                f"set {key}={right}")
+                f"{model.path.name}'s outputs ({';'.join(model.outputs)}) are TAO's {seen.name} export: {fix}")
 
 
 def _check_library_machine(checker: _Checker, group: IniGroup, library: Path) -> None:
