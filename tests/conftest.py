@@ -21,7 +21,8 @@ MAX_AUTO_WORKERS = 8
 def pytest_xdist_auto_num_workers(config):
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # pytest-xdist's own hook reads it
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_WORKERS))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)  # Linux only
+    return max(1, min(usable, MAX_AUTO_WORKERS))
 
 
 # Real NVIDIA .etlt files: name -> (key, input name, (C, H, W))
