@@ -12,6 +12,12 @@ from taostream.converter.errors import KeyMissingError, TaostreamError
 SAMPLE_KEY = "nvidia_tlt"  # NVIDIA's public model key: the synthetic samples (and NVIDIA's public models) use it
 
 KEY_ENV = "TAOSTREAM_KEY"
+KEY_FLAG = "--key"  # as taostream's commands name it; tao-converter's messages name its own -k (option_names)
+
+
+def key_options(key_flag: str = KEY_FLAG) -> str:
+    """How a message names the ways to give the key, led by the flag of the command that runs."""
+    return f"{key_flag}/--key-file/${KEY_ENV}"
 
 
 def add_key_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -21,13 +27,14 @@ def add_key_arguments(parser: argparse.ArgumentParser, required: bool = True) ->
     parser.set_defaults(_key_required=required)
 
 
-def resolve_key(args: argparse.Namespace, required: bool = True, model: str | os.PathLike | None = None) -> str | None:
+def resolve_key(args: argparse.Namespace, required: bool = True, model: str | os.PathLike | None = None,
+                key_flag: str = KEY_FLAG) -> str | None:
     """Return the key from --key, then --key-file, then $TAOSTREAM_KEY; ``model`` (the file that needs
-    it) is named when none is given."""
+    it) is named when none is given; ``key_flag`` is how messages name the key option (-k in tao-converter)."""
     key = getattr(args, "key", None)
     key_file = getattr(args, "key_file", None)
     if key and key_file:
-        raise TaostreamError("give the model key once: --key or --key-file, not both")
+        raise TaostreamError(f"give the model key once: {key_flag} or --key-file, not both")
     if key_file:
         key = read_key_file(key_file)
     if not key:
@@ -35,7 +42,7 @@ def resolve_key(args: argparse.Namespace, required: bool = True, model: str | os
     if not key and required:
         what = f"{model}: an encrypted .etlt model needs its key" if model else "no model key"
         raise KeyMissingError(
-            f"{what}: pass --key KEY, --key-file FILE or set ${KEY_ENV} "
+            f"{what}: pass {key_flag} KEY, --key-file FILE or set ${KEY_ENV} "
             "(the key used with `tao export -k`; NVIDIA's public models use nvidia_tlt or tlt_encode)"
         )
     return key

@@ -9,14 +9,14 @@ import contextvars
 TAO_CONVERTER = {
     "input_dims": "-d", "input_order": "-i", "precision": "-t", "dla_core": "-u", "profile": "-p",
     "max_batch": "-m", "outputs": "-o", "calibration_cache": "-c", "calibration_batch_size": "-b",
-    "workspace": "-w", "strict": "-s", "engine": "-e",
+    "workspace": "-w", "strict": "-s", "engine": "-e", "key": "-k",
 }
 CONVERT = {
     "input_dims": "--input-dims", "input_order": "--input-order", "precision": "--precision",
     "dla_core": "--dla-core", "profile": "--profile", "max_batch": "--batch", "min_batch": "--min",
     "opt_batch": "--opt", "outputs": "--outputs", "calibration_cache": "--calibration-cache",
     "calibration_batch_size": "--calibration-batch-size", "workspace": "--workspace", "strict": "--strict",
-    "engine": "-o",
+    "engine": "-o", "key": "--key",
 }
 _current = contextvars.ContextVar("taostream_option_names", default=TAO_CONVERTER)
 

@@ -22,6 +22,7 @@ from taostream.converter.engine.build import DEFAULT_WORKSPACE, OptimizationProf
 from taostream.converter.errors import TaostreamError
 from taostream.converter.model.etlt import encode_etlt_bytes
 from taostream.converter.cli.tao_converter import main, parse_command_line
+from taostream.cli import main as taostream_main
 
 GUIDE = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "tlt2.0_getting_started_guide.txt"
 
@@ -201,6 +202,27 @@ def test_wrong_key_is_reported(tmp_path, capsys):
     model.write_bytes(encode_etlt_bytes(conv_model().SerializeToString(), "right"))
     assert main(["-k", "wrong", "--dry-run", str(model)]) == 2
     assert "wrong key or corrupt file" in capsys.readouterr().err
+
+
+def test_wrong_key_on_a_real_etlt_names_tao_converters_own_key_flag(models_dir, tmp_path, capsys):
+    """NVIDIA's LPD model with a key that is not its own (nvidia_tlt, SOURCES.md): tao-converter's
+    message names its -k; `taostream convert` on the same file keeps --key."""
+    model = str(models_dir / "lpd_usa_detectnet_v2_pruned.etlt")
+    assert main(["-k", "tlt_encode", "-e", str(tmp_path / "saved.engine"), "--dry-run", model]) == 2
+    err = capsys.readouterr().err
+    assert "wrong key or corrupt file" in err
+    assert "check the key given with -k/--key-file/$TAOSTREAM_KEY" in err and "--key/" not in err
+    assert "tlt_encode" not in err
+    assert taostream_main(["convert", model, "--key", "tlt_encode", "-o", str(tmp_path / "m.engine"), "--dry-run"]) == 2
+    assert "check the key given with --key/--key-file/$TAOSTREAM_KEY" in capsys.readouterr().err
+
+
+def test_missing_key_on_a_real_etlt_names_tao_converters_own_key_flag(models_dir, monkeypatch, capsys):
+    monkeypatch.delenv("TAOSTREAM_KEY", raising=False)
+    model = str(models_dir / "lpd_usa_detectnet_v2_pruned.etlt")
+    assert main(["--dry-run", model]) == 2
+    err = capsys.readouterr().err
+    assert "needs its key: pass -k KEY, --key-file FILE or set $TAOSTREAM_KEY" in err
 
 
 @pytest.mark.parametrize(

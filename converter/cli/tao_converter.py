@@ -219,7 +219,7 @@ def load_model(settings: BuildSettings, key: str | None) -> LoadedModel:
     if not path.is_file():
         raise TaostreamError(f"{path}: the input model does not exist")
     if needs_key(str(path)):
-        payload = read_etlt(path, key or "")
+        payload = read_etlt(path, key or "", key_flag=flag("key"))  # -k, or --key in `taostream convert`
         fmt, data, input_name = payload.format, payload.data, payload.input_name
     else:
         data = path.read_bytes()
@@ -528,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
-        key = resolve_key(args, required=needs_key(settings.model), model=settings.model)
+        key = resolve_key(args, required=needs_key(settings.model), model=settings.model,
+                          key_flag=flag("key"))
         return convert(settings, key)
     except TaostreamError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

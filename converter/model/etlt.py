@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from taostream.converter.errors import EtltError
+from taostream.converter.keys import KEY_FLAG, key_options
 
 SALT = bytes.fromhex("cb3cdc2e858689da908563056a00dbed09ac076c785543c4610f06d31b53a732")
 PBKDF2_ITERATIONS = 100_000
@@ -87,8 +88,9 @@ def detect_payload_format(data: bytes) -> str | None:
     return None
 
 
-def decode_etlt_bytes(blob: bytes, key: str, source: str = "<etlt>") -> EtltPayload:
-    """Decrypt an .etlt held in memory. Raises EtltError on a malformed file or a wrong key."""
+def decode_etlt_bytes(blob: bytes, key: str, source: str = "<etlt>", key_flag: str = KEY_FLAG) -> EtltPayload:
+    """Decrypt an .etlt held in memory. Raises EtltError on a malformed file or a wrong key (naming
+    ``key_flag``, the running command's key option)."""
     if len(blob) < HEADER_SIZE + NONCE_SIZE + 1:
         raise EtltError(
             f"{source}: not an .etlt model: {len(blob)} bytes is shorter than the smallest possible "
@@ -115,20 +117,20 @@ def decode_etlt_bytes(blob: bytes, key: str, source: str = "<etlt>") -> EtltPayl
     if fmt != expected:
         raise EtltError(
             f"{source}: wrong key or corrupt file: the decrypted payload is not a valid "
-            f"{expected.upper()} model; check the key given with --key/--key-file/$TAOSTREAM_KEY "
+            f"{expected.upper()} model; check the key given with {key_options(key_flag)} "
             "(the one used with `tao export -k`)"
         )
     return EtltPayload(format=fmt, data=plain, input_name=input_name)
 
 
-def read_etlt(path: str | os.PathLike, key: str) -> EtltPayload:
+def read_etlt(path: str | os.PathLike, key: str, key_flag: str = KEY_FLAG) -> EtltPayload:
     """Read and decrypt an .etlt file."""
     path = Path(path)
     try:
         blob = path.read_bytes()
     except OSError as exc:
         raise EtltError(f"{path}: cannot read the model ({exc.strerror})") from None
-    return decode_etlt_bytes(blob, key, source=str(path))
+    return decode_etlt_bytes(blob, key, source=str(path), key_flag=key_flag)
 
 
 def encode_etlt_bytes(data: bytes, key: str, input_name: str | None = None, nonce: bytes | None = None) -> bytes:
