@@ -8,6 +8,7 @@ plugin graph and a real Triton server, and a damaged graph that must fail."""
 from __future__ import annotations
 
 import json
+import struct
 
 import numpy as np
 import onnx
@@ -230,3 +231,26 @@ def test_images_where_neither_model_finds_anything_prove_nothing(tmp_path, fixtu
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("NOTHING COMPARED") and "3 image(s)" in last, result.stdout
     assert json.loads((tmp_path / "report.json").read_text())["passed"] is False
+
+
+def test_a_facemask_cache_with_scales_times_ten_fails_on_its_score_alone(tmp_path, fixtures_dir, photo):
+    # NVIDIA's facemask cache with every scale x10: the face is still found (IoU ~0.90, within INT8's
+    # 0.75) but its summed coverage rises ~18% (docs/int8.md); only the score check catches this break.
+    lines = (fixtures_dir / "calibration/facemask_detectnet_v2_cal.bin").read_text().splitlines()
+    scaled = [lines[0]]
+    for line in lines[1:]:
+        name, value = line.rsplit(": ", 1)
+        scale = struct.unpack(">f", bytes.fromhex(value))[0] * 10
+        scaled.append(f"{name}: {struct.pack('>f', scale).hex()}")
+    cache = tmp_path / "cal_x10.bin"
+    cache.write_text("\n".join(scaled) + "\n")
+    bundle = tmp_path / "bundle"
+    assert run_cli("bundle", fixtures_dir / "models/facemask_detectnet_v2_resnet18.etlt", "--network", "detectnet_v2",
+                   "--spec", fixtures_dir / "specs/facemask_detectnet_v2_train_resnet18_kitti.txt", "--key", "tlt_encode",
+                   "--precision", "int8", "--calibration-cache", cache, "-o", bundle).returncode == 0
+    result = run_cli("verify", bundle, photo, "--no-progress", "--json", tmp_path / "report.json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("FAIL")
+    totals = json.loads((tmp_path / "report.json").read_text())["totals"]
+    assert totals["matched"] == 1 and totals["missing"] == totals["extra"] == 0 and totals["out_of_tolerance"] == 1
+    assert totals["worst_iou"] >= TOLERANCES["int8"].min_iou and totals["worst_score_delta"] > TOLERANCES["int8"].score
