@@ -301,6 +301,45 @@ def test_a_classification_tf2_yaml_spec_gives_its_preprocessing_and_size(tmp_pat
         load_spec_file(path)
 
 
+# A TF2 YAML spec with one YAML mistake -> the YAML problem's line:column (counted by hand in the spec above)
+YAML_MISTAKES = [
+    ("unclosed list", "image_mean: [100.25, 110.0, 120.5]", "image_mean: [100.25, 110.0, 120.5", "spec.yaml:8:14:",
+     "expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 7, column 15)"),
+    ("tab indent", "  input_height: 192", "\tinput_height: 192", "spec.yaml:14:1:", "indent with spaces, not tabs"),
+    ("top key indented", "model:", " model:", "spec.yaml:11:2:", "while parsing a block mapping"),
+]
+
+
+@pytest.mark.parametrize("case, good, bad, where, what", YAML_MISTAKES, ids=[m[0] for m in YAML_MISTAKES])
+def test_a_yaml_spec_with_a_yaml_mistake_is_reported_as_yaml(tmp_path, capsys, case, good, bad, where, what):
+    """Before, the protobuf text parser's complaint came back ("spec.yaml:4:21: expected a field name"),
+    pointing at a valid line of a valid-looking YAML file."""
+    from taostream.cli import main
+
+    path = tmp_path / "spec.yaml"
+    text = _TF2_CLASSIFICATION_SPEC.format(mode="torch")
+    assert good in text
+    path.write_text(text.replace(good, bad, 1))
+    assert main(["labels", str(path), "--network", "classification"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{where} this YAML spec (TAO's TF2 format) does not parse" in err and what in err
+    assert "expected a field name" not in err
+
+
+def test_a_protobuf_spec_with_a_mistake_keeps_the_protobuf_parsers_message(fixtures_dir, tmp_path):
+    """NVIDIA's LPRNet spec (protobuf text) with a missing colon: reported by the protobuf text parser, not as YAML."""
+    from taostream.deepstream_configs.specs.access import load_spec_file
+
+    text = (fixtures_dir / "specs" / "tao_lprnet_default_spec.txt").read_text()
+    assert "  max_label_length: 8\n" in text  # line 4
+    path = tmp_path / "lprnet_spec.txt"
+    path.write_text(text.replace("  max_label_length: 8\n", "  max_label_length 8\n", 1))
+    with pytest.raises(TaostreamError) as caught:
+        load_spec_file(path)
+    assert str(caught.value).startswith(f"{path}:4:") and "YAML" not in str(caught.value)
+
+
 def test_unsupported_version_is_rejected():
     with pytest.raises(TaostreamError, match="unsupported DeepStream"):
         format_nvinfer_config(default_options("ssd", deepstream="5.1"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,20 +100,60 @@ def _as_lists(value: Any) -> Any:
 
 def _yaml_spec(path: str | os.PathLike) -> YamlSpec | None:
     """The file as a YamlSpec when it is a YAML mapping with at least one nested mapping (a protobuf-text
-    spec is none), else None."""
+    spec is none), else None. A file that looks like YAML (looks_like_yaml) but does not parse is a
+    SpecError naming the YAML problem's line and column."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        if looks_like_yaml(text):
+            raise SpecError(yaml_error_line(path, exc)) from None
         return None
     if isinstance(data, dict) and any(isinstance(v, dict) for v in data.values()):
         return YamlSpec(data, str(path))
     return None
 
 
+# A top-level key with nothing after its colon ("dataset:"): a YAML block opens, when indented lines follow.
+# Protobuf text opens a message with "name {" (its colon, if any, is followed by the brace or a value).
+_YAML_BLOCK_KEY = re.compile(r"[A-Za-z_][\w.-]*\s*:\s*(#.*)?")
+
+
+def looks_like_yaml(text: str) -> bool:
+    """True when ``text`` is written as YAML (TAO's TF2 specs) rather than protobuf text (TAO's TF1 specs):
+    it starts a YAML document ('---'), or a top-level ``key:`` line opens an indented block."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if lines and lines[0] == "---":
+        return True
+    for line, following in zip(lines, lines[1:]):
+        if _YAML_BLOCK_KEY.fullmatch(line) and following[:1] in (" ", "\t", "-"):
+            return True
+    return False
+
+
+def yaml_error_line(path: str | os.PathLike, exc: yaml.YAMLError) -> str:
+    """One line: the file, the 1-based line and column of the YAML problem, what it is, and the fix."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark is not mark:
+        problem += f" ({context} that starts at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    elif context:
+        problem += f" ({context})"
+    tab = "'\\t'" in problem  # PyYAML quotes the character it found with repr()
+    hint = "indent with spaces, not tabs" if tab else "check the indentation, colons, quotes and brackets there"
+    return f"{where}: this YAML spec (TAO's TF2 format) does not parse: {problem}; {hint}"
+
+
 def load_spec_file(path: str | os.PathLike) -> Any:
     """Parse a TAO spec file with the shared reader (imported lazily: it lives in converter/); a
     DetectNet_v2 inference spec comes back as the training-spec fields it determines, a YAML spec
-    (TAO's TF2 networks) as a YamlSpec."""
+    (TAO's TF2 networks) as a YamlSpec. A YAML spec that does not parse is reported as YAML (its line,
+    column and problem), not with the protobuf text parser's complaint."""
     from taostream.deepstream_configs.specs.inference_spec import as_training_spec  # lazy: CLI start-up
 
     try:
