@@ -134,3 +134,31 @@ def test_check_app_judges_the_cache_of_a_bundle_copied_into_the_pipeline(own_cac
     lines = _calibration_lines(result.stdout, cache, "error")
     assert any("no Conv/Gemm/MatMul input of model_trt10.onnx" in line and "not this model's calibration" in line
                for line in lines), result.stdout
+
+
+@pytest.mark.parametrize("platform", ["x86", "jetson"])
+def test_an_unusable_input_scale_in_the_models_own_cache_is_named_by_check_not_called_another_models(
+        tmp_path, platform):
+    """LPDNet's own real cache with its input_1 entry made +inf (a QAT export's, or a hand edit): bundle leaves
+    that entry out of calibration.bin, so check saw no input scale and asked 'is it the cache of this model?',
+    sending the user after another cache. The manifest records the entry left out; check names it and the fix.
+    x86: the bundle's own calibration.bin check; Jetson: the nvinfer config that loads it."""
+    lines = (CAL / "lpd_usa_cal.bin").read_text().splitlines()
+    assert lines[1].startswith("input_1: ")
+    lines[1] = "input_1: 7f800000"
+    cache = tmp_path / "lpd_cal_qat.bin"
+    cache.write_text("\n".join(lines) + "\n")
+    (tmp_path / "labels.txt").write_text("lpd\n")
+    bundle = tmp_path / "b"
+    made = _taostream("bundle", LPD_USA, "--network", "lpdnet", "--labels", tmp_path / "labels.txt", "--key",
+                      "nvidia_tlt", "--precision", "int8", "--calibration-cache", cache, "--platform", platform,
+                      "-o", bundle)
+    assert made.returncode == 0, made.stderr
+    result = _taostream("check", bundle)
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning: the engine builds, input in float
+    lines = [line for line in result.stdout.splitlines() if ": warning: " in line]
+    assert len(lines) == 1, result.stdout
+    assert ("the input tensor 'input_1' has no scale here because its entry 'input_1' in lpd_cal_qat.bin, the cache "
+            "this bundle was made from, has the scale inf, which no INT8 build can use") in lines[0]
+    assert "--calibrate-images" in lines[0] and "fix that entry of lpd_cal_qat.bin" in lines[0]
+    assert "is it the cache of this model" not in result.stdout

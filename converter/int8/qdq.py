@@ -144,6 +144,16 @@ def restate_for_graph(model: onnx.ModelProto, scales: dict[str, float], network=
     return restated, renamed
 
 
+def unusable_input_entries(model: onnx.ModelProto, scales: dict[str, float], network=None) -> list[tuple[str, str, float]]:
+    """(cache entry, graph input, scale) for each input of ``model`` whose entry in ``scales`` (a cache's)
+    has a scale no INT8 build can use (inf from a QAT export, NaN, 0): restate_for_graph leaves those out."""
+    graph = gs.import_onnx(model)
+    inputs = {t.name for t in graph.inputs}
+    unusable = {name: scale for name, scale in scales.items() if not scale_usable(scale)}
+    mapped, _ = map_cache_names(graph, unusable, network)
+    return [(name, var.name, unusable[name]) for name, var in mapped.items() if var.name in inputs]
+
+
 def _scale_through_layout(tensor: gs.Variable, scales: dict[str, float]) -> float | None:
     """The tensor's scale, or that of the tensor a chain of range-preserving ops came from."""
     seen = 0

@@ -66,3 +66,15 @@ def route_cache_text(plugin_graph, *, cache_path: Path | None = None, scales: di
     restated, _ = restate_for_graph(plugin_graph, cache.scales, network)
     algorithm = cache.algorithm or "EntropyCalibration2"
     return format_calibration_cache(CalibrationCache(header=header_for(tensorrt, algorithm), scales=restated))
+
+
+def route_cache_facts(plugin_graph, cache_path: Path, network=None) -> dict:
+    """manifest.json's "calibration_cache": the cache file calibration.bin was restated from, and its input
+    entries route_cache_text left out for an unusable scale, so that `taostream check` can name them (the
+    input has no scale in calibration.bin then, which alone would look like another model's cache)."""
+    from taostream.converter.int8.qdq import unusable_input_entries  # lazy: heavy (loads onnx_graphsurgeon)
+
+    left_out = unusable_input_entries(plugin_graph, read_calibration_cache(cache_path).scales, network)
+    return {"source": Path(cache_path).name,
+            "input_entries_left_out": [{"entry": entry, "tensor": tensor, "scale": repr(scale)}
+                                       for entry, tensor, scale in left_out]}

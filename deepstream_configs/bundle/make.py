@@ -37,7 +37,7 @@ from taostream.converter.trt_support import plugin_op, removed_in
 from taostream.deepstream_configs.app import AppOptions, Sink, Source, write_app_config
 from taostream.deepstream_configs.bundle.deploy import triton_gpu_models, write_deployment
 from taostream.deepstream_configs.bundle.int8 import (
-    DEFAULT_TENSORRT, calibration_images, image_calibrator, route_cache_text,
+    DEFAULT_TENSORRT, calibration_images, image_calibrator, route_cache_facts, route_cache_text,
 )
 from taostream.deepstream_configs.bundle.jetson_library import jetson_parser_library, parser_library_manifest_entry
 from taostream.deepstream_configs.bundle.labels_file import labels_from_file
@@ -754,6 +754,8 @@ def write_bundle(plan: _Plan, request: BundleRequest, dla_core: int | None = Non
         if plan.library_ops:
             manifest["plugins"] = plugins_manifest_entry(root, plan.library_ops, source,
                                                          deepstream_major(request.deepstream))
+        if (root / CALIBRATION).is_file() and request.calibration_cache is not None:
+            manifest["calibration_cache"] = route_cache_facts(plan.model.proto, request.calibration_cache, plan.net)
         manifest = write_deployment(root, manifest)
         atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     log_plan(manifest, request.output)

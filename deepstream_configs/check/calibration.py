@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from taostream.converter.fileio import sha256_file
 from taostream.converter.int8.calib_cache import CalibrationCacheError, read_calibration_cache
+from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, ManifestError, load_manifest
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, CheckReport, Finding, ModelFacts, _Checker, is_readable)
 from taostream.deepstream_configs.ini import IniGroup
@@ -78,7 +80,38 @@ def _cache_findings(cache_path: Path, source: str, graph, model_name: str, fix: 
     # each warning's own advice (regenerate, calibrate afresh with images) gives way to the caller's fix
     found = [(WARNING, f"{re.split(r'[;?] [Rr]egenerate it', w)[0].replace('this graph', model_name)}; {fix}")
              for w in fit.warnings]
+    left_out = _left_out_input_finding(cache_path) if any(_NO_INPUT_SCALE in w for w in fit.warnings) else None
+    if left_out:  # not another model's cache: the input's own entry was unusable, and bundle left it out
+        found = [(WARNING, left_out)] + [f for f in found if _NO_INPUT_SCALE not in f[1]]
     return found + _renamed_entry_findings(fit.mapped, model_name)
+
+
+_NO_INPUT_SCALE = "has no scale for the input tensor"  # qdq.foreign_cache_warnings' words
+
+
+def _left_out_input_finding(cache_path: Path) -> str | None:
+    """Where ``cache_path`` is a bundle's calibration.bin, unchanged since `bundle` wrote it, and its
+    manifest.json records an input entry that bundle left out of it for an unusable scale (inf, NaN, 0):
+    the message naming that entry of the user's cache and the fix. Else None (judged as the file is)."""
+    folder = cache_path.parent
+    if not (folder / MANIFEST_FILE).is_file():
+        return None
+    try:
+        manifest = load_manifest(folder)
+    except ManifestError:
+        return None  # reported by the bundle checks
+    facts = manifest.get("calibration_cache")
+    left_out = facts.get("input_entries_left_out") if isinstance(facts, dict) else None
+    written = next((f.get("sha256") for f in manifest.get("files") or []
+                    if isinstance(f, dict) and f.get("path") == cache_path.name), None)
+    if not left_out or not isinstance(left_out[0], dict) or written != sha256_file(cache_path):
+        return None  # a cache swapped in after bundling is judged as it is
+    entry, source = left_out[0], facts.get("source") or "the calibration cache"
+    return (f"the input tensor {entry.get('tensor')!r} has no scale here because its entry {entry.get('entry')!r} "
+            f"in {source}, the cache this bundle was made from, has the scale {entry.get('scale')}, which no INT8 "
+            "build can use, so `taostream bundle` left it out: the input and the layers reading it stay in float; "
+            f"recalibrate (re-bundle with --calibrate-images DIR), or fix that entry of {source} (the cache `tao "
+            "export --cal_cache_file` writes) and re-bundle with --calibration-cache")
 
 
 def _renamed_entry_findings(mapped: dict[str, str], model_name: str) -> list[tuple[str, str]]:
