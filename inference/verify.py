@@ -268,11 +268,24 @@ class VerifyReport:
                        f"{t['images']} image(s), so they prove nothing; give images with the objects the model was "
                        "trained on (or a lower --threshold)")
             return out
+        if self._scores_only_failed(t):
+            out.append(f"every detection was found where the reference has it (IoU >= {self.tolerance.min_iou}); only scores "
+                       f"moved by more than {self.tolerance.score:g}: the candidate's numeric drift on these images (a "
+                       "broken calibration cache can look the same): judge it on more of your own images, docs/int8.md")
         out.append(f"{'PASS' if self.passed else 'FAIL'}: {plural(t['images'], 'image')}, {t['matched']} matched, {t['missing']} missing, "
                    f"{t['extra']} extra, {t['out_of_tolerance']} out of tolerance, {t['borderline']} borderline"
                    + (f" ({t['borderline_cells']} borderline grid cells)" if t["borderline_cells"] else "") + "; "
                    f"worst IoU {t['worst_iou']:.4f}, worst score delta {t['worst_score_delta']:.4g}")
         return out
+
+
+    def _scores_only_failed(self, totals: dict) -> bool:
+        """Failed with every detection matched inside the IoU (and mask) tolerance: only scores are out."""
+        pairs = [p for image in self.images for p in image.out_of_tolerance]
+        return (not self.passed and bool(pairs) and totals["missing"] == totals["extra"] == 0
+                and not any(image.classification for image in self.images)
+                and all(p.iou >= self.tolerance.min_iou and (p.mask_delta is None or p.mask_delta <= self.tolerance.mask)
+                        for p in pairs))
 
 
 def graph_precision(path: Path) -> str:
