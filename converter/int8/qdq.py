@@ -147,9 +147,14 @@ def restate_for_graph(model: onnx.ModelProto, scales: dict[str, float], network=
 def unusable_input_entries(model: onnx.ModelProto, scales: dict[str, float], network=None) -> list[tuple[str, str, float]]:
     """(cache entry, graph input, scale) for each input of ``model`` whose entry in ``scales`` (a cache's)
     has a scale no INT8 build can use (inf from a QAT export, NaN, 0): restate_for_graph leaves those out."""
-    graph = gs.import_onnx(model)
-    inputs = {t.name for t in graph.inputs}
     unusable = {name: scale for name, scale in scales.items() if not scale_usable(scale)}
+    return _unusable_inputs(gs.import_onnx(model), unusable, network)
+
+
+def _unusable_inputs(graph: gs.Graph, unusable: dict[str, float], network=None) -> list[tuple[str, str, float]]:
+    """(cache entry, graph input, scale) for each entry of ``unusable`` (unusable scales only) naming an
+    input of ``graph``."""
+    inputs = {t.name for t in graph.inputs}
     mapped, _ = map_cache_names(graph, unusable, network)
     return [(name, var.name, unusable[name]) for name, var in mapped.items() if var.name in inputs]
 
@@ -473,12 +478,11 @@ def foreign_cache_warnings(graph: gs.Graph, cache: CalibrationCache, report: Qdq
     found = []
     mapped_tensors = set(report.mapped.values())
     inputs = [t.name for t in graph.inputs if isinstance(t, gs.Variable)]
-    unusable_inputs = {name: var.name for name, var in map_cache_names(graph, report.unusable, network)[0].items()
-                       if var.name in inputs}
+    unusable_inputs = _unusable_inputs(graph, report.unusable, network)
     if inputs and not any(name in mapped_tensors for name in inputs) and unusable_inputs:
-        entry, tensor = next(iter(unusable_inputs.items()))
+        entry, tensor, scale = unusable_inputs[0]
         found.append(f"the calibration cache's scale for the input tensor {tensor!r} (entry {entry!r}) is "
-                     f"{report.unusable[entry]!r}, which no INT8 build can use: the input and the layers reading it "
+                     f"{scale!r}, which no INT8 build can use: the input and the layers reading it "
                      "stay in float; regenerate it for this model or calibrate afresh with images")
     elif inputs and not any(name in mapped_tensors for name in inputs):
         found.append(f"the calibration cache has no scale for the input tensor {', '.join(repr(n) for n in inputs)}: "
