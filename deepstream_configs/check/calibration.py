@@ -14,7 +14,7 @@ from pathlib import Path
 
 from taostream.converter.fileio import sha256_file
 from taostream.converter.int8.calib_cache import CalibrationCacheError, read_calibration_cache
-from taostream.deepstream_configs.bundle.manifest import MANIFEST_FILE, ManifestError, load_manifest
+from taostream.deepstream_configs.bundle.manifest import manifest_or_none
 from taostream.deepstream_configs.check.run import (
     ERROR, WARNING, CheckReport, Finding, ModelFacts, _Checker, is_readable)
 from taostream.deepstream_configs.ini import IniGroup
@@ -93,13 +93,9 @@ def _left_out_input_finding(cache_path: Path) -> str | None:
     """Where ``cache_path`` is a bundle's calibration.bin, unchanged since `bundle` wrote it, and its
     manifest.json records an input entry that bundle left out of it for an unusable scale (inf, NaN, 0):
     the message naming that entry of the user's cache and the fix. Else None (judged as the file is)."""
-    folder = cache_path.parent
-    if not (folder / MANIFEST_FILE).is_file():
+    manifest = manifest_or_none(cache_path.parent)  # none, or a broken one: reported by the bundle checks
+    if manifest is None:
         return None
-    try:
-        manifest = load_manifest(folder)
-    except ManifestError:
-        return None  # reported by the bundle checks
     facts = manifest.get("calibration_cache")
     left_out = facts.get("input_entries_left_out") if isinstance(facts, dict) else None
     written = next((f.get("sha256") for f in manifest.get("files") or []
